@@ -1,0 +1,235 @@
+//! Participant tokens: a short-lived access token (HS256 JWT signed with our own secret) and an
+//! opaque refresh token of which only a hash is stored, so a leaked database cannot mint sessions.
+
+use std::fmt;
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, TimeZone, Utc};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::TokenError;
+use crate::ids::ParticipantId;
+use crate::secret::Secret;
+
+const ISSUER: &str = "burgernet";
+const AUDIENCE: &str = "burgernet-app";
+/// Distinguishes access tokens from any other token we may sign with the same key later.
+const ACCESS_TOKEN_USE: &str = "participant_access";
+const MIN_SECRET_BYTES: usize = 32;
+
+/// The HMAC key for participant tokens, from `BURGERNET_PARTICIPANT_TOKEN_SECRET`.
+#[derive(Clone)]
+pub struct ParticipantTokenKey {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+}
+
+impl fmt::Debug for ParticipantTokenKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ParticipantTokenKey([redacted])")
+    }
+}
+
+impl ParticipantTokenKey {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        if raw.len() < MIN_SECRET_BYTES {
+            return Err(format!(
+                "must be at least {MIN_SECRET_BYTES} characters of random text"
+            ));
+        }
+        Ok(Self::from_secret(&Secret::new(raw.as_bytes().to_vec())))
+    }
+
+    pub fn from_secret(secret: &Secret<Vec<u8>>) -> Self {
+        Self {
+            encoding: EncodingKey::from_secret(secret.expose()),
+            decoding: DecodingKey::from_secret(secret.expose()),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct AccessClaims {
+    iss: String,
+    aud: String,
+    sub: ParticipantId,
+    iat: i64,
+    exp: i64,
+    #[serde(rename = "use")]
+    token_use: String,
+}
+
+/// A token handed to the app, with the moment it stops working.
+#[derive(Debug, Clone)]
+pub struct IssuedToken {
+    pub token: Secret<String>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// The participant a verified access token speaks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuthenticatedParticipant {
+    pub participant_id: ParticipantId,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Issues and verifies participant access tokens.
+#[derive(Debug, Clone)]
+pub struct ParticipantTokens {
+    key: ParticipantTokenKey,
+    access_token_ttl: Duration,
+    validation: Validation,
+}
+
+impl ParticipantTokens {
+    pub fn new(key: ParticipantTokenKey, access_token_ttl: Duration) -> Self {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_issuer(&[ISSUER]);
+        validation.set_audience(&[AUDIENCE]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        validation.leeway = 30;
+        Self {
+            key,
+            access_token_ttl,
+            validation,
+        }
+    }
+
+    pub fn issue_access_token(
+        &self,
+        participant_id: ParticipantId,
+        now: DateTime<Utc>,
+    ) -> IssuedToken {
+        let expires_at = now + self.access_token_ttl;
+        let claims = AccessClaims {
+            iss: ISSUER.into(),
+            aud: AUDIENCE.into(),
+            sub: participant_id,
+            iat: now.timestamp(),
+            exp: expires_at.timestamp(),
+            token_use: ACCESS_TOKEN_USE.into(),
+        };
+        let token =
+            jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.key.encoding)
+                .expect("HS256 signing with an in-memory key cannot fail");
+        IssuedToken {
+            token: Secret::new(token),
+            expires_at,
+        }
+    }
+
+    pub fn verify_access_token(&self, token: &str) -> Result<AuthenticatedParticipant, TokenError> {
+        let data =
+            jsonwebtoken::decode::<AccessClaims>(token, &self.key.decoding, &self.validation)?;
+        if data.claims.token_use != ACCESS_TOKEN_USE {
+            return Err(TokenError::Invalid);
+        }
+        let expires_at = Utc
+            .timestamp_opt(data.claims.exp, 0)
+            .single()
+            .ok_or(TokenError::Invalid)?;
+        Ok(AuthenticatedParticipant {
+            participant_id: data.claims.sub,
+            expires_at,
+        })
+    }
+}
+
+/// A new refresh token: the value goes to the app once, only the hash is stored.
+#[derive(Debug)]
+pub struct NewRefreshToken {
+    pub token: Secret<String>,
+    pub hash: RefreshTokenHash,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RefreshTokenHash(pub [u8; 32]);
+
+impl NewRefreshToken {
+    pub fn generate() -> Self {
+        let mut bytes = [0u8; 32];
+        rand::rng().fill_bytes(&mut bytes);
+        let token = URL_SAFE_NO_PAD.encode(bytes);
+        let hash = RefreshTokenHash::of(&token);
+        Self {
+            token: Secret::new(token),
+            hash,
+        }
+    }
+}
+
+impl RefreshTokenHash {
+    pub fn of(token: &str) -> Self {
+        Self(Sha256::digest(token.as_bytes()).into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tokens(secret: &str) -> ParticipantTokens {
+        ParticipantTokens::new(
+            ParticipantTokenKey::parse(secret).unwrap(),
+            Duration::from_secs(900),
+        )
+    }
+
+    const SECRET: &str = "0123456789abcdef0123456789abcdef-test";
+
+    #[test]
+    fn issued_token_verifies_for_its_participant() {
+        let tokens = tokens(SECRET);
+        let participant = ParticipantId::new();
+        let now = Utc::now();
+        let issued = tokens.issue_access_token(participant, now);
+        let verified = tokens.verify_access_token(issued.token.expose()).unwrap();
+        assert_eq!(verified.participant_id, participant);
+        assert_eq!(
+            verified.expires_at.timestamp(),
+            (now + Duration::from_secs(900)).timestamp()
+        );
+    }
+
+    #[test]
+    fn expired_token_is_rejected() {
+        let tokens = tokens(SECRET);
+        let issued = tokens.issue_access_token(
+            ParticipantId::new(),
+            Utc::now() - chrono::Duration::hours(1),
+        );
+        assert_eq!(
+            tokens.verify_access_token(issued.token.expose()),
+            Err(TokenError::Expired)
+        );
+    }
+
+    #[test]
+    fn token_from_another_key_is_rejected() {
+        let issued = tokens(SECRET).issue_access_token(ParticipantId::new(), Utc::now());
+        let other = tokens("another-secret-that-is-long-enough-to-use");
+        assert_eq!(
+            other.verify_access_token(issued.token.expose()),
+            Err(TokenError::Invalid)
+        );
+    }
+
+    #[test]
+    fn short_secrets_are_refused() {
+        assert!(ParticipantTokenKey::parse("too-short").is_err());
+    }
+
+    #[test]
+    fn refresh_tokens_are_random_and_hashed() {
+        let first = NewRefreshToken::generate();
+        let second = NewRefreshToken::generate();
+        assert_ne!(first.token.expose(), second.token.expose());
+        assert_eq!(RefreshTokenHash::of(first.token.expose()), first.hash);
+        assert_ne!(first.hash, second.hash);
+    }
+}

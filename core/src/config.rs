@@ -1,0 +1,381 @@
+//! Configuration comes from environment variables only. Each process reads them once at start
+//! into typed values; a missing or malformed value stops start-up with a message that names
+//! the variable. The README lists every variable; keep it in step with this file.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+use crate::auth::participant::ParticipantTokenKey;
+use crate::auth::staff::{StaffKeys, StaffTokenAlgorithms};
+use crate::secret::Secret;
+
+/// A configuration value that is missing or wrong. Never carries the value itself: it may be a
+/// secret.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("configuration error in {variable}: {problem}")]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub problem: String,
+}
+
+/// A snapshot of the environment variables, read once.
+#[derive(Clone, Default)]
+pub struct Env {
+    vars: HashMap<String, String>,
+}
+
+impl fmt::Debug for Env {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Values may be secrets: show only which variables are set.
+        f.debug_struct("Env")
+            .field("variables", &self.vars.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl Env {
+    pub fn from_process() -> Self {
+        Self {
+            vars: std::env::vars().collect(),
+        }
+    }
+
+    pub fn from_pairs<K: Into<String>, V: Into<String>>(
+        pairs: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        Self {
+            vars: pairs
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        }
+    }
+
+    /// Returns a copy with `name` set, unless it is set already (used by `dev` for its defaults).
+    pub fn with_default(mut self, name: &str, value: impl Into<String>) -> Self {
+        self.vars
+            .entry(name.to_string())
+            .or_insert_with(|| value.into());
+        self
+    }
+
+    pub fn is_set(&self, name: &str) -> bool {
+        self.raw(name).is_some()
+    }
+
+    fn raw(&self, name: &str) -> Option<&str> {
+        self.vars
+            .get(name)
+            .map(String::as_str)
+            .filter(|value| !value.trim().is_empty())
+    }
+
+    pub fn required<T>(
+        &self,
+        variable: &'static str,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Result<T, ConfigError> {
+        let raw = self.raw(variable).ok_or_else(|| ConfigError {
+            variable,
+            problem: "is required but not set".into(),
+        })?;
+        parse(raw.trim()).map_err(|problem| ConfigError { variable, problem })
+    }
+
+    pub fn optional<T>(
+        &self,
+        variable: &'static str,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Result<Option<T>, ConfigError> {
+        match self.raw(variable) {
+            None => Ok(None),
+            Some(raw) => parse(raw.trim())
+                .map(Some)
+                .map_err(|problem| ConfigError { variable, problem }),
+        }
+    }
+
+    pub fn or<T>(
+        &self,
+        variable: &'static str,
+        default: T,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Result<T, ConfigError> {
+        Ok(self.optional(variable, parse)?.unwrap_or(default))
+    }
+}
+
+/// Parsers for the value shapes our variables use.
+pub mod parse {
+    use super::*;
+
+    pub fn text(raw: &str) -> Result<String, String> {
+        Ok(raw.to_string())
+    }
+
+    pub fn number<T: FromStr>(raw: &str) -> Result<T, String> {
+        raw.parse()
+            .map_err(|_| format!("expected a whole number, got {raw:?}"))
+    }
+
+    pub fn positive_number<T: FromStr + PartialOrd + Default>(raw: &str) -> Result<T, String> {
+        let value: T = number(raw)?;
+        if value > T::default() {
+            Ok(value)
+        } else {
+            Err(format!("must be greater than zero, got {raw:?}"))
+        }
+    }
+
+    /// Durations such as `30s`, `15m`, `2h`.
+    pub fn duration(raw: &str) -> Result<Duration, String> {
+        let value = humantime::parse_duration(raw)
+            .map_err(|_| format!("expected a duration such as 30s, 15m or 2h, got {raw:?}"))?;
+        if value.is_zero() {
+            Err("must be longer than zero".into())
+        } else {
+            Ok(value)
+        }
+    }
+
+    pub fn socket_addr(raw: &str) -> Result<SocketAddr, String> {
+        raw.parse()
+            .map_err(|_| format!("expected an address such as 0.0.0.0:8080, got {raw:?}"))
+    }
+
+    pub fn postgres_url(raw: &str) -> Result<Secret<String>, String> {
+        if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
+            Ok(Secret::new(raw.to_string()))
+        } else {
+            // Do not echo the value: it may hold a password.
+            Err("expected a URL starting with postgres:// or postgresql://".into())
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Json,
+    Pretty,
+}
+
+#[derive(Debug, Clone)]
+pub struct LogConfig {
+    pub format: LogFormat,
+    /// A `tracing` filter such as `info` or `info,burgernet_api=debug`.
+    pub filter: String,
+}
+
+impl LogConfig {
+    pub fn from_env(env: &Env, default_format: LogFormat) -> Result<Self, ConfigError> {
+        let format = env.or("BURGERNET_LOG_FORMAT", default_format, |raw| match raw {
+            "json" => Ok(LogFormat::Json),
+            "pretty" => Ok(LogFormat::Pretty),
+            other => Err(format!("expected json or pretty, got {other:?}")),
+        })?;
+        let filter = env.or("BURGERNET_LOG", "info".to_string(), parse::text)?;
+        Ok(Self { format, filter })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct DatabaseConfig {
+    pub url: Secret<String>,
+    pub pool_size: usize,
+}
+
+impl DatabaseConfig {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        Ok(Self {
+            url: env.required("DATABASE_URL", parse::postgres_url)?,
+            pool_size: env.or("BURGERNET_DB_POOL_SIZE", 16, parse::positive_number)?,
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    pub bind: SocketAddr,
+    /// Largest accepted request body; larger ones get 413.
+    pub max_body_bytes: usize,
+    pub participant_tokens: ParticipantTokenConfig,
+    pub staff_tokens: StaffTokenConfig,
+}
+
+impl ApiConfig {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        Ok(Self {
+            bind: env.or(
+                "BURGERNET_BIND",
+                ([0, 0, 0, 0], 8080).into(),
+                parse::socket_addr,
+            )?,
+            max_body_bytes: env.or(
+                "BURGERNET_MAX_BODY_BYTES",
+                64 * 1024,
+                parse::positive_number,
+            )?,
+            participant_tokens: ParticipantTokenConfig::from_env(env)?,
+            staff_tokens: StaffTokenConfig::from_env(env)?,
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ParticipantTokenConfig {
+    pub key: ParticipantTokenKey,
+    pub access_token_ttl: Duration,
+}
+
+impl ParticipantTokenConfig {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        Ok(Self {
+            key: env.required(
+                "BURGERNET_PARTICIPANT_TOKEN_SECRET",
+                ParticipantTokenKey::parse,
+            )?,
+            access_token_ttl: env.or(
+                "BURGERNET_PARTICIPANT_ACCESS_TOKEN_TTL",
+                Duration::from_secs(15 * 60),
+                parse::duration,
+            )?,
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct StaffTokenConfig {
+    pub issuer: String,
+    pub audience: String,
+    pub keys: StaffKeys,
+    pub algorithms: StaffTokenAlgorithms,
+}
+
+impl StaffTokenConfig {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        Ok(Self {
+            issuer: env.required("BURGERNET_STAFF_TOKEN_ISSUER", parse::text)?,
+            audience: env.required("BURGERNET_STAFF_TOKEN_AUDIENCE", parse::text)?,
+            keys: env.required("BURGERNET_STAFF_TOKEN_KEYS", |raw| {
+                StaffKeys::load(PathBuf::from(raw).as_path())
+            })?,
+            algorithms: env.or(
+                "BURGERNET_STAFF_TOKEN_ALGORITHMS",
+                StaffTokenAlgorithms::default(),
+                StaffTokenAlgorithms::parse,
+            )?,
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    /// Jobs one worker process runs at the same time.
+    pub concurrency: usize,
+    /// How long a claimed job stays leased without a heartbeat before another worker may take it.
+    pub lease: Duration,
+    /// How often an idle worker looks for work when no notification arrives.
+    pub poll_interval: Duration,
+    /// How long shutdown waits for running jobs before releasing them to other workers.
+    pub shutdown_grace: Duration,
+}
+
+impl WorkerConfig {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let config = Self {
+            concurrency: env.or("BURGERNET_WORKER_CONCURRENCY", 8, parse::positive_number)?,
+            lease: env.or(
+                "BURGERNET_JOB_LEASE",
+                Duration::from_secs(60),
+                parse::duration,
+            )?,
+            poll_interval: env.or(
+                "BURGERNET_JOB_POLL_INTERVAL",
+                Duration::from_secs(5),
+                parse::duration,
+            )?,
+            shutdown_grace: env.or(
+                "BURGERNET_SHUTDOWN_GRACE",
+                Duration::from_secs(20),
+                parse::duration,
+            )?,
+        };
+        if config.lease < Duration::from_secs(2) {
+            return Err(ConfigError {
+                variable: "BURGERNET_JOB_LEASE",
+                problem: "must be at least 2s".into(),
+            });
+        }
+        Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_required_variable_is_named() {
+        let error = DatabaseConfig::from_env(&Env::default()).unwrap_err();
+        assert_eq!(error.variable, "DATABASE_URL");
+        assert_eq!(
+            error.to_string(),
+            "configuration error in DATABASE_URL: is required but not set"
+        );
+    }
+
+    #[test]
+    fn malformed_value_is_named_without_echoing_secrets() {
+        let env = Env::from_pairs([("DATABASE_URL", "mysql://root:hunter2@db")]);
+        let error = DatabaseConfig::from_env(&env).unwrap_err();
+        assert_eq!(error.variable, "DATABASE_URL");
+        assert!(!error.to_string().contains("hunter2"));
+    }
+
+    #[test]
+    fn defaults_apply_and_values_parse() {
+        let env = Env::from_pairs([
+            ("DATABASE_URL", "postgres://localhost/burgernet"),
+            ("BURGERNET_DB_POOL_SIZE", "4"),
+        ]);
+        let config = DatabaseConfig::from_env(&env).unwrap();
+        assert_eq!(config.pool_size, 4);
+        let workers =
+            WorkerConfig::from_env(&Env::from_pairs([("BURGERNET_JOB_LEASE", "90s")])).unwrap();
+        assert_eq!(workers.lease, Duration::from_secs(90));
+        assert_eq!(workers.concurrency, 8);
+    }
+
+    #[test]
+    fn wrong_shapes_are_rejected() {
+        for (variable, value) in [
+            ("BURGERNET_WORKER_CONCURRENCY", "0"),
+            ("BURGERNET_WORKER_CONCURRENCY", "many"),
+            ("BURGERNET_JOB_LEASE", "soon"),
+            ("BURGERNET_JOB_LEASE", "1s"),
+            ("BURGERNET_JOB_POLL_INTERVAL", "0s"),
+        ] {
+            let error = WorkerConfig::from_env(&Env::from_pairs([(variable, value)])).unwrap_err();
+            assert_eq!(error.variable, variable, "{value}");
+        }
+        let error = LogConfig::from_env(
+            &Env::from_pairs([("BURGERNET_LOG_FORMAT", "xml")]),
+            LogFormat::Json,
+        )
+        .unwrap_err();
+        assert_eq!(error.variable, "BURGERNET_LOG_FORMAT");
+    }
+
+    #[test]
+    fn blank_values_count_as_unset() {
+        let env = Env::from_pairs([("DATABASE_URL", "   ")]);
+        assert_eq!(
+            DatabaseConfig::from_env(&env).unwrap_err().problem,
+            "is required but not set"
+        );
+    }
+}

@@ -1,0 +1,8 @@
+//! The Burgernet domain and data layer, shared by the API, the workers and the command line.
+
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod ids;
+pub mod local_postgres;
+pub mod secret;

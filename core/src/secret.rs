@@ -1,0 +1,44 @@
+//! A wrapper for values that must never reach a log line or an error message.
+
+use std::fmt;
+
+/// Holds a secret (a password, a signing key, a database URL with credentials).
+/// `Debug` and `Display` print a placeholder; read the value with [`Secret::expose`].
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret<T>(T);
+
+impl<T> Secret<T> {
+    pub fn new(value: T) -> Self {
+        Self(value)
+    }
+
+    /// The secret itself. Call sites are easy to grep for.
+    pub fn expose(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T> fmt::Debug for Secret<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+impl<T> fmt::Display for Secret<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_never_print() {
+        let secret = Secret::new("postgres://app:hunter2@db/burgernet".to_string());
+        assert!(!format!("{secret:?}").contains("hunter2"));
+        assert!(!format!("{secret}").contains("hunter2"));
+        assert_eq!(secret.expose(), "postgres://app:hunter2@db/burgernet");
+    }
+}

@@ -1,0 +1,2 @@
+DROP TABLE background_jobs;
+DROP FUNCTION notify_background_job();

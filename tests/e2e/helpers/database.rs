@@ -1,0 +1,138 @@
+//! One throwaway PostgreSQL + PostGIS cluster per test run (or the server in `DATABASE_URL`),
+//! a template database migrated once, and a fresh clone of it for every test, so tests run in
+//! parallel and never see each other's rows.
+
+use std::time::Duration;
+
+use burgernet_core::db::{self, DbPool};
+use burgernet_core::local_postgres::{LocalPostgres, LocalPostgresOptions};
+use burgernet_core::secret::Secret;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use tokio::sync::OnceCell;
+
+struct TestCluster {
+    /// Connects to the maintenance database, to create test databases.
+    admin_url: Secret<String>,
+    /// Builds the URL of a database on this server.
+    base_url: String,
+    template: String,
+    /// Kept so the cluster lives as long as the test process; the kernel stops it after.
+    _server: Option<LocalPostgres>,
+}
+
+static CLUSTER: OnceCell<TestCluster> = OnceCell::const_new();
+
+async fn cluster() -> &'static TestCluster {
+    CLUSTER.get_or_init(start_cluster).await
+}
+
+async fn start_cluster() -> TestCluster {
+    let (server, admin_url) = match std::env::var("DATABASE_URL") {
+        Ok(url) if !url.trim().is_empty() => (None, Secret::new(url)),
+        _ => {
+            let data_dir =
+                std::env::temp_dir().join(format!("burgernet-test-{}", uuid::Uuid::new_v4()));
+            let server = tokio::task::spawn_blocking(move || {
+                LocalPostgres::start(LocalPostgresOptions {
+                    data_dir,
+                    fast_and_unsafe: true,
+                })
+            })
+            .await
+            .unwrap()
+            .expect("start a throwaway PostgreSQL cluster (run scripts/install-deps first?)");
+            let url = server.url("postgres");
+            (Some(server), url)
+        }
+    };
+    let base_url = strip_database(admin_url.expose());
+    let template = format!("burgernet_template_{}", uuid::Uuid::new_v4().simple());
+    execute(&admin_url, &format!("CREATE DATABASE {template}")).await;
+    let template_url = format!("{base_url}/{template}");
+    db::run_migrations(&template_url)
+        .await
+        .expect("migrate the template database");
+    TestCluster {
+        admin_url,
+        base_url,
+        template,
+        _server: server,
+    }
+}
+
+fn strip_database(url: &str) -> String {
+    let (before_query, _) = url.split_once('?').unwrap_or((url, ""));
+    let slash = before_query.rfind('/').expect("a database URL has a path");
+    before_query[..slash].to_string()
+}
+
+async fn execute(url: &Secret<String>, sql: &str) {
+    let mut conn = db::connect(url.expose())
+        .await
+        .expect("connect to the test server");
+    diesel::sql_query(sql)
+        .execute(&mut conn)
+        .await
+        .unwrap_or_else(|error| panic!("{sql}: {error}"));
+}
+
+/// A migrated database of one's own.
+pub struct TestDatabase {
+    pub url: Secret<String>,
+    pub name: String,
+}
+
+impl TestDatabase {
+    pub async fn new() -> Self {
+        let cluster = cluster().await;
+        let name = format!("test_{}", uuid::Uuid::new_v4().simple());
+        let sql = format!("CREATE DATABASE {name} TEMPLATE {}", cluster.template);
+        // The template may still show a closing connection for a moment after migrating.
+        let mut attempt = 0;
+        loop {
+            let mut conn = db::connect(cluster.admin_url.expose())
+                .await
+                .expect("connect to the test server");
+            match diesel::sql_query(&sql).execute(&mut conn).await {
+                Ok(_) => break,
+                Err(error)
+                    if attempt < 50
+                        && error.to_string().contains("being accessed by other users") =>
+                {
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(error) => panic!("{sql}: {error}"),
+            }
+        }
+        Self {
+            url: Secret::new(format!("{}/{name}", cluster.base_url)),
+            name,
+        }
+    }
+
+    /// An empty database with nothing migrated (for migration tests).
+    pub async fn empty() -> Self {
+        let cluster = cluster().await;
+        let name = format!("test_{}", uuid::Uuid::new_v4().simple());
+        execute(&cluster.admin_url, &format!("CREATE DATABASE {name}")).await;
+        Self {
+            url: Secret::new(format!("{}/{name}", cluster.base_url)),
+            name,
+        }
+    }
+
+    pub async fn connect(&self) -> AsyncPgConnection {
+        db::connect(self.url.expose())
+            .await
+            .expect("connect to the test database")
+    }
+
+    pub fn pool(&self) -> DbPool {
+        db::build_pool(&burgernet_core::config::DatabaseConfig {
+            url: self.url.clone(),
+            pool_size: 8,
+        })
+        .expect("build a pool")
+    }
+}

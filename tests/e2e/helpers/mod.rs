@@ -1,0 +1,5 @@
+//! Shared test harness: databases, the running app, tokens.
+
+pub mod database;
+
+pub use database::TestDatabase;
