@@ -1,1 +1,62 @@
-fn main() {}
+//! `burgernet`: the one binary of the Burgernet backend.
+
+mod admin;
+mod dev;
+mod logging;
+mod serve;
+mod shutdown;
+
+use burgernet_core::config::{Env, LogConfig, LogFormat};
+use clap::{Parser, Subcommand};
+
+/// Burgernet: the police control rooms alert participating citizens in an area.
+///
+/// Configuration comes from environment variables only; see the README for the list.
+#[derive(Debug, Parser)]
+#[command(name = "burgernet", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the HTTP API.
+    Serve,
+    /// Run background workers (fan-out, delivery, media processing).
+    Work,
+    /// Apply pending database migrations, then exit.
+    Migrate,
+    /// Run everything locally: own PostgreSQL, API and workers, stand-ins for push, SMS, e-mail.
+    Dev,
+    /// Operator tasks: regions, municipalities, tokens, the contract.
+    Admin {
+        #[command(subcommand)]
+        command: admin::AdminCommand,
+    },
+}
+
+#[tokio::main]
+async fn main() {
+    let cli = Cli::parse();
+    if let Err(error) = run(cli.command).await {
+        eprintln!("burgernet: {error:#}");
+        std::process::exit(1);
+    }
+}
+
+async fn run(command: Command) -> anyhow::Result<()> {
+    let env = Env::from_process();
+    let default_format = match command {
+        Command::Dev | Command::Admin { .. } => LogFormat::Pretty,
+        _ => LogFormat::Json,
+    };
+    logging::init(&LogConfig::from_env(&env, default_format)?)?;
+    match command {
+        Command::Serve => serve::serve(&env).await,
+        Command::Work => serve::work(&env).await,
+        Command::Migrate => serve::migrate(&env).await,
+        Command::Dev => dev::run(env).await,
+        Command::Admin { command } => admin::run(command, &env).await,
+    }
+}

@@ -1,1 +1,108 @@
+//! The Burgernet HTTP API. `build_server` assembles the app: routes (see `routes`), the edge
+//! rules for bodies, paths and queries, the telemetry middleware and the fallback that turns
+//! unknown routes and wrong methods into problem documents.
 
+pub mod auth;
+pub mod error;
+pub mod metrics;
+pub mod openapi;
+mod reference_page;
+pub mod routes;
+pub mod state;
+pub mod telemetry;
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use utoipa_actix_web::AppExt;
+
+use crate::error::ApiError;
+use crate::openapi::Contract;
+use crate::state::AppState;
+use crate::telemetry::current_request_id;
+
+/// Starts serving on `listener`; the returned server runs until stopped or signalled.
+pub fn build_server(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
+    let state = web::Data::new(state);
+    let contract = web::Data::from(Arc::new(Contract::new()));
+    let server = HttpServer::new(move || {
+        let max_body_bytes = state.max_body_bytes;
+        App::new()
+            .into_utoipa_app()
+            .configure(routes::configure)
+            .into_app()
+            .configure(|config| {
+                if state.dev_outbox.is_some() {
+                    config.service(routes::dev::outbox);
+                }
+            })
+            .app_data(state.clone())
+            .app_data(contract.clone())
+            .app_data(web::JsonConfig::default().limit(max_body_bytes).error_handler(json_error))
+            .app_data(web::PayloadConfig::new(max_body_bytes))
+            .app_data(web::PathConfig::default().error_handler(path_error))
+            .app_data(web::QueryConfig::default().error_handler(query_error))
+            .default_service(web::to(no_such_route))
+            .wrap(from_fn(telemetry::observe))
+    })
+    .listen(listener)?
+    .shutdown_timeout(20)
+    // Callers decide when to stop (they also stop the workers and, locally, PostgreSQL).
+    .disable_signals()
+    .run();
+    Ok(server)
+}
+
+fn json_error(error: JsonPayloadError, request: &HttpRequest) -> actix_web::Error {
+    let limit = request.app_data::<web::Data<AppState>>().map(|state| state.max_body_bytes).unwrap_or_default();
+    let api_error = match &error {
+        JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("The request body may be at most {limit} bytes."),
+        ),
+        JsonPayloadError::ContentType => ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "The request body must be sent with Content-Type: application/json.",
+        ),
+        JsonPayloadError::Deserialize(inner) if inner.is_data() => {
+            ApiError::unprocessable("invalid_body", format!("The request body does not have the expected fields: {inner}"))
+        }
+        JsonPayloadError::Deserialize(inner) => {
+            ApiError::bad_request("malformed_json", format!("The request body is not valid JSON: {inner}"))
+        }
+        _ => ApiError::bad_request("unreadable_body", "The request body could not be read."),
+    };
+    api_error.into()
+}
+
+fn path_error(error: PathError, _: &HttpRequest) -> actix_web::Error {
+    let PathError::Deserialize(inner) = error else {
+        return ApiError::bad_request("invalid_path_parameter", "A path parameter is not valid.").into();
+    };
+    ApiError::bad_request("invalid_path_parameter", format!("A path parameter is not valid: {inner}")).into()
+}
+
+fn query_error(error: QueryPayloadError, _: &HttpRequest) -> actix_web::Error {
+    ApiError::bad_request("invalid_query", format!("The query string is not valid: {error}")).into()
+}
+
+/// No route matched: 405 with `Allow` when the path exists under another method, else 404.
+async fn no_such_route(request: HttpRequest, contract: web::Data<Contract>) -> HttpResponse {
+    let allowed = contract.allowed_methods(request.path());
+    if allowed.is_empty() {
+        return ApiError::for_status(StatusCode::NOT_FOUND).problem_response(current_request_id());
+    }
+    let mut response = ApiError::for_status(StatusCode::METHOD_NOT_ALLOWED).problem_response(current_request_id());
+    if let Ok(value) = HeaderValue::from_str(&allowed.join(", ")) {
+        response.headers_mut().insert(header::ALLOW, value);
+    }
+    response
+}

@@ -4,5 +4,8 @@ pub mod auth;
 pub mod config;
 pub mod db;
 pub mod ids;
+pub mod jobs;
 pub mod local_postgres;
+pub mod reference_data;
+pub mod outbox;
 pub mod secret;

@@ -2,6 +2,7 @@
 //! the organisation's identity provider and are only verified here. The HTTP extractors that use
 //! these live in the API crate.
 
+pub mod dev_identity;
 pub mod participant;
 pub mod staff;
 

@@ -250,14 +250,142 @@ impl StaffTokenVerifier {
         if !self.validation.algorithms.contains(&header.alg) {
             return Err(TokenError::DisallowedAlgorithm.into());
         }
+        // jsonwebtoken insists that every allowed algorithm fits the key's family, so verify
+        // with exactly the (already allowed) algorithm the header names.
+        let mut validation = self.validation.clone();
+        validation.algorithms = vec![header.alg];
         let mut last_error = TokenError::UnknownKey;
         for key in self.keys.candidates(header.kid.as_deref(), header.alg) {
-            match jsonwebtoken::decode::<StaffClaims>(token, key, &self.validation) {
+            match jsonwebtoken::decode::<StaffClaims>(token, key, &validation) {
                 Ok(data) => return Ok(data.claims.into_member()?),
                 // A bad signature under one key may still verify under the next (key rotation).
                 Err(error) => last_error = error.into(),
             }
         }
         Err(last_error.into())
+    }
+}
+
+impl StaffMember {
+    /// Admins everywhere; dispatchers in their own region.
+    pub fn may_access_region(&self, region_code: &str) -> bool {
+        match &self.role {
+            StaffRole::Admin => true,
+            StaffRole::Dispatcher { region } => region == region_code,
+            StaffRole::RelationsOfficer { .. } => false,
+        }
+    }
+
+    /// Admins everywhere; relations officers in their own municipality; dispatchers in the
+    /// municipalities of their region.
+    pub fn may_access_municipality(&self, cbs_code: &str, region_of_municipality: Option<&str>) -> bool {
+        match &self.role {
+            StaffRole::Admin => true,
+            StaffRole::RelationsOfficer { municipality } => municipality == cbs_code,
+            StaffRole::Dispatcher { region } => region_of_municipality == Some(region.as_str()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::auth::dev_identity::{DevKeyPair, StaffTokenRequest, mint_staff_token};
+
+    fn config(keys: StaffKeys) -> StaffTokenConfig {
+        StaffTokenConfig {
+            issuer: "https://idp.test".into(),
+            audience: "burgernet-api".into(),
+            keys,
+            algorithms: StaffTokenAlgorithms::default(),
+        }
+    }
+
+    fn dispatcher_token(pair: &DevKeyPair) -> String {
+        let request = StaffTokenRequest {
+            subject: "d-1".into(),
+            name: Some("D. Ispatcher".into()),
+            role: StaffRole::Dispatcher { region: "rotterdam".into() },
+            issuer: "https://idp.test".into(),
+            audience: "burgernet-api".into(),
+            lifetime: Duration::from_secs(600),
+        };
+        mint_staff_token(pair.private_pem.expose(), &request).unwrap().expose().clone()
+    }
+
+    #[test]
+    fn verifies_against_a_jwks_document_and_a_pem_key() {
+        let pair = DevKeyPair::generate();
+        let token = dispatcher_token(&pair);
+        for keys in [StaffKeys::parse(pair.jwks.as_bytes()).unwrap(), StaffKeys::parse(pair.public_pem.as_bytes()).unwrap()] {
+            let member = StaffTokenVerifier::new(&config(keys)).verify(&token).unwrap();
+            assert_eq!(member.role, StaffRole::Dispatcher { region: "rotterdam".into() });
+            assert_eq!(member.subject, "d-1");
+        }
+    }
+
+    #[test]
+    fn a_token_from_another_key_is_rejected() {
+        let token = dispatcher_token(&DevKeyPair::generate());
+        let keys = StaffKeys::parse(DevKeyPair::generate().public_pem.as_bytes()).unwrap();
+        assert_eq!(
+            StaffTokenVerifier::new(&config(keys)).verify(&token),
+            Err(StaffTokenError::Token(TokenError::Invalid))
+        );
+    }
+
+    #[test]
+    fn key_files_must_hold_public_keys() {
+        let pair = DevKeyPair::generate();
+        assert!(StaffKeys::parse(pair.private_pem.expose().as_bytes()).unwrap_err().contains("private key"));
+        assert!(StaffKeys::parse(br#"{"keys":[{"kty":"oct","k":"c2VjcmV0"}]}"#).is_err());
+        assert!(StaffKeys::parse(br#"{"keys":[]}"#).unwrap_err().contains("no keys"));
+        assert!(StaffKeys::parse(b"hello").is_err());
+    }
+
+    #[test]
+    fn only_public_key_algorithms_may_be_configured() {
+        assert!(StaffTokenAlgorithms::parse("HS256").is_err());
+        assert!(StaffTokenAlgorithms::parse("none").is_err());
+        assert!(StaffTokenAlgorithms::parse("").is_err());
+        assert_eq!(StaffTokenAlgorithms::parse("ES256").unwrap(), StaffTokenAlgorithms(vec![Algorithm::ES256]));
+    }
+
+    #[test]
+    fn roles_need_their_scope() {
+        let claims = |role: &str| StaffClaims {
+            iss: "i".into(),
+            aud: "a".into(),
+            sub: "s".into(),
+            exp: 0,
+            iat: 0,
+            name: None,
+            role: Some(role.into()),
+            region: None,
+            municipality: None,
+        };
+        assert!(claims("dispatcher").into_member().is_err());
+        assert!(claims("relations_officer").into_member().is_err());
+        assert!(claims("superuser").into_member().is_err());
+        assert_eq!(claims("admin").into_member().unwrap().role, StaffRole::Admin);
+    }
+
+    #[test]
+    fn scope_rules() {
+        let member = |role| StaffMember { subject: "s".into(), name: None, role };
+        let dispatcher = member(StaffRole::Dispatcher { region: "rotterdam".into() });
+        assert!(dispatcher.may_access_region("rotterdam"));
+        assert!(!dispatcher.may_access_region("amsterdam"));
+        assert!(dispatcher.may_access_municipality("GM0599", Some("rotterdam")));
+        assert!(!dispatcher.may_access_municipality("GM0363", Some("amsterdam")));
+        assert!(!dispatcher.may_access_municipality("GM9999", None));
+        let officer = member(StaffRole::RelationsOfficer { municipality: "GM0599".into() });
+        assert!(officer.may_access_municipality("GM0599", Some("rotterdam")));
+        assert!(!officer.may_access_municipality("GM0606", Some("rotterdam")));
+        assert!(!officer.may_access_region("rotterdam"));
+        let admin = member(StaffRole::Admin);
+        assert!(admin.may_access_region("anywhere") && admin.may_access_municipality("GM0001", None));
     }
 }

@@ -2,6 +2,8 @@
 //! functions take a connection (`&mut AsyncPgConnection`), so the same function works inside or
 //! outside a transaction.
 
+pub mod jobs;
+pub mod reference_data;
 pub mod schema;
 
 use std::collections::BTreeSet;
@@ -19,6 +21,7 @@ pub use diesel_async::AsyncPgConnection as Connection;
 
 pub type DbPool = Pool<AsyncPgConnection>;
 pub type PooledConnection = Object<AsyncPgConnection>;
+pub type PoolError = diesel_async::pooled_connection::deadpool::PoolError;
 
 /// The migrations under `migrations/`, compiled into the binary.
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations");
@@ -26,7 +29,16 @@ pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations");
 pub fn build_pool(config: &DatabaseConfig) -> anyhow::Result<DbPool> {
     let manager =
         AsyncDieselConnectionManager::<AsyncPgConnection>::new(config.url.expose().clone());
-    Ok(Pool::builder(manager).max_size(config.pool_size).build()?)
+    // Bounded waits: a saturated or unreachable database becomes an error the caller can report,
+    // not a request that hangs.
+    let timeout = Some(std::time::Duration::from_secs(5));
+    Ok(Pool::builder(manager)
+        .max_size(config.pool_size)
+        .wait_timeout(timeout)
+        .create_timeout(timeout)
+        .recycle_timeout(timeout)
+        .runtime(deadpool::Runtime::Tokio1)
+        .build()?)
 }
 
 pub async fn connect(url: &str) -> ConnectionResult<AsyncPgConnection> {
@@ -79,4 +91,27 @@ pub async fn pending_migrations(conn: &mut AsyncPgConnection) -> QueryResult<Vec
         .into_iter()
         .filter(|version| !applied.contains(version))
         .collect())
+}
+
+#[derive(QueryableByName)]
+struct Exists {
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    exists: bool,
+}
+
+/// Creates `name` on the server behind `maintenance_url` unless it exists (used by local mode).
+pub async fn create_database_if_missing(maintenance_url: &str, name: &str) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
+        "database names here are lowercase letters, digits and underscores"
+    );
+    let mut conn = connect(maintenance_url).await?;
+    let found: Exists = diesel::sql_query("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1) AS exists")
+        .bind::<diesel::sql_types::Text, _>(name)
+        .get_result(&mut conn)
+        .await?;
+    if !found.exists {
+        diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut conn).await?;
+    }
+    Ok(())
 }

@@ -1,0 +1,158 @@
+//! Who is calling. Each role is an extractor: a handler that takes `Dispatcher` cannot run for
+//! anyone else, so authorization cannot be forgotten. Scope checks against a specific region or
+//! municipality happen in the handler with the `may_access_*` rules of `StaffMember`.
+
+use std::future::{Ready, ready};
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpRequest, web};
+use burgernet_core::auth::participant::AuthenticatedParticipant;
+use burgernet_core::auth::staff::{StaffMember, StaffRole, StaffTokenError};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+fn state(request: &HttpRequest) -> &AppState {
+    request.app_data::<web::Data<AppState>>().expect("AppState is registered on the app")
+}
+
+/// The bearer token from `Authorization`.
+fn bearer_token(request: &HttpRequest) -> Result<&str, ApiError> {
+    let value = request.headers().get(header::AUTHORIZATION).ok_or_else(|| {
+        ApiError::unauthenticated("unauthenticated", "This endpoint needs an Authorization: Bearer token.")
+    })?;
+    let value = value
+        .to_str()
+        .map_err(|_| ApiError::unauthenticated("invalid_token", "The Authorization header is not readable text."))?;
+    match value.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => Ok(token.trim()),
+        _ => Err(ApiError::unauthenticated("invalid_token", "The Authorization header must be 'Bearer <token>'.")),
+    }
+}
+
+fn authenticate_staff(request: &HttpRequest) -> Result<StaffMember, ApiError> {
+    let token = bearer_token(request)?;
+    let state = state(request);
+    match state.staff_tokens.verify(token) {
+        Ok(member) => Ok(member),
+        Err(StaffTokenError::MissingRole(missing)) => Err(ApiError::forbidden("missing_role", missing.to_string())),
+        Err(StaffTokenError::Token(error)) => {
+            if state.participant_tokens.verify_access_token(token).is_ok() {
+                Err(ApiError::forbidden("staff_only", "This endpoint is for control-room and municipal staff only."))
+            } else {
+                Err(error.into())
+            }
+        }
+    }
+}
+
+/// Any authenticated staff member.
+#[derive(Debug, Clone)]
+pub struct Staff(pub StaffMember);
+
+impl FromRequest for Staff {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(authenticate_staff(request).map(Staff))
+    }
+}
+
+fn require_role(member: StaffMember, allowed: impl Fn(&StaffRole) -> bool, who: &str) -> Result<StaffMember, ApiError> {
+    if allowed(&member.role) {
+        Ok(member)
+    } else {
+        Err(ApiError::forbidden("role_required", format!("Only {who} may do this.")))
+    }
+}
+
+/// A national administrator.
+#[derive(Debug, Clone)]
+pub struct Admin(pub StaffMember);
+
+impl FromRequest for Admin {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(
+            authenticate_staff(request)
+                .and_then(|member| require_role(member, |role| matches!(role, StaffRole::Admin), "administrators"))
+                .map(Admin),
+        )
+    }
+}
+
+/// A control-room dispatcher, with the region they are scoped to.
+#[derive(Debug, Clone)]
+pub struct Dispatcher {
+    pub member: StaffMember,
+    pub region: String,
+}
+
+impl FromRequest for Dispatcher {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(authenticate_staff(request).and_then(|member| match &member.role {
+            StaffRole::Dispatcher { region } => Ok(Dispatcher { region: region.clone(), member }),
+            _ => Err(ApiError::forbidden("role_required", "Only dispatchers may do this.")),
+        }))
+    }
+}
+
+/// A municipality's relations officer, with the municipality they are scoped to.
+#[derive(Debug, Clone)]
+pub struct RelationsOfficer {
+    pub member: StaffMember,
+    pub municipality: String,
+}
+
+impl FromRequest for RelationsOfficer {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(authenticate_staff(request).and_then(|member| match &member.role {
+            StaffRole::RelationsOfficer { municipality } => {
+                Ok(RelationsOfficer { municipality: municipality.clone(), member })
+            }
+            _ => Err(ApiError::forbidden("role_required", "Only relations officers may do this.")),
+        }))
+    }
+}
+
+/// A participant signed in through the app.
+#[derive(Debug, Clone, Copy)]
+pub struct Participant(pub AuthenticatedParticipant);
+
+impl FromRequest for Participant {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let outcome = bearer_token(request).and_then(|token| {
+            let state = state(request);
+            state.participant_tokens.verify_access_token(token).map(Participant).map_err(|error| {
+                if state.staff_tokens.verify(token).is_ok() {
+                    ApiError::forbidden("participants_only", "This endpoint is for participants using the app.")
+                } else {
+                    error.into()
+                }
+            })
+        });
+        ready(outcome)
+    }
+}
+
+/// Refuses a staff member outside their scope with the same answer every time.
+pub fn ensure_scope(allowed: bool) -> Result<(), ApiError> {
+    if allowed {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden("out_of_scope", "This belongs to another region or municipality than yours."))
+    }
+}

@@ -1,0 +1,179 @@
+//! The one error type at the HTTP edge. Every error leaves as `application/problem+json`
+//! (RFC 9457) with a stable machine-readable `code`; internal detail goes to the log, never to
+//! the client.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, ResponseError};
+use burgernet_core::auth::TokenError;
+use serde::Serialize;
+
+use crate::telemetry::current_request_id;
+
+pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
+
+/// The body of every error response.
+#[derive(Debug, Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct Problem {
+    /// A URI naming the kind of problem: `urn:burgernet:problem:<code>`.
+    #[serde(rename = "type")]
+    pub problem_type: String,
+    /// A short summary of the kind of problem (the HTTP reason phrase).
+    pub title: String,
+    pub status: u16,
+    /// What went wrong with this request, for a person to read.
+    pub detail: String,
+    /// Stable machine-readable code; clients branch on this, not on `detail`.
+    pub code: String,
+    /// The request id, also sent as `X-Request-Id`; quote it when reporting a problem.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{code}: {detail}")]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub detail: String,
+    /// Logged, never sent.
+    internal: Option<anyhow::Error>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
+        Self { status, code, detail: detail.into(), internal: None }
+    }
+
+    pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, detail)
+    }
+
+    pub fn unprocessable(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, detail)
+    }
+
+    pub fn unauthenticated(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, code, detail)
+    }
+
+    pub fn forbidden(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, code, detail)
+    }
+
+    pub fn not_found(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", detail)
+    }
+
+    pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, code, detail)
+    }
+
+    pub fn unavailable(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, code, detail)
+    }
+
+    /// Something broke on our side. The client learns only that; the cause is logged.
+    pub fn internal(error: impl Into<anyhow::Error>) -> Self {
+        Self {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            code: "internal_error",
+            detail: "Something went wrong on our side. It has been logged; please try again.".into(),
+            internal: Some(error.into()),
+        }
+    }
+
+    /// The standard problem for a bare status (an unknown route, a wrong method, ...).
+    pub fn for_status(status: StatusCode) -> Self {
+        let (code, detail) = match status {
+            StatusCode::NOT_FOUND => ("not_found", "There is nothing at this address."),
+            StatusCode::METHOD_NOT_ALLOWED => {
+                ("method_not_allowed", "This address does not accept this method; see the Allow header.")
+            }
+            StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", "The request body is larger than allowed."),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+                ("unsupported_media_type", "The request body must be sent as application/json.")
+            }
+            StatusCode::BAD_REQUEST => ("bad_request", "The request could not be understood."),
+            StatusCode::UNAUTHORIZED => ("unauthenticated", "This endpoint needs a valid bearer token."),
+            StatusCode::FORBIDDEN => ("forbidden", "You may not do this."),
+            StatusCode::REQUEST_TIMEOUT => ("request_timeout", "The request took too long to arrive."),
+            StatusCode::URI_TOO_LONG => ("uri_too_long", "The request address is too long."),
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => {
+                ("headers_too_large", "The request headers are too large.")
+            }
+            StatusCode::NOT_ACCEPTABLE => ("not_acceptable", "We can only answer with JSON."),
+            StatusCode::TOO_MANY_REQUESTS => ("rate_limited", "Too many requests; slow down."),
+            status if status.is_server_error() => {
+                ("internal_error", "Something went wrong on our side. It has been logged; please try again.")
+            }
+            _ => ("client_error", "The request was not accepted."),
+        };
+        Self::new(status, code, detail)
+    }
+
+    pub fn to_problem(&self, request_id: Option<String>) -> Problem {
+        Problem {
+            problem_type: format!("urn:burgernet:problem:{}", self.code),
+            title: self.status.canonical_reason().unwrap_or("Error").to_string(),
+            status: self.status.as_u16(),
+            detail: self.detail.clone(),
+            code: self.code.to_string(),
+            request_id,
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        self.problem_response(current_request_id())
+    }
+}
+
+impl ApiError {
+    pub fn problem_response(&self, request_id: Option<String>) -> HttpResponse {
+        if let Some(internal) = &self.internal {
+            tracing::error!(error = format!("{internal:#}"), code = self.code, "request failed");
+        }
+        let mut response = HttpResponse::build(self.status).json(self.to_problem(request_id));
+        response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_CONTENT_TYPE));
+        if self.status == StatusCode::UNAUTHORIZED {
+            let challenge = match self.code {
+                "unauthenticated" => "Bearer",
+                _ => "Bearer error=\"invalid_token\"",
+            };
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
+        }
+        response
+    }
+}
+
+impl From<TokenError> for ApiError {
+    fn from(error: TokenError) -> Self {
+        let code = match error {
+            TokenError::Expired => "token_expired",
+            _ => "invalid_token",
+        };
+        Self::unauthenticated(code, error.to_string())
+    }
+}
+
+impl From<diesel::result::Error> for ApiError {
+    fn from(error: diesel::result::Error) -> Self {
+        match error {
+            diesel::result::Error::NotFound => Self::not_found("The requested item does not exist."),
+            other => Self::internal(other),
+        }
+    }
+}
+
+impl From<burgernet_core::db::PoolError> for ApiError {
+    fn from(error: burgernet_core::db::PoolError) -> Self {
+        tracing::error!(error = %error, "no database connection available");
+        Self::unavailable("database_unavailable", "The service cannot reach its database right now; please retry.")
+    }
+}

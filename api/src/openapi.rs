@@ -1,0 +1,119 @@
+//! The API contract: generated from the handlers' annotations, served as `/openapi.json`, rendered
+//! as a self-contained reference page at `/docs`, and used to answer 405 with an `Allow` header.
+
+use actix_web::App;
+use utoipa::OpenApi;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa_actix_web::AppExt;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Burgernet API",
+        description = "The national Burgernet service: the police control rooms alert participating citizens \
+                       in an area and receive their tips; municipalities manage participants.\n\n\
+                       Errors are `application/problem+json` (RFC 9457) with a stable `code`. \
+                       Staff endpoints take a bearer token from the organisation's identity provider \
+                       (`staff_token`); app endpoints take a participant access token (`participant_token`).",
+        license(name = "EUPL-1.2")
+    ),
+    modifiers(&SecuritySchemes),
+    tags(
+        (name = "operations", description = "Health, readiness, metrics and this contract."),
+        (name = "staff", description = "Control-room and municipal staff."),
+        (name = "reference data", description = "Police regions and municipalities."),
+        (name = "participants", description = "The app's own session."),
+    )
+)]
+struct ApiDoc;
+
+struct SecuritySchemes;
+
+impl utoipa::Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let bearer = |description: &str| {
+            let mut http = Http::new(HttpAuthScheme::Bearer);
+            http.bearer_format = Some("JWT".into());
+            http.description = Some(description.into());
+            SecurityScheme::Http(http)
+        };
+        components.add_security_scheme(
+            "staff_token",
+            bearer(
+                "A token from the organisation's identity provider, with claim `role` (`dispatcher` with `region`, \
+                 `relations_officer` with `municipality`, or `admin`).",
+            ),
+        );
+        components.add_security_scheme(
+            "participant_token",
+            bearer("A participant access token issued by this API after phone verification."),
+        );
+    }
+}
+
+/// The whole contract, as the code defines it.
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    let (_, document) = App::new()
+        .into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .configure(crate::routes::configure)
+        .split_for_parts();
+    document
+}
+
+/// The contract in the forms the server hands out, computed once at start.
+pub struct Contract {
+    pub json: String,
+    pub reference_html: String,
+    routes: Vec<(Vec<String>, Vec<String>)>,
+}
+
+impl Contract {
+    pub fn new() -> Self {
+        let document = openapi_document();
+        let json = document.to_pretty_json().expect("the contract serialises");
+        let value: serde_json::Value = serde_json::from_str(&json).expect("the contract is JSON");
+        let routes = value["paths"]
+            .as_object()
+            .map(|paths| {
+                paths
+                    .iter()
+                    .map(|(path, item)| {
+                        let segments = path.split('/').map(str::to_string).collect();
+                        let methods = item
+                            .as_object()
+                            .map(|ops| ops.keys().map(|m| m.to_uppercase()).collect())
+                            .unwrap_or_default();
+                        (segments, methods)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let reference_html = crate::reference_page::render(&value);
+        Self { json, reference_html, routes }
+    }
+
+    /// The methods the contract allows on a concrete path (empty when no route matches).
+    pub fn allowed_methods(&self, path: &str) -> Vec<String> {
+        let segments: Vec<&str> = path.split('/').collect();
+        let mut methods: Vec<String> = self
+            .routes
+            .iter()
+            .filter(|(pattern, _)| {
+                pattern.len() == segments.len()
+                    && pattern.iter().zip(&segments).all(|(p, s)| (p.starts_with('{') && !s.is_empty()) || p == s)
+            })
+            .flat_map(|(_, methods)| methods.iter().cloned())
+            .collect();
+        methods.sort();
+        methods.dedup();
+        methods
+    }
+}
+
+impl Default for Contract {
+    fn default() -> Self {
+        Self::new()
+    }
+}

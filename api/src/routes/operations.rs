@@ -1,0 +1,101 @@
+//! Health, readiness, metrics and the contract. None of these need a token: probes and
+//! Prometheus scrape them, and the contract is public.
+
+use std::time::Duration;
+
+use actix_web::{HttpResponse, get, web};
+use burgernet_core::db;
+use serde::Serialize;
+
+use crate::error::{ApiError, Problem};
+use crate::openapi::Contract;
+use crate::state::AppState;
+
+#[derive(Debug, Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct Status {
+    /// `ok` for liveness, `ready` for readiness.
+    pub status: String,
+}
+
+/// Liveness: the process is up.
+///
+/// Who may call: anyone. Says nothing about the database; use `/readyz` for that.
+#[utoipa::path(tag = "operations", responses((status = 200, description = "The process is up.", body = Status)))]
+#[get("/healthz")]
+pub async fn healthz() -> web::Json<Status> {
+    web::Json(Status { status: "ok".into() })
+}
+
+/// Readiness: the database answers and its schema is current.
+///
+/// Who may call: anyone. Answers 503 while the database is unreachable or migrations are pending,
+/// so a load balancer sends no traffic to an instance that cannot serve it.
+#[utoipa::path(
+    tag = "operations",
+    responses(
+        (status = 200, description = "Ready to serve.", body = Status),
+        (status = 503, description = "Not ready: the database is unreachable or migrations are pending.",
+         body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/readyz")]
+pub async fn readyz(state: web::Data<AppState>) -> Result<web::Json<Status>, ApiError> {
+    let check = async {
+        let mut conn = state.db().await?;
+        db::pending_migrations(&mut conn).await.map_err(|error| {
+            tracing::warn!(%error, "readiness query failed");
+            ApiError::unavailable("database_unavailable", "The database does not answer.")
+        })
+    };
+    let pending = tokio::time::timeout(Duration::from_secs(3), check)
+        .await
+        .map_err(|_| ApiError::unavailable("database_unavailable", "The database did not answer within 3 seconds."))??;
+    if !pending.is_empty() {
+        return Err(ApiError::unavailable(
+            "migrations_pending",
+            format!("The database schema is behind this release; pending migrations: {}.", pending.join(", ")),
+        ));
+    }
+    Ok(web::Json(Status { status: "ready".into() }))
+}
+
+/// Metrics in the Prometheus text format.
+///
+/// Who may call: anyone who can reach the port; in production only the cluster's Prometheus
+/// should (restrict it with a network policy). Request counts and latency by route and status,
+/// database pool usage, and background jobs by type and state.
+#[utoipa::path(
+    tag = "operations",
+    responses((status = 200, description = "Prometheus text exposition format 0.0.4.", body = String,
+               content_type = "text/plain; version=0.0.4"))
+)]
+#[get("/metrics")]
+pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    let body = state.metrics.render(&state.pool).await;
+    HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(body)
+}
+
+/// This API's OpenAPI 3 document.
+///
+/// Who may call: anyone. Identical to `openapi/openapi.json` in the repository.
+#[utoipa::path(
+    tag = "operations",
+    responses((status = 200, description = "The OpenAPI document.", body = Object, content_type = "application/json"))
+)]
+#[get("/openapi.json")]
+pub async fn openapi_json(contract: web::Data<Contract>) -> HttpResponse {
+    HttpResponse::Ok().content_type("application/json").body(contract.json.clone())
+}
+
+/// A human-readable API reference.
+///
+/// Who may call: anyone. A self-contained HTML page (no scripts, nothing loaded from elsewhere),
+/// rendered from the OpenAPI document.
+#[utoipa::path(
+    tag = "operations",
+    responses((status = 200, description = "The API reference as HTML.", body = String, content_type = "text/html"))
+)]
+#[get("/docs")]
+pub async fn reference(contract: web::Data<Contract>) -> HttpResponse {
+    HttpResponse::Ok().content_type("text/html; charset=utf-8").body(contract.reference_html.clone())
+}

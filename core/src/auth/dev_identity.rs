@@ -1,0 +1,106 @@
+//! A stand-in for the organisation's identity provider, for local use and tests only: an ES256
+//! key pair on disk, its public half as a JWKS document the API can be pointed at, and a way to
+//! mint staff tokens with it (`burgernet admin mint-staff-token`).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::Utc;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use p256::SecretKey;
+use p256::pkcs8::{EncodePrivateKey, EncodePublicKey, LineEnding};
+use rand::RngCore;
+
+use super::staff::{StaffClaims, StaffRole};
+use crate::secret::{Secret, write_secret_file};
+
+pub const DEV_ISSUER: &str = "https://idp.burgernet.localhost";
+pub const DEV_AUDIENCE: &str = "burgernet-api";
+pub const DEV_KEY_ID: &str = "burgernet-dev-1";
+
+/// A freshly generated ES256 key pair.
+pub struct DevKeyPair {
+    pub private_pem: Secret<String>,
+    pub public_pem: String,
+    pub jwks: String,
+}
+
+impl DevKeyPair {
+    pub fn generate() -> Self {
+        let secret = loop {
+            let mut bytes = [0u8; 32];
+            rand::rng().fill_bytes(&mut bytes);
+            // Nearly every 32-byte string is a valid P-256 scalar; retry on the rare one that is not.
+            if let Ok(secret) = SecretKey::from_slice(&bytes) {
+                break secret;
+            }
+        };
+        let private_pem = secret.to_pkcs8_pem(LineEnding::LF).expect("encode a P-256 key").to_string();
+        let public = secret.public_key();
+        let public_pem = public.to_public_key_pem(LineEnding::LF).expect("encode a P-256 public key");
+        let mut jwk: serde_json::Value = serde_json::from_str(&public.to_jwk_string()).expect("a JWK is JSON");
+        jwk["kid"] = DEV_KEY_ID.into();
+        jwk["alg"] = "ES256".into();
+        jwk["use"] = "sig".into();
+        let jwks = serde_json::json!({ "keys": [jwk] }).to_string();
+        Self { private_pem: Secret::new(private_pem), public_pem, jwks }
+    }
+}
+
+/// Where the local identity provider keeps its files.
+#[derive(Debug, Clone)]
+pub struct DevIdentityProvider {
+    pub private_key_path: PathBuf,
+    pub jwks_path: PathBuf,
+}
+
+impl DevIdentityProvider {
+    /// Uses the key pair in `dir`, generating one the first time.
+    pub fn ensure(dir: &Path) -> anyhow::Result<Self> {
+        let provider = Self { private_key_path: dir.join("private-key.pem"), jwks_path: dir.join("jwks.json") };
+        if !provider.private_key_path.exists() || !provider.jwks_path.exists() {
+            std::fs::create_dir_all(dir)?;
+            let pair = DevKeyPair::generate();
+            write_secret_file(&provider.private_key_path, pair.private_pem.expose())?;
+            std::fs::write(&provider.jwks_path, pair.jwks)?;
+        }
+        Ok(provider)
+    }
+}
+
+
+/// What a minted staff token should say.
+#[derive(Debug, Clone)]
+pub struct StaffTokenRequest {
+    pub subject: String,
+    pub name: Option<String>,
+    pub role: StaffRole,
+    pub issuer: String,
+    pub audience: String,
+    pub lifetime: Duration,
+}
+
+/// Signs a staff token with an ES256 private key in PEM form.
+pub fn mint_staff_token(private_key_pem: &str, request: &StaffTokenRequest) -> anyhow::Result<Secret<String>> {
+    let key = EncodingKey::from_ec_pem(private_key_pem.as_bytes())?;
+    let now = Utc::now().timestamp();
+    let (role, region, municipality) = match &request.role {
+        StaffRole::Dispatcher { region } => ("dispatcher", Some(region.clone()), None),
+        StaffRole::RelationsOfficer { municipality } => ("relations_officer", None, Some(municipality.clone())),
+        StaffRole::Admin => ("admin", None, None),
+    };
+    let claims = StaffClaims {
+        iss: request.issuer.clone(),
+        aud: request.audience.clone(),
+        sub: request.subject.clone(),
+        iat: now,
+        exp: now + request.lifetime.as_secs() as i64,
+        name: request.name.clone(),
+        role: Some(role.into()),
+        region,
+        municipality,
+    };
+    let mut header = Header::new(Algorithm::ES256);
+    header.kid = Some(DEV_KEY_ID.into());
+    Ok(Secret::new(jsonwebtoken::encode(&header, &claims, &key)?))
+}

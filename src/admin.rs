@@ -1,0 +1,131 @@
+//! `burgernet admin ...`: operator tasks from the command line.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use burgernet_core::auth::dev_identity::{DEV_AUDIENCE, DEV_ISSUER, StaffTokenRequest, mint_staff_token};
+use burgernet_core::auth::staff::StaffRole;
+use burgernet_core::config::{DatabaseConfig, Env, parse};
+use burgernet_core::db;
+use burgernet_core::reference_data::{self, CbsCode, RegionCode};
+use clap::{Subcommand, ValueEnum};
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create a police region, optionally with the municipalities it covers (needs DATABASE_URL).
+    CreateRegion {
+        /// Short lowercase code, e.g. `rotterdam`.
+        #[arg(long)]
+        code: String,
+        /// Display name, e.g. `Eenheid Rotterdam`.
+        #[arg(long)]
+        name: String,
+        /// CBS code of a municipality in the region; repeat or separate with commas.
+        #[arg(long = "municipality", value_delimiter = ',')]
+        municipalities: Vec<String>,
+    },
+    /// Load municipalities from a GeoJSON FeatureCollection (needs DATABASE_URL). All or nothing:
+    /// any bad feature is reported by index and nothing is written.
+    LoadMunicipalities {
+        /// Features with properties `cbs_code`, `name`, `inhabitants` and optional `region`,
+        /// geometry Polygon or MultiPolygon in WGS84.
+        file: PathBuf,
+        /// Assign every loaded municipality to this existing region.
+        #[arg(long)]
+        region: Option<String>,
+    },
+    /// Sign a staff token with the local identity provider's key, for local use and testing.
+    MintStaffToken {
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        /// Region code, for dispatchers.
+        #[arg(long)]
+        region: Option<String>,
+        /// CBS code, for relations officers.
+        #[arg(long)]
+        municipality: Option<String>,
+        #[arg(long, default_value = "local-staff")]
+        subject: String,
+        #[arg(long)]
+        name: Option<String>,
+        /// How long the token is valid, e.g. `8h`.
+        #[arg(long, default_value = "8h", value_parser = parse::duration)]
+        valid_for: Duration,
+        /// The ES256 private key; defaults to the one `burgernet dev` created.
+        #[arg(long)]
+        key: Option<PathBuf>,
+    },
+    /// Print the OpenAPI document the code defines (the contract committed as openapi/openapi.json).
+    Openapi,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+#[value(rename_all = "snake_case")]
+pub enum RoleArg {
+    Dispatcher,
+    RelationsOfficer,
+    Admin,
+}
+
+pub async fn run(command: AdminCommand, env: &Env) -> anyhow::Result<()> {
+    match command {
+        AdminCommand::CreateRegion { code, name, municipalities } => {
+            let code = RegionCode::parse(&code)?;
+            let municipalities =
+                municipalities.iter().map(|m| CbsCode::parse(m.trim())).collect::<Result<Vec<_>, _>>()?;
+            let mut conn = connect(env).await?;
+            let region = reference_data::create_region(&mut conn, &code, &name, &municipalities).await?;
+            println!(
+                "Created region {} ({}) with {} municipalities.",
+                region.code.as_str(),
+                region.name,
+                region.municipality_count
+            );
+        }
+        AdminCommand::LoadMunicipalities { file, region } => {
+            let region = region.as_deref().map(RegionCode::parse).transpose()?;
+            let geojson =
+                std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let mut conn = connect(env).await?;
+            let summary = reference_data::load_municipalities(&mut conn, &geojson, region.as_ref()).await?;
+            println!("{summary}");
+        }
+        AdminCommand::MintStaffToken { role, region, municipality, subject, name, valid_for, key } => {
+            let role = match role {
+                RoleArg::Dispatcher => StaffRole::Dispatcher {
+                    region: region.context("a dispatcher needs --region")?,
+                },
+                RoleArg::RelationsOfficer => StaffRole::RelationsOfficer {
+                    municipality: municipality.context("a relations officer needs --municipality")?,
+                },
+                RoleArg::Admin => StaffRole::Admin,
+            };
+            let key_path = match key {
+                Some(path) => path,
+                None => crate::dev::dev_dir(env)?.join("identity-provider").join("private-key.pem"),
+            };
+            let private_key = std::fs::read_to_string(&key_path).with_context(|| {
+                format!("cannot read the signing key {} (run `burgernet dev` once, or pass --key)", key_path.display())
+            })?;
+            let request = StaffTokenRequest {
+                subject,
+                name,
+                role,
+                issuer: env.or("BURGERNET_STAFF_TOKEN_ISSUER", DEV_ISSUER.to_string(), parse::text)?,
+                audience: env.or("BURGERNET_STAFF_TOKEN_AUDIENCE", DEV_AUDIENCE.to_string(), parse::text)?,
+                lifetime: valid_for,
+            };
+            println!("{}", mint_staff_token(&private_key, &request)?.expose());
+        }
+        AdminCommand::Openapi => {
+            println!("{}", burgernet_api::openapi::Contract::new().json);
+        }
+    }
+    Ok(())
+}
+
+async fn connect(env: &Env) -> anyhow::Result<db::Connection> {
+    let database = DatabaseConfig::from_env(env)?;
+    Ok(db::connect(database.url.expose()).await.context("cannot connect to the database")?)
+}

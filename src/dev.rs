@@ -1,0 +1,118 @@
+//! `burgernet dev`: the whole service on one machine with embedded defaults. Starts its own
+//! PostgreSQL + PostGIS (unless `DATABASE_URL` is set), migrates, loads the demo municipalities
+//! and region, and runs the API and the workers in one process on localhost:8080, with local
+//! stand-ins for push, SMS and e-mail whose messages appear at `GET /dev/outbox`.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use burgernet_api::state::AppState;
+use burgernet_core::auth::dev_identity::{DEV_AUDIENCE, DEV_ISSUER, DevIdentityProvider};
+use burgernet_core::config::{ApiConfig, DatabaseConfig, Env, WorkerConfig};
+use burgernet_core::local_postgres::{LocalPostgres, LocalPostgresOptions};
+use burgernet_core::outbox::LocalOutbox;
+use burgernet_core::secret::write_secret_file;
+use burgernet_core::{db, reference_data};
+
+use crate::{serve, shutdown};
+
+pub const DEV_DIR_VARIABLE: &str = "BURGERNET_DEV_DIR";
+const DEV_DATABASE: &str = "burgernet";
+
+pub fn dev_dir(env: &Env) -> anyhow::Result<PathBuf> {
+    Ok(PathBuf::from(env.or(DEV_DIR_VARIABLE, ".burgernet-dev".to_string(), burgernet_core::config::parse::text)?))
+}
+
+pub async fn run(env: Env) -> anyhow::Result<()> {
+    let dir = dev_dir(&env)?;
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+
+    let (postgres, database_url) = if env.is_set("DATABASE_URL") {
+        (None, DatabaseConfig::from_env(&env)?.url)
+    } else {
+        let data_dir = dir.join("postgres");
+        println!("Starting PostgreSQL in {} ...", data_dir.display());
+        let server = tokio::task::spawn_blocking(move || {
+            LocalPostgres::start(LocalPostgresOptions { data_dir, fast_and_unsafe: false })
+        })
+        .await??;
+        db::create_database_if_missing(server.url("postgres").expose(), DEV_DATABASE).await?;
+        let url = server.url(DEV_DATABASE);
+        (Some(server), url)
+    };
+    write_secret_file(&dir.join("database-url"), database_url.expose())?;
+
+    let outcome = serve_locally(env, &dir, database_url.expose()).await;
+    if let Some(server) = postgres {
+        println!("Stopping PostgreSQL ...");
+        tokio::task::spawn_blocking(move || server.stop()).await?;
+    }
+    outcome
+}
+
+async fn serve_locally(env: Env, dir: &Path, database_url: &str) -> anyhow::Result<()> {
+    let applied = db::run_migrations(database_url).await?;
+    if !applied.is_empty() {
+        println!("Applied {} migrations.", applied.len());
+    }
+    let mut conn = db::connect(database_url).await?;
+    reference_data::load_demo_reference_data(&mut conn).await?;
+    drop(conn);
+
+    let identity = DevIdentityProvider::ensure(&dir.join("identity-provider"))?;
+    let env = env
+        .with_default("DATABASE_URL", database_url)
+        .with_default("BURGERNET_BIND", "127.0.0.1:8080")
+        .with_default("BURGERNET_PARTICIPANT_TOKEN_SECRET", local_secret(&dir.join("participant-token-secret"))?)
+        .with_default("BURGERNET_STAFF_TOKEN_ISSUER", DEV_ISSUER)
+        .with_default("BURGERNET_STAFF_TOKEN_AUDIENCE", DEV_AUDIENCE)
+        .with_default("BURGERNET_STAFF_TOKEN_KEYS", identity.jwks_path.to_string_lossy());
+    let database = DatabaseConfig::from_env(&env)?;
+    let api = ApiConfig::from_env(&env)?;
+    let workers = WorkerConfig::from_env(&env)?;
+
+    let pool = db::build_pool(&database)?;
+    let listener = TcpListener::bind(api.bind).map_err(|error| anyhow::anyhow!("cannot listen on {}: {error}", api.bind))?;
+    let server = burgernet_api::build_server(listener, AppState::new(&api, pool.clone(), Some(LocalOutbox::new())))?;
+    let server_handle = server.handle();
+    let running = tokio::spawn(server);
+    let workers = serve::runner(pool, workers).start().await;
+
+    print_banner(&api, dir);
+    shutdown::signalled().await;
+    println!("Stopping ...");
+    server_handle.stop(true).await;
+    workers.shutdown().await;
+    running.await??;
+    Ok(())
+}
+
+fn print_banner(api: &ApiConfig, dir: &Path) {
+    let base = format!("http://{}", api.bind);
+    println!(
+        "\nBurgernet is running (local mode).\n\
+         \n  API:            {base}\
+         \n  API reference:  {base}/docs\
+         \n  Readiness:      {base}/readyz\
+         \n  Outbox:         {base}/dev/outbox   (push, SMS and e-mail the local stand-ins received)\
+         \n\nA staff token for the demo region (dispatcher), valid 8 hours:\
+         \n  cargo run -q -- admin mint-staff-token --role dispatcher --region {region}\
+         \nOther roles: --role admin, or --role relations_officer --municipality GM0599 (Rotterdam).\
+         \nUse it as: curl -H \"Authorization: Bearer $TOKEN\" {base}/v1/staff/me\
+         \n\nAdmin commands against this database: export DATABASE_URL=$(cat {dir}/database-url)\
+         \nPress Ctrl-C to stop everything (including the local PostgreSQL).\n",
+        region = reference_data::DEMO_REGION_CODE,
+        dir = dir.display(),
+    );
+}
+
+/// A random secret kept in `path`, so tokens stay valid across restarts of local mode.
+fn local_secret(path: &Path) -> anyhow::Result<String> {
+    if let Ok(existing) = std::fs::read_to_string(path) {
+        return Ok(existing.trim().to_string());
+    }
+    let secret = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
+    write_secret_file(path, &secret)?;
+    Ok(secret)
+}

@@ -1,0 +1,56 @@
+//! `serve`, `work` and `migrate`: the production processes.
+
+use std::net::TcpListener;
+
+use burgernet_api::state::AppState;
+use burgernet_core::config::{ApiConfig, DatabaseConfig, Env, WorkerConfig};
+use burgernet_core::db;
+use burgernet_workers::Runner;
+
+use crate::shutdown;
+
+pub async fn serve(env: &Env) -> anyhow::Result<()> {
+    let database = DatabaseConfig::from_env(env)?;
+    let api = ApiConfig::from_env(env)?;
+    let pool = db::build_pool(&database)?;
+    let listener = TcpListener::bind(api.bind).map_err(|error| anyhow::anyhow!("cannot listen on {}: {error}", api.bind))?;
+    let server = burgernet_api::build_server(listener, AppState::new(&api, pool, None))?;
+    tracing::info!(address = %api.bind, "serving the API");
+    let handle = server.handle();
+    let running = tokio::spawn(server);
+    shutdown::signalled().await;
+    tracing::info!("stopping: finishing requests in flight");
+    handle.stop(true).await;
+    running.await??;
+    Ok(())
+}
+
+pub fn runner(pool: db::DbPool, config: WorkerConfig) -> Runner {
+    // Job types are registered here as they are introduced.
+    Runner::new(pool, config, uuid::Uuid::new_v4())
+}
+
+pub async fn work(env: &Env) -> anyhow::Result<()> {
+    let database = DatabaseConfig::from_env(env)?;
+    let workers = WorkerConfig::from_env(env)?;
+    let pool = db::build_pool(&database)?;
+    let handle = runner(pool, workers).start().await;
+    tracing::info!("workers running");
+    shutdown::signalled().await;
+    tracing::info!("stopping: finishing or releasing running jobs");
+    handle.shutdown().await;
+    Ok(())
+}
+
+pub async fn migrate(env: &Env) -> anyhow::Result<()> {
+    let database = DatabaseConfig::from_env(env)?;
+    let applied = db::run_migrations(database.url.expose()).await?;
+    if applied.is_empty() {
+        println!("The database schema is current; nothing to apply.");
+    } else {
+        for version in &applied {
+            println!("applied {version}");
+        }
+    }
+    Ok(())
+}

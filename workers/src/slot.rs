@@ -1,0 +1,195 @@
+//! One lane of work: claim a job, run it while a heartbeat keeps its lease, record how it
+//! ended, and sleep until woken when there is nothing to claim.
+
+use std::any::Any;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use burgernet_core::db::jobs::{self as store, StoredJob};
+use burgernet_core::jobs::{JobError, JobId};
+use futures_util::FutureExt;
+use tokio::sync::watch;
+use tracing::Instrument;
+
+use crate::registry::Handler;
+use crate::runner::{RunnerState, Stage};
+
+pub(crate) async fn run(state: Arc<RunnerState>) {
+    let mut stage = state.stage.clone();
+    while *stage.borrow() == Stage::Running {
+        match claim(&state).await {
+            Ok(Some(job)) => {
+                // More may be waiting (one notification can stand for many jobs): pass the
+                // wake-up on to an idle slot.
+                state.wake.notify_one();
+                execute(&state, &mut stage, job).await;
+            }
+            Ok(None) => wait_for_work(&state, &mut stage).await,
+            Err(error) => {
+                tracing::warn!(error = %format!("{error:#}"), "could not claim a job");
+                wait_for_work(&state, &mut stage).await;
+            }
+        }
+    }
+}
+
+async fn claim(state: &RunnerState) -> anyhow::Result<Option<StoredJob>> {
+    let mut conn = state.pool.get().await?;
+    let job = store::claim_next(
+        &mut conn,
+        &state.job_types,
+        state.worker_id,
+        state.config.lease,
+    )
+    .await?;
+    Ok(job)
+}
+
+async fn wait_for_work(state: &RunnerState, stage: &mut watch::Receiver<Stage>) {
+    tokio::select! {
+        () = state.wake.notified() => {}
+        _ = stage.wait_for(|stage| *stage != Stage::Running) => {}
+    }
+}
+
+/// How an attempt ended, as far as the runner is concerned.
+enum Outcome {
+    Finished(Result<(), JobError>),
+    /// Another worker took the job over; it is theirs to record.
+    LeaseLost,
+    /// Shutdown's grace period ran out.
+    Interrupted,
+}
+
+async fn execute(state: &RunnerState, stage: &mut watch::Receiver<Stage>, mut job: StoredJob) {
+    // Never the payload: it may hold personal data.
+    let span = tracing::info_span!(
+        "job",
+        id = %job.id,
+        job_type = %job.job_type,
+        attempt = job.attempts,
+    );
+    async {
+        let Some(handler) = state.registry.get(&job.job_type) else {
+            // claim_next only returns registered types; keep the job for inspection.
+            let error = JobError::permanent(anyhow::anyhow!("no handler for this job type"));
+            return record(
+                state,
+                &job,
+                Outcome::Finished(Err(error)),
+                Duration::ZERO,
+                0,
+            )
+            .await;
+        };
+        let started = Instant::now();
+        let payload = std::mem::take(&mut job.payload);
+        let outcome = run_while_leased(state, stage, handler, job.id, payload).await;
+        let duration_ms = started.elapsed().as_millis() as u64;
+        let backoff = (handler.backoff)(job.attempts);
+        record(state, &job, outcome, backoff, duration_ms).await;
+    }
+    .instrument(span)
+    .await
+}
+
+async fn run_while_leased(
+    state: &RunnerState,
+    stage: &mut watch::Receiver<Stage>,
+    handler: &Handler,
+    id: JobId,
+    payload: serde_json::Value,
+) -> Outcome {
+    // A panic is one failed attempt, not the end of the worker.
+    let attempt = AssertUnwindSafe(handler.run(payload)).catch_unwind();
+    // The losing branches are dropped, which cancels the job at its next await.
+    tokio::select! {
+        result = attempt => Outcome::Finished(result.unwrap_or_else(|panic| {
+            Err(JobError::retryable(anyhow::anyhow!("job panicked: {}", panic_message(&*panic))))
+        })),
+        () = keep_lease(state, id) => Outcome::LeaseLost,
+        _ = stage.wait_for(|stage| *stage == Stage::Stopping) => Outcome::Interrupted,
+    }
+}
+
+/// Extends the lease every third of its length; returns once the lease is lost.
+async fn keep_lease(state: &RunnerState, id: JobId) {
+    let period = state.config.lease / 3;
+    let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    loop {
+        ticker.tick().await;
+        let extended = async {
+            let mut conn = state.pool.get().await?;
+            let extended =
+                store::extend_lease(&mut conn, id, state.worker_id, state.config.lease).await?;
+            anyhow::Ok(extended)
+        }
+        .await;
+        match extended {
+            Ok(true) => {}
+            Ok(false) => return,
+            // The lease is still ours until it expires; keep trying.
+            Err(error) => {
+                tracing::warn!(error = %format!("{error:#}"), "could not extend the job's lease");
+            }
+        }
+    }
+}
+
+fn panic_message(panic: &(dyn Any + Send)) -> &str {
+    panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(no message)")
+}
+
+/// Logs the outcome and stores it: delete, retry later, fail for good, or release.
+async fn record(
+    state: &RunnerState,
+    job: &StoredJob,
+    outcome: Outcome,
+    backoff: Duration,
+    duration_ms: u64,
+) {
+    let worker = state.worker_id;
+    let result = async {
+        let mut conn = state.pool.get().await?;
+        let conn = &mut conn;
+        let held = match outcome {
+            Outcome::Finished(Ok(())) => {
+                tracing::info!(duration_ms, outcome = "succeeded", "job finished");
+                store::complete(conn, job.id, worker).await?
+            }
+            Outcome::Finished(Err(error))
+                if error.is_retryable() && job.attempts < job.max_attempts =>
+            {
+                tracing::warn!(duration_ms, outcome = "retry", retry_in = ?backoff, %error, "job failed");
+                store::retry(conn, job.id, worker, backoff, &error.to_string()).await?
+            }
+            Outcome::Finished(Err(error)) => {
+                tracing::error!(duration_ms, outcome = "failed", %error, "job failed for good");
+                store::give_up(conn, job.id, worker, &error.to_string()).await?
+            }
+            Outcome::LeaseLost => {
+                tracing::warn!(duration_ms, outcome = "lease lost", "job stopped");
+                return anyhow::Ok(true);
+            }
+            Outcome::Interrupted => {
+                tracing::info!(duration_ms, outcome = "released", "job stopped by shutdown");
+                store::release(conn, job.id, worker).await?
+            }
+        };
+        anyhow::Ok(held)
+    }
+    .await;
+    match result {
+        Ok(true) => {}
+        Ok(false) => tracing::warn!("the lease was lost before the outcome could be stored"),
+        Err(error) => tracing::error!(
+            error = %format!("{error:#}"),
+            "could not store the job's outcome; it runs again when its lease expires"
+        ),
+    }
+}
