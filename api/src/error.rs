@@ -177,3 +177,17 @@ impl From<burgernet_core::db::PoolError> for ApiError {
         Self::unavailable("database_unavailable", "The service cannot reach its database right now; please retry.")
     }
 }
+
+impl From<burgernet_core::reference_data::ReferenceDataError> for ApiError {
+    fn from(error: burgernet_core::reference_data::ReferenceDataError) -> Self {
+        use burgernet_core::reference_data::ReferenceDataError;
+        match error {
+            ReferenceDataError::InvalidInput(_) | ReferenceDataError::InvalidFeatures(_) => {
+                Self::unprocessable("invalid_reference_data", error.to_string())
+            }
+            ReferenceDataError::NotFound { .. } => Self::unprocessable("unknown_reference", error.to_string()),
+            ReferenceDataError::Conflict(_) => Self::conflict("already_exists", error.to_string()),
+            ReferenceDataError::Database(inner) => inner.into(),
+        }
+    }
+}

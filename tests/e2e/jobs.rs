@@ -17,7 +17,6 @@ use burgernet_workers::{Runner, RunnerHandle};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::Timestamptz;
-use diesel_async::scoped_futures::ScopedFutureExt;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -222,6 +221,22 @@ async fn find(conn: &mut AsyncPgConnection, id: JobId) -> Option<StoredJob> {
     store::find(conn, id).await.unwrap()
 }
 
+async fn wait_until_deleted(conn: &mut AsyncPgConnection, id: JobId) {
+    eventually("the job is deleted", async || {
+        find(conn, id).await.is_none().then_some(())
+    })
+    .await;
+}
+
+async fn wait_until_failed(conn: &mut AsyncPgConnection, id: JobId) -> StoredJob {
+    eventually("the job has failed", async || {
+        find(conn, id)
+            .await
+            .filter(|job| job.state == JobState::Failed)
+    })
+    .await
+}
+
 async fn job_count(conn: &mut AsyncPgConnection) -> i64 {
     background_jobs::table
         .count()
@@ -250,19 +265,16 @@ async fn a_job_enqueued_in_a_rolled_back_transaction_is_gone_and_in_a_committed_
     let mut conn = db.connect().await;
 
     let rolled_back = conn
-        .transaction::<(), _, _>(|conn| {
-            async move {
-                Record { number: 1 }.enqueue(conn).await?;
-                Err(diesel::result::Error::RollbackTransaction)
-            }
-            .scope_boxed()
+        .transaction::<(), _, _>(async |conn| {
+            Record { number: 1 }.enqueue(conn).await?;
+            Err(diesel::result::Error::RollbackTransaction)
         })
         .await;
     assert_eq!(rolled_back, Err(diesel::result::Error::RollbackTransaction));
     assert_eq!(job_count(&mut conn).await, 0);
 
     let id = conn
-        .transaction(|conn| async move { Record { number: 2 }.enqueue(conn).await }.scope_boxed())
+        .transaction(async |conn| Record { number: 2 }.enqueue(conn).await)
         .await
         .unwrap();
     assert_eq!(job_count(&mut conn).await, 1);
@@ -288,10 +300,7 @@ async fn a_runner_runs_a_job_and_deletes_it_when_it_succeeds() {
 
     let id = Record { number: 7 }.enqueue(&mut conn).await.unwrap();
 
-    eventually("the job is deleted", async || {
-        find(&mut conn, id).await.is_none().then_some(())
-    })
-    .await;
+    wait_until_deleted(&mut conn, id).await;
     assert_eq!(*recorded.lock().unwrap(), [7]);
     runner.shutdown().await;
 }
@@ -314,14 +323,11 @@ async fn concurrent_workers_run_every_job_exactly_once_and_never_one_job_twice_a
         runners.push(runner);
     }
 
-    conn.transaction(|conn| {
-        async move {
-            for number in 0..60 {
-                Tally { number }.enqueue(conn).await?;
-            }
-            diesel::QueryResult::Ok(())
+    conn.transaction(async |conn| {
+        for number in 0..60 {
+            Tally { number }.enqueue(conn).await?;
         }
-        .scope_boxed()
+        diesel::QueryResult::Ok(())
     })
     .await
     .unwrap();
@@ -368,10 +374,7 @@ async fn a_job_whose_worker_disappeared_runs_again_once_its_lease_expires() {
         Some(vanished_worker)
     );
 
-    eventually("the job has run and been deleted", async || {
-        find(&mut conn, id).await.is_none().then_some(())
-    })
-    .await;
+    wait_until_deleted(&mut conn, id).await;
     runner.shutdown().await;
     let observations = observations.lock().unwrap();
     assert_eq!(observations.len(), 1, "the job ran once");
@@ -381,6 +384,81 @@ async fn a_job_whose_worker_disappeared_runs_again_once_its_lease_expires() {
         ran_at >= lease_expired_at,
         "ran at {ran_at}, before the lease expired at {lease_expired_at}"
     );
+}
+
+#[tokio::test]
+async fn a_heartbeat_keeps_a_job_that_outlasts_its_lease_from_being_taken_by_another_worker() {
+    let db = TestDatabase::new().await;
+    let mut conn = db.connect().await;
+    let progress = Arc::new(Mutex::new(Progress::default()));
+    let config = WorkerConfig {
+        concurrency: 1,
+        lease: Duration::from_secs(2),
+        ..worker_config()
+    };
+    let mut runners = Vec::new();
+    for _ in 0..2 {
+        let runner = Runner::new(db.pool(), config.clone(), Uuid::new_v4())
+            .register::<Sleep>(progress.clone())
+            .start()
+            .await;
+        runners.push(runner);
+    }
+    let id = Sleep { millis: 3_000 }.enqueue(&mut conn).await.unwrap();
+
+    wait_until_deleted(&mut conn, id).await;
+    for runner in runners {
+        runner.shutdown().await;
+    }
+    let progress = progress.lock().unwrap();
+    assert_eq!(progress.started, [3_000], "the job started once");
+    assert_eq!(progress.finished, [3_000]);
+}
+
+#[tokio::test]
+async fn a_job_whose_lease_was_taken_over_is_stopped_and_left_to_its_new_worker() {
+    let db = TestDatabase::new().await;
+    let mut conn = db.connect().await;
+    let progress = Arc::new(Mutex::new(Progress::default()));
+    let recorded = Recorded::default();
+    let config = WorkerConfig {
+        concurrency: 1,
+        lease: Duration::from_secs(3),
+        ..worker_config()
+    };
+    let runner = Runner::new(db.pool(), config, Uuid::new_v4())
+        .register::<Sleep>(progress.clone())
+        .register::<Record>(recorded.clone())
+        .start()
+        .await;
+    let id = Sleep { millis: 3_600_000 }
+        .enqueue(&mut conn)
+        .await
+        .unwrap();
+    eventually("the job has started", async || {
+        (progress.lock().unwrap().started.len() == 1).then_some(())
+    })
+    .await;
+
+    let new_worker = Uuid::new_v4();
+    diesel::update(background_jobs::table.find(id.0))
+        .set(background_jobs::locked_by.eq(new_worker))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    // The only slot is free again once the heartbeat notices and stops the job.
+    Record { number: 1 }.enqueue(&mut conn).await.unwrap();
+    eventually("the next job has run", async || {
+        (*recorded.lock().unwrap() == [1]).then_some(())
+    })
+    .await;
+
+    let job = find(&mut conn, id).await.unwrap();
+    assert_eq!(job.state, JobState::Running);
+    assert_eq!(job.locked_by, Some(new_worker));
+    assert_eq!(job.attempts, 1);
+    assert!(progress.lock().unwrap().finished.is_empty());
+    runner.shutdown().await;
 }
 
 // ---- Failures ----
@@ -432,12 +510,7 @@ async fn a_job_that_keeps_failing_ends_failed_after_its_maximum_attempts_with_it
         .await;
     let id = SoonGivenUp.enqueue(&mut conn).await.unwrap();
 
-    let job = eventually("the job has failed", async || {
-        find(&mut conn, id)
-            .await
-            .filter(|job| job.state == JobState::Failed)
-    })
-    .await;
+    let job = wait_until_failed(&mut conn, id).await;
     assert_eq!(job.attempts, 3);
     assert_eq!(job.last_error.as_deref(), Some("SMS gateway unreachable"));
     assert_unlocked(&job);
@@ -456,12 +529,7 @@ async fn a_permanent_error_fails_the_job_after_one_attempt() {
         .await;
     let id = Rejected.enqueue(&mut conn).await.unwrap();
 
-    let job = eventually("the job has failed", async || {
-        find(&mut conn, id)
-            .await
-            .filter(|job| job.state == JobState::Failed)
-    })
-    .await;
+    let job = wait_until_failed(&mut conn, id).await;
     assert_eq!(job.attempts, 1);
     assert_eq!(job.last_error.as_deref(), Some("not a mobile number"));
     assert_unlocked(&job);
@@ -485,12 +553,7 @@ async fn a_payload_that_does_not_fit_its_job_type_fails_the_job_after_one_attemp
     };
     let id = store::insert(&mut conn, new_job).await.unwrap();
 
-    let job = eventually("the job has failed", async || {
-        find(&mut conn, id)
-            .await
-            .filter(|job| job.state == JobState::Failed)
-    })
-    .await;
+    let job = wait_until_failed(&mut conn, id).await;
     assert_eq!(job.attempts, 1);
     let error = job.last_error.unwrap();
     assert!(
@@ -518,11 +581,9 @@ async fn a_panicking_job_is_retried_and_the_runner_keeps_working() {
         .await;
     let id = PanicsOnce.enqueue(&mut conn).await.unwrap();
 
-    eventually("the job has succeeded", async || {
-        find(&mut conn, id).await.is_none().then_some(())
-    })
-    .await;
-    assert_eq!(attempts.load(Ordering::SeqCst), 2);
+    wait_until_deleted(&mut conn, id).await;
+    // (`AtomicU32::load` spelled out: diesel's `RunQueryDsl::load` would shadow it.)
+    assert_eq!(AtomicU32::load(&attempts, Ordering::SeqCst), 2);
 
     Record { number: 3 }.enqueue(&mut conn).await.unwrap();
     eventually("the next job has run", async || {
@@ -559,12 +620,7 @@ async fn a_job_whose_worker_disappeared_on_its_final_attempt_is_marked_failed() 
         .register::<Record>(recorded.clone())
         .start()
         .await;
-    let job = eventually("the job has failed", async || {
-        find(&mut conn, id)
-            .await
-            .filter(|job| job.state == JobState::Failed)
-    })
-    .await;
+    let job = wait_until_failed(&mut conn, id).await;
     assert_eq!(job.attempts, 1);
     assert_eq!(
         job.last_error.as_deref(),

@@ -1,7 +1,11 @@
 //! End-to-end tests: the real server, a real PostgreSQL + PostGIS, real sockets. One test binary,
 //! so the throwaway cluster starts once per run.
 
+mod auth;
+mod contract;
+mod edge;
 mod helpers;
 mod jobs;
 mod migrations;
+mod observability;
 mod reference_data;

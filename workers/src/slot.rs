@@ -4,7 +4,7 @@
 use std::any::Any;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use burgernet_core::db::jobs::{self as store, StoredJob};
 use burgernet_core::jobs::{JobError, JobId};
@@ -71,24 +71,15 @@ async fn execute(state: &RunnerState, stage: &mut watch::Receiver<Stage>, mut jo
         attempt = job.attempts,
     );
     async {
-        let Some(handler) = state.registry.get(&job.job_type) else {
-            // claim_next only returns registered types; keep the job for inspection.
-            let error = JobError::permanent(anyhow::anyhow!("no handler for this job type"));
-            return record(
-                state,
-                &job,
-                Outcome::Finished(Err(error)),
-                Duration::ZERO,
-                0,
-            )
-            .await;
-        };
+        let handler = state
+            .registry
+            .get(&job.job_type)
+            .expect("claim_next returns only registered job types");
         let started = Instant::now();
         let payload = std::mem::take(&mut job.payload);
         let outcome = run_while_leased(state, stage, handler, job.id, payload).await;
         let duration_ms = started.elapsed().as_millis() as u64;
-        let backoff = (handler.backoff)(job.attempts);
-        record(state, &job, outcome, backoff, duration_ms).await;
+        record(state, &job, handler, outcome, duration_ms).await;
     }
     .instrument(span)
     .await
@@ -103,8 +94,10 @@ async fn run_while_leased(
 ) -> Outcome {
     // A panic is one failed attempt, not the end of the worker.
     let attempt = AssertUnwindSafe(handler.run(payload)).catch_unwind();
-    // The losing branches are dropped, which cancels the job at its next await.
+    // The losing branches are dropped, which cancels the job at its next await. Biased: a job
+    // that has finished counts as finished even if its lease or the grace ran out meanwhile.
     tokio::select! {
+        biased;
         result = attempt => Outcome::Finished(result.unwrap_or_else(|panic| {
             Err(JobError::retryable(anyhow::anyhow!("job panicked: {}", panic_message(&*panic))))
         })),
@@ -149,8 +142,8 @@ fn panic_message(panic: &(dyn Any + Send)) -> &str {
 async fn record(
     state: &RunnerState,
     job: &StoredJob,
+    handler: &Handler,
     outcome: Outcome,
-    backoff: Duration,
     duration_ms: u64,
 ) {
     let worker = state.worker_id;
@@ -165,6 +158,7 @@ async fn record(
             Outcome::Finished(Err(error))
                 if error.is_retryable() && job.attempts < job.max_attempts =>
             {
+                let backoff = (handler.backoff)(job.attempts);
                 tracing::warn!(duration_ms, outcome = "retry", retry_in = ?backoff, %error, "job failed");
                 store::retry(conn, job.id, worker, backoff, &error.to_string()).await?
             }
@@ -174,6 +168,7 @@ async fn record(
             }
             Outcome::LeaseLost => {
                 tracing::warn!(duration_ms, outcome = "lease lost", "job stopped");
+                // Nothing to store: the job is its new worker's now.
                 return anyhow::Ok(true);
             }
             Outcome::Interrupted => {

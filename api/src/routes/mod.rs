@@ -2,7 +2,9 @@
 //! document is generated from the same call, so the two cannot drift apart.
 
 pub mod dev;
+pub mod municipalities;
 pub mod operations;
+pub mod regions;
 pub mod session;
 pub mod staff;
 
@@ -16,5 +18,10 @@ pub fn configure(config: &mut ServiceConfig) {
         .service(operations::openapi_json)
         .service(operations::reference)
         .service(staff::current_staff_member)
+        .service(regions::list_regions)
+        .service(regions::create_region)
+        .service(regions::get_region)
+        .service(regions::list_region_municipalities)
+        .service(municipalities::get_municipality)
         .service(session::current_session);
 }

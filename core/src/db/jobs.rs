@@ -271,29 +271,33 @@ pub async fn list_failed(conn: &mut AsyncPgConnection, limit: i64) -> QueryResul
         .await
 }
 
-fn held_by(
-    id: JobId,
-    worker: Uuid,
-) -> dsl::Filter<dsl::Find<background_jobs::table, i64>, dsl::Eq<background_jobs::locked_by, Uuid>>
-{
+type HeldBy =
+    dsl::Filter<dsl::Find<background_jobs::table, i64>, dsl::Eq<background_jobs::locked_by, Uuid>>;
+
+/// The job, if `worker` still holds it.
+fn held_by(id: JobId, worker: Uuid) -> HeldBy {
     background_jobs::table
         .find(id.0)
         .filter(background_jobs::locked_by.eq(worker))
 }
 
-/// Clears the lease; the table's CHECK requires it whenever a job leaves 'running'.
-fn unlocked() -> (
+type Unlocked = (
     dsl::Eq<background_jobs::locked_by, Option<Uuid>>,
     dsl::Eq<background_jobs::lease_expires_at, Option<DateTime<Utc>>>,
-) {
+);
+
+/// Clears the lease; the table's CHECK requires it whenever a job leaves 'running'.
+fn unlocked() -> Unlocked {
     (
         background_jobs::locked_by.eq(None),
         background_jobs::lease_expires_at.eq(None),
     )
 }
 
+type NowPlus<ST> = UncheckedBind<SqlLiteral<ST>, AsExprOf<PgInterval, Interval>>;
+
 /// `now() + duration` by the database's clock.
-fn now_plus<ST>(duration: Duration) -> UncheckedBind<SqlLiteral<ST>, AsExprOf<PgInterval, Interval>>
+fn now_plus<ST>(duration: Duration) -> NowPlus<ST>
 where
     ST: diesel::sql_types::SqlType + diesel::expression::TypedExpressionType,
 {

@@ -122,6 +122,17 @@ impl TestDatabase {
         }
     }
 
+    /// Simulates losing the database: new connections are refused and open ones are cut.
+    pub async fn refuse_connections(&self) {
+        let cluster = cluster().await;
+        execute(&cluster.admin_url, &format!("ALTER DATABASE {} ALLOW_CONNECTIONS false", self.name)).await;
+        execute(
+            &cluster.admin_url,
+            &format!("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{}'", self.name),
+        )
+        .await;
+    }
+
     pub async fn connect(&self) -> AsyncPgConnection {
         db::connect(self.url.expose())
             .await

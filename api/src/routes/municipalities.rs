@@ -1,0 +1,40 @@
+//! Municipalities.
+
+use actix_web::{get, web};
+use burgernet_core::reference_data::{self, CbsCode, Municipality};
+
+use crate::auth::{Staff, ensure_scope};
+use crate::error::{ApiError, Problem};
+use crate::state::AppState;
+
+/// One municipality: name, inhabitants, region and where it lies.
+///
+/// Who may call: administrators, the municipality's own relations officers, and dispatchers of
+/// the region it belongs to.
+#[utoipa::path(
+    tag = "reference data",
+    security(("staff_token" = [])),
+    params(("cbs_code" = String, Path, description = "The CBS code, e.g. `GM0599` (Rotterdam).")),
+    responses(
+        (status = 200, description = "The municipality.", body = Municipality),
+        (status = 400, description = "Not a valid CBS code.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid staff token.", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Outside the caller's municipality or region.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such municipality.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/v1/municipalities/{cbs_code}")]
+pub async fn get_municipality(
+    state: web::Data<AppState>,
+    Staff(member): Staff,
+    cbs_code: web::Path<CbsCode>,
+) -> Result<web::Json<Municipality>, ApiError> {
+    let mut conn = state.db().await?;
+    let municipality = reference_data::find_municipality(&mut conn, &cbs_code).await?;
+    let region = municipality.as_ref().and_then(|m| m.region.as_ref()).map(|r| r.as_str());
+    // Scope first, so staff outside it cannot learn whether a code exists.
+    ensure_scope(member.may_access_municipality(cbs_code.as_str(), region))?;
+    Ok(web::Json(
+        municipality.ok_or_else(|| ApiError::not_found(format!("There is no municipality {}.", cbs_code.as_str())))?,
+    ))
+}

@@ -1,0 +1,128 @@
+//! Police regions and their municipalities.
+
+use actix_web::{HttpResponse, get, post, web};
+use burgernet_core::reference_data::{self, CbsCode, Municipality, Region, RegionCode};
+use serde::Deserialize;
+
+use crate::auth::{Admin, Staff, ensure_scope};
+use crate::error::{ApiError, Problem};
+use crate::state::AppState;
+
+/// All police regions, with how many municipalities and inhabitants each covers.
+///
+/// Who may call: any staff member.
+#[utoipa::path(
+    tag = "reference data",
+    security(("staff_token" = [])),
+    responses(
+        (status = 200, description = "The regions, by code.", body = [Region]),
+        (status = 401, description = "No valid staff token.", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a staff token.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/v1/regions")]
+pub async fn list_regions(state: web::Data<AppState>, _staff: Staff) -> Result<web::Json<Vec<Region>>, ApiError> {
+    let mut conn = state.db().await?;
+    Ok(web::Json(reference_data::list_regions(&mut conn).await?))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewRegion {
+    /// Lowercase letters, digits and hyphens, e.g. `rotterdam`.
+    pub code: RegionCode,
+    /// Display name, e.g. `Eenheid Rotterdam`.
+    pub name: String,
+    /// CBS codes of existing municipalities to place in the region (moved from any other).
+    #[serde(default)]
+    pub municipalities: Vec<CbsCode>,
+}
+
+/// Create a police region.
+///
+/// Who may call: administrators. Listed municipalities move into the new region. Nothing is
+/// written when a municipality is unknown (422) or the code is taken (409).
+#[utoipa::path(
+    tag = "reference data",
+    security(("staff_token" = [])),
+    request_body = NewRegion,
+    responses(
+        (status = 201, description = "The region was created.", body = Region),
+        (status = 400, description = "The body is not JSON.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid staff token.", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an administrator.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A region with this code exists.", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is too large.", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not sent as application/json.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields or unknown municipalities.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/v1/regions")]
+pub async fn create_region(
+    state: web::Data<AppState>,
+    _admin: Admin,
+    body: web::Json<NewRegion>,
+) -> Result<HttpResponse, ApiError> {
+    let NewRegion { code, name, municipalities } = body.into_inner();
+    let mut conn = state.db().await?;
+    let region = reference_data::create_region(&mut conn, &code, &name, &municipalities).await?;
+    Ok(HttpResponse::Created().json(region))
+}
+
+/// One police region.
+///
+/// Who may call: administrators, and dispatchers of this region.
+#[utoipa::path(
+    tag = "reference data",
+    security(("staff_token" = [])),
+    params(("code" = String, Path, description = "The region code, e.g. `rotterdam`.")),
+    responses(
+        (status = 200, description = "The region.", body = Region),
+        (status = 400, description = "Not a valid region code.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid staff token.", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Another region's dispatcher, or a relations officer.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such region.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/v1/regions/{code}")]
+pub async fn get_region(
+    state: web::Data<AppState>,
+    Staff(member): Staff,
+    code: web::Path<RegionCode>,
+) -> Result<web::Json<Region>, ApiError> {
+    ensure_scope(member.may_access_region(code.as_str()))?;
+    let mut conn = state.db().await?;
+    let region = reference_data::find_region(&mut conn, &code).await?;
+    Ok(web::Json(region.ok_or_else(|| ApiError::not_found(format!("There is no region {}.", code.as_str())))?))
+}
+
+/// The municipalities of a police region.
+///
+/// Who may call: administrators, and dispatchers of this region.
+#[utoipa::path(
+    tag = "reference data",
+    security(("staff_token" = [])),
+    params(("code" = String, Path, description = "The region code, e.g. `rotterdam`.")),
+    responses(
+        (status = 200, description = "The region's municipalities, by CBS code.", body = [Municipality]),
+        (status = 400, description = "Not a valid region code.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid staff token.", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Another region's dispatcher, or a relations officer.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such region.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/v1/regions/{code}/municipalities")]
+pub async fn list_region_municipalities(
+    state: web::Data<AppState>,
+    Staff(member): Staff,
+    code: web::Path<RegionCode>,
+) -> Result<web::Json<Vec<Municipality>>, ApiError> {
+    ensure_scope(member.may_access_region(code.as_str()))?;
+    let mut conn = state.db().await?;
+    match reference_data::list_municipalities(&mut conn, Some(&code)).await {
+        Err(reference_data::ReferenceDataError::NotFound { .. }) => {
+            Err(ApiError::not_found(format!("There is no region {}.", code.as_str())))
+        }
+        other => Ok(web::Json(other?)),
+    }
+}

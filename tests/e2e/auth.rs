@@ -1,0 +1,235 @@
+//! Authentication and roles at the edge: every forged, stale or misdirected token is refused with
+//! a problem body, and staff are held to their region or municipality.
+
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use burgernet_core::auth::dev_identity::StaffTokenRequest;
+use burgernet_core::auth::staff::StaffRole;
+use burgernet_core::ids::ParticipantId;
+use serde_json::json;
+
+use crate::helpers::app::{AUDIENCE, ISSUER, StaffKeyFormat};
+use crate::helpers::{TestApp, TestAppOptions, problem};
+
+fn request(role: StaffRole) -> StaffTokenRequest {
+    StaffTokenRequest {
+        subject: "staff-1".into(),
+        name: None,
+        role,
+        issuer: ISSUER.into(),
+        audience: AUDIENCE.into(),
+        lifetime: Duration::from_secs(600),
+    }
+}
+
+fn encode_part(value: &serde_json::Value) -> String {
+    URL_SAFE_NO_PAD.encode(serde_json::to_vec(value).unwrap())
+}
+
+fn valid_claims() -> serde_json::Value {
+    let now = chrono::Utc::now().timestamp();
+    json!({"iss": ISSUER, "aud": AUDIENCE, "sub": "attacker", "iat": now, "exp": now + 600, "role": "admin"})
+}
+
+async fn assert_refused(app: &TestApp, token: &str, status: u16, code: &str) {
+    let (actual_status, body) = problem(app.get_as("/v1/staff/me", token).await).await;
+    assert_eq!((actual_status, body["code"].as_str().unwrap()), (status, code), "{body}");
+}
+
+#[tokio::test]
+async fn a_valid_staff_token_identifies_the_member_and_their_scope() {
+    let app = TestApp::spawn().await;
+    let response = app.get_as("/v1/staff/me", &app.dispatcher_token("rotterdam")).await;
+    assert_eq!(response.status(), 200);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body, json!({"subject": "staff-1", "name": "Test Staff", "role": "dispatcher", "region": "rotterdam"}));
+}
+
+#[tokio::test]
+async fn a_request_without_a_token_is_unauthenticated_and_says_how_to_authenticate() {
+    let app = TestApp::spawn().await;
+    let response = app.get("/v1/staff/me").await;
+    assert_eq!(response.headers()["www-authenticate"], "Bearer");
+    let (status, body) = problem(response).await;
+    assert_eq!((status, body["code"].as_str().unwrap()), (401, "unauthenticated"));
+
+    let response = app.client.get(app.url("/v1/staff/me")).header("Authorization", "Basic dXNlcjpwYXNz").send().await.unwrap();
+    assert_eq!(response.headers()["www-authenticate"], "Bearer error=\"invalid_token\"");
+    assert_eq!(problem(response).await.1["code"], "invalid_token");
+}
+
+#[tokio::test]
+async fn an_expired_staff_token_is_refused() {
+    let app = TestApp::spawn().await;
+    // Expired an hour ago: well beyond the allowed clock skew.
+    let pem = app.identity.private_pem.expose();
+    let key = jsonwebtoken::EncodingKey::from_ec_pem(pem.as_bytes()).unwrap();
+    let mut claims = valid_claims();
+    claims["exp"] = json!(chrono::Utc::now().timestamp() - 3600);
+    let token = jsonwebtoken::encode(&jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256), &claims, &key).unwrap();
+    assert_refused(&app, &token, 401, "token_expired").await;
+}
+
+#[tokio::test]
+async fn a_token_from_another_issuer_or_for_another_audience_is_refused() {
+    let app = TestApp::spawn().await;
+    let mut wrong_issuer = request(StaffRole::Admin);
+    wrong_issuer.issuer = "https://idp.evil.test".into();
+    assert_refused(&app, &app.staff_token_for(wrong_issuer), 401, "invalid_token").await;
+
+    let mut wrong_audience = request(StaffRole::Admin);
+    wrong_audience.audience = "some-other-api".into();
+    assert_refused(&app, &app.staff_token_for(wrong_audience), 401, "invalid_token").await;
+}
+
+#[tokio::test]
+async fn an_unsigned_alg_none_token_is_refused() {
+    let app = TestApp::spawn().await;
+    let token = format!("{}.{}.", encode_part(&json!({"alg": "none", "typ": "JWT"})), encode_part(&valid_claims()));
+    assert_refused(&app, &token, 401, "invalid_token").await;
+}
+
+#[tokio::test]
+async fn an_hs256_token_signed_with_the_public_key_is_refused() {
+    // Algorithm confusion: the attacker knows the public key and uses its PEM text as an HMAC secret.
+    let app = TestApp::spawn_with(TestAppOptions { staff_keys: StaffKeyFormat::Pem, ..Default::default() }).await;
+    let key = jsonwebtoken::EncodingKey::from_secret(app.identity.public_pem.as_bytes());
+    let token =
+        jsonwebtoken::encode(&jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256), &valid_claims(), &key).unwrap();
+    assert_refused(&app, &token, 401, "invalid_token").await;
+    // The same app accepts a genuine token, so the refusal is about the forgery.
+    assert_eq!(app.get_as("/v1/staff/me", &app.admin_token()).await.status(), 200);
+}
+
+#[tokio::test]
+async fn a_token_with_a_tampered_payload_is_refused() {
+    let app = TestApp::spawn().await;
+    let genuine = app.dispatcher_token("rotterdam");
+    let parts: Vec<&str> = genuine.split('.').collect();
+    let mut claims: serde_json::Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
+    claims["role"] = json!("admin");
+    let tampered = format!("{}.{}.{}", parts[0], encode_part(&claims), parts[2]);
+    assert_refused(&app, &tampered, 401, "invalid_token").await;
+}
+
+#[tokio::test]
+async fn a_token_signed_by_an_unknown_key_is_refused() {
+    let app = TestApp::spawn().await;
+    let stranger = TestApp::spawn().await;
+    assert_refused(&app, &stranger.admin_token(), 401, "invalid_token").await;
+    assert_refused(&app, "not-a-jwt-at-all", 401, "invalid_token").await;
+}
+
+#[tokio::test]
+async fn a_genuine_token_without_a_burgernet_role_is_forbidden() {
+    let app = TestApp::spawn().await;
+    let key = jsonwebtoken::EncodingKey::from_ec_pem(app.identity.private_pem.expose().as_bytes()).unwrap();
+    let mut claims = valid_claims();
+    claims["role"] = json!("dispatcher"); // without the region it is scoped to
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+    header.kid = Some(burgernet_core::auth::dev_identity::DEV_KEY_ID.into());
+    let token = jsonwebtoken::encode(&header, &claims, &key).unwrap();
+    assert_refused(&app, &token, 403, "missing_role").await;
+}
+
+#[tokio::test]
+async fn a_participant_token_on_a_staff_endpoint_is_forbidden_and_vice_versa() {
+    let app = TestApp::spawn().await;
+    let participant = app.participant_token(ParticipantId::new());
+    assert_refused(&app, &participant, 403, "staff_only").await;
+
+    let (status, body) = problem(app.get_as("/v1/session", &app.admin_token()).await).await;
+    assert_eq!((status, body["code"].as_str().unwrap()), (403, "participants_only"));
+}
+
+#[tokio::test]
+async fn a_participant_token_opens_the_participant_session() {
+    let app = TestApp::spawn().await;
+    let participant = ParticipantId::new();
+    let response = app.get_as("/v1/session", &app.participant_token(participant)).await;
+    assert_eq!(response.status(), 200);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["participant_id"], participant.to_string());
+    assert!(body["expires_at"].is_string());
+
+    let forged = app.participant_tokens.issue_access_token(participant, chrono::Utc::now() - chrono::Duration::hours(2));
+    let (status, body) = problem(app.get_as("/v1/session", forged.token.expose()).await).await;
+    assert_eq!((status, body["code"].as_str().unwrap()), (401, "token_expired"));
+}
+
+#[tokio::test]
+async fn dispatchers_see_only_their_own_region() {
+    let app = TestApp::spawn().await;
+    app.load_reference_data().await;
+    let rotterdam = app.dispatcher_token("rotterdam");
+
+    let response = app.get_as("/v1/regions/rotterdam", &rotterdam).await;
+    assert_eq!(response.status(), 200);
+    let region: serde_json::Value = response.json().await.unwrap();
+    assert_eq!((region["code"].as_str(), region["municipality_count"].as_i64()), (Some("rotterdam"), Some(19)));
+
+    let (status, body) = problem(app.get_as("/v1/regions/amsterdam", &rotterdam).await).await;
+    assert_eq!((status, body["code"].as_str().unwrap()), (403, "out_of_scope"));
+    let (status, _) = problem(app.get_as("/v1/regions/amsterdam/municipalities", &rotterdam).await).await;
+    assert_eq!(status, 403);
+
+    // The same role from the other region is held to its own region too.
+    let amsterdam = app.dispatcher_token("amsterdam");
+    assert_eq!(app.get_as("/v1/regions/amsterdam/municipalities", &amsterdam).await.status(), 200);
+    assert_eq!(app.get_as("/v1/regions/rotterdam", &amsterdam).await.status(), 403);
+    assert_eq!(app.get_as("/v1/municipalities/GM0599", &amsterdam).await.status(), 403);
+    assert_eq!(app.get_as("/v1/municipalities/GM0599", &rotterdam).await.status(), 200);
+}
+
+#[tokio::test]
+async fn relations_officers_see_only_their_own_municipality() {
+    let app = TestApp::spawn().await;
+    app.load_reference_data().await;
+    let rotterdam_officer = app.relations_officer_token("GM0599");
+
+    let response = app.get_as("/v1/municipalities/GM0599", &rotterdam_officer).await;
+    assert_eq!(response.status(), 200);
+    let municipality: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(municipality["name"], "Rotterdam");
+    assert_eq!(municipality["inhabitants"], 612502);
+    assert_eq!(municipality["region"], "rotterdam");
+
+    for other in ["GM0606", "GM0363", "GM9999"] {
+        let (status, body) = problem(app.get_as(&format!("/v1/municipalities/{other}"), &rotterdam_officer).await).await;
+        assert_eq!((status, body["code"].as_str().unwrap()), (403, "out_of_scope"), "{other}");
+    }
+    assert_eq!(app.get_as("/v1/regions/rotterdam", &rotterdam_officer).await.status(), 403);
+}
+
+#[tokio::test]
+async fn only_admins_create_regions() {
+    let app = TestApp::spawn().await;
+    app.load_reference_data().await;
+    let body = json!({"code": "zeeland-west-brabant", "name": "Eenheid Zeeland-West-Brabant", "municipalities": ["GM0511"]});
+
+    for token in [app.dispatcher_token("rotterdam"), app.relations_officer_token("GM0511")] {
+        let (status, problem_body) = problem(app.post_json_as("/v1/regions", &token, &body).await).await;
+        assert_eq!((status, problem_body["code"].as_str().unwrap()), (403, "role_required"));
+    }
+    let listed: Vec<serde_json::Value> =
+        app.get_as("/v1/regions", &app.dispatcher_token("rotterdam")).await.json().await.unwrap();
+    assert_eq!(listed.len(), 2, "refused requests created nothing");
+
+    let response = app.post_json_as("/v1/regions", &app.admin_token(), &body).await;
+    assert_eq!(response.status(), 201);
+    let created: serde_json::Value = response.json().await.unwrap();
+    assert_eq!((created["code"].as_str(), created["municipality_count"].as_i64()), (Some("zeeland-west-brabant"), Some(1)));
+    let goedereede: serde_json::Value =
+        app.get_as("/v1/municipalities/GM0511", &app.admin_token()).await.json().await.unwrap();
+    assert_eq!(goedereede["region"], "zeeland-west-brabant");
+
+    let (status, problem_body) = problem(app.post_json_as("/v1/regions", &app.admin_token(), &body).await).await;
+    assert_eq!((status, problem_body["code"].as_str().unwrap()), (409, "already_exists"));
+
+    let unknown = json!({"code": "oost-nederland", "name": "Oost", "municipalities": ["GM0001"]});
+    let (status, problem_body) = problem(app.post_json_as("/v1/regions", &app.admin_token(), &unknown).await).await;
+    assert_eq!((status, problem_body["code"].as_str().unwrap()), (422, "unknown_reference"));
+    assert!(problem_body["detail"].as_str().unwrap().contains("GM0001"));
+}
