@@ -93,9 +93,9 @@ pub async fn run(command: AdminCommand, env: &Env) -> anyhow::Result<()> {
         }
         AdminCommand::MintStaffToken { role, region, municipality, subject, name, valid_for, key } => {
             let role = match role {
-                RoleArg::Dispatcher => StaffRole::Dispatcher {
-                    region: region.context("a dispatcher needs --region")?,
-                },
+                RoleArg::Dispatcher => {
+                    StaffRole::Dispatcher { region: region.context("a dispatcher needs --region")? }
+                }
                 RoleArg::RelationsOfficer => StaffRole::RelationsOfficer {
                     municipality: municipality.context("a relations officer needs --municipality")?,
                 },
@@ -106,7 +106,10 @@ pub async fn run(command: AdminCommand, env: &Env) -> anyhow::Result<()> {
                 None => crate::dev::dev_dir(env)?.join("identity-provider").join("private-key.pem"),
             };
             let private_key = std::fs::read_to_string(&key_path).with_context(|| {
-                format!("cannot read the signing key {} (run `burgernet dev` once, or pass --key)", key_path.display())
+                format!(
+                    "cannot read the signing key {} (run `burgernet dev` once, or pass --key)",
+                    key_path.display()
+                )
             })?;
             let request = StaffTokenRequest {
                 subject,
@@ -127,5 +130,5 @@ pub async fn run(command: AdminCommand, env: &Env) -> anyhow::Result<()> {
 
 async fn connect(env: &Env) -> anyhow::Result<db::Connection> {
     let database = DatabaseConfig::from_env(env)?;
-    Ok(db::connect(database.url.expose()).await.context("cannot connect to the database")?)
+    db::connect(database.url.expose()).await.context("cannot connect to the database")
 }

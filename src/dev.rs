@@ -21,7 +21,11 @@ pub const DEV_DIR_VARIABLE: &str = "BURGERNET_DEV_DIR";
 const DEV_DATABASE: &str = "burgernet";
 
 pub fn dev_dir(env: &Env) -> anyhow::Result<PathBuf> {
-    Ok(PathBuf::from(env.or(DEV_DIR_VARIABLE, ".burgernet-dev".to_string(), burgernet_core::config::parse::text)?))
+    Ok(PathBuf::from(env.or(
+        DEV_DIR_VARIABLE,
+        ".burgernet-dev".to_string(),
+        burgernet_core::config::parse::text,
+    )?))
 }
 
 pub async fn run(env: Env) -> anyhow::Result<()> {
@@ -64,7 +68,10 @@ async fn serve_locally(env: Env, dir: &Path, database_url: &str) -> anyhow::Resu
     let env = env
         .with_default("DATABASE_URL", database_url)
         .with_default("BURGERNET_BIND", "127.0.0.1:8080")
-        .with_default("BURGERNET_PARTICIPANT_TOKEN_SECRET", local_secret(&dir.join("participant-token-secret"))?)
+        .with_default(
+            "BURGERNET_PARTICIPANT_TOKEN_SECRET",
+            local_secret(&dir.join("participant-token-secret"))?,
+        )
         .with_default("BURGERNET_STAFF_TOKEN_ISSUER", DEV_ISSUER)
         .with_default("BURGERNET_STAFF_TOKEN_AUDIENCE", DEV_AUDIENCE)
         .with_default("BURGERNET_STAFF_TOKEN_KEYS", identity.jwks_path.to_string_lossy());
@@ -73,8 +80,10 @@ async fn serve_locally(env: Env, dir: &Path, database_url: &str) -> anyhow::Resu
     let workers = WorkerConfig::from_env(&env)?;
 
     let pool = db::build_pool(&database)?;
-    let listener = TcpListener::bind(api.bind).map_err(|error| anyhow::anyhow!("cannot listen on {}: {error}", api.bind))?;
-    let server = burgernet_api::build_server(listener, AppState::new(&api, pool.clone(), Some(LocalOutbox::new())))?;
+    let listener = TcpListener::bind(api.bind)
+        .map_err(|error| anyhow::anyhow!("cannot listen on {}: {error}", api.bind))?;
+    let server =
+        burgernet_api::build_server(listener, AppState::new(&api, pool.clone(), Some(LocalOutbox::new())))?;
     let server_handle = server.handle();
     let running = tokio::spawn(server);
     let workers = serve::runner(pool, workers).start().await;

@@ -9,7 +9,9 @@ pub fn init(config: &LogConfig) -> anyhow::Result<()> {
         .map_err(|error| anyhow::anyhow!("configuration error in BURGERNET_LOG: {error}"))?;
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     match config.format {
-        LogFormat::Json => builder.json().with_current_span(true).with_span_list(false).flatten_event(true).init(),
+        LogFormat::Json => {
+            builder.json().with_current_span(true).with_span_list(false).flatten_event(true).init()
+        }
         LogFormat::Pretty => builder.compact().init(),
     }
     Ok(())

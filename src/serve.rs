@@ -13,7 +13,8 @@ pub async fn serve(env: &Env) -> anyhow::Result<()> {
     let database = DatabaseConfig::from_env(env)?;
     let api = ApiConfig::from_env(env)?;
     let pool = db::build_pool(&database)?;
-    let listener = TcpListener::bind(api.bind).map_err(|error| anyhow::anyhow!("cannot listen on {}: {error}", api.bind))?;
+    let listener = TcpListener::bind(api.bind)
+        .map_err(|error| anyhow::anyhow!("cannot listen on {}: {error}", api.bind))?;
     let server = burgernet_api::build_server(listener, AppState::new(&api, pool, None))?;
     tracing::info!(address = %api.bind, "serving the API");
     let handle = server.handle();

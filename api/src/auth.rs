@@ -22,12 +22,17 @@ fn bearer_token(request: &HttpRequest) -> Result<&str, ApiError> {
     let value = request.headers().get(header::AUTHORIZATION).ok_or_else(|| {
         ApiError::unauthenticated("unauthenticated", "This endpoint needs an Authorization: Bearer token.")
     })?;
-    let value = value
-        .to_str()
-        .map_err(|_| ApiError::unauthenticated("invalid_token", "The Authorization header is not readable text."))?;
+    let value = value.to_str().map_err(|_| {
+        ApiError::unauthenticated("invalid_token", "The Authorization header is not readable text.")
+    })?;
     match value.split_once(' ') {
-        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => Ok(token.trim()),
-        _ => Err(ApiError::unauthenticated("invalid_token", "The Authorization header must be 'Bearer <token>'.")),
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
+            Ok(token.trim())
+        }
+        _ => Err(ApiError::unauthenticated(
+            "invalid_token",
+            "The Authorization header must be 'Bearer <token>'.",
+        )),
     }
 }
 
@@ -36,10 +41,15 @@ fn authenticate_staff(request: &HttpRequest) -> Result<StaffMember, ApiError> {
     let state = state(request);
     match state.staff_tokens.verify(token) {
         Ok(member) => Ok(member),
-        Err(StaffTokenError::MissingRole(missing)) => Err(ApiError::forbidden("missing_role", missing.to_string())),
+        Err(StaffTokenError::MissingRole(missing)) => {
+            Err(ApiError::forbidden("missing_role", missing.to_string()))
+        }
         Err(StaffTokenError::Token(error)) => {
             if state.participant_tokens.verify_access_token(token).is_ok() {
-                Err(ApiError::forbidden("staff_only", "This endpoint is for control-room and municipal staff only."))
+                Err(ApiError::forbidden(
+                    "staff_only",
+                    "This endpoint is for control-room and municipal staff only.",
+                ))
             } else {
                 Err(error.into())
             }
@@ -60,7 +70,11 @@ impl FromRequest for Staff {
     }
 }
 
-fn require_role(member: StaffMember, allowed: impl Fn(&StaffRole) -> bool, who: &str) -> Result<StaffMember, ApiError> {
+fn require_role(
+    member: StaffMember,
+    allowed: impl Fn(&StaffRole) -> bool,
+    who: &str,
+) -> Result<StaffMember, ApiError> {
     if allowed(&member.role) {
         Ok(member)
     } else {
@@ -79,7 +93,9 @@ impl FromRequest for Admin {
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
         ready(
             authenticate_staff(request)
-                .and_then(|member| require_role(member, |role| matches!(role, StaffRole::Admin), "administrators"))
+                .and_then(|member| {
+                    require_role(member, |role| matches!(role, StaffRole::Admin), "administrators")
+                })
                 .map(Admin),
         )
     }
@@ -138,7 +154,10 @@ impl FromRequest for Participant {
             let state = state(request);
             state.participant_tokens.verify_access_token(token).map(Participant).map_err(|error| {
                 if state.staff_tokens.verify(token).is_ok() {
-                    ApiError::forbidden("participants_only", "This endpoint is for participants using the app.")
+                    ApiError::forbidden(
+                        "participants_only",
+                        "This endpoint is for participants using the app.",
+                    )
                 } else {
                     error.into()
                 }

@@ -90,7 +90,9 @@ impl ApiError {
             StatusCode::METHOD_NOT_ALLOWED => {
                 ("method_not_allowed", "This address does not accept this method; see the Allow header.")
             }
-            StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", "The request body is larger than allowed."),
+            StatusCode::PAYLOAD_TOO_LARGE => {
+                ("payload_too_large", "The request body is larger than allowed.")
+            }
             StatusCode::UNSUPPORTED_MEDIA_TYPE => {
                 ("unsupported_media_type", "The request body must be sent as application/json.")
             }
@@ -174,7 +176,10 @@ impl From<diesel::result::Error> for ApiError {
 impl From<burgernet_core::db::PoolError> for ApiError {
     fn from(error: burgernet_core::db::PoolError) -> Self {
         tracing::error!(error = %error, "no database connection available");
-        Self::unavailable("database_unavailable", "The service cannot reach its database right now; please retry.")
+        Self::unavailable(
+            "database_unavailable",
+            "The service cannot reach its database right now; please retry.",
+        )
     }
 }
 
@@ -185,7 +190,9 @@ impl From<burgernet_core::reference_data::ReferenceDataError> for ApiError {
             ReferenceDataError::InvalidInput(_) | ReferenceDataError::InvalidFeatures(_) => {
                 Self::unprocessable("invalid_reference_data", error.to_string())
             }
-            ReferenceDataError::NotFound { .. } => Self::unprocessable("unknown_reference", error.to_string()),
+            ReferenceDataError::NotFound { .. } => {
+                Self::unprocessable("unknown_reference", error.to_string())
+            }
             ReferenceDataError::Conflict(_) => Self::conflict("already_exists", error.to_string()),
             ReferenceDataError::Database(inner) => inner.into(),
         }

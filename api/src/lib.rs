@@ -60,7 +60,8 @@ pub fn build_server(listener: TcpListener, state: AppState) -> std::io::Result<S
 }
 
 fn json_error(error: JsonPayloadError, request: &HttpRequest) -> actix_web::Error {
-    let limit = request.app_data::<web::Data<AppState>>().map(|state| state.max_body_bytes).unwrap_or_default();
+    let limit =
+        request.app_data::<web::Data<AppState>>().map(|state| state.max_body_bytes).unwrap_or_default();
     let api_error = match &error {
         JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -72,9 +73,10 @@ fn json_error(error: JsonPayloadError, request: &HttpRequest) -> actix_web::Erro
             "unsupported_media_type",
             "The request body must be sent with Content-Type: application/json.",
         ),
-        JsonPayloadError::Deserialize(inner) if inner.is_data() => {
-            ApiError::unprocessable("invalid_body", format!("The request body does not have the expected fields: {inner}"))
-        }
+        JsonPayloadError::Deserialize(inner) if inner.is_data() => ApiError::unprocessable(
+            "invalid_body",
+            format!("The request body does not have the expected fields: {inner}"),
+        ),
         JsonPayloadError::Deserialize(inner) => {
             ApiError::bad_request("malformed_json", format!("The request body is not valid JSON: {inner}"))
         }
@@ -100,7 +102,8 @@ async fn no_such_route(request: HttpRequest, contract: web::Data<Contract>) -> H
     if allowed.is_empty() {
         return ApiError::for_status(StatusCode::NOT_FOUND).problem_response(current_request_id());
     }
-    let mut response = ApiError::for_status(StatusCode::METHOD_NOT_ALLOWED).problem_response(current_request_id());
+    let mut response =
+        ApiError::for_status(StatusCode::METHOD_NOT_ALLOWED).problem_response(current_request_id());
     if let Ok(value) = HeaderValue::from_str(&allowed.join(", ")) {
         response.headers_mut().insert(header::ALLOW, value);
     }

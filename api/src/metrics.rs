@@ -2,7 +2,9 @@
 //! background jobs by type and state.
 
 use burgernet_core::db::{self, DbPool};
-use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder};
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
+};
 
 #[derive(Clone)]
 pub struct Metrics {
@@ -28,13 +30,19 @@ impl Metrics {
         )
         .expect("valid metric");
         let request_duration = HistogramVec::new(
-            HistogramOpts::new("http_request_duration_seconds", "HTTP request latency by route pattern and status.")
-                .buckets(vec![0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0]),
+            HistogramOpts::new(
+                "http_request_duration_seconds",
+                "HTTP request latency by route pattern and status.",
+            )
+            .buckets(vec![0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0]),
             &["route", "method", "status"],
         )
         .expect("valid metric");
         let pool_connections = IntGaugeVec::new(
-            Opts::new("db_pool_connections", "Database pool connections by state (in_use, idle, max, waiting)."),
+            Opts::new(
+                "db_pool_connections",
+                "Database pool connections by state (in_use, idle, max, waiting).",
+            ),
             &["state"],
         )
         .expect("valid metric");

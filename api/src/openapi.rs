@@ -102,7 +102,10 @@ impl Contract {
             .iter()
             .filter(|(pattern, _)| {
                 pattern.len() == segments.len()
-                    && pattern.iter().zip(&segments).all(|(p, s)| (p.starts_with('{') && !s.is_empty()) || p == s)
+                    && pattern
+                        .iter()
+                        .zip(&segments)
+                        .all(|(p, s)| (p.starts_with('{') && !s.is_empty()) || p == s)
             })
             .flat_map(|(_, methods)| methods.iter().cloned())
             .collect();

@@ -45,7 +45,9 @@ fn render_operation(html: &mut String, method: &str, path: &str, operation: &Val
     let security: Vec<String> = operation
         .get("security")
         .and_then(Value::as_array)
-        .map(|requirements| requirements.iter().filter_map(Value::as_object).flat_map(|r| r.keys().cloned()).collect())
+        .map(|requirements| {
+            requirements.iter().filter_map(Value::as_object).flat_map(|r| r.keys().cloned()).collect()
+        })
         .unwrap_or_default();
     let _ = write!(
         html,
@@ -144,7 +146,12 @@ pub fn render(document: &Value) -> String {
     if let Some(schemes) = document.pointer("/components/securitySchemes").and_then(Value::as_object) {
         html.push_str("<h2>Authentication</h2><dl>");
         for (name, scheme) in schemes {
-            let _ = write!(html, "<dt><code>{}</code></dt><dd>{}</dd>", escape(name), escape(text(scheme, "description")));
+            let _ = write!(
+                html,
+                "<dt><code>{}</code></dt><dd>{}</dd>",
+                escape(name),
+                escape(text(scheme, "description"))
+            );
         }
         html.push_str("</dl>");
     }

@@ -54,11 +54,11 @@ pub async fn observe(
     // Only the route pattern is logged: paths and queries may carry personal data.
     let route = request.match_pattern().unwrap_or_else(|| "unmatched".into());
     let state = request.app_data::<web::Data<AppState>>().cloned();
-    let span = tracing::info_span!("http_request", request_id = %request_id, method = %method, route = %route);
+    let span =
+        tracing::info_span!("http_request", request_id = %request_id, method = %method, route = %route);
 
-    let outcome = CURRENT_REQUEST_ID
-        .scope(request_id.clone(), next.call(request).instrument(span.clone()))
-        .await;
+    let outcome =
+        CURRENT_REQUEST_ID.scope(request_id.clone(), next.call(request).instrument(span.clone())).await;
     let mut response = match outcome {
         Ok(response) => response.map_into_boxed_body(),
         // Errors from inner middleware: render them as problems too.
@@ -79,7 +79,9 @@ pub async fn observe(
     if let Some(state) = state {
         state.metrics.observe_request(&route, &method, status, seconds);
     }
-    span.in_scope(|| tracing::info!(status, latency_ms = (seconds * 1000.0).round() as u64, "request served"));
+    span.in_scope(|| {
+        tracing::info!(status, latency_ms = (seconds * 1000.0).round() as u64, "request served")
+    });
     Ok(response)
 }
 
@@ -87,7 +89,8 @@ pub async fn observe(
 fn is_bare_error(response: &ServiceResponse<BoxBody>) -> bool {
     let status = response.status();
     (status.is_client_error() || status.is_server_error())
-        && response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) != Some(PROBLEM_CONTENT_TYPE)
+        && response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok())
+            != Some(PROBLEM_CONTENT_TYPE)
 }
 
 fn into_problem(response: ServiceResponse<BoxBody>, request_id: &str) -> ServiceResponse<BoxBody> {

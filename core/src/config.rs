@@ -31,35 +31,22 @@ pub struct Env {
 impl fmt::Debug for Env {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Values may be secrets: show only which variables are set.
-        f.debug_struct("Env")
-            .field("variables", &self.vars.keys().collect::<Vec<_>>())
-            .finish()
+        f.debug_struct("Env").field("variables", &self.vars.keys().collect::<Vec<_>>()).finish()
     }
 }
 
 impl Env {
     pub fn from_process() -> Self {
-        Self {
-            vars: std::env::vars().collect(),
-        }
+        Self { vars: std::env::vars().collect() }
     }
 
-    pub fn from_pairs<K: Into<String>, V: Into<String>>(
-        pairs: impl IntoIterator<Item = (K, V)>,
-    ) -> Self {
-        Self {
-            vars: pairs
-                .into_iter()
-                .map(|(k, v)| (k.into(), v.into()))
-                .collect(),
-        }
+    pub fn from_pairs<K: Into<String>, V: Into<String>>(pairs: impl IntoIterator<Item = (K, V)>) -> Self {
+        Self { vars: pairs.into_iter().map(|(k, v)| (k.into(), v.into())).collect() }
     }
 
     /// Returns a copy with `name` set, unless it is set already (used by `dev` for its defaults).
     pub fn with_default(mut self, name: &str, value: impl Into<String>) -> Self {
-        self.vars
-            .entry(name.to_string())
-            .or_insert_with(|| value.into());
+        self.vars.entry(name.to_string()).or_insert_with(|| value.into());
         self
     }
 
@@ -68,10 +55,7 @@ impl Env {
     }
 
     fn raw(&self, name: &str) -> Option<&str> {
-        self.vars
-            .get(name)
-            .map(String::as_str)
-            .filter(|value| !value.trim().is_empty())
+        self.vars.get(name).map(String::as_str).filter(|value| !value.trim().is_empty())
     }
 
     pub fn required<T>(
@@ -79,10 +63,9 @@ impl Env {
         variable: &'static str,
         parse: impl FnOnce(&str) -> Result<T, String>,
     ) -> Result<T, ConfigError> {
-        let raw = self.raw(variable).ok_or_else(|| ConfigError {
-            variable,
-            problem: "is required but not set".into(),
-        })?;
+        let raw = self
+            .raw(variable)
+            .ok_or_else(|| ConfigError { variable, problem: "is required but not set".into() })?;
         parse(raw.trim()).map_err(|problem| ConfigError { variable, problem })
     }
 
@@ -93,9 +76,7 @@ impl Env {
     ) -> Result<Option<T>, ConfigError> {
         match self.raw(variable) {
             None => Ok(None),
-            Some(raw) => parse(raw.trim())
-                .map(Some)
-                .map_err(|problem| ConfigError { variable, problem }),
+            Some(raw) => parse(raw.trim()).map(Some).map_err(|problem| ConfigError { variable, problem }),
         }
     }
 
@@ -118,33 +99,23 @@ pub mod parse {
     }
 
     pub fn number<T: FromStr>(raw: &str) -> Result<T, String> {
-        raw.parse()
-            .map_err(|_| format!("expected a whole number, got {raw:?}"))
+        raw.parse().map_err(|_| format!("expected a whole number, got {raw:?}"))
     }
 
     pub fn positive_number<T: FromStr + PartialOrd + Default>(raw: &str) -> Result<T, String> {
         let value: T = number(raw)?;
-        if value > T::default() {
-            Ok(value)
-        } else {
-            Err(format!("must be greater than zero, got {raw:?}"))
-        }
+        if value > T::default() { Ok(value) } else { Err(format!("must be greater than zero, got {raw:?}")) }
     }
 
     /// Durations such as `30s`, `15m`, `2h`.
     pub fn duration(raw: &str) -> Result<Duration, String> {
         let value = humantime::parse_duration(raw)
             .map_err(|_| format!("expected a duration such as 30s, 15m or 2h, got {raw:?}"))?;
-        if value.is_zero() {
-            Err("must be longer than zero".into())
-        } else {
-            Ok(value)
-        }
+        if value.is_zero() { Err("must be longer than zero".into()) } else { Ok(value) }
     }
 
     pub fn socket_addr(raw: &str) -> Result<SocketAddr, String> {
-        raw.parse()
-            .map_err(|_| format!("expected an address such as 0.0.0.0:8080, got {raw:?}"))
+        raw.parse().map_err(|_| format!("expected an address such as 0.0.0.0:8080, got {raw:?}"))
     }
 
     pub fn postgres_url(raw: &str) -> Result<Secret<String>, String> {
@@ -209,16 +180,8 @@ pub struct ApiConfig {
 impl ApiConfig {
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
         Ok(Self {
-            bind: env.or(
-                "BURGERNET_BIND",
-                ([0, 0, 0, 0], 8080).into(),
-                parse::socket_addr,
-            )?,
-            max_body_bytes: env.or(
-                "BURGERNET_MAX_BODY_BYTES",
-                64 * 1024,
-                parse::positive_number,
-            )?,
+            bind: env.or("BURGERNET_BIND", ([0, 0, 0, 0], 8080).into(), parse::socket_addr)?,
+            max_body_bytes: env.or("BURGERNET_MAX_BODY_BYTES", 64 * 1024, parse::positive_number)?,
             participant_tokens: ParticipantTokenConfig::from_env(env)?,
             staff_tokens: StaffTokenConfig::from_env(env)?,
         })
@@ -234,10 +197,7 @@ pub struct ParticipantTokenConfig {
 impl ParticipantTokenConfig {
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
         Ok(Self {
-            key: env.required(
-                "BURGERNET_PARTICIPANT_TOKEN_SECRET",
-                ParticipantTokenKey::parse,
-            )?,
+            key: env.required("BURGERNET_PARTICIPANT_TOKEN_SECRET", ParticipantTokenKey::parse)?,
             access_token_ttl: env.or(
                 "BURGERNET_PARTICIPANT_ACCESS_TOKEN_TTL",
                 Duration::from_secs(15 * 60),
@@ -288,21 +248,9 @@ impl WorkerConfig {
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
         let config = Self {
             concurrency: env.or("BURGERNET_WORKER_CONCURRENCY", 8, parse::positive_number)?,
-            lease: env.or(
-                "BURGERNET_JOB_LEASE",
-                Duration::from_secs(60),
-                parse::duration,
-            )?,
-            poll_interval: env.or(
-                "BURGERNET_JOB_POLL_INTERVAL",
-                Duration::from_secs(5),
-                parse::duration,
-            )?,
-            shutdown_grace: env.or(
-                "BURGERNET_SHUTDOWN_GRACE",
-                Duration::from_secs(20),
-                parse::duration,
-            )?,
+            lease: env.or("BURGERNET_JOB_LEASE", Duration::from_secs(60), parse::duration)?,
+            poll_interval: env.or("BURGERNET_JOB_POLL_INTERVAL", Duration::from_secs(5), parse::duration)?,
+            shutdown_grace: env.or("BURGERNET_SHUTDOWN_GRACE", Duration::from_secs(20), parse::duration)?,
         };
         if config.lease < Duration::from_secs(2) {
             return Err(ConfigError {
@@ -322,10 +270,7 @@ mod tests {
     fn missing_required_variable_is_named() {
         let error = DatabaseConfig::from_env(&Env::default()).unwrap_err();
         assert_eq!(error.variable, "DATABASE_URL");
-        assert_eq!(
-            error.to_string(),
-            "configuration error in DATABASE_URL: is required but not set"
-        );
+        assert_eq!(error.to_string(), "configuration error in DATABASE_URL: is required but not set");
     }
 
     #[test]
@@ -344,8 +289,7 @@ mod tests {
         ]);
         let config = DatabaseConfig::from_env(&env).unwrap();
         assert_eq!(config.pool_size, 4);
-        let workers =
-            WorkerConfig::from_env(&Env::from_pairs([("BURGERNET_JOB_LEASE", "90s")])).unwrap();
+        let workers = WorkerConfig::from_env(&Env::from_pairs([("BURGERNET_JOB_LEASE", "90s")])).unwrap();
         assert_eq!(workers.lease, Duration::from_secs(90));
         assert_eq!(workers.concurrency, 8);
     }
@@ -362,20 +306,14 @@ mod tests {
             let error = WorkerConfig::from_env(&Env::from_pairs([(variable, value)])).unwrap_err();
             assert_eq!(error.variable, variable, "{value}");
         }
-        let error = LogConfig::from_env(
-            &Env::from_pairs([("BURGERNET_LOG_FORMAT", "xml")]),
-            LogFormat::Json,
-        )
-        .unwrap_err();
+        let error = LogConfig::from_env(&Env::from_pairs([("BURGERNET_LOG_FORMAT", "xml")]), LogFormat::Json)
+            .unwrap_err();
         assert_eq!(error.variable, "BURGERNET_LOG_FORMAT");
     }
 
     #[test]
     fn blank_values_count_as_unset() {
         let env = Env::from_pairs([("DATABASE_URL", "   ")]);
-        assert_eq!(
-            DatabaseConfig::from_env(&env).unwrap_err().problem,
-            "is required but not set"
-        );
+        assert_eq!(DatabaseConfig::from_env(&env).unwrap_err().problem, "is required but not set");
     }
 }

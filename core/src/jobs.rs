@@ -50,10 +50,7 @@ pub trait BackgroundJob: Serialize + DeserializeOwned + Send + Sync + 'static {
     }
 
     /// Inserts the job; pass the connection of the transaction that causes it.
-    fn enqueue(
-        &self,
-        conn: &mut AsyncPgConnection,
-    ) -> impl Future<Output = QueryResult<JobId>> + Send {
+    fn enqueue(&self, conn: &mut AsyncPgConnection) -> impl Future<Output = QueryResult<JobId>> + Send {
         async move {
             let payload = serde_json::to_value(self)
                 .map_err(|error| diesel::result::Error::SerializationError(Box::new(error)))?;
@@ -119,16 +116,14 @@ impl fmt::Debug for JobError {
     }
 }
 
-pub const BACKOFF_BASE: Duration = Duration::from_secs(5);
-pub const BACKOFF_CAP: Duration = Duration::from_secs(60 * 60);
+const BACKOFF_BASE: Duration = Duration::from_secs(5);
+const BACKOFF_CAP: Duration = Duration::from_secs(60 * 60);
 
 /// `BACKOFF_BASE * 2^(attempt - 1)`, capped at `BACKOFF_CAP`, minus up to 10% as `jitter` (0..1)
 /// says, so jobs that failed together do not all come back at the same moment.
 pub fn exponential_backoff(attempt: i32, jitter: f64) -> Duration {
     let doublings = attempt.saturating_sub(1).clamp(0, 30) as u32;
-    let delay = BACKOFF_BASE
-        .saturating_mul(2u32.saturating_pow(doublings))
-        .min(BACKOFF_CAP);
+    let delay = BACKOFF_BASE.saturating_mul(2u32.saturating_pow(doublings)).min(BACKOFF_CAP);
     delay.mul_f64(1.0 - 0.1 * jitter.clamp(0.0, 1.0))
 }
 
@@ -138,9 +133,7 @@ mod tests {
 
     #[test]
     fn backoff_doubles_from_five_seconds() {
-        let delays: Vec<u64> = (1..=5)
-            .map(|attempt| exponential_backoff(attempt, 0.0).as_secs())
-            .collect();
+        let delays: Vec<u64> = (1..=5).map(|attempt| exponential_backoff(attempt, 0.0).as_secs()).collect();
         assert_eq!(delays, [5, 10, 20, 40, 80]);
     }
 

@@ -6,6 +6,6 @@ pub mod db;
 pub mod ids;
 pub mod jobs;
 pub mod local_postgres;
-pub mod reference_data;
 pub mod outbox;
+pub mod reference_data;
 pub mod secret;

@@ -37,10 +37,7 @@ pub struct LocalPostgres {
 
 impl std::fmt::Debug for LocalPostgres {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LocalPostgres")
-            .field("port", &self.port)
-            .field("data_dir", &self.data_dir)
-            .finish()
+        f.debug_struct("LocalPostgres").field("port", &self.port).field("data_dir", &self.data_dir).finish()
     }
 }
 
@@ -71,14 +68,7 @@ impl LocalPostgres {
             let output = as_cluster_user(Command::new(bin_dir.join("initdb")), &user)
                 .arg("--pgdata")
                 .arg(&cluster_dir)
-                .args([
-                    "--username",
-                    SUPERUSER,
-                    "--encoding",
-                    "UTF8",
-                    "--locale",
-                    "C",
-                ])
+                .args(["--username", SUPERUSER, "--encoding", "UTF8", "--locale", "C"])
                 .args(["--auth-local", "peer", "--auth-host", "scram-sha-256"])
                 .arg(format!("--pwfile={}", password_file.display()))
                 .output()
@@ -100,18 +90,9 @@ impl LocalPostgres {
             .args(["-c", "max_connections=300", "-c", "shared_buffers=64MB"])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::from(std::fs::File::create(
-                data_dir.join("server.log"),
-            )?));
+            .stderr(Stdio::from(std::fs::File::create(data_dir.join("server.log"))?));
         if options.fast_and_unsafe {
-            command.args([
-                "-c",
-                "fsync=off",
-                "-c",
-                "synchronous_commit=off",
-                "-c",
-                "full_page_writes=off",
-            ]);
+            command.args(["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]);
         }
         // SAFETY: prctl is async-signal-safe; it runs in the child between fork and exec, after
         // the credential change (which would otherwise clear the setting).
@@ -128,35 +109,28 @@ impl LocalPostgres {
         // owns the server for its whole life.
         let (started_tx, started_rx) = mpsc::channel::<std::io::Result<()>>();
         let (stop_tx, stop_rx) = mpsc::channel::<mpsc::Sender<()>>();
-        std::thread::Builder::new()
-            .name("local-postgres".into())
-            .spawn(move || {
-                let mut child: Child = match command.spawn() {
-                    Ok(child) => {
-                        let _ = started_tx.send(Ok(()));
-                        child
-                    }
-                    Err(error) => {
-                        let _ = started_tx.send(Err(error));
-                        return;
-                    }
-                };
-                // Park until asked to stop; if the process exits first, the kernel ends the server.
-                if let Ok(done) = stop_rx.recv() {
-                    // SIGINT asks PostgreSQL for a fast shutdown: sessions end, data is flushed.
-                    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
-                    let _ = child.wait();
-                    let _ = done.send(());
+        std::thread::Builder::new().name("local-postgres".into()).spawn(move || {
+            let mut child: Child = match command.spawn() {
+                Ok(child) => {
+                    let _ = started_tx.send(Ok(()));
+                    child
                 }
-            })?;
+                Err(error) => {
+                    let _ = started_tx.send(Err(error));
+                    return;
+                }
+            };
+            // Park until asked to stop; if the process exits first, the kernel ends the server.
+            if let Ok(done) = stop_rx.recv() {
+                // SIGINT asks PostgreSQL for a fast shutdown: sessions end, data is flushed.
+                unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+                let _ = child.wait();
+                let _ = done.send(());
+            }
+        })?;
         started_rx.recv()?.context("cannot start postgres")?;
 
-        let server = Self {
-            port,
-            password,
-            data_dir,
-            stop: Some(stop_tx),
-        };
+        let server = Self { port, password, data_dir, stop: Some(stop_tx) };
         server.wait_until_ready(&bin_dir)?;
         Ok(server)
     }
@@ -165,16 +139,7 @@ impl LocalPostgres {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             let ready = Command::new(bin_dir.join("pg_isready"))
-                .args([
-                    "-h",
-                    "127.0.0.1",
-                    "-p",
-                    &self.port.to_string(),
-                    "-U",
-                    SUPERUSER,
-                    "-d",
-                    "postgres",
-                ])
+                .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", SUPERUSER, "-d", "postgres"])
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .status()?
@@ -183,8 +148,7 @@ impl LocalPostgres {
                 return Ok(());
             }
             if Instant::now() > deadline {
-                let log =
-                    std::fs::read_to_string(self.data_dir.join("server.log")).unwrap_or_default();
+                let log = std::fs::read_to_string(self.data_dir.join("server.log")).unwrap_or_default();
                 bail!("postgres did not become ready within 60s; its log:\n{log}");
             }
             std::thread::sleep(Duration::from_millis(100));
@@ -235,12 +199,7 @@ fn find_bin_dir() -> anyhow::Result<PathBuf> {
         .into_iter()
         .flatten()
         .flatten()
-        .filter_map(|entry| {
-            Some((
-                entry.file_name().to_str()?.parse().ok()?,
-                entry.path().join("bin"),
-            ))
-        })
+        .filter_map(|entry| Some((entry.file_name().to_str()?.parse().ok()?, entry.path().join("bin"))))
         .filter(|(_, bin)| bin.join("initdb").is_file())
         .collect();
     versions.sort();
@@ -261,16 +220,11 @@ fn cluster_user() -> anyhow::Result<Option<ClusterUser>> {
         for line in passwd.lines() {
             let fields: Vec<&str> = line.split(':').collect();
             if fields.len() > 3 && fields[0] == wanted {
-                return Ok(Some(ClusterUser {
-                    uid: fields[2].parse()?,
-                    gid: fields[3].parse()?,
-                }));
+                return Ok(Some(ClusterUser { uid: fields[2].parse()?, gid: fields[3].parse()? }));
             }
         }
     }
-    bail!(
-        "running as root and no unprivileged 'postgres' or 'nobody' account exists to run PostgreSQL"
-    )
+    bail!("running as root and no unprivileged 'postgres' or 'nobody' account exists to run PostgreSQL")
 }
 
 fn as_cluster_user(mut command: Command, user: &Option<ClusterUser>) -> Command {

@@ -28,9 +28,7 @@ pub const DEMO_REGION_NAME: &str = "Eenheid Rotterdam (demo)";
 const MAX_NAME_CHARS: usize = 200;
 
 /// A CBS municipality code: `GM` followed by four digits, like `GM0599` (Rotterdam).
-#[derive(
-    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
-)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(try_from = "String", into = "String")]
 #[schema(value_type = String, example = "GM0599")]
 pub struct CbsCode(String);
@@ -60,9 +58,7 @@ impl CbsCode {
 
 /// A region's code: 2 to 63 lowercase letters, digits and hyphens, not starting with a hyphen,
 /// like `rotterdam` or `midden-nederland`.
-#[derive(
-    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
-)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(try_from = "String", into = "String")]
 #[schema(value_type = String, example = "rotterdam")]
 pub struct RegionCode(String);
@@ -254,10 +250,7 @@ pub enum ReferenceDataError {
     InvalidFeatures(Vec<FeatureProblem>),
     /// Codes that refer to regions or municipalities that do not exist; nothing was written.
     #[error("{kind} not found: {}", .codes.join(", "))]
-    NotFound {
-        kind: ReferenceKind,
-        codes: Vec<String>,
-    },
+    NotFound { kind: ReferenceKind, codes: Vec<String> },
     #[error("conflict: {0}")]
     Conflict(String),
     #[error("database error: {0}")]
@@ -284,11 +277,7 @@ pub fn parse_municipalities(
     region: Option<&RegionCode>,
 ) -> Result<Vec<MunicipalityImport>, ReferenceDataError> {
     let (imports, problems) = parse_collection(geojson, region)?;
-    if problems.is_empty() {
-        Ok(imports)
-    } else {
-        Err(ReferenceDataError::InvalidFeatures(problems))
-    }
+    if problems.is_empty() { Ok(imports) } else { Err(ReferenceDataError::InvalidFeatures(problems)) }
 }
 
 /// Loads (inserts or updates, by CBS code) every municipality of a GeoJSON FeatureCollection,
@@ -301,15 +290,11 @@ pub async fn load_municipalities(
 ) -> Result<LoadSummary, ReferenceDataError> {
     let (imports, mut problems) = parse_collection(geojson, region)?;
     conn.transaction(async |conn| {
-        let boundaries: Vec<(usize, &str)> = imports
-            .iter()
-            .map(|import| (import.index, import.boundary_geojson.as_str()))
-            .collect();
+        let boundaries: Vec<(usize, &str)> =
+            imports.iter().map(|import| (import.index, import.boundary_geojson.as_str())).collect();
         for (index, reason) in queries::invalid_boundaries(conn, &boundaries).await? {
-            let cbs_code = imports
-                .iter()
-                .find(|import| import.index == index)
-                .map(|import| import.cbs_code.clone());
+            let cbs_code =
+                imports.iter().find(|import| import.index == index).map(|import| import.cbs_code.clone());
             problems.push(FeatureProblem {
                 index,
                 cbs_code,
@@ -321,18 +306,14 @@ pub async fn load_municipalities(
             return Err(ReferenceDataError::InvalidFeatures(problems));
         }
 
-        let region_ids =
-            resolve_regions(conn, imports.iter().filter_map(|i| i.region.as_ref())).await?;
+        let region_ids = resolve_regions(conn, imports.iter().filter_map(|i| i.region.as_ref())).await?;
         let codes: Vec<&str> = imports.iter().map(|i| i.cbs_code.as_str()).collect();
         let existing = queries::existing_cbs_codes(conn, &codes).await?;
         for import in &imports {
             let region_id = import.region.as_ref().map(|code| region_ids[code]);
             queries::upsert_municipality(conn, import, region_id).await?;
         }
-        Ok(LoadSummary {
-            inserted: imports.len() - existing.len(),
-            updated: existing.len(),
-        })
+        Ok(LoadSummary { inserted: imports.len() - existing.len(), updated: existing.len() })
     })
     .await
 }
@@ -345,19 +326,13 @@ pub async fn create_region(
     name: &str,
     municipalities: &[CbsCode],
 ) -> Result<Region, ReferenceDataError> {
-    check_name(name)
-        .map_err(|message| ReferenceDataError::InvalidInput(format!("name {message}")))?;
+    check_name(name).map_err(|message| ReferenceDataError::InvalidInput(format!("name {message}")))?;
     let codes: Vec<&str> = municipalities.iter().map(CbsCode::as_str).collect();
     conn.transaction(async |conn| {
-        let existing: BTreeSet<String> = queries::existing_cbs_codes(conn, &codes)
-            .await?
-            .into_iter()
-            .collect();
-        let unknown: BTreeSet<String> = codes
-            .iter()
-            .filter(|code| !existing.contains(**code))
-            .map(|code| code.to_string())
-            .collect();
+        let existing: BTreeSet<String> =
+            queries::existing_cbs_codes(conn, &codes).await?.into_iter().collect();
+        let unknown: BTreeSet<String> =
+            codes.iter().filter(|code| !existing.contains(**code)).map(|code| code.to_string()).collect();
         if !unknown.is_empty() {
             return Err(ReferenceDataError::NotFound {
                 kind: ReferenceKind::Municipality,
@@ -365,23 +340,17 @@ pub async fn create_region(
             });
         }
         let Some(region_id) = queries::insert_region(conn, code, name).await? else {
-            return Err(ReferenceDataError::Conflict(format!(
-                "a region with code {code} already exists"
-            )));
+            return Err(ReferenceDataError::Conflict(format!("a region with code {code} already exists")));
         };
         queries::assign_municipalities(conn, region_id, &codes).await?;
-        Ok(queries::find_region(conn, code)
-            .await?
-            .expect("the region was created in this transaction"))
+        Ok(queries::find_region(conn, code).await?.expect("the region was created in this transaction"))
     })
     .await
 }
 
 /// Makes sure the demo municipalities and the demo region `rotterdam` holding them are loaded;
 /// safe to run at every start.
-pub async fn load_demo_reference_data(
-    conn: &mut AsyncPgConnection,
-) -> Result<(), ReferenceDataError> {
+pub async fn load_demo_reference_data(conn: &mut AsyncPgConnection) -> Result<(), ReferenceDataError> {
     let region = RegionCode::parse(DEMO_REGION_CODE).expect("the demo region code is valid");
     conn.transaction(async |conn| {
         queries::ensure_region(conn, &region, DEMO_REGION_NAME).await?;
@@ -441,22 +410,14 @@ async fn resolve_regions<'a>(
         return Ok(HashMap::new());
     }
     let wanted_codes: Vec<&str> = wanted.iter().map(|code| code.as_str()).collect();
-    let found: HashMap<RegionCode, RegionId> = queries::region_ids(conn, &wanted_codes)
-        .await?
-        .into_iter()
-        .collect();
-    let unknown: Vec<String> = wanted
-        .into_iter()
-        .filter(|code| !found.contains_key(*code))
-        .map(ToString::to_string)
-        .collect();
+    let found: HashMap<RegionCode, RegionId> =
+        queries::region_ids(conn, &wanted_codes).await?.into_iter().collect();
+    let unknown: Vec<String> =
+        wanted.into_iter().filter(|code| !found.contains_key(*code)).map(ToString::to_string).collect();
     if unknown.is_empty() {
         Ok(found)
     } else {
-        Err(ReferenceDataError::NotFound {
-            kind: ReferenceKind::Region,
-            codes: unknown,
-        })
+        Err(ReferenceDataError::NotFound { kind: ReferenceKind::Region, codes: unknown })
     }
 }
 
@@ -477,9 +438,7 @@ fn parse_collection(
         ));
     }
     let Some(features) = document.get("features").and_then(Value::as_array) else {
-        return Err(invalid(
-            "the FeatureCollection has no \"features\" array".into(),
-        ));
+        return Err(invalid("the FeatureCollection has no \"features\" array".into()));
     };
     if features.is_empty() {
         return Err(invalid("the FeatureCollection has no features".into()));
@@ -544,9 +503,7 @@ fn parse_feature(
     };
 
     let cbs_code = string_property(properties, "cbs_code", true, &mut problems).and_then(|code| {
-        CbsCode::parse(code)
-            .map_err(|error| problems.push(format!("cbs_code: {error}")))
-            .ok()
+        CbsCode::parse(code).map_err(|error| problems.push(format!("cbs_code: {error}"))).ok()
     });
     let name = string_property(properties, "name", true, &mut problems).and_then(|name| {
         check_name(name)
@@ -601,23 +558,14 @@ fn parse_feature(
             problems.push("has no geometry".into());
             None
         }
-        Some(geometry) => check_geometry(geometry)
-            .map_err(|message| problems.push(format!("geometry {message}")))
-            .ok(),
+        Some(geometry) => {
+            check_geometry(geometry).map_err(|message| problems.push(format!("geometry {message}"))).ok()
+        }
     };
 
     match (cbs_code, name, inhabitants, boundary_geojson) {
-        (Some(cbs_code), Some(name), Some(inhabitants), Some(boundary_geojson))
-            if problems.is_empty() =>
-        {
-            let import = MunicipalityImport {
-                index,
-                cbs_code,
-                name,
-                inhabitants,
-                region,
-                boundary_geojson,
-            };
+        (Some(cbs_code), Some(name), Some(inhabitants), Some(boundary_geojson)) if problems.is_empty() => {
+            let import = MunicipalityImport { index, cbs_code, name, inhabitants, region, boundary_geojson };
             (Some(import), problems)
         }
         _ => (None, problems),
@@ -652,9 +600,7 @@ fn check_name(name: &str) -> Result<(), String> {
     if name.trim().is_empty() {
         Err("must not be empty".into())
     } else if chars > MAX_NAME_CHARS {
-        Err(format!(
-            "is {chars} characters long, at most {MAX_NAME_CHARS} are allowed"
-        ))
+        Err(format!("is {chars} characters long, at most {MAX_NAME_CHARS} are allowed"))
     } else {
         Ok(())
     }
@@ -665,9 +611,7 @@ fn check_name(name: &str) -> Result<(), String> {
 /// completes "geometry ...".
 fn check_geometry(geometry: &Value) -> Result<String, String> {
     let kind = geometry.get("type").and_then(Value::as_str).unwrap_or("");
-    let coordinates = geometry
-        .get("coordinates")
-        .ok_or_else(|| "has no \"coordinates\"".to_string())?;
+    let coordinates = geometry.get("coordinates").ok_or_else(|| "has no \"coordinates\"".to_string())?;
     let polygons: Vec<&Value> = match kind {
         "Polygon" => vec![coordinates],
         "MultiPolygon" => coordinates
@@ -682,13 +626,10 @@ fn check_geometry(geometry: &Value) -> Result<String, String> {
         let rings = polygon
             .as_array()
             .filter(|rings| !rings.is_empty())
-            .ok_or(format!(
-                "polygon {polygon_number}: must be a non-empty array of rings"
-            ))?;
+            .ok_or(format!("polygon {polygon_number}: must be a non-empty array of rings"))?;
         for (ring_number, ring) in rings.iter().enumerate() {
-            check_ring(ring).map_err(|message| {
-                format!("polygon {polygon_number}, ring {ring_number}: {message}")
-            })?;
+            check_ring(ring)
+                .map_err(|message| format!("polygon {polygon_number}, ring {ring_number}: {message}"))?;
         }
     }
     Ok(serde_json::json!({ "type": kind, "coordinates": coordinates }).to_string())
@@ -697,10 +638,7 @@ fn check_geometry(geometry: &Value) -> Result<String, String> {
 fn check_ring(ring: &Value) -> Result<(), String> {
     let positions = ring.as_array().ok_or("must be an array of positions")?;
     if positions.len() < 4 {
-        return Err(format!(
-            "has {} positions, a ring needs at least 4",
-            positions.len()
-        ));
+        return Err(format!("has {} positions, a ring needs at least 4", positions.len()));
     }
     let mut lon_lats = Vec::with_capacity(positions.len());
     for (number, position) in positions.iter().enumerate() {
@@ -709,9 +647,7 @@ fn check_ring(ring: &Value) -> Result<(), String> {
             _ => None,
         };
         let Some((lon, lat)) = lon_lat else {
-            return Err(format!(
-                "position {number} must be [longitude, latitude], got {position}"
-            ));
+            return Err(format!("position {number} must be [longitude, latitude], got {position}"));
         };
         if !(-180.0..=180.0).contains(&lon) || !(-90.0..=90.0).contains(&lat) {
             return Err(format!(
@@ -734,14 +670,9 @@ mod tests {
     #[test]
     fn a_cbs_code_is_gm_and_four_digits() {
         assert_eq!(CbsCode::parse("GM0599").unwrap().as_str(), "GM0599");
-        for bad in [
-            "", "GM599", "GM05990", "gm0599", "GM05a9", " GM0599", "0599", "GM-599",
-        ] {
+        for bad in ["", "GM599", "GM05990", "gm0599", "GM05a9", " GM0599", "0599", "GM-599"] {
             let error = CbsCode::parse(bad).unwrap_err();
-            assert!(
-                error.to_string().contains("GM followed by 4 digits"),
-                "{bad}: {error}"
-            );
+            assert!(error.to_string().contains("GM followed by 4 digits"), "{bad}: {error}");
         }
     }
 
@@ -750,19 +681,8 @@ mod tests {
         for good in ["rotterdam", "midden-nederland", "r1", "0a", &"a".repeat(63)] {
             assert_eq!(RegionCode::parse(good).unwrap().as_str(), good);
         }
-        for bad in [
-            "",
-            "r",
-            "Rotterdam",
-            "-rotterdam",
-            "den haag",
-            "zeeland_west",
-            &"a".repeat(64),
-        ] {
-            assert!(
-                RegionCode::parse(bad).is_err(),
-                "{bad:?} should be rejected"
-            );
+        for bad in ["", "r", "Rotterdam", "-rotterdam", "den haag", "zeeland_west", &"a".repeat(64)] {
+            assert!(RegionCode::parse(bad).is_err(), "{bad:?} should be rejected");
         }
     }
 
@@ -788,8 +708,7 @@ mod tests {
             {"type": "Feature", "properties": {"name": "", "inhabitants": 1.5, "region": "X"},
              "geometry": {"type": "Polygon", "coordinates": [[[200, 51], [4, 52], [4, 51], [200, 51]]]}}
         ]}"#;
-        let Err(ReferenceDataError::InvalidFeatures(problems)) = parse_municipalities(file, None)
-        else {
+        let Err(ReferenceDataError::InvalidFeatures(problems)) = parse_municipalities(file, None) else {
             panic!("expected feature problems");
         };
         let messages: Vec<&str> = problems.iter().map(|p| p.message.as_str()).collect();
@@ -806,38 +725,22 @@ mod tests {
     fn a_ring_must_be_closed_and_have_four_positions() {
         let ring = |coordinates: &str| {
             check_geometry(
-                &serde_json::from_str(&format!(
-                    r#"{{"type": "Polygon", "coordinates": [{coordinates}]}}"#
-                ))
-                .unwrap(),
+                &serde_json::from_str(&format!(r#"{{"type": "Polygon", "coordinates": [{coordinates}]}}"#))
+                    .unwrap(),
             )
         };
         assert!(ring("[[4, 51], [5, 51], [5, 52], [4, 51]]").is_ok());
-        assert!(
-            ring("[[4, 51], [5, 51], [5, 52], [4, 52]]")
-                .unwrap_err()
-                .contains("not closed")
-        );
-        assert!(
-            ring("[[4, 51], [5, 51], [4, 51]]")
-                .unwrap_err()
-                .contains("at least 4")
-        );
+        assert!(ring("[[4, 51], [5, 51], [5, 52], [4, 52]]").unwrap_err().contains("not closed"));
+        assert!(ring("[[4, 51], [5, 51], [4, 51]]").unwrap_err().contains("at least 4"));
         assert!(ring("[[4, 51, 0], [5, 51, 0], [5, 52, 0], [4, 51, 0]]").is_err());
     }
 
     #[test]
     fn something_other_than_a_feature_collection_is_invalid_input() {
-        for file in [
-            "nonsense",
-            "{}",
-            r#"{"type": "Feature"}"#,
-            r#"{"type": "FeatureCollection", "features": []}"#,
-        ] {
-            assert!(matches!(
-                parse_municipalities(file, None),
-                Err(ReferenceDataError::InvalidInput(_))
-            ));
+        for file in
+            ["nonsense", "{}", r#"{"type": "Feature"}"#, r#"{"type": "FeatureCollection", "features": []}"#]
+        {
+            assert!(matches!(parse_municipalities(file, None), Err(ReferenceDataError::InvalidInput(_))));
         }
     }
 }

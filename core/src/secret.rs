@@ -30,6 +30,16 @@ impl<T> fmt::Display for Secret<T> {
     }
 }
 
+/// Writes a file only its owner may read (keys, passwords, local secrets).
+pub fn write_secret_file(path: &std::path::Path, contents: &str) -> std::io::Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let mut file =
+        std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
+    // The mode above applies only to new files; tighten an existing one too.
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    std::io::Write::write_all(&mut file, contents.as_bytes())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -41,13 +51,4 @@ mod tests {
         assert!(!format!("{secret}").contains("hunter2"));
         assert_eq!(secret.expose(), "postgres://app:hunter2@db/burgernet");
     }
-}
-
-/// Writes a file only its owner may read (keys, passwords, local secrets).
-pub fn write_secret_file(path: &std::path::Path, contents: &str) -> std::io::Result<()> {
-    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-    let mut file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
-    // The mode above applies only to new files; tighten an existing one too.
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
-    std::io::Write::write_all(&mut file, contents.as_bytes())
 }

@@ -44,7 +44,10 @@ async fn a_valid_staff_token_identifies_the_member_and_their_scope() {
     let response = app.get_as("/v1/staff/me", &app.dispatcher_token("rotterdam")).await;
     assert_eq!(response.status(), 200);
     let body: serde_json::Value = response.json().await.unwrap();
-    assert_eq!(body, json!({"subject": "staff-1", "name": "Test Staff", "role": "dispatcher", "region": "rotterdam"}));
+    assert_eq!(
+        body,
+        json!({"subject": "staff-1", "name": "Test Staff", "role": "dispatcher", "region": "rotterdam"})
+    );
 }
 
 #[tokio::test]
@@ -55,7 +58,13 @@ async fn a_request_without_a_token_is_unauthenticated_and_says_how_to_authentica
     let (status, body) = problem(response).await;
     assert_eq!((status, body["code"].as_str().unwrap()), (401, "unauthenticated"));
 
-    let response = app.client.get(app.url("/v1/staff/me")).header("Authorization", "Basic dXNlcjpwYXNz").send().await.unwrap();
+    let response = app
+        .client
+        .get(app.url("/v1/staff/me"))
+        .header("Authorization", "Basic dXNlcjpwYXNz")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.headers()["www-authenticate"], "Bearer error=\"invalid_token\"");
     assert_eq!(problem(response).await.1["code"], "invalid_token");
 }
@@ -68,7 +77,9 @@ async fn an_expired_staff_token_is_refused() {
     let key = jsonwebtoken::EncodingKey::from_ec_pem(pem.as_bytes()).unwrap();
     let mut claims = valid_claims();
     claims["exp"] = json!(chrono::Utc::now().timestamp() - 3600);
-    let token = jsonwebtoken::encode(&jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256), &claims, &key).unwrap();
+    let token =
+        jsonwebtoken::encode(&jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256), &claims, &key)
+            .unwrap();
     assert_refused(&app, &token, 401, "token_expired").await;
 }
 
@@ -87,17 +98,23 @@ async fn a_token_from_another_issuer_or_for_another_audience_is_refused() {
 #[tokio::test]
 async fn an_unsigned_alg_none_token_is_refused() {
     let app = TestApp::spawn().await;
-    let token = format!("{}.{}.", encode_part(&json!({"alg": "none", "typ": "JWT"})), encode_part(&valid_claims()));
+    let token =
+        format!("{}.{}.", encode_part(&json!({"alg": "none", "typ": "JWT"})), encode_part(&valid_claims()));
     assert_refused(&app, &token, 401, "invalid_token").await;
 }
 
 #[tokio::test]
 async fn an_hs256_token_signed_with_the_public_key_is_refused() {
     // Algorithm confusion: the attacker knows the public key and uses its PEM text as an HMAC secret.
-    let app = TestApp::spawn_with(TestAppOptions { staff_keys: StaffKeyFormat::Pem, ..Default::default() }).await;
+    let app =
+        TestApp::spawn_with(TestAppOptions { staff_keys: StaffKeyFormat::Pem, ..Default::default() }).await;
     let key = jsonwebtoken::EncodingKey::from_secret(app.identity.public_pem.as_bytes());
-    let token =
-        jsonwebtoken::encode(&jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256), &valid_claims(), &key).unwrap();
+    let token = jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &valid_claims(),
+        &key,
+    )
+    .unwrap();
     assert_refused(&app, &token, 401, "invalid_token").await;
     // The same app accepts a genuine token, so the refusal is about the forgery.
     assert_eq!(app.get_as("/v1/staff/me", &app.admin_token()).await.status(), 200);
@@ -108,7 +125,8 @@ async fn a_token_with_a_tampered_payload_is_refused() {
     let app = TestApp::spawn().await;
     let genuine = app.dispatcher_token("rotterdam");
     let parts: Vec<&str> = genuine.split('.').collect();
-    let mut claims: serde_json::Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
+    let mut claims: serde_json::Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
     claims["role"] = json!("admin");
     let tampered = format!("{}.{}.{}", parts[0], encode_part(&claims), parts[2]);
     assert_refused(&app, &tampered, 401, "invalid_token").await;
@@ -154,7 +172,9 @@ async fn a_participant_token_opens_the_participant_session() {
     assert_eq!(body["participant_id"], participant.to_string());
     assert!(body["expires_at"].is_string());
 
-    let forged = app.participant_tokens.issue_access_token(participant, chrono::Utc::now() - chrono::Duration::hours(2));
+    let forged = app
+        .participant_tokens
+        .issue_access_token(participant, chrono::Utc::now() - chrono::Duration::hours(2));
     let (status, body) = problem(app.get_as("/v1/session", forged.token.expose()).await).await;
     assert_eq!((status, body["code"].as_str().unwrap()), (401, "token_expired"));
 }
@@ -168,7 +188,10 @@ async fn dispatchers_see_only_their_own_region() {
     let response = app.get_as("/v1/regions/rotterdam", &rotterdam).await;
     assert_eq!(response.status(), 200);
     let region: serde_json::Value = response.json().await.unwrap();
-    assert_eq!((region["code"].as_str(), region["municipality_count"].as_i64()), (Some("rotterdam"), Some(19)));
+    assert_eq!(
+        (region["code"].as_str(), region["municipality_count"].as_i64()),
+        (Some("rotterdam"), Some(19))
+    );
 
     let (status, body) = problem(app.get_as("/v1/regions/amsterdam", &rotterdam).await).await;
     assert_eq!((status, body["code"].as_str().unwrap()), (403, "out_of_scope"));
@@ -197,7 +220,8 @@ async fn relations_officers_see_only_their_own_municipality() {
     assert_eq!(municipality["region"], "rotterdam");
 
     for other in ["GM0606", "GM0363", "GM9999"] {
-        let (status, body) = problem(app.get_as(&format!("/v1/municipalities/{other}"), &rotterdam_officer).await).await;
+        let (status, body) =
+            problem(app.get_as(&format!("/v1/municipalities/{other}"), &rotterdam_officer).await).await;
         assert_eq!((status, body["code"].as_str().unwrap()), (403, "out_of_scope"), "{other}");
     }
     assert_eq!(app.get_as("/v1/regions/rotterdam", &rotterdam_officer).await.status(), 403);
@@ -220,16 +244,21 @@ async fn only_admins_create_regions() {
     let response = app.post_json_as("/v1/regions", &app.admin_token(), &body).await;
     assert_eq!(response.status(), 201);
     let created: serde_json::Value = response.json().await.unwrap();
-    assert_eq!((created["code"].as_str(), created["municipality_count"].as_i64()), (Some("zeeland-west-brabant"), Some(1)));
+    assert_eq!(
+        (created["code"].as_str(), created["municipality_count"].as_i64()),
+        (Some("zeeland-west-brabant"), Some(1))
+    );
     let goedereede: serde_json::Value =
         app.get_as("/v1/municipalities/GM0511", &app.admin_token()).await.json().await.unwrap();
     assert_eq!(goedereede["region"], "zeeland-west-brabant");
 
-    let (status, problem_body) = problem(app.post_json_as("/v1/regions", &app.admin_token(), &body).await).await;
+    let (status, problem_body) =
+        problem(app.post_json_as("/v1/regions", &app.admin_token(), &body).await).await;
     assert_eq!((status, problem_body["code"].as_str().unwrap()), (409, "already_exists"));
 
     let unknown = json!({"code": "oost-nederland", "name": "Oost", "municipalities": ["GM0001"]});
-    let (status, problem_body) = problem(app.post_json_as("/v1/regions", &app.admin_token(), &unknown).await).await;
+    let (status, problem_body) =
+        problem(app.post_json_as("/v1/regions", &app.admin_token(), &unknown).await).await;
     assert_eq!((status, problem_body["code"].as_str().unwrap()), (422, "unknown_reference"));
     assert!(problem_body["detail"].as_str().unwrap().contains("GM0001"));
 }

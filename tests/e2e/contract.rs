@@ -31,7 +31,10 @@ fn every_operation_says_who_may_call_it_and_declares_its_token() {
             assert!(description.contains("Who may call:"), "{method} {path} does not say who may call it");
             let needs_token = !description.contains("Who may call: anyone");
             let declares_token = operation["security"].as_array().is_some_and(|s| !s.is_empty());
-            assert_eq!(needs_token, declares_token, "{method} {path}: security declaration and description disagree");
+            assert_eq!(
+                needs_token, declares_token,
+                "{method} {path}: security declaration and description disagree"
+            );
             if needs_token {
                 assert!(operation["responses"]["401"].is_object(), "{method} {path} does not document 401");
             }

@@ -64,9 +64,15 @@ async fn a_body_with_the_wrong_content_type_is_a_415_problem() {
 async fn an_oversized_body_is_a_413_problem_and_nothing_is_written() {
     let app = TestApp::spawn_with(TestAppOptions { max_body_bytes: 1024, ..Default::default() }).await;
     let body = json!({"code": "utrecht", "name": "x".repeat(2000)});
-    let body = expect_problem(app.post_json_as("/v1/regions", &app.admin_token(), &body).await, 413, "payload_too_large").await;
+    let body = expect_problem(
+        app.post_json_as("/v1/regions", &app.admin_token(), &body).await,
+        413,
+        "payload_too_large",
+    )
+    .await;
     assert!(body["detail"].as_str().unwrap().contains("1024"));
-    let regions: Vec<serde_json::Value> = app.get_as("/v1/regions", &app.admin_token()).await.json().await.unwrap();
+    let regions: Vec<serde_json::Value> =
+        app.get_as("/v1/regions", &app.admin_token()).await.json().await.unwrap();
     assert!(regions.is_empty());
 }
 
@@ -74,7 +80,12 @@ async fn an_oversized_body_is_a_413_problem_and_nothing_is_written() {
 async fn a_body_with_wrong_or_unknown_fields_is_a_422_problem_that_names_the_field() {
     let app = TestApp::spawn().await;
     let admin = app.admin_token();
-    let body = expect_problem(app.post_json_as("/v1/regions", &admin, &json!({"name": "Utrecht"})).await, 422, "invalid_body").await;
+    let body = expect_problem(
+        app.post_json_as("/v1/regions", &admin, &json!({"name": "Utrecht"})).await,
+        422,
+        "invalid_body",
+    )
+    .await;
     assert!(body["detail"].as_str().unwrap().contains("code"), "{body}");
     let body = expect_problem(
         app.post_json_as("/v1/regions", &admin, &json!({"code": "Not A Code!", "name": "Utrecht"})).await,
@@ -84,7 +95,8 @@ async fn a_body_with_wrong_or_unknown_fields_is_a_422_problem_that_names_the_fie
     .await;
     assert!(body["detail"].as_str().unwrap().contains("region code"), "{body}");
     expect_problem(
-        app.post_json_as("/v1/regions", &admin, &json!({"code": "utrecht", "name": "U", "colour": "blue"})).await,
+        app.post_json_as("/v1/regions", &admin, &json!({"code": "utrecht", "name": "U", "colour": "blue"}))
+            .await,
         422,
         "invalid_body",
     )
@@ -102,7 +114,12 @@ async fn a_body_with_wrong_or_unknown_fields_is_a_422_problem_that_names_the_fie
 async fn a_malformed_path_parameter_is_a_400_problem() {
     let app = TestApp::spawn().await;
     let admin = app.admin_token();
-    let body = expect_problem(app.get_as("/v1/municipalities/Rotterdam", &admin).await, 400, "invalid_path_parameter").await;
+    let body = expect_problem(
+        app.get_as("/v1/municipalities/Rotterdam", &admin).await,
+        400,
+        "invalid_path_parameter",
+    )
+    .await;
     assert!(body["detail"].as_str().unwrap().contains("GM"), "{body}");
     expect_problem(app.get_as("/v1/regions/NOT%20VALID", &admin).await, 400, "invalid_path_parameter").await;
     // Well-formed but absent: 404.
@@ -144,12 +161,15 @@ async fn nothing_a_client_sends_causes_a_server_error() {
         let (status, _) = problem(response).await;
         assert!((400..500).contains(&status), "{content_type} {body:?} gave {status}");
     }
-    for path in ["/v1/regions/%FF", "/v1/municipalities/GM0599%00", "/v1/regions/..%2F..%2Fetc", "/v1//regions"] {
+    for path in
+        ["/v1/regions/%FF", "/v1/municipalities/GM0599%00", "/v1/regions/..%2F..%2Fetc", "/v1//regions"]
+    {
         let response = app.get_as(path, &admin).await;
         assert!(response.status().is_client_error(), "{path} gave {}", response.status());
         problem(response).await;
     }
     let not_text = reqwest::header::HeaderValue::from_bytes(b"Bearer \xc3\x28").unwrap();
-    let weird_auth = app.client.get(app.url("/v1/staff/me")).header("authorization", not_text).send().await.unwrap();
+    let weird_auth =
+        app.client.get(app.url("/v1/staff/me")).header("authorization", not_text).send().await.unwrap();
     assert_eq!(problem(weird_auth).await.0, 401);
 }

@@ -89,10 +89,7 @@ impl BackgroundJob for ObserveAttempt {
         let mut conn = pool.get().await?;
         let observation = background_jobs::table
             .filter(background_jobs::job_type.eq(Self::JOB_TYPE))
-            .select((
-                background_jobs::attempts,
-                diesel::dsl::sql::<Timestamptz>("now()"),
-            ))
+            .select((background_jobs::attempts, diesel::dsl::sql::<Timestamptz>("now()")))
             .first(&mut conn)
             .await?;
         observations.lock().unwrap().push(observation);
@@ -209,10 +206,7 @@ async fn eventually<T>(what: &str, mut check: impl AsyncFnMut() -> Option<T>) ->
         if let Some(value) = check().await {
             return value;
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting until {what}"
-        );
+        assert!(tokio::time::Instant::now() < deadline, "timed out waiting until {what}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -222,34 +216,22 @@ async fn find(conn: &mut AsyncPgConnection, id: JobId) -> Option<StoredJob> {
 }
 
 async fn wait_until_deleted(conn: &mut AsyncPgConnection, id: JobId) {
-    eventually("the job is deleted", async || {
-        find(conn, id).await.is_none().then_some(())
-    })
-    .await;
+    eventually("the job is deleted", async || find(conn, id).await.is_none().then_some(())).await;
 }
 
 async fn wait_until_failed(conn: &mut AsyncPgConnection, id: JobId) -> StoredJob {
     eventually("the job has failed", async || {
-        find(conn, id)
-            .await
-            .filter(|job| job.state == JobState::Failed)
+        find(conn, id).await.filter(|job| job.state == JobState::Failed)
     })
     .await
 }
 
 async fn job_count(conn: &mut AsyncPgConnection) -> i64 {
-    background_jobs::table
-        .count()
-        .get_result(conn)
-        .await
-        .unwrap()
+    background_jobs::table.count().get_result(conn).await.unwrap()
 }
 
 async fn database_now(conn: &mut AsyncPgConnection) -> DateTime<Utc> {
-    diesel::select(diesel::dsl::sql::<Timestamptz>("now()"))
-        .get_result(conn)
-        .await
-        .unwrap()
+    diesel::select(diesel::dsl::sql::<Timestamptz>("now()")).get_result(conn).await.unwrap()
 }
 
 fn assert_unlocked(job: &StoredJob) {
@@ -273,10 +255,7 @@ async fn a_job_enqueued_in_a_rolled_back_transaction_is_gone_and_in_a_committed_
     assert_eq!(rolled_back, Err(diesel::result::Error::RollbackTransaction));
     assert_eq!(job_count(&mut conn).await, 0);
 
-    let id = conn
-        .transaction(async |conn| Record { number: 2 }.enqueue(conn).await)
-        .await
-        .unwrap();
+    let id = conn.transaction(async |conn| Record { number: 2 }.enqueue(conn).await).await.unwrap();
     assert_eq!(job_count(&mut conn).await, 1);
     let job = find(&mut conn, id).await.unwrap();
     assert_eq!(job.job_type, "test.record");
@@ -284,6 +263,10 @@ async fn a_job_enqueued_in_a_rolled_back_transaction_is_gone_and_in_a_committed_
     assert_eq!(job.state, JobState::Queued);
     assert_eq!((job.attempts, job.max_attempts, job.priority), (0, 5, 0));
     assert_unlocked(&job);
+    assert_eq!(
+        store::count_by_type_and_state(&mut conn).await.unwrap(),
+        [("test.record".to_string(), JobState::Queued, 1)]
+    );
 }
 
 // ---- Running ----
@@ -312,14 +295,9 @@ async fn concurrent_workers_run_every_job_exactly_once_and_never_one_job_twice_a
     let ledger = Arc::new(Mutex::new(Ledger::default()));
     let mut runners = Vec::new();
     for _ in 0..3 {
-        let config = WorkerConfig {
-            concurrency: 4,
-            ..worker_config()
-        };
-        let runner = Runner::new(db.pool(), config, Uuid::new_v4())
-            .register::<Tally>(ledger.clone())
-            .start()
-            .await;
+        let config = WorkerConfig { concurrency: 4, ..worker_config() };
+        let runner =
+            Runner::new(db.pool(), config, Uuid::new_v4()).register::<Tally>(ledger.clone()).start().await;
         runners.push(runner);
     }
 
@@ -332,10 +310,7 @@ async fn concurrent_workers_run_every_job_exactly_once_and_never_one_job_twice_a
     .await
     .unwrap();
 
-    eventually("every job is done", async || {
-        (job_count(&mut conn).await == 0).then_some(())
-    })
-    .await;
+    eventually("every job is done", async || (job_count(&mut conn).await == 0).then_some(())).await;
     for runner in runners {
         runner.shutdown().await;
     }
@@ -352,15 +327,11 @@ async fn a_job_whose_worker_disappeared_runs_again_once_its_lease_expires() {
     let id = ObserveAttempt.enqueue(&mut conn).await.unwrap();
     // A worker claims the job and then is never heard from again.
     let vanished_worker = Uuid::new_v4();
-    let claimed = store::claim_next(
-        &mut conn,
-        &[ObserveAttempt::JOB_TYPE],
-        vanished_worker,
-        Duration::from_secs(2),
-    )
-    .await
-    .unwrap()
-    .unwrap();
+    let claimed =
+        store::claim_next(&mut conn, &[ObserveAttempt::JOB_TYPE], vanished_worker, Duration::from_secs(2))
+            .await
+            .unwrap()
+            .unwrap();
     assert_eq!((claimed.id, claimed.attempts), (id, 1));
     let lease_expired_at = claimed.lease_expires_at.unwrap();
 
@@ -369,10 +340,7 @@ async fn a_job_whose_worker_disappeared_runs_again_once_its_lease_expires() {
         .register::<ObserveAttempt>((db.pool(), observations.clone()))
         .start()
         .await;
-    assert_eq!(
-        find(&mut conn, id).await.unwrap().locked_by,
-        Some(vanished_worker)
-    );
+    assert_eq!(find(&mut conn, id).await.unwrap().locked_by, Some(vanished_worker));
 
     wait_until_deleted(&mut conn, id).await;
     runner.shutdown().await;
@@ -380,10 +348,7 @@ async fn a_job_whose_worker_disappeared_runs_again_once_its_lease_expires() {
     assert_eq!(observations.len(), 1, "the job ran once");
     let (attempts, ran_at) = observations[0];
     assert_eq!(attempts, 2);
-    assert!(
-        ran_at >= lease_expired_at,
-        "ran at {ran_at}, before the lease expired at {lease_expired_at}"
-    );
+    assert!(ran_at >= lease_expired_at, "ran at {ran_at}, before the lease expired at {lease_expired_at}");
 }
 
 #[tokio::test]
@@ -391,11 +356,7 @@ async fn a_heartbeat_keeps_a_job_that_outlasts_its_lease_from_being_taken_by_ano
     let db = TestDatabase::new().await;
     let mut conn = db.connect().await;
     let progress = Arc::new(Mutex::new(Progress::default()));
-    let config = WorkerConfig {
-        concurrency: 1,
-        lease: Duration::from_secs(2),
-        ..worker_config()
-    };
+    let config = WorkerConfig { concurrency: 1, lease: Duration::from_secs(2), ..worker_config() };
     let mut runners = Vec::new();
     for _ in 0..2 {
         let runner = Runner::new(db.pool(), config.clone(), Uuid::new_v4())
@@ -421,24 +382,15 @@ async fn a_job_whose_lease_was_taken_over_is_stopped_and_left_to_its_new_worker(
     let mut conn = db.connect().await;
     let progress = Arc::new(Mutex::new(Progress::default()));
     let recorded = Recorded::default();
-    let config = WorkerConfig {
-        concurrency: 1,
-        lease: Duration::from_secs(3),
-        ..worker_config()
-    };
+    let config = WorkerConfig { concurrency: 1, lease: Duration::from_secs(3), ..worker_config() };
     let runner = Runner::new(db.pool(), config, Uuid::new_v4())
         .register::<Sleep>(progress.clone())
         .register::<Record>(recorded.clone())
         .start()
         .await;
-    let id = Sleep { millis: 3_600_000 }
-        .enqueue(&mut conn)
-        .await
-        .unwrap();
-    eventually("the job has started", async || {
-        (progress.lock().unwrap().started.len() == 1).then_some(())
-    })
-    .await;
+    let id = Sleep { millis: 3_600_000 }.enqueue(&mut conn).await.unwrap();
+    eventually("the job has started", async || (progress.lock().unwrap().started.len() == 1).then_some(()))
+        .await;
 
     let new_worker = Uuid::new_v4();
     diesel::update(background_jobs::table.find(id.0))
@@ -448,10 +400,7 @@ async fn a_job_whose_lease_was_taken_over_is_stopped_and_left_to_its_new_worker(
         .unwrap();
     // The only slot is free again once the heartbeat notices and stops the job.
     Record { number: 1 }.enqueue(&mut conn).await.unwrap();
-    eventually("the next job has run", async || {
-        (*recorded.lock().unwrap() == [1]).then_some(())
-    })
-    .await;
+    eventually("the next job has run", async || (*recorded.lock().unwrap() == [1]).then_some(())).await;
 
     let job = find(&mut conn, id).await.unwrap();
     assert_eq!(job.state, JobState::Running);
@@ -467,18 +416,14 @@ async fn a_job_whose_lease_was_taken_over_is_stopped_and_left_to_its_new_worker(
 async fn a_retryable_failure_queues_the_job_again_after_the_backoff_with_its_error() {
     let db = TestDatabase::new().await;
     let mut conn = db.connect().await;
-    let runner = Runner::new(db.pool(), worker_config(), Uuid::new_v4())
-        .register::<Unreachable>(())
-        .start()
-        .await;
+    let runner =
+        Runner::new(db.pool(), worker_config(), Uuid::new_v4()).register::<Unreachable>(()).start().await;
     let id = Unreachable.enqueue(&mut conn).await.unwrap();
 
     // The schedule starts at 5s and doubles, less up to 10% jitter.
     for (attempts, full_backoff_secs) in [(1, 5.0), (2, 10.0)] {
         let job = eventually("the job is queued again after a failure", async || {
-            find(&mut conn, id)
-                .await
-                .filter(|job| job.attempts == attempts && job.state == JobState::Queued)
+            find(&mut conn, id).await.filter(|job| job.attempts == attempts && job.state == JobState::Queued)
         })
         .await;
         assert_eq!(job.last_error.as_deref(), Some("SMS gateway unreachable"));
@@ -504,10 +449,8 @@ async fn a_retryable_failure_queues_the_job_again_after_the_backoff_with_its_err
 async fn a_job_that_keeps_failing_ends_failed_after_its_maximum_attempts_with_its_last_error() {
     let db = TestDatabase::new().await;
     let mut conn = db.connect().await;
-    let runner = Runner::new(db.pool(), worker_config(), Uuid::new_v4())
-        .register::<SoonGivenUp>(())
-        .start()
-        .await;
+    let runner =
+        Runner::new(db.pool(), worker_config(), Uuid::new_v4()).register::<SoonGivenUp>(()).start().await;
     let id = SoonGivenUp.enqueue(&mut conn).await.unwrap();
 
     let job = wait_until_failed(&mut conn, id).await;
@@ -523,10 +466,8 @@ async fn a_job_that_keeps_failing_ends_failed_after_its_maximum_attempts_with_it
 async fn a_permanent_error_fails_the_job_after_one_attempt() {
     let db = TestDatabase::new().await;
     let mut conn = db.connect().await;
-    let runner = Runner::new(db.pool(), worker_config(), Uuid::new_v4())
-        .register::<Rejected>(())
-        .start()
-        .await;
+    let runner =
+        Runner::new(db.pool(), worker_config(), Uuid::new_v4()).register::<Rejected>(()).start().await;
     let id = Rejected.enqueue(&mut conn).await.unwrap();
 
     let job = wait_until_failed(&mut conn, id).await;
@@ -556,10 +497,7 @@ async fn a_payload_that_does_not_fit_its_job_type_fails_the_job_after_one_attemp
     let job = wait_until_failed(&mut conn, id).await;
     assert_eq!(job.attempts, 1);
     let error = job.last_error.unwrap();
-    assert!(
-        error.starts_with("the payload does not fit the job type: "),
-        "{error}"
-    );
+    assert!(error.starts_with("the payload does not fit the job type: "), "{error}");
     assert!(recorded.lock().unwrap().is_empty());
     runner.shutdown().await;
 }
@@ -570,10 +508,7 @@ async fn a_panicking_job_is_retried_and_the_runner_keeps_working() {
     let mut conn = db.connect().await;
     let attempts = Arc::new(AtomicU32::new(0));
     let recorded = Recorded::default();
-    let config = WorkerConfig {
-        concurrency: 1,
-        ..worker_config()
-    };
+    let config = WorkerConfig { concurrency: 1, ..worker_config() };
     let runner = Runner::new(db.pool(), config, Uuid::new_v4())
         .register::<PanicsOnce>(attempts.clone())
         .register::<Record>(recorded.clone())
@@ -586,10 +521,7 @@ async fn a_panicking_job_is_retried_and_the_runner_keeps_working() {
     assert_eq!(AtomicU32::load(&attempts, Ordering::SeqCst), 2);
 
     Record { number: 3 }.enqueue(&mut conn).await.unwrap();
-    eventually("the next job has run", async || {
-        (job_count(&mut conn).await == 0).then_some(())
-    })
-    .await;
+    eventually("the next job has run", async || (job_count(&mut conn).await == 0).then_some(())).await;
     assert_eq!(*recorded.lock().unwrap(), [3]);
     runner.shutdown().await;
 }
@@ -605,15 +537,10 @@ async fn a_job_whose_worker_disappeared_on_its_final_attempt_is_marked_failed() 
         max_attempts: 1,
     };
     let id = store::insert(&mut conn, new_job).await.unwrap();
-    store::claim_next(
-        &mut conn,
-        &[Record::JOB_TYPE],
-        Uuid::new_v4(),
-        Duration::from_secs(2),
-    )
-    .await
-    .unwrap()
-    .unwrap();
+    store::claim_next(&mut conn, &[Record::JOB_TYPE], Uuid::new_v4(), Duration::from_secs(2))
+        .await
+        .unwrap()
+        .unwrap();
 
     let recorded = Recorded::default();
     let runner = Runner::new(db.pool(), worker_config(), Uuid::new_v4())
@@ -622,10 +549,7 @@ async fn a_job_whose_worker_disappeared_on_its_final_attempt_is_marked_failed() 
         .await;
     let job = wait_until_failed(&mut conn, id).await;
     assert_eq!(job.attempts, 1);
-    assert_eq!(
-        job.last_error.as_deref(),
-        Some("lease expired on the final attempt")
-    );
+    assert_eq!(job.last_error.as_deref(), Some("lease expired on the final attempt"));
     assert_unlocked(&job);
     assert!(recorded.lock().unwrap().is_empty());
     runner.shutdown().await;
@@ -634,21 +558,13 @@ async fn a_job_whose_worker_disappeared_on_its_final_attempt_is_marked_failed() 
 // ---- Wake-ups ----
 
 fn without_polling() -> WorkerConfig {
-    WorkerConfig {
-        poll_interval: Duration::from_secs(60 * 60),
-        ..worker_config()
-    }
+    WorkerConfig { poll_interval: Duration::from_secs(60 * 60), ..worker_config() }
 }
 
-async fn start_recording_runner(
-    db: &TestDatabase,
-    config: WorkerConfig,
-) -> (RunnerHandle, Recorded) {
+async fn start_recording_runner(db: &TestDatabase, config: WorkerConfig) -> (RunnerHandle, Recorded) {
     let recorded = Recorded::default();
-    let runner = Runner::new(db.pool(), config, Uuid::new_v4())
-        .register::<Record>(recorded.clone())
-        .start()
-        .await;
+    let runner =
+        Runner::new(db.pool(), config, Uuid::new_v4()).register::<Record>(recorded.clone()).start().await;
     (runner, recorded)
 }
 
@@ -662,10 +578,7 @@ async fn a_notification_wakes_an_idle_runner_without_waiting_for_the_poll() {
 
     Record { number: 1 }.enqueue(&mut conn).await.unwrap();
 
-    eventually("the job has run", async || {
-        (*recorded.lock().unwrap() == [1]).then_some(())
-    })
-    .await;
+    eventually("the job has run", async || (*recorded.lock().unwrap() == [1]).then_some(())).await;
     runner.shutdown().await;
 }
 
@@ -697,10 +610,7 @@ async fn a_runner_listens_again_after_its_notification_connection_drops() {
         panic!("expected one listening connection");
     };
 
-    diesel::sql_query(format!("SELECT pg_terminate_backend({listener})"))
-        .execute(&mut conn)
-        .await
-        .unwrap();
+    diesel::sql_query(format!("SELECT pg_terminate_backend({listener})")).execute(&mut conn).await.unwrap();
     eventually("the runner listens on a new connection", async || {
         let backends = listening_backends(&mut conn).await;
         (!backends.is_empty() && !backends.contains(&listener)).then_some(())
@@ -708,10 +618,7 @@ async fn a_runner_listens_again_after_its_notification_connection_drops() {
     .await;
     Record { number: 1 }.enqueue(&mut conn).await.unwrap();
 
-    eventually("the job has run", async || {
-        (*recorded.lock().unwrap() == [1]).then_some(())
-    })
-    .await;
+    eventually("the job has run", async || (*recorded.lock().unwrap() == [1]).then_some(())).await;
     runner.shutdown().await;
 }
 
@@ -727,10 +634,7 @@ async fn shutdown_completes_jobs_that_finish_within_the_grace_and_releases_the_r
         .start()
         .await;
     let quick = Sleep { millis: 200 }.enqueue(&mut conn).await.unwrap();
-    let endless = Sleep { millis: 3_600_000 }
-        .enqueue(&mut conn)
-        .await
-        .unwrap();
+    let endless = Sleep { millis: 3_600_000 }.enqueue(&mut conn).await.unwrap();
     eventually("both jobs have started", async || {
         (progress.lock().unwrap().started.len() == 2).then_some(())
     })
@@ -742,10 +646,7 @@ async fn shutdown_completes_jobs_that_finish_within_the_grace_and_releases_the_r
     assert!(find(&mut conn, quick).await.is_none());
     let released = find(&mut conn, endless).await.unwrap();
     assert_eq!(released.state, JobState::Queued);
-    assert_eq!(
-        released.attempts, 0,
-        "the interrupted attempt is not counted"
-    );
+    assert_eq!(released.attempts, 0, "the interrupted attempt is not counted");
     assert_unlocked(&released);
     assert!(released.run_at <= database_now(&mut conn).await);
 }

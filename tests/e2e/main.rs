@@ -2,7 +2,9 @@
 //! so the throwaway cluster starts once per run.
 
 mod auth;
+mod command_line;
 mod contract;
+mod dev_outbox;
 mod edge;
 mod helpers;
 mod jobs;

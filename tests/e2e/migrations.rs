@@ -61,17 +61,11 @@ fn snapshot(conn: &mut AsyncConnectionWrapper<AsyncPgConnection>) -> Vec<String>
 async fn every_down_migration_reverses_its_up_migration() {
     let database = TestDatabase::empty().await;
     let connection = database.connect().await;
-    let migration_count = MigrationSource::<Pg>::migrations(&MIGRATIONS)
-        .unwrap()
-        .len();
-    assert!(
-        migration_count >= 3,
-        "the foundation has at least three migrations"
-    );
+    let migration_count = MigrationSource::<Pg>::migrations(&MIGRATIONS).unwrap().len();
+    assert!(migration_count >= 3, "the foundation has at least three migrations");
 
     tokio::task::spawn_blocking(move || {
-        let mut conn: AsyncConnectionWrapper<AsyncPgConnection> =
-            AsyncConnectionWrapper::from(connection);
+        let mut conn: AsyncConnectionWrapper<AsyncPgConnection> = AsyncConnectionWrapper::from(connection);
         for _ in 0..migration_count {
             let before = snapshot(&mut conn);
             let version = conn.run_next_migration(MIGRATIONS).expect("up").to_string();
@@ -80,23 +74,12 @@ async fn every_down_migration_reverses_its_up_migration() {
 
             conn.revert_last_migration(MIGRATIONS).expect("down");
             let after_down = snapshot(&mut conn);
-            assert_eq!(
-                before, after_down,
-                "down.sql of {version} does not restore the schema before it"
-            );
+            assert_eq!(before, after_down, "down.sql of {version} does not restore the schema before it");
 
             conn.run_next_migration(MIGRATIONS).expect("up again");
-            assert_eq!(
-                after_up,
-                snapshot(&mut conn),
-                "re-applying {version} gives another schema"
-            );
+            assert_eq!(after_up, snapshot(&mut conn), "re-applying {version} gives another schema");
         }
-        assert!(
-            conn.has_pending_migration(MIGRATIONS)
-                .map(|pending| !pending)
-                .unwrap()
-        );
+        assert!(conn.has_pending_migration(MIGRATIONS).map(|pending| !pending).unwrap());
     })
     .await
     .unwrap();
@@ -106,10 +89,7 @@ async fn every_down_migration_reverses_its_up_migration() {
 async fn a_migrated_database_has_postgis_and_nothing_pending() {
     let database = TestDatabase::new().await;
     let mut conn = database.connect().await;
-    assert_eq!(
-        db::pending_migrations(&mut conn).await.unwrap(),
-        Vec::<String>::new()
-    );
+    assert_eq!(db::pending_migrations(&mut conn).await.unwrap(), Vec::<String>::new());
 
     #[derive(diesel::QueryableByName)]
     struct Version {
@@ -122,9 +102,5 @@ async fn a_migrated_database_has_postgis_and_nothing_pending() {
     )
     .await
     .expect("PostGIS is installed by the first migration");
-    assert!(
-        version.version.starts_with('3'),
-        "PostGIS 3.x, got {}",
-        version.version
-    );
+    assert!(version.version.starts_with('3'), "PostGIS 3.x, got {}", version.version);
 }

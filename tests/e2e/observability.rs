@@ -49,14 +49,21 @@ async fn readyz_is_not_ready_when_the_database_is_unreachable() {
 #[tokio::test]
 async fn every_response_carries_a_request_id_and_a_sane_incoming_one_is_kept() {
     let app = TestApp::spawn().await;
-    let response = app.client.get(app.url("/healthz")).header("x-request-id", "lb-7f3a.42").send().await.unwrap();
+    let response =
+        app.client.get(app.url("/healthz")).header("x-request-id", "lb-7f3a.42").send().await.unwrap();
     assert_eq!(response.headers()["x-request-id"], "lb-7f3a.42");
 
     let generated = app.get("/healthz").await.headers()["x-request-id"].to_str().unwrap().to_string();
     assert!(uuid::Uuid::parse_str(&generated).is_ok(), "{generated}");
 
     // Garbage is not echoed into logs and headers; a fresh id replaces it.
-    let response = app.client.get(app.url("/nowhere")).header("x-request-id", "<script>alert(1)</script>").send().await.unwrap();
+    let response = app
+        .client
+        .get(app.url("/nowhere"))
+        .header("x-request-id", "<script>alert(1)</script>")
+        .send()
+        .await
+        .unwrap();
     let replaced = response.headers()["x-request-id"].to_str().unwrap().to_string();
     assert!(uuid::Uuid::parse_str(&replaced).is_ok(), "{replaced}");
     let (_, body) = problem(response).await;

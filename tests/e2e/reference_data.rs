@@ -2,8 +2,7 @@
 
 use burgernet_core::db::schema::{municipalities, regions};
 use burgernet_core::reference_data::{
-    self, CbsCode, DEMO_MUNICIPALITIES_GEOJSON, LoadSummary, ReferenceDataError, ReferenceKind,
-    RegionCode,
+    self, CbsCode, DEMO_MUNICIPALITIES_GEOJSON, LoadSummary, ReferenceDataError, ReferenceKind, RegionCode,
 };
 use diesel::prelude::*;
 use diesel::sql_types::{Double, Text};
@@ -51,11 +50,7 @@ fn collection(features: Vec<Value>) -> String {
 }
 
 async fn municipality_count(conn: &mut AsyncPgConnection) -> i64 {
-    municipalities::table
-        .count()
-        .get_result(conn)
-        .await
-        .unwrap()
+    municipalities::table.count().get_result(conn).await.unwrap()
 }
 
 async fn region_count(conn: &mut AsyncPgConnection) -> i64 {
@@ -64,10 +59,9 @@ async fn region_count(conn: &mut AsyncPgConnection) -> i64 {
 
 fn feature_problems(result: Result<LoadSummary, ReferenceDataError>) -> Vec<(usize, String)> {
     match result {
-        Err(ReferenceDataError::InvalidFeatures(problems)) => problems
-            .into_iter()
-            .map(|problem| (problem.index, problem.message))
-            .collect(),
+        Err(ReferenceDataError::InvalidFeatures(problems)) => {
+            problems.into_iter().map(|problem| (problem.index, problem.message)).collect()
+        }
         other => panic!("expected feature problems, got {other:?}"),
     }
 }
@@ -77,20 +71,11 @@ async fn loading_the_demo_file_gives_nineteen_municipalities_with_the_seed_inhab
     let db = TestDatabase::new().await;
     let mut conn = db.connect().await;
 
-    let summary = reference_data::load_municipalities(&mut conn, DEMO_MUNICIPALITIES_GEOJSON, None)
-        .await
-        .unwrap();
+    let summary =
+        reference_data::load_municipalities(&mut conn, DEMO_MUNICIPALITIES_GEOJSON, None).await.unwrap();
 
-    assert_eq!(
-        summary,
-        LoadSummary {
-            inserted: 19,
-            updated: 0
-        }
-    );
-    let loaded = reference_data::list_municipalities(&mut conn, None)
-        .await
-        .unwrap();
+    assert_eq!(summary, LoadSummary { inserted: 19, updated: 0 });
+    let loaded = reference_data::list_municipalities(&mut conn, None).await.unwrap();
     assert_eq!(loaded.len(), 19);
     let inhabitants: i64 = loaded.iter().map(|m| i64::from(m.inhabitants)).sum();
     assert_eq!(inhabitants, 1_259_243);
@@ -132,49 +117,28 @@ async fn reloading_a_file_updates_the_municipalities_instead_of_duplicating_them
         square_feature("GM0001", "Eerstedorp", 100),
         square_feature("GM0002", "Tweedorp", 200),
     ]);
-    reference_data::load_municipalities(&mut conn, &first, None)
-        .await
-        .unwrap();
+    reference_data::load_municipalities(&mut conn, &first, None).await.unwrap();
 
     let second = collection(vec![
         square_feature("GM0001", "Eerstestad", 150),
         square_feature("GM0003", "Derdedorp", 300),
     ]);
-    let summary = reference_data::load_municipalities(&mut conn, &second, None)
-        .await
-        .unwrap();
+    let summary = reference_data::load_municipalities(&mut conn, &second, None).await.unwrap();
 
-    assert_eq!(
-        summary,
-        LoadSummary {
-            inserted: 1,
-            updated: 1
-        }
-    );
+    assert_eq!(summary, LoadSummary { inserted: 1, updated: 1 });
     assert_eq!(municipality_count(&mut conn).await, 3);
-    let updated = reference_data::find_municipality(&mut conn, &cbs("GM0001"))
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(
-        (updated.name.as_str(), updated.inhabitants),
-        ("Eerstestad", 150)
-    );
+    let updated = reference_data::find_municipality(&mut conn, &cbs("GM0001")).await.unwrap().unwrap();
+    assert_eq!((updated.name.as_str(), updated.inhabitants), ("Eerstestad", 150));
 }
 
 #[tokio::test]
 async fn a_file_with_bad_features_reports_each_by_index_and_writes_nothing() {
     let db = TestDatabase::new().await;
     let mut conn = db.connect().await;
-    reference_data::load_municipalities(&mut conn, DEMO_MUNICIPALITIES_GEOJSON, None)
-        .await
-        .unwrap();
+    reference_data::load_municipalities(&mut conn, DEMO_MUNICIPALITIES_GEOJSON, None).await.unwrap();
 
     let mut missing_code = square_feature("GM0001", "Zondercode", 1);
-    missing_code["properties"]
-        .as_object_mut()
-        .unwrap()
-        .remove("cbs_code");
+    missing_code["properties"].as_object_mut().unwrap().remove("cbs_code");
     let mut point = square_feature("GM0004", "Puntdorp", 1);
     point["geometry"] = json!({ "type": "Point", "coordinates": [4.0, 51.0] });
     let file = collection(vec![
@@ -187,8 +151,7 @@ async fn a_file_with_bad_features_reports_each_by_index_and_writes_nothing() {
         square_feature("GM0599", "Rotterdam again", 2),
     ]);
 
-    let problems =
-        feature_problems(reference_data::load_municipalities(&mut conn, &file, None).await);
+    let problems = feature_problems(reference_data::load_municipalities(&mut conn, &file, None).await);
 
     let indices: Vec<usize> = problems.iter().map(|(index, _)| *index).collect();
     assert_eq!(indices, [1, 2, 3, 4, 5, 6], "{problems:?}");
@@ -196,21 +159,11 @@ async fn a_file_with_bad_features_reports_each_by_index_and_writes_nothing() {
     assert!(problems[1].1.contains("GM followed by 4 digits"));
     assert!(problems[2].1.contains("must not be negative"));
     assert!(problems[3].1.contains("Polygon or MultiPolygon"));
-    assert!(
-        problems[4].1.contains("Self-intersection"),
-        "{}",
-        problems[4].1
-    );
+    assert!(problems[4].1.contains("Self-intersection"), "{}", problems[4].1);
     assert!(problems[5].1.contains("already used by feature 0"));
     assert_eq!(municipality_count(&mut conn).await, 19);
-    let rotterdam = reference_data::find_municipality(&mut conn, &cbs("GM0599"))
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(
-        rotterdam.name, "Rotterdam",
-        "the good feature was not written either"
-    );
+    let rotterdam = reference_data::find_municipality(&mut conn, &cbs("GM0599")).await.unwrap().unwrap();
+    assert_eq!(rotterdam.name, "Rotterdam", "the good feature was not written either");
 }
 
 #[tokio::test]
@@ -223,15 +176,10 @@ async fn an_invalid_geometry_after_good_features_rolls_back_the_whole_file() {
         bow_tie_feature("GM0003"),
     ]);
 
-    let error = reference_data::load_municipalities(&mut conn, &file, None)
-        .await
-        .unwrap_err();
+    let error = reference_data::load_municipalities(&mut conn, &file, None).await.unwrap_err();
 
     let message = error.to_string();
-    assert!(
-        message.contains("feature 2 (GM0003): geometry is not valid: Self-intersection"),
-        "{message}"
-    );
+    assert!(message.contains("feature 2 (GM0003): geometry is not valid: Self-intersection"), "{message}");
     assert_eq!(municipality_count(&mut conn).await, 0);
 }
 
@@ -239,49 +187,29 @@ async fn an_invalid_geometry_after_good_features_rolls_back_the_whole_file() {
 async fn a_file_assigns_municipalities_to_the_given_region_or_their_own() {
     let db = TestDatabase::new().await;
     let mut conn = db.connect().await;
-    reference_data::create_region(&mut conn, &region_code("rotterdam"), "Rotterdam", &[])
-        .await
-        .unwrap();
+    reference_data::create_region(&mut conn, &region_code("rotterdam"), "Rotterdam", &[]).await.unwrap();
     reference_data::create_region(&mut conn, &region_code("zeeland-west"), "Zeeland-West", &[])
         .await
         .unwrap();
     let mut own_region = square_feature("GM0002", "Tweedorp", 200);
     own_region["properties"]["region"] = json!("zeeland-west");
-    let file = collection(vec![
-        square_feature("GM0001", "Eerstedorp", 100),
-        own_region,
-    ]);
+    let file = collection(vec![square_feature("GM0001", "Eerstedorp", 100), own_region]);
 
-    reference_data::load_municipalities(&mut conn, &file, None)
-        .await
-        .unwrap();
+    reference_data::load_municipalities(&mut conn, &file, None).await.unwrap();
     reference_data::load_municipalities(&mut conn, &file, Some(&region_code("rotterdam")))
         .await
         .map(|_| ())
         .expect_err("a feature's own region contradicting the file's region is refused");
     let first = collection(vec![square_feature("GM0001", "Eerstedorp", 100)]);
-    reference_data::load_municipalities(&mut conn, &first, Some(&region_code("rotterdam")))
-        .await
-        .unwrap();
+    reference_data::load_municipalities(&mut conn, &first, Some(&region_code("rotterdam"))).await.unwrap();
 
     let region_of = async |conn: &mut AsyncPgConnection, code: &str| {
-        reference_data::municipality_region(conn, &cbs(code))
-            .await
-            .unwrap()
-            .map(|region| region.to_string())
+        reference_data::municipality_region(conn, &cbs(code)).await.unwrap().map(|region| region.to_string())
     };
-    assert_eq!(
-        region_of(&mut conn, "GM0001").await.as_deref(),
-        Some("rotterdam")
-    );
-    assert_eq!(
-        region_of(&mut conn, "GM0002").await.as_deref(),
-        Some("zeeland-west")
-    );
+    assert_eq!(region_of(&mut conn, "GM0001").await.as_deref(), Some("rotterdam"));
+    assert_eq!(region_of(&mut conn, "GM0002").await.as_deref(), Some("zeeland-west"));
     let zeeland =
-        reference_data::list_municipalities(&mut conn, Some(&region_code("zeeland-west")))
-            .await
-            .unwrap();
+        reference_data::list_municipalities(&mut conn, Some(&region_code("zeeland-west"))).await.unwrap();
     assert_eq!(zeeland.len(), 1);
     assert_eq!(zeeland[0].cbs_code.as_str(), "GM0002");
 }
@@ -292,10 +220,9 @@ async fn an_unknown_region_is_reported_and_nothing_is_written() {
     let mut conn = db.connect().await;
     let file = collection(vec![square_feature("GM0001", "Eerstedorp", 100)]);
 
-    let error =
-        reference_data::load_municipalities(&mut conn, &file, Some(&region_code("nergens")))
-            .await
-            .unwrap_err();
+    let error = reference_data::load_municipalities(&mut conn, &file, Some(&region_code("nergens")))
+        .await
+        .unwrap_err();
 
     match &error {
         ReferenceDataError::NotFound { kind, codes } => {
@@ -312,9 +239,7 @@ async fn an_unknown_region_is_reported_and_nothing_is_written() {
 async fn creating_a_region_assigns_the_listed_municipalities() {
     let db = TestDatabase::new().await;
     let mut conn = db.connect().await;
-    reference_data::load_municipalities(&mut conn, DEMO_MUNICIPALITIES_GEOJSON, None)
-        .await
-        .unwrap();
+    reference_data::load_municipalities(&mut conn, DEMO_MUNICIPALITIES_GEOJSON, None).await.unwrap();
 
     let region = reference_data::create_region(
         &mut conn,
@@ -329,9 +254,7 @@ async fn creating_a_region_assigns_the_listed_municipalities() {
     assert_eq!(region.name, "Maasmond");
     assert_eq!(region.municipality_count, 3);
     assert_eq!(region.inhabitants, 31_910 + 71_269 + 75_718);
-    let members = reference_data::list_municipalities(&mut conn, Some(&region.code))
-        .await
-        .unwrap();
+    let members = reference_data::list_municipalities(&mut conn, Some(&region.code)).await.unwrap();
     let names: Vec<&str> = members.iter().map(|m| m.name.as_str()).collect();
     assert_eq!(names, ["Maassluis", "Schiedam", "Vlaardingen"]);
     let listed = reference_data::list_regions(&mut conn).await.unwrap();
@@ -343,26 +266,13 @@ async fn creating_a_region_with_a_code_that_exists_is_a_conflict() {
     let db = TestDatabase::new().await;
     let mut conn = db.connect().await;
     let code = region_code("rotterdam");
-    reference_data::create_region(&mut conn, &code, "Rotterdam", &[])
-        .await
-        .unwrap();
+    reference_data::create_region(&mut conn, &code, "Rotterdam", &[]).await.unwrap();
 
-    let error = reference_data::create_region(&mut conn, &code, "Rotterdam twee", &[])
-        .await
-        .unwrap_err();
+    let error = reference_data::create_region(&mut conn, &code, "Rotterdam twee", &[]).await.unwrap_err();
 
-    assert!(
-        matches!(error, ReferenceDataError::Conflict(_)),
-        "{error:?}"
-    );
-    assert_eq!(
-        error.to_string(),
-        "conflict: a region with code rotterdam already exists"
-    );
-    let existing = reference_data::find_region(&mut conn, &code)
-        .await
-        .unwrap()
-        .unwrap();
+    assert!(matches!(error, ReferenceDataError::Conflict(_)), "{error:?}");
+    assert_eq!(error.to_string(), "conflict: a region with code rotterdam already exists");
+    let existing = reference_data::find_region(&mut conn, &code).await.unwrap().unwrap();
     assert_eq!(existing.name, "Rotterdam");
     assert_eq!(region_count(&mut conn).await, 1);
 }
@@ -371,9 +281,7 @@ async fn creating_a_region_with_a_code_that_exists_is_a_conflict() {
 async fn creating_a_region_with_unknown_municipalities_names_them_and_writes_nothing() {
     let db = TestDatabase::new().await;
     let mut conn = db.connect().await;
-    reference_data::load_municipalities(&mut conn, DEMO_MUNICIPALITIES_GEOJSON, None)
-        .await
-        .unwrap();
+    reference_data::load_municipalities(&mut conn, DEMO_MUNICIPALITIES_GEOJSON, None).await.unwrap();
 
     let error = reference_data::create_region(
         &mut conn,
@@ -386,12 +294,7 @@ async fn creating_a_region_with_unknown_municipalities_names_them_and_writes_not
 
     assert_eq!(error.to_string(), "municipality not found: GM0363, GM0518");
     assert_eq!(region_count(&mut conn).await, 0);
-    assert_eq!(
-        reference_data::municipality_region(&mut conn, &cbs("GM0599"))
-            .await
-            .unwrap(),
-        None
-    );
+    assert_eq!(reference_data::municipality_region(&mut conn, &cbs("GM0599")).await.unwrap(), None);
 }
 
 #[tokio::test]
@@ -399,12 +302,8 @@ async fn loading_the_demo_reference_data_twice_yields_one_rotterdam_region_of_ni
     let db = TestDatabase::new().await;
     let mut conn = db.connect().await;
 
-    reference_data::load_demo_reference_data(&mut conn)
-        .await
-        .unwrap();
-    reference_data::load_demo_reference_data(&mut conn)
-        .await
-        .unwrap();
+    reference_data::load_demo_reference_data(&mut conn).await.unwrap();
+    reference_data::load_demo_reference_data(&mut conn).await.unwrap();
 
     let regions = reference_data::list_regions(&mut conn).await.unwrap();
     assert_eq!(regions.len(), 1);
@@ -415,9 +314,7 @@ async fn loading_the_demo_reference_data_twice_yields_one_rotterdam_region_of_ni
     assert_eq!(rotterdam.inhabitants, 1_259_243);
     assert_eq!(municipality_count(&mut conn).await, 19);
     assert_eq!(
-        reference_data::municipality_region(&mut conn, &cbs("GM0614"))
-            .await
-            .unwrap(),
+        reference_data::municipality_region(&mut conn, &cbs("GM0614")).await.unwrap(),
         Some(region_code("rotterdam"))
     );
 }
@@ -433,10 +330,7 @@ async fn the_demo_file_is_what_the_generation_script_produces() {
         #[diesel(sql_type = Text)]
         geojson: String,
     }
-    let generated: Generated = diesel::sql_query(GENERATION_SCRIPT)
-        .get_result(&mut conn)
-        .await
-        .unwrap();
+    let generated: Generated = diesel::sql_query(GENERATION_SCRIPT).get_result(&mut conn).await.unwrap();
     let generated: Value = serde_json::from_str(&generated.geojson).unwrap();
     let committed: Value = serde_json::from_str(DEMO_MUNICIPALITIES_GEOJSON).unwrap();
 
@@ -463,10 +357,6 @@ async fn the_demo_file_is_what_the_generation_script_produces() {
         .get_result(&mut conn)
         .await
         .unwrap();
-        assert!(
-            distance < 1e-4,
-            "{}: {distance}",
-            committed["properties"]["name"]
-        );
+        assert!(distance < 1e-4, "{}: {distance}", committed["properties"]["name"]);
     }
 }

@@ -21,17 +21,12 @@ pub(crate) async fn run(state: Arc<RunnerState>) {
 
 async fn fail_abandoned_final_attempts(state: &RunnerState) {
     let result = match state.pool.get().await {
-        Ok(mut conn) => db::jobs::fail_expired_final_attempts(&mut conn)
-            .await
-            .map_err(anyhow::Error::from),
+        Ok(mut conn) => db::jobs::fail_expired_final_attempts(&mut conn).await.map_err(anyhow::Error::from),
         Err(error) => Err(error.into()),
     };
     match result {
         Ok(0) => {}
-        Ok(count) => tracing::warn!(
-            count,
-            "failed jobs whose lease expired on the final attempt"
-        ),
+        Ok(count) => tracing::warn!(count, "failed jobs whose lease expired on the final attempt"),
         Err(error) => {
             tracing::warn!(error = %format!("{error:#}"), "could not sweep expired leases")
         }

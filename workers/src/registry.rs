@@ -32,10 +32,7 @@ impl Handler {
             }
             .boxed()
         });
-        Self {
-            run,
-            backoff: J::backoff,
-        }
+        Self { run, backoff: J::backoff }
     }
 
     pub(crate) fn run(&self, payload: Value) -> BoxFuture<'static, Result<(), JobError>> {
@@ -51,11 +48,7 @@ pub(crate) struct Registry {
 impl Registry {
     pub(crate) fn register<J: BackgroundJob>(&mut self, ctx: J::Context) {
         let previous = self.handlers.insert(J::JOB_TYPE, Handler::new::<J>(ctx));
-        assert!(
-            previous.is_none(),
-            "job type {} is registered twice",
-            J::JOB_TYPE
-        );
+        assert!(previous.is_none(), "job type {} is registered twice", J::JOB_TYPE);
     }
 
     pub(crate) fn get(&self, job_type: &str) -> Option<&Handler> {

@@ -45,12 +45,7 @@ pub struct Runner {
 impl Runner {
     /// `worker_id` must be unique among running workers; it is what holds a job's lease.
     pub fn new(pool: DbPool, config: WorkerConfig, worker_id: Uuid) -> Self {
-        Self {
-            pool,
-            config,
-            worker_id,
-            registry: Registry::default(),
-        }
+        Self { pool, config, worker_id, registry: Registry::default() }
     }
 
     /// Runs jobs of type `J`, giving each a clone of `ctx`.
@@ -87,12 +82,7 @@ impl Runner {
         for _ in 0..state.config.concurrency {
             slots.spawn(slot::run(state.clone()));
         }
-        RunnerHandle {
-            state,
-            stage,
-            slots,
-            helpers,
-        }
+        RunnerHandle { state, stage, slots, helpers }
     }
 }
 
@@ -113,10 +103,7 @@ impl RunnerHandle {
         tracing::info!(worker_id = %self.state.worker_id, ?grace, "job runner shutting down");
         self.stage.send_replace(Stage::Draining);
         self.helpers.abort_all();
-        if tokio::time::timeout(grace, join_all(&mut self.slots))
-            .await
-            .is_err()
-        {
+        if tokio::time::timeout(grace, join_all(&mut self.slots)).await.is_err() {
             tracing::warn!("jobs still running after the shutdown grace; releasing them");
             self.stage.send_replace(Stage::Stopping);
             join_all(&mut self.slots).await;

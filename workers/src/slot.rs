@@ -36,13 +36,7 @@ pub(crate) async fn run(state: Arc<RunnerState>) {
 
 async fn claim(state: &RunnerState) -> anyhow::Result<Option<StoredJob>> {
     let mut conn = state.pool.get().await?;
-    let job = store::claim_next(
-        &mut conn,
-        &state.job_types,
-        state.worker_id,
-        state.config.lease,
-    )
-    .await?;
+    let job = store::claim_next(&mut conn, &state.job_types, state.worker_id, state.config.lease).await?;
     Ok(job)
 }
 
@@ -71,10 +65,8 @@ async fn execute(state: &RunnerState, stage: &mut watch::Receiver<Stage>, mut jo
         attempt = job.attempts,
     );
     async {
-        let handler = state
-            .registry
-            .get(&job.job_type)
-            .expect("claim_next returns only registered job types");
+        let handler =
+            state.registry.get(&job.job_type).expect("claim_next returns only registered job types");
         let started = Instant::now();
         let payload = std::mem::take(&mut job.payload);
         let outcome = run_while_leased(state, stage, handler, job.id, payload).await;
@@ -114,8 +106,7 @@ async fn keep_lease(state: &RunnerState, id: JobId) {
         ticker.tick().await;
         let extended = async {
             let mut conn = state.pool.get().await?;
-            let extended =
-                store::extend_lease(&mut conn, id, state.worker_id, state.config.lease).await?;
+            let extended = store::extend_lease(&mut conn, id, state.worker_id, state.config.lease).await?;
             anyhow::Ok(extended)
         }
         .await;
@@ -139,13 +130,7 @@ fn panic_message(panic: &(dyn Any + Send)) -> &str {
 }
 
 /// Logs the outcome and stores it: delete, retry later, fail for good, or release.
-async fn record(
-    state: &RunnerState,
-    job: &StoredJob,
-    handler: &Handler,
-    outcome: Outcome,
-    duration_ms: u64,
-) {
+async fn record(state: &RunnerState, job: &StoredJob, handler: &Handler, outcome: Outcome, duration_ms: u64) {
     let worker = state.worker_id;
     let result = async {
         let mut conn = state.pool.get().await?;
@@ -155,9 +140,7 @@ async fn record(
                 tracing::info!(duration_ms, outcome = "succeeded", "job finished");
                 store::complete(conn, job.id, worker).await?
             }
-            Outcome::Finished(Err(error))
-                if error.is_retryable() && job.attempts < job.max_attempts =>
-            {
+            Outcome::Finished(Err(error)) if error.is_retryable() && job.attempts < job.max_attempts => {
                 let backoff = (handler.backoff)(job.attempts);
                 tracing::warn!(duration_ms, outcome = "retry", retry_in = ?backoff, %error, "job failed");
                 store::retry(conn, job.id, worker, backoff, &error.to_string()).await?

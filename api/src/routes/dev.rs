@@ -14,8 +14,14 @@ pub struct OutboxQuery {
 
 /// Every message the local push, SMS and e-mail stand-ins received, newest first.
 #[get("/dev/outbox")]
-pub async fn outbox(state: web::Data<AppState>, query: web::Query<OutboxQuery>) -> Result<web::Json<Vec<OutboxMessage>>, ApiError> {
-    let outbox = state.dev_outbox.as_ref().ok_or_else(|| ApiError::not_found("The outbox exists only in local mode."))?;
+pub async fn outbox(
+    state: web::Data<AppState>,
+    query: web::Query<OutboxQuery>,
+) -> Result<web::Json<Vec<OutboxMessage>>, ApiError> {
+    let outbox = state
+        .dev_outbox
+        .as_ref()
+        .ok_or_else(|| ApiError::not_found("The outbox exists only in local mode."))?;
     let limit = query.limit.unwrap_or(100).min(1000);
     Ok(web::Json(outbox.newest_first(limit)))
 }

@@ -35,6 +35,7 @@ pub async fn get_municipality(
     // Scope first, so staff outside it cannot learn whether a code exists.
     ensure_scope(member.may_access_municipality(cbs_code.as_str(), region))?;
     Ok(web::Json(
-        municipality.ok_or_else(|| ApiError::not_found(format!("There is no municipality {}.", cbs_code.as_str())))?,
+        municipality
+            .ok_or_else(|| ApiError::not_found(format!("There is no municipality {}.", cbs_code.as_str())))?,
     ))
 }

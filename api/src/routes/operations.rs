@@ -47,13 +47,16 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<web::Json<Status>, Api
             ApiError::unavailable("database_unavailable", "The database does not answer.")
         })
     };
-    let pending = tokio::time::timeout(Duration::from_secs(3), check)
-        .await
-        .map_err(|_| ApiError::unavailable("database_unavailable", "The database did not answer within 3 seconds."))??;
+    let pending = tokio::time::timeout(Duration::from_secs(3), check).await.map_err(|_| {
+        ApiError::unavailable("database_unavailable", "The database did not answer within 3 seconds.")
+    })??;
     if !pending.is_empty() {
         return Err(ApiError::unavailable(
             "migrations_pending",
-            format!("The database schema is behind this release; pending migrations: {}.", pending.join(", ")),
+            format!(
+                "The database schema is behind this release; pending migrations: {}.",
+                pending.join(", ")
+            ),
         ));
     }
     Ok(web::Json(Status { status: "ready".into() }))

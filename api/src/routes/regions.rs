@@ -21,7 +21,10 @@ use crate::state::AppState;
     )
 )]
 #[get("/v1/regions")]
-pub async fn list_regions(state: web::Data<AppState>, _staff: Staff) -> Result<web::Json<Vec<Region>>, ApiError> {
+pub async fn list_regions(
+    state: web::Data<AppState>,
+    _staff: Staff,
+) -> Result<web::Json<Vec<Region>>, ApiError> {
     let mut conn = state.db().await?;
     Ok(web::Json(reference_data::list_regions(&mut conn).await?))
 }
@@ -93,7 +96,9 @@ pub async fn get_region(
     ensure_scope(member.may_access_region(code.as_str()))?;
     let mut conn = state.db().await?;
     let region = reference_data::find_region(&mut conn, &code).await?;
-    Ok(web::Json(region.ok_or_else(|| ApiError::not_found(format!("There is no region {}.", code.as_str())))?))
+    Ok(web::Json(
+        region.ok_or_else(|| ApiError::not_found(format!("There is no region {}.", code.as_str())))?,
+    ))
 }
 
 /// The municipalities of a police region.

@@ -38,7 +38,8 @@ impl DevKeyPair {
         let private_pem = secret.to_pkcs8_pem(LineEnding::LF).expect("encode a P-256 key").to_string();
         let public = secret.public_key();
         let public_pem = public.to_public_key_pem(LineEnding::LF).expect("encode a P-256 public key");
-        let mut jwk: serde_json::Value = serde_json::from_str(&public.to_jwk_string()).expect("a JWK is JSON");
+        let mut jwk: serde_json::Value =
+            serde_json::from_str(&public.to_jwk_string()).expect("a JWK is JSON");
         jwk["kid"] = DEV_KEY_ID.into();
         jwk["alg"] = "ES256".into();
         jwk["use"] = "sig".into();
@@ -57,7 +58,8 @@ pub struct DevIdentityProvider {
 impl DevIdentityProvider {
     /// Uses the key pair in `dir`, generating one the first time.
     pub fn ensure(dir: &Path) -> anyhow::Result<Self> {
-        let provider = Self { private_key_path: dir.join("private-key.pem"), jwks_path: dir.join("jwks.json") };
+        let provider =
+            Self { private_key_path: dir.join("private-key.pem"), jwks_path: dir.join("jwks.json") };
         if !provider.private_key_path.exists() || !provider.jwks_path.exists() {
             std::fs::create_dir_all(dir)?;
             let pair = DevKeyPair::generate();
@@ -67,7 +69,6 @@ impl DevIdentityProvider {
         Ok(provider)
     }
 }
-
 
 /// What a minted staff token should say.
 #[derive(Debug, Clone)]
@@ -81,12 +82,17 @@ pub struct StaffTokenRequest {
 }
 
 /// Signs a staff token with an ES256 private key in PEM form.
-pub fn mint_staff_token(private_key_pem: &str, request: &StaffTokenRequest) -> anyhow::Result<Secret<String>> {
+pub fn mint_staff_token(
+    private_key_pem: &str,
+    request: &StaffTokenRequest,
+) -> anyhow::Result<Secret<String>> {
     let key = EncodingKey::from_ec_pem(private_key_pem.as_bytes())?;
     let now = Utc::now().timestamp();
     let (role, region, municipality) = match &request.role {
         StaffRole::Dispatcher { region } => ("dispatcher", Some(region.clone()), None),
-        StaffRole::RelationsOfficer { municipality } => ("relations_officer", None, Some(municipality.clone())),
+        StaffRole::RelationsOfficer { municipality } => {
+            ("relations_officer", None, Some(municipality.clone()))
+        }
         StaffRole::Admin => ("admin", None, None),
     };
     let claims = StaffClaims {

@@ -38,9 +38,7 @@ impl fmt::Debug for ParticipantTokenKey {
 impl ParticipantTokenKey {
     pub fn parse(raw: &str) -> Result<Self, String> {
         if raw.len() < MIN_SECRET_BYTES {
-            return Err(format!(
-                "must be at least {MIN_SECRET_BYTES} characters of random text"
-            ));
+            return Err(format!("must be at least {MIN_SECRET_BYTES} characters of random text"));
         }
         Ok(Self::from_secret(&Secret::new(raw.as_bytes().to_vec())))
     }
@@ -93,18 +91,10 @@ impl ParticipantTokens {
         validation.set_audience(&[AUDIENCE]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         validation.leeway = 30;
-        Self {
-            key,
-            access_token_ttl,
-            validation,
-        }
+        Self { key, access_token_ttl, validation }
     }
 
-    pub fn issue_access_token(
-        &self,
-        participant_id: ParticipantId,
-        now: DateTime<Utc>,
-    ) -> IssuedToken {
+    pub fn issue_access_token(&self, participant_id: ParticipantId, now: DateTime<Utc>) -> IssuedToken {
         let expires_at = now + self.access_token_ttl;
         let claims = AccessClaims {
             iss: ISSUER.into(),
@@ -114,29 +104,18 @@ impl ParticipantTokens {
             exp: expires_at.timestamp(),
             token_use: ACCESS_TOKEN_USE.into(),
         };
-        let token =
-            jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.key.encoding)
-                .expect("HS256 signing with an in-memory key cannot fail");
-        IssuedToken {
-            token: Secret::new(token),
-            expires_at,
-        }
+        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.key.encoding)
+            .expect("HS256 signing with an in-memory key cannot fail");
+        IssuedToken { token: Secret::new(token), expires_at }
     }
 
     pub fn verify_access_token(&self, token: &str) -> Result<AuthenticatedParticipant, TokenError> {
-        let data =
-            jsonwebtoken::decode::<AccessClaims>(token, &self.key.decoding, &self.validation)?;
+        let data = jsonwebtoken::decode::<AccessClaims>(token, &self.key.decoding, &self.validation)?;
         if data.claims.token_use != ACCESS_TOKEN_USE {
             return Err(TokenError::Invalid);
         }
-        let expires_at = Utc
-            .timestamp_opt(data.claims.exp, 0)
-            .single()
-            .ok_or(TokenError::Invalid)?;
-        Ok(AuthenticatedParticipant {
-            participant_id: data.claims.sub,
-            expires_at,
-        })
+        let expires_at = Utc.timestamp_opt(data.claims.exp, 0).single().ok_or(TokenError::Invalid)?;
+        Ok(AuthenticatedParticipant { participant_id: data.claims.sub, expires_at })
     }
 }
 
@@ -156,10 +135,7 @@ impl NewRefreshToken {
         rand::rng().fill_bytes(&mut bytes);
         let token = URL_SAFE_NO_PAD.encode(bytes);
         let hash = RefreshTokenHash::of(&token);
-        Self {
-            token: Secret::new(token),
-            hash,
-        }
+        Self { token: Secret::new(token), hash }
     }
 }
 
@@ -174,10 +150,7 @@ mod tests {
     use super::*;
 
     fn tokens(secret: &str) -> ParticipantTokens {
-        ParticipantTokens::new(
-            ParticipantTokenKey::parse(secret).unwrap(),
-            Duration::from_secs(900),
-        )
+        ParticipantTokens::new(ParticipantTokenKey::parse(secret).unwrap(), Duration::from_secs(900))
     }
 
     const SECRET: &str = "0123456789abcdef0123456789abcdef-test";
@@ -190,33 +163,21 @@ mod tests {
         let issued = tokens.issue_access_token(participant, now);
         let verified = tokens.verify_access_token(issued.token.expose()).unwrap();
         assert_eq!(verified.participant_id, participant);
-        assert_eq!(
-            verified.expires_at.timestamp(),
-            (now + Duration::from_secs(900)).timestamp()
-        );
+        assert_eq!(verified.expires_at.timestamp(), (now + Duration::from_secs(900)).timestamp());
     }
 
     #[test]
     fn expired_token_is_rejected() {
         let tokens = tokens(SECRET);
-        let issued = tokens.issue_access_token(
-            ParticipantId::new(),
-            Utc::now() - chrono::Duration::hours(1),
-        );
-        assert_eq!(
-            tokens.verify_access_token(issued.token.expose()),
-            Err(TokenError::Expired)
-        );
+        let issued = tokens.issue_access_token(ParticipantId::new(), Utc::now() - chrono::Duration::hours(1));
+        assert_eq!(tokens.verify_access_token(issued.token.expose()), Err(TokenError::Expired));
     }
 
     #[test]
     fn token_from_another_key_is_rejected() {
         let issued = tokens(SECRET).issue_access_token(ParticipantId::new(), Utc::now());
         let other = tokens("another-secret-that-is-long-enough-to-use");
-        assert_eq!(
-            other.verify_access_token(issued.token.expose()),
-            Err(TokenError::Invalid)
-        );
+        assert_eq!(other.verify_access_token(issued.token.expose()), Err(TokenError::Invalid));
     }
 
     #[test]

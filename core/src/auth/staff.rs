@@ -27,11 +27,7 @@ pub struct StaffKeys {
 
 impl fmt::Debug for StaffKeys {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let ids: Vec<_> = self
-            .keys
-            .iter()
-            .map(|k| k.key_id.as_deref().unwrap_or("(no kid)"))
-            .collect();
+        let ids: Vec<_> = self.keys.iter().map(|k| k.key_id.as_deref().unwrap_or("(no kid)")).collect();
         f.debug_struct("StaffKeys").field("key_ids", &ids).finish()
     }
 }
@@ -45,8 +41,7 @@ impl StaffKeys {
     }
 
     pub fn parse(contents: &[u8]) -> Result<Self, String> {
-        let text =
-            std::str::from_utf8(contents).map_err(|_| "is neither PEM nor JSON".to_string())?;
+        let text = std::str::from_utf8(contents).map_err(|_| "is neither PEM nor JSON".to_string())?;
         let trimmed = text.trim_start();
         if trimmed.starts_with('{') {
             Self::from_jwks(trimmed)
@@ -64,14 +59,12 @@ impl StaffKeys {
         let key = DecodingKey::from_ec_pem(pem.as_bytes())
             .or_else(|_| DecodingKey::from_rsa_pem(pem.as_bytes()))
             .map_err(|_| "is not an RSA or EC public key in PEM form".to_string())?;
-        Ok(Self {
-            keys: vec![StaffKey { key_id: None, key }],
-        })
+        Ok(Self { keys: vec![StaffKey { key_id: None, key }] })
     }
 
     fn from_jwks(json: &str) -> Result<Self, String> {
-        let set: JwkSet = serde_json::from_str(json)
-            .map_err(|error| format!("is not a valid JWKS document: {error}"))?;
+        let set: JwkSet =
+            serde_json::from_str(json).map_err(|error| format!("is not a valid JWKS document: {error}"))?;
         let keys = set
             .keys
             .iter()
@@ -80,14 +73,9 @@ impl StaffKeys {
                 let key = DecodingKey::from_jwk(jwk)
                     .map_err(|error| format!("key {index} is not usable: {error}"))?;
                 if key.family() == jsonwebtoken::AlgorithmFamily::Hmac {
-                    return Err(format!(
-                        "key {index} is a shared secret; only public keys are accepted"
-                    ));
+                    return Err(format!("key {index} is a shared secret; only public keys are accepted"));
                 }
-                Ok(StaffKey {
-                    key_id: jwk.common.key_id.clone(),
-                    key,
-                })
+                Ok(StaffKey { key_id: jwk.common.key_id.clone(), key })
             })
             .collect::<Result<Vec<_>, _>>()?;
         if keys.is_empty() {
@@ -132,7 +120,9 @@ impl StaffTokenAlgorithms {
             .map(|name| {
                 let algorithm: Algorithm = name.parse().map_err(|_| format!("unknown algorithm {name:?}"))?;
                 if algorithm.family() == jsonwebtoken::AlgorithmFamily::Hmac {
-                    return Err(format!("{name} is a shared-secret algorithm; only public-key algorithms are allowed"));
+                    return Err(format!(
+                        "{name} is a shared-secret algorithm; only public-key algorithms are allowed"
+                    ));
                 }
                 Ok(algorithm)
             })
@@ -199,27 +189,23 @@ pub enum StaffTokenError {
 
 impl StaffClaims {
     fn into_member(self) -> Result<StaffMember, MissingRole> {
-        let role =
-            match self.role.as_deref() {
-                Some("dispatcher") => StaffRole::Dispatcher {
-                    region: self
-                        .region
-                        .filter(|r| !r.is_empty())
-                        .ok_or(MissingRole("a dispatcher token must name a region"))?,
-                },
-                Some("relations_officer") => StaffRole::RelationsOfficer {
-                    municipality: self.municipality.filter(|m| !m.is_empty()).ok_or(
-                        MissingRole("a relations officer token must name a municipality"),
-                    )?,
-                },
-                Some("admin") => StaffRole::Admin,
-                _ => return Err(MissingRole("the token carries no Burgernet role")),
-            };
-        Ok(StaffMember {
-            subject: self.sub,
-            name: self.name,
-            role,
-        })
+        let role = match self.role.as_deref() {
+            Some("dispatcher") => StaffRole::Dispatcher {
+                region: self
+                    .region
+                    .filter(|r| !r.is_empty())
+                    .ok_or(MissingRole("a dispatcher token must name a region"))?,
+            },
+            Some("relations_officer") => StaffRole::RelationsOfficer {
+                municipality: self
+                    .municipality
+                    .filter(|m| !m.is_empty())
+                    .ok_or(MissingRole("a relations officer token must name a municipality"))?,
+            },
+            Some("admin") => StaffRole::Admin,
+            _ => return Err(MissingRole("the token carries no Burgernet role")),
+        };
+        Ok(StaffMember { subject: self.sub, name: self.name, role })
     }
 }
 
@@ -239,10 +225,7 @@ impl StaffTokenVerifier {
         validation.set_audience(&[&config.audience]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         validation.leeway = 30;
-        Self {
-            keys: config.keys.clone(),
-            validation,
-        }
+        Self { keys: config.keys.clone(), validation }
     }
 
     pub fn verify(&self, token: &str) -> Result<StaffMember, StaffTokenError> {
@@ -319,7 +302,10 @@ mod tests {
     fn verifies_against_a_jwks_document_and_a_pem_key() {
         let pair = DevKeyPair::generate();
         let token = dispatcher_token(&pair);
-        for keys in [StaffKeys::parse(pair.jwks.as_bytes()).unwrap(), StaffKeys::parse(pair.public_pem.as_bytes()).unwrap()] {
+        for keys in [
+            StaffKeys::parse(pair.jwks.as_bytes()).unwrap(),
+            StaffKeys::parse(pair.public_pem.as_bytes()).unwrap(),
+        ] {
             let member = StaffTokenVerifier::new(&config(keys)).verify(&token).unwrap();
             assert_eq!(member.role, StaffRole::Dispatcher { region: "rotterdam".into() });
             assert_eq!(member.subject, "d-1");
@@ -350,7 +336,10 @@ mod tests {
         assert!(StaffTokenAlgorithms::parse("HS256").is_err());
         assert!(StaffTokenAlgorithms::parse("none").is_err());
         assert!(StaffTokenAlgorithms::parse("").is_err());
-        assert_eq!(StaffTokenAlgorithms::parse("ES256").unwrap(), StaffTokenAlgorithms(vec![Algorithm::ES256]));
+        assert_eq!(
+            StaffTokenAlgorithms::parse("ES256").unwrap(),
+            StaffTokenAlgorithms(vec![Algorithm::ES256])
+        );
     }
 
     #[test]

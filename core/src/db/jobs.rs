@@ -95,10 +95,7 @@ pub const NOTIFICATION_CHANNEL: &str = "background_jobs";
 
 /// Subscribes `conn` to new-job notifications; read them with `conn.notifications_stream()`.
 pub async fn listen(conn: &mut AsyncPgConnection) -> QueryResult<()> {
-    diesel::sql_query(format!("LISTEN {NOTIFICATION_CHANNEL}"))
-        .execute(conn)
-        .await
-        .map(drop)
+    diesel::sql_query(format!("LISTEN {NOTIFICATION_CHANNEL}")).execute(conn).await.map(drop)
 }
 
 pub async fn insert(conn: &mut AsyncPgConnection, job: NewJob<'_>) -> QueryResult<JobId> {
@@ -189,11 +186,7 @@ pub async fn give_up(
     error: &str,
 ) -> QueryResult<bool> {
     let updated = diesel::update(held_by(id, worker))
-        .set((
-            background_jobs::state.eq(JobState::Failed),
-            background_jobs::last_error.eq(error),
-            unlocked(),
-        ))
+        .set((background_jobs::state.eq(JobState::Failed), background_jobs::last_error.eq(error), unlocked()))
         .execute(conn)
         .await?;
     Ok(updated == 1)
@@ -238,47 +231,32 @@ pub async fn count_by_type_and_state(
 ) -> QueryResult<Vec<(String, JobState, i64)>> {
     background_jobs::table
         .group_by((background_jobs::job_type, background_jobs::state))
-        .select((
-            background_jobs::job_type,
-            background_jobs::state,
-            count_star(),
-        ))
+        .select((background_jobs::job_type, background_jobs::state, count_star()))
         .order_by((background_jobs::job_type, background_jobs::state))
         .load(conn)
         .await
 }
 
 pub async fn find(conn: &mut AsyncPgConnection, id: JobId) -> QueryResult<Option<StoredJob>> {
-    background_jobs::table
-        .find(id.0)
-        .select(StoredJob::as_select())
-        .first(conn)
-        .await
-        .optional()
+    background_jobs::table.find(id.0).select(StoredJob::as_select()).first(conn).await.optional()
 }
 
 /// The most recently failed jobs first.
 pub async fn list_failed(conn: &mut AsyncPgConnection, limit: i64) -> QueryResult<Vec<StoredJob>> {
     background_jobs::table
         .filter(background_jobs::state.eq(JobState::Failed))
-        .order_by((
-            background_jobs::updated_at.desc(),
-            background_jobs::id.desc(),
-        ))
+        .order_by((background_jobs::updated_at.desc(), background_jobs::id.desc()))
         .limit(limit)
         .select(StoredJob::as_select())
         .load(conn)
         .await
 }
 
-type HeldBy =
-    dsl::Filter<dsl::Find<background_jobs::table, i64>, dsl::Eq<background_jobs::locked_by, Uuid>>;
+type HeldBy = dsl::Filter<dsl::Find<background_jobs::table, i64>, dsl::Eq<background_jobs::locked_by, Uuid>>;
 
 /// The job, if `worker` still holds it.
 fn held_by(id: JobId, worker: Uuid) -> HeldBy {
-    background_jobs::table
-        .find(id.0)
-        .filter(background_jobs::locked_by.eq(worker))
+    background_jobs::table.find(id.0).filter(background_jobs::locked_by.eq(worker))
 }
 
 type Unlocked = (
@@ -288,10 +266,7 @@ type Unlocked = (
 
 /// Clears the lease; the table's CHECK requires it whenever a job leaves 'running'.
 fn unlocked() -> Unlocked {
-    (
-        background_jobs::locked_by.eq(None),
-        background_jobs::lease_expires_at.eq(None),
-    )
+    (background_jobs::locked_by.eq(None), background_jobs::lease_expires_at.eq(None))
 }
 
 type NowPlus<ST> = UncheckedBind<SqlLiteral<ST>, AsExprOf<PgInterval, Interval>>;

@@ -27,8 +27,7 @@ pub type PoolError = diesel_async::pooled_connection::deadpool::PoolError;
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations");
 
 pub fn build_pool(config: &DatabaseConfig) -> anyhow::Result<DbPool> {
-    let manager =
-        AsyncDieselConnectionManager::<AsyncPgConnection>::new(config.url.expose().clone());
+    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(config.url.expose().clone());
     // Bounded waits: a saturated or unreachable database becomes an error the caller can report,
     // not a request that hangs.
     let timeout = Some(std::time::Duration::from_secs(5));
@@ -50,15 +49,9 @@ pub async fn run_migrations(url: &str) -> anyhow::Result<Vec<String>> {
     let connection = connect(url).await?;
     // diesel_migrations is synchronous; run it on a blocking thread over the async connection.
     tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<String>> {
-        let mut wrapper: AsyncConnectionWrapper<AsyncPgConnection> =
-            AsyncConnectionWrapper::from(connection);
-        let applied = wrapper
-            .run_pending_migrations(MIGRATIONS)
-            .map_err(|error| anyhow::anyhow!(error))?;
-        Ok(applied
-            .into_iter()
-            .map(|version| version.to_string())
-            .collect())
+        let mut wrapper: AsyncConnectionWrapper<AsyncPgConnection> = AsyncConnectionWrapper::from(connection);
+        let applied = wrapper.run_pending_migrations(MIGRATIONS).map_err(|error| anyhow::anyhow!(error))?;
+        Ok(applied.into_iter().map(|version| version.to_string()).collect())
     })
     .await?
 }
@@ -87,10 +80,7 @@ pub async fn pending_migrations(conn: &mut AsyncPgConnection) -> QueryResult<Vec
         .await?
         .into_iter()
         .collect();
-    Ok(known_migration_versions()
-        .into_iter()
-        .filter(|version| !applied.contains(version))
-        .collect())
+    Ok(known_migration_versions().into_iter().filter(|version| !applied.contains(version)).collect())
 }
 
 #[derive(QueryableByName)]
@@ -106,10 +96,11 @@ pub async fn create_database_if_missing(maintenance_url: &str, name: &str) -> an
         "database names here are lowercase letters, digits and underscores"
     );
     let mut conn = connect(maintenance_url).await?;
-    let found: Exists = diesel::sql_query("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1) AS exists")
-        .bind::<diesel::sql_types::Text, _>(name)
-        .get_result(&mut conn)
-        .await?;
+    let found: Exists =
+        diesel::sql_query("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1) AS exists")
+            .bind::<diesel::sql_types::Text, _>(name)
+            .get_result(&mut conn)
+            .await?;
     if !found.exists {
         diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut conn).await?;
     }

@@ -67,17 +67,11 @@ pub async fn invalid_boundaries(
     .bind::<Array<Text>, _>(geojson)
     .load(conn)
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(|row| (row.position as usize, row.reason))
-        .collect())
+    Ok(rows.into_iter().map(|row| (row.position as usize, row.reason)).collect())
 }
 
 /// Which of the given CBS codes exist.
-pub async fn existing_cbs_codes(
-    conn: &mut AsyncPgConnection,
-    codes: &[&str],
-) -> QueryResult<Vec<String>> {
+pub async fn existing_cbs_codes(conn: &mut AsyncPgConnection, codes: &[&str]) -> QueryResult<Vec<String>> {
     municipalities::table
         .select(municipalities::cbs_code)
         .filter(municipalities::cbs_code.eq_any(codes))
@@ -121,10 +115,7 @@ pub async fn region_ids(
         .filter(regions::code.eq_any(codes))
         .load(conn)
         .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(code, id)| (RegionCode::from_database(code), RegionId(id)))
-        .collect())
+    Ok(rows.into_iter().map(|(code, id)| (RegionCode::from_database(code), RegionId(id))).collect())
 }
 
 /// Creates a region; `None` when its code is taken.
@@ -214,10 +205,7 @@ pub async fn list_regions(conn: &mut AsyncPgConnection) -> QueryResult<Vec<Regio
     Ok(rows.into_iter().map(Region::from).collect())
 }
 
-pub async fn find_region(
-    conn: &mut AsyncPgConnection,
-    code: &RegionCode,
-) -> QueryResult<Option<Region>> {
+pub async fn find_region(conn: &mut AsyncPgConnection, code: &RegionCode) -> QueryResult<Option<Region>> {
     let row: Option<RegionRow> = regions::table
         .left_join(municipalities::table)
         .filter(regions::code.eq(code.as_str()))
@@ -285,10 +273,7 @@ impl From<MunicipalityRow> for Municipality {
                 max_lon: row.max_lon,
                 max_lat: row.max_lat,
             },
-            centroid: LonLat {
-                lon: row.centroid_lon,
-                lat: row.centroid_lat,
-            },
+            centroid: LonLat { lon: row.centroid_lon, lat: row.centroid_lat },
         }
     }
 }

@@ -9,7 +9,6 @@ use burgernet_core::auth::dev_identity::{DevKeyPair, StaffTokenRequest, mint_sta
 use burgernet_core::auth::participant::{ParticipantTokenKey, ParticipantTokens};
 use burgernet_core::auth::staff::{StaffKeys, StaffRole, StaffTokenAlgorithms};
 use burgernet_core::config::{ApiConfig, ParticipantTokenConfig, StaffTokenConfig};
-use burgernet_core::db::DbPool;
 use burgernet_core::ids::ParticipantId;
 use burgernet_core::outbox::LocalOutbox;
 
@@ -43,7 +42,6 @@ pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     pub database: TestDatabase,
-    pub pool: DbPool,
     pub identity: DevKeyPair,
     pub participant_tokens: ParticipantTokens,
     pub outbox: Option<LocalOutbox>,
@@ -78,14 +76,14 @@ impl TestApp {
                 algorithms: StaffTokenAlgorithms::default(),
             },
         };
-        let pool = database.pool();
         let outbox = options.dev_mode.then(LocalOutbox::new);
-        let state = AppState::new(&config, pool.clone(), outbox.clone());
+        let state = AppState::new(&config, database.pool(), outbox.clone());
         let server = burgernet_api::build_server(listener, state).expect("build the server");
         tokio::spawn(server);
-        let participant_tokens = ParticipantTokens::new(config.participant_tokens.key, Duration::from_secs(900));
+        let participant_tokens =
+            ParticipantTokens::new(config.participant_tokens.key, Duration::from_secs(900));
         let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        Self { address, client, database, pool, identity, participant_tokens, outbox }
+        Self { address, client, database, identity, participant_tokens, outbox }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -146,7 +144,9 @@ impl TestApp {
         burgernet_core::reference_data::load_municipalities(&mut conn, amsterdam, None).await.unwrap();
         let code = burgernet_core::reference_data::RegionCode::parse("amsterdam").unwrap();
         let gm0363 = burgernet_core::reference_data::CbsCode::parse("GM0363").unwrap();
-        burgernet_core::reference_data::create_region(&mut conn, &code, "Eenheid Amsterdam", &[gm0363]).await.unwrap();
+        burgernet_core::reference_data::create_region(&mut conn, &code, "Eenheid Amsterdam", &[gm0363])
+            .await
+            .unwrap();
     }
 }
 

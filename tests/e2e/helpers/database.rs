@@ -30,13 +30,9 @@ async fn start_cluster() -> TestCluster {
     let (server, admin_url) = match std::env::var("DATABASE_URL") {
         Ok(url) if !url.trim().is_empty() => (None, Secret::new(url)),
         _ => {
-            let data_dir =
-                std::env::temp_dir().join(format!("burgernet-test-{}", uuid::Uuid::new_v4()));
+            let data_dir = std::env::temp_dir().join(format!("burgernet-test-{}", uuid::Uuid::new_v4()));
             let server = tokio::task::spawn_blocking(move || {
-                LocalPostgres::start(LocalPostgresOptions {
-                    data_dir,
-                    fast_and_unsafe: true,
-                })
+                LocalPostgres::start(LocalPostgresOptions { data_dir, fast_and_unsafe: true })
             })
             .await
             .unwrap()
@@ -49,15 +45,8 @@ async fn start_cluster() -> TestCluster {
     let template = format!("burgernet_template_{}", uuid::Uuid::new_v4().simple());
     execute(&admin_url, &format!("CREATE DATABASE {template}")).await;
     let template_url = format!("{base_url}/{template}");
-    db::run_migrations(&template_url)
-        .await
-        .expect("migrate the template database");
-    TestCluster {
-        admin_url,
-        base_url,
-        template,
-        _server: server,
-    }
+    db::run_migrations(&template_url).await.expect("migrate the template database");
+    TestCluster { admin_url, base_url, template, _server: server }
 }
 
 fn strip_database(url: &str) -> String {
@@ -67,13 +56,8 @@ fn strip_database(url: &str) -> String {
 }
 
 async fn execute(url: &Secret<String>, sql: &str) {
-    let mut conn = db::connect(url.expose())
-        .await
-        .expect("connect to the test server");
-    diesel::sql_query(sql)
-        .execute(&mut conn)
-        .await
-        .unwrap_or_else(|error| panic!("{sql}: {error}"));
+    let mut conn = db::connect(url.expose()).await.expect("connect to the test server");
+    diesel::sql_query(sql).execute(&mut conn).await.unwrap_or_else(|error| panic!("{sql}: {error}"));
 }
 
 /// A migrated database of one's own.
@@ -90,25 +74,17 @@ impl TestDatabase {
         // The template may still show a closing connection for a moment after migrating.
         let mut attempt = 0;
         loop {
-            let mut conn = db::connect(cluster.admin_url.expose())
-                .await
-                .expect("connect to the test server");
+            let mut conn = db::connect(cluster.admin_url.expose()).await.expect("connect to the test server");
             match diesel::sql_query(&sql).execute(&mut conn).await {
                 Ok(_) => break,
-                Err(error)
-                    if attempt < 50
-                        && error.to_string().contains("being accessed by other users") =>
-                {
+                Err(error) if attempt < 50 && error.to_string().contains("being accessed by other users") => {
                     attempt += 1;
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
                 Err(error) => panic!("{sql}: {error}"),
             }
         }
-        Self {
-            url: Secret::new(format!("{}/{name}", cluster.base_url)),
-            name,
-        }
+        Self { url: Secret::new(format!("{}/{name}", cluster.base_url)), name }
     }
 
     /// An empty database with nothing migrated (for migration tests).
@@ -116,10 +92,7 @@ impl TestDatabase {
         let cluster = cluster().await;
         let name = format!("test_{}", uuid::Uuid::new_v4().simple());
         execute(&cluster.admin_url, &format!("CREATE DATABASE {name}")).await;
-        Self {
-            url: Secret::new(format!("{}/{name}", cluster.base_url)),
-            name,
-        }
+        Self { url: Secret::new(format!("{}/{name}", cluster.base_url)), name }
     }
 
     /// Simulates losing the database: new connections are refused and open ones are cut.
@@ -128,22 +101,20 @@ impl TestDatabase {
         execute(&cluster.admin_url, &format!("ALTER DATABASE {} ALLOW_CONNECTIONS false", self.name)).await;
         execute(
             &cluster.admin_url,
-            &format!("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{}'", self.name),
+            &format!(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{}'",
+                self.name
+            ),
         )
         .await;
     }
 
     pub async fn connect(&self) -> AsyncPgConnection {
-        db::connect(self.url.expose())
-            .await
-            .expect("connect to the test database")
+        db::connect(self.url.expose()).await.expect("connect to the test database")
     }
 
     pub fn pool(&self) -> DbPool {
-        db::build_pool(&burgernet_core::config::DatabaseConfig {
-            url: self.url.clone(),
-            pool_size: 8,
-        })
-        .expect("build a pool")
+        db::build_pool(&burgernet_core::config::DatabaseConfig { url: self.url.clone(), pool_size: 8 })
+            .expect("build a pool")
     }
 }

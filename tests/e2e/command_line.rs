@@ -1,0 +1,189 @@
+//! The `burgernet` binary: its subcommands, start-up configuration errors, the admin tasks and
+//! the all-in-one local mode.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::helpers::TestDatabase;
+
+fn burgernet() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_burgernet"));
+    // Only what each test sets: no DATABASE_URL or secrets leaking in from the caller.
+    command.env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
+    command
+}
+
+fn run(command: &mut Command) -> (bool, String, String) {
+    let output = command.output().expect("run burgernet");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into(),
+        String::from_utf8_lossy(&output.stderr).into(),
+    )
+}
+
+#[test]
+fn help_lists_the_subcommands() {
+    let (ok, stdout, _) = run(burgernet().arg("--help"));
+    assert!(ok);
+    for subcommand in ["serve", "work", "migrate", "dev", "admin"] {
+        assert!(
+            stdout.lines().any(|line| line.trim_start().starts_with(subcommand)),
+            "{subcommand} missing:\n{stdout}"
+        );
+    }
+    let (ok, stdout, _) = run(burgernet().args(["admin", "--help"]));
+    assert!(ok);
+    for task in ["create-region", "load-municipalities", "mint-staff-token", "openapi"] {
+        assert!(stdout.contains(task), "{task} missing:\n{stdout}");
+    }
+}
+
+#[test]
+fn a_missing_or_malformed_setting_stops_start_up_and_names_the_variable() {
+    let (ok, _, stderr) = run(burgernet().arg("serve"));
+    assert!(!ok);
+    assert!(stderr.contains("DATABASE_URL") && stderr.contains("required"), "{stderr}");
+
+    let (ok, _, stderr) = run(burgernet().arg("serve").env("DATABASE_URL", "postgres://localhost/x"));
+    assert!(!ok);
+    assert!(stderr.contains("BURGERNET_PARTICIPANT_TOKEN_SECRET"), "{stderr}");
+
+    let secret = "a-secret-that-must-never-be-printed-0123456789";
+    let (ok, _, stderr) = run(burgernet()
+        .arg("serve")
+        .env("DATABASE_URL", "postgres://app:hunter2@localhost/x")
+        .env("BURGERNET_PARTICIPANT_TOKEN_SECRET", secret)
+        .env("BURGERNET_STAFF_TOKEN_ISSUER", "https://idp")
+        .env("BURGERNET_STAFF_TOKEN_AUDIENCE", "burgernet")
+        .env("BURGERNET_STAFF_TOKEN_KEYS", "/nonexistent/keys.pem"));
+    assert!(!ok);
+    assert!(stderr.contains("BURGERNET_STAFF_TOKEN_KEYS"), "{stderr}");
+    assert!(!stderr.contains(secret) && !stderr.contains("hunter2"), "a secret was printed: {stderr}");
+
+    let (ok, _, stderr) = run(burgernet()
+        .arg("work")
+        .env("DATABASE_URL", "postgres://localhost/x")
+        .env("BURGERNET_JOB_LEASE", "soon"));
+    assert!(!ok);
+    assert!(stderr.contains("BURGERNET_JOB_LEASE"), "{stderr}");
+}
+
+#[tokio::test]
+async fn migrate_applies_the_schema_and_admin_loads_municipalities_all_or_nothing() {
+    let database = TestDatabase::empty().await;
+    let url = database.url.expose().clone();
+    let (ok, stdout, stderr) = run(burgernet().arg("migrate").env("DATABASE_URL", &url));
+    assert!(ok, "{stderr}");
+    assert_eq!(
+        stdout.lines().filter(|l| l.starts_with("applied ")).count(),
+        burgernet_core::db::known_migration_versions().len()
+    );
+    let (ok, stdout, _) = run(burgernet().arg("migrate").env("DATABASE_URL", &url));
+    assert!(ok && stdout.contains("nothing to apply"), "{stdout}");
+
+    let dir = std::env::temp_dir().join(format!("burgernet-cli-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("bad.geojson");
+    std::fs::write(
+        &bad,
+        r#"{"type":"FeatureCollection","features":[
+        {"type":"Feature","properties":{"cbs_code":"GM0599","name":"Rotterdam","inhabitants":612502},
+         "geometry":{"type":"Polygon","coordinates":[[[4.4,51.9],[4.5,51.9],[4.5,52.0],[4.4,52.0],[4.4,51.9]]]}},
+        {"type":"Feature","properties":{"cbs_code":"Rotterdam","name":"Schiedam","inhabitants":-1},
+         "geometry":{"type":"Point","coordinates":[4.4,51.9]}}]}"#,
+    )
+    .unwrap();
+    let (ok, _, stderr) =
+        run(burgernet().args(["admin", "load-municipalities"]).arg(&bad).env("DATABASE_URL", &url));
+    assert!(!ok);
+    assert!(stderr.contains("feature 1"), "{stderr}");
+    assert!(!stderr.contains("feature 0"), "the good feature is not blamed: {stderr}");
+
+    let (ok, stdout, stderr) = run(burgernet()
+        .args([
+            "admin",
+            "load-municipalities",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/data/demo/rotterdam-rijnmond-municipalities.geojson"),
+        ])
+        .env("DATABASE_URL", &url));
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("19 municipalities loaded: 19 new"), "{stdout}");
+
+    let (ok, stdout, stderr) = run(burgernet()
+        .args([
+            "admin",
+            "create-region",
+            "--code",
+            "rotterdam",
+            "--name",
+            "Eenheid Rotterdam",
+            "--municipality",
+            "GM0599,GM0606",
+        ])
+        .env("DATABASE_URL", &url));
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("with 2 municipalities"), "{stdout}");
+}
+
+/// Runs `burgernet dev` for real: its own PostgreSQL, the API on a free port, the outbox.
+#[tokio::test]
+async fn dev_mode_starts_everything_serves_the_outbox_and_stops_everything_on_ctrl_c() {
+    let dir = std::env::temp_dir().join(format!("burgernet-dev-{}", uuid::Uuid::new_v4()));
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut child = burgernet()
+        .arg("dev")
+        .env("BURGERNET_DEV_DIR", &dir)
+        .env("BURGERNET_BIND", format!("127.0.0.1:{port}"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        if let Ok(response) = client.get(format!("{base}/readyz")).send().await
+            && response.status() == 200
+        {
+            break;
+        }
+        assert!(child.try_wait().unwrap().is_none(), "burgernet dev exited early");
+        assert!(Instant::now() < deadline, "burgernet dev did not become ready");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+
+    let outbox = client.get(format!("{base}/dev/outbox")).send().await.unwrap();
+    assert_eq!(outbox.status(), 200);
+    assert_eq!(outbox.json::<Vec<serde_json::Value>>().await.unwrap(), Vec::<serde_json::Value>::new());
+
+    // The printed instructions work: a minted token is accepted by the running instance.
+    let (ok, token, stderr) = run(burgernet()
+        .args(["admin", "mint-staff-token", "--role", "dispatcher", "--region", "rotterdam"])
+        .env("BURGERNET_DEV_DIR", &dir));
+    assert!(ok, "{stderr}");
+    let me =
+        client.get(format!("{base}/v1/regions/rotterdam")).bearer_auth(token.trim()).send().await.unwrap();
+    assert_eq!(me.status(), 200);
+    let region: serde_json::Value = me.json().await.unwrap();
+    assert_eq!(region["municipality_count"], 19, "the demo region is loaded");
+
+    // Ctrl-C stops the API, the workers and the PostgreSQL it started.
+    // SAFETY: signals a child process we started.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "burgernet dev did not stop");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(status.success(), "{status}");
+    let mut printed = String::new();
+    std::io::Read::read_to_string(child.stdout.as_mut().unwrap(), &mut printed).unwrap();
+    assert!(printed.contains("/docs") && printed.contains("mint-staff-token"), "{printed}");
+    assert!(!dir.join("postgres/cluster/postmaster.pid").exists(), "PostgreSQL is still running");
+    assert!(client.get(format!("{base}/healthz")).send().await.is_err(), "the API is still answering");
+    let _ = std::fs::remove_dir_all(&dir);
+}
