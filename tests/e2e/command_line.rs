@@ -187,3 +187,73 @@ async fn dev_mode_starts_everything_serves_the_outbox_and_stops_everything_on_ct
     assert!(client.get(format!("{base}/healthz")).send().await.is_err(), "the API is still answering");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Runs `burgernet serve` with JSON logs and feeds it personal data in every place a client can
+/// put it: none of it may reach a log line.
+#[tokio::test]
+async fn serve_logs_json_with_request_ids_and_never_personal_data() {
+    let database = TestDatabase::new().await;
+    let dir = std::env::temp_dir().join(format!("burgernet-serve-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let identity = burgernet_core::auth::dev_identity::DevKeyPair::generate();
+    std::fs::write(dir.join("jwks.json"), &identity.jwks).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let child = burgernet()
+        .arg("serve")
+        .env("DATABASE_URL", database.url.expose())
+        .env("BURGERNET_BIND", format!("127.0.0.1:{port}"))
+        .env("BURGERNET_PARTICIPANT_TOKEN_SECRET", "a-participant-secret-for-this-test-only-0123")
+        .env("BURGERNET_STAFF_TOKEN_ISSUER", "https://idp.test")
+        .env("BURGERNET_STAFF_TOKEN_AUDIENCE", "burgernet-api")
+        .env("BURGERNET_STAFF_TOKEN_KEYS", dir.join("jwks.json"))
+        .env("BURGERNET_LOG", "debug")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while client.get(format!("{base}/healthz")).send().await.is_err() {
+        assert!(Instant::now() < deadline, "burgernet serve did not start");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    let phone = "+31612345678";
+    let email = "jan.jansen@example.nl";
+    let position = "51.917312";
+    client
+        .get(format!("{base}/v1/municipalities/{phone}?email={email}&lat={position}"))
+        .header("x-request-id", "trace-42")
+        .header("authorization", format!("Bearer {phone}"))
+        .send()
+        .await
+        .unwrap();
+    client
+        .post(format!("{base}/v1/regions"))
+        .header("content-type", "application/json")
+        .body(format!(r#"{{"code": "{phone}", "name": "{email}", "lat": {position}"#))
+        .send()
+        .await
+        .unwrap();
+
+    // SAFETY: signals a child process we started.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "serve did not stop cleanly on SIGTERM");
+    let logs = String::from_utf8(output.stderr).unwrap();
+    let lines: Vec<serde_json::Value> = logs
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}")))
+        .collect();
+    let traced = lines
+        .iter()
+        .find(|line| line["message"] == "request served" && line["span"]["request_id"] == "trace-42")
+        .unwrap_or_else(|| panic!("no log line for request trace-42:\n{logs}"));
+    assert_eq!(traced["span"]["route"], "/v1/municipalities/{cbs_code}", "the route pattern, not the path");
+    assert_eq!(traced["status"], 401);
+    for secret in ["31612345678", "jan.jansen", "example.nl", position] {
+        assert!(!logs.contains(secret), "{secret} reached the logs:\n{logs}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
