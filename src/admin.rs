@@ -56,6 +56,12 @@ pub enum AdminCommand {
         #[arg(long)]
         key: Option<PathBuf>,
     },
+    /// List jobs that failed for good (out of attempts, or a permanent error), newest first
+    /// (needs DATABASE_URL). Payloads are not shown: they may hold personal data.
+    FailedJobs {
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+    },
     /// Print the OpenAPI document the code defines (the contract committed as openapi/openapi.json).
     Openapi,
 }
@@ -120,6 +126,24 @@ pub async fn run(command: AdminCommand, env: &Env) -> anyhow::Result<()> {
                 lifetime: valid_for,
             };
             println!("{}", mint_staff_token(&private_key, &request)?.expose());
+        }
+        AdminCommand::FailedJobs { limit } => {
+            let mut conn = connect(env).await?;
+            let failed = db::jobs::list_failed(&mut conn, limit).await?;
+            if failed.is_empty() {
+                println!("No failed jobs.");
+            }
+            for job in failed {
+                println!(
+                    "{} {} attempts={}/{} failed_at={} error={}",
+                    job.id,
+                    job.job_type,
+                    job.attempts,
+                    job.max_attempts,
+                    job.updated_at.to_rfc3339(),
+                    job.last_error.as_deref().unwrap_or("(none)")
+                );
+            }
         }
         AdminCommand::Openapi => {
             println!("{}", burgernet_api::openapi::Contract::new().json);

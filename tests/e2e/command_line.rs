@@ -34,7 +34,7 @@ fn help_lists_the_subcommands() {
     }
     let (ok, stdout, _) = run(burgernet().args(["admin", "--help"]));
     assert!(ok);
-    for task in ["create-region", "load-municipalities", "mint-staff-token", "openapi"] {
+    for task in ["create-region", "load-municipalities", "mint-staff-token", "failed-jobs", "openapi"] {
         assert!(stdout.contains(task), "{task} missing:\n{stdout}");
     }
 }
@@ -124,6 +124,26 @@ async fn migrate_applies_the_schema_and_admin_loads_municipalities_all_or_nothin
         .env("DATABASE_URL", &url));
     assert!(ok, "{stderr}");
     assert!(stdout.contains("with 2 municipalities"), "{stdout}");
+
+    let (ok, stdout, _) = run(burgernet().args(["admin", "failed-jobs"]).env("DATABASE_URL", &url));
+    assert!(ok && stdout.contains("No failed jobs."), "{stdout}");
+    let mut conn = database.connect().await;
+    diesel_async::RunQueryDsl::execute(
+        diesel::sql_query(
+            "INSERT INTO background_jobs (job_type, payload, state, attempts, max_attempts, last_error) \
+             VALUES ('send_sms', '{\"to\": \"+31612345678\"}', 'failed', 5, 5, 'gateway said 400')",
+        ),
+        &mut conn,
+    )
+    .await
+    .unwrap();
+    let (ok, stdout, _) = run(burgernet().args(["admin", "failed-jobs"]).env("DATABASE_URL", &url));
+    assert!(ok, "{stdout}");
+    assert!(
+        stdout.contains("send_sms attempts=5/5") && stdout.contains("error=gateway said 400"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("31612345678"), "payloads stay hidden: {stdout}");
 }
 
 /// Runs `burgernet dev` for real: its own PostgreSQL, the API on a free port, the outbox.
