@@ -198,3 +198,21 @@ impl From<burgernet_core::reference_data::ReferenceDataError> for ApiError {
         }
     }
 }
+
+/// What every staff endpoint answers to a caller who may not use it; listed in each operation's
+/// responses beside its own.
+#[derive(utoipa::IntoResponses)]
+pub enum StaffAccessProblems {
+    #[response(
+        status = 401,
+        description = "No token, or an invalid or expired one.",
+        content_type = "application/problem+json"
+    )]
+    Unauthenticated(Problem),
+    #[response(
+        status = 403,
+        description = "A participant token, a token without a Burgernet role, or a role or scope that may not do this.",
+        content_type = "application/problem+json"
+    )]
+    Forbidden(Problem),
+}

@@ -4,7 +4,7 @@ use actix_web::{get, web};
 use burgernet_core::reference_data::{self, CbsCode, Municipality};
 
 use crate::auth::{Staff, ensure_scope};
-use crate::error::{ApiError, Problem};
+use crate::error::{ApiError, Problem, StaffAccessProblems};
 use crate::state::AppState;
 
 /// One municipality: name, inhabitants, region and where it lies.
@@ -18,8 +18,7 @@ use crate::state::AppState;
     responses(
         (status = 200, description = "The municipality.", body = Municipality),
         (status = 400, description = "Not a valid CBS code.", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid staff token.", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Outside the caller's municipality or region.", body = Problem, content_type = "application/problem+json"),
+        StaffAccessProblems,
         (status = 404, description = "No such municipality.", body = Problem, content_type = "application/problem+json"),
     )
 )]

@@ -5,7 +5,7 @@ use burgernet_core::reference_data::{self, CbsCode, Municipality, Region, Region
 use serde::Deserialize;
 
 use crate::auth::{Admin, Staff, ensure_scope};
-use crate::error::{ApiError, Problem};
+use crate::error::{ApiError, Problem, StaffAccessProblems};
 use crate::state::AppState;
 
 /// All police regions, with how many municipalities and inhabitants each covers.
@@ -16,8 +16,7 @@ use crate::state::AppState;
     security(("staff_token" = [])),
     responses(
         (status = 200, description = "The regions, by code.", body = [Region]),
-        (status = 401, description = "No valid staff token.", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not a staff token.", body = Problem, content_type = "application/problem+json"),
+        StaffAccessProblems,
     )
 )]
 #[get("/v1/regions")]
@@ -52,8 +51,7 @@ pub struct NewRegion {
     responses(
         (status = 201, description = "The region was created.", body = Region),
         (status = 400, description = "The body is not JSON.", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid staff token.", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an administrator.", body = Problem, content_type = "application/problem+json"),
+        StaffAccessProblems,
         (status = 409, description = "A region with this code exists.", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "The body is too large.", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "The body is not sent as application/json.", body = Problem, content_type = "application/problem+json"),
@@ -82,8 +80,7 @@ pub async fn create_region(
     responses(
         (status = 200, description = "The region.", body = Region),
         (status = 400, description = "Not a valid region code.", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid staff token.", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Another region's dispatcher, or a relations officer.", body = Problem, content_type = "application/problem+json"),
+        StaffAccessProblems,
         (status = 404, description = "No such region.", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -111,8 +108,7 @@ pub async fn get_region(
     responses(
         (status = 200, description = "The region's municipalities, by CBS code.", body = [Municipality]),
         (status = 400, description = "Not a valid region code.", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid staff token.", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Another region's dispatcher, or a relations officer.", body = Problem, content_type = "application/problem+json"),
+        StaffAccessProblems,
         (status = 404, description = "No such region.", body = Problem, content_type = "application/problem+json"),
     )
 )]

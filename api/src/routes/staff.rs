@@ -4,7 +4,7 @@ use actix_web::{get, web};
 use burgernet_core::auth::staff::StaffMember;
 
 use crate::auth::Staff;
-use crate::error::Problem;
+use crate::error::StaffAccessProblems;
 
 /// Who the caller is, as their token says.
 ///
@@ -15,8 +15,7 @@ use crate::error::Problem;
     security(("staff_token" = [])),
     responses(
         (status = 200, description = "The verified staff member.", body = StaffMember),
-        (status = 401, description = "No token, or an invalid or expired one.", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "A participant token, or a token without a Burgernet role.", body = Problem, content_type = "application/problem+json"),
+        StaffAccessProblems,
     )
 )]
 #[get("/v1/staff/me")]
