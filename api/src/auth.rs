@@ -70,16 +70,15 @@ impl FromRequest for Staff {
     }
 }
 
-fn require_role(
-    member: StaffMember,
-    allowed: impl Fn(&StaffRole) -> bool,
+/// Authenticates a staff member and keeps them only in the role `pick` accepts.
+fn staff_in_role<T>(
+    request: &HttpRequest,
     who: &str,
-) -> Result<StaffMember, ApiError> {
-    if allowed(&member.role) {
-        Ok(member)
-    } else {
-        Err(ApiError::forbidden("role_required", format!("Only {who} may do this.")))
-    }
+    pick: impl FnOnce(StaffMember) -> Result<T, StaffMember>,
+) -> Ready<Result<T, ApiError>> {
+    ready(authenticate_staff(request).and_then(|member| {
+        pick(member).map_err(|_| ApiError::forbidden("role_required", format!("Only {who} may do this.")))
+    }))
 }
 
 /// A national administrator.
@@ -91,13 +90,10 @@ impl FromRequest for Admin {
     type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(
-            authenticate_staff(request)
-                .and_then(|member| {
-                    require_role(member, |role| matches!(role, StaffRole::Admin), "administrators")
-                })
-                .map(Admin),
-        )
+        staff_in_role(request, "administrators", |member| match member.role {
+            StaffRole::Admin => Ok(Admin(member)),
+            _ => Err(member),
+        })
     }
 }
 
@@ -113,10 +109,10 @@ impl FromRequest for Dispatcher {
     type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(authenticate_staff(request).and_then(|member| match &member.role {
+        staff_in_role(request, "dispatchers", |member| match &member.role {
             StaffRole::Dispatcher { region } => Ok(Dispatcher { region: region.clone(), member }),
-            _ => Err(ApiError::forbidden("role_required", "Only dispatchers may do this.")),
-        }))
+            _ => Err(member),
+        })
     }
 }
 
@@ -132,12 +128,12 @@ impl FromRequest for RelationsOfficer {
     type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(authenticate_staff(request).and_then(|member| match &member.role {
+        staff_in_role(request, "relations officers", |member| match &member.role {
             StaffRole::RelationsOfficer { municipality } => {
                 Ok(RelationsOfficer { municipality: municipality.clone(), member })
             }
-            _ => Err(ApiError::forbidden("role_required", "Only relations officers may do this.")),
-        }))
+            _ => Err(member),
+        })
     }
 }
 

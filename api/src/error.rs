@@ -124,19 +124,7 @@ impl ApiError {
             request_id,
         }
     }
-}
 
-impl ResponseError for ApiError {
-    fn status_code(&self) -> StatusCode {
-        self.status
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        self.problem_response(current_request_id())
-    }
-}
-
-impl ApiError {
     pub fn problem_response(&self, request_id: Option<String>) -> HttpResponse {
         if let Some(internal) = &self.internal {
             tracing::error!(error = format!("{internal:#}"), code = self.code, "request failed");
@@ -151,6 +139,16 @@ impl ApiError {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
         }
         response
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        self.problem_response(current_request_id())
     }
 }
 

@@ -7,7 +7,7 @@ use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::{HttpMessage, web};
+use actix_web::web;
 use tracing::Instrument;
 
 use crate::error::{ApiError, PROBLEM_CONTENT_TYPE};
@@ -15,11 +15,8 @@ use crate::state::AppState;
 
 pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
 
-/// The id of the request being served; also in every log line of it and in problem bodies.
-#[derive(Debug, Clone)]
-pub struct RequestId(pub String);
-
 tokio::task_local! {
+    /// The id of the request being served; also in every log line of it and in problem bodies.
     static CURRENT_REQUEST_ID: String;
 }
 
@@ -49,7 +46,6 @@ pub async fn observe(
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let started = Instant::now();
     let request_id = request_id_for(&request);
-    request.extensions_mut().insert(RequestId(request_id.clone()));
     let method = request.method().to_string();
     // Only the route pattern is logged: paths and queries may carry personal data.
     let route = request.match_pattern().unwrap_or_else(|| "unmatched".into());
@@ -59,13 +55,9 @@ pub async fn observe(
 
     let outcome =
         CURRENT_REQUEST_ID.scope(request_id.clone(), next.call(request).instrument(span.clone())).await;
-    let mut response = match outcome {
-        Ok(response) => response.map_into_boxed_body(),
-        // Errors from inner middleware: render them as problems too.
-        Err(error) => {
-            return Err(error);
-        }
-    };
+    // Handlers' errors arrive here as responses; an `Err` comes only from a failing middleware
+    // and is rendered by actix after us.
+    let mut response = outcome?.map_into_boxed_body();
 
     if is_bare_error(&response) {
         response = into_problem(response, &request_id);

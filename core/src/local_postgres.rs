@@ -155,10 +155,6 @@ impl LocalPostgres {
         }
     }
 
-    pub fn port(&self) -> u16 {
-        self.port
-    }
-
     /// A connection URL for `database` as the cluster's superuser.
     pub fn url(&self, database: &str) -> Secret<String> {
         Secret::new(format!(
