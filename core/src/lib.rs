@@ -7,5 +7,7 @@ pub mod ids;
 pub mod jobs;
 pub mod local_postgres;
 pub mod outbox;
+pub mod participants;
+pub mod providers;
 pub mod reference_data;
 pub mod secret;

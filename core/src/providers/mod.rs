@@ -1,0 +1,1 @@
+//! Clients for the providers that carry messages to participants.
