@@ -15,7 +15,7 @@ use burgernet_core::outbox::LocalOutbox;
 use burgernet_core::secret::write_secret_file;
 use burgernet_core::{db, reference_data};
 
-use crate::{serve, shutdown};
+use crate::shutdown;
 
 pub const DEV_DIR_VARIABLE: &str = "BURGERNET_DEV_DIR";
 const DEV_DATABASE: &str = "burgernet";
@@ -65,16 +65,18 @@ async fn serve_locally(env: Env, dir: &Path, database_url: &str) -> anyhow::Resu
     drop(conn);
 
     let identity = DevIdentityProvider::ensure(&dir.join("identity-provider"))?;
+    let public_url = format!("http://{}", bind_address(&env)?);
     let env = env
         .with_default("DATABASE_URL", database_url)
-        .with_default("BURGERNET_BIND", "127.0.0.1:8080")
+        .with_default("BURGERNET_BIND", public_url.trim_start_matches("http://"))
         .with_default(
             "BURGERNET_PARTICIPANT_TOKEN_SECRET",
             local_secret(&dir.join("participant-token-secret"))?,
         )
         .with_default("BURGERNET_STAFF_TOKEN_ISSUER", DEV_ISSUER)
         .with_default("BURGERNET_STAFF_TOKEN_AUDIENCE", DEV_AUDIENCE)
-        .with_default("BURGERNET_STAFF_TOKEN_KEYS", identity.jwks_path.to_string_lossy());
+        .with_default("BURGERNET_STAFF_TOKEN_KEYS", identity.jwks_path.to_string_lossy())
+        .with_default("BURGERNET_PUBLIC_URL", public_url);
     let database = DatabaseConfig::from_env(&env)?;
     let api = ApiConfig::from_env(&env)?;
     let workers = WorkerConfig::from_env(&env)?;
@@ -82,11 +84,12 @@ async fn serve_locally(env: Env, dir: &Path, database_url: &str) -> anyhow::Resu
     let pool = db::build_pool(&database)?;
     let listener = TcpListener::bind(api.bind)
         .map_err(|error| anyhow::anyhow!("cannot listen on {}: {error}", api.bind))?;
-    let server =
-        burgernet_api::build_server(listener, AppState::new(&api, pool.clone(), Some(LocalOutbox::new())))?;
+    let state = AppState::new(&api, pool.clone(), Some(LocalOutbox::new()))?;
+    let messaging = state.messaging.clone();
+    let server = burgernet_api::build_server(listener, state)?;
     let server_handle = server.handle();
     let running = tokio::spawn(server);
-    let workers = serve::runner(pool, workers).start().await;
+    let workers = burgernet_workers::application_runner(pool, workers, messaging).start().await;
 
     print_banner(&api, dir);
     shutdown::signalled().await;
@@ -114,6 +117,10 @@ fn print_banner(api: &ApiConfig, dir: &Path) {
         region = reference_data::DEMO_REGION_CODE,
         dir = dir.display(),
     );
+}
+
+fn bind_address(env: &Env) -> anyhow::Result<std::net::SocketAddr> {
+    Ok(env.or("BURGERNET_BIND", ([127, 0, 0, 1], 8080).into(), burgernet_core::config::parse::socket_addr)?)
 }
 
 /// A random secret kept in `path`, so tokens stay valid across restarts of local mode.

@@ -3,19 +3,21 @@
 use std::net::TcpListener;
 
 use burgernet_api::state::AppState;
-use burgernet_core::config::{ApiConfig, DatabaseConfig, Env, WorkerConfig};
+use burgernet_core::config::{ApiConfig, DatabaseConfig, Env, MessagingConfig, WorkerConfig};
 use burgernet_core::db;
-use burgernet_workers::Runner;
+use burgernet_core::participants::notices::Messaging;
+use burgernet_workers::application_runner;
 
 use crate::shutdown;
 
 pub async fn serve(env: &Env) -> anyhow::Result<()> {
     let database = DatabaseConfig::from_env(env)?;
     let api = ApiConfig::from_env(env)?;
+    api.messaging.require_providers()?;
     let pool = db::build_pool(&database)?;
     let listener = TcpListener::bind(api.bind)
         .map_err(|error| anyhow::anyhow!("cannot listen on {}: {error}", api.bind))?;
-    let server = burgernet_api::build_server(listener, AppState::new(&api, pool, None))?;
+    let server = burgernet_api::build_server(listener, AppState::new(&api, pool, None)?)?;
     tracing::info!(address = %api.bind, "serving the API");
     let handle = server.handle();
     let running = tokio::spawn(server);
@@ -26,16 +28,14 @@ pub async fn serve(env: &Env) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub fn runner(pool: db::DbPool, config: WorkerConfig) -> Runner {
-    // Job types are registered here as they are introduced.
-    Runner::new(pool, config, uuid::Uuid::new_v4())
-}
-
 pub async fn work(env: &Env) -> anyhow::Result<()> {
     let database = DatabaseConfig::from_env(env)?;
     let workers = WorkerConfig::from_env(env)?;
+    let messaging = MessagingConfig::from_env(env)?;
+    messaging.require_providers()?;
+    let messaging = Messaging::from_config(&messaging, None)?;
     let pool = db::build_pool(&database)?;
-    let handle = runner(pool, workers).start().await;
+    let handle = application_runner(pool, workers, messaging).start().await;
     tracing::info!("workers running");
     shutdown::signalled().await;
     tracing::info!("stopping: finishing or releasing running jobs");

@@ -9,6 +9,9 @@ use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, web};
 use burgernet_core::auth::participant::AuthenticatedParticipant;
 use burgernet_core::auth::staff::{StaffMember, StaffRole, StaffTokenError};
+use burgernet_core::db::sign_in as sign_in_queries;
+use burgernet_core::ids::ParticipantId;
+use futures_util::future::LocalBoxFuture;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -137,29 +140,104 @@ impl FromRequest for RelationsOfficer {
     }
 }
 
-/// A participant signed in through the app.
-#[derive(Debug, Clone, Copy)]
-pub struct Participant(pub AuthenticatedParticipant);
+/// Whoever manages participants: a relations officer (held to their own municipality by
+/// [`ParticipantManager::ensure_municipality`]) or an administrator. Dispatchers see no
+/// participant's personal data at all.
+#[derive(Debug, Clone)]
+pub struct ParticipantManager(pub StaffMember);
 
-impl FromRequest for Participant {
+impl ParticipantManager {
+    pub fn ensure_municipality(&self, cbs_code: &str) -> Result<(), ApiError> {
+        ensure_scope(self.0.may_access_municipality(cbs_code, None))
+    }
+}
+
+impl FromRequest for ParticipantManager {
     type Error = ApiError;
     type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let outcome = bearer_token(request).and_then(|token| {
-            let state = state(request);
-            state.participant_tokens.verify_access_token(token).map(Participant).map_err(|error| {
-                if state.staff_tokens.verify(token).is_ok() {
-                    ApiError::forbidden(
-                        "participants_only",
-                        "This endpoint is for participants using the app.",
-                    )
-                } else {
-                    error.into()
-                }
-            })
-        });
-        ready(outcome)
+        staff_in_role(request, "relations officers and administrators", |member| match &member.role {
+            StaffRole::RelationsOfficer { .. } | StaffRole::Admin => Ok(ParticipantManager(member)),
+            _ => Err(member),
+        })
+    }
+}
+
+/// A participant signed in through the app, whose session has not ended (signed out, revoked
+/// for refresh-token reuse, or erased): access tokens die with their session.
+#[derive(Debug, Clone, Copy)]
+pub struct Participant(pub AuthenticatedParticipant);
+
+impl Participant {
+    pub fn id(&self) -> ParticipantId {
+        self.0.participant_id
+    }
+}
+
+fn verify_participant_token(request: &HttpRequest) -> Result<AuthenticatedParticipant, ApiError> {
+    let token = bearer_token(request)?;
+    let state = state(request);
+    state.participant_tokens.verify_access_token(token).map_err(|error| {
+        if state.staff_tokens.verify(token).is_ok() {
+            ApiError::forbidden("participants_only", "This endpoint is for participants using the app.")
+        } else {
+            error.into()
+        }
+    })
+}
+
+impl FromRequest for Participant {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let verified = verify_participant_token(request);
+        let state = state(request).clone();
+        Box::pin(async move {
+            let participant = verified?;
+            let mut conn = state.db().await?;
+            if !sign_in_queries::session_is_active(&mut conn, participant.session_id, participant.participant_id)
+                .await?
+            {
+                return Err(ApiError::unauthenticated("session_revoked", "This session has ended; sign in again."));
+            }
+            Ok(Participant(participant))
+        })
+    }
+}
+
+/// The caller's network address, for per-client rate limits. Behind `trusted_proxy_hops`
+/// proxies it is read from `X-Forwarded-For` (counting from the right, the part proxies wrote);
+/// otherwise it is the connection's peer.
+#[derive(Debug, Clone)]
+pub struct ClientAddress(pub String);
+
+impl FromRequest for ClientAddress {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let hops = state(request).trusted_proxy_hops;
+        let peer = request.peer_addr().map(|address| address.ip().to_string()).unwrap_or_default();
+        if hops == 0 {
+            return ready(Ok(ClientAddress(peer)));
+        }
+        let forwarded: Vec<String> = request
+            .headers()
+            .get_all("x-forwarded-for")
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|value| value.split(','))
+            .map(|part| part.trim().to_string())
+            .collect();
+        let address = forwarded
+            .len()
+            .checked_sub(hops)
+            .and_then(|index| forwarded.get(index))
+            .and_then(|part| part.parse::<std::net::IpAddr>().ok())
+            .map(|ip| ip.to_string())
+            .unwrap_or(peer);
+        ready(Ok(ClientAddress(address)))
     }
 }
 

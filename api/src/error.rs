@@ -36,13 +36,24 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub detail: String,
+    /// Sent as `Retry-After` (whole seconds) with 429 and 503.
+    pub retry_after: Option<std::time::Duration>,
     /// Logged, never sent.
     internal: Option<anyhow::Error>,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
-        Self { status, code, detail: detail.into(), internal: None }
+        Self { status, code, detail: detail.into(), retry_after: None, internal: None }
+    }
+
+    pub fn retry_after(mut self, wait: std::time::Duration) -> Self {
+        self.retry_after = Some(wait);
+        self
+    }
+
+    pub fn too_many_requests(code: &'static str, detail: impl Into<String>, wait: std::time::Duration) -> Self {
+        Self::new(StatusCode::TOO_MANY_REQUESTS, code, detail).retry_after(wait)
     }
 
     pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
@@ -79,6 +90,7 @@ impl ApiError {
             status: StatusCode::INTERNAL_SERVER_ERROR,
             code: "internal_error",
             detail: "Something went wrong on our side. It has been logged; please try again.".into(),
+            retry_after: None,
             internal: Some(error.into()),
         }
     }
@@ -131,6 +143,10 @@ impl ApiError {
         }
         let mut response = HttpResponse::build(self.status).json(self.to_problem(request_id));
         response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_CONTENT_TYPE));
+        if let Some(wait) = self.retry_after {
+            let seconds = wait.as_secs().max(1).to_string();
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_str(&seconds).expect("digits"));
+        }
         if self.status == StatusCode::UNAUTHORIZED {
             let challenge = match self.code {
                 "unauthenticated" => "Bearer",
@@ -212,5 +228,89 @@ pub enum StaffAccessProblems {
         description = "A participant token, a token without a Burgernet role, or a role or scope that may not do this.",
         content_type = "application/problem+json"
     )]
+    Forbidden(Problem),
+}
+
+impl From<burgernet_core::participants::InvalidInput> for ApiError {
+    fn from(error: burgernet_core::participants::InvalidInput) -> Self {
+        Self::unprocessable(error.code, error.detail)
+    }
+}
+
+impl From<burgernet_core::participants::sign_in::SignInError> for ApiError {
+    fn from(error: burgernet_core::participants::sign_in::SignInError) -> Self {
+        use burgernet_core::participants::sign_in::SignInError as E;
+        use burgernet_core::providers::sms::SmsError;
+        let detail = error.to_string();
+        match error {
+            E::RateLimited { retry_after } => Self::too_many_requests("rate_limited", detail, retry_after),
+            E::ResendTooSoon { retry_after } => Self::too_many_requests("resend_too_soon", detail, retry_after),
+            E::Locked { retry_after } => Self::too_many_requests("sign_in_locked", detail, retry_after),
+            E::SmsNotSent(SmsError::Rejected { .. }) => Self::unprocessable(
+                "phone_number_unreachable",
+                "The SMS provider refused to deliver to this number; check the number or use another.",
+            ),
+            E::SmsNotSent(sms) => {
+                tracing::error!(error = %sms, "a sign-in code could not be sent");
+                let wait = sms.retry_after().unwrap_or(std::time::Duration::from_secs(30));
+                Self::new(
+                    StatusCode::BAD_GATEWAY,
+                    "sms_not_sent",
+                    "We could not send the code by SMS just now. Nothing was sent; please try again shortly.",
+                )
+                .retry_after(wait)
+            }
+            E::NoActiveCode => Self::unprocessable("no_active_code", detail),
+            E::CodeExpired => Self::unprocessable("code_expired", detail),
+            E::CodeIncorrect { .. } => Self::unprocessable("code_incorrect", detail),
+            E::InvalidRefreshToken => Self::unauthenticated("invalid_refresh_token", detail),
+            E::RefreshTokenExpired => Self::unauthenticated("refresh_token_expired", detail),
+            E::RefreshTokenReused => Self::unauthenticated("refresh_token_reused", detail),
+            E::SessionRevoked => Self::unauthenticated("session_revoked", detail),
+            E::Database(inner) => inner.into(),
+        }
+    }
+}
+
+impl From<burgernet_core::participants::account::AccountError> for ApiError {
+    fn from(error: burgernet_core::participants::account::AccountError) -> Self {
+        use burgernet_core::participants::account::AccountError as E;
+        let detail = error.to_string();
+        match error {
+            E::AccountGone => Self::unauthenticated("session_revoked", detail),
+            E::Invalid(invalid) => invalid.into(),
+            E::TooManyPlaces => Self::conflict("too_many_places", detail),
+            E::OutsideServiceArea => Self::unprocessable("outside_service_area", detail),
+            E::PlaceNotFound | E::DeviceNotFound => Self::not_found(detail),
+            E::TooManyDevices => Self::conflict("too_many_devices", detail),
+            E::LiveLocationOff => Self::conflict("live_location_off", detail),
+            E::Database(inner) => inner.into(),
+        }
+    }
+}
+
+impl From<burgernet_core::participants::management::DecisionError> for ApiError {
+    fn from(error: burgernet_core::participants::management::DecisionError) -> Self {
+        use burgernet_core::participants::management::DecisionError as E;
+        let detail = error.to_string();
+        match error {
+            E::NotFound => Self::not_found(detail),
+            E::NotApplicable { .. } => Self::conflict("decision_not_applicable", detail),
+            E::Invalid(invalid) => invalid.into(),
+            E::Database(inner) => inner.into(),
+        }
+    }
+}
+
+/// What every participant endpoint answers to a caller who may not use it.
+#[derive(utoipa::IntoResponses)]
+pub enum ParticipantAccessProblems {
+    #[response(
+        status = 401,
+        description = "No token, an invalid or expired one, or one of a session that has ended.",
+        content_type = "application/problem+json"
+    )]
+    Unauthenticated(Problem),
+    #[response(status = 403, description = "A staff token.", content_type = "application/problem+json")]
     Forbidden(Problem),
 }

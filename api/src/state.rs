@@ -1,10 +1,14 @@
 //! What every handler can reach.
 
+use std::time::Duration;
+
 use burgernet_core::auth::participant::ParticipantTokens;
 use burgernet_core::auth::staff::StaffTokenVerifier;
 use burgernet_core::config::ApiConfig;
 use burgernet_core::db::{DbPool, PooledConnection};
 use burgernet_core::outbox::LocalOutbox;
+use burgernet_core::participants::notices::Messaging;
+use burgernet_core::participants::sign_in::{SignIn, SignInPolicy};
 
 use crate::error::ApiError;
 use crate::metrics::Metrics;
@@ -18,11 +22,16 @@ pub struct AppState {
     /// Present only in `burgernet dev`: the local stand-in for push, SMS and e-mail.
     pub dev_outbox: Option<LocalOutbox>,
     pub max_body_bytes: usize,
+    pub sign_in_policy: SignInPolicy,
+    pub messaging: Messaging,
+    pub live_location_ttl: Duration,
+    pub trusted_proxy_hops: usize,
 }
 
 impl AppState {
-    pub fn new(config: &ApiConfig, pool: DbPool, dev_outbox: Option<LocalOutbox>) -> Self {
-        Self {
+    /// Without configured providers, messages go to `dev_outbox` (local mode only).
+    pub fn new(config: &ApiConfig, pool: DbPool, dev_outbox: Option<LocalOutbox>) -> anyhow::Result<Self> {
+        Ok(Self {
             pool,
             participant_tokens: ParticipantTokens::new(
                 config.participant_tokens.key.clone(),
@@ -30,12 +39,20 @@ impl AppState {
             ),
             staff_tokens: StaffTokenVerifier::new(&config.staff_tokens),
             metrics: Metrics::new(),
+            messaging: Messaging::from_config(&config.messaging, dev_outbox.as_ref())?,
             dev_outbox,
             max_body_bytes: config.max_body_bytes,
-        }
+            sign_in_policy: config.sign_in.clone(),
+            live_location_ttl: config.live_location_ttl,
+            trusted_proxy_hops: config.trusted_proxy_hops,
+        })
     }
 
     pub async fn db(&self) -> Result<PooledConnection, ApiError> {
         Ok(self.pool.get().await?)
+    }
+
+    pub fn sign_in(&self) -> SignIn<'_> {
+        SignIn { policy: &self.sign_in_policy, tokens: &self.participant_tokens, sms: &self.messaging.sms }
     }
 }

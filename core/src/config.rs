@@ -11,6 +11,9 @@ use std::time::Duration;
 
 use crate::auth::participant::ParticipantTokenKey;
 use crate::auth::staff::{StaffKeys, StaffTokenAlgorithms};
+use crate::participants::sign_in::SignInPolicy;
+use crate::providers::email::SmtpConfig;
+use crate::providers::sms::SmsGatewayConfig;
 use crate::secret::Secret;
 
 /// A configuration value that is missing or wrong. Never carries the value itself: it may be a
@@ -114,6 +117,17 @@ pub mod parse {
         if value.is_zero() { Err("must be longer than zero".into()) } else { Ok(value) }
     }
 
+    /// An `http://` or `https://` base URL, kept without a trailing slash.
+    pub fn http_url(raw: &str) -> Result<String, String> {
+        let rest = raw.strip_prefix("https://").or_else(|| raw.strip_prefix("http://"));
+        match rest {
+            Some(host) if !host.is_empty() && !host.contains(char::is_whitespace) => {
+                Ok(raw.trim_end_matches('/').to_string())
+            }
+            _ => Err(format!("expected a URL such as https://api.burgernet.nl, got {raw:?}")),
+        }
+    }
+
     pub fn socket_addr(raw: &str) -> Result<SocketAddr, String> {
         raw.parse().map_err(|_| format!("expected an address such as 0.0.0.0:8080, got {raw:?}"))
     }
@@ -175,6 +189,13 @@ pub struct ApiConfig {
     pub max_body_bytes: usize,
     pub participant_tokens: ParticipantTokenConfig,
     pub staff_tokens: StaffTokenConfig,
+    pub sign_in: SignInPolicy,
+    /// How long a participant's live position is used before it is deleted.
+    pub live_location_ttl: Duration,
+    /// How many reverse proxies in front of the API append to `X-Forwarded-For`; the client
+    /// address is the entry that many places from the right. 0: the connection's peer address.
+    pub trusted_proxy_hops: usize,
+    pub messaging: MessagingConfig,
 }
 
 impl ApiConfig {
@@ -184,7 +205,72 @@ impl ApiConfig {
             max_body_bytes: env.or("BURGERNET_MAX_BODY_BYTES", 64 * 1024, parse::positive_number)?,
             participant_tokens: ParticipantTokenConfig::from_env(env)?,
             staff_tokens: StaffTokenConfig::from_env(env)?,
+            sign_in: sign_in_policy(env)?,
+            live_location_ttl: env.or("BURGERNET_LIVE_LOCATION_TTL", Duration::from_secs(2 * 3600), parse::duration)?,
+            trusted_proxy_hops: env.or("BURGERNET_TRUSTED_PROXY_HOPS", 0, parse::number)?,
+            messaging: MessagingConfig::from_env(env)?,
         })
+    }
+}
+
+fn sign_in_policy(env: &Env) -> Result<SignInPolicy, ConfigError> {
+    let defaults = SignInPolicy::default();
+    Ok(SignInPolicy {
+        lockout: env.or("BURGERNET_SIGN_IN_LOCKOUT", defaults.lockout, parse::duration)?,
+        resend_interval: env.or("BURGERNET_SIGN_IN_RESEND_INTERVAL", defaults.resend_interval, parse::duration)?,
+        codes_per_phone_per_hour: env.or(
+            "BURGERNET_SIGN_IN_CODES_PER_PHONE_PER_HOUR",
+            defaults.codes_per_phone_per_hour,
+            parse::positive_number,
+        )?,
+        requests_per_client_per_hour: env.or(
+            "BURGERNET_SIGN_IN_REQUESTS_PER_CLIENT_PER_HOUR",
+            defaults.requests_per_client_per_hour,
+            parse::positive_number,
+        )?,
+        refresh_token_ttl: env.or(
+            "BURGERNET_PARTICIPANT_REFRESH_TOKEN_TTL",
+            defaults.refresh_token_ttl,
+            parse::duration,
+        )?,
+        ..defaults
+    })
+}
+
+/// How messages reach participants. Without a gateway or SMTP server only local mode can run:
+/// it uses its local stand-in instead.
+#[derive(Debug, Clone)]
+pub struct MessagingConfig {
+    pub sms: Option<SmsGatewayConfig>,
+    pub smtp: Option<SmtpConfig>,
+    /// The API's public base URL, used in links sent to participants.
+    pub public_url: String,
+}
+
+impl MessagingConfig {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        Ok(Self {
+            sms: SmsGatewayConfig::from_env(env)?,
+            smtp: SmtpConfig::from_env(env)?,
+            public_url: env.required("BURGERNET_PUBLIC_URL", parse::http_url)?,
+        })
+    }
+
+    /// For `serve` and `work`: real providers are required.
+    pub fn require_providers(&self) -> Result<(), ConfigError> {
+        if self.sms.is_none() {
+            return Err(ConfigError {
+                variable: "BURGERNET_SMS_GATEWAY_URL",
+                problem: "is required: sign-in codes and notices go out by SMS".into(),
+            });
+        }
+        if self.smtp.is_none() {
+            return Err(ConfigError {
+                variable: "BURGERNET_SMTP_URL",
+                problem: "is required: e-mail verification and notices go out by e-mail".into(),
+            });
+        }
+        Ok(())
     }
 }
 

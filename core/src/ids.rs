@@ -39,3 +39,15 @@ uuid_id!(
     /// A police region (eenheid).
     RegionId
 );
+uuid_id!(
+    /// A signed-in session of a participant: one family of rotating refresh tokens.
+    SessionId
+);
+uuid_id!(
+    /// A participant's named place (home, work, other).
+    PlaceId
+);
+uuid_id!(
+    /// A participant's push device.
+    DeviceId
+);

@@ -155,7 +155,7 @@ async fn a_genuine_token_without_a_burgernet_role_is_forbidden() {
 #[tokio::test]
 async fn a_participant_token_on_a_staff_endpoint_is_forbidden_and_vice_versa() {
     let app = TestApp::spawn().await;
-    let participant = app.participant_token(ParticipantId::new());
+    let participant = app.unchecked_participant_token(ParticipantId::new());
     assert_refused(&app, &participant, 403, "staff_only").await;
 
     let (status, body) = problem(app.get_as("/v1/session", &app.admin_token()).await).await;
@@ -165,16 +165,18 @@ async fn a_participant_token_on_a_staff_endpoint_is_forbidden_and_vice_versa() {
 #[tokio::test]
 async fn a_participant_token_opens_the_participant_session() {
     let app = TestApp::spawn().await;
-    let participant = ParticipantId::new();
-    let response = app.get_as("/v1/session", &app.participant_token(participant)).await;
+    let signed_in = app.sign_up("+31612345678").await;
+    let response = app.get_as("/v1/session", &signed_in.access_token).await;
     assert_eq!(response.status(), 200);
     let body: serde_json::Value = response.json().await.unwrap();
-    assert_eq!(body["participant_id"], participant.to_string());
+    assert_eq!(body["participant_id"], signed_in.participant_id.to_string());
     assert!(body["expires_at"].is_string());
 
-    let forged = app
-        .participant_tokens
-        .issue_access_token(participant, chrono::Utc::now() - chrono::Duration::hours(2));
+    let forged = app.participant_tokens.issue_access_token(
+        signed_in.participant_id,
+        signed_in.session_id(&app),
+        chrono::Utc::now() - chrono::Duration::hours(2),
+    );
     let (status, body) = problem(app.get_as("/v1/session", forged.token.expose()).await).await;
     assert_eq!((status, body["code"].as_str().unwrap()), (401, "token_expired"));
 }

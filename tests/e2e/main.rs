@@ -10,4 +10,5 @@ mod helpers;
 mod jobs;
 mod migrations;
 mod observability;
+mod providers;
 mod reference_data;

@@ -7,8 +7,10 @@
 //! - `listener`: a dedicated connection that `LISTEN`s for new jobs and wakes an idle slot;
 //! - `poller`: the fallback when notifications are missed or jobs become due later; it also fails
 //!   jobs whose worker vanished on their final attempt;
-//! - `registry`: the job types this runner knows, behind one type-erased handler each.
+//! - `registry`: the job types this runner knows, behind one type-erased handler each;
+//! - `housekeeping`: deletes expired personal data (live positions, codes, links) every minute.
 
+mod housekeeping;
 mod listener;
 mod poller;
 mod registry;
@@ -16,3 +18,13 @@ mod runner;
 mod slot;
 
 pub use runner::{Runner, RunnerHandle};
+
+use burgernet_core::config::WorkerConfig;
+use burgernet_core::db::DbPool;
+use burgernet_core::participants::notices::{Messaging, NoticeContext, NotifyParticipant};
+
+/// A runner for every job type of the application; `work`, `dev` and the tests start this one.
+pub fn application_runner(pool: DbPool, config: WorkerConfig, messaging: Messaging) -> Runner {
+    Runner::new(pool.clone(), config, uuid::Uuid::new_v4())
+        .register::<NotifyParticipant>(NoticeContext { pool, messaging })
+}

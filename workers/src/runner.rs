@@ -11,7 +11,7 @@ use tokio::task::JoinSet;
 use uuid::Uuid;
 
 use crate::registry::Registry;
-use crate::{listener, poller, slot};
+use crate::{housekeeping, listener, poller, slot};
 
 /// Where a runner is in its life; slots watch it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,6 +78,7 @@ impl Runner {
         let mut helpers = JoinSet::new();
         helpers.spawn(listener::start(state.clone()).await);
         helpers.spawn(poller::run(state.clone()));
+        helpers.spawn(housekeeping::run(state.clone()));
         let mut slots = JoinSet::new();
         for _ in 0..state.config.concurrency {
             slots.spawn(slot::run(state.clone()));

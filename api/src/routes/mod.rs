@@ -2,10 +2,15 @@
 //! document is generated from the same call, so the two cannot drift apart.
 
 pub mod dev;
+pub mod devices;
+pub mod me;
 pub mod municipalities;
 pub mod operations;
+pub mod participant_management;
+pub mod places;
 pub mod regions;
 pub mod session;
+pub mod sign_in;
 pub mod staff;
 
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -23,5 +28,30 @@ pub fn configure(config: &mut ServiceConfig) {
         .service(regions::get_region)
         .service(regions::list_region_municipalities)
         .service(municipalities::get_municipality)
-        .service(session::current_session);
+        .service(session::current_session)
+        .service(sign_in::request_code)
+        .service(sign_in::verify_code)
+        .service(sign_in::refresh_session)
+        .service(sign_in::sign_out)
+        .service(me::get_profile)
+        .service(me::update_profile)
+        .service(me::export)
+        .service(me::erase)
+        .service(me::confirm_email)
+        .service(places::list_places)
+        .service(places::add_place)
+        .service(places::replace_place)
+        .service(places::remove_place)
+        .service(places::get_location)
+        .service(places::update_location)
+        .service(places::forget_location)
+        .service(devices::list_devices)
+        .service(devices::register_device)
+        .service(devices::update_device)
+        .service(devices::remove_device)
+        .service(participant_management::list_participants)
+        .service(participant_management::list_queue)
+        .service(participant_management::get_participant)
+        .service(participant_management::decide)
+        .service(participant_management::set_approval_policy);
 }

@@ -10,10 +10,11 @@ use chrono::{DateTime, TimeZone, Utc};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
+use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
 use super::TokenError;
-use crate::ids::ParticipantId;
+use crate::ids::{ParticipantId, SessionId};
 use crate::secret::Secret;
 
 const ISSUER: &str = "burgernet";
@@ -27,6 +28,9 @@ const MIN_SECRET_BYTES: usize = 32;
 pub struct ParticipantTokenKey {
     encoding: EncodingKey,
     decoding: DecodingKey,
+    /// Keys the hashes of sign-in codes, so a copy of the database cannot be brute-forced
+    /// offline (there are only a million six-digit codes).
+    code_hash_key: Secret<Vec<u8>>,
 }
 
 impl fmt::Debug for ParticipantTokenKey {
@@ -44,10 +48,23 @@ impl ParticipantTokenKey {
     }
 
     pub fn from_secret(secret: &Secret<Vec<u8>>) -> Self {
+        let mut derive = Hmac::<Sha256>::new_from_slice(secret.expose()).expect("HMAC takes any key length");
+        derive.update(b"burgernet sign-in code hash key");
         Self {
             encoding: EncodingKey::from_secret(secret.expose()),
             decoding: DecodingKey::from_secret(secret.expose()),
+            code_hash_key: Secret::new(derive.finalize().into_bytes().to_vec()),
         }
+    }
+
+    /// The stored form of a sign-in code sent to `phone_number`.
+    pub fn sign_in_code_hash(&self, phone_number: &str, code: &str) -> [u8; 32] {
+        let mut mac =
+            Hmac::<Sha256>::new_from_slice(self.code_hash_key.expose()).expect("HMAC takes any key length");
+        mac.update(phone_number.as_bytes());
+        mac.update(b"\0");
+        mac.update(code.as_bytes());
+        mac.finalize().into_bytes().into()
     }
 }
 
@@ -56,6 +73,8 @@ struct AccessClaims {
     iss: String,
     aud: String,
     sub: ParticipantId,
+    /// The session the token belongs to; signing out or erasing the account revokes it.
+    sid: SessionId,
     iat: i64,
     exp: i64,
     #[serde(rename = "use")]
@@ -73,6 +92,7 @@ pub struct IssuedToken {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AuthenticatedParticipant {
     pub participant_id: ParticipantId,
+    pub session_id: SessionId,
     pub expires_at: DateTime<Utc>,
 }
 
@@ -94,12 +114,22 @@ impl ParticipantTokens {
         Self { key, access_token_ttl, validation }
     }
 
-    pub fn issue_access_token(&self, participant_id: ParticipantId, now: DateTime<Utc>) -> IssuedToken {
+    pub fn key(&self) -> &ParticipantTokenKey {
+        &self.key
+    }
+
+    pub fn issue_access_token(
+        &self,
+        participant_id: ParticipantId,
+        session_id: SessionId,
+        now: DateTime<Utc>,
+    ) -> IssuedToken {
         let expires_at = now + self.access_token_ttl;
         let claims = AccessClaims {
             iss: ISSUER.into(),
             aud: AUDIENCE.into(),
             sub: participant_id,
+            sid: session_id,
             iat: now.timestamp(),
             exp: expires_at.timestamp(),
             token_use: ACCESS_TOKEN_USE.into(),
@@ -115,7 +145,7 @@ impl ParticipantTokens {
             return Err(TokenError::Invalid);
         }
         let expires_at = Utc.timestamp_opt(data.claims.exp, 0).single().ok_or(TokenError::Invalid)?;
-        Ok(AuthenticatedParticipant { participant_id: data.claims.sub, expires_at })
+        Ok(AuthenticatedParticipant { participant_id: data.claims.sub, session_id: data.claims.sid, expires_at })
     }
 }
 
@@ -159,23 +189,25 @@ mod tests {
     fn issued_token_verifies_for_its_participant() {
         let tokens = tokens(SECRET);
         let participant = ParticipantId::new();
+        let session = SessionId::new();
         let now = Utc::now();
-        let issued = tokens.issue_access_token(participant, now);
+        let issued = tokens.issue_access_token(participant, session, now);
         let verified = tokens.verify_access_token(issued.token.expose()).unwrap();
         assert_eq!(verified.participant_id, participant);
+        assert_eq!(verified.session_id, session);
         assert_eq!(verified.expires_at.timestamp(), (now + Duration::from_secs(900)).timestamp());
     }
 
     #[test]
     fn expired_token_is_rejected() {
         let tokens = tokens(SECRET);
-        let issued = tokens.issue_access_token(ParticipantId::new(), Utc::now() - chrono::Duration::hours(1));
+        let issued = tokens.issue_access_token(ParticipantId::new(), SessionId::new(), Utc::now() - chrono::Duration::hours(1));
         assert_eq!(tokens.verify_access_token(issued.token.expose()), Err(TokenError::Expired));
     }
 
     #[test]
     fn token_from_another_key_is_rejected() {
-        let issued = tokens(SECRET).issue_access_token(ParticipantId::new(), Utc::now());
+        let issued = tokens(SECRET).issue_access_token(ParticipantId::new(), SessionId::new(), Utc::now());
         let other = tokens("another-secret-that-is-long-enough-to-use");
         assert_eq!(other.verify_access_token(issued.token.expose()), Err(TokenError::Invalid));
     }
@@ -183,6 +215,17 @@ mod tests {
     #[test]
     fn short_secrets_are_refused() {
         assert!(ParticipantTokenKey::parse("too-short").is_err());
+    }
+
+    #[test]
+    fn sign_in_code_hashes_depend_on_key_number_and_code() {
+        let key = ParticipantTokenKey::parse(SECRET).unwrap();
+        let other_key = ParticipantTokenKey::parse("another-secret-that-is-long-enough-to-use").unwrap();
+        let hash = key.sign_in_code_hash("+31612345678", "123456");
+        assert_eq!(hash, key.sign_in_code_hash("+31612345678", "123456"));
+        assert_ne!(hash, key.sign_in_code_hash("+31612345678", "123457"));
+        assert_ne!(hash, key.sign_in_code_hash("+31612345679", "123456"));
+        assert_ne!(hash, other_key.sign_in_code_hash("+31612345678", "123456"));
     }
 
     #[test]

@@ -3,7 +3,9 @@
 //! outside a transaction.
 
 pub mod jobs;
+pub mod participants;
 pub mod reference_data;
+pub mod sign_in;
 pub mod schema;
 
 use std::collections::BTreeSet;

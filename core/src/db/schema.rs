@@ -1,5 +1,5 @@
 // The tables as diesel sees them. Keep in step with `migrations/`; geometry columns are read
-// and written through PostGIS functions (see `crate::geo`), never loaded as raw values.
+// and written only through PostGIS functions in `sql_query`, never loaded as raw values.
 
 pub mod sql_types {
     /// PostGIS `geometry`.
@@ -30,6 +30,7 @@ diesel::table! {
         region_id -> Nullable<Uuid>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        requires_approval -> Bool,
     }
 }
 
@@ -51,5 +52,169 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    participants (id) {
+        id -> Uuid,
+        status -> Text,
+        phone_number -> Nullable<Text>,
+        display_name -> Nullable<Text>,
+        email -> Nullable<Text>,
+        email_verified_at -> Nullable<Timestamptz>,
+        email_set_at -> Nullable<Timestamptz>,
+        language -> Text,
+        channels -> Array<Text>,
+        categories -> Array<Text>,
+        live_location_enabled -> Bool,
+        municipality_cbs -> Nullable<Text>,
+        status_changed_at -> Timestamptz,
+        erased_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    sign_in_challenges (phone_number) {
+        phone_number -> Text,
+        code_hash -> Bytea,
+        sent_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        failed_attempts -> Int4,
+        locked_until -> Nullable<Timestamptz>,
+        provider_message_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    rate_limit_counters (key) {
+        key -> Text,
+        window_started_at -> Timestamptz,
+        hits -> Int4,
+    }
+}
+
+diesel::table! {
+    participant_sessions (id) {
+        id -> Uuid,
+        participant_id -> Uuid,
+        created_at -> Timestamptz,
+        last_refreshed_at -> Timestamptz,
+        revoked_at -> Nullable<Timestamptz>,
+        revoked_reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    refresh_tokens (token_hash) {
+        token_hash -> Bytea,
+        session_id -> Uuid,
+        issued_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    email_verifications (token_hash) {
+        token_hash -> Bytea,
+        participant_id -> Uuid,
+        email -> Text,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use super::sql_types::Geometry;
+
+    places (id) {
+        id -> Uuid,
+        participant_id -> Uuid,
+        kind -> Text,
+        name -> Text,
+        location -> Geometry,
+        postcode -> Nullable<Text>,
+        house_number -> Nullable<Text>,
+        municipality_cbs -> Text,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    place_time_windows (place_id, position) {
+        place_id -> Uuid,
+        position -> Int2,
+        days -> Array<Int2>,
+        from_minute -> Int2,
+        until_minute -> Int2,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use super::sql_types::Geometry;
+
+    live_locations (participant_id) {
+        participant_id -> Uuid,
+        location -> Geometry,
+        accuracy_meters -> Float4,
+        recorded_at -> Timestamptz,
+        expires_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    devices (id) {
+        id -> Uuid,
+        participant_id -> Uuid,
+        platform -> Text,
+        push_token -> Text,
+        apns_environment -> Nullable<Text>,
+        app_version -> Text,
+        locale -> Text,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    participant_staff_actions (id) {
+        id -> Int8,
+        participant_id -> Uuid,
+        municipality_cbs -> Nullable<Text>,
+        staff_subject -> Text,
+        staff_name -> Nullable<Text>,
+        staff_role -> Text,
+        action -> Text,
+        from_status -> Nullable<Text>,
+        to_status -> Nullable<Text>,
+        reason -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(municipalities -> regions (region_id));
-diesel::allow_tables_to_appear_in_same_query!(regions, municipalities, background_jobs);
+diesel::joinable!(participant_sessions -> participants (participant_id));
+diesel::joinable!(refresh_tokens -> participant_sessions (session_id));
+diesel::joinable!(places -> participants (participant_id));
+diesel::joinable!(place_time_windows -> places (place_id));
+diesel::joinable!(devices -> participants (participant_id));
+diesel::joinable!(participant_staff_actions -> participants (participant_id));
+diesel::allow_tables_to_appear_in_same_query!(
+    regions,
+    municipalities,
+    background_jobs,
+    participants,
+    sign_in_challenges,
+    rate_limit_counters,
+    participant_sessions,
+    refresh_tokens,
+    email_verifications,
+    places,
+    place_time_windows,
+    live_locations,
+    devices,
+    participant_staff_actions,
+);

@@ -8,11 +8,15 @@ use burgernet_api::state::AppState;
 use burgernet_core::auth::dev_identity::{DevKeyPair, StaffTokenRequest, mint_staff_token};
 use burgernet_core::auth::participant::{ParticipantTokenKey, ParticipantTokens};
 use burgernet_core::auth::staff::{StaffKeys, StaffRole, StaffTokenAlgorithms};
-use burgernet_core::config::{ApiConfig, ParticipantTokenConfig, StaffTokenConfig};
-use burgernet_core::ids::ParticipantId;
+use burgernet_core::config::{ApiConfig, MessagingConfig, ParticipantTokenConfig, StaffTokenConfig, WorkerConfig};
+use burgernet_core::ids::{ParticipantId, SessionId};
 use burgernet_core::outbox::LocalOutbox;
+use burgernet_core::participants::sign_in::SignInPolicy;
+use burgernet_workers::RunnerHandle;
 
 use super::TestDatabase;
+use super::fake_sms_gateway::FakeSmsGateway;
+use super::smtp_sink::SmtpSink;
 
 pub const ISSUER: &str = "https://idp.politie.test";
 pub const AUDIENCE: &str = "burgernet-api";
@@ -28,13 +32,23 @@ pub enum StaffKeyFormat {
 #[derive(Debug, Clone)]
 pub struct TestAppOptions {
     pub staff_keys: StaffKeyFormat,
+    /// Messages go to the local outbox instead of the fake providers, and `/dev/outbox` exists.
     pub dev_mode: bool,
     pub max_body_bytes: usize,
+    pub sign_in: SignInPolicy,
+    /// Also run the job workers, so jobs the API enqueues (notices, e-mails) are carried out.
+    pub workers: bool,
 }
 
 impl Default for TestAppOptions {
     fn default() -> Self {
-        Self { staff_keys: StaffKeyFormat::Jwks, dev_mode: false, max_body_bytes: 64 * 1024 }
+        Self {
+            staff_keys: StaffKeyFormat::Jwks,
+            dev_mode: false,
+            max_body_bytes: 64 * 1024,
+            sign_in: SignInPolicy::default(),
+            workers: false,
+        }
     }
 }
 
@@ -45,7 +59,15 @@ pub struct TestApp {
     pub identity: DevKeyPair,
     pub participant_tokens: ParticipantTokens,
     pub outbox: Option<LocalOutbox>,
+    /// The SMS gateway the app sends through (unused in dev mode).
+    pub sms: FakeSmsGateway,
+    /// The SMTP server the app sends through (unused in dev mode).
+    pub smtp: SmtpSink,
+    pub workers: Option<RunnerHandle>,
 }
+
+/// The public URL the test app puts in links.
+pub const PUBLIC_URL: &str = "https://api.burgernet.test";
 
 impl TestApp {
     pub async fn spawn() -> Self {
@@ -62,6 +84,13 @@ impl TestApp {
         .expect("test keys parse");
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind a random port");
         let address = format!("http://{}", listener.local_addr().unwrap());
+        let sms = FakeSmsGateway::start().await;
+        let smtp = SmtpSink::start().await;
+        let messaging = MessagingConfig {
+            sms: (!options.dev_mode).then(|| sms.sms_gateway_config()),
+            smtp: (!options.dev_mode).then(|| smtp.smtp_config()),
+            public_url: PUBLIC_URL.into(),
+        };
         let config = ApiConfig {
             bind: listener.local_addr().unwrap(),
             max_body_bytes: options.max_body_bytes,
@@ -75,15 +104,32 @@ impl TestApp {
                 keys,
                 algorithms: StaffTokenAlgorithms::default(),
             },
+            sign_in: options.sign_in,
+            live_location_ttl: Duration::from_secs(2 * 3600),
+            // Tests speak for different clients through X-Forwarded-For, as a proxy would.
+            trusted_proxy_hops: 1,
+            messaging,
         };
         let outbox = options.dev_mode.then(LocalOutbox::new);
-        let state = AppState::new(&config, database.pool(), outbox.clone());
+        let state = AppState::new(&config, database.pool(), outbox.clone()).expect("providers");
+        let messaging = state.messaging.clone();
         let server = burgernet_api::build_server(listener, state).expect("build the server");
         tokio::spawn(server);
+        let workers = if options.workers {
+            let config = WorkerConfig {
+                concurrency: 2,
+                lease: Duration::from_secs(10),
+                poll_interval: Duration::from_millis(200),
+                shutdown_grace: Duration::from_secs(1),
+            };
+            Some(burgernet_workers::application_runner(database.pool(), config, messaging).start().await)
+        } else {
+            None
+        };
         let participant_tokens =
             ParticipantTokens::new(config.participant_tokens.key, Duration::from_secs(900));
         let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        Self { address, client, database, identity, participant_tokens, outbox }
+        Self { address, client, database, identity, participant_tokens, outbox, sms, smtp, workers }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -130,8 +176,14 @@ impl TestApp {
         self.staff_token(StaffRole::Admin)
     }
 
-    pub fn participant_token(&self, participant: ParticipantId) -> String {
-        self.participant_tokens.issue_access_token(participant, chrono::Utc::now()).token.expose().clone()
+    /// An access token for a participant and session that need not exist: enough for requests
+    /// refused before the session is looked up (wrong role, bad token).
+    pub fn unchecked_participant_token(&self, participant: ParticipantId) -> String {
+        self.participant_tokens
+            .issue_access_token(participant, SessionId::new(), chrono::Utc::now())
+            .token
+            .expose()
+            .clone()
     }
 
     /// The demo municipalities in region `rotterdam`, plus region `amsterdam` with Amsterdam in it.
@@ -162,4 +214,89 @@ pub async fn problem(response: reqwest::Response) -> (u16, serde_json::Value) {
     }
     assert_eq!(body["type"], format!("urn:burgernet:problem:{}", body["code"].as_str().unwrap()));
     (status, body)
+}
+
+/// A participant signed in through the real flow.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    pub participant_id: ParticipantId,
+    pub phone_number: String,
+    pub access_token: String,
+    pub refresh_token: String,
+}
+
+impl SignedIn {
+    /// The session id inside the access token.
+    pub fn session_id(&self, app: &TestApp) -> SessionId {
+        app.participant_tokens.verify_access_token(&self.access_token).expect("a valid token").session_id
+    }
+}
+
+/// The six-digit code in a sign-in SMS.
+pub fn code_in(body: &str) -> String {
+    let digits: String = body.chars().skip_while(|c| !c.is_ascii_digit()).take_while(char::is_ascii_digit).collect();
+    assert_eq!(digits.len(), 6, "no code in {body:?}");
+    digits
+}
+
+impl TestApp {
+    /// Asks for a code for `phone` (from client address `client`) and returns the response.
+    pub async fn request_code_from(&self, phone: &str, client: &str) -> reqwest::Response {
+        self.client
+            .post(self.url("/v1/sign-in/codes"))
+            .header("x-forwarded-for", client)
+            .json(&serde_json::json!({ "phone_number": phone }))
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    pub async fn verify_code_from(&self, phone: &str, code: &str, client: &str) -> reqwest::Response {
+        self.client
+            .post(self.url("/v1/sign-in/tokens"))
+            .header("x-forwarded-for", client)
+            .json(&serde_json::json!({ "phone_number": phone, "code": code }))
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// The code in the latest SMS the gateway delivered to `phone` (E.164).
+    pub fn last_code_sent_to(&self, phone: &str) -> String {
+        let sent = self.sms.sent();
+        let message = sent.iter().rev().find(|sms| sms.to == phone).expect("an SMS to this number");
+        code_in(&message.body)
+    }
+
+    /// Signs a participant up (or in) through the app's flow: code by SMS, then tokens. Each call
+    /// uses its own client address, so rate limits per client do not add up across calls.
+    pub async fn sign_up(&self, phone: &str) -> SignedIn {
+        let client = format!("198.51.100.{}", rand::random::<u8>());
+        let response = self.request_code_from(phone, &client).await;
+        assert_eq!(response.status(), 202, "{}", response.text().await.unwrap());
+        let code = self.last_code_sent_to(phone);
+        let response = self.verify_code_from(phone, &code, &client).await;
+        assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+        let body: serde_json::Value = response.json().await.unwrap();
+        SignedIn {
+            participant_id: ParticipantId(body["participant_id"].as_str().unwrap().parse().unwrap()),
+            phone_number: phone.to_string(),
+            access_token: body["access_token"].as_str().unwrap().to_string(),
+            refresh_token: body["refresh_token"].as_str().unwrap().to_string(),
+        }
+    }
+
+    pub async fn send_json_as(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+        body: &serde_json::Value,
+    ) -> reqwest::Response {
+        self.client.request(method, self.url(path)).bearer_auth(token).json(body).send().await.expect("request sent")
+    }
+
+    pub async fn delete_as(&self, path: &str, token: &str) -> reqwest::Response {
+        self.client.delete(self.url(path)).bearer_auth(token).send().await.expect("request sent")
+    }
 }

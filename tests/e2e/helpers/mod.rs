@@ -2,6 +2,8 @@
 
 pub mod app;
 pub mod database;
+pub mod fake_sms_gateway;
+pub mod smtp_sink;
 
-pub use app::{TestApp, TestAppOptions, problem};
+pub use app::{SignedIn, TestApp, TestAppOptions, problem};
 pub use database::TestDatabase;

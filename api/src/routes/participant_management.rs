@@ -1,0 +1,254 @@
+//! The municipality's side of participants: lists and search, the work queues, one
+//! participant's record, decisions about their status, and whether sign-ups need approval.
+
+use actix_web::{get, post, put, web};
+use burgernet_core::db::participants as participant_queries;
+use burgernet_core::ids::ParticipantId;
+use burgernet_core::participants::management::{
+    self, Decision, Listing, ParticipantPage, ParticipantRecord, Queue, parse_reason,
+};
+use burgernet_core::participants::phone::PhoneNumber;
+use burgernet_core::participants::places::normalise_postcode;
+use burgernet_core::participants::ParticipantStatus;
+use burgernet_core::reference_data::CbsCode;
+use serde::{Deserialize, Serialize};
+
+use crate::auth::ParticipantManager;
+use crate::error::{ApiError, Problem, StaffAccessProblems};
+use crate::state::AppState;
+
+const MAX_PER_PAGE: i64 = 100;
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    /// Only participants with this status.
+    pub status: Option<ParticipantStatus>,
+    /// Exact phone number, in any form the app accepts.
+    pub phone_number: Option<String>,
+    /// Participants with a place at this postcode, e.g. `3011 AD`.
+    pub postcode: Option<String>,
+    /// From 1; default 1.
+    pub page: Option<i64>,
+    /// 1 to 100; default 25.
+    pub per_page: Option<i64>,
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct PageQuery {
+    /// From 1; default 1.
+    pub page: Option<i64>,
+    /// 1 to 100; default 25.
+    pub per_page: Option<i64>,
+}
+
+fn paging(page: Option<i64>, per_page: Option<i64>) -> Result<(i64, i64), ApiError> {
+    let page = page.unwrap_or(1);
+    let per_page = per_page.unwrap_or(25);
+    if page < 1 || !(1..=MAX_PER_PAGE).contains(&per_page) {
+        return Err(ApiError::bad_request("invalid_query", "page starts at 1; per_page is 1 to 100."));
+    }
+    Ok((page, per_page))
+}
+
+/// The participants the municipality manages, oldest sign-up first.
+///
+/// Who may call: the municipality's relations officers, and administrators. Dispatchers see no
+/// participants.
+#[utoipa::path(
+    tag = "participant management",
+    security(("staff_token" = [])),
+    params(("cbs_code" = String, Path, description = "The municipality's CBS code, e.g. `GM0599`."), ListQuery),
+    responses(
+        (status = 200, description = "One page of participants.", body = ParticipantPage),
+        (status = 400, description = "A malformed CBS code or query.", body = Problem, content_type = "application/problem+json"),
+        StaffAccessProblems,
+        (status = 422, description = "`invalid_phone_number`, `unsupported_phone_country` or `invalid_postal_address` in the search.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/v1/municipalities/{cbs_code}/participants")]
+pub async fn list_participants(
+    state: web::Data<AppState>,
+    manager: ParticipantManager,
+    cbs_code: web::Path<CbsCode>,
+    query: web::Query<ListQuery>,
+) -> Result<web::Json<ParticipantPage>, ApiError> {
+    manager.ensure_municipality(cbs_code.as_str())?;
+    let query = query.into_inner();
+    let (page, per_page) = paging(query.page, query.per_page)?;
+    let postcode = match query.postcode {
+        Some(raw) => Some(normalise_postcode(&raw).ok_or_else(|| {
+            ApiError::unprocessable("invalid_postal_address", "A postcode has four digits and two letters.")
+        })?),
+        None => None,
+    };
+    let listing = Listing {
+        status: query.status,
+        queue: None,
+        phone_number: query.phone_number.as_deref().map(PhoneNumber::parse).transpose()?,
+        postcode,
+        page,
+        per_page,
+    };
+    let mut conn = state.db().await?;
+    Ok(web::Json(management::list(&mut conn, cbs_code.as_str(), &listing).await?))
+}
+
+/// A work queue of the municipality: `approval` (pending sign-ups), `verification` (e-mail
+/// unverified after a week) or `quarantine` (a channel proved undeliverable).
+///
+/// Who may call: the municipality's relations officers, and administrators.
+#[utoipa::path(
+    tag = "participant management",
+    security(("staff_token" = [])),
+    params(
+        ("cbs_code" = String, Path, description = "The municipality's CBS code."),
+        ("queue" = Queue, Path, description = "The queue."),
+        PageQuery,
+    ),
+    responses(
+        (status = 200, description = "One page of the queue, oldest first.", body = ParticipantPage),
+        (status = 400, description = "A malformed CBS code, queue or query.", body = Problem, content_type = "application/problem+json"),
+        StaffAccessProblems,
+    )
+)]
+#[get("/v1/municipalities/{cbs_code}/queues/{queue}")]
+pub async fn list_queue(
+    state: web::Data<AppState>,
+    manager: ParticipantManager,
+    path: web::Path<(CbsCode, Queue)>,
+    query: web::Query<PageQuery>,
+) -> Result<web::Json<ParticipantPage>, ApiError> {
+    let (cbs_code, queue) = path.into_inner();
+    manager.ensure_municipality(cbs_code.as_str())?;
+    let (page, per_page) = paging(query.page, query.per_page)?;
+    let listing = Listing { queue: Some(queue), page, per_page, ..Listing::default() };
+    let mut conn = state.db().await?;
+    Ok(web::Json(management::list(&mut conn, cbs_code.as_str(), &listing).await?))
+}
+
+/// One participant of the municipality: contact details, status, places and the staff actions
+/// taken on them.
+///
+/// Who may call: the municipality's relations officers, and administrators.
+#[utoipa::path(
+    tag = "participant management",
+    security(("staff_token" = [])),
+    params(
+        ("cbs_code" = String, Path, description = "The municipality's CBS code."),
+        ("participant_id" = uuid::Uuid, Path, description = "The participant."),
+    ),
+    responses(
+        (status = 200, description = "The participant.", body = ParticipantRecord),
+        (status = 400, description = "A malformed CBS code or id.", body = Problem, content_type = "application/problem+json"),
+        StaffAccessProblems,
+        (status = 404, description = "No such participant in this municipality.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/v1/municipalities/{cbs_code}/participants/{participant_id}")]
+pub async fn get_participant(
+    state: web::Data<AppState>,
+    manager: ParticipantManager,
+    path: web::Path<(CbsCode, uuid::Uuid)>,
+) -> Result<web::Json<ParticipantRecord>, ApiError> {
+    let (cbs_code, participant) = path.into_inner();
+    manager.ensure_municipality(cbs_code.as_str())?;
+    let mut conn = state.db().await?;
+    management::record(&mut conn, cbs_code.as_str(), ParticipantId(participant))
+        .await?
+        .map(web::Json)
+        .ok_or_else(|| ApiError::not_found("There is no such participant in this municipality."))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionBody {
+    pub decision: Decision,
+    /// Why, in 1 to 1000 characters; recorded and shown to the municipality's officers.
+    pub reason: String,
+}
+
+/// Decide about a participant: approve or reject a pending sign-up, quarantine, reinstate or
+/// remove.
+///
+/// Who may call: the municipality's relations officers, and administrators. The decision is
+/// recorded with who took it and why. Becoming active sends the participant a confirmation;
+/// being rejected or removed sends a notice.
+#[utoipa::path(
+    tag = "participant management",
+    security(("staff_token" = [])),
+    params(
+        ("cbs_code" = String, Path, description = "The municipality's CBS code."),
+        ("participant_id" = uuid::Uuid, Path, description = "The participant."),
+    ),
+    request_body = DecisionBody,
+    responses(
+        (status = 200, description = "The participant after the decision.", body = ParticipantRecord),
+        (status = 400, description = "The body is not JSON, or a malformed CBS code or id.", body = Problem, content_type = "application/problem+json"),
+        StaffAccessProblems,
+        (status = 404, description = "No such participant in this municipality.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`decision_not_applicable`: not from the participant's current status.", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is too large.", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not sent as application/json.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_body` or `invalid_reason`.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/v1/municipalities/{cbs_code}/participants/{participant_id}/decisions")]
+pub async fn decide(
+    state: web::Data<AppState>,
+    manager: ParticipantManager,
+    path: web::Path<(CbsCode, uuid::Uuid)>,
+    body: web::Json<DecisionBody>,
+) -> Result<web::Json<ParticipantRecord>, ApiError> {
+    let (cbs_code, participant) = path.into_inner();
+    manager.ensure_municipality(cbs_code.as_str())?;
+    let reason = parse_reason(&body.reason)?;
+    let mut conn = state.db().await?;
+    let record =
+        management::decide(&mut conn, cbs_code.as_str(), ParticipantId(participant), body.decision, &reason, &manager.0)
+            .await?;
+    Ok(web::Json(record))
+}
+
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApprovalPolicy {
+    /// Whether new participants (and participants moving their home here) wait for approval.
+    pub requires_approval: bool,
+}
+
+/// Set whether the municipality approves new participants before they receive alerts.
+///
+/// Who may call: the municipality's relations officers, and administrators.
+#[utoipa::path(
+    tag = "participant management",
+    security(("staff_token" = [])),
+    params(("cbs_code" = String, Path, description = "The municipality's CBS code.")),
+    request_body = ApprovalPolicy,
+    responses(
+        (status = 200, description = "The policy now in force.", body = ApprovalPolicy),
+        (status = 400, description = "The body is not JSON, or a malformed CBS code.", body = Problem, content_type = "application/problem+json"),
+        StaffAccessProblems,
+        (status = 404, description = "No such municipality.", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is too large.", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not sent as application/json.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_body`.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[put("/v1/municipalities/{cbs_code}/approval-policy")]
+pub async fn set_approval_policy(
+    state: web::Data<AppState>,
+    manager: ParticipantManager,
+    cbs_code: web::Path<CbsCode>,
+    body: web::Json<ApprovalPolicy>,
+) -> Result<web::Json<ApprovalPolicy>, ApiError> {
+    manager.ensure_municipality(cbs_code.as_str())?;
+    let mut conn = state.db().await?;
+    if participant_queries::set_requires_approval(&mut conn, cbs_code.as_str(), body.requires_approval).await? == 0 {
+        return Err(ApiError::not_found(format!("There is no municipality {}.", cbs_code.as_str())));
+    }
+    Ok(web::Json(body.into_inner()))
+}

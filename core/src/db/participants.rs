@@ -1,0 +1,724 @@
+//! The SQL of participants and what they register: profile, places with their time windows,
+//! the live location, devices, staff actions, and erasure. Positions go in and out only through
+//! PostGIS functions.
+
+use chrono::{DateTime, Utc};
+use diesel::dsl::now;
+use diesel::prelude::*;
+use diesel::sql_types::{Array, Double, Float4, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use super::schema::{
+    devices, email_verifications, live_locations, participant_sessions, participant_staff_actions,
+    participants, place_time_windows, places, sign_in_challenges,
+};
+use crate::ids::{DeviceId, ParticipantId, PlaceId};
+use crate::participants::phone::PhoneNumber;
+
+/// The participant's row, as stored.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = participants)]
+pub struct ParticipantRow {
+    pub id: Uuid,
+    pub status: String,
+    pub phone_number: Option<String>,
+    pub display_name: Option<String>,
+    pub email: Option<String>,
+    pub email_verified_at: Option<DateTime<Utc>>,
+    pub email_set_at: Option<DateTime<Utc>>,
+    pub language: String,
+    pub channels: Vec<String>,
+    pub categories: Vec<String>,
+    pub live_location_enabled: bool,
+    pub municipality_cbs: Option<String>,
+    pub status_changed_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// The participant with this number, created (active, with default choices) if there is none.
+pub async fn find_or_create_by_phone(
+    conn: &mut AsyncPgConnection,
+    phone: &PhoneNumber,
+) -> QueryResult<(ParticipantId, bool)> {
+    let created: Option<Uuid> = diesel::insert_into(participants::table)
+        .values((participants::id.eq(Uuid::new_v4()), participants::phone_number.eq(phone.as_str())))
+        .on_conflict(participants::phone_number)
+        .do_nothing()
+        .returning(participants::id)
+        .get_result(conn)
+        .await
+        .optional()?;
+    if let Some(id) = created {
+        return Ok((ParticipantId(id), true));
+    }
+    let id = participants::table
+        .filter(participants::phone_number.eq(phone.as_str()))
+        .select(participants::id)
+        .first(conn)
+        .await?;
+    Ok((ParticipantId(id), false))
+}
+
+/// A participant who has not been erased; `lock` holds the row until the transaction ends, so
+/// concurrent changes to their places and status queue up.
+pub async fn find(
+    conn: &mut AsyncPgConnection,
+    participant: ParticipantId,
+    lock: bool,
+) -> QueryResult<Option<ParticipantRow>> {
+    let query = participants::table
+        .find(participant.0)
+        .filter(participants::erased_at.is_null())
+        .select(ParticipantRow::as_select());
+    if lock { query.for_update().first(conn).await.optional() } else { query.first(conn).await.optional() }
+}
+
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = participants)]
+pub struct ProfileUpdate {
+    pub display_name: Option<Option<String>>,
+    pub email: Option<Option<String>>,
+    pub email_verified_at: Option<Option<DateTime<Utc>>>,
+    pub email_set_at: Option<Option<DateTime<Utc>>>,
+    pub language: Option<String>,
+    pub channels: Option<Vec<String>>,
+    pub categories: Option<Vec<String>>,
+    pub live_location_enabled: Option<bool>,
+}
+
+pub async fn update_profile(
+    conn: &mut AsyncPgConnection,
+    participant: ParticipantId,
+    update: &ProfileUpdate,
+) -> QueryResult<()> {
+    diesel::update(participants::table.find(participant.0)).set(update).execute(conn).await?;
+    Ok(())
+}
+
+pub async fn set_status_and_municipality(
+    conn: &mut AsyncPgConnection,
+    participant: ParticipantId,
+    status: &str,
+    municipality_cbs: Option<&str>,
+) -> QueryResult<()> {
+    diesel::update(participants::table.find(participant.0))
+        .set((
+            participants::municipality_cbs.eq(municipality_cbs),
+            participants::status_changed_at.eq(diesel::dsl::case_when(
+                participants::status.ne(status),
+                now.into_sql::<Timestamptz>(),
+            )
+            .otherwise(participants::status_changed_at)),
+            participants::status.eq(status),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn requires_approval(conn: &mut AsyncPgConnection, cbs_code: &str) -> QueryResult<bool> {
+    super::schema::municipalities::table
+        .find(cbs_code)
+        .select(super::schema::municipalities::requires_approval)
+        .first(conn)
+        .await
+}
+
+pub async fn set_requires_approval(
+    conn: &mut AsyncPgConnection,
+    cbs_code: &str,
+    requires_approval: bool,
+) -> QueryResult<usize> {
+    diesel::update(super::schema::municipalities::table.find(cbs_code))
+        .set(super::schema::municipalities::requires_approval.eq(requires_approval))
+        .execute(conn)
+        .await
+}
+
+// --- e-mail verification ---
+
+pub async fn replace_email_verification(
+    conn: &mut AsyncPgConnection,
+    participant: ParticipantId,
+    token_hash: &[u8; 32],
+    email: &str,
+    expires_at: DateTime<Utc>,
+) -> QueryResult<()> {
+    diesel::delete(email_verifications::table.filter(email_verifications::participant_id.eq(participant.0)))
+        .execute(conn)
+        .await?;
+    diesel::insert_into(email_verifications::table)
+        .values((
+            email_verifications::token_hash.eq(token_hash.as_slice()),
+            email_verifications::participant_id.eq(participant.0),
+            email_verifications::email.eq(email),
+            email_verifications::expires_at.eq(expires_at),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Marks the address verified if the link is current and the participant still has that
+/// address. Returns the participant's language when it worked.
+pub async fn confirm_email_verification(
+    conn: &mut AsyncPgConnection,
+    token_hash: &[u8; 32],
+) -> QueryResult<Option<String>> {
+    let found: Option<(Uuid, String)> = diesel::delete(
+        email_verifications::table
+            .filter(email_verifications::token_hash.eq(token_hash.as_slice()))
+            .filter(email_verifications::expires_at.gt(now)),
+    )
+    .returning((email_verifications::participant_id, email_verifications::email))
+    .get_result(conn)
+    .await
+    .optional()?;
+    let Some((participant, email)) = found else { return Ok(None) };
+    diesel::update(
+        participants::table
+            .find(participant)
+            .filter(participants::email.eq(&email))
+            .filter(participants::erased_at.is_null()),
+    )
+    .set(participants::email_verified_at.eq(now))
+    .returning(participants::language)
+    .get_result(conn)
+    .await
+    .optional()
+}
+
+// --- places ---
+
+#[derive(Debug, Clone, QueryableByName)]
+pub struct PlaceRow {
+    #[diesel(sql_type = SqlUuid)]
+    pub id: Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    pub participant_id: Uuid,
+    #[diesel(sql_type = Text)]
+    pub kind: String,
+    #[diesel(sql_type = Text)]
+    pub name: String,
+    #[diesel(sql_type = Double)]
+    pub latitude: f64,
+    #[diesel(sql_type = Double)]
+    pub longitude: f64,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub postcode: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub house_number: Option<String>,
+    #[diesel(sql_type = Text)]
+    pub municipality_cbs: String,
+    #[diesel(sql_type = Timestamptz)]
+    pub created_at: DateTime<Utc>,
+    #[diesel(sql_type = Timestamptz)]
+    pub updated_at: DateTime<Utc>,
+}
+
+const PLACE_COLUMNS: &str = "id, participant_id, kind, name, ST_Y(location) AS latitude, ST_X(location) AS longitude,
+     postcode, house_number, municipality_cbs, created_at, updated_at";
+
+/// The places of these participants, oldest first.
+pub async fn list_places(conn: &mut AsyncPgConnection, participant_ids: &[Uuid]) -> QueryResult<Vec<PlaceRow>> {
+    diesel::sql_query(format!(
+        "SELECT {PLACE_COLUMNS} FROM places WHERE participant_id = ANY($1) ORDER BY created_at, id"
+    ))
+    .bind::<Array<SqlUuid>, _>(participant_ids)
+    .load(conn)
+    .await
+}
+
+#[derive(Debug, Clone, Queryable)]
+pub struct TimeWindowRow {
+    pub place_id: Uuid,
+    pub days: Vec<i16>,
+    pub from_minute: i16,
+    pub until_minute: i16,
+}
+
+pub async fn list_time_windows(conn: &mut AsyncPgConnection, place_ids: &[Uuid]) -> QueryResult<Vec<TimeWindowRow>> {
+    place_time_windows::table
+        .filter(place_time_windows::place_id.eq_any(place_ids))
+        .order((place_time_windows::place_id, place_time_windows::position))
+        .select((
+            place_time_windows::place_id,
+            place_time_windows::days,
+            place_time_windows::from_minute,
+            place_time_windows::until_minute,
+        ))
+        .load(conn)
+        .await
+}
+
+#[derive(QueryableByName)]
+struct CbsCodeRow {
+    #[diesel(sql_type = Text)]
+    cbs_code: String,
+}
+
+/// The municipality whose boundary contains the point; none when it lies outside every loaded
+/// municipality, i.e. outside the service area.
+pub async fn municipality_containing(
+    conn: &mut AsyncPgConnection,
+    latitude: f64,
+    longitude: f64,
+) -> QueryResult<Option<String>> {
+    let row: Option<CbsCodeRow> = diesel::sql_query(
+        "SELECT cbs_code FROM municipalities
+          WHERE ST_Covers(boundary, ST_SetSRID(ST_MakePoint($1, $2), 4326))
+          ORDER BY cbs_code LIMIT 1",
+    )
+    .bind::<Double, _>(longitude)
+    .bind::<Double, _>(latitude)
+    .get_result(conn)
+    .await
+    .optional()?;
+    Ok(row.map(|row| row.cbs_code))
+}
+
+/// The fields of a place as written.
+pub struct PlaceValues<'a> {
+    pub kind: &'a str,
+    pub name: &'a str,
+    pub latitude: f64,
+    pub longitude: f64,
+    pub postcode: Option<&'a str>,
+    pub house_number: Option<&'a str>,
+    pub municipality_cbs: &'a str,
+    /// (ISO days, from minute, until minute)
+    pub time_windows: Vec<(Vec<i16>, i16, i16)>,
+}
+
+pub async fn count_places(conn: &mut AsyncPgConnection, participant: ParticipantId) -> QueryResult<i64> {
+    places::table.filter(places::participant_id.eq(participant.0)).count().get_result(conn).await
+}
+
+/// Inserts the place, or replaces the participant's place `id` with these values. Returns false
+/// when `id` is not one of the participant's places.
+pub async fn save_place(
+    conn: &mut AsyncPgConnection,
+    participant: ParticipantId,
+    id: PlaceId,
+    values: &PlaceValues<'_>,
+    replace: bool,
+) -> QueryResult<bool> {
+    let sql = if replace {
+        "UPDATE places SET kind = $3, name = $4, location = ST_SetSRID(ST_MakePoint($5, $6), 4326),
+                postcode = $7, house_number = $8, municipality_cbs = $9
+          WHERE id = $1 AND participant_id = $2"
+    } else {
+        "INSERT INTO places (id, participant_id, kind, name, location, postcode, house_number, municipality_cbs)
+         VALUES ($1, $2, $3, $4, ST_SetSRID(ST_MakePoint($5, $6), 4326), $7, $8, $9)"
+    };
+    let written = diesel::sql_query(sql)
+        .bind::<SqlUuid, _>(id.0)
+        .bind::<SqlUuid, _>(participant.0)
+        .bind::<Text, _>(values.kind)
+        .bind::<Text, _>(values.name)
+        .bind::<Double, _>(values.longitude)
+        .bind::<Double, _>(values.latitude)
+        .bind::<Nullable<Text>, _>(values.postcode)
+        .bind::<Nullable<Text>, _>(values.house_number)
+        .bind::<Text, _>(values.municipality_cbs)
+        .execute(conn)
+        .await?;
+    if written == 0 {
+        return Ok(false);
+    }
+    diesel::delete(place_time_windows::table.filter(place_time_windows::place_id.eq(id.0))).execute(conn).await?;
+    let rows: Vec<_> = values
+        .time_windows
+        .iter()
+        .enumerate()
+        .map(|(position, (days, from, until))| {
+            (
+                place_time_windows::place_id.eq(id.0),
+                place_time_windows::position.eq(position as i16),
+                place_time_windows::days.eq(days.clone()),
+                place_time_windows::from_minute.eq(*from),
+                place_time_windows::until_minute.eq(*until),
+            )
+        })
+        .collect();
+    if !rows.is_empty() {
+        diesel::insert_into(place_time_windows::table).values(rows).execute(conn).await?;
+    }
+    Ok(true)
+}
+
+pub async fn delete_place(conn: &mut AsyncPgConnection, participant: ParticipantId, id: PlaceId) -> QueryResult<bool> {
+    let deleted = diesel::delete(places::table.find(id.0).filter(places::participant_id.eq(participant.0)))
+        .execute(conn)
+        .await?;
+    Ok(deleted > 0)
+}
+
+/// The municipality that manages the participant: their home's, else their first place's.
+pub async fn managing_municipality(
+    conn: &mut AsyncPgConnection,
+    participant: ParticipantId,
+) -> QueryResult<Option<String>> {
+    places::table
+        .filter(places::participant_id.eq(participant.0))
+        .order((places::kind.ne("home"), places::created_at, places::id))
+        .select(places::municipality_cbs)
+        .first(conn)
+        .await
+        .optional()
+}
+
+// --- live location ---
+
+#[derive(Debug, Clone, QueryableByName)]
+pub struct LiveLocationRow {
+    #[diesel(sql_type = Double)]
+    pub latitude: f64,
+    #[diesel(sql_type = Double)]
+    pub longitude: f64,
+    #[diesel(sql_type = Float4)]
+    pub accuracy_meters: f32,
+    #[diesel(sql_type = Timestamptz)]
+    pub recorded_at: DateTime<Utc>,
+    #[diesel(sql_type = Timestamptz)]
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Replaces the participant's one position; there is never more than one row per participant.
+pub async fn upsert_live_location(
+    conn: &mut AsyncPgConnection,
+    participant: ParticipantId,
+    latitude: f64,
+    longitude: f64,
+    accuracy_meters: f32,
+    ttl: std::time::Duration,
+) -> QueryResult<LiveLocationRow> {
+    diesel::sql_query(
+        "INSERT INTO live_locations (participant_id, location, accuracy_meters, recorded_at, expires_at)
+         VALUES ($1, ST_SetSRID(ST_MakePoint($2, $3), 4326), $4, now(), now() + $5)
+         ON CONFLICT (participant_id) DO UPDATE
+            SET location = excluded.location, accuracy_meters = excluded.accuracy_meters,
+                recorded_at = excluded.recorded_at, expires_at = excluded.expires_at
+         RETURNING ST_Y(location) AS latitude, ST_X(location) AS longitude, accuracy_meters, recorded_at, expires_at",
+    )
+    .bind::<SqlUuid, _>(participant.0)
+    .bind::<Double, _>(longitude)
+    .bind::<Double, _>(latitude)
+    .bind::<Float4, _>(accuracy_meters)
+    .bind::<diesel::sql_types::Interval, _>(super::sign_in::interval(ttl))
+    .get_result(conn)
+    .await
+}
+
+/// The participant's position unless it has expired.
+pub async fn find_live_location(
+    conn: &mut AsyncPgConnection,
+    participant: ParticipantId,
+) -> QueryResult<Option<LiveLocationRow>> {
+    diesel::sql_query(
+        "SELECT ST_Y(location) AS latitude, ST_X(location) AS longitude, accuracy_meters, recorded_at, expires_at
+           FROM live_locations WHERE participant_id = $1 AND expires_at > now()",
+    )
+    .bind::<SqlUuid, _>(participant.0)
+    .get_result(conn)
+    .await
+    .optional()
+}
+
+pub async fn delete_live_location(conn: &mut AsyncPgConnection, participant: ParticipantId) -> QueryResult<()> {
+    diesel::delete(live_locations::table.find(participant.0)).execute(conn).await?;
+    Ok(())
+}
+
+/// Removes what has outlived its purpose: expired positions, codes and counters. Run
+/// periodically by the workers.
+pub async fn purge_expired(conn: &mut AsyncPgConnection) -> QueryResult<usize> {
+    let locations = diesel::delete(live_locations::table.filter(live_locations::expires_at.le(now)))
+        .execute(conn)
+        .await?;
+    let challenges = diesel::delete(
+        sign_in_challenges::table
+            .filter(sign_in_challenges::expires_at.le(now))
+            .filter(sign_in_challenges::locked_until.is_null().or(sign_in_challenges::locked_until.le(now))),
+    )
+    .execute(conn)
+    .await?;
+    let verifications =
+        diesel::delete(email_verifications::table.filter(email_verifications::expires_at.le(now)))
+            .execute(conn)
+            .await?;
+    let counters = diesel::sql_query(
+        "DELETE FROM rate_limit_counters WHERE window_started_at < now() - interval '1 day'",
+    )
+    .execute(conn)
+    .await?;
+    let tokens = diesel::sql_query(
+        "DELETE FROM refresh_tokens WHERE expires_at <= now() - interval '1 day'",
+    )
+    .execute(conn)
+    .await?;
+    Ok(locations + challenges + verifications + counters + tokens)
+}
+
+// --- devices ---
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = devices)]
+pub struct DeviceRow {
+    pub id: Uuid,
+    pub platform: String,
+    pub push_token: String,
+    pub apns_environment: Option<String>,
+    pub app_version: String,
+    pub locale: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+pub struct DeviceValues<'a> {
+    pub platform: &'a str,
+    pub push_token: &'a str,
+    pub apns_environment: Option<&'a str>,
+    pub app_version: &'a str,
+    pub locale: &'a str,
+}
+
+pub async fn list_devices(conn: &mut AsyncPgConnection, participant: ParticipantId) -> QueryResult<Vec<DeviceRow>> {
+    devices::table
+        .filter(devices::participant_id.eq(participant.0))
+        .order((devices::created_at, devices::id))
+        .select(DeviceRow::as_select())
+        .load(conn)
+        .await
+}
+
+/// Registers the token for the participant. A token already registered (by them or by someone
+/// else) is taken over with its row: one token, one owner. Returns the row and whether it is new.
+pub async fn register_device(
+    conn: &mut AsyncPgConnection,
+    participant: ParticipantId,
+    values: &DeviceValues<'_>,
+) -> QueryResult<(DeviceRow, bool)> {
+    let new_id = Uuid::new_v4();
+    let row: DeviceRow = diesel::insert_into(devices::table)
+        .values((
+            devices::id.eq(new_id),
+            devices::participant_id.eq(participant.0),
+            devices::platform.eq(values.platform),
+            devices::push_token.eq(values.push_token),
+            devices::apns_environment.eq(values.apns_environment),
+            devices::app_version.eq(values.app_version),
+            devices::locale.eq(values.locale),
+        ))
+        .on_conflict((devices::platform, devices::push_token))
+        .do_update()
+        .set((
+            devices::participant_id.eq(participant.0),
+            devices::apns_environment.eq(values.apns_environment),
+            devices::app_version.eq(values.app_version),
+            devices::locale.eq(values.locale),
+        ))
+        .returning(DeviceRow::as_returning())
+        .get_result(conn)
+        .await?;
+    let created = row.id == new_id;
+    Ok((row, created))
+}
+
+/// Updates one of the participant's devices (a rotated token, a new app version). A token held
+/// by another device row is moved here.
+pub async fn update_device(
+    conn: &mut AsyncPgConnection,
+    participant: ParticipantId,
+    id: DeviceId,
+    values: &DeviceValues<'_>,
+) -> QueryResult<Option<DeviceRow>> {
+    diesel::delete(
+        devices::table
+            .filter(devices::platform.eq(values.platform))
+            .filter(devices::push_token.eq(values.push_token))
+            .filter(devices::id.ne(id.0)),
+    )
+    .execute(conn)
+    .await?;
+    diesel::update(devices::table.find(id.0).filter(devices::participant_id.eq(participant.0)))
+        .set((
+            devices::platform.eq(values.platform),
+            devices::push_token.eq(values.push_token),
+            devices::apns_environment.eq(values.apns_environment),
+            devices::app_version.eq(values.app_version),
+            devices::locale.eq(values.locale),
+        ))
+        .returning(DeviceRow::as_returning())
+        .get_result(conn)
+        .await
+        .optional()
+}
+
+pub async fn delete_device(conn: &mut AsyncPgConnection, participant: ParticipantId, id: DeviceId) -> QueryResult<bool> {
+    let deleted = diesel::delete(devices::table.find(id.0).filter(devices::participant_id.eq(participant.0)))
+        .execute(conn)
+        .await?;
+    Ok(deleted > 0)
+}
+
+pub async fn count_devices(conn: &mut AsyncPgConnection, participant: ParticipantId) -> QueryResult<i64> {
+    devices::table.filter(devices::participant_id.eq(participant.0)).count().get_result(conn).await
+}
+
+// --- erasure ---
+
+/// Deletes everything that identifies the participant and keeps a row without identity, so
+/// records of alerts already sent keep their reference.
+pub async fn erase(conn: &mut AsyncPgConnection, participant: ParticipantId) -> QueryResult<()> {
+    let id = participant.0;
+    diesel::delete(places::table.filter(places::participant_id.eq(id))).execute(conn).await?;
+    diesel::delete(devices::table.filter(devices::participant_id.eq(id))).execute(conn).await?;
+    diesel::delete(live_locations::table.find(id)).execute(conn).await?;
+    diesel::delete(email_verifications::table.filter(email_verifications::participant_id.eq(id)))
+        .execute(conn)
+        .await?;
+    diesel::delete(participant_sessions::table.filter(participant_sessions::participant_id.eq(id)))
+        .execute(conn)
+        .await?;
+    diesel::update(participants::table.find(id))
+        .set((
+            participants::phone_number.eq(None::<String>),
+            participants::display_name.eq(None::<String>),
+            participants::email.eq(None::<String>),
+            participants::email_verified_at.eq(None::<DateTime<Utc>>),
+            participants::email_set_at.eq(None::<DateTime<Utc>>),
+            participants::live_location_enabled.eq(false),
+            participants::status.eq("removed"),
+            participants::status_changed_at.eq(now),
+            participants::erased_at.eq(now),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+// --- staff actions ---
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = participant_staff_actions)]
+pub struct StaffActionRow {
+    pub id: i64,
+    pub participant_id: Uuid,
+    pub staff_subject: String,
+    pub staff_name: Option<String>,
+    pub staff_role: String,
+    pub action: String,
+    pub from_status: Option<String>,
+    pub to_status: Option<String>,
+    pub reason: String,
+    pub created_at: DateTime<Utc>,
+}
+
+pub struct NewStaffAction<'a> {
+    pub participant: ParticipantId,
+    pub municipality_cbs: Option<&'a str>,
+    pub staff_subject: &'a str,
+    pub staff_name: Option<&'a str>,
+    pub staff_role: &'a str,
+    pub action: &'a str,
+    pub from_status: Option<&'a str>,
+    pub to_status: Option<&'a str>,
+    pub reason: &'a str,
+}
+
+pub async fn insert_staff_action(conn: &mut AsyncPgConnection, action: &NewStaffAction<'_>) -> QueryResult<StaffActionRow> {
+    diesel::insert_into(participant_staff_actions::table)
+        .values((
+            participant_staff_actions::participant_id.eq(action.participant.0),
+            participant_staff_actions::municipality_cbs.eq(action.municipality_cbs),
+            participant_staff_actions::staff_subject.eq(action.staff_subject),
+            participant_staff_actions::staff_name.eq(action.staff_name),
+            participant_staff_actions::staff_role.eq(action.staff_role),
+            participant_staff_actions::action.eq(action.action),
+            participant_staff_actions::from_status.eq(action.from_status),
+            participant_staff_actions::to_status.eq(action.to_status),
+            participant_staff_actions::reason.eq(action.reason),
+        ))
+        .returning(StaffActionRow::as_returning())
+        .get_result(conn)
+        .await
+}
+
+/// Staff actions on the participant, newest first.
+pub async fn list_staff_actions(
+    conn: &mut AsyncPgConnection,
+    participant: ParticipantId,
+) -> QueryResult<Vec<StaffActionRow>> {
+    participant_staff_actions::table
+        .filter(participant_staff_actions::participant_id.eq(participant.0))
+        .order(participant_staff_actions::id.desc())
+        .select(StaffActionRow::as_select())
+        .load(conn)
+        .await
+}
+
+// --- the municipality's view ---
+
+/// Which participants of a municipality to list.
+pub struct ParticipantFilter<'a> {
+    pub municipality_cbs: &'a str,
+    pub statuses: Option<Vec<&'a str>>,
+    pub phone_number: Option<&'a str>,
+    pub postcode: Option<&'a str>,
+    /// Only those with an e-mail address set before this moment and still unverified.
+    pub email_unverified_since: Option<DateTime<Utc>>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// One page of the municipality's participants, oldest sign-up first, and the total count.
+pub async fn list_for_municipality(
+    conn: &mut AsyncPgConnection,
+    filter: &ParticipantFilter<'_>,
+) -> QueryResult<(Vec<ParticipantRow>, i64)> {
+    let query = || {
+        let mut query = participants::table
+            .filter(participants::municipality_cbs.eq(filter.municipality_cbs))
+            .filter(participants::erased_at.is_null())
+            .into_boxed();
+        if let Some(statuses) = &filter.statuses {
+            query = query.filter(participants::status.eq_any(statuses.clone()));
+        }
+        if let Some(phone) = filter.phone_number {
+            query = query.filter(participants::phone_number.eq(phone));
+        }
+        if let Some(postcode) = filter.postcode {
+            query = query.filter(
+                participants::id.eq_any(
+                    places::table.filter(places::postcode.eq(postcode)).select(places::participant_id),
+                ),
+            );
+        }
+        if let Some(since) = filter.email_unverified_since {
+            query = query
+                .filter(participants::email_verified_at.is_null())
+                .filter(participants::email_set_at.le(since));
+        }
+        query
+    };
+    let total = query().count().get_result(conn).await?;
+    let rows = query()
+        .order((participants::created_at, participants::id))
+        .limit(filter.limit)
+        .offset(filter.offset)
+        .select(ParticipantRow::as_select())
+        .load(conn)
+        .await?;
+    Ok((rows, total))
+}
+
+pub async fn count_active_sessions(conn: &mut AsyncPgConnection, participant: ParticipantId) -> QueryResult<i64> {
+    participant_sessions::table
+        .filter(participant_sessions::participant_id.eq(participant.0))
+        .filter(participant_sessions::revoked_at.is_null())
+        .count()
+        .get_result(conn)
+        .await
+}

@@ -1,0 +1,508 @@
+//! A participant's own account: profile and choices, places, live location, devices, export
+//! and erasure. Every change that causes a message enqueues it in the same transaction.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::devices::{ApnsEnvironment, AppVersion, Locale, Platform, PushToken};
+use super::email::EmailAddress;
+use super::management;
+use super::notices::{Notice, NotifyParticipant};
+use super::phone::PhoneNumber;
+use super::places::{
+    MAX_PLACES_PER_PARTICIPANT, PlaceKind, PlaceName, Position, PostalAddress, TimeWindow, Weekday,
+};
+use super::{Category, Channel, InvalidInput, Language, ParticipantStatus};
+use crate::db::participants::{self as queries, DeviceRow, DeviceValues, ParticipantRow, PlaceRow, PlaceValues};
+use crate::ids::{DeviceId, ParticipantId, PlaceId};
+use crate::jobs::BackgroundJob;
+
+/// Push devices one participant may register (phones, tablets).
+pub const MAX_DEVICES_PER_PARTICIPANT: i64 = 10;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    /// The participant no longer exists (erased); their token is stale.
+    #[error("This account no longer exists.")]
+    AccountGone,
+    #[error(transparent)]
+    Invalid(#[from] InvalidInput),
+    #[error("A participant can have at most {MAX_PLACES_PER_PARTICIPANT} places.")]
+    TooManyPlaces,
+    #[error("This point lies outside the area Burgernet serves.")]
+    OutsideServiceArea,
+    #[error("There is no such place in your account.")]
+    PlaceNotFound,
+    #[error("There is no such device in your account.")]
+    DeviceNotFound,
+    #[error("A participant can have at most {MAX_DEVICES_PER_PARTICIPANT} devices.")]
+    TooManyDevices,
+    #[error("Alerts where you are is switched off; switch it on in your profile first.")]
+    LiveLocationOff,
+    #[error(transparent)]
+    Database(#[from] diesel::result::Error),
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Profile {
+    #[schema(value_type = Uuid)]
+    pub id: ParticipantId,
+    pub status: ParticipantStatus,
+    pub phone_number: PhoneNumber,
+    pub display_name: Option<String>,
+    pub email: Option<EmailAddress>,
+    /// Whether the e-mail address was confirmed through the link sent to it.
+    pub email_verified: bool,
+    pub language: Language,
+    pub channels: Vec<Channel>,
+    pub categories: Vec<Category>,
+    /// "Alerts where I am": whether the app shares its latest position.
+    pub alerts_where_i_am: bool,
+    /// CBS code of the municipality that manages the participant (that of their home, else of
+    /// their first place); none before the first place.
+    pub municipality: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl Profile {
+    pub(crate) fn from_row(row: ParticipantRow) -> Self {
+        Self {
+            id: ParticipantId(row.id),
+            status: ParticipantStatus::from_database(&row.status),
+            phone_number: PhoneNumber::from_database(row.phone_number.expect("not erased")),
+            display_name: row.display_name,
+            email: row.email.map(EmailAddress::from_database),
+            email_verified: row.email_verified_at.is_some(),
+            language: Language::from_database(&row.language),
+            channels: row.channels.iter().map(|c| Channel::from_database(c)).collect(),
+            categories: row.categories.iter().map(|c| Category::from_database(c)).collect(),
+            alerts_where_i_am: row.live_location_enabled,
+            municipality: row.municipality_cbs,
+            created_at: row.created_at,
+        }
+    }
+}
+
+/// Changes to a profile; absent fields stay as they are.
+#[derive(Debug, Default)]
+pub struct ProfileChanges {
+    pub display_name: Option<Option<String>>,
+    pub email: Option<Option<EmailAddress>>,
+    pub language: Option<Language>,
+    pub channels: Option<Vec<Channel>>,
+    pub categories: Option<Vec<Category>>,
+    pub alerts_where_i_am: Option<bool>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Place {
+    #[schema(value_type = Uuid)]
+    pub id: PlaceId,
+    pub kind: PlaceKind,
+    pub name: PlaceName,
+    pub position: Position,
+    pub address: Option<PostalAddress>,
+    /// CBS code of the municipality the place lies in.
+    pub municipality: String,
+    /// When the place counts (Europe/Amsterdam time); empty means always.
+    pub time_windows: Vec<TimeWindow>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A place as the participant describes it, validated.
+#[derive(Debug, Clone)]
+pub struct PlaceInput {
+    pub kind: PlaceKind,
+    pub name: PlaceName,
+    pub position: Position,
+    pub address: Option<PostalAddress>,
+    pub time_windows: Vec<TimeWindow>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct LiveLocation {
+    pub position: Position,
+    pub accuracy_meters: f32,
+    pub recorded_at: DateTime<Utc>,
+    /// After this moment the position is no longer used and is deleted.
+    pub expires_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Device {
+    #[schema(value_type = Uuid)]
+    pub id: DeviceId,
+    pub platform: Platform,
+    pub push_token: PushToken,
+    pub apns_environment: Option<ApnsEnvironment>,
+    pub app_version: AppVersion,
+    pub locale: Locale,
+    pub registered_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A device as the app registers it, validated.
+#[derive(Debug, Clone)]
+pub struct DeviceInput {
+    pub platform: Platform,
+    pub push_token: PushToken,
+    pub apns_environment: Option<ApnsEnvironment>,
+    pub app_version: AppVersion,
+    pub locale: Locale,
+}
+
+impl DeviceInput {
+    fn values(&self) -> DeviceValues<'_> {
+        DeviceValues {
+            platform: self.platform.as_str(),
+            push_token: self.push_token.as_str(),
+            apns_environment: self.apns_environment.map(ApnsEnvironment::as_str),
+            app_version: self.app_version.as_str(),
+            locale: self.locale.as_str(),
+        }
+    }
+}
+
+fn device_from_row(row: DeviceRow) -> Device {
+    Device {
+        id: DeviceId(row.id),
+        platform: Platform::from_database(&row.platform),
+        push_token: PushToken::from_database(row.push_token),
+        apns_environment: row.apns_environment.as_deref().map(ApnsEnvironment::from_database),
+        app_version: AppVersion::from_database(row.app_version),
+        locale: Locale::from_database(row.locale),
+        registered_at: row.created_at,
+        updated_at: row.updated_at,
+    }
+}
+
+/// Everything held about a participant, as one document.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ParticipantExport {
+    pub exported_at: DateTime<Utc>,
+    pub profile: Profile,
+    pub email_verified_at: Option<DateTime<Utc>>,
+    pub status_changed_at: DateTime<Utc>,
+    pub places: Vec<Place>,
+    pub live_location: Option<LiveLocation>,
+    pub devices: Vec<Device>,
+    /// What municipal staff did with the account, and why.
+    pub staff_actions: Vec<management::StaffAction>,
+    /// Signed-in sessions are listed by count only: their tokens are secrets.
+    pub active_sessions: i64,
+}
+
+pub(crate) async fn require(
+    conn: &mut AsyncPgConnection,
+    participant: ParticipantId,
+    lock: bool,
+) -> Result<ParticipantRow, AccountError> {
+    queries::find(conn, participant, lock).await?.ok_or(AccountError::AccountGone)
+}
+
+pub async fn profile(conn: &mut AsyncPgConnection, participant: ParticipantId) -> Result<Profile, AccountError> {
+    Ok(Profile::from_row(require(conn, participant, false).await?))
+}
+
+pub async fn update_profile(
+    conn: &mut AsyncPgConnection,
+    participant: ParticipantId,
+    changes: ProfileChanges,
+) -> Result<Profile, AccountError> {
+    conn.transaction(async |conn| {
+        let current = require(conn, participant, true).await?;
+        let mut update = queries::ProfileUpdate {
+            display_name: changes.display_name,
+            language: changes.language.map(|language| language.as_str().to_string()),
+            channels: changes.channels.map(|channels| names(&super::distinct(&channels), |c| c.as_str())),
+            categories: changes.categories.map(|categories| names(&super::distinct(&categories), |c| c.as_str())),
+            live_location_enabled: changes.alerts_where_i_am,
+            ..Default::default()
+        };
+        let mut send_verification = false;
+        if let Some(email) = changes.email {
+            let email = email.map(|email| email.as_str().to_string());
+            if email != current.email {
+                send_verification = email.is_some();
+                update.email_set_at = Some(email.as_ref().map(|_| Utc::now()));
+                update.email = Some(email);
+                update.email_verified_at = Some(None);
+            }
+        }
+        queries::update_profile(conn, participant, &update).await?;
+        if changes.alerts_where_i_am == Some(false) {
+            queries::delete_live_location(conn, participant).await?;
+        }
+        if send_verification {
+            NotifyParticipant { participant_id: participant, notice: Notice::VerifyEmail }.enqueue(conn).await?;
+        }
+        Ok(Profile::from_row(require(conn, participant, false).await?))
+    })
+    .await
+}
+
+fn names<T: Copy>(values: &[T], name: impl Fn(T) -> &'static str) -> Vec<String> {
+    values.iter().map(|value| name(*value).to_string()).collect()
+}
+
+/// Confirms an e-mail address from the link sent to it. Returns the participant's language, or
+/// none when the link is unknown, expired or for an address no longer set.
+pub async fn confirm_email(
+    conn: &mut AsyncPgConnection,
+    token: &str,
+) -> Result<Option<Language>, diesel::result::Error> {
+    let hash = crate::auth::participant::RefreshTokenHash::of(token).0;
+    let language = queries::confirm_email_verification(conn, &hash).await?;
+    Ok(language.map(|language| Language::from_database(&language)))
+}
+
+// --- places ---
+
+pub(crate) async fn load_places(
+    conn: &mut AsyncPgConnection,
+    participant_ids: &[Uuid],
+) -> Result<Vec<(ParticipantId, Place)>, diesel::result::Error> {
+    let rows = queries::list_places(conn, participant_ids).await?;
+    let place_ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
+    let mut windows: HashMap<Uuid, Vec<TimeWindow>> = HashMap::new();
+    for row in queries::list_time_windows(conn, &place_ids).await? {
+        let days: Vec<Weekday> = row.days.iter().filter_map(|day| Weekday::from_iso_number(*day as u8)).collect();
+        let window = TimeWindow::new(&days, row.from_minute as u16, row.until_minute as u16)
+            .expect("stored windows were validated when written");
+        windows.entry(row.place_id).or_default().push(window);
+    }
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let owner = ParticipantId(row.participant_id);
+            (owner, place_from_row(row, &mut windows))
+        })
+        .collect())
+}
+
+fn place_from_row(row: PlaceRow, windows: &mut HashMap<Uuid, Vec<TimeWindow>>) -> Place {
+    Place {
+        id: PlaceId(row.id),
+        kind: PlaceKind::from_database(&row.kind),
+        name: PlaceName::from_database(row.name),
+        position: Position::parse(row.latitude, row.longitude).expect("stored positions are valid"),
+        address: row.postcode.zip(row.house_number).map(|(postcode, number)| PostalAddress::from_database(postcode, number)),
+        municipality: row.municipality_cbs,
+        time_windows: windows.remove(&row.id).unwrap_or_default(),
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+    }
+}
+
+pub async fn places(conn: &mut AsyncPgConnection, participant: ParticipantId) -> Result<Vec<Place>, AccountError> {
+    require(conn, participant, false).await?;
+    Ok(load_places(conn, &[participant.0]).await?.into_iter().map(|(_, place)| place).collect())
+}
+
+/// Adds a place (`existing` none) or replaces one. The place is assigned to the municipality
+/// containing it; the participant's managing municipality, and with it their status, follows.
+pub async fn save_place(
+    conn: &mut AsyncPgConnection,
+    participant: ParticipantId,
+    existing: Option<PlaceId>,
+    input: PlaceInput,
+) -> Result<Place, AccountError> {
+    conn.transaction(async |conn| {
+        let row = require(conn, participant, true).await?;
+        if existing.is_none() && queries::count_places(conn, participant).await? >= MAX_PLACES_PER_PARTICIPANT as i64 {
+            return Err(AccountError::TooManyPlaces);
+        }
+        let municipality =
+            queries::municipality_containing(conn, input.position.latitude(), input.position.longitude())
+                .await?
+                .ok_or(AccountError::OutsideServiceArea)?;
+        let id = existing.unwrap_or_default();
+        let values = PlaceValues {
+            kind: input.kind.as_str(),
+            name: input.name.as_str(),
+            latitude: input.position.latitude(),
+            longitude: input.position.longitude(),
+            postcode: input.address.as_ref().map(PostalAddress::postcode),
+            house_number: input.address.as_ref().map(PostalAddress::house_number),
+            municipality_cbs: &municipality,
+            time_windows: input
+                .time_windows
+                .iter()
+                .map(|window| {
+                    let days = window.days().iter().map(|day| day.iso_number() as i16).collect();
+                    (days, window.from_minute() as i16, window.until_minute() as i16)
+                })
+                .collect(),
+        };
+        if !queries::save_place(conn, participant, id, &values, existing.is_some()).await? {
+            return Err(AccountError::PlaceNotFound);
+        }
+        management::follow_managing_municipality(conn, &row).await?;
+        let mut places = load_places(conn, &[participant.0]).await?;
+        let index = places.iter().position(|(_, place)| place.id == id).expect("the place was just saved");
+        Ok(places.swap_remove(index).1)
+    })
+    .await
+}
+
+pub async fn remove_place(
+    conn: &mut AsyncPgConnection,
+    participant: ParticipantId,
+    place: PlaceId,
+) -> Result<(), AccountError> {
+    conn.transaction(async |conn| {
+        let row = require(conn, participant, true).await?;
+        if !queries::delete_place(conn, participant, place).await? {
+            return Err(AccountError::PlaceNotFound);
+        }
+        management::follow_managing_municipality(conn, &row).await?;
+        Ok(())
+    })
+    .await
+}
+
+// --- live location ---
+
+pub async fn update_live_location(
+    conn: &mut AsyncPgConnection,
+    participant: ParticipantId,
+    position: Position,
+    accuracy_meters: f32,
+    ttl: Duration,
+) -> Result<LiveLocation, AccountError> {
+    conn.transaction(async |conn| {
+        let row = require(conn, participant, true).await?;
+        if !row.live_location_enabled {
+            return Err(AccountError::LiveLocationOff);
+        }
+        let stored = queries::upsert_live_location(
+            conn,
+            participant,
+            position.latitude(),
+            position.longitude(),
+            accuracy_meters,
+            ttl,
+        )
+        .await?;
+        Ok(live_location_from_row(stored))
+    })
+    .await
+}
+
+fn live_location_from_row(row: queries::LiveLocationRow) -> LiveLocation {
+    LiveLocation {
+        position: Position::parse(row.latitude, row.longitude).expect("stored positions are valid"),
+        accuracy_meters: row.accuracy_meters,
+        recorded_at: row.recorded_at,
+        expires_at: row.expires_at,
+    }
+}
+
+pub async fn forget_live_location(conn: &mut AsyncPgConnection, participant: ParticipantId) -> Result<(), AccountError> {
+    require(conn, participant, false).await?;
+    Ok(queries::delete_live_location(conn, participant).await?)
+}
+
+pub async fn live_location(
+    conn: &mut AsyncPgConnection,
+    participant: ParticipantId,
+) -> Result<Option<LiveLocation>, AccountError> {
+    require(conn, participant, false).await?;
+    Ok(queries::find_live_location(conn, participant).await?.map(live_location_from_row))
+}
+
+// --- devices ---
+
+pub async fn devices(conn: &mut AsyncPgConnection, participant: ParticipantId) -> Result<Vec<Device>, AccountError> {
+    require(conn, participant, false).await?;
+    Ok(queries::list_devices(conn, participant).await?.into_iter().map(device_from_row).collect())
+}
+
+/// Registers a device; a token someone else registered moves to this participant. Returns the
+/// device and whether it is new to this participant.
+pub async fn register_device(
+    conn: &mut AsyncPgConnection,
+    participant: ParticipantId,
+    input: DeviceInput,
+) -> Result<(Device, bool), AccountError> {
+    conn.transaction(async |conn| {
+        require(conn, participant, true).await?;
+        let (row, created) = queries::register_device(conn, participant, &input.values()).await?;
+        if queries::count_devices(conn, participant).await? > MAX_DEVICES_PER_PARTICIPANT {
+            return Err(AccountError::TooManyDevices);
+        }
+        Ok((device_from_row(row), created))
+    })
+    .await
+}
+
+pub async fn update_device(
+    conn: &mut AsyncPgConnection,
+    participant: ParticipantId,
+    device: DeviceId,
+    input: DeviceInput,
+) -> Result<Device, AccountError> {
+    conn.transaction(async |conn| {
+        require(conn, participant, true).await?;
+        let row = queries::update_device(conn, participant, device, &input.values())
+            .await?
+            .ok_or(AccountError::DeviceNotFound)?;
+        Ok(device_from_row(row))
+    })
+    .await
+}
+
+pub async fn remove_device(
+    conn: &mut AsyncPgConnection,
+    participant: ParticipantId,
+    device: DeviceId,
+) -> Result<(), AccountError> {
+    require(conn, participant, false).await?;
+    if queries::delete_device(conn, participant, device).await? { Ok(()) } else { Err(AccountError::DeviceNotFound) }
+}
+
+// --- export and erasure ---
+
+pub async fn export(conn: &mut AsyncPgConnection, participant: ParticipantId) -> Result<ParticipantExport, AccountError> {
+    let row = require(conn, participant, false).await?;
+    let email_verified_at = row.email_verified_at;
+    let status_changed_at = row.status_changed_at;
+    Ok(ParticipantExport {
+        exported_at: Utc::now(),
+        profile: Profile::from_row(row),
+        email_verified_at,
+        status_changed_at,
+        places: load_places(conn, &[participant.0]).await?.into_iter().map(|(_, place)| place).collect(),
+        live_location: queries::find_live_location(conn, participant).await?.map(live_location_from_row),
+        devices: queries::list_devices(conn, participant).await?.into_iter().map(device_from_row).collect(),
+        staff_actions: management::staff_actions(conn, participant).await?,
+        active_sessions: queries::count_active_sessions(conn, participant).await?,
+    })
+}
+
+/// Erases the account for real: places, devices, live location, contact details and sessions
+/// are deleted; a row without identity stays for the records of alerts already sent. The
+/// unsubscribe confirmation goes out first, while the details to send it still exist; if it
+/// cannot be sent the erasure still happens. Returns whether the confirmation went out.
+pub async fn erase(
+    conn: &mut AsyncPgConnection,
+    participant: ParticipantId,
+    messaging: &super::notices::Messaging,
+) -> Result<bool, AccountError> {
+    let row = require(conn, participant, false).await?;
+    let confirmed = match messaging.send_notice(&row, Notice::Unsubscribed).await {
+        Ok(()) => true,
+        Err(error) => {
+            tracing::warn!(error = %error, "the unsubscribe confirmation could not be sent; erasing anyway");
+            false
+        }
+    };
+    conn.transaction(async |conn| queries::erase(conn, participant).await).await?;
+    Ok(confirmed)
+}

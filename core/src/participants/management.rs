@@ -1,0 +1,367 @@
+//! The municipality's side of participants (relatiebeheer): statuses and the decisions that
+//! change them, the approval, verification and quarantine queues, and the record of every
+//! staff action.
+//!
+//! Status rules: a participant is `active` from sign-up. When their managing municipality is
+//! first set or changes (a place is saved) and that municipality requires approval, they become
+//! `pending` until an officer approves. Becoming `active` sends a confirmation; being removed
+//! sends a notice that they are signed off.
+
+use chrono::{DateTime, Utc};
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use serde::Serialize;
+
+use super::account::{self, AccountError, Place};
+use super::email::EmailAddress;
+use super::notices::{Notice, NotifyParticipant};
+use super::phone::PhoneNumber;
+use super::{InvalidInput, ParticipantStatus};
+use crate::auth::staff::{StaffMember, StaffRole};
+use crate::db::participants::{self as queries, NewStaffAction, ParticipantFilter, ParticipantRow};
+use crate::ids::ParticipantId;
+use crate::jobs::BackgroundJob;
+
+/// How long an e-mail address may stay unverified before the participant shows up in the
+/// verification queue.
+pub const VERIFICATION_GRACE: chrono::TimeDelta = chrono::TimeDelta::days(7);
+
+/// Keeps the participant's managing municipality in step with their places, and their status
+/// with the municipality's approval rule. Call inside the transaction that changed the places,
+/// with the participant row as it was before (locked).
+pub(crate) async fn follow_managing_municipality(
+    conn: &mut AsyncPgConnection,
+    before: &ParticipantRow,
+) -> Result<(), diesel::result::Error> {
+    let participant = ParticipantId(before.id);
+    let municipality = queries::managing_municipality(conn, participant).await?;
+    if municipality == before.municipality_cbs {
+        return Ok(());
+    }
+    let status = ParticipantStatus::from_database(&before.status);
+    let mut new_status = status;
+    if let Some(cbs_code) = &municipality
+        && status == ParticipantStatus::Active
+    {
+        if queries::requires_approval(conn, cbs_code).await? {
+            new_status = ParticipantStatus::Pending;
+        } else if before.municipality_cbs.is_none() {
+            // The first place completes the sign-up.
+            NotifyParticipant { participant_id: participant, notice: Notice::Activated }.enqueue(conn).await?;
+        }
+    }
+    queries::set_status_and_municipality(conn, participant, new_status.as_str(), municipality.as_deref()).await
+}
+
+/// A participant as municipal staff see them in lists.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ParticipantSummary {
+    #[schema(value_type = uuid::Uuid)]
+    pub id: ParticipantId,
+    pub status: ParticipantStatus,
+    pub phone_number: PhoneNumber,
+    pub display_name: Option<String>,
+    pub email: Option<EmailAddress>,
+    pub email_verified: bool,
+    pub municipality: Option<String>,
+    pub signed_up_at: DateTime<Utc>,
+    pub status_changed_at: DateTime<Utc>,
+}
+
+impl ParticipantSummary {
+    fn from_row(row: ParticipantRow) -> Self {
+        Self {
+            id: ParticipantId(row.id),
+            status: ParticipantStatus::from_database(&row.status),
+            phone_number: PhoneNumber::from_database(row.phone_number.expect("not erased")),
+            display_name: row.display_name,
+            email: row.email.map(EmailAddress::from_database),
+            email_verified: row.email_verified_at.is_some(),
+            municipality: row.municipality_cbs,
+            signed_up_at: row.created_at,
+            status_changed_at: row.status_changed_at,
+        }
+    }
+}
+
+/// One participant in full, for their municipality's officers.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ParticipantRecord {
+    #[serde(flatten)]
+    pub summary: ParticipantSummary,
+    pub places: Vec<Place>,
+    /// Newest first.
+    pub staff_actions: Vec<StaffAction>,
+}
+
+/// Something a staff member did with a participant.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct StaffAction {
+    pub id: i64,
+    pub action: String,
+    pub from_status: Option<ParticipantStatus>,
+    pub to_status: Option<ParticipantStatus>,
+    pub reason: String,
+    /// The staff member's id at the identity provider.
+    pub staff_subject: String,
+    pub staff_name: Option<String>,
+    pub staff_role: String,
+    pub at: DateTime<Utc>,
+}
+
+pub async fn staff_actions(
+    conn: &mut AsyncPgConnection,
+    participant: ParticipantId,
+) -> Result<Vec<StaffAction>, diesel::result::Error> {
+    Ok(queries::list_staff_actions(conn, participant)
+        .await?
+        .into_iter()
+        .map(|row| StaffAction {
+            id: row.id,
+            action: row.action,
+            from_status: row.from_status.as_deref().map(ParticipantStatus::from_database),
+            to_status: row.to_status.as_deref().map(ParticipantStatus::from_database),
+            reason: row.reason,
+            staff_subject: row.staff_subject,
+            staff_name: row.staff_name,
+            staff_role: row.staff_role,
+            at: row.created_at,
+        })
+        .collect())
+}
+
+/// The work lists of a municipality (verificatiebak, quarantainebak, approvals).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Queue {
+    /// Pending sign-ups and moves into a municipality that requires approval.
+    Approval,
+    /// Active participants whose e-mail address is still unverified after a week.
+    Verification,
+    /// Participants with a channel that proved undeliverable.
+    Quarantine,
+}
+
+/// What to list.
+#[derive(Debug, Clone, Default)]
+pub struct Listing {
+    pub status: Option<ParticipantStatus>,
+    pub queue: Option<Queue>,
+    pub phone_number: Option<PhoneNumber>,
+    pub postcode: Option<String>,
+    pub page: i64,
+    pub per_page: i64,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ParticipantPage {
+    pub items: Vec<ParticipantSummary>,
+    pub page: i64,
+    pub per_page: i64,
+    /// Matching participants over all pages.
+    pub total: i64,
+}
+
+pub async fn list(
+    conn: &mut AsyncPgConnection,
+    municipality_cbs: &str,
+    listing: &Listing,
+) -> Result<ParticipantPage, diesel::result::Error> {
+    let mut statuses = listing.status.map(|status| vec![status.as_str()]);
+    let mut email_unverified_since = None;
+    match listing.queue {
+        None => {}
+        Some(Queue::Approval) => statuses = Some(vec![ParticipantStatus::Pending.as_str()]),
+        Some(Queue::Quarantine) => statuses = Some(vec![ParticipantStatus::Quarantined.as_str()]),
+        Some(Queue::Verification) => {
+            statuses = Some(vec![ParticipantStatus::Active.as_str()]);
+            email_unverified_since = Some(Utc::now() - VERIFICATION_GRACE);
+        }
+    }
+    let filter = ParticipantFilter {
+        municipality_cbs,
+        statuses,
+        phone_number: listing.phone_number.as_ref().map(PhoneNumber::as_str),
+        postcode: listing.postcode.as_deref(),
+        email_unverified_since,
+        limit: listing.per_page,
+        offset: (listing.page - 1) * listing.per_page,
+    };
+    let (rows, total) = queries::list_for_municipality(conn, &filter).await?;
+    Ok(ParticipantPage {
+        items: rows.into_iter().map(ParticipantSummary::from_row).collect(),
+        page: listing.page,
+        per_page: listing.per_page,
+        total,
+    })
+}
+
+/// The participant, if their managing municipality is this one.
+pub async fn record(
+    conn: &mut AsyncPgConnection,
+    municipality_cbs: &str,
+    participant: ParticipantId,
+) -> Result<Option<ParticipantRecord>, diesel::result::Error> {
+    let Some(row) = queries::find(conn, participant, false).await? else { return Ok(None) };
+    if row.municipality_cbs.as_deref() != Some(municipality_cbs) {
+        return Ok(None);
+    }
+    Ok(Some(ParticipantRecord {
+        summary: ParticipantSummary::from_row(row),
+        places: account::load_places(conn, &[participant.0]).await?.into_iter().map(|(_, place)| place).collect(),
+        staff_actions: staff_actions(conn, participant).await?,
+    }))
+}
+
+/// A decision by municipal staff about a participant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    /// pending → active
+    Approve,
+    /// pending → removed
+    Reject,
+    /// active → quarantined
+    Quarantine,
+    /// quarantined → active
+    Reinstate,
+    /// pending, active or quarantined → removed
+    Remove,
+}
+
+impl Decision {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Approve => "approve",
+            Decision::Reject => "reject",
+            Decision::Quarantine => "quarantine",
+            Decision::Reinstate => "reinstate",
+            Decision::Remove => "remove",
+        }
+    }
+
+    /// The status the decision leads to from `from`, if it applies there.
+    pub fn transition(self, from: ParticipantStatus) -> Option<ParticipantStatus> {
+        use ParticipantStatus::*;
+        match (self, from) {
+            (Decision::Approve, Pending) => Some(Active),
+            (Decision::Reject, Pending) => Some(Removed),
+            (Decision::Quarantine, Active) => Some(Quarantined),
+            (Decision::Reinstate, Quarantined) => Some(Active),
+            (Decision::Remove, Pending | Active | Quarantined) => Some(Removed),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DecisionError {
+    #[error("There is no such participant in this municipality.")]
+    NotFound,
+    #[error("A participant who is {from} cannot be {decision}d.", from = .from.as_str(), decision = .decision.as_str())]
+    NotApplicable { decision: Decision, from: ParticipantStatus },
+    #[error(transparent)]
+    Invalid(#[from] InvalidInput),
+    #[error(transparent)]
+    Database(#[from] diesel::result::Error),
+}
+
+/// A reason as staff wrote it: trimmed, 1 to 1000 characters.
+pub fn parse_reason(raw: &str) -> Result<String, InvalidInput> {
+    let reason = raw.trim();
+    if reason.is_empty() || reason.chars().count() > 1000 {
+        return Err(InvalidInput::new("invalid_reason", "Give a reason of 1 to 1000 characters."));
+    }
+    Ok(reason.to_string())
+}
+
+fn role_name(role: &StaffRole) -> &'static str {
+    match role {
+        StaffRole::Dispatcher { .. } => "dispatcher",
+        StaffRole::RelationsOfficer { .. } => "relations_officer",
+        StaffRole::Admin => "admin",
+    }
+}
+
+/// Applies a decision, records who took it and why, and sends the participant the message it
+/// causes, all in one transaction.
+pub async fn decide(
+    conn: &mut AsyncPgConnection,
+    municipality_cbs: &str,
+    participant: ParticipantId,
+    decision: Decision,
+    reason: &str,
+    staff: &StaffMember,
+) -> Result<ParticipantRecord, DecisionError> {
+    conn.transaction(async |conn| {
+        let row = queries::find(conn, participant, true).await?.ok_or(DecisionError::NotFound)?;
+        if row.municipality_cbs.as_deref() != Some(municipality_cbs) {
+            return Err(DecisionError::NotFound);
+        }
+        let from = ParticipantStatus::from_database(&row.status);
+        let to = decision.transition(from).ok_or(DecisionError::NotApplicable { decision, from })?;
+        queries::set_status_and_municipality(conn, participant, to.as_str(), Some(municipality_cbs)).await?;
+        queries::insert_staff_action(
+            conn,
+            &NewStaffAction {
+                participant,
+                municipality_cbs: Some(municipality_cbs),
+                staff_subject: &staff.subject,
+                staff_name: staff.name.as_deref(),
+                staff_role: role_name(&staff.role),
+                action: decision.as_str(),
+                from_status: Some(from.as_str()),
+                to_status: Some(to.as_str()),
+                reason,
+            },
+        )
+        .await?;
+        let notice = match to {
+            ParticipantStatus::Active => Some(Notice::Activated),
+            ParticipantStatus::Removed => Some(Notice::Removed),
+            _ => None,
+        };
+        if let Some(notice) = notice {
+            NotifyParticipant { participant_id: participant, notice }.enqueue(conn).await?;
+        }
+        Ok(record(conn, municipality_cbs, participant).await?.expect("the participant is in this municipality"))
+    })
+    .await
+}
+
+impl From<AccountError> for DecisionError {
+    fn from(error: AccountError) -> Self {
+        match error {
+            AccountError::Database(error) => DecisionError::Database(error),
+            _ => DecisionError::NotFound,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decisions_apply_only_from_their_statuses() {
+        use ParticipantStatus::*;
+        assert_eq!(Decision::Approve.transition(Pending), Some(Active));
+        assert_eq!(Decision::Approve.transition(Active), None);
+        assert_eq!(Decision::Reject.transition(Pending), Some(Removed));
+        assert_eq!(Decision::Reject.transition(Quarantined), None);
+        assert_eq!(Decision::Quarantine.transition(Active), Some(Quarantined));
+        assert_eq!(Decision::Quarantine.transition(Pending), None);
+        assert_eq!(Decision::Reinstate.transition(Quarantined), Some(Active));
+        assert_eq!(Decision::Reinstate.transition(Removed), None);
+        for from in [Pending, Active, Quarantined] {
+            assert_eq!(Decision::Remove.transition(from), Some(Removed));
+        }
+        assert_eq!(Decision::Remove.transition(Removed), None);
+    }
+
+    #[test]
+    fn reasons_are_required_and_bounded() {
+        assert_eq!(parse_reason("  Nummer bestaat niet  ").unwrap(), "Nummer bestaat niet");
+        assert_eq!(parse_reason("   ").unwrap_err().code, "invalid_reason");
+        assert!(parse_reason(&"x".repeat(1001)).is_err());
+    }
+}

@@ -1,0 +1,252 @@
+//! Messages to a participant about their account: the e-mail verification link, the
+//! confirmation that they are active, and the notices that they are signed off. They go out as
+//! the `notify_participant` job, enqueued with the change that causes them; the job reads the
+//! contact details when it runs, so no address sits in the queue. The unsubscribe confirmation
+//! on erasure is sent directly, before the details are deleted.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+
+use super::email::EmailAddress;
+use super::phone::PhoneNumber;
+use super::{Channel, Language};
+use crate::auth::participant::NewRefreshToken;
+use crate::db::participants::{self as queries, ParticipantRow};
+use crate::db::{DbPool, participants};
+use crate::ids::ParticipantId;
+use crate::jobs::{BackgroundJob, JobError};
+use crate::config::MessagingConfig;
+use crate::outbox::LocalOutbox;
+use crate::providers::email::{EmailMessage, EmailSender, SmtpMailer};
+use crate::providers::sms::{HttpSmsGateway, SmsMessage, SmsSender};
+
+/// How long an e-mail verification link works.
+pub const EMAIL_VERIFICATION_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Notice {
+    /// A link to confirm the e-mail address just set.
+    VerifyEmail,
+    /// The participant is active: sign-up complete or approved or reinstated.
+    Activated,
+    /// The municipality signed the participant off.
+    Removed,
+    /// The participant erased their account.
+    Unsubscribed,
+}
+
+/// The providers and addresses messages need.
+#[derive(Clone, Debug)]
+pub struct Messaging {
+    pub sms: SmsSender,
+    pub email: EmailSender,
+    /// The API's public base URL, for links in messages, e.g. `https://api.burgernet.nl`.
+    pub public_url: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DeliveryError {
+    #[error("sms: {0}")]
+    Sms(#[from] crate::providers::sms::SmsError),
+    #[error("e-mail: {0}")]
+    Email(#[from] crate::providers::email::EmailError),
+}
+
+impl DeliveryError {
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            DeliveryError::Sms(error) => error.is_retryable(),
+            DeliveryError::Email(error) => error.is_retryable(),
+        }
+    }
+}
+
+/// Where a notice goes: a verified e-mail address when the participant chose e-mail, else
+/// their phone by SMS. (Push joins when alerts are delivered by push.)
+enum Recipient {
+    Email(EmailAddress),
+    Sms(PhoneNumber),
+}
+
+fn recipient_for(row: &ParticipantRow) -> Option<Recipient> {
+    let wants_email = row.channels.iter().any(|channel| channel == Channel::Email.as_str());
+    match (&row.email, row.email_verified_at) {
+        (Some(email), Some(_)) if wants_email => Some(Recipient::Email(EmailAddress::from_database(email.clone()))),
+        _ => row.phone_number.clone().map(|phone| Recipient::Sms(PhoneNumber::from_database(phone))),
+    }
+}
+
+struct Text {
+    subject: &'static str,
+    body: String,
+}
+
+fn text(notice: Notice, language: Language, link: Option<&str>) -> Text {
+    let link = link.unwrap_or_default();
+    match (notice, language) {
+        (Notice::VerifyEmail, Language::Dutch) => Text {
+            subject: "Bevestig je e-mailadres voor Burgernet",
+            body: format!(
+                "Bevestig je e-mailadres voor Burgernet via deze link:\n\n{link}\n\nDe link werkt 7 dagen. \
+                 Heb je dit niet aangevraagd? Dan kun je dit bericht negeren."
+            ),
+        },
+        (Notice::VerifyEmail, Language::English) => Text {
+            subject: "Confirm your e-mail address for Burgernet",
+            body: format!(
+                "Confirm your e-mail address for Burgernet with this link:\n\n{link}\n\nThe link works for 7 days. \
+                 If you did not ask for this, you can ignore this message."
+            ),
+        },
+        (Notice::Activated, Language::Dutch) => Text {
+            subject: "Je doet mee met Burgernet",
+            body: "Welkom bij Burgernet. Je aanmelding is bevestigd: je ontvangt vanaf nu Burgernetacties \
+                   in jouw omgeving."
+                .into(),
+        },
+        (Notice::Activated, Language::English) => Text {
+            subject: "You are now part of Burgernet",
+            body: "Welcome to Burgernet. Your sign-up is confirmed: from now on you receive Burgernet alerts \
+                   for your area."
+                .into(),
+        },
+        (Notice::Removed, Language::Dutch) => Text {
+            subject: "Je bent afgemeld bij Burgernet",
+            body: "Je gemeente heeft je afgemeld bij Burgernet. Je ontvangt geen Burgernetacties meer. \
+                   Vragen? Neem contact op met je gemeente."
+                .into(),
+        },
+        (Notice::Removed, Language::English) => Text {
+            subject: "You have been signed off Burgernet",
+            body: "Your municipality has signed you off Burgernet. You will no longer receive alerts. \
+                   Questions? Contact your municipality."
+                .into(),
+        },
+        (Notice::Unsubscribed, Language::Dutch) => Text {
+            subject: "Je bent afgemeld bij Burgernet",
+            body: "Je account bij Burgernet is verwijderd, met al je gegevens. Bedankt voor het meedoen."
+                .into(),
+        },
+        (Notice::Unsubscribed, Language::English) => Text {
+            subject: "You have left Burgernet",
+            body: "Your Burgernet account has been deleted, with all your data. Thank you for taking part.".into(),
+        },
+    }
+}
+
+impl Messaging {
+    /// The configured providers; where one is missing, the local stand-in (local mode only).
+    pub fn from_config(config: &MessagingConfig, local: Option<&LocalOutbox>) -> anyhow::Result<Self> {
+        let sms = match (&config.sms, local) {
+            (Some(gateway), _) => SmsSender::Gateway(HttpSmsGateway::new(gateway.clone())?),
+            (None, Some(outbox)) => SmsSender::Local(outbox.clone()),
+            (None, None) => anyhow::bail!("no SMS gateway is configured (BURGERNET_SMS_GATEWAY_URL)"),
+        };
+        let email = match (&config.smtp, local) {
+            (Some(smtp), _) => EmailSender::Smtp(SmtpMailer::new(smtp.clone())?),
+            (None, Some(outbox)) => EmailSender::Local(outbox.clone()),
+            (None, None) => anyhow::bail!("no SMTP server is configured (BURGERNET_SMTP_URL)"),
+        };
+        Ok(Self { sms, email, public_url: config.public_url.clone() })
+    }
+
+    async fn send(&self, recipient: &Recipient, text: Text, reference: &str) -> Result<(), DeliveryError> {
+        match recipient {
+            Recipient::Email(address) => {
+                let message =
+                    EmailMessage { to: address.clone(), subject: text.subject.into(), text_body: text.body };
+                self.email.send(&message).await?;
+            }
+            Recipient::Sms(phone) => {
+                let body = format!("Burgernet: {}", text.body);
+                self.sms.send(&SmsMessage { to: phone, body: &body, reference }).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends `notice` to the participant now, by their preferred channel.
+    pub async fn send_notice(&self, row: &ParticipantRow, notice: Notice) -> Result<(), DeliveryError> {
+        let Some(recipient) = recipient_for(row) else { return Ok(()) };
+        let language = Language::from_database(&row.language);
+        self.send(&recipient, text(notice, language, None), &uuid::Uuid::new_v4().to_string()).await
+    }
+}
+
+/// The job that sends a notice.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NotifyParticipant {
+    pub participant_id: ParticipantId,
+    pub notice: Notice,
+}
+
+/// What `NotifyParticipant` needs to run.
+#[derive(Clone)]
+pub struct NoticeContext {
+    pub pool: DbPool,
+    pub messaging: Messaging,
+}
+
+impl BackgroundJob for NotifyParticipant {
+    const JOB_TYPE: &'static str = "notify_participant";
+    const PRIORITY: i16 = 10;
+    type Context = NoticeContext;
+
+    async fn run(&self, ctx: Self::Context) -> Result<(), JobError> {
+        let mut conn = ctx.pool.get().await.map_err(JobError::retryable)?;
+        // Erased in the meantime: there is no one left to tell.
+        let Some(row) = queries::find(&mut conn, self.participant_id, false).await.map_err(JobError::retryable)?
+        else {
+            return Ok(());
+        };
+        let outcome = match self.notice {
+            Notice::VerifyEmail => {
+                let Some(email) = row.email.clone().filter(|_| row.email_verified_at.is_none()) else {
+                    return Ok(());
+                };
+                // A fresh link each attempt; only the newest works.
+                let token = NewRefreshToken::generate();
+                participants::replace_email_verification(
+                    &mut conn,
+                    self.participant_id,
+                    &token.hash.0,
+                    &email,
+                    Utc::now() + EMAIL_VERIFICATION_TTL,
+                )
+                .await
+                .map_err(JobError::retryable)?;
+                let link = format!(
+                    "{}/v1/email-verifications/{}",
+                    ctx.messaging.public_url.trim_end_matches('/'),
+                    token.token.expose()
+                );
+                let text = text(Notice::VerifyEmail, Language::from_database(&row.language), Some(&link));
+                let recipient = Recipient::Email(EmailAddress::from_database(email));
+                ctx.messaging.send(&recipient, text, &self.participant_id.to_string()).await
+            }
+            notice => ctx.messaging.send_notice(&row, notice).await,
+        };
+        outcome.map_err(|error| {
+            if error.is_retryable() { JobError::retryable(error) } else { JobError::permanent(error) }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_notice_has_a_text_in_every_language() {
+        for notice in [Notice::VerifyEmail, Notice::Activated, Notice::Removed, Notice::Unsubscribed] {
+            for language in Language::ALL {
+                let text = text(notice, *language, Some("https://example.test/link"));
+                assert!(!text.subject.is_empty() && !text.body.is_empty());
+            }
+        }
+        assert!(text(Notice::VerifyEmail, Language::English, Some("https://x.test/l")).body.contains("https://x.test/l"));
+    }
+}

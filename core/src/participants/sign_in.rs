@@ -1,0 +1,318 @@
+//! Signing in by phone: a six-digit code by SMS, then a session of rotating refresh tokens.
+//!
+//! Rules: a code lives `code_ttl` (10 minutes) and allows `max_attempts` (5) wrong tries, after
+//! which the number is locked for `lockout`; a new code is sent at most every
+//! `resend_interval`; code requests are counted per phone number and per client address, and
+//! verifications per client address. A refresh token works once: using it again means a copy
+//! exists somewhere, so the whole session is revoked.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use rand::Rng;
+use sha2::{Digest, Sha256};
+
+use super::Language;
+use super::phone::PhoneNumber;
+use crate::auth::participant::{IssuedToken, NewRefreshToken, ParticipantTokens, RefreshTokenHash};
+use crate::db::{participants as participant_queries, sign_in as queries};
+use crate::ids::{ParticipantId, SessionId};
+use crate::providers::sms::{SmsError, SmsMessage, SmsSender};
+use crate::secret::Secret;
+
+/// Limits of the sign-in flow; see the module doc. Configured by `BURGERNET_SIGN_IN_*`.
+#[derive(Debug, Clone)]
+pub struct SignInPolicy {
+    pub code_ttl: Duration,
+    pub max_attempts: i32,
+    pub lockout: Duration,
+    pub resend_interval: Duration,
+    pub codes_per_phone_per_hour: i32,
+    pub requests_per_client_per_hour: i32,
+    pub refresh_token_ttl: Duration,
+}
+
+impl Default for SignInPolicy {
+    fn default() -> Self {
+        Self {
+            code_ttl: Duration::from_secs(10 * 60),
+            max_attempts: 5,
+            lockout: Duration::from_secs(15 * 60),
+            resend_interval: Duration::from_secs(60),
+            codes_per_phone_per_hour: 5,
+            requests_per_client_per_hour: 30,
+            refresh_token_ttl: Duration::from_secs(90 * 24 * 3600),
+        }
+    }
+}
+
+const RATE_WINDOW: Duration = Duration::from_secs(3600);
+
+#[derive(Debug, thiserror::Error)]
+pub enum SignInError {
+    #[error("Too many sign-in requests; try again later.")]
+    RateLimited { retry_after: Duration },
+    #[error("A code was sent a moment ago; wait before asking for another.")]
+    ResendTooSoon { retry_after: Duration },
+    #[error("Too many wrong codes; signing in with this number is locked for a while.")]
+    Locked { retry_after: Duration },
+    #[error("The code could not be sent by SMS.")]
+    SmsNotSent(#[source] SmsError),
+    #[error("No code is outstanding for this number; ask for a new one.")]
+    NoActiveCode,
+    #[error("The code has expired; ask for a new one.")]
+    CodeExpired,
+    #[error("The code is not correct; {attempts_left} attempts left.")]
+    CodeIncorrect { attempts_left: i32 },
+    #[error("The refresh token is not valid.")]
+    InvalidRefreshToken,
+    #[error("The refresh token has expired; sign in again.")]
+    RefreshTokenExpired,
+    #[error("The refresh token was already used, so the session has been ended; sign in again.")]
+    RefreshTokenReused,
+    #[error("The session has ended; sign in again.")]
+    SessionRevoked,
+    #[error(transparent)]
+    Database(#[from] diesel::result::Error),
+}
+
+/// A code on its way.
+#[derive(Debug, Clone, Copy)]
+pub struct CodeSent {
+    pub expires_at: DateTime<Utc>,
+    pub resend_after: DateTime<Utc>,
+}
+
+/// What the app keeps after signing in or refreshing.
+#[derive(Debug)]
+pub struct SessionTokens {
+    pub participant_id: ParticipantId,
+    pub session_id: SessionId,
+    pub access_token: IssuedToken,
+    pub refresh_token: Secret<String>,
+    pub refresh_token_expires_at: DateTime<Utc>,
+    /// True when this sign-in created the participant.
+    pub new_participant: bool,
+}
+
+pub struct SignIn<'a> {
+    pub policy: &'a SignInPolicy,
+    pub tokens: &'a ParticipantTokens,
+    pub sms: &'a SmsSender,
+}
+
+/// Rate-limit keys carry a hash, so the counters table holds no phone numbers or addresses.
+fn rate_key(kind: &str, value: &str) -> String {
+    let digest = Sha256::digest(value.as_bytes());
+    let hex: String = digest.iter().take(16).map(|byte| format!("{byte:02x}")).collect();
+    format!("{kind}:{hex}")
+}
+
+async fn enforce_rate(
+    conn: &mut AsyncPgConnection,
+    kind: &str,
+    value: &str,
+    limit: i32,
+) -> Result<(), SignInError> {
+    let window = queries::count_request(conn, &rate_key(kind, value), RATE_WINDOW).await?;
+    if window.hits > limit {
+        let ends = window.window_started_at + RATE_WINDOW;
+        return Err(SignInError::RateLimited { retry_after: until(window.database_now, ends) });
+    }
+    Ok(())
+}
+
+/// Whole seconds from `now` to `moment`, at least one.
+fn until(now: DateTime<Utc>, moment: DateTime<Utc>) -> Duration {
+    let seconds = (moment - now).num_milliseconds().max(0) as u64;
+    Duration::from_secs(seconds.div_ceil(1000).max(1))
+}
+
+fn sms_text(language: Language, code: &str) -> String {
+    match language {
+        Language::Dutch => format!("Je Burgernet-code is {code}. Deel deze code met niemand."),
+        Language::English => format!("Your Burgernet code is {code}. Do not share this code with anyone."),
+    }
+}
+
+fn constant_time_eq(left: &[u8], right: &[u8]) -> bool {
+    left.len() == right.len() && left.iter().zip(right).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+}
+
+impl SignIn<'_> {
+    /// Sends a new code to `phone`. Fails, rather than pretending, when the SMS does not go out.
+    pub async fn request_code(
+        &self,
+        conn: &mut AsyncPgConnection,
+        phone: &PhoneNumber,
+        client: &str,
+        language: Language,
+    ) -> Result<CodeSent, SignInError> {
+        enforce_rate(conn, "sign-in:client", client, self.policy.requests_per_client_per_hour).await?;
+        let code = format!("{:06}", rand::rng().random_range(0..1_000_000));
+        let code_hash = self.tokens.key().sign_in_code_hash(phone.as_str(), &code);
+        let policy = self.policy;
+        let sent = conn
+            .transaction(async |conn| {
+                let (existing, now) = queries::lock_challenge(conn, phone.as_str()).await?;
+                if let Some(existing) = &existing {
+                    if let Some(locked_until) = existing.locked_until.filter(|until| *until > now) {
+                        return Err(SignInError::Locked { retry_after: until(now, locked_until) });
+                    }
+                    let resend_after = existing.sent_at + policy.resend_interval;
+                    if resend_after > now && existing.expires_at > now {
+                        return Err(SignInError::ResendTooSoon { retry_after: until(now, resend_after) });
+                    }
+                }
+                enforce_rate(conn, "sign-in:phone", phone.as_str(), policy.codes_per_phone_per_hour).await?;
+                let expires_at = now + policy.code_ttl;
+                queries::store_challenge(conn, phone.as_str(), &code_hash, now, expires_at).await?;
+                Ok(CodeSent { expires_at, resend_after: now + policy.resend_interval })
+            })
+            .await?;
+
+        let reference = uuid::Uuid::new_v4().to_string();
+        let text = sms_text(language, &code);
+        let message = SmsMessage { to: phone, body: &text, reference: &reference };
+        match self.sms.send(&message).await {
+            Ok(delivered) => {
+                queries::set_challenge_message_id(conn, phone.as_str(), &code_hash, &delivered.provider_message_id)
+                    .await?;
+                Ok(sent)
+            }
+            Err(error) => {
+                // The code never arrived: forget it, so asking again is not held up by the
+                // resend interval.
+                queries::delete_challenge(conn, phone.as_str(), &code_hash).await?;
+                Err(SignInError::SmsNotSent(error))
+            }
+        }
+    }
+
+    /// Checks a code; a correct one signs the participant in, creating them on first use.
+    pub async fn verify_code(
+        &self,
+        conn: &mut AsyncPgConnection,
+        phone: &PhoneNumber,
+        code: &str,
+        client: &str,
+    ) -> Result<SessionTokens, SignInError> {
+        enforce_rate(conn, "sign-in:client", client, self.policy.requests_per_client_per_hour).await?;
+        let offered = self.tokens.key().sign_in_code_hash(phone.as_str(), code);
+        let policy = self.policy;
+        // A wrong code must be counted even though the call fails, so the outcome is decided
+        // inside the transaction and the error raised after it commits.
+        let outcome = conn
+            .transaction(async |conn| -> Result<Result<(ParticipantId, bool), SignInError>, SignInError> {
+                let (challenge, now) = queries::lock_challenge(conn, phone.as_str()).await?;
+                let Some(challenge) = challenge else {
+                    return Ok(Err(SignInError::NoActiveCode));
+                };
+                if let Some(locked_until) = challenge.locked_until.filter(|until| *until > now) {
+                    return Ok(Err(SignInError::Locked { retry_after: until(now, locked_until) }));
+                }
+                if challenge.expires_at <= now {
+                    queries::delete_challenge(conn, phone.as_str(), &challenge.code_hash).await?;
+                    return Ok(Err(SignInError::CodeExpired));
+                }
+                if !constant_time_eq(&challenge.code_hash, &offered) {
+                    let attempts = challenge.failed_attempts + 1;
+                    if attempts >= policy.max_attempts {
+                        let locked_until = now + policy.lockout;
+                        queries::record_failed_attempt(conn, phone.as_str(), Some(locked_until)).await?;
+                        return Ok(Err(SignInError::Locked { retry_after: policy.lockout }));
+                    }
+                    queries::record_failed_attempt(conn, phone.as_str(), None).await?;
+                    return Ok(Err(SignInError::CodeIncorrect { attempts_left: policy.max_attempts - attempts }));
+                }
+                queries::delete_challenge(conn, phone.as_str(), &challenge.code_hash).await?;
+                Ok(Ok(participant_queries::find_or_create_by_phone(conn, phone).await?))
+            })
+            .await?;
+        let (participant, new_participant) = outcome?;
+        let session = queries::create_session(conn, participant).await?;
+        let mut tokens = self.issue(conn, participant, session).await?;
+        tokens.new_participant = new_participant;
+        Ok(tokens)
+    }
+
+    /// Trades a refresh token for a new pair. Reuse ends the session for every holder.
+    pub async fn refresh(
+        &self,
+        conn: &mut AsyncPgConnection,
+        refresh_token: &str,
+    ) -> Result<SessionTokens, SignInError> {
+        let hash = RefreshTokenHash::of(refresh_token);
+        let found = conn
+            .transaction(async |conn| {
+                let found = queries::use_refresh_token(conn, &hash).await?;
+                if let queries::RefreshTokenUse::Reused { session } = found {
+                    queries::revoke_session(conn, session, "refresh_token_reused").await?;
+                }
+                Ok::<_, diesel::result::Error>(found)
+            })
+            .await?;
+        match found {
+            queries::RefreshTokenUse::Fresh { session, participant } => {
+                self.issue(conn, participant, session).await
+            }
+            queries::RefreshTokenUse::Unknown => Err(SignInError::InvalidRefreshToken),
+            queries::RefreshTokenUse::Expired => Err(SignInError::RefreshTokenExpired),
+            queries::RefreshTokenUse::Reused { .. } => Err(SignInError::RefreshTokenReused),
+            queries::RefreshTokenUse::Revoked => Err(SignInError::SessionRevoked),
+        }
+    }
+
+    async fn issue(
+        &self,
+        conn: &mut AsyncPgConnection,
+        participant: ParticipantId,
+        session: SessionId,
+    ) -> Result<SessionTokens, SignInError> {
+        let now = Utc::now();
+        let refresh = NewRefreshToken::generate();
+        let refresh_token_expires_at = now + self.policy.refresh_token_ttl;
+        queries::insert_refresh_token(conn, session, &refresh.hash, refresh_token_expires_at).await?;
+        Ok(SessionTokens {
+            participant_id: participant,
+            session_id: session,
+            access_token: self.tokens.issue_access_token(participant, session, now),
+            refresh_token: refresh.token,
+            refresh_token_expires_at,
+            new_participant: false,
+        })
+    }
+}
+
+/// Ends the session the caller signed in with.
+pub async fn sign_out(conn: &mut AsyncPgConnection, session: SessionId) -> Result<(), diesel::result::Error> {
+    queries::revoke_session(conn, session, "signed_out").await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn waits_round_up_to_whole_seconds_and_are_never_zero() {
+        let now = Utc::now();
+        assert_eq!(until(now, now + chrono::Duration::milliseconds(1500)), Duration::from_secs(2));
+        assert_eq!(until(now, now - chrono::Duration::seconds(5)), Duration::from_secs(1));
+    }
+
+    #[test]
+    fn rate_keys_hide_the_value() {
+        let key = rate_key("sign-in:phone", "+31612345678");
+        assert!(key.starts_with("sign-in:phone:"));
+        assert!(!key.contains("612345678"));
+        assert_ne!(key, rate_key("sign-in:phone", "+31612345679"));
+    }
+
+    #[test]
+    fn codes_compare_in_full() {
+        assert!(constant_time_eq(b"123456", b"123456"));
+        assert!(!constant_time_eq(b"123456", b"123457"));
+        assert!(!constant_time_eq(b"12345", b"123456"));
+    }
+}

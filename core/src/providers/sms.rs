@@ -1,0 +1,576 @@
+//! Sending SMS: the fallback channel for participants without a usable push device, and the
+//! carrier of phone-verification codes.
+//!
+//! [`SmsSender`] is either the HTTP gateway client ([`HttpSmsGateway`]) or the local stand-in that
+//! puts messages in the [`LocalOutbox`] (`burgernet dev`).
+//!
+//! # The gateway protocol
+//!
+//! Modelled on the JSON APIs of CM.com and Bird; the tests run the client against a fake gateway
+//! that speaks exactly this over a real socket.
+//!
+//! ```text
+//! POST {base_url}/v1/messages
+//! Authorization: Bearer <api key>
+//! Content-Type: application/json
+//!
+//! {"from": "Burgernet", "to": "+31612345678", "body": "Uw code is 123456", "reference": "<our id>"}
+//! ```
+//!
+//! - `201 Created` (or `200 OK`) with `{"id": "<provider message id>"}`: accepted. The id comes
+//!   back in delivery receipts; `reference` is our own id for the message.
+//! - Errors carry `{"error": {"code": "...", "message": "..."}}`:
+//!   - `400`/`422`: the recipient or the body is not acceptable (e.g. the number cannot receive
+//!     SMS): [`SmsError::Rejected`], never retried;
+//!   - `401`/`403`: our API key is wrong: [`SmsError::Unauthorized`], an operator problem;
+//!   - `429` with `Retry-After: <seconds>`: [`SmsError::RateLimited`];
+//!   - `5xx`: [`SmsError::Unavailable`], as are time-outs, refused connections and responses we
+//!     cannot read.
+//!
+//! Only the provider's error `code` is kept in our errors, never its `message`: providers tend to
+//! repeat the recipient's number there.
+//!
+//! Sending is not idempotent: after a time-out the gateway may have sent the message, and a retry
+//! may send it twice. The `reference` lets the provider (and the delivery receipts) tell the two
+//! apart.
+
+use std::fmt;
+use std::time::Duration;
+
+use anyhow::Context;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Bytes;
+use hyper::header::{self, HeaderValue};
+use hyper::{Method, Request, StatusCode, Uri};
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+use serde::Deserialize;
+
+use crate::config::{ConfigError, Env, parse};
+use crate::outbox::{LocalOutbox, OutboxChannel, OutgoingMessage};
+use crate::participants::phone::PhoneNumber;
+use crate::secret::Secret;
+
+/// The sender id the local stand-in reports, and the default for the gateway.
+pub const DEFAULT_SENDER_ID: &str = "Burgernet";
+
+/// Responses larger than this are not read: a gateway's answers are a few hundred bytes.
+const MAX_RESPONSE_BYTES: usize = 64 * 1024;
+
+/// One SMS to send.
+#[derive(Debug, Clone, Copy)]
+pub struct SmsMessage<'a> {
+    pub to: &'a PhoneNumber,
+    /// The text; may hold a one-time code, so it never appears in errors or logs.
+    pub body: &'a str,
+    /// Our own id for the message, echoed in delivery receipts.
+    pub reference: &'a str,
+}
+
+/// What the provider said when it accepted a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentSms {
+    /// The provider's id for the message, as used in its delivery receipts.
+    pub provider_message_id: String,
+}
+
+/// Why an SMS was not accepted. The texts name neither the recipient nor the body.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SmsError {
+    /// The gateway refused our credentials (401/403): an operator has to fix the configuration.
+    #[error("the SMS gateway refused our API key; check BURGERNET_SMS_GATEWAY_API_KEY")]
+    Unauthorized,
+    /// The gateway will never send this message (400/422), e.g. because the number cannot
+    /// receive SMS. Retrying does not help.
+    #[error("the SMS gateway rejected the message: {detail}")]
+    Rejected { detail: String },
+    /// Too many requests (429); try again after `retry_after` when the gateway said so.
+    #[error("the SMS gateway is rate limiting us{}", retry_after_text(*.retry_after))]
+    RateLimited { retry_after: Option<Duration> },
+    /// The gateway could not be reached or failed (5xx, time-out, connection refused, an answer we
+    /// cannot read). Worth retrying later.
+    #[error("the SMS gateway is unavailable: {detail}")]
+    Unavailable { detail: String },
+}
+
+fn retry_after_text(retry_after: Option<Duration>) -> String {
+    match retry_after {
+        Some(after) => format!(" (retry after {})", humantime::format_duration(after)),
+        None => String::new(),
+    }
+}
+
+impl SmsError {
+    /// Whether sending the same message again later may succeed.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Self::RateLimited { .. } | Self::Unavailable { .. })
+    }
+
+    /// How long the gateway asked us to wait before the next attempt, if it said.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::RateLimited { retry_after } => *retry_after,
+            _ => None,
+        }
+    }
+}
+
+/// Sends SMS through the configured gateway, or into the local outbox in local mode.
+#[derive(Clone, Debug)]
+pub enum SmsSender {
+    Gateway(HttpSmsGateway),
+    Local(LocalOutbox),
+}
+
+impl SmsSender {
+    pub async fn send(&self, message: &SmsMessage<'_>) -> Result<SentSms, SmsError> {
+        match self {
+            Self::Gateway(gateway) => gateway.send(message).await,
+            Self::Local(outbox) => {
+                let stored = outbox.deliver(OutgoingMessage {
+                    channel: OutboxChannel::Sms,
+                    recipient: message.to.as_str().to_string(),
+                    subject: None,
+                    body: message.body.to_string(),
+                    metadata: serde_json::json!({
+                        "sender": DEFAULT_SENDER_ID,
+                        "reference": message.reference,
+                    }),
+                });
+                Ok(SentSms { provider_message_id: format!("local-{}", stored.id) })
+            }
+        }
+    }
+}
+
+/// Where and how to reach the SMS gateway.
+#[derive(Debug, Clone)]
+pub struct SmsGatewayConfig {
+    /// `http://` or `https://` URL without a trailing slash; requests go to `{base_url}/v1/messages`.
+    pub base_url: String,
+    pub api_key: Secret<String>,
+    /// What the recipient's phone shows as the sender: up to 11 letters, digits and spaces, or a
+    /// phone number in E.164 form.
+    pub sender_id: String,
+    /// The longest one request may take, from connecting to reading the whole answer.
+    pub timeout: Duration,
+}
+
+impl SmsGatewayConfig {
+    /// Reads `BURGERNET_SMS_GATEWAY_URL` (unset: `Ok(None)`, no gateway configured),
+    /// `BURGERNET_SMS_GATEWAY_API_KEY` (required with the URL), `BURGERNET_SMS_SENDER_ID` (default
+    /// `Burgernet`) and `BURGERNET_SMS_TIMEOUT` (default `10s`).
+    pub fn from_env(env: &Env) -> Result<Option<Self>, ConfigError> {
+        let Some(base_url) = env.optional("BURGERNET_SMS_GATEWAY_URL", parse_gateway_url)? else {
+            if env.is_set("BURGERNET_SMS_GATEWAY_API_KEY") {
+                return Err(ConfigError {
+                    variable: "BURGERNET_SMS_GATEWAY_URL",
+                    problem: "is required when BURGERNET_SMS_GATEWAY_API_KEY is set".into(),
+                });
+            }
+            return Ok(None);
+        };
+        Ok(Some(Self {
+            base_url,
+            api_key: env.required("BURGERNET_SMS_GATEWAY_API_KEY", parse_api_key)?,
+            sender_id: env.or("BURGERNET_SMS_SENDER_ID", DEFAULT_SENDER_ID.to_string(), parse_sender_id)?,
+            timeout: env.or("BURGERNET_SMS_TIMEOUT", Duration::from_secs(10), parse::duration)?,
+        }))
+    }
+}
+
+/// An `http://` or `https://` URL with a host, optionally a path prefix, and nothing else. The
+/// value is not echoed: a URL may carry credentials.
+pub fn parse_gateway_url(raw: &str) -> Result<String, String> {
+    let expected = "expected an http:// or https:// URL such as https://sms.example.com, without \
+                    user name, password, query or fragment";
+    let uri: Uri = raw.parse().map_err(|_| expected.to_string())?;
+    let scheme_ok = matches!(uri.scheme_str(), Some("http" | "https"));
+    let Some(authority) = uri.authority() else { return Err(expected.into()) };
+    if !scheme_ok || authority.host().is_empty() || authority.as_str().contains('@') || raw.contains(['?', '#'])
+    {
+        return Err(expected.into());
+    }
+    Ok(raw.trim_end_matches('/').to_string())
+}
+
+/// An API key goes into a header: it must be printable ASCII without spaces.
+pub fn parse_api_key(raw: &str) -> Result<Secret<String>, String> {
+    if raw.chars().all(|c| c.is_ascii_graphic()) {
+        Ok(Secret::new(raw.to_string()))
+    } else {
+        Err("must consist of printable ASCII characters without spaces".into())
+    }
+}
+
+/// An alphanumeric sender id (1 to 11 ASCII letters, digits and spaces, with at least one letter,
+/// so phones do not mistake it for a number) or a phone number in E.164 form (`+` and 8 to 15
+/// digits).
+pub fn parse_sender_id(raw: &str) -> Result<String, String> {
+    if is_e164(raw) {
+        return Ok(raw.to_string());
+    }
+    let alphanumeric = (1..=11).contains(&raw.chars().count())
+        && raw.chars().all(|c| c.is_ascii_alphanumeric() || c == ' ')
+        && raw.chars().any(|c| c.is_ascii_alphabetic());
+    if alphanumeric {
+        Ok(raw.to_string())
+    } else {
+        Err(format!(
+            "expected at most 11 letters, digits and spaces (with at least one letter), or a phone \
+             number such as +31612345678, got {raw:?}"
+        ))
+    }
+}
+
+/// `+` followed by 8 to 15 digits, the first not zero.
+fn is_e164(raw: &str) -> bool {
+    raw.strip_prefix('+').is_some_and(|digits| {
+        (8..=15).contains(&digits.len())
+            && digits.bytes().all(|b| b.is_ascii_digit())
+            && !digits.starts_with('0')
+    })
+}
+
+/// The client of the SMS gateway. Cheap to clone: clones share the connection pool.
+#[derive(Clone)]
+pub struct HttpSmsGateway {
+    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    endpoint: Uri,
+    authorization: HeaderValue,
+    sender_id: String,
+    timeout: Duration,
+}
+
+impl fmt::Debug for HttpSmsGateway {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpSmsGateway")
+            .field("endpoint", &self.endpoint.to_string())
+            .field("sender_id", &self.sender_id)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl HttpSmsGateway {
+    pub fn new(config: SmsGatewayConfig) -> anyhow::Result<Self> {
+        let base_url = parse_gateway_url(&config.base_url)
+            .map_err(|problem| anyhow::anyhow!("the SMS gateway URL is not usable: {problem}"))?;
+        let endpoint: Uri = format!("{base_url}/v1/messages").parse().context("build the SMS gateway URL")?;
+        let mut authorization = HeaderValue::from_str(&format!("Bearer {}", config.api_key.expose()))
+            .map_err(|_| anyhow::anyhow!("the SMS gateway API key cannot be sent in a header"))?;
+        authorization.set_sensitive(true);
+
+        let mut http = HttpConnector::new();
+        http.enforce_http(false);
+        http.set_nodelay(true);
+        http.set_connect_timeout(Some(config.timeout));
+        let builder = hyper_rustls::HttpsConnectorBuilder::new();
+        let connector = if endpoint.scheme_str() == Some("https") {
+            let mut tls = super::tls_client_config()?;
+            tls.alpn_protocols = vec![b"http/1.1".to_vec()];
+            builder.with_tls_config(tls).https_only().enable_http1().wrap_connector(http)
+        } else {
+            // Plain HTTP (a local relay, the tests): no certificates are needed, and none are
+            // loaded, so this also works on machines without a CA bundle.
+            builder.with_tls_config(plain_http_only_tls()?).https_or_http().enable_http1().wrap_connector(http)
+        };
+        let client = Client::builder(TokioExecutor::new())
+            .pool_timer(TokioTimer::new())
+            .pool_idle_timeout(Duration::from_secs(60))
+            .build(connector);
+        Ok(Self { client, endpoint, authorization, sender_id: config.sender_id, timeout: config.timeout })
+    }
+
+    pub async fn send(&self, message: &SmsMessage<'_>) -> Result<SentSms, SmsError> {
+        let body = serde_json::json!({
+            "from": self.sender_id,
+            "to": message.to.as_str(),
+            "body": message.body,
+            "reference": message.reference,
+        });
+        let request = Request::builder()
+            .method(Method::POST)
+            .uri(self.endpoint.clone())
+            .header(header::AUTHORIZATION, self.authorization.clone())
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::ACCEPT, "application/json")
+            .header(header::USER_AGENT, concat!("burgernet/", env!("CARGO_PKG_VERSION")))
+            .body(Full::new(Bytes::from(body.to_string())))
+            .map_err(|_| unavailable("could not build the request"))?;
+
+        let exchange = async {
+            let response = self.client.request(request).await.map_err(|error| {
+                let what = if error.is_connect() { "could not connect" } else { "the request failed" };
+                unavailable(format!("{what}: {}", error_chain(&error)))
+            })?;
+            let (parts, body) = response.into_parts();
+            let bytes = Limited::new(body, MAX_RESPONSE_BYTES)
+                .collect()
+                .await
+                .map_err(|error| {
+                    unavailable(format!("could not read the response (HTTP {}): {error}", parts.status.as_u16()))
+                })?
+                .to_bytes();
+            Ok::<_, SmsError>((parts, bytes))
+        };
+        let (parts, bytes) = tokio::time::timeout(self.timeout, exchange).await.map_err(|_| {
+            unavailable(format!("no response within {}", humantime::format_duration(self.timeout)))
+        })??;
+
+        let result = interpret_response(parts.status, &parts.headers, &bytes);
+        match &result {
+            Ok(sent) => tracing::debug!(
+                to = %message.to.masked(),
+                reference = message.reference,
+                provider_message_id = sent.provider_message_id,
+                "sms accepted by the gateway"
+            ),
+            Err(error) => tracing::debug!(
+                to = %message.to.masked(),
+                reference = message.reference,
+                %error,
+                "sms not accepted by the gateway"
+            ),
+        }
+        result
+    }
+}
+
+/// A TLS config that trusts nobody, for a connector that only ever speaks plain HTTP.
+fn plain_http_only_tls() -> anyhow::Result<rustls::ClientConfig> {
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(rustls::RootCertStore::empty())
+        .with_no_client_auth())
+}
+
+fn unavailable(detail: impl Into<String>) -> SmsError {
+    SmsError::Unavailable { detail: detail.into() }
+}
+
+/// An error and its causes, joined: "client error (Connect): tcp connect error: Connection
+/// refused (os error 111)". These come from the network stack and never hold message contents.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.ends_with(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+#[derive(Deserialize)]
+struct Accepted {
+    id: String,
+}
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    error: ErrorDetail,
+}
+
+#[derive(Deserialize)]
+struct ErrorDetail {
+    code: Option<String>,
+}
+
+/// Turns the gateway's answer into our result; see the module documentation for the rules.
+fn interpret_response(status: StatusCode, headers: &header::HeaderMap, body: &[u8]) -> Result<SentSms, SmsError> {
+    if status == StatusCode::CREATED || status == StatusCode::OK {
+        return match serde_json::from_slice::<Accepted>(body) {
+            Ok(accepted) if !accepted.id.trim().is_empty() => {
+                Ok(SentSms { provider_message_id: accepted.id })
+            }
+            _ => Err(unavailable(format!(
+                "HTTP {} without a message id in the response; the message may have been sent",
+                status.as_u16()
+            ))),
+        };
+    }
+    let described = describe_status(status, body);
+    match status.as_u16() {
+        400 | 413 | 422 => Err(SmsError::Rejected { detail: described }),
+        401 | 403 => Err(SmsError::Unauthorized),
+        429 => Err(SmsError::RateLimited { retry_after: retry_after(headers) }),
+        _ => Err(unavailable(described)),
+    }
+}
+
+/// "HTTP 422 (invalid_recipient)": the status and the provider's error code, when it has a
+/// machine-readable shape. The provider's free-text message is left out on purpose.
+fn describe_status(status: StatusCode, body: &[u8]) -> String {
+    let code = serde_json::from_slice::<ErrorBody>(body).ok().and_then(|body| body.error.code).filter(|code| {
+        (1..=64).contains(&code.len())
+            && code.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+    });
+    match code {
+        Some(code) => format!("HTTP {} ({code})", status.as_u16()),
+        None => format!("HTTP {}", status.as_u16()),
+    }
+}
+
+/// `Retry-After` as a number of seconds or as an HTTP date.
+fn retry_after(headers: &header::HeaderMap) -> Option<Duration> {
+    let value = headers.get(header::RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let at = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+    let wait = at.signed_duration_since(chrono::Utc::now()).to_std().unwrap_or(Duration::ZERO);
+    Some(wait)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Env {
+        Env::from_pairs(pairs.iter().copied())
+    }
+
+    #[test]
+    fn without_a_url_there_is_no_gateway() {
+        assert!(SmsGatewayConfig::from_env(&Env::default()).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_key_without_a_url_is_a_mistake() {
+        let error =
+            SmsGatewayConfig::from_env(&env(&[("BURGERNET_SMS_GATEWAY_API_KEY", "k")])).unwrap_err();
+        assert_eq!(error.variable, "BURGERNET_SMS_GATEWAY_URL");
+    }
+
+    #[test]
+    fn reads_the_gateway_with_defaults() {
+        let config = SmsGatewayConfig::from_env(&env(&[
+            ("BURGERNET_SMS_GATEWAY_URL", "https://sms.example.com/api/"),
+            ("BURGERNET_SMS_GATEWAY_API_KEY", "key-123"),
+        ]))
+        .unwrap()
+        .unwrap();
+        assert_eq!(config.base_url, "https://sms.example.com/api");
+        assert_eq!(config.api_key.expose(), "key-123");
+        assert_eq!(config.sender_id, "Burgernet");
+        assert_eq!(config.timeout, Duration::from_secs(10));
+        assert!(!format!("{config:?}").contains("key-123"));
+    }
+
+    #[test]
+    fn reads_sender_id_and_timeout() {
+        let config = SmsGatewayConfig::from_env(&env(&[
+            ("BURGERNET_SMS_GATEWAY_URL", "http://127.0.0.1:9000"),
+            ("BURGERNET_SMS_GATEWAY_API_KEY", "key"),
+            ("BURGERNET_SMS_SENDER_ID", "+3197010000000"),
+            ("BURGERNET_SMS_TIMEOUT", "2500ms"),
+        ]))
+        .unwrap()
+        .unwrap();
+        assert_eq!(config.sender_id, "+3197010000000");
+        assert_eq!(config.timeout, Duration::from_millis(2500));
+    }
+
+    #[test]
+    fn the_key_is_required_with_the_url() {
+        let error =
+            SmsGatewayConfig::from_env(&env(&[("BURGERNET_SMS_GATEWAY_URL", "https://sms.example.com")]))
+                .unwrap_err();
+        assert_eq!(error.variable, "BURGERNET_SMS_GATEWAY_API_KEY");
+    }
+
+    #[test]
+    fn wrong_values_are_named_without_echoing_secrets() {
+        let base = [("BURGERNET_SMS_GATEWAY_URL", "https://sms.example.com"), ("BURGERNET_SMS_GATEWAY_API_KEY", "k")];
+        for (variable, value) in [
+            ("BURGERNET_SMS_GATEWAY_URL", "ftp://sms.example.com"),
+            ("BURGERNET_SMS_GATEWAY_URL", "sms.example.com"),
+            ("BURGERNET_SMS_GATEWAY_URL", "https://user:hunter2@sms.example.com"),
+            ("BURGERNET_SMS_GATEWAY_URL", "https://sms.example.com/?key=hunter2"),
+            ("BURGERNET_SMS_GATEWAY_API_KEY", "hunter2 with spaces"),
+            ("BURGERNET_SMS_SENDER_ID", "Burgernet Nederland"),
+            ("BURGERNET_SMS_SENDER_ID", "12345"),
+            ("BURGERNET_SMS_SENDER_ID", "Bürgernet"),
+            ("BURGERNET_SMS_TIMEOUT", "soon"),
+        ] {
+            let mut pairs = base.to_vec();
+            pairs.retain(|(name, _)| *name != variable);
+            pairs.push((variable, value));
+            let error = SmsGatewayConfig::from_env(&env(&pairs)).unwrap_err();
+            assert_eq!(error.variable, variable, "{value}");
+            assert!(!error.to_string().contains("hunter2"), "{error}");
+        }
+    }
+
+    #[test]
+    fn sender_ids() {
+        for good in ["Burgernet", "Politie NL", "B2", "+31612345678"] {
+            assert_eq!(parse_sender_id(good).as_deref(), Ok(good));
+        }
+        for bad in ["", "TwelveLetter", "Burger-net", "+0612345678", "+31 6 1234"] {
+            assert!(parse_sender_id(bad).is_err(), "{bad}");
+        }
+    }
+
+    fn answer(status: u16, headers: &[(&str, &str)], body: &str) -> Result<SentSms, SmsError> {
+        let mut map = header::HeaderMap::new();
+        for (name, value) in headers {
+            map.insert(header::HeaderName::from_bytes(name.as_bytes()).unwrap(), value.parse().unwrap());
+        }
+        interpret_response(StatusCode::from_u16(status).unwrap(), &map, body.as_bytes())
+    }
+
+    #[test]
+    fn classifies_the_gateway_answers() {
+        assert_eq!(answer(201, &[], r#"{"id":"m-1"}"#), Ok(SentSms { provider_message_id: "m-1".into() }));
+        assert_eq!(answer(200, &[], r#"{"id":"m-2","status":"queued"}"#).unwrap().provider_message_id, "m-2");
+        assert!(matches!(answer(201, &[], "{}"), Err(SmsError::Unavailable { .. })));
+        assert_eq!(answer(401, &[], ""), Err(SmsError::Unauthorized));
+        assert_eq!(answer(403, &[], ""), Err(SmsError::Unauthorized));
+        let rejected = answer(
+            422,
+            &[],
+            r#"{"error":{"code":"invalid_recipient","message":"+31612345678 cannot receive SMS"}}"#,
+        )
+        .unwrap_err();
+        assert_eq!(rejected, SmsError::Rejected { detail: "HTTP 422 (invalid_recipient)".into() });
+        assert!(!rejected.is_retryable());
+        assert!(matches!(answer(400, &[], "not json"), Err(SmsError::Rejected { .. })));
+        let limited = answer(429, &[("retry-after", "7")], "").unwrap_err();
+        assert_eq!(limited.retry_after(), Some(Duration::from_secs(7)));
+        assert!(limited.is_retryable());
+        assert_eq!(answer(429, &[], "").unwrap_err().retry_after(), None);
+        let unavailable = answer(503, &[], r#"{"error":{"code":"overloaded","message":"x"}}"#).unwrap_err();
+        assert_eq!(unavailable, SmsError::Unavailable { detail: "HTTP 503 (overloaded)".into() });
+        assert!(unavailable.is_retryable());
+        assert!(matches!(answer(404, &[], ""), Err(SmsError::Unavailable { .. })));
+        // A code that is not a code is left out rather than echoed.
+        let odd = answer(422, &[], r#"{"error":{"code":"no such number +31612345678"}}"#).unwrap_err();
+        assert_eq!(odd, SmsError::Rejected { detail: "HTTP 422".into() });
+    }
+
+    #[test]
+    fn retry_after_as_an_http_date() {
+        let at = (chrono::Utc::now() + chrono::Duration::seconds(120)).to_rfc2822().replace("+0000", "GMT");
+        let wait = answer(429, &[("retry-after", &at)], "").unwrap_err().retry_after().unwrap();
+        assert!(wait > Duration::from_secs(100) && wait <= Duration::from_secs(120), "{wait:?}");
+        let past = answer(429, &[("retry-after", "Sun, 06 Nov 1994 08:49:37 GMT")], "").unwrap_err();
+        assert_eq!(past.retry_after(), Some(Duration::ZERO));
+    }
+
+    #[test]
+    fn error_texts() {
+        assert_eq!(
+            SmsError::RateLimited { retry_after: Some(Duration::from_secs(30)) }.to_string(),
+            "the SMS gateway is rate limiting us (retry after 30s)"
+        );
+        assert_eq!(SmsError::RateLimited { retry_after: None }.to_string(), "the SMS gateway is rate limiting us");
+    }
+}

@@ -1,0 +1,12 @@
+DROP TABLE participant_staff_actions;
+DROP TABLE devices;
+DROP TABLE live_locations;
+DROP TABLE place_time_windows;
+DROP TABLE places;
+DROP TABLE email_verifications;
+DROP TABLE refresh_tokens;
+DROP TABLE participant_sessions;
+DROP TABLE rate_limit_counters;
+DROP TABLE sign_in_challenges;
+DROP TABLE participants;
+ALTER TABLE municipalities DROP COLUMN requires_approval;
