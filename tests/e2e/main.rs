@@ -12,3 +12,4 @@ mod migrations;
 mod observability;
 mod providers;
 mod reference_data;
+mod sign_in;

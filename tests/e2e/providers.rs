@@ -26,7 +26,10 @@ fn sms(to: &PhoneNumber) -> SmsMessage<'_> {
     SmsMessage { to, body: CODE_TEXT, reference: "verification-0001" }
 }
 
-fn sms_sender(gateway: &FakeSmsGateway, adjust: impl FnOnce(&mut burgernet_core::providers::sms::SmsGatewayConfig)) -> SmsSender {
+fn sms_sender(
+    gateway: &FakeSmsGateway,
+    adjust: impl FnOnce(&mut burgernet_core::providers::sms::SmsGatewayConfig),
+) -> SmsSender {
     let mut config = gateway.sms_gateway_config();
     adjust(&mut config);
     SmsSender::Gateway(HttpSmsGateway::new(config).unwrap())
@@ -68,7 +71,9 @@ async fn messages_sent_one_after_another_get_their_own_ids() {
     let to = number();
     let mut ids = Vec::new();
     for reference in ["a", "b", "c"] {
-        ids.push(sender.send(&SmsMessage { to: &to, body: "Test", reference }).await.unwrap().provider_message_id);
+        ids.push(
+            sender.send(&SmsMessage { to: &to, body: "Test", reference }).await.unwrap().provider_message_id,
+        );
     }
     let received = gateway.wait_for_sent(3).await;
     assert_eq!(received.iter().map(|sms| sms.id.clone()).collect::<Vec<_>>(), ids);
@@ -257,12 +262,19 @@ async fn an_email_arrives_with_subject_body_sender_and_recipient_as_sent() {
     let received = sink.messages();
     assert_eq!(received.len(), 1);
     let mail = &received[0];
-    assert_eq!((mail.from.as_str(), mail.to.as_slice()), ("noreply@burgernet.nl", [ADDRESS.to_string()].as_slice()));
+    assert_eq!(
+        (mail.from.as_str(), mail.to.as_slice()),
+        ("noreply@burgernet.nl", [ADDRESS.to_string()].as_slice())
+    );
     assert_eq!(mail.subject, message.subject);
     assert_eq!(mail.text_body, message.text_body);
     assert!(mail.text_body.contains(VERIFY_URL));
     assert_eq!(mail.header("Message-ID"), Some(sent.message_id.clone()));
-    assert!(sent.message_id.starts_with('<') && sent.message_id.ends_with("@burgernet.nl>"), "{}", sent.message_id);
+    assert!(
+        sent.message_id.starts_with('<') && sent.message_id.ends_with("@burgernet.nl>"),
+        "{}",
+        sent.message_id
+    );
     assert_eq!(mail.header("From").as_deref(), Some("Burgernet <noreply@burgernet.nl>"));
     assert_eq!(mail.header("To").as_deref(), Some(ADDRESS));
     assert_eq!(mail.header("Content-Type").as_deref(), Some("text/plain; charset=utf-8"));
@@ -285,7 +297,8 @@ async fn emails_sent_at_the_same_time_all_arrive() {
     for result in futures_util::future::join_all(sends).await {
         result.unwrap();
     }
-    let mut subjects: Vec<String> = sink.wait_for_messages(5).await.into_iter().map(|mail| mail.subject).collect();
+    let mut subjects: Vec<String> =
+        sink.wait_for_messages(5).await.into_iter().map(|mail| mail.subject).collect();
     subjects.sort();
     assert_eq!(subjects, (0..5).map(|n| format!("Bericht {n}")).collect::<Vec<_>>());
 }
@@ -388,7 +401,9 @@ async fn email_error_texts_never_contain_the_address_or_the_link() {
     }
     let mut config = sink.smtp_config();
     config.url = Secret::new(sink.url_with_credentials("jan.jansen@example.nl", "wrong"));
-    errors.push(EmailSender::Smtp(SmtpMailer::new(config).unwrap()).send(&verification_mail()).await.unwrap_err());
+    errors.push(
+        EmailSender::Smtp(SmtpMailer::new(config).unwrap()).send(&verification_mail()).await.unwrap_err(),
+    );
 
     assert_eq!(errors.len(), 3);
     for error in &errors {

@@ -15,6 +15,7 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
@@ -142,7 +143,8 @@ fn default_from() -> Mailbox {
 
 /// A mailbox such as `Burgernet <noreply@burgernet.nl>` or `noreply@burgernet.nl`.
 pub fn parse_mailbox(raw: &str) -> Result<Mailbox, String> {
-    raw.parse().map_err(|_| format!("expected an address such as Burgernet <noreply@burgernet.nl>, got {raw:?}"))
+    raw.parse()
+        .map_err(|_| format!("expected an address such as Burgernet <noreply@burgernet.nl>, got {raw:?}"))
 }
 
 /// Checks the shape of an SMTP URL without echoing it (it holds a password).
@@ -198,6 +200,10 @@ fn percent_decode(part: &str) -> Option<String> {
 /// The SMTP client. Cheap to clone.
 #[derive(Clone)]
 pub struct SmtpMailer {
+    inner: Arc<MailerClient>,
+}
+
+struct MailerClient {
     transport: AsyncSmtpTransport<Tokio1Executor>,
     from: Mailbox,
     timeout: Duration,
@@ -207,8 +213,8 @@ impl fmt::Debug for SmtpMailer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Not the transport: it knows the server's credentials.
         f.debug_struct("SmtpMailer")
-            .field("from", &self.from.to_string())
-            .field("timeout", &self.timeout)
+            .field("from", &self.inner.from.to_string())
+            .field("timeout", &self.inner.timeout)
             .finish_non_exhaustive()
     }
 }
@@ -224,16 +230,17 @@ impl SmtpMailer {
             .map_err(|error| anyhow::anyhow!("the SMTP URL is not usable: {error}"))?
             .timeout(Some(config.timeout))
             .build();
-        Ok(Self { transport, from: config.from, timeout: config.timeout })
+        Ok(Self { inner: Arc::new(MailerClient { transport, from: config.from, timeout: config.timeout }) })
     }
 
     pub async fn send(&self, message: &EmailMessage) -> Result<SentEmail, EmailError> {
         let to = Address::from_str(message.to.as_str()).map_err(|_| EmailError::Rejected {
             detail: "the recipient address cannot be used in an SMTP envelope".into(),
         })?;
-        let message_id = format!("<{}@{}>", uuid::Uuid::new_v4(), self.from.email.domain());
+        let this = &*self.inner;
+        let message_id = format!("<{}@{}>", uuid::Uuid::new_v4(), this.from.email.domain());
         let email = Message::builder()
-            .from(self.from.clone())
+            .from(this.from.clone())
             .to(Mailbox::new(None, to))
             .subject(message.subject.as_str())
             .message_id(Some(message_id.clone()))
@@ -245,9 +252,11 @@ impl SmtpMailer {
             ))
             .header(ContentType::TEXT_PLAIN)
             .body(message.text_body.clone())
-            .map_err(|error| EmailError::Rejected { detail: format!("the message cannot be built: {error}") })?;
+            .map_err(|error| EmailError::Rejected {
+                detail: format!("the message cannot be built: {error}"),
+            })?;
 
-        let result = self.transport.send(email).await.map(|_| SentEmail { message_id }).map_err(classify);
+        let result = this.transport.send(email).await.map(|_| SentEmail { message_id }).map_err(classify);
         match &result {
             Ok(sent) => tracing::debug!(
                 to = %message.to.masked(),
@@ -321,7 +330,9 @@ fn enhanced_status(error: &SmtpError) -> Option<String> {
     let parts: Vec<&str> = first.split('.').collect();
     let shaped = parts.len() == 3
         && matches!(parts[0], "2" | "4" | "5")
-        && parts[1..].iter().all(|part| (1..=3).contains(&part.len()) && part.bytes().all(|b| b.is_ascii_digit()));
+        && parts[1..]
+            .iter()
+            .all(|part| (1..=3).contains(&part.len()) && part.bytes().all(|b| b.is_ascii_digit()));
     shaped.then(|| first.to_string())
 }
 

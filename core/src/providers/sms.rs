@@ -35,6 +35,7 @@
 //! apart.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -189,7 +190,10 @@ pub fn parse_gateway_url(raw: &str) -> Result<String, String> {
     let uri: Uri = raw.parse().map_err(|_| expected.to_string())?;
     let scheme_ok = matches!(uri.scheme_str(), Some("http" | "https"));
     let Some(authority) = uri.authority() else { return Err(expected.into()) };
-    if !scheme_ok || authority.host().is_empty() || authority.as_str().contains('@') || raw.contains(['?', '#'])
+    if !scheme_ok
+        || authority.host().is_empty()
+        || authority.as_str().contains('@')
+        || raw.contains(['?', '#'])
     {
         return Err(expected.into());
     }
@@ -237,6 +241,10 @@ fn is_e164(raw: &str) -> bool {
 /// The client of the SMS gateway. Cheap to clone: clones share the connection pool.
 #[derive(Clone)]
 pub struct HttpSmsGateway {
+    inner: Arc<GatewayClient>,
+}
+
+struct GatewayClient {
     client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
     endpoint: Uri,
     authorization: HeaderValue,
@@ -247,9 +255,9 @@ pub struct HttpSmsGateway {
 impl fmt::Debug for HttpSmsGateway {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("HttpSmsGateway")
-            .field("endpoint", &self.endpoint.to_string())
-            .field("sender_id", &self.sender_id)
-            .field("timeout", &self.timeout)
+            .field("endpoint", &self.inner.endpoint.to_string())
+            .field("sender_id", &self.inner.sender_id)
+            .field("timeout", &self.inner.timeout)
             .finish_non_exhaustive()
     }
 }
@@ -275,26 +283,38 @@ impl HttpSmsGateway {
         } else {
             // Plain HTTP (a local relay, the tests): no certificates are needed, and none are
             // loaded, so this also works on machines without a CA bundle.
-            builder.with_tls_config(plain_http_only_tls()?).https_or_http().enable_http1().wrap_connector(http)
+            builder
+                .with_tls_config(plain_http_only_tls()?)
+                .https_or_http()
+                .enable_http1()
+                .wrap_connector(http)
         };
         let client = Client::builder(TokioExecutor::new())
             .pool_timer(TokioTimer::new())
             .pool_idle_timeout(Duration::from_secs(60))
             .build(connector);
-        Ok(Self { client, endpoint, authorization, sender_id: config.sender_id, timeout: config.timeout })
+        let inner = GatewayClient {
+            client,
+            endpoint,
+            authorization,
+            sender_id: config.sender_id,
+            timeout: config.timeout,
+        };
+        Ok(Self { inner: Arc::new(inner) })
     }
 
     pub async fn send(&self, message: &SmsMessage<'_>) -> Result<SentSms, SmsError> {
+        let this = &*self.inner;
         let body = serde_json::json!({
-            "from": self.sender_id,
+            "from": this.sender_id,
             "to": message.to.as_str(),
             "body": message.body,
             "reference": message.reference,
         });
         let request = Request::builder()
             .method(Method::POST)
-            .uri(self.endpoint.clone())
-            .header(header::AUTHORIZATION, self.authorization.clone())
+            .uri(this.endpoint.clone())
+            .header(header::AUTHORIZATION, this.authorization.clone())
             .header(header::CONTENT_TYPE, "application/json")
             .header(header::ACCEPT, "application/json")
             .header(header::USER_AGENT, concat!("burgernet/", env!("CARGO_PKG_VERSION")))
@@ -302,7 +322,7 @@ impl HttpSmsGateway {
             .map_err(|_| unavailable("could not build the request"))?;
 
         let exchange = async {
-            let response = self.client.request(request).await.map_err(|error| {
+            let response = this.client.request(request).await.map_err(|error| {
                 let what = if error.is_connect() { "could not connect" } else { "the request failed" };
                 unavailable(format!("{what}: {}", error_chain(&error)))
             })?;
@@ -311,13 +331,16 @@ impl HttpSmsGateway {
                 .collect()
                 .await
                 .map_err(|error| {
-                    unavailable(format!("could not read the response (HTTP {}): {error}", parts.status.as_u16()))
+                    unavailable(format!(
+                        "could not read the response (HTTP {}): {error}",
+                        parts.status.as_u16()
+                    ))
                 })?
                 .to_bytes();
             Ok::<_, SmsError>((parts, bytes))
         };
-        let (parts, bytes) = tokio::time::timeout(self.timeout, exchange).await.map_err(|_| {
-            unavailable(format!("no response within {}", humantime::format_duration(self.timeout)))
+        let (parts, bytes) = tokio::time::timeout(this.timeout, exchange).await.map_err(|_| {
+            unavailable(format!("no response within {}", humantime::format_duration(this.timeout)))
         })??;
 
         let result = interpret_response(parts.status, &parts.headers, &bytes);
@@ -341,7 +364,7 @@ impl HttpSmsGateway {
 
 /// A TLS config that trusts nobody, for a connector that only ever speaks plain HTTP.
 fn plain_http_only_tls() -> anyhow::Result<rustls::ClientConfig> {
-    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
     Ok(rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?
         .with_root_certificates(rustls::RootCertStore::empty())
@@ -384,7 +407,11 @@ struct ErrorDetail {
 }
 
 /// Turns the gateway's answer into our result; see the module documentation for the rules.
-fn interpret_response(status: StatusCode, headers: &header::HeaderMap, body: &[u8]) -> Result<SentSms, SmsError> {
+fn interpret_response(
+    status: StatusCode,
+    headers: &header::HeaderMap,
+    body: &[u8],
+) -> Result<SentSms, SmsError> {
     if status == StatusCode::CREATED || status == StatusCode::OK {
         return match serde_json::from_slice::<Accepted>(body) {
             Ok(accepted) if !accepted.id.trim().is_empty() => {
@@ -408,10 +435,11 @@ fn interpret_response(status: StatusCode, headers: &header::HeaderMap, body: &[u
 /// "HTTP 422 (invalid_recipient)": the status and the provider's error code, when it has a
 /// machine-readable shape. The provider's free-text message is left out on purpose.
 fn describe_status(status: StatusCode, body: &[u8]) -> String {
-    let code = serde_json::from_slice::<ErrorBody>(body).ok().and_then(|body| body.error.code).filter(|code| {
-        (1..=64).contains(&code.len())
-            && code.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
-    });
+    let code =
+        serde_json::from_slice::<ErrorBody>(body).ok().and_then(|body| body.error.code).filter(|code| {
+            (1..=64).contains(&code.len())
+                && code.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+        });
     match code {
         Some(code) => format!("HTTP {} ({code})", status.as_u16()),
         None => format!("HTTP {}", status.as_u16()),
@@ -444,8 +472,7 @@ mod tests {
 
     #[test]
     fn a_key_without_a_url_is_a_mistake() {
-        let error =
-            SmsGatewayConfig::from_env(&env(&[("BURGERNET_SMS_GATEWAY_API_KEY", "k")])).unwrap_err();
+        let error = SmsGatewayConfig::from_env(&env(&[("BURGERNET_SMS_GATEWAY_API_KEY", "k")])).unwrap_err();
         assert_eq!(error.variable, "BURGERNET_SMS_GATEWAY_URL");
     }
 
@@ -488,7 +515,10 @@ mod tests {
 
     #[test]
     fn wrong_values_are_named_without_echoing_secrets() {
-        let base = [("BURGERNET_SMS_GATEWAY_URL", "https://sms.example.com"), ("BURGERNET_SMS_GATEWAY_API_KEY", "k")];
+        let base = [
+            ("BURGERNET_SMS_GATEWAY_URL", "https://sms.example.com"),
+            ("BURGERNET_SMS_GATEWAY_API_KEY", "k"),
+        ];
         for (variable, value) in [
             ("BURGERNET_SMS_GATEWAY_URL", "ftp://sms.example.com"),
             ("BURGERNET_SMS_GATEWAY_URL", "sms.example.com"),
@@ -571,6 +601,9 @@ mod tests {
             SmsError::RateLimited { retry_after: Some(Duration::from_secs(30)) }.to_string(),
             "the SMS gateway is rate limiting us (retry after 30s)"
         );
-        assert_eq!(SmsError::RateLimited { retry_after: None }.to_string(), "the SMS gateway is rate limiting us");
+        assert_eq!(
+            SmsError::RateLimited { retry_after: None }.to_string(),
+            "the SMS gateway is rate limiting us"
+        );
     }
 }

@@ -96,19 +96,22 @@ impl FakeSmsGateway {
     /// Starts the gateway on a free port of 127.0.0.1 with a fresh random API key.
     pub async fn start() -> Self {
         let api_key = format!("test-sms-key-{}", uuid::Uuid::new_v4().simple());
-        let shared = Arc::new(Shared { api_key, state: Mutex::new(State::default()), changed: Notify::new() });
+        let shared =
+            Arc::new(Shared { api_key, state: Mutex::new(State::default()), changed: Notify::new() });
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port for the fake SMS gateway");
         let base_url = format!("http://{}", listener.local_addr().unwrap());
         let data = web::Data::from(shared.clone());
         let server = HttpServer::new(move || {
-            App::new().app_data(data.clone()).service(
-                web::resource("/v1/messages")
-                    .route(web::post().to(post_message))
-                    .default_service(web::to(|| async {
+            App::new()
+                .app_data(data.clone())
+                .service(web::resource("/v1/messages").route(web::post().to(post_message)).default_service(
+                    web::to(|| async {
                         error(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "Use POST")
-                    })),
-            )
-            .default_service(web::to(|| async { error(StatusCode::NOT_FOUND, "not_found", "No such endpoint") }))
+                    }),
+                ))
+                .default_service(web::to(|| async {
+                    error(StatusCode::NOT_FOUND, "not_found", "No such endpoint")
+                }))
         })
         .workers(1)
         .disable_signals()
@@ -272,7 +275,11 @@ fn answer(request: &HttpRequest, body: &[u8], shared: &Shared) -> HttpResponse {
     }
     let length = text_body.chars().count();
     if length == 0 || length > 1600 {
-        return error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", "The body must have 1 to 1600 characters");
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_body",
+            "The body must have 1 to 1600 characters",
+        );
     }
     state.next_id += 1;
     let id = format!("msg-{:06}-{}", state.next_id, &uuid::Uuid::new_v4().simple().to_string()[..8]);
@@ -283,7 +290,9 @@ fn answer(request: &HttpRequest, body: &[u8], shared: &Shared) -> HttpResponse {
 /// `+` and 8 to 15 digits, the first not zero.
 fn is_e164(number: &str) -> bool {
     number.strip_prefix('+').is_some_and(|digits| {
-        (8..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()) && !digits.starts_with('0')
+        (8..=15).contains(&digits.len())
+            && digits.bytes().all(|b| b.is_ascii_digit())
+            && !digits.starts_with('0')
     })
 }
 

@@ -123,7 +123,8 @@ pub struct SmtpSink {
 impl SmtpSink {
     /// Starts the sink on a free port of 127.0.0.1 with a fresh random password.
     pub async fn start() -> Self {
-        let password: String = rand::rng().sample_iter(rand::distr::Alphanumeric).take(24).map(char::from).collect();
+        let password: String =
+            rand::rng().sample_iter(rand::distr::Alphanumeric).take(24).map(char::from).collect();
         let shared = Arc::new(Shared {
             username: "burgernet-test".into(),
             password,
@@ -475,8 +476,8 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Connection<R, W> {
     /// for a line too long to be SMTP.
     async fn read_line(&mut self) -> std::io::Result<Option<Vec<u8>>> {
         let mut line = Vec::new();
-        let read = (&mut self.reader).take(MAX_LINE as u64).read_until(b'\n', &mut line);
-        match tokio::time::timeout(IDLE_LIMIT, read).await {
+        let mut limited = (&mut self.reader).take(MAX_LINE as u64);
+        match tokio::time::timeout(IDLE_LIMIT, limited.read_until(b'\n', &mut line)).await {
             Err(_) | Ok(Ok(0)) => return Ok(None),
             Ok(Err(error)) => return Err(error),
             Ok(Ok(_)) => {}
@@ -556,7 +557,8 @@ fn header_value(headers: &[String], name: &str) -> Option<String> {
 
 /// The body as text, undoing the `Content-Transfer-Encoding`.
 fn decode_body(headers: &[String], body: &str) -> String {
-    let encoding = header_value(headers, "Content-Transfer-Encoding").unwrap_or_default().to_ascii_lowercase();
+    let encoding =
+        header_value(headers, "Content-Transfer-Encoding").unwrap_or_default().to_ascii_lowercase();
     let bytes = match encoding.as_str() {
         "quoted-printable" => {
             quoted_printable::decode(body.as_bytes(), quoted_printable::ParseMode::Robust).unwrap_or_default()
@@ -614,7 +616,8 @@ fn parse_encoded_word(text: &str) -> Option<(String, usize)> {
         "B" | "b" => BASE64.decode(payload).ok()?,
         "Q" | "q" => {
             let underscores_as_spaces = payload.replace('_', " ");
-            quoted_printable::decode(underscores_as_spaces.as_bytes(), quoted_printable::ParseMode::Robust).ok()?
+            quoted_printable::decode(underscores_as_spaces.as_bytes(), quoted_printable::ParseMode::Robust)
+                .ok()?
         }
         _ => return None,
     };
