@@ -1,6 +1,7 @@
 //! End-to-end tests: the real server, a real PostgreSQL + PostGIS, real sockets. One test binary,
 //! so the throwaway cluster starts once per run.
 
+mod account;
 mod auth;
 mod command_line;
 mod contract;

@@ -476,5 +476,5 @@ async fn the_smtp_sink_demands_authentication_and_unstuffs_dots() {
     let mail = &sink.messages()[0];
     assert_eq!(mail.to, ["a@example.nl", "b@example.nl"]);
     assert_eq!(mail.subject, "hand made");
-    assert_eq!(mail.text_body, ".leading dot\nlast line\n");
+    assert_eq!(mail.text_body, ".leading dot\nlast line");
 }

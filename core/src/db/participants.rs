@@ -494,12 +494,21 @@ pub async fn list_devices(conn: &mut AsyncPgConnection, participant: Participant
 }
 
 /// Registers the token for the participant. A token already registered (by them or by someone
-/// else) is taken over with its row: one token, one owner. Returns the row and whether it is new.
+/// else) is taken over with its row: one token, one owner. Returns the row and whether it is new
+/// to this participant.
 pub async fn register_device(
     conn: &mut AsyncPgConnection,
     participant: ParticipantId,
     values: &DeviceValues<'_>,
 ) -> QueryResult<(DeviceRow, bool)> {
+    let previous_owner: Option<Uuid> = devices::table
+        .filter(devices::platform.eq(values.platform))
+        .filter(devices::push_token.eq(values.push_token))
+        .select(devices::participant_id)
+        .for_update()
+        .first(conn)
+        .await
+        .optional()?;
     let new_id = Uuid::new_v4();
     let row: DeviceRow = diesel::insert_into(devices::table)
         .values((
@@ -522,8 +531,7 @@ pub async fn register_device(
         .returning(DeviceRow::as_returning())
         .get_result(conn)
         .await?;
-    let created = row.id == new_id;
-    Ok((row, created))
+    Ok((row, previous_owner != Some(participant.0)))
 }
 
 /// Updates one of the participant's devices (a rotated token, a new app version). A token held

@@ -256,7 +256,16 @@ impl SmtpMailer {
                 detail: format!("the message cannot be built: {error}"),
             })?;
 
-        let result = this.transport.send(email).await.map(|_| SentEmail { message_id }).map_err(classify);
+        // lettre's own timeout covers only connecting; this one covers the whole conversation.
+        let result = match tokio::time::timeout(this.timeout, this.transport.send(email)).await {
+            Ok(sent) => sent.map(|_| SentEmail { message_id }).map_err(classify),
+            Err(_) => Err(EmailError::Unavailable {
+                detail: format!(
+                    "the mail server did not accept the message within {}",
+                    humantime::format_duration(this.timeout)
+                ),
+            }),
+        };
         match &result {
             Ok(sent) => tracing::debug!(
                 to = %message.to.masked(),

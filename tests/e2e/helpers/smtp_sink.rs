@@ -60,7 +60,8 @@ pub struct ReceivedEmail {
     /// The `Subject` header, unfolded and with RFC 2047 encoded words decoded.
     pub subject: String,
     /// The body of a single-part message, decoded from its transfer encoding (7bit, 8bit,
-    /// quoted-printable or base64) into text, with `\n` line ends.
+    /// quoted-printable or base64) into text, with `\n` line ends. The line break that ends the
+    /// message data is SMTP framing (lettre adds one) and is not part of it.
     pub text_body: String,
 }
 
@@ -557,6 +558,7 @@ fn header_value(headers: &[String], name: &str) -> Option<String> {
 
 /// The body as text, undoing the `Content-Transfer-Encoding`.
 fn decode_body(headers: &[String], body: &str) -> String {
+    let body = body.strip_suffix("\r\n").unwrap_or(body);
     let encoding =
         header_value(headers, "Content-Transfer-Encoding").unwrap_or_default().to_ascii_lowercase();
     let bytes = match encoding.as_str() {
