@@ -11,6 +11,7 @@ mod helpers;
 mod jobs;
 mod migrations;
 mod observability;
+mod participant_management;
 mod providers;
 mod reference_data;
 mod sign_in;

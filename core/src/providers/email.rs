@@ -316,7 +316,7 @@ fn classify(error: SmtpError) -> EmailError {
         }
         return unavailable(format!("SMTP client error: {text}"));
     }
-    unavailable(format!("could not talk to the mail server: {}", causes(&error)))
+    unavailable(format!("connection failed: {}", causes(&error)))
 }
 
 /// The causes of an error (not its own text), joined: network and TLS messages, which hold no
@@ -425,6 +425,21 @@ mod tests {
         };
         let sender = EmailSender::Smtp(SmtpMailer::new(config).unwrap());
         assert!(!format!("{sender:?}").contains("hunter2"), "{sender:?}");
+    }
+
+    #[test]
+    fn builds_for_every_url_form() {
+        // The TLS forms load the system's certificate authorities (the ca-certificates package).
+        for url in
+            ["smtps://u:p@smtp.example.com", "smtp://u:p@smtp.example.com?tls=required", "smtp://relay:25"]
+        {
+            let config = SmtpConfig {
+                url: Secret::new(url.into()),
+                from: default_from(),
+                timeout: Duration::from_secs(1),
+            };
+            SmtpMailer::new(config).unwrap_or_else(|error| panic!("{url}: {error}"));
+        }
     }
 
     #[test]

@@ -277,9 +277,12 @@ impl HttpSmsGateway {
         http.set_connect_timeout(Some(config.timeout));
         let builder = hyper_rustls::HttpsConnectorBuilder::new();
         let connector = if endpoint.scheme_str() == Some("https") {
-            let mut tls = super::tls_client_config()?;
-            tls.alpn_protocols = vec![b"http/1.1".to_vec()];
-            builder.with_tls_config(tls).https_only().enable_http1().wrap_connector(http)
+            // hyper-rustls sets ALPN (http/1.1) itself.
+            builder
+                .with_tls_config(super::tls_client_config()?)
+                .https_only()
+                .enable_http1()
+                .wrap_connector(http)
         } else {
             // Plain HTTP (a local relay, the tests): no certificates are needed, and none are
             // loaded, so this also works on machines without a CA bundle.
@@ -324,7 +327,11 @@ impl HttpSmsGateway {
         let exchange = async {
             let response = this.client.request(request).await.map_err(|error| {
                 let what = if error.is_connect() { "could not connect" } else { "the request failed" };
-                unavailable(format!("{what}: {}", error_chain(&error)))
+                // hyper-util's own text ("client error (Connect)") adds nothing to its cause's.
+                unavailable(format!(
+                    "{what}: {}",
+                    error_chain(std::error::Error::source(&error).unwrap_or(&error))
+                ))
             })?;
             let (parts, body) = response.into_parts();
             let bytes = Limited::new(body, MAX_RESPONSE_BYTES)
@@ -546,6 +553,20 @@ mod tests {
         }
         for bad in ["", "TwelveLetter", "Burger-net", "+0612345678", "+31 6 1234"] {
             assert!(parse_sender_id(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn builds_for_http_and_https() {
+        // https loads the system's certificate authorities (the ca-certificates package).
+        for base_url in ["https://sms.example.com", "http://127.0.0.1:9"] {
+            let config = SmsGatewayConfig {
+                base_url: base_url.into(),
+                api_key: Secret::new("key".into()),
+                sender_id: "Burgernet".into(),
+                timeout: Duration::from_secs(1),
+            };
+            HttpSmsGateway::new(config).unwrap_or_else(|error| panic!("{base_url}: {error}"));
         }
     }
 

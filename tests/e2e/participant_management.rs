@@ -1,0 +1,238 @@
+//! The municipality's side: listing and searching its participants, the approval,
+//! verification and quarantine queues, decisions with their reasons on record, the messages
+//! decisions send, and the approval policy.
+
+use diesel_async::RunQueryDsl;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::helpers::{SignedIn, TestApp, TestAppOptions, problem};
+
+const ROTTERDAM: (f64, f64) = (51.9225, 4.4792);
+const SCHIEDAM: (f64, f64) = (51.9193, 4.3988);
+
+async fn app() -> TestApp {
+    let app = TestApp::spawn_with(TestAppOptions { workers: true, ..TestAppOptions::default() }).await;
+    app.load_reference_data().await;
+    app
+}
+
+/// Signs up a participant with a home at `position` and the given postcode.
+async fn resident(app: &TestApp, phone: &str, (latitude, longitude): (f64, f64), postcode: &str) -> SignedIn {
+    let participant = app.sign_up(phone).await;
+    let home = json!({"kind": "home", "name": "Thuis", "latitude": latitude, "longitude": longitude,
+                      "address": {"postcode": postcode, "house_number": "1"}});
+    let response = app.send_json_as(Method::POST, "/v1/me/places", &participant.access_token, &home).await;
+    assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
+    participant
+}
+
+async fn get_json(app: &TestApp, path: &str, token: &str) -> Value {
+    let response = app.get_as(path, token).await;
+    assert_eq!(response.status(), 200, "{path}");
+    response.json().await.unwrap()
+}
+
+async fn decide(app: &TestApp, token: &str, participant: &SignedIn, decision: &str, reason: &str) -> reqwest::Response {
+    let path = format!("/v1/municipalities/GM0599/participants/{}/decisions", participant.participant_id);
+    app.send_json_as(Method::POST, &path, token, &json!({"decision": decision, "reason": reason})).await
+}
+
+fn ids(page: &Value) -> Vec<String> {
+    page["items"].as_array().unwrap().iter().map(|item| item["id"].as_str().unwrap().to_string()).collect()
+}
+
+#[tokio::test]
+async fn officers_list_and_search_the_participants_of_their_municipality() {
+    let app = app().await;
+    let officer = app.relations_officer_token("GM0599");
+    let anna = resident(&app, "+31611111111", ROTTERDAM, "3011 AD").await;
+    let bram = resident(&app, "+31622222222", ROTTERDAM, "3012 CD").await;
+    let _schiedam = resident(&app, "+31633333333", SCHIEDAM, "3111 AB").await;
+    let _no_place_yet = app.sign_up("+31644444444").await;
+
+    let page = get_json(&app, "/v1/municipalities/GM0599/participants", &officer).await;
+    assert_eq!(ids(&page), vec![anna.participant_id.to_string(), bram.participant_id.to_string()]);
+    assert_eq!((page["total"].as_i64(), page["page"].as_i64(), page["per_page"].as_i64()), (Some(2), Some(1), Some(25)));
+    assert_eq!(page["items"][0]["phone_number"], "+31611111111");
+    assert_eq!(page["items"][0]["status"], "active");
+
+    // Pages.
+    let second = get_json(&app, "/v1/municipalities/GM0599/participants?per_page=1&page=2", &officer).await;
+    assert_eq!((ids(&second), second["total"].as_i64()), (vec![bram.participant_id.to_string()], Some(2)));
+
+    // Search by number in any accepted form, and by postcode.
+    let found = get_json(&app, "/v1/municipalities/GM0599/participants?phone_number=06%2022222222", &officer).await;
+    assert_eq!(ids(&found), vec![bram.participant_id.to_string()]);
+    let found = get_json(&app, "/v1/municipalities/GM0599/participants?postcode=3011ad", &officer).await;
+    assert_eq!(ids(&found), vec![anna.participant_id.to_string()]);
+    let found = get_json(&app, "/v1/municipalities/GM0599/participants?status=quarantined", &officer).await;
+    assert_eq!(found["total"], 0);
+
+    for (query, status, code) in [
+        ("per_page=500", 400, "invalid_query"),
+        ("page=0", 400, "invalid_query"),
+        ("status=sleeping", 400, "invalid_query"),
+        ("sort=name", 400, "invalid_query"),
+        ("phone_number=12", 422, "invalid_phone_number"),
+        ("postcode=abc", 422, "invalid_postal_address"),
+    ] {
+        let response = app.get_as(&format!("/v1/municipalities/GM0599/participants?{query}"), &officer).await;
+        let (actual, body) = problem(response).await;
+        assert_eq!((actual, body["code"].as_str().unwrap()), (status, code), "{query}: {body}");
+    }
+
+    // One participant in full: places and (no) staff actions yet.
+    let record = get_json(
+        &app,
+        &format!("/v1/municipalities/GM0599/participants/{}", anna.participant_id),
+        &officer,
+    )
+    .await;
+    assert_eq!(record["places"][0]["address"]["postcode"], "3011AD");
+    assert_eq!(record["staff_actions"], json!([]));
+    // A participant of another municipality is not found here.
+    let response = app
+        .get_as(&format!("/v1/municipalities/GM0599/participants/{}", _schiedam.participant_id), &officer)
+        .await;
+    assert_eq!(response.status(), 404);
+}
+
+#[tokio::test]
+async fn with_approval_required_new_participants_wait_in_the_approval_queue_until_approved() {
+    let app = app().await;
+    let officer = app.relations_officer_token("GM0599");
+    let response = app
+        .send_json_as(Method::PUT, "/v1/municipalities/GM0599/approval-policy", &officer, &json!({"requires_approval": true}))
+        .await;
+    assert_eq!(response.status(), 200);
+
+    let anna = resident(&app, "+31611111111", ROTTERDAM, "3011 AD").await;
+    let profile = get_json(&app, "/v1/me", &anna.access_token).await;
+    assert_eq!(profile["status"], "pending");
+    let queue = get_json(&app, "/v1/municipalities/GM0599/queues/approval", &officer).await;
+    assert_eq!(ids(&queue), vec![anna.participant_id.to_string()]);
+
+    // Only pending participants can be approved; a reason is required.
+    let (status, body) = problem(decide(&app, &officer, &anna, "approve", "  ").await).await;
+    assert_eq!((status, body["code"].as_str().unwrap()), (422, "invalid_reason"));
+    let (status, body) = problem(decide(&app, &officer, &anna, "reinstate", "waarom niet").await).await;
+    assert_eq!((status, body["code"].as_str().unwrap()), (409, "decision_not_applicable"));
+
+    let response = decide(&app, &officer, &anna, "approve", "Adres gecontroleerd").await;
+    assert_eq!(response.status(), 200);
+    let record: Value = response.json().await.unwrap();
+    assert_eq!(record["status"], "active");
+    let action = &record["staff_actions"][0];
+    assert_eq!(
+        (action["action"].as_str(), action["from_status"].as_str(), action["to_status"].as_str()),
+        (Some("approve"), Some("pending"), Some("active"))
+    );
+    assert_eq!((action["reason"].as_str(), action["staff_subject"].as_str()), (Some("Adres gecontroleerd"), Some("staff-1")));
+    assert_eq!(action["staff_role"], "relations_officer");
+    assert!(action["at"].is_string());
+    assert_eq!(get_json(&app, "/v1/municipalities/GM0599/queues/approval", &officer).await["total"], 0);
+
+    // The activation confirmation reaches the participant (by SMS: no verified e-mail). Waiting
+    // for approval, the first place sent nothing: the sign-in code is the only other message.
+    let messages = app.sms.wait_for_sent(2).await;
+    let confirmation = messages.last().unwrap();
+    assert_eq!(confirmation.to, "+31611111111");
+    assert!(confirmation.body.contains("bevestigd"), "{}", confirmation.body);
+
+    // The participant sees the decision in their export too.
+    let export = get_json(&app, "/v1/me/export", &anna.access_token).await;
+    assert_eq!(export["staff_actions"][0]["reason"], "Adres gecontroleerd");
+}
+
+#[tokio::test]
+async fn without_approval_the_first_place_completes_the_sign_up_with_a_confirmation() {
+    let app = app().await;
+    let anna = resident(&app, "+31611111111", ROTTERDAM, "3011 AD").await;
+    assert_eq!(get_json(&app, "/v1/me", &anna.access_token).await["status"], "active");
+    let messages = app.sms.wait_for_sent(2).await;
+    assert!(messages[1].body.contains("bevestigd"), "{}", messages[1].body);
+}
+
+#[tokio::test]
+async fn quarantine_reinstate_reject_and_remove_follow_the_status_rules_and_are_recorded() {
+    let app = app().await;
+    let officer = app.relations_officer_token("GM0599");
+    let anna = resident(&app, "+31611111111", ROTTERDAM, "3011 AD").await;
+
+    let response = decide(&app, &officer, &anna, "quarantine", "SMS komt niet aan").await;
+    assert_eq!(response.status(), 200);
+    let queue = get_json(&app, "/v1/municipalities/GM0599/queues/quarantine", &officer).await;
+    assert_eq!(ids(&queue), vec![anna.participant_id.to_string()]);
+    assert_eq!(get_json(&app, "/v1/me", &anna.access_token).await["status"], "quarantined");
+
+    assert_eq!(decide(&app, &officer, &anna, "reinstate", "Nummer werkt weer").await.status(), 200);
+    assert_eq!(get_json(&app, "/v1/municipalities/GM0599/queues/quarantine", &officer).await["total"], 0);
+
+    let response = decide(&app, &officer, &anna, "remove", "Verhuisd naar het buitenland").await;
+    let record: Value = response.json().await.unwrap();
+    assert_eq!(record["status"], "removed");
+    let actions: Vec<&str> =
+        record["staff_actions"].as_array().unwrap().iter().map(|a| a["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, vec!["remove", "reinstate", "quarantine"], "newest first");
+    let (status, body) = problem(decide(&app, &officer, &anna, "remove", "nogmaals").await).await;
+    assert_eq!((status, body["code"].as_str().unwrap()), (409, "decision_not_applicable"));
+
+    // Reinstating sent a confirmation, removing a notice.
+    let messages = app.sms.wait_for_sent(4).await;
+    assert!(messages[2].body.contains("bevestigd"), "{}", messages[2].body);
+    assert!(messages[3].body.contains("afgemeld"), "{}", messages[3].body);
+
+    // An admin decides too, and is recorded as such.
+    let bram = resident(&app, "+31622222222", ROTTERDAM, "3012 CD").await;
+    let response = decide(&app, &app.admin_token(), &bram, "quarantine", "Controle").await;
+    let record: Value = response.json().await.unwrap();
+    assert_eq!(record["staff_actions"][0]["staff_role"], "admin");
+}
+
+#[tokio::test]
+async fn the_verification_queue_holds_addresses_unverified_after_a_week() {
+    let app = app().await;
+    let officer = app.relations_officer_token("GM0599");
+    let anna = resident(&app, "+31611111111", ROTTERDAM, "3011 AD").await;
+    let bram = resident(&app, "+31622222222", ROTTERDAM, "3012 CD").await;
+    for who in [&anna, &bram] {
+        let response =
+            app.send_json_as(Method::PATCH, "/v1/me", &who.access_token, &json!({"email": "iemand@example.nl"})).await;
+        assert_eq!(response.status(), 200);
+    }
+    assert_eq!(get_json(&app, "/v1/municipalities/GM0599/queues/verification", &officer).await["total"], 0);
+    let mut conn = app.database.connect().await;
+    diesel::sql_query(format!(
+        "UPDATE participants SET email_set_at = now() - interval '8 days' WHERE id = '{}'",
+        anna.participant_id
+    ))
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    let queue = get_json(&app, "/v1/municipalities/GM0599/queues/verification", &officer).await;
+    assert_eq!(ids(&queue), vec![anna.participant_id.to_string()]);
+    let response = app.get_as("/v1/municipalities/GM0599/queues/inbox", &officer).await;
+    assert_eq!(response.status(), 400);
+}
+
+#[tokio::test]
+async fn moving_home_into_a_municipality_that_requires_approval_needs_approval_again() {
+    let app = app().await;
+    let schiedam_officer = app.relations_officer_token("GM0606");
+    let anna = resident(&app, "+31611111111", ROTTERDAM, "3011 AD").await;
+    app.send_json_as(Method::PUT, "/v1/municipalities/GM0606/approval-policy", &schiedam_officer, &json!({"requires_approval": true}))
+        .await;
+    let places = get_json(&app, "/v1/me/places", &anna.access_token).await;
+    let id = places[0]["id"].as_str().unwrap();
+    let moved = json!({"kind": "home", "name": "Thuis", "latitude": SCHIEDAM.0, "longitude": SCHIEDAM.1});
+    let response = app.send_json_as(Method::PUT, &format!("/v1/me/places/{id}"), &anna.access_token, &moved).await;
+    assert_eq!(response.status(), 200);
+    let profile = get_json(&app, "/v1/me", &anna.access_token).await;
+    assert_eq!((profile["municipality"].as_str(), profile["status"].as_str()), (Some("GM0606"), Some("pending")));
+    let queue = get_json(&app, "/v1/municipalities/GM0606/queues/approval", &schiedam_officer).await;
+    assert_eq!(ids(&queue), vec![anna.participant_id.to_string()]);
+    // Rotterdam no longer lists her.
+    let officer = app.relations_officer_token("GM0599");
+    assert_eq!(get_json(&app, "/v1/municipalities/GM0599/participants", &officer).await["total"], 0);
+}
