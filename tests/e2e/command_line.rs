@@ -67,6 +67,37 @@ fn a_missing_or_malformed_setting_stops_start_up_and_names_the_variable() {
         .env("BURGERNET_JOB_LEASE", "soon"));
     assert!(!ok);
     assert!(stderr.contains("BURGERNET_JOB_LEASE"), "{stderr}");
+
+    // Without an SMS gateway nobody could sign in: serve and work refuse to start.
+    let keys = std::env::temp_dir().join(format!("burgernet-keys-{}.json", uuid::Uuid::new_v4()));
+    std::fs::write(&keys, burgernet_core::auth::dev_identity::DevKeyPair::generate().jwks).unwrap();
+    let api_key = "an-sms-key-that-must-never-be-printed";
+    for subcommand in ["serve", "work"] {
+        let (ok, _, stderr) = run(burgernet()
+            .arg(subcommand)
+            .env("DATABASE_URL", "postgres://localhost/x")
+            .env("BURGERNET_PARTICIPANT_TOKEN_SECRET", secret)
+            .env("BURGERNET_STAFF_TOKEN_ISSUER", "https://idp")
+            .env("BURGERNET_STAFF_TOKEN_AUDIENCE", "burgernet")
+            .env("BURGERNET_STAFF_TOKEN_KEYS", &keys)
+            .env("BURGERNET_PUBLIC_URL", "https://api.burgernet.test")
+            .env("BURGERNET_SMTP_URL", "smtp://127.0.0.1:9"));
+        assert!(!ok);
+        assert!(stderr.contains("BURGERNET_SMS_GATEWAY_URL"), "{subcommand}: {stderr}");
+        let (ok, _, stderr) = run(burgernet()
+            .arg(subcommand)
+            .env("DATABASE_URL", "postgres://localhost/x")
+            .env("BURGERNET_PARTICIPANT_TOKEN_SECRET", secret)
+            .env("BURGERNET_STAFF_TOKEN_ISSUER", "https://idp")
+            .env("BURGERNET_STAFF_TOKEN_AUDIENCE", "burgernet")
+            .env("BURGERNET_STAFF_TOKEN_KEYS", &keys)
+            .env("BURGERNET_PUBLIC_URL", "https://api.burgernet.test")
+            .env("BURGERNET_SMS_GATEWAY_URL", "https://sms.example.test")
+            .env("BURGERNET_SMS_GATEWAY_API_KEY", api_key));
+        assert!(!ok);
+        assert!(stderr.contains("BURGERNET_SMTP_URL"), "{subcommand}: {stderr}");
+        assert!(!stderr.contains(api_key), "{stderr}");
+    }
 }
 
 #[tokio::test]
@@ -226,6 +257,11 @@ async fn serve_logs_json_with_request_ids_and_never_personal_data() {
         .env("BURGERNET_STAFF_TOKEN_ISSUER", "https://idp.test")
         .env("BURGERNET_STAFF_TOKEN_AUDIENCE", "burgernet-api")
         .env("BURGERNET_STAFF_TOKEN_KEYS", dir.join("jwks.json"))
+        .env("BURGERNET_PUBLIC_URL", "https://api.burgernet.test")
+        // Nothing is sent in this test; the providers only need to be configured.
+        .env("BURGERNET_SMS_GATEWAY_URL", "http://127.0.0.1:9")
+        .env("BURGERNET_SMS_GATEWAY_API_KEY", "unused-key")
+        .env("BURGERNET_SMTP_URL", "smtp://127.0.0.1:9")
         .env("BURGERNET_LOG", "debug")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())

@@ -3,12 +3,14 @@
 
 mod account;
 mod auth;
+mod authorization;
 mod command_line;
 mod contract;
 mod dev_outbox;
 mod edge;
 mod helpers;
 mod jobs;
+mod log_privacy;
 mod migrations;
 mod observability;
 mod participant_management;

@@ -503,3 +503,39 @@ async fn the_smtp_sink_demands_authentication_and_unstuffs_dots() {
     assert_eq!(mail.subject, "hand made");
     assert_eq!(mail.text_body, ".leading dot\nlast line");
 }
+
+/// The fake gateway itself, spoken to by hand: what other tests rely on when they use it.
+#[tokio::test]
+async fn the_fake_sms_gateway_answers_like_the_provider() {
+    let gateway = FakeSmsGateway::start().await;
+    let client = reqwest::Client::new();
+    let url = format!("{}/v1/messages", gateway.base_url());
+    let post = |key: &str, body: serde_json::Value| client.post(&url).bearer_auth(key).json(&body).send();
+    let message = serde_json::json!({"from": "Burgernet", "to": NUMBER, "body": "Hallo", "reference": "r-1"});
+
+    let response = post("wrong", message.clone()).await.unwrap();
+    assert_eq!(response.status(), 401);
+    assert_eq!(response.headers()["www-authenticate"], "Bearer");
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "unauthorized");
+
+    for (field, value, code) in [
+        ("to", "0612345678", "invalid_recipient"),
+        ("from", "Burgernet Nederland", "invalid_sender"),
+        ("body", "", "invalid_body"),
+    ] {
+        let mut invalid = message.clone();
+        invalid[field] = value.into();
+        let response = post(gateway.api_key(), invalid).await.unwrap();
+        assert_eq!(response.status(), 422, "{field}");
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(body["error"]["code"], code);
+        assert!(body["error"]["message"].is_string());
+    }
+
+    let response = post(gateway.api_key(), message).await.unwrap();
+    assert_eq!(response.status(), 201);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["id"], gateway.sent()[0].id.as_str());
+    assert_eq!(gateway.requests(), 5);
+}

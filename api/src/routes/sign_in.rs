@@ -139,7 +139,7 @@ pub struct RefreshRequest {
 
 /// Trade a refresh token for a new access and refresh token.
 ///
-/// Who may call: the holder of a refresh token. Each refresh token works once; presenting a used
+/// Who may call: anyone holding a refresh token. Each refresh token works once; presenting a used
 /// one ends the whole session (someone else has a copy), and both holders must sign in again.
 #[utoipa::path(
     tag = "sign-in",

@@ -319,16 +319,21 @@ fn classify(error: SmtpError) -> EmailError {
     unavailable(format!("connection failed: {}", causes(&error)))
 }
 
-/// The causes of an error (not its own text), joined: network and TLS messages, which hold no
-/// message contents.
+/// The causes of an error (not its own text), joined, each said once: network and TLS messages,
+/// which hold no message contents.
 fn causes(error: &dyn std::error::Error) -> String {
-    let mut parts = Vec::new();
+    let mut text = String::new();
     let mut source = error.source();
     while let Some(cause) = source {
-        parts.push(cause.to_string());
+        let cause_text = cause.to_string();
+        if cause_text.contains(&text) {
+            text = cause_text;
+        } else if !text.contains(&cause_text) {
+            text = format!("{text}: {cause_text}");
+        }
         source = cause.source();
     }
-    if parts.is_empty() { error.to_string() } else { parts.join(": ") }
+    if text.is_empty() { error.to_string() } else { text }
 }
 
 /// The RFC 3463 enhanced status code at the start of the server's reply (`5.1.1`), if any: only

@@ -382,16 +382,17 @@ fn unavailable(detail: impl Into<String>) -> SmsError {
     SmsError::Unavailable { detail: detail.into() }
 }
 
-/// An error and its causes, joined: "client error (Connect): tcp connect error: Connection
-/// refused (os error 111)". These come from the network stack and never hold message contents.
+/// An error and its causes, joined, each said once: "tcp connect error: Connection refused (os
+/// error 111)". These come from the network stack and never hold message contents.
 fn error_chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {
         let cause_text = cause.to_string();
-        if !text.ends_with(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
+        if cause_text.contains(&text) {
+            text = cause_text;
+        } else if !text.contains(&cause_text) {
+            text = format!("{text}: {cause_text}");
         }
         source = cause.source();
     }

@@ -1,0 +1,643 @@
+//! The authorization matrix of everything participants brought: the sign-in endpoints, the
+//! participant's own account, places, devices and session, and the municipality's management of
+//! participants. Every route is called by every kind of caller, with real data behind the ids, so
+//! an "allowed" cell is a call that really succeeds and a refused cell is refused before it
+//! touches anything. The matrix:
+//!
+//! - signing in (`/v1/sign-in/codes`, `/v1/sign-in/tokens`, `/v1/session/refresh`) and the e-mail
+//!   verification link: public; every caller gets the same answer, token or not, so a wrong body
+//!   gets a validation answer, never 401 or 403;
+//! - the participant's own endpoints (`/v1/me...`, `/v1/session`): only the participant; any staff
+//!   member gets 403 `participants_only`, no token 401 `unauthenticated`;
+//! - participant management (`/v1/municipalities/GM0599/participants...`, `/queues/...`,
+//!   `/decisions`, `/approval-policy`): the officer of GM0599 and the admin; the officer of GM0363
+//!   gets 403 `out_of_scope`, the dispatcher 403 `role_required` (dispatchers see no participant's
+//!   personal data at all), a participant 403 `staff_only`, no token 401 `unauthenticated`.
+//!
+//! After the matrix come the same rules on data: officers see only the participants their
+//! municipality manages, a participant cannot reach another's places or devices, and an erased
+//! participant's tokens open nothing.
+
+use std::collections::BTreeSet;
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::helpers::{SignedIn, TestApp, problem};
+
+/// Rotterdam (GM0599), near the Coolsingel.
+const ROTTERDAM_HOME: (f64, f64) = (51.9225312, 4.4791709);
+/// Rotterdam too, a little south.
+const ROTTERDAM_WORK: (f64, f64) = (51.9050000, 4.4800000);
+/// Amsterdam (GM0363).
+const AMSTERDAM_HOME: (f64, f64) = (52.3676000, 4.9041000);
+
+const ALICE_PHONE: &str = "+31612340001";
+const BOB_PHONE: &str = "+31612340002";
+const LEAVER_PHONE: &str = "+31612340003";
+
+const FCM_TOKEN_1: &str = "fcm-token-alice-one:APA91bHun4MxP5egoKMwt2KZFBaFUH-1RYqx_Fd-5zOYq";
+const FCM_TOKEN_2: &str = "fcm-token-alice-two:APA91bHun4MxP5egoKMwt2KZFBaFUH-1RYqx_Fd-5zOYq";
+const FCM_TOKEN_3: &str = "fcm-token-alice-three:APA91bHun4MxP5egoKMwt2KZFBaFUH-1RYqx_Fd-5zOY";
+const FCM_TOKEN_BOB: &str = "fcm-token-bob:APA91bHun4MxP5egoKMwt2KZFBaFUH-1RYqx_Fd-5zOYqL0dJ4";
+
+/// Who calls, in the order of the matrix's columns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Caller {
+    /// No `Authorization` header.
+    NoToken,
+    /// A participant signed in through the app: the one the row's ids belong to.
+    Participant,
+    /// A control-room dispatcher of region `rotterdam`, which Rotterdam belongs to.
+    Dispatcher,
+    /// A relations officer of Rotterdam (GM0599), the municipality that manages the participant.
+    Officer,
+    /// A relations officer of Amsterdam (GM0363).
+    OtherOfficer,
+    Admin,
+}
+
+use Caller::*;
+
+const CALLERS: [Caller; 6] = [NoToken, Participant, Dispatcher, Officer, OtherOfficer, Admin];
+
+/// What one caller gets from one endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Expect {
+    /// The handler ran and succeeded with this status.
+    Allowed(u16),
+    /// Refused for who the caller is: 401 or 403, with this problem code.
+    Denied(u16, &'static str),
+    /// The handler ran and answered about the request itself (a validation answer).
+    Invalid(u16, &'static str),
+    /// The handler ran and answered with an HTML page of this status.
+    Page(u16),
+}
+
+use Expect::*;
+
+const NO_TOKEN: Expect = Denied(401, "unauthenticated");
+const PARTICIPANTS_ONLY: Expect = Denied(403, "participants_only");
+const STAFF_ONLY: Expect = Denied(403, "staff_only");
+const ROLE_REQUIRED: Expect = Denied(403, "role_required");
+const OUT_OF_SCOPE: Expect = Denied(403, "out_of_scope");
+
+/// A participant endpoint: only the participant; every staff member is sent to the app.
+fn only_the_participant(success: u16) -> [Expect; 6] {
+    [NO_TOKEN, Allowed(success), PARTICIPANTS_ONLY, PARTICIPANTS_ONLY, PARTICIPANTS_ONLY, PARTICIPANTS_ONLY]
+}
+
+/// Participant management: the municipality's own officers and administrators. A dispatcher
+/// sees no participant's personal data at all.
+fn only_the_municipalitys_managers(success: u16) -> [Expect; 6] {
+    [NO_TOKEN, STAFF_ONLY, ROLE_REQUIRED, Allowed(success), OUT_OF_SCOPE, Allowed(success)]
+}
+
+/// A public endpoint: the same answer whoever calls, token or not.
+fn the_same_for_everyone(answer: Expect) -> [Expect; 6] {
+    [answer; 6]
+}
+
+/// One endpoint: the request, and what each caller gets.
+struct Row {
+    method: Method,
+    /// The route pattern, as in the OpenAPI document.
+    route: &'static str,
+    /// The route with real ids filled in.
+    path: String,
+    body: Option<Value>,
+    expect: [Expect; 6],
+    /// The participant's token for this row when it is not the main session's (for rows that
+    /// end a session).
+    participant_token: Option<String>,
+    /// What the admin sends instead of `body`, for steps that cannot be repeated: the admin
+    /// calls after the officer.
+    admin_body: Option<Value>,
+}
+
+/// `route` with its `{placeholders}` replaced by `ids`, in order.
+fn fill(route: &str, ids: &[&str]) -> String {
+    let mut path = String::new();
+    let mut rest = route;
+    let mut ids = ids.iter();
+    while let Some(start) = rest.find('{') {
+        let end = rest[start..].find('}').expect("a closed placeholder") + start;
+        path.push_str(&rest[..start]);
+        path.push_str(ids.next().unwrap_or_else(|| panic!("no id for a placeholder of {route}")));
+        rest = &rest[end + 1..];
+    }
+    path.push_str(rest);
+    assert!(ids.next().is_none(), "more ids than placeholders in {route}");
+    path
+}
+
+fn row(method: Method, route: &'static str, ids: &[&str], body: Option<Value>, expect: [Expect; 6]) -> Row {
+    Row { method, route, path: fill(route, ids), body, expect, participant_token: None, admin_body: None }
+}
+
+fn place_body(kind: &str, name: &str, (latitude, longitude): (f64, f64)) -> Value {
+    json!({
+        "kind": kind,
+        "name": name,
+        "latitude": latitude,
+        "longitude": longitude,
+        "address": {"postcode": "3011 AD", "house_number": "12"},
+    })
+}
+
+fn device_body(push_token: &str, app_version: &str) -> Value {
+    json!({"platform": "android", "push_token": push_token, "app_version": app_version, "locale": "nl-NL"})
+}
+
+/// Adds a place through the API and returns its id.
+async fn add_place(app: &TestApp, who: &SignedIn, body: Value) -> String {
+    let response = app.post_json_as("/v1/me/places", &who.access_token, &body).await;
+    assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
+    let place: Value = response.json().await.unwrap();
+    place["id"].as_str().unwrap().to_string()
+}
+
+/// Registers a device through the API and returns its id.
+async fn add_device(app: &TestApp, who: &SignedIn, push_token: &str) -> String {
+    let response =
+        app.post_json_as("/v1/me/devices", &who.access_token, &device_body(push_token, "2.4.1")).await;
+    assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
+    let device: Value = response.json().await.unwrap();
+    device["id"].as_str().unwrap().to_string()
+}
+
+async fn get_json(app: &TestApp, path: &str, token: &str) -> Value {
+    let response = app.get_as(path, token).await;
+    assert_eq!(response.status(), 200, "GET {path}: {}", response.text().await.unwrap());
+    response.json().await.unwrap()
+}
+
+/// The ids in a page of participants.
+fn ids_in(page: &Value) -> Vec<String> {
+    page["items"].as_array().unwrap().iter().map(|item| item["id"].as_str().unwrap().to_string()).collect()
+}
+
+/// The staff tokens, one per kind of staff caller.
+struct Tokens {
+    dispatcher: String,
+    officer: String,
+    other_officer: String,
+    admin: String,
+}
+
+impl Tokens {
+    fn new(app: &TestApp) -> Self {
+        Self {
+            dispatcher: app.dispatcher_token("rotterdam"),
+            officer: app.relations_officer_token("GM0599"),
+            other_officer: app.relations_officer_token("GM0363"),
+            admin: app.admin_token(),
+        }
+    }
+}
+
+/// Sends the row's request as `caller` and says how the answer differs from the matrix, if it does.
+async fn check(
+    app: &TestApp,
+    row: &Row,
+    caller: Caller,
+    token: Option<&str>,
+    expect: Expect,
+) -> Option<String> {
+    let body = match (&row.admin_body, caller) {
+        (Some(body), Admin) => Some(body),
+        _ => row.body.as_ref(),
+    };
+    let mut request = app.client.request(row.method.clone(), app.url(&row.path));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    if let Some(body) = body {
+        request = request.json(body);
+    }
+    let response = request.send().await.expect("request sent");
+    let status = response.status().as_u16();
+    let content_type =
+        response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+    let got = if content_type == "application/problem+json" {
+        let (_, body) = problem(response).await;
+        let code = body["code"].as_str().unwrap().to_string();
+        match expect {
+            Denied(s, c) | Invalid(s, c) if (s, c) == (status, code.as_str()) => return None,
+            _ => format!("{status} {code}: {}", body["detail"]),
+        }
+    } else {
+        let text = response.text().await.unwrap_or_default();
+        match expect {
+            Allowed(s) if s == status => return None,
+            Page(s) if s == status && content_type.starts_with("text/html") => return None,
+            _ => format!("{status} {content_type}: {}", text.chars().take(200).collect::<String>()),
+        }
+    };
+    Some(format!("{} {} as {caller:?}: expected {expect:?}, got {got}", row.method, row.path))
+}
+
+/// Runs one row for every caller: first everyone who should be refused, then whoever is allowed
+/// (in column order), so a successful call also shows the refused ones left everything in place.
+async fn run_row(app: &TestApp, tokens: &Tokens, main_participant: &str, row: &Row) -> Vec<String> {
+    let token = |caller: Caller| -> Option<&str> {
+        match caller {
+            NoToken => None,
+            Participant => Some(row.participant_token.as_deref().unwrap_or(main_participant)),
+            Dispatcher => Some(&tokens.dispatcher),
+            Officer => Some(&tokens.officer),
+            OtherOfficer => Some(&tokens.other_officer),
+            Admin => Some(&tokens.admin),
+        }
+    };
+    let refused = CALLERS.iter().zip(row.expect).filter(|(_, expect)| !matches!(expect, Allowed(_)));
+    let allowed = CALLERS.iter().zip(row.expect).filter(|(_, expect)| matches!(expect, Allowed(_)));
+    let mut mismatches = Vec::new();
+    for (caller, expect) in refused.chain(allowed) {
+        mismatches.extend(check(app, row, *caller, token(*caller), expect).await);
+    }
+    mismatches
+}
+
+/// The tags of the operations participants brought, in the OpenAPI document.
+const PARTICIPANT_TAGS: [&str; 4] = ["sign-in", "participants", "my account", "participant management"];
+
+/// Every (method, route) of the OpenAPI document under one of `PARTICIPANT_TAGS`.
+async fn participant_operations(app: &TestApp) -> BTreeSet<(String, String)> {
+    let contract: Value = app.get("/openapi.json").await.json().await.unwrap();
+    let mut operations = BTreeSet::new();
+    for (route, methods) in contract["paths"].as_object().unwrap() {
+        for (method, operation) in methods.as_object().unwrap() {
+            let tags = operation["tags"].as_array().map(Vec::as_slice).unwrap_or_default();
+            if tags.iter().any(|tag| PARTICIPANT_TAGS.contains(&tag.as_str().unwrap_or_default())) {
+                operations.insert((method.to_uppercase(), route.clone()));
+            }
+        }
+    }
+    operations
+}
+
+#[tokio::test]
+async fn every_participant_and_participant_management_endpoint_answers_each_caller_as_the_matrix_says() {
+    let app = TestApp::spawn().await;
+    app.load_reference_data().await;
+    let tokens = Tokens::new(&app);
+
+    // The participant: a home in Rotterdam, so Rotterdam manages them; a second place and a
+    // second device to remove; "alerts where I am" on, so a position can be stored.
+    let alice = app.sign_up(ALICE_PHONE).await;
+    let home = add_place(&app, &alice, place_body("home", "Thuis", ROTTERDAM_HOME)).await;
+    let work = add_place(&app, &alice, place_body("work", "Werk", ROTTERDAM_WORK)).await;
+    let device = add_device(&app, &alice, FCM_TOKEN_1).await;
+    let spare_device = add_device(&app, &alice, FCM_TOKEN_2).await;
+    let switched_on = json!({"alerts_where_i_am": true});
+    let response = app.send_json_as(Method::PATCH, "/v1/me", &alice.access_token, &switched_on).await;
+    assert_eq!(response.status(), 200);
+    let profile = get_json(&app, "/v1/me", &alice.access_token).await;
+    assert_eq!(
+        (profile["municipality"].as_str(), profile["status"].as_str()),
+        (Some("GM0599"), Some("active"))
+    );
+    // A second session of the same participant, to sign out; and another participant, to erase.
+    let alice_on_another_phone = app.sign_up(ALICE_PHONE).await;
+    assert_eq!(alice_on_another_phone.participant_id, alice.participant_id);
+    let leaver = app.sign_up(LEAVER_PHONE).await;
+
+    let alice_id = alice.participant_id.to_string();
+    let quarantine = json!({"decision": "quarantine", "reason": "Sms-berichten komen niet aan."});
+    let reinstate = json!({"decision": "reinstate", "reason": "Het nummer werkt weer."});
+    let location = json!({"latitude": 51.92, "longitude": 4.48, "accuracy_meters": 25.0});
+    use Method as M;
+    #[rustfmt::skip]
+    let matrix = vec![
+        // Signing in needs no token, and a token changes nothing: a wrong body gets the same
+        // validation answer from everyone.
+        row(M::POST, "/v1/sign-in/codes", &[], Some(json!({"phone_number": "not a phone number"})),
+            the_same_for_everyone(Invalid(422, "invalid_phone_number"))),
+        row(M::POST, "/v1/sign-in/tokens", &[], Some(json!({"phone_number": ALICE_PHONE, "code": "12ab"})),
+            the_same_for_everyone(Invalid(422, "invalid_code"))),
+        row(M::POST, "/v1/session/refresh", &[], Some(json!({})),
+            the_same_for_everyone(Invalid(422, "invalid_body"))),
+        row(M::GET, "/v1/email-verifications/{token}", &["an-unknown-verification-link"], None,
+            the_same_for_everyone(Page(404))),
+
+        // The participant's own account.
+        row(M::GET, "/v1/session", &[], None, only_the_participant(200)),
+        row(M::GET, "/v1/me", &[], None, only_the_participant(200)),
+        row(M::PATCH, "/v1/me", &[], Some(json!({"display_name": "Alice"})), only_the_participant(200)),
+        row(M::GET, "/v1/me/export", &[], None, only_the_participant(200)),
+        row(M::GET, "/v1/me/places", &[], None, only_the_participant(200)),
+        row(M::POST, "/v1/me/places", &[], Some(place_body("other", "Sportclub", ROTTERDAM_WORK)),
+            only_the_participant(201)),
+        row(M::PUT, "/v1/me/places/{place_id}", &[&home], Some(place_body("home", "Thuis", ROTTERDAM_HOME)),
+            only_the_participant(200)),
+        row(M::DELETE, "/v1/me/places/{place_id}", &[&work], None, only_the_participant(204)),
+        row(M::GET, "/v1/me/location", &[], None, only_the_participant(200)),
+        row(M::PUT, "/v1/me/location", &[], Some(location), only_the_participant(200)),
+        row(M::DELETE, "/v1/me/location", &[], None, only_the_participant(204)),
+        row(M::GET, "/v1/me/devices", &[], None, only_the_participant(200)),
+        row(M::POST, "/v1/me/devices", &[], Some(device_body(FCM_TOKEN_3, "2.4.1")), only_the_participant(201)),
+        row(M::PUT, "/v1/me/devices/{device_id}", &[&device], Some(device_body(FCM_TOKEN_1, "2.5.0")),
+            only_the_participant(200)),
+        row(M::DELETE, "/v1/me/devices/{device_id}", &[&spare_device], None, only_the_participant(204)),
+
+        // The municipality's side: Rotterdam manages the participant.
+        row(M::GET, "/v1/municipalities/{cbs_code}/participants", &["GM0599"], None,
+            only_the_municipalitys_managers(200)),
+        row(M::GET, "/v1/municipalities/{cbs_code}/queues/{queue}", &["GM0599", "approval"], None,
+            only_the_municipalitys_managers(200)),
+        row(M::GET, "/v1/municipalities/{cbs_code}/participants/{participant_id}", &["GM0599", &alice_id],
+            None, only_the_municipalitys_managers(200)),
+        // The officer quarantines; the admin, who calls after the officer, reinstates.
+        Row {
+            admin_body: Some(reinstate),
+            ..row(M::POST, "/v1/municipalities/{cbs_code}/participants/{participant_id}/decisions",
+                &["GM0599", &alice_id], Some(quarantine), only_the_municipalitys_managers(200))
+        },
+        row(M::PUT, "/v1/municipalities/{cbs_code}/approval-policy", &["GM0599"],
+            Some(json!({"requires_approval": false})), only_the_municipalitys_managers(200)),
+
+        // Ending a session, and the account: another session, and another participant.
+        Row {
+            participant_token: Some(alice_on_another_phone.access_token.clone()),
+            ..row(M::DELETE, "/v1/session", &[], None, only_the_participant(204))
+        },
+        Row {
+            participant_token: Some(leaver.access_token.clone()),
+            ..row(M::DELETE, "/v1/me", &[], None, only_the_participant(200))
+        },
+    ];
+
+    // The matrix covers every operation participants brought, and nothing else.
+    let covered: BTreeSet<(String, String)> =
+        matrix.iter().map(|row| (row.method.to_string(), row.route.to_string())).collect();
+    assert_eq!(covered.len(), matrix.len(), "one row per operation");
+    assert_eq!(covered, participant_operations(&app).await, "the matrix and the contract differ");
+
+    let mut mismatches = Vec::new();
+    for row in &matrix {
+        mismatches.extend(run_row(&app, &tokens, &alice.access_token, row).await);
+    }
+    assert!(
+        mismatches.is_empty(),
+        "{} cells differ from the matrix:\n{}",
+        mismatches.len(),
+        mismatches.join("\n")
+    );
+
+    // The refused calls changed nothing; each allowed one did its one thing.
+    let places = get_json(&app, "/v1/me/places", &alice.access_token).await;
+    let names: Vec<&str> = places.as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["Thuis", "Sportclub"], "{places}");
+    let devices = get_json(&app, "/v1/me/devices", &alice.access_token).await;
+    let devices: Vec<(&str, &str)> = devices
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| (d["push_token"].as_str().unwrap(), d["app_version"].as_str().unwrap()))
+        .collect();
+    assert_eq!(devices, [(FCM_TOKEN_1, "2.5.0"), (FCM_TOKEN_3, "2.4.1")]);
+    let record =
+        get_json(&app, &format!("/v1/municipalities/GM0599/participants/{alice_id}"), &tokens.officer).await;
+    let actions: Vec<(&str, &str)> = record["staff_actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| (a["action"].as_str().unwrap(), a["staff_role"].as_str().unwrap()))
+        .collect();
+    assert_eq!(actions, [("reinstate", "admin"), ("quarantine", "relations_officer")], "newest first");
+    assert_eq!(record["status"], "active");
+    // Signing out ended only that session; the main one still works.
+    let (status, body) = problem(app.get_as("/v1/session", &alice_on_another_phone.access_token).await).await;
+    assert_eq!((status, body["code"].as_str().unwrap()), (401, "session_revoked"));
+    assert_eq!(app.get_as("/v1/session", &alice.access_token).await.status(), 200);
+    let (status, _) = problem(app.get_as("/v1/me", &leaver.access_token).await).await;
+    assert_eq!(status, 401, "the erased participant's token");
+}
+
+/// A public endpoint's answer does not depend on the bearer token: a genuine refresh works
+/// without one, and with a staff token or a participant's token attached.
+#[tokio::test]
+async fn the_sign_in_endpoints_need_no_token_and_ignore_one() {
+    let app = TestApp::spawn().await;
+    let alice = app.sign_up(ALICE_PHONE).await;
+    let mut refresh_token = alice.refresh_token.clone();
+    for token in [None, Some(app.admin_token()), Some(alice.access_token.clone())] {
+        let mut request =
+            app.client.post(app.url("/v1/session/refresh")).json(&json!({"refresh_token": refresh_token}));
+        if let Some(token) = &token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), 200, "with {token:?}");
+        let tokens: Value = response.json().await.unwrap();
+        assert_eq!(tokens["participant_id"], alice.participant_id.to_string());
+        refresh_token = tokens["refresh_token"].as_str().unwrap().to_string();
+    }
+
+    // A code request with a staff token is a code request: the SMS goes out.
+    let response = app
+        .client
+        .post(app.url("/v1/sign-in/codes"))
+        .bearer_auth(app.dispatcher_token("rotterdam"))
+        .header("x-forwarded-for", "198.51.100.7")
+        .json(&json!({"phone_number": BOB_PHONE}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202);
+    assert_eq!(app.sms.sent().iter().filter(|sms| sms.to == BOB_PHONE).count(), 1);
+}
+
+#[tokio::test]
+async fn officers_see_only_the_participants_their_own_municipality_manages() {
+    let app = TestApp::spawn().await;
+    app.load_reference_data().await;
+    let tokens = Tokens::new(&app);
+    let alice = app.sign_up(ALICE_PHONE).await;
+    let alice_home = add_place(&app, &alice, place_body("home", "Thuis", ROTTERDAM_HOME)).await;
+    let bob = app.sign_up(BOB_PHONE).await;
+    add_place(&app, &bob, place_body("home", "Thuis", AMSTERDAM_HOME)).await;
+    let (alice_id, bob_id) = (alice.participant_id.to_string(), bob.participant_id.to_string());
+    let rotterdam = "/v1/municipalities/GM0599/participants";
+    let amsterdam = "/v1/municipalities/GM0363/participants";
+
+    // Each officer's list of their own municipality holds exactly its own participant.
+    let page = get_json(&app, rotterdam, &tokens.officer).await;
+    assert_eq!((ids_in(&page), page["total"].as_i64()), (vec![alice_id.clone()], Some(1)), "{page}");
+    assert_eq!(page["items"][0]["phone_number"], ALICE_PHONE);
+    let page = get_json(&app, amsterdam, &tokens.other_officer).await;
+    assert_eq!((ids_in(&page), page["total"].as_i64()), (vec![bob_id.clone()], Some(1)), "{page}");
+
+    // Searching for the other municipality's participant by phone number finds nothing.
+    let search = format!("{amsterdam}?phone_number=%2B31612340001");
+    let page = get_json(&app, &search, &tokens.other_officer).await;
+    assert_eq!((ids_in(&page), page["total"].as_i64()), (vec![], Some(0)), "{page}");
+    let search = format!("{rotterdam}?phone_number=06%2012340001");
+    assert_eq!(ids_in(&get_json(&app, &search, &tokens.officer).await), [alice_id.clone()]);
+    // The queues of one's own municipality do not show others' participants either.
+    for queue in ["approval", "verification", "quarantine"] {
+        let path = format!("/v1/municipalities/GM0363/queues/{queue}");
+        assert_eq!(get_json(&app, &path, &tokens.other_officer).await["total"], 0, "{queue}");
+    }
+
+    // Through one's own municipality, the other's participant does not exist: no record, and no
+    // decision about them.
+    for (path, token) in [
+        (format!("{amsterdam}/{alice_id}"), &tokens.other_officer),
+        (format!("{rotterdam}/{bob_id}"), &tokens.officer),
+    ] {
+        let (status, body) = problem(app.get_as(&path, token).await).await;
+        assert_eq!((status, body["code"].as_str().unwrap()), (404, "not_found"), "{path}");
+        let decision = json!({"decision": "remove", "reason": "Verhuisd."});
+        let (status, body) =
+            problem(app.post_json_as(&format!("{path}/decisions"), token, &decision).await).await;
+        assert_eq!((status, body["code"].as_str().unwrap()), (404, "not_found"), "{path}/decisions");
+    }
+    // And the other municipality's list is refused outright.
+    let (status, body) = problem(app.get_as(rotterdam, &tokens.other_officer).await).await;
+    assert_eq!((status, body["code"].as_str().unwrap()), (403, "out_of_scope"));
+    let record = get_json(&app, &format!("{rotterdam}/{alice_id}"), &tokens.officer).await;
+    assert_eq!(
+        (record["status"].as_str(), record["staff_actions"].as_array().map(Vec::len)),
+        (Some("active"), Some(0))
+    );
+
+    // The admin sees each municipality's own participants, through that municipality.
+    assert_eq!(ids_in(&get_json(&app, rotterdam, &tokens.admin).await), [alice_id.clone()]);
+    assert_eq!(ids_in(&get_json(&app, amsterdam, &tokens.admin).await), [bob_id.clone()]);
+
+    // Scope follows the data: when Alice moves her home to Amsterdam, Amsterdam manages her and
+    // Rotterdam's officer loses sight of her.
+    let moved = place_body("home", "Thuis", AMSTERDAM_HOME);
+    let response = app
+        .send_json_as(Method::PUT, &format!("/v1/me/places/{alice_home}"), &alice.access_token, &moved)
+        .await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(get_json(&app, rotterdam, &tokens.officer).await["total"], 0);
+    assert_eq!(ids_in(&get_json(&app, amsterdam, &tokens.other_officer).await), [alice_id.clone(), bob_id]);
+    assert_eq!(app.get_as(&format!("{rotterdam}/{alice_id}"), &tokens.officer).await.status(), 404);
+    assert_eq!(app.get_as(&format!("{amsterdam}/{alice_id}"), &tokens.other_officer).await.status(), 200);
+}
+
+#[tokio::test]
+async fn a_participant_cannot_read_or_change_another_participants_places_or_devices() {
+    let app = TestApp::spawn().await;
+    app.load_reference_data().await;
+    let alice = app.sign_up(ALICE_PHONE).await;
+    let alice_place = add_place(&app, &alice, place_body("home", "Thuis", ROTTERDAM_HOME)).await;
+    let alice_device = add_device(&app, &alice, FCM_TOKEN_1).await;
+    let bob = app.sign_up(BOB_PHONE).await;
+    let bob_place = add_place(&app, &bob, place_body("home", "Thuis", AMSTERDAM_HOME)).await;
+    let bob_device = add_device(&app, &bob, FCM_TOKEN_BOB).await;
+    let bob_before = (
+        get_json(&app, "/v1/me/places", &bob.access_token).await,
+        get_json(&app, "/v1/me/devices", &bob.access_token).await,
+    );
+    let nobodys = uuid::Uuid::new_v4().to_string();
+
+    // Bob's ids are as unknown to Alice as ids that do not exist: the same 404, the same words.
+    for (method, path, body) in [
+        (Method::PUT, "/v1/me/places", Some(place_body("home", "Gekaapt", ROTTERDAM_HOME))),
+        (Method::DELETE, "/v1/me/places", None),
+        (Method::PUT, "/v1/me/devices", Some(device_body(FCM_TOKEN_2, "9.9.9"))),
+        (Method::DELETE, "/v1/me/devices", None),
+    ] {
+        let bobs = if path.ends_with("places") { &bob_place } else { &bob_device };
+        let mut answers = Vec::new();
+        for id in [bobs, &nobodys] {
+            let mut request = app
+                .client
+                .request(method.clone(), app.url(&format!("{path}/{id}")))
+                .bearer_auth(&alice.access_token);
+            if let Some(body) = &body {
+                request = request.json(body);
+            }
+            let (status, problem_body) = problem(request.send().await.unwrap()).await;
+            answers.push((status, problem_body["code"].clone(), problem_body["detail"].clone()));
+        }
+        assert_eq!(answers[0].0, 404, "{method} {path}/<bob's>: {answers:?}");
+        assert_eq!(answers[0].1, "not_found");
+        assert_eq!(answers[0], answers[1], "{method} {path}: bob's id and an unknown id are told apart");
+    }
+
+    // Alice's lists show only her own; Bob's are exactly as before.
+    let places = get_json(&app, "/v1/me/places", &alice.access_token).await;
+    let ids: Vec<&str> = places.as_array().unwrap().iter().map(|p| p["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, [alice_place.as_str()]);
+    let devices = get_json(&app, "/v1/me/devices", &alice.access_token).await;
+    let ids: Vec<&str> = devices.as_array().unwrap().iter().map(|d| d["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, [alice_device.as_str()]);
+    let export = get_json(&app, "/v1/me/export", &alice.access_token).await;
+    assert!(!export.to_string().contains(&bob_place) && !export.to_string().contains(&bob_device));
+    let bob_after = (
+        get_json(&app, "/v1/me/places", &bob.access_token).await,
+        get_json(&app, "/v1/me/devices", &bob.access_token).await,
+    );
+    assert_eq!(bob_after, bob_before);
+}
+
+#[tokio::test]
+async fn an_erased_participants_old_tokens_open_nothing() {
+    let app = TestApp::spawn().await;
+    app.load_reference_data().await;
+    let officer = app.relations_officer_token("GM0599");
+    let leaver = app.sign_up(LEAVER_PHONE).await;
+    let place = add_place(&app, &leaver, place_body("home", "Thuis", ROTTERDAM_HOME)).await;
+    let device = add_device(&app, &leaver, FCM_TOKEN_1).await;
+    let record = format!("/v1/municipalities/GM0599/participants/{}", leaver.participant_id);
+    assert_eq!(app.get_as(&record, &officer).await.status(), 200);
+
+    let response = app.delete_as("/v1/me", &leaver.access_token).await;
+    assert_eq!(response.status(), 200);
+
+    // Every participant endpoint refuses the old access token, whatever it asks for.
+    let access = &leaver.access_token;
+    for (method, path, body) in [
+        (Method::GET, "/v1/session".to_string(), None),
+        (Method::GET, "/v1/me".into(), None),
+        (Method::PATCH, "/v1/me".into(), Some(json!({"display_name": "Weer terug"}))),
+        (Method::DELETE, "/v1/me".into(), None),
+        (Method::GET, "/v1/me/export".into(), None),
+        (Method::GET, "/v1/me/places".into(), None),
+        (Method::POST, "/v1/me/places".into(), Some(place_body("home", "Thuis", ROTTERDAM_HOME))),
+        (Method::PUT, format!("/v1/me/places/{place}"), Some(place_body("home", "Thuis", ROTTERDAM_HOME))),
+        (Method::DELETE, format!("/v1/me/places/{place}"), None),
+        (Method::GET, "/v1/me/location".into(), None),
+        (
+            Method::PUT,
+            "/v1/me/location".into(),
+            Some(json!({"latitude": 51.92, "longitude": 4.48, "accuracy_meters": 5.0})),
+        ),
+        (Method::DELETE, "/v1/me/location".into(), None),
+        (Method::GET, "/v1/me/devices".into(), None),
+        (Method::POST, "/v1/me/devices".into(), Some(device_body(FCM_TOKEN_2, "2.4.1"))),
+        (Method::PUT, format!("/v1/me/devices/{device}"), Some(device_body(FCM_TOKEN_1, "2.4.1"))),
+        (Method::DELETE, format!("/v1/me/devices/{device}"), None),
+        (Method::DELETE, "/v1/session".into(), None),
+    ] {
+        let mut request = app.client.request(method.clone(), app.url(&path)).bearer_auth(access);
+        if let Some(body) = &body {
+            request = request.json(body);
+        }
+        let (status, problem_body) = problem(request.send().await.unwrap()).await;
+        assert_eq!(
+            (status, problem_body["code"].as_str().unwrap()),
+            (401, "session_revoked"),
+            "{method} {path}"
+        );
+    }
+    // The refresh token is dead too.
+    let response = app
+        .client
+        .post(app.url("/v1/session/refresh"))
+        .json(&json!({"refresh_token": leaver.refresh_token}))
+        .send();
+    let (status, _) = problem(response.await.unwrap()).await;
+    assert_eq!(status, 401);
+
+    // The municipality no longer has them.
+    let page = get_json(&app, "/v1/municipalities/GM0599/participants", &officer).await;
+    assert_eq!(page["total"], 0, "{page}");
+    assert_eq!(app.get_as(&record, &officer).await.status(), 404);
+}
