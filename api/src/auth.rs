@@ -197,10 +197,17 @@ impl FromRequest for Participant {
         Box::pin(async move {
             let participant = verified?;
             let mut conn = state.db().await?;
-            if !sign_in_queries::session_is_active(&mut conn, participant.session_id, participant.participant_id)
-                .await?
+            if !sign_in_queries::session_is_active(
+                &mut conn,
+                participant.session_id,
+                participant.participant_id,
+            )
+            .await?
             {
-                return Err(ApiError::unauthenticated("session_revoked", "This session has ended; sign in again."));
+                return Err(ApiError::unauthenticated(
+                    "session_revoked",
+                    "This session has ended; sign in again.",
+                ));
             }
             Ok(Participant(participant))
         })

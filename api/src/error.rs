@@ -52,7 +52,11 @@ impl ApiError {
         self
     }
 
-    pub fn too_many_requests(code: &'static str, detail: impl Into<String>, wait: std::time::Duration) -> Self {
+    pub fn too_many_requests(
+        code: &'static str,
+        detail: impl Into<String>,
+        wait: std::time::Duration,
+    ) -> Self {
         Self::new(StatusCode::TOO_MANY_REQUESTS, code, detail).retry_after(wait)
     }
 
@@ -145,7 +149,9 @@ impl ApiError {
         response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_CONTENT_TYPE));
         if let Some(wait) = self.retry_after {
             let seconds = wait.as_secs().max(1).to_string();
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_str(&seconds).expect("digits"));
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_str(&seconds).expect("digits"));
         }
         if self.status == StatusCode::UNAUTHORIZED {
             let challenge = match self.code {
@@ -244,7 +250,9 @@ impl From<burgernet_core::participants::sign_in::SignInError> for ApiError {
         let detail = error.to_string();
         match error {
             E::RateLimited { retry_after } => Self::too_many_requests("rate_limited", detail, retry_after),
-            E::ResendTooSoon { retry_after } => Self::too_many_requests("resend_too_soon", detail, retry_after),
+            E::ResendTooSoon { retry_after } => {
+                Self::too_many_requests("resend_too_soon", detail, retry_after)
+            }
             E::Locked { retry_after } => Self::too_many_requests("sign_in_locked", detail, retry_after),
             E::SmsNotSent(SmsError::Rejected { .. }) => Self::unprocessable(
                 "phone_number_unreachable",

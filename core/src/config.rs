@@ -206,7 +206,11 @@ impl ApiConfig {
             participant_tokens: ParticipantTokenConfig::from_env(env)?,
             staff_tokens: StaffTokenConfig::from_env(env)?,
             sign_in: sign_in_policy(env)?,
-            live_location_ttl: env.or("BURGERNET_LIVE_LOCATION_TTL", Duration::from_secs(2 * 3600), parse::duration)?,
+            live_location_ttl: env.or(
+                "BURGERNET_LIVE_LOCATION_TTL",
+                Duration::from_secs(2 * 3600),
+                parse::duration,
+            )?,
             trusted_proxy_hops: env.or("BURGERNET_TRUSTED_PROXY_HOPS", 0, parse::number)?,
             messaging: MessagingConfig::from_env(env)?,
         })
@@ -217,7 +221,11 @@ fn sign_in_policy(env: &Env) -> Result<SignInPolicy, ConfigError> {
     let defaults = SignInPolicy::default();
     Ok(SignInPolicy {
         lockout: env.or("BURGERNET_SIGN_IN_LOCKOUT", defaults.lockout, parse::duration)?,
-        resend_interval: env.or("BURGERNET_SIGN_IN_RESEND_INTERVAL", defaults.resend_interval, parse::duration)?,
+        resend_interval: env.or(
+            "BURGERNET_SIGN_IN_RESEND_INTERVAL",
+            defaults.resend_interval,
+            parse::duration,
+        )?,
         codes_per_phone_per_hour: env.or(
             "BURGERNET_SIGN_IN_CODES_PER_PHONE_PER_HOUR",
             defaults.codes_per_phone_per_hour,

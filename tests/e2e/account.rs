@@ -75,9 +75,11 @@ async fn the_profile_holds_the_choices_and_changes_only_what_is_sent() {
     assert_eq!(profile["categories"], json!(["search"]));
 
     // Left out: unchanged. Null: cleared.
-    let (_, profile) = app.json_as(Method::PATCH, "/v1/me", &me.access_token, json!({"language": "nl"})).await;
+    let (_, profile) =
+        app.json_as(Method::PATCH, "/v1/me", &me.access_token, json!({"language": "nl"})).await;
     assert_eq!(profile["display_name"], "Anna");
-    let (_, profile) = app.json_as(Method::PATCH, "/v1/me", &me.access_token, json!({"display_name": null})).await;
+    let (_, profile) =
+        app.json_as(Method::PATCH, "/v1/me", &me.access_token, json!({"display_name": null})).await;
     assert_eq!(profile["display_name"], Value::Null);
 
     for (body, code) in [
@@ -89,7 +91,8 @@ async fn the_profile_holds_the_choices_and_changes_only_what_is_sent() {
         (json!({"email": "not-an-address"}), "invalid_email"),
         (json!({"phone_number": "+31600000000"}), "invalid_body"),
     ] {
-        assert_problem(app.send_json_as(Method::PATCH, "/v1/me", &me.access_token, &body).await, 422, code).await;
+        assert_problem(app.send_json_as(Method::PATCH, "/v1/me", &me.access_token, &body).await, 422, code)
+            .await;
     }
 }
 
@@ -151,11 +154,13 @@ async fn a_place_lies_in_the_municipality_that_contains_it_and_keeps_its_time_wi
 
     // Replacing moves it (and the municipality with it); removing deletes it.
     let id = place["id"].as_str().unwrap();
-    let (status, moved) = app
-        .json_as(Method::PUT, &format!("/v1/me/places/{id}"), &me.access_token, home_at(AMSTERDAM))
-        .await;
+    let (status, moved) =
+        app.json_as(Method::PUT, &format!("/v1/me/places/{id}"), &me.access_token, home_at(AMSTERDAM)).await;
     assert_eq!(status, 200, "{moved}");
-    assert_eq!((moved["municipality"].as_str(), moved["time_windows"].as_array().map(Vec::len)), (Some("GM0363"), Some(0)));
+    assert_eq!(
+        (moved["municipality"].as_str(), moved["time_windows"].as_array().map(Vec::len)),
+        (Some("GM0363"), Some(0))
+    );
     let listed: Value = app.get_as("/v1/me/places", &me.access_token).await.json().await.unwrap();
     assert_eq!(listed.as_array().unwrap().len(), 1);
     assert_eq!(app.delete_as(&format!("/v1/me/places/{id}"), &me.access_token).await.status(), 204);
@@ -182,13 +187,30 @@ async fn places_are_refused_outside_the_service_area_with_bad_coordinates_or_win
         (with(json!({"name": "  "})), "invalid_place_name"),
         (with(json!({"address": {"postcode": "0123 AB", "house_number": "1"}})), "invalid_postal_address"),
         (with(json!({"address": {"postcode": "3011 AD", "house_number": "0"}})), "invalid_postal_address"),
-        (with(json!({"time_windows": [{"days": ["mon"], "from": "18:00", "until": "08:00"}]})), "invalid_time_window"),
-        (with(json!({"time_windows": [{"days": ["funday"], "from": "08:00", "until": "18:00"}]})), "invalid_time_window"),
-        (with(json!({"time_windows": [{"days": [], "from": "08:00", "until": "18:00"}]})), "invalid_time_window"),
-        (with(json!({"time_windows": [{"days": ["mon"], "from": "8am", "until": "18:00"}]})), "invalid_time_window"),
-        (with(json!({"time_windows": [{"days": ["mon"], "from": "00:00", "until": "24:01"}]})), "invalid_time_window"),
         (
-            with(json!({"time_windows": vec![json!({"days": ["mon"], "from": "08:00", "until": "09:00"}); 15]})),
+            with(json!({"time_windows": [{"days": ["mon"], "from": "18:00", "until": "08:00"}]})),
+            "invalid_time_window",
+        ),
+        (
+            with(json!({"time_windows": [{"days": ["funday"], "from": "08:00", "until": "18:00"}]})),
+            "invalid_time_window",
+        ),
+        (
+            with(json!({"time_windows": [{"days": [], "from": "08:00", "until": "18:00"}]})),
+            "invalid_time_window",
+        ),
+        (
+            with(json!({"time_windows": [{"days": ["mon"], "from": "8am", "until": "18:00"}]})),
+            "invalid_time_window",
+        ),
+        (
+            with(json!({"time_windows": [{"days": ["mon"], "from": "00:00", "until": "24:01"}]})),
+            "invalid_time_window",
+        ),
+        (
+            with(
+                json!({"time_windows": vec![json!({"days": ["mon"], "from": "08:00", "until": "09:00"}); 15]}),
+            ),
             "too_many_time_windows",
         ),
     ] {
@@ -208,7 +230,8 @@ async fn a_participant_has_at_most_five_places() {
         let response = app.send_json_as(Method::POST, "/v1/me/places", &me.access_token, &body).await;
         assert_eq!(response.status(), 201);
     }
-    let response = app.send_json_as(Method::POST, "/v1/me/places", &me.access_token, &home_at(ROTTERDAM)).await;
+    let response =
+        app.send_json_as(Method::POST, "/v1/me/places", &me.access_token, &home_at(ROTTERDAM)).await;
     assert_problem(response, 409, "too_many_places").await;
     assert_eq!(count(&app, "SELECT count(*) FROM places").await, 5);
 }
@@ -286,7 +309,8 @@ async fn devices_are_registered_checked_per_platform_and_updated() {
 
     let android = json!({"platform": "android", "push_token": format!("fcm:{}", "A1b2_C3-d4".repeat(16)),
                          "app_version": "2.4.1", "locale": "en-gb"});
-    let (status, second) = app.json_as(Method::POST, "/v1/me/devices", &me.access_token, android.clone()).await;
+    let (status, second) =
+        app.json_as(Method::POST, "/v1/me/devices", &me.access_token, android.clone()).await;
     assert_eq!(status, 201, "{second}");
     assert_eq!(second["locale"], "en-GB");
     let listed: Value = app.get_as("/v1/me/devices", &me.access_token).await.json().await.unwrap();
@@ -309,7 +333,8 @@ async fn devices_are_registered_checked_per_platform_and_updated() {
     }
     let mut android_with_apns = android;
     android_with_apns["apns_environment"] = json!("sandbox");
-    let response = app.send_json_as(Method::POST, "/v1/me/devices", &me.access_token, &android_with_apns).await;
+    let response =
+        app.send_json_as(Method::POST, "/v1/me/devices", &me.access_token, &android_with_apns).await;
     assert_problem(response, 422, "invalid_device").await;
 
     // A rotated token and a new app version.
@@ -317,7 +342,8 @@ async fn devices_are_registered_checked_per_platform_and_updated() {
     let mut rotated = ios_device();
     rotated["push_token"] = json!("ab".repeat(32));
     rotated["app_version"] = json!("2.5.0");
-    let (status, updated) = app.json_as(Method::PUT, &format!("/v1/me/devices/{id}"), &me.access_token, rotated).await;
+    let (status, updated) =
+        app.json_as(Method::PUT, &format!("/v1/me/devices/{id}"), &me.access_token, rotated).await;
     assert_eq!((status, updated["app_version"].as_str()), (200, Some("2.5.0")));
     assert_eq!(app.delete_as(&format!("/v1/me/devices/{id}"), &me.access_token).await.status(), 204);
     assert_eq!(app.delete_as(&format!("/v1/me/devices/{id}"), &me.access_token).await.status(), 404);
@@ -329,12 +355,14 @@ async fn a_token_registered_by_another_participant_moves_to_the_new_owner() {
     let (app, first) = app().await;
     let second = app.sign_up("+31687654321").await;
     let (_, original) = app.json_as(Method::POST, "/v1/me/devices", &first.access_token, ios_device()).await;
-    let (status, moved) = app.json_as(Method::POST, "/v1/me/devices", &second.access_token, ios_device()).await;
+    let (status, moved) =
+        app.json_as(Method::POST, "/v1/me/devices", &second.access_token, ios_device()).await;
     assert_eq!(status, 201, "new to the second participant");
     assert_eq!(moved["id"], original["id"], "the same token row, now someone else's");
 
     let first_devices: Value = app.get_as("/v1/me/devices", &first.access_token).await.json().await.unwrap();
-    let second_devices: Value = app.get_as("/v1/me/devices", &second.access_token).await.json().await.unwrap();
+    let second_devices: Value =
+        app.get_as("/v1/me/devices", &second.access_token).await.json().await.unwrap();
     assert_eq!(first_devices, json!([]));
     assert_eq!(second_devices.as_array().unwrap().len(), 1);
     assert_eq!(count(&app, "SELECT count(*) FROM devices").await, 1);
@@ -343,7 +371,13 @@ async fn a_token_registered_by_another_participant_moves_to_the_new_owner() {
 /// Sets up a participant with something in every table.
 async fn participant_with_everything(app: &TestApp, me: &SignedIn) {
     let token = &me.access_token;
-    app.json_as(Method::PATCH, "/v1/me", token, json!({"display_name": "Anna", "email": "anna@example.nl", "alerts_where_i_am": true})).await;
+    app.json_as(
+        Method::PATCH,
+        "/v1/me",
+        token,
+        json!({"display_name": "Anna", "email": "anna@example.nl", "alerts_where_i_am": true}),
+    )
+    .await;
     let mut home = home_at(ROTTERDAM);
     home["address"] = json!({"postcode": "3011AD", "house_number": "12"});
     home["time_windows"] = json!([{"days": ["sat", "sun"], "from": "00:00", "until": "24:00"}]);
@@ -372,7 +406,10 @@ async fn the_export_holds_everything_kept_about_the_participant() {
     assert_eq!(export["active_sessions"], 1);
     assert_eq!(export["staff_actions"], json!([]));
     let text = export.to_string();
-    assert!(!text.contains(&me.refresh_token) && !text.contains(&me.access_token), "no secrets in the export");
+    assert!(
+        !text.contains(&me.refresh_token) && !text.contains(&me.access_token),
+        "no secrets in the export"
+    );
 }
 
 #[tokio::test]
@@ -397,7 +434,10 @@ async fn erasure_removes_the_personal_data_for_real_and_confirms_by_sms_first() 
         let sql = format!("SELECT count(*) FROM {table} WHERE participant_id = '{id}'");
         assert_eq!(count(&app, &sql).await, 0, "{table}");
     }
-    assert_eq!(count(&app, &format!("SELECT count(*) FROM live_locations WHERE participant_id = '{id}'")).await, 0);
+    assert_eq!(
+        count(&app, &format!("SELECT count(*) FROM live_locations WHERE participant_id = '{id}'")).await,
+        0
+    );
     assert_eq!(count(&app, "SELECT count(*) FROM place_time_windows").await, 0);
     assert_eq!(
         count(&app, &format!("SELECT count(*) FROM refresh_tokens t JOIN participant_sessions s ON s.id = t.session_id WHERE s.participant_id = '{id}'")).await,

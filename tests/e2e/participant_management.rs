@@ -33,7 +33,13 @@ async fn get_json(app: &TestApp, path: &str, token: &str) -> Value {
     response.json().await.unwrap()
 }
 
-async fn decide(app: &TestApp, token: &str, participant: &SignedIn, decision: &str, reason: &str) -> reqwest::Response {
+async fn decide(
+    app: &TestApp,
+    token: &str,
+    participant: &SignedIn,
+    decision: &str,
+    reason: &str,
+) -> reqwest::Response {
     let path = format!("/v1/municipalities/GM0599/participants/{}/decisions", participant.participant_id);
     app.send_json_as(Method::POST, &path, token, &json!({"decision": decision, "reason": reason})).await
 }
@@ -53,7 +59,10 @@ async fn officers_list_and_search_the_participants_of_their_municipality() {
 
     let page = get_json(&app, "/v1/municipalities/GM0599/participants", &officer).await;
     assert_eq!(ids(&page), vec![anna.participant_id.to_string(), bram.participant_id.to_string()]);
-    assert_eq!((page["total"].as_i64(), page["page"].as_i64(), page["per_page"].as_i64()), (Some(2), Some(1), Some(25)));
+    assert_eq!(
+        (page["total"].as_i64(), page["page"].as_i64(), page["per_page"].as_i64()),
+        (Some(2), Some(1), Some(25))
+    );
     assert_eq!(page["items"][0]["phone_number"], "+31611111111");
     assert_eq!(page["items"][0]["status"], "active");
 
@@ -62,7 +71,8 @@ async fn officers_list_and_search_the_participants_of_their_municipality() {
     assert_eq!((ids(&second), second["total"].as_i64()), (vec![bram.participant_id.to_string()], Some(2)));
 
     // Search by number in any accepted form, and by postcode.
-    let found = get_json(&app, "/v1/municipalities/GM0599/participants?phone_number=06%2022222222", &officer).await;
+    let found =
+        get_json(&app, "/v1/municipalities/GM0599/participants?phone_number=06%2022222222", &officer).await;
     assert_eq!(ids(&found), vec![bram.participant_id.to_string()]);
     let found = get_json(&app, "/v1/municipalities/GM0599/participants?postcode=3011ad", &officer).await;
     assert_eq!(ids(&found), vec![anna.participant_id.to_string()]);
@@ -83,12 +93,9 @@ async fn officers_list_and_search_the_participants_of_their_municipality() {
     }
 
     // One participant in full: places and (no) staff actions yet.
-    let record = get_json(
-        &app,
-        &format!("/v1/municipalities/GM0599/participants/{}", anna.participant_id),
-        &officer,
-    )
-    .await;
+    let record =
+        get_json(&app, &format!("/v1/municipalities/GM0599/participants/{}", anna.participant_id), &officer)
+            .await;
     assert_eq!(record["places"][0]["address"]["postcode"], "3011AD");
     assert_eq!(record["staff_actions"], json!([]));
     // A participant of another municipality is not found here.
@@ -103,7 +110,12 @@ async fn with_approval_required_new_participants_wait_in_the_approval_queue_unti
     let app = app().await;
     let officer = app.relations_officer_token("GM0599");
     let response = app
-        .send_json_as(Method::PUT, "/v1/municipalities/GM0599/approval-policy", &officer, &json!({"requires_approval": true}))
+        .send_json_as(
+            Method::PUT,
+            "/v1/municipalities/GM0599/approval-policy",
+            &officer,
+            &json!({"requires_approval": true}),
+        )
         .await;
     assert_eq!(response.status(), 200);
 
@@ -128,7 +140,10 @@ async fn with_approval_required_new_participants_wait_in_the_approval_queue_unti
         (action["action"].as_str(), action["from_status"].as_str(), action["to_status"].as_str()),
         (Some("approve"), Some("pending"), Some("active"))
     );
-    assert_eq!((action["reason"].as_str(), action["staff_subject"].as_str()), (Some("Adres gecontroleerd"), Some("staff-1")));
+    assert_eq!(
+        (action["reason"].as_str(), action["staff_subject"].as_str()),
+        (Some("Adres gecontroleerd"), Some("staff-1"))
+    );
     assert_eq!(action["staff_role"], "relations_officer");
     assert!(action["at"].is_string());
     assert_eq!(get_json(&app, "/v1/municipalities/GM0599/queues/approval", &officer).await["total"], 0);
@@ -197,8 +212,9 @@ async fn the_verification_queue_holds_addresses_unverified_after_a_week() {
     let anna = resident(&app, "+31611111111", ROTTERDAM, "3011 AD").await;
     let bram = resident(&app, "+31622222222", ROTTERDAM, "3012 CD").await;
     for who in [&anna, &bram] {
-        let response =
-            app.send_json_as(Method::PATCH, "/v1/me", &who.access_token, &json!({"email": "iemand@example.nl"})).await;
+        let response = app
+            .send_json_as(Method::PATCH, "/v1/me", &who.access_token, &json!({"email": "iemand@example.nl"}))
+            .await;
         assert_eq!(response.status(), 200);
     }
     assert_eq!(get_json(&app, "/v1/municipalities/GM0599/queues/verification", &officer).await["total"], 0);
@@ -221,15 +237,24 @@ async fn moving_home_into_a_municipality_that_requires_approval_needs_approval_a
     let app = app().await;
     let schiedam_officer = app.relations_officer_token("GM0606");
     let anna = resident(&app, "+31611111111", ROTTERDAM, "3011 AD").await;
-    app.send_json_as(Method::PUT, "/v1/municipalities/GM0606/approval-policy", &schiedam_officer, &json!({"requires_approval": true}))
-        .await;
+    app.send_json_as(
+        Method::PUT,
+        "/v1/municipalities/GM0606/approval-policy",
+        &schiedam_officer,
+        &json!({"requires_approval": true}),
+    )
+    .await;
     let places = get_json(&app, "/v1/me/places", &anna.access_token).await;
     let id = places[0]["id"].as_str().unwrap();
     let moved = json!({"kind": "home", "name": "Thuis", "latitude": SCHIEDAM.0, "longitude": SCHIEDAM.1});
-    let response = app.send_json_as(Method::PUT, &format!("/v1/me/places/{id}"), &anna.access_token, &moved).await;
+    let response =
+        app.send_json_as(Method::PUT, &format!("/v1/me/places/{id}"), &anna.access_token, &moved).await;
     assert_eq!(response.status(), 200);
     let profile = get_json(&app, "/v1/me", &anna.access_token).await;
-    assert_eq!((profile["municipality"].as_str(), profile["status"].as_str()), (Some("GM0606"), Some("pending")));
+    assert_eq!(
+        (profile["municipality"].as_str(), profile["status"].as_str()),
+        (Some("GM0606"), Some("pending"))
+    );
     let queue = get_json(&app, "/v1/municipalities/GM0606/queues/approval", &schiedam_officer).await;
     assert_eq!(ids(&queue), vec![anna.participant_id.to_string()]);
     // Rotterdam no longer lists her.

@@ -306,6 +306,19 @@ async fn bodies_and_subjects_arrive_intact_whatever_encoding_is_chosen() {
 }
 
 #[tokio::test]
+async fn a_line_break_in_the_subject_cannot_add_a_header() {
+    let sink = SmtpSink::start().await;
+    let message = EmailMessage { subject: "Hallo\r\nBcc: someone@example.nl".into(), ..verification_mail() };
+
+    sink.email_sender().send(&message).await.unwrap();
+
+    let mail = sink.messages().pop().unwrap();
+    assert_eq!(mail.header("Bcc"), None);
+    assert_eq!(mail.subject, "Hallo  Bcc: someone@example.nl");
+    assert_eq!(mail.to, [ADDRESS]);
+}
+
+#[tokio::test]
 async fn emails_sent_at_the_same_time_all_arrive() {
     let sink = SmtpSink::start().await;
     let sender = sink.email_sender();

@@ -124,8 +124,12 @@ async fn five_wrong_codes_lock_the_number_for_a_while_even_for_the_right_code() 
     let code = app.last_code_sent_to(PHONE);
     let wrong = if code == "000000" { "111111" } else { "000000" };
     for attempts_left in (1..=4).rev() {
-        let body = assert_problem(app.verify_code_from(PHONE, wrong, CLIENT).await, 422, "code_incorrect").await;
-        assert!(body["detail"].as_str().unwrap().contains(&format!("{attempts_left} attempts left")), "{body}");
+        let body =
+            assert_problem(app.verify_code_from(PHONE, wrong, CLIENT).await, 422, "code_incorrect").await;
+        assert!(
+            body["detail"].as_str().unwrap().contains(&format!("{attempts_left} attempts left")),
+            "{body}"
+        );
     }
     let fifth = app.verify_code_from(PHONE, wrong, CLIENT).await;
     let wait = retry_after(&fifth);
@@ -198,7 +202,8 @@ async fn a_failed_sms_is_reported_and_leaves_no_code_behind() {
 
     app.sms.fail_next(1, GatewayFailure::InvalidRecipient);
     let app2 = app;
-    assert_problem(app2.request_code_from("+31687654321", CLIENT).await, 422, "phone_number_unreachable").await;
+    assert_problem(app2.request_code_from("+31687654321", CLIENT).await, 422, "phone_number_unreachable")
+        .await;
 }
 
 #[tokio::test]
@@ -219,7 +224,8 @@ async fn a_refresh_token_works_once_and_reuse_ends_the_whole_session() {
 
     // The old token again: someone has a copy. The session ends for everyone.
     assert_problem(refresh(&signed_in.refresh_token).await.unwrap(), 401, "refresh_token_reused").await;
-    assert_problem(refresh(first["refresh_token"].as_str().unwrap()).await.unwrap(), 401, "session_revoked").await;
+    assert_problem(refresh(first["refresh_token"].as_str().unwrap()).await.unwrap(), 401, "session_revoked")
+        .await;
     assert_problem(app.get_as("/v1/me", access).await, 401, "session_revoked").await;
     assert_problem(app.get_as("/v1/me", &signed_in.access_token).await, 401, "session_revoked").await;
 
@@ -238,8 +244,10 @@ async fn an_expired_refresh_token_is_refused() {
         .execute(&mut conn)
         .await
         .unwrap();
-    let response =
-        app.client.post(app.url("/v1/session/refresh")).json(&json!({ "refresh_token": signed_in.refresh_token }));
+    let response = app
+        .client
+        .post(app.url("/v1/session/refresh"))
+        .json(&json!({ "refresh_token": signed_in.refresh_token }));
     assert_problem(response.send().await.unwrap(), 401, "refresh_token_expired").await;
 }
 
@@ -250,8 +258,10 @@ async fn signing_out_ends_the_session_and_its_tokens() {
     let response = app.delete_as("/v1/session", &signed_in.access_token).await;
     assert_eq!(response.status(), 204);
     assert_problem(app.get_as("/v1/session", &signed_in.access_token).await, 401, "session_revoked").await;
-    let response =
-        app.client.post(app.url("/v1/session/refresh")).json(&json!({ "refresh_token": signed_in.refresh_token }));
+    let response = app
+        .client
+        .post(app.url("/v1/session/refresh"))
+        .json(&json!({ "refresh_token": signed_in.refresh_token }));
     assert_problem(response.send().await.unwrap(), 401, "session_revoked").await;
 }
 

@@ -49,7 +49,10 @@ impl DeviceBody {
     responses((status = 200, description = "The devices, oldest first.", body = [Device]), ParticipantAccessProblems)
 )]
 #[get("/v1/me/devices")]
-pub async fn list_devices(state: web::Data<AppState>, participant: Participant) -> Result<web::Json<Vec<Device>>, ApiError> {
+pub async fn list_devices(
+    state: web::Data<AppState>,
+    participant: Participant,
+) -> Result<web::Json<Vec<Device>>, ApiError> {
     let mut conn = state.db().await?;
     Ok(web::Json(account::devices(&mut conn, participant.id()).await?))
 }

@@ -20,13 +20,18 @@ use crate::state::AppState;
     responses((status = 200, description = "The profile.", body = Profile), ParticipantAccessProblems)
 )]
 #[get("/v1/me")]
-pub async fn get_profile(state: web::Data<AppState>, participant: Participant) -> Result<web::Json<Profile>, ApiError> {
+pub async fn get_profile(
+    state: web::Data<AppState>,
+    participant: Participant,
+) -> Result<web::Json<Profile>, ApiError> {
     let mut conn = state.db().await?;
     Ok(web::Json(account::profile(&mut conn, participant.id()).await?))
 }
 
 /// Tells a field sent as `null` (clear it) from a field left out (keep it).
-fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(deserializer: D) -> Result<Option<Option<T>>, D::Error> {
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    deserializer: D,
+) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(deserializer).map(Some)
 }
 
@@ -140,7 +145,10 @@ pub struct Erased {
     responses((status = 200, description = "Erased.", body = Erased), ParticipantAccessProblems)
 )]
 #[delete("/v1/me")]
-pub async fn erase(state: web::Data<AppState>, participant: Participant) -> Result<web::Json<Erased>, ApiError> {
+pub async fn erase(
+    state: web::Data<AppState>,
+    participant: Participant,
+) -> Result<web::Json<Erased>, ApiError> {
     let mut conn = state.db().await?;
     let confirmation_sent = account::erase(&mut conn, participant.id(), &state.messaging).await?;
     Ok(web::Json(Erased { confirmation_sent }))
@@ -158,7 +166,10 @@ pub async fn erase(state: web::Data<AppState>, participant: Participant) -> Resu
     )
 )]
 #[get("/v1/email-verifications/{token}")]
-pub async fn confirm_email(state: web::Data<AppState>, token: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn confirm_email(
+    state: web::Data<AppState>,
+    token: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let mut conn = state.db().await?;
     let page = |status, title: &str, text: &str| {
         HttpResponse::build(status).content_type("text/html; charset=utf-8").body(format!(

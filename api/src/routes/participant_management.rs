@@ -4,12 +4,12 @@
 use actix_web::{get, post, put, web};
 use burgernet_core::db::participants as participant_queries;
 use burgernet_core::ids::ParticipantId;
+use burgernet_core::participants::ParticipantStatus;
 use burgernet_core::participants::management::{
     self, Decision, Listing, ParticipantPage, ParticipantRecord, Queue, parse_reason,
 };
 use burgernet_core::participants::phone::PhoneNumber;
 use burgernet_core::participants::places::normalise_postcode;
-use burgernet_core::participants::ParticipantStatus;
 use burgernet_core::reference_data::CbsCode;
 use serde::{Deserialize, Serialize};
 
@@ -207,9 +207,15 @@ pub async fn decide(
     manager.ensure_municipality(cbs_code.as_str())?;
     let reason = parse_reason(&body.reason)?;
     let mut conn = state.db().await?;
-    let record =
-        management::decide(&mut conn, cbs_code.as_str(), ParticipantId(participant), body.decision, &reason, &manager.0)
-            .await?;
+    let record = management::decide(
+        &mut conn,
+        cbs_code.as_str(),
+        ParticipantId(participant),
+        body.decision,
+        &reason,
+        &manager.0,
+    )
+    .await?;
     Ok(web::Json(record))
 }
 
@@ -247,7 +253,10 @@ pub async fn set_approval_policy(
 ) -> Result<web::Json<ApprovalPolicy>, ApiError> {
     manager.ensure_municipality(cbs_code.as_str())?;
     let mut conn = state.db().await?;
-    if participant_queries::set_requires_approval(&mut conn, cbs_code.as_str(), body.requires_approval).await? == 0 {
+    if participant_queries::set_requires_approval(&mut conn, cbs_code.as_str(), body.requires_approval)
+        .await?
+        == 0
+    {
         return Err(ApiError::not_found(format!("There is no municipality {}.", cbs_code.as_str())));
     }
     Ok(web::Json(body.into_inner()))

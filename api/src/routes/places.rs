@@ -2,11 +2,11 @@
 
 use actix_web::{HttpResponse, delete, get, post, put, web};
 use burgernet_core::ids::PlaceId;
+use burgernet_core::participants::InvalidInput;
 use burgernet_core::participants::account::{self, LiveLocation, Place, PlaceInput};
 use burgernet_core::participants::places::{
     PlaceKind, PlaceName, Position, PostalAddress, RawTimeWindow, parse_time_windows,
 };
-use burgernet_core::participants::InvalidInput;
 use serde::{Deserialize, Serialize};
 
 use crate::auth::Participant;
@@ -64,7 +64,10 @@ impl PlaceBody {
     responses((status = 200, description = "The places, oldest first.", body = [Place]), ParticipantAccessProblems)
 )]
 #[get("/v1/me/places")]
-pub async fn list_places(state: web::Data<AppState>, participant: Participant) -> Result<web::Json<Vec<Place>>, ApiError> {
+pub async fn list_places(
+    state: web::Data<AppState>,
+    participant: Participant,
+) -> Result<web::Json<Vec<Place>>, ApiError> {
     let mut conn = state.db().await?;
     Ok(web::Json(account::places(&mut conn, participant.id()).await?))
 }
@@ -240,7 +243,10 @@ pub async fn get_location(
     responses((status = 204, description = "Deleted (or there was none)."), ParticipantAccessProblems)
 )]
 #[delete("/v1/me/location")]
-pub async fn forget_location(state: web::Data<AppState>, participant: Participant) -> Result<HttpResponse, ApiError> {
+pub async fn forget_location(
+    state: web::Data<AppState>,
+    participant: Participant,
+) -> Result<HttpResponse, ApiError> {
     let mut conn = state.db().await?;
     account::forget_live_location(&mut conn, participant.id()).await?;
     Ok(HttpResponse::NoContent().finish())

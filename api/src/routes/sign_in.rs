@@ -60,7 +60,8 @@ pub async fn request_code(
     let language = body.language.unwrap_or(Language::Dutch);
     let mut conn = state.db().await?;
     let sent = state.sign_in().request_code(&mut conn, &phone, &client.0, language).await?;
-    Ok(HttpResponse::Accepted().json(CodeSentResponse { expires_at: sent.expires_at, resend_after: sent.resend_after }))
+    Ok(HttpResponse::Accepted()
+        .json(CodeSentResponse { expires_at: sent.expires_at, resend_after: sent.resend_after }))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -175,7 +176,10 @@ pub async fn refresh_session(
     )
 )]
 #[delete("/v1/session")]
-pub async fn sign_out(state: web::Data<AppState>, participant: Participant) -> Result<HttpResponse, ApiError> {
+pub async fn sign_out(
+    state: web::Data<AppState>,
+    participant: Participant,
+) -> Result<HttpResponse, ApiError> {
     let mut conn = state.db().await?;
     sign_in::sign_out(&mut conn, participant.0.session_id).await?;
     Ok(HttpResponse::NoContent().finish())

@@ -7,10 +7,10 @@ use std::time::Duration;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, TimeZone, Utc};
+use hmac::{Hmac, Mac};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
-use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
 use super::TokenError;
@@ -145,7 +145,11 @@ impl ParticipantTokens {
             return Err(TokenError::Invalid);
         }
         let expires_at = Utc.timestamp_opt(data.claims.exp, 0).single().ok_or(TokenError::Invalid)?;
-        Ok(AuthenticatedParticipant { participant_id: data.claims.sub, session_id: data.claims.sid, expires_at })
+        Ok(AuthenticatedParticipant {
+            participant_id: data.claims.sub,
+            session_id: data.claims.sid,
+            expires_at,
+        })
     }
 }
 
@@ -201,7 +205,11 @@ mod tests {
     #[test]
     fn expired_token_is_rejected() {
         let tokens = tokens(SECRET);
-        let issued = tokens.issue_access_token(ParticipantId::new(), SessionId::new(), Utc::now() - chrono::Duration::hours(1));
+        let issued = tokens.issue_access_token(
+            ParticipantId::new(),
+            SessionId::new(),
+            Utc::now() - chrono::Duration::hours(1),
+        );
         assert_eq!(tokens.verify_access_token(issued.token.expose()), Err(TokenError::Expired));
     }
 

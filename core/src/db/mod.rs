@@ -5,8 +5,8 @@
 pub mod jobs;
 pub mod participants;
 pub mod reference_data;
-pub mod sign_in;
 pub mod schema;
+pub mod sign_in;
 
 use std::collections::BTreeSet;
 

@@ -217,11 +217,15 @@ pub struct PlaceRow {
     pub updated_at: DateTime<Utc>,
 }
 
-const PLACE_COLUMNS: &str = "id, participant_id, kind, name, ST_Y(location) AS latitude, ST_X(location) AS longitude,
+const PLACE_COLUMNS: &str =
+    "id, participant_id, kind, name, ST_Y(location) AS latitude, ST_X(location) AS longitude,
      postcode, house_number, municipality_cbs, created_at, updated_at";
 
 /// The places of these participants, oldest first.
-pub async fn list_places(conn: &mut AsyncPgConnection, participant_ids: &[Uuid]) -> QueryResult<Vec<PlaceRow>> {
+pub async fn list_places(
+    conn: &mut AsyncPgConnection,
+    participant_ids: &[Uuid],
+) -> QueryResult<Vec<PlaceRow>> {
     diesel::sql_query(format!(
         "SELECT {PLACE_COLUMNS} FROM places WHERE participant_id = ANY($1) ORDER BY created_at, id"
     ))
@@ -238,7 +242,10 @@ pub struct TimeWindowRow {
     pub until_minute: i16,
 }
 
-pub async fn list_time_windows(conn: &mut AsyncPgConnection, place_ids: &[Uuid]) -> QueryResult<Vec<TimeWindowRow>> {
+pub async fn list_time_windows(
+    conn: &mut AsyncPgConnection,
+    place_ids: &[Uuid],
+) -> QueryResult<Vec<TimeWindowRow>> {
     place_time_windows::table
         .filter(place_time_windows::place_id.eq_any(place_ids))
         .order((place_time_windows::place_id, place_time_windows::position))
@@ -327,7 +334,9 @@ pub async fn save_place(
     if written == 0 {
         return Ok(false);
     }
-    diesel::delete(place_time_windows::table.filter(place_time_windows::place_id.eq(id.0))).execute(conn).await?;
+    diesel::delete(place_time_windows::table.filter(place_time_windows::place_id.eq(id.0)))
+        .execute(conn)
+        .await?;
     let rows: Vec<_> = values
         .time_windows
         .iter()
@@ -348,7 +357,11 @@ pub async fn save_place(
     Ok(true)
 }
 
-pub async fn delete_place(conn: &mut AsyncPgConnection, participant: ParticipantId, id: PlaceId) -> QueryResult<bool> {
+pub async fn delete_place(
+    conn: &mut AsyncPgConnection,
+    participant: ParticipantId,
+    id: PlaceId,
+) -> QueryResult<bool> {
     let deleted = diesel::delete(places::table.find(id.0).filter(places::participant_id.eq(participant.0)))
         .execute(conn)
         .await?;
@@ -426,7 +439,10 @@ pub async fn find_live_location(
     .optional()
 }
 
-pub async fn delete_live_location(conn: &mut AsyncPgConnection, participant: ParticipantId) -> QueryResult<()> {
+pub async fn delete_live_location(
+    conn: &mut AsyncPgConnection,
+    participant: ParticipantId,
+) -> QueryResult<()> {
     diesel::delete(live_locations::table.find(participant.0)).execute(conn).await?;
     Ok(())
 }
@@ -453,11 +469,9 @@ pub async fn purge_expired(conn: &mut AsyncPgConnection) -> QueryResult<usize> {
     )
     .execute(conn)
     .await?;
-    let tokens = diesel::sql_query(
-        "DELETE FROM refresh_tokens WHERE expires_at <= now() - interval '1 day'",
-    )
-    .execute(conn)
-    .await?;
+    let tokens = diesel::sql_query("DELETE FROM refresh_tokens WHERE expires_at <= now() - interval '1 day'")
+        .execute(conn)
+        .await?;
     Ok(locations + challenges + verifications + counters + tokens)
 }
 
@@ -484,7 +498,10 @@ pub struct DeviceValues<'a> {
     pub locale: &'a str,
 }
 
-pub async fn list_devices(conn: &mut AsyncPgConnection, participant: ParticipantId) -> QueryResult<Vec<DeviceRow>> {
+pub async fn list_devices(
+    conn: &mut AsyncPgConnection,
+    participant: ParticipantId,
+) -> QueryResult<Vec<DeviceRow>> {
     devices::table
         .filter(devices::participant_id.eq(participant.0))
         .order((devices::created_at, devices::id))
@@ -564,7 +581,11 @@ pub async fn update_device(
         .optional()
 }
 
-pub async fn delete_device(conn: &mut AsyncPgConnection, participant: ParticipantId, id: DeviceId) -> QueryResult<bool> {
+pub async fn delete_device(
+    conn: &mut AsyncPgConnection,
+    participant: ParticipantId,
+    id: DeviceId,
+) -> QueryResult<bool> {
     let deleted = diesel::delete(devices::table.find(id.0).filter(devices::participant_id.eq(participant.0)))
         .execute(conn)
         .await?;
@@ -636,7 +657,10 @@ pub struct NewStaffAction<'a> {
     pub reason: &'a str,
 }
 
-pub async fn insert_staff_action(conn: &mut AsyncPgConnection, action: &NewStaffAction<'_>) -> QueryResult<StaffActionRow> {
+pub async fn insert_staff_action(
+    conn: &mut AsyncPgConnection,
+    action: &NewStaffAction<'_>,
+) -> QueryResult<StaffActionRow> {
     diesel::insert_into(participant_staff_actions::table)
         .values((
             participant_staff_actions::participant_id.eq(action.participant.0),
@@ -698,11 +722,10 @@ pub async fn list_for_municipality(
             query = query.filter(participants::phone_number.eq(phone));
         }
         if let Some(postcode) = filter.postcode {
-            query = query.filter(
-                participants::id.eq_any(
+            query =
+                query.filter(participants::id.eq_any(
                     places::table.filter(places::postcode.eq(postcode)).select(places::participant_id),
-                ),
-            );
+                ));
         }
         if let Some(since) = filter.email_unverified_since {
             query = query
@@ -722,7 +745,10 @@ pub async fn list_for_municipality(
     Ok((rows, total))
 }
 
-pub async fn count_active_sessions(conn: &mut AsyncPgConnection, participant: ParticipantId) -> QueryResult<i64> {
+pub async fn count_active_sessions(
+    conn: &mut AsyncPgConnection,
+    participant: ParticipantId,
+) -> QueryResult<i64> {
     participant_sessions::table
         .filter(participant_sessions::participant_id.eq(participant.0))
         .filter(participant_sessions::revoked_at.is_null())

@@ -128,9 +128,7 @@ pub async fn delete_challenge(
     code_hash: &[u8],
 ) -> QueryResult<()> {
     diesel::delete(
-        sign_in_challenges::table
-            .find(phone_number)
-            .filter(sign_in_challenges::code_hash.eq(code_hash)),
+        sign_in_challenges::table.find(phone_number).filter(sign_in_challenges::code_hash.eq(code_hash)),
     )
     .execute(conn)
     .await?;
@@ -171,7 +169,10 @@ pub async fn create_session(
 ) -> QueryResult<SessionId> {
     let session = SessionId::new();
     diesel::insert_into(participant_sessions::table)
-        .values((participant_sessions::id.eq(session.0), participant_sessions::participant_id.eq(participant.0)))
+        .values((
+            participant_sessions::id.eq(session.0),
+            participant_sessions::participant_id.eq(participant.0),
+        ))
         .execute(conn)
         .await?;
     Ok(session)
@@ -200,10 +201,15 @@ pub enum RefreshTokenUse {
     /// Unknown token (or its session is gone).
     Unknown,
     /// Marked used now; the caller issues the next token of the session.
-    Fresh { session: SessionId, participant: ParticipantId },
+    Fresh {
+        session: SessionId,
+        participant: ParticipantId,
+    },
     Expired,
     /// Used before: someone else holds a copy.
-    Reused { session: SessionId },
+    Reused {
+        session: SessionId,
+    },
     /// The session was revoked (signed out, reuse, erasure).
     Revoked,
 }
@@ -213,30 +219,28 @@ pub async fn use_refresh_token(
     conn: &mut AsyncPgConnection,
     hash: &RefreshTokenHash,
 ) -> QueryResult<RefreshTokenUse> {
-    let found: Option<(uuid::Uuid, uuid::Uuid, DateTime<Utc>, Option<DateTime<Utc>>, Option<DateTime<Utc>>, bool)> =
-        refresh_tokens::table
-            .inner_join(participant_sessions::table)
-            .filter(refresh_tokens::token_hash.eq(hash.0.as_slice()))
-            .select((
-                participant_sessions::id,
-                participant_sessions::participant_id,
-                refresh_tokens::expires_at,
-                refresh_tokens::used_at,
-                participant_sessions::revoked_at,
-                refresh_tokens::expires_at.le(dsl::now),
-            ))
-            .for_update()
-            .first(conn)
-            .await
-            .optional()?;
-    let Some((session, participant, _, used_at, revoked_at, expired)) = found else {
+    let found: Option<(uuid::Uuid, uuid::Uuid, bool, bool, bool)> = refresh_tokens::table
+        .inner_join(participant_sessions::table)
+        .filter(refresh_tokens::token_hash.eq(hash.0.as_slice()))
+        .select((
+            participant_sessions::id,
+            participant_sessions::participant_id,
+            refresh_tokens::used_at.is_not_null(),
+            participant_sessions::revoked_at.is_not_null(),
+            refresh_tokens::expires_at.le(dsl::now),
+        ))
+        .for_update()
+        .first(conn)
+        .await
+        .optional()?;
+    let Some((session, participant, used, revoked, expired)) = found else {
         return Ok(RefreshTokenUse::Unknown);
     };
     let session = SessionId(session);
-    if revoked_at.is_some() {
+    if revoked {
         return Ok(RefreshTokenUse::Revoked);
     }
-    if used_at.is_some() {
+    if used {
         return Ok(RefreshTokenUse::Reused { session });
     }
     if expired {
@@ -254,11 +258,17 @@ pub async fn use_refresh_token(
 }
 
 /// Ends a session; its access and refresh tokens stop working.
-pub async fn revoke_session(conn: &mut AsyncPgConnection, session: SessionId, reason: &str) -> QueryResult<()> {
-    diesel::update(participant_sessions::table.find(session.0).filter(participant_sessions::revoked_at.is_null()))
-        .set((participant_sessions::revoked_at.eq(dsl::now), participant_sessions::revoked_reason.eq(reason)))
-        .execute(conn)
-        .await?;
+pub async fn revoke_session(
+    conn: &mut AsyncPgConnection,
+    session: SessionId,
+    reason: &str,
+) -> QueryResult<()> {
+    diesel::update(
+        participant_sessions::table.find(session.0).filter(participant_sessions::revoked_at.is_null()),
+    )
+    .set((participant_sessions::revoked_at.eq(dsl::now), participant_sessions::revoked_reason.eq(reason)))
+    .execute(conn)
+    .await?;
     Ok(())
 }
 

@@ -18,7 +18,9 @@ use super::places::{
     MAX_PLACES_PER_PARTICIPANT, PlaceKind, PlaceName, Position, PostalAddress, TimeWindow, Weekday,
 };
 use super::{Category, Channel, InvalidInput, Language, ParticipantStatus};
-use crate::db::participants::{self as queries, DeviceRow, DeviceValues, ParticipantRow, PlaceRow, PlaceValues};
+use crate::db::participants::{
+    self as queries, DeviceRow, DeviceValues, ParticipantRow, PlaceRow, PlaceValues,
+};
 use crate::ids::{DeviceId, ParticipantId, PlaceId};
 use crate::jobs::BackgroundJob;
 
@@ -206,7 +208,10 @@ pub(crate) async fn require(
     queries::find(conn, participant, lock).await?.ok_or(AccountError::AccountGone)
 }
 
-pub async fn profile(conn: &mut AsyncPgConnection, participant: ParticipantId) -> Result<Profile, AccountError> {
+pub async fn profile(
+    conn: &mut AsyncPgConnection,
+    participant: ParticipantId,
+) -> Result<Profile, AccountError> {
     Ok(Profile::from_row(require(conn, participant, false).await?))
 }
 
@@ -221,7 +226,9 @@ pub async fn update_profile(
             display_name: changes.display_name,
             language: changes.language.map(|language| language.as_str().to_string()),
             channels: changes.channels.map(|channels| names(&super::distinct(&channels), |c| c.as_str())),
-            categories: changes.categories.map(|categories| names(&super::distinct(&categories), |c| c.as_str())),
+            categories: changes
+                .categories
+                .map(|categories| names(&super::distinct(&categories), |c| c.as_str())),
             live_location_enabled: changes.alerts_where_i_am,
             ..Default::default()
         };
@@ -240,7 +247,9 @@ pub async fn update_profile(
             queries::delete_live_location(conn, participant).await?;
         }
         if send_verification {
-            NotifyParticipant { participant_id: participant, notice: Notice::VerifyEmail }.enqueue(conn).await?;
+            NotifyParticipant { participant_id: participant, notice: Notice::VerifyEmail }
+                .enqueue(conn)
+                .await?;
         }
         Ok(Profile::from_row(require(conn, participant, false).await?))
     })
@@ -272,7 +281,8 @@ pub(crate) async fn load_places(
     let place_ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
     let mut windows: HashMap<Uuid, Vec<TimeWindow>> = HashMap::new();
     for row in queries::list_time_windows(conn, &place_ids).await? {
-        let days: Vec<Weekday> = row.days.iter().filter_map(|day| Weekday::from_iso_number(*day as u8)).collect();
+        let days: Vec<Weekday> =
+            row.days.iter().filter_map(|day| Weekday::from_iso_number(*day as u8)).collect();
         let window = TimeWindow::new(&days, row.from_minute as u16, row.until_minute as u16)
             .expect("stored windows were validated when written");
         windows.entry(row.place_id).or_default().push(window);
@@ -292,7 +302,10 @@ fn place_from_row(row: PlaceRow, windows: &mut HashMap<Uuid, Vec<TimeWindow>>) -
         kind: PlaceKind::from_database(&row.kind),
         name: PlaceName::from_database(row.name),
         position: Position::parse(row.latitude, row.longitude).expect("stored positions are valid"),
-        address: row.postcode.zip(row.house_number).map(|(postcode, number)| PostalAddress::from_database(postcode, number)),
+        address: row
+            .postcode
+            .zip(row.house_number)
+            .map(|(postcode, number)| PostalAddress::from_database(postcode, number)),
         municipality: row.municipality_cbs,
         time_windows: windows.remove(&row.id).unwrap_or_default(),
         created_at: row.created_at,
@@ -300,7 +313,10 @@ fn place_from_row(row: PlaceRow, windows: &mut HashMap<Uuid, Vec<TimeWindow>>) -
     }
 }
 
-pub async fn places(conn: &mut AsyncPgConnection, participant: ParticipantId) -> Result<Vec<Place>, AccountError> {
+pub async fn places(
+    conn: &mut AsyncPgConnection,
+    participant: ParticipantId,
+) -> Result<Vec<Place>, AccountError> {
     require(conn, participant, false).await?;
     Ok(load_places(conn, &[participant.0]).await?.into_iter().map(|(_, place)| place).collect())
 }
@@ -315,7 +331,9 @@ pub async fn save_place(
 ) -> Result<Place, AccountError> {
     conn.transaction(async |conn| {
         let row = require(conn, participant, true).await?;
-        if existing.is_none() && queries::count_places(conn, participant).await? >= MAX_PLACES_PER_PARTICIPANT as i64 {
+        if existing.is_none()
+            && queries::count_places(conn, participant).await? >= MAX_PLACES_PER_PARTICIPANT as i64
+        {
             return Err(AccountError::TooManyPlaces);
         }
         let municipality =
@@ -404,7 +422,10 @@ fn live_location_from_row(row: queries::LiveLocationRow) -> LiveLocation {
     }
 }
 
-pub async fn forget_live_location(conn: &mut AsyncPgConnection, participant: ParticipantId) -> Result<(), AccountError> {
+pub async fn forget_live_location(
+    conn: &mut AsyncPgConnection,
+    participant: ParticipantId,
+) -> Result<(), AccountError> {
     require(conn, participant, false).await?;
     Ok(queries::delete_live_location(conn, participant).await?)
 }
@@ -419,7 +440,10 @@ pub async fn live_location(
 
 // --- devices ---
 
-pub async fn devices(conn: &mut AsyncPgConnection, participant: ParticipantId) -> Result<Vec<Device>, AccountError> {
+pub async fn devices(
+    conn: &mut AsyncPgConnection,
+    participant: ParticipantId,
+) -> Result<Vec<Device>, AccountError> {
     require(conn, participant, false).await?;
     Ok(queries::list_devices(conn, participant).await?.into_iter().map(device_from_row).collect())
 }
@@ -464,12 +488,19 @@ pub async fn remove_device(
     device: DeviceId,
 ) -> Result<(), AccountError> {
     require(conn, participant, false).await?;
-    if queries::delete_device(conn, participant, device).await? { Ok(()) } else { Err(AccountError::DeviceNotFound) }
+    if queries::delete_device(conn, participant, device).await? {
+        Ok(())
+    } else {
+        Err(AccountError::DeviceNotFound)
+    }
 }
 
 // --- export and erasure ---
 
-pub async fn export(conn: &mut AsyncPgConnection, participant: ParticipantId) -> Result<ParticipantExport, AccountError> {
+pub async fn export(
+    conn: &mut AsyncPgConnection,
+    participant: ParticipantId,
+) -> Result<ParticipantExport, AccountError> {
     let row = require(conn, participant, false).await?;
     let email_verified_at = row.email_verified_at;
     let status_changed_at = row.status_changed_at;

@@ -46,10 +46,13 @@ pub(crate) async fn follow_managing_municipality(
             new_status = ParticipantStatus::Pending;
         } else if before.municipality_cbs.is_none() {
             // The first place completes the sign-up.
-            NotifyParticipant { participant_id: participant, notice: Notice::Activated }.enqueue(conn).await?;
+            NotifyParticipant { participant_id: participant, notice: Notice::Activated }
+                .enqueue(conn)
+                .await?;
         }
     }
-    queries::set_status_and_municipality(conn, participant, new_status.as_str(), municipality.as_deref()).await
+    queries::set_status_and_municipality(conn, participant, new_status.as_str(), municipality.as_deref())
+        .await
 }
 
 /// A participant as municipal staff see them in lists.
@@ -207,7 +210,11 @@ pub async fn record(
     }
     Ok(Some(ParticipantRecord {
         summary: ParticipantSummary::from_row(row),
-        places: account::load_places(conn, &[participant.0]).await?.into_iter().map(|(_, place)| place).collect(),
+        places: account::load_places(conn, &[participant.0])
+            .await?
+            .into_iter()
+            .map(|(_, place)| place)
+            .collect(),
         staff_actions: staff_actions(conn, participant).await?,
     }))
 }
@@ -323,7 +330,9 @@ pub async fn decide(
         if let Some(notice) = notice {
             NotifyParticipant { participant_id: participant, notice }.enqueue(conn).await?;
         }
-        Ok(record(conn, municipality_cbs, participant).await?.expect("the participant is in this municipality"))
+        Ok(record(conn, municipality_cbs, participant)
+            .await?
+            .expect("the participant is in this municipality"))
     })
     .await
 }

@@ -5,9 +5,9 @@
 pub mod account;
 pub mod devices;
 pub mod email;
-pub mod phone;
 pub mod management;
 pub mod notices;
+pub mod phone;
 pub mod places;
 pub mod sign_in;
 
@@ -149,6 +149,9 @@ mod tests {
 
     #[test]
     fn distinct_sorts_and_removes_repeats() {
-        assert_eq!(distinct(&[Channel::Email, Channel::Push, Channel::Email]), vec![Channel::Push, Channel::Email]);
+        assert_eq!(
+            distinct(&[Channel::Email, Channel::Push, Channel::Email]),
+            vec![Channel::Push, Channel::Email]
+        );
     }
 }

@@ -13,11 +13,11 @@ use super::email::EmailAddress;
 use super::phone::PhoneNumber;
 use super::{Channel, Language};
 use crate::auth::participant::NewRefreshToken;
+use crate::config::MessagingConfig;
 use crate::db::participants::{self as queries, ParticipantRow};
 use crate::db::{DbPool, participants};
 use crate::ids::ParticipantId;
 use crate::jobs::{BackgroundJob, JobError};
-use crate::config::MessagingConfig;
 use crate::outbox::LocalOutbox;
 use crate::providers::email::{EmailMessage, EmailSender, SmtpMailer};
 use crate::providers::sms::{HttpSmsGateway, SmsMessage, SmsSender};
@@ -74,7 +74,9 @@ enum Recipient {
 fn recipient_for(row: &ParticipantRow) -> Option<Recipient> {
     let wants_email = row.channels.iter().any(|channel| channel == Channel::Email.as_str());
     match (&row.email, row.email_verified_at) {
-        (Some(email), Some(_)) if wants_email => Some(Recipient::Email(EmailAddress::from_database(email.clone()))),
+        (Some(email), Some(_)) if wants_email => {
+            Some(Recipient::Email(EmailAddress::from_database(email.clone())))
+        }
         _ => row.phone_number.clone().map(|phone| Recipient::Sms(PhoneNumber::from_database(phone))),
     }
 }
@@ -109,9 +111,10 @@ fn text(notice: Notice, language: Language, link: Option<&str>) -> Text {
         },
         (Notice::Activated, Language::English) => Text {
             subject: "You are now part of Burgernet",
-            body: "Welcome to Burgernet. Your sign-up is confirmed: from now on you receive Burgernet alerts \
+            body:
+                "Welcome to Burgernet. Your sign-up is confirmed: from now on you receive Burgernet alerts \
                    for your area."
-                .into(),
+                    .into(),
         },
         (Notice::Removed, Language::Dutch) => Text {
             subject: "Je bent afgemeld bij Burgernet",
@@ -132,7 +135,8 @@ fn text(notice: Notice, language: Language, link: Option<&str>) -> Text {
         },
         (Notice::Unsubscribed, Language::English) => Text {
             subject: "You have left Burgernet",
-            body: "Your Burgernet account has been deleted, with all your data. Thank you for taking part.".into(),
+            body: "Your Burgernet account has been deleted, with all your data. Thank you for taking part."
+                .into(),
         },
     }
 }
@@ -198,7 +202,8 @@ impl BackgroundJob for NotifyParticipant {
     async fn run(&self, ctx: Self::Context) -> Result<(), JobError> {
         let mut conn = ctx.pool.get().await.map_err(JobError::retryable)?;
         // Erased in the meantime: there is no one left to tell.
-        let Some(row) = queries::find(&mut conn, self.participant_id, false).await.map_err(JobError::retryable)?
+        let Some(row) =
+            queries::find(&mut conn, self.participant_id, false).await.map_err(JobError::retryable)?
         else {
             return Ok(());
         };
@@ -247,6 +252,10 @@ mod tests {
                 assert!(!text.subject.is_empty() && !text.body.is_empty());
             }
         }
-        assert!(text(Notice::VerifyEmail, Language::English, Some("https://x.test/l")).body.contains("https://x.test/l"));
+        assert!(
+            text(Notice::VerifyEmail, Language::English, Some("https://x.test/l"))
+                .body
+                .contains("https://x.test/l")
+        );
     }
 }

@@ -177,8 +177,13 @@ impl SignIn<'_> {
         let message = SmsMessage { to: phone, body: &text, reference: &reference };
         match self.sms.send(&message).await {
             Ok(delivered) => {
-                queries::set_challenge_message_id(conn, phone.as_str(), &code_hash, &delivered.provider_message_id)
-                    .await?;
+                queries::set_challenge_message_id(
+                    conn,
+                    phone.as_str(),
+                    &code_hash,
+                    &delivered.provider_message_id,
+                )
+                .await?;
                 Ok(sent)
             }
             Err(error) => {
@@ -224,7 +229,9 @@ impl SignIn<'_> {
                         return Ok(Err(SignInError::Locked { retry_after: policy.lockout }));
                     }
                     queries::record_failed_attempt(conn, phone.as_str(), None).await?;
-                    return Ok(Err(SignInError::CodeIncorrect { attempts_left: policy.max_attempts - attempts }));
+                    return Ok(Err(SignInError::CodeIncorrect {
+                        attempts_left: policy.max_attempts - attempts,
+                    }));
                 }
                 queries::delete_challenge(conn, phone.as_str(), &challenge.code_hash).await?;
                 Ok(Ok(participant_queries::find_or_create_by_phone(conn, phone).await?))

@@ -6,8 +6,9 @@
 //! `<uuid@domain of the from address>`, and return it so that bounces can be matched later.
 //!
 //! Each message goes over its own SMTP connection (no pool: e-mail volume is low, and a fresh
-//! connection cannot be a stale one). The configured timeout applies to each step of the SMTP
-//! conversation (connecting, every command and reply), as lettre does it.
+//! connection cannot be a stale one). The configured timeout bounds the whole conversation, from
+//! connecting to the server's acceptance of the message. A time-out after the data was sent may
+//! leave the message accepted after all, so a retry can deliver it twice.
 //!
 //! Errors never contain the recipient's address or the body, nor the server's reply text: servers
 //! like to repeat the address there ("550 5.1.1 <jan@example.nl>: Recipient address rejected").
@@ -113,7 +114,7 @@ pub struct SmtpConfig {
     /// lettre's connection URL; holds the password, hence secret.
     pub url: Secret<String>,
     pub from: Mailbox,
-    /// The longest one step of the SMTP conversation may take.
+    /// The longest sending one message may take, from connecting to the server's acceptance.
     pub timeout: Duration,
 }
 
@@ -242,7 +243,8 @@ impl SmtpMailer {
         let email = Message::builder()
             .from(this.from.clone())
             .to(Mailbox::new(None, to))
-            .subject(message.subject.as_str())
+            // A line break in the subject would end the header; templates never mean one.
+            .subject(message.subject.replace(|c: char| c.is_control(), " "))
             .message_id(Some(message_id.clone()))
             .date_now()
             // RFC 3834: ask vacation responders and the like not to answer a no-reply address.

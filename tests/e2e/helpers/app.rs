@@ -8,7 +8,9 @@ use burgernet_api::state::AppState;
 use burgernet_core::auth::dev_identity::{DevKeyPair, StaffTokenRequest, mint_staff_token};
 use burgernet_core::auth::participant::{ParticipantTokenKey, ParticipantTokens};
 use burgernet_core::auth::staff::{StaffKeys, StaffRole, StaffTokenAlgorithms};
-use burgernet_core::config::{ApiConfig, MessagingConfig, ParticipantTokenConfig, StaffTokenConfig, WorkerConfig};
+use burgernet_core::config::{
+    ApiConfig, MessagingConfig, ParticipantTokenConfig, StaffTokenConfig, WorkerConfig,
+};
 use burgernet_core::ids::{ParticipantId, SessionId};
 use burgernet_core::outbox::LocalOutbox;
 use burgernet_core::participants::sign_in::SignInPolicy;
@@ -63,7 +65,8 @@ pub struct TestApp {
     pub sms: FakeSmsGateway,
     /// The SMTP server the app sends through (unused in dev mode).
     pub smtp: SmtpSink,
-    pub workers: Option<RunnerHandle>,
+    /// Held so the workers run as long as the app (dropping the handle stops them).
+    _workers: Option<RunnerHandle>,
 }
 
 /// The public URL the test app puts in links.
@@ -129,7 +132,7 @@ impl TestApp {
         let participant_tokens =
             ParticipantTokens::new(config.participant_tokens.key, Duration::from_secs(900));
         let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        Self { address, client, database, identity, participant_tokens, outbox, sms, smtp, workers }
+        Self { address, client, database, identity, participant_tokens, outbox, sms, smtp, _workers: workers }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -220,7 +223,6 @@ pub async fn problem(response: reqwest::Response) -> (u16, serde_json::Value) {
 #[derive(Debug, Clone)]
 pub struct SignedIn {
     pub participant_id: ParticipantId,
-    pub phone_number: String,
     pub access_token: String,
     pub refresh_token: String,
 }
@@ -234,7 +236,8 @@ impl SignedIn {
 
 /// The six-digit code in a sign-in SMS.
 pub fn code_in(body: &str) -> String {
-    let digits: String = body.chars().skip_while(|c| !c.is_ascii_digit()).take_while(char::is_ascii_digit).collect();
+    let digits: String =
+        body.chars().skip_while(|c| !c.is_ascii_digit()).take_while(char::is_ascii_digit).collect();
     assert_eq!(digits.len(), 6, "no code in {body:?}");
     digits
 }
@@ -280,7 +283,6 @@ impl TestApp {
         let body: serde_json::Value = response.json().await.unwrap();
         SignedIn {
             participant_id: ParticipantId(body["participant_id"].as_str().unwrap().parse().unwrap()),
-            phone_number: phone.to_string(),
             access_token: body["access_token"].as_str().unwrap().to_string(),
             refresh_token: body["refresh_token"].as_str().unwrap().to_string(),
         }
@@ -293,7 +295,13 @@ impl TestApp {
         token: &str,
         body: &serde_json::Value,
     ) -> reqwest::Response {
-        self.client.request(method, self.url(path)).bearer_auth(token).json(body).send().await.expect("request sent")
+        self.client
+            .request(method, self.url(path))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .expect("request sent")
     }
 
     pub async fn delete_as(&self, path: &str, token: &str) -> reqwest::Response {
