@@ -5,8 +5,9 @@ use burgernet_core::config::{LogConfig, LogFormat};
 use tracing_subscriber::EnvFilter;
 
 pub fn init(config: &LogConfig) -> anyhow::Result<()> {
-    // actix-web's own debug messages quote raw request paths, which may carry personal data.
-    let filter = EnvFilter::try_new(format!("{},actix_web=info", config.filter))
+    // Held at info whatever the filter says, because their debug messages carry personal data:
+    // actix-web quotes raw request paths, tokio-postgres logs every bound query parameter.
+    let filter = EnvFilter::try_new(format!("{},actix_web=info,tokio_postgres=info", config.filter))
         .map_err(|error| anyhow::anyhow!("configuration error in BURGERNET_LOG: {error}"))?;
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     match config.format {

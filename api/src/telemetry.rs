@@ -78,11 +78,13 @@ pub async fn observe(
 }
 
 /// An error response that is not already a problem document (actix's own 404, 405, 413, ...).
+/// HTML pages meant for people (the e-mail verification link) are left as they are.
 fn is_bare_error(response: &ServiceResponse<BoxBody>) -> bool {
     let status = response.status();
+    let content_type = response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
     (status.is_client_error() || status.is_server_error())
-        && response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok())
-            != Some(PROBLEM_CONTENT_TYPE)
+        && content_type != Some(PROBLEM_CONTENT_TYPE)
+        && !content_type.is_some_and(|value| value.starts_with("text/html"))
 }
 
 fn into_problem(response: ServiceResponse<BoxBody>, request_id: &str) -> ServiceResponse<BoxBody> {

@@ -23,7 +23,8 @@ use std::collections::BTreeSet;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{SignedIn, TestApp, problem};
+use crate::helpers::app::PUBLIC_URL;
+use crate::helpers::{SignedIn, TestApp, TestAppOptions, problem};
 
 /// Rotterdam (GM0599), near the Coolsingel.
 const ROTTERDAM_HOME: (f64, f64) = (51.9225312, 4.4791709);
@@ -311,15 +312,13 @@ async fn every_participant_and_participant_management_endpoint_answers_each_call
     #[rustfmt::skip]
     let matrix = vec![
         // Signing in needs no token, and a token changes nothing: a wrong body gets the same
-        // validation answer from everyone.
+        // validation answer from everyone. (The e-mail verification link has a test of its own.)
         row(M::POST, "/v1/sign-in/codes", &[], Some(json!({"phone_number": "not a phone number"})),
             the_same_for_everyone(Invalid(422, "invalid_phone_number"))),
         row(M::POST, "/v1/sign-in/tokens", &[], Some(json!({"phone_number": ALICE_PHONE, "code": "12ab"})),
             the_same_for_everyone(Invalid(422, "invalid_code"))),
         row(M::POST, "/v1/session/refresh", &[], Some(json!({})),
             the_same_for_everyone(Invalid(422, "invalid_body"))),
-        row(M::GET, "/v1/email-verifications/{token}", &["an-unknown-verification-link"], None,
-            the_same_for_everyone(Page(404))),
 
         // The participant's own account.
         row(M::GET, "/v1/session", &[], None, only_the_participant(200)),
@@ -336,7 +335,8 @@ async fn every_participant_and_participant_management_endpoint_answers_each_call
         row(M::PUT, "/v1/me/location", &[], Some(location), only_the_participant(200)),
         row(M::DELETE, "/v1/me/location", &[], None, only_the_participant(204)),
         row(M::GET, "/v1/me/devices", &[], None, only_the_participant(200)),
-        row(M::POST, "/v1/me/devices", &[], Some(device_body(FCM_TOKEN_3, "2.4.1")), only_the_participant(201)),
+        row(M::POST, "/v1/me/devices", &[], Some(device_body(FCM_TOKEN_3, "2.4.1")),
+            only_the_participant(201)),
         row(M::PUT, "/v1/me/devices/{device_id}", &[&device], Some(device_body(FCM_TOKEN_1, "2.5.0")),
             only_the_participant(200)),
         row(M::DELETE, "/v1/me/devices/{device_id}", &[&spare_device], None, only_the_participant(204)),
@@ -369,9 +369,10 @@ async fn every_participant_and_participant_management_endpoint_answers_each_call
     ];
 
     // The matrix covers every operation participants brought, and nothing else.
-    let covered: BTreeSet<(String, String)> =
+    let mut covered: BTreeSet<(String, String)> =
         matrix.iter().map(|row| (row.method.to_string(), row.route.to_string())).collect();
     assert_eq!(covered.len(), matrix.len(), "one row per operation");
+    covered.insert(("GET".into(), "/v1/email-verifications/{token}".into())); // see its own test
     assert_eq!(covered, participant_operations(&app).await, "the matrix and the contract differ");
 
     let mut mismatches = Vec::new();
@@ -449,6 +450,53 @@ async fn the_sign_in_endpoints_need_no_token_and_ignore_one() {
     assert_eq!(app.sms.sent().iter().filter(|sms| sms.to == BOB_PHONE).count(), 1);
 }
 
+/// The link in the verification e-mail is opened in a browser: it needs no token, ignores one,
+/// and answers with a page, for everyone alike.
+#[tokio::test]
+async fn the_email_verification_link_is_public_and_answers_every_caller_with_the_same_page() {
+    let app = TestApp::spawn_with(TestAppOptions { workers: true, ..Default::default() }).await;
+    let tokens = Tokens::new(&app);
+    let alice = app.sign_up(ALICE_PHONE).await;
+    let email = json!({"email": "alice@example.nl"});
+    let response = app.send_json_as(Method::PATCH, "/v1/me", &alice.access_token, &email).await;
+    assert_eq!(response.status(), 200);
+    let mail = app.smtp.wait_for_messages(1).await.remove(0);
+    let link =
+        mail.text_body.split_whitespace().find(|word| word.starts_with(PUBLIC_URL)).unwrap().to_string();
+    let path = link.strip_prefix(PUBLIC_URL).unwrap();
+
+    // The genuine link works with a staff token attached; the token is neither needed nor used.
+    let response = app.get_as(path, &tokens.dispatcher).await;
+    assert_eq!(response.status(), 200);
+    assert!(response.text().await.unwrap().contains("E-mailadres bevestigd"));
+    assert_eq!(get_json(&app, "/v1/me", &alice.access_token).await["email_verified"], true);
+
+    // A used link and an unknown one: the same "link does not work" page for every caller.
+    let tokens_by_caller = [
+        None,
+        Some(alice.access_token.as_str()),
+        Some(tokens.dispatcher.as_str()),
+        Some(tokens.officer.as_str()),
+        Some(tokens.other_officer.as_str()),
+        Some(tokens.admin.as_str()),
+    ];
+    let mut mismatches = Vec::new();
+    for path in [path.to_string(), "/v1/email-verifications/an-unknown-link".into()] {
+        let row = row(
+            Method::GET,
+            "/v1/email-verifications/{token}",
+            &[path.strip_prefix("/v1/email-verifications/").unwrap()],
+            None,
+            [Page(404); 6],
+        );
+        assert_eq!(row.path, path);
+        for (caller, token) in CALLERS.into_iter().zip(tokens_by_caller) {
+            mismatches.extend(check(&app, &row, caller, token, Page(404)).await);
+        }
+    }
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+}
+
 #[tokio::test]
 async fn officers_see_only_the_participants_their_own_municipality_manages() {
     let app = TestApp::spawn().await;
@@ -474,7 +522,7 @@ async fn officers_see_only_the_participants_their_own_municipality_manages() {
     let page = get_json(&app, &search, &tokens.other_officer).await;
     assert_eq!((ids_in(&page), page["total"].as_i64()), (vec![], Some(0)), "{page}");
     let search = format!("{rotterdam}?phone_number=06%2012340001");
-    assert_eq!(ids_in(&get_json(&app, &search, &tokens.officer).await), [alice_id.clone()]);
+    assert_eq!(ids_in(&get_json(&app, &search, &tokens.officer).await), [alice_id.as_str()]);
     // The queues of one's own municipality do not show others' participants either.
     for queue in ["approval", "verification", "quarantine"] {
         let path = format!("/v1/municipalities/GM0363/queues/{queue}");
@@ -504,8 +552,8 @@ async fn officers_see_only_the_participants_their_own_municipality_manages() {
     );
 
     // The admin sees each municipality's own participants, through that municipality.
-    assert_eq!(ids_in(&get_json(&app, rotterdam, &tokens.admin).await), [alice_id.clone()]);
-    assert_eq!(ids_in(&get_json(&app, amsterdam, &tokens.admin).await), [bob_id.clone()]);
+    assert_eq!(ids_in(&get_json(&app, rotterdam, &tokens.admin).await), [alice_id.as_str()]);
+    assert_eq!(ids_in(&get_json(&app, amsterdam, &tokens.admin).await), [bob_id.as_str()]);
 
     // Scope follows the data: when Alice moves her home to Amsterdam, Amsterdam manages her and
     // Rotterdam's officer loses sight of her.
