@@ -322,3 +322,26 @@ pub enum ParticipantAccessProblems {
     #[response(status = 403, description = "A staff token.", content_type = "application/problem+json")]
     Forbidden(Problem),
 }
+
+/// What every operation with a JSON body may answer about the body itself.
+#[derive(utoipa::IntoResponses)]
+pub enum JsonBodyProblems {
+    #[response(
+        status = 400,
+        description = "`malformed_json`: the body is not JSON; or `invalid_path_parameter`: a path parameter is malformed.",
+        content_type = "application/problem+json"
+    )]
+    Malformed(Problem),
+    #[response(
+        status = 413,
+        description = "`payload_too_large`: the body is too large.",
+        content_type = "application/problem+json"
+    )]
+    TooLarge(Problem),
+    #[response(
+        status = 415,
+        description = "`unsupported_media_type`: the body is not sent as application/json.",
+        content_type = "application/problem+json"
+    )]
+    NotJson(Problem),
+}

@@ -10,7 +10,7 @@ use burgernet_core::participants::devices::{
 use serde::Deserialize;
 
 use crate::auth::Participant;
-use crate::error::{ApiError, ParticipantAccessProblems, Problem};
+use crate::error::{ApiError, JsonBodyProblems, ParticipantAccessProblems, Problem};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -68,11 +68,9 @@ pub async fn list_devices(
     responses(
         (status = 200, description = "The token was registered already; it is now yours and up to date.", body = Device),
         (status = 201, description = "Registered.", body = Device),
-        (status = 400, description = "The body is not JSON.", body = Problem, content_type = "application/problem+json"),
+        JsonBodyProblems,
         ParticipantAccessProblems,
         (status = 409, description = "`too_many_devices`: at most 10 per participant.", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is too large.", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not sent as application/json.", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`invalid_body`, `invalid_push_token`, `invalid_device`, `invalid_app_version` or `invalid_locale`.", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -98,11 +96,9 @@ pub async fn register_device(
     request_body = DeviceBody,
     responses(
         (status = 200, description = "The device.", body = Device),
-        (status = 400, description = "The body is not JSON or the id is not a UUID.", body = Problem, content_type = "application/problem+json"),
+        JsonBodyProblems,
         ParticipantAccessProblems,
         (status = 404, description = "You have no such device.", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is too large.", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not sent as application/json.", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "As for registering.", body = Problem, content_type = "application/problem+json"),
     )
 )]

@@ -8,7 +8,7 @@ use burgernet_core::participants::{Category, Channel, InvalidInput, Language, pa
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::auth::Participant;
-use crate::error::{ApiError, ParticipantAccessProblems, Problem};
+use crate::error::{ApiError, JsonBodyProblems, ParticipantAccessProblems, Problem};
 use crate::state::AppState;
 
 /// Your profile and choices.
@@ -92,10 +92,8 @@ impl ProfilePatch {
     request_body = ProfilePatch,
     responses(
         (status = 200, description = "The changed profile.", body = Profile),
-        (status = 400, description = "The body is not JSON.", body = Problem, content_type = "application/problem+json"),
+        JsonBodyProblems,
         ParticipantAccessProblems,
-        (status = 413, description = "The body is too large.", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not sent as application/json.", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`invalid_body`, `invalid_display_name`, `invalid_email`, `no_channels` or `no_categories`.", body = Problem, content_type = "application/problem+json"),
     )
 )]

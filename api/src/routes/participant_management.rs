@@ -14,7 +14,7 @@ use burgernet_core::reference_data::CbsCode;
 use serde::{Deserialize, Serialize};
 
 use crate::auth::ParticipantManager;
-use crate::error::{ApiError, Problem, StaffAccessProblems};
+use crate::error::{ApiError, JsonBodyProblems, Problem, StaffAccessProblems};
 use crate::state::AppState;
 
 const MAX_PER_PAGE: i64 = 100;
@@ -187,12 +187,10 @@ pub struct DecisionBody {
     request_body = DecisionBody,
     responses(
         (status = 200, description = "The participant after the decision.", body = ParticipantRecord),
-        (status = 400, description = "The body is not JSON, or a malformed CBS code or id.", body = Problem, content_type = "application/problem+json"),
+        JsonBodyProblems,
         StaffAccessProblems,
         (status = 404, description = "No such participant in this municipality.", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`decision_not_applicable`: not from the participant's current status.", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is too large.", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not sent as application/json.", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`invalid_body` or `invalid_reason`.", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -236,11 +234,9 @@ pub struct ApprovalPolicy {
     request_body = ApprovalPolicy,
     responses(
         (status = 200, description = "The policy now in force.", body = ApprovalPolicy),
-        (status = 400, description = "The body is not JSON, or a malformed CBS code.", body = Problem, content_type = "application/problem+json"),
+        JsonBodyProblems,
         StaffAccessProblems,
         (status = 404, description = "No such municipality.", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is too large.", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not sent as application/json.", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`invalid_body`.", body = Problem, content_type = "application/problem+json"),
     )
 )]

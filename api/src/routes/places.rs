@@ -10,7 +10,7 @@ use burgernet_core::participants::places::{
 use serde::{Deserialize, Serialize};
 
 use crate::auth::Participant;
-use crate::error::{ApiError, ParticipantAccessProblems, Problem};
+use crate::error::{ApiError, JsonBodyProblems, ParticipantAccessProblems, Problem};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -84,11 +84,9 @@ pub async fn list_places(
     request_body = PlaceBody,
     responses(
         (status = 201, description = "The place.", body = Place),
-        (status = 400, description = "The body is not JSON.", body = Problem, content_type = "application/problem+json"),
+        JsonBodyProblems,
         ParticipantAccessProblems,
         (status = 409, description = "`too_many_places`: there are 5 already.", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is too large.", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not sent as application/json.", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`invalid_body`, `invalid_place_name`, `invalid_coordinates`, `outside_service_area`, `invalid_postal_address`, `invalid_time_window` or `too_many_time_windows`.", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -114,11 +112,9 @@ pub async fn add_place(
     request_body = PlaceBody,
     responses(
         (status = 200, description = "The place.", body = Place),
-        (status = 400, description = "The body is not JSON or the id is not a UUID.", body = Problem, content_type = "application/problem+json"),
+        JsonBodyProblems,
         ParticipantAccessProblems,
         (status = 404, description = "You have no such place.", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is too large.", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not sent as application/json.", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "As for adding a place.", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -181,11 +177,9 @@ pub struct PositionUpdate {
     request_body = PositionUpdate,
     responses(
         (status = 200, description = "Stored, with when it expires.", body = LiveLocation),
-        (status = 400, description = "The body is not JSON.", body = Problem, content_type = "application/problem+json"),
+        JsonBodyProblems,
         ParticipantAccessProblems,
         (status = 409, description = "`live_location_off`: switch alerts where I am on first.", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is too large.", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not sent as application/json.", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`invalid_body`, `invalid_coordinates` or `invalid_accuracy`.", body = Problem, content_type = "application/problem+json"),
     )
 )]

@@ -5,7 +5,7 @@ use burgernet_core::reference_data::{self, CbsCode, Municipality, Region, Region
 use serde::Deserialize;
 
 use crate::auth::{Admin, Staff, ensure_scope};
-use crate::error::{ApiError, Problem, StaffAccessProblems};
+use crate::error::{ApiError, JsonBodyProblems, Problem, StaffAccessProblems};
 use crate::state::AppState;
 
 /// All police regions, with how many municipalities and inhabitants each covers.
@@ -50,11 +50,9 @@ pub struct NewRegion {
     request_body = NewRegion,
     responses(
         (status = 201, description = "The region was created.", body = Region),
-        (status = 400, description = "The body is not JSON.", body = Problem, content_type = "application/problem+json"),
+        JsonBodyProblems,
         StaffAccessProblems,
         (status = 409, description = "A region with this code exists.", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is too large.", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not sent as application/json.", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields or unknown municipalities.", body = Problem, content_type = "application/problem+json"),
     )
 )]

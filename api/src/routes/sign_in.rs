@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::{ClientAddress, Participant};
-use crate::error::{ApiError, ParticipantAccessProblems, Problem};
+use crate::error::{ApiError, JsonBodyProblems, ParticipantAccessProblems, Problem};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -42,9 +42,7 @@ pub struct CodeSentResponse {
     request_body = CodeRequest,
     responses(
         (status = 202, description = "The code was handed to the SMS provider.", body = CodeSentResponse),
-        (status = 400, description = "The body is not JSON.", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is too large.", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not sent as application/json.", body = Problem, content_type = "application/problem+json"),
+        JsonBodyProblems,
         (status = 422, description = "`invalid_phone_number`, `unsupported_phone_country`, or `phone_number_unreachable` (the provider refused the number).", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "`rate_limited`, `resend_too_soon` or `sign_in_locked`; see `Retry-After`.", body = Problem, content_type = "application/problem+json"),
         (status = 502, description = "`sms_not_sent`: the SMS provider failed; nothing was sent. See `Retry-After`.", body = Problem, content_type = "application/problem+json"),
@@ -109,9 +107,7 @@ impl From<SessionTokens> for SessionTokensResponse {
     request_body = CodeVerification,
     responses(
         (status = 200, description = "Signed in.", body = SessionTokensResponse),
-        (status = 400, description = "The body is not JSON.", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is too large.", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not sent as application/json.", body = Problem, content_type = "application/problem+json"),
+        JsonBodyProblems,
         (status = 422, description = "`invalid_phone_number`, `invalid_code`, `no_active_code`, `code_expired` or `code_incorrect` (the detail says how many tries are left).", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "`rate_limited`, or `sign_in_locked` after too many wrong codes; see `Retry-After`.", body = Problem, content_type = "application/problem+json"),
     )
@@ -147,10 +143,8 @@ pub struct RefreshRequest {
     request_body = RefreshRequest,
     responses(
         (status = 200, description = "The next pair of tokens.", body = SessionTokensResponse),
-        (status = 400, description = "The body is not JSON.", body = Problem, content_type = "application/problem+json"),
+        JsonBodyProblems,
         (status = 401, description = "`invalid_refresh_token`, `refresh_token_expired`, `refresh_token_reused` (the session is now ended) or `session_revoked`.", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is too large.", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not sent as application/json.", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The body lacks `refresh_token`.", body = Problem, content_type = "application/problem+json"),
     )
 )]
