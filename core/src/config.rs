@@ -117,15 +117,23 @@ pub mod parse {
         if value.is_zero() { Err("must be longer than zero".into()) } else { Ok(value) }
     }
 
-    /// An `http://` or `https://` base URL, kept without a trailing slash.
+    /// An `http://` or `https://` base URL: a host, optionally a path prefix, nothing else (no
+    /// credentials, query or fragment). Kept without a trailing slash. The value is not echoed:
+    /// a URL may carry credentials.
     pub fn http_url(raw: &str) -> Result<String, String> {
-        let rest = raw.strip_prefix("https://").or_else(|| raw.strip_prefix("http://"));
-        match rest {
-            Some(host) if !host.is_empty() && !host.contains(char::is_whitespace) => {
-                Ok(raw.trim_end_matches('/').to_string())
-            }
-            _ => Err(format!("expected a URL such as https://api.burgernet.nl, got {raw:?}")),
+        let expected = "expected an http:// or https:// URL such as https://api.burgernet.nl, without \
+                        user name, password, query or fragment";
+        let uri: hyper::Uri = raw.parse().map_err(|_| expected.to_string())?;
+        let scheme_ok = matches!(uri.scheme_str(), Some("http" | "https"));
+        let Some(authority) = uri.authority() else { return Err(expected.into()) };
+        if !scheme_ok
+            || authority.host().is_empty()
+            || authority.as_str().contains('@')
+            || raw.contains(['?', '#'])
+        {
+            return Err(expected.into());
         }
+        Ok(raw.trim_end_matches('/').to_string())
     }
 
     pub fn socket_addr(raw: &str) -> Result<SocketAddr, String> {

@@ -73,25 +73,23 @@ fn a_missing_or_malformed_setting_stops_start_up_and_names_the_variable() {
     std::fs::write(&keys, burgernet_core::auth::dev_identity::DevKeyPair::generate().jwks).unwrap();
     let api_key = "an-sms-key-that-must-never-be-printed";
     for subcommand in ["serve", "work"] {
-        let (ok, _, stderr) = run(burgernet()
-            .arg(subcommand)
-            .env("DATABASE_URL", "postgres://localhost/x")
-            .env("BURGERNET_PARTICIPANT_TOKEN_SECRET", secret)
-            .env("BURGERNET_STAFF_TOKEN_ISSUER", "https://idp")
-            .env("BURGERNET_STAFF_TOKEN_AUDIENCE", "burgernet")
-            .env("BURGERNET_STAFF_TOKEN_KEYS", &keys)
-            .env("BURGERNET_PUBLIC_URL", "https://api.burgernet.test")
-            .env("BURGERNET_SMTP_URL", "smtp://127.0.0.1:9"));
+        // Everything but the providers.
+        let configured = || {
+            let mut command = burgernet();
+            command
+                .arg(subcommand)
+                .env("DATABASE_URL", "postgres://localhost/x")
+                .env("BURGERNET_PARTICIPANT_TOKEN_SECRET", secret)
+                .env("BURGERNET_STAFF_TOKEN_ISSUER", "https://idp")
+                .env("BURGERNET_STAFF_TOKEN_AUDIENCE", "burgernet")
+                .env("BURGERNET_STAFF_TOKEN_KEYS", &keys)
+                .env("BURGERNET_PUBLIC_URL", "https://api.burgernet.test");
+            command
+        };
+        let (ok, _, stderr) = run(configured().env("BURGERNET_SMTP_URL", "smtp://127.0.0.1:9"));
         assert!(!ok);
         assert!(stderr.contains("BURGERNET_SMS_GATEWAY_URL"), "{subcommand}: {stderr}");
-        let (ok, _, stderr) = run(burgernet()
-            .arg(subcommand)
-            .env("DATABASE_URL", "postgres://localhost/x")
-            .env("BURGERNET_PARTICIPANT_TOKEN_SECRET", secret)
-            .env("BURGERNET_STAFF_TOKEN_ISSUER", "https://idp")
-            .env("BURGERNET_STAFF_TOKEN_AUDIENCE", "burgernet")
-            .env("BURGERNET_STAFF_TOKEN_KEYS", &keys)
-            .env("BURGERNET_PUBLIC_URL", "https://api.burgernet.test")
+        let (ok, _, stderr) = run(configured()
             .env("BURGERNET_SMS_GATEWAY_URL", "https://sms.example.test")
             .env("BURGERNET_SMS_GATEWAY_API_KEY", api_key));
         assert!(!ok);

@@ -153,27 +153,28 @@ impl ParticipantTokens {
     }
 }
 
-/// A new refresh token: the value goes to the app once, only the hash is stored.
+/// A new random secret token (a refresh token, an e-mail verification link): the value is handed
+/// out once, only its hash is stored.
 #[derive(Debug)]
-pub struct NewRefreshToken {
+pub struct NewSecretToken {
     pub token: Secret<String>,
-    pub hash: RefreshTokenHash,
+    pub hash: SecretTokenHash,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RefreshTokenHash(pub [u8; 32]);
+pub struct SecretTokenHash(pub [u8; 32]);
 
-impl NewRefreshToken {
+impl NewSecretToken {
     pub fn generate() -> Self {
         let mut bytes = [0u8; 32];
         rand::rng().fill_bytes(&mut bytes);
         let token = URL_SAFE_NO_PAD.encode(bytes);
-        let hash = RefreshTokenHash::of(&token);
+        let hash = SecretTokenHash::of(&token);
         Self { token: Secret::new(token), hash }
     }
 }
 
-impl RefreshTokenHash {
+impl SecretTokenHash {
     pub fn of(token: &str) -> Self {
         Self(Sha256::digest(token.as_bytes()).into())
     }
@@ -238,10 +239,10 @@ mod tests {
 
     #[test]
     fn refresh_tokens_are_random_and_hashed() {
-        let first = NewRefreshToken::generate();
-        let second = NewRefreshToken::generate();
+        let first = NewSecretToken::generate();
+        let second = NewSecretToken::generate();
         assert_ne!(first.token.expose(), second.token.expose());
-        assert_eq!(RefreshTokenHash::of(first.token.expose()), first.hash);
+        assert_eq!(SecretTokenHash::of(first.token.expose()), first.hash);
         assert_ne!(first.hash, second.hash);
     }
 }

@@ -132,7 +132,7 @@ pub async fn claim_next(
     )
     .bind::<Array<Text>, _>(job_types)
     .bind::<diesel::sql_types::Uuid, _>(worker)
-    .bind::<Interval, _>(interval(lease))
+    .bind::<Interval, _>(super::interval(lease))
     .get_result(conn)
     .await
     .optional()
@@ -276,9 +276,5 @@ fn now_plus<ST>(duration: Duration) -> NowPlus<ST>
 where
     ST: diesel::sql_types::SqlType + diesel::expression::TypedExpressionType,
 {
-    dsl::sql::<ST>("now() + ").bind::<Interval, _>(interval(duration))
-}
-
-fn interval(duration: Duration) -> PgInterval {
-    PgInterval::from_microseconds(i64::try_from(duration.as_micros()).unwrap_or(i64::MAX))
+    dsl::sql::<ST>("now() + ").bind::<Interval, _>(super::interval(duration))
 }

@@ -28,6 +28,13 @@ pub type PoolError = diesel_async::pooled_connection::deadpool::PoolError;
 /// The migrations under `migrations/`, compiled into the binary.
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations");
 
+/// A duration as a PostgreSQL `interval`, for `now() + $n` in queries.
+pub(crate) fn interval(duration: std::time::Duration) -> diesel::pg::data_types::PgInterval {
+    diesel::pg::data_types::PgInterval::from_microseconds(
+        i64::try_from(duration.as_micros()).unwrap_or(i64::MAX),
+    )
+}
+
 pub fn build_pool(config: &DatabaseConfig) -> anyhow::Result<DbPool> {
     let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(config.url.expose().clone());
     // Bounded waits: a saturated or unreachable database becomes an error the caller can report,

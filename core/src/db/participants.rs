@@ -398,7 +398,10 @@ pub struct LiveLocationRow {
     pub expires_at: DateTime<Utc>,
 }
 
-/// Replaces the participant's one position; there is never more than one row per participant.
+/// Replaces the participant's one position (there is never more than one row per participant),
+/// if they have "alerts where I am" switched on; none when they have not. One statement, as it
+/// runs for every position report: `FOR SHARE` waits for a concurrent opt-out or erasure and then
+/// sees it, so no position is written after one.
 pub async fn upsert_live_location(
     conn: &mut AsyncPgConnection,
     participant: ParticipantId,
@@ -406,10 +409,13 @@ pub async fn upsert_live_location(
     longitude: f64,
     accuracy_meters: f32,
     ttl: std::time::Duration,
-) -> QueryResult<LiveLocationRow> {
+) -> QueryResult<Option<LiveLocationRow>> {
     diesel::sql_query(
         "INSERT INTO live_locations (participant_id, location, accuracy_meters, recorded_at, expires_at)
-         VALUES ($1, ST_SetSRID(ST_MakePoint($2, $3), 4326), $4, now(), now() + $5)
+         SELECT id, ST_SetSRID(ST_MakePoint($2, $3), 4326), $4, now(), now() + $5
+           FROM participants
+          WHERE id = $1 AND live_location_enabled AND erased_at IS NULL
+            FOR SHARE
          ON CONFLICT (participant_id) DO UPDATE
             SET location = excluded.location, accuracy_meters = excluded.accuracy_meters,
                 recorded_at = excluded.recorded_at, expires_at = excluded.expires_at
@@ -419,9 +425,10 @@ pub async fn upsert_live_location(
     .bind::<Double, _>(longitude)
     .bind::<Double, _>(latitude)
     .bind::<Float4, _>(accuracy_meters)
-    .bind::<diesel::sql_types::Interval, _>(super::sign_in::interval(ttl))
+    .bind::<diesel::sql_types::Interval, _>(super::interval(ttl))
     .get_result(conn)
     .await
+    .optional()
 }
 
 /// The participant's position unless it has expired.

@@ -5,18 +5,13 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use diesel::dsl;
-use diesel::pg::data_types::PgInterval;
 use diesel::prelude::*;
 use diesel::sql_types::{Integer, Interval, Text, Timestamptz};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use super::schema::{participant_sessions, refresh_tokens, sign_in_challenges};
-use crate::auth::participant::RefreshTokenHash;
+use crate::auth::participant::SecretTokenHash;
 use crate::ids::{ParticipantId, SessionId};
-
-pub fn interval(duration: Duration) -> PgInterval {
-    PgInterval::from_microseconds(i64::try_from(duration.as_micros()).unwrap_or(i64::MAX))
-}
 
 #[derive(QueryableByName)]
 pub struct RateLimitWindow {
@@ -43,7 +38,7 @@ pub async fn count_request(
          RETURNING hits, window_started_at, now() AS database_now",
     )
     .bind::<Text, _>(key)
-    .bind::<Interval, _>(interval(window))
+    .bind::<Interval, _>(super::interval(window))
     .get_result(conn)
     .await
 }
@@ -181,7 +176,7 @@ pub async fn create_session(
 pub async fn insert_refresh_token(
     conn: &mut AsyncPgConnection,
     session: SessionId,
-    hash: &RefreshTokenHash,
+    hash: &SecretTokenHash,
     expires_at: DateTime<Utc>,
 ) -> QueryResult<()> {
     diesel::insert_into(refresh_tokens::table)
@@ -217,7 +212,7 @@ pub enum RefreshTokenUse {
 /// Marks the token used, atomically: of two concurrent uses, only one finds it fresh.
 pub async fn use_refresh_token(
     conn: &mut AsyncPgConnection,
-    hash: &RefreshTokenHash,
+    hash: &SecretTokenHash,
 ) -> QueryResult<RefreshTokenUse> {
     let found: Option<(uuid::Uuid, uuid::Uuid, bool, bool, bool)> = refresh_tokens::table
         .inner_join(participant_sessions::table)

@@ -266,7 +266,7 @@ pub async fn confirm_email(
     conn: &mut AsyncPgConnection,
     token: &str,
 ) -> Result<Option<Language>, diesel::result::Error> {
-    let hash = crate::auth::participant::RefreshTokenHash::of(token).0;
+    let hash = crate::auth::participant::SecretTokenHash::of(token).0;
     let language = queries::confirm_email_verification(conn, &hash).await?;
     Ok(language.map(|language| Language::from_database(&language)))
 }
@@ -394,23 +394,23 @@ pub async fn update_live_location(
     accuracy_meters: f32,
     ttl: Duration,
 ) -> Result<LiveLocation, AccountError> {
-    conn.transaction(async |conn| {
-        let row = require(conn, participant, true).await?;
-        if !row.live_location_enabled {
-            return Err(AccountError::LiveLocationOff);
+    let stored = queries::upsert_live_location(
+        conn,
+        participant,
+        position.latitude(),
+        position.longitude(),
+        accuracy_meters,
+        ttl,
+    )
+    .await?;
+    match stored {
+        Some(row) => Ok(live_location_from_row(row)),
+        // Nothing written: say whether the account is gone or the feature is off.
+        None => {
+            require(conn, participant, false).await?;
+            Err(AccountError::LiveLocationOff)
         }
-        let stored = queries::upsert_live_location(
-            conn,
-            participant,
-            position.latitude(),
-            position.longitude(),
-            accuracy_meters,
-            ttl,
-        )
-        .await?;
-        Ok(live_location_from_row(stored))
-    })
-    .await
+    }
 }
 
 fn live_location_from_row(row: queries::LiveLocationRow) -> LiveLocation {

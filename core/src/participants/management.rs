@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use serde::Serialize;
 
-use super::account::{self, AccountError, Place};
+use super::account::{self, Place};
 use super::email::EmailAddress;
 use super::notices::{Notice, NotifyParticipant};
 use super::phone::PhoneNumber;
@@ -335,15 +335,6 @@ pub async fn decide(
             .expect("the participant is in this municipality"))
     })
     .await
-}
-
-impl From<AccountError> for DecisionError {
-    fn from(error: AccountError) -> Self {
-        match error {
-            AccountError::Database(error) => DecisionError::Database(error),
-            _ => DecisionError::NotFound,
-        }
-    }
 }
 
 #[cfg(test)]

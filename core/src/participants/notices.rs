@@ -12,10 +12,10 @@ use serde::{Deserialize, Serialize};
 use super::email::EmailAddress;
 use super::phone::PhoneNumber;
 use super::{Channel, Language};
-use crate::auth::participant::NewRefreshToken;
+use crate::auth::participant::NewSecretToken;
 use crate::config::MessagingConfig;
+use crate::db::DbPool;
 use crate::db::participants::{self as queries, ParticipantRow};
-use crate::db::{DbPool, participants};
 use crate::ids::ParticipantId;
 use crate::jobs::{BackgroundJob, JobError};
 use crate::outbox::LocalOutbox;
@@ -213,8 +213,8 @@ impl BackgroundJob for NotifyParticipant {
                     return Ok(());
                 };
                 // A fresh link each attempt; only the newest works.
-                let token = NewRefreshToken::generate();
-                participants::replace_email_verification(
+                let token = NewSecretToken::generate();
+                queries::replace_email_verification(
                     &mut conn,
                     self.participant_id,
                     &token.hash.0,

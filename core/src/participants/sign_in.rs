@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 
 use super::Language;
 use super::phone::PhoneNumber;
-use crate::auth::participant::{IssuedToken, NewRefreshToken, ParticipantTokens, RefreshTokenHash};
+use crate::auth::participant::{IssuedToken, NewSecretToken, ParticipantTokens, SecretTokenHash};
 use crate::db::{participants as participant_queries, sign_in as queries};
 use crate::ids::{ParticipantId, SessionId};
 use crate::providers::sms::{SmsError, SmsMessage, SmsSender};
@@ -250,7 +250,7 @@ impl SignIn<'_> {
         conn: &mut AsyncPgConnection,
         refresh_token: &str,
     ) -> Result<SessionTokens, SignInError> {
-        let hash = RefreshTokenHash::of(refresh_token);
+        let hash = SecretTokenHash::of(refresh_token);
         let found = conn
             .transaction(async |conn| {
                 let found = queries::use_refresh_token(conn, &hash).await?;
@@ -278,7 +278,7 @@ impl SignIn<'_> {
         session: SessionId,
     ) -> Result<SessionTokens, SignInError> {
         let now = Utc::now();
-        let refresh = NewRefreshToken::generate();
+        let refresh = NewSecretToken::generate();
         let refresh_token_expires_at = now + self.policy.refresh_token_ttl;
         queries::insert_refresh_token(conn, session, &refresh.hash, refresh_token_expires_at).await?;
         Ok(SessionTokens {

@@ -164,7 +164,7 @@ impl SmsGatewayConfig {
     /// `BURGERNET_SMS_GATEWAY_API_KEY` (required with the URL), `BURGERNET_SMS_SENDER_ID` (default
     /// `Burgernet`) and `BURGERNET_SMS_TIMEOUT` (default `10s`).
     pub fn from_env(env: &Env) -> Result<Option<Self>, ConfigError> {
-        let Some(base_url) = env.optional("BURGERNET_SMS_GATEWAY_URL", parse_gateway_url)? else {
+        let Some(base_url) = env.optional("BURGERNET_SMS_GATEWAY_URL", parse::http_url)? else {
             if env.is_set("BURGERNET_SMS_GATEWAY_API_KEY") {
                 return Err(ConfigError {
                     variable: "BURGERNET_SMS_GATEWAY_URL",
@@ -180,24 +180,6 @@ impl SmsGatewayConfig {
             timeout: env.or("BURGERNET_SMS_TIMEOUT", Duration::from_secs(10), parse::duration)?,
         }))
     }
-}
-
-/// An `http://` or `https://` URL with a host, optionally a path prefix, and nothing else. The
-/// value is not echoed: a URL may carry credentials.
-pub fn parse_gateway_url(raw: &str) -> Result<String, String> {
-    let expected = "expected an http:// or https:// URL such as https://sms.example.com, without \
-                    user name, password, query or fragment";
-    let uri: Uri = raw.parse().map_err(|_| expected.to_string())?;
-    let scheme_ok = matches!(uri.scheme_str(), Some("http" | "https"));
-    let Some(authority) = uri.authority() else { return Err(expected.into()) };
-    if !scheme_ok
-        || authority.host().is_empty()
-        || authority.as_str().contains('@')
-        || raw.contains(['?', '#'])
-    {
-        return Err(expected.into());
-    }
-    Ok(raw.trim_end_matches('/').to_string())
 }
 
 /// An API key goes into a header: it must be printable ASCII without spaces.
@@ -264,7 +246,7 @@ impl fmt::Debug for HttpSmsGateway {
 
 impl HttpSmsGateway {
     pub fn new(config: SmsGatewayConfig) -> anyhow::Result<Self> {
-        let base_url = parse_gateway_url(&config.base_url)
+        let base_url = parse::http_url(&config.base_url)
             .map_err(|problem| anyhow::anyhow!("the SMS gateway URL is not usable: {problem}"))?;
         let endpoint: Uri = format!("{base_url}/v1/messages").parse().context("build the SMS gateway URL")?;
         let mut authorization = HeaderValue::from_str(&format!("Bearer {}", config.api_key.expose()))
