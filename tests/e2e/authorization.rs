@@ -24,7 +24,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::helpers::app::PUBLIC_URL;
-use crate::helpers::{SignedIn, TestApp, TestAppOptions, problem};
+use crate::helpers::{SignedIn, TestApp, TestAppOptions, participant_ids, problem};
 
 /// Rotterdam (GM0599), near the Coolsingel.
 const ROTTERDAM_HOME: (f64, f64) = (51.9225312, 4.4791709);
@@ -167,17 +167,6 @@ async fn add_device(app: &TestApp, who: &SignedIn, push_token: &str) -> String {
     device["id"].as_str().unwrap().to_string()
 }
 
-async fn get_json(app: &TestApp, path: &str, token: &str) -> Value {
-    let response = app.get_as(path, token).await;
-    assert_eq!(response.status(), 200, "GET {path}: {}", response.text().await.unwrap());
-    response.json().await.unwrap()
-}
-
-/// The ids in a page of participants.
-fn ids_in(page: &Value) -> Vec<String> {
-    page["items"].as_array().unwrap().iter().map(|item| item["id"].as_str().unwrap().to_string()).collect()
-}
-
 /// The staff tokens, one per kind of staff caller.
 struct Tokens {
     dispatcher: String,
@@ -294,7 +283,7 @@ async fn every_participant_and_participant_management_endpoint_answers_each_call
     let switched_on = json!({"alerts_where_i_am": true});
     let response = app.send_json_as(Method::PATCH, "/v1/me", &alice.access_token, &switched_on).await;
     assert_eq!(response.status(), 200);
-    let profile = get_json(&app, "/v1/me", &alice.access_token).await;
+    let profile = app.get_json("/v1/me", &alice.access_token).await;
     assert_eq!(
         (profile["municipality"].as_str(), profile["status"].as_str()),
         (Some("GM0599"), Some("active"))
@@ -387,10 +376,10 @@ async fn every_participant_and_participant_management_endpoint_answers_each_call
     );
 
     // The refused calls changed nothing; each allowed one did its one thing.
-    let places = get_json(&app, "/v1/me/places", &alice.access_token).await;
+    let places = app.get_json("/v1/me/places", &alice.access_token).await;
     let names: Vec<&str> = places.as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["Thuis", "Sportclub"], "{places}");
-    let devices = get_json(&app, "/v1/me/devices", &alice.access_token).await;
+    let devices = app.get_json("/v1/me/devices", &alice.access_token).await;
     let devices: Vec<(&str, &str)> = devices
         .as_array()
         .unwrap()
@@ -399,7 +388,7 @@ async fn every_participant_and_participant_management_endpoint_answers_each_call
         .collect();
     assert_eq!(devices, [(FCM_TOKEN_1, "2.5.0"), (FCM_TOKEN_3, "2.4.1")]);
     let record =
-        get_json(&app, &format!("/v1/municipalities/GM0599/participants/{alice_id}"), &tokens.officer).await;
+        app.get_json(&format!("/v1/municipalities/GM0599/participants/{alice_id}"), &tokens.officer).await;
     let actions: Vec<(&str, &str)> = record["staff_actions"]
         .as_array()
         .unwrap()
@@ -469,7 +458,7 @@ async fn the_email_verification_link_is_public_and_answers_every_caller_with_the
     let response = app.get_as(path, &tokens.dispatcher).await;
     assert_eq!(response.status(), 200);
     assert!(response.text().await.unwrap().contains("E-mailadres bevestigd"));
-    assert_eq!(get_json(&app, "/v1/me", &alice.access_token).await["email_verified"], true);
+    assert_eq!(app.get_json("/v1/me", &alice.access_token).await["email_verified"], true);
 
     // A used link and an unknown one: the same "link does not work" page for every caller.
     let tokens_by_caller = [
@@ -511,22 +500,22 @@ async fn officers_see_only_the_participants_their_own_municipality_manages() {
     let amsterdam = "/v1/municipalities/GM0363/participants";
 
     // Each officer's list of their own municipality holds exactly its own participant.
-    let page = get_json(&app, rotterdam, &tokens.officer).await;
-    assert_eq!((ids_in(&page), page["total"].as_i64()), (vec![alice_id.clone()], Some(1)), "{page}");
+    let page = app.get_json(rotterdam, &tokens.officer).await;
+    assert_eq!((participant_ids(&page), page["total"].as_i64()), (vec![alice_id.clone()], Some(1)), "{page}");
     assert_eq!(page["items"][0]["phone_number"], ALICE_PHONE);
-    let page = get_json(&app, amsterdam, &tokens.other_officer).await;
-    assert_eq!((ids_in(&page), page["total"].as_i64()), (vec![bob_id.clone()], Some(1)), "{page}");
+    let page = app.get_json(amsterdam, &tokens.other_officer).await;
+    assert_eq!((participant_ids(&page), page["total"].as_i64()), (vec![bob_id.clone()], Some(1)), "{page}");
 
     // Searching for the other municipality's participant by phone number finds nothing.
     let search = format!("{amsterdam}?phone_number=%2B31612340001");
-    let page = get_json(&app, &search, &tokens.other_officer).await;
-    assert_eq!((ids_in(&page), page["total"].as_i64()), (vec![], Some(0)), "{page}");
+    let page = app.get_json(&search, &tokens.other_officer).await;
+    assert_eq!((participant_ids(&page), page["total"].as_i64()), (vec![], Some(0)), "{page}");
     let search = format!("{rotterdam}?phone_number=06%2012340001");
-    assert_eq!(ids_in(&get_json(&app, &search, &tokens.officer).await), [alice_id.as_str()]);
+    assert_eq!(participant_ids(&app.get_json(&search, &tokens.officer).await), [alice_id.as_str()]);
     // The queues of one's own municipality do not show others' participants either.
     for queue in ["approval", "verification", "quarantine"] {
         let path = format!("/v1/municipalities/GM0363/queues/{queue}");
-        assert_eq!(get_json(&app, &path, &tokens.other_officer).await["total"], 0, "{queue}");
+        assert_eq!(app.get_json(&path, &tokens.other_officer).await["total"], 0, "{queue}");
     }
 
     // Through one's own municipality, the other's participant does not exist: no record, and no
@@ -545,15 +534,15 @@ async fn officers_see_only_the_participants_their_own_municipality_manages() {
     // And the other municipality's list is refused outright.
     let (status, body) = problem(app.get_as(rotterdam, &tokens.other_officer).await).await;
     assert_eq!((status, body["code"].as_str().unwrap()), (403, "out_of_scope"));
-    let record = get_json(&app, &format!("{rotterdam}/{alice_id}"), &tokens.officer).await;
+    let record = app.get_json(&format!("{rotterdam}/{alice_id}"), &tokens.officer).await;
     assert_eq!(
         (record["status"].as_str(), record["staff_actions"].as_array().map(Vec::len)),
         (Some("active"), Some(0))
     );
 
     // The admin sees each municipality's own participants, through that municipality.
-    assert_eq!(ids_in(&get_json(&app, rotterdam, &tokens.admin).await), [alice_id.as_str()]);
-    assert_eq!(ids_in(&get_json(&app, amsterdam, &tokens.admin).await), [bob_id.as_str()]);
+    assert_eq!(participant_ids(&app.get_json(rotterdam, &tokens.admin).await), [alice_id.as_str()]);
+    assert_eq!(participant_ids(&app.get_json(amsterdam, &tokens.admin).await), [bob_id.as_str()]);
 
     // Scope follows the data: when Alice moves her home to Amsterdam, Amsterdam manages her and
     // Rotterdam's officer loses sight of her.
@@ -562,8 +551,11 @@ async fn officers_see_only_the_participants_their_own_municipality_manages() {
         .send_json_as(Method::PUT, &format!("/v1/me/places/{alice_home}"), &alice.access_token, &moved)
         .await;
     assert_eq!(response.status(), 200);
-    assert_eq!(get_json(&app, rotterdam, &tokens.officer).await["total"], 0);
-    assert_eq!(ids_in(&get_json(&app, amsterdam, &tokens.other_officer).await), [alice_id.clone(), bob_id]);
+    assert_eq!(app.get_json(rotterdam, &tokens.officer).await["total"], 0);
+    assert_eq!(
+        participant_ids(&app.get_json(amsterdam, &tokens.other_officer).await),
+        [alice_id.clone(), bob_id]
+    );
     assert_eq!(app.get_as(&format!("{rotterdam}/{alice_id}"), &tokens.officer).await.status(), 404);
     assert_eq!(app.get_as(&format!("{amsterdam}/{alice_id}"), &tokens.other_officer).await.status(), 200);
 }
@@ -579,8 +571,8 @@ async fn a_participant_cannot_read_or_change_another_participants_places_or_devi
     let bob_place = add_place(&app, &bob, place_body("home", "Thuis", AMSTERDAM_HOME)).await;
     let bob_device = add_device(&app, &bob, FCM_TOKEN_BOB).await;
     let bob_before = (
-        get_json(&app, "/v1/me/places", &bob.access_token).await,
-        get_json(&app, "/v1/me/devices", &bob.access_token).await,
+        app.get_json("/v1/me/places", &bob.access_token).await,
+        app.get_json("/v1/me/devices", &bob.access_token).await,
     );
     let nobodys = uuid::Uuid::new_v4().to_string();
 
@@ -610,17 +602,17 @@ async fn a_participant_cannot_read_or_change_another_participants_places_or_devi
     }
 
     // Alice's lists show only her own; Bob's are exactly as before.
-    let places = get_json(&app, "/v1/me/places", &alice.access_token).await;
+    let places = app.get_json("/v1/me/places", &alice.access_token).await;
     let ids: Vec<&str> = places.as_array().unwrap().iter().map(|p| p["id"].as_str().unwrap()).collect();
     assert_eq!(ids, [alice_place.as_str()]);
-    let devices = get_json(&app, "/v1/me/devices", &alice.access_token).await;
+    let devices = app.get_json("/v1/me/devices", &alice.access_token).await;
     let ids: Vec<&str> = devices.as_array().unwrap().iter().map(|d| d["id"].as_str().unwrap()).collect();
     assert_eq!(ids, [alice_device.as_str()]);
-    let export = get_json(&app, "/v1/me/export", &alice.access_token).await;
+    let export = app.get_json("/v1/me/export", &alice.access_token).await;
     assert!(!export.to_string().contains(&bob_place) && !export.to_string().contains(&bob_device));
     let bob_after = (
-        get_json(&app, "/v1/me/places", &bob.access_token).await,
-        get_json(&app, "/v1/me/devices", &bob.access_token).await,
+        app.get_json("/v1/me/places", &bob.access_token).await,
+        app.get_json("/v1/me/devices", &bob.access_token).await,
     );
     assert_eq!(bob_after, bob_before);
 }
@@ -685,7 +677,7 @@ async fn an_erased_participants_old_tokens_open_nothing() {
     assert_eq!(status, 401);
 
     // The municipality no longer has them.
-    let page = get_json(&app, "/v1/municipalities/GM0599/participants", &officer).await;
+    let page = app.get_json("/v1/municipalities/GM0599/participants", &officer).await;
     assert_eq!(page["total"], 0, "{page}");
     assert_eq!(app.get_as(&record, &officer).await.status(), 404);
 }

@@ -6,7 +6,7 @@ use diesel_async::RunQueryDsl;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{SignedIn, TestApp, TestAppOptions, problem};
+use crate::helpers::{SignedIn, TestApp, TestAppOptions, participant_ids, problem};
 
 const ROTTERDAM: (f64, f64) = (51.9225, 4.4792);
 const SCHIEDAM: (f64, f64) = (51.9193, 4.3988);
@@ -27,12 +27,6 @@ async fn resident(app: &TestApp, phone: &str, (latitude, longitude): (f64, f64),
     participant
 }
 
-async fn get_json(app: &TestApp, path: &str, token: &str) -> Value {
-    let response = app.get_as(path, token).await;
-    assert_eq!(response.status(), 200, "{path}");
-    response.json().await.unwrap()
-}
-
 async fn decide(
     app: &TestApp,
     token: &str,
@@ -44,10 +38,6 @@ async fn decide(
     app.send_json_as(Method::POST, &path, token, &json!({"decision": decision, "reason": reason})).await
 }
 
-fn ids(page: &Value) -> Vec<String> {
-    page["items"].as_array().unwrap().iter().map(|item| item["id"].as_str().unwrap().to_string()).collect()
-}
-
 #[tokio::test]
 async fn officers_list_and_search_the_participants_of_their_municipality() {
     let app = app().await;
@@ -57,8 +47,11 @@ async fn officers_list_and_search_the_participants_of_their_municipality() {
     let _schiedam = resident(&app, "+31633333333", SCHIEDAM, "3111 AB").await;
     let _no_place_yet = app.sign_up("+31644444444").await;
 
-    let page = get_json(&app, "/v1/municipalities/GM0599/participants", &officer).await;
-    assert_eq!(ids(&page), vec![anna.participant_id.to_string(), bram.participant_id.to_string()]);
+    let page = app.get_json("/v1/municipalities/GM0599/participants", &officer).await;
+    assert_eq!(
+        participant_ids(&page),
+        vec![anna.participant_id.to_string(), bram.participant_id.to_string()]
+    );
     assert_eq!(
         (page["total"].as_i64(), page["page"].as_i64(), page["per_page"].as_i64()),
         (Some(2), Some(1), Some(25))
@@ -67,16 +60,19 @@ async fn officers_list_and_search_the_participants_of_their_municipality() {
     assert_eq!(page["items"][0]["status"], "active");
 
     // Pages.
-    let second = get_json(&app, "/v1/municipalities/GM0599/participants?per_page=1&page=2", &officer).await;
-    assert_eq!((ids(&second), second["total"].as_i64()), (vec![bram.participant_id.to_string()], Some(2)));
+    let second = app.get_json("/v1/municipalities/GM0599/participants?per_page=1&page=2", &officer).await;
+    assert_eq!(
+        (participant_ids(&second), second["total"].as_i64()),
+        (vec![bram.participant_id.to_string()], Some(2))
+    );
 
     // Search by number in any accepted form, and by postcode.
     let found =
-        get_json(&app, "/v1/municipalities/GM0599/participants?phone_number=06%2022222222", &officer).await;
-    assert_eq!(ids(&found), vec![bram.participant_id.to_string()]);
-    let found = get_json(&app, "/v1/municipalities/GM0599/participants?postcode=3011ad", &officer).await;
-    assert_eq!(ids(&found), vec![anna.participant_id.to_string()]);
-    let found = get_json(&app, "/v1/municipalities/GM0599/participants?status=quarantined", &officer).await;
+        app.get_json("/v1/municipalities/GM0599/participants?phone_number=06%2022222222", &officer).await;
+    assert_eq!(participant_ids(&found), vec![bram.participant_id.to_string()]);
+    let found = app.get_json("/v1/municipalities/GM0599/participants?postcode=3011ad", &officer).await;
+    assert_eq!(participant_ids(&found), vec![anna.participant_id.to_string()]);
+    let found = app.get_json("/v1/municipalities/GM0599/participants?status=quarantined", &officer).await;
     assert_eq!(found["total"], 0);
 
     for (query, status, code) in [
@@ -93,9 +89,9 @@ async fn officers_list_and_search_the_participants_of_their_municipality() {
     }
 
     // One participant in full: places and (no) staff actions yet.
-    let record =
-        get_json(&app, &format!("/v1/municipalities/GM0599/participants/{}", anna.participant_id), &officer)
-            .await;
+    let record = app
+        .get_json(&format!("/v1/municipalities/GM0599/participants/{}", anna.participant_id), &officer)
+        .await;
     assert_eq!(record["places"][0]["address"]["postcode"], "3011AD");
     assert_eq!(record["staff_actions"], json!([]));
     // A participant of another municipality is not found here.
@@ -120,10 +116,10 @@ async fn with_approval_required_new_participants_wait_in_the_approval_queue_unti
     assert_eq!(response.status(), 200);
 
     let anna = resident(&app, "+31611111111", ROTTERDAM, "3011 AD").await;
-    let profile = get_json(&app, "/v1/me", &anna.access_token).await;
+    let profile = app.get_json("/v1/me", &anna.access_token).await;
     assert_eq!(profile["status"], "pending");
-    let queue = get_json(&app, "/v1/municipalities/GM0599/queues/approval", &officer).await;
-    assert_eq!(ids(&queue), vec![anna.participant_id.to_string()]);
+    let queue = app.get_json("/v1/municipalities/GM0599/queues/approval", &officer).await;
+    assert_eq!(participant_ids(&queue), vec![anna.participant_id.to_string()]);
 
     // Only pending participants can be approved; a reason is required.
     let (status, body) = problem(decide(&app, &officer, &anna, "approve", "  ").await).await;
@@ -146,7 +142,7 @@ async fn with_approval_required_new_participants_wait_in_the_approval_queue_unti
     );
     assert_eq!(action["staff_role"], "relations_officer");
     assert!(action["at"].is_string());
-    assert_eq!(get_json(&app, "/v1/municipalities/GM0599/queues/approval", &officer).await["total"], 0);
+    assert_eq!(app.get_json("/v1/municipalities/GM0599/queues/approval", &officer).await["total"], 0);
 
     // The activation confirmation reaches the participant (by SMS: no verified e-mail). Waiting
     // for approval, the first place sent nothing: the sign-in code is the only other message.
@@ -156,7 +152,7 @@ async fn with_approval_required_new_participants_wait_in_the_approval_queue_unti
     assert!(confirmation.body.contains("bevestigd"), "{}", confirmation.body);
 
     // The participant sees the decision in their export too.
-    let export = get_json(&app, "/v1/me/export", &anna.access_token).await;
+    let export = app.get_json("/v1/me/export", &anna.access_token).await;
     assert_eq!(export["staff_actions"][0]["reason"], "Adres gecontroleerd");
 }
 
@@ -164,7 +160,7 @@ async fn with_approval_required_new_participants_wait_in_the_approval_queue_unti
 async fn without_approval_the_first_place_completes_the_sign_up_with_a_confirmation() {
     let app = app().await;
     let anna = resident(&app, "+31611111111", ROTTERDAM, "3011 AD").await;
-    assert_eq!(get_json(&app, "/v1/me", &anna.access_token).await["status"], "active");
+    assert_eq!(app.get_json("/v1/me", &anna.access_token).await["status"], "active");
     let messages = app.sms.wait_for_sent(2).await;
     assert!(messages[1].body.contains("bevestigd"), "{}", messages[1].body);
 }
@@ -177,12 +173,12 @@ async fn quarantine_reinstate_reject_and_remove_follow_the_status_rules_and_are_
 
     let response = decide(&app, &officer, &anna, "quarantine", "SMS komt niet aan").await;
     assert_eq!(response.status(), 200);
-    let queue = get_json(&app, "/v1/municipalities/GM0599/queues/quarantine", &officer).await;
-    assert_eq!(ids(&queue), vec![anna.participant_id.to_string()]);
-    assert_eq!(get_json(&app, "/v1/me", &anna.access_token).await["status"], "quarantined");
+    let queue = app.get_json("/v1/municipalities/GM0599/queues/quarantine", &officer).await;
+    assert_eq!(participant_ids(&queue), vec![anna.participant_id.to_string()]);
+    assert_eq!(app.get_json("/v1/me", &anna.access_token).await["status"], "quarantined");
 
     assert_eq!(decide(&app, &officer, &anna, "reinstate", "Nummer werkt weer").await.status(), 200);
-    assert_eq!(get_json(&app, "/v1/municipalities/GM0599/queues/quarantine", &officer).await["total"], 0);
+    assert_eq!(app.get_json("/v1/municipalities/GM0599/queues/quarantine", &officer).await["total"], 0);
 
     let response = decide(&app, &officer, &anna, "remove", "Verhuisd naar het buitenland").await;
     let record: Value = response.json().await.unwrap();
@@ -217,7 +213,7 @@ async fn the_verification_queue_holds_addresses_unverified_after_a_week() {
             .await;
         assert_eq!(response.status(), 200);
     }
-    assert_eq!(get_json(&app, "/v1/municipalities/GM0599/queues/verification", &officer).await["total"], 0);
+    assert_eq!(app.get_json("/v1/municipalities/GM0599/queues/verification", &officer).await["total"], 0);
     let mut conn = app.database.connect().await;
     diesel::sql_query(format!(
         "UPDATE participants SET email_set_at = now() - interval '8 days' WHERE id = '{}'",
@@ -226,8 +222,8 @@ async fn the_verification_queue_holds_addresses_unverified_after_a_week() {
     .execute(&mut conn)
     .await
     .unwrap();
-    let queue = get_json(&app, "/v1/municipalities/GM0599/queues/verification", &officer).await;
-    assert_eq!(ids(&queue), vec![anna.participant_id.to_string()]);
+    let queue = app.get_json("/v1/municipalities/GM0599/queues/verification", &officer).await;
+    assert_eq!(participant_ids(&queue), vec![anna.participant_id.to_string()]);
     let response = app.get_as("/v1/municipalities/GM0599/queues/inbox", &officer).await;
     assert_eq!(response.status(), 400);
 }
@@ -244,20 +240,20 @@ async fn moving_home_into_a_municipality_that_requires_approval_needs_approval_a
         &json!({"requires_approval": true}),
     )
     .await;
-    let places = get_json(&app, "/v1/me/places", &anna.access_token).await;
+    let places = app.get_json("/v1/me/places", &anna.access_token).await;
     let id = places[0]["id"].as_str().unwrap();
     let moved = json!({"kind": "home", "name": "Thuis", "latitude": SCHIEDAM.0, "longitude": SCHIEDAM.1});
     let response =
         app.send_json_as(Method::PUT, &format!("/v1/me/places/{id}"), &anna.access_token, &moved).await;
     assert_eq!(response.status(), 200);
-    let profile = get_json(&app, "/v1/me", &anna.access_token).await;
+    let profile = app.get_json("/v1/me", &anna.access_token).await;
     assert_eq!(
         (profile["municipality"].as_str(), profile["status"].as_str()),
         (Some("GM0606"), Some("pending"))
     );
-    let queue = get_json(&app, "/v1/municipalities/GM0606/queues/approval", &schiedam_officer).await;
-    assert_eq!(ids(&queue), vec![anna.participant_id.to_string()]);
+    let queue = app.get_json("/v1/municipalities/GM0606/queues/approval", &schiedam_officer).await;
+    assert_eq!(participant_ids(&queue), vec![anna.participant_id.to_string()]);
     // Rotterdam no longer lists her.
     let officer = app.relations_officer_token("GM0599");
-    assert_eq!(get_json(&app, "/v1/municipalities/GM0599/participants", &officer).await["total"], 0);
+    assert_eq!(app.get_json("/v1/municipalities/GM0599/participants", &officer).await["total"], 0);
 }

@@ -308,3 +308,17 @@ impl TestApp {
         self.client.delete(self.url(path)).bearer_auth(token).send().await.expect("request sent")
     }
 }
+
+impl TestApp {
+    /// GETs `path` as `token`, expecting 200, and returns the JSON body.
+    pub async fn get_json(&self, path: &str, token: &str) -> serde_json::Value {
+        let response = self.get_as(path, token).await;
+        assert_eq!(response.status(), 200, "GET {path}: {}", response.text().await.unwrap());
+        response.json().await.unwrap()
+    }
+}
+
+/// The participant ids in a page of participants, in order.
+pub fn participant_ids(page: &serde_json::Value) -> Vec<String> {
+    page["items"].as_array().unwrap().iter().map(|item| item["id"].as_str().unwrap().to_string()).collect()
+}

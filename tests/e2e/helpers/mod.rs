@@ -5,5 +5,5 @@ pub mod database;
 pub mod fake_sms_gateway;
 pub mod smtp_sink;
 
-pub use app::{SignedIn, TestApp, TestAppOptions, problem};
+pub use app::{SignedIn, TestApp, TestAppOptions, participant_ids, problem};
 pub use database::TestDatabase;
