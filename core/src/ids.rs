@@ -51,3 +51,15 @@ uuid_id!(
     /// A participant's push device.
     DeviceId
 );
+uuid_id!(
+    /// An alert (Burgernetactie).
+    AlertId
+);
+uuid_id!(
+    /// One message of an alert: the alert itself (per wave), an update or the closing message.
+    AlertMessageId
+);
+uuid_id!(
+    /// A participant's tip about an alert.
+    TipId
+);

@@ -2,6 +2,7 @@
 //! functions take a connection (`&mut AsyncPgConnection`), so the same function works inside or
 //! outside a transaction.
 
+pub mod dossier;
 pub mod jobs;
 pub mod participants;
 pub mod reference_data;

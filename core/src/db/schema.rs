@@ -195,6 +195,136 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use super::sql_types::Geometry;
+
+    alerts (id) {
+        id -> Uuid,
+        region_id -> Uuid,
+        status -> Text,
+        category -> Text,
+        urgent -> Bool,
+        channels -> Array<Text>,
+        description -> Jsonb,
+        texts -> Jsonb,
+        call_back_number -> Nullable<Text>,
+        area -> Geometry,
+        outcome -> Nullable<Text>,
+        created_by_subject -> Text,
+        created_by_name -> Nullable<Text>,
+        created_at -> Timestamptz,
+        sent_at -> Nullable<Timestamptz>,
+        closed_at -> Nullable<Timestamptz>,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use super::sql_types::Geometry;
+
+    alert_areas (alert_id, wave) {
+        alert_id -> Uuid,
+        wave -> Int2,
+        shape -> Jsonb,
+        area -> Geometry,
+        created_by_subject -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    alert_messages (id) {
+        id -> Uuid,
+        alert_id -> Uuid,
+        kind -> Text,
+        wave -> Nullable<Int2>,
+        texts -> Jsonb,
+        created_by_subject -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    alert_recipients (alert_id, participant_id) {
+        alert_id -> Uuid,
+        participant_id -> Uuid,
+        wave -> Int2,
+        batch_no -> Int4,
+        matched_by -> Text,
+        received_at -> Nullable<Timestamptz>,
+        opened_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    delivery_batches (message_id, batch_no) {
+        message_id -> Uuid,
+        batch_no -> Int4,
+        alert_id -> Uuid,
+        attempts -> Int4,
+        started_at -> Nullable<Timestamptz>,
+        finished_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    deliveries (id) {
+        id -> Int8,
+        alert_id -> Uuid,
+        message_id -> Uuid,
+        batch_no -> Int4,
+        participant_id -> Uuid,
+        channel -> Text,
+        device_id -> Nullable<Uuid>,
+        platform -> Nullable<Text>,
+        reason -> Text,
+        state -> Text,
+        attempts -> Int2,
+        resent_after_interruption -> Bool,
+        provider_message_id -> Nullable<Text>,
+        error_code -> Nullable<Text>,
+        sent_at -> Nullable<Timestamptz>,
+        delivered_at -> Nullable<Timestamptz>,
+        failed_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use super::sql_types::Geometry;
+
+    tips (id) {
+        id -> Uuid,
+        alert_id -> Uuid,
+        participant_id -> Nullable<Uuid>,
+        text -> Text,
+        seen_at -> Nullable<Timestamptz>,
+        location -> Nullable<Geometry>,
+        accuracy_meters -> Nullable<Float4>,
+        may_call_back -> Bool,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    alert_dossier (alert_id, seq) {
+        alert_id -> Uuid,
+        seq -> Int4,
+        kind -> Text,
+        actor -> Text,
+        actor_name -> Nullable<Text>,
+        body -> Jsonb,
+        recorded_at -> Timestamptz,
+        prev_hash -> Nullable<Bytea>,
+        hash -> Bytea,
+    }
+}
+
 diesel::joinable!(municipalities -> regions (region_id));
 diesel::joinable!(participant_sessions -> participants (participant_id));
 diesel::joinable!(refresh_tokens -> participant_sessions (session_id));
@@ -202,6 +332,16 @@ diesel::joinable!(places -> participants (participant_id));
 diesel::joinable!(place_time_windows -> places (place_id));
 diesel::joinable!(devices -> participants (participant_id));
 diesel::joinable!(participant_staff_actions -> participants (participant_id));
+diesel::joinable!(alerts -> regions (region_id));
+diesel::joinable!(alert_areas -> alerts (alert_id));
+diesel::joinable!(alert_messages -> alerts (alert_id));
+diesel::joinable!(alert_recipients -> alerts (alert_id));
+diesel::joinable!(alert_recipients -> participants (participant_id));
+diesel::joinable!(delivery_batches -> alert_messages (message_id));
+diesel::joinable!(deliveries -> alert_messages (message_id));
+diesel::joinable!(deliveries -> participants (participant_id));
+diesel::joinable!(tips -> alerts (alert_id));
+diesel::joinable!(alert_dossier -> alerts (alert_id));
 diesel::allow_tables_to_appear_in_same_query!(
     regions,
     municipalities,
@@ -217,4 +357,12 @@ diesel::allow_tables_to_appear_in_same_query!(
     live_locations,
     devices,
     participant_staff_actions,
+    alerts,
+    alert_areas,
+    alert_messages,
+    alert_recipients,
+    delivery_batches,
+    deliveries,
+    tips,
+    alert_dossier,
 );

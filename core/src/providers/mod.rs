@@ -14,7 +14,10 @@
 //! reqwest client in the process (the test harness's too) panic on build unless a default provider
 //! was installed first, and its `rustls` feature pulls in aws-lc.
 
+pub mod apns;
 pub mod email;
+pub mod fcm;
+pub mod push;
 pub mod sms;
 
 use std::sync::Arc;
@@ -33,6 +36,29 @@ pub fn tls_client_config() -> anyhow::Result<rustls::ClientConfig> {
         .context("set up TLS with the ring crypto provider")?
         .with_platform_verifier()
         .context("load the certificate authorities the system trusts (is ca-certificates installed?)")?
+        .with_no_client_auth();
+    Ok(config)
+}
+
+/// [`tls_client_config`], trusting also the certificate authorities in `extra_ca_pem` (a PEM
+/// bundle): a provider reached through an inspecting proxy, or a local fake in tests and local
+/// mode. Without extra certificates it is [`tls_client_config`].
+pub fn tls_client_config_trusting(extra_ca_pem: Option<&str>) -> anyhow::Result<rustls::ClientConfig> {
+    let Some(pem) = extra_ca_pem else { return tls_client_config() };
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let extra: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(pem.as_bytes())
+        .collect::<Result<_, _>>()
+        .context("read the extra trusted certificate authorities (PEM)")?;
+    anyhow::ensure!(!extra.is_empty(), "the extra trusted CA file holds no certificate");
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let verifier = rustls_platform_verifier::Verifier::new_with_extra_roots(extra, provider.clone())
+        .context("load the certificate authorities the system trusts, and the extra ones")?;
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .context("set up TLS with the ring crypto provider")?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(verifier))
         .with_no_client_auth();
     Ok(config)
 }

@@ -1,0 +1,129 @@
+//! What the push clients ([`apns`](super::apns), [`fcm`](super::fcm)) share: the notification to
+//! send, what the provider answered, and how its errors are classified. The classification follows
+//! the providers' own rules (see design.md section 4):
+//!
+//! - the token is dead (APNs 410 `Unregistered` or 400 `BadDeviceToken`, FCM `UNREGISTERED`):
+//!   [`PushError::Unregistered`]; the device is removed and never tried again;
+//! - slow down (429) or a passing failure (5xx, a broken connection, GOAWAY, a time-out):
+//!   [`PushError::RateLimited`] / [`PushError::Unavailable`], retried with backoff that honours
+//!   `Retry-After`, within a bounded budget;
+//! - anything else the provider refuses (other 4xx): [`PushError::Rejected`], never retried;
+//! - our own credentials refused even after a fresh token: [`PushError::Unauthorized`], an operator
+//!   problem, retried later (a key rotation may be under way).
+//!
+//! Error texts never contain the device token or the message: they end up in logs, job errors and
+//! the alert dossier.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+/// One notification for one device.
+#[derive(Debug, Clone)]
+pub struct PushNotification<'a> {
+    /// The device's token: APNs hex device token, or FCM registration token.
+    pub token: &'a str,
+    /// Shown in bold above the text.
+    pub title: &'a str,
+    /// The text. Clients shorten it (at a word boundary, with "…") when the payload would
+    /// exceed the provider's 4 KB limit.
+    pub body: &'a str,
+    /// Time-critical: APNs priority 10 with interruption level `time-sensitive`, FCM Android
+    /// priority `HIGH`. Otherwise APNs priority 5 (level `active`), FCM `NORMAL`.
+    pub urgent: bool,
+    /// Notifications with the same collapse id replace each other on the device (the alert's id,
+    /// so an update replaces the alert). APNs `apns-collapse-id` (at most 64 bytes), FCM
+    /// `collapse_key`.
+    pub collapse_id: &'a str,
+    /// After this moment the provider stops trying to deliver (APNs `apns-expiration`, FCM `ttl`).
+    pub expires_at: DateTime<Utc>,
+    /// Custom key/value data for the app (alert id, message id, kind); strings only, which both
+    /// providers accept.
+    pub data: &'a [(&'a str, &'a str)],
+}
+
+/// The provider accepted the notification.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushAccepted {
+    /// APNs `apns-id`, or the FCM message name (`projects/.../messages/...`).
+    pub provider_message_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PushError {
+    /// The token will never work again: remove the device. `since` is when the provider learned
+    /// so (APNs' `timestamp` with 410); a device registered again after that moment is kept.
+    #[error("the device token is no longer valid ({reason})")]
+    Unregistered { reason: String, since: Option<DateTime<Utc>> },
+    /// 429: too many requests.
+    #[error("the push provider is rate limiting us ({reason}){}", after_text(*.retry_after))]
+    RateLimited { reason: String, retry_after: Option<Duration> },
+    /// 5xx, a refused or broken connection, GOAWAY, a time-out: try again later.
+    #[error("the push provider is unavailable: {detail}{}", after_text(*.retry_after))]
+    Unavailable { detail: String, retry_after: Option<Duration> },
+    /// Any other refusal of this notification (a 4xx): retrying cannot help.
+    #[error("the push provider rejected the notification: HTTP {status} ({reason})")]
+    Rejected { status: u16, reason: String },
+    /// The provider refused our credentials, even after a fresh token.
+    #[error("the push provider refused our credentials: {detail}")]
+    Unauthorized { detail: String },
+}
+
+fn after_text(retry_after: Option<Duration>) -> String {
+    match retry_after {
+        Some(after) => format!(", retry after {}", humantime::format_duration(after)),
+        None => String::new(),
+    }
+}
+
+impl PushError {
+    /// Whether sending the same notification again later may succeed.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Self::RateLimited { .. } | Self::Unavailable { .. } | Self::Unauthorized { .. })
+    }
+
+    /// How long the provider asked us to wait, when it said.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::RateLimited { retry_after, .. } | Self::Unavailable { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
+    /// A short stable code for delivery records and metrics: the provider's reason where it gave
+    /// one (`Unregistered`, `BadDeviceToken`, `UNREGISTERED`, `TooManyRequests`, ...), else
+    /// `unavailable` or `unauthorized`.
+    pub fn code(&self) -> &str {
+        match self {
+            Self::Unregistered { reason, .. }
+            | Self::RateLimited { reason, .. }
+            | Self::Rejected { reason, .. } => reason,
+            Self::Unavailable { .. } => "unavailable",
+            Self::Unauthorized { .. } => "unauthorized",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classification() {
+        let gone = PushError::Unregistered { reason: "Unregistered".into(), since: None };
+        assert!(!gone.is_retryable());
+        assert_eq!(gone.code(), "Unregistered");
+        let limited = PushError::RateLimited {
+            reason: "TooManyRequests".into(),
+            retry_after: Some(Duration::from_secs(3)),
+        };
+        assert!(limited.is_retryable());
+        assert_eq!(limited.retry_after(), Some(Duration::from_secs(3)));
+        assert_eq!(
+            limited.to_string(),
+            "the push provider is rate limiting us (TooManyRequests), retry after 3s"
+        );
+        assert!(!PushError::Rejected { status: 400, reason: "PayloadTooLarge".into() }.is_retryable());
+        assert!(PushError::Unavailable { detail: "HTTP 503".into(), retry_after: None }.is_retryable());
+    }
+}

@@ -1,0 +1,1 @@
+//! The fake APNs server (being written).

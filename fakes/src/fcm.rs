@@ -1,0 +1,1 @@
+//! The fake FCM server and token endpoint (being written).

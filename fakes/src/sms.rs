@@ -1,0 +1,1 @@
+//! The fake SMS gateway (being moved here from the test harness).

@@ -1,0 +1,11 @@
+DROP TABLE alert_dossier;
+DROP FUNCTION alert_dossier_refuse_change();
+DROP FUNCTION alert_dossier_chain();
+DROP FUNCTION alert_dossier_canonical_text(bytea, uuid, integer, text, text, text, timestamptz, jsonb);
+DROP TABLE tips;
+DROP TABLE deliveries;
+DROP TABLE delivery_batches;
+DROP TABLE alert_recipients;
+DROP TABLE alert_messages;
+DROP TABLE alert_areas;
+DROP TABLE alerts;
