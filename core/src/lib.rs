@@ -1,5 +1,6 @@
 //! The Burgernet domain and data layer, shared by the API, the workers and the command line.
 
+pub mod alerts;
 pub mod auth;
 pub mod config;
 pub mod db;

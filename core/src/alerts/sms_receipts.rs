@@ -1,0 +1,1 @@
+//! Delivery receipts from the SMS gateway (being written).
