@@ -51,6 +51,15 @@ pub trait BackgroundJob: Serialize + DeserializeOwned + Send + Sync + 'static {
 
     /// Inserts the job; pass the connection of the transaction that causes it.
     fn enqueue(&self, conn: &mut AsyncPgConnection) -> impl Future<Output = QueryResult<JobId>> + Send {
+        self.enqueue_after(conn, Duration::ZERO)
+    }
+
+    /// Inserts the job to run `delay` from now (by the database's clock).
+    fn enqueue_after(
+        &self,
+        conn: &mut AsyncPgConnection,
+        delay: Duration,
+    ) -> impl Future<Output = QueryResult<JobId>> + Send {
         async move {
             let payload = serde_json::to_value(self)
                 .map_err(|error| diesel::result::Error::SerializationError(Box::new(error)))?;
@@ -61,6 +70,7 @@ pub trait BackgroundJob: Serialize + DeserializeOwned + Send + Sync + 'static {
                     payload,
                     priority: Self::PRIORITY,
                     max_attempts: Self::MAX_ATTEMPTS,
+                    delay,
                 },
             )
             .await
@@ -74,6 +84,9 @@ pub enum JobError {
     Retryable(anyhow::Error),
     /// Retrying cannot help (bad input, a rejected request): keep the job as failed now.
     Permanent(anyhow::Error),
+    /// Retry after this long rather than after the job type's backoff: the cause said when
+    /// (a provider's Retry-After, work this job waits for).
+    RetryAfter(Duration, anyhow::Error),
 }
 
 impl JobError {
@@ -85,8 +98,20 @@ impl JobError {
         Self::Permanent(error.into())
     }
 
+    pub fn retry_after(after: Duration, error: impl Into<anyhow::Error>) -> Self {
+        Self::RetryAfter(after, error.into())
+    }
+
     pub fn is_retryable(&self) -> bool {
-        matches!(self, Self::Retryable(_))
+        matches!(self, Self::Retryable(_) | Self::RetryAfter(..))
+    }
+
+    /// The delay the error asks for, if it names one.
+    pub fn delay(&self) -> Option<Duration> {
+        match self {
+            Self::RetryAfter(after, _) => Some(*after),
+            _ => None,
+        }
     }
 }
 
@@ -102,7 +127,9 @@ impl fmt::Display for JobError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             // `:#` keeps anyhow's context chain on one line.
-            Self::Retryable(error) | Self::Permanent(error) => write!(f, "{error:#}"),
+            Self::Retryable(error) | Self::Permanent(error) | Self::RetryAfter(_, error) => {
+                write!(f, "{error:#}")
+            }
         }
     }
 }
@@ -112,6 +139,7 @@ impl fmt::Debug for JobError {
         match self {
             Self::Retryable(error) => f.debug_tuple("Retryable").field(error).finish(),
             Self::Permanent(error) => f.debug_tuple("Permanent").field(error).finish(),
+            Self::RetryAfter(after, error) => f.debug_tuple("RetryAfter").field(after).field(error).finish(),
         }
     }
 }

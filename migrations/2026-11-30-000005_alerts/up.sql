@@ -79,12 +79,14 @@ CREATE INDEX alert_recipients_batch_idx ON alert_recipients (alert_id, batch_no)
 CREATE INDEX alert_recipients_participant_idx ON alert_recipients (participant_id, created_at DESC);
 
 -- One message to one batch: one delivery job's work. `attempts` counts the job's runs that began
--- sending, so a run after an interrupted one knows that what it sends again may arrive twice.
+-- sending and `runs_recorded` those that recorded every outcome before they ended; when the two
+-- differ, a run was interrupted, and what the next run sends without a record may arrive twice.
 CREATE TABLE delivery_batches (
-    message_id   uuid NOT NULL REFERENCES alert_messages (id),
-    batch_no     integer NOT NULL,
-    alert_id     uuid NOT NULL REFERENCES alerts (id),
-    attempts     integer NOT NULL DEFAULT 0,
+    message_id     uuid NOT NULL REFERENCES alert_messages (id),
+    batch_no       integer NOT NULL,
+    alert_id       uuid NOT NULL REFERENCES alerts (id),
+    attempts       integer NOT NULL DEFAULT 0,
+    runs_recorded  integer NOT NULL DEFAULT 0,
     started_at   timestamptz,
     finished_at  timestamptz,
     PRIMARY KEY (message_id, batch_no)

@@ -491,6 +491,7 @@ async fn a_payload_that_does_not_fit_its_job_type_fails_the_job_after_one_attemp
         payload: serde_json::json!({ "number": "seven" }),
         priority: 0,
         max_attempts: 5,
+        delay: Duration::ZERO,
     };
     let id = store::insert(&mut conn, new_job).await.unwrap();
 
@@ -535,6 +536,7 @@ async fn a_job_whose_worker_disappeared_on_its_final_attempt_is_marked_failed() 
         payload: serde_json::json!({ "number": 1 }),
         priority: 0,
         max_attempts: 1,
+        delay: Duration::ZERO,
     };
     let id = store::insert(&mut conn, new_job).await.unwrap();
     store::claim_next(&mut conn, &[Record::JOB_TYPE], Uuid::new_v4(), Duration::from_secs(2))

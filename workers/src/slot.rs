@@ -141,7 +141,7 @@ async fn record(state: &RunnerState, job: &StoredJob, handler: &Handler, outcome
                 store::complete(conn, job.id, worker).await?
             }
             Outcome::Finished(Err(error)) if error.is_retryable() && job.attempts < job.max_attempts => {
-                let backoff = (handler.backoff)(job.attempts);
+                let backoff = error.delay().unwrap_or_else(|| (handler.backoff)(job.attempts));
                 tracing::warn!(duration_ms, outcome = "retry", retry_in = ?backoff, %error, "job failed");
                 store::retry(conn, job.id, worker, backoff, &error.to_string()).await?
             }

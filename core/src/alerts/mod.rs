@@ -1,4 +1,99 @@
 //! Alerts (Burgernetacties): a dispatcher's message to every participant in an area, from the
 //! first draft to the closing message, with the dossier that records all of it.
+//!
+//! - [`area`]: the area as drawn (circle or GeoJSON polygon) and its validation;
+//! - [`content`]: what an alert says: the structured description and the texts per language;
+//! - [`lifecycle`]: create, send, expand, update and close, each one transaction that records
+//!   itself in the dossier and enqueues the jobs it causes;
+//! - [`reach`]: who an area reaches (the preview, and the recipients a wave is sent to);
+//! - [`delivery`]: the jobs that fan a message out to its recipients by push, SMS and e-mail;
+//! - [`progress`]: counters and the participant's view (my alerts, receipts);
+//! - [`dossier`]: the append-only, hash-chained record of every event, its export and verifier;
+//! - [`sms_receipts`]: delivery receipts from the SMS gateway.
 
+pub mod area;
+pub mod content;
+pub mod delivery;
+pub mod dossier;
+pub mod lifecycle;
+pub mod progress;
+pub mod reach;
 pub mod sms_receipts;
+
+use crate::participants::text_enum;
+
+pub use crate::participants::{Category, Channel};
+
+text_enum!(
+    /// Where an alert is in its life.
+    AlertStatus {
+        /// Being prepared; nothing has been sent.
+        Draft => "draft",
+        /// Sent; participants are being reached and may answer.
+        Active => "active",
+        /// Closed with an outcome and a closing message; accepts nothing more.
+        Closed => "closed",
+    }
+);
+
+text_enum!(
+    /// How an alert ended; success rates steer the programme (design.md section 1).
+    Outcome {
+        /// A direct result thanks to participants.
+        HardSuccess => "hard_success",
+        /// A good outcome not due to participants.
+        SoftSuccess => "soft_success",
+        NoResult => "no_result",
+        Cancelled => "cancelled",
+    }
+);
+
+text_enum!(
+    /// What a message of an alert is.
+    MessageKind {
+        /// The alert itself, sent to the recipients of one wave.
+        Alert => "alert",
+        /// An extra message to everyone reached.
+        Update => "update",
+        /// The closing message to everyone reached.
+        Closing => "closing",
+    }
+);
+
+/// Who did something to an alert, as the dossier records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+    Staff { subject: String, name: Option<String> },
+    Participant(crate::ids::ParticipantId),
+    System,
+}
+
+impl Actor {
+    pub fn staff(member: &crate::auth::staff::StaffMember) -> Self {
+        Self::Staff { subject: member.subject.clone(), name: member.name.clone() }
+    }
+
+    /// `staff:<subject>`, `participant:<id>` or `system`.
+    pub fn label(&self) -> String {
+        match self {
+            Self::Staff { subject, .. } => format!("staff:{subject}"),
+            Self::Participant(id) => format!("participant:{id}"),
+            Self::System => "system".into(),
+        }
+    }
+
+    pub fn name(&self) -> Option<&str> {
+        match self {
+            Self::Staff { name, .. } => name.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// The subject stored with rows a staff member created.
+    pub fn subject(&self) -> String {
+        match self {
+            Self::Staff { subject, .. } => subject.clone(),
+            other => other.label(),
+        }
+    }
+}

@@ -60,13 +60,14 @@ impl FromSql<Text, Pg> for JobState {
     }
 }
 
-#[derive(Debug, Insertable)]
-#[diesel(table_name = background_jobs)]
+#[derive(Debug)]
 pub struct NewJob<'a> {
     pub job_type: &'a str,
     pub payload: Value,
     pub priority: i16,
     pub max_attempts: i32,
+    /// Runs this long after the insert (zero: at once).
+    pub delay: Duration,
 }
 
 /// A row of `background_jobs`.
@@ -100,7 +101,13 @@ pub async fn listen(conn: &mut AsyncPgConnection) -> QueryResult<()> {
 
 pub async fn insert(conn: &mut AsyncPgConnection, job: NewJob<'_>) -> QueryResult<JobId> {
     diesel::insert_into(background_jobs::table)
-        .values(job)
+        .values((
+            background_jobs::job_type.eq(job.job_type),
+            background_jobs::payload.eq(job.payload),
+            background_jobs::priority.eq(job.priority),
+            background_jobs::max_attempts.eq(job.max_attempts),
+            background_jobs::run_at.eq(now_plus::<Timestamptz>(job.delay)),
+        ))
         .returning(background_jobs::id)
         .get_result::<i64>(conn)
         .await

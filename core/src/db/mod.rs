@@ -2,6 +2,8 @@
 //! functions take a connection (`&mut AsyncPgConnection`), so the same function works inside or
 //! outside a transaction.
 
+pub mod alerts;
+pub mod deliveries;
 pub mod dossier;
 pub mod jobs;
 pub mod participants;

@@ -265,6 +265,7 @@ diesel::table! {
         batch_no -> Int4,
         alert_id -> Uuid,
         attempts -> Int4,
+        runs_recorded -> Int4,
         started_at -> Nullable<Timestamptz>,
         finished_at -> Nullable<Timestamptz>,
     }

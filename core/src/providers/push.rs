@@ -18,6 +18,10 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use super::apns::ApnsClient;
+use super::fcm::FcmClient;
+use crate::participants::devices::{ApnsEnvironment, Platform};
+
 /// One notification for one device.
 #[derive(Debug, Clone)]
 pub struct PushNotification<'a> {
@@ -100,6 +104,36 @@ impl PushError {
             | Self::Rejected { reason, .. } => reason,
             Self::Unavailable { .. } => "unavailable",
             Self::Unauthorized { .. } => "unauthorized",
+        }
+    }
+}
+
+/// Push to a device of either platform: APNs for iOS, FCM for Android.
+#[derive(Clone, Debug, Default)]
+pub struct PushSender {
+    pub apns: Option<ApnsClient>,
+    pub fcm: Option<FcmClient>,
+}
+
+impl PushSender {
+    pub async fn send(
+        &self,
+        platform: Platform,
+        apns_environment: Option<ApnsEnvironment>,
+        notification: &PushNotification<'_>,
+    ) -> Result<PushAccepted, PushError> {
+        let not_configured = |what: &str| PushError::Unavailable {
+            detail: format!("no {what} client is configured"),
+            retry_after: None,
+        };
+        match platform {
+            Platform::Ios => {
+                let client = self.apns.as_ref().ok_or_else(|| not_configured("APNs"))?;
+                // Devices table CHECK: an iOS device always has its environment.
+                let environment = apns_environment.unwrap_or(ApnsEnvironment::Production);
+                client.send(environment, notification).await
+            }
+            Platform::Android => self.fcm.as_ref().ok_or_else(|| not_configured("FCM"))?.send(notification).await,
         }
     }
 }

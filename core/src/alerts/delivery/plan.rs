@@ -1,0 +1,283 @@
+//! Which deliveries a recipient gets for a message: the routing rules in one place, as pure
+//! functions over what is known (the recipient's choices and devices, the alert's channels, and
+//! the deliveries already made), so a rerun of a batch plans exactly what is still missing.
+//!
+//! The alert itself (per wave):
+//! - push to every device, when the alert uses push and the participant chose it;
+//! - SMS, when the alert uses SMS and the participant chose it, and either they get no push (no
+//!   device, or push not chosen: `no_push_device`) or every push to them failed for good
+//!   (`push_failed`). A non-urgent alert that reaches them by e-mail sends no SMS;
+//! - e-mail, for non-urgent alerts, to a verified address, when both chose e-mail.
+//!
+//! Updates and the closing message go to everyone reached, by the channels that reached them.
+//! The third SMS rule (urgent alerts: no device acknowledged in time) is the separate
+//! `SmsFallbackCheck` job, which runs after the wait.
+
+use std::collections::HashMap;
+
+use uuid::Uuid;
+
+use crate::participants::Channel;
+
+/// A push device of a recipient.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceTarget {
+    pub id: Uuid,
+    pub platform: crate::participants::devices::Platform,
+    pub token: String,
+    pub apns_environment: Option<crate::participants::devices::ApnsEnvironment>,
+}
+
+/// What is known about one recipient when their batch is delivered.
+#[derive(Debug, Clone)]
+pub struct Recipient {
+    pub participant_id: Uuid,
+    /// Still active: a participant quarantined, removed or erased since the snapshot gets nothing.
+    pub active: bool,
+    pub channels: Vec<Channel>,
+    pub has_phone: bool,
+    pub has_verified_email: bool,
+    pub devices: Vec<DeviceTarget>,
+}
+
+/// Why a channel is used: the primary route, or which SMS fallback rule applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Reason {
+    Primary,
+    NoPushDevice,
+    PushFailed,
+    NotAcknowledged,
+}
+
+impl Reason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Primary => "primary",
+            Self::NoPushDevice => "no_push_device",
+            Self::PushFailed => "push_failed",
+            Self::NotAcknowledged => "not_acknowledged",
+        }
+    }
+}
+
+/// One delivery to make.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    Push(DeviceTarget),
+    Sms(Reason),
+    Email,
+}
+
+impl Route {
+    pub fn channel(&self) -> Channel {
+        match self {
+            Self::Push(_) => Channel::Push,
+            Self::Sms(_) => Channel::Sms,
+            Self::Email => Channel::Email,
+        }
+    }
+
+    pub fn device_id(&self) -> Option<Uuid> {
+        match self {
+            Self::Push(device) => Some(device.id),
+            _ => None,
+        }
+    }
+
+    pub fn reason(&self) -> Reason {
+        match self {
+            Self::Sms(reason) => *reason,
+            _ => Reason::Primary,
+        }
+    }
+}
+
+/// Where a delivery stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    /// A passing failure; try again.
+    Retrying,
+    /// Accepted by the provider (or confirmed delivered).
+    Sent,
+    Failed,
+}
+
+/// The deliveries of one message, by (participant, channel, device).
+pub type Made = HashMap<(Uuid, Channel, Option<Uuid>), (State, i16)>;
+
+/// The alert's routing settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AlertRouting {
+    pub urgent: bool,
+    pub push: bool,
+    pub sms: bool,
+    pub email: bool,
+}
+
+impl AlertRouting {
+    pub fn new(urgent: bool, channels: &[Channel]) -> Self {
+        Self {
+            urgent,
+            push: channels.contains(&Channel::Push),
+            sms: channels.contains(&Channel::Sms),
+            email: !urgent && channels.contains(&Channel::Email),
+        }
+    }
+}
+
+fn state_of(made: &Made, participant: Uuid, channel: Channel, device: Option<Uuid>) -> Option<State> {
+    made.get(&(participant, channel, device)).map(|(state, _)| *state)
+}
+
+/// Keeps the routes that still need a hand-over: never made, or being retried.
+fn still_needed(made: &Made, participant: Uuid, routes: Vec<Route>) -> Vec<Route> {
+    routes
+        .into_iter()
+        .filter(|route| {
+            matches!(state_of(made, participant, route.channel(), route.device_id()), None | Some(State::Retrying))
+        })
+        .collect()
+}
+
+/// The deliveries of the alert itself that `recipient` still needs.
+pub fn alert_routes(routing: AlertRouting, recipient: &Recipient, made: &Made) -> Vec<Route> {
+    if !recipient.active {
+        return Vec::new();
+    }
+    let id = recipient.participant_id;
+    let wants = |channel| recipient.channels.contains(&channel);
+    let mut routes = Vec::new();
+    let gets_email = routing.email && wants(Channel::Email) && recipient.has_verified_email;
+    let push_devices: &[DeviceTarget] =
+        if routing.push && wants(Channel::Push) { &recipient.devices } else { &[] };
+    routes.extend(push_devices.iter().cloned().map(Route::Push));
+    if routing.sms && wants(Channel::Sms) && recipient.has_phone {
+        if push_devices.is_empty() {
+            if !gets_email {
+                routes.push(Route::Sms(Reason::NoPushDevice));
+            }
+        } else {
+            // Also covers devices removed meanwhile: their failed pushes still count.
+            let push_states: Vec<State> = made
+                .iter()
+                .filter(|((participant, channel, _), _)| *participant == id && *channel == Channel::Push)
+                .map(|(_, (state, _))| *state)
+                .collect();
+            let all_failed = push_devices.iter().all(|device| {
+                state_of(made, id, Channel::Push, Some(device.id)) == Some(State::Failed)
+            }) && !push_states.contains(&State::Sent);
+            if all_failed {
+                routes.push(Route::Sms(Reason::PushFailed));
+            }
+        }
+    }
+    if gets_email {
+        routes.push(Route::Email);
+    }
+    still_needed(made, id, routes)
+}
+
+/// The deliveries of an update or the closing message that `recipient` still needs: by each
+/// channel that carried the alert to them (`reached`), push to their current devices.
+pub fn follow_up_routes(recipient: &Recipient, reached: &[Channel], made: &Made) -> Vec<Route> {
+    if !recipient.active {
+        return Vec::new();
+    }
+    let mut routes = Vec::new();
+    if reached.contains(&Channel::Push) {
+        routes.extend(recipient.devices.iter().cloned().map(Route::Push));
+    }
+    if reached.contains(&Channel::Sms) && recipient.has_phone {
+        routes.push(Route::Sms(Reason::Primary));
+    }
+    if reached.contains(&Channel::Email) && recipient.has_verified_email {
+        routes.push(Route::Email);
+    }
+    still_needed(made, recipient.participant_id, routes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::participants::devices::Platform;
+
+    fn device(n: u128) -> DeviceTarget {
+        DeviceTarget { id: Uuid::from_u128(n), platform: Platform::Android, token: format!("t{n}"), apns_environment: None }
+    }
+
+    fn recipient(channels: &[Channel], devices: Vec<DeviceTarget>) -> Recipient {
+        Recipient {
+            participant_id: Uuid::from_u128(1),
+            active: true,
+            channels: channels.to_vec(),
+            has_phone: true,
+            has_verified_email: true,
+            devices,
+        }
+    }
+
+    const ALL: [Channel; 3] = [Channel::Push, Channel::Sms, Channel::Email];
+    const URGENT: AlertRouting = AlertRouting { urgent: true, push: true, sms: true, email: false };
+
+    #[test]
+    fn push_to_every_device_and_no_sms_while_push_works() {
+        let r = recipient(&[Channel::Push, Channel::Sms], vec![device(1), device(2)]);
+        assert_eq!(alert_routes(URGENT, &r, &Made::new()), vec![Route::Push(device(1)), Route::Push(device(2))]);
+    }
+
+    #[test]
+    fn sms_when_there_is_no_device_or_push_is_not_chosen() {
+        let r = recipient(&[Channel::Push, Channel::Sms], vec![]);
+        assert_eq!(alert_routes(URGENT, &r, &Made::new()), vec![Route::Sms(Reason::NoPushDevice)]);
+        let r = recipient(&[Channel::Sms], vec![device(1)]);
+        assert_eq!(alert_routes(URGENT, &r, &Made::new()), vec![Route::Sms(Reason::NoPushDevice)]);
+        let mut no_sms_alert = URGENT;
+        no_sms_alert.sms = false;
+        assert!(alert_routes(no_sms_alert, &r, &Made::new()).is_empty());
+    }
+
+    #[test]
+    fn sms_when_every_push_failed_for_good() {
+        let r = recipient(&[Channel::Push, Channel::Sms], vec![device(1), device(2)]);
+        let id = r.participant_id;
+        let mut made = Made::new();
+        made.insert((id, Channel::Push, Some(device(1).id)), (State::Failed, 1));
+        made.insert((id, Channel::Push, Some(device(2).id)), (State::Retrying, 1));
+        // One push is still being retried: resend it, no SMS yet.
+        assert_eq!(alert_routes(URGENT, &r, &made), vec![Route::Push(device(2))]);
+        made.insert((id, Channel::Push, Some(device(2).id)), (State::Failed, 3));
+        assert_eq!(alert_routes(URGENT, &r, &made), vec![Route::Sms(Reason::PushFailed)]);
+        made.insert((id, Channel::Sms, None), (State::Sent, 1));
+        assert!(alert_routes(URGENT, &r, &made).is_empty());
+    }
+
+    #[test]
+    fn email_only_for_non_urgent_alerts_and_then_no_sms_without_a_device() {
+        let non_urgent = AlertRouting::new(false, &ALL);
+        let r = recipient(&ALL, vec![]);
+        assert_eq!(alert_routes(non_urgent, &r, &Made::new()), vec![Route::Email]);
+        let urgent = AlertRouting::new(true, &ALL);
+        assert!(!urgent.email);
+        assert_eq!(alert_routes(urgent, &r, &Made::new()), vec![Route::Sms(Reason::NoPushDevice)]);
+        let unverified = Recipient { has_verified_email: false, ..r };
+        assert_eq!(alert_routes(non_urgent, &unverified, &Made::new()), vec![Route::Sms(Reason::NoPushDevice)]);
+    }
+
+    #[test]
+    fn inactive_recipients_get_nothing() {
+        let r = Recipient { active: false, ..recipient(&ALL, vec![device(1)]) };
+        assert!(alert_routes(URGENT, &r, &Made::new()).is_empty());
+        assert!(follow_up_routes(&r, &[Channel::Push], &Made::new()).is_empty());
+    }
+
+    #[test]
+    fn follow_ups_use_the_channels_that_reached_the_recipient() {
+        let r = recipient(&ALL, vec![device(1)]);
+        assert_eq!(follow_up_routes(&r, &[Channel::Push], &Made::new()), vec![Route::Push(device(1))]);
+        assert_eq!(
+            follow_up_routes(&r, &[Channel::Push, Channel::Sms], &Made::new()),
+            vec![Route::Push(device(1)), Route::Sms(Reason::Primary)]
+        );
+        assert!(follow_up_routes(&r, &[], &Made::new()).is_empty());
+    }
+}

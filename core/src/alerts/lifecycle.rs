@@ -1,0 +1,283 @@
+//! An alert's life: a draft is created, sent, perhaps expanded and updated, and closed with an
+//! outcome and a closing message. Each step is one transaction that locks the alert, checks that
+//! the step fits its status, records itself in the dossier, and enqueues the jobs it causes, so a
+//! step that is saved is a step that will be carried out.
+
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::area::{AreaError, AreaLimits, AreaShape, DrawnArea, validate};
+use super::content::{AlertTexts, Description, MessageTexts, parse_call_back_number};
+use super::delivery::{DeliverBatch, FanOutWave};
+use super::{Actor, AlertStatus, Category, Channel, MessageKind, Outcome, dossier};
+use crate::db::alerts::{self as queries, AlertRow, NewAlert};
+use crate::ids::{AlertId, AlertMessageId, RegionId};
+use crate::jobs::BackgroundJob;
+use crate::participants::{InvalidInput, distinct};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AlertError {
+    #[error("There is no such alert.")]
+    NotFound,
+    #[error("This alert is {}; it cannot be {action}.", .status.as_str())]
+    WrongStatus { status: AlertStatus, action: &'static str },
+    #[error(transparent)]
+    Area(#[from] AreaError),
+    #[error(transparent)]
+    Invalid(#[from] InvalidInput),
+    #[error(transparent)]
+    Database(#[from] diesel::result::Error),
+}
+
+impl AlertError {
+    /// The stable code of a status conflict.
+    pub fn status_code(&self) -> Option<&'static str> {
+        match self {
+            Self::WrongStatus { status: AlertStatus::Closed, .. } => Some("alert_closed"),
+            Self::WrongStatus { status: AlertStatus::Active, .. } => Some("alert_already_sent"),
+            Self::WrongStatus { status: AlertStatus::Draft, .. } => Some("alert_not_sent"),
+            _ => None,
+        }
+    }
+}
+
+/// A new alert as the control room sends it.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewAlertRequest {
+    pub category: Category,
+    /// Time-critical: pushes break through focus modes, and SMS replaces an unacknowledged push.
+    pub urgent: bool,
+    /// The channels to use; each participant is reached on those of them they chose. E-mail is
+    /// used only for non-urgent alerts.
+    pub channels: Vec<Channel>,
+    #[serde(default)]
+    pub description: Description,
+    pub texts: AlertTexts,
+    /// The number participants call with what they saw, e.g. `0900-8844` or `112`.
+    pub call_back_number: Option<String>,
+    pub area: AreaShape,
+}
+
+/// A parsed [`NewAlertRequest`].
+#[derive(Debug, Clone)]
+pub struct AlertDraft {
+    pub category: Category,
+    pub urgent: bool,
+    pub channels: Vec<Channel>,
+    pub description: Description,
+    pub texts: AlertTexts,
+    pub call_back_number: Option<String>,
+    pub area: DrawnArea,
+}
+
+impl NewAlertRequest {
+    pub fn parse(self) -> Result<AlertDraft, InvalidInput> {
+        let channels = distinct(&self.channels);
+        if channels.is_empty() {
+            return Err(InvalidInput::new("invalid_channels", "Name at least one channel."));
+        }
+        if self.urgent && channels == [Channel::Email] {
+            return Err(InvalidInput::new(
+                "invalid_channels",
+                "Urgent alerts are not sent by e-mail; add push or SMS.",
+            ));
+        }
+        Ok(AlertDraft {
+            category: self.category,
+            urgent: self.urgent,
+            channels,
+            description: Description::parse(self.description)?,
+            texts: AlertTexts::parse(self.texts)?,
+            call_back_number: self.call_back_number.as_deref().map(parse_call_back_number).transpose()?,
+            area: DrawnArea::parse(self.area)?,
+        })
+    }
+}
+
+/// The channels an alert is actually sent on: e-mail only when it is not urgent.
+pub fn effective_channels(urgent: bool, channels: &[String]) -> Vec<String> {
+    channels.iter().filter(|channel| !(urgent && channel.as_str() == Channel::Email.as_str())).cloned().collect()
+}
+
+/// Saves a draft for the dispatcher's region; nothing is sent yet.
+pub async fn create(
+    conn: &mut AsyncPgConnection,
+    region: RegionId,
+    actor: &Actor,
+    draft: AlertDraft,
+    limits: AreaLimits,
+) -> Result<AlertId, AlertError> {
+    let area = validate(conn, &draft.area, region, limits).await?;
+    let id = AlertId::new();
+    let shape = serde_json::to_value(&area.shape).expect("an area shape serializes");
+    let subject = actor.subject();
+    conn.transaction(async |conn| {
+        queries::insert_alert(
+            conn,
+            &NewAlert {
+                id,
+                region,
+                category: draft.category.as_str(),
+                urgent: draft.urgent,
+                channels: draft.channels.iter().map(|c| c.as_str().to_string()).collect(),
+                description: serde_json::to_value(&draft.description).expect("a description serializes"),
+                texts: serde_json::to_value(&draft.texts).expect("texts serialize"),
+                call_back_number: draft.call_back_number.as_deref(),
+                area_wkb: &area.geometry_wkb,
+                created_by_subject: &subject,
+                created_by_name: actor.name(),
+            },
+        )
+        .await?;
+        queries::add_area(conn, id, &shape, &area.geometry_wkb, &subject).await?;
+        dossier::record(
+            conn,
+            id,
+            actor,
+            "created",
+            json!({
+                "category": draft.category,
+                "urgent": draft.urgent,
+                "channels": draft.channels,
+                "description": draft.description,
+                "texts": draft.texts,
+                "call_back_number": draft.call_back_number,
+                "area": shape,
+                "surface_km2": area.surface_km2,
+            }),
+        )
+        .await?;
+        Ok(id)
+    })
+    .await
+}
+
+/// The alert, locked for a change, if it is in one of `allowed` statuses.
+async fn lock_in_status(
+    conn: &mut AsyncPgConnection,
+    id: AlertId,
+    allowed: AlertStatus,
+    action: &'static str,
+) -> Result<AlertRow, AlertError> {
+    let alert = queries::find_alert(conn, id, true).await?.ok_or(AlertError::NotFound)?;
+    let status = AlertStatus::from_database(&alert.status);
+    if status != allowed {
+        return Err(AlertError::WrongStatus { status, action });
+    }
+    Ok(alert)
+}
+
+/// Sends a draft: marks it active, records it, and enqueues the fan-out of wave 0.
+pub async fn send(conn: &mut AsyncPgConnection, id: AlertId, actor: &Actor) -> Result<(), AlertError> {
+    conn.transaction(async |conn| {
+        let alert = lock_in_status(conn, id, AlertStatus::Draft, "sent").await?;
+        queries::mark_sent(conn, id).await?;
+        let message = AlertMessageId::new();
+        queries::insert_message(conn, message, id, MessageKind::Alert.as_str(), Some(0), &alert.texts, &actor.subject())
+            .await?;
+        dossier::record(conn, id, actor, "sent", json!({ "message_id": message, "wave": 0 })).await?;
+        FanOutWave { alert_id: id, message_id: message, wave: 0 }.enqueue(conn).await?;
+        Ok(())
+    })
+    .await
+}
+
+/// Adds an area to an active alert; only participants not reached yet are notified.
+pub async fn expand(
+    conn: &mut AsyncPgConnection,
+    id: AlertId,
+    actor: &Actor,
+    area: DrawnArea,
+    limits: AreaLimits,
+) -> Result<i16, AlertError> {
+    let region = {
+        let alert = queries::find_alert(conn, id, false).await?.ok_or(AlertError::NotFound)?;
+        RegionId(alert.region_id)
+    };
+    let area = validate(conn, &area, region, limits).await?;
+    let shape = serde_json::to_value(&area.shape).expect("an area shape serializes");
+    conn.transaction(async |conn| {
+        let alert = lock_in_status(conn, id, AlertStatus::Active, "expanded").await?;
+        let wave = queries::add_area(conn, id, &shape, &area.geometry_wkb, &actor.subject()).await?;
+        let message = AlertMessageId::new();
+        queries::insert_message(conn, message, id, MessageKind::Alert.as_str(), Some(wave), &alert.texts, &actor.subject())
+            .await?;
+        dossier::record(
+            conn,
+            id,
+            actor,
+            "expanded",
+            json!({ "wave": wave, "message_id": message, "area": shape, "surface_km2": area.surface_km2 }),
+        )
+        .await?;
+        FanOutWave { alert_id: id, message_id: message, wave }.enqueue(conn).await?;
+        Ok(wave)
+    })
+    .await
+}
+
+/// Queues `message` for every batch of recipients the alert has so far. Batches added later by a
+/// running fan-out pick up updates themselves (see [`FanOutWave`]).
+async fn deliver_to_everyone_reached(
+    conn: &mut AsyncPgConnection,
+    alert: AlertId,
+    message: AlertMessageId,
+) -> diesel::QueryResult<()> {
+    for batch_no in queries::batch_numbers(conn, alert).await? {
+        queries::insert_delivery_batch(conn, message, batch_no, alert).await?;
+        DeliverBatch { message_id: message, batch_no }.enqueue(conn).await?;
+    }
+    Ok(())
+}
+
+/// An extra message to everyone the alert reached, e.g. "last seen heading north".
+pub async fn post_update(
+    conn: &mut AsyncPgConnection,
+    id: AlertId,
+    actor: &Actor,
+    texts: MessageTexts,
+) -> Result<AlertMessageId, AlertError> {
+    let texts_json = serde_json::to_value(&texts).expect("texts serialize");
+    conn.transaction(async |conn| {
+        lock_in_status(conn, id, AlertStatus::Active, "updated").await?;
+        let message = AlertMessageId::new();
+        queries::insert_message(conn, message, id, MessageKind::Update.as_str(), None, &texts_json, &actor.subject())
+            .await?;
+        dossier::record(conn, id, actor, "updated", json!({ "message_id": message, "texts": texts })).await?;
+        deliver_to_everyone_reached(conn, id, message).await?;
+        Ok(message)
+    })
+    .await
+}
+
+/// Closes an active alert with its outcome; the closing message goes to everyone reached, by the
+/// channels that reached them. A closed alert accepts nothing more.
+pub async fn close(
+    conn: &mut AsyncPgConnection,
+    id: AlertId,
+    actor: &Actor,
+    outcome: Outcome,
+    texts: MessageTexts,
+) -> Result<AlertMessageId, AlertError> {
+    let texts_json = serde_json::to_value(&texts).expect("texts serialize");
+    conn.transaction(async |conn| {
+        lock_in_status(conn, id, AlertStatus::Active, "closed").await?;
+        queries::mark_closed(conn, id, outcome.as_str()).await?;
+        let message = AlertMessageId::new();
+        queries::insert_message(conn, message, id, MessageKind::Closing.as_str(), None, &texts_json, &actor.subject())
+            .await?;
+        dossier::record(
+            conn,
+            id,
+            actor,
+            "closed",
+            json!({ "outcome": outcome, "message_id": message, "texts": texts }),
+        )
+        .await?;
+        deliver_to_everyone_reached(conn, id, message).await?;
+        Ok(message)
+    })
+    .await
+}

@@ -1,0 +1,368 @@
+//! How an alert is doing, and what participants see of it: the control room's view (the alert
+//! with its waves, messages and counters), the list of a region's alerts, and a participant's
+//! alerts with their receipts (`received`, `opened`).
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::content::{AlertText, AlertTexts, Description, MessageTexts};
+use super::{Actor, AlertStatus, Category, Channel, MessageKind, Outcome, dossier};
+use crate::db::alerts::{self as queries, AlertRow, MessageRow};
+use crate::db::deliveries as delivery_queries;
+use crate::db::participants as participant_queries;
+use crate::ids::{AlertId, DeviceId, ParticipantId, RegionId};
+use crate::participants::Language;
+
+/// Deliveries on one channel.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct ChannelCounters {
+    /// Failed for now; being retried.
+    pub retrying: i64,
+    /// Accepted by the provider.
+    pub sent: i64,
+    /// Confirmed arrived: by the device (push, the app's receipt) or the gateway (SMS receipt).
+    pub delivered: i64,
+    /// Failed for good.
+    pub failed: i64,
+    /// Recipients reached on this channel who confirmed receipt in the app.
+    pub acknowledged: i64,
+    /// Recipients reached on this channel who opened the alert in the app.
+    pub opened: i64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Counters {
+    pub recipients: i64,
+    pub acknowledged: i64,
+    pub opened: i64,
+    pub tips: i64,
+    /// Delivery batches still being worked on (0 once every message has been handed over).
+    pub batches_pending: i64,
+    pub push: ChannelCounters,
+    pub sms: ChannelCounters,
+    pub email: ChannelCounters,
+}
+
+pub async fn counters(conn: &mut AsyncPgConnection, alert: AlertId) -> diesel::QueryResult<Counters> {
+    let totals = delivery_queries::recipient_counts(conn, alert).await?;
+    let mut counters = Counters {
+        recipients: totals.recipients,
+        acknowledged: totals.acknowledged,
+        opened: totals.opened,
+        tips: totals.tips,
+        batches_pending: totals.batches_pending,
+        ..Counters::default()
+    };
+    for row in delivery_queries::channel_counts(conn, alert).await? {
+        let channel = ChannelCounters {
+            retrying: row.retrying,
+            sent: row.sent,
+            delivered: row.delivered,
+            failed: row.failed,
+            acknowledged: row.acknowledged,
+            opened: row.opened,
+        };
+        match Channel::from_database(&row.channel) {
+            Channel::Push => counters.push = channel,
+            Channel::Sms => counters.sms = channel,
+            Channel::Email => counters.email = channel,
+        }
+    }
+    Ok(counters)
+}
+
+/// Who created the alert.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct CreatedBy {
+    pub subject: String,
+    pub name: Option<String>,
+}
+
+/// One wave's area as it was drawn.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct AreaWave {
+    /// 0: the area the alert was created with; then one per expansion.
+    pub wave: i16,
+    #[schema(value_type = Object)]
+    pub shape: serde_json::Value,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A message of an alert as the control room sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct AlertMessage {
+    #[schema(value_type = Uuid)]
+    pub id: Uuid,
+    pub kind: MessageKind,
+    /// For `alert` messages: the wave they went to.
+    pub wave: Option<i16>,
+    /// `AlertTexts` for the alert itself, `MessageTexts` for updates and the closing message.
+    #[schema(value_type = Object)]
+    pub texts: serde_json::Value,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<MessageRow> for AlertMessage {
+    fn from(row: MessageRow) -> Self {
+        Self {
+            id: row.id,
+            kind: MessageKind::from_database(&row.kind),
+            wave: row.wave,
+            texts: row.texts,
+            created_at: row.created_at,
+        }
+    }
+}
+
+/// An alert as the control room sees it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Alert {
+    #[schema(value_type = Uuid)]
+    pub id: AlertId,
+    /// The region's code, e.g. `rotterdam`.
+    pub region: String,
+    pub status: AlertStatus,
+    pub category: Category,
+    pub urgent: bool,
+    pub channels: Vec<Channel>,
+    pub description: Description,
+    pub texts: AlertTexts,
+    pub call_back_number: Option<String>,
+    /// The area the alert covers now (all waves), as a GeoJSON MultiPolygon.
+    #[schema(value_type = Object)]
+    pub area: serde_json::Value,
+    pub areas: Vec<AreaWave>,
+    pub outcome: Option<Outcome>,
+    pub created_by: CreatedBy,
+    pub created_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub messages: Vec<AlertMessage>,
+    pub counters: Counters,
+}
+
+/// An alert in a list.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct AlertSummary {
+    #[schema(value_type = Uuid)]
+    pub id: AlertId,
+    pub region: String,
+    pub status: AlertStatus,
+    pub category: Category,
+    pub urgent: bool,
+    /// The Dutch title.
+    pub title: String,
+    pub outcome: Option<Outcome>,
+    pub created_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+    pub closed_at: Option<DateTime<Utc>>,
+}
+
+fn texts_of(row: &AlertRow) -> AlertTexts {
+    serde_json::from_value(row.texts.clone()).expect("stored alert texts are AlertTexts")
+}
+
+impl From<AlertRow> for AlertSummary {
+    fn from(row: AlertRow) -> Self {
+        Self {
+            title: texts_of(&row).nl.title,
+            id: AlertId(row.id),
+            region: row.region_code,
+            status: AlertStatus::from_database(&row.status),
+            category: Category::from_database(&row.category),
+            urgent: row.urgent,
+            outcome: row.outcome.as_deref().map(Outcome::from_database),
+            created_at: row.created_at,
+            sent_at: row.sent_at,
+            closed_at: row.closed_at,
+        }
+    }
+}
+
+/// The region the alert belongs to, for scope checks; `None` when there is no such alert.
+pub async fn region_of(conn: &mut AsyncPgConnection, alert: AlertId) -> diesel::QueryResult<Option<String>> {
+    Ok(queries::find_alert(conn, alert, false).await?.map(|row| row.region_code))
+}
+
+pub async fn view(conn: &mut AsyncPgConnection, id: AlertId) -> diesel::QueryResult<Option<Alert>> {
+    let Some(row) = queries::find_alert(conn, id, false).await? else { return Ok(None) };
+    let areas = queries::list_areas(conn, id).await?;
+    let messages = queries::list_messages(conn, id).await?;
+    let counters = counters(conn, id).await?;
+    Ok(Some(Alert {
+        id,
+        texts: texts_of(&row),
+        description: serde_json::from_value(row.description).expect("a stored description is a Description"),
+        region: row.region_code,
+        status: AlertStatus::from_database(&row.status),
+        category: Category::from_database(&row.category),
+        urgent: row.urgent,
+        channels: row.channels.iter().map(|c| Channel::from_database(c)).collect(),
+        call_back_number: row.call_back_number,
+        area: serde_json::from_str(&row.area_geojson).expect("PostGIS writes GeoJSON"),
+        areas: areas
+            .into_iter()
+            .map(|area| AreaWave { wave: area.wave, shape: area.shape, created_at: area.created_at })
+            .collect(),
+        outcome: row.outcome.as_deref().map(Outcome::from_database),
+        created_by: CreatedBy { subject: row.created_by_subject, name: row.created_by_name },
+        created_at: row.created_at,
+        sent_at: row.sent_at,
+        closed_at: row.closed_at,
+        messages: messages.into_iter().map(AlertMessage::from).collect(),
+        counters,
+    }))
+}
+
+/// The newest alerts first, of one region (or all, for administrators).
+pub async fn list(
+    conn: &mut AsyncPgConnection,
+    region: Option<RegionId>,
+    status: Option<AlertStatus>,
+    limit: i64,
+) -> diesel::QueryResult<Vec<AlertSummary>> {
+    let rows = queries::list_alerts(conn, region, status.map(AlertStatus::as_str), limit).await?;
+    Ok(rows.into_iter().map(AlertSummary::from).collect())
+}
+
+// --- the participant's side ---
+
+/// A later message of an alert, in the participant's language.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct FollowUp {
+    pub message: String,
+    pub sent_at: DateTime<Utc>,
+}
+
+/// An alert as a participant who received it sees it, in their language.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ReceivedAlert {
+    #[schema(value_type = Uuid)]
+    pub id: AlertId,
+    pub status: AlertStatus,
+    pub category: Category,
+    pub urgent: bool,
+    pub text: AlertText,
+    pub description: Description,
+    pub call_back_number: Option<String>,
+    /// Where to look out, as a GeoJSON MultiPolygon.
+    #[schema(value_type = Object)]
+    pub area: serde_json::Value,
+    pub sent_at: Option<DateTime<Utc>>,
+    pub updates: Vec<FollowUp>,
+    /// The closing message, once the alert is over.
+    pub closing: Option<FollowUp>,
+    pub closed_at: Option<DateTime<Utc>>,
+    /// When your app confirmed receipt and when you opened it.
+    pub received_at: Option<DateTime<Utc>>,
+    pub opened_at: Option<DateTime<Utc>>,
+}
+
+/// How many of their latest alerts a participant sees.
+pub const RECENT_ALERTS: i64 = 50;
+
+/// The participant's alerts, newest first (`only`: just that one).
+pub async fn received(
+    conn: &mut AsyncPgConnection,
+    participant: ParticipantId,
+    only: Option<AlertId>,
+) -> diesel::QueryResult<Vec<ReceivedAlert>> {
+    let language = participant_queries::find(conn, participant, false)
+        .await?
+        .map_or(Language::Dutch, |row| Language::from_database(&row.language));
+    let rows = queries::received_alerts(conn, participant.0, only, RECENT_ALERTS).await?;
+    let ids: Vec<Uuid> = rows.iter().map(|row| row.alert.id).collect();
+    let mut messages: HashMap<Uuid, Vec<MessageRow>> = HashMap::new();
+    for message in queries::messages_of(conn, &ids).await? {
+        messages.entry(message.alert_id).or_default().push(message);
+    }
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let alert = row.alert;
+            let follow_ups = messages.remove(&alert.id).unwrap_or_default();
+            let follow_up = |message: &MessageRow| FollowUp {
+                message: serde_json::from_value::<MessageTexts>(message.texts.clone())
+                    .expect("stored message texts are MessageTexts")
+                    .in_language(language)
+                    .message
+                    .clone(),
+                sent_at: message.created_at,
+            };
+            ReceivedAlert {
+                id: AlertId(alert.id),
+                status: AlertStatus::from_database(&alert.status),
+                category: Category::from_database(&alert.category),
+                urgent: alert.urgent,
+                text: texts_of(&alert).in_language(language).clone(),
+                description: serde_json::from_value(alert.description).expect("a stored description is a Description"),
+                call_back_number: alert.call_back_number,
+                area: serde_json::from_str(&alert.area_geojson).expect("PostGIS writes GeoJSON"),
+                sent_at: alert.sent_at,
+                updates: follow_ups.iter().filter(|m| m.kind == MessageKind::Update.as_str()).map(follow_up).collect(),
+                closing: follow_ups.iter().find(|m| m.kind == MessageKind::Closing.as_str()).map(follow_up),
+                closed_at: alert.closed_at,
+                received_at: row.received_at,
+                opened_at: row.opened_at,
+            }
+        })
+        .collect())
+}
+
+/// What the app reports about an alert it showed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReceiptKind {
+    /// The push arrived on the device.
+    Received,
+    /// The participant opened the alert.
+    Opened,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReceiptError {
+    #[error("You did not receive this alert.")]
+    NotARecipient,
+    #[error(transparent)]
+    Database(#[from] diesel::result::Error),
+}
+
+/// Records a receipt: the first of each kind goes into the dossier; with a device, that device's
+/// push counts as delivered.
+pub async fn record_receipt(
+    conn: &mut AsyncPgConnection,
+    participant: ParticipantId,
+    alert: AlertId,
+    kind: ReceiptKind,
+    device: Option<DeviceId>,
+) -> Result<(), ReceiptError> {
+    conn.transaction(async |conn| {
+        let first = delivery_queries::record_receipt(conn, alert, participant.0, kind == ReceiptKind::Opened)
+            .await?
+            .ok_or(ReceiptError::NotARecipient)?;
+        if let Some(device) = device {
+            delivery_queries::mark_push_delivered(conn, alert, participant.0, device.0).await?;
+        }
+        if first {
+            let event = match kind {
+                ReceiptKind::Received => "acknowledged",
+                ReceiptKind::Opened => "opened",
+            };
+            dossier::record(
+                conn,
+                alert,
+                &Actor::Participant(participant),
+                event,
+                json!({ "participant_id": participant, "device_id": device }),
+            )
+            .await?;
+        }
+        Ok(())
+    })
+    .await
+}

@@ -1,0 +1,589 @@
+//! The SQL of alerts: areas (built and judged by PostGIS), the alert row and its waves and
+//! messages, who an area reaches, and the recipient snapshot with its batches. Geometries go in
+//! and out as WKB or GeoJSON through PostGIS functions only.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{Array, BigInt, Bool, Bytea, Double, Integer, Nullable, SmallInt, Text, Uuid as SqlUuid};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use super::schema::{alert_areas, alert_messages, alert_recipients, alerts, delivery_batches, regions};
+use crate::alerts::area::{AreaShape, DrawnArea};
+use crate::ids::{AlertId, AlertMessageId, RegionId};
+
+// --- areas ---
+
+#[derive(Debug, QueryableByName)]
+pub struct AreaGeometry {
+    /// Why PostGIS finds the geometry invalid (e.g. "Self-intersection[4.45 51.92]").
+    #[diesel(sql_type = Nullable<Text>)]
+    pub invalid_reason: Option<String>,
+    #[diesel(sql_type = Double)]
+    pub surface_km2: f64,
+    /// The geometry as WKB, SRID 4326, always a MultiPolygon.
+    #[diesel(sql_type = Bytea)]
+    pub wkb: Vec<u8>,
+}
+
+/// Builds the geometry of a drawn area: a circle becomes a 64-sided polygon on the ellipsoid.
+pub async fn build_area(conn: &mut AsyncPgConnection, drawn: &DrawnArea) -> QueryResult<AreaGeometry> {
+    let (longitude, latitude, radius) = match drawn.shape() {
+        AreaShape::Circle { center, radius_meters } => (center.longitude, center.latitude, *radius_meters),
+        _ => (0.0, 0.0, 0.0),
+    };
+    diesel::sql_query(
+        "WITH drawn AS (
+             SELECT CASE WHEN $1::text IS NULL
+                 THEN ST_Multi(ST_Buffer(ST_SetSRID(ST_MakePoint($2, $3), 4326)::geography, $4,
+                                         'quad_segs=16')::geometry)
+                 ELSE ST_Multi(ST_Force2D(ST_SetSRID(ST_GeomFromGeoJSON($1), 4326)))
+             END AS g)
+         SELECT CASE WHEN ST_IsValid(g) THEN NULL ELSE ST_IsValidReason(g) END AS invalid_reason,
+                ST_Area(g::geography) / 1e6 AS surface_km2,
+                ST_AsBinary(g) AS wkb
+           FROM drawn",
+    )
+    .bind::<Nullable<Text>, _>(drawn.geojson())
+    .bind::<Double, _>(longitude)
+    .bind::<Double, _>(latitude)
+    .bind::<Double, _>(radius)
+    .get_result(conn)
+    .await
+}
+
+#[derive(Debug, QueryableByName)]
+pub struct AreaPlacement {
+    #[diesel(sql_type = Bool)]
+    pub inside_service_area: bool,
+    #[diesel(sql_type = Bool)]
+    pub touches_region: bool,
+}
+
+/// Whether a (valid) area lies within the service area (the extent of the loaded municipalities,
+/// widened by 0.25°) and touches a municipality of `region`.
+pub async fn place_area(conn: &mut AsyncPgConnection, wkb: &[u8], region: RegionId) -> QueryResult<AreaPlacement> {
+    diesel::sql_query(
+        "WITH area AS (SELECT ST_GeomFromWKB($1, 4326) AS g),
+              service AS (SELECT ST_Expand(ST_SetSRID(ST_Extent(boundary)::geometry, 4326), 0.25) AS box
+                            FROM municipalities)
+         SELECT coalesce(ST_Covers(service.box, area.g), false) AS inside_service_area,
+                EXISTS (SELECT 1 FROM municipalities m
+                         WHERE m.region_id = $2 AND ST_Intersects(m.boundary, area.g)) AS touches_region
+           FROM area, service",
+    )
+    .bind::<Bytea, _>(wkb)
+    .bind::<SqlUuid, _>(region.0)
+    .get_result(conn)
+    .await
+}
+
+// --- alerts ---
+
+pub struct NewAlert<'a> {
+    pub id: AlertId,
+    pub region: RegionId,
+    pub category: &'a str,
+    pub urgent: bool,
+    pub channels: Vec<String>,
+    pub description: serde_json::Value,
+    pub texts: serde_json::Value,
+    pub call_back_number: Option<&'a str>,
+    pub area_wkb: &'a [u8],
+    pub created_by_subject: &'a str,
+    pub created_by_name: Option<&'a str>,
+}
+
+pub async fn insert_alert(conn: &mut AsyncPgConnection, alert: &NewAlert<'_>) -> QueryResult<()> {
+    diesel::sql_query(
+        "INSERT INTO alerts (id, region_id, category, urgent, channels, description, texts, call_back_number,
+                             area, created_by_subject, created_by_name)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, ST_GeomFromWKB($9, 4326), $10, $11)",
+    )
+    .bind::<SqlUuid, _>(alert.id.0)
+    .bind::<SqlUuid, _>(alert.region.0)
+    .bind::<Text, _>(alert.category)
+    .bind::<Bool, _>(alert.urgent)
+    .bind::<Array<Text>, _>(&alert.channels)
+    .bind::<diesel::sql_types::Jsonb, _>(&alert.description)
+    .bind::<diesel::sql_types::Jsonb, _>(&alert.texts)
+    .bind::<Nullable<Text>, _>(alert.call_back_number)
+    .bind::<Bytea, _>(alert.area_wkb)
+    .bind::<Text, _>(alert.created_by_subject)
+    .bind::<Nullable<Text>, _>(alert.created_by_name)
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
+/// An alert row with its region code and its area as GeoJSON.
+#[derive(Debug, Clone, Queryable)]
+pub struct AlertRow {
+    pub id: Uuid,
+    pub region_id: Uuid,
+    pub region_code: String,
+    pub status: String,
+    pub category: String,
+    pub urgent: bool,
+    pub channels: Vec<String>,
+    pub description: serde_json::Value,
+    pub texts: serde_json::Value,
+    pub call_back_number: Option<String>,
+    pub area_geojson: String,
+    pub outcome: Option<String>,
+    pub created_by_subject: String,
+    pub created_by_name: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+    pub closed_at: Option<DateTime<Utc>>,
+}
+
+type AlertColumns = (
+    alerts::id,
+    alerts::region_id,
+    regions::code,
+    alerts::status,
+    alerts::category,
+    alerts::urgent,
+    alerts::channels,
+    alerts::description,
+    alerts::texts,
+    alerts::call_back_number,
+    diesel::expression::SqlLiteral<Text>,
+    alerts::outcome,
+    alerts::created_by_subject,
+    alerts::created_by_name,
+    alerts::created_at,
+    alerts::sent_at,
+    alerts::closed_at,
+);
+
+fn alert_columns() -> AlertColumns {
+    (
+        alerts::id,
+        alerts::region_id,
+        regions::code,
+        alerts::status,
+        alerts::category,
+        alerts::urgent,
+        alerts::channels,
+        alerts::description,
+        alerts::texts,
+        alerts::call_back_number,
+        diesel::dsl::sql::<Text>("ST_AsGeoJSON(alerts.area, 6)"),
+        alerts::outcome,
+        alerts::created_by_subject,
+        alerts::created_by_name,
+        alerts::created_at,
+        alerts::sent_at,
+        alerts::closed_at,
+    )
+}
+
+/// One alert; `lock` holds its row until the transaction ends, so changes to one alert (send,
+/// expand, update, close, a fan-out step) happen one after the other.
+pub async fn find_alert(conn: &mut AsyncPgConnection, id: AlertId, lock: bool) -> QueryResult<Option<AlertRow>> {
+    if lock {
+        alerts::table.find(id.0).select(alerts::id).for_update().first::<Uuid>(conn).await.optional()?;
+    }
+    alerts::table.inner_join(regions::table).filter(alerts::id.eq(id.0)).select(alert_columns()).first(conn).await.optional()
+}
+
+/// Alerts newest first, of one region or all, optionally of one status.
+pub async fn list_alerts(
+    conn: &mut AsyncPgConnection,
+    region: Option<RegionId>,
+    status: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<AlertRow>> {
+    let mut query = alerts::table.inner_join(regions::table).select(alert_columns()).into_boxed();
+    if let Some(region) = region {
+        query = query.filter(alerts::region_id.eq(region.0));
+    }
+    if let Some(status) = status {
+        query = query.filter(alerts::status.eq(status));
+    }
+    query.order_by((alerts::created_at.desc(), alerts::id)).limit(limit).load(conn).await
+}
+
+pub async fn mark_sent(conn: &mut AsyncPgConnection, id: AlertId) -> QueryResult<()> {
+    diesel::update(alerts::table.find(id.0))
+        .set((alerts::status.eq("active"), alerts::sent_at.eq(diesel::dsl::now)))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+pub async fn mark_closed(conn: &mut AsyncPgConnection, id: AlertId, outcome: &str) -> QueryResult<()> {
+    diesel::update(alerts::table.find(id.0))
+        .set((alerts::status.eq("closed"), alerts::outcome.eq(outcome), alerts::closed_at.eq(diesel::dsl::now)))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// Adds a wave's area to the alert's and returns the number of the wave.
+pub async fn add_area(
+    conn: &mut AsyncPgConnection,
+    alert: AlertId,
+    shape: &serde_json::Value,
+    wkb: &[u8],
+    subject: &str,
+) -> QueryResult<i16> {
+    let wave: i16 = diesel::sql_query(
+        "INSERT INTO alert_areas (alert_id, wave, shape, area, created_by_subject)
+         SELECT $1, coalesce(max(wave) + 1, 0), $2, ST_GeomFromWKB($3, 4326), $4
+           FROM alert_areas WHERE alert_id = $1
+         RETURNING wave",
+    )
+    .bind::<SqlUuid, _>(alert.0)
+    .bind::<diesel::sql_types::Jsonb, _>(shape)
+    .bind::<Bytea, _>(wkb)
+    .bind::<Text, _>(subject)
+    .get_result::<WaveRow>(conn)
+    .await?
+    .wave;
+    if wave > 0 {
+        diesel::sql_query(
+            "UPDATE alerts
+                SET area = ST_Multi(ST_CollectionExtract(ST_Union(area, ST_GeomFromWKB($2, 4326)), 3))
+              WHERE id = $1",
+        )
+        .bind::<SqlUuid, _>(alert.0)
+        .bind::<Bytea, _>(wkb)
+        .execute(conn)
+        .await?;
+    }
+    Ok(wave)
+}
+
+#[derive(QueryableByName)]
+struct WaveRow {
+    #[diesel(sql_type = SmallInt)]
+    wave: i16,
+}
+
+#[derive(Debug, Clone, Queryable)]
+pub struct AreaRow {
+    pub wave: i16,
+    pub shape: serde_json::Value,
+    pub created_by_subject: String,
+    pub created_at: DateTime<Utc>,
+}
+
+pub async fn list_areas(conn: &mut AsyncPgConnection, alert: AlertId) -> QueryResult<Vec<AreaRow>> {
+    alert_areas::table
+        .filter(alert_areas::alert_id.eq(alert.0))
+        .order_by(alert_areas::wave)
+        .select((alert_areas::wave, alert_areas::shape, alert_areas::created_by_subject, alert_areas::created_at))
+        .load(conn)
+        .await
+}
+
+// --- messages ---
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = alert_messages)]
+pub struct MessageRow {
+    pub id: Uuid,
+    pub alert_id: Uuid,
+    pub kind: String,
+    pub wave: Option<i16>,
+    pub texts: serde_json::Value,
+    pub created_by_subject: String,
+    pub created_at: DateTime<Utc>,
+}
+
+pub async fn insert_message(
+    conn: &mut AsyncPgConnection,
+    id: AlertMessageId,
+    alert: AlertId,
+    kind: &str,
+    wave: Option<i16>,
+    texts: &serde_json::Value,
+    subject: &str,
+) -> QueryResult<()> {
+    diesel::insert_into(alert_messages::table)
+        .values((
+            alert_messages::id.eq(id.0),
+            alert_messages::alert_id.eq(alert.0),
+            alert_messages::kind.eq(kind),
+            alert_messages::wave.eq(wave),
+            alert_messages::texts.eq(texts),
+            alert_messages::created_by_subject.eq(subject),
+        ))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// The alert's messages, oldest first.
+pub async fn list_messages(conn: &mut AsyncPgConnection, alert: AlertId) -> QueryResult<Vec<MessageRow>> {
+    alert_messages::table
+        .filter(alert_messages::alert_id.eq(alert.0))
+        .order_by((alert_messages::created_at, alert_messages::id))
+        .select(MessageRow::as_select())
+        .load(conn)
+        .await
+}
+
+pub async fn find_message(conn: &mut AsyncPgConnection, id: AlertMessageId) -> QueryResult<Option<MessageRow>> {
+    alert_messages::table.find(id.0).select(MessageRow::as_select()).first(conn).await.optional()
+}
+
+// --- reach ---
+
+/// Who an area reaches now, as a common table expression over `area.g`: an active participant
+/// who wants the category, can be reached on one of `$channels`, and has a place in the area
+/// whose time windows include now (Europe/Amsterdam; none means always), or a fresh live
+/// position there. One row per participant, `matched_by` preferring the place.
+const MATCHED: &str = "
+    now_local AS (
+        SELECT EXTRACT(ISODOW FROM now() AT TIME ZONE 'Europe/Amsterdam')::smallint AS dow,
+               (EXTRACT(HOUR FROM now() AT TIME ZONE 'Europe/Amsterdam') * 60
+                + EXTRACT(MINUTE FROM now() AT TIME ZONE 'Europe/Amsterdam'))::smallint AS minute),
+    by_place AS (
+        SELECT DISTINCT pl.participant_id
+          FROM places pl, area, now_local
+         WHERE ST_Intersects(pl.location, area.g)
+           AND (NOT EXISTS (SELECT 1 FROM place_time_windows w WHERE w.place_id = pl.id)
+                OR EXISTS (SELECT 1 FROM place_time_windows w
+                            WHERE w.place_id = pl.id AND now_local.dow = ANY (w.days)
+                              AND now_local.minute >= w.from_minute AND now_local.minute < w.until_minute))),
+    by_location AS (
+        SELECT ll.participant_id
+          FROM live_locations ll, area
+         WHERE ST_Intersects(ll.location, area.g) AND ll.expires_at > now()),
+    candidates AS (
+        SELECT participant_id, 'place' AS matched_by FROM by_place
+        UNION ALL
+        SELECT participant_id, 'live_location' FROM by_location
+         WHERE participant_id NOT IN (SELECT participant_id FROM by_place)),
+    matched AS (
+        SELECT c.participant_id, c.matched_by, p.channels, p.email_verified_at IS NOT NULL AS email_verified
+          FROM candidates c JOIN participants p ON p.id = c.participant_id
+         WHERE p.status = 'active' AND $2 = ANY (p.categories) AND p.channels && $3::text[])";
+
+#[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
+pub struct ReachRow {
+    #[diesel(sql_type = BigInt)]
+    pub participants: i64,
+    /// Participants who get push: they chose it and have a device.
+    #[diesel(sql_type = BigInt)]
+    pub push_participants: i64,
+    #[diesel(sql_type = BigInt)]
+    pub ios_devices: i64,
+    #[diesel(sql_type = BigInt)]
+    pub android_devices: i64,
+    /// Participants who get an SMS straight away: they chose SMS and get no push.
+    #[diesel(sql_type = BigInt)]
+    pub sms_participants: i64,
+    /// Push recipients who also chose SMS: the SMS fallback can reach them.
+    #[diesel(sql_type = BigInt)]
+    pub sms_fallback_participants: i64,
+    /// Participants who get an e-mail (non-urgent alerts, a verified address, e-mail chosen).
+    #[diesel(sql_type = BigInt)]
+    pub email_participants: i64,
+}
+
+/// Counts who an area (WKB) would reach now, for `category`, over `channels` (the alert's
+/// channels, without e-mail for urgent alerts).
+pub async fn reach(
+    conn: &mut AsyncPgConnection,
+    area_wkb: &[u8],
+    category: &str,
+    channels: &[String],
+) -> QueryResult<ReachRow> {
+    diesel::sql_query(format!(
+        "WITH area AS (SELECT ST_GeomFromWKB($1, 4326) AS g), {MATCHED},
+         with_devices AS (
+             SELECT m.*,
+                    count(d.id) FILTER (WHERE d.platform = 'ios') AS ios,
+                    count(d.id) FILTER (WHERE d.platform = 'android') AS android
+               FROM matched m LEFT JOIN devices d ON d.participant_id = m.participant_id
+              GROUP BY m.participant_id, m.matched_by, m.channels, m.email_verified),
+         routed AS (
+             SELECT *,
+                    'push' = ANY (channels) AND 'push' = ANY ($3) AND ios + android > 0 AS gets_push,
+                    'email' = ANY (channels) AND 'email' = ANY ($3) AND email_verified AS gets_email
+               FROM with_devices)
+         SELECT count(*) AS participants,
+                count(*) FILTER (WHERE gets_push) AS push_participants,
+                coalesce(sum(ios) FILTER (WHERE gets_push), 0)::bigint AS ios_devices,
+                coalesce(sum(android) FILTER (WHERE gets_push), 0)::bigint AS android_devices,
+                count(*) FILTER (WHERE NOT gets_push AND NOT gets_email
+                                   AND 'sms' = ANY (channels) AND 'sms' = ANY ($3)) AS sms_participants,
+                count(*) FILTER (WHERE gets_push AND 'sms' = ANY (channels) AND 'sms' = ANY ($3))
+                    AS sms_fallback_participants,
+                count(*) FILTER (WHERE gets_email) AS email_participants
+           FROM routed"
+    ))
+    .bind::<Bytea, _>(area_wkb)
+    .bind::<Text, _>(category)
+    .bind::<Array<Text>, _>(channels)
+    .get_result(conn)
+    .await
+}
+
+#[derive(Debug, Clone, QueryableByName)]
+pub struct MatchedParticipant {
+    #[diesel(sql_type = SqlUuid)]
+    pub participant_id: Uuid,
+    #[diesel(sql_type = Text)]
+    pub matched_by: String,
+}
+
+/// Everyone the alert's current area reaches who is not a recipient yet (the snapshot of a wave).
+pub async fn select_new_recipients(
+    conn: &mut AsyncPgConnection,
+    alert: AlertId,
+    category: &str,
+    channels: &[String],
+) -> QueryResult<Vec<MatchedParticipant>> {
+    diesel::sql_query(format!(
+        "WITH area AS (SELECT area AS g FROM alerts WHERE id = $1), {MATCHED}
+         SELECT m.participant_id, m.matched_by
+           FROM matched m
+          WHERE NOT EXISTS (SELECT 1 FROM alert_recipients r
+                             WHERE r.alert_id = $1 AND r.participant_id = m.participant_id)
+          ORDER BY m.participant_id"
+    ))
+    .bind::<SqlUuid, _>(alert.0)
+    .bind::<Text, _>(category)
+    .bind::<Array<Text>, _>(channels)
+    .load(conn)
+    .await
+}
+
+// --- recipients and batches ---
+
+#[derive(QueryableByName)]
+struct NextBatch {
+    #[diesel(sql_type = Integer)]
+    next: i32,
+}
+
+/// The number the alert's next batch gets. Call it with the alert's row locked.
+pub async fn next_batch_no(conn: &mut AsyncPgConnection, alert: AlertId) -> QueryResult<i32> {
+    diesel::sql_query("SELECT coalesce(max(batch_no) + 1, 0) AS next FROM alert_recipients WHERE alert_id = $1")
+        .bind::<SqlUuid, _>(alert.0)
+        .get_result::<NextBatch>(conn)
+        .await
+        .map(|row| row.next)
+}
+
+/// Adds recipients as one batch; returns those that were not recipients already.
+pub async fn insert_recipients(
+    conn: &mut AsyncPgConnection,
+    alert: AlertId,
+    wave: i16,
+    batch_no: i32,
+    recipients: &[MatchedParticipant],
+) -> QueryResult<usize> {
+    let ids: Vec<Uuid> = recipients.iter().map(|r| r.participant_id).collect();
+    let matched_by: Vec<&str> = recipients.iter().map(|r| r.matched_by.as_str()).collect();
+    diesel::sql_query(
+        "INSERT INTO alert_recipients (alert_id, participant_id, wave, batch_no, matched_by)
+         SELECT $1, id, $2, $3, matched_by FROM unnest($4::uuid[], $5::text[]) AS r (id, matched_by)
+         ON CONFLICT DO NOTHING",
+    )
+    .bind::<SqlUuid, _>(alert.0)
+    .bind::<SmallInt, _>(wave)
+    .bind::<Integer, _>(batch_no)
+    .bind::<Array<SqlUuid>, _>(&ids)
+    .bind::<Array<Text>, _>(&matched_by)
+    .execute(conn)
+    .await
+}
+
+/// The batch numbers of the alert's recipients so far.
+pub async fn batch_numbers(conn: &mut AsyncPgConnection, alert: AlertId) -> QueryResult<Vec<i32>> {
+    alert_recipients::table
+        .filter(alert_recipients::alert_id.eq(alert.0))
+        .select(alert_recipients::batch_no)
+        .distinct()
+        .order_by(alert_recipients::batch_no)
+        .load(conn)
+        .await
+}
+
+/// Registers that `message` is to be delivered to `batch_no` (one delivery job's work).
+pub async fn insert_delivery_batch(
+    conn: &mut AsyncPgConnection,
+    message: AlertMessageId,
+    batch_no: i32,
+    alert: AlertId,
+) -> QueryResult<()> {
+    diesel::insert_into(delivery_batches::table)
+        .values((
+            delivery_batches::message_id.eq(message.0),
+            delivery_batches::batch_no.eq(batch_no),
+            delivery_batches::alert_id.eq(alert.0),
+        ))
+        .on_conflict_do_nothing()
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// The update messages of an alert, oldest first (new batches get them too).
+pub async fn update_message_ids(conn: &mut AsyncPgConnection, alert: AlertId) -> QueryResult<Vec<Uuid>> {
+    alert_messages::table
+        .filter(alert_messages::alert_id.eq(alert.0))
+        .filter(alert_messages::kind.eq("update"))
+        .order_by(alert_messages::created_at)
+        .select(alert_messages::id)
+        .load(conn)
+        .await
+}
+
+#[derive(QueryableByName)]
+struct Wkb {
+    #[diesel(sql_type = Bytea)]
+    wkb: Vec<u8>,
+}
+
+/// The alert's current area (all waves) as WKB.
+pub async fn area_wkb(conn: &mut AsyncPgConnection, alert: AlertId) -> QueryResult<Vec<u8>> {
+    diesel::sql_query("SELECT ST_AsBinary(area) AS wkb FROM alerts WHERE id = $1")
+        .bind::<SqlUuid, _>(alert.0)
+        .get_result::<Wkb>(conn)
+        .await
+        .map(|row| row.wkb)
+}
+
+/// The messages of these alerts, oldest first.
+pub async fn messages_of(conn: &mut AsyncPgConnection, alert_ids: &[Uuid]) -> QueryResult<Vec<MessageRow>> {
+    alert_messages::table
+        .filter(alert_messages::alert_id.eq_any(alert_ids))
+        .order_by((alert_messages::created_at, alert_messages::id))
+        .select(MessageRow::as_select())
+        .load(conn)
+        .await
+}
+
+/// A recipient's view of an alert they received: the alert and their receipts.
+#[derive(Debug, Clone, Queryable)]
+pub struct ReceivedAlertRow {
+    pub alert: AlertRow,
+    pub received_at: Option<DateTime<Utc>>,
+    pub opened_at: Option<DateTime<Utc>>,
+}
+
+/// The alerts a participant received, newest first; `only` limits it to one alert.
+pub async fn received_alerts(
+    conn: &mut AsyncPgConnection,
+    participant: Uuid,
+    only: Option<AlertId>,
+    limit: i64,
+) -> QueryResult<Vec<ReceivedAlertRow>> {
+    let mut query = alert_recipients::table
+        .inner_join(alerts::table.inner_join(regions::table))
+        .filter(alert_recipients::participant_id.eq(participant))
+        .select((alert_columns(), alert_recipients::received_at, alert_recipients::opened_at))
+        .into_boxed();
+    if let Some(alert) = only {
+        query = query.filter(alert_recipients::alert_id.eq(alert.0));
+    }
+    query.order_by(alert_recipients::created_at.desc()).limit(limit).load(conn).await
+}

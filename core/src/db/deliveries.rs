@@ -1,0 +1,426 @@
+//! The SQL of delivering an alert's messages: a batch's recipients with what is needed to reach
+//! them, the deliveries already made, recording results (many rows per statement), the counters,
+//! and removing devices whose token died.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{Array, BigInt, Bool, Integer, Nullable, SmallInt, Text, Timestamptz, Uuid as SqlUuid};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use super::schema::{alert_recipients, delivery_batches, devices};
+use crate::ids::{AlertId, AlertMessageId, DeviceId};
+
+/// A run of a batch's delivery job, as [`start_batch`] counted it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchRun {
+    /// Runs that began sending, this one included.
+    pub number: i32,
+    /// Whether an earlier run ended without recording all it sent (the process died): what this
+    /// run sends without a record may have arrived already.
+    pub follows_interruption: bool,
+}
+
+/// Counts a run of a batch's delivery job that begins sending.
+pub async fn start_batch(conn: &mut AsyncPgConnection, message: AlertMessageId, batch_no: i32) -> QueryResult<BatchRun> {
+    let (attempts, recorded): (i32, i32) = diesel::update(delivery_batches::table.find((message.0, batch_no)))
+        .set((
+            delivery_batches::attempts.eq(delivery_batches::attempts + 1),
+            delivery_batches::started_at
+                .eq(diesel::dsl::sql::<Nullable<Timestamptz>>("coalesce(started_at, now())")),
+        ))
+        .returning((delivery_batches::attempts, delivery_batches::runs_recorded))
+        .get_result(conn)
+        .await?;
+    Ok(BatchRun { number: attempts, follows_interruption: attempts - 1 > recorded })
+}
+
+/// Notes that a run recorded every outcome; `finished` when nothing is left to retry.
+pub async fn end_batch_run(
+    conn: &mut AsyncPgConnection,
+    message: AlertMessageId,
+    batch_no: i32,
+    finished: bool,
+) -> QueryResult<()> {
+    let batch = delivery_batches::table.find((message.0, batch_no));
+    if finished {
+        diesel::update(batch)
+            .set((
+                delivery_batches::runs_recorded.eq(delivery_batches::runs_recorded + 1),
+                delivery_batches::finished_at.eq(diesel::dsl::now),
+            ))
+            .execute(conn)
+            .await
+            .map(drop)
+    } else {
+        diesel::update(batch)
+            .set(delivery_batches::runs_recorded.eq(delivery_batches::runs_recorded + 1))
+            .execute(conn)
+            .await
+            .map(drop)
+    }
+}
+
+/// A recipient of a batch with the means to reach them, read when the batch is delivered (so a
+/// participant who left or was quarantined meanwhile is skipped, and a new device is used).
+#[derive(Debug, Clone, QueryableByName)]
+pub struct ContactRow {
+    #[diesel(sql_type = SqlUuid)]
+    pub participant_id: Uuid,
+    #[diesel(sql_type = Text)]
+    pub status: String,
+    #[diesel(sql_type = Array<Text>)]
+    pub channels: Vec<String>,
+    #[diesel(sql_type = Text)]
+    pub language: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub phone_number: Option<String>,
+    /// Only a verified address.
+    #[diesel(sql_type = Nullable<Text>)]
+    pub email: Option<String>,
+    #[diesel(sql_type = Bool)]
+    pub acknowledged: bool,
+}
+
+pub async fn batch_contacts(conn: &mut AsyncPgConnection, alert: AlertId, batch_no: i32) -> QueryResult<Vec<ContactRow>> {
+    diesel::sql_query(
+        "SELECT p.id AS participant_id, p.status, p.channels, p.language, p.phone_number,
+                CASE WHEN p.email_verified_at IS NOT NULL THEN p.email END AS email,
+                r.received_at IS NOT NULL AS acknowledged
+           FROM alert_recipients r JOIN participants p ON p.id = r.participant_id
+          WHERE r.alert_id = $1 AND r.batch_no = $2
+          ORDER BY p.id",
+    )
+    .bind::<SqlUuid, _>(alert.0)
+    .bind::<Integer, _>(batch_no)
+    .load(conn)
+    .await
+}
+
+#[derive(Debug, Clone, Queryable)]
+pub struct PushDeviceRow {
+    pub id: Uuid,
+    pub participant_id: Uuid,
+    pub platform: String,
+    pub push_token: String,
+    pub apns_environment: Option<String>,
+}
+
+pub async fn devices_of(conn: &mut AsyncPgConnection, participants: &[Uuid]) -> QueryResult<Vec<PushDeviceRow>> {
+    devices::table
+        .filter(devices::participant_id.eq_any(participants))
+        .order_by((devices::participant_id, devices::created_at, devices::id))
+        .select((devices::id, devices::participant_id, devices::platform, devices::push_token, devices::apns_environment))
+        .load(conn)
+        .await
+}
+
+/// A delivery already made (or being retried) for a message to a batch.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct ExistingDelivery {
+    #[diesel(sql_type = SqlUuid)]
+    pub participant_id: Uuid,
+    #[diesel(sql_type = Text)]
+    pub channel: String,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    pub device_id: Option<Uuid>,
+    #[diesel(sql_type = Text)]
+    pub state: String,
+    #[diesel(sql_type = SmallInt)]
+    pub attempts: i16,
+}
+
+pub async fn existing(
+    conn: &mut AsyncPgConnection,
+    message: AlertMessageId,
+    batch_no: i32,
+) -> QueryResult<Vec<ExistingDelivery>> {
+    diesel::sql_query(
+        "SELECT participant_id, channel, device_id, state, attempts
+           FROM deliveries WHERE message_id = $1 AND batch_no = $2",
+    )
+    .bind::<SqlUuid, _>(message.0)
+    .bind::<Integer, _>(batch_no)
+    .load(conn)
+    .await
+}
+
+/// One delivery's outcome, to be recorded.
+#[derive(Debug, Clone)]
+pub struct DeliveryRecord {
+    pub participant_id: Uuid,
+    pub channel: &'static str,
+    pub device_id: Option<Uuid>,
+    pub platform: Option<&'static str>,
+    pub reason: &'static str,
+    /// `sent`, `failed` or `retrying`.
+    pub state: &'static str,
+    pub attempts: i16,
+    pub resent_after_interruption: bool,
+    pub provider_message_id: Option<String>,
+    pub error_code: Option<String>,
+}
+
+/// Records outcomes in one statement. A row already final (sent, delivered, failed) is never
+/// overwritten; one being retried takes the new outcome.
+pub async fn record(
+    conn: &mut AsyncPgConnection,
+    alert: AlertId,
+    message: AlertMessageId,
+    batch_no: i32,
+    records: &[DeliveryRecord],
+) -> QueryResult<usize> {
+    if records.is_empty() {
+        return Ok(0);
+    }
+    let participants: Vec<Uuid> = records.iter().map(|r| r.participant_id).collect();
+    let channels: Vec<&str> = records.iter().map(|r| r.channel).collect();
+    let devices: Vec<Option<Uuid>> = records.iter().map(|r| r.device_id).collect();
+    let platforms: Vec<Option<&str>> = records.iter().map(|r| r.platform).collect();
+    let reasons: Vec<&str> = records.iter().map(|r| r.reason).collect();
+    let states: Vec<&str> = records.iter().map(|r| r.state).collect();
+    let attempts: Vec<i16> = records.iter().map(|r| r.attempts).collect();
+    let resent: Vec<bool> = records.iter().map(|r| r.resent_after_interruption).collect();
+    let provider_ids: Vec<Option<&str>> = records.iter().map(|r| r.provider_message_id.as_deref()).collect();
+    let errors: Vec<Option<&str>> = records.iter().map(|r| r.error_code.as_deref()).collect();
+    diesel::sql_query(
+        "INSERT INTO deliveries (alert_id, message_id, batch_no, participant_id, channel, device_id, platform,
+                                 reason, state, attempts, resent_after_interruption, provider_message_id,
+                                 error_code, sent_at, failed_at)
+         SELECT $1, $2, $3, r.participant_id, r.channel, r.device_id, r.platform, r.reason, r.state,
+                r.attempts, r.resent, r.provider_message_id, r.error_code,
+                CASE WHEN r.state = 'sent' THEN now() END, CASE WHEN r.state = 'failed' THEN now() END
+           FROM unnest($4::uuid[], $5::text[], $6::uuid[], $7::text[], $8::text[], $9::text[], $10::int2[],
+                       $11::bool[], $12::text[], $13::text[])
+                AS r (participant_id, channel, device_id, platform, reason, state, attempts, resent,
+                      provider_message_id, error_code)
+         ON CONFLICT (message_id, participant_id, channel,
+                      (COALESCE(device_id, '00000000-0000-0000-0000-000000000000'::uuid)))
+         DO UPDATE SET state = excluded.state,
+                       attempts = excluded.attempts,
+                       resent_after_interruption =
+                           deliveries.resent_after_interruption OR excluded.resent_after_interruption,
+                       provider_message_id = coalesce(excluded.provider_message_id, deliveries.provider_message_id),
+                       error_code = excluded.error_code,
+                       sent_at = excluded.sent_at,
+                       failed_at = excluded.failed_at
+                 WHERE deliveries.state = 'retrying'",
+    )
+    .bind::<SqlUuid, _>(alert.0)
+    .bind::<SqlUuid, _>(message.0)
+    .bind::<Integer, _>(batch_no)
+    .bind::<Array<SqlUuid>, _>(&participants)
+    .bind::<Array<Text>, _>(&channels)
+    .bind::<Array<Nullable<SqlUuid>>, _>(&devices)
+    .bind::<Array<Nullable<Text>>, _>(&platforms)
+    .bind::<Array<Text>, _>(&reasons)
+    .bind::<Array<Text>, _>(&states)
+    .bind::<Array<SmallInt>, _>(&attempts)
+    .bind::<Array<Bool>, _>(&resent)
+    .bind::<Array<Nullable<Text>>, _>(&provider_ids)
+    .bind::<Array<Nullable<Text>>, _>(&errors)
+    .execute(conn)
+    .await
+}
+
+#[derive(Debug, Clone, QueryableByName)]
+pub struct ReachedBy {
+    #[diesel(sql_type = SqlUuid)]
+    pub participant_id: Uuid,
+    #[diesel(sql_type = Text)]
+    pub channel: String,
+}
+
+/// The channels by which the alert itself reached each recipient of a batch.
+pub async fn reached_channels(conn: &mut AsyncPgConnection, alert: AlertId, batch_no: i32) -> QueryResult<Vec<ReachedBy>> {
+    diesel::sql_query(
+        "SELECT DISTINCT d.participant_id, d.channel
+           FROM deliveries d JOIN alert_messages m ON m.id = d.message_id
+          WHERE d.alert_id = $1 AND d.batch_no = $2 AND m.kind = 'alert' AND d.state IN ('sent', 'delivered')",
+    )
+    .bind::<SqlUuid, _>(alert.0)
+    .bind::<Integer, _>(batch_no)
+    .load(conn)
+    .await
+}
+
+#[derive(QueryableByName)]
+struct Pending {
+    #[diesel(sql_type = BigInt)]
+    unfinished: i64,
+}
+
+/// Whether the alert itself has been delivered to a batch (follow-ups wait for it).
+pub async fn alert_delivered_to_batch(conn: &mut AsyncPgConnection, alert: AlertId, batch_no: i32) -> QueryResult<bool> {
+    let pending: Pending = diesel::sql_query(
+        "SELECT count(*) AS unfinished
+           FROM delivery_batches b JOIN alert_messages m ON m.id = b.message_id
+          WHERE m.alert_id = $1 AND m.kind = 'alert' AND b.batch_no = $2 AND b.finished_at IS NULL",
+    )
+    .bind::<SqlUuid, _>(alert.0)
+    .bind::<Integer, _>(batch_no)
+    .get_result(conn)
+    .await?;
+    Ok(pending.unfinished == 0)
+}
+
+#[derive(QueryableByName)]
+struct ParticipantIdRow {
+    #[diesel(sql_type = SqlUuid)]
+    participant_id: Uuid,
+}
+
+/// Recipients of a batch whom `message` reached by push but who have not confirmed receipt and
+/// got no SMS for it yet.
+pub async fn unacknowledged_push_recipients(
+    conn: &mut AsyncPgConnection,
+    alert: AlertId,
+    message: AlertMessageId,
+    batch_no: i32,
+) -> QueryResult<Vec<Uuid>> {
+    let rows: Vec<ParticipantIdRow> = diesel::sql_query(
+        "SELECT r.participant_id
+           FROM alert_recipients r
+          WHERE r.alert_id = $1 AND r.batch_no = $3 AND r.received_at IS NULL
+            AND EXISTS (SELECT 1 FROM deliveries d
+                         WHERE d.message_id = $2 AND d.participant_id = r.participant_id
+                           AND d.channel = 'push' AND d.state IN ('sent', 'delivered'))
+            AND NOT EXISTS (SELECT 1 FROM deliveries d
+                             WHERE d.message_id = $2 AND d.participant_id = r.participant_id AND d.channel = 'sms')",
+    )
+    .bind::<SqlUuid, _>(alert.0)
+    .bind::<SqlUuid, _>(message.0)
+    .bind::<Integer, _>(batch_no)
+    .load(conn)
+    .await?;
+    Ok(rows.into_iter().map(|row| row.participant_id).collect())
+}
+
+/// Removes a device whose token the provider declared dead, unless it was registered again
+/// after the provider learned so (`since`). Returns whether it was removed.
+pub async fn remove_dead_device(
+    conn: &mut AsyncPgConnection,
+    device: DeviceId,
+    token: &str,
+    since: Option<DateTime<Utc>>,
+) -> QueryResult<bool> {
+    let mut query = diesel::delete(devices::table.find(device.0).filter(devices::push_token.eq(token))).into_boxed();
+    if let Some(since) = since {
+        query = query.filter(devices::updated_at.le(since));
+    }
+    Ok(query.execute(conn).await? == 1)
+}
+
+/// Marks that the participant's app received (`received`) or opened (`opened`) the alert; returns
+/// whether this was the first such receipt.
+pub async fn record_receipt(
+    conn: &mut AsyncPgConnection,
+    alert: AlertId,
+    participant: Uuid,
+    opened: bool,
+) -> QueryResult<Option<bool>> {
+    let recipient = alert_recipients::table.find((alert.0, participant));
+    let exists: Option<(Option<DateTime<Utc>>, Option<DateTime<Utc>>)> = recipient
+        .select((alert_recipients::received_at, alert_recipients::opened_at))
+        .for_update()
+        .first(conn)
+        .await
+        .optional()?;
+    let Some((received_at, opened_at)) = exists else { return Ok(None) };
+    let first = if opened { opened_at.is_none() } else { received_at.is_none() };
+    // Opening implies receiving.
+    diesel::update(recipient)
+        .set((
+            alert_recipients::received_at
+                .eq(diesel::dsl::sql::<Nullable<Timestamptz>>("coalesce(received_at, now())")),
+            alert_recipients::opened_at.eq(if opened {
+                diesel::dsl::sql::<Nullable<Timestamptz>>("coalesce(opened_at, now())")
+            } else {
+                diesel::dsl::sql::<Nullable<Timestamptz>>("opened_at")
+            }),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(Some(first))
+}
+
+/// Marks the push deliveries of an alert to one device as delivered (the app confirmed receipt).
+pub async fn mark_push_delivered(conn: &mut AsyncPgConnection, alert: AlertId, participant: Uuid, device: Uuid) -> QueryResult<usize> {
+    diesel::sql_query(
+        "UPDATE deliveries SET state = 'delivered', delivered_at = now()
+          WHERE alert_id = $1 AND participant_id = $2 AND device_id = $3 AND channel = 'push' AND state = 'sent'",
+    )
+    .bind::<SqlUuid, _>(alert.0)
+    .bind::<SqlUuid, _>(participant)
+    .bind::<SqlUuid, _>(device)
+    .execute(conn)
+    .await
+}
+
+#[derive(Debug, Clone, Default, QueryableByName)]
+pub struct ChannelCounts {
+    #[diesel(sql_type = Text)]
+    pub channel: String,
+    #[diesel(sql_type = BigInt)]
+    pub retrying: i64,
+    #[diesel(sql_type = BigInt)]
+    pub sent: i64,
+    #[diesel(sql_type = BigInt)]
+    pub delivered: i64,
+    #[diesel(sql_type = BigInt)]
+    pub failed: i64,
+    /// Recipients reached on this channel who confirmed receipt / opened the alert in the app.
+    #[diesel(sql_type = BigInt)]
+    pub acknowledged: i64,
+    #[diesel(sql_type = BigInt)]
+    pub opened: i64,
+}
+
+/// Deliveries of the alert's messages per channel and state, with receipts.
+pub async fn channel_counts(conn: &mut AsyncPgConnection, alert: AlertId) -> QueryResult<Vec<ChannelCounts>> {
+    diesel::sql_query(
+        "SELECT d.channel,
+                count(*) FILTER (WHERE d.state = 'retrying') AS retrying,
+                count(*) FILTER (WHERE d.state = 'sent') AS sent,
+                count(*) FILTER (WHERE d.state = 'delivered') AS delivered,
+                count(*) FILTER (WHERE d.state = 'failed') AS failed,
+                count(DISTINCT d.participant_id) FILTER (WHERE d.state IN ('sent', 'delivered')
+                                                           AND r.received_at IS NOT NULL) AS acknowledged,
+                count(DISTINCT d.participant_id) FILTER (WHERE d.state IN ('sent', 'delivered')
+                                                           AND r.opened_at IS NOT NULL) AS opened
+           FROM deliveries d
+           JOIN alert_recipients r ON r.alert_id = d.alert_id AND r.participant_id = d.participant_id
+          WHERE d.alert_id = $1
+          GROUP BY d.channel",
+    )
+    .bind::<SqlUuid, _>(alert.0)
+    .load(conn)
+    .await
+}
+
+#[derive(Debug, Clone, Default, QueryableByName)]
+pub struct RecipientCounts {
+    #[diesel(sql_type = BigInt)]
+    pub recipients: i64,
+    #[diesel(sql_type = BigInt)]
+    pub acknowledged: i64,
+    #[diesel(sql_type = BigInt)]
+    pub opened: i64,
+    #[diesel(sql_type = BigInt)]
+    pub tips: i64,
+    #[diesel(sql_type = BigInt)]
+    pub batches_pending: i64,
+}
+
+pub async fn recipient_counts(conn: &mut AsyncPgConnection, alert: AlertId) -> QueryResult<RecipientCounts> {
+    diesel::sql_query(
+        "SELECT (SELECT count(*) FROM alert_recipients WHERE alert_id = $1) AS recipients,
+                (SELECT count(*) FROM alert_recipients WHERE alert_id = $1 AND received_at IS NOT NULL) AS acknowledged,
+                (SELECT count(*) FROM alert_recipients WHERE alert_id = $1 AND opened_at IS NOT NULL) AS opened,
+                (SELECT count(*) FROM tips WHERE alert_id = $1) AS tips,
+                (SELECT count(*) FROM delivery_batches WHERE alert_id = $1 AND finished_at IS NULL) AS batches_pending",
+    )
+    .bind::<SqlUuid, _>(alert.0)
+    .get_result(conn)
+    .await
+}
