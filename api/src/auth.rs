@@ -164,6 +164,30 @@ impl FromRequest for ParticipantManager {
     }
 }
 
+/// Whoever may see alerts: a dispatcher (held to their own region by
+/// [`AlertViewer::ensure_region`]) or an administrator. Relations officers see participants, not
+/// alerts.
+#[derive(Debug, Clone)]
+pub struct AlertViewer(pub StaffMember);
+
+impl AlertViewer {
+    pub fn ensure_region(&self, region_code: &str) -> Result<(), ApiError> {
+        ensure_scope(self.0.may_access_region(region_code))
+    }
+}
+
+impl FromRequest for AlertViewer {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
+        staff_in_role(request, "dispatchers and administrators", |member| match &member.role {
+            StaffRole::Dispatcher { .. } | StaffRole::Admin => Ok(AlertViewer(member)),
+            _ => Err(member),
+        })
+    }
+}
+
 /// A participant signed in through the app, whose session has not ended (signed out, revoked
 /// for refresh-token reuse, or erased): access tokens die with their session.
 #[derive(Debug, Clone, Copy)]

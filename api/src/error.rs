@@ -345,3 +345,41 @@ pub enum JsonBodyProblems {
     )]
     NotJson(Problem),
 }
+
+impl From<burgernet_core::alerts::area::AreaError> for ApiError {
+    fn from(error: burgernet_core::alerts::area::AreaError) -> Self {
+        use burgernet_core::alerts::area::AreaError as E;
+        match error {
+            E::Database(inner) => inner.into(),
+            E::Invalid(invalid) => invalid.into(),
+            other => Self::unprocessable(other.code(), other.to_string()),
+        }
+    }
+}
+
+impl From<burgernet_core::alerts::lifecycle::AlertError> for ApiError {
+    fn from(error: burgernet_core::alerts::lifecycle::AlertError) -> Self {
+        use burgernet_core::alerts::lifecycle::AlertError as E;
+        let detail = error.to_string();
+        if let Some(code) = error.status_code() {
+            return Self::conflict(code, detail);
+        }
+        match error {
+            E::NotFound => Self::not_found(detail),
+            E::Area(area) => area.into(),
+            E::Invalid(invalid) => invalid.into(),
+            E::Database(inner) => inner.into(),
+            E::WrongStatus { .. } => Self::conflict("alert_status", detail),
+        }
+    }
+}
+
+impl From<burgernet_core::alerts::progress::ReceiptError> for ApiError {
+    fn from(error: burgernet_core::alerts::progress::ReceiptError) -> Self {
+        use burgernet_core::alerts::progress::ReceiptError as E;
+        match error {
+            E::NotARecipient => Self::not_found(error.to_string()),
+            E::Database(inner) => inner.into(),
+        }
+    }
+}

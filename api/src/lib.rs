@@ -2,6 +2,7 @@
 //! rules for bodies, paths and queries, the telemetry middleware and the fallback that turns
 //! unknown routes and wrong methods into problem documents.
 
+pub mod alert_events;
 pub mod auth;
 pub mod error;
 pub mod metrics;

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use burgernet_core::alerts::area::AreaLimits;
 use burgernet_core::auth::participant::ParticipantTokens;
 use burgernet_core::auth::staff::StaffTokenVerifier;
 use burgernet_core::config::ApiConfig;
@@ -26,6 +27,7 @@ pub struct AppState {
     pub messaging: Messaging,
     pub live_location_ttl: Duration,
     pub trusted_proxy_hops: usize,
+    pub alert_areas: AreaLimits,
 }
 
 impl AppState {
@@ -45,6 +47,7 @@ impl AppState {
             sign_in_policy: config.sign_in.clone(),
             live_location_ttl: config.live_location_ttl,
             trusted_proxy_hops: config.trusted_proxy_hops,
+            alert_areas: config.alert_areas,
         })
     }
 

@@ -9,6 +9,8 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
+use crate::alerts::area::AreaLimits;
+use crate::alerts::delivery::DeliverySettings;
 use crate::auth::participant::ParticipantTokenKey;
 use crate::auth::staff::{StaffKeys, StaffTokenAlgorithms};
 use crate::participants::sign_in::SignInPolicy;
@@ -204,6 +206,7 @@ pub struct ApiConfig {
     /// address is the entry that many places from the right. 0: the connection's peer address.
     pub trusted_proxy_hops: usize,
     pub messaging: MessagingConfig,
+    pub alert_areas: AreaLimits,
 }
 
 impl ApiConfig {
@@ -221,6 +224,13 @@ impl ApiConfig {
             )?,
             trusted_proxy_hops: env.or("BURGERNET_TRUSTED_PROXY_HOPS", 0, parse::number)?,
             messaging: MessagingConfig::from_env(env)?,
+            alert_areas: AreaLimits {
+                max_surface_km2: env.or(
+                    "BURGERNET_ALERT_MAX_AREA_KM2",
+                    AreaLimits::default().max_surface_km2,
+                    parse::positive_number,
+                )?,
+            },
         })
     }
 }
@@ -344,6 +354,7 @@ pub struct WorkerConfig {
     pub poll_interval: Duration,
     /// How long shutdown waits for running jobs before releasing them to other workers.
     pub shutdown_grace: Duration,
+    pub delivery: DeliverySettings,
 }
 
 impl WorkerConfig {
@@ -353,6 +364,7 @@ impl WorkerConfig {
             lease: env.or("BURGERNET_JOB_LEASE", Duration::from_secs(60), parse::duration)?,
             poll_interval: env.or("BURGERNET_JOB_POLL_INTERVAL", Duration::from_secs(5), parse::duration)?,
             shutdown_grace: env.or("BURGERNET_SHUTDOWN_GRACE", Duration::from_secs(20), parse::duration)?,
+            delivery: delivery_settings(env)?,
         };
         if config.lease < Duration::from_secs(2) {
             return Err(ConfigError {
@@ -362,6 +374,20 @@ impl WorkerConfig {
         }
         Ok(config)
     }
+}
+
+fn delivery_settings(env: &Env) -> Result<DeliverySettings, ConfigError> {
+    let defaults = DeliverySettings::default();
+    Ok(DeliverySettings {
+        batch_size: env.or("BURGERNET_FANOUT_BATCH_SIZE", defaults.batch_size, parse::positive_number)?,
+        sms_fallback_after: env.or(
+            "BURGERNET_SMS_FALLBACK_AFTER",
+            defaults.sms_fallback_after,
+            parse::duration,
+        )?,
+        push_lifetime: env.or("BURGERNET_PUSH_LIFETIME", defaults.push_lifetime, parse::duration)?,
+        ..defaults
+    })
 }
 
 #[cfg(test)]

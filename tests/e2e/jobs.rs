@@ -196,6 +196,7 @@ fn worker_config() -> WorkerConfig {
         lease: Duration::from_secs(10),
         poll_interval: Duration::from_millis(100),
         shutdown_grace: Duration::from_secs(2),
+        delivery: Default::default(),
     }
 }
 

@@ -19,12 +19,23 @@ mod slot;
 
 pub use runner::{Runner, RunnerHandle};
 
+use burgernet_core::alerts::delivery::{DeliverBatch, DeliveryContext, FanOutWave, SmsFallbackCheck};
 use burgernet_core::config::WorkerConfig;
 use burgernet_core::db::DbPool;
 use burgernet_core::participants::notices::{Messaging, NoticeContext, NotifyParticipant};
 
 /// A runner for every job type of the application; `work`, `dev` and the tests start this one.
 pub fn application_runner(pool: DbPool, config: WorkerConfig, messaging: Messaging) -> Runner {
+    let delivery = DeliveryContext::new(
+        pool.clone(),
+        messaging.push.clone(),
+        messaging.sms.clone(),
+        messaging.email.clone(),
+        config.delivery.clone(),
+    );
     Runner::new(pool.clone(), config, uuid::Uuid::new_v4())
         .register::<NotifyParticipant>(NoticeContext { pool, messaging })
+        .register::<FanOutWave>(delivery.clone())
+        .register::<DeliverBatch>(delivery.clone())
+        .register::<SmsFallbackCheck>(delivery)
 }

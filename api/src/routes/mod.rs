@@ -1,10 +1,12 @@
 //! One file per resource. `configure` registers every route of the contract; the OpenAPI
 //! document is generated from the same call, so the two cannot drift apart.
 
+pub mod alerts;
 pub mod dev;
 pub mod devices;
 pub mod me;
 pub mod municipalities;
+pub mod my_alerts;
 pub mod operations;
 pub mod participant_management;
 pub mod places;
@@ -53,5 +55,19 @@ pub fn configure(config: &mut ServiceConfig) {
         .service(participant_management::list_queue)
         .service(participant_management::get_participant)
         .service(participant_management::decide)
-        .service(participant_management::set_approval_policy);
+        .service(participant_management::set_approval_policy)
+        .service(alerts::list_alerts)
+        .service(alerts::preview_reach)
+        .service(alerts::create_alert)
+        .service(alerts::get_alert)
+        .service(alerts::alert_reach)
+        .service(alerts::send_alert)
+        .service(alerts::expand_area)
+        .service(alerts::post_update)
+        .service(alerts::close_alert)
+        .service(alerts::export_dossier)
+        .service(alerts::alert_event_stream)
+        .service(my_alerts::list_my_alerts)
+        .service(my_alerts::get_my_alert)
+        .service(my_alerts::report_receipt);
 }

@@ -63,7 +63,9 @@ pub enum AreaError {
     Invalid(InvalidInput),
     #[error("The area is {surface_km2:.0} km², more than the {max_km2:.0} km² an alert may cover.")]
     TooLarge { surface_km2: f64, max_km2: f64 },
-    #[error("The area lies (partly) outside the service area; check that latitude and longitude are not swapped.")]
+    #[error(
+        "The area lies (partly) outside the service area; check that latitude and longitude are not swapped."
+    )]
     OutsideServiceArea,
     #[error("The area does not touch your region; an alert must concern your own region.")]
     OutsideRegion,
@@ -181,7 +183,9 @@ fn check_polygon(rings: &[Vec<Vec<f64>>], what: &str) -> Result<usize, InvalidIn
             check_coordinates(position[0], position[1], &format!("{what}'s {ring_name}"))?;
         }
         if ring.first().map(|p| &p[..2]) != ring.last().map(|p| &p[..2]) {
-            return Err(invalid(format!("{what}'s {ring_name} is not closed: its last position must repeat the first.")));
+            return Err(invalid(format!(
+                "{what}'s {ring_name} is not closed: its last position must repeat the first."
+            )));
         }
         vertices += ring.len() - 1;
     }
@@ -215,7 +219,10 @@ pub async fn validate(
         return Err(AreaError::Invalid(invalid(format!("The area is not a valid shape: {reason}."))));
     }
     if geometry.surface_km2 > limits.max_surface_km2 {
-        return Err(AreaError::TooLarge { surface_km2: geometry.surface_km2, max_km2: limits.max_surface_km2 });
+        return Err(AreaError::TooLarge {
+            surface_km2: geometry.surface_km2,
+            max_km2: limits.max_surface_km2,
+        });
     }
     let placement = queries::place_area(conn, &geometry.wkb, region).await?;
     if !placement.inside_service_area {
@@ -224,7 +231,11 @@ pub async fn validate(
     if !placement.touches_region {
         return Err(AreaError::OutsideRegion);
     }
-    Ok(ValidatedArea { shape: drawn.shape().clone(), geometry_wkb: geometry.wkb, surface_km2: geometry.surface_km2 })
+    Ok(ValidatedArea {
+        shape: drawn.shape().clone(),
+        geometry_wkb: geometry.wkb,
+        surface_km2: geometry.surface_km2,
+    })
 }
 
 #[cfg(test)]
@@ -264,13 +275,26 @@ mod tests {
         let error = DrawnArea::parse(AreaShape::Polygon { coordinates: open }).unwrap_err();
         assert!(error.detail.contains("not closed"), "{error}");
         let short = vec![vec![vec![4.4, 51.9], vec![4.5, 51.9], vec![4.4, 51.9]]];
-        assert!(DrawnArea::parse(AreaShape::Polygon { coordinates: short }).unwrap_err().detail.contains("at least 4"));
+        assert!(
+            DrawnArea::parse(AreaShape::Polygon { coordinates: short })
+                .unwrap_err()
+                .detail
+                .contains("at least 4")
+        );
         let mut bad_position = square(0.01);
         bad_position[0][1] = vec![4.5];
-        assert_eq!(DrawnArea::parse(AreaShape::Polygon { coordinates: bad_position }).unwrap_err().code, "invalid_area");
+        assert_eq!(
+            DrawnArea::parse(AreaShape::Polygon { coordinates: bad_position }).unwrap_err().code,
+            "invalid_area"
+        );
         let mut swapped = square(0.01);
         swapped[0][2] = vec![51.9, 184.4];
-        assert!(DrawnArea::parse(AreaShape::Polygon { coordinates: swapped }).unwrap_err().detail.contains("out of range"));
+        assert!(
+            DrawnArea::parse(AreaShape::Polygon { coordinates: swapped })
+                .unwrap_err()
+                .detail
+                .contains("out of range")
+        );
         assert!(DrawnArea::parse(AreaShape::MultiPolygon { coordinates: vec![] }).is_err());
         assert!(DrawnArea::parse(AreaShape::Polygon { coordinates: vec![] }).is_err());
     }
@@ -308,6 +332,8 @@ mod tests {
         )
         .unwrap();
         assert_eq!(shape, circle(51.92, 4.48, 1500.0));
-        assert!(serde_json::from_str::<AreaShape>(r#"{"type": "Point", "coordinates": [4.4, 51.9]}"#).is_err());
+        assert!(
+            serde_json::from_str::<AreaShape>(r#"{"type": "Point", "coordinates": [4.4, 51.9]}"#).is_err()
+        );
     }
 }

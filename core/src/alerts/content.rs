@@ -237,7 +237,10 @@ impl MessageTexts {
 pub fn parse_call_back_number(raw: &str) -> Result<String, InvalidInput> {
     let number = raw.trim();
     let digits = number.chars().filter(char::is_ascii_digit).count();
-    let shape_ok = number.chars().enumerate().all(|(i, c)| c.is_ascii_digit() || c == ' ' || c == '-' || (c == '+' && i == 0));
+    let shape_ok = number
+        .chars()
+        .enumerate()
+        .all(|(i, c)| c.is_ascii_digit() || c == ' ' || c == '-' || (c == '+' && i == 0));
     if !(3..=20).contains(&number.len()) || digits < 3 || !shape_ok {
         return Err(InvalidInput::new(
             "invalid_call_back_number",
@@ -278,7 +281,10 @@ mod tests {
         };
         assert_eq!(Description::parse(raw).unwrap_err().code, "invalid_description");
         let raw = Description {
-            vehicle: Some(VehicleDescription { licence_plate: Some(" 12-abc-3 ".into()), ..Default::default() }),
+            vehicle: Some(VehicleDescription {
+                licence_plate: Some(" 12-abc-3 ".into()),
+                ..Default::default()
+            }),
             free_text: Some("  ".into()),
             ..Default::default()
         };

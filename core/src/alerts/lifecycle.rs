@@ -98,7 +98,11 @@ impl NewAlertRequest {
 
 /// The channels an alert is actually sent on: e-mail only when it is not urgent.
 pub fn effective_channels(urgent: bool, channels: &[String]) -> Vec<String> {
-    channels.iter().filter(|channel| !(urgent && channel.as_str() == Channel::Email.as_str())).cloned().collect()
+    channels
+        .iter()
+        .filter(|channel| !(urgent && channel.as_str() == Channel::Email.as_str()))
+        .cloned()
+        .collect()
 }
 
 /// Saves a draft for the dispatcher's region; nothing is sent yet.
@@ -175,8 +179,16 @@ pub async fn send(conn: &mut AsyncPgConnection, id: AlertId, actor: &Actor) -> R
         let alert = lock_in_status(conn, id, AlertStatus::Draft, "sent").await?;
         queries::mark_sent(conn, id).await?;
         let message = AlertMessageId::new();
-        queries::insert_message(conn, message, id, MessageKind::Alert.as_str(), Some(0), &alert.texts, &actor.subject())
-            .await?;
+        queries::insert_message(
+            conn,
+            message,
+            id,
+            MessageKind::Alert.as_str(),
+            Some(0),
+            &alert.texts,
+            &actor.subject(),
+        )
+        .await?;
         dossier::record(conn, id, actor, "sent", json!({ "message_id": message, "wave": 0 })).await?;
         FanOutWave { alert_id: id, message_id: message, wave: 0 }.enqueue(conn).await?;
         Ok(())
@@ -202,8 +214,16 @@ pub async fn expand(
         let alert = lock_in_status(conn, id, AlertStatus::Active, "expanded").await?;
         let wave = queries::add_area(conn, id, &shape, &area.geometry_wkb, &actor.subject()).await?;
         let message = AlertMessageId::new();
-        queries::insert_message(conn, message, id, MessageKind::Alert.as_str(), Some(wave), &alert.texts, &actor.subject())
-            .await?;
+        queries::insert_message(
+            conn,
+            message,
+            id,
+            MessageKind::Alert.as_str(),
+            Some(wave),
+            &alert.texts,
+            &actor.subject(),
+        )
+        .await?;
         dossier::record(
             conn,
             id,
@@ -243,8 +263,16 @@ pub async fn post_update(
     conn.transaction(async |conn| {
         lock_in_status(conn, id, AlertStatus::Active, "updated").await?;
         let message = AlertMessageId::new();
-        queries::insert_message(conn, message, id, MessageKind::Update.as_str(), None, &texts_json, &actor.subject())
-            .await?;
+        queries::insert_message(
+            conn,
+            message,
+            id,
+            MessageKind::Update.as_str(),
+            None,
+            &texts_json,
+            &actor.subject(),
+        )
+        .await?;
         dossier::record(conn, id, actor, "updated", json!({ "message_id": message, "texts": texts })).await?;
         deliver_to_everyone_reached(conn, id, message).await?;
         Ok(message)
@@ -266,8 +294,16 @@ pub async fn close(
         lock_in_status(conn, id, AlertStatus::Active, "closed").await?;
         queries::mark_closed(conn, id, outcome.as_str()).await?;
         let message = AlertMessageId::new();
-        queries::insert_message(conn, message, id, MessageKind::Closing.as_str(), None, &texts_json, &actor.subject())
-            .await?;
+        queries::insert_message(
+            conn,
+            message,
+            id,
+            MessageKind::Closing.as_str(),
+            None,
+            &texts_json,
+            &actor.subject(),
+        )
+        .await?;
         dossier::record(
             conn,
             id,

@@ -300,11 +300,16 @@ pub async fn received(
                 category: Category::from_database(&alert.category),
                 urgent: alert.urgent,
                 text: texts_of(&alert).in_language(language).clone(),
-                description: serde_json::from_value(alert.description).expect("a stored description is a Description"),
+                description: serde_json::from_value(alert.description)
+                    .expect("a stored description is a Description"),
                 call_back_number: alert.call_back_number,
                 area: serde_json::from_str(&alert.area_geojson).expect("PostGIS writes GeoJSON"),
                 sent_at: alert.sent_at,
-                updates: follow_ups.iter().filter(|m| m.kind == MessageKind::Update.as_str()).map(follow_up).collect(),
+                updates: follow_ups
+                    .iter()
+                    .filter(|m| m.kind == MessageKind::Update.as_str())
+                    .map(follow_up)
+                    .collect(),
                 closing: follow_ups.iter().find(|m| m.kind == MessageKind::Closing.as_str()).map(follow_up),
                 closed_at: alert.closed_at,
                 received_at: row.received_at,

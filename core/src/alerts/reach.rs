@@ -54,7 +54,10 @@ impl From<ReachRow> for Reach {
                 ios_devices: row.ios_devices,
                 android_devices: row.android_devices,
             },
-            sms: SmsReach { participants: row.sms_participants, fallback_participants: row.sms_fallback_participants },
+            sms: SmsReach {
+                participants: row.sms_participants,
+                fallback_participants: row.sms_fallback_participants,
+            },
             email: EmailReach { participants: row.email_participants },
         }
     }

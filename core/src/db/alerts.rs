@@ -4,7 +4,9 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt, Bool, Bytea, Double, Integer, Nullable, SmallInt, Text, Uuid as SqlUuid};
+use diesel::sql_types::{
+    Array, BigInt, Bool, Bytea, Double, Integer, Nullable, SmallInt, Text, Uuid as SqlUuid,
+};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
@@ -62,7 +64,11 @@ pub struct AreaPlacement {
 
 /// Whether a (valid) area lies within the service area (the extent of the loaded municipalities,
 /// widened by 0.25°) and touches a municipality of `region`.
-pub async fn place_area(conn: &mut AsyncPgConnection, wkb: &[u8], region: RegionId) -> QueryResult<AreaPlacement> {
+pub async fn place_area(
+    conn: &mut AsyncPgConnection,
+    wkb: &[u8],
+    region: RegionId,
+) -> QueryResult<AreaPlacement> {
     diesel::sql_query(
         "WITH area AS (SELECT ST_GeomFromWKB($1, 4326) AS g),
               service AS (SELECT ST_Expand(ST_SetSRID(ST_Extent(boundary)::geometry, 4326), 0.25) AS box
@@ -182,11 +188,21 @@ fn alert_columns() -> AlertColumns {
 
 /// One alert; `lock` holds its row until the transaction ends, so changes to one alert (send,
 /// expand, update, close, a fan-out step) happen one after the other.
-pub async fn find_alert(conn: &mut AsyncPgConnection, id: AlertId, lock: bool) -> QueryResult<Option<AlertRow>> {
+pub async fn find_alert(
+    conn: &mut AsyncPgConnection,
+    id: AlertId,
+    lock: bool,
+) -> QueryResult<Option<AlertRow>> {
     if lock {
         alerts::table.find(id.0).select(alerts::id).for_update().first::<Uuid>(conn).await.optional()?;
     }
-    alerts::table.inner_join(regions::table).filter(alerts::id.eq(id.0)).select(alert_columns()).first(conn).await.optional()
+    alerts::table
+        .inner_join(regions::table)
+        .filter(alerts::id.eq(id.0))
+        .select(alert_columns())
+        .first(conn)
+        .await
+        .optional()
 }
 
 /// Alerts newest first, of one region or all, optionally of one status.
@@ -216,7 +232,11 @@ pub async fn mark_sent(conn: &mut AsyncPgConnection, id: AlertId) -> QueryResult
 
 pub async fn mark_closed(conn: &mut AsyncPgConnection, id: AlertId, outcome: &str) -> QueryResult<()> {
     diesel::update(alerts::table.find(id.0))
-        .set((alerts::status.eq("closed"), alerts::outcome.eq(outcome), alerts::closed_at.eq(diesel::dsl::now)))
+        .set((
+            alerts::status.eq("closed"),
+            alerts::outcome.eq(outcome),
+            alerts::closed_at.eq(diesel::dsl::now),
+        ))
         .execute(conn)
         .await
         .map(drop)
@@ -275,7 +295,12 @@ pub async fn list_areas(conn: &mut AsyncPgConnection, alert: AlertId) -> QueryRe
     alert_areas::table
         .filter(alert_areas::alert_id.eq(alert.0))
         .order_by(alert_areas::wave)
-        .select((alert_areas::wave, alert_areas::shape, alert_areas::created_by_subject, alert_areas::created_at))
+        .select((
+            alert_areas::wave,
+            alert_areas::shape,
+            alert_areas::created_by_subject,
+            alert_areas::created_at,
+        ))
         .load(conn)
         .await
 }
@@ -327,14 +352,18 @@ pub async fn list_messages(conn: &mut AsyncPgConnection, alert: AlertId) -> Quer
         .await
 }
 
-pub async fn find_message(conn: &mut AsyncPgConnection, id: AlertMessageId) -> QueryResult<Option<MessageRow>> {
+pub async fn find_message(
+    conn: &mut AsyncPgConnection,
+    id: AlertMessageId,
+) -> QueryResult<Option<MessageRow>> {
     alert_messages::table.find(id.0).select(MessageRow::as_select()).first(conn).await.optional()
 }
 
 // --- reach ---
 
 /// Who an area reaches now, as a common table expression over `area.g`: an active participant
-/// who wants the category, can be reached on one of `$channels`, and has a place in the area
+/// who wants the category, can be reached on one of `$channels` (push needs a device, e-mail a
+/// verified address), and has a place in the area
 /// whose time windows include now (Europe/Amsterdam; none means always), or a fresh live
 /// position there. One row per participant, `matched_by` preferring the place.
 const MATCHED: &str = "
@@ -362,7 +391,11 @@ const MATCHED: &str = "
     matched AS (
         SELECT c.participant_id, c.matched_by, p.channels, p.email_verified_at IS NOT NULL AS email_verified
           FROM candidates c JOIN participants p ON p.id = c.participant_id
-         WHERE p.status = 'active' AND $2 = ANY (p.categories) AND p.channels && $3::text[])";
+         WHERE p.status = 'active' AND $2 = ANY (p.categories)
+           AND (('push' = ANY (p.channels) AND 'push' = ANY ($3)
+                 AND EXISTS (SELECT 1 FROM devices d WHERE d.participant_id = p.id))
+                OR ('sms' = ANY (p.channels) AND 'sms' = ANY ($3) AND p.phone_number IS NOT NULL)
+                OR ('email' = ANY (p.channels) AND 'email' = ANY ($3) AND p.email_verified_at IS NOT NULL)))";
 
 #[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
 pub struct ReachRow {
@@ -465,11 +498,13 @@ struct NextBatch {
 
 /// The number the alert's next batch gets. Call it with the alert's row locked.
 pub async fn next_batch_no(conn: &mut AsyncPgConnection, alert: AlertId) -> QueryResult<i32> {
-    diesel::sql_query("SELECT coalesce(max(batch_no) + 1, 0) AS next FROM alert_recipients WHERE alert_id = $1")
-        .bind::<SqlUuid, _>(alert.0)
-        .get_result::<NextBatch>(conn)
-        .await
-        .map(|row| row.next)
+    diesel::sql_query(
+        "SELECT coalesce(max(batch_no) + 1, 0) AS next FROM alert_recipients WHERE alert_id = $1",
+    )
+    .bind::<SqlUuid, _>(alert.0)
+    .get_result::<NextBatch>(conn)
+    .await
+    .map(|row| row.next)
 }
 
 /// Adds recipients as one batch; returns those that were not recipients already.

@@ -4,7 +4,9 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt, Bool, Integer, Nullable, SmallInt, Text, Timestamptz, Uuid as SqlUuid};
+use diesel::sql_types::{
+    Array, BigInt, Bool, Integer, Nullable, SmallInt, Text, Timestamptz, Uuid as SqlUuid,
+};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
@@ -22,16 +24,21 @@ pub struct BatchRun {
 }
 
 /// Counts a run of a batch's delivery job that begins sending.
-pub async fn start_batch(conn: &mut AsyncPgConnection, message: AlertMessageId, batch_no: i32) -> QueryResult<BatchRun> {
-    let (attempts, recorded): (i32, i32) = diesel::update(delivery_batches::table.find((message.0, batch_no)))
-        .set((
-            delivery_batches::attempts.eq(delivery_batches::attempts + 1),
-            delivery_batches::started_at
-                .eq(diesel::dsl::sql::<Nullable<Timestamptz>>("coalesce(started_at, now())")),
-        ))
-        .returning((delivery_batches::attempts, delivery_batches::runs_recorded))
-        .get_result(conn)
-        .await?;
+pub async fn start_batch(
+    conn: &mut AsyncPgConnection,
+    message: AlertMessageId,
+    batch_no: i32,
+) -> QueryResult<BatchRun> {
+    let (attempts, recorded): (i32, i32) =
+        diesel::update(delivery_batches::table.find((message.0, batch_no)))
+            .set((
+                delivery_batches::attempts.eq(delivery_batches::attempts + 1),
+                delivery_batches::started_at
+                    .eq(diesel::dsl::sql::<Nullable<Timestamptz>>("coalesce(started_at, now())")),
+            ))
+            .returning((delivery_batches::attempts, delivery_batches::runs_recorded))
+            .get_result(conn)
+            .await?;
     Ok(BatchRun { number: attempts, follows_interruption: attempts - 1 > recorded })
 }
 
@@ -82,7 +89,11 @@ pub struct ContactRow {
     pub acknowledged: bool,
 }
 
-pub async fn batch_contacts(conn: &mut AsyncPgConnection, alert: AlertId, batch_no: i32) -> QueryResult<Vec<ContactRow>> {
+pub async fn batch_contacts(
+    conn: &mut AsyncPgConnection,
+    alert: AlertId,
+    batch_no: i32,
+) -> QueryResult<Vec<ContactRow>> {
     diesel::sql_query(
         "SELECT p.id AS participant_id, p.status, p.channels, p.language, p.phone_number,
                 CASE WHEN p.email_verified_at IS NOT NULL THEN p.email END AS email,
@@ -106,11 +117,20 @@ pub struct PushDeviceRow {
     pub apns_environment: Option<String>,
 }
 
-pub async fn devices_of(conn: &mut AsyncPgConnection, participants: &[Uuid]) -> QueryResult<Vec<PushDeviceRow>> {
+pub async fn devices_of(
+    conn: &mut AsyncPgConnection,
+    participants: &[Uuid],
+) -> QueryResult<Vec<PushDeviceRow>> {
     devices::table
         .filter(devices::participant_id.eq_any(participants))
         .order_by((devices::participant_id, devices::created_at, devices::id))
-        .select((devices::id, devices::participant_id, devices::platform, devices::push_token, devices::apns_environment))
+        .select((
+            devices::id,
+            devices::participant_id,
+            devices::platform,
+            devices::push_token,
+            devices::apns_environment,
+        ))
         .load(conn)
         .await
 }
@@ -232,7 +252,11 @@ pub struct ReachedBy {
 }
 
 /// The channels by which the alert itself reached each recipient of a batch.
-pub async fn reached_channels(conn: &mut AsyncPgConnection, alert: AlertId, batch_no: i32) -> QueryResult<Vec<ReachedBy>> {
+pub async fn reached_channels(
+    conn: &mut AsyncPgConnection,
+    alert: AlertId,
+    batch_no: i32,
+) -> QueryResult<Vec<ReachedBy>> {
     diesel::sql_query(
         "SELECT DISTINCT d.participant_id, d.channel
            FROM deliveries d JOIN alert_messages m ON m.id = d.message_id
@@ -251,7 +275,11 @@ struct Pending {
 }
 
 /// Whether the alert itself has been delivered to a batch (follow-ups wait for it).
-pub async fn alert_delivered_to_batch(conn: &mut AsyncPgConnection, alert: AlertId, batch_no: i32) -> QueryResult<bool> {
+pub async fn alert_delivered_to_batch(
+    conn: &mut AsyncPgConnection,
+    alert: AlertId,
+    batch_no: i32,
+) -> QueryResult<bool> {
     let pending: Pending = diesel::sql_query(
         "SELECT count(*) AS unfinished
            FROM delivery_batches b JOIN alert_messages m ON m.id = b.message_id
@@ -304,7 +332,8 @@ pub async fn remove_dead_device(
     token: &str,
     since: Option<DateTime<Utc>>,
 ) -> QueryResult<bool> {
-    let mut query = diesel::delete(devices::table.find(device.0).filter(devices::push_token.eq(token))).into_boxed();
+    let mut query =
+        diesel::delete(devices::table.find(device.0).filter(devices::push_token.eq(token))).into_boxed();
     if let Some(since) = since {
         query = query.filter(devices::updated_at.le(since));
     }
@@ -345,7 +374,12 @@ pub async fn record_receipt(
 }
 
 /// Marks the push deliveries of an alert to one device as delivered (the app confirmed receipt).
-pub async fn mark_push_delivered(conn: &mut AsyncPgConnection, alert: AlertId, participant: Uuid, device: Uuid) -> QueryResult<usize> {
+pub async fn mark_push_delivered(
+    conn: &mut AsyncPgConnection,
+    alert: AlertId,
+    participant: Uuid,
+    device: Uuid,
+) -> QueryResult<usize> {
     diesel::sql_query(
         "UPDATE deliveries SET state = 'delivered', delivered_at = now()
           WHERE alert_id = $1 AND participant_id = $2 AND device_id = $3 AND channel = 'push' AND state = 'sent'",

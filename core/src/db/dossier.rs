@@ -81,3 +81,13 @@ pub async fn body_texts(
         .load(conn)
         .await
 }
+
+/// The number of the alert's latest entry (0 when it has none).
+pub async fn last_seq(conn: &mut AsyncPgConnection, alert: AlertId) -> QueryResult<i32> {
+    alert_dossier::table
+        .filter(alert_dossier::alert_id.eq(alert.0))
+        .select(diesel::dsl::max(alert_dossier::seq))
+        .first::<Option<i32>>(conn)
+        .await
+        .map(Option::unwrap_or_default)
+}

@@ -20,6 +20,7 @@ use crate::ids::ParticipantId;
 use crate::jobs::{BackgroundJob, JobError};
 use crate::outbox::LocalOutbox;
 use crate::providers::email::{EmailMessage, EmailSender, SmtpMailer};
+use crate::providers::push::PushSender;
 use crate::providers::sms::{HttpSmsGateway, SmsMessage, SmsSender};
 
 /// How long an e-mail verification link works.
@@ -41,6 +42,7 @@ pub enum Notice {
 /// The providers and addresses messages need.
 #[derive(Clone, Debug)]
 pub struct Messaging {
+    pub push: PushSender,
     pub sms: SmsSender,
     pub email: EmailSender,
     /// The API's public base URL, for links in messages, e.g. `https://api.burgernet.nl`.
@@ -154,7 +156,7 @@ impl Messaging {
             (None, Some(outbox)) => EmailSender::Local(outbox.clone()),
             (None, None) => anyhow::bail!("no SMTP server is configured (BURGERNET_SMTP_URL)"),
         };
-        Ok(Self { sms, email, public_url: config.public_url.clone() })
+        Ok(Self { push: PushSender::default(), sms, email, public_url: config.public_url.clone() })
     }
 
     async fn send(&self, recipient: &Recipient, text: Text, reference: &str) -> Result<(), DeliveryError> {

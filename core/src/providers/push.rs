@@ -133,7 +133,9 @@ impl PushSender {
                 let environment = apns_environment.unwrap_or(ApnsEnvironment::Production);
                 client.send(environment, notification).await
             }
-            Platform::Android => self.fcm.as_ref().ok_or_else(|| not_configured("FCM"))?.send(notification).await,
+            Platform::Android => {
+                self.fcm.as_ref().ok_or_else(|| not_configured("FCM"))?.send(notification).await
+            }
         }
     }
 }

@@ -5,6 +5,8 @@ use std::net::TcpListener;
 use std::time::Duration;
 
 use burgernet_api::state::AppState;
+use burgernet_core::alerts::area::AreaLimits;
+use burgernet_core::alerts::delivery::DeliverySettings;
 use burgernet_core::auth::dev_identity::{DevKeyPair, StaffTokenRequest, mint_staff_token};
 use burgernet_core::auth::participant::{ParticipantTokenKey, ParticipantTokens};
 use burgernet_core::auth::staff::{StaffKeys, StaffRole, StaffTokenAlgorithms};
@@ -40,6 +42,8 @@ pub struct TestAppOptions {
     pub sign_in: SignInPolicy,
     /// Also run the job workers, so jobs the API enqueues (notices, e-mails) are carried out.
     pub workers: bool,
+    /// How the workers deliver alerts; retries are quick in tests.
+    pub delivery: DeliverySettings,
 }
 
 impl Default for TestAppOptions {
@@ -50,6 +54,10 @@ impl Default for TestAppOptions {
             max_body_bytes: 64 * 1024,
             sign_in: SignInPolicy::default(),
             workers: false,
+            delivery: DeliverySettings {
+                retry_base: Duration::from_millis(20),
+                ..DeliverySettings::default()
+            },
         }
     }
 }
@@ -112,6 +120,7 @@ impl TestApp {
             // Tests speak for different clients through X-Forwarded-For, as a proxy would.
             trusted_proxy_hops: 1,
             messaging,
+            alert_areas: AreaLimits::default(),
         };
         let outbox = options.dev_mode.then(LocalOutbox::new);
         let state = AppState::new(&config, database.pool(), outbox.clone()).expect("providers");
@@ -124,6 +133,7 @@ impl TestApp {
                 lease: Duration::from_secs(10),
                 poll_interval: Duration::from_millis(200),
                 shutdown_grace: Duration::from_secs(1),
+                delivery: options.delivery.clone(),
             };
             Some(burgernet_workers::application_runner(database.pool(), config, messaging).start().await)
         } else {

@@ -129,7 +129,13 @@ pub struct DeliveryContext {
 }
 
 impl DeliveryContext {
-    pub fn new(pool: DbPool, push: PushSender, sms: SmsSender, email: EmailSender, settings: DeliverySettings) -> Self {
+    pub fn new(
+        pool: DbPool,
+        push: PushSender,
+        sms: SmsSender,
+        email: EmailSender,
+        settings: DeliverySettings,
+    ) -> Self {
         let limits = Limits {
             // HTTP/2 multiplexes pushes; SMS gateways and mail servers take fewer at once.
             push: Semaphore::new(1_000),
@@ -172,7 +178,8 @@ impl BackgroundJob for FanOutWave {
         }
         let channels = effective_channels(alert.urgent, &alert.channels);
         let started = Instant::now();
-        let matched = alert_queries::select_new_recipients(conn, self.alert_id, &alert.category, &channels).await?;
+        let matched =
+            alert_queries::select_new_recipients(conn, self.alert_id, &alert.category, &channels).await?;
         let select_ms = started.elapsed().as_millis() as u64;
         let first = ctx.settings.first_batch_size.clamp(1, ctx.settings.batch_size.max(1)).min(matched.len());
         let (head, tail) = matched.split_at(first);
@@ -209,18 +216,26 @@ impl BackgroundJob for FanOutWave {
 impl FanOutWave {
     /// Adds one batch and its delivery jobs (the wave's alert, and every update so far). `None`
     /// when the alert was closed meanwhile: nobody more is to be alerted.
-    async fn add_batch(&self, conn: &mut AsyncPgConnection, chunk: &[MatchedParticipant]) -> Result<Option<usize>, JobError> {
+    async fn add_batch(
+        &self,
+        conn: &mut AsyncPgConnection,
+        chunk: &[MatchedParticipant],
+    ) -> Result<Option<usize>, JobError> {
         let outcome = conn
             .transaction(async |conn| {
                 let alert = alert_queries::find_alert(conn, self.alert_id, true).await?;
-                if alert.is_none_or(|alert| AlertStatus::from_database(&alert.status) == AlertStatus::Closed) {
+                if alert.is_none_or(|alert| AlertStatus::from_database(&alert.status) == AlertStatus::Closed)
+                {
                     return Ok::<_, diesel::result::Error>(None);
                 }
                 let batch_no = alert_queries::next_batch_no(conn, self.alert_id).await?;
-                let added = alert_queries::insert_recipients(conn, self.alert_id, self.wave, batch_no, chunk).await?;
+                let added =
+                    alert_queries::insert_recipients(conn, self.alert_id, self.wave, batch_no, chunk).await?;
                 if added > 0 {
                     let updates = alert_queries::update_message_ids(conn, self.alert_id).await?;
-                    for message in std::iter::once(self.message_id).chain(updates.into_iter().map(AlertMessageId)) {
+                    for message in
+                        std::iter::once(self.message_id).chain(updates.into_iter().map(AlertMessageId))
+                    {
                         alert_queries::insert_delivery_batch(conn, message, batch_no, self.alert_id).await?;
                         DeliverBatch { message_id: message, batch_no }.enqueue(conn).await?;
                     }
@@ -256,7 +271,9 @@ impl BackgroundJob for DeliverBatch {
         };
         let alert_id = AlertId(alert.id);
         let kind = MessageKind::from_database(&message.kind);
-        if kind != MessageKind::Alert && !queries::alert_delivered_to_batch(conn, alert_id, self.batch_no).await? {
+        if kind != MessageKind::Alert
+            && !queries::alert_delivered_to_batch(conn, alert_id, self.batch_no).await?
+        {
             return Err(JobError::retry_after(
                 Duration::from_secs(5),
                 anyhow::anyhow!("waiting for the alert itself to reach this batch"),
@@ -268,10 +285,14 @@ impl BackgroundJob for DeliverBatch {
             return Ok(());
         }
         let run = queries::start_batch(conn, self.message_id, self.batch_no).await?;
-        let mut batch = Batch::load(&ctx, conn, &alert, &message, self.batch_no, run.follows_interruption).await?;
+        let mut batch =
+            Batch::load(&ctx, conn, &alert, &message, self.batch_no, run.follows_interruption).await?;
         let routing = AlertRouting::new(
             alert.urgent,
-            &effective_channels(alert.urgent, &alert.channels).iter().map(|c| Channel::from_database(c)).collect::<Vec<_>>(),
+            &effective_channels(alert.urgent, &alert.channels)
+                .iter()
+                .map(|c| Channel::from_database(c))
+                .collect::<Vec<_>>(),
         );
         let reached: HashMap<Uuid, Vec<Channel>> = if kind == MessageKind::Alert {
             HashMap::new()
@@ -293,7 +314,10 @@ impl BackgroundJob for DeliverBatch {
         let outcome = batch.deliver(&ctx, conn, &planner, run.number >= SENDING_RUNS).await?;
         if let Some(wait) = outcome {
             queries::end_batch_run(conn, self.message_id, self.batch_no, false).await?;
-            return Err(JobError::retry_after(wait, anyhow::anyhow!("some hand-overs failed for now; retrying")));
+            return Err(JobError::retry_after(
+                wait,
+                anyhow::anyhow!("some hand-overs failed for now; retrying"),
+            ));
         }
         let sms_fallback = kind == MessageKind::Alert && alert.urgent && routing.sms;
         let fallback_after = ctx.settings.sms_fallback_after;
@@ -343,15 +367,22 @@ impl BackgroundJob for SmsFallbackCheck {
         let mut batch = Batch::load(&ctx, conn, &alert, &message, self.batch_no, false).await?;
         let planner = |recipient: &Recipient, made: &Made| -> Vec<Route> {
             let wants_sms = recipient.channels.contains(&Channel::Sms) && recipient.has_phone;
-            let pending = matches!(made.get(&(recipient.participant_id, Channel::Sms, None)), None | Some((State::Retrying, _)));
-            if recipient.active && wants_sms && pending && unacknowledged.contains(&recipient.participant_id) {
+            let pending = matches!(
+                made.get(&(recipient.participant_id, Channel::Sms, None)),
+                None | Some((State::Retrying, _))
+            );
+            if recipient.active && wants_sms && pending && unacknowledged.contains(&recipient.participant_id)
+            {
                 vec![Route::Sms(plan::Reason::NotAcknowledged)]
             } else {
                 Vec::new()
             }
         };
         match batch.deliver(&ctx, conn, &planner, false).await? {
-            Some(wait) => Err(JobError::retry_after(wait, anyhow::anyhow!("some fallback SMS failed for now; retrying"))),
+            Some(wait) => Err(JobError::retry_after(
+                wait,
+                anyhow::anyhow!("some fallback SMS failed for now; retrying"),
+            )),
             None => Ok(()),
         }
     }
@@ -442,11 +473,15 @@ impl Batch {
                     "failed" => State::Failed,
                     _ => State::Sent,
                 };
-                ((row.participant_id, Channel::from_database(&row.channel), row.device_id), (state, row.attempts))
+                (
+                    (row.participant_id, Channel::from_database(&row.channel), row.device_id),
+                    (state, row.attempts),
+                )
             })
             .collect();
-        let alert_texts: AlertTexts = serde_json::from_value(alert.texts.clone())
-            .map_err(|error| JobError::permanent(anyhow::Error::new(error).context("the alert's texts do not parse")))?;
+        let alert_texts: AlertTexts = serde_json::from_value(alert.texts.clone()).map_err(|error| {
+            JobError::permanent(anyhow::Error::new(error).context("the alert's texts do not parse"))
+        })?;
         let message_texts: Option<MessageTexts> = if kind == MessageKind::Alert {
             None
         } else {
@@ -459,7 +494,13 @@ impl Batch {
             .map(|language| {
                 (
                     *language,
-                    render::render(kind, &alert_texts, message_texts.as_ref(), alert.call_back_number.as_deref(), *language),
+                    render::render(
+                        kind,
+                        &alert_texts,
+                        message_texts.as_ref(),
+                        alert.call_back_number.as_deref(),
+                        *language,
+                    ),
                 )
             })
             .collect();
@@ -496,14 +537,18 @@ impl Batch {
             if round == ROUNDS_PER_RUN {
                 // This run's retries are spent; what is new (an SMS for pushes that just failed
                 // for good) still goes now, the rest waits for the next run.
-                let fresh: Vec<_> = planned.into_iter().filter(|(index, route)| !self.is_retry(*index, route)).collect();
+                let fresh: Vec<_> =
+                    planned.into_iter().filter(|(index, route)| !self.is_retry(*index, route)).collect();
                 if !fresh.is_empty() {
                     wait_hint = wait_hint.max(self.send_all(ctx, conn, fresh, last_run).await?);
                 }
                 return Ok((!self.plan(planner).is_empty()).then(|| next_run_after(wait_hint)));
             }
             if round > 0 && planned.iter().any(|(index, route)| self.is_retry(*index, route)) {
-                tokio::time::sleep(backoff(ctx.settings.retry_base, round).max(wait_hint.unwrap_or_default())).await;
+                tokio::time::sleep(
+                    backoff(ctx.settings.retry_base, round).max(wait_hint.unwrap_or_default()),
+                )
+                .await;
             }
             let give_up = last_run && round + 1 == ROUNDS_PER_RUN;
             wait_hint = self.send_all(ctx, conn, planned, give_up).await?;
@@ -515,7 +560,9 @@ impl Batch {
         self.contacts
             .iter()
             .enumerate()
-            .flat_map(|(index, contact)| planner(&contact.recipient, &self.made).into_iter().map(move |route| (index, route)))
+            .flat_map(|(index, contact)| {
+                planner(&contact.recipient, &self.made).into_iter().map(move |route| (index, route))
+            })
             .collect()
     }
 
@@ -536,7 +583,9 @@ impl Batch {
         let mut wait_hint: Option<Duration> = None;
         let expires_at = chrono::Utc::now() + ctx.settings.push_lifetime;
         for group in work.chunks(RECORD_EVERY) {
-            let outcomes = join_all(group.iter().map(|(index, route)| self.hand_over(ctx, *index, route, expires_at))).await;
+            let outcomes =
+                join_all(group.iter().map(|(index, route)| self.hand_over(ctx, *index, route, expires_at)))
+                    .await;
             let mut records = Vec::with_capacity(group.len());
             let mut dead_devices = Vec::new();
             for ((index, route), outcome) in group.iter().zip(outcomes) {
@@ -654,7 +703,11 @@ impl Batch {
                 let _permit = limits.push.acquire().await;
                 let alert_id = self.alert_id.to_string();
                 let message_id = self.message_id.to_string();
-                let data = [("alert_id", alert_id.as_str()), ("message_id", message_id.as_str()), ("kind", self.kind.as_str())];
+                let data = [
+                    ("alert_id", alert_id.as_str()),
+                    ("message_id", message_id.as_str()),
+                    ("kind", self.kind.as_str()),
+                ];
                 let notification = PushNotification {
                     token: &device.token,
                     title: &rendered.push_title,
@@ -681,7 +734,11 @@ impl Batch {
                 limits.wait_while_paused(Provider::Sms).await;
                 let _permit = limits.sms.acquire().await;
                 let reference = format!("{}:{}", self.message_id, contact.recipient.participant_id);
-                match ctx.sms.send(&SmsMessage { to: phone, body: &rendered.sms, reference: &reference }).await {
+                match ctx
+                    .sms
+                    .send(&SmsMessage { to: phone, body: &rendered.sms, reference: &reference })
+                    .await
+                {
                     Ok(sent) => HandOver::Sent(Some(sent.provider_message_id)),
                     Err(error) => {
                         if let Some(after) = error.retry_after() {
@@ -704,7 +761,9 @@ impl Batch {
                 };
                 match ctx.email.send(&message).await {
                     Ok(sent) => HandOver::Sent(Some(sent.message_id)),
-                    Err(error) if error.is_retryable() => HandOver::Retry { code: "unavailable".into(), after: None },
+                    Err(error) if error.is_retryable() => {
+                        HandOver::Retry { code: "unavailable".into(), after: None }
+                    }
                     Err(error) => {
                         let code = if matches!(error, crate::providers::email::EmailError::Unauthorized) {
                             "unauthorized"
@@ -745,7 +804,8 @@ fn classify_sms(error: &SmsError) -> HandOver {
 
 /// `base * 2^round` with up to 20% jitter, at most 10 s: spread out, so retries do not storm.
 fn backoff(base: Duration, round: u32) -> Duration {
-    let delay = base.saturating_mul(2u32.saturating_pow(round.saturating_sub(1))).min(Duration::from_secs(10));
+    let delay =
+        base.saturating_mul(2u32.saturating_pow(round.saturating_sub(1))).min(Duration::from_secs(10));
     delay.mul_f64(0.8 + 0.2 * rand::random::<f64>())
 }
 

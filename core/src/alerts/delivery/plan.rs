@@ -134,7 +134,10 @@ fn still_needed(made: &Made, participant: Uuid, routes: Vec<Route>) -> Vec<Route
     routes
         .into_iter()
         .filter(|route| {
-            matches!(state_of(made, participant, route.channel(), route.device_id()), None | Some(State::Retrying))
+            matches!(
+                state_of(made, participant, route.channel(), route.device_id()),
+                None | Some(State::Retrying)
+            )
         })
         .collect()
 }
@@ -163,9 +166,10 @@ pub fn alert_routes(routing: AlertRouting, recipient: &Recipient, made: &Made) -
                 .filter(|((participant, channel, _), _)| *participant == id && *channel == Channel::Push)
                 .map(|(_, (state, _))| *state)
                 .collect();
-            let all_failed = push_devices.iter().all(|device| {
-                state_of(made, id, Channel::Push, Some(device.id)) == Some(State::Failed)
-            }) && !push_states.contains(&State::Sent);
+            let all_failed = push_devices
+                .iter()
+                .all(|device| state_of(made, id, Channel::Push, Some(device.id)) == Some(State::Failed))
+                && !push_states.contains(&State::Sent);
             if all_failed {
                 routes.push(Route::Sms(Reason::PushFailed));
             }
@@ -202,7 +206,12 @@ mod tests {
     use crate::participants::devices::Platform;
 
     fn device(n: u128) -> DeviceTarget {
-        DeviceTarget { id: Uuid::from_u128(n), platform: Platform::Android, token: format!("t{n}"), apns_environment: None }
+        DeviceTarget {
+            id: Uuid::from_u128(n),
+            platform: Platform::Android,
+            token: format!("t{n}"),
+            apns_environment: None,
+        }
     }
 
     fn recipient(channels: &[Channel], devices: Vec<DeviceTarget>) -> Recipient {
@@ -222,7 +231,10 @@ mod tests {
     #[test]
     fn push_to_every_device_and_no_sms_while_push_works() {
         let r = recipient(&[Channel::Push, Channel::Sms], vec![device(1), device(2)]);
-        assert_eq!(alert_routes(URGENT, &r, &Made::new()), vec![Route::Push(device(1)), Route::Push(device(2))]);
+        assert_eq!(
+            alert_routes(URGENT, &r, &Made::new()),
+            vec![Route::Push(device(1)), Route::Push(device(2))]
+        );
     }
 
     #[test]
@@ -260,7 +272,10 @@ mod tests {
         assert!(!urgent.email);
         assert_eq!(alert_routes(urgent, &r, &Made::new()), vec![Route::Sms(Reason::NoPushDevice)]);
         let unverified = Recipient { has_verified_email: false, ..r };
-        assert_eq!(alert_routes(non_urgent, &unverified, &Made::new()), vec![Route::Sms(Reason::NoPushDevice)]);
+        assert_eq!(
+            alert_routes(non_urgent, &unverified, &Made::new()),
+            vec![Route::Sms(Reason::NoPushDevice)]
+        );
     }
 
     #[test]

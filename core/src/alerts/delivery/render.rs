@@ -87,7 +87,11 @@ mod tests {
                 message: "Rode jas, blauwe pet.".into(),
                 instruction: Some("Benader hem rustig.".into()),
             },
-            en: Some(AlertText { title: "Missing: boy aged 8".into(), message: "Red coat, blue cap.".into(), instruction: None }),
+            en: Some(AlertText {
+                title: "Missing: boy aged 8".into(),
+                message: "Red coat, blue cap.".into(),
+                instruction: None,
+            }),
         }
     }
 

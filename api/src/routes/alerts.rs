@@ -1,0 +1,447 @@
+//! The control room's side of alerts: preview the reach of an area, create a draft, send it,
+//! watch it (counters and a live event stream), expand the area, post updates, close it with an
+//! outcome, and export the dossier. Dispatchers act within their own region; administrators may
+//! read every alert but act on none.
+
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use burgernet_core::alerts::area::{AreaShape, DrawnArea};
+use burgernet_core::alerts::content::MessageTexts;
+use burgernet_core::alerts::dossier::{self, DossierEntry};
+use burgernet_core::alerts::lifecycle::{self, NewAlertRequest};
+use burgernet_core::alerts::progress::{self, Alert, AlertSummary};
+use burgernet_core::alerts::reach::{self, Reach, ReachRequest};
+use burgernet_core::alerts::{Actor, AlertStatus, Outcome};
+use burgernet_core::auth::staff::StaffMember;
+use burgernet_core::db::Connection;
+use burgernet_core::ids::{AlertId, RegionId};
+use burgernet_core::reference_data::{self, RegionCode};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::alert_events;
+use crate::auth::{AlertViewer, Dispatcher, ensure_scope};
+use crate::error::{ApiError, JsonBodyProblems, Problem, StaffAccessProblems};
+use crate::state::AppState;
+
+/// The region a dispatcher works for, as stored.
+async fn dispatcher_region(conn: &mut Connection, dispatcher: &Dispatcher) -> Result<RegionId, ApiError> {
+    let unknown = || {
+        ApiError::forbidden(
+            "unknown_region",
+            format!("Your region {:?} is not known to Burgernet.", dispatcher.region),
+        )
+    };
+    let code = RegionCode::parse(&dispatcher.region).map_err(|_| unknown())?;
+    let region = reference_data::find_region(conn, &code).await?.ok_or_else(unknown)?;
+    Ok(region.id)
+}
+
+/// Refuses staff outside the alert's region; 404 when there is no such alert.
+pub(crate) async fn ensure_alert_scope(
+    conn: &mut Connection,
+    member: &StaffMember,
+    alert: AlertId,
+) -> Result<(), ApiError> {
+    let region = progress::region_of(conn, alert)
+        .await?
+        .ok_or_else(|| ApiError::not_found("There is no such alert."))?;
+    ensure_scope(member.may_access_region(&region))
+}
+
+async fn alert_view(conn: &mut Connection, alert: AlertId) -> Result<Alert, ApiError> {
+    progress::view(conn, alert).await?.ok_or_else(|| ApiError::not_found("There is no such alert."))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    /// Only alerts with this status.
+    pub status: Option<AlertStatus>,
+    /// 1 to 200; default 50.
+    pub limit: Option<i64>,
+}
+
+/// Alerts, newest first.
+///
+/// Who may call: dispatchers (their own region's alerts) and administrators (every region's).
+#[utoipa::path(
+    tag = "alerts",
+    security(("staff_token" = [])),
+    params(ListQuery),
+    responses(
+        (status = 200, description = "The alerts.", body = [AlertSummary]),
+        (status = 400, description = "A malformed query.", body = Problem, content_type = "application/problem+json"),
+        StaffAccessProblems,
+    )
+)]
+#[get("/v1/alerts")]
+pub async fn list_alerts(
+    state: web::Data<AppState>,
+    viewer: AlertViewer,
+    query: web::Query<ListQuery>,
+) -> Result<web::Json<Vec<AlertSummary>>, ApiError> {
+    let limit = query.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(ApiError::bad_request("invalid_query", "limit is 1 to 200."));
+    }
+    let mut conn = state.db().await?;
+    let region = match &viewer.0.role {
+        burgernet_core::auth::staff::StaffRole::Dispatcher { region } => {
+            let code = RegionCode::parse(region)
+                .map_err(|_| ApiError::forbidden("unknown_region", "Your region is not known."))?;
+            match reference_data::find_region(&mut conn, &code).await? {
+                Some(region) => Some(region.id),
+                None => return Ok(web::Json(Vec::new())),
+            }
+        }
+        _ => None,
+    };
+    Ok(web::Json(progress::list(&mut conn, region, query.status, limit).await?))
+}
+
+/// How many participants and devices an area reaches now, per channel, before anything is sent.
+///
+/// Who may call: dispatchers, for an area that touches their region. The area is checked as an
+/// alert's would be.
+#[utoipa::path(
+    tag = "alerts",
+    security(("staff_token" = [])),
+    request_body = ReachRequest,
+    responses(
+        (status = 200, description = "The reach.", body = Reach),
+        JsonBodyProblems,
+        StaffAccessProblems,
+        (status = 422, description = "`invalid_area`, `invalid_radius`, `too_many_vertices`, `area_too_large`, `area_outside_service_area`, `area_outside_region` or `invalid_channels`.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/v1/alerts/reach-preview")]
+pub async fn preview_reach(
+    state: web::Data<AppState>,
+    dispatcher: Dispatcher,
+    body: web::Json<ReachRequest>,
+) -> Result<web::Json<Reach>, ApiError> {
+    let mut conn = state.db().await?;
+    let region = dispatcher_region(&mut conn, &dispatcher).await?;
+    Ok(web::Json(reach::preview(&mut conn, region, body.into_inner(), state.alert_areas).await?))
+}
+
+/// Create an alert as a draft: nothing is sent until it is sent.
+///
+/// Who may call: dispatchers; the alert belongs to their region and its area must touch it.
+#[utoipa::path(
+    tag = "alerts",
+    security(("staff_token" = [])),
+    request_body = NewAlertRequest,
+    responses(
+        (status = 201, description = "The draft.", body = Alert),
+        JsonBodyProblems,
+        StaffAccessProblems,
+        (status = 422, description = "A field or the area is not valid: `invalid_area`, `invalid_radius`, `too_many_vertices`, `area_too_large`, `area_outside_service_area`, `area_outside_region`, `invalid_channels`, `invalid_text`, `invalid_description`, `invalid_call_back_number`, `invalid_body`.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/v1/alerts")]
+pub async fn create_alert(
+    state: web::Data<AppState>,
+    dispatcher: Dispatcher,
+    body: web::Json<NewAlertRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let draft = body.into_inner().parse()?;
+    let mut conn = state.db().await?;
+    let region = dispatcher_region(&mut conn, &dispatcher).await?;
+    let id =
+        lifecycle::create(&mut conn, region, &Actor::staff(&dispatcher.member), draft, state.alert_areas)
+            .await?;
+    Ok(HttpResponse::Created().json(alert_view(&mut conn, id).await?))
+}
+
+/// One alert with its areas, messages and counters. The view is recorded in the dossier.
+///
+/// Who may call: dispatchers of the alert's region, and administrators.
+#[utoipa::path(
+    tag = "alerts",
+    security(("staff_token" = [])),
+    params(("alert_id" = Uuid, Path, description = "The alert.")),
+    responses(
+        (status = 200, description = "The alert.", body = Alert),
+        (status = 400, description = "The id is not a UUID.", body = Problem, content_type = "application/problem+json"),
+        StaffAccessProblems,
+        (status = 404, description = "No such alert.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/v1/alerts/{alert_id}")]
+pub async fn get_alert(
+    state: web::Data<AppState>,
+    viewer: AlertViewer,
+    alert_id: web::Path<Uuid>,
+) -> Result<web::Json<Alert>, ApiError> {
+    let alert = AlertId(*alert_id);
+    let mut conn = state.db().await?;
+    ensure_alert_scope(&mut conn, &viewer.0, alert).await?;
+    dossier::record(&mut conn, alert, &Actor::staff(&viewer.0), "viewed", json!({})).await?;
+    Ok(web::Json(alert_view(&mut conn, alert).await?))
+}
+
+/// How many participants and devices the alert's current area reaches now.
+///
+/// Who may call: dispatchers of the alert's region, and administrators.
+#[utoipa::path(
+    tag = "alerts",
+    security(("staff_token" = [])),
+    params(("alert_id" = Uuid, Path, description = "The alert.")),
+    responses(
+        (status = 200, description = "The reach.", body = Reach),
+        (status = 400, description = "The id is not a UUID.", body = Problem, content_type = "application/problem+json"),
+        StaffAccessProblems,
+        (status = 404, description = "No such alert.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/v1/alerts/{alert_id}/reach")]
+pub async fn alert_reach(
+    state: web::Data<AppState>,
+    viewer: AlertViewer,
+    alert_id: web::Path<Uuid>,
+) -> Result<web::Json<Reach>, ApiError> {
+    let alert = AlertId(*alert_id);
+    let mut conn = state.db().await?;
+    ensure_alert_scope(&mut conn, &viewer.0, alert).await?;
+    let row = burgernet_core::db::alerts::find_alert(&mut conn, alert, false)
+        .await?
+        .ok_or_else(|| ApiError::not_found("There is no such alert."))?;
+    Ok(web::Json(reach::of_alert(&mut conn, &row).await?))
+}
+
+/// Send a draft: it becomes active and goes out to everyone its area reaches, within seconds.
+///
+/// Who may call: dispatchers of the alert's region.
+#[utoipa::path(
+    tag = "alerts",
+    security(("staff_token" = [])),
+    params(("alert_id" = Uuid, Path, description = "The alert.")),
+    responses(
+        (status = 202, description = "Sent: the fan-out is under way; follow it on the alert's counters or event stream.", body = Alert),
+        (status = 400, description = "The id is not a UUID.", body = Problem, content_type = "application/problem+json"),
+        StaffAccessProblems,
+        (status = 404, description = "No such alert.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`alert_already_sent` or `alert_closed`.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/v1/alerts/{alert_id}/send")]
+pub async fn send_alert(
+    state: web::Data<AppState>,
+    dispatcher: Dispatcher,
+    alert_id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let alert = AlertId(*alert_id);
+    let mut conn = state.db().await?;
+    ensure_alert_scope(&mut conn, &dispatcher.member, alert).await?;
+    lifecycle::send(&mut conn, alert, &Actor::staff(&dispatcher.member)).await?;
+    Ok(HttpResponse::Accepted().json(alert_view(&mut conn, alert).await?))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Expansion {
+    /// The area to add; the alert then covers both.
+    pub area: AreaShape,
+}
+
+/// Expand the area of an active alert; only participants not reached yet are notified.
+///
+/// Who may call: dispatchers of the alert's region.
+#[utoipa::path(
+    tag = "alerts",
+    security(("staff_token" = [])),
+    params(("alert_id" = Uuid, Path, description = "The alert.")),
+    request_body = Expansion,
+    responses(
+        (status = 202, description = "Expanded: the new recipients are being alerted.", body = Alert),
+        JsonBodyProblems,
+        StaffAccessProblems,
+        (status = 404, description = "No such alert.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`alert_not_sent` or `alert_closed`.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The area is not valid (codes as for creating an alert).", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/v1/alerts/{alert_id}/expansions")]
+pub async fn expand_area(
+    state: web::Data<AppState>,
+    dispatcher: Dispatcher,
+    alert_id: web::Path<Uuid>,
+    body: web::Json<Expansion>,
+) -> Result<HttpResponse, ApiError> {
+    let alert = AlertId(*alert_id);
+    let area = DrawnArea::parse(body.into_inner().area)?;
+    let mut conn = state.db().await?;
+    ensure_alert_scope(&mut conn, &dispatcher.member, alert).await?;
+    lifecycle::expand(&mut conn, alert, &Actor::staff(&dispatcher.member), area, state.alert_areas).await?;
+    Ok(HttpResponse::Accepted().json(alert_view(&mut conn, alert).await?))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Update {
+    pub texts: MessageTexts,
+}
+
+/// Send an update to everyone the alert reached, e.g. "last seen heading north".
+///
+/// Who may call: dispatchers of the alert's region.
+#[utoipa::path(
+    tag = "alerts",
+    security(("staff_token" = [])),
+    params(("alert_id" = Uuid, Path, description = "The alert.")),
+    request_body = Update,
+    responses(
+        (status = 202, description = "The update is on its way.", body = Alert),
+        JsonBodyProblems,
+        StaffAccessProblems,
+        (status = 404, description = "No such alert.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`alert_not_sent` or `alert_closed`.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_text` or `invalid_body`.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/v1/alerts/{alert_id}/updates")]
+pub async fn post_update(
+    state: web::Data<AppState>,
+    dispatcher: Dispatcher,
+    alert_id: web::Path<Uuid>,
+    body: web::Json<Update>,
+) -> Result<HttpResponse, ApiError> {
+    let alert = AlertId(*alert_id);
+    let texts = MessageTexts::parse(body.into_inner().texts)?;
+    let mut conn = state.db().await?;
+    ensure_alert_scope(&mut conn, &dispatcher.member, alert).await?;
+    lifecycle::post_update(&mut conn, alert, &Actor::staff(&dispatcher.member), texts).await?;
+    Ok(HttpResponse::Accepted().json(alert_view(&mut conn, alert).await?))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Closing {
+    pub outcome: Outcome,
+    /// The closing message to everyone reached, e.g. "The boy has been found. Thank you!"
+    pub texts: MessageTexts,
+}
+
+/// Close an active alert with its outcome and a closing message to everyone reached, by the
+/// channels that reached them. A closed alert accepts no updates or tips.
+///
+/// Who may call: dispatchers of the alert's region.
+#[utoipa::path(
+    tag = "alerts",
+    security(("staff_token" = [])),
+    params(("alert_id" = Uuid, Path, description = "The alert.")),
+    request_body = Closing,
+    responses(
+        (status = 200, description = "Closed; the closing message is on its way.", body = Alert),
+        JsonBodyProblems,
+        StaffAccessProblems,
+        (status = 404, description = "No such alert.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`alert_not_sent` or `alert_closed`.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_text` or `invalid_body` (e.g. an unknown outcome).", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/v1/alerts/{alert_id}/close")]
+pub async fn close_alert(
+    state: web::Data<AppState>,
+    dispatcher: Dispatcher,
+    alert_id: web::Path<Uuid>,
+    body: web::Json<Closing>,
+) -> Result<web::Json<Alert>, ApiError> {
+    let alert = AlertId(*alert_id);
+    let Closing { outcome, texts } = body.into_inner();
+    let texts = MessageTexts::parse(texts)?;
+    let mut conn = state.db().await?;
+    ensure_alert_scope(&mut conn, &dispatcher.member, alert).await?;
+    lifecycle::close(&mut conn, alert, &Actor::staff(&dispatcher.member), outcome, texts).await?;
+    Ok(web::Json(alert_view(&mut conn, alert).await?))
+}
+
+/// The alert dossier as exported.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DossierExport {
+    #[schema(value_type = Uuid)]
+    pub alert_id: AlertId,
+    /// Every entry, oldest first; the export itself is the last.
+    pub entries: Vec<DossierEntry>,
+}
+
+/// Export the alert dossier: every event of the alert, each entry carrying the hash of the one
+/// before. The export is recorded in the dossier first.
+///
+/// Who may call: dispatchers of the alert's region, and administrators.
+#[utoipa::path(
+    tag = "alerts",
+    security(("staff_token" = [])),
+    params(("alert_id" = Uuid, Path, description = "The alert.")),
+    responses(
+        (status = 200, description = "The dossier.", body = DossierExport),
+        (status = 400, description = "The id is not a UUID.", body = Problem, content_type = "application/problem+json"),
+        StaffAccessProblems,
+        (status = 404, description = "No such alert.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/v1/alerts/{alert_id}/dossier")]
+pub async fn export_dossier(
+    state: web::Data<AppState>,
+    viewer: AlertViewer,
+    alert_id: web::Path<Uuid>,
+) -> Result<web::Json<DossierExport>, ApiError> {
+    let alert = AlertId(*alert_id);
+    let mut conn = state.db().await?;
+    ensure_alert_scope(&mut conn, &viewer.0, alert).await?;
+    dossier::record(&mut conn, alert, &Actor::staff(&viewer.0), "exported", json!({})).await?;
+    Ok(web::Json(DossierExport { alert_id: alert, entries: dossier::export(&mut conn, alert).await? }))
+}
+
+/// A live stream of the alert's progress (Server-Sent Events): `counters` whenever they change
+/// (at most once a second), a `dossier` event for every new dossier entry (its `id` is the entry's
+/// number, so a reconnect with `Last-Event-ID` resumes after it), comments as keep-alives, and
+/// `end` once the alert is closed and every message handed over.
+///
+/// Who may call: dispatchers of the alert's region, and administrators.
+#[utoipa::path(
+    tag = "alerts",
+    security(("staff_token" = [])),
+    params(
+        ("alert_id" = Uuid, Path, description = "The alert."),
+        ("Last-Event-ID" = Option<i32>, Header, description = "Resume after this dossier entry."),
+    ),
+    responses(
+        (status = 200, description = "The event stream.", content_type = "text/event-stream", body = String),
+        (status = 400, description = "The id is not a UUID, or Last-Event-ID is not a number.", body = Problem, content_type = "application/problem+json"),
+        StaffAccessProblems,
+        (status = 404, description = "No such alert.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/v1/alerts/{alert_id}/events")]
+pub async fn alert_event_stream(
+    request: HttpRequest,
+    state: web::Data<AppState>,
+    viewer: AlertViewer,
+    alert_id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let alert = AlertId(*alert_id);
+    let resume_after = match request.headers().get("last-event-id") {
+        None => None,
+        Some(value) => Some(
+            value
+                .to_str()
+                .ok()
+                .and_then(|text| text.trim().parse::<i32>().ok())
+                .filter(|seq| *seq >= 0)
+                .ok_or_else(|| {
+                    ApiError::bad_request(
+                        "invalid_last_event_id",
+                        "Last-Event-ID must be a dossier entry number.",
+                    )
+                })?,
+        ),
+    };
+    let mut conn = state.db().await?;
+    ensure_alert_scope(&mut conn, &viewer.0, alert).await?;
+    drop(conn);
+    Ok(alert_events::stream(state.into_inner(), alert, resume_after).await?)
+}

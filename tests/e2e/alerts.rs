@@ -1,0 +1,436 @@
+//! Alerts from the control room's side: drafts and their areas, the reach preview, sending and the
+//! fan-out, expanding, updates, closing, the counters, the participant's view and receipts, and
+//! the dossier.
+
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::helpers::alerts::{
+    AMSTERDAM, KRALINGEN, Profile, ROTTERDAM, alert_body, android_device, circle, ios_device,
+};
+use crate::helpers::{TestApp, TestAppOptions, problem};
+
+async fn app() -> TestApp {
+    let app = TestApp::spawn_with(TestAppOptions { workers: true, ..TestAppOptions::default() }).await;
+    app.load_reference_data().await;
+    app
+}
+
+async fn assert_problem(response: reqwest::Response, status: u16, code: &str) -> Value {
+    let (actual, body) = problem(response).await;
+    assert_eq!((actual, body["code"].as_str().unwrap()), (status, code), "{body}");
+    body
+}
+
+/// The SMS the gateway accepted that carry an alert's messages (their reference names the message
+/// and the recipient; sign-in codes and account notices are left out).
+fn alert_sms(app: &TestApp) -> Vec<(String, String)> {
+    app.sms
+        .sent()
+        .into_iter()
+        .filter(|sms| sms.reference.as_deref().is_some_and(|reference| reference.contains(':')))
+        .map(|sms| (sms.to, sms.body))
+        .collect()
+}
+
+/// A square polygon with its south-west corner at `(lat, lon)`.
+fn square((latitude, longitude): (f64, f64), size: f64) -> Value {
+    json!({"type": "Polygon", "coordinates": [[
+        [longitude, latitude], [longitude + size, latitude], [longitude + size, latitude + size],
+        [longitude, latitude + size], [longitude, latitude]
+    ]]})
+}
+
+#[tokio::test]
+async fn an_alert_starts_as_a_draft_that_sends_nothing_and_is_recorded() {
+    let app = app().await;
+    app.participant("+31610000001", Profile { channels: vec!["sms"], ..Profile::default() }).await;
+    let dispatcher = app.dispatcher_token("rotterdam");
+
+    let response = app.post_json_as("/v1/alerts", &dispatcher, &alert_body(circle(ROTTERDAM, 2_000.0))).await;
+    assert_eq!(response.status(), 201);
+    let alert: Value = response.json().await.unwrap();
+    assert_eq!(alert["status"], "draft");
+    assert_eq!(alert["region"], "rotterdam");
+    assert_eq!(alert["category"], "search");
+    assert_eq!(alert["texts"]["en"]["title"], "Wanted: man on a white scooter");
+    assert_eq!(alert["description"]["vehicle"]["licence_plate"], "DX-123-B");
+    assert_eq!(alert["area"]["type"], "MultiPolygon");
+    assert_eq!(alert["areas"][0]["shape"]["radius_meters"], 2000.0);
+    assert_eq!(alert["created_by"]["subject"], "staff-1");
+    assert_eq!(alert["counters"]["recipients"], 0);
+    assert_eq!(alert["sent_at"], Value::Null);
+
+    let id = alert["id"].as_str().unwrap();
+    assert_eq!(app.dossier_kinds(&dispatcher, id).await, ["created", "exported"]);
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert!(alert_sms(&app).is_empty(), "a draft sends nothing");
+}
+
+#[tokio::test]
+async fn areas_are_checked_and_every_refusal_says_what_is_wrong() {
+    let app = app().await;
+    let dispatcher = app.dispatcher_token("rotterdam");
+    let bow_tie = json!({"type": "Polygon", "coordinates": [[[4.45, 51.90], [4.50, 51.95], [4.50, 51.90], [4.45, 51.95], [4.45, 51.90]]]});
+    let open_ring = json!({"type": "Polygon", "coordinates": [[[4.45, 51.90], [4.50, 51.90], [4.50, 51.95], [4.45, 51.95]]]});
+    let mut many_vertices: Vec<Value> = (0..1_001)
+        .map(|i| {
+            let angle = i as f64 / 1_001.0 * std::f64::consts::TAU;
+            json!([4.48 + 0.02 * angle.cos(), 51.92 + 0.02 * angle.sin()])
+        })
+        .collect();
+    many_vertices.push(many_vertices[0].clone());
+    let cases = [
+        (circle(ROTTERDAM, 50.0), "invalid_radius", "100"),
+        (circle(ROTTERDAM, 60_000.0), "invalid_radius", "50000"),
+        (bow_tie, "invalid_area", "Self-intersection"),
+        (open_ring, "invalid_area", "not closed"),
+        (json!({"type": "Polygon", "coordinates": [many_vertices]}), "too_many_vertices", "1001"),
+        (square((51.0, 3.5), 1.5), "area_too_large", "km²"),
+        // Latitude and longitude swapped: somewhere in the Indian Ocean.
+        (circle((4.4792, 51.9225), 1_000.0), "area_outside_service_area", "swapped"),
+        (circle(AMSTERDAM, 1_000.0), "area_outside_region", "region"),
+    ];
+    for (area, code, hint) in cases {
+        let response = app.post_json_as("/v1/alerts", &dispatcher, &alert_body(area.clone())).await;
+        let body = assert_problem(response, 422, code).await;
+        assert!(body["detail"].as_str().unwrap().contains(hint), "{code}: {}", body["detail"]);
+        // The same checks guard the preview.
+        let preview = json!({"category": "search", "urgent": true, "channels": ["push"], "area": area});
+        assert_problem(app.post_json_as("/v1/alerts/reach-preview", &dispatcher, &preview).await, 422, code)
+            .await;
+    }
+    let alerts = app.get_json("/v1/alerts", &dispatcher).await;
+    assert_eq!(alerts, json!([]), "nothing was saved");
+}
+
+#[tokio::test]
+async fn other_fields_are_checked_too() {
+    let app = app().await;
+    let dispatcher = app.dispatcher_token("rotterdam");
+    let mut no_channels = alert_body(circle(ROTTERDAM, 1_000.0));
+    no_channels["channels"] = json!([]);
+    let mut urgent_by_email = alert_body(circle(ROTTERDAM, 1_000.0));
+    urgent_by_email["channels"] = json!(["email"]);
+    let mut empty_title = alert_body(circle(ROTTERDAM, 1_000.0));
+    empty_title["texts"]["nl"]["title"] = json!("  ");
+    let mut no_dutch = alert_body(circle(ROTTERDAM, 1_000.0));
+    no_dutch["texts"].as_object_mut().unwrap().remove("nl");
+    let mut bad_number = alert_body(circle(ROTTERDAM, 1_000.0));
+    bad_number["call_back_number"] = json!("bel ons");
+    let mut bad_age = alert_body(circle(ROTTERDAM, 1_000.0));
+    bad_age["description"]["person"]["age_min"] = json!(40);
+    let mut unknown_category = alert_body(circle(ROTTERDAM, 1_000.0));
+    unknown_category["category"] = json!("gossip");
+    for (body, code) in [
+        (no_channels, "invalid_channels"),
+        (urgent_by_email, "invalid_channels"),
+        (empty_title, "invalid_text"),
+        (no_dutch, "invalid_body"),
+        (bad_number, "invalid_call_back_number"),
+        (bad_age, "invalid_description"),
+        (unknown_category, "invalid_body"),
+    ] {
+        assert_problem(app.post_json_as("/v1/alerts", &dispatcher, &body).await, 422, code).await;
+    }
+}
+
+#[tokio::test]
+async fn the_preview_counts_each_participant_once_with_their_channels_and_devices() {
+    let app = app().await;
+    let dispatcher = app.dispatcher_token("rotterdam");
+    // Two phones, two places in the area: one recipient, two devices.
+    app.participant(
+        "+31610000001",
+        Profile {
+            places: vec![ROTTERDAM, KRALINGEN],
+            devices: vec![android_device("a1"), ios_device(1)],
+            ..Profile::default()
+        },
+    )
+    .await;
+    // No device: SMS straight away.
+    app.participant("+31610000002", Profile::default()).await;
+    // Only push, but no device: nothing reaches them.
+    app.participant("+31610000003", Profile { channels: vec!["push"], ..Profile::default() }).await;
+    // Does not want this category.
+    app.participant("+31610000004", Profile { categories: Some(vec!["alarm"]), ..Profile::default() }).await;
+    // Lives in Amsterdam, but is in Rotterdam now.
+    app.participant(
+        "+31610000005",
+        Profile {
+            places: vec![AMSTERDAM],
+            live_location: Some(ROTTERDAM),
+            devices: vec![android_device("a5")],
+            ..Profile::default()
+        },
+    )
+    .await;
+    // Lives in Amsterdam and is there.
+    app.participant("+31610000006", Profile { places: vec![AMSTERDAM], ..Profile::default() }).await;
+    // Home in the area, but counted only on weekdays before dawn (never now, unless the test runs then).
+    let night_owl = app.participant("+31610000007", Profile { places: vec![], ..Profile::default() }).await;
+    let place = json!({"kind": "work", "name": "Nachtdienst", "latitude": ROTTERDAM.0, "longitude": ROTTERDAM.1,
+                       "time_windows": [{"days": ["mon"], "from": "03:00", "until": "03:01"}]});
+    app.expect_ok(Method::POST, "/v1/me/places", &night_owl.access_token, place).await;
+
+    let preview = json!({"category": "search", "urgent": true, "channels": ["push", "sms"], "area": circle(ROTTERDAM, 5_000.0)});
+    let reach = app.expect_ok(Method::POST, "/v1/alerts/reach-preview", &dispatcher, preview).await;
+    // 1, 2 and 5. Number 3 chose only push and has no device: nothing would reach them.
+    assert_eq!(reach["participants"], 3, "{reach}");
+    assert_eq!(reach["push"], json!({"participants": 2, "ios_devices": 1, "android_devices": 2}), "{reach}");
+    assert_eq!(reach["sms"], json!({"participants": 1, "fallback_participants": 2}), "{reach}");
+    assert_eq!(reach["email"]["participants"], 0);
+
+    // Push only: the participant without a device is not reached at all.
+    let preview = json!({"category": "search", "urgent": true, "channels": ["push"], "area": circle(ROTTERDAM, 5_000.0)});
+    let reach = app.expect_ok(Method::POST, "/v1/alerts/reach-preview", &dispatcher, preview).await;
+    assert_eq!(reach["participants"], 2, "{reach}");
+    assert_eq!(reach["sms"]["participants"], 0);
+}
+
+#[tokio::test]
+async fn sending_reaches_everyone_in_the_area_once_and_the_counters_follow() {
+    let app = app().await;
+    let dispatcher = app.dispatcher_token("rotterdam");
+    app.participant("+31610000011", Profile::default()).await;
+    app.participant(
+        "+31610000012",
+        Profile { places: vec![ROTTERDAM, KRALINGEN], language: "en", ..Profile::default() },
+    )
+    .await;
+    app.participant("+31610000013", Profile { places: vec![AMSTERDAM], ..Profile::default() }).await;
+
+    let id = app.send_new_alert(&dispatcher, alert_body(circle(ROTTERDAM, 6_000.0))).await;
+    let counters = app.wait_until_delivered(&dispatcher, &id).await;
+    assert_eq!(counters["recipients"], 2, "{counters}");
+    assert_eq!(counters["sms"]["sent"], 2, "{counters}");
+    assert_eq!(counters["push"]["sent"], 0);
+
+    let mut sent = alert_sms(&app);
+    sent.sort();
+    assert_eq!(sent.len(), 2, "one SMS each, however many places match: {sent:?}");
+    assert_eq!(sent[0].0, "+31610000011");
+    assert!(
+        sent[0].1.starts_with("Burgernet: Gezocht: man op witte scooter. Man, 25-35 jaar"),
+        "{}",
+        sent[0].1
+    );
+    assert!(sent[0].1.ends_with("Gezien? Bel 0900-8844."), "{}", sent[0].1);
+    assert!(sent[1].1.starts_with("Burgernet: Wanted: man on a white scooter."), "in English: {}", sent[1].1);
+
+    let alert = app.get_json(&format!("/v1/alerts/{id}"), &dispatcher).await;
+    assert_eq!(alert["status"], "active");
+    assert!(alert["sent_at"].is_string());
+    assert_eq!(alert["messages"][0]["kind"], "alert");
+    let kinds: Vec<String> =
+        app.dossier_kinds(&dispatcher, &id).await.into_iter().filter(|kind| kind != "viewed").collect();
+    assert_eq!(kinds, ["created", "sent", "recipients_selected", "deliveries", "exported"]);
+
+    // Sending twice is refused.
+    let response = app.post_json_as(&format!("/v1/alerts/{id}/send"), &dispatcher, &json!({})).await;
+    assert_problem(response, 409, "alert_already_sent").await;
+}
+
+#[tokio::test]
+async fn expanding_the_area_reaches_only_those_not_reached_yet() {
+    let app = app().await;
+    let dispatcher = app.dispatcher_token("rotterdam");
+    app.participant("+31610000021", Profile::default()).await;
+    app.participant("+31610000022", Profile { places: vec![KRALINGEN], ..Profile::default() }).await;
+
+    let id = app.send_new_alert(&dispatcher, alert_body(circle(ROTTERDAM, 1_000.0))).await;
+    app.wait_until_delivered(&dispatcher, &id).await;
+    assert_eq!(alert_sms(&app).len(), 1);
+
+    let expansion = json!({"area": circle(KRALINGEN, 1_000.0)});
+    let response = app.post_json_as(&format!("/v1/alerts/{id}/expansions"), &dispatcher, &expansion).await;
+    assert_eq!(response.status(), 202);
+    let counters =
+        app.wait_for_counters(&dispatcher, &id, |c| c["recipients"] == 2 && c["batches_pending"] == 0).await;
+    assert_eq!(counters["sms"]["sent"], 2);
+    let sent = alert_sms(&app);
+    assert_eq!(sent.len(), 2, "the first recipient is not alerted again: {sent:?}");
+    assert_eq!(sent[1].0, "+31610000022");
+
+    let alert = app.get_json(&format!("/v1/alerts/{id}"), &dispatcher).await;
+    assert_eq!(alert["areas"].as_array().unwrap().len(), 2);
+    assert!(app.dossier_kinds(&dispatcher, &id).await.contains(&"expanded".to_string()));
+
+    let outside = json!({"area": circle(AMSTERDAM, 1_000.0)});
+    let response = app.post_json_as(&format!("/v1/alerts/{id}/expansions"), &dispatcher, &outside).await;
+    assert_problem(response, 422, "area_outside_region").await;
+}
+
+#[tokio::test]
+async fn updates_and_the_closing_message_reach_everyone_reached_and_a_closed_alert_takes_nothing_more() {
+    let app = app().await;
+    let dispatcher = app.dispatcher_token("rotterdam");
+    app.participant("+31610000031", Profile::default()).await;
+    app.participant("+31610000032", Profile { language: "en", ..Profile::default() }).await;
+    let id = app.send_new_alert(&dispatcher, alert_body(circle(ROTTERDAM, 1_000.0))).await;
+    app.wait_until_delivered(&dispatcher, &id).await;
+
+    let update = json!({"texts": {"nl": {"message": "Laatst gezien richting het noorden."}, "en": {"message": "Last seen heading north."}}});
+    let response = app.post_json_as(&format!("/v1/alerts/{id}/updates"), &dispatcher, &update).await;
+    assert_eq!(response.status(), 202);
+    let closing = json!({"outcome": "hard_success", "texts": {"nl": {"message": "Aangehouden dankzij uw tips. Bedankt!"}}});
+    let response = app.post_json_as(&format!("/v1/alerts/{id}/close"), &dispatcher, &closing).await;
+    assert_eq!(response.status(), 200);
+    let closed: Value = response.json().await.unwrap();
+    assert_eq!(closed["status"], "closed");
+    assert_eq!(closed["outcome"], "hard_success");
+
+    app.wait_for_counters(&dispatcher, &id, |c| c["sms"]["sent"] == 6 && c["batches_pending"] == 0).await;
+    let sent = alert_sms(&app);
+    let to = |phone: &str| -> Vec<String> {
+        sent.iter().filter(|(to, _)| to == phone).map(|(_, b)| b.clone()).collect()
+    };
+    let dutch = to("+31610000031");
+    assert_eq!(dutch.len(), 3, "{dutch:?}");
+    assert!(
+        dutch[1].starts_with(
+            "Burgernet: Update: Gezocht: man op witte scooter. Laatst gezien richting het noorden."
+        ),
+        "{}",
+        dutch[1]
+    );
+    assert!(
+        dutch[2]
+            .starts_with("Burgernet: Afgelopen: Gezocht: man op witte scooter. Aangehouden dankzij uw tips."),
+        "{}",
+        dutch[2]
+    );
+    let english = to("+31610000032");
+    assert!(english[1].contains("Last seen heading north."), "{}", english[1]);
+    // No English closing text: the Dutch one.
+    assert!(english[2].contains("Aangehouden dankzij uw tips."), "{}", english[2]);
+
+    for (path, body) in [
+        (format!("/v1/alerts/{id}/updates"), update),
+        (format!("/v1/alerts/{id}/close"), closing),
+        (format!("/v1/alerts/{id}/expansions"), json!({"area": circle(KRALINGEN, 500.0)})),
+        (format!("/v1/alerts/{id}/send"), json!({})),
+    ] {
+        assert_problem(app.post_json_as(&path, &dispatcher, &body).await, 409, "alert_closed").await;
+    }
+    let kinds = app.dossier_kinds(&dispatcher, &id).await;
+    for kind in ["updated", "closed"] {
+        assert!(kinds.contains(&kind.to_string()), "{kinds:?}");
+    }
+}
+
+#[tokio::test]
+async fn participants_see_their_alerts_and_report_receipts() {
+    let app = app().await;
+    let dispatcher = app.dispatcher_token("rotterdam");
+    let reached = app.participant("+31610000041", Profile { language: "en", ..Profile::default() }).await;
+    let elsewhere =
+        app.participant("+31610000042", Profile { places: vec![AMSTERDAM], ..Profile::default() }).await;
+    let id = app.send_new_alert(&dispatcher, alert_body(circle(ROTTERDAM, 1_000.0))).await;
+    app.wait_until_delivered(&dispatcher, &id).await;
+    let update = json!({"texts": {"nl": {"message": "Nu richting centrum."}, "en": {"message": "Now heading to the centre."}}});
+    app.expect_ok(Method::POST, &format!("/v1/alerts/{id}/updates"), &dispatcher, update).await;
+
+    let mine = app.get_json("/v1/me/alerts", &reached.access_token).await;
+    assert_eq!(mine.as_array().unwrap().len(), 1);
+    let alert = &mine[0];
+    assert_eq!(alert["id"], id);
+    assert_eq!(alert["text"]["title"], "Wanted: man on a white scooter");
+    assert_eq!(alert["call_back_number"], "0900-8844");
+    assert_eq!(alert["updates"][0]["message"], "Now heading to the centre.");
+    assert_eq!(alert["closing"], Value::Null);
+    assert_eq!(alert["received_at"], Value::Null);
+    assert_eq!(app.get_json("/v1/me/alerts", &elsewhere.access_token).await, json!([]));
+    let response = app.get_as(&format!("/v1/me/alerts/{id}"), &elsewhere.access_token).await;
+    assert_problem(response, 404, "not_found").await;
+
+    let receipts = format!("/v1/me/alerts/{id}/receipts");
+    for kind in ["received", "received", "opened"] {
+        let response = app.post_json_as(&receipts, &reached.access_token, &json!({"kind": kind})).await;
+        assert_eq!(response.status(), 204);
+    }
+    let response = app.post_json_as(&receipts, &elsewhere.access_token, &json!({"kind": "received"})).await;
+    assert_problem(response, 404, "not_found").await;
+    let response = app.post_json_as(&receipts, &reached.access_token, &json!({"kind": "read"})).await;
+    assert_problem(response, 422, "invalid_body").await;
+
+    let alert = app.get_json(&format!("/v1/me/alerts/{id}"), &reached.access_token).await;
+    assert!(alert["received_at"].is_string() && alert["opened_at"].is_string(), "{alert}");
+    let counters = app.get_json(&format!("/v1/alerts/{id}"), &dispatcher).await["counters"].clone();
+    assert_eq!((counters["acknowledged"].clone(), counters["opened"].clone()), (json!(1), json!(1)));
+    assert_eq!(counters["sms"]["acknowledged"], 1);
+    let kinds = app.dossier_kinds(&dispatcher, &id).await;
+    assert_eq!(kinds.iter().filter(|k| *k == "acknowledged").count(), 1, "only the first receipt: {kinds:?}");
+    assert_eq!(kinds.iter().filter(|k| *k == "opened").count(), 1);
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    count: i64,
+}
+
+#[tokio::test]
+async fn the_dossier_is_append_only_and_its_chain_shows_tampering() {
+    let app = app().await;
+    let dispatcher = app.dispatcher_token("rotterdam");
+    app.participant("+31610000051", Profile::default()).await;
+    let id = app.send_new_alert(&dispatcher, alert_body(circle(ROTTERDAM, 1_000.0))).await;
+    app.wait_until_delivered(&dispatcher, &id).await;
+
+    let dossier = app.get_json(&format!("/v1/alerts/{id}/dossier"), &dispatcher).await;
+    let entries = dossier["entries"].as_array().unwrap();
+    assert_eq!(entries.last().unwrap()["kind"], "exported");
+    assert_eq!(entries.last().unwrap()["actor"], "staff:staff-1");
+    for (index, entry) in entries.iter().enumerate() {
+        assert_eq!(entry["seq"], index as i64 + 1);
+        if index > 0 {
+            assert_eq!(entry["prev_hash"], entries[index - 1]["hash"]);
+        }
+    }
+    let delivery = entries.iter().find(|e| e["kind"] == "deliveries").unwrap();
+    assert_eq!(delivery["body"]["results"][0]["channel"], "sms");
+    assert!(!delivery.to_string().contains("+3161"), "the dossier names no phone number: {delivery}");
+
+    let alert = burgernet_core::ids::AlertId(id.parse().unwrap());
+    let mut conn = app.database.connect().await;
+    for statement in [
+        format!("UPDATE alert_dossier SET body = '{{}}' WHERE alert_id = '{id}'"),
+        format!("DELETE FROM alert_dossier WHERE alert_id = '{id}'"),
+        "TRUNCATE alert_dossier".to_string(),
+    ] {
+        let error = diesel::sql_query(&statement).execute(&mut conn).await.unwrap_err();
+        assert!(error.to_string().contains("append-only"), "{statement}: {error}");
+    }
+    let verified = burgernet_core::alerts::dossier::verify(&mut conn, alert).await.unwrap();
+    assert_eq!(verified.first_broken, None);
+    assert_eq!(verified.entries, entries.len());
+
+    // Someone with the power to switch triggers off edits entry 2.
+    diesel::sql_query("SET session_replication_role = replica").execute(&mut conn).await.unwrap();
+    diesel::sql_query(format!(
+        "UPDATE alert_dossier SET body = jsonb_set(body, '{{wave}}', '7') WHERE alert_id = '{id}' AND seq = 2"
+    ))
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    let verified = burgernet_core::alerts::dossier::verify(&mut conn, alert).await.unwrap();
+    let broken = verified.first_broken.expect("the edit is found");
+    assert_eq!(broken.seq, 2);
+    assert!(broken.problem.contains("changed after it was written"), "{}", broken.problem);
+
+    // Deleting an entry breaks the numbering.
+    diesel::sql_query(format!("DELETE FROM alert_dossier WHERE alert_id = '{id}' AND seq = 3"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let count: Count =
+        diesel::sql_query(format!("SELECT count(*) AS count FROM alert_dossier WHERE alert_id = '{id}'"))
+            .get_result(&mut conn)
+            .await
+            .unwrap();
+    assert_eq!(count.count as usize, entries.len() - 1);
+}
