@@ -9,6 +9,7 @@ mod command_line;
 mod contract;
 mod dev_outbox;
 mod edge;
+mod fcm;
 mod helpers;
 mod jobs;
 mod log_privacy;

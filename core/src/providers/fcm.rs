@@ -1,12 +1,830 @@
-//! The FCM HTTP v1 client (being written on its own branch; this stand-in only fixes the interface).
+//! The client of Firebase Cloud Messaging's HTTP v1 API, which carries alerts to Android devices.
+//! (The `fcm` crate speaks only the legacy API Google shut down in 2024, hence a client of our
+//! own; design.md section 4.)
+//!
+//! # Credentials
+//!
+//! A Google service-account key file ([`ServiceAccount`]) holds an RSA key. With it we ask the
+//! account's token endpoint for an OAuth2 access token (RFC 7523, the JWT bearer grant):
+//!
+//! ```text
+//! POST {token_uri}
+//! Content-Type: application/x-www-form-urlencoded
+//!
+//! grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer&assertion=<JWT, RS256>
+//! ```
+//!
+//! The JWT says who we are (`iss`: the account's e-mail), what for (`scope`: Firebase messaging),
+//! to whom (`aud`: the token endpoint) and for how long (`iat`, `exp` one hour later). The answer
+//! is `{"access_token": "...", "expires_in": 3599, "token_type": "Bearer"}`. The token is kept
+//! until five minutes before it expires and shared by all clones of the client; while one sender
+//! fetches a new one, the others wait for it (and share its failure) instead of each asking.
+//!
+//! # Sending
+//!
+//! ```text
+//! POST {api_url}/v1/projects/{project_id}/messages:send
+//! Authorization: Bearer <access token>
+//!
+//! {"message": {"token": "<registration token>", "notification": {"title": "...", "body": "..."},
+//!   "data": {"alert_id": "..."}, "android": {"priority": "HIGH", "ttl": "3600s", "collapse_key": "..."}}}
+//! ```
+//!
+//! `200 {"name": "projects/<p>/messages/<id>"}` means accepted. Errors come in Google's shape,
+//! `{"error": {"code": 404, "status": "NOT_FOUND", "message": "...", "details": [{"@type":
+//! "type.googleapis.com/google.firebase.fcm.v1.FcmError", "errorCode": "UNREGISTERED"}]}}`, and are
+//! classified by `errorCode`, else `status`, else the HTTP status (see [`PushError`]):
+//!
+//! - `UNREGISTERED`: the token is dead;
+//! - `QUOTA_EXCEEDED`, `RESOURCE_EXHAUSTED`, 429: rate limited, with `Retry-After`;
+//! - `UNAVAILABLE`, `INTERNAL`, 5xx: unavailable;
+//! - 401: the access token was refused; it is dropped and the message sent once more with a new
+//!   one, and if that is refused too: unauthorized;
+//! - `THIRD_PARTY_AUTH_ERROR`, `PERMISSION_DENIED`, 403: unauthorized (our credentials or
+//!   project are wrong);
+//! - `SENDER_ID_MISMATCH` (the device token belongs to another project), `INVALID_ARGUMENT` and
+//!   any other 4xx: rejected, never retried.
+//!
+//! Google's free-text `message` is never kept: it can repeat the device token.
+//!
+//! The connection is HTTP/2 when the server offers it in ALPN (Google does), HTTP/1.1 otherwise.
 
-use crate::providers::push::{PushAccepted, PushError, PushNotification};
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-#[derive(Clone, Debug)]
-pub struct FcmClient;
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Bytes;
+use hyper::header::{self, HeaderMap, HeaderValue};
+use hyper::{Method, Request, StatusCode, Uri};
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+use super::push::{PushAccepted, PushError, PushNotification};
+use super::sms::{error_chain, retry_after};
+use crate::config::{ConfigError, Env, parse};
+use crate::secret::Secret;
+
+/// Google's FCM API.
+pub const DEFAULT_API_URL: &str = "https://fcm.googleapis.com";
+
+/// Google's OAuth2 token endpoint, for key files that do not name one.
+pub const DEFAULT_TOKEN_URI: &str = "https://oauth2.googleapis.com/token";
+
+/// The OAuth2 scope that allows sending FCM messages.
+pub const MESSAGING_SCOPE: &str = "https://www.googleapis.com/auth/firebase.messaging";
+
+const JWT_BEARER_GRANT: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+
+/// Google accepts assertions valid for at most an hour.
+const ASSERTION_LIFETIME_SECONDS: i64 = 3600;
+
+/// A token is replaced this long before it expires, so no request goes out with a token that
+/// expires on the way.
+const REFRESH_MARGIN: Duration = Duration::from_secs(5 * 60);
+
+/// FCM's limit on the notification and data of one message, in bytes.
+pub const MAX_PAYLOAD_BYTES: usize = 4096;
+
+const ELLIPSIS: &str = "…";
+
+/// Google's answers are small; anything larger is not read.
+const MAX_RESPONSE_BYTES: usize = 64 * 1024;
+
+/// The parts of a Google service-account key file (JSON) the client needs.
+#[derive(Debug, Clone)]
+pub struct ServiceAccount {
+    pub project_id: String,
+    pub client_email: String,
+    /// PEM, PKCS#8 RSA (`-----BEGIN PRIVATE KEY-----`).
+    pub private_key: Secret<String>,
+    pub private_key_id: Option<String>,
+    /// Where access tokens come from, e.g. `https://oauth2.googleapis.com/token`.
+    pub token_uri: String,
+}
+
+impl ServiceAccount {
+    /// Reads a key file as the Google Cloud console hands it out. The problem text names the
+    /// field at fault and never repeats a value (the file holds a private key).
+    pub fn parse(json: &str) -> Result<Self, String> {
+        let value: Value = serde_json::from_str(json).map_err(|error| {
+            format!("is not valid JSON (line {}, column {})", error.line(), error.column())
+        })?;
+        let Value::Object(fields) = value else { return Err("is not a JSON object".into()) };
+        let optional = |name: &str| {
+            fields
+                .get(name)
+                .and_then(Value::as_str)
+                .filter(|text| !text.trim().is_empty())
+                .map(str::to_string)
+        };
+        let required = |name: &str| {
+            optional(name).ok_or_else(|| format!("has no \"{name}\"; is it a service-account key file?"))
+        };
+        if optional("type").is_some_and(|kind| kind != "service_account") {
+            return Err("is not a service-account key file (\"type\" is not \"service_account\")".into());
+        }
+        let private_key = required("private_key")?;
+        EncodingKey::from_rsa_pem(private_key.as_bytes())
+            .map_err(|_| "has a \"private_key\" that is not an RSA private key in PEM form".to_string())?;
+        let token_uri = match optional("token_uri") {
+            Some(uri) => https_url(&uri).map_err(|_| "has a \"token_uri\" that is not an https:// URL")?,
+            None => DEFAULT_TOKEN_URI.to_string(),
+        };
+        Ok(Self {
+            project_id: required("project_id")?,
+            client_email: required("client_email")?,
+            private_key: Secret::new(private_key),
+            private_key_id: optional("private_key_id"),
+            token_uri,
+        })
+    }
+}
+
+/// Where and how to reach FCM.
+#[derive(Debug, Clone)]
+pub struct FcmConfig {
+    pub service_account: ServiceAccount,
+    /// `https://` base URL without a trailing slash.
+    pub api_url: String,
+    /// Certificate authorities (PEM) trusted besides the system's, for both the token endpoint and
+    /// the API: an inspecting proxy, or the local fake.
+    pub extra_ca_pem: Option<String>,
+    /// The longest one request may take, from connecting to reading the whole answer.
+    pub timeout: Duration,
+}
+
+impl FcmConfig {
+    /// Reads `BURGERNET_FCM_SERVICE_ACCOUNT_FILE` (the key file's path; unset: `Ok(None)`, no FCM),
+    /// `BURGERNET_FCM_URL` (default `https://fcm.googleapis.com`), `BURGERNET_FCM_CA_FILE` (extra
+    /// trusted CAs, PEM), `BURGERNET_FCM_TIMEOUT` (default `10s`) and `BURGERNET_FCM_TOKEN_URI`
+    /// (overrides the key file's `token_uri`).
+    pub fn from_env(env: &Env) -> Result<Option<Self>, ConfigError> {
+        const KEY_FILE: &str = "BURGERNET_FCM_SERVICE_ACCOUNT_FILE";
+        let Some(mut service_account) = env.optional(KEY_FILE, read_service_account_file)? else {
+            let dependents = [
+                "BURGERNET_FCM_URL",
+                "BURGERNET_FCM_CA_FILE",
+                "BURGERNET_FCM_TIMEOUT",
+                "BURGERNET_FCM_TOKEN_URI",
+            ];
+            if let Some(dependent) = dependents.into_iter().find(|name| env.is_set(name)) {
+                return Err(ConfigError {
+                    variable: KEY_FILE,
+                    problem: format!("is required when {dependent} is set"),
+                });
+            }
+            return Ok(None);
+        };
+        if let Some(token_uri) = env.optional("BURGERNET_FCM_TOKEN_URI", https_url)? {
+            service_account.token_uri = token_uri;
+        }
+        Ok(Some(Self {
+            service_account,
+            api_url: env.or("BURGERNET_FCM_URL", DEFAULT_API_URL.to_string(), https_url)?,
+            extra_ca_pem: env.optional("BURGERNET_FCM_CA_FILE", read_ca_file)?,
+            timeout: env.or("BURGERNET_FCM_TIMEOUT", Duration::from_secs(10), parse::duration)?,
+        }))
+    }
+}
+
+fn read_service_account_file(path: &str) -> Result<ServiceAccount, String> {
+    let json = std::fs::read_to_string(path).map_err(|error| format!("cannot read {path:?}: {error}"))?;
+    ServiceAccount::parse(&json).map_err(|problem| format!("the file {path:?} {problem}"))
+}
+
+fn read_ca_file(path: &str) -> Result<String, String> {
+    let pem = std::fs::read_to_string(path).map_err(|error| format!("cannot read {path:?}: {error}"))?;
+    if pem.contains("-----BEGIN CERTIFICATE-----") {
+        Ok(pem)
+    } else {
+        Err(format!("the file {path:?} holds no PEM certificate"))
+    }
+}
+
+/// Credentials and messages travel only over TLS.
+fn https_url(raw: &str) -> Result<String, String> {
+    let url = parse::http_url(raw)?;
+    if url.starts_with("https://") { Ok(url) } else { Err("expected an https:// URL".into()) }
+}
+
+/// The FCM client. Cheap to clone: clones share the connections and the access token.
+#[derive(Clone)]
+pub struct FcmClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    send_uri: Uri,
+    token_uri: Uri,
+    signer: AssertionSigner,
+    timeout: Duration,
+    token: tokio::sync::Mutex<TokenState>,
+}
+
+/// Signs the JWTs we trade for access tokens.
+struct AssertionSigner {
+    key: EncodingKey,
+    header: Header,
+    issuer: String,
+    audience: String,
+}
+
+#[derive(Default)]
+struct TokenState {
+    current: Option<AccessToken>,
+    /// The last refresh that failed, and when: senders that waited for it get its error.
+    last_failure: Option<(Instant, PushError)>,
+}
+
+struct AccessToken {
+    /// `Bearer <token>`, marked sensitive.
+    authorization: HeaderValue,
+    refresh_after: Instant,
+}
+
+/// One HTTP answer, read whole.
+struct Answer {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+#[derive(Serialize)]
+struct AssertionClaims<'a> {
+    iss: &'a str,
+    scope: &'a str,
+    aud: &'a str,
+    iat: i64,
+    exp: i64,
+}
+
+#[derive(Deserialize)]
+struct TokenGranted {
+    access_token: String,
+    expires_in: u64,
+    token_type: String,
+}
+
+#[derive(Deserialize)]
+struct TokenRefused {
+    error: String,
+}
+
+#[derive(Deserialize)]
+struct MessageSent {
+    name: String,
+}
+
+#[derive(Deserialize)]
+struct GoogleErrorEnvelope {
+    error: GoogleError,
+}
+
+#[derive(Deserialize)]
+struct GoogleError {
+    status: Option<String>,
+    #[serde(default)]
+    details: Vec<GoogleErrorDetail>,
+}
+
+#[derive(Deserialize)]
+struct GoogleErrorDetail {
+    #[serde(rename = "@type")]
+    kind: Option<String>,
+    #[serde(rename = "errorCode")]
+    error_code: Option<String>,
+}
+
+impl fmt::Debug for FcmClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FcmClient")
+            .field("send_uri", &self.inner.send_uri.to_string())
+            .field("token_uri", &self.inner.token_uri.to_string())
+            .field("timeout", &self.inner.timeout)
+            .finish_non_exhaustive()
+    }
+}
 
 impl FcmClient {
-    pub async fn send(&self, _notification: &PushNotification<'_>) -> Result<PushAccepted, PushError> {
-        Err(PushError::Unavailable { detail: "FCM is not configured".into(), retry_after: None })
+    /// Builds the client; no network I/O happens until the first [`send`](Self::send).
+    pub fn new(config: FcmConfig) -> anyhow::Result<Self> {
+        let account = config.service_account;
+        let api_url = https_url(&config.api_url)
+            .map_err(|problem| anyhow::anyhow!("the FCM URL is not usable: {problem}"))?;
+        let send_uri: Uri = format!("{api_url}/v1/projects/{}/messages:send", account.project_id)
+            .parse()
+            .context("build the FCM send URL (is the project id plain?)")?;
+        let token_uri: Uri = https_url(&account.token_uri)
+            .map_err(|problem| anyhow::anyhow!("the token URI is not usable: {problem}"))?
+            .parse()
+            .context("read the token URI")?;
+        let key = EncodingKey::from_rsa_pem(account.private_key.expose().as_bytes()).map_err(|_| {
+            anyhow::anyhow!("the service account's private key is not an RSA private key in PEM form")
+        })?;
+        let mut header = Header::new(Algorithm::RS256);
+        header.kid = account.private_key_id;
+        let signer =
+            AssertionSigner { key, header, issuer: account.client_email, audience: account.token_uri };
+
+        let mut http = HttpConnector::new();
+        http.enforce_http(false);
+        http.set_nodelay(true);
+        http.set_connect_timeout(Some(config.timeout));
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(super::tls_client_config_trusting(config.extra_ca_pem.as_deref())?)
+            .https_only()
+            .enable_all_versions()
+            .wrap_connector(http);
+        let http = Client::builder(TokioExecutor::new())
+            .pool_timer(TokioTimer::new())
+            .pool_idle_timeout(Duration::from_secs(60))
+            .timer(TokioTimer::new())
+            .build(connector);
+        let inner = Inner {
+            http,
+            send_uri,
+            token_uri,
+            signer,
+            timeout: config.timeout,
+            token: tokio::sync::Mutex::new(TokenState::default()),
+        };
+        Ok(Self { inner: Arc::new(inner) })
+    }
+
+    /// Sends one notification to one device.
+    pub async fn send(&self, notification: &PushNotification<'_>) -> Result<PushAccepted, PushError> {
+        let body = Bytes::from(message_body(notification, Utc::now()).to_string());
+        let authorization = self.access_token().await?;
+        let mut answer = self.post_message(&authorization, body.clone()).await?;
+        if answer.status == StatusCode::UNAUTHORIZED {
+            // Revoked or expired early: one more try with a token fetched now.
+            self.forget_access_token(&authorization).await;
+            let fresh = self.access_token().await?;
+            answer = self.post_message(&fresh, body).await?;
+        }
+        let result = interpret_send_answer(&answer);
+        if let Err(error) = &result {
+            tracing::debug!(collapse_id = notification.collapse_id, %error, "FCM did not accept a notification");
+        }
+        result
+    }
+
+    async fn post_message(&self, authorization: &HeaderValue, body: Bytes) -> Result<Answer, PushError> {
+        let request = Request::builder()
+            .method(Method::POST)
+            .uri(self.inner.send_uri.clone())
+            .header(header::AUTHORIZATION, authorization.clone())
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::USER_AGENT, concat!("burgernet/", env!("CARGO_PKG_VERSION")))
+            .body(Full::new(body))
+            .map_err(|_| unavailable("could not build the FCM request"))?;
+        self.exchange(request, "FCM").await
+    }
+
+    /// The current access token as an `Authorization` value, fetched first when there is none
+    /// or it is about to expire.
+    async fn access_token(&self) -> Result<HeaderValue, PushError> {
+        let asked_at = Instant::now();
+        let mut state = self.inner.token.lock().await;
+        if let Some(token) = &state.current
+            && Instant::now() < token.refresh_after
+        {
+            return Ok(token.authorization.clone());
+        }
+        if let Some((failed_at, error)) = &state.last_failure
+            && *failed_at >= asked_at
+        {
+            return Err(error.clone());
+        }
+        match self.fetch_access_token().await {
+            Ok(token) => {
+                let authorization = token.authorization.clone();
+                *state = TokenState { current: Some(token), last_failure: None };
+                Ok(authorization)
+            }
+            Err(error) => {
+                *state = TokenState { current: None, last_failure: Some((Instant::now(), error.clone())) };
+                Err(error)
+            }
+        }
+    }
+
+    /// Drops the token FCM refused, unless another sender has replaced it already.
+    async fn forget_access_token(&self, refused: &HeaderValue) {
+        let mut state = self.inner.token.lock().await;
+        if state.current.as_ref().is_some_and(|token| token.authorization == *refused) {
+            state.current = None;
+        }
+    }
+
+    async fn fetch_access_token(&self) -> Result<AccessToken, PushError> {
+        let signer = &self.inner.signer;
+        let now = Utc::now().timestamp();
+        let claims = AssertionClaims {
+            iss: &signer.issuer,
+            scope: MESSAGING_SCOPE,
+            aud: &signer.audience,
+            iat: now,
+            exp: now + ASSERTION_LIFETIME_SECONDS,
+        };
+        let assertion = jsonwebtoken::encode(&signer.header, &claims, &signer.key).map_err(|_| {
+            PushError::Unauthorized {
+                detail: "could not sign the token request with the service account's key".into(),
+            }
+        })?;
+        let form = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("grant_type", JWT_BEARER_GRANT)
+            .append_pair("assertion", &assertion)
+            .finish();
+        let request = Request::builder()
+            .method(Method::POST)
+            .uri(self.inner.token_uri.clone())
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::USER_AGENT, concat!("burgernet/", env!("CARGO_PKG_VERSION")))
+            .body(Full::new(Bytes::from(form)))
+            .map_err(|_| unavailable("could not build the token request"))?;
+        let fetched_at = Instant::now();
+        let answer = self.exchange(request, "the OAuth2 token endpoint").await?;
+        interpret_token_answer(&answer, fetched_at)
+    }
+
+    /// Sends `request` and reads the whole answer within the timeout. `peer` names the other side
+    /// in errors.
+    async fn exchange(&self, request: Request<Full<Bytes>>, peer: &str) -> Result<Answer, PushError> {
+        let inner = &*self.inner;
+        let exchange = async {
+            let response = inner.http.request(request).await.map_err(|error| {
+                let what = if error.is_connect() { "could not connect" } else { "the request failed" };
+                // hyper-util's own text ("client error (Connect)") adds nothing to its cause's.
+                let cause = error_chain(std::error::Error::source(&error).unwrap_or(&error));
+                unavailable(format!("{peer}: {what}: {cause}"))
+            })?;
+            let (parts, body) = response.into_parts();
+            let body = Limited::new(body, MAX_RESPONSE_BYTES)
+                .collect()
+                .await
+                .map_err(|error| {
+                    unavailable(format!(
+                        "{peer}: could not read the response (HTTP {}): {error}",
+                        parts.status.as_u16()
+                    ))
+                })?
+                .to_bytes();
+            Ok(Answer { status: parts.status, headers: parts.headers, body })
+        };
+        tokio::time::timeout(inner.timeout, exchange).await.map_err(|_| {
+            unavailable(format!("{peer}: no response within {}", humantime::format_duration(inner.timeout)))
+        })?
+    }
+}
+
+fn unavailable(detail: impl Into<String>) -> PushError {
+    PushError::Unavailable { detail: detail.into(), retry_after: None }
+}
+
+/// The token endpoint's answer: a token, or why not. 4xx means our credentials are refused
+/// (`invalid_grant`: wrong key, unknown account, clock skew), except for "slow down" (429).
+fn interpret_token_answer(answer: &Answer, fetched_at: Instant) -> Result<AccessToken, PushError> {
+    let status = answer.status.as_u16();
+    if answer.status == StatusCode::OK {
+        let granted = serde_json::from_slice::<TokenGranted>(&answer.body)
+            .ok()
+            .filter(|granted| granted.token_type.eq_ignore_ascii_case("bearer"))
+            .ok_or_else(|| {
+                unavailable("the OAuth2 token endpoint answered HTTP 200 without a bearer token")
+            })?;
+        let mut authorization =
+            HeaderValue::try_from(format!("Bearer {}", granted.access_token)).map_err(|_| {
+                unavailable("the OAuth2 token endpoint answered a token that cannot be sent in a header")
+            })?;
+        authorization.set_sensitive(true);
+        let lifetime = Duration::from_secs(granted.expires_in);
+        return Ok(AccessToken {
+            authorization,
+            refresh_after: fetched_at + lifetime.saturating_sub(REFRESH_MARGIN),
+        });
+    }
+    let code = serde_json::from_slice::<TokenRefused>(&answer.body)
+        .ok()
+        .map(|refused| refused.error)
+        .filter(|code| is_code(code));
+    let detail = match code {
+        Some(code) => format!("the OAuth2 token endpoint answered HTTP {status} ({code})"),
+        None => format!("the OAuth2 token endpoint answered HTTP {status}"),
+    };
+    match status {
+        408 | 429 | 500..=599 => {
+            Err(PushError::Unavailable { detail, retry_after: retry_after(&answer.headers) })
+        }
+        400..=499 => Err(PushError::Unauthorized { detail }),
+        _ => Err(unavailable(detail)),
+    }
+}
+
+/// FCM's answer to a message; see the module documentation for the rules.
+fn interpret_send_answer(answer: &Answer) -> Result<PushAccepted, PushError> {
+    let status = answer.status.as_u16();
+    if answer.status.is_success() {
+        // Accepted is accepted: a name we cannot read must not make anyone send it again.
+        let name = serde_json::from_slice::<MessageSent>(&answer.body).ok().map(|sent| sent.name);
+        return Ok(PushAccepted { provider_message_id: name });
+    }
+    let (error_code, google_status) = read_google_error(&answer.body);
+    let reason = error_code.clone().or(google_status).unwrap_or_else(|| format!("http_{status}"));
+    let detail = format!("HTTP {status} ({reason})");
+    let retry_after = retry_after(&answer.headers);
+    let by_http_status = || match status {
+        429 => PushError::RateLimited { reason: reason.clone(), retry_after },
+        500..=599 => PushError::Unavailable { detail: detail.clone(), retry_after },
+        401 | 403 => PushError::Unauthorized { detail: detail.clone() },
+        _ => PushError::Rejected { status, reason: reason.clone() },
+    };
+    Err(match reason.as_str() {
+        "UNREGISTERED" => PushError::Unregistered { reason, since: None },
+        "SENDER_ID_MISMATCH" => PushError::Rejected { status, reason },
+        "QUOTA_EXCEEDED" | "RESOURCE_EXHAUSTED" => PushError::RateLimited { reason, retry_after },
+        "UNAVAILABLE" | "INTERNAL" => PushError::Unavailable { detail, retry_after },
+        "THIRD_PARTY_AUTH_ERROR" | "PERMISSION_DENIED" | "UNAUTHENTICATED" => {
+            PushError::Unauthorized { detail }
+        }
+        _ => by_http_status(),
+    })
+}
+
+/// The FCM `errorCode` and the Google `status` of an error body, when they look like codes.
+fn read_google_error(body: &[u8]) -> (Option<String>, Option<String>) {
+    let Ok(envelope) = serde_json::from_slice::<GoogleErrorEnvelope>(body) else { return (None, None) };
+    let error_code = envelope
+        .error
+        .details
+        .into_iter()
+        .filter(|detail| {
+            detail.kind.as_deref().is_some_and(|kind| kind.ends_with("google.firebase.fcm.v1.FcmError"))
+        })
+        .find_map(|detail| detail.error_code)
+        .filter(|code| is_code(code));
+    (error_code, envelope.error.status.filter(|status| is_code(status)))
+}
+
+/// A machine-readable code (`UNREGISTERED`, `invalid_grant`), not free text that could carry
+/// a token.
+fn is_code(text: &str) -> bool {
+    (1..=64).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+/// The JSON of one FCM v1 send request.
+fn message_body(notification: &PushNotification<'_>, now: DateTime<Utc>) -> Value {
+    let data: Map<String, Value> =
+        notification.data.iter().map(|(key, value)| ((*key).to_string(), Value::from(*value))).collect();
+    let body = fitting_body(notification.title, notification.body, &data);
+    let ttl_seconds = (notification.expires_at - now).num_seconds().max(0);
+    json!({
+        "message": {
+            "token": notification.token,
+            "notification": { "title": notification.title, "body": body },
+            "data": data,
+            "android": {
+                "priority": if notification.urgent { "HIGH" } else { "NORMAL" },
+                "ttl": format!("{ttl_seconds}s"),
+                "collapse_key": notification.collapse_id,
+            },
+        }
+    })
+}
+
+/// `body`, shortened as far as needed for the notification and the data to stay within
+/// [`MAX_PAYLOAD_BYTES`] as JSON.
+fn fitting_body<'a>(title: &str, body: &'a str, data: &Map<String, Value>) -> Cow<'a, str> {
+    let json_len = |value: &Value| value.to_string().len();
+    let around_body =
+        json_len(&json!({ "title": title, "body": "" })) + json_len(&Value::Object(data.clone()));
+    // The body's length as JSON: escapes (quotes, control characters) take more than one byte.
+    let fits = |text: &str| around_body + json_len(&Value::from(text)) - 2 <= MAX_PAYLOAD_BYTES;
+    if fits(body) {
+        return Cow::Borrowed(body);
+    }
+    // The longest shortening that fits; `low` always fits (or is empty), `high` never does.
+    let (mut low, mut high) = (0, body.len());
+    while high - low > 1 {
+        let middle = low + (high - low) / 2;
+        if fits(&shorten(body, middle)) { low = middle } else { high = middle }
+    }
+    shorten(body, low)
+}
+
+/// `text` in at most `max_bytes` bytes: cut at a character boundary, at a word boundary when one
+/// is near, and ending in "…" when anything was cut.
+fn shorten(text: &str, max_bytes: usize) -> Cow<'_, str> {
+    if text.len() <= max_bytes {
+        return Cow::Borrowed(text);
+    }
+    let Some(room) = max_bytes.checked_sub(ELLIPSIS.len()) else { return Cow::Borrowed("") };
+    let cut = text.floor_char_boundary(room);
+    let head = &text[..cut];
+    let ends_a_word = text[cut..].starts_with(char::is_whitespace);
+    let head = match head.rfind(char::is_whitespace) {
+        // A word boundary is worth losing at most half of what fits.
+        Some(space) if !ends_a_word && space >= cut / 2 => &head[..space],
+        _ => head,
+    };
+    Cow::Owned(format!("{}{ELLIPSIS}", head.trim_end()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shortening_prefers_a_word_boundary_and_ends_with_an_ellipsis() {
+        assert_eq!(shorten("kort", 10), "kort");
+        assert_eq!(shorten("een lange zin over een fiets", 16), "een lange zin…");
+        assert_eq!(shorten("een lange", 9), "een lange");
+        // A cut right after a word keeps the word.
+        assert_eq!(shorten("een lange zin", 12), "een lange…");
+        // One long word is cut inside, at a character boundary.
+        assert_eq!(shorten("ééééééé", 8), "éé…");
+        assert_eq!(shorten("abc", 2), "");
+    }
+
+    fn payload_len(title: &str, body: &str, data: &Map<String, Value>) -> usize {
+        json!({ "title": title, "body": body }).to_string().len()
+            + Value::Object(data.clone()).to_string().len()
+    }
+
+    #[test]
+    fn the_body_is_shortened_to_fit_the_payload_limit_counting_escapes() {
+        let data: Map<String, Value> =
+            [("alert_id".to_string(), Value::from("a".repeat(500)))].into_iter().collect();
+        for body in ["woord ".repeat(1000), "\"quoted\" ".repeat(700), "ë".repeat(3000)] {
+            let fitted = fitting_body("Vermist: jongen (8)", &body, &data);
+            assert!(payload_len("Vermist: jongen (8)", &fitted, &data) <= MAX_PAYLOAD_BYTES);
+            assert!(payload_len("Vermist: jongen (8)", &fitted, &data) > MAX_PAYLOAD_BYTES - 100);
+            let kept = fitted.strip_suffix(ELLIPSIS).expect("ends with an ellipsis");
+            assert!(body.starts_with(kept));
+        }
+        assert_eq!(fitting_body("t", "short", &data), "short");
+    }
+
+    fn answer(status: u16, headers: &[(&str, &str)], body: &str) -> Answer {
+        let mut map = HeaderMap::new();
+        for (name, value) in headers {
+            map.insert(header::HeaderName::from_bytes(name.as_bytes()).unwrap(), value.parse().unwrap());
+        }
+        Answer {
+            status: StatusCode::from_u16(status).unwrap(),
+            headers: map,
+            body: Bytes::from(body.to_string()),
+        }
+    }
+
+    fn google_error(code: u16, status: &str, error_code: Option<&str>) -> String {
+        let details = match error_code {
+            Some(error_code) => {
+                json!([{"@type": "type.googleapis.com/google.firebase.fcm.v1.FcmError", "errorCode": error_code}])
+            }
+            None => json!([]),
+        };
+        json!({"error": {"code": code, "message": "token abc:123 said no", "status": status, "details": details}})
+            .to_string()
+    }
+
+    #[test]
+    fn classifies_fcm_answers_by_error_code_then_status() {
+        let sent = interpret_send_answer(&answer(200, &[], r#"{"name":"projects/p/messages/0:1"}"#)).unwrap();
+        assert_eq!(sent.provider_message_id.as_deref(), Some("projects/p/messages/0:1"));
+        assert_eq!(interpret_send_answer(&answer(200, &[], "?")).unwrap().provider_message_id, None);
+
+        let cases = [
+            (
+                404,
+                "NOT_FOUND",
+                Some("UNREGISTERED"),
+                PushError::Unregistered { reason: "UNREGISTERED".into(), since: None },
+            ),
+            (
+                429,
+                "RESOURCE_EXHAUSTED",
+                Some("QUOTA_EXCEEDED"),
+                PushError::RateLimited {
+                    reason: "QUOTA_EXCEEDED".into(),
+                    retry_after: Some(Duration::from_secs(9)),
+                },
+            ),
+            (
+                503,
+                "UNAVAILABLE",
+                Some("UNAVAILABLE"),
+                PushError::Unavailable {
+                    detail: "HTTP 503 (UNAVAILABLE)".into(),
+                    retry_after: Some(Duration::from_secs(9)),
+                },
+            ),
+            (
+                500,
+                "INTERNAL",
+                None,
+                PushError::Unavailable {
+                    detail: "HTTP 500 (INTERNAL)".into(),
+                    retry_after: Some(Duration::from_secs(9)),
+                },
+            ),
+            (
+                403,
+                "PERMISSION_DENIED",
+                Some("SENDER_ID_MISMATCH"),
+                PushError::Rejected { status: 403, reason: "SENDER_ID_MISMATCH".into() },
+            ),
+            (
+                403,
+                "PERMISSION_DENIED",
+                None,
+                PushError::Unauthorized { detail: "HTTP 403 (PERMISSION_DENIED)".into() },
+            ),
+            (
+                401,
+                "UNAUTHENTICATED",
+                Some("THIRD_PARTY_AUTH_ERROR"),
+                PushError::Unauthorized { detail: "HTTP 401 (THIRD_PARTY_AUTH_ERROR)".into() },
+            ),
+            (
+                400,
+                "INVALID_ARGUMENT",
+                Some("INVALID_ARGUMENT"),
+                PushError::Rejected { status: 400, reason: "INVALID_ARGUMENT".into() },
+            ),
+            (
+                413,
+                "FAILED_PRECONDITION",
+                None,
+                PushError::Rejected { status: 413, reason: "FAILED_PRECONDITION".into() },
+            ),
+        ];
+        for (status, google_status, error_code, expected) in cases {
+            let body = google_error(status, google_status, error_code);
+            let error = interpret_send_answer(&answer(status, &[("retry-after", "9")], &body)).unwrap_err();
+            assert_eq!(error, expected);
+            assert!(!format!("{error} {error:?}").contains("abc:123"));
+        }
+        // Without Google's body, the HTTP status decides.
+        assert_eq!(
+            interpret_send_answer(&answer(502, &[], "<html>Bad gateway</html>")).unwrap_err(),
+            PushError::Unavailable { detail: "HTTP 502 (http_502)".into(), retry_after: None }
+        );
+        assert_eq!(
+            interpret_send_answer(&answer(429, &[], "")).unwrap_err(),
+            PushError::RateLimited { reason: "http_429".into(), retry_after: None }
+        );
+        assert_eq!(
+            interpret_send_answer(&answer(404, &[], "")).unwrap_err(),
+            PushError::Rejected { status: 404, reason: "http_404".into() }
+        );
+        // Free text where a code belongs is left out.
+        let odd = json!({"error": {"status": "token abc:123 unknown"}}).to_string();
+        assert_eq!(
+            interpret_send_answer(&answer(400, &[], &odd)).unwrap_err(),
+            PushError::Rejected { status: 400, reason: "http_400".into() }
+        );
+    }
+
+    #[test]
+    fn classifies_token_endpoint_answers() {
+        let now = Instant::now();
+        let granted = interpret_token_answer(
+            &answer(200, &[], r#"{"access_token":"ya29.x","expires_in":3599,"token_type":"Bearer"}"#),
+            now,
+        )
+        .unwrap();
+        assert_eq!(granted.authorization, "Bearer ya29.x");
+        assert!(granted.authorization.is_sensitive());
+        assert_eq!(granted.refresh_after, now + Duration::from_secs(3599 - 300));
+        let refused = r#"{"error":"invalid_grant","error_description":"Invalid JWT Signature."}"#;
+        assert_eq!(
+            interpret_token_answer(&answer(400, &[], refused), now).err(),
+            Some(PushError::Unauthorized {
+                detail: "the OAuth2 token endpoint answered HTTP 400 (invalid_grant)".into()
+            })
+        );
+        assert!(matches!(
+            interpret_token_answer(&answer(503, &[], ""), now).err(),
+            Some(PushError::Unavailable { .. })
+        ));
+        assert!(matches!(
+            interpret_token_answer(
+                &answer(200, &[], r#"{"access_token":"x","expires_in":1,"token_type":"MAC"}"#),
+                now
+            )
+            .err(),
+            Some(PushError::Unavailable { .. })
+        ));
     }
 }

@@ -4,6 +4,7 @@ pub mod alerts;
 pub mod app;
 pub mod database;
 pub mod fake_sms_gateway;
+pub mod fcm;
 pub mod smtp_sink;
 
 pub use app::{SignedIn, TestApp, TestAppOptions, participant_ids, problem};

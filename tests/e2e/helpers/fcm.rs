@@ -1,0 +1,43 @@
+//! The fake FCM (`burgernet_fakes::fcm`) wired to our client: a running fake with its own
+//! certificate authority, and the client configuration that reaches it.
+//!
+//! ```ignore
+//! let fcm = start_fake_fcm();
+//! let client = fcm.fcm_client();
+//! client.send(&notification).await?;
+//! assert_eq!(fcm.received()[0].token, "device-token");
+//! ```
+
+use std::time::Duration;
+
+use burgernet_core::providers::fcm::{FcmClient, FcmConfig, ServiceAccount};
+use burgernet_fakes::fcm::{FakeFcm, FcmTestServiceAccount};
+use burgernet_fakes::tls::LocalCertificateAuthority;
+
+/// Starts a fake FCM for the process-wide test service account, with a certificate from a fresh
+/// certificate authority.
+pub fn start_fake_fcm() -> FakeFcm {
+    let ca = LocalCertificateAuthority::generate().expect("generate a local certificate authority");
+    FakeFcm::start(&ca, FcmTestServiceAccount::shared()).expect("start the fake FCM")
+}
+
+pub trait FakeFcmExt {
+    /// A client configuration for this fake: its key file, URL and certificate authority.
+    fn fcm_config(&self) -> FcmConfig;
+
+    fn fcm_client(&self) -> FcmClient {
+        FcmClient::new(self.fcm_config()).expect("build the FCM client")
+    }
+}
+
+impl FakeFcmExt for FakeFcm {
+    fn fcm_config(&self) -> FcmConfig {
+        FcmConfig {
+            service_account: ServiceAccount::parse(self.service_account_json())
+                .expect("read the fake's key file"),
+            api_url: self.base_url().to_string(),
+            extra_ca_pem: Some(self.ca_pem().to_string()),
+            timeout: Duration::from_secs(5),
+        }
+    }
+}
