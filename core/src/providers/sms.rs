@@ -366,7 +366,7 @@ fn unavailable(detail: impl Into<String>) -> SmsError {
 
 /// An error and its causes, joined, each said once: "tcp connect error: Connection refused (os
 /// error 111)". These come from the network stack and never hold message contents.
-fn error_chain(error: &dyn std::error::Error) -> String {
+pub(super) fn error_chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {
@@ -437,7 +437,7 @@ fn describe_status(status: StatusCode, body: &[u8]) -> String {
 }
 
 /// `Retry-After` as a number of seconds or as an HTTP date.
-fn retry_after(headers: &header::HeaderMap) -> Option<Duration> {
+pub(super) fn retry_after(headers: &header::HeaderMap) -> Option<Duration> {
     let value = headers.get(header::RETRY_AFTER)?.to_str().ok()?.trim();
     if let Ok(seconds) = value.parse::<u64>() {
         return Some(Duration::from_secs(seconds));
