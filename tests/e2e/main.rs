@@ -2,6 +2,7 @@
 //! so the throwaway cluster starts once per run.
 
 mod account;
+mod apns;
 mod auth;
 mod authorization;
 mod command_line;

@@ -1,5 +1,6 @@
 //! Shared test harness: databases, the running app, tokens.
 
+pub mod apns;
 pub mod app;
 pub mod database;
 pub mod fake_sms_gateway;
