@@ -370,7 +370,11 @@ async fn accept_connections(
     options: FakeApnsOptions,
 ) {
     loop {
-        let Ok((tcp, _)) = listener.accept().await else { continue };
+        let Ok((tcp, _)) = listener.accept().await else {
+            // Out of file descriptors, most likely: give connections a moment to close.
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            continue;
+        };
         shared.connections_accepted.fetch_add(1, Ordering::Relaxed);
         tokio::spawn(serve_connection(tcp, acceptor.clone(), shared.clone(), options));
     }
