@@ -3,6 +3,7 @@
 
 mod account;
 mod alerts;
+mod apns;
 mod auth;
 mod authorization;
 mod command_line;

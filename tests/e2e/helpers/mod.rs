@@ -1,6 +1,7 @@
 //! Shared test harness: databases, the running app, tokens.
 
 pub mod alerts;
+pub mod apns;
 pub mod app;
 pub mod database;
 pub mod fake_sms_gateway;
