@@ -19,6 +19,7 @@ pub mod email;
 pub mod fcm;
 pub mod push;
 pub mod sms;
+pub mod sms_text;
 
 use std::sync::Arc;
 
