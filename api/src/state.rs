@@ -9,6 +9,7 @@ use burgernet_core::db::{DbPool, PooledConnection};
 use burgernet_core::outbox::LocalOutbox;
 use burgernet_core::participants::notices::Messaging;
 use burgernet_core::participants::sign_in::{SignIn, SignInPolicy};
+use burgernet_core::secret::Secret;
 
 use crate::error::ApiError;
 use crate::metrics::Metrics;
@@ -26,6 +27,9 @@ pub struct AppState {
     pub messaging: Messaging,
     pub live_location_ttl: Duration,
     pub trusted_proxy_hops: usize,
+    /// The key SMS delivery receipts are signed with; without a gateway (local mode) there is none,
+    /// and every receipt is refused.
+    pub sms_webhook_secret: Option<Secret<String>>,
 }
 
 impl AppState {
@@ -45,6 +49,7 @@ impl AppState {
             sign_in_policy: config.sign_in.clone(),
             live_location_ttl: config.live_location_ttl,
             trusted_proxy_hops: config.trusted_proxy_hops,
+            sms_webhook_secret: config.messaging.sms.as_ref().map(|sms| sms.webhook_secret.clone()),
         })
     }
 

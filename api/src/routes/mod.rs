@@ -11,6 +11,7 @@ pub mod places;
 pub mod regions;
 pub mod session;
 pub mod sign_in;
+pub mod sms_receipts;
 pub mod staff;
 
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -53,5 +54,6 @@ pub fn configure(config: &mut ServiceConfig) {
         .service(participant_management::list_queue)
         .service(participant_management::get_participant)
         .service(participant_management::decide)
-        .service(participant_management::set_approval_policy);
+        .service(participant_management::set_approval_policy)
+        .service(sms_receipts::receive_sms_receipt);
 }

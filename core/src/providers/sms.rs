@@ -637,7 +637,7 @@ pub fn verify_receipt_signature(
 }
 
 fn decode_hex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return None;
     }
     text.as_bytes()
@@ -744,9 +744,12 @@ mod tests {
     #[test]
     fn the_key_and_the_webhook_secret_are_required_with_the_url() {
         let url = ("BURGERNET_SMS_GATEWAY_URL", "https://sms.example.com");
-        let error = SmsGatewayConfig::from_env(&env(&[url, ("BURGERNET_SMS_WEBHOOK_SECRET", WEBHOOK_SECRET),])).unwrap_err();
+        let error =
+            SmsGatewayConfig::from_env(&env(&[url, ("BURGERNET_SMS_WEBHOOK_SECRET", WEBHOOK_SECRET)]))
+                .unwrap_err();
         assert_eq!(error.variable, "BURGERNET_SMS_GATEWAY_API_KEY");
-        let error = SmsGatewayConfig::from_env(&env(&[url, ("BURGERNET_SMS_GATEWAY_API_KEY", "k")])).unwrap_err();
+        let error =
+            SmsGatewayConfig::from_env(&env(&[url, ("BURGERNET_SMS_GATEWAY_API_KEY", "k")])).unwrap_err();
         assert_eq!(error.variable, "BURGERNET_SMS_WEBHOOK_SECRET");
     }
 
@@ -865,14 +868,21 @@ mod tests {
         Secret::new(WEBHOOK_SECRET.into())
     }
 
-    const RECEIPT: &str = r#"{"id":"msg-1","reference":"delivery-42","status":"delivered","at":"2026-11-30T16:48:01Z"}"#;
+    const RECEIPT: &str =
+        r#"{"id":"msg-1","reference":"delivery-42","status":"delivered","at":"2026-11-30T16:48:01Z"}"#;
 
     fn now() -> DateTime<Utc> {
         "2026-11-30T16:50:00Z".parse().unwrap()
     }
 
     fn verify(timestamp: i64, signature: &str, body: &str) -> Result<(), SignatureError> {
-        verify_receipt_signature(&secret(), Some(&timestamp.to_string()), Some(signature), body.as_bytes(), now())
+        verify_receipt_signature(
+            &secret(),
+            Some(&timestamp.to_string()),
+            Some(signature),
+            body.as_bytes(),
+            now(),
+        )
     }
 
     #[test]
@@ -901,7 +911,8 @@ mod tests {
     fn a_wrong_key_body_or_timestamp_is_a_mismatch() {
         let at = now().timestamp();
         let signature = receipt_signature(WEBHOOK_SECRET.as_bytes(), at, RECEIPT.as_bytes());
-        let other_key = receipt_signature(b"another-secret-of-at-least-32-characters", at, RECEIPT.as_bytes());
+        let other_key =
+            receipt_signature(b"another-secret-of-at-least-32-characters", at, RECEIPT.as_bytes());
         assert_eq!(verify(at, &other_key, RECEIPT), Err(SignatureError::Mismatch));
         let tampered = RECEIPT.replace("delivered", "failed");
         assert_eq!(verify(at, &signature, &tampered), Err(SignatureError::Mismatch));
@@ -927,11 +938,21 @@ mod tests {
         assert_eq!(check(None, Some(&good)), Err(SignatureError::Missing));
         assert_eq!(check(Some(&at), None), Err(SignatureError::Missing));
         for timestamp in ["", "-1", "1.5", "soon", "99999999999999999999"] {
-            assert_eq!(check(Some(timestamp), Some(&good)), Err(SignatureError::MalformedTimestamp), "{timestamp}");
+            assert_eq!(
+                check(Some(timestamp), Some(&good)),
+                Err(SignatureError::MalformedTimestamp),
+                "{timestamp}"
+            );
         }
         let hex = good.trim_start_matches("sha256=");
-        for signature in [hex.to_string(), format!("sha1={hex}"), "sha256=zz".into(), format!("sha256={hex}00")] {
-            assert_eq!(check(Some(&at), Some(&signature)), Err(SignatureError::MalformedSignature), "{signature}");
+        for signature in
+            [hex.to_string(), format!("sha1={hex}"), "sha256=zz".into(), format!("sha256={hex}00")]
+        {
+            assert_eq!(
+                check(Some(&at), Some(&signature)),
+                Err(SignatureError::MalformedSignature),
+                "{signature}"
+            );
         }
     }
 
@@ -953,7 +974,10 @@ mod tests {
             br#"{"id":"m","reference":"r","status":"failed","error_code":"unknown_subscriber","at":"2026-11-30T17:48:01+01:00"}"#,
         )
         .unwrap();
-        assert_eq!((failed.status, failed.error_code.as_deref()), (ReceiptStatus::Failed, Some("unknown_subscriber")));
+        assert_eq!(
+            (failed.status, failed.error_code.as_deref()),
+            (ReceiptStatus::Failed, Some("unknown_subscriber"))
+        );
         assert_eq!(failed.at, receipt.at);
         assert_eq!(failed.permanent_failure_code(), Some("unknown_subscriber"));
     }

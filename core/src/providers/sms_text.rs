@@ -163,15 +163,10 @@ pub fn fit_with_tail(head: &str, tail: &str, max_segments: usize) -> SmsText {
         // Only a tail can fail to fit on its own: an empty text is one SMS.
         return fit(tail, max_segments);
     }
-    let word_ends: Vec<usize> = head
-        .char_indices()
-        .filter(|&(at, c)| c.is_whitespace() && at > 0)
-        .map(|(at, _)| at)
-        .collect();
+    let word_ends: Vec<usize> =
+        head.char_indices().filter(|&(at, c)| c.is_whitespace() && at > 0).map(|(at, _)| at).collect();
     let char_ends: Vec<usize> = head.char_indices().map(|(at, _)| at).skip(1).collect();
-    let cut = longest_fitting(&word_ends, &fits)
-        .or_else(|| longest_fitting(&char_ends, &fits))
-        .unwrap_or(0);
+    let cut = longest_fitting(&word_ends, &fits).or_else(|| longest_fitting(&char_ends, &fits)).unwrap_or(0);
     shortened(cut)
 }
 
@@ -194,7 +189,8 @@ mod tests {
 
     #[test]
     fn gsm7_boundaries_are_160_then_153_a_part() {
-        for (length, segments) in [(0, 1), (1, 1), (160, 1), (161, 2), (306, 2), (307, 3), (459, 3), (460, 4)] {
+        for (length, segments) in [(0, 1), (1, 1), (160, 1), (161, 2), (306, 2), (307, 3), (459, 3), (460, 4)]
+        {
             assert_eq!(costs(&"a".repeat(length)), (Gsm7, segments), "{length} characters");
         }
     }

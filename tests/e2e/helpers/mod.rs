@@ -2,7 +2,7 @@
 
 pub mod app;
 pub mod database;
-pub mod fake_sms_gateway;
+pub mod sms;
 pub mod smtp_sink;
 
 pub use app::{SignedIn, TestApp, TestAppOptions, participant_ids, problem};
