@@ -3,7 +3,7 @@
 
 use actix_web::App;
 use utoipa::OpenApi;
-use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityScheme};
 use utoipa_actix_web::AppExt;
 
 #[derive(OpenApi)]
@@ -48,6 +48,14 @@ impl utoipa::Modify for SecuritySchemes {
         components.add_security_scheme(
             "participant_token",
             bearer("A participant access token issued by this API after phone verification."),
+        );
+        components.add_security_scheme(
+            "sms_gateway_signature",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "X-Signature",
+                "`sha256=` and the hex HMAC-SHA256, keyed with the shared webhook secret, of \
+                 `X-Signature-Timestamp`, a dot and the raw body.",
+            ))),
         );
     }
 }

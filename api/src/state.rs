@@ -10,6 +10,7 @@ use burgernet_core::db::{DbPool, PooledConnection};
 use burgernet_core::outbox::LocalOutbox;
 use burgernet_core::participants::notices::Messaging;
 use burgernet_core::participants::sign_in::{SignIn, SignInPolicy};
+use burgernet_core::secret::Secret;
 
 use crate::error::ApiError;
 use crate::metrics::Metrics;
@@ -28,6 +29,9 @@ pub struct AppState {
     pub live_location_ttl: Duration,
     pub trusted_proxy_hops: usize,
     pub alert_areas: AreaLimits,
+    /// The key SMS delivery receipts are signed with; without a gateway (local mode) there is none,
+    /// and every receipt is refused.
+    pub sms_webhook_secret: Option<Secret<String>>,
 }
 
 impl AppState {
@@ -48,6 +52,7 @@ impl AppState {
             live_location_ttl: config.live_location_ttl,
             trusted_proxy_hops: config.trusted_proxy_hops,
             alert_areas: config.alert_areas,
+            sms_webhook_secret: config.messaging.sms.as_ref().map(|sms| sms.webhook_secret.clone()),
         })
     }
 

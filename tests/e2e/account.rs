@@ -461,7 +461,7 @@ async fn erasure_removes_the_personal_data_for_real_and_confirms_by_sms_first() 
 #[tokio::test]
 async fn erasure_happens_even_when_the_confirmation_cannot_be_sent() {
     let (app, me) = app().await;
-    app.sms.fail_next(5, crate::helpers::fake_sms_gateway::GatewayFailure::ServerError);
+    app.sms.faults().fail_next(5, burgernet_fakes::faults::Fault::ServerError);
     let response = app.delete_as("/v1/me", &me.access_token).await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.json::<Value>().await.unwrap()["confirmation_sent"], false);

@@ -12,7 +12,10 @@
 //! - participant management (`/v1/municipalities/GM0599/participants...`, `/queues/...`,
 //!   `/decisions`, `/approval-policy`): the officer of GM0599 and the admin; the officer of GM0363
 //!   gets 403 `out_of_scope`, the dispatcher 403 `role_required` (dispatchers see no participant's
-//!   personal data at all), a participant 403 `staff_only`, no token 401 `unauthenticated`.
+//!   personal data at all), a participant 403 `staff_only`, no token 401 `unauthenticated`;
+//! - the SMS gateway's delivery receipts (`/v1/sms/receipts`): public but signed; a bearer token
+//!   counts for nothing, so every caller without the gateway's signature gets 401
+//!   `invalid_signature`.
 //!
 //! After the matrix come the same rules on data: officers see only the participants their
 //! municipality manages, a participant cannot reach another's places or devices, and an erased
@@ -250,7 +253,8 @@ async fn run_row(app: &TestApp, tokens: &Tokens, main_participant: &str, row: &R
 }
 
 /// The tags of the operations participants brought, in the OpenAPI document.
-const PARTICIPANT_TAGS: [&str; 4] = ["sign-in", "participants", "my account", "participant management"];
+const PARTICIPANT_TAGS: [&str; 5] =
+    ["sign-in", "participants", "my account", "participant management", "sms gateway"];
 
 /// Every (method, route) of the OpenAPI document under one of `PARTICIPANT_TAGS`.
 async fn participant_operations(app: &TestApp) -> BTreeSet<(String, String)> {
@@ -345,6 +349,12 @@ async fn every_participant_and_participant_management_endpoint_answers_each_call
         },
         row(M::PUT, "/v1/municipalities/{cbs_code}/approval-policy", &["GM0599"],
             Some(json!({"requires_approval": false})), only_the_municipalitys_managers(200)),
+
+        // The SMS gateway reports on the participant's messages; only its signature counts.
+        row(M::POST, "/v1/sms/receipts", &[],
+            Some(json!({"id": "msg-1", "reference": "r-1", "status": "failed",
+                        "error_code": "unknown_subscriber", "at": "2026-11-30T16:48:01Z"})),
+            the_same_for_everyone(Denied(401, "invalid_signature"))),
 
         // Ending a session, and the account: another session, and another participant.
         Row {

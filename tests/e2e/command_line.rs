@@ -91,7 +91,8 @@ fn a_missing_or_malformed_setting_stops_start_up_and_names_the_variable() {
         assert!(stderr.contains("BURGERNET_SMS_GATEWAY_URL"), "{subcommand}: {stderr}");
         let (ok, _, stderr) = run(configured()
             .env("BURGERNET_SMS_GATEWAY_URL", "https://sms.example.test")
-            .env("BURGERNET_SMS_GATEWAY_API_KEY", api_key));
+            .env("BURGERNET_SMS_GATEWAY_API_KEY", api_key)
+            .env("BURGERNET_SMS_WEBHOOK_SECRET", "a-webhook-secret-that-is-long-enough-0123"));
         assert!(!ok);
         assert!(stderr.contains("BURGERNET_SMTP_URL"), "{subcommand}: {stderr}");
         assert!(!stderr.contains(api_key), "{stderr}");
@@ -259,6 +260,7 @@ async fn serve_logs_json_with_request_ids_and_never_personal_data() {
         // Nothing is sent in this test; the providers only need to be configured.
         .env("BURGERNET_SMS_GATEWAY_URL", "http://127.0.0.1:9")
         .env("BURGERNET_SMS_GATEWAY_API_KEY", "unused-key")
+        .env("BURGERNET_SMS_WEBHOOK_SECRET", "an-unused-webhook-secret-0123456789abcdef")
         .env("BURGERNET_SMTP_URL", "smtp://127.0.0.1:9")
         .env("BURGERNET_LOG", "debug")
         .stdout(Stdio::null())

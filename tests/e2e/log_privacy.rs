@@ -14,7 +14,7 @@ use burgernet_core::auth::staff::StaffRole;
 use serde_json::{Value, json};
 
 use crate::helpers::TestDatabase;
-use crate::helpers::fake_sms_gateway::FakeSmsGateway;
+use crate::helpers::sms::FakeSmsGateway;
 use crate::helpers::smtp_sink::SmtpSink;
 
 const PUBLIC_URL: &str = "https://api.burgernet.test";
@@ -108,6 +108,7 @@ fn burgernet(database: &TestDatabase, sms: &FakeSmsGateway, smtp: &SmtpSink) -> 
         .env("BURGERNET_PUBLIC_URL", PUBLIC_URL)
         .env("BURGERNET_SMS_GATEWAY_URL", sms.base_url())
         .env("BURGERNET_SMS_GATEWAY_API_KEY", sms.api_key())
+        .env("BURGERNET_SMS_WEBHOOK_SECRET", sms.webhook_secret())
         .env("BURGERNET_SMTP_URL", smtp.url());
     command
 }

@@ -20,3 +20,4 @@ mod participant_management;
 mod providers;
 mod reference_data;
 mod sign_in;
+mod sms_receipts;

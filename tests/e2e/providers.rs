@@ -11,7 +11,9 @@ use burgernet_core::providers::sms::{HttpSmsGateway, SmsError, SmsMessage, SmsSe
 use burgernet_core::secret::Secret;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
-use crate::helpers::fake_sms_gateway::{FakeSmsGateway, GatewayFailure, ReceivedSms};
+use burgernet_fakes::faults::Fault;
+
+use crate::helpers::sms::{FakeSmsGateway, ReceivedSms, SmsGatewayExt};
 use crate::helpers::smtp_sink::{SmtpFailure, SmtpSink};
 
 const NUMBER: &str = "+31612345678";
@@ -99,7 +101,7 @@ async fn a_wrong_api_key_is_unauthorized_and_not_worth_retrying() {
 #[tokio::test]
 async fn a_503_from_the_gateway_is_unavailable_and_worth_retrying() {
     let gateway = FakeSmsGateway::start().await;
-    gateway.fail_next(1, GatewayFailure::ServerError);
+    gateway.faults().fail_next(1, Fault::ServerError);
     let sender = gateway.sms_sender();
     let to = number();
 
@@ -115,7 +117,7 @@ async fn a_503_from_the_gateway_is_unavailable_and_worth_retrying() {
 #[tokio::test]
 async fn a_429_is_rate_limited_with_the_wait_the_gateway_asked_for() {
     let gateway = FakeSmsGateway::start().await;
-    gateway.fail_next(1, GatewayFailure::RateLimited { retry_after_seconds: 17 });
+    gateway.faults().fail_next(1, Fault::RateLimited { retry_after_seconds: 17 });
     let to = number();
 
     let error = gateway.sms_sender().send(&sms(&to)).await.unwrap_err();
@@ -129,7 +131,7 @@ async fn a_429_is_rate_limited_with_the_wait_the_gateway_asked_for() {
 #[tokio::test]
 async fn a_number_the_gateway_cannot_deliver_to_is_rejected_for_good() {
     let gateway = FakeSmsGateway::start().await;
-    gateway.fail_next(1, GatewayFailure::InvalidRecipient);
+    gateway.reject_number(NUMBER);
     let to = number();
 
     let error = gateway.sms_sender().send(&sms(&to)).await.unwrap_err();
@@ -137,6 +139,22 @@ async fn a_number_the_gateway_cannot_deliver_to_is_rejected_for_good() {
     assert_eq!(error, SmsError::Rejected { detail: "HTTP 422 (invalid_recipient)".into() });
     assert!(!error.is_retryable());
     assert_eq!(error.retry_after(), None);
+    assert!(gateway.sent().is_empty());
+}
+
+#[tokio::test]
+async fn a_connection_the_gateway_drops_without_an_answer_is_unavailable() {
+    let gateway = FakeSmsGateway::start().await;
+    gateway.faults().fail_next(1, Fault::DropConnection);
+    let sender = gateway.sms_sender();
+    let to = number();
+
+    let error = sender.send(&sms(&to)).await.unwrap_err();
+
+    let SmsError::Unavailable { detail } = &error else { panic!("{error:?}") };
+    assert!(detail.starts_with("the request failed"), "{detail}");
+    assert!(gateway.sent().is_empty());
+    sender.send(&sms(&to)).await.expect("the next request is answered");
 }
 
 #[tokio::test]
@@ -157,7 +175,7 @@ async fn a_body_the_gateway_will_not_carry_is_rejected_for_good() {
 #[tokio::test]
 async fn a_gateway_slower_than_the_timeout_is_unavailable() {
     let gateway = FakeSmsGateway::start().await;
-    gateway.set_latency(Duration::from_secs(3));
+    gateway.faults().set_latency(Duration::from_secs(3));
     let sender = sms_sender(&gateway, |config| config.timeout = Duration::from_millis(300));
     let to = number();
 
@@ -191,17 +209,15 @@ async fn sms_error_texts_never_contain_the_number_or_the_message() {
     let gateway = FakeSmsGateway::start().await;
     let to = number();
     let mut errors = Vec::new();
-    for failure in [
-        GatewayFailure::InvalidRecipient,
-        GatewayFailure::ServerError,
-        GatewayFailure::RateLimited { retry_after_seconds: 1 },
-    ] {
-        gateway.fail_next(1, failure);
+    for fault in [Fault::ServerError, Fault::RateLimited { retry_after_seconds: 1 }] {
+        gateway.faults().fail_next(1, fault);
         errors.push(gateway.sms_sender().send(&sms(&to)).await.unwrap_err());
     }
     let wrong_key = sms_sender(&gateway, |config| config.api_key = Secret::new("wrong".into()));
     errors.push(wrong_key.send(&sms(&to)).await.unwrap_err());
-    gateway.set_latency(Duration::from_secs(2));
+    gateway.reject_number(NUMBER);
+    errors.push(gateway.sms_sender().send(&sms(&to)).await.unwrap_err());
+    gateway.faults().set_latency(Duration::from_secs(2));
     let impatient = sms_sender(&gateway, |config| config.timeout = Duration::from_millis(100));
     errors.push(impatient.send(&sms(&to)).await.unwrap_err());
 

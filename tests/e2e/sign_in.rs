@@ -9,8 +9,8 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use serde_json::json;
 
-use crate::helpers::fake_sms_gateway::GatewayFailure;
 use crate::helpers::{TestApp, TestAppOptions, problem};
+use burgernet_fakes::faults::Fault;
 
 const PHONE: &str = "+31612345678";
 const CLIENT: &str = "203.0.113.7";
@@ -190,7 +190,7 @@ async fn codes_are_rate_limited_per_phone_number_and_per_client() {
 #[tokio::test]
 async fn a_failed_sms_is_reported_and_leaves_no_code_behind() {
     let app = TestApp::spawn().await;
-    app.sms.fail_next(1, GatewayFailure::ServerError);
+    app.sms.faults().fail_next(1, Fault::ServerError);
     let response = app.request_code_from(PHONE, CLIENT).await;
     assert!(response.headers().contains_key("retry-after"));
     assert_problem(response, 502, "sms_not_sent").await;
@@ -200,7 +200,7 @@ async fn a_failed_sms_is_reported_and_leaves_no_code_behind() {
     // Nothing holds up a second try.
     assert_eq!(app.request_code_from(PHONE, CLIENT).await.status(), 202);
 
-    app.sms.fail_next(1, GatewayFailure::InvalidRecipient);
+    app.sms.reject_number("+31687654321");
     let app2 = app;
     assert_problem(app2.request_code_from("+31687654321", CLIENT).await, 422, "phone_number_unreachable")
         .await;

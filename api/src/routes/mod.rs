@@ -13,6 +13,7 @@ pub mod places;
 pub mod regions;
 pub mod session;
 pub mod sign_in;
+pub mod sms_receipts;
 pub mod staff;
 
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -69,5 +70,6 @@ pub fn configure(config: &mut ServiceConfig) {
         .service(alerts::alert_event_stream)
         .service(my_alerts::list_my_alerts)
         .service(my_alerts::get_my_alert)
-        .service(my_alerts::report_receipt);
+        .service(my_alerts::report_receipt)
+        .service(sms_receipts::receive_sms_receipt);
 }

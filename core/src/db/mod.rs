@@ -10,6 +10,7 @@ pub mod participants;
 pub mod reference_data;
 pub mod schema;
 pub mod sign_in;
+pub mod sms_receipts;
 
 use std::collections::BTreeSet;
 

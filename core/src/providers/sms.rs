@@ -33,6 +33,34 @@
 //! Sending is not idempotent: after a time-out the gateway may have sent the message, and a retry
 //! may send it twice. The `reference` lets the provider (and the delivery receipts) tell the two
 //! apart.
+//!
+//! # Delivery receipts
+//!
+//! Accepting a message is not delivering it: the gateway later tells us what became of it by
+//! calling our API (plain HTTPS, authenticated by an HMAC signature with the shared secret
+//! `BURGERNET_SMS_WEBHOOK_SECRET`):
+//!
+//! ```text
+//! POST {our public URL}/v1/sms/receipts
+//! Content-Type: application/json
+//! X-Signature-Timestamp: 1764521281
+//! X-Signature: sha256=<hex HMAC-SHA256(secret, "<timestamp>." + raw body)>
+//!
+//! {"id": "<provider message id>", "reference": "<our reference>", "status": "delivered",
+//!  "error_code": null, "at": "2026-11-30T16:48:01Z"}
+//! ```
+//!
+//! - `status` is `delivered`, `failed` or `expired` (the network gave up within the message's
+//!   validity); `error_code` says why a message failed. Codes in [`PERMANENT_FAILURE_CODES`] mean
+//!   the number will never receive SMS: the number is dead, not the network busy.
+//! - A timestamp more than [`RECEIPT_MAX_CLOCK_SKEW`] away from our clock is refused, so a
+//!   recorded receipt cannot be replayed later; the signature is compared in constant time.
+//! - We answer `204` when the receipt was recorded and `202` when we know no such message (so the
+//!   gateway stops retrying), `401` for a bad signature and `422` for a body that is not a
+//!   receipt. Gateways retry anything else.
+//!
+//! [`verify_receipt_signature`] and [`parse_receipt`] do the checking; [`receipt_signature`]
+//! computes the header the way the gateway does.
 
 use std::fmt;
 use std::sync::Arc;
@@ -48,6 +76,10 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use serde::Deserialize;
+
+use chrono::{DateTime, Utc};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
 
 use crate::config::{ConfigError, Env, parse};
 use crate::outbox::{LocalOutbox, OutboxChannel, OutgoingMessage};
@@ -157,19 +189,24 @@ pub struct SmsGatewayConfig {
     pub sender_id: String,
     /// The longest one request may take, from connecting to reading the whole answer.
     pub timeout: Duration,
+    /// The key the gateway signs its delivery receipts with.
+    pub webhook_secret: Secret<String>,
 }
 
 impl SmsGatewayConfig {
     /// Reads `BURGERNET_SMS_GATEWAY_URL` (unset: `Ok(None)`, no gateway configured),
-    /// `BURGERNET_SMS_GATEWAY_API_KEY` (required with the URL), `BURGERNET_SMS_SENDER_ID` (default
-    /// `Burgernet`) and `BURGERNET_SMS_TIMEOUT` (default `10s`).
+    /// `BURGERNET_SMS_GATEWAY_API_KEY` and `BURGERNET_SMS_WEBHOOK_SECRET` (both required with the
+    /// URL), `BURGERNET_SMS_SENDER_ID` (default `Burgernet`) and `BURGERNET_SMS_TIMEOUT` (default
+    /// `10s`).
     pub fn from_env(env: &Env) -> Result<Option<Self>, ConfigError> {
         let Some(base_url) = env.optional("BURGERNET_SMS_GATEWAY_URL", parse::http_url)? else {
-            if env.is_set("BURGERNET_SMS_GATEWAY_API_KEY") {
-                return Err(ConfigError {
-                    variable: "BURGERNET_SMS_GATEWAY_URL",
-                    problem: "is required when BURGERNET_SMS_GATEWAY_API_KEY is set".into(),
-                });
+            for companion in ["BURGERNET_SMS_GATEWAY_API_KEY", "BURGERNET_SMS_WEBHOOK_SECRET"] {
+                if env.is_set(companion) {
+                    return Err(ConfigError {
+                        variable: "BURGERNET_SMS_GATEWAY_URL",
+                        problem: format!("is required when {companion} is set"),
+                    });
+                }
             }
             return Ok(None);
         };
@@ -178,7 +215,20 @@ impl SmsGatewayConfig {
             api_key: env.required("BURGERNET_SMS_GATEWAY_API_KEY", parse_api_key)?,
             sender_id: env.or("BURGERNET_SMS_SENDER_ID", DEFAULT_SENDER_ID.to_string(), parse_sender_id)?,
             timeout: env.or("BURGERNET_SMS_TIMEOUT", Duration::from_secs(10), parse::duration)?,
+            webhook_secret: env.required("BURGERNET_SMS_WEBHOOK_SECRET", parse_webhook_secret)?,
         }))
+    }
+}
+
+/// The shortest webhook secret we accept: enough that it cannot be guessed.
+pub const MIN_WEBHOOK_SECRET_CHARS: usize = 32;
+
+/// A webhook secret: at least [`MIN_WEBHOOK_SECRET_CHARS`] characters.
+pub fn parse_webhook_secret(raw: &str) -> Result<Secret<String>, String> {
+    if raw.chars().count() >= MIN_WEBHOOK_SECRET_CHARS {
+        Ok(Secret::new(raw.to_string()))
+    } else {
+        Err(format!("must be at least {MIN_WEBHOOK_SECRET_CHARS} characters long"))
     }
 }
 
@@ -447,9 +497,197 @@ pub(super) fn retry_after(headers: &header::HeaderMap) -> Option<Duration> {
     Some(wait)
 }
 
+/// Failure codes that mean the number will never receive SMS. Receipts failing with one of these
+/// are reason to stop texting the participant.
+pub const PERMANENT_FAILURE_CODES: [&str; 3] =
+    ["unknown_subscriber", "invalid_number", "absent_subscriber_permanent"];
+
+/// How far a receipt's `X-Signature-Timestamp` may be from our clock, either way.
+pub const RECEIPT_MAX_CLOCK_SKEW: Duration = Duration::from_secs(5 * 60);
+
+/// What the gateway reports about a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReceiptStatus {
+    /// The recipient's phone received it.
+    Delivered,
+    /// The network refused it; `error_code` says why.
+    Failed,
+    /// The network gave up within the message's validity.
+    Expired,
+}
+
+impl ReceiptStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Delivered => "delivered",
+            Self::Failed => "failed",
+            Self::Expired => "expired",
+        }
+    }
+}
+
+/// A delivery receipt as the gateway sends it (see the module documentation).
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SmsReceiptBody {
+    /// The gateway's message id, as it answered when accepting the message.
+    pub id: String,
+    /// Our reference for the message, as we sent it.
+    pub reference: String,
+    pub status: ReceiptStatus,
+    /// Why the message failed, e.g. `unknown_subscriber`.
+    #[serde(default)]
+    pub error_code: Option<String>,
+    /// When the gateway learnt the outcome.
+    pub at: DateTime<Utc>,
+}
+
+/// A checked delivery receipt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SmsReceipt {
+    pub provider_message_id: String,
+    pub reference: String,
+    pub status: ReceiptStatus,
+    pub error_code: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+impl SmsReceipt {
+    /// The error code, when it says the number will never receive SMS.
+    pub fn permanent_failure_code(&self) -> Option<&str> {
+        match self.status {
+            ReceiptStatus::Delivered => None,
+            ReceiptStatus::Failed | ReceiptStatus::Expired => {
+                self.error_code.as_deref().filter(|code| PERMANENT_FAILURE_CODES.contains(code))
+            }
+        }
+    }
+}
+
+/// Why a receipt's signature was not accepted. The texts hold neither the secret nor the
+/// signature.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum SignatureError {
+    #[error("the X-Signature-Timestamp or X-Signature header is missing")]
+    Missing,
+    #[error("X-Signature-Timestamp is not a number of seconds since 1970")]
+    MalformedTimestamp,
+    #[error("X-Signature-Timestamp is more than 5 minutes away from our clock")]
+    Stale,
+    #[error("X-Signature is not of the form sha256=<64 hex digits>")]
+    MalformedSignature,
+    #[error("X-Signature does not match the body")]
+    Mismatch,
+}
+
+/// A body that is not a delivery receipt. The text points at the problem without repeating the
+/// body.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the body is not a delivery receipt: {detail}")]
+pub struct InvalidReceipt {
+    pub detail: String,
+}
+
+type HmacSha256 = Hmac<Sha256>;
+
+fn receipt_mac(secret: &[u8], timestamp: &str, body: &[u8]) -> HmacSha256 {
+    let mut mac = HmacSha256::new_from_slice(secret).expect("HMAC takes any key length");
+    mac.update(timestamp.as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    mac
+}
+
+/// The `X-Signature` value for `body` sent at `timestamp` (unix seconds): `sha256=<hex>`.
+pub fn receipt_signature(secret: &[u8], timestamp: i64, body: &[u8]) -> String {
+    let digest = receipt_mac(secret, &timestamp.to_string(), body).finalize().into_bytes();
+    let hex: String = digest.iter().map(|byte| format!("{byte:02x}")).collect();
+    format!("sha256={hex}")
+}
+
+/// Checks a receipt's `X-Signature-Timestamp` (`timestamp`) and `X-Signature` (`signature`)
+/// against the raw body, at `now`.
+pub fn verify_receipt_signature(
+    secret: &Secret<String>,
+    timestamp: Option<&str>,
+    signature: Option<&str>,
+    body: &[u8],
+    now: DateTime<Utc>,
+) -> Result<(), SignatureError> {
+    let (Some(timestamp), Some(signature)) = (timestamp, signature) else {
+        return Err(SignatureError::Missing);
+    };
+    if timestamp.is_empty() || timestamp.len() > 12 || !timestamp.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(SignatureError::MalformedTimestamp);
+    }
+    let sent: i64 = timestamp.parse().map_err(|_| SignatureError::MalformedTimestamp)?;
+    let skew = now.timestamp().abs_diff(sent);
+    if skew > RECEIPT_MAX_CLOCK_SKEW.as_secs() {
+        return Err(SignatureError::Stale);
+    }
+    let expected = signature
+        .strip_prefix("sha256=")
+        .and_then(decode_hex)
+        .filter(|bytes| bytes.len() == 32)
+        .ok_or(SignatureError::MalformedSignature)?;
+    receipt_mac(secret.expose().as_bytes(), timestamp, body)
+        .verify_slice(&expected)
+        .map_err(|_| SignatureError::Mismatch)
+}
+
+fn decode_hex(text: &str) -> Option<Vec<u8>> {
+    if !text.len().is_multiple_of(2) {
+        return None;
+    }
+    text.as_bytes()
+        .chunks(2)
+        .map(|pair| u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok())
+        .collect()
+}
+
+/// An id, reference or error code as the gateway sends it: 1 to 128 printable ASCII characters
+/// without spaces. Anything else is not what the protocol sends (and might be personal data).
+fn is_token(text: &str) -> bool {
+    (1..=128).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_graphic())
+}
+
+/// Reads a receipt's body (after [`verify_receipt_signature`]).
+pub fn parse_receipt(body: &[u8]) -> Result<SmsReceipt, InvalidReceipt> {
+    let wire: SmsReceiptBody = serde_json::from_slice(body).map_err(|error| {
+        // serde's own text may quote the body; its category and position are enough.
+        let what = match error.classify() {
+            serde_json::error::Category::Data => "a field is missing, unknown or of the wrong type",
+            _ => "it is not JSON",
+        };
+        InvalidReceipt { detail: format!("{what} (line {}, column {})", error.line(), error.column()) }
+    })?;
+    let invalid = |field: &str| InvalidReceipt {
+        detail: format!("{field} must be 1 to 128 printable ASCII characters without spaces"),
+    };
+    if !is_token(&wire.id) {
+        return Err(invalid("id"));
+    }
+    if !is_token(&wire.reference) {
+        return Err(invalid("reference"));
+    }
+    if wire.error_code.as_deref().is_some_and(|code| !is_token(code)) {
+        return Err(invalid("error_code"));
+    }
+    Ok(SmsReceipt {
+        provider_message_id: wire.id,
+        reference: wire.reference,
+        status: wire.status,
+        error_code: wire.error_code,
+        at: wire.at,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const WEBHOOK_SECRET: &str = "a-webhook-secret-of-at-least-32-chars";
 
     fn env(pairs: &[(&str, &str)]) -> Env {
         Env::from_pairs(pairs.iter().copied())
@@ -461,9 +699,13 @@ mod tests {
     }
 
     #[test]
-    fn a_key_without_a_url_is_a_mistake() {
-        let error = SmsGatewayConfig::from_env(&env(&[("BURGERNET_SMS_GATEWAY_API_KEY", "k")])).unwrap_err();
-        assert_eq!(error.variable, "BURGERNET_SMS_GATEWAY_URL");
+    fn a_key_or_webhook_secret_without_a_url_is_a_mistake() {
+        for companion in ["BURGERNET_SMS_GATEWAY_API_KEY", "BURGERNET_SMS_WEBHOOK_SECRET"] {
+            let error = SmsGatewayConfig::from_env(&env(&[(companion, WEBHOOK_SECRET)])).unwrap_err();
+            assert_eq!(error.variable, "BURGERNET_SMS_GATEWAY_URL");
+            assert!(error.to_string().contains(companion), "{error}");
+            assert!(!error.to_string().contains(WEBHOOK_SECRET), "{error}");
+        }
     }
 
     #[test]
@@ -471,14 +713,17 @@ mod tests {
         let config = SmsGatewayConfig::from_env(&env(&[
             ("BURGERNET_SMS_GATEWAY_URL", "https://sms.example.com/api/"),
             ("BURGERNET_SMS_GATEWAY_API_KEY", "key-123"),
+            ("BURGERNET_SMS_WEBHOOK_SECRET", WEBHOOK_SECRET),
         ]))
         .unwrap()
         .unwrap();
         assert_eq!(config.base_url, "https://sms.example.com/api");
         assert_eq!(config.api_key.expose(), "key-123");
+        assert_eq!(config.webhook_secret.expose(), WEBHOOK_SECRET);
         assert_eq!(config.sender_id, "Burgernet");
         assert_eq!(config.timeout, Duration::from_secs(10));
-        assert!(!format!("{config:?}").contains("key-123"));
+        let printed = format!("{config:?}");
+        assert!(!printed.contains("key-123") && !printed.contains(WEBHOOK_SECRET), "{printed}");
     }
 
     #[test]
@@ -486,6 +731,7 @@ mod tests {
         let config = SmsGatewayConfig::from_env(&env(&[
             ("BURGERNET_SMS_GATEWAY_URL", "http://127.0.0.1:9000"),
             ("BURGERNET_SMS_GATEWAY_API_KEY", "key"),
+            ("BURGERNET_SMS_WEBHOOK_SECRET", WEBHOOK_SECRET),
             ("BURGERNET_SMS_SENDER_ID", "+3197010000000"),
             ("BURGERNET_SMS_TIMEOUT", "2500ms"),
         ]))
@@ -496,11 +742,15 @@ mod tests {
     }
 
     #[test]
-    fn the_key_is_required_with_the_url() {
+    fn the_key_and_the_webhook_secret_are_required_with_the_url() {
+        let url = ("BURGERNET_SMS_GATEWAY_URL", "https://sms.example.com");
         let error =
-            SmsGatewayConfig::from_env(&env(&[("BURGERNET_SMS_GATEWAY_URL", "https://sms.example.com")]))
+            SmsGatewayConfig::from_env(&env(&[url, ("BURGERNET_SMS_WEBHOOK_SECRET", WEBHOOK_SECRET)]))
                 .unwrap_err();
         assert_eq!(error.variable, "BURGERNET_SMS_GATEWAY_API_KEY");
+        let error =
+            SmsGatewayConfig::from_env(&env(&[url, ("BURGERNET_SMS_GATEWAY_API_KEY", "k")])).unwrap_err();
+        assert_eq!(error.variable, "BURGERNET_SMS_WEBHOOK_SECRET");
     }
 
     #[test]
@@ -508,6 +758,7 @@ mod tests {
         let base = [
             ("BURGERNET_SMS_GATEWAY_URL", "https://sms.example.com"),
             ("BURGERNET_SMS_GATEWAY_API_KEY", "k"),
+            ("BURGERNET_SMS_WEBHOOK_SECRET", WEBHOOK_SECRET),
         ];
         for (variable, value) in [
             ("BURGERNET_SMS_GATEWAY_URL", "ftp://sms.example.com"),
@@ -515,6 +766,7 @@ mod tests {
             ("BURGERNET_SMS_GATEWAY_URL", "https://user:hunter2@sms.example.com"),
             ("BURGERNET_SMS_GATEWAY_URL", "https://sms.example.com/?key=hunter2"),
             ("BURGERNET_SMS_GATEWAY_API_KEY", "hunter2 with spaces"),
+            ("BURGERNET_SMS_WEBHOOK_SECRET", "hunter2-is-too-short"),
             ("BURGERNET_SMS_SENDER_ID", "Burgernet Nederland"),
             ("BURGERNET_SMS_SENDER_ID", "12345"),
             ("BURGERNET_SMS_SENDER_ID", "Bürgernet"),
@@ -548,6 +800,7 @@ mod tests {
                 api_key: Secret::new("key".into()),
                 sender_id: "Burgernet".into(),
                 timeout: Duration::from_secs(1),
+                webhook_secret: Secret::new(WEBHOOK_SECRET.into()),
             };
             HttpSmsGateway::new(config).unwrap_or_else(|error| panic!("{base_url}: {error}"));
         }
@@ -609,5 +862,166 @@ mod tests {
             SmsError::RateLimited { retry_after: None }.to_string(),
             "the SMS gateway is rate limiting us"
         );
+    }
+
+    fn secret() -> Secret<String> {
+        Secret::new(WEBHOOK_SECRET.into())
+    }
+
+    const RECEIPT: &str =
+        r#"{"id":"msg-1","reference":"delivery-42","status":"delivered","at":"2026-11-30T16:48:01Z"}"#;
+
+    fn now() -> DateTime<Utc> {
+        "2026-11-30T16:50:00Z".parse().unwrap()
+    }
+
+    fn verify(timestamp: i64, signature: &str, body: &str) -> Result<(), SignatureError> {
+        verify_receipt_signature(
+            &secret(),
+            Some(&timestamp.to_string()),
+            Some(signature),
+            body.as_bytes(),
+            now(),
+        )
+    }
+
+    #[test]
+    fn the_signature_is_the_hmac_of_timestamp_dot_body() {
+        // Computed independently: printf '1764521400.{}' | openssl dgst -sha256 -hmac <secret>
+        assert_eq!(
+            receipt_signature(WEBHOOK_SECRET.as_bytes(), 1764521400, b"{}"),
+            "sha256=45da73e1348fbcd431517814a94a212baeb6d409a0c1008f7d4d950e69589eae"
+        );
+    }
+
+    #[test]
+    fn a_fresh_correct_signature_is_accepted() {
+        let at = now().timestamp();
+        let signature = receipt_signature(WEBHOOK_SECRET.as_bytes(), at, RECEIPT.as_bytes());
+        assert_eq!(verify(at, &signature, RECEIPT), Ok(()));
+        assert_eq!(verify(at, &signature.to_uppercase().replace("SHA256=", "sha256="), RECEIPT), Ok(()));
+        let four_minutes = 4 * 60;
+        for sent in [at - four_minutes, at + four_minutes] {
+            let signature = receipt_signature(WEBHOOK_SECRET.as_bytes(), sent, RECEIPT.as_bytes());
+            assert_eq!(verify(sent, &signature, RECEIPT), Ok(()), "{sent}");
+        }
+    }
+
+    #[test]
+    fn a_wrong_key_body_or_timestamp_is_a_mismatch() {
+        let at = now().timestamp();
+        let signature = receipt_signature(WEBHOOK_SECRET.as_bytes(), at, RECEIPT.as_bytes());
+        let other_key =
+            receipt_signature(b"another-secret-of-at-least-32-characters", at, RECEIPT.as_bytes());
+        assert_eq!(verify(at, &other_key, RECEIPT), Err(SignatureError::Mismatch));
+        let tampered = RECEIPT.replace("delivered", "failed");
+        assert_eq!(verify(at, &signature, &tampered), Err(SignatureError::Mismatch));
+        assert_eq!(verify(at - 1, &signature, RECEIPT), Err(SignatureError::Mismatch));
+    }
+
+    #[test]
+    fn a_timestamp_more_than_five_minutes_off_is_stale() {
+        let at = now().timestamp();
+        for sent in [at - 301, at + 301, 0] {
+            let signature = receipt_signature(WEBHOOK_SECRET.as_bytes(), sent, RECEIPT.as_bytes());
+            assert_eq!(verify(sent, &signature, RECEIPT), Err(SignatureError::Stale), "{sent}");
+        }
+    }
+
+    #[test]
+    fn missing_and_malformed_headers_are_refused() {
+        let check = |timestamp: Option<&str>, signature: Option<&str>| {
+            verify_receipt_signature(&secret(), timestamp, signature, RECEIPT.as_bytes(), now())
+        };
+        let at = now().timestamp().to_string();
+        let good = receipt_signature(WEBHOOK_SECRET.as_bytes(), now().timestamp(), RECEIPT.as_bytes());
+        assert_eq!(check(None, Some(&good)), Err(SignatureError::Missing));
+        assert_eq!(check(Some(&at), None), Err(SignatureError::Missing));
+        for timestamp in ["", "-1", "1.5", "soon", "99999999999999999999"] {
+            assert_eq!(
+                check(Some(timestamp), Some(&good)),
+                Err(SignatureError::MalformedTimestamp),
+                "{timestamp}"
+            );
+        }
+        let hex = good.trim_start_matches("sha256=");
+        for signature in
+            [hex.to_string(), format!("sha1={hex}"), "sha256=zz".into(), format!("sha256={hex}00")]
+        {
+            assert_eq!(
+                check(Some(&at), Some(&signature)),
+                Err(SignatureError::MalformedSignature),
+                "{signature}"
+            );
+        }
+    }
+
+    #[test]
+    fn parses_a_receipt() {
+        let receipt = parse_receipt(RECEIPT.as_bytes()).unwrap();
+        assert_eq!(
+            receipt,
+            SmsReceipt {
+                provider_message_id: "msg-1".into(),
+                reference: "delivery-42".into(),
+                status: ReceiptStatus::Delivered,
+                error_code: None,
+                at: "2026-11-30T16:48:01Z".parse().unwrap(),
+            }
+        );
+        assert_eq!(receipt.permanent_failure_code(), None);
+        let failed = parse_receipt(
+            br#"{"id":"m","reference":"r","status":"failed","error_code":"unknown_subscriber","at":"2026-11-30T17:48:01+01:00"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            (failed.status, failed.error_code.as_deref()),
+            (ReceiptStatus::Failed, Some("unknown_subscriber"))
+        );
+        assert_eq!(failed.at, receipt.at);
+        assert_eq!(failed.permanent_failure_code(), Some("unknown_subscriber"));
+    }
+
+    #[test]
+    fn only_permanent_codes_of_failed_or_expired_messages_are_permanent() {
+        let receipt = |status, code: &str| SmsReceipt {
+            provider_message_id: "m".into(),
+            reference: "r".into(),
+            status,
+            error_code: Some(code.into()),
+            at: now(),
+        };
+        for code in PERMANENT_FAILURE_CODES {
+            assert_eq!(receipt(ReceiptStatus::Failed, code).permanent_failure_code(), Some(code));
+            assert_eq!(receipt(ReceiptStatus::Expired, code).permanent_failure_code(), Some(code));
+            assert_eq!(receipt(ReceiptStatus::Delivered, code).permanent_failure_code(), None);
+        }
+        for passing in ["absent_subscriber", "network_congestion", "expired"] {
+            assert_eq!(receipt(ReceiptStatus::Failed, passing).permanent_failure_code(), None);
+        }
+    }
+
+    #[test]
+    fn bodies_that_are_not_receipts_are_refused_without_being_echoed() {
+        for body in [
+            "not json +31612345678",
+            r#"{"id":"m","reference":"r","status":"read","at":"2026-11-30T16:48:01Z"}"#,
+            r#"{"id":"m","reference":"r","status":"delivered"}"#,
+            r#"{"id":"m","reference":"r","status":"delivered","at":"yesterday"}"#,
+            r#"{"id":"m","reference":"r","status":"delivered","at":"2026-11-30T16:48:01Z","to":"+31612345678"}"#,
+            r#"{"id":"","reference":"r","status":"delivered","at":"2026-11-30T16:48:01Z"}"#,
+            r#"{"id":"m","reference":"+31 6 12345678","status":"delivered","at":"2026-11-30T16:48:01Z"}"#,
+            r#"{"id":"m","reference":"r","status":"failed","error_code":"no such number +31612345678","at":"2026-11-30T16:48:01Z"}"#,
+        ] {
+            let error = parse_receipt(body.as_bytes()).unwrap_err();
+            let text = error.to_string();
+            assert!(!text.contains("+31") && !text.contains("yesterday") && !text.contains("read"), "{text}");
+        }
+    }
+
+    #[test]
+    fn webhook_secrets_must_be_long() {
+        assert!(parse_webhook_secret(&"x".repeat(31)).is_err());
+        assert_eq!(parse_webhook_secret(&"x".repeat(32)).unwrap().expose().len(), 32);
     }
 }

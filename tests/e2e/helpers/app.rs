@@ -19,7 +19,7 @@ use burgernet_core::participants::sign_in::SignInPolicy;
 use burgernet_workers::RunnerHandle;
 
 use super::TestDatabase;
-use super::fake_sms_gateway::FakeSmsGateway;
+use super::sms::{FakeSmsGateway, SmsGatewayExt};
 use super::smtp_sink::SmtpSink;
 
 pub const ISSUER: &str = "https://idp.politie.test";

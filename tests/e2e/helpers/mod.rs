@@ -4,8 +4,8 @@ pub mod alerts;
 pub mod apns;
 pub mod app;
 pub mod database;
-pub mod fake_sms_gateway;
 pub mod fcm;
+pub mod sms;
 pub mod smtp_sink;
 
 pub use app::{SignedIn, TestApp, TestAppOptions, participant_ids, problem};
