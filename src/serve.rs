@@ -33,6 +33,7 @@ pub async fn work(env: &Env) -> anyhow::Result<()> {
     let workers = WorkerConfig::from_env(env)?;
     let messaging = MessagingConfig::from_env(env)?;
     messaging.require_providers()?;
+    messaging.require_push_providers()?;
     let messaging = Messaging::from_config(&messaging, None)?;
     let pool = db::build_pool(&database)?;
     let handle = application_runner(pool, workers, messaging).start().await;

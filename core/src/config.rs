@@ -14,7 +14,9 @@ use crate::alerts::delivery::DeliverySettings;
 use crate::auth::participant::ParticipantTokenKey;
 use crate::auth::staff::{StaffKeys, StaffTokenAlgorithms};
 use crate::participants::sign_in::SignInPolicy;
+use crate::providers::apns::ApnsConfig;
 use crate::providers::email::SmtpConfig;
+use crate::providers::fcm::FcmConfig;
 use crate::providers::sms::SmsGatewayConfig;
 use crate::secret::Secret;
 
@@ -267,6 +269,8 @@ fn sign_in_policy(env: &Env) -> Result<SignInPolicy, ConfigError> {
 /// it uses its local stand-in instead.
 #[derive(Debug, Clone)]
 pub struct MessagingConfig {
+    pub apns: Option<ApnsConfig>,
+    pub fcm: Option<FcmConfig>,
     pub sms: Option<SmsGatewayConfig>,
     pub smtp: Option<SmtpConfig>,
     /// The API's public base URL, used in links sent to participants.
@@ -276,6 +280,8 @@ pub struct MessagingConfig {
 impl MessagingConfig {
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
         Ok(Self {
+            apns: ApnsConfig::from_env(env)?,
+            fcm: FcmConfig::from_env(env)?,
             sms: SmsGatewayConfig::from_env(env)?,
             smtp: SmtpConfig::from_env(env)?,
             public_url: env.required("BURGERNET_PUBLIC_URL", parse::http_url)?,
@@ -294,6 +300,23 @@ impl MessagingConfig {
             return Err(ConfigError {
                 variable: "BURGERNET_SMTP_URL",
                 problem: "is required: e-mail verification and notices go out by e-mail".into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// For `work`: alerts go out by push, so both push providers are required too.
+    pub fn require_push_providers(&self) -> Result<(), ConfigError> {
+        if self.apns.is_none() {
+            return Err(ConfigError {
+                variable: "BURGERNET_APNS_KEY_FILE",
+                problem: "is required: alerts reach iPhones through APNs".into(),
+            });
+        }
+        if self.fcm.is_none() {
+            return Err(ConfigError {
+                variable: "BURGERNET_FCM_SERVICE_ACCOUNT_FILE",
+                problem: "is required: alerts reach Android phones through FCM".into(),
             });
         }
         Ok(())

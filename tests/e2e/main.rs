@@ -2,6 +2,7 @@
 //! so the throwaway cluster starts once per run.
 
 mod account;
+mod alert_delivery;
 mod alerts;
 mod apns;
 mod auth;

@@ -274,18 +274,23 @@ struct Pending {
     unfinished: i64,
 }
 
-/// Whether the alert itself has been delivered to a batch (follow-ups wait for it).
-pub async fn alert_delivered_to_batch(
+/// Whether every message of the alert older than `message` has been delivered to a batch:
+/// follow-ups wait for the alert itself and for earlier updates, so they arrive in order.
+pub async fn earlier_messages_delivered(
     conn: &mut AsyncPgConnection,
-    alert: AlertId,
+    message: AlertMessageId,
     batch_no: i32,
 ) -> QueryResult<bool> {
     let pending: Pending = diesel::sql_query(
         "SELECT count(*) AS unfinished
-           FROM delivery_batches b JOIN alert_messages m ON m.id = b.message_id
-          WHERE m.alert_id = $1 AND m.kind = 'alert' AND b.batch_no = $2 AND b.finished_at IS NULL",
+           FROM delivery_batches b
+           JOIN alert_messages m ON m.id = b.message_id
+           JOIN alert_messages this ON this.id = $1
+          WHERE m.alert_id = this.alert_id AND m.id <> this.id
+            AND (m.created_at, m.id) < (this.created_at, this.id)
+            AND b.batch_no = $2 AND b.finished_at IS NULL",
     )
-    .bind::<SqlUuid, _>(alert.0)
+    .bind::<SqlUuid, _>(message.0)
     .bind::<Integer, _>(batch_no)
     .get_result(conn)
     .await?;

@@ -19,7 +19,9 @@ use crate::db::participants::{self as queries, ParticipantRow};
 use crate::ids::ParticipantId;
 use crate::jobs::{BackgroundJob, JobError};
 use crate::outbox::LocalOutbox;
+use crate::providers::apns::ApnsClient;
 use crate::providers::email::{EmailMessage, EmailSender, SmtpMailer};
+use crate::providers::fcm::FcmClient;
 use crate::providers::push::PushSender;
 use crate::providers::sms::{HttpSmsGateway, SmsMessage, SmsSender};
 
@@ -156,7 +158,11 @@ impl Messaging {
             (None, Some(outbox)) => EmailSender::Local(outbox.clone()),
             (None, None) => anyhow::bail!("no SMTP server is configured (BURGERNET_SMTP_URL)"),
         };
-        Ok(Self { push: PushSender::default(), sms, email, public_url: config.public_url.clone() })
+        let push = PushSender {
+            apns: config.apns.clone().map(ApnsClient::new).transpose()?,
+            fcm: config.fcm.clone().map(FcmClient::new).transpose()?,
+        };
+        Ok(Self { push, sms, email, public_url: config.public_url.clone() })
     }
 
     async fn send(&self, recipient: &Recipient, text: Text, reference: &str) -> Result<(), DeliveryError> {

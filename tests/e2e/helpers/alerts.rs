@@ -170,6 +170,23 @@ impl TestApp {
         .await
     }
 
+    /// Runs a statement against the app's database.
+    pub async fn database_exec(&self, sql: &str) {
+        let mut conn = self.database.connect().await;
+        diesel_async::RunQueryDsl::execute(diesel::sql_query(sql), &mut conn).await.unwrap();
+    }
+
+    /// Runs a query that returns one `count` (bigint).
+    pub async fn database_count(&self, sql: &str) -> i64 {
+        #[derive(diesel::QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            count: i64,
+        }
+        let mut conn = self.database.connect().await;
+        diesel_async::RunQueryDsl::get_result::<Count>(diesel::sql_query(sql), &mut conn).await.unwrap().count
+    }
+
     /// The kinds of the alert's dossier entries, in order.
     pub async fn dossier_kinds(&self, token: &str, alert: &str) -> Vec<String> {
         let dossier = self.get_json(&format!("/v1/alerts/{alert}/dossier"), token).await;

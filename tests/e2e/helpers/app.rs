@@ -16,9 +16,12 @@ use burgernet_core::config::{
 use burgernet_core::ids::{ParticipantId, SessionId};
 use burgernet_core::outbox::LocalOutbox;
 use burgernet_core::participants::sign_in::SignInPolicy;
+use burgernet_fakes::fcm::FakeFcm;
 use burgernet_workers::RunnerHandle;
 
 use super::TestDatabase;
+use super::apns::ApnsHarness;
+use super::fcm::{FakeFcmExt, start_fake_fcm};
 use super::sms::{FakeSmsGateway, SmsGatewayExt};
 use super::smtp_sink::SmtpSink;
 
@@ -73,6 +76,9 @@ pub struct TestApp {
     pub sms: FakeSmsGateway,
     /// The SMTP server the app sends through (unused in dev mode).
     pub smtp: SmtpSink,
+    /// APNs and FCM, which the workers push through.
+    pub apns: ApnsHarness,
+    pub fcm: FakeFcm,
     /// Held so the workers run as long as the app (dropping the handle stops them).
     _workers: Option<RunnerHandle>,
 }
@@ -97,7 +103,11 @@ impl TestApp {
         let address = format!("http://{}", listener.local_addr().unwrap());
         let sms = FakeSmsGateway::start().await;
         let smtp = SmtpSink::start().await;
+        let apns = ApnsHarness::start().await;
+        let fcm = start_fake_fcm();
         let messaging = MessagingConfig {
+            apns: Some(apns.config()),
+            fcm: Some(fcm.fcm_config()),
             sms: (!options.dev_mode).then(|| sms.sms_gateway_config()),
             smtp: (!options.dev_mode).then(|| smtp.smtp_config()),
             public_url: PUBLIC_URL.into(),
@@ -142,7 +152,19 @@ impl TestApp {
         let participant_tokens =
             ParticipantTokens::new(config.participant_tokens.key, Duration::from_secs(900));
         let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        Self { address, client, database, identity, participant_tokens, outbox, sms, smtp, _workers: workers }
+        Self {
+            address,
+            client,
+            database,
+            identity,
+            participant_tokens,
+            outbox,
+            sms,
+            smtp,
+            apns,
+            fcm,
+            _workers: workers,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -259,8 +259,8 @@ pub struct DeliverBatch {
 impl BackgroundJob for DeliverBatch {
     const JOB_TYPE: &'static str = "deliver_batch";
     const PRIORITY: i16 = 90;
-    // Follow-ups wait (without sending) for the alert to reach the batch first.
-    const MAX_ATTEMPTS: i32 = 40;
+    // Follow-ups wait (without sending) for earlier messages to reach the batch first.
+    const MAX_ATTEMPTS: i32 = 100;
     type Context = DeliveryContext;
 
     async fn run(&self, ctx: Self::Context) -> Result<(), JobError> {
@@ -272,11 +272,11 @@ impl BackgroundJob for DeliverBatch {
         let alert_id = AlertId(alert.id);
         let kind = MessageKind::from_database(&message.kind);
         if kind != MessageKind::Alert
-            && !queries::alert_delivered_to_batch(conn, alert_id, self.batch_no).await?
+            && !queries::earlier_messages_delivered(conn, self.message_id, self.batch_no).await?
         {
             return Err(JobError::retry_after(
-                Duration::from_secs(5),
-                anyhow::anyhow!("waiting for the alert itself to reach this batch"),
+                Duration::from_secs(2),
+                anyhow::anyhow!("waiting for the earlier messages to reach this batch"),
             ));
         }
         if kind == MessageKind::Alert && AlertStatus::from_database(&alert.status) == AlertStatus::Closed {
