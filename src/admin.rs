@@ -4,10 +4,12 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context;
+use burgernet_core::alerts::{dossier, progress};
 use burgernet_core::auth::dev_identity::{DEV_AUDIENCE, DEV_ISSUER, StaffTokenRequest, mint_staff_token};
 use burgernet_core::auth::staff::StaffRole;
 use burgernet_core::config::{DatabaseConfig, Env, parse};
 use burgernet_core::db;
+use burgernet_core::ids::AlertId;
 use burgernet_core::reference_data::{self, CbsCode, RegionCode};
 use clap::{Subcommand, ValueEnum};
 
@@ -61,6 +63,13 @@ pub enum AdminCommand {
     FailedJobs {
         #[arg(long, default_value_t = 50)]
         limit: i64,
+    },
+    /// Check an alert's dossier: recompute every entry's hash and its link to the one before
+    /// (needs DATABASE_URL). Exits non-zero and names the first broken entry when the chain does
+    /// not hold.
+    VerifyDossier {
+        /// The alert's id.
+        alert_id: uuid::Uuid,
     },
     /// Print the OpenAPI document the code defines (the contract committed as openapi/openapi.json).
     Openapi,
@@ -143,6 +152,25 @@ pub async fn run(command: AdminCommand, env: &Env) -> anyhow::Result<()> {
                     job.updated_at.to_rfc3339(),
                     job.last_error.as_deref().unwrap_or("(none)")
                 );
+            }
+        }
+        AdminCommand::VerifyDossier { alert_id } => {
+            let mut conn = connect(env).await?;
+            let alert = AlertId(alert_id);
+            if progress::region_of(&mut conn, alert).await?.is_none() {
+                anyhow::bail!("there is no alert {alert_id}");
+            }
+            let verification = dossier::verify(&mut conn, alert).await?;
+            match verification.first_broken {
+                None => {
+                    println!("The dossier of alert {alert_id} is intact: {} entries.", verification.entries)
+                }
+                Some(broken) => anyhow::bail!(
+                    "the dossier of alert {alert_id} is broken at entry {}: {} ({} entries before it check out)",
+                    broken.seq,
+                    broken.problem,
+                    verification.entries
+                ),
             }
         }
         AdminCommand::Openapi => {

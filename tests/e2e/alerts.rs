@@ -367,6 +367,20 @@ async fn participants_see_their_alerts_and_report_receipts() {
     assert_eq!(kinds.iter().filter(|k| *k == "opened").count(), 1);
 }
 
+/// Runs `burgernet admin verify-dossier`; returns whether it succeeded, and its output.
+fn verify_dossier_command(app: &TestApp, alert: &str) -> (bool, String, String) {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_burgernet"))
+        .args(["admin", "verify-dossier", alert])
+        .env("DATABASE_URL", app.database.url.expose())
+        .output()
+        .expect("run burgernet");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
 #[derive(QueryableByName)]
 struct Count {
     #[diesel(sql_type = diesel::sql_types::BigInt)]
@@ -408,6 +422,9 @@ async fn the_dossier_is_append_only_and_its_chain_shows_tampering() {
     let verified = burgernet_core::alerts::dossier::verify(&mut conn, alert).await.unwrap();
     assert_eq!(verified.first_broken, None);
     assert_eq!(verified.entries, entries.len());
+    let (intact, stdout, _) = verify_dossier_command(&app, &id);
+    assert!(intact, "{stdout}");
+    assert!(stdout.contains(&format!("is intact: {} entries", entries.len())), "{stdout}");
 
     // Someone with the power to switch triggers off edits entry 2.
     diesel::sql_query("SET session_replication_role = replica").execute(&mut conn).await.unwrap();
@@ -421,6 +438,9 @@ async fn the_dossier_is_append_only_and_its_chain_shows_tampering() {
     let broken = verified.first_broken.expect("the edit is found");
     assert_eq!(broken.seq, 2);
     assert!(broken.problem.contains("changed after it was written"), "{}", broken.problem);
+    let (intact, _, stderr) = verify_dossier_command(&app, &id);
+    assert!(!intact);
+    assert!(stderr.contains("is broken at entry 2: its contents do not match its hash"), "{stderr}");
 
     // Deleting an entry breaks the numbering.
     diesel::sql_query(format!("DELETE FROM alert_dossier WHERE alert_id = '{id}' AND seq = 3"))

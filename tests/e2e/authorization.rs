@@ -54,6 +54,8 @@ enum Caller {
     Participant,
     /// A control-room dispatcher of region `rotterdam`, which Rotterdam belongs to.
     Dispatcher,
+    /// A dispatcher of region `amsterdam`.
+    OtherDispatcher,
     /// A relations officer of Rotterdam (GM0599), the municipality that manages the participant.
     Officer,
     /// A relations officer of Amsterdam (GM0363).
@@ -63,7 +65,8 @@ enum Caller {
 
 use Caller::*;
 
-const CALLERS: [Caller; 6] = [NoToken, Participant, Dispatcher, Officer, OtherOfficer, Admin];
+const CALLERS: [Caller; 7] =
+    [NoToken, Participant, Dispatcher, OtherDispatcher, Officer, OtherOfficer, Admin];
 
 /// What one caller gets from one endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,19 +90,37 @@ const ROLE_REQUIRED: Expect = Denied(403, "role_required");
 const OUT_OF_SCOPE: Expect = Denied(403, "out_of_scope");
 
 /// A participant endpoint: only the participant; every staff member is sent to the app.
-fn only_the_participant(success: u16) -> [Expect; 6] {
-    [NO_TOKEN, Allowed(success), PARTICIPANTS_ONLY, PARTICIPANTS_ONLY, PARTICIPANTS_ONLY, PARTICIPANTS_ONLY]
+fn only_the_participant(success: u16) -> [Expect; 7] {
+    [
+        NO_TOKEN,
+        Allowed(success),
+        PARTICIPANTS_ONLY,
+        PARTICIPANTS_ONLY,
+        PARTICIPANTS_ONLY,
+        PARTICIPANTS_ONLY,
+        PARTICIPANTS_ONLY,
+    ]
 }
 
 /// Participant management: the municipality's own officers and administrators. A dispatcher
 /// sees no participant's personal data at all.
-fn only_the_municipalitys_managers(success: u16) -> [Expect; 6] {
-    [NO_TOKEN, STAFF_ONLY, ROLE_REQUIRED, Allowed(success), OUT_OF_SCOPE, Allowed(success)]
+fn only_the_municipalitys_managers(success: u16) -> [Expect; 7] {
+    [NO_TOKEN, STAFF_ONLY, ROLE_REQUIRED, ROLE_REQUIRED, Allowed(success), OUT_OF_SCOPE, Allowed(success)]
+}
+
+/// Acting on an alert: the dispatchers of its region only. Administrators read, but do not act.
+fn only_the_regions_dispatchers(success: u16) -> [Expect; 7] {
+    [NO_TOKEN, STAFF_ONLY, Allowed(success), OUT_OF_SCOPE, ROLE_REQUIRED, ROLE_REQUIRED, ROLE_REQUIRED]
+}
+
+/// Reading an alert: the dispatchers of its region and administrators.
+fn the_regions_dispatchers_and_admins(success: u16) -> [Expect; 7] {
+    [NO_TOKEN, STAFF_ONLY, Allowed(success), OUT_OF_SCOPE, ROLE_REQUIRED, ROLE_REQUIRED, Allowed(success)]
 }
 
 /// A public endpoint: the same answer whoever calls, token or not.
-fn the_same_for_everyone(answer: Expect) -> [Expect; 6] {
-    [answer; 6]
+fn the_same_for_everyone(answer: Expect) -> [Expect; 7] {
+    [answer; 7]
 }
 
 /// One endpoint: the request, and what each caller gets.
@@ -110,7 +131,7 @@ struct Row {
     /// The route with real ids filled in.
     path: String,
     body: Option<Value>,
-    expect: [Expect; 6],
+    expect: [Expect; 7],
     /// The participant's token for this row when it is not the main session's (for rows that
     /// end a session).
     participant_token: Option<String>,
@@ -135,7 +156,7 @@ fn fill(route: &str, ids: &[&str]) -> String {
     path
 }
 
-fn row(method: Method, route: &'static str, ids: &[&str], body: Option<Value>, expect: [Expect; 6]) -> Row {
+fn row(method: Method, route: &'static str, ids: &[&str], body: Option<Value>, expect: [Expect; 7]) -> Row {
     Row { method, route, path: fill(route, ids), body, expect, participant_token: None, admin_body: None }
 }
 
@@ -173,6 +194,7 @@ async fn add_device(app: &TestApp, who: &SignedIn, push_token: &str) -> String {
 /// The staff tokens, one per kind of staff caller.
 struct Tokens {
     dispatcher: String,
+    other_dispatcher: String,
     officer: String,
     other_officer: String,
     admin: String,
@@ -182,6 +204,7 @@ impl Tokens {
     fn new(app: &TestApp) -> Self {
         Self {
             dispatcher: app.dispatcher_token("rotterdam"),
+            other_dispatcher: app.dispatcher_token("amsterdam"),
             officer: app.relations_officer_token("GM0599"),
             other_officer: app.relations_officer_token("GM0363"),
             admin: app.admin_token(),
@@ -219,6 +242,12 @@ async fn check(
             Denied(s, c) | Invalid(s, c) if (s, c) == (status, code.as_str()) => return None,
             _ => format!("{status} {code}: {}", body["detail"]),
         }
+    } else if content_type == "text/event-stream" {
+        // A stream does not end by itself: the status and the type are the answer.
+        match expect {
+            Allowed(s) if s == status => return None,
+            _ => format!("{status} {content_type}"),
+        }
     } else {
         let text = response.text().await.unwrap_or_default();
         match expect {
@@ -238,6 +267,7 @@ async fn run_row(app: &TestApp, tokens: &Tokens, main_participant: &str, row: &R
             NoToken => None,
             Participant => Some(row.participant_token.as_deref().unwrap_or(main_participant)),
             Dispatcher => Some(&tokens.dispatcher),
+            OtherDispatcher => Some(&tokens.other_dispatcher),
             Officer => Some(&tokens.officer),
             OtherOfficer => Some(&tokens.other_officer),
             Admin => Some(&tokens.admin),
@@ -256,14 +286,17 @@ async fn run_row(app: &TestApp, tokens: &Tokens, main_participant: &str, row: &R
 const PARTICIPANT_TAGS: [&str; 5] =
     ["sign-in", "participants", "my account", "participant management", "sms gateway"];
 
-/// Every (method, route) of the OpenAPI document under one of `PARTICIPANT_TAGS`.
-async fn participant_operations(app: &TestApp) -> BTreeSet<(String, String)> {
+/// The tags of the alert operations.
+const ALERT_TAGS: [&str; 2] = ["alerts", "my alerts"];
+
+/// Every (method, route) of the OpenAPI document under one of `tags`.
+async fn operations_tagged(app: &TestApp, tags: &[&str]) -> BTreeSet<(String, String)> {
     let contract: Value = app.get("/openapi.json").await.json().await.unwrap();
     let mut operations = BTreeSet::new();
     for (route, methods) in contract["paths"].as_object().unwrap() {
         for (method, operation) in methods.as_object().unwrap() {
-            let tags = operation["tags"].as_array().map(Vec::as_slice).unwrap_or_default();
-            if tags.iter().any(|tag| PARTICIPANT_TAGS.contains(&tag.as_str().unwrap_or_default())) {
+            let operation_tags = operation["tags"].as_array().map(Vec::as_slice).unwrap_or_default();
+            if operation_tags.iter().any(|tag| tags.contains(&tag.as_str().unwrap_or_default())) {
                 operations.insert((method.to_uppercase(), route.clone()));
             }
         }
@@ -372,7 +405,11 @@ async fn every_participant_and_participant_management_endpoint_answers_each_call
         matrix.iter().map(|row| (row.method.to_string(), row.route.to_string())).collect();
     assert_eq!(covered.len(), matrix.len(), "one row per operation");
     covered.insert(("GET".into(), "/v1/email-verifications/{token}".into())); // see its own test
-    assert_eq!(covered, participant_operations(&app).await, "the matrix and the contract differ");
+    assert_eq!(
+        covered,
+        operations_tagged(&app, &PARTICIPANT_TAGS).await,
+        "the matrix and the contract differ"
+    );
 
     let mut mismatches = Vec::new();
     for row in &matrix {
@@ -413,6 +450,83 @@ async fn every_participant_and_participant_management_endpoint_answers_each_call
     assert_eq!(app.get_as("/v1/session", &alice.access_token).await.status(), 200);
     let (status, _) = problem(app.get_as("/v1/me", &leaver.access_token).await).await;
     assert_eq!(status, 401, "the erased participant's token");
+}
+
+/// The matrix of the alert endpoints: the control room's (dispatchers act in their own region,
+/// administrators only read, municipal officers and participants see no alerts) and the
+/// participant's own alerts. Rows run in order: the draft is sent, the active alert expanded and
+/// updated, its dossier read, and then it is closed.
+#[tokio::test]
+async fn every_alert_endpoint_answers_each_caller_as_the_matrix_says() {
+    use crate::helpers::alerts::{Profile, ROTTERDAM, alert_body, circle};
+    let app = TestApp::spawn_with(TestAppOptions { workers: true, ..TestAppOptions::default() }).await;
+    app.load_reference_data().await;
+    let tokens = Tokens::new(&app);
+    let alice = app.participant(ALICE_PHONE, Profile::default()).await;
+    let active = app.send_new_alert(&tokens.dispatcher, alert_body(circle(ROTTERDAM, 1_000.0))).await;
+    app.wait_until_delivered(&tokens.dispatcher, &active).await;
+    let draft = app.create_alert(&tokens.dispatcher, alert_body(circle(ROTTERDAM, 1_000.0))).await;
+    let draft = draft["id"].as_str().unwrap().to_string();
+
+    let preview = json!({"category": "search", "urgent": true, "channels": ["push", "sms"], "area": circle(ROTTERDAM, 1_000.0)});
+    let other_region = Invalid(422, "area_outside_region");
+    let update = json!({"texts": {"nl": {"message": "Richting Blaak."}}});
+    let closing = json!({"outcome": "no_result", "texts": {"nl": {"message": "De actie is beëindigd."}}});
+    use Method as M;
+    #[rustfmt::skip]
+    let matrix = vec![
+        // Every dispatcher lists their own region's alerts; an area must touch their region.
+        row(M::GET, "/v1/alerts", &[], None,
+            [NO_TOKEN, STAFF_ONLY, Allowed(200), Allowed(200), ROLE_REQUIRED, ROLE_REQUIRED, Allowed(200)]),
+        row(M::POST, "/v1/alerts/reach-preview", &[], Some(preview),
+            [NO_TOKEN, STAFF_ONLY, Allowed(200), other_region, ROLE_REQUIRED, ROLE_REQUIRED, ROLE_REQUIRED]),
+        row(M::POST, "/v1/alerts", &[], Some(alert_body(circle(ROTTERDAM, 1_000.0))),
+            [NO_TOKEN, STAFF_ONLY, Allowed(201), other_region, ROLE_REQUIRED, ROLE_REQUIRED, ROLE_REQUIRED]),
+        row(M::GET, "/v1/alerts/{alert_id}", &[&active], None, the_regions_dispatchers_and_admins(200)),
+        row(M::GET, "/v1/alerts/{alert_id}/reach", &[&active], None, the_regions_dispatchers_and_admins(200)),
+        row(M::POST, "/v1/alerts/{alert_id}/send", &[&draft], None, only_the_regions_dispatchers(202)),
+        row(M::POST, "/v1/alerts/{alert_id}/expansions", &[&active], Some(json!({"area": circle(ROTTERDAM, 2_000.0)})),
+            only_the_regions_dispatchers(202)),
+        row(M::POST, "/v1/alerts/{alert_id}/updates", &[&active], Some(update), only_the_regions_dispatchers(202)),
+        row(M::GET, "/v1/alerts/{alert_id}/dossier", &[&active], None, the_regions_dispatchers_and_admins(200)),
+        row(M::GET, "/v1/alerts/{alert_id}/events", &[&active], None, the_regions_dispatchers_and_admins(200)),
+        row(M::POST, "/v1/alerts/{alert_id}/close", &[&active], Some(closing), only_the_regions_dispatchers(200)),
+
+        // The participant's own alerts.
+        row(M::GET, "/v1/me/alerts", &[], None, only_the_participant(200)),
+        row(M::GET, "/v1/me/alerts/{alert_id}", &[&active], None, only_the_participant(200)),
+        row(M::POST, "/v1/me/alerts/{alert_id}/receipts", &[&active], Some(json!({"kind": "opened"})),
+            only_the_participant(204)),
+    ];
+    let covered: BTreeSet<(String, String)> =
+        matrix.iter().map(|row| (row.method.to_string(), row.route.to_string())).collect();
+    assert_eq!(covered.len(), matrix.len(), "one row per operation");
+    assert_eq!(covered, operations_tagged(&app, &ALERT_TAGS).await, "the matrix and the contract differ");
+
+    let mut mismatches = Vec::new();
+    for row in &matrix {
+        mismatches.extend(run_row(&app, &tokens, &alice.access_token, row).await);
+    }
+    assert!(
+        mismatches.is_empty(),
+        "{} cells differ from the matrix:\n{}",
+        mismatches.len(),
+        mismatches.join("\n")
+    );
+
+    // The refused calls changed nothing; each allowed one did its one thing.
+    let alert = app.get_json(&format!("/v1/alerts/{active}"), &tokens.admin).await;
+    assert_eq!(alert["status"], "closed");
+    assert_eq!(alert["outcome"], "no_result");
+    assert_eq!(alert["areas"].as_array().unwrap().len(), 2, "expanded once");
+    let kinds: Vec<&str> =
+        alert["messages"].as_array().unwrap().iter().map(|m| m["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["alert", "alert", "update", "closing"]);
+    let sent = app.get_json(&format!("/v1/alerts/{draft}"), &tokens.admin).await;
+    assert_eq!(sent["status"], "active");
+    let listed = app.get_json("/v1/alerts", &tokens.other_dispatcher).await;
+    assert_eq!(listed, json!([]), "the other region's dispatcher lists only their own region's alerts");
+    assert_eq!(app.get_json("/v1/alerts", &tokens.admin).await.as_array().unwrap().len(), 3);
 }
 
 /// A public endpoint's answer does not depend on the bearer token: a genuine refresh works
@@ -486,7 +600,7 @@ async fn the_email_verification_link_is_public_and_answers_every_caller_with_the
             "/v1/email-verifications/{token}",
             &[path.strip_prefix("/v1/email-verifications/").unwrap()],
             None,
-            [Page(404); 6],
+            [Page(404); 7],
         );
         assert_eq!(row.path, path);
         for (caller, token) in CALLERS.into_iter().zip(tokens_by_caller) {

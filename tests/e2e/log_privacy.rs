@@ -5,6 +5,8 @@
 //! processes stop and every byte they wrote is searched for the phone number, the e-mail address,
 //! the address and the coordinates, in the forms they were sent in and the forms they are stored in.
 
+use crate::helpers::apns::ApnsHarness;
+use crate::helpers::fcm::{FakeFcmExt, start_fake_fcm};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -264,8 +266,12 @@ async fn the_logs_of_a_full_sign_up_hold_no_phone_number_email_address_or_coordi
         .env("BURGERNET_STAFF_TOKEN_AUDIENCE", AUDIENCE)
         .env("BURGERNET_STAFF_TOKEN_KEYS", dir.join("jwks.json"));
     let serve = start(serve, &dir, "serve");
+    let apns = ApnsHarness::start().await;
+    let fcm = start_fake_fcm();
     let mut work = burgernet(&database, &sms, &smtp);
     work.arg("work")
+        .envs(apns.env(&dir))
+        .envs(fcm.fcm_env(&dir))
         .env("BURGERNET_WORKER_CONCURRENCY", "2")
         .env("BURGERNET_JOB_POLL_INTERVAL", "250ms")
         .env("BURGERNET_SHUTDOWN_GRACE", "2s");

@@ -443,5 +443,5 @@ pub async fn alert_event_stream(
     let mut conn = state.db().await?;
     ensure_alert_scope(&mut conn, &viewer.0, alert).await?;
     drop(conn);
-    Ok(alert_events::stream(state.into_inner(), alert, resume_after).await?)
+    alert_events::stream(state.into_inner(), alert, resume_after).await
 }

@@ -50,6 +50,25 @@ impl ApnsHarness {
         }
     }
 
+    /// The environment `burgernet work` needs to push through this fake; the key and the CA are
+    /// written to files in `dir`.
+    pub fn env(&self, dir: &std::path::Path) -> Vec<(&'static str, String)> {
+        let credentials = self.fake.credentials();
+        let key = dir.join("apns-key.p8");
+        let ca = dir.join("apns-ca.pem");
+        std::fs::write(&key, &credentials.signing_key_pem).expect("write the APNs key");
+        std::fs::write(&ca, self.ca.ca_pem()).expect("write the APNs CA");
+        vec![
+            ("BURGERNET_APNS_KEY_FILE", key.display().to_string()),
+            ("BURGERNET_APNS_KEY_ID", credentials.key_id.clone()),
+            ("BURGERNET_APNS_TEAM_ID", credentials.team_id.clone()),
+            ("BURGERNET_APNS_TOPIC", credentials.topic.clone()),
+            ("BURGERNET_APNS_URL", self.fake.base_url()),
+            ("BURGERNET_APNS_SANDBOX_URL", self.fake.base_url()),
+            ("BURGERNET_APNS_CA_FILE", ca.display().to_string()),
+        ]
+    }
+
     pub fn client(&self) -> ApnsClient {
         ApnsClient::new(self.config()).expect("an APNs client")
     }

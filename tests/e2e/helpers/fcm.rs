@@ -28,6 +28,10 @@ pub trait FakeFcmExt {
     fn fcm_client(&self) -> FcmClient {
         FcmClient::new(self.fcm_config()).expect("build the FCM client")
     }
+
+    /// The environment `burgernet work` needs to push through this fake; the service account and
+    /// the CA are written to files in `dir`.
+    fn fcm_env(&self, dir: &std::path::Path) -> Vec<(&'static str, String)>;
 }
 
 impl FakeFcmExt for FakeFcm {
@@ -39,5 +43,17 @@ impl FakeFcmExt for FakeFcm {
             extra_ca_pem: Some(self.ca_pem().to_string()),
             timeout: Duration::from_secs(5),
         }
+    }
+
+    fn fcm_env(&self, dir: &std::path::Path) -> Vec<(&'static str, String)> {
+        let account = dir.join("fcm-service-account.json");
+        let ca = dir.join("fcm-ca.pem");
+        std::fs::write(&account, self.service_account_json()).expect("write the FCM service account");
+        std::fs::write(&ca, self.ca_pem()).expect("write the FCM CA");
+        vec![
+            ("BURGERNET_FCM_SERVICE_ACCOUNT_FILE", account.display().to_string()),
+            ("BURGERNET_FCM_URL", self.base_url().to_string()),
+            ("BURGERNET_FCM_CA_FILE", ca.display().to_string()),
+        ]
     }
 }
