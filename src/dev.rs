@@ -1,7 +1,8 @@
 //! `burgernet dev`: the whole service on one machine with embedded defaults. Starts its own
 //! PostgreSQL + PostGIS (unless `DATABASE_URL` is set), migrates, loads the demo municipalities
 //! and region, and runs the API and the workers in one process on localhost:8080, with local
-//! stand-ins for push, SMS and e-mail whose messages appear at `GET /dev/outbox`.
+//! stand-ins for push, SMS and e-mail whose messages appear at `GET /dev/outbox`. Push runs the
+//! real APNs and FCM clients against the local fakes (see `local_push`).
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -15,6 +16,7 @@ use burgernet_core::outbox::LocalOutbox;
 use burgernet_core::secret::write_secret_file;
 use burgernet_core::{db, reference_data};
 
+use crate::local_push::LocalPushProviders;
 use crate::shutdown;
 
 pub const DEV_DIR_VARIABLE: &str = "BURGERNET_DEV_DIR";
@@ -78,13 +80,19 @@ async fn serve_locally(env: Env, dir: &Path, database_url: &str) -> anyhow::Resu
         .with_default("BURGERNET_STAFF_TOKEN_KEYS", identity.jwks_path.to_string_lossy())
         .with_default("BURGERNET_PUBLIC_URL", public_url);
     let database = DatabaseConfig::from_env(&env)?;
-    let api = ApiConfig::from_env(&env)?;
+    let mut api = ApiConfig::from_env(&env)?;
     let workers = WorkerConfig::from_env(&env)?;
+    let outbox = LocalOutbox::new();
+    // Push goes through the real APNs and FCM clients to local fakes; what they accept shows in
+    // the outbox.
+    let push = LocalPushProviders::start(outbox.clone()).await?;
+    api.messaging.apns.get_or_insert_with(|| push.apns_config());
+    api.messaging.fcm.get_or_insert_with(|| push.fcm_config());
 
     let pool = db::build_pool(&database)?;
     let listener = TcpListener::bind(api.bind)
         .map_err(|error| anyhow::anyhow!("cannot listen on {}: {error}", api.bind))?;
-    let state = AppState::new(&api, pool.clone(), Some(LocalOutbox::new()))?;
+    let state = AppState::new(&api, pool.clone(), Some(outbox))?;
     let messaging = state.messaging.clone();
     let server = burgernet_api::build_server(listener, state)?;
     let server_handle = server.handle();
@@ -97,6 +105,7 @@ async fn serve_locally(env: Env, dir: &Path, database_url: &str) -> anyhow::Resu
     server_handle.stop(true).await;
     workers.shutdown().await;
     running.await??;
+    drop(push);
     Ok(())
 }
 

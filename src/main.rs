@@ -2,6 +2,7 @@
 
 mod admin;
 mod dev;
+mod local_push;
 mod logging;
 mod serve;
 mod shutdown;
