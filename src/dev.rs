@@ -94,6 +94,7 @@ async fn serve_locally(env: Env, dir: &Path, database_url: &str) -> anyhow::Resu
         .map_err(|error| anyhow::anyhow!("cannot listen on {}: {error}", api.bind))?;
     let state = AppState::new(&api, pool.clone(), Some(outbox))?;
     let messaging = state.messaging.clone();
+    let streams = state.clone();
     let server = burgernet_api::build_server(listener, state)?;
     let server_handle = server.handle();
     let running = tokio::spawn(server);
@@ -102,6 +103,7 @@ async fn serve_locally(env: Env, dir: &Path, database_url: &str) -> anyhow::Resu
     print_banner(&api, dir);
     shutdown::signalled().await;
     println!("Stopping ...");
+    streams.close_streams();
     server_handle.stop(true).await;
     workers.shutdown().await;
     running.await??;

@@ -27,7 +27,8 @@ pub struct LocalPushProviders {
 impl LocalPushProviders {
     pub async fn start(outbox: LocalOutbox) -> anyhow::Result<Self> {
         let apns_ca = std::sync::Arc::new(LocalCertificateAuthority::generate()?);
-        let apns = std::sync::Arc::new(FakeApns::start(apns_ca.clone(), ApnsTestCredentials::generate()).await?);
+        let apns =
+            std::sync::Arc::new(FakeApns::start(apns_ca.clone(), ApnsTestCredentials::generate()).await?);
         let fcm_ca = LocalCertificateAuthority::generate()?;
         let fcm = std::sync::Arc::new(FakeFcm::start(&fcm_ca, FcmTestServiceAccount::shared())?);
         let forwarder = tokio::spawn(forward(apns.clone(), fcm.clone(), outbox));

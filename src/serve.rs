@@ -17,12 +17,15 @@ pub async fn serve(env: &Env) -> anyhow::Result<()> {
     let pool = db::build_pool(&database)?;
     let listener = TcpListener::bind(api.bind)
         .map_err(|error| anyhow::anyhow!("cannot listen on {}: {error}", api.bind))?;
-    let server = burgernet_api::build_server(listener, AppState::new(&api, pool, None)?)?;
+    let state = AppState::new(&api, pool, None)?;
+    let streams = state.clone();
+    let server = burgernet_api::build_server(listener, state)?;
     tracing::info!(address = %api.bind, "serving the API");
     let handle = server.handle();
     let running = tokio::spawn(server);
     shutdown::signalled().await;
     tracing::info!("stopping: finishing requests in flight");
+    streams.close_streams();
     handle.stop(true).await;
     running.await??;
     Ok(())

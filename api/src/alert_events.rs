@@ -71,13 +71,20 @@ pub async fn stream(
 impl Watch {
     /// Waits until there is something to send, then returns it as SSE text.
     async fn next_chunk(&mut self) -> String {
+        let mut stopping = self.state.stopping.clone();
         loop {
             if !self.first {
-                tokio::time::sleep(POLL_EVERY).await;
+                tokio::select! {
+                    () = tokio::time::sleep(POLL_EVERY) => {}
+                    _ = stopping.wait_for(|stopping| *stopping) => {
+                        self.ended = true;
+                        return ": the server is stopping; reconnect with Last-Event-ID\n\n".into();
+                    }
+                }
             }
             self.first = false;
             let mut out = self.poll().await.unwrap_or_else(|error| {
-                tracing::warn!(%error, "could not read an alert's progress for its event stream");
+                tracing::warn!(error = %format!("{error:#}"), "could not read an alert's progress for its event stream");
                 String::new()
             });
             if out.is_empty() && self.last_output.elapsed() >= KEEP_ALIVE_EVERY {
@@ -90,8 +97,8 @@ impl Watch {
         }
     }
 
-    async fn poll(&mut self) -> Result<String, ApiError> {
-        let mut conn = self.state.db().await?;
+    async fn poll(&mut self) -> anyhow::Result<String> {
+        let mut conn = self.state.pool.get().await?;
         let mut out = String::new();
         let entries =
             dossier_queries::entries(&mut conn, self.alert, self.last_seq, ENTRIES_PER_POLL).await?;

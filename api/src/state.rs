@@ -1,5 +1,6 @@
 //! What every handler can reach.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use burgernet_core::alerts::area::AreaLimits;
@@ -11,6 +12,8 @@ use burgernet_core::outbox::LocalOutbox;
 use burgernet_core::participants::notices::Messaging;
 use burgernet_core::participants::sign_in::{SignIn, SignInPolicy};
 use burgernet_core::secret::Secret;
+
+use tokio::sync::watch;
 
 use crate::error::ApiError;
 use crate::metrics::Metrics;
@@ -29,6 +32,10 @@ pub struct AppState {
     pub live_location_ttl: Duration,
     pub trusted_proxy_hops: usize,
     pub alert_areas: AreaLimits,
+    /// Turns true when the server begins to stop: event streams end then, so a graceful stop does
+    /// not wait for them (clients reconnect elsewhere with `Last-Event-ID`).
+    pub stopping: watch::Receiver<bool>,
+    stop_streams: Arc<watch::Sender<bool>>,
     /// The key SMS delivery receipts are signed with; without a gateway (local mode) there is none,
     /// and every receipt is refused.
     pub sms_webhook_secret: Option<Secret<String>>,
@@ -37,7 +44,10 @@ pub struct AppState {
 impl AppState {
     /// Without configured providers, messages go to `dev_outbox` (local mode only).
     pub fn new(config: &ApiConfig, pool: DbPool, dev_outbox: Option<LocalOutbox>) -> anyhow::Result<Self> {
+        let (stop_streams, stopping) = watch::channel(false);
         Ok(Self {
+            stopping,
+            stop_streams: Arc::new(stop_streams),
             pool,
             participant_tokens: ParticipantTokens::new(
                 config.participant_tokens.key.clone(),
@@ -54,6 +64,11 @@ impl AppState {
             alert_areas: config.alert_areas,
             sms_webhook_secret: config.messaging.sms.as_ref().map(|sms| sms.webhook_secret.clone()),
         })
+    }
+
+    /// Ends the event streams; call it before stopping the server.
+    pub fn close_streams(&self) {
+        self.stop_streams.send_replace(true);
     }
 
     pub async fn db(&self) -> Result<PooledConnection, ApiError> {

@@ -454,3 +454,89 @@ async fn the_dossier_is_append_only_and_its_chain_shows_tampering() {
             .unwrap();
     assert_eq!(count.count as usize, entries.len() - 1);
 }
+
+/// Reads Server-Sent Events from `response` until `done` holds for the events so far.
+async fn read_events(
+    mut response: reqwest::Response,
+    done: impl Fn(&[(String, Value)]) -> bool,
+) -> Vec<(String, Value)> {
+    let mut buffer = String::new();
+    let mut events = Vec::new();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !done(&events) {
+        let chunk = tokio::time::timeout_at(deadline, response.chunk())
+            .await
+            .unwrap_or_else(|_| panic!("the stream never got there: {events:?}"))
+            .unwrap()
+            .expect("the stream is still open");
+        buffer.push_str(std::str::from_utf8(&chunk).unwrap());
+        while let Some(end) = buffer.find("\n\n") {
+            let block: String = buffer.drain(..end + 2).collect();
+            let field =
+                |name: &str| block.lines().find_map(|line| line.strip_prefix(name)).map(str::to_string);
+            if let (Some(event), Some(data)) = (field("event: "), field("data: ")) {
+                events.push((event, serde_json::from_str(&data).unwrap()));
+            }
+        }
+    }
+    events
+}
+
+#[tokio::test]
+async fn the_event_stream_follows_the_alert_live_and_ends_when_it_is_over() {
+    let app = app().await;
+    let dispatcher = app.dispatcher_token("rotterdam");
+    app.participant("+31610000061", Profile::default()).await;
+    let alert = app.create_alert(&dispatcher, alert_body(circle(ROTTERDAM, 1_000.0))).await;
+    let id = alert["id"].as_str().unwrap().to_string();
+    let events_path = format!("/v1/alerts/{id}/events");
+
+    let response = app.get_as(&events_path, &dispatcher).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "text/event-stream");
+    assert_eq!(response.headers()["cache-control"], "no-cache");
+    app.expect_ok(Method::POST, &format!("/v1/alerts/{id}/send"), &dispatcher, json!({})).await;
+    let events = read_events(response, |events| {
+        events.iter().any(|(event, data)| event == "counters" && data["sms"]["sent"] == 1)
+    })
+    .await;
+    assert_eq!(events[0].0, "counters", "the current counters come first");
+    assert_eq!(events[0].1["recipients"], 0);
+    let dossier: Vec<&str> = events
+        .iter()
+        .filter(|(event, _)| event == "dossier")
+        .map(|(_, data)| data["kind"].as_str().unwrap())
+        .collect();
+    for kind in ["sent", "recipients_selected", "deliveries"] {
+        assert!(dossier.contains(&kind), "{dossier:?}");
+    }
+    let deliveries =
+        events.iter().find(|(event, data)| event == "dossier" && data["kind"] == "deliveries").unwrap();
+    assert_eq!(deliveries.1["body"]["sent"], 1, "delivery entries arrive as totals: {}", deliveries.1);
+
+    // Resuming after entry 1 replays from entry 2; the stream ends once the alert is over.
+    let response = app
+        .client
+        .get(app.url(&events_path))
+        .bearer_auth(&dispatcher)
+        .header("last-event-id", "1")
+        .send()
+        .await
+        .unwrap();
+    let closing = json!({"outcome": "cancelled", "texts": {"nl": {"message": "Vals alarm."}}});
+    app.expect_ok(Method::POST, &format!("/v1/alerts/{id}/close"), &dispatcher, closing).await;
+    let events = read_events(response, |events| events.iter().any(|(event, _)| event == "end")).await;
+    let first = events.iter().find(|(event, _)| event == "dossier").unwrap();
+    assert_eq!((first.1["seq"].clone(), first.1["kind"].clone()), (json!(2), json!("sent")));
+    assert!(events.iter().any(|(event, data)| event == "dossier" && data["kind"] == "closed"));
+
+    let response = app
+        .client
+        .get(app.url(&events_path))
+        .bearer_auth(&dispatcher)
+        .header("last-event-id", "soon")
+        .send()
+        .await
+        .unwrap();
+    assert_problem(response, 400, "invalid_last_event_id").await;
+}
