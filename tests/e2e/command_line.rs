@@ -97,6 +97,18 @@ fn a_missing_or_malformed_setting_stops_start_up_and_names_the_variable() {
         assert!(stderr.contains("BURGERNET_SMTP_URL"), "{subcommand}: {stderr}");
         assert!(!stderr.contains(api_key), "{stderr}");
     }
+
+    // Alerts go out by push: work also refuses to start without APNs and FCM.
+    let (ok, _, stderr) = run(burgernet()
+        .arg("work")
+        .env("DATABASE_URL", "postgres://localhost/x")
+        .env("BURGERNET_PUBLIC_URL", "https://api.burgernet.test")
+        .env("BURGERNET_SMS_GATEWAY_URL", "https://sms.example.test")
+        .env("BURGERNET_SMS_GATEWAY_API_KEY", api_key)
+        .env("BURGERNET_SMS_WEBHOOK_SECRET", "a-webhook-secret-that-is-long-enough-0123")
+        .env("BURGERNET_SMTP_URL", "smtp://127.0.0.1:9"));
+    assert!(!ok);
+    assert!(stderr.contains("BURGERNET_APNS_KEY_FILE") && stderr.contains("APNs"), "{stderr}");
 }
 
 #[tokio::test]
