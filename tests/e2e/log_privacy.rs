@@ -1,12 +1,11 @@
 //! The logs of a full sign-up hold no personal data. The real `burgernet serve` and `burgernet
 //! work` run with JSON logs at debug level against one database, sending through a fake SMS
-//! gateway and an SMTP sink; a participant signs up through HTTP (with some failing requests on
-//! the way), the workers send the e-mail verification and the welcome message; then both
+//! gateway, an SMTP sink and the fake push providers; a participant signs up through HTTP (with
+//! some failing requests on the way), the workers send the e-mail verification and the welcome
+//! message, a dispatcher sends an alert that reaches the participant's phone by push; then both
 //! processes stop and every byte they wrote is searched for the phone number, the e-mail address,
 //! the address and the coordinates, in the forms they were sent in and the forms they are stored in.
 
-use crate::helpers::apns::ApnsHarness;
-use crate::helpers::fcm::{FakeFcmExt, start_fake_fcm};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -16,6 +15,8 @@ use burgernet_core::auth::staff::StaffRole;
 use serde_json::{Value, json};
 
 use crate::helpers::TestDatabase;
+use crate::helpers::apns::ApnsHarness;
+use crate::helpers::fcm::{FakeFcmExt, start_fake_fcm};
 use crate::helpers::sms::FakeSmsGateway;
 use crate::helpers::smtp_sink::SmtpSink;
 
@@ -383,6 +384,53 @@ async fn the_logs_of_a_full_sign_up_hold_no_phone_number_email_address_or_coordi
     let (status, found) = officer_api.send(M::GET, search, None).await;
     assert_eq!((status, found["total"].as_i64()), (200, Some(1)), "{found}");
 
+    // A dispatcher previews and sends an alert around the home; the phone gets the push, the app
+    // reports receipt.
+    let dispatcher = mint_staff_token(
+        identity.private_pem.expose(),
+        &StaffTokenRequest {
+            subject: "dispatcher-1".into(),
+            name: Some("Dispatcher".into()),
+            role: StaffRole::Dispatcher { region: "rotterdam".into() },
+            issuer: ISSUER.into(),
+            audience: AUDIENCE.into(),
+            lifetime: Duration::from_secs(600),
+        },
+    )
+    .unwrap();
+    let dispatcher_api =
+        Api { client: api.client.clone(), base: api.base.clone(), token: Some(dispatcher.expose().clone()) };
+    let area =
+        json!({"type": "circle", "center": {"latitude": HOME.0, "longitude": HOME.1}, "radius_meters": 500});
+    let preview = json!({"category": "search", "urgent": true, "channels": ["push", "sms"], "area": area});
+    let (status, reach) = dispatcher_api.send(M::POST, "/v1/alerts/reach-preview", Some(preview)).await;
+    assert_eq!((status, reach["push"]["participants"].as_i64()), (200, Some(1)), "{reach}");
+    let alert = json!({
+        "category": "search", "urgent": true, "channels": ["push", "sms"],
+        "texts": {"nl": {"title": "Gezocht", "message": "Man met rode jas."}},
+        "call_back_number": "0900-8844", "area": area,
+    });
+    let (status, alert) = dispatcher_api.send(M::POST, "/v1/alerts", Some(alert)).await;
+    assert_eq!(status, 201, "{alert}");
+    let alert_id = alert["id"].as_str().unwrap().to_string();
+    assert_answer(
+        &dispatcher_api.send(M::POST, &format!("/v1/alerts/{alert_id}/send"), None).await,
+        202,
+        None,
+    );
+    assert_eq!(fcm.wait_for_received(1).await.unwrap()[0].token, PUSH_TOKEN);
+    let receipt = json!({"kind": "received"});
+    assert_answer(
+        &api.send(M::POST, &format!("/v1/me/alerts/{alert_id}/receipts"), Some(receipt)).await,
+        204,
+        None,
+    );
+    assert_answer(
+        &dispatcher_api.send(M::GET, &format!("/v1/alerts/{alert_id}/dossier"), None).await,
+        200,
+        None,
+    );
+
     // The worker sends the welcome by SMS (the address is not verified yet) and the link by
     // e-mail; the link works.
     let messages = sms.wait_for_sent(2).await;
@@ -405,7 +453,7 @@ async fn the_logs_of_a_full_sign_up_hold_no_phone_number_email_address_or_coordi
     let worker_log = dir.join("work.stderr");
     eventually("the worker to log both jobs", || {
         let log = std::fs::read_to_string(&worker_log).unwrap_or_default();
-        log.lines().filter(|line| line.contains("job finished")).count() >= 2
+        log.lines().filter(|line| line.contains("job finished")).count() >= 4
     })
     .await;
     stop(serve).await;
@@ -453,12 +501,17 @@ async fn the_logs_of_a_full_sign_up_hold_no_phone_number_email_address_or_coordi
             "no log line for {method} {route} answered {status}; logged: {served:?}"
         );
     }
-    let jobs: Vec<String> = json_lines(&logs[3].1, "work")
+    let mut jobs: Vec<String> = json_lines(&logs[3].1, "work")
         .iter()
         .filter(|line| line["message"] == "job finished" && line["outcome"] == "succeeded")
         .map(|line| line["span"]["job_type"].as_str().unwrap_or_default().to_string())
         .collect();
-    assert_eq!(jobs, ["notify_participant", "notify_participant"], "the verification and the welcome");
+    jobs.sort();
+    assert_eq!(
+        jobs,
+        ["deliver_batch", "fan_out_wave", "notify_participant", "notify_participant"],
+        "the verification, the welcome, and the alert's fan-out and delivery"
+    );
     // Sending is logged too, with the recipient masked.
     assert!(logs[1].1.contains("sms accepted by the gateway"), "the API's SMS are logged");
     assert!(logs[1].1.contains("e-mail accepted by the mail server"), "the API's e-mails are logged");
