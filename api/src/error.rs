@@ -383,3 +383,15 @@ impl From<burgernet_core::alerts::progress::ReceiptError> for ApiError {
         }
     }
 }
+
+impl From<burgernet_core::alerts::tips::TipError> for ApiError {
+    fn from(error: burgernet_core::alerts::tips::TipError) -> Self {
+        use burgernet_core::alerts::tips::TipError as E;
+        let detail = error.to_string();
+        match error {
+            E::NotFound => Self::not_found(detail),
+            E::AlertClosed => Self::conflict("alert_closed", detail),
+            E::Database(inner) => inner.into(),
+        }
+    }
+}

@@ -66,10 +66,12 @@ pub fn configure(config: &mut ServiceConfig) {
         .service(alerts::expand_area)
         .service(alerts::post_update)
         .service(alerts::close_alert)
+        .service(alerts::list_tips)
         .service(alerts::export_dossier)
         .service(alerts::alert_event_stream)
         .service(my_alerts::list_my_alerts)
         .service(my_alerts::get_my_alert)
         .service(my_alerts::report_receipt)
+        .service(my_alerts::send_tip)
         .service(sms_receipts::receive_sms_receipt);
 }

@@ -1,8 +1,9 @@
 //! The participant's alerts: the ones they received, in their language, with updates and the
-//! closing message, and the receipts their app reports.
+//! closing message, the receipts their app reports, and their tips.
 
 use actix_web::{HttpResponse, get, post, web};
 use burgernet_core::alerts::progress::{self, ReceiptKind, ReceivedAlert};
+use burgernet_core::alerts::tips::{self, NewTipRequest, TipReceipt};
 use burgernet_core::ids::{AlertId, DeviceId};
 use serde::Deserialize;
 use uuid::Uuid;
@@ -91,4 +92,35 @@ pub async fn report_receipt(
     progress::record_receipt(&mut conn, participant.id(), AlertId(*alert_id), kind, device_id.map(DeviceId))
         .await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// Send a tip about an active alert you received: what you saw, when and where, and whether the
+/// control room may call you back. Choose `anonymous` and nothing stored names you.
+///
+/// Who may call: a participant who received the alert.
+#[utoipa::path(
+    tag = "my alerts",
+    security(("participant_token" = [])),
+    params(("alert_id" = Uuid, Path, description = "The alert.")),
+    request_body = NewTipRequest,
+    responses(
+        (status = 201, description = "The control room has your tip.", body = TipReceipt),
+        JsonBodyProblems,
+        ParticipantAccessProblems,
+        (status = 404, description = "You did not receive such an alert.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`alert_closed`: the alert is over and takes no more tips.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_tip`, `invalid_coordinates`, `invalid_accuracy` or `invalid_body`.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/v1/me/alerts/{alert_id}/tips")]
+pub async fn send_tip(
+    state: web::Data<AppState>,
+    participant: Participant,
+    alert_id: web::Path<Uuid>,
+    body: web::Json<NewTipRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let tip = body.into_inner().parse(chrono::Utc::now())?;
+    let mut conn = state.db().await?;
+    let receipt = tips::submit(&mut conn, participant.id(), AlertId(*alert_id), tip).await?;
+    Ok(HttpResponse::Created().json(receipt))
 }

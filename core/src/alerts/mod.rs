@@ -9,7 +9,8 @@
 //! - [`delivery`]: the jobs that fan a message out to its recipients by push, SMS and e-mail;
 //! - [`progress`]: counters and the participant's view (my alerts, receipts);
 //! - [`dossier`]: the append-only, hash-chained record of every event, its export and verifier;
-//! - [`sms_receipts`]: delivery receipts from the SMS gateway.
+//! - [`sms_receipts`]: delivery receipts from the SMS gateway;
+//! - [`tips`]: what participants saw, sent to the control room, anonymously if they choose.
 
 pub mod area;
 pub mod content;
@@ -19,6 +20,7 @@ pub mod lifecycle;
 pub mod progress;
 pub mod reach;
 pub mod sms_receipts;
+pub mod tips;
 
 use crate::participants::text_enum;
 
@@ -63,8 +65,13 @@ text_enum!(
 /// Who did something to an alert, as the dossier records it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Actor {
-    Staff { subject: String, name: Option<String> },
+    Staff {
+        subject: String,
+        name: Option<String>,
+    },
     Participant(crate::ids::ParticipantId),
+    /// A participant who chose not to be known (an anonymous tip).
+    Anonymous,
     System,
 }
 
@@ -78,6 +85,7 @@ impl Actor {
         match self {
             Self::Staff { subject, .. } => format!("staff:{subject}"),
             Self::Participant(id) => format!("participant:{id}"),
+            Self::Anonymous => "anonymous".into(),
             Self::System => "system".into(),
         }
     }
