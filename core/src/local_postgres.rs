@@ -47,9 +47,15 @@ struct ClusterUser {
 }
 
 impl LocalPostgres {
-    /// Initialises the data directory if needed, starts the server and waits until it accepts
-    /// connections.
+    /// Initialises the data directory if needed, starts the server on a free port and waits
+    /// until it accepts connections.
     pub fn start(options: LocalPostgresOptions) -> anyhow::Result<Self> {
+        Self::start_on_port(options, free_port()?)
+    }
+
+    /// Like [`LocalPostgres::start`], on a given port: to start a stopped cluster again where its
+    /// clients expect it.
+    pub fn start_on_port(options: LocalPostgresOptions, port: u16) -> anyhow::Result<Self> {
         let bin_dir = find_bin_dir()?;
         let user = cluster_user()?;
         std::fs::create_dir_all(&options.data_dir)
@@ -78,7 +84,6 @@ impl LocalPostgres {
             }
         }
         let password = Secret::new(std::fs::read_to_string(&password_file)?.trim().to_string());
-        let port = free_port()?;
 
         let mut command = as_cluster_user(Command::new(bin_dir.join("postgres")), &user);
         command
@@ -153,6 +158,10 @@ impl LocalPostgres {
             }
             std::thread::sleep(Duration::from_millis(100));
         }
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
     }
 
     /// A connection URL for `database` as the cluster's superuser.

@@ -20,5 +20,6 @@ mod observability;
 mod participant_management;
 mod providers;
 mod reference_data;
+mod resilience;
 mod sign_in;
 mod sms_receipts;

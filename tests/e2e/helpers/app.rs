@@ -83,6 +83,9 @@ pub struct TestApp {
     _workers: Option<RunnerHandle>,
 }
 
+/// Jobs the in-process workers run at once.
+pub const WORKER_CONCURRENCY: usize = 2;
+
 /// The public URL the test app puts in links.
 pub const PUBLIC_URL: &str = "https://api.burgernet.test";
 
@@ -92,7 +95,11 @@ impl TestApp {
     }
 
     pub async fn spawn_with(options: TestAppOptions) -> Self {
-        let database = TestDatabase::new().await;
+        Self::spawn_on(TestDatabase::new().await, options).await
+    }
+
+    /// The app over a database the test provides (say, on a cluster of its own).
+    pub async fn spawn_on(database: TestDatabase, options: TestAppOptions) -> Self {
         let identity = DevKeyPair::generate();
         let keys = match options.staff_keys {
             StaffKeyFormat::Jwks => StaffKeys::parse(identity.jwks.as_bytes()),
@@ -139,7 +146,7 @@ impl TestApp {
         tokio::spawn(server);
         let workers = if options.workers {
             let config = WorkerConfig {
-                concurrency: 2,
+                concurrency: WORKER_CONCURRENCY,
                 lease: Duration::from_secs(10),
                 poll_interval: Duration::from_millis(200),
                 shutdown_grace: Duration::from_secs(1),

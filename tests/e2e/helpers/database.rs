@@ -118,3 +118,65 @@ impl TestDatabase {
             .expect("build a pool")
     }
 }
+
+/// A PostgreSQL cluster of one test's own with one migrated database, which the test may stop
+/// and start again (same port, same data) to see how the application rides out losing it.
+pub struct OwnCluster {
+    options: LocalPostgresOptions,
+    port: u16,
+    server: Option<LocalPostgres>,
+    database: TestDatabase,
+}
+
+impl OwnCluster {
+    const DATABASE: &str = "burgernet";
+
+    pub async fn start() -> Self {
+        let data_dir = std::env::temp_dir().join(format!("burgernet-own-{}", uuid::Uuid::new_v4()));
+        let options = LocalPostgresOptions { data_dir, fast_and_unsafe: true };
+        let server = start_server(options.clone(), None).await;
+        let admin_url = server.url("postgres");
+        execute(&admin_url, &format!("CREATE DATABASE {}", Self::DATABASE)).await;
+        let url = server.url(Self::DATABASE);
+        db::run_migrations(url.expose()).await.expect("migrate the database");
+        let database = TestDatabase { url, name: Self::DATABASE.into() };
+        Self { options, port: server.port(), server: Some(server), database }
+    }
+
+    /// The migrated database (its URL stays valid across restarts).
+    pub fn database(&self) -> TestDatabase {
+        TestDatabase { url: self.database.url.clone(), name: self.database.name.clone() }
+    }
+
+    /// Shuts the server down (PostgreSQL's fast shutdown: sessions are cut, data is kept).
+    pub async fn stop(&mut self) {
+        if let Some(server) = self.server.take() {
+            tokio::task::spawn_blocking(move || server.stop()).await.unwrap();
+        }
+    }
+
+    /// Starts the stopped server again on its port, over its data.
+    pub async fn restart(&mut self) {
+        assert!(self.server.is_none(), "the cluster is running");
+        self.server = Some(start_server(self.options.clone(), Some(self.port)).await);
+    }
+}
+
+impl Drop for OwnCluster {
+    fn drop(&mut self) {
+        if let Some(server) = self.server.take() {
+            server.stop();
+        }
+        let _ = std::fs::remove_dir_all(&self.options.data_dir);
+    }
+}
+
+async fn start_server(options: LocalPostgresOptions, port: Option<u16>) -> LocalPostgres {
+    tokio::task::spawn_blocking(move || match port {
+        Some(port) => LocalPostgres::start_on_port(options, port),
+        None => LocalPostgres::start(options),
+    })
+    .await
+    .unwrap()
+    .expect("start a PostgreSQL cluster of the test's own")
+}

@@ -5,6 +5,7 @@ pub mod apns;
 pub mod app;
 pub mod database;
 pub mod fcm;
+pub mod population;
 pub mod sms;
 pub mod smtp_sink;
 
