@@ -540,3 +540,78 @@ async fn the_event_stream_follows_the_alert_live_and_ends_when_it_is_over() {
         .unwrap();
     assert_problem(response, 400, "invalid_last_event_id").await;
 }
+
+#[tokio::test]
+async fn participants_send_tips_anonymously_if_they_choose_and_a_closed_alert_takes_none() {
+    let app = app().await;
+    let dispatcher = app.dispatcher_token("rotterdam");
+    let witness = app.participant("+31610000071", Profile::default()).await;
+    let shy = app.participant("+31610000072", Profile::default()).await;
+    let elsewhere =
+        app.participant("+31610000073", Profile { places: vec![AMSTERDAM], ..Profile::default() }).await;
+    let id = app.send_new_alert(&dispatcher, alert_body(circle(ROTTERDAM, 1_000.0))).await;
+    app.wait_until_delivered(&dispatcher, &id).await;
+    let tips = format!("/v1/me/alerts/{id}/tips");
+
+    let tip = json!({"text": " Witte scooter reed net de Coolsingel op. ", "seen_at": "2026-11-30T03:12:00Z",
+                     "location": {"latitude": 51.9205, "longitude": 4.4800, "accuracy_meters": 20.0},
+                     "may_call_back": true});
+    let response = app.post_json_as(&tips, &witness.access_token, &tip).await;
+    assert_eq!(response.status(), 201);
+    let receipt: Value = response.json().await.unwrap();
+    assert_eq!(receipt["anonymous"], false);
+    let anonymous = json!({"text": "Hij gooide iets in de Maas.", "anonymous": true});
+    let response = app.post_json_as(&tips, &shy.access_token, &anonymous).await;
+    assert_eq!(response.status(), 201);
+    let anonymous_id = response.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string();
+
+    let listed = app.get_json(&format!("/v1/alerts/{id}/tips"), &dispatcher).await;
+    assert_eq!(listed.as_array().unwrap().len(), 2);
+    let (newest, oldest) = (&listed[0], &listed[1]);
+    assert_eq!(newest["anonymous"], true);
+    assert_eq!(newest["participant_id"], Value::Null);
+    assert_eq!(newest["call_back_phone_number"], Value::Null);
+    assert_eq!(oldest["text"], "Witte scooter reed net de Coolsingel op.");
+    assert_eq!(oldest["call_back_phone_number"], "+31610000071");
+    assert_eq!(oldest["location"]["latitude"], 51.9205);
+    assert_eq!(oldest["participant_id"], witness.participant_id.to_string());
+    assert_eq!(app.get_json(&format!("/v1/alerts/{id}"), &dispatcher).await["counters"]["tips"], 2);
+
+    // The anonymous tip names nobody: not in its row, not in the dossier.
+    let stored = app
+        .database_count(&format!(
+            "SELECT count(*) AS count FROM tips WHERE id = '{anonymous_id}' AND participant_id IS NULL"
+        ))
+        .await;
+    assert_eq!(stored, 1);
+    let dossier = app.get_json(&format!("/v1/alerts/{id}/dossier"), &dispatcher).await;
+    let tip_entries: Vec<&Value> =
+        dossier["entries"].as_array().unwrap().iter().filter(|e| e["kind"] == "tip").collect();
+    assert_eq!(tip_entries.len(), 2);
+    assert_eq!(tip_entries[1]["actor"], "anonymous");
+    assert!(!tip_entries[1].to_string().contains(&shy.participant_id.to_string()), "{}", tip_entries[1]);
+    assert_eq!(tip_entries[0]["body"]["participant_id"], witness.participant_id.to_string());
+
+    for (body, code) in [
+        (json!({"text": "  "}), "invalid_tip"),
+        (json!({"text": "x", "anonymous": true, "may_call_back": true}), "invalid_tip"),
+        (json!({"text": "x", "seen_at": "2099-01-01T00:00:00Z"}), "invalid_tip"),
+        (
+            json!({"text": "x", "location": {"latitude": 95.0, "longitude": 4.4, "accuracy_meters": 5.0}}),
+            "invalid_coordinates",
+        ),
+        (json!({"text": "x", "photo": "later"}), "invalid_body"),
+    ] {
+        assert_problem(app.post_json_as(&tips, &witness.access_token, &body).await, 422, code).await;
+    }
+    let tip = json!({"text": "Ik zag hem ook."});
+    assert_problem(app.post_json_as(&tips, &elsewhere.access_token, &tip).await, 404, "not_found").await;
+    let unknown = format!("/v1/me/alerts/{}/tips", uuid::Uuid::new_v4());
+    assert_problem(app.post_json_as(&unknown, &witness.access_token, &tip).await, 404, "not_found").await;
+
+    let closing = json!({"outcome": "hard_success", "texts": {"nl": {"message": "Aangehouden."}}});
+    app.expect_ok(Method::POST, &format!("/v1/alerts/{id}/close"), &dispatcher, closing).await;
+    let body =
+        assert_problem(app.post_json_as(&tips, &witness.access_token, &tip).await, 409, "alert_closed").await;
+    assert!(body["detail"].as_str().unwrap().contains("112"), "{body}");
+}

@@ -455,7 +455,8 @@ async fn every_participant_and_participant_management_endpoint_answers_each_call
 /// The matrix of the alert endpoints: the control room's (dispatchers act in their own region,
 /// administrators only read, municipal officers and participants see no alerts) and the
 /// participant's own alerts. Rows run in order: the draft is sent, the active alert expanded and
-/// updated, its dossier read, and then it is closed.
+/// updated, its tips and dossier read, the participant's receipt and tip taken, and then it is
+/// closed.
 #[tokio::test]
 async fn every_alert_endpoint_answers_each_caller_as_the_matrix_says() {
     use crate::helpers::alerts::{Profile, ROTTERDAM, alert_body, circle};
@@ -488,15 +489,20 @@ async fn every_alert_endpoint_answers_each_caller_as_the_matrix_says() {
         row(M::POST, "/v1/alerts/{alert_id}/expansions", &[&active], Some(json!({"area": circle(ROTTERDAM, 2_000.0)})),
             only_the_regions_dispatchers(202)),
         row(M::POST, "/v1/alerts/{alert_id}/updates", &[&active], Some(update), only_the_regions_dispatchers(202)),
+        row(M::GET, "/v1/alerts/{alert_id}/tips", &[&active], None, the_regions_dispatchers_and_admins(200)),
         row(M::GET, "/v1/alerts/{alert_id}/dossier", &[&active], None, the_regions_dispatchers_and_admins(200)),
         row(M::GET, "/v1/alerts/{alert_id}/events", &[&active], None, the_regions_dispatchers_and_admins(200)),
-        row(M::POST, "/v1/alerts/{alert_id}/close", &[&active], Some(closing), only_the_regions_dispatchers(200)),
 
         // The participant's own alerts.
         row(M::GET, "/v1/me/alerts", &[], None, only_the_participant(200)),
         row(M::GET, "/v1/me/alerts/{alert_id}", &[&active], None, only_the_participant(200)),
         row(M::POST, "/v1/me/alerts/{alert_id}/receipts", &[&active], Some(json!({"kind": "opened"})),
             only_the_participant(204)),
+        row(M::POST, "/v1/me/alerts/{alert_id}/tips", &[&active], Some(json!({"text": "Gezien bij de Markthal."})),
+            only_the_participant(201)),
+
+        // Last: closing ends the alert.
+        row(M::POST, "/v1/alerts/{alert_id}/close", &[&active], Some(closing), only_the_regions_dispatchers(200)),
     ];
     let covered: BTreeSet<(String, String)> =
         matrix.iter().map(|row| (row.method.to_string(), row.route.to_string())).collect();
