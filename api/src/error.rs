@@ -186,8 +186,18 @@ impl From<TokenError> for ApiError {
 
 impl From<diesel::result::Error> for ApiError {
     fn from(error: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind, Error};
         match error {
-            diesel::result::Error::NotFound => Self::not_found("The requested item does not exist."),
+            Error::NotFound => Self::not_found("The requested item does not exist."),
+            // The connection died under the request (the database restarted): as unavailable as
+            // when no connection could be had at all.
+            Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => {
+                tracing::error!(error = %error, "the database connection closed during a request");
+                Self::unavailable(
+                    "database_unavailable",
+                    "The service cannot reach its database right now; please retry.",
+                )
+            }
             other => Self::internal(other),
         }
     }

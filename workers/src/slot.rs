@@ -129,45 +129,73 @@ fn panic_message(panic: &(dyn Any + Send)) -> &str {
         .unwrap_or("(no message)")
 }
 
-/// Logs the outcome and stores it: delete, retry later, fail for good, or release.
+/// What to store about an attempt.
+enum Record {
+    Complete,
+    Retry { after: std::time::Duration, error: String },
+    GiveUp { error: String },
+    Release,
+}
+
+/// How often storing an outcome is tried again while the database does not answer.
+const STORE_RETRY_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Logs the outcome and stores it: delete, retry later, fail for good, or release. When the
+/// database does not answer, storing is tried again for as long as the lease lasts: a short
+/// outage then costs seconds, not a whole lease before another worker takes the job over.
 async fn record(state: &RunnerState, job: &StoredJob, handler: &Handler, outcome: Outcome, duration_ms: u64) {
+    let record = match outcome {
+        Outcome::Finished(Ok(())) => {
+            tracing::info!(duration_ms, outcome = "succeeded", "job finished");
+            Record::Complete
+        }
+        Outcome::Finished(Err(error)) if error.is_retryable() && job.attempts < job.max_attempts => {
+            let after = error.delay().unwrap_or_else(|| (handler.backoff)(job.attempts));
+            tracing::warn!(duration_ms, outcome = "retry", retry_in = ?after, %error, "job failed");
+            Record::Retry { after, error: error.to_string() }
+        }
+        Outcome::Finished(Err(error)) => {
+            tracing::error!(duration_ms, outcome = "failed", %error, "job failed for good");
+            Record::GiveUp { error: error.to_string() }
+        }
+        Outcome::LeaseLost => {
+            // Nothing to store: the job is its new worker's now.
+            tracing::warn!(duration_ms, outcome = "lease lost", "job stopped");
+            return;
+        }
+        Outcome::Interrupted => {
+            tracing::info!(duration_ms, outcome = "released", "job stopped by shutdown");
+            Record::Release
+        }
+    };
+    let deadline = tokio::time::Instant::now() + state.config.lease;
+    loop {
+        match store_outcome(state, job, &record).await {
+            Ok(true) => return,
+            Ok(false) => return tracing::warn!("the lease was lost before the outcome could be stored"),
+            Err(error) if tokio::time::Instant::now() + STORE_RETRY_EVERY < deadline => {
+                tracing::warn!(error = %format!("{error:#}"), "could not store the job's outcome yet; trying again");
+                tokio::time::sleep(STORE_RETRY_EVERY).await;
+            }
+            Err(error) => {
+                return tracing::error!(
+                    error = %format!("{error:#}"),
+                    "could not store the job's outcome; it runs again when its lease expires"
+                );
+            }
+        }
+    }
+}
+
+/// Stores one outcome; returns whether this worker still held the job.
+async fn store_outcome(state: &RunnerState, job: &StoredJob, record: &Record) -> anyhow::Result<bool> {
     let worker = state.worker_id;
-    let result = async {
-        let mut conn = state.pool.get().await?;
-        let conn = &mut conn;
-        let held = match outcome {
-            Outcome::Finished(Ok(())) => {
-                tracing::info!(duration_ms, outcome = "succeeded", "job finished");
-                store::complete(conn, job.id, worker).await?
-            }
-            Outcome::Finished(Err(error)) if error.is_retryable() && job.attempts < job.max_attempts => {
-                let backoff = error.delay().unwrap_or_else(|| (handler.backoff)(job.attempts));
-                tracing::warn!(duration_ms, outcome = "retry", retry_in = ?backoff, %error, "job failed");
-                store::retry(conn, job.id, worker, backoff, &error.to_string()).await?
-            }
-            Outcome::Finished(Err(error)) => {
-                tracing::error!(duration_ms, outcome = "failed", %error, "job failed for good");
-                store::give_up(conn, job.id, worker, &error.to_string()).await?
-            }
-            Outcome::LeaseLost => {
-                tracing::warn!(duration_ms, outcome = "lease lost", "job stopped");
-                // Nothing to store: the job is its new worker's now.
-                return anyhow::Ok(true);
-            }
-            Outcome::Interrupted => {
-                tracing::info!(duration_ms, outcome = "released", "job stopped by shutdown");
-                store::release(conn, job.id, worker).await?
-            }
-        };
-        anyhow::Ok(held)
-    }
-    .await;
-    match result {
-        Ok(true) => {}
-        Ok(false) => tracing::warn!("the lease was lost before the outcome could be stored"),
-        Err(error) => tracing::error!(
-            error = %format!("{error:#}"),
-            "could not store the job's outcome; it runs again when its lease expires"
-        ),
-    }
+    let mut conn = state.pool.get().await?;
+    let conn = &mut conn;
+    Ok(match record {
+        Record::Complete => store::complete(conn, job.id, worker).await?,
+        Record::Retry { after, error } => store::retry(conn, job.id, worker, *after, error).await?,
+        Record::GiveUp { error } => store::give_up(conn, job.id, worker, error).await?,
+        Record::Release => store::release(conn, job.id, worker).await?,
+    })
 }
