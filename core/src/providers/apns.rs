@@ -58,7 +58,7 @@ use serde_json::{Map, Value, json};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
-use super::push::{PushAccepted, PushError, PushNotification};
+use super::push::{PushAccepted, PushError, PushNotification, fit_body};
 use super::sms::{error_chain, retry_after};
 use crate::config::{ConfigError, Env, parse};
 use crate::participants::devices::ApnsEnvironment;
@@ -78,7 +78,6 @@ const KEEP_ALIVE_INTERVAL: Duration = Duration::from_secs(30);
 const KEEP_ALIVE_TIMEOUT: Duration = Duration::from_secs(20);
 /// APNs answers are a few dozen bytes; anything much larger is not read.
 const MAX_RESPONSE_BYTES: usize = 16 * 1024;
-const ELLIPSIS: &str = "…";
 
 /// Where and how to reach APNs.
 #[derive(Debug, Clone)]
@@ -541,38 +540,9 @@ fn payload(notification: &PushNotification<'_>) -> Result<Vec<u8>, PushError> {
         );
         Value::Object(payload).to_string().into_bytes()
     };
-    let too_large = || PushError::Rejected { status: 413, reason: "PayloadTooLarge".into() };
-
-    let full = render(notification.body);
-    if full.len() <= MAX_PAYLOAD_BYTES {
-        return Ok(full);
-    }
-    let mut budget = notification.body.len().saturating_sub(full.len() - MAX_PAYLOAD_BYTES);
-    loop {
-        let rendered = render(&shorten(notification.body, budget));
-        if rendered.len() <= MAX_PAYLOAD_BYTES {
-            return Ok(rendered);
-        }
-        if budget == 0 {
-            return Err(too_large());
-        }
-        // JSON escapes make the rendered text longer than the budget; take the rest off too.
-        budget = budget.saturating_sub(rendered.len() - MAX_PAYLOAD_BYTES).min(budget - 1);
-    }
-}
-
-/// `text` cut to at most `max_bytes` bytes including the closing "…", at a character boundary
-/// and, where one is near, at the end of a word.
-fn shorten(text: &str, max_bytes: usize) -> String {
-    let mut cut = text.floor_char_boundary(max_bytes.saturating_sub(ELLIPSIS.len()));
-    let cut_inside_a_word = !text[cut..].starts_with(char::is_whitespace);
-    if cut_inside_a_word
-        && let Some(word_end) = text[..cut].rfind(char::is_whitespace)
-        && word_end >= cut / 2
-    {
-        cut = word_end;
-    }
-    format!("{}{ELLIPSIS}", text[..cut].trim_end())
+    let body = fit_body(notification.body, |body| render(body).len() <= MAX_PAYLOAD_BYTES)
+        .ok_or_else(|| PushError::Rejected { status: 413, reason: "PayloadTooLarge".into() })?;
+    Ok(render(&body))
 }
 
 /// APNs' answer, read.
@@ -759,7 +729,7 @@ mod tests {
         assert!(payload.len() <= MAX_PAYLOAD_BYTES);
         assert!(payload.len() > MAX_PAYLOAD_BYTES - 80, "{} bytes: cut more than needed", payload.len());
         let body = body_of(&payload);
-        let kept = body.strip_suffix(ELLIPSIS).unwrap();
+        let kept = body.strip_suffix("…").unwrap();
         assert!(text.starts_with(kept) && text[kept.len()..].starts_with(' '), "{kept:?}");
     }
 
@@ -769,22 +739,15 @@ mod tests {
         let text = "\"\u{1}".repeat(3000);
         let payload = payload(&notification(&text, &[])).unwrap();
         assert!(payload.len() <= MAX_PAYLOAD_BYTES, "{}", payload.len());
-        assert!(body_of(&payload).ends_with(ELLIPSIS));
+        assert!(body_of(&payload).ends_with("…"));
     }
 
     #[test]
     fn a_body_without_spaces_is_cut_at_a_character_boundary() {
         let text = "ë".repeat(3000);
         let body = body_of(&payload(&notification(&text, &[])).unwrap());
-        let kept = body.strip_suffix(ELLIPSIS).unwrap();
+        let kept = body.strip_suffix("…").unwrap();
         assert!(kept.chars().all(|c| c == 'ë') && kept.len() > 3_500, "{}", kept.len());
-    }
-
-    #[test]
-    fn shortening_prefers_the_end_of_a_word_nearby() {
-        assert_eq!(shorten("een twee drie", 11), "een twee…");
-        assert_eq!(shorten("een twee drie", 12), "een twee…");
-        assert_eq!(shorten("eentweedrie vier", 9), "eentwe…");
     }
 
     #[test]

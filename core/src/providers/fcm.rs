@@ -68,7 +68,7 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use super::push::{PushAccepted, PushError, PushNotification};
+use super::push::{PushAccepted, PushError, PushNotification, fit_body};
 use super::sms::{error_chain, retry_after};
 use crate::config::{ConfigError, Env, parse};
 use crate::secret::Secret;
@@ -93,8 +93,6 @@ const REFRESH_MARGIN: Duration = Duration::from_secs(5 * 60);
 
 /// FCM's limit on the notification and data of one message, in bytes.
 pub const MAX_PAYLOAD_BYTES: usize = 4096;
-
-const ELLIPSIS: &str = "…";
 
 /// Google's answers are small; anything larger is not read.
 const MAX_RESPONSE_BYTES: usize = 64 * 1024;
@@ -609,52 +607,13 @@ fn fitting_body<'a>(title: &str, body: &'a str, data: &Map<String, Value>) -> Co
     let around_body =
         json_len(&json!({ "title": title, "body": "" })) + json_len(&Value::Object(data.clone()));
     // The body's length as JSON: escapes (quotes, control characters) take more than one byte.
-    let fits = |text: &str| around_body + json_len(&Value::from(text)) - 2 <= MAX_PAYLOAD_BYTES;
-    if fits(body) {
-        return Cow::Borrowed(body);
-    }
-    // The longest shortening that fits; `low` always fits (or is empty), `high` never does.
-    let (mut low, mut high) = (0, body.len());
-    while high - low > 1 {
-        let middle = low + (high - low) / 2;
-        if fits(&shorten(body, middle)) { low = middle } else { high = middle }
-    }
-    shorten(body, low)
-}
-
-/// `text` in at most `max_bytes` bytes: cut at a character boundary, at a word boundary when one
-/// is near, and ending in "…" when anything was cut.
-fn shorten(text: &str, max_bytes: usize) -> Cow<'_, str> {
-    if text.len() <= max_bytes {
-        return Cow::Borrowed(text);
-    }
-    let Some(room) = max_bytes.checked_sub(ELLIPSIS.len()) else { return Cow::Borrowed("") };
-    let cut = text.floor_char_boundary(room);
-    let head = &text[..cut];
-    let ends_a_word = text[cut..].starts_with(char::is_whitespace);
-    let head = match head.rfind(char::is_whitespace) {
-        // A word boundary is worth losing at most half of what fits.
-        Some(space) if !ends_a_word && space >= cut / 2 => &head[..space],
-        _ => head,
-    };
-    Cow::Owned(format!("{}{ELLIPSIS}", head.trim_end()))
+    fit_body(body, |text| around_body + json_len(&Value::from(text)) - 2 <= MAX_PAYLOAD_BYTES)
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn shortening_prefers_a_word_boundary_and_ends_with_an_ellipsis() {
-        assert_eq!(shorten("kort", 10), "kort");
-        assert_eq!(shorten("een lange zin over een fiets", 16), "een lange zin…");
-        assert_eq!(shorten("een lange", 9), "een lange");
-        // A cut right after a word keeps the word.
-        assert_eq!(shorten("een lange zin", 12), "een lange…");
-        // One long word is cut inside, at a character boundary.
-        assert_eq!(shorten("ééééééé", 8), "éé…");
-        assert_eq!(shorten("abc", 2), "");
-    }
 
     fn payload_len(title: &str, body: &str, data: &Map<String, Value>) -> usize {
         json!({ "title": title, "body": body }).to_string().len()
@@ -669,7 +628,7 @@ mod tests {
             let fitted = fitting_body("Vermist: jongen (8)", &body, &data);
             assert!(payload_len("Vermist: jongen (8)", &fitted, &data) <= MAX_PAYLOAD_BYTES);
             assert!(payload_len("Vermist: jongen (8)", &fitted, &data) > MAX_PAYLOAD_BYTES - 100);
-            let kept = fitted.strip_suffix(ELLIPSIS).expect("ends with an ellipsis");
+            let kept = fitted.strip_suffix("…").expect("ends with an ellipsis");
             assert!(body.starts_with(kept));
         }
         assert_eq!(fitting_body("t", "short", &data), "short");

@@ -14,6 +14,7 @@
 //! Error texts never contain the device token or the message: they end up in logs, job errors and
 //! the alert dossier.
 
+use std::borrow::Cow;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -108,6 +109,44 @@ impl PushError {
     }
 }
 
+const ELLIPSIS: &str = "…";
+
+/// `text` in at most `max_bytes` bytes: cut at a character boundary, at a word boundary when one
+/// is near, and ending in "…" when anything was cut.
+pub(crate) fn shorten(text: &str, max_bytes: usize) -> Cow<'_, str> {
+    if text.len() <= max_bytes {
+        return Cow::Borrowed(text);
+    }
+    let Some(room) = max_bytes.checked_sub(ELLIPSIS.len()) else { return Cow::Borrowed("") };
+    let cut = text.floor_char_boundary(room);
+    let head = &text[..cut];
+    let ends_a_word = text[cut..].starts_with(char::is_whitespace);
+    let head = match head.rfind(char::is_whitespace) {
+        // A word boundary is worth losing at most half of what fits.
+        Some(space) if !ends_a_word && space >= cut / 2 => &head[..space],
+        _ => head,
+    };
+    Cow::Owned(format!("{}{ELLIPSIS}", head.trim_end()))
+}
+
+/// The longest shortening of `body` (see [`shorten`]) for which the whole notification `fits` the
+/// provider's limit; `None` when not even an empty body fits.
+pub(crate) fn fit_body<'a>(body: &'a str, fits: impl Fn(&str) -> bool) -> Option<Cow<'a, str>> {
+    if fits(body) {
+        return Some(Cow::Borrowed(body));
+    }
+    if !fits("") {
+        return None;
+    }
+    // `low` always fits, `high` never does.
+    let (mut low, mut high) = (0, body.len());
+    while high - low > 1 {
+        let middle = low + (high - low) / 2;
+        if fits(&shorten(body, middle)) { low = middle } else { high = middle }
+    }
+    Some(shorten(body, low))
+}
+
 /// Push to a device of either platform: APNs for iOS, FCM for Android.
 #[derive(Clone, Debug, Default)]
 pub struct PushSender {
@@ -143,6 +182,28 @@ impl PushSender {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shortening_prefers_a_word_boundary_and_ends_with_an_ellipsis() {
+        assert_eq!(shorten("kort", 10), "kort");
+        assert_eq!(shorten("een lange zin over een fiets", 16), "een lange zin…");
+        assert_eq!(shorten("een lange", 9), "een lange");
+        // A cut right after a word keeps the word.
+        assert_eq!(shorten("een lange zin", 12), "een lange…");
+        assert_eq!(shorten("een twee drie", 11), "een twee…");
+        // One long word is cut inside, at a character boundary.
+        assert_eq!(shorten("ééééééé", 8), "éé…");
+        assert_eq!(shorten("eentweedrie vier", 9), "eentwe…");
+        assert_eq!(shorten("abc", 2), "");
+    }
+
+    #[test]
+    fn the_longest_body_that_fits_is_kept() {
+        let body = "een lange zin over een fiets";
+        assert_eq!(fit_body(body, |_| true).as_deref(), Some(body));
+        assert_eq!(fit_body(body, |text| text.len() <= 16).as_deref(), Some("een lange zin…"));
+        assert_eq!(fit_body(body, |_| false), None);
+    }
 
     #[test]
     fn classification() {
