@@ -245,11 +245,14 @@ async fn passing_failures_are_retried_within_the_budget_without_a_storm() {
         .await;
     }
     let dead = android_device("flaky-dead");
-    app.participant(
-        "+31620000199",
-        Profile { devices: vec![dead.clone()], channels: vec!["push"], ..Profile::default() },
-    )
-    .await;
+    let dead_participant = app
+        .participant(
+            "+31620000199",
+            Profile { devices: vec![dead.clone()], channels: vec!["push"], ..Profile::default() },
+        )
+        .await
+        .participant_id
+        .to_string();
     app.fcm.unregister(&token_of(&dead));
     let rates = Rates { server_error: 0.3, rate_limited: 0.1, retry_after_seconds: 1, drop_connection: 0.0 };
     app.fcm.faults().set_rates(rates);
@@ -278,10 +281,23 @@ async fn passing_failures_are_retried_within_the_budget_without_a_storm() {
     // About 1.7 attempts per push are expected at these rates; a storm would be many more.
     let requests = app.fcm.requests() + app.apns.fake.requests().len();
     assert!(requests <= 25 * 3, "{requests} requests for 25 pushes");
-    let dead_attempts = app
-        .database_count("SELECT attempts::bigint AS count FROM deliveries WHERE error_code = 'UNREGISTERED'")
-        .await;
-    assert_eq!(dead_attempts, 1, "the dead token was tried once");
+    // The dead token may meet a 503 first, like any other; once FCM calls it unregistered it is
+    // removed and never tried again.
+    let dossier = app.get_json(&format!("/v1/alerts/{id}/dossier"), &dispatcher).await;
+    let dead_results: Vec<Value> = dossier["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|entry| entry["kind"] == "deliveries")
+        .flat_map(|entry| entry["body"]["results"].as_array().unwrap().clone())
+        .filter(|result| result["participant_id"] == dead_participant.as_str())
+        .collect();
+    let last = dead_results.last().unwrap();
+    assert_eq!((last["error_code"].clone(), last["state"].clone()), (json!("UNREGISTERED"), json!("failed")));
+    assert_eq!(dead_results.iter().filter(|result| result["error_code"] == "UNREGISTERED").count(), 1);
+    let removed =
+        dossier["entries"].as_array().unwrap().iter().filter(|e| e["kind"] == "device_removed").count();
+    assert_eq!(removed, 1);
 }
 
 #[tokio::test]

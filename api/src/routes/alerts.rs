@@ -157,7 +157,8 @@ pub async fn create_alert(
     Ok(HttpResponse::Created().json(alert_view(&mut conn, id).await?))
 }
 
-/// One alert with its areas, messages and counters. The view is recorded in the dossier.
+/// One alert with its areas, messages and counters. The view is recorded in the dossier (once per
+/// quarter of an hour per staff member).
 ///
 /// Who may call: dispatchers of the alert's region, and administrators.
 #[utoipa::path(
@@ -180,7 +181,7 @@ pub async fn get_alert(
     let alert = AlertId(*alert_id);
     let mut conn = state.db().await?;
     ensure_alert_scope(&mut conn, &viewer.0, alert).await?;
-    dossier::record(&mut conn, alert, &Actor::staff(&viewer.0), "viewed", json!({})).await?;
+    dossier::record_view(&mut conn, alert, &Actor::staff(&viewer.0)).await?;
     Ok(web::Json(alert_view(&mut conn, alert).await?))
 }
 

@@ -30,6 +30,20 @@ pub async fn record(
     .await
 }
 
+/// A staff member looked at the alert. Recorded once per quarter of an hour per person, so a
+/// screen that refreshes does not bury the dossier in views.
+pub async fn record_view(
+    conn: &mut AsyncPgConnection,
+    alert: AlertId,
+    actor: &Actor,
+) -> diesel::QueryResult<()> {
+    const VIEW_WINDOW: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+    if !queries::has_recent(conn, alert, "viewed", &actor.label(), VIEW_WINDOW).await? {
+        record(conn, alert, actor, "viewed", serde_json::json!({})).await?;
+    }
+    Ok(())
+}
+
 /// One entry as the export shows it.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DossierEntry {

@@ -304,7 +304,7 @@ struct ParticipantIdRow {
 }
 
 /// Recipients of a batch whom `message` reached by push but who have not confirmed receipt and
-/// got no SMS for it yet.
+/// got no SMS for it yet (one being retried still counts as not got).
 pub async fn unacknowledged_push_recipients(
     conn: &mut AsyncPgConnection,
     alert: AlertId,
@@ -319,7 +319,8 @@ pub async fn unacknowledged_push_recipients(
                          WHERE d.message_id = $2 AND d.participant_id = r.participant_id
                            AND d.channel = 'push' AND d.state IN ('sent', 'delivered'))
             AND NOT EXISTS (SELECT 1 FROM deliveries d
-                             WHERE d.message_id = $2 AND d.participant_id = r.participant_id AND d.channel = 'sms')",
+                             WHERE d.message_id = $2 AND d.participant_id = r.participant_id AND d.channel = 'sms'
+                               AND d.state <> 'retrying')",
     )
     .bind::<SqlUuid, _>(alert.0)
     .bind::<SqlUuid, _>(message.0)

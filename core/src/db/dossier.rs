@@ -91,3 +91,22 @@ pub async fn last_seq(conn: &mut AsyncPgConnection, alert: AlertId) -> QueryResu
         .await
         .map(Option::unwrap_or_default)
 }
+
+/// Whether `actor` has an entry of `kind` in the alert's dossier from the last `within`.
+pub async fn has_recent(
+    conn: &mut AsyncPgConnection,
+    alert: AlertId,
+    kind: &str,
+    actor: &str,
+    within: std::time::Duration,
+) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        alert_dossier::table
+            .filter(alert_dossier::alert_id.eq(alert.0))
+            .filter(alert_dossier::kind.eq(kind))
+            .filter(alert_dossier::actor.eq(actor))
+            .filter(alert_dossier::recorded_at.gt(Utc::now() - within)),
+    ))
+    .get_result(conn)
+    .await
+}
