@@ -1,8 +1,8 @@
 //! `burgernet dev`: the whole service on one machine with embedded defaults. Starts its own
 //! PostgreSQL + PostGIS (unless `DATABASE_URL` is set), migrates, loads the demo municipalities
 //! and region, and runs the API and the workers in one process on localhost:8080, with local
-//! stand-ins for push, SMS and e-mail whose messages appear at `GET /dev/outbox`. Push runs the
-//! real APNs and FCM clients against the local fakes (see `local_push`).
+//! stand-ins for push, SMS and e-mail whose messages appear at `GET /dev/outbox`. Push and SMS run
+//! the real clients against the local fakes (see `local_providers`).
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -16,7 +16,7 @@ use burgernet_core::outbox::LocalOutbox;
 use burgernet_core::secret::write_secret_file;
 use burgernet_core::{db, reference_data};
 
-use crate::local_push::LocalPushProviders;
+use crate::local_providers::LocalProviders;
 use crate::shutdown;
 
 pub const DEV_DIR_VARIABLE: &str = "BURGERNET_DEV_DIR";
@@ -83,11 +83,12 @@ async fn serve_locally(env: Env, dir: &Path, database_url: &str) -> anyhow::Resu
     let mut api = ApiConfig::from_env(&env)?;
     let workers = WorkerConfig::from_env(&env)?;
     let outbox = LocalOutbox::new();
-    // Push goes through the real APNs and FCM clients to local fakes; what they accept shows in
-    // the outbox.
-    let push = LocalPushProviders::start(outbox.clone()).await?;
-    api.messaging.apns.get_or_insert_with(|| push.apns_config());
-    api.messaging.fcm.get_or_insert_with(|| push.fcm_config());
+    // Push and SMS go through the real clients to local fakes; what they accept shows in the
+    // outbox. (E-mail goes straight to the outbox.)
+    let providers = LocalProviders::start(outbox.clone(), &format!("http://{}", api.bind)).await?;
+    api.messaging.apns.get_or_insert_with(|| providers.apns_config());
+    api.messaging.fcm.get_or_insert_with(|| providers.fcm_config());
+    api.messaging.sms.get_or_insert_with(|| providers.sms_config());
 
     let pool = db::build_pool(&database)?;
     let listener = TcpListener::bind(api.bind)
@@ -107,7 +108,7 @@ async fn serve_locally(env: Env, dir: &Path, database_url: &str) -> anyhow::Resu
     server_handle.stop(true).await;
     workers.shutdown().await;
     running.await??;
-    drop(push);
+    drop(providers);
     Ok(())
 }
 

@@ -2,7 +2,7 @@
 
 mod admin;
 mod dev;
-mod local_push;
+mod local_providers;
 mod logging;
 mod serve;
 mod shutdown;

@@ -1,38 +1,58 @@
-//! Push for local mode: the fake APNs and FCM servers of `burgernet_fakes`, each with a fresh
-//! certificate authority, and client settings that reach them, so local mode runs the real push
-//! clients. What the fakes accept is copied into the local outbox (`GET /dev/outbox`).
+//! The providers of local mode: the fake APNs, FCM and SMS gateway of `burgernet_fakes` (the TLS
+//! ones with a fresh certificate authority each), and client settings that reach them, so local
+//! mode runs the real push and SMS clients. What the fakes accept is copied into the local outbox
+//! (`GET /dev/outbox`); the SMS gateway posts its delivery receipts to the local API.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use burgernet_core::outbox::{LocalOutbox, OutboxChannel, OutgoingMessage};
 use burgernet_core::providers::apns::ApnsConfig;
 use burgernet_core::providers::fcm::{FcmConfig, ServiceAccount};
+use burgernet_core::providers::sms::{DEFAULT_SENDER_ID, SmsGatewayConfig};
 use burgernet_core::secret::Secret;
 use burgernet_fakes::apns::{ApnsTestCredentials, FakeApns};
 use burgernet_fakes::fcm::{FakeFcm, FcmTestServiceAccount};
+use burgernet_fakes::sms::FakeSmsGateway;
 use burgernet_fakes::tls::LocalCertificateAuthority;
 use serde_json::json;
 use tokio::task::JoinHandle;
 
-/// How often accepted pushes are copied to the outbox.
+/// How often what the fakes accepted is copied to the outbox.
 const FORWARD_EVERY: Duration = Duration::from_millis(200);
 
-pub struct LocalPushProviders {
-    apns: std::sync::Arc<FakeApns>,
-    fcm: std::sync::Arc<FakeFcm>,
+/// How long after accepting an SMS the fake gateway reports it delivered.
+const RECEIPT_DELAY: Duration = Duration::from_secs(2);
+
+pub struct LocalProviders {
+    apns: Arc<FakeApns>,
+    fcm: Arc<FakeFcm>,
+    sms: Arc<FakeSmsGateway>,
     apns_ca_pem: String,
     forwarder: JoinHandle<()>,
 }
 
-impl LocalPushProviders {
-    pub async fn start(outbox: LocalOutbox) -> anyhow::Result<Self> {
-        let apns_ca = std::sync::Arc::new(LocalCertificateAuthority::generate()?);
-        let apns =
-            std::sync::Arc::new(FakeApns::start(apns_ca.clone(), ApnsTestCredentials::generate()).await?);
+impl LocalProviders {
+    /// Starts the fakes; the SMS gateway posts receipts to the API at `api_url` (`http://...`).
+    pub async fn start(outbox: LocalOutbox, api_url: &str) -> anyhow::Result<Self> {
+        let apns_ca = Arc::new(LocalCertificateAuthority::generate()?);
+        let apns = Arc::new(FakeApns::start(apns_ca.clone(), ApnsTestCredentials::generate()).await?);
         let fcm_ca = LocalCertificateAuthority::generate()?;
-        let fcm = std::sync::Arc::new(FakeFcm::start(&fcm_ca, FcmTestServiceAccount::shared())?);
-        let forwarder = tokio::spawn(forward(apns.clone(), fcm.clone(), outbox));
-        Ok(Self { apns, fcm, apns_ca_pem: apns_ca.ca_pem().to_string(), forwarder })
+        let fcm = Arc::new(FakeFcm::start(&fcm_ca, FcmTestServiceAccount::shared())?);
+        let sms = Arc::new(FakeSmsGateway::start().await);
+        sms.set_receipts(&format!("{api_url}/v1/sms/receipts"), sms.webhook_secret(), RECEIPT_DELAY);
+        let forwarder = tokio::spawn(forward(apns.clone(), fcm.clone(), sms.clone(), outbox));
+        Ok(Self { apns, fcm, sms, apns_ca_pem: apns_ca.ca_pem().to_string(), forwarder })
+    }
+
+    pub fn sms_config(&self) -> SmsGatewayConfig {
+        SmsGatewayConfig {
+            base_url: self.sms.base_url().to_string(),
+            api_key: Secret::new(self.sms.api_key().to_string()),
+            sender_id: DEFAULT_SENDER_ID.to_string(),
+            timeout: Duration::from_secs(10),
+            webhook_secret: Secret::new(self.sms.webhook_secret().to_string()),
+        }
     }
 
     pub fn apns_config(&self) -> ApnsConfig {
@@ -61,14 +81,14 @@ impl LocalPushProviders {
     }
 }
 
-impl Drop for LocalPushProviders {
+impl Drop for LocalProviders {
     fn drop(&mut self) {
         self.forwarder.abort();
     }
 }
 
-async fn forward(apns: std::sync::Arc<FakeApns>, fcm: std::sync::Arc<FakeFcm>, outbox: LocalOutbox) {
-    let (mut apns_seen, mut fcm_seen) = (0, 0);
+async fn forward(apns: Arc<FakeApns>, fcm: Arc<FakeFcm>, sms: Arc<FakeSmsGateway>, outbox: LocalOutbox) {
+    let (mut apns_seen, mut fcm_seen, mut sms_seen) = (0, 0, 0);
     let mut ticker = tokio::time::interval(FORWARD_EVERY);
     loop {
         ticker.tick().await;
@@ -95,5 +115,16 @@ async fn forward(apns: std::sync::Arc<FakeApns>, fcm: std::sync::Arc<FakeFcm>, o
             });
         }
         fcm_seen = received.len();
+        let sent = sms.sent();
+        for message in sent.iter().skip(sms_seen) {
+            outbox.deliver(OutgoingMessage {
+                channel: OutboxChannel::Sms,
+                recipient: message.to.clone(),
+                subject: None,
+                body: message.body.clone(),
+                metadata: json!({"sender": message.from, "reference": message.reference, "provider_message_id": message.id}),
+            });
+        }
+        sms_seen = sent.len();
     }
 }
