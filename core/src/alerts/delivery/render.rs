@@ -107,6 +107,25 @@ mod tests {
     }
 
     #[test]
+    fn a_long_alert_fits_three_sms_segments_and_keeps_the_call_back_line() {
+        let mut texts = alert();
+        texts.nl.message = "Signalement: man met een lange donkere jas en een rode sjaal. ".repeat(16);
+        texts.nl.title = "Gezocht “de scooterrover”".into();
+        let rendered = render(MessageKind::Alert, &texts, None, Some("0900-8844"), Language::Dutch);
+        let sms = sms_text::prepare(&rendered.sms);
+        assert!(sms.segments <= MAX_SMS_SEGMENTS, "{} segments: {}", sms.segments, rendered.sms);
+        assert_eq!(
+            sms.encoding,
+            sms_text::SmsEncoding::Gsm7,
+            "curly quotes are made GSM-7: {}",
+            rendered.sms
+        );
+        assert!(rendered.sms.ends_with("... Gezien? Bel 0900-8844."), "{}", rendered.sms);
+        // The push keeps the whole text; the provider client shortens it only to its own limit.
+        assert!(rendered.push_body.len() > 900);
+    }
+
+    #[test]
     fn follow_ups_name_the_alert() {
         let closing = MessageTexts { nl: MessageText { message: "Hij is gevonden. Dank!".into() }, en: None };
         let rendered = render(MessageKind::Closing, &alert(), Some(&closing), Some("112"), Language::English);
