@@ -100,8 +100,14 @@ impl Watch {
     async fn poll(&mut self) -> anyhow::Result<String> {
         let mut conn = self.state.pool.get().await?;
         let mut out = String::new();
+        // The status first: the closing's dossier entry and batches, committed with it, are then
+        // among what is read next.
+        let closed = burgernet_core::db::alerts::find_alert(&mut conn, self.alert, false)
+            .await?
+            .is_some_and(|alert| AlertStatus::from_database(&alert.status) == AlertStatus::Closed);
         let entries =
             dossier_queries::entries(&mut conn, self.alert, self.last_seq, ENTRIES_PER_POLL).await?;
+        let caught_up = (entries.len() as i64) < ENTRIES_PER_POLL;
         for row in entries {
             self.last_seq = row.seq;
             let entry = summarised(DossierEntry::from(row));
@@ -113,15 +119,14 @@ impl Watch {
         }
         let counters = progress::counters(&mut conn, self.alert).await?;
         if self.last_counters.as_ref() != Some(&counters) {
-            out.push_str(&format!(
+            let event = format!(
                 "event: counters\ndata: {}\n\n",
                 serde_json::to_string(&counters).unwrap_or_default()
-            ));
+            );
+            // A new stream starts with where the alert stands.
+            if self.last_counters.is_none() { out.insert_str(0, &event) } else { out.push_str(&event) }
         }
-        let closed = burgernet_core::db::alerts::find_alert(&mut conn, self.alert, false)
-            .await?
-            .is_some_and(|alert| AlertStatus::from_database(&alert.status) == AlertStatus::Closed);
-        if closed && counters.batches_pending == 0 {
+        if closed && caught_up && counters.batches_pending == 0 {
             out.push_str("event: end\ndata: {}\n\n");
             self.ended = true;
         }
