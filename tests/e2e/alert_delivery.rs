@@ -161,7 +161,7 @@ async fn a_dead_token_removes_the_device_and_an_sms_takes_over() {
 #[tokio::test]
 async fn an_urgent_push_nobody_acknowledged_is_followed_by_an_sms() {
     let app = app_with(DeliverySettings {
-        sms_fallback_after: Duration::from_secs(2),
+        sms_fallback_after: Duration::from_secs(4),
         retry_base: Duration::from_millis(20),
         ..DeliverySettings::default()
     })
