@@ -223,8 +223,8 @@ async fn measure(
 /// The circle radius (m) around the alert centre whose reach is closest to `wanted`
 /// participants, found by bisection over the API's reach preview.
 async fn radius_reaching(api: &Api, wanted: i64) -> anyhow::Result<f64> {
-    let (mut low, mut high) = (100.0_f64, 40_000.0_f64);
-    for _ in 0..14 {
+    let (mut low, mut high) = (100.0_f64, 10_000.0_f64);
+    for _ in 0..10 {
         let middle = (low + high) / 2.0;
         let mut request = alert_body(middle);
         for field in ["description", "texts", "call_back_number"] {

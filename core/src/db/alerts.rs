@@ -187,14 +187,22 @@ fn alert_columns() -> AlertColumns {
 }
 
 /// One alert; `lock` holds its row until the transaction ends, so changes to one alert (send,
-/// expand, update, close, a fan-out step) happen one after the other.
+/// expand, update, close, a fan-out step) happen one after the other. The lock leaves the rows
+/// that refer to the alert free to be written meanwhile (their foreign keys take a key-share lock
+/// on it), so recording deliveries never holds up a fan-out step.
 pub async fn find_alert(
     conn: &mut AsyncPgConnection,
     id: AlertId,
     lock: bool,
 ) -> QueryResult<Option<AlertRow>> {
     if lock {
-        alerts::table.find(id.0).select(alerts::id).for_update().first::<Uuid>(conn).await.optional()?;
+        alerts::table
+            .find(id.0)
+            .select(alerts::id)
+            .for_no_key_update()
+            .first::<Uuid>(conn)
+            .await
+            .optional()?;
     }
     alerts::table
         .inner_join(regions::table)
