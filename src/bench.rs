@@ -502,14 +502,13 @@ async fn serve_stats(listener: tokio::net::TcpListener, fakes: Arc<Fakes>) -> an
                 hyper::service::service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
                     let fakes = fakes.clone();
                     async move {
-                        let response = if request.uri().path() == "/stats" {
+                        if request.uri().path() == "/stats" {
                             hyper::Response::builder()
                                 .header(hyper::header::CONTENT_TYPE, "application/json")
                                 .body(Full::new(Bytes::from(fakes.stats().to_string())))
                         } else {
                             hyper::Response::builder().status(404).body(Full::default())
-                        };
-                        response
+                        }
                     }
                 });
             let _ =

@@ -18,6 +18,7 @@ fn figures(line: &str) -> Vec<(String, String)> {
 async fn fanout_prints_one_line_of_figures_with_every_recipient_reached_once() {
     let database = TestDatabase::new().await;
     let dir = std::env::temp_dir().join(format!("burgernet-bench-{}", uuid::Uuid::new_v4()));
+    let bench_dir = dir.clone();
     let output = tokio::task::spawn_blocking(move || {
         Command::new(env!("CARGO_BIN_EXE_burgernet"))
             .env_clear()
@@ -30,6 +31,7 @@ async fn fanout_prints_one_line_of_figures_with_every_recipient_reached_once() {
     })
     .await
     .unwrap();
+    let _ = std::fs::remove_dir_all(&bench_dir);
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "the benchmark failed:\n{stderr}");

@@ -345,6 +345,9 @@ pub async fn remove_dead_device(
     Ok(query.execute(conn).await? == 1)
 }
 
+/// When a recipient's app confirmed receipt and opening.
+type Receipts = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+
 /// Marks that the participant's app received (`received`) or opened (`opened`) the alert; returns
 /// whether this was the first such receipt.
 pub async fn record_receipt(
@@ -354,7 +357,7 @@ pub async fn record_receipt(
     opened: bool,
 ) -> QueryResult<Option<bool>> {
     let recipient = alert_recipients::table.find((alert.0, participant));
-    let exists: Option<(Option<DateTime<Utc>>, Option<DateTime<Utc>>)> = recipient
+    let exists: Option<Receipts> = recipient
         .select((alert_recipients::received_at, alert_recipients::opened_at))
         .for_update()
         .first(conn)
