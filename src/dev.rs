@@ -32,7 +32,9 @@ pub async fn run(env: Env) -> anyhow::Result<()> {
     let dir = dev_dir(&env)?;
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
 
-    println!("Starting PostgreSQL in {} ...", dir.join("postgres").display());
+    if !env.is_set("DATABASE_URL") {
+        println!("Starting PostgreSQL in {} ...", dir.join("postgres").display());
+    }
     let (postgres, database_url) = database(&env, &dir, DEV_DATABASE).await?;
     write_secret_file(&dir.join("database-url"), database_url.expose())?;
 
