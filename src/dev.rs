@@ -13,7 +13,7 @@ use burgernet_core::auth::dev_identity::{DEV_AUDIENCE, DEV_ISSUER, DevIdentityPr
 use burgernet_core::config::{ApiConfig, DatabaseConfig, Env, WorkerConfig};
 use burgernet_core::local_postgres::{LocalPostgres, LocalPostgresOptions};
 use burgernet_core::outbox::LocalOutbox;
-use burgernet_core::secret::write_secret_file;
+use burgernet_core::secret::{Secret, write_secret_file};
 use burgernet_core::{db, reference_data};
 
 use crate::local_providers::LocalProviders;
@@ -34,19 +34,10 @@ pub async fn run(env: Env) -> anyhow::Result<()> {
     let dir = dev_dir(&env)?;
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
 
-    let (postgres, database_url) = if env.is_set("DATABASE_URL") {
-        (None, DatabaseConfig::from_env(&env)?.url)
-    } else {
-        let data_dir = dir.join("postgres");
-        println!("Starting PostgreSQL in {} ...", data_dir.display());
-        let server = tokio::task::spawn_blocking(move || {
-            LocalPostgres::start(LocalPostgresOptions { data_dir, fast_and_unsafe: false })
-        })
-        .await??;
-        db::create_database_if_missing(server.url("postgres").expose(), DEV_DATABASE).await?;
-        let url = server.url(DEV_DATABASE);
-        (Some(server), url)
-    };
+    if !env.is_set("DATABASE_URL") {
+        println!("Starting PostgreSQL in {} ...", dir.join("postgres").display());
+    }
+    let (postgres, database_url) = database(&env, &dir, DEV_DATABASE).await?;
     write_secret_file(&dir.join("database-url"), database_url.expose())?;
 
     let outcome = serve_locally(env, &dir, database_url.expose()).await;
@@ -55,6 +46,64 @@ pub async fn run(env: Env) -> anyhow::Result<()> {
         tokio::task::spawn_blocking(move || server.stop()).await?;
     }
     outcome
+}
+
+/// The database at `DATABASE_URL`, else `database` on a PostgreSQL of our own with its data in
+/// `dir/postgres` (returned, to be stopped at the end).
+pub async fn database(
+    env: &Env,
+    dir: &Path,
+    database: &str,
+) -> anyhow::Result<(Option<LocalPostgres>, Secret<String>)> {
+    if env.is_set("DATABASE_URL") {
+        return Ok((None, DatabaseConfig::from_env(env)?.url));
+    }
+    let data_dir = dir.join("postgres");
+    let server = tokio::task::spawn_blocking(move || {
+        LocalPostgres::start(LocalPostgresOptions { data_dir, fast_and_unsafe: false })
+    })
+    .await??;
+    db::create_database_if_missing(server.url("postgres").expose(), database).await?;
+    let url = server.url(database);
+    Ok((Some(server), url))
+}
+
+/// The API and the workers running in this process.
+pub struct LocalService {
+    state: AppState,
+    server: actix_web::dev::ServerHandle,
+    running: tokio::task::JoinHandle<std::io::Result<()>>,
+    workers: burgernet_workers::RunnerHandle,
+}
+
+impl LocalService {
+    /// Serves the API (as `api` says) on `listener` and runs the workers (database and worker
+    /// settings from `env`).
+    pub async fn start(
+        env: &Env,
+        api: &ApiConfig,
+        listener: TcpListener,
+        outbox: Option<LocalOutbox>,
+    ) -> anyhow::Result<Self> {
+        let database = DatabaseConfig::from_env(env)?;
+        let workers = WorkerConfig::from_env(env)?;
+        let pool = db::build_pool(&database)?;
+        let state = AppState::new(api, pool.clone(), outbox)?;
+        let messaging = state.messaging.clone();
+        let server = burgernet_api::build_server(listener, state.clone())?;
+        let handle = server.handle();
+        let running = tokio::spawn(server);
+        let workers = burgernet_workers::application_runner(pool, workers, messaging).start().await;
+        Ok(Self { state, server: handle, running, workers })
+    }
+
+    pub async fn stop(self) -> anyhow::Result<()> {
+        self.state.close_streams();
+        self.server.stop(true).await;
+        self.workers.shutdown().await;
+        self.running.await??;
+        Ok(())
+    }
 }
 
 async fn serve_locally(env: Env, dir: &Path, database_url: &str) -> anyhow::Result<()> {
@@ -79,37 +128,22 @@ async fn serve_locally(env: Env, dir: &Path, database_url: &str) -> anyhow::Resu
         .with_default("BURGERNET_STAFF_TOKEN_AUDIENCE", DEV_AUDIENCE)
         .with_default("BURGERNET_STAFF_TOKEN_KEYS", identity.jwks_path.to_string_lossy())
         .with_default("BURGERNET_PUBLIC_URL", public_url);
-    let database = DatabaseConfig::from_env(&env)?;
     let mut api = ApiConfig::from_env(&env)?;
-    let workers = WorkerConfig::from_env(&env)?;
-    let outbox = LocalOutbox::new();
+    let listener = TcpListener::bind(api.bind)
+        .map_err(|error| anyhow::anyhow!("cannot listen on {}: {error}", api.bind))?;
     // Push and SMS go through the real clients to local fakes; what they accept shows in the
     // outbox. (E-mail goes straight to the outbox.)
+    let outbox = LocalOutbox::new();
     let providers = LocalProviders::start(outbox.clone(), &format!("http://{}", api.bind)).await?;
     api.messaging.apns.get_or_insert_with(|| providers.apns_config());
     api.messaging.fcm.get_or_insert_with(|| providers.fcm_config());
     api.messaging.sms.get_or_insert_with(|| providers.sms_config());
-
-    let pool = db::build_pool(&database)?;
-    let listener = TcpListener::bind(api.bind)
-        .map_err(|error| anyhow::anyhow!("cannot listen on {}: {error}", api.bind))?;
-    let state = AppState::new(&api, pool.clone(), Some(outbox))?;
-    let messaging = state.messaging.clone();
-    let streams = state.clone();
-    let server = burgernet_api::build_server(listener, state)?;
-    let server_handle = server.handle();
-    let running = tokio::spawn(server);
-    let workers = burgernet_workers::application_runner(pool, workers, messaging).start().await;
+    let service = LocalService::start(&env, &api, listener, Some(outbox)).await?;
 
     print_banner(&api, dir);
     shutdown::signalled().await;
     println!("Stopping ...");
-    streams.close_streams();
-    server_handle.stop(true).await;
-    workers.shutdown().await;
-    running.await??;
-    drop(providers);
-    Ok(())
+    service.stop().await
 }
 
 fn print_banner(api: &ApiConfig, dir: &Path) {
@@ -136,7 +170,7 @@ fn bind_address(env: &Env) -> anyhow::Result<std::net::SocketAddr> {
 }
 
 /// A random secret kept in `path`, so tokens stay valid across restarts of local mode.
-fn local_secret(path: &Path) -> anyhow::Result<String> {
+pub fn local_secret(path: &Path) -> anyhow::Result<String> {
     if let Ok(existing) = std::fs::read_to_string(path) {
         return Ok(existing.trim().to_string());
     }

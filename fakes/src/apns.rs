@@ -60,6 +60,7 @@ use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
+use crate::accepts::AcceptSpan;
 use crate::faults::{Fault, Faults};
 use crate::tls::LocalCertificateAuthority;
 
@@ -172,6 +173,7 @@ struct State {
     requests: Vec<ObservedRequest>,
     /// Token -> when it was unregistered (ms since the epoch).
     unregistered: HashMap<String, i64>,
+    accepted: AcceptSpan,
 }
 
 struct Shared {
@@ -287,6 +289,11 @@ impl FakeApns {
             *counts.entry(push.token.clone()).or_default() += 1;
         }
         counts
+    }
+
+    /// When the first and the last notification so far were accepted.
+    pub fn accept_span(&self) -> AcceptSpan {
+        self.shared.state().accepted
     }
 
     /// Every request so far, refused ones included.
@@ -475,6 +482,7 @@ async fn answer(
             let mut state = shared.state();
             state.requests.push(observed);
             state.received.push(push);
+            state.accepted.note_now();
             drop(state);
             shared.received_changed.notify_waiters();
             Response::builder().status(StatusCode::OK).header("apns-id", &apns_id).body(Full::default())

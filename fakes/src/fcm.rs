@@ -58,6 +58,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, watch};
 use tokio_rustls::TlsAcceptor;
 
+use crate::accepts::AcceptSpan;
 use crate::faults::{Fault, Faults};
 use crate::tls::LocalCertificateAuthority;
 
@@ -189,6 +190,7 @@ struct State {
     access_token_lifetime: Option<Duration>,
     tokens_issued: usize,
     requests: usize,
+    accepted: AcceptSpan,
 }
 
 struct Shared {
@@ -300,6 +302,11 @@ impl FakeFcm {
     /// How many messages were accepted for each device token.
     pub fn counts_by_token(&self) -> HashMap<String, usize> {
         self.shared.state().counts_by_token.clone()
+    }
+
+    /// When the first and the last message so far were accepted.
+    pub fn accept_span(&self) -> AcceptSpan {
+        self.shared.state().accepted
     }
 
     /// Every request to the send endpoint so far, refused ones included.
@@ -686,6 +693,7 @@ async fn send_endpoint(
     *state.counts_by_token.entry(message.token.clone()).or_default() += 1;
     let name = message.name.clone();
     state.received.push(message);
+    state.accepted.note_now();
     drop(state);
     shared.received_changed.notify_waiters();
     Ok(json_response(StatusCode::OK, &json!({ "name": name })))

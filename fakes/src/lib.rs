@@ -11,6 +11,7 @@
 //! (`burgernet bench`, where the fakes run in a process of their own) and local mode
 //! (`burgernet dev`) all use these, so the real client code runs everywhere.
 
+pub mod accepts;
 pub mod apns;
 pub mod faults;
 pub mod fcm;

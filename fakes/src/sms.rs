@@ -57,6 +57,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Notify;
 use tokio::task::{JoinHandle, JoinSet};
 
+use crate::accepts::AcceptSpan;
 use crate::faults::{Fault, Faults};
 
 /// How long the `wait_for_*` helpers wait before failing the test.
@@ -108,6 +109,7 @@ struct State {
     undeliverable_numbers: HashSet<String>,
     receipts_to: Option<Arc<ReceiptTarget>>,
     receipts: Vec<PostedReceipt>,
+    accepted: AcceptSpan,
 }
 
 struct Shared {
@@ -196,6 +198,11 @@ impl FakeSmsGateway {
     /// The messages accepted so far, oldest first.
     pub fn sent(&self) -> Vec<ReceivedSms> {
         self.shared.state().sent.clone()
+    }
+
+    /// When the first and the last message so far were accepted.
+    pub fn accept_span(&self) -> AcceptSpan {
+        self.shared.state().accepted
     }
 
     /// Every request to `POST /v1/messages` so far, failed ones included.
@@ -402,6 +409,7 @@ async fn answer(
         tokio::spawn(post_receipt(shared.clone(), target, id.clone(), receipt));
     }
     state.sent.push(ReceivedSms { id: id.clone(), from, to, body: text_body, reference });
+    state.accepted.note_now();
     Ok(json_response(StatusCode::CREATED, &json!({ "id": id })))
 }
 

@@ -7,6 +7,7 @@ mod alerts;
 mod apns;
 mod auth;
 mod authorization;
+mod bench;
 mod command_line;
 mod contract;
 mod dev_outbox;

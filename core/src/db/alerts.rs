@@ -187,14 +187,22 @@ fn alert_columns() -> AlertColumns {
 }
 
 /// One alert; `lock` holds its row until the transaction ends, so changes to one alert (send,
-/// expand, update, close, a fan-out step) happen one after the other.
+/// expand, update, close, a fan-out step) happen one after the other. The lock leaves the rows
+/// that refer to the alert free to be written meanwhile (their foreign keys take a key-share lock
+/// on it), so recording deliveries never holds up a fan-out step.
 pub async fn find_alert(
     conn: &mut AsyncPgConnection,
     id: AlertId,
     lock: bool,
 ) -> QueryResult<Option<AlertRow>> {
     if lock {
-        alerts::table.find(id.0).select(alerts::id).for_update().first::<Uuid>(conn).await.optional()?;
+        alerts::table
+            .find(id.0)
+            .select(alerts::id)
+            .for_no_key_update()
+            .first::<Uuid>(conn)
+            .await
+            .optional()?;
     }
     alerts::table
         .inner_join(regions::table)
@@ -365,7 +373,8 @@ pub async fn find_message(
 /// who wants the category, can be reached on one of `$channels` (push needs a device, e-mail a
 /// verified address), and has a place in the area
 /// whose time windows include now (Europe/Amsterdam; none means always), or a fresh live
-/// position there. One row per participant, `matched_by` preferring the place.
+/// position there. One row per participant, `matched_by` preferring the place. `PLACES` stands for
+/// the places considered (see [`matched`]).
 const MATCHED: &str = "
     now_local AS (
         SELECT EXTRACT(ISODOW FROM now() AT TIME ZONE 'Europe/Amsterdam')::smallint AS dow,
@@ -373,7 +382,7 @@ const MATCHED: &str = "
                 + EXTRACT(MINUTE FROM now() AT TIME ZONE 'Europe/Amsterdam'))::smallint AS minute),
     by_place AS (
         SELECT DISTINCT pl.participant_id
-          FROM places pl, area, now_local
+          FROM PLACES pl, area, now_local
          WHERE ST_Intersects(pl.location, area.g)
            AND (NOT EXISTS (SELECT 1 FROM place_time_windows w WHERE w.place_id = pl.id)
                 OR EXISTS (SELECT 1 FROM place_time_windows w
@@ -396,6 +405,17 @@ const MATCHED: &str = "
                  AND EXISTS (SELECT 1 FROM devices d WHERE d.participant_id = p.id))
                 OR ('sms' = ANY (p.channels) AND 'sms' = ANY ($3) AND p.phone_number IS NOT NULL)
                 OR ('email' = ANY (p.channels) AND 'email' = ANY ($3) AND p.email_verified_at IS NOT NULL)))";
+
+/// [`MATCHED`] over every place, or over at most `$4` places in the area: enough for a wave's
+/// first handful of recipients without matching the whole area first.
+fn matched(only_a_few_places: bool) -> String {
+    let places = if only_a_few_places {
+        "(SELECT few.* FROM places few, area WHERE ST_Intersects(few.location, area.g) LIMIT $4)"
+    } else {
+        "places"
+    };
+    MATCHED.replace("PLACES", places)
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
 pub struct ReachRow {
@@ -428,7 +448,7 @@ pub async fn reach(
     channels: &[String],
 ) -> QueryResult<ReachRow> {
     diesel::sql_query(format!(
-        "WITH area AS (SELECT ST_GeomFromWKB($1, 4326) AS g), {MATCHED},
+        "WITH area AS (SELECT ST_GeomFromWKB($1, 4326) AS g), {matched},
          with_devices AS (
              SELECT m.*,
                     count(d.id) FILTER (WHERE d.platform = 'ios') AS ios,
@@ -449,7 +469,8 @@ pub async fn reach(
                 count(*) FILTER (WHERE gets_push AND 'sms' = ANY (channels) AND 'sms' = ANY ($3))
                     AS sms_fallback_participants,
                 count(*) FILTER (WHERE gets_email) AS email_participants
-           FROM routed"
+           FROM routed",
+        matched = matched(false)
     ))
     .bind::<Bytea, _>(area_wkb)
     .bind::<Text, _>(category)
@@ -466,6 +487,12 @@ pub struct MatchedParticipant {
     pub matched_by: String,
 }
 
+const NEW_RECIPIENTS: &str = "
+    SELECT m.participant_id, m.matched_by
+      FROM matched m
+     WHERE NOT EXISTS (SELECT 1 FROM alert_recipients r
+                        WHERE r.alert_id = $1 AND r.participant_id = m.participant_id)";
+
 /// Everyone the alert's current area reaches who is not a recipient yet (the snapshot of a wave).
 pub async fn select_new_recipients(
     conn: &mut AsyncPgConnection,
@@ -474,16 +501,37 @@ pub async fn select_new_recipients(
     channels: &[String],
 ) -> QueryResult<Vec<MatchedParticipant>> {
     diesel::sql_query(format!(
-        "WITH area AS (SELECT area AS g FROM alerts WHERE id = $1), {MATCHED}
-         SELECT m.participant_id, m.matched_by
-           FROM matched m
-          WHERE NOT EXISTS (SELECT 1 FROM alert_recipients r
-                             WHERE r.alert_id = $1 AND r.participant_id = m.participant_id)
-          ORDER BY m.participant_id"
+        "WITH area AS (SELECT area AS g FROM alerts WHERE id = $1), {matched} {NEW_RECIPIENTS}
+          ORDER BY m.participant_id",
+        matched = matched(false)
     ))
     .bind::<SqlUuid, _>(alert.0)
     .bind::<Text, _>(category)
     .bind::<Array<Text>, _>(channels)
+    .load(conn)
+    .await
+}
+
+/// Some of [`select_new_recipients`] (at most `limit`), found among the first places in the area
+/// the index yields: quick however many the area reaches. Fewer, or none, when those places'
+/// participants are recipients already or not to be alerted.
+pub async fn select_a_few_new_recipients(
+    conn: &mut AsyncPgConnection,
+    alert: AlertId,
+    category: &str,
+    channels: &[String],
+    limit: usize,
+) -> QueryResult<Vec<MatchedParticipant>> {
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    diesel::sql_query(format!(
+        "WITH area AS (SELECT area AS g FROM alerts WHERE id = $1), {matched} {NEW_RECIPIENTS}
+          LIMIT $4",
+        matched = matched(true)
+    ))
+    .bind::<SqlUuid, _>(alert.0)
+    .bind::<Text, _>(category)
+    .bind::<Array<Text>, _>(channels)
+    .bind::<BigInt, _>(limit)
     .load(conn)
     .await
 }

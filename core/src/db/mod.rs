@@ -11,6 +11,7 @@ pub mod reference_data;
 pub mod schema;
 pub mod sign_in;
 pub mod sms_receipts;
+pub mod synthetic;
 pub mod tips;
 
 use std::collections::BTreeSet;

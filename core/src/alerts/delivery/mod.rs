@@ -2,14 +2,15 @@
 //! causes it:
 //!
 //! - [`FanOutWave`] (after send and each expansion) snapshots the wave's recipients: everyone the
-//!   area reaches who is not a recipient yet. It adds them in batches, a small one first so the
-//!   first pushes leave within moments, and enqueues a [`DeliverBatch`] per batch, so several
+//!   area reaches who is not a recipient yet. A small first batch, picked from the first places the
+//!   index finds in the area, is added before the whole area is matched, so the first pushes leave
+//!   within moments; the rest follows in batches. Each batch gets a [`DeliverBatch`], so several
 //!   workers share one alert;
 //! - [`DeliverBatch`] hands one message to one batch's recipients by push, SMS and e-mail, as
 //!   [`plan`] decides, retrying passing failures with backoff that honours `Retry-After` within a
 //!   bounded budget. Results are recorded every [`RECORD_EVERY`] hand-overs with a dossier entry,
-//!   so a crash repeats at most the hand-overs in flight, and a rerun marks those
-//!   `resent_after_interruption`;
+//!   while the next group is handed over, so a crash repeats at most those two groups, and a rerun
+//!   marks them `resent_after_interruption`;
 //! - [`SmsFallbackCheck`] (urgent alerts, after `sms_fallback_after`) sends an SMS to recipients
 //!   whose devices got the push but who did not confirm receipt.
 
@@ -31,7 +32,7 @@ use self::plan::{AlertRouting, DeviceTarget, Made, Recipient, Route, State};
 use self::render::Rendered;
 use super::content::{AlertTexts, MessageTexts};
 use super::lifecycle::effective_channels;
-use super::{Actor, AlertStatus, Category, MessageKind, dossier};
+use super::{Actor, AlertStatus, MessageKind, dossier};
 use crate::db::DbPool;
 use crate::db::alerts::{self as alert_queries, AlertRow, MatchedParticipant, MessageRow};
 use crate::db::deliveries::{self as queries, DeliveryRecord};
@@ -177,13 +178,32 @@ impl BackgroundJob for FanOutWave {
             return Ok(());
         }
         let channels = effective_channels(alert.urgent, &alert.channels);
-        let started = Instant::now();
-        let matched =
-            alert_queries::select_new_recipients(conn, self.alert_id, &alert.category, &channels).await?;
-        let select_ms = started.elapsed().as_millis() as u64;
-        let first = ctx.settings.first_batch_size.clamp(1, ctx.settings.batch_size.max(1)).min(matched.len());
-        let (head, tail) = matched.split_at(first);
+        let first_size = ctx.settings.first_batch_size.clamp(1, ctx.settings.batch_size.max(1));
+        // A first handful goes out while the whole area is still being matched.
+        let first = alert_queries::select_a_few_new_recipients(
+            conn,
+            self.alert_id,
+            &alert.category,
+            &channels,
+            first_size,
+        )
+        .await?;
         let mut added = 0;
+        let mut closed = false;
+        if !first.is_empty() {
+            match self.add_batch(conn, &first).await? {
+                Some(count) => added += count,
+                None => closed = true,
+            }
+        }
+        let started = Instant::now();
+        let rest = if closed {
+            Vec::new()
+        } else {
+            alert_queries::select_new_recipients(conn, self.alert_id, &alert.category, &channels).await?
+        };
+        let select_ms = started.elapsed().as_millis() as u64;
+        let (head, tail) = rest.split_at(if first.is_empty() { first_size.min(rest.len()) } else { 0 });
         for chunk in std::iter::once(head).chain(tail.chunks(ctx.settings.batch_size.max(1))) {
             if chunk.is_empty() {
                 continue;
@@ -193,7 +213,7 @@ impl BackgroundJob for FanOutWave {
                 None => break,
             }
         }
-        let by_live_location = matched.iter().filter(|m| m.matched_by == "live_location").count();
+        let by_live_location = first.iter().chain(&rest).filter(|m| m.matched_by == "live_location").count();
         dossier::record(
             conn,
             self.alert_id,
@@ -285,8 +305,7 @@ impl BackgroundJob for DeliverBatch {
             return Ok(());
         }
         let run = queries::start_batch(conn, self.message_id, self.batch_no).await?;
-        let mut batch =
-            Batch::load(&ctx, conn, &alert, &message, self.batch_no, run.follows_interruption).await?;
+        let mut batch = Batch::load(conn, &alert, &message, self.batch_no, run.follows_interruption).await?;
         let routing = AlertRouting::new(
             alert.urgent,
             &effective_channels(alert.urgent, &alert.channels)
@@ -364,7 +383,7 @@ impl BackgroundJob for SmsFallbackCheck {
         if unacknowledged.is_empty() {
             return Ok(());
         }
-        let mut batch = Batch::load(&ctx, conn, &alert, &message, self.batch_no, false).await?;
+        let mut batch = Batch::load(conn, &alert, &message, self.batch_no, false).await?;
         let planner = |recipient: &Recipient, made: &Made| -> Vec<Route> {
             let wants_sms = recipient.channels.contains(&Channel::Sms) && recipient.has_phone;
             let pending = matches!(
@@ -418,6 +437,10 @@ struct Batch {
     follows_interruption: bool,
 }
 
+/// A group's outcomes to be recorded, with the devices found dead.
+type Outcomes = (Vec<DeliveryRecord>, Vec<DeadDevice>);
+type DeadDevice = (Uuid, DeviceTarget, Option<chrono::DateTime<chrono::Utc>>, String);
+
 /// How one hand-over ended.
 enum HandOver {
     Sent(Option<String>),
@@ -427,7 +450,6 @@ enum HandOver {
 
 impl Batch {
     async fn load(
-        _ctx: &DeliveryContext,
         conn: &mut AsyncPgConnection,
         alert: &AlertRow,
         message: &MessageRow,
@@ -556,14 +578,19 @@ impl Batch {
         Ok(None)
     }
 
+    /// What is still to be handed over, pushes first: they are the fastest way to reach people,
+    /// and an SMS gateway's smaller capacity should not hold them up.
     fn plan(&self, planner: &(dyn Fn(&Recipient, &Made) -> Vec<Route> + Sync)) -> Vec<(usize, Route)> {
-        self.contacts
+        let mut planned: Vec<(usize, Route)> = self
+            .contacts
             .iter()
             .enumerate()
             .flat_map(|(index, contact)| {
                 planner(&contact.recipient, &self.made).into_iter().map(move |route| (index, route))
             })
-            .collect()
+            .collect();
+        planned.sort_by_key(|(_, route)| route.channel() != Channel::Push);
+        planned
     }
 
     fn is_retry(&self, index: usize, route: &Route) -> bool {
@@ -571,8 +598,8 @@ impl Batch {
         matches!(self.made.get(&key), Some((State::Retrying, _)))
     }
 
-    /// Hands over `work` in groups of [`RECORD_EVERY`], recording each group. Returns the longest
-    /// `Retry-After` a provider asked for.
+    /// Hands over `work` in groups of [`RECORD_EVERY`], recording each group while the next one
+    /// is handed over. Returns the longest `Retry-After` a provider asked for.
     async fn send_all(
         &mut self,
         ctx: &DeliveryContext,
@@ -582,10 +609,19 @@ impl Batch {
     ) -> Result<Option<Duration>, JobError> {
         let mut wait_hint: Option<Duration> = None;
         let expires_at = chrono::Utc::now() + ctx.settings.push_lifetime;
+        let mut unrecorded: Option<Outcomes> = None;
         for group in work.chunks(RECORD_EVERY) {
-            let outcomes =
-                join_all(group.iter().map(|(index, route)| self.hand_over(ctx, *index, route, expires_at)))
-                    .await;
+            let handing_over =
+                join_all(group.iter().map(|(index, route)| self.hand_over(ctx, *index, route, expires_at)));
+            let outcomes = match unrecorded.take() {
+                Some((records, dead_devices)) => {
+                    let (recorded, outcomes) =
+                        tokio::join!(self.record(conn, &records, &dead_devices), handing_over);
+                    recorded?;
+                    outcomes
+                }
+                None => handing_over.await,
+            };
             let mut records = Vec::with_capacity(group.len());
             let mut dead_devices = Vec::new();
             for ((index, route), outcome) in group.iter().zip(outcomes) {
@@ -628,6 +664,9 @@ impl Batch {
                     error_code,
                 });
             }
+            unrecorded = Some((records, dead_devices));
+        }
+        if let Some((records, dead_devices)) = unrecorded {
             self.record(conn, &records, &dead_devices).await?;
         }
         Ok(wait_hint)
@@ -638,7 +677,7 @@ impl Batch {
         &self,
         conn: &mut AsyncPgConnection,
         records: &[DeliveryRecord],
-        dead_devices: &[(Uuid, DeviceTarget, Option<chrono::DateTime<chrono::Utc>>, String)],
+        dead_devices: &[DeadDevice],
     ) -> Result<(), JobError> {
         let results: Vec<serde_json::Value> = records
             .iter()
@@ -807,9 +846,4 @@ fn backoff(base: Duration, round: u32) -> Duration {
     let delay =
         base.saturating_mul(2u32.saturating_pow(round.saturating_sub(1))).min(Duration::from_secs(10));
     delay.mul_f64(0.8 + 0.2 * rand::random::<f64>())
-}
-
-/// The category an alert has, for callers that only hold its row.
-pub fn category_of(alert: &AlertRow) -> Category {
-    Category::from_database(&alert.category)
 }

@@ -1,0 +1,74 @@
+//! `burgernet bench fanout`: the real binary, its own fakes process and the API and workers, over a
+//! fresh database of the test cluster with a small synthetic population.
+
+use std::process::Command;
+
+use crate::helpers::TestDatabase;
+
+/// The figures of the benchmark's one line, by name, in the order printed.
+fn figures(line: &str) -> Vec<(String, String)> {
+    line.split(' ')
+        .skip(1)
+        .filter_map(|pair| pair.split_once('='))
+        .map(|(name, value)| (name.to_string(), value.to_string()))
+        .collect()
+}
+
+#[tokio::test]
+async fn fanout_prints_one_line_of_figures_with_every_recipient_reached_once() {
+    let database = TestDatabase::new().await;
+    let dir = std::env::temp_dir().join(format!("burgernet-bench-{}", uuid::Uuid::new_v4()));
+    let bench_dir = dir.clone();
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_burgernet"))
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("DATABASE_URL", database.url.expose())
+            .env("BURGERNET_BENCH_DIR", &dir)
+            .args(["bench", "fanout", "--participants", "20000"])
+            .output()
+            .expect("run burgernet bench fanout")
+    })
+    .await
+    .unwrap();
+    let _ = std::fs::remove_dir_all(&bench_dir);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "the benchmark failed:\n{stderr}");
+
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 1, "exactly one line on stdout:\n{stdout}");
+    let line = lines[0];
+    assert!(line.starts_with("fanout "), "{line}");
+    let figures = figures(line);
+    let names: Vec<&str> = figures.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "participants",
+            "recipients",
+            "select_ms",
+            "first_push_ms",
+            "all_sent_ms",
+            "pushes_per_s",
+            "sms",
+            "missing",
+            "duplicates",
+            "rss_mb"
+        ],
+        "{line}"
+    );
+    for (name, value) in &figures {
+        assert!(value.parse::<u64>().is_ok(), "{name}={value} is not a whole number: {line}");
+    }
+    let value = |wanted: &str| -> u64 {
+        figures.iter().find(|(name, _)| name == wanted).map(|(_, value)| value.parse().unwrap()).unwrap()
+    };
+    assert_eq!(value("participants"), 20_000, "{line}");
+    // 2% of the participants, give or take the bisection of the area's radius.
+    assert!((360..=440).contains(&value("recipients")), "{line}");
+    assert!(value("sms") > 0, "the recipients without the app get an SMS: {line}");
+    assert!(value("all_sent_ms") >= value("first_push_ms"), "{line}");
+    assert_eq!(value("missing"), 0, "{line}");
+    assert_eq!(value("duplicates"), 0, "{line}");
+}
