@@ -7,7 +7,7 @@
 //! Either way nobody is left without the alert, and whoever got it twice got it from a hand-over
 //! in flight at the interruption: each such delivery is marked `resent_after_interruption`, and
 //! there are never more than the workers could have had in flight (jobs at once times
-//! [`RECORD_EVERY`]).
+//! [`MAX_UNRECORDED_PER_JOB`]).
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -17,7 +17,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use burgernet_core::alerts::delivery::{DeliverySettings, RECORD_EVERY};
+use burgernet_core::alerts::delivery::{DeliverySettings, MAX_UNRECORDED_PER_JOB};
 use burgernet_core::alerts::dossier;
 use burgernet_core::ids::AlertId;
 use diesel::QueryableByName;
@@ -255,7 +255,7 @@ async fn assert_delivered_despite_the_interruption(
         interrupted_runs,
     };
     assert!(
-        outcome.extra_hand_overs <= jobs_at_once * RECORD_EVERY,
+        outcome.extra_hand_overs <= jobs_at_once * MAX_UNRECORDED_PER_JOB,
         "more sent twice than {jobs_at_once} jobs could have had in flight: {outcome}"
     );
     assert!(outcome.interrupted_runs > 0, "no batch run was cut short: {outcome}");

@@ -49,6 +49,10 @@ use crate::providers::sms::{SmsError, SmsMessage, SmsSender};
 /// Hand-overs recorded (with one dossier entry) at a time.
 pub const RECORD_EVERY: usize = 100;
 
+/// Hand-overs one batch job may have made without a record when its process dies: the group being
+/// recorded and the group being handed over meanwhile.
+pub const MAX_UNRECORDED_PER_JOB: usize = 2 * RECORD_EVERY;
+
 /// Rounds of sending within one run of a batch job before it hands the rest back to the queue.
 const ROUNDS_PER_RUN: u32 = 4;
 
