@@ -30,7 +30,8 @@ async fn start_cluster() -> TestCluster {
     let (server, admin_url) = match std::env::var("DATABASE_URL") {
         Ok(url) if !url.trim().is_empty() => (None, Secret::new(url)),
         _ => {
-            let data_dir = std::env::temp_dir().join(format!("burgernet-test-{}", uuid::Uuid::new_v4()));
+            remove_abandoned_clusters();
+            let data_dir = std::env::temp_dir().join(format!("{THROWAWAY_PREFIX}{}", uuid::Uuid::new_v4()));
             let server = tokio::task::spawn_blocking(move || {
                 LocalPostgres::start(LocalPostgresOptions { data_dir, fast_and_unsafe: true })
             })
@@ -47,6 +48,36 @@ async fn start_cluster() -> TestCluster {
     let template_url = format!("{base_url}/{template}");
     db::run_migrations(&template_url).await.expect("migrate the template database");
     TestCluster { admin_url, base_url, template, _server: server }
+}
+
+/// The throwaway clusters' data directories are named this in the temporary directory.
+const THROWAWAY_PREFIX: &str = "burgernet-test-";
+
+/// Deletes the data directories of earlier runs' clusters whose server is gone: a test process
+/// cannot clean up after itself (its cluster lives as long as the process), and a few gigabytes a
+/// run would fill the disk of a machine that runs the suite often.
+fn remove_abandoned_clusters() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else { return };
+    for entry in entries.flatten() {
+        let is_throwaway = entry.file_name().to_str().is_some_and(|name| name.starts_with(THROWAWAY_PREFIX));
+        if !is_throwaway {
+            continue;
+        }
+        let pid_file =
+            std::fs::read_to_string(entry.path().join("cluster").join("postmaster.pid")).unwrap_or_default();
+        let server_alive =
+            pid_file.lines().next().and_then(|pid| pid.trim().parse::<i32>().ok()).is_some_and(|pid| {
+                // SAFETY: signal 0 only checks that the process exists.
+                unsafe { libc::kill(pid, 0) == 0 }
+            });
+        // A directory still being set up has no server yet: leave the young ones alone.
+        let old = entry.metadata().and_then(|metadata| metadata.modified()).is_ok_and(|modified| {
+            modified.elapsed().unwrap_or_default() > std::time::Duration::from_secs(600)
+        });
+        if !server_alive && old {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 fn strip_database(url: &str) -> String {
