@@ -238,18 +238,24 @@ pub async fn expand(
     .await
 }
 
-/// Queues `message` for every batch of recipients the alert has so far. Batches added later by a
-/// running fan-out pick up updates themselves (see [`FanOutWave`]).
-async fn deliver_to_everyone_reached(
+/// Saves a follow-up (an update or the closing message) and queues it for every batch of
+/// recipients the alert has so far. Batches added later by a running fan-out pick up updates
+/// themselves (see [`FanOutWave`]).
+async fn send_follow_up(
     conn: &mut AsyncPgConnection,
     alert: AlertId,
-    message: AlertMessageId,
-) -> diesel::QueryResult<()> {
+    actor: &Actor,
+    kind: MessageKind,
+    texts: &MessageTexts,
+) -> diesel::QueryResult<AlertMessageId> {
+    let message = AlertMessageId::new();
+    let texts = serde_json::to_value(texts).expect("texts serialize");
+    queries::insert_message(conn, message, alert, kind.as_str(), None, &texts, &actor.subject()).await?;
     for batch_no in queries::batch_numbers(conn, alert).await? {
         queries::insert_delivery_batch(conn, message, batch_no, alert).await?;
         DeliverBatch { message_id: message, batch_no }.enqueue(conn).await?;
     }
-    Ok(())
+    Ok(message)
 }
 
 /// An extra message to everyone the alert reached, e.g. "last seen heading north".
@@ -259,22 +265,10 @@ pub async fn post_update(
     actor: &Actor,
     texts: MessageTexts,
 ) -> Result<AlertMessageId, AlertError> {
-    let texts_json = serde_json::to_value(&texts).expect("texts serialize");
     conn.transaction(async |conn| {
         lock_in_status(conn, id, AlertStatus::Active, "updated").await?;
-        let message = AlertMessageId::new();
-        queries::insert_message(
-            conn,
-            message,
-            id,
-            MessageKind::Update.as_str(),
-            None,
-            &texts_json,
-            &actor.subject(),
-        )
-        .await?;
+        let message = send_follow_up(conn, id, actor, MessageKind::Update, &texts).await?;
         dossier::record(conn, id, actor, "updated", json!({ "message_id": message, "texts": texts })).await?;
-        deliver_to_everyone_reached(conn, id, message).await?;
         Ok(message)
     })
     .await
@@ -289,21 +283,10 @@ pub async fn close(
     outcome: Outcome,
     texts: MessageTexts,
 ) -> Result<AlertMessageId, AlertError> {
-    let texts_json = serde_json::to_value(&texts).expect("texts serialize");
     conn.transaction(async |conn| {
         lock_in_status(conn, id, AlertStatus::Active, "closed").await?;
         queries::mark_closed(conn, id, outcome.as_str()).await?;
-        let message = AlertMessageId::new();
-        queries::insert_message(
-            conn,
-            message,
-            id,
-            MessageKind::Closing.as_str(),
-            None,
-            &texts_json,
-            &actor.subject(),
-        )
-        .await?;
+        let message = send_follow_up(conn, id, actor, MessageKind::Closing, &texts).await?;
         dossier::record(
             conn,
             id,
@@ -312,7 +295,6 @@ pub async fn close(
             json!({ "outcome": outcome, "message_id": message, "texts": texts }),
         )
         .await?;
-        deliver_to_everyone_reached(conn, id, message).await?;
         Ok(message)
     })
     .await
