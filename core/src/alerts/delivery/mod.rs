@@ -290,9 +290,7 @@ impl BackgroundJob for DeliverBatch {
     async fn run(&self, ctx: Self::Context) -> Result<(), JobError> {
         let mut conn = ctx.pool.get().await.map_err(retryable)?;
         let conn = &mut *conn;
-        let Some((alert, message)) = load(conn, self.message_id).await? else {
-            return Err(JobError::permanent(anyhow::anyhow!("the message or its alert does not exist")));
-        };
+        let (alert, message) = load(conn, self.message_id).await?;
         let alert_id = AlertId(alert.id);
         let kind = MessageKind::from_database(&message.kind);
         if kind != MessageKind::Alert
@@ -375,9 +373,7 @@ impl BackgroundJob for SmsFallbackCheck {
     async fn run(&self, ctx: Self::Context) -> Result<(), JobError> {
         let mut conn = ctx.pool.get().await.map_err(retryable)?;
         let conn = &mut *conn;
-        let Some((alert, message)) = load(conn, self.message_id).await? else {
-            return Err(JobError::permanent(anyhow::anyhow!("the message or its alert does not exist")));
-        };
+        let (alert, message) = load(conn, self.message_id).await?;
         if AlertStatus::from_database(&alert.status) == AlertStatus::Closed {
             return Ok(());
         }
@@ -411,13 +407,16 @@ impl BackgroundJob for SmsFallbackCheck {
     }
 }
 
+/// The message and its alert; their absence is permanent (alerts are never deleted).
 async fn load(
     conn: &mut AsyncPgConnection,
     message: AlertMessageId,
-) -> Result<Option<(AlertRow, MessageRow)>, JobError> {
-    let Some(message) = alert_queries::find_message(conn, message).await? else { return Ok(None) };
-    let alert = alert_queries::find_alert(conn, AlertId(message.alert_id), false).await?;
-    Ok(alert.map(|alert| (alert, message)))
+) -> Result<(AlertRow, MessageRow), JobError> {
+    let missing = || JobError::permanent(anyhow::anyhow!("the message or its alert does not exist"));
+    let message = alert_queries::find_message(conn, message).await?.ok_or_else(missing)?;
+    let alert =
+        alert_queries::find_alert(conn, AlertId(message.alert_id), false).await?.ok_or_else(missing)?;
+    Ok((alert, message))
 }
 
 /// A recipient with the details a hand-over needs.
