@@ -102,7 +102,7 @@ impl Watch {
         let mut out = String::new();
         // The status first: the closing's dossier entry and batches, committed with it, are then
         // among what is read next.
-        let closed = burgernet_core::db::alerts::find_alert(&mut conn, self.alert, false)
+        let closed = burgernet_core::db::alerts::find_state(&mut conn, self.alert)
             .await?
             .is_some_and(|alert| AlertStatus::from_database(&alert.status) == AlertStatus::Closed);
         let entries =

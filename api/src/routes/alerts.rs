@@ -12,7 +12,7 @@ use burgernet_core::alerts::progress::{self, Alert, AlertSummary};
 use burgernet_core::alerts::reach::{self, Reach, ReachRequest};
 use burgernet_core::alerts::tips::{self, Tip};
 use burgernet_core::alerts::{Actor, AlertStatus, Outcome};
-use burgernet_core::auth::staff::StaffMember;
+use burgernet_core::auth::staff::{StaffMember, StaffRole};
 use burgernet_core::db::Connection;
 use burgernet_core::ids::{AlertId, RegionId};
 use burgernet_core::reference_data::{self, RegionCode};
@@ -25,17 +25,21 @@ use crate::auth::{AlertViewer, Dispatcher, ensure_scope};
 use crate::error::{ApiError, JsonBodyProblems, Problem, StaffAccessProblems};
 use crate::state::AppState;
 
+/// The stored region with the code a staff token names; `None` when Burgernet does not know it.
+async fn known_region(conn: &mut Connection, code: &str) -> Result<Option<RegionId>, ApiError> {
+    let code = RegionCode::parse(code)
+        .map_err(|_| ApiError::forbidden("unknown_region", "Your region is not known to Burgernet."))?;
+    Ok(reference_data::find_region(conn, &code).await?.map(|region| region.id))
+}
+
 /// The region a dispatcher works for, as stored.
 async fn dispatcher_region(conn: &mut Connection, dispatcher: &Dispatcher) -> Result<RegionId, ApiError> {
-    let unknown = || {
+    known_region(conn, &dispatcher.region).await?.ok_or_else(|| {
         ApiError::forbidden(
             "unknown_region",
             format!("Your region {:?} is not known to Burgernet.", dispatcher.region),
         )
-    };
-    let code = RegionCode::parse(&dispatcher.region).map_err(|_| unknown())?;
-    let region = reference_data::find_region(conn, &code).await?.ok_or_else(unknown)?;
-    Ok(region.id)
+    })
 }
 
 /// Refuses staff outside the alert's region; 404 when there is no such alert.
@@ -89,14 +93,11 @@ pub async fn list_alerts(
     }
     let mut conn = state.db().await?;
     let region = match &viewer.0.role {
-        burgernet_core::auth::staff::StaffRole::Dispatcher { region } => {
-            let code = RegionCode::parse(region)
-                .map_err(|_| ApiError::forbidden("unknown_region", "Your region is not known."))?;
-            match reference_data::find_region(&mut conn, &code).await? {
-                Some(region) => Some(region.id),
-                None => return Ok(web::Json(Vec::new())),
-            }
-        }
+        // A dispatcher of a region Burgernet does not know has no alerts to see.
+        StaffRole::Dispatcher { region } => match known_region(&mut conn, region).await? {
+            Some(region) => Some(region),
+            None => return Ok(web::Json(Vec::new())),
+        },
         _ => None,
     };
     Ok(web::Json(progress::list(&mut conn, region, query.status, limit).await?))

@@ -186,7 +186,7 @@ impl From<AlertRow> for AlertSummary {
 
 /// The region the alert belongs to, for scope checks; `None` when there is no such alert.
 pub async fn region_of(conn: &mut AsyncPgConnection, alert: AlertId) -> diesel::QueryResult<Option<String>> {
-    Ok(queries::find_alert(conn, alert, false).await?.map(|row| row.region_code))
+    Ok(queries::find_state(conn, alert).await?.map(|state| state.region_code))
 }
 
 pub async fn view(conn: &mut AsyncPgConnection, id: AlertId) -> diesel::QueryResult<Option<Alert>> {

@@ -119,12 +119,11 @@ pub async fn submit(
 ) -> Result<TipReceipt, TipError> {
     conn.transaction(async |conn| {
         // Locked, so a tip and the closing cannot cross.
-        let row = alert_queries::find_alert(conn, alert, true).await?.ok_or(TipError::NotFound)?;
-        let received = alert_queries::received_alerts(conn, participant.0, Some(alert), 1).await?;
-        if received.is_empty() {
+        let status = alert_queries::lock_status(conn, alert).await?.ok_or(TipError::NotFound)?;
+        if !alert_queries::is_recipient(conn, alert, participant.0).await? {
             return Err(TipError::NotFound);
         }
-        if AlertStatus::from_database(&row.status) == AlertStatus::Closed {
+        if AlertStatus::from_database(&status) == AlertStatus::Closed {
             return Err(TipError::AlertClosed);
         }
         let id = TipId::new();

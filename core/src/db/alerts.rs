@@ -213,6 +213,40 @@ pub async fn find_alert(
         .optional()
 }
 
+/// What scope and status checks need of an alert, without its content and area.
+#[derive(Debug, Clone, Queryable)]
+pub struct AlertState {
+    pub region_code: String,
+    pub status: String,
+}
+
+/// The alert's region and status.
+pub async fn find_state(conn: &mut AsyncPgConnection, id: AlertId) -> QueryResult<Option<AlertState>> {
+    alerts::table
+        .inner_join(regions::table)
+        .filter(alerts::id.eq(id.0))
+        .select((regions::code, alerts::status))
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// The alert's status, with its row locked as [`find_alert`] locks it.
+pub async fn lock_status(conn: &mut AsyncPgConnection, id: AlertId) -> QueryResult<Option<String>> {
+    alerts::table.find(id.0).select(alerts::status).for_no_key_update().first(conn).await.optional()
+}
+
+/// Whether the participant is one of the alert's recipients.
+pub async fn is_recipient(
+    conn: &mut AsyncPgConnection,
+    alert: AlertId,
+    participant: Uuid,
+) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(alert_recipients::table.find((alert.0, participant))))
+        .get_result(conn)
+        .await
+}
+
 /// Alerts newest first, of one region or all, optionally of one status.
 pub async fn list_alerts(
     conn: &mut AsyncPgConnection,

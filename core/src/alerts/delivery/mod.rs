@@ -247,9 +247,8 @@ impl FanOutWave {
     ) -> Result<Option<usize>, JobError> {
         let outcome = conn
             .transaction(async |conn| {
-                let alert = alert_queries::find_alert(conn, self.alert_id, true).await?;
-                if alert.is_none_or(|alert| AlertStatus::from_database(&alert.status) == AlertStatus::Closed)
-                {
+                let status = alert_queries::lock_status(conn, self.alert_id).await?;
+                if status.is_none_or(|status| AlertStatus::from_database(&status) == AlertStatus::Closed) {
                     return Ok::<_, diesel::result::Error>(None);
                 }
                 let batch_no = alert_queries::next_batch_no(conn, self.alert_id).await?;
