@@ -401,6 +401,62 @@ impl From<burgernet_core::alerts::tips::TipError> for ApiError {
         match error {
             E::NotFound => Self::not_found(detail),
             E::AlertClosed => Self::conflict("alert_closed", detail),
+            E::RateLimited { retry_after } => Self::too_many_requests("rate_limited", detail, retry_after),
+            E::IdempotencyKeyReused => Self::unprocessable("idempotency_key_reused", detail),
+            E::Invalid(invalid) => invalid.into(),
+            E::Database(inner) => inner.into(),
+        }
+    }
+}
+
+impl From<burgernet_core::media::store::StoreError> for ApiError {
+    fn from(error: burgernet_core::media::store::StoreError) -> Self {
+        tracing::error!(error = %error, "the media store failed");
+        Self::unavailable("media_store_unavailable", "The media store cannot be reached just now; please retry.")
+    }
+}
+
+impl From<burgernet_core::media::uploads::MediaError> for ApiError {
+    fn from(error: burgernet_core::media::uploads::MediaError) -> Self {
+        use burgernet_core::media::uploads::MediaError as E;
+        let detail = error.to_string();
+        match error {
+            E::TipNotFound | E::MediaNotFound => Self::not_found(detail),
+            E::AlertClosed => Self::conflict("alert_closed", detail),
+            E::TooManyMedia(_) => Self::conflict("too_many_media", detail),
+            E::RateLimited { retry_after } => Self::too_many_requests("rate_limited", detail, retry_after),
+            E::Invalid(invalid) => invalid.into(),
+            E::IdempotencyKeyReused => Self::unprocessable("idempotency_key_reused", detail),
+            E::UploadMissing => Self::conflict("upload_missing", detail),
+            E::NotPending(_) => Self::conflict("media_expired", detail),
+            E::Store(inner) => inner.into(),
+            E::Database(inner) => inner.into(),
+        }
+    }
+}
+
+impl From<burgernet_core::media::review::ReviewError> for ApiError {
+    fn from(error: burgernet_core::media::review::ReviewError) -> Self {
+        use burgernet_core::media::review::ReviewError as E;
+        let detail = error.to_string();
+        match error {
+            E::NotFound => Self::not_found(detail),
+            E::NotReady(_) => Self::conflict("media_not_ready", detail),
+            E::NoPreview => Self::conflict("no_preview", detail),
+            E::Invalid(invalid) => invalid.into(),
+            E::Store(inner) => inner.into(),
+            E::Database(inner) => inner.into(),
+        }
+    }
+}
+
+impl From<burgernet_core::alerts::tip_review::TipReviewError> for ApiError {
+    fn from(error: burgernet_core::alerts::tip_review::TipReviewError) -> Self {
+        use burgernet_core::alerts::tip_review::TipReviewError as E;
+        let detail = error.to_string();
+        match error {
+            E::NotFound => Self::not_found(detail),
+            E::Invalid(invalid) => invalid.into(),
             E::Database(inner) => inner.into(),
         }
     }

@@ -63,3 +63,7 @@ uuid_id!(
     /// A participant's tip about an alert.
     TipId
 );
+uuid_id!(
+    /// A photo or video attached to a tip.
+    MediaId
+);

@@ -4,6 +4,7 @@ pub mod alerts;
 pub mod auth;
 pub mod config;
 pub mod db;
+pub mod idempotency;
 pub mod ids;
 pub mod jobs;
 pub mod local_postgres;
@@ -12,3 +13,8 @@ pub mod participants;
 pub mod providers;
 pub mod reference_data;
 pub mod secret;
+
+/// Lower-case hexadecimal, as hashes are shown.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}

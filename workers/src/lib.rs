@@ -8,7 +8,8 @@
 //! - `poller`: the fallback when notifications are missed or jobs become due later; it also fails
 //!   jobs whose worker vanished on their final attempt;
 //! - `registry`: the job types this runner knows, behind one type-erased handler each;
-//! - `housekeeping`: deletes expired personal data (live positions, codes, links) every minute.
+//! - `housekeeping`: deletes expired personal data (live positions, codes, links) every minute,
+//!   expires abandoned uploads and removes tips past their retention.
 
 mod housekeeping;
 mod listener;
@@ -22,10 +23,19 @@ pub use runner::{Runner, RunnerHandle};
 use burgernet_core::alerts::delivery::{DeliverBatch, DeliveryContext, FanOutWave, SmsFallbackCheck};
 use burgernet_core::config::WorkerConfig;
 use burgernet_core::db::DbPool;
+use burgernet_core::media::processing::{MediaContext, ProcessMedia};
+use burgernet_core::media::retention::EvidenceUpkeep;
 use burgernet_core::participants::notices::{Messaging, NoticeContext, NotifyParticipant};
 
-/// A runner for every job type of the application; `work`, `dev` and the tests start this one.
-pub fn application_runner(pool: DbPool, config: WorkerConfig, messaging: Messaging) -> Runner {
+/// A runner for every job type of the application, keeping the evidence too; `work`, `dev` and the
+/// tests start this one.
+pub fn application_runner(
+    pool: DbPool,
+    config: WorkerConfig,
+    messaging: Messaging,
+    media: MediaContext,
+    upkeep: EvidenceUpkeep,
+) -> Runner {
     let delivery = DeliveryContext::new(
         pool.clone(),
         messaging.push.clone(),
@@ -38,4 +48,6 @@ pub fn application_runner(pool: DbPool, config: WorkerConfig, messaging: Messagi
         .register::<FanOutWave>(delivery.clone())
         .register::<DeliverBatch>(delivery.clone())
         .register::<SmsFallbackCheck>(delivery)
+        .register::<ProcessMedia>(media)
+        .with_evidence_upkeep(upkeep)
 }

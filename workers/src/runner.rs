@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use crate::registry::Registry;
 use crate::{housekeeping, listener, poller, slot};
+use burgernet_core::media::retention::EvidenceUpkeep;
 
 /// Where a runner is in its life; slots watch it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,6 +34,8 @@ pub(crate) struct RunnerState {
     /// Wakes one idle slot to look for work.
     pub(crate) wake: Notify,
     pub(crate) stage: watch::Receiver<Stage>,
+    /// Expiring abandoned uploads and enforcing the retention of tips, when this runner does it.
+    pub(crate) evidence_upkeep: Option<EvidenceUpkeep>,
 }
 
 pub struct Runner {
@@ -40,12 +43,19 @@ pub struct Runner {
     config: WorkerConfig,
     worker_id: Uuid,
     registry: Registry,
+    evidence_upkeep: Option<EvidenceUpkeep>,
 }
 
 impl Runner {
     /// `worker_id` must be unique among running workers; it is what holds a job's lease.
     pub fn new(pool: DbPool, config: WorkerConfig, worker_id: Uuid) -> Self {
-        Self { pool, config, worker_id, registry: Registry::default() }
+        Self { pool, config, worker_id, registry: Registry::default(), evidence_upkeep: None }
+    }
+
+    /// Also expire abandoned uploads and enforce the retention of tips, every housekeeping round.
+    pub fn with_evidence_upkeep(mut self, upkeep: EvidenceUpkeep) -> Self {
+        self.evidence_upkeep = Some(upkeep);
+        self
     }
 
     /// Runs jobs of type `J`, giving each a clone of `ctx`.
@@ -67,6 +77,7 @@ impl Runner {
             registry: self.registry,
             wake: Notify::new(),
             stage: stage_receiver,
+            evidence_upkeep: self.evidence_upkeep,
         });
         tracing::info!(
             worker_id = %state.worker_id,

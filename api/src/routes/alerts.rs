@@ -10,7 +10,6 @@ use burgernet_core::alerts::dossier::{self, DossierEntry};
 use burgernet_core::alerts::lifecycle::{self, NewAlertRequest};
 use burgernet_core::alerts::progress::{self, Alert, AlertSummary};
 use burgernet_core::alerts::reach::{self, Reach, ReachRequest};
-use burgernet_core::alerts::tips::{self, Tip};
 use burgernet_core::alerts::{Actor, AlertStatus, Outcome};
 use burgernet_core::auth::staff::{StaffMember, StaffRole};
 use burgernet_core::db::Connection;
@@ -360,33 +359,6 @@ pub async fn close_alert(
     ensure_alert_scope(&mut conn, &dispatcher.member, alert).await?;
     lifecycle::close(&mut conn, alert, &Actor::staff(&dispatcher.member), outcome, texts).await?;
     Ok(web::Json(alert_view(&mut conn, alert).await?))
-}
-
-/// The alert's tips, newest first, with where and when the sender saw it and, if they allowed
-/// it, the number to call them back on. The viewing is recorded in the dossier.
-///
-/// Who may call: dispatchers of the alert's region, and administrators.
-#[utoipa::path(
-    tag = "alerts",
-    security(("staff_token" = [])),
-    params(("alert_id" = Uuid, Path, description = "The alert.")),
-    responses(
-        (status = 200, description = "The tips.", body = [Tip]),
-        (status = 400, description = "The id is not a UUID.", body = Problem, content_type = "application/problem+json"),
-        StaffAccessProblems,
-        (status = 404, description = "No such alert.", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[get("/v1/alerts/{alert_id}/tips")]
-pub async fn list_tips(
-    state: web::Data<AppState>,
-    viewer: AlertViewer,
-    alert_id: web::Path<Uuid>,
-) -> Result<web::Json<Vec<Tip>>, ApiError> {
-    let alert = AlertId(*alert_id);
-    let mut conn = state.db().await?;
-    ensure_alert_scope(&mut conn, &viewer.0, alert).await?;
-    Ok(web::Json(tips::list(&mut conn, alert, &Actor::staff(&viewer.0)).await?))
 }
 
 /// The alert dossier as exported.

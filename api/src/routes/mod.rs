@@ -15,6 +15,7 @@ pub mod session;
 pub mod sign_in;
 pub mod sms_receipts;
 pub mod staff;
+pub mod tip_review;
 
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -66,12 +67,22 @@ pub fn configure(config: &mut ServiceConfig) {
         .service(alerts::expand_area)
         .service(alerts::post_update)
         .service(alerts::close_alert)
-        .service(alerts::list_tips)
+        .service(tip_review::list_tips)
+        .service(tip_review::assess_tip)
+        .service(tip_review::place_tip_hold)
+        .service(tip_review::lift_tip_hold)
+        .service(tip_review::place_alert_hold)
+        .service(tip_review::lift_alert_hold)
+        .service(tip_review::view_media)
+        .service(tip_review::download_original)
         .service(alerts::export_dossier)
         .service(alerts::alert_event_stream)
         .service(my_alerts::list_my_alerts)
         .service(my_alerts::get_my_alert)
         .service(my_alerts::report_receipt)
         .service(my_alerts::send_tip)
+        .service(my_alerts::get_my_tip)
+        .service(my_alerts::declare_media)
+        .service(my_alerts::complete_media)
         .service(sms_receipts::receive_sms_receipt);
 }

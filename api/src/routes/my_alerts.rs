@@ -1,10 +1,13 @@
 //! The participant's alerts: the ones they received, in their language, with updates and the
-//! closing message, the receipts their app reports, and their tips.
+//! closing message, the receipts their app reports, and their tips with photos and videos.
 
-use actix_web::{HttpResponse, get, post, web};
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use burgernet_core::alerts::progress::{self, ReceiptKind, ReceivedAlert};
-use burgernet_core::alerts::tips::{self, NewTipRequest, TipReceipt};
-use burgernet_core::ids::{AlertId, DeviceId};
+use burgernet_core::alerts::tips::{self, NewTipRequest, SenderKey, TipReceipt};
+use burgernet_core::idempotency::{Answer, IdempotencyKey};
+use burgernet_core::ids::{AlertId, DeviceId, MediaId, TipId};
+use burgernet_core::media::uploads::{self, MediaDeclaration, MediaUpload, MyMedia, MyTip, Sender, UploadCompletion};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -94,33 +97,201 @@ pub async fn report_receipt(
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// The `Idempotency-Key` header, when the app sent one.
+fn idempotency_key(request: &HttpRequest) -> Result<Option<IdempotencyKey>, ApiError> {
+    request
+        .headers()
+        .get(IdempotencyKey::HEADER)
+        .map(|value| IdempotencyKey::parse(value.to_str().unwrap_or_default()).map_err(ApiError::from))
+        .transpose()
+}
+
+/// Marks an answer that repeats the first answer to the same idempotency key.
+fn replayed<T: serde::Serialize>(status: StatusCode, answer: Answer<T>) -> HttpResponse {
+    let mut response = HttpResponse::build(status);
+    if answer.replayed {
+        response.insert_header(("Idempotent-Replayed", "true"));
+    }
+    response.json(answer.value)
+}
+
+fn sender<'a>(participant: &Participant, key: &'a Option<SenderKey>) -> Sender<'a> {
+    Sender { participant: participant.id(), key: key.as_ref() }
+}
+
+fn sender_key(request: &HttpRequest) -> Option<SenderKey> {
+    request.headers().get(SenderKey::HEADER).and_then(|value| value.to_str().ok()).map(SenderKey::from_header)
+}
+
 /// Send a tip about an active alert you received: what you saw, when and where, and whether the
-/// control room may call you back. Choose `anonymous` and nothing stored names you.
+/// control room may call you back. Choose `anonymous` and nothing stored names you; keep the
+/// `sender_key` of the answer to attach photos and videos. Send an `Idempotency-Key` header so a
+/// retry after a lost answer returns the first answer instead of a second tip.
 ///
 /// Who may call: a participant who received the alert.
 #[utoipa::path(
     tag = "my alerts",
     security(("participant_token" = [])),
-    params(("alert_id" = Uuid, Path, description = "The alert.")),
+    params(
+        ("alert_id" = Uuid, Path, description = "The alert."),
+        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters, new for each tip."),
+    ),
     request_body = NewTipRequest,
     responses(
-        (status = 201, description = "The control room has your tip.", body = TipReceipt),
+        (status = 201, description = "The control room has your tip. A retry with the same key answers the same, with `Idempotent-Replayed: true`.", body = TipReceipt),
         JsonBodyProblems,
         ParticipantAccessProblems,
         (status = 404, description = "You did not receive such an alert.", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`alert_closed`: the alert is over and takes no more tips.", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`invalid_tip`, `invalid_coordinates`, `invalid_accuracy` or `invalid_body`.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_tip`, `invalid_coordinates`, `invalid_accuracy`, `invalid_idempotency_key`, `idempotency_key_reused` or `invalid_body`.", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`rate_limited`: too many tips this hour; see Retry-After.", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/v1/me/alerts/{alert_id}/tips")]
 pub async fn send_tip(
     state: web::Data<AppState>,
     participant: Participant,
+    request: HttpRequest,
     alert_id: web::Path<Uuid>,
     body: web::Json<NewTipRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let tip = body.into_inner().parse(chrono::Utc::now())?;
+    let key = idempotency_key(&request)?;
     let mut conn = state.db().await?;
-    let receipt = tips::submit(&mut conn, participant.id(), AlertId(*alert_id), tip).await?;
-    Ok(HttpResponse::Created().json(receipt))
+    let answer =
+        tips::submit(&mut conn, &state.tips, participant.id(), AlertId(*alert_id), &body, key.as_ref()).await?;
+    Ok(replayed(StatusCode::CREATED, answer))
+}
+
+/// One of your tips with the state of each photo and video. For an anonymous tip, send its
+/// `Tip-Sender-Key`.
+///
+/// Who may call: the participant who sent the tip.
+#[utoipa::path(
+    tag = "my alerts",
+    security(("participant_token" = [])),
+    params(
+        ("alert_id" = Uuid, Path, description = "The alert."),
+        ("tip_id" = Uuid, Path, description = "The tip."),
+        ("Tip-Sender-Key" = Option<String>, Header, description = "For an anonymous tip: the sender_key its receipt held."),
+    ),
+    responses(
+        (status = 200, description = "The tip.", body = MyTip),
+        (status = 400, description = "An id is not a UUID.", body = Problem, content_type = "application/problem+json"),
+        ParticipantAccessProblems,
+        (status = 404, description = "No such tip of yours.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/v1/me/alerts/{alert_id}/tips/{tip_id}")]
+pub async fn get_my_tip(
+    state: web::Data<AppState>,
+    participant: Participant,
+    request: HttpRequest,
+    path: web::Path<(Uuid, Uuid)>,
+) -> Result<web::Json<MyTip>, ApiError> {
+    let (alert_id, tip_id) = path.into_inner();
+    let key = sender_key(&request);
+    let mut conn = state.db().await?;
+    Ok(web::Json(uploads::my_tip(&mut conn, &sender(&participant, &key), AlertId(alert_id), TipId(tip_id)).await?))
+}
+
+/// Attach a photo or video to your tip: declare its type, size and SHA-256, and upload it with the
+/// request(s) in the answer, straight to the media store: one PUT up to the single-upload limit
+/// (100 MiB), parts above it. Then report completion. Photos (JPEG, PNG, HEIC, WebP) up to 40 MiB,
+/// video (MP4, QuickTime) up to 1 GiB, at most 10 per tip. Send an `Idempotency-Key` so a retry
+/// does not declare the file twice.
+///
+/// Who may call: the participant who sent the tip (with its `Tip-Sender-Key` if anonymous).
+#[utoipa::path(
+    tag = "my alerts",
+    security(("participant_token" = [])),
+    params(
+        ("alert_id" = Uuid, Path, description = "The alert."),
+        ("tip_id" = Uuid, Path, description = "The tip."),
+        ("Tip-Sender-Key" = Option<String>, Header, description = "For an anonymous tip: the sender_key its receipt held."),
+        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters, new for each file."),
+    ),
+    request_body = MediaDeclaration,
+    responses(
+        (status = 201, description = "Declared; upload as the answer says.", body = MediaUpload),
+        JsonBodyProblems,
+        ParticipantAccessProblems,
+        (status = 404, description = "No such tip of yours.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`alert_closed` or `too_many_media`.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`media_type_not_allowed`, `media_too_large`, `invalid_sha256`, `invalid_idempotency_key`, `idempotency_key_reused` or `invalid_body`.", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`rate_limited`: too many files this hour; see Retry-After.", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`media_store_unavailable`: retry later.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/v1/me/alerts/{alert_id}/tips/{tip_id}/media")]
+pub async fn declare_media(
+    state: web::Data<AppState>,
+    participant: Participant,
+    request: HttpRequest,
+    path: web::Path<(Uuid, Uuid)>,
+    body: web::Json<MediaDeclaration>,
+) -> Result<HttpResponse, ApiError> {
+    let (alert_id, tip_id) = path.into_inner();
+    let idempotency = idempotency_key(&request)?;
+    let key = sender_key(&request);
+    let mut conn = state.db().await?;
+    let answer = uploads::declare(
+        &mut conn,
+        &state.media_store,
+        &state.media,
+        &sender(&participant, &key),
+        AlertId(alert_id),
+        TipId(tip_id),
+        &body,
+        idempotency.as_ref(),
+    )
+    .await?;
+    Ok(replayed(StatusCode::CREATED, answer))
+}
+
+/// Report that the upload is done (for an upload in parts, with each part's number and ETag). The
+/// file is then checked and its state follows: `uploaded`, `processing`, then `ready` or
+/// `rejected` with a reason. Reporting again answers the current state.
+///
+/// Who may call: the participant who sent the tip (with its `Tip-Sender-Key` if anonymous).
+#[utoipa::path(
+    tag = "my alerts",
+    security(("participant_token" = [])),
+    params(
+        ("alert_id" = Uuid, Path, description = "The alert."),
+        ("tip_id" = Uuid, Path, description = "The tip."),
+        ("media_id" = Uuid, Path, description = "The photo or video."),
+        ("Tip-Sender-Key" = Option<String>, Header, description = "For an anonymous tip: the sender_key its receipt held."),
+    ),
+    request_body = UploadCompletion,
+    responses(
+        (status = 200, description = "The file's state.", body = MyMedia),
+        JsonBodyProblems,
+        ParticipantAccessProblems,
+        (status = 404, description = "No such tip of yours, or no such file on it.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`upload_missing`: the file (or a part) has not arrived; `media_expired`: too late.", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`media_store_unavailable`: retry later.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/v1/me/alerts/{alert_id}/tips/{tip_id}/media/{media_id}/completion")]
+pub async fn complete_media(
+    state: web::Data<AppState>,
+    participant: Participant,
+    request: HttpRequest,
+    path: web::Path<(Uuid, Uuid, Uuid)>,
+    body: web::Json<UploadCompletion>,
+) -> Result<web::Json<MyMedia>, ApiError> {
+    let (alert_id, tip_id, media_id) = path.into_inner();
+    let key = sender_key(&request);
+    let mut conn = state.db().await?;
+    let media = uploads::complete(
+        &mut conn,
+        &state.media_store,
+        &sender(&participant, &key),
+        AlertId(alert_id),
+        TipId(tip_id),
+        MediaId(media_id),
+        &body,
+    )
+    .await?;
+    Ok(web::Json(media))
 }

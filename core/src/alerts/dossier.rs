@@ -11,6 +11,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::Actor;
+use crate::hex;
 use crate::db::dossier::{self as queries, DossierEntryRow, NewDossierEntry};
 use crate::ids::AlertId;
 
@@ -78,9 +79,6 @@ impl From<DossierEntryRow> for DossierEntry {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
 
 /// Entries are read in pages of this many.
 const PAGE: i64 = 1_000;

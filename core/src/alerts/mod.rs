@@ -20,6 +20,7 @@ pub mod lifecycle;
 pub mod progress;
 pub mod reach;
 pub mod sms_receipts;
+pub mod tip_review;
 pub mod tips;
 
 use crate::participants::text_enum;

@@ -1,15 +1,25 @@
 //! Tips: what a participant who received an alert saw, sent to the control room while the alert
 //! runs. A participant may send one anonymously: then nothing stored with it, not even the
-//! dossier entry, names them. Photos and videos come with the media issue.
+//! dossier entry, names them; a key only they hold lets them attach photos and videos
+//! ([`crate::media`]). The control room assesses each tip and may place it on legal hold; tips are
+//! deleted a configured time after their alert closed ([`crate::media::retention`]).
 
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use sha2::{Digest, Sha256};
 
 use super::{Actor, AlertStatus, dossier};
+use crate::config::{ConfigError, Env, parse};
 use crate::db::alerts as alert_queries;
 use crate::db::tips::{self as queries, NewTip};
+use crate::idempotency::{self, Answer, Begun, IdempotencyError, IdempotencyKey, IdempotentRequest};
+use crate::participants::rate_limits;
 use crate::ids::{AlertId, ParticipantId, TipId};
 use crate::participants::InvalidInput;
 use crate::participants::places::Position;
@@ -27,7 +37,7 @@ pub struct TipLocation {
 }
 
 /// A tip as the app sends it.
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewTipRequest {
     /// What you saw; up to 2,000 characters.
@@ -92,12 +102,35 @@ impl NewTipRequest {
 }
 
 /// What the sender gets back.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TipReceipt {
     #[schema(value_type = Uuid)]
     pub id: TipId,
     pub anonymous: bool,
+    /// Only for an anonymous tip, and only in this answer: the key that proves the tip is yours
+    /// (send it as `Tip-Sender-Key` to attach photos or videos). Nothing stored names you, so
+    /// nothing else can.
+    pub sender_key: Option<String>,
     pub created_at: DateTime<Utc>,
+}
+
+/// Limits on tips, from the environment.
+#[derive(Debug, Clone, Copy)]
+pub struct TipSettings {
+    /// Tips one participant may send per hour.
+    pub per_participant_per_hour: i32,
+    /// Tips and their media are deleted this long after their alert closed, unless on legal hold.
+    pub retention: Duration,
+}
+
+impl TipSettings {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let days: u32 = env.or("BURGERNET_TIP_RETENTION_DAYS", 90, parse::positive_number)?;
+        Ok(Self {
+            per_participant_per_hour: env.or("BURGERNET_TIPS_PER_HOUR", 20, parse::positive_number)?,
+            retention: Duration::from_secs(u64::from(days) * 86_400),
+        })
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -106,102 +139,120 @@ pub enum TipError {
     NotFound,
     #[error("This alert is closed; it takes no more tips. Call 112 if it is urgent.")]
     AlertClosed,
+    #[error("You sent many tips in a short time; please wait a little. Call 112 if it is urgent.")]
+    RateLimited { retry_after: std::time::Duration },
+    #[error("This Idempotency-Key was used before for a different request; use a new key for a new request.")]
+    IdempotencyKeyReused,
+    #[error("{}", .0.detail)]
+    Invalid(#[from] InvalidInput),
     #[error(transparent)]
     Database(#[from] diesel::result::Error),
 }
 
-/// Sends a tip about an active alert the participant received.
+impl From<IdempotencyError> for TipError {
+    fn from(error: IdempotencyError) -> Self {
+        match error {
+            IdempotencyError::KeyReused => Self::IdempotencyKeyReused,
+            IdempotencyError::Database(inner) => inner.into(),
+        }
+    }
+}
+
+/// Sends a tip about an active alert the participant received. With an idempotency key, a retry
+/// returns the first answer and creates nothing.
 pub async fn submit(
     conn: &mut AsyncPgConnection,
+    settings: &TipSettings,
     participant: ParticipantId,
     alert: AlertId,
-    tip: TipDraft,
-) -> Result<TipReceipt, TipError> {
+    tip: &NewTipRequest,
+    idempotency_key: Option<&IdempotencyKey>,
+) -> Result<Answer<TipReceipt>, TipError> {
+    let draft = tip.clone().parse(Utc::now())?;
+    let caller = participant.to_string();
+    let request = idempotency_key.map(|key| IdempotentRequest { operation: "tip", caller: &caller, key });
     conn.transaction(async |conn| {
-        // Locked, so a tip and the closing cannot cross.
-        let status = alert_queries::lock_status(conn, alert).await?.ok_or(TipError::NotFound)?;
-        if !alert_queries::is_recipient(conn, alert, participant.0).await? {
-            return Err(TipError::NotFound);
-        }
-        if AlertStatus::from_database(&status) == AlertStatus::Closed {
-            return Err(TipError::AlertClosed);
-        }
-        let id = TipId::new();
-        let created_at = queries::insert(
-            conn,
-            &NewTip {
-                id,
-                alert,
-                participant: (!tip.anonymous).then_some(participant.0),
-                text: &tip.text,
-                seen_at: tip.seen_at,
-                location: tip.location.map(|(at, accuracy)| (at.latitude(), at.longitude(), accuracy)),
-                may_call_back: tip.may_call_back,
-            },
-        )
-        .await?;
-        let actor = if tip.anonymous { Actor::Anonymous } else { Actor::Participant(participant) };
-        let mut body = json!({
-            "tip_id": id,
-            "text": tip.text,
-            "seen_at": tip.seen_at,
-            "has_location": tip.location.is_some(),
-            "may_call_back": tip.may_call_back,
-        });
-        if !tip.anonymous {
-            body["participant_id"] = json!(participant);
-        }
-        dossier::record(conn, alert, &actor, "tip", body).await?;
-        Ok(TipReceipt { id, anonymous: tip.anonymous, created_at })
+        let pending = match idempotency::begin(conn, request.as_ref(), tip).await? {
+            Begun::Replay(value) => return Ok(Answer { value, replayed: true }),
+            Begun::Fresh(pending) => pending,
+        };
+        let receipt = insert_tip(conn, settings, participant, alert, draft).await?;
+        pending.finish(conn, &receipt).await?;
+        Ok(Answer { value: receipt, replayed: false })
     })
     .await
 }
 
-/// A tip as the control room sees it.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct Tip {
-    #[schema(value_type = Uuid)]
-    pub id: TipId,
-    pub text: String,
-    pub seen_at: Option<DateTime<Utc>>,
-    pub location: Option<TipLocation>,
-    pub anonymous: bool,
-    /// The sender, unless the tip is anonymous.
-    #[schema(value_type = Option<Uuid>)]
-    pub participant_id: Option<ParticipantId>,
-    pub may_call_back: bool,
-    /// The number to call back, when the sender allowed it.
-    pub call_back_phone_number: Option<String>,
-    pub created_at: DateTime<Utc>,
+async fn insert_tip(
+    conn: &mut AsyncPgConnection,
+    settings: &TipSettings,
+    participant: ParticipantId,
+    alert: AlertId,
+    tip: TipDraft,
+) -> Result<TipReceipt, TipError> {
+    // Locked, so a tip and the closing cannot cross.
+    let status = alert_queries::lock_status(conn, alert).await?.ok_or(TipError::NotFound)?;
+    if !alert_queries::is_recipient(conn, alert, participant.0).await? {
+        return Err(TipError::NotFound);
+    }
+    if AlertStatus::from_database(&status) == AlertStatus::Closed {
+        return Err(TipError::AlertClosed);
+    }
+    let over_limit =
+        rate_limits::count(conn, "tips", &participant.to_string(), settings.per_participant_per_hour).await?;
+    if let Some(retry_after) = over_limit {
+        return Err(TipError::RateLimited { retry_after });
+    }
+    let id = TipId::new();
+    let sender_key = tip.anonymous.then(SenderKey::generate);
+    let created_at = queries::insert(
+        conn,
+        &NewTip {
+            id,
+            alert,
+            participant: (!tip.anonymous).then_some(participant.0),
+            sender_key_hash: sender_key.as_ref().map(SenderKey::hash),
+            text: &tip.text,
+            seen_at: tip.seen_at,
+            location: tip.location.map(|(at, accuracy)| (at.latitude(), at.longitude(), accuracy)),
+            may_call_back: tip.may_call_back,
+        },
+    )
+    .await?;
+    let actor = if tip.anonymous { Actor::Anonymous } else { Actor::Participant(participant) };
+    let mut body = json!({
+        "tip_id": id,
+        "text": tip.text,
+        "seen_at": tip.seen_at,
+        "has_location": tip.location.is_some(),
+        "may_call_back": tip.may_call_back,
+    });
+    if !tip.anonymous {
+        body["participant_id"] = json!(participant);
+    }
+    dossier::record(conn, alert, &actor, "tip", body).await?;
+    Ok(TipReceipt { id, anonymous: tip.anonymous, sender_key: sender_key.map(SenderKey::reveal), created_at })
 }
 
-/// The alert's tips, newest first; the viewing is recorded in the dossier.
-pub async fn list(
-    conn: &mut AsyncPgConnection,
-    alert: AlertId,
-    viewer: &Actor,
-) -> diesel::QueryResult<Vec<Tip>> {
-    let rows = queries::list(conn, alert, 500).await?;
-    dossier::record(conn, alert, viewer, "tips_viewed", json!({ "tips": rows.len() })).await?;
-    Ok(rows
-        .into_iter()
-        .map(|row| Tip {
-            id: TipId(row.id),
-            text: row.text,
-            seen_at: row.seen_at,
-            location: match (row.latitude, row.longitude) {
-                (Some(latitude), Some(longitude)) => Some(TipLocation {
-                    latitude,
-                    longitude,
-                    accuracy_meters: row.accuracy_meters.unwrap_or_default(),
-                }),
-                _ => None,
-            },
-            anonymous: row.participant_id.is_none(),
-            participant_id: row.participant_id.map(ParticipantId),
-            may_call_back: row.may_call_back,
-            call_back_phone_number: row.call_back_phone,
-            created_at: row.created_at,
-        })
-        .collect())
+/// The secret an anonymous sender keeps to show a tip is theirs; only its hash is stored.
+pub struct SenderKey(String);
+
+impl SenderKey {
+    pub const HEADER: &'static str = "Tip-Sender-Key";
+
+    fn generate() -> Self {
+        Self(URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>()))
+    }
+
+    pub fn from_header(raw: &str) -> Self {
+        Self(raw.to_string())
+    }
+
+    pub fn hash(&self) -> Vec<u8> {
+        Sha256::digest(self.0.as_bytes()).to_vec()
+    }
+
+    fn reveal(self) -> String {
+        self.0
+    }
 }

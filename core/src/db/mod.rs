@@ -5,7 +5,9 @@
 pub mod alerts;
 pub mod deliveries;
 pub mod dossier;
+pub mod idempotency;
 pub mod jobs;
+pub mod media;
 pub mod participants;
 pub mod reference_data;
 pub mod schema;

@@ -479,7 +479,11 @@ pub async fn purge_expired(conn: &mut AsyncPgConnection) -> QueryResult<usize> {
     let tokens = diesel::sql_query("DELETE FROM refresh_tokens WHERE expires_at <= now() - interval '1 day'")
         .execute(conn)
         .await?;
-    Ok(locations + challenges + verifications + counters + tokens)
+    let answers =
+        diesel::sql_query("DELETE FROM idempotent_requests WHERE created_at < now() - interval '1 day'")
+            .execute(conn)
+            .await?;
+    Ok(locations + challenges + verifications + counters + tokens + answers)
 }
 
 // --- devices ---
@@ -612,6 +616,7 @@ pub async fn erase(conn: &mut AsyncPgConnection, participant: ParticipantId) -> 
     diesel::delete(places::table.filter(places::participant_id.eq(id))).execute(conn).await?;
     diesel::delete(devices::table.filter(devices::participant_id.eq(id))).execute(conn).await?;
     diesel::delete(live_locations::table.find(id)).execute(conn).await?;
+    super::tips::detach_participant(conn, id).await?;
     diesel::delete(email_verifications::table.filter(email_verifications::participant_id.eq(id)))
         .execute(conn)
         .await?;

@@ -9,6 +9,7 @@ pub mod management;
 pub mod notices;
 pub mod phone;
 pub mod places;
+pub mod rate_limits;
 pub mod sign_in;
 
 /// Input from outside that does not describe a valid value. `code` is stable and machine

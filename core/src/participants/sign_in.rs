@@ -11,10 +11,10 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use rand::Rng;
-use sha2::{Digest, Sha256};
 
 use super::Language;
 use super::phone::PhoneNumber;
+use super::rate_limits::{self, until};
 use crate::auth::participant::{IssuedToken, NewSecretToken, ParticipantTokens, SecretTokenHash};
 use crate::db::{participants as participant_queries, sign_in as queries};
 use crate::ids::{ParticipantId, SessionId};
@@ -47,7 +47,6 @@ impl Default for SignInPolicy {
     }
 }
 
-const RATE_WINDOW: Duration = Duration::from_secs(3600);
 
 #[derive(Debug, thiserror::Error)]
 pub enum SignInError {
@@ -102,31 +101,16 @@ pub struct SignIn<'a> {
     pub sms: &'a SmsSender,
 }
 
-/// Rate-limit keys carry a hash, so the counters table holds no phone numbers or addresses.
-fn rate_key(kind: &str, value: &str) -> String {
-    let digest = Sha256::digest(value.as_bytes());
-    let hex: String = digest.iter().take(16).map(|byte| format!("{byte:02x}")).collect();
-    format!("{kind}:{hex}")
-}
-
 async fn enforce_rate(
     conn: &mut AsyncPgConnection,
     kind: &str,
     value: &str,
     limit: i32,
 ) -> Result<(), SignInError> {
-    let window = queries::count_request(conn, &rate_key(kind, value), RATE_WINDOW).await?;
-    if window.hits > limit {
-        let ends = window.window_started_at + RATE_WINDOW;
-        return Err(SignInError::RateLimited { retry_after: until(window.database_now, ends) });
+    match rate_limits::count(conn, kind, value, limit).await? {
+        Some(retry_after) => Err(SignInError::RateLimited { retry_after }),
+        None => Ok(()),
     }
-    Ok(())
-}
-
-/// Whole seconds from `now` to `moment`, at least one.
-fn until(now: DateTime<Utc>, moment: DateTime<Utc>) -> Duration {
-    let seconds = (moment - now).num_milliseconds().max(0) as u64;
-    Duration::from_secs(seconds.div_ceil(1000).max(1))
 }
 
 fn sms_text(language: Language, code: &str) -> String {

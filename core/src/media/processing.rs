@@ -1,0 +1,341 @@
+//! The worker's part: verify an uploaded file and keep it as evidence.
+//!
+//! In order: the size and SHA-256 of what arrived must match the declaration, and its real type
+//! (from its first bytes) must be the declared one and allowed. Photos are decoded under limits
+//! and get a thumbnail and a display image without metadata; capture time and position from the
+//! file go into restricted fields. Videos are probed and get a poster frame. The original is then
+//! copied unchanged into the evidence area and the upload removed. A refused file is removed
+//! entirely and its reason recorded. Each step can be repeated, so a retry after a crash is safe.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::Semaphore;
+
+use super::inspect::{MediaKind, MediaType, Rejection};
+use super::photo::{PhotoLimits, PhotoOutcome, process_photo};
+use super::store::{MediaStore, ObjectKey, StoreError};
+use super::video::{VideoOutcome, VideoTools, process_video};
+use super::{MediaState, Preview, evidence_key, preview_key, upload_key};
+use crate::alerts::{Actor, dossier};
+use crate::hex;
+use crate::db::DbPool;
+use crate::db::media::{self as queries, MediaFacts, MediaRow};
+use crate::ids::{AlertId, MediaId};
+use crate::jobs::{BackgroundJob, JobError};
+
+/// What processing needs from the worker.
+#[derive(Clone)]
+pub struct MediaContext {
+    pub pool: DbPool,
+    pub store: MediaStore,
+    pub video: VideoTools,
+    pub photo_limits: PhotoLimits,
+    /// Decoding is CPU-bound: at most one photo per core at a time.
+    photo_permits: Arc<Semaphore>,
+}
+
+impl MediaContext {
+    pub fn new(pool: DbPool, store: MediaStore, video: VideoTools, photo_limits: PhotoLimits) -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, usize::from);
+        Self { pool, store, video, photo_limits, photo_permits: Arc::new(Semaphore::new(cores)) }
+    }
+}
+
+/// Checks one uploaded file and keeps it as evidence, or refuses it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ProcessMedia {
+    pub media_id: MediaId,
+}
+
+impl BackgroundJob for ProcessMedia {
+    const JOB_TYPE: &'static str = "process_media";
+    const MAX_ATTEMPTS: i32 = 6;
+    type Context = MediaContext;
+
+    async fn run(&self, ctx: Self::Context) -> Result<(), JobError> {
+        let mut conn = ctx.pool.get().await.map_err(JobError::retryable)?;
+        let conn = &mut *conn;
+        let Some(row) = queries::find(conn, self.media_id).await.map_err(JobError::retryable)? else {
+            return Ok(()); // removed meanwhile (retention)
+        };
+        if !matches!(MediaState::from_database(&row.state), MediaState::Uploaded | MediaState::Processing) {
+            return Ok(());
+        }
+        queries::set_state(conn, self.media_id, MediaState::Processing.as_str()).await.map_err(JobError::retryable)?;
+        match examine(&ctx, &row).await.map_err(store_failure)? {
+            Ok(facts) => {
+                let evidence = evidence_key(self.media_id);
+                ctx.store.copy(&upload_key(self.media_id), &evidence).await.map_err(store_failure)?;
+                ctx.store.delete(&upload_key(self.media_id)).await.map_err(store_failure)?;
+                record_ready(conn, &row, &facts).await.map_err(JobError::retryable)
+            }
+            Err(rejection) => {
+                super::retention::remove_objects(&ctx.store, self.media_id).await.map_err(store_failure)?;
+                record_rejected(conn, &row, &rejection).await.map_err(JobError::retryable)
+            }
+        }
+    }
+}
+
+fn store_failure(error: StoreError) -> JobError {
+    if error.is_retryable() { JobError::retryable(error) } else { JobError::permanent(error) }
+}
+
+/// Where the original is now: the upload area, or (when an earlier attempt stopped after copying
+/// it) the evidence area.
+async fn source_key(store: &MediaStore, media: MediaId) -> Result<Option<ObjectKey>, StoreError> {
+    for key in [upload_key(media), evidence_key(media)] {
+        if store.size(&key).await?.is_some() {
+            return Ok(Some(key));
+        }
+    }
+    Ok(None)
+}
+
+/// Reads the file once, checks it and writes its previews. The outer error is the store's
+/// (retry); the inner one refuses the file.
+async fn examine(ctx: &MediaContext, row: &MediaRow) -> Result<Result<MediaFacts, Rejection>, StoreError> {
+    let media = MediaId(row.id);
+    let Some(source) = source_key(&ctx.store, media).await? else {
+        return Ok(Err(rejection("upload_missing", "The file did not arrive; send it again.")));
+    };
+    let declared = MediaType::from_mime(&row.content_type);
+    let expected_size = row.size_bytes as u64;
+    let received = match declared.map(MediaType::kind) {
+        Some(MediaKind::Video) => Received::File(TempFile::new(media)),
+        _ => Received::Memory(Vec::with_capacity(expected_size as usize)),
+    };
+    let received = match read_verified(&ctx.store, &source, expected_size, &row.sha256, received).await? {
+        Ok(received) => received,
+        Err(rejection) => return Ok(Err(rejection)),
+    };
+    let real_type = MediaType::sniff(received.head());
+    let checked = match (real_type, declared) {
+        (None, _) | (_, None) => Err(rejection(
+            "type_not_allowed",
+            "This file is not a photo or video we accept (JPEG, PNG, HEIC, WebP, MP4, QuickTime).",
+        )),
+        (Some(real), Some(declared)) if real != declared => Err(rejection(
+            "type_mismatch",
+            format!("The file is not the {} it was declared as.", declared.mime()),
+        )),
+        (Some(real), Some(_)) => Ok(real),
+    };
+    let real_type = match checked {
+        Ok(real_type) => real_type,
+        Err(rejection) => return Ok(Err(rejection)),
+    };
+    match received {
+        Received::Memory(bytes) => photo(ctx, media, bytes, real_type).await,
+        Received::File(file) => {
+            let outcome = video(ctx, media, &file.path).await;
+            file.remove().await;
+            outcome
+        }
+    }
+}
+
+async fn photo(
+    ctx: &MediaContext,
+    media: MediaId,
+    bytes: Vec<u8>,
+    media_type: MediaType,
+) -> Result<Result<MediaFacts, Rejection>, StoreError> {
+    let _permit = ctx.photo_permits.acquire().await.expect("the semaphore is never closed");
+    let limits = ctx.photo_limits.clone();
+    let outcome = tokio::task::spawn_blocking(move || process_photo(&bytes, media_type, &limits))
+        .await
+        .unwrap_or_else(|_| Err(rejection("image_unreadable", "The photo could not be read.")));
+    let (facts, previews) = match outcome {
+        Err(rejection) => return Ok(Err(rejection)),
+        Ok(PhotoOutcome::NoPreview { metadata }) => {
+            (MediaFacts { captured_at: metadata.captured_at, capture_position: metadata.position, ..Default::default() }, vec![])
+        }
+        Ok(PhotoOutcome::Previewed { thumbnail, display, width, height, metadata }) => (
+            MediaFacts {
+                has_preview: true,
+                width: i32::try_from(width).ok(),
+                height: i32::try_from(height).ok(),
+                captured_at: metadata.captured_at,
+                capture_position: metadata.position,
+                ..Default::default()
+            },
+            vec![(Preview::Thumbnail, thumbnail.jpeg), (Preview::Display, display.jpeg)],
+        ),
+    };
+    for (preview, jpeg) in previews {
+        ctx.store.put(&preview_key(media, preview), jpeg, "image/jpeg").await?;
+    }
+    Ok(Ok(facts))
+}
+
+async fn video(
+    ctx: &MediaContext,
+    media: MediaId,
+    path: &std::path::Path,
+) -> Result<Result<MediaFacts, Rejection>, StoreError> {
+    let outcome = match process_video(&ctx.video, path).await {
+        Ok(outcome) => outcome,
+        Err(rejection) => return Ok(Err(rejection)),
+    };
+    let facts_of = |facts: &super::video::VideoFacts, has_preview| MediaFacts {
+        has_preview,
+        width: i32::try_from(facts.width).ok(),
+        height: i32::try_from(facts.height).ok(),
+        duration_seconds: Some(facts.duration_seconds),
+        codec: Some(facts.codec.clone()),
+        ..Default::default()
+    };
+    Ok(Ok(match outcome {
+        VideoOutcome::Previewed { facts, poster } => {
+            ctx.store.put(&preview_key(media, Preview::Poster), poster.jpeg, "image/jpeg").await?;
+            facts_of(&facts, true)
+        }
+        VideoOutcome::NoPreview { facts: Some(facts) } => facts_of(&facts, false),
+        VideoOutcome::NoPreview { facts: None } => MediaFacts::default(),
+    }))
+}
+
+/// A local file or stream failed while reading the object: worth another attempt.
+fn local_failure(error: std::io::Error) -> StoreError {
+    StoreError::Unavailable(format!("reading the object failed: {error}"))
+}
+
+fn rejection(code: &'static str, reason: impl Into<String>) -> Rejection {
+    Rejection { code, reason: reason.into() }
+}
+
+/// Where the bytes go while they are read: memory for photos (at most the photo limit), a
+/// temporary file for video (ffprobe and ffmpeg read files).
+enum Received {
+    Memory(Vec<u8>),
+    File(TempFile),
+}
+
+impl Received {
+    fn head(&self) -> &[u8] {
+        match self {
+            Self::Memory(bytes) => &bytes[..bytes.len().min(64)],
+            Self::File(file) => &file.head,
+        }
+    }
+}
+
+struct TempFile {
+    path: PathBuf,
+    head: Vec<u8>,
+}
+
+impl TempFile {
+    fn new(media: MediaId) -> Self {
+        Self { path: std::env::temp_dir().join(format!("burgernet-media-{media}")), head: Vec::new() }
+    }
+
+    async fn remove(self) {
+        let _ = tokio::fs::remove_file(&self.path).await;
+    }
+}
+
+/// Streams the object into `into`, hashing on the way; refuses it when it is longer or shorter
+/// than declared or its hash differs.
+async fn read_verified(
+    store: &MediaStore,
+    key: &ObjectKey,
+    expected_size: u64,
+    expected_sha256: &[u8],
+    mut into: Received,
+) -> Result<Result<Received, Rejection>, StoreError> {
+    let mut reader = store.open(key).await?;
+    let mut file = match &into {
+        Received::File(temp) => Some(tokio::fs::File::create(&temp.path).await.map_err(local_failure)?),
+        Received::Memory(_) => None,
+    };
+    let mut hash = Sha256::new();
+    let mut size = 0u64;
+    let mut buffer = vec![0u8; 256 * 1024];
+    loop {
+        let read = reader.read(&mut buffer).await.map_err(local_failure)?;
+        if read == 0 {
+            break;
+        }
+        size += read as u64;
+        if size > expected_size {
+            break;
+        }
+        let chunk = &buffer[..read];
+        hash.update(chunk);
+        match (&mut into, &mut file) {
+            (Received::Memory(bytes), _) => bytes.extend_from_slice(chunk),
+            (Received::File(temp), Some(file)) => {
+                if temp.head.len() < 64 {
+                    let wanted = (64 - temp.head.len()).min(chunk.len());
+                    temp.head.extend_from_slice(&chunk[..wanted]);
+                }
+                file.write_all(chunk).await.map_err(local_failure)?;
+            }
+            (Received::File(_), None) => unreachable!("a file target always has its file"),
+        }
+    }
+    if let Some(mut file) = file {
+        file.flush().await.map_err(local_failure)?;
+    }
+    if size != expected_size {
+        if let Received::File(temp) = into {
+            temp.remove().await;
+        }
+        return Ok(Err(rejection("size_mismatch", "The file that arrived is not as large as declared; send it again.")));
+    }
+    if hash.finalize().as_slice() != expected_sha256 {
+        if let Received::File(temp) = into {
+            temp.remove().await;
+        }
+        return Ok(Err(rejection(
+            "hash_mismatch",
+            "The file changed on the way (its SHA-256 differs from the one declared); send it again.",
+        )));
+    }
+    Ok(Ok(into))
+}
+
+async fn record_ready(conn: &mut AsyncPgConnection, row: &MediaRow, facts: &MediaFacts) -> diesel::QueryResult<()> {
+    conn.transaction(async |conn| {
+        queries::mark_ready(conn, MediaId(row.id), facts).await?;
+        let body = json!({
+            "media_id": row.id,
+            "tip_id": row.tip_id,
+            "kind": row.kind,
+            "content_type": row.content_type,
+            "size_bytes": row.size_bytes,
+            "sha256": hex(&row.sha256),
+            "has_preview": facts.has_preview,
+        });
+        dossier::record(conn, AlertId(row.alert_id), &Actor::System, "media_ready", body).await?;
+        Ok(())
+    })
+    .await
+}
+
+async fn record_rejected(
+    conn: &mut AsyncPgConnection,
+    row: &MediaRow,
+    rejection: &Rejection,
+) -> diesel::QueryResult<()> {
+    conn.transaction(async |conn| {
+        queries::reject(conn, MediaId(row.id), rejection.code, &rejection.reason).await?;
+        let body = json!({
+            "media_id": row.id,
+            "tip_id": row.tip_id,
+            "code": rejection.code,
+            "declared_sha256": hex(&row.sha256),
+        });
+        dossier::record(conn, AlertId(row.alert_id), &Actor::System, "media_rejected", body).await?;
+        Ok(())
+    })
+    .await
+}

@@ -1,0 +1,118 @@
+//! What is kept and for how long. Uploads never completed are expired after a while (including
+//! parts of abandoned multipart uploads). Tips and their media are deleted a configured time after
+//! their alert closed, unless the tip or the alert is on legal hold; each removal is recorded in
+//! the alert's dossier with the hashes of the files removed. Workers run both every minute; rows
+//! are taken with `SKIP LOCKED`, so several workers share the work.
+
+use std::time::Duration;
+
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use serde_json::json;
+
+use super::store::{MediaStore, MultipartUploadId, StoreError};
+use super::{MediaState, Preview, evidence_key, preview_key, upload_key};
+use crate::alerts::{Actor, dossier};
+use crate::db::{media as media_queries, tips as tip_queries};
+use crate::hex;
+use crate::ids::{AlertId, MediaId, TipId};
+
+/// Rows handled per run, so one run stays short.
+const BATCH: i64 = 100;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RetentionError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Database(#[from] diesel::result::Error),
+}
+
+/// Expires uploads not completed in time and removes what arrived of them. Returns how many.
+pub async fn expire_abandoned_uploads(conn: &mut AsyncPgConnection, store: &MediaStore) -> Result<usize, RetentionError> {
+    conn.transaction(async |conn| {
+        let abandoned = media_queries::lock_abandoned(conn, BATCH).await?;
+        for row in &abandoned {
+            let media = MediaId(row.id);
+            if let Some(upload) = &row.multipart_upload_id {
+                store.abort_multipart(&upload_key(media), &MultipartUploadId(upload.clone())).await?;
+            }
+            store.delete(&upload_key(media)).await?;
+            media_queries::set_state(conn, media, MediaState::Expired.as_str()).await?;
+        }
+        Ok(abandoned.len())
+    })
+    .await
+}
+
+/// Deletes tips (with their media) whose alert closed more than `retention` ago, unless on legal
+/// hold. Returns how many tips were removed.
+pub async fn enforce(conn: &mut AsyncPgConnection, store: &MediaStore, retention: Duration) -> Result<usize, RetentionError> {
+    conn.transaction(async |conn| {
+        let due = tip_queries::lock_past_retention(conn, retention, BATCH).await?;
+        let mut by_alert: std::collections::BTreeMap<uuid::Uuid, Vec<uuid::Uuid>> = Default::default();
+        for (tip, alert) in &due {
+            by_alert.entry(*alert).or_default().push(*tip);
+        }
+        for (alert, tips) in by_alert {
+            let media = media_queries::for_tips(conn, &tips).await?;
+            for row in &media {
+                if let Some(upload) = &row.multipart_upload_id {
+                    store.abort_multipart(&upload_key(MediaId(row.id)), &MultipartUploadId(upload.clone())).await?;
+                }
+                remove_objects(store, MediaId(row.id)).await?;
+            }
+            tip_queries::delete(conn, &tips).await?;
+            let removed_media: Vec<_> = media
+                .iter()
+                .map(|row| json!({ "media_id": row.id, "tip_id": row.tip_id, "sha256": hex(&row.sha256), "state": row.state }))
+                .collect();
+            let body = json!({
+                "tips": tips.iter().map(|tip| TipId(*tip)).collect::<Vec<_>>(),
+                "media": removed_media,
+                "retention_days": retention.as_secs() / 86_400,
+            });
+            dossier::record(conn, AlertId(alert), &Actor::System, "retention_removed", body).await?;
+        }
+        Ok(due.len())
+    })
+    .await
+}
+
+/// Removes the upload, the original and everything derived from it.
+pub(super) async fn remove_objects(store: &MediaStore, media: MediaId) -> Result<(), StoreError> {
+    store.delete(&upload_key(media)).await?;
+    store.delete(&evidence_key(media)).await?;
+    for preview in [Preview::Thumbnail, Preview::Display, Preview::Poster] {
+        store.delete(&preview_key(media, preview)).await?;
+    }
+    Ok(())
+}
+
+/// What the workers do each housekeeping round: expire abandoned uploads and enforce retention.
+#[derive(Clone)]
+pub struct EvidenceUpkeep {
+    pub store: MediaStore,
+    pub retention: Duration,
+}
+
+/// What one round did.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct UpkeepDone {
+    pub expired_uploads: usize,
+    pub removed_tips: usize,
+}
+
+impl UpkeepDone {
+    pub fn is_empty(&self) -> bool {
+        self.expired_uploads == 0 && self.removed_tips == 0
+    }
+}
+
+impl EvidenceUpkeep {
+    pub async fn run(&self, conn: &mut AsyncPgConnection) -> Result<UpkeepDone, RetentionError> {
+        Ok(UpkeepDone {
+            expired_uploads: expire_abandoned_uploads(conn, &self.store).await?,
+            removed_tips: enforce(conn, &self.store, self.retention).await?,
+        })
+    }
+}

@@ -1,0 +1,381 @@
+//! The participant's side: declare a photo or video for a tip, upload it straight to the media
+//! store with the presigned requests the answer holds, report completion, and follow its state.
+//! The API never carries the bytes.
+//!
+//! A tip is the sender's when it names them, or, for an anonymous tip, when they show its
+//! [`SenderKey`].
+
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use serde::{Deserialize, Serialize};
+
+use super::inspect::{MediaKind, MediaType};
+use super::processing::ProcessMedia;
+use super::store::{CompletedPart, MediaStore, MultipartUploadId, PresignedRequest, StoreError, UploadSpec};
+use super::{MediaSettings, MediaState, upload_key};
+use crate::alerts::AlertStatus;
+use crate::alerts::tips::SenderKey;
+use crate::db::media::{self as queries, MediaRow, NewMedia};
+use crate::db::tips::{self as tip_queries, TipOwnership};
+use crate::idempotency::{self, Answer, Begun, IdempotencyError, IdempotencyKey, IdempotentRequest};
+use crate::ids::{AlertId, MediaId, ParticipantId, TipId};
+use crate::jobs::BackgroundJob;
+use crate::participants::{InvalidInput, rate_limits};
+
+/// A file the app is about to upload.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MediaDeclaration {
+    /// `image/jpeg`, `image/png`, `image/heic`, `image/webp`, `video/mp4` or `video/quicktime`.
+    pub content_type: String,
+    pub size_bytes: u64,
+    /// The file's SHA-256, 64 hexadecimal digits. The upload is checked against it.
+    pub sha256: String,
+}
+
+/// How to upload the file.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(tag = "method", rename_all = "snake_case")]
+pub enum UploadInstructions {
+    /// One request with the whole file, exactly as given (method, URL, headers).
+    Single { request: PresignedRequest },
+    /// One request per part, in order: every part `part_size_bytes` long but the last. Report
+    /// completion with each part's number and the `ETag` its answer carried.
+    Multipart { part_size_bytes: u64, parts: Vec<PresignedRequest> },
+}
+
+/// Why a file was refused, in words the app can show.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct MediaRejection {
+    /// Stable: `hash_mismatch`, `size_mismatch`, `type_not_allowed`, `type_mismatch`,
+    /// `image_unreadable`, `image_too_large`, `video_unreadable`, ...
+    pub code: String,
+    pub reason: String,
+}
+
+/// A photo or video as its sender sees it.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct MyMedia {
+    #[schema(value_type = Uuid)]
+    pub id: MediaId,
+    pub kind: MediaKind,
+    pub content_type: String,
+    pub size_bytes: u64,
+    pub state: MediaState,
+    pub rejection: Option<MediaRejection>,
+}
+
+impl From<&MediaRow> for MyMedia {
+    fn from(row: &MediaRow) -> Self {
+        Self {
+            id: MediaId(row.id),
+            kind: MediaType::from_mime(&row.content_type).map_or(MediaKind::Photo, MediaType::kind),
+            content_type: row.content_type.clone(),
+            size_bytes: u64::try_from(row.size_bytes).unwrap_or_default(),
+            state: MediaState::from_database(&row.state),
+            rejection: row.rejection_code.clone().map(|code| MediaRejection {
+                code,
+                reason: row.rejection_reason.clone().unwrap_or_default(),
+            }),
+        }
+    }
+}
+
+/// A declared file and how to upload it.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct MediaUpload {
+    pub media: MyMedia,
+    pub upload: UploadInstructions,
+}
+
+/// The app's report that the upload is done.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UploadCompletion {
+    /// For an upload in parts: every part's number and ETag.
+    #[serde(default)]
+    pub parts: Vec<UploadedPart>,
+}
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UploadedPart {
+    pub number: u16,
+    pub etag: String,
+}
+
+/// A tip as its sender sees it, with the state of each file.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct MyTip {
+    #[schema(value_type = Uuid)]
+    pub id: TipId,
+    #[schema(value_type = Uuid)]
+    pub alert_id: AlertId,
+    pub anonymous: bool,
+    pub media: Vec<MyMedia>,
+}
+
+/// The caller, and the key they show for an anonymous tip.
+pub struct Sender<'a> {
+    pub participant: ParticipantId,
+    pub key: Option<&'a SenderKey>,
+}
+
+impl Sender<'_> {
+    fn owns(&self, tip: &TipOwnership) -> bool {
+        match (&tip.participant_id, &tip.sender_key_hash, self.key) {
+            (Some(owner), _, _) => *owner == self.participant.0,
+            (None, Some(hash), Some(key)) => key.hash() == *hash,
+            (None, _, _) => false,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MediaError {
+    #[error("There is no such tip of yours (for an anonymous tip, send its Tip-Sender-Key).")]
+    TipNotFound,
+    #[error("There is no such photo or video on this tip.")]
+    MediaNotFound,
+    #[error("This alert is closed; it takes no more photos or videos.")]
+    AlertClosed,
+    #[error("A tip holds at most {0} photos and videos.")]
+    TooManyMedia(i64),
+    #[error("You sent many photos and videos in a short time; please wait a little.")]
+    RateLimited { retry_after: std::time::Duration },
+    #[error("{}", .0.detail)]
+    Invalid(#[from] InvalidInput),
+    #[error("This Idempotency-Key was used before for a different request; use a new key for a new request.")]
+    IdempotencyKeyReused,
+    #[error("The file has not arrived in full; upload it (every part) first, then report completion.")]
+    UploadMissing,
+    #[error("This upload can no longer be completed: it is {}.", .0.as_str())]
+    NotPending(MediaState),
+    #[error("The media store cannot be reached just now; please retry.")]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Database(#[from] diesel::result::Error),
+}
+
+impl From<IdempotencyError> for MediaError {
+    fn from(error: IdempotencyError) -> Self {
+        match error {
+            IdempotencyError::KeyReused => Self::IdempotencyKeyReused,
+            IdempotencyError::Database(inner) => inner.into(),
+        }
+    }
+}
+
+/// A checked declaration.
+struct Declared {
+    media_type: MediaType,
+    size_bytes: u64,
+    sha256: [u8; 32],
+}
+
+impl MediaDeclaration {
+    fn check(&self, settings: &MediaSettings) -> Result<Declared, InvalidInput> {
+        let media_type = MediaType::from_mime(self.content_type.trim()).ok_or_else(|| {
+            InvalidInput::new(
+                "media_type_not_allowed",
+                "Send photos as JPEG, PNG, HEIC or WebP and videos as MP4 or QuickTime.",
+            )
+        })?;
+        let limit = match media_type.kind() {
+            MediaKind::Photo => settings.max_photo_bytes,
+            MediaKind::Video => settings.max_video_bytes,
+        };
+        if self.size_bytes == 0 || self.size_bytes > limit {
+            return Err(InvalidInput::new(
+                "media_too_large",
+                format!("A {} may be at most {} MiB.", media_type.kind().noun(), limit / (1024 * 1024)),
+            ));
+        }
+        let sha256 = parse_sha256(&self.sha256)
+            .ok_or_else(|| InvalidInput::new("invalid_sha256", "sha256 holds 64 hexadecimal digits."))?;
+        Ok(Declared { media_type, size_bytes: self.size_bytes, sha256 })
+    }
+}
+
+fn parse_sha256(hex: &str) -> Option<[u8; 32]> {
+    let hex = hex.as_bytes();
+    if hex.len() != 64 {
+        return None;
+    }
+    let mut digest = [0u8; 32];
+    for (byte, pair) in digest.iter_mut().zip(hex.chunks(2)) {
+        *byte = u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok()?;
+    }
+    Some(digest)
+}
+
+async fn own_tip(
+    conn: &mut AsyncPgConnection,
+    sender: &Sender<'_>,
+    alert: AlertId,
+    tip: TipId,
+) -> Result<TipOwnership, MediaError> {
+    tip_queries::lock_ownership(conn, alert, tip)
+        .await?
+        .filter(|ownership| sender.owns(ownership))
+        .ok_or(MediaError::TipNotFound)
+}
+
+/// Declares a file for the tip and answers how to upload it. With an idempotency key, a retry
+/// returns the first answer and declares nothing new.
+#[allow(clippy::too_many_arguments)]
+pub async fn declare(
+    conn: &mut AsyncPgConnection,
+    store: &MediaStore,
+    settings: &MediaSettings,
+    sender: &Sender<'_>,
+    alert: AlertId,
+    tip: TipId,
+    declaration: &MediaDeclaration,
+    idempotency_key: Option<&IdempotencyKey>,
+) -> Result<Answer<MediaUpload>, MediaError> {
+    let declared = declaration.check(settings)?;
+    let caller = format!("{}:{tip}", sender.participant);
+    let request = idempotency_key.map(|key| IdempotentRequest { operation: "tip_media", caller: &caller, key });
+    conn.transaction(async |conn| {
+        let pending = match idempotency::begin(conn, request.as_ref(), declaration).await? {
+            Begun::Replay(value) => return Ok(Answer { value, replayed: true }),
+            Begun::Fresh(pending) => pending,
+        };
+        let ownership = own_tip(conn, sender, alert, tip).await?;
+        if AlertStatus::from_database(&ownership.alert_status) == AlertStatus::Closed {
+            return Err(MediaError::AlertClosed);
+        }
+        if queries::count_live_for_tip(conn, tip).await? >= settings.per_tip {
+            return Err(MediaError::TooManyMedia(settings.per_tip));
+        }
+        let participant = sender.participant.to_string();
+        if let Some(retry_after) =
+            rate_limits::count(conn, "media", &participant, settings.per_participant_per_hour).await?
+        {
+            return Err(MediaError::RateLimited { retry_after });
+        }
+        let upload = start_upload(conn, store, settings, alert, tip, &declared).await?;
+        pending.finish(conn, &upload).await?;
+        Ok(Answer { value: upload, replayed: false })
+    })
+    .await
+}
+
+async fn start_upload(
+    conn: &mut AsyncPgConnection,
+    store: &MediaStore,
+    settings: &MediaSettings,
+    alert: AlertId,
+    tip: TipId,
+    declared: &Declared,
+) -> Result<MediaUpload, MediaError> {
+    let id = MediaId::new();
+    let key = upload_key(id);
+    let content_type = declared.media_type.mime();
+    let ttl = settings.upload_url_ttl;
+    let (instructions, multipart) = if declared.size_bytes <= settings.single_upload_max_bytes {
+        let spec = UploadSpec {
+            content_length: declared.size_bytes,
+            content_type: content_type.to_string(),
+            sha256: declared.sha256,
+        };
+        (UploadInstructions::Single { request: store.presign_upload(&key, &spec, ttl).await? }, None)
+    } else {
+        let upload = store.start_multipart(&key, content_type).await?;
+        let part_size = settings.part_bytes;
+        let mut parts = Vec::new();
+        for (index, offset) in (0..declared.size_bytes).step_by(part_size as usize).enumerate() {
+            let length = part_size.min(declared.size_bytes - offset);
+            let number = u16::try_from(index + 1).map_err(|_| {
+                InvalidInput::new("media_too_large", "The file needs more than 10,000 parts.")
+            })?;
+            parts.push(store.presign_part(&key, &upload, number, length, ttl).await?);
+        }
+        (UploadInstructions::Multipart { part_size_bytes: part_size, parts }, Some((upload.0, part_size)))
+    };
+    let row = queries::insert(
+        conn,
+        &NewMedia {
+            id,
+            tip,
+            alert,
+            kind: declared.media_type.kind().as_str(),
+            content_type,
+            size_bytes: declared.size_bytes as i64,
+            sha256: &declared.sha256,
+            multipart: multipart.as_ref().map(|(upload, part)| (upload.as_str(), *part as i64)),
+            upload_ttl: settings.abandon_after,
+        },
+    )
+    .await?;
+    Ok(MediaUpload { media: MyMedia::from(&row), upload: instructions })
+}
+
+/// Records that the upload is done and hands the file to the worker. Completing again answers the
+/// current state; an upload that has not arrived (in full) is refused and can be completed later.
+pub async fn complete(
+    conn: &mut AsyncPgConnection,
+    store: &MediaStore,
+    sender: &Sender<'_>,
+    alert: AlertId,
+    tip: TipId,
+    media: MediaId,
+    completion: &UploadCompletion,
+) -> Result<MyMedia, MediaError> {
+    conn.transaction(async |conn| {
+        own_tip(conn, sender, alert, tip).await?;
+        let row = queries::lock(conn, media).await?.filter(|row| row.tip_id == tip.0).ok_or(MediaError::MediaNotFound)?;
+        match MediaState::from_database(&row.state) {
+            MediaState::PendingUpload => {}
+            MediaState::Expired => return Err(MediaError::NotPending(MediaState::Expired)),
+            _ => return Ok(MyMedia::from(&row)),
+        }
+        let key = upload_key(media);
+        if let Some(upload) = &row.multipart_upload_id {
+            let parts: Vec<CompletedPart> = completion
+                .parts
+                .iter()
+                .map(|part| CompletedPart { number: part.number, etag: part.etag.clone() })
+                .collect();
+            if parts.is_empty() {
+                return Err(MediaError::UploadMissing);
+            }
+            store
+                .complete_multipart(&key, &MultipartUploadId(upload.clone()), &parts)
+                .await
+                .map_err(|error| if error.is_retryable() { MediaError::Store(error) } else { MediaError::UploadMissing })?;
+        }
+        match store.size(&key).await? {
+            None => return Err(MediaError::UploadMissing),
+            Some(size) if size != row.size_bytes as u64 => {
+                store.delete(&key).await?;
+                let reason = "The file that arrived is not as large as declared; send it again.";
+                queries::reject(conn, media, "size_mismatch", reason).await?;
+            }
+            Some(_) => {
+                queries::set_state(conn, media, MediaState::Uploaded.as_str()).await?;
+                ProcessMedia { media_id: media }.enqueue(conn).await?;
+            }
+        }
+        let row = queries::lock(conn, media).await?.ok_or(MediaError::MediaNotFound)?;
+        Ok(MyMedia::from(&row))
+    })
+    .await
+}
+
+/// The sender's tip with the state of each file.
+pub async fn my_tip(
+    conn: &mut AsyncPgConnection,
+    sender: &Sender<'_>,
+    alert: AlertId,
+    tip: TipId,
+) -> Result<MyTip, MediaError> {
+    let ownership = own_tip(conn, sender, alert, tip).await?;
+    let media = queries::for_tip(conn, tip).await?;
+    Ok(MyTip {
+        id: tip,
+        alert_id: alert,
+        anonymous: ownership.participant_id.is_none(),
+        media: media.iter().map(MyMedia::from).collect(),
+    })
+}
