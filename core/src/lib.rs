@@ -8,6 +8,7 @@ pub mod idempotency;
 pub mod ids;
 pub mod jobs;
 pub mod local_postgres;
+pub mod media;
 pub mod outbox;
 pub mod participants;
 pub mod providers;
