@@ -7,6 +7,7 @@ pub mod db;
 pub mod ids;
 pub mod jobs;
 pub mod local_postgres;
+pub mod media;
 pub mod outbox;
 pub mod participants;
 pub mod providers;
