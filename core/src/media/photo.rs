@@ -1,0 +1,650 @@
+//! Photos of a tip: decoded within limits (a decompression bomb is refused from its header, before
+//! anything is allocated for its pixels), turned upright by their EXIF orientation, and derived
+//! into a thumbnail and a display image that carry no metadata at all. The capture time and the
+//! position are read from EXIF for the staff and kept apart from the images.
+
+use std::io::Cursor;
+
+use chrono::NaiveDateTime;
+use exif::{Exif, In, Tag, Value};
+use fast_image_resize::images::{Image, ImageRef};
+use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
+use image::codecs::jpeg::JpegEncoder;
+use image::metadata::Orientation;
+use image::{DynamicImage, ExtendedColorType, ImageDecoder, ImageError, ImageFormat, ImageReader, RgbImage};
+
+use super::inspect::{MediaType, Rejection};
+
+/// The longest side of a thumbnail, in pixels.
+pub const THUMBNAIL_LONGEST_SIDE: u32 = 320;
+/// The longest side of a display image, in pixels.
+pub const DISPLAY_LONGEST_SIDE: u32 = 1600;
+/// JPEG quality of the derived images.
+const DERIVED_QUALITY: u8 = 80;
+
+/// What a photo may be before it is refused as too large to decode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PhotoLimits {
+    pub max_width: u32,
+    pub max_height: u32,
+    /// The decoded pixels, at the decoder's own pixel format.
+    pub max_decoded_bytes: u64,
+}
+
+impl Default for PhotoLimits {
+    /// 144 megapixels at most on either side's account; 512 MiB of decoded pixels.
+    fn default() -> Self {
+        Self { max_width: 12_000, max_height: 12_000, max_decoded_bytes: 512 * 1024 * 1024 }
+    }
+}
+
+/// A JPEG made by us: no EXIF, XMP or ICC profile, only pixels.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DerivedImage {
+    pub jpeg: Vec<u8>,
+    pub width: u32,
+    pub height: u32,
+}
+
+/// What of a photo's EXIF the staff may see (and the participant's app must not republish).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct RestrictedMetadata {
+    /// `DateTimeOriginal`, the camera's local time.
+    pub captured_at: Option<NaiveDateTime>,
+    /// Latitude and longitude in degrees (WGS 84), south and west negative.
+    pub position: Option<(f64, f64)>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum PhotoOutcome {
+    /// `width` and `height` are the original's, upright.
+    Previewed {
+        thumbnail: DerivedImage,
+        display: DerivedImage,
+        width: u32,
+        height: u32,
+        metadata: RestrictedMetadata,
+    },
+    /// A photo we take but cannot decode here (HEIC): kept as sent, shown without a preview.
+    NoPreview { metadata: RestrictedMetadata },
+}
+
+/// Checks and derives a photo whose real type (see [`MediaType::sniff`]) is `media_type`.
+/// CPU-bound (a 12-megapixel JPEG takes tens of milliseconds): the caller runs it on a blocking
+/// thread.
+pub fn process_photo(
+    bytes: &[u8],
+    media_type: MediaType,
+    limits: &PhotoLimits,
+) -> Result<PhotoOutcome, Rejection> {
+    let exif = exif::Reader::new().read_from_container(&mut Cursor::new(bytes)).ok();
+    let metadata = exif.as_ref().map(restricted_metadata).unwrap_or_default();
+    let format = match media_type {
+        MediaType::Jpeg => ImageFormat::Jpeg,
+        MediaType::Png => ImageFormat::Png,
+        MediaType::Webp => ImageFormat::WebP,
+        MediaType::Heic => return Ok(PhotoOutcome::NoPreview { metadata }),
+        MediaType::Mp4 | MediaType::QuickTime => return Err(Rejection::type_not_allowed()),
+    };
+    // The JPEG decoder fills in what is missing of a truncated file instead of failing.
+    if media_type == MediaType::Jpeg && !jpeg_is_complete(bytes) {
+        return Err(Rejection::image_unreadable());
+    }
+    let decoded = decode(bytes, format, limits)?;
+    let orientation = exif.as_ref().and_then(orientation).unwrap_or(Orientation::NoTransforms);
+    let (width, height) = (decoded.width(), decoded.height());
+    // Rotating the display image is cheaper than rotating the original; the longest side is the
+    // same either way.
+    let display = downscale(&decoded, DISPLAY_LONGEST_SIDE)?;
+    drop(decoded);
+    let display = upright(display, orientation);
+    let thumbnail = downscale(&display, THUMBNAIL_LONGEST_SIDE)?;
+    let (width, height) = if swaps_sides(orientation) { (height, width) } else { (width, height) };
+    Ok(PhotoOutcome::Previewed {
+        thumbnail: encode_jpeg(&thumbnail)?,
+        display: encode_jpeg(&display)?,
+        width,
+        height,
+        metadata,
+    })
+}
+
+/// Decodes within `limits`: the dimensions come from the header, and the decoder refuses before
+/// allocating the pixels.
+fn decode(bytes: &[u8], format: ImageFormat, limits: &PhotoLimits) -> Result<RgbImage, Rejection> {
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
+    let mut decoder_limits = image::Limits::default();
+    decoder_limits.max_image_width = Some(limits.max_width);
+    decoder_limits.max_image_height = Some(limits.max_height);
+    decoder_limits.max_alloc = Some(limits.max_decoded_bytes);
+    reader.limits(decoder_limits);
+    let decoder = reader.into_decoder().map_err(rejection)?;
+    let (width, height) = decoder.dimensions();
+    if width == 0 || height == 0 {
+        return Err(Rejection::image_unreadable());
+    }
+    if width > limits.max_width
+        || height > limits.max_height
+        || decoder.total_bytes() > limits.max_decoded_bytes
+    {
+        return Err(Rejection::image_too_large());
+    }
+    let image = DynamicImage::from_decoder(decoder).map_err(rejection)?;
+    Ok(if image.color().has_alpha() { flatten_on_white(image) } else { image.into_rgb8() })
+}
+
+fn rejection(error: ImageError) -> Rejection {
+    match error {
+        ImageError::Limits(_) => Rejection::image_too_large(),
+        _ => Rejection::image_unreadable(),
+    }
+}
+
+/// Transparent parts become white (JPEG has no transparency; dropping the alpha channel would
+/// show whatever colour the transparent pixels happen to hold).
+fn flatten_on_white(image: DynamicImage) -> RgbImage {
+    let rgba = image.into_rgba8();
+    let (width, height) = rgba.dimensions();
+    let mut rgb = Vec::with_capacity(width as usize * height as usize * 3);
+    for pixel in rgba.as_raw().chunks_exact(4) {
+        let alpha = u16::from(pixel[3]);
+        for &channel in &pixel[..3] {
+            rgb.push(((u16::from(channel) * alpha + 255 * (255 - alpha) + 127) / 255) as u8);
+        }
+    }
+    RgbImage::from_raw(width, height, rgb).expect("three bytes for every pixel")
+}
+
+/// The size that fits `longest_side`, keeping the aspect ratio; never larger than the original.
+fn fitted(width: u32, height: u32, longest_side: u32) -> (u32, u32) {
+    let longest = width.max(height);
+    if longest <= longest_side {
+        return (width, height);
+    }
+    let scale = f64::from(longest_side) / f64::from(longest);
+    let side = |length: u32| ((f64::from(length) * scale).round() as u32).clamp(1, longest_side);
+    (side(width), side(height))
+}
+
+fn downscale(image: &RgbImage, longest_side: u32) -> Result<RgbImage, Rejection> {
+    let (width, height) = image.dimensions();
+    let (target_width, target_height) = fitted(width, height, longest_side);
+    if (target_width, target_height) == (width, height) {
+        return Ok(image.clone());
+    }
+    let source = ImageRef::new(width, height, image.as_raw(), PixelType::U8x3)
+        .map_err(|_| Rejection::image_unreadable())?;
+    let mut target = Image::new(target_width, target_height, PixelType::U8x3);
+    // A convolution whose kernel grows with the scale factor: no aliasing on a large downscale,
+    // and a fraction of Lanczos3's cost.
+    let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Bilinear));
+    Resizer::new().resize(&source, &mut target, &options).map_err(|_| Rejection::image_unreadable())?;
+    RgbImage::from_raw(target_width, target_height, target.into_vec()).ok_or_else(Rejection::image_unreadable)
+}
+
+fn upright(image: RgbImage, orientation: Orientation) -> RgbImage {
+    if orientation == Orientation::NoTransforms {
+        return image;
+    }
+    let mut image = DynamicImage::ImageRgb8(image);
+    image.apply_orientation(orientation);
+    image.into_rgb8()
+}
+
+fn swaps_sides(orientation: Orientation) -> bool {
+    matches!(
+        orientation,
+        Orientation::Rotate90
+            | Orientation::Rotate270
+            | Orientation::Rotate90FlipH
+            | Orientation::Rotate270FlipH
+    )
+}
+
+fn encode_jpeg(image: &RgbImage) -> Result<DerivedImage, Rejection> {
+    let mut jpeg = Vec::with_capacity(image.as_raw().len() / 8);
+    JpegEncoder::new_with_quality(&mut jpeg, DERIVED_QUALITY)
+        .encode(image.as_raw(), image.width(), image.height(), ExtendedColorType::Rgb8)
+        .map_err(|_| Rejection::image_unreadable())?;
+    Ok(DerivedImage { jpeg, width: image.width(), height: image.height() })
+}
+
+/// Whether a JPEG's entropy-coded data ends with the end-of-image marker: the segments before the
+/// first scan are walked by their lengths (an EXIF thumbnail's own markers are skipped that way),
+/// then the marker is looked for after the scan starts. Within scan data a 0xFF byte is always
+/// followed by 0x00 or a restart marker, so 0xFF 0xD9 there is the real end.
+fn jpeg_is_complete(bytes: &[u8]) -> bool {
+    let mut at = 2;
+    let scan_start = loop {
+        let Some(&[0xFF, marker]) = bytes.get(at..at + 2) else { return false };
+        at += 2;
+        match marker {
+            // Fill bytes before a marker.
+            0xFF => at -= 1,
+            0x01 | 0xD0..=0xD7 => {}
+            0xD8 | 0xD9 => return false,
+            _ => {
+                let Some(&[high, low]) = bytes.get(at..at + 2) else { return false };
+                at += usize::from(u16::from_be_bytes([high, low]));
+                if marker == 0xDA {
+                    break at;
+                }
+            }
+        }
+    };
+    bytes.get(scan_start..).is_some_and(|scan| scan.windows(2).rev().any(|pair| pair == [0xFF, 0xD9]))
+}
+
+fn restricted_metadata(exif: &Exif) -> RestrictedMetadata {
+    RestrictedMetadata { captured_at: captured_at(exif), position: position(exif) }
+}
+
+fn captured_at(exif: &Exif) -> Option<NaiveDateTime> {
+    let field = exif.get_field(Tag::DateTimeOriginal, In::PRIMARY)?;
+    let Value::Ascii(values) = &field.value else { return None };
+    let text = std::str::from_utf8(values.first()?).ok()?;
+    NaiveDateTime::parse_from_str(text.trim_end_matches('\0').trim(), "%Y:%m:%d %H:%M:%S").ok()
+}
+
+fn position(exif: &Exif) -> Option<(f64, f64)> {
+    let latitude = coordinate(exif, Tag::GPSLatitude, Tag::GPSLatitudeRef, b'S')?;
+    let longitude = coordinate(exif, Tag::GPSLongitude, Tag::GPSLongitudeRef, b'W')?;
+    ((-90.0..=90.0).contains(&latitude) && (-180.0..=180.0).contains(&longitude))
+        .then_some((latitude, longitude))
+}
+
+/// Degrees, minutes and seconds as three rationals, negative for the `negative` reference letter.
+fn coordinate(exif: &Exif, tag: Tag, reference_tag: Tag, negative: u8) -> Option<f64> {
+    let Value::Rational(parts) = &exif.get_field(tag, In::PRIMARY)?.value else { return None };
+    let Value::Ascii(reference) = &exif.get_field(reference_tag, In::PRIMARY)?.value else { return None };
+    let [degrees, minutes, seconds] = parts.as_slice() else { return None };
+    let value = degrees.to_f64() + minutes.to_f64() / 60.0 + seconds.to_f64() / 3600.0;
+    if !value.is_finite() {
+        return None;
+    }
+    match reference.first()?.first()? {
+        letter if letter.eq_ignore_ascii_case(&negative) => Some(-value),
+        _ => Some(value),
+    }
+}
+
+fn orientation(exif: &Exif) -> Option<Orientation> {
+    let value = exif.get_field(Tag::Orientation, In::PRIMARY)?.value.get_uint(0)?;
+    Orientation::from_exif(u8::try_from(value).ok()?)
+}
+
+/// Photos made up for tests and the benchmark: JPEGs with an EXIF block of our choosing.
+pub mod samples {
+    use std::io::Cursor;
+
+    use chrono::NaiveDateTime;
+    use exif::{Field, In, Rational, Tag, Value};
+    use image::codecs::jpeg::JpegEncoder;
+    use image::{ExtendedColorType, RgbImage};
+
+    /// What to put in a sample's EXIF block.
+    #[derive(Debug, Clone, Copy, Default)]
+    pub struct SampleExif {
+        pub orientation: Option<u16>,
+        pub captured_at: Option<NaiveDateTime>,
+        pub position: Option<(f64, f64)>,
+    }
+
+    /// `image` as a JPEG of `quality`, with an APP1 EXIF segment right after the start marker
+    /// unless `exif` is empty.
+    pub fn jpeg_with_exif(image: &RgbImage, quality: u8, exif: &SampleExif) -> Vec<u8> {
+        let mut jpeg = Vec::new();
+        JpegEncoder::new_with_quality(&mut jpeg, quality)
+            .encode(image.as_raw(), image.width(), image.height(), ExtendedColorType::Rgb8)
+            .expect("encoding to memory does not fail");
+        let Some(tiff) = exif_tiff(exif) else { return jpeg };
+        let mut with_exif = Vec::with_capacity(jpeg.len() + tiff.len() + 10);
+        with_exif.extend_from_slice(&jpeg[..2]);
+        with_exif.extend_from_slice(&[0xFF, 0xE1]);
+        with_exif
+            .extend_from_slice(&u16::try_from(2 + 6 + tiff.len()).expect("a small EXIF block").to_be_bytes());
+        with_exif.extend_from_slice(b"Exif\0\0");
+        with_exif.extend_from_slice(&tiff);
+        with_exif.extend_from_slice(&jpeg[2..]);
+        with_exif
+    }
+
+    /// The EXIF block as TIFF data (what follows `Exif\0\0` in a JPEG's APP1 segment); `None`
+    /// when there is nothing to write.
+    pub fn exif_tiff(exif: &SampleExif) -> Option<Vec<u8>> {
+        let ascii = |text: &str| Value::Ascii(vec![text.as_bytes().to_vec()]);
+        let field = |tag, value| Field { tag, ifd_num: In::PRIMARY, value };
+        let mut fields = Vec::new();
+        if let Some(orientation) = exif.orientation {
+            fields.push(field(Tag::Orientation, Value::Short(vec![orientation])));
+        }
+        if let Some(captured_at) = exif.captured_at {
+            fields.push(field(
+                Tag::DateTimeOriginal,
+                ascii(&captured_at.format("%Y:%m:%d %H:%M:%S").to_string()),
+            ));
+        }
+        if let Some((latitude, longitude)) = exif.position {
+            fields.push(field(Tag::GPSLatitudeRef, ascii(if latitude < 0.0 { "S" } else { "N" })));
+            fields.push(field(Tag::GPSLatitude, degrees_minutes_seconds(latitude)));
+            fields.push(field(Tag::GPSLongitudeRef, ascii(if longitude < 0.0 { "W" } else { "E" })));
+            fields.push(field(Tag::GPSLongitude, degrees_minutes_seconds(longitude)));
+        }
+        if fields.is_empty() {
+            return None;
+        }
+        let mut writer = exif::experimental::Writer::new();
+        for field in &fields {
+            writer.push_field(field);
+        }
+        let mut tiff = Cursor::new(Vec::new());
+        writer.write(&mut tiff, false).expect("writing to memory does not fail");
+        Some(tiff.into_inner())
+    }
+
+    fn degrees_minutes_seconds(value: f64) -> Value {
+        let value = value.abs();
+        let degrees = value.trunc();
+        let minutes = ((value - degrees) * 60.0).trunc();
+        let seconds = (value - degrees - minutes / 60.0) * 3600.0;
+        Value::Rational(vec![
+            Rational { num: degrees as u32, denom: 1 },
+            Rational { num: minutes as u32, denom: 1 },
+            Rational { num: (seconds * 10_000.0).round() as u32, denom: 10_000 },
+        ])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use chrono::NaiveDate;
+    use image::codecs::png::PngEncoder;
+    use image::codecs::webp::WebPEncoder;
+    use image::{ImageEncoder, Rgb, RgbaImage};
+
+    use super::samples::{SampleExif, jpeg_with_exif};
+    use super::*;
+
+    const RED: Rgb<u8> = Rgb([220, 30, 30]);
+    const BLUE: Rgb<u8> = Rgb([30, 30, 220]);
+
+    /// The left half red, the right half blue.
+    fn red_left_blue_right(width: u32, height: u32) -> RgbImage {
+        RgbImage::from_fn(width, height, |x, _| if x < width / 2 { RED } else { BLUE })
+    }
+
+    fn jpeg(image: &RgbImage, exif: &SampleExif) -> Vec<u8> {
+        jpeg_with_exif(image, 90, exif)
+    }
+
+    fn previewed(outcome: PhotoOutcome) -> (DerivedImage, DerivedImage, u32, u32, RestrictedMetadata) {
+        match outcome {
+            PhotoOutcome::Previewed { thumbnail, display, width, height, metadata } => {
+                (thumbnail, display, width, height, metadata)
+            }
+            PhotoOutcome::NoPreview { .. } => panic!("expected a preview"),
+        }
+    }
+
+    fn pixels(derived: &DerivedImage) -> RgbImage {
+        let image =
+            image::load_from_memory_with_format(&derived.jpeg, ImageFormat::Jpeg).expect("a readable JPEG");
+        assert_eq!(image.width(), derived.width);
+        assert_eq!(image.height(), derived.height);
+        image.into_rgb8()
+    }
+
+    fn is_near(pixel: &Rgb<u8>, expected: Rgb<u8>) -> bool {
+        pixel.0.iter().zip(expected.0).all(|(&got, want)| got.abs_diff(want) < 40)
+    }
+
+    fn amsterdam_photo() -> SampleExif {
+        SampleExif {
+            orientation: Some(1),
+            captured_at: NaiveDate::from_ymd_opt(2026, 11, 30).and_then(|date| date.and_hms_opt(18, 57, 9)),
+            position: Some((52.3731, 4.8926)),
+        }
+    }
+
+    #[test]
+    fn a_large_photo_gives_a_display_image_of_1600_and_a_thumbnail_of_320_pixels() {
+        let photo = jpeg(&red_left_blue_right(4000, 3000), &SampleExif::default());
+        let (thumbnail, display, width, height, _) =
+            previewed(process_photo(&photo, MediaType::Jpeg, &PhotoLimits::default()).unwrap());
+        assert_eq!((width, height), (4000, 3000));
+        assert_eq!((display.width, display.height), (1600, 1200));
+        assert_eq!((thumbnail.width, thumbnail.height), (320, 240));
+        let display = pixels(&display);
+        assert!(is_near(display.get_pixel(100, 600), RED));
+        assert!(is_near(display.get_pixel(1500, 600), BLUE));
+    }
+
+    #[test]
+    fn a_small_photo_is_never_enlarged() {
+        let photo = jpeg(&red_left_blue_right(200, 100), &SampleExif::default());
+        let (thumbnail, display, ..) =
+            previewed(process_photo(&photo, MediaType::Jpeg, &PhotoLimits::default()).unwrap());
+        assert_eq!((display.width, display.height), (200, 100));
+        assert_eq!((thumbnail.width, thumbnail.height), (200, 100));
+    }
+
+    #[test]
+    fn exif_orientation_6_turns_the_photo_a_quarter_clockwise() {
+        let exif = SampleExif { orientation: Some(6), ..SampleExif::default() };
+        let photo = jpeg(&red_left_blue_right(2000, 1000), &exif);
+        let (thumbnail, display, width, height, _) =
+            previewed(process_photo(&photo, MediaType::Jpeg, &PhotoLimits::default()).unwrap());
+        assert_eq!((width, height), (1000, 2000));
+        assert_eq!((display.width, display.height), (800, 1600));
+        assert_eq!((thumbnail.width, thumbnail.height), (160, 320));
+        // The left edge of the sensor is the top of the upright photo.
+        let display = pixels(&display);
+        assert!(is_near(display.get_pixel(400, 200), RED), "{:?}", display.get_pixel(400, 200));
+        assert!(is_near(display.get_pixel(400, 1400), BLUE), "{:?}", display.get_pixel(400, 1400));
+    }
+
+    #[test]
+    fn exif_orientation_8_turns_the_photo_a_quarter_anticlockwise() {
+        let exif = SampleExif { orientation: Some(8), ..SampleExif::default() };
+        let photo = jpeg(&red_left_blue_right(64, 32), &exif);
+        let (_, display, width, height, _) =
+            previewed(process_photo(&photo, MediaType::Jpeg, &PhotoLimits::default()).unwrap());
+        assert_eq!((width, height), (32, 64));
+        let display = pixels(&display);
+        assert!(is_near(display.get_pixel(16, 8), BLUE), "{:?}", display.get_pixel(16, 8));
+        assert!(is_near(display.get_pixel(16, 56), RED), "{:?}", display.get_pixel(16, 56));
+    }
+
+    #[test]
+    fn capture_time_and_position_come_from_exif() {
+        let photo = jpeg(&red_left_blue_right(64, 48), &amsterdam_photo());
+        let (.., metadata) =
+            previewed(process_photo(&photo, MediaType::Jpeg, &PhotoLimits::default()).unwrap());
+        assert_eq!(metadata.captured_at, amsterdam_photo().captured_at);
+        let (latitude, longitude) = metadata.position.expect("a position");
+        assert!((latitude - 52.3731).abs() < 1e-6, "{latitude}");
+        assert!((longitude - 4.8926).abs() < 1e-6, "{longitude}");
+    }
+
+    #[test]
+    fn south_and_west_are_negative() {
+        let exif = SampleExif { position: Some((-33.8568, -70.6693)), ..SampleExif::default() };
+        let photo = jpeg(&red_left_blue_right(64, 48), &exif);
+        let (.., metadata) =
+            previewed(process_photo(&photo, MediaType::Jpeg, &PhotoLimits::default()).unwrap());
+        let (latitude, longitude) = metadata.position.expect("a position");
+        assert!((latitude + 33.8568).abs() < 1e-6, "{latitude}");
+        assert!((longitude + 70.6693).abs() < 1e-6, "{longitude}");
+        assert_eq!(metadata.captured_at, None);
+    }
+
+    #[test]
+    fn a_photo_without_exif_has_no_metadata() {
+        let mut photo = Vec::new();
+        JpegEncoder::new_with_quality(&mut photo, 90).encode_image(&red_left_blue_right(64, 48)).unwrap();
+        let (.., metadata) =
+            previewed(process_photo(&photo, MediaType::Jpeg, &PhotoLimits::default()).unwrap());
+        assert_eq!(metadata, RestrictedMetadata::default());
+    }
+
+    #[test]
+    fn the_derived_images_carry_no_exif() {
+        let exif = SampleExif { orientation: Some(6), ..amsterdam_photo() };
+        let photo = jpeg(&red_left_blue_right(2000, 1000), &exif);
+        assert!(
+            exif::Reader::new().read_from_container(&mut Cursor::new(&photo)).is_ok(),
+            "the original has EXIF"
+        );
+        let (thumbnail, display, ..) =
+            previewed(process_photo(&photo, MediaType::Jpeg, &PhotoLimits::default()).unwrap());
+        for derived in [&thumbnail, &display] {
+            let read = exif::Reader::new().read_from_container(&mut Cursor::new(&derived.jpeg));
+            assert!(matches!(read, Err(exif::Error::NotFound(_))), "{:?}", read.err());
+            // Nor XMP, an ICC profile or any other application segment than JFIF's.
+            assert!(!derived.jpeg.windows(4).any(|window| window == b"Exif" || window == b"http"));
+            assert!(
+                !derived
+                    .jpeg
+                    .windows(2)
+                    .any(|window| window[0] == 0xFF && (0xE1..=0xEF).contains(&window[1]))
+            );
+        }
+    }
+
+    #[test]
+    fn a_truncated_jpeg_is_unreadable() {
+        let photo = jpeg(&red_left_blue_right(640, 480), &amsterdam_photo());
+        for length in [photo.len() - 2, photo.len() / 2, 400, 3] {
+            let rejection =
+                process_photo(&photo[..length], MediaType::Jpeg, &PhotoLimits::default()).unwrap_err();
+            assert_eq!(rejection.code, "image_unreadable", "cut at {length}");
+        }
+    }
+
+    #[test]
+    fn garbage_declared_as_a_photo_is_unreadable() {
+        let mut garbage = vec![0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10];
+        garbage.extend((0..5000u32).map(|index| (index * 7919 % 251) as u8));
+        for media_type in [MediaType::Jpeg, MediaType::Png, MediaType::Webp] {
+            let rejection = process_photo(&garbage, media_type, &PhotoLimits::default()).unwrap_err();
+            assert_eq!(rejection.code, "image_unreadable", "{media_type:?}");
+        }
+    }
+
+    /// CRC-32 as PNG chunks use it.
+    fn crc32(bytes: &[u8]) -> u32 {
+        !bytes.iter().fold(!0u32, |crc, &byte| {
+            (0..8).fold(
+                crc ^ u32::from(byte),
+                |crc, _| if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 },
+            )
+        })
+    }
+
+    /// A real small PNG whose header claims `width` x `height`.
+    fn png_claiming(width: u32, height: u32) -> Vec<u8> {
+        let mut png = Vec::new();
+        PngEncoder::new(&mut png)
+            .write_image(red_left_blue_right(16, 16).as_raw(), 16, 16, ExtendedColorType::Rgb8)
+            .unwrap();
+        assert_eq!(&png[12..16], b"IHDR");
+        png[16..20].copy_from_slice(&width.to_be_bytes());
+        png[20..24].copy_from_slice(&height.to_be_bytes());
+        let crc = crc32(&png[12..29]);
+        png[29..33].copy_from_slice(&crc.to_be_bytes());
+        png
+    }
+
+    /// A real small JPEG whose frame header claims `width` x `height`.
+    fn jpeg_claiming(width: u16, height: u16) -> Vec<u8> {
+        let mut photo = jpeg(&red_left_blue_right(16, 16), &SampleExif::default());
+        let frame = photo.windows(2).position(|pair| pair == [0xFF, 0xC0]).expect("a baseline frame header");
+        photo[frame + 5..frame + 7].copy_from_slice(&height.to_be_bytes());
+        photo[frame + 7..frame + 9].copy_from_slice(&width.to_be_bytes());
+        photo
+    }
+
+    #[test]
+    fn a_decompression_bomb_is_refused_from_its_header() {
+        let bombs = [
+            ("PNG", png_claiming(60_000, 60_000), MediaType::Png),
+            ("JPEG", jpeg_claiming(60_000, 60_000), MediaType::Jpeg),
+        ];
+        for (name, bomb, media_type) in bombs {
+            let started = Instant::now();
+            let rejection = process_photo(&bomb, media_type, &PhotoLimits::default()).unwrap_err();
+            assert_eq!(rejection.code, "image_too_large", "{name}");
+            assert!(started.elapsed() < Duration::from_secs(1), "{name} took {:?}", started.elapsed());
+        }
+    }
+
+    #[test]
+    fn the_decoded_size_is_limited_as_well_as_the_sides() {
+        let limits = PhotoLimits { max_decoded_bytes: 3 * 1000 * 1000, ..PhotoLimits::default() };
+        for (bomb, media_type) in
+            [(png_claiming(1000, 1001), MediaType::Png), (jpeg_claiming(1000, 1001), MediaType::Jpeg)]
+        {
+            let rejection = process_photo(&bomb, media_type, &limits).unwrap_err();
+            assert_eq!(rejection.code, "image_too_large", "{media_type:?}");
+        }
+        let narrow = PhotoLimits { max_width: 15, ..PhotoLimits::default() };
+        let photo = jpeg(&red_left_blue_right(16, 16), &SampleExif::default());
+        assert_eq!(process_photo(&photo, MediaType::Jpeg, &narrow).unwrap_err().code, "image_too_large");
+    }
+
+    #[test]
+    fn png_and_webp_photos_are_previewed() {
+        let image = red_left_blue_right(2400, 1200);
+        let mut png = Vec::new();
+        PngEncoder::new(&mut png).write_image(image.as_raw(), 2400, 1200, ExtendedColorType::Rgb8).unwrap();
+        let mut webp = Vec::new();
+        WebPEncoder::new_lossless(&mut webp)
+            .write_image(image.as_raw(), 2400, 1200, ExtendedColorType::Rgb8)
+            .unwrap();
+        for (photo, media_type) in [(png, MediaType::Png), (webp, MediaType::Webp)] {
+            assert_eq!(MediaType::sniff(&photo), Some(media_type));
+            let (thumbnail, display, width, height, _) =
+                previewed(process_photo(&photo, media_type, &PhotoLimits::default()).unwrap());
+            assert_eq!((width, height), (2400, 1200), "{media_type:?}");
+            assert_eq!((display.width, display.height), (1600, 800), "{media_type:?}");
+            assert_eq!((thumbnail.width, thumbnail.height), (320, 160), "{media_type:?}");
+            let display = pixels(&display);
+            assert!(is_near(display.get_pixel(200, 400), RED), "{media_type:?}");
+            assert!(is_near(display.get_pixel(1400, 400), BLUE), "{media_type:?}");
+        }
+    }
+
+    #[test]
+    fn transparency_becomes_white() {
+        let image = RgbaImage::from_fn(40, 20, |x, _| {
+            if x < 20 { image::Rgba([0, 0, 0, 0]) } else { image::Rgba([30, 30, 220, 255]) }
+        });
+        let mut png = Vec::new();
+        PngEncoder::new(&mut png).write_image(image.as_raw(), 40, 20, ExtendedColorType::Rgba8).unwrap();
+        let (_, display, ..) =
+            previewed(process_photo(&png, MediaType::Png, &PhotoLimits::default()).unwrap());
+        let display = pixels(&display);
+        assert!(is_near(display.get_pixel(5, 10), Rgb([255, 255, 255])), "{:?}", display.get_pixel(5, 10));
+        assert!(is_near(display.get_pixel(35, 10), BLUE));
+    }
+
+    #[test]
+    fn a_heic_photo_is_kept_without_a_preview() {
+        let mut heic = Vec::new();
+        heic.extend_from_slice(&24u32.to_be_bytes());
+        heic.extend_from_slice(b"ftypheic\0\0\0\0mif1heic");
+        heic.extend_from_slice(&[0x5A; 200]);
+        assert_eq!(MediaType::sniff(&heic), Some(MediaType::Heic));
+        let outcome = process_photo(&heic, MediaType::Heic, &PhotoLimits::default()).unwrap();
+        assert_eq!(outcome, PhotoOutcome::NoPreview { metadata: RestrictedMetadata::default() });
+    }
+
+    #[test]
+    fn a_video_type_is_not_a_photo() {
+        let rejection =
+            process_photo(b"\0\0\0\x18ftypisom", MediaType::Mp4, &PhotoLimits::default()).unwrap_err();
+        assert_eq!(rejection.code, "type_not_allowed");
+    }
+}
