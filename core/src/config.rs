@@ -209,6 +209,8 @@ pub struct ApiConfig {
     pub trusted_proxy_hops: usize,
     pub messaging: MessagingConfig,
     pub alert_areas: AreaLimits,
+    pub tips: crate::alerts::tips::TipSettings,
+    pub media: crate::media::MediaSettings,
 }
 
 impl ApiConfig {
@@ -233,6 +235,8 @@ impl ApiConfig {
                     parse::positive_number,
                 )?,
             },
+            tips: crate::alerts::tips::TipSettings::from_env(env)?,
+            media: crate::media::MediaSettings::from_env(env)?,
         })
     }
 }

@@ -18,6 +18,7 @@ use std::time::Duration;
 
 use crate::config::{ConfigError, Env, parse};
 use crate::ids::MediaId;
+use inspect::{MediaKind, MediaType};
 use crate::participants::text_enum;
 use store::ObjectKey;
 
@@ -38,6 +39,30 @@ text_enum!(
         Expired => "expired",
     }
 );
+
+impl MediaKind {
+    /// As stored in `tip_media.kind`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Photo => "photo",
+            Self::Video => "video",
+        }
+    }
+}
+
+impl MediaType {
+    /// The usual file name extension, for downloads.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Self::Jpeg => "jpg",
+            Self::Png => "png",
+            Self::Heic => "heic",
+            Self::Webp => "webp",
+            Self::Mp4 => "mp4",
+            Self::QuickTime => "mov",
+        }
+    }
+}
 
 const MIB: u64 = 1024 * 1024;
 

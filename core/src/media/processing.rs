@@ -291,7 +291,7 @@ async fn read_verified(
         }
         return Ok(Err(rejection("size_mismatch", "The file that arrived is not as large as declared; send it again.")));
     }
-    if hash.finalize().as_slice() != expected_sha256 {
+    if hash.finalize()[..] != *expected_sha256 {
         if let Received::File(temp) = into {
             temp.remove().await;
         }

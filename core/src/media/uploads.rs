@@ -187,7 +187,7 @@ impl MediaDeclaration {
         if self.size_bytes == 0 || self.size_bytes > limit {
             return Err(InvalidInput::new(
                 "media_too_large",
-                format!("A {} may be at most {} MiB.", media_type.kind().noun(), limit / (1024 * 1024)),
+                format!("A {} may be at most {} MiB.", media_type.kind().as_str(), limit / (1024 * 1024)),
             ));
         }
         let sha256 = parse_sha256(&self.sha256)

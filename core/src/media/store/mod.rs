@@ -30,7 +30,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncRead, ReadBuf};
 
 use crate::config::{ConfigError, Env};
@@ -87,7 +87,7 @@ impl fmt::Display for ObjectKey {
 
 /// What the client must send, exactly: the method, the URL, and the headers to set (with these
 /// values; a different length, type or checksum is refused).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PresignedRequest {
     pub method: String,
     pub url: String,
