@@ -1,3 +1,5 @@
+//! `burgernet bench media`: see [`media`].
+//!
 //! `burgernet bench fanout`: the national fan-out benchmark. Seeds (once per size) a synthetic
 //! national population (`burgernet_core::db::synthetic`), starts the fake providers with 20 ms
 //! latency in a process of their own (`burgernet bench fakes`), runs the API and the workers in
@@ -44,6 +46,8 @@ use serde_json::{Value, json};
 
 use crate::dev;
 
+mod media;
+
 pub const BENCH_DIR_VARIABLE: &str = "BURGERNET_BENCH_DIR";
 
 /// The share of all participants the alert's area should reach: 60,000 of 3,000,000, a dense
@@ -65,6 +69,13 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 3_000_000, value_parser = clap::value_parser!(i64).range(1_000..=20_000_000))]
         participants: i64,
     },
+    /// Make synthetic 12-megapixel phone photos, process them as the media worker does on every
+    /// core, and print one line of figures.
+    Media {
+        /// Photos to make and process.
+        #[arg(long, default_value_t = 48, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+        photos: u64,
+    },
     /// Run the fake APNs, FCM and SMS gateway until stdin closes; print one JSON line with their
     /// URLs, credential files and the stats endpoint.
     #[command(hide = true)]
@@ -81,6 +92,12 @@ pub enum BenchCommand {
 pub async fn run(command: BenchCommand, env: Env) -> anyhow::Result<()> {
     match command {
         BenchCommand::Fanout { participants } => fanout(env, participants).await,
+        BenchCommand::Media { photos } => {
+            let photos = usize::try_from(photos)?;
+            let line = tokio::task::spawn_blocking(move || media::run(photos)).await??;
+            println!("{line}");
+            Ok(())
+        }
         BenchCommand::Fakes { latency, dir } => run_fakes(latency, &dir).await,
     }
 }
