@@ -155,7 +155,9 @@ async fn fanout_on(
         .with_default("BURGERNET_STAFF_TOKEN_ISSUER", DEV_ISSUER)
         .with_default("BURGERNET_STAFF_TOKEN_AUDIENCE", DEV_AUDIENCE)
         .with_default("BURGERNET_STAFF_TOKEN_KEYS", identity.jwks_path.to_string_lossy())
-        .with_default("BURGERNET_PUBLIC_URL", format!("http://{address}"));
+        .with_default("BURGERNET_PUBLIC_URL", format!("http://{address}"))
+        .with_default("BURGERNET_MEDIA_DIR", dir.join("media").to_string_lossy())
+        .with_default("BURGERNET_MEDIA_SIGNING_KEY", dev::local_secret(&dir.join("media-signing-key"))?);
     // Urgent alerts are not e-mailed; the local outbox stands in for an SMTP server nobody uses.
     let api = ApiConfig::from_env(&env)?;
     let service = dev::LocalService::start(&env, &api, listener, Some(LocalOutbox::new())).await?;

@@ -12,6 +12,7 @@ use burgernet_api::state::AppState;
 use burgernet_core::auth::dev_identity::{DEV_AUDIENCE, DEV_ISSUER, DevIdentityProvider};
 use burgernet_core::config::{ApiConfig, DatabaseConfig, Env, WorkerConfig};
 use burgernet_core::local_postgres::{LocalPostgres, LocalPostgresOptions};
+use burgernet_core::media::store::MediaStore;
 use burgernet_core::outbox::LocalOutbox;
 use burgernet_core::secret::{Secret, write_secret_file};
 use burgernet_core::{db, reference_data};
@@ -88,12 +89,13 @@ impl LocalService {
         let database = DatabaseConfig::from_env(env)?;
         let workers = WorkerConfig::from_env(env)?;
         let pool = db::build_pool(&database)?;
-        let state = AppState::new(api, pool.clone(), outbox)?;
+        let store = MediaStore::from_env(env)?;
+        let state = AppState::new(api, pool.clone(), outbox, store.clone())?;
         let messaging = state.messaging.clone();
         let server = burgernet_api::build_server(listener, state.clone())?;
         let handle = server.handle();
         let running = tokio::spawn(server);
-        let workers = burgernet_workers::application_runner(pool, workers, messaging).start().await;
+        let workers = burgernet_workers::application_runner(pool, workers, messaging, store).start().await;
         Ok(Self { state, server: handle, running, workers })
     }
 
@@ -127,7 +129,9 @@ async fn serve_locally(env: Env, dir: &Path, database_url: &str) -> anyhow::Resu
         .with_default("BURGERNET_STAFF_TOKEN_ISSUER", DEV_ISSUER)
         .with_default("BURGERNET_STAFF_TOKEN_AUDIENCE", DEV_AUDIENCE)
         .with_default("BURGERNET_STAFF_TOKEN_KEYS", identity.jwks_path.to_string_lossy())
-        .with_default("BURGERNET_PUBLIC_URL", public_url);
+        .with_default("BURGERNET_PUBLIC_URL", public_url)
+        .with_default("BURGERNET_MEDIA_DIR", dir.join("media").to_string_lossy())
+        .with_default("BURGERNET_MEDIA_SIGNING_KEY", local_secret(&dir.join("media-signing-key"))?);
     let mut api = ApiConfig::from_env(&env)?;
     let listener = TcpListener::bind(api.bind)
         .map_err(|error| anyhow::anyhow!("cannot listen on {}: {error}", api.bind))?;

@@ -5,6 +5,7 @@ use std::net::TcpListener;
 use burgernet_api::state::AppState;
 use burgernet_core::config::{ApiConfig, DatabaseConfig, Env, MessagingConfig, WorkerConfig};
 use burgernet_core::db;
+use burgernet_core::media::store::MediaStore;
 use burgernet_core::participants::notices::Messaging;
 use burgernet_workers::application_runner;
 
@@ -17,7 +18,7 @@ pub async fn serve(env: &Env) -> anyhow::Result<()> {
     let pool = db::build_pool(&database)?;
     let listener = TcpListener::bind(api.bind)
         .map_err(|error| anyhow::anyhow!("cannot listen on {}: {error}", api.bind))?;
-    let state = AppState::new(&api, pool, None)?;
+    let state = AppState::new(&api, pool, None, MediaStore::from_env(env)?)?;
     let streams = state.clone();
     let server = burgernet_api::build_server(listener, state)?;
     tracing::info!(address = %api.bind, "serving the API");
@@ -39,7 +40,7 @@ pub async fn work(env: &Env) -> anyhow::Result<()> {
     messaging.require_push_providers()?;
     let messaging = Messaging::from_config(&messaging, None)?;
     let pool = db::build_pool(&database)?;
-    let handle = application_runner(pool, workers, messaging).start().await;
+    let handle = application_runner(pool, workers, messaging, MediaStore::from_env(env)?).start().await;
     tracing::info!("workers running");
     shutdown::signalled().await;
     tracing::info!("stopping: finishing or releasing running jobs");

@@ -7,7 +7,10 @@ use burgernet_core::alerts::area::AreaLimits;
 use burgernet_core::auth::participant::ParticipantTokens;
 use burgernet_core::auth::staff::StaffTokenVerifier;
 use burgernet_core::config::ApiConfig;
+use burgernet_core::alerts::tips::TipSettings;
 use burgernet_core::db::{DbPool, PooledConnection};
+use burgernet_core::media::MediaSettings;
+use burgernet_core::media::store::MediaStore;
 use burgernet_core::outbox::LocalOutbox;
 use burgernet_core::participants::notices::Messaging;
 use burgernet_core::participants::sign_in::{SignIn, SignInPolicy};
@@ -39,11 +42,20 @@ pub struct AppState {
     /// The key SMS delivery receipts are signed with; without a gateway (local mode) there is none,
     /// and every receipt is refused.
     pub sms_webhook_secret: Option<Secret<String>>,
+    /// Where photos and videos are kept; `/v1/media-store/...` serves a filesystem store's URLs.
+    pub media_store: MediaStore,
+    pub media: MediaSettings,
+    pub tips: TipSettings,
 }
 
 impl AppState {
     /// Without configured providers, messages go to `dev_outbox` (local mode only).
-    pub fn new(config: &ApiConfig, pool: DbPool, dev_outbox: Option<LocalOutbox>) -> anyhow::Result<Self> {
+    pub fn new(
+        config: &ApiConfig,
+        pool: DbPool,
+        dev_outbox: Option<LocalOutbox>,
+        media_store: MediaStore,
+    ) -> anyhow::Result<Self> {
         let (stop_streams, stopping) = watch::channel(false);
         Ok(Self {
             stopping,
@@ -63,6 +75,9 @@ impl AppState {
             trusted_proxy_hops: config.trusted_proxy_hops,
             alert_areas: config.alert_areas,
             sms_webhook_secret: config.messaging.sms.as_ref().map(|sms| sms.webhook_secret.clone()),
+            media_store,
+            media: config.media,
+            tips: config.tips,
         })
     }
 

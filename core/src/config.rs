@@ -382,6 +382,10 @@ pub struct WorkerConfig {
     /// How long shutdown waits for running jobs before releasing them to other workers.
     pub shutdown_grace: Duration,
     pub delivery: DeliverySettings,
+    /// ffprobe and ffmpeg, for videos attached to tips.
+    pub video: crate::media::video::VideoTools,
+    /// Tips and their media are deleted this long after their alert closed, unless on hold.
+    pub tip_retention: Duration,
 }
 
 impl WorkerConfig {
@@ -392,6 +396,8 @@ impl WorkerConfig {
             poll_interval: env.or("BURGERNET_JOB_POLL_INTERVAL", Duration::from_secs(5), parse::duration)?,
             shutdown_grace: env.or("BURGERNET_SHUTDOWN_GRACE", Duration::from_secs(20), parse::duration)?,
             delivery: delivery_settings(env)?,
+            video: crate::media::video::VideoTools::from_env(env)?,
+            tip_retention: crate::alerts::tips::TipSettings::from_env(env)?.retention,
         };
         if config.lease < Duration::from_secs(2) {
             return Err(ConfigError {

@@ -24,18 +24,14 @@ use burgernet_core::alerts::delivery::{DeliverBatch, DeliveryContext, FanOutWave
 use burgernet_core::config::WorkerConfig;
 use burgernet_core::db::DbPool;
 use burgernet_core::media::processing::{MediaContext, ProcessMedia};
+use burgernet_core::media::photo::PhotoLimits;
 use burgernet_core::media::retention::EvidenceUpkeep;
+use burgernet_core::media::store::MediaStore;
 use burgernet_core::participants::notices::{Messaging, NoticeContext, NotifyParticipant};
 
 /// A runner for every job type of the application, keeping the evidence too; `work`, `dev` and the
 /// tests start this one.
-pub fn application_runner(
-    pool: DbPool,
-    config: WorkerConfig,
-    messaging: Messaging,
-    media: MediaContext,
-    upkeep: EvidenceUpkeep,
-) -> Runner {
+pub fn application_runner(pool: DbPool, config: WorkerConfig, messaging: Messaging, store: MediaStore) -> Runner {
     let delivery = DeliveryContext::new(
         pool.clone(),
         messaging.push.clone(),
@@ -43,6 +39,8 @@ pub fn application_runner(
         messaging.email.clone(),
         config.delivery.clone(),
     );
+    let media = MediaContext::new(pool.clone(), store.clone(), config.video.clone(), PhotoLimits::default());
+    let upkeep = EvidenceUpkeep { store, retention: config.tip_retention };
     Runner::new(pool.clone(), config, uuid::Uuid::new_v4())
         .register::<NotifyParticipant>(NoticeContext { pool, messaging })
         .register::<FanOutWave>(delivery.clone())

@@ -1,0 +1,491 @@
+//! Tips with photos and videos: the app declares each file, uploads it straight to the media
+//! store with the presigned request it gets back, and reports completion; the worker verifies the
+//! file and keeps it as evidence; the control room reviews it through short-lived links that are
+//! written to the dossier; retention removes it unless it is on legal hold.
+
+use std::time::Duration;
+
+use burgernet_core::media::photo::samples::{SampleExif, jpeg_with_exif};
+use burgernet_core::media::retention;
+use chrono::NaiveDate;
+use image::RgbImage;
+use reqwest::Method;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::helpers::alerts::{Profile, ROTTERDAM, alert_body, circle};
+use crate::helpers::{SignedIn, TestApp, TestAppOptions, assert_problem};
+
+const DAM_SQUARE: (f64, f64) = (52.373, 4.8931);
+
+fn sha256(bytes: &[u8]) -> String {
+    burgernet_core::hex(&Sha256::digest(bytes))
+}
+
+/// A 1200x900 photo taken on the Dam, with its capture time and position in EXIF.
+fn photo() -> Vec<u8> {
+    let image = RgbImage::from_fn(1200, 900, |x, y| image::Rgb([(x % 251) as u8, (y % 241) as u8, 90]));
+    let exif = SampleExif {
+        orientation: Some(1),
+        captured_at: Some(NaiveDate::from_ymd_opt(2026, 11, 30).unwrap().and_hms_opt(3, 12, 5).unwrap()),
+        position: Some(DAM_SQUARE),
+    };
+    jpeg_with_exif(&image, 85, &exif)
+}
+
+/// A PNG whose header claims 60000 x 60000 pixels (10.8 GB decoded): a decompression bomb.
+fn png_bomb() -> Vec<u8> {
+    fn chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
+        let mut chunk = (data.len() as u32).to_be_bytes().to_vec();
+        chunk.extend_from_slice(kind);
+        chunk.extend_from_slice(data);
+        let crc = crc32(&chunk[4..]);
+        chunk.extend_from_slice(&crc.to_be_bytes());
+        chunk
+    }
+    let mut header = Vec::new();
+    header.extend_from_slice(&60_000u32.to_be_bytes());
+    header.extend_from_slice(&60_000u32.to_be_bytes());
+    header.extend_from_slice(&[8, 2, 0, 0, 0]);
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    png.extend(chunk(b"IHDR", &header));
+    // A zlib stream of a few bytes; the decoder must refuse the size before inflating anything.
+    png.extend(chunk(b"IDAT", &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]));
+    png.extend(chunk(b"IEND", &[]));
+    png
+}
+
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = 0xFFFF_FFFFu32;
+    for byte in bytes {
+        crc ^= u32::from(*byte);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+        }
+    }
+    !crc
+}
+
+struct Scene {
+    app: TestApp,
+    dispatcher: String,
+    alert: String,
+    witness: SignedIn,
+}
+
+async fn scene(options: TestAppOptions) -> Scene {
+    let app = TestApp::spawn_with(TestAppOptions { workers: true, ..options }).await;
+    app.load_reference_data().await;
+    let dispatcher = app.dispatcher_token("rotterdam");
+    let witness = app.participant("+31610000081", Profile::default()).await;
+    let alert = app.send_new_alert(&dispatcher, alert_body(circle(ROTTERDAM, 1_000.0))).await;
+    app.wait_until_delivered(&dispatcher, &alert).await;
+    Scene { app, dispatcher, alert, witness }
+}
+
+impl Scene {
+    async fn tip(&self, who: &SignedIn, body: Value) -> Value {
+        let response = self.app.post_json_as(&format!("/v1/me/alerts/{}/tips", self.alert), &who.access_token, &body).await;
+        assert_eq!(response.status(), 201);
+        response.json().await.unwrap()
+    }
+
+    fn media_path(&self, tip: &Value) -> String {
+        format!("/v1/me/alerts/{}/tips/{}/media", self.alert, tip["id"].as_str().unwrap())
+    }
+
+    /// Declares `bytes` as `content_type` (with the hash of `declared`) on the tip.
+    async fn declare(
+        &self,
+        who: &SignedIn,
+        tip: &Value,
+        content_type: &str,
+        bytes: &[u8],
+        declared: &[u8],
+    ) -> reqwest::Response {
+        let body = json!({"content_type": content_type, "size_bytes": bytes.len(), "sha256": sha256(declared)});
+        let mut request = self.app.client.post(self.app.url(&self.media_path(tip))).bearer_auth(&who.access_token).json(&body);
+        if let Some(key) = tip["sender_key"].as_str() {
+            request = request.header("Tip-Sender-Key", key);
+        }
+        request.send().await.unwrap()
+    }
+
+    /// Declares, uploads exactly as the answer says, and reports completion; returns the media id.
+    async fn attach(&self, who: &SignedIn, tip: &Value, content_type: &str, bytes: &[u8]) -> String {
+        let response = self.declare(who, tip, content_type, bytes, bytes).await;
+        assert_eq!(response.status(), 201);
+        let declared: Value = response.json().await.unwrap();
+        assert_eq!(declared["media"]["state"], "pending_upload");
+        assert_eq!(declared["upload"]["method"], "single");
+        let uploaded = put_presigned(&self.app, &declared["upload"]["request"], bytes.to_vec()).await;
+        assert!(uploaded.status().is_success(), "{}", uploaded.text().await.unwrap());
+        let id = declared["media"]["id"].as_str().unwrap().to_string();
+        let completion = self.complete(who, tip, &id).await;
+        assert_eq!(completion.status(), 200);
+        id
+    }
+
+    async fn complete(&self, who: &SignedIn, tip: &Value, media: &str) -> reqwest::Response {
+        let path = format!("{}/{media}/completion", self.media_path(tip));
+        let mut request = self.app.client.post(self.app.url(&path)).bearer_auth(&who.access_token).json(&json!({}));
+        if let Some(key) = tip["sender_key"].as_str() {
+            request = request.header("Tip-Sender-Key", key);
+        }
+        request.send().await.unwrap()
+    }
+
+    /// Waits until the worker has settled the file; returns it as the sender sees it.
+    async fn settled(&self, who: &SignedIn, tip: &Value, media: &str) -> Value {
+        let path = format!("/v1/me/alerts/{}/tips/{}", self.alert, tip["id"].as_str().unwrap());
+        let started = std::time::Instant::now();
+        loop {
+            let mut request = self.app.client.get(self.app.url(&path)).bearer_auth(&who.access_token);
+            if let Some(key) = tip["sender_key"].as_str() {
+                request = request.header("Tip-Sender-Key", key);
+            }
+            let mine: Value = request.send().await.unwrap().json().await.unwrap();
+            let file = mine["media"].as_array().unwrap().iter().find(|m| m["id"] == media).unwrap().clone();
+            if ["ready", "rejected"].contains(&file["state"].as_str().unwrap()) {
+                return file;
+            }
+            assert!(started.elapsed() < Duration::from_secs(30), "still {file}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Objects the store holds for the file, in any area.
+    async fn stored_objects(&self, media: &str) -> Vec<String> {
+        let store = &self.app.media_store;
+        let mut found = Vec::new();
+        for key in [
+            format!("uploads/{media}"),
+            format!("evidence/{media}"),
+            format!("derived/{media}/thumbnail.jpg"),
+            format!("derived/{media}/display.jpg"),
+            format!("derived/{media}/poster.jpg"),
+        ] {
+            let object = burgernet_core::media::store::ObjectKey::new(key.clone()).unwrap();
+            if store.size(&object).await.unwrap().is_some() {
+                found.push(key);
+            }
+        }
+        found
+    }
+}
+
+async fn put_presigned(app: &TestApp, request: &Value, bytes: Vec<u8>) -> reqwest::Response {
+    let method = Method::from_bytes(request["method"].as_str().unwrap().as_bytes()).unwrap();
+    let mut put = app.client.request(method, request["url"].as_str().unwrap()).body(bytes);
+    for (name, value) in request["headers"].as_object().unwrap() {
+        if !name.eq_ignore_ascii_case("content-length") {
+            put = put.header(name, value.as_str().unwrap());
+        }
+    }
+    put.send().await.unwrap()
+}
+
+fn has_exif(jpeg: &[u8]) -> bool {
+    jpeg.windows(6).any(|window| window == b"Exif\0\0")
+}
+
+#[tokio::test]
+async fn a_retried_tip_with_the_same_idempotency_key_creates_nothing_new() {
+    let scene = scene(TestAppOptions::default()).await;
+    let path = format!("/v1/me/alerts/{}/tips", scene.alert);
+    let send = |key: &'static str, body: Value| {
+        let request = scene.app.client.post(scene.app.url(&path)).bearer_auth(&scene.witness.access_token);
+        request.header("Idempotency-Key", key).json(&body).send()
+    };
+    let tip = json!({"text": "Man met rode jas bij de Markthal.", "anonymous": true});
+    let first = send("tip-7f3a", tip.clone()).await.unwrap();
+    assert_eq!(first.status(), 201);
+    assert!(first.headers().get("Idempotent-Replayed").is_none());
+    let first: Value = first.json().await.unwrap();
+    let retry = send("tip-7f3a", tip.clone()).await.unwrap();
+    assert_eq!(retry.status(), 201);
+    assert_eq!(retry.headers()["Idempotent-Replayed"], "true");
+    assert_eq!(retry.json::<Value>().await.unwrap(), first, "the first answer, sender key and all");
+    let count = format!("SELECT count(*) AS count FROM tips WHERE alert_id = '{}'", scene.alert);
+    assert_eq!(scene.app.database_count(&count).await, 1);
+
+    let other = send("tip-7f3a", json!({"text": "Iets anders."})).await.unwrap();
+    assert_problem(other, 422, "idempotency_key_reused").await;
+    let bad = send("   ", tip.clone()).await.unwrap();
+    assert_problem(bad, 422, "invalid_idempotency_key").await;
+    assert_eq!(scene.app.database_count(&count).await, 1);
+    let new_key = send("tip-8b21", tip).await.unwrap();
+    assert_eq!(new_key.status(), 201);
+    assert_eq!(scene.app.database_count(&count).await, 2);
+}
+
+#[tokio::test]
+async fn a_photo_becomes_evidence_and_the_control_room_sees_it_without_metadata() {
+    let scene = scene(TestAppOptions::default()).await;
+    let (app, dispatcher, alert) = (&scene.app, &scene.dispatcher, &scene.alert);
+    let tip = scene.tip(&scene.witness, json!({"text": "Foto van de scooter.", "may_call_back": true})).await;
+    let original = photo();
+    let media = scene.attach(&scene.witness, &tip, "image/jpeg", &original).await;
+    let settled = scene.settled(&scene.witness, &tip, &media).await;
+    assert_eq!(settled["state"], "ready", "{settled}");
+    assert_eq!(settled["kind"], "photo");
+
+    // The original moved, unchanged, from the upload area to the evidence area; previews beside it.
+    let mut objects = scene.stored_objects(&media).await;
+    objects.sort();
+    assert_eq!(
+        objects,
+        [format!("derived/{media}/display.jpg"), format!("derived/{media}/thumbnail.jpg"), format!("evidence/{media}")]
+    );
+
+    let tips = app.get_json(&format!("/v1/alerts/{alert}/tips"), dispatcher).await;
+    let file = &tips[0]["media"][0];
+    assert_eq!(file["id"], media.as_str());
+    assert_eq!(file["sha256"], sha256(&original));
+    assert_eq!(file["state"], "ready");
+    assert_eq!((file["width"].as_i64(), file["height"].as_i64()), (Some(1200), Some(900)));
+    // Restricted metadata from the file, for the control room only.
+    assert_eq!(file["captured_at"], "2026-11-30T03:12:05");
+    assert!((file["capture_position"]["latitude"].as_f64().unwrap() - DAM_SQUARE.0).abs() < 1e-4);
+    assert!((file["capture_position"]["longitude"].as_f64().unwrap() - DAM_SQUARE.1).abs() < 1e-4);
+    let thumbnail = app.client.get(file["thumbnail"]["url"].as_str().unwrap()).send().await.unwrap();
+    assert_eq!(thumbnail.status(), 200);
+    let thumbnail = thumbnail.bytes().await.unwrap();
+    assert_eq!(image::load_from_memory(&thumbnail).unwrap().width(), 320);
+    assert!(!has_exif(&thumbnail), "the thumbnail carries EXIF");
+    let expires = chrono::DateTime::parse_from_rfc3339(file["thumbnail"]["expires_at"].as_str().unwrap()).unwrap();
+    assert!(expires <= chrono::Utc::now() + chrono::Duration::seconds(301));
+
+    // Viewing the display image: a short link, recorded with who looked.
+    let views = format!("/v1/alerts/{alert}/media/{media}/views");
+    let link = app.expect_ok(Method::POST, &views, dispatcher, json!({"preview": "display"})).await;
+    let display = app.client.get(link["url"].as_str().unwrap()).send().await.unwrap().bytes().await.unwrap();
+    assert_eq!(image::load_from_memory(&display).unwrap().width(), 1200);
+    assert!(!has_exif(&display), "the display image carries EXIF");
+    assert!(!display.windows(4).any(|w| w == b"GPS\0"));
+    let poster = app.send_json_as(Method::POST, &views, dispatcher, &json!({"preview": "poster"})).await;
+    assert_problem(poster, 409, "no_preview").await;
+
+    // The original only with a reason; the bytes are the participant's, to the byte.
+    let downloads = format!("/v1/alerts/{alert}/media/{media}/original-downloads");
+    let refused = app.send_json_as(Method::POST, &downloads, dispatcher, &json!({"reason": ""})).await;
+    assert_problem(refused, 422, "invalid_reason").await;
+    let link = app
+        .expect_ok(Method::POST, &downloads, dispatcher, json!({"reason": "Overdracht aan recherche, zaak 2026-118"}))
+        .await;
+    let downloaded = app.client.get(link["url"].as_str().unwrap()).send().await.unwrap().bytes().await.unwrap();
+    assert_eq!(downloaded.as_ref(), original.as_slice());
+
+    let dossier = app.get_json(&format!("/v1/alerts/{alert}/dossier"), dispatcher).await;
+    let entries = dossier["entries"].as_array().unwrap();
+    let entry = |kind: &str| entries.iter().find(|e| e["kind"] == kind).unwrap_or_else(|| panic!("no {kind}"));
+    assert_eq!(entry("media_ready")["body"]["sha256"], sha256(&original));
+    assert_eq!(entry("media_viewed")["body"]["preview"], "display");
+    assert!(entry("media_viewed")["actor"].as_str().unwrap().starts_with("staff:"));
+    assert_eq!(entry("media_original_downloaded")["body"]["reason"], "Overdracht aan recherche, zaak 2026-118");
+    assert!(entry("media_original_downloaded")["actor"].as_str().unwrap().starts_with("staff:"));
+}
+
+#[tokio::test]
+async fn files_that_are_not_what_they_claim_are_rejected_and_nothing_is_kept() {
+    let scene = scene(TestAppOptions::default()).await;
+    let tip = scene.tip(&scene.witness, json!({"text": "Ik heb beelden."})).await;
+    let mut elf = b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0\x02\0\x3e\0".to_vec();
+    elf.resize(4096, 0x90);
+    let whole = photo();
+    let truncated = whole[..whole.len() / 2].to_vec();
+    for (bytes, content_type, code) in [
+        (elf, "image/jpeg", "type_not_allowed"),
+        (truncated, "image/jpeg", "image_unreadable"),
+        (png_bomb(), "image/png", "image_too_large"),
+        (whole.clone(), "image/png", "type_mismatch"),
+    ] {
+        let media = scene.attach(&scene.witness, &tip, content_type, &bytes).await;
+        let settled = scene.settled(&scene.witness, &tip, &media).await;
+        assert_eq!(settled["state"], "rejected", "{code}: {settled}");
+        assert_eq!(settled["rejection"]["code"], code);
+        assert!(!settled["rejection"]["reason"].as_str().unwrap().is_empty());
+        assert_eq!(scene.stored_objects(&media).await, Vec::<String>::new(), "{code}: something was kept");
+    }
+
+    // A file that differs from its declared hash: the store refuses the upload outright, and a
+    // store that let it through would still see it refused by the worker.
+    let response = scene.declare(&scene.witness, &tip, "image/jpeg", &whole, &photo_of_something_else()).await;
+    let declared: Value = response.json().await.unwrap();
+    let refused = put_presigned(&scene.app, &declared["upload"]["request"], whole.clone()).await;
+    assert!(refused.status().is_client_error(), "the store took a file with the wrong hash");
+    let media = declared["media"]["id"].as_str().unwrap().to_string();
+    assert_problem(scene.complete(&scene.witness, &tip, &media).await, 409, "upload_missing").await;
+    let key = burgernet_core::media::store::ObjectKey::new(format!("uploads/{media}")).unwrap();
+    scene.app.media_store.put(&key, whole, "image/jpeg").await.unwrap();
+    assert_eq!(scene.complete(&scene.witness, &tip, &media).await.status(), 200);
+    let settled = scene.settled(&scene.witness, &tip, &media).await;
+    assert_eq!(settled["rejection"]["code"], "hash_mismatch");
+    assert_eq!(scene.stored_objects(&media).await, Vec::<String>::new());
+
+    let dossier = scene.app.dossier_kinds(&scene.dispatcher, &scene.alert).await;
+    assert_eq!(dossier.iter().filter(|kind| *kind == "media_rejected").count(), 5);
+}
+
+fn photo_of_something_else() -> Vec<u8> {
+    let image = RgbImage::from_fn(64, 64, |_, _| image::Rgb([1, 2, 3]));
+    jpeg_with_exif(&image, 80, &SampleExif::default())
+}
+
+#[tokio::test]
+async fn only_the_sender_attaches_media_within_the_limits() {
+    let scene = scene(TestAppOptions::default()).await;
+    let app = &scene.app;
+    let named = scene.tip(&scene.witness, json!({"text": "Zie foto."})).await;
+    let anonymous = scene.tip(&scene.witness, json!({"text": "Zie foto.", "anonymous": true})).await;
+    let neighbour = app.participant("+31610000082", Profile::default()).await;
+    let bytes = photo();
+
+    // Another participant cannot see or extend the tip; an anonymous tip needs its key.
+    assert_problem(scene.declare(&neighbour, &named, "image/jpeg", &bytes, &bytes).await, 404, "not_found").await;
+    let without_key = json!({"id": anonymous["id"]});
+    assert_problem(scene.declare(&scene.witness, &without_key, "image/jpeg", &bytes, &bytes).await, 404, "not_found")
+        .await;
+    let wrong_key = json!({"id": anonymous["id"], "sender_key": "not-the-key"});
+    assert_problem(scene.declare(&scene.witness, &wrong_key, "image/jpeg", &bytes, &bytes).await, 404, "not_found")
+        .await;
+    let path = format!("/v1/me/alerts/{}/tips/{}", scene.alert, named["id"].as_str().unwrap());
+    assert_problem(app.get_as(&path, &neighbour.access_token).await, 404, "not_found").await;
+    let media = scene.attach(&scene.witness, &anonymous, "image/jpeg", &bytes).await;
+    assert_eq!(scene.settled(&scene.witness, &anonymous, &media).await["state"], "ready");
+    let stored = format!(
+        "SELECT count(*) AS count FROM tips WHERE id = '{}' AND participant_id IS NULL",
+        anonymous["id"].as_str().unwrap()
+    );
+    assert_eq!(app.database_count(&stored).await, 1, "the anonymous tip names nobody");
+
+    for (content_type, size, code) in [
+        ("application/x-msdownload", 1_000, "media_type_not_allowed"),
+        ("image/jpeg", 40 * 1024 * 1024 + 1, "media_too_large"),
+        ("video/mp4", 1024 * 1024 * 1024 + 1, "media_too_large"),
+    ] {
+        let body = json!({"content_type": content_type, "size_bytes": size, "sha256": sha256(b"x")});
+        assert_problem(app.post_json_as(&scene.media_path(&named), &scene.witness.access_token, &body).await, 422, code)
+            .await;
+    }
+    let body = json!({"content_type": "image/jpeg", "size_bytes": 10, "sha256": "abc"});
+    assert_problem(app.post_json_as(&scene.media_path(&named), &scene.witness.access_token, &body).await, 422, "invalid_sha256")
+        .await;
+
+    // Ten per tip; a large video is uploaded in parts.
+    for _ in 0..10 {
+        let body = json!({"content_type": "video/mp4", "size_bytes": 300 * 1024 * 1024, "sha256": sha256(b"v")});
+        let response = app.post_json_as(&scene.media_path(&named), &scene.witness.access_token, &body).await;
+        assert_eq!(response.status(), 201);
+        let declared: Value = response.json().await.unwrap();
+        assert_eq!(declared["upload"]["method"], "multipart");
+        assert_eq!(declared["upload"]["parts"].as_array().unwrap().len(), 5, "300 MiB in parts of 64 MiB");
+    }
+    let body = json!({"content_type": "image/jpeg", "size_bytes": 10, "sha256": sha256(b"x")});
+    assert_problem(app.post_json_as(&scene.media_path(&named), &scene.witness.access_token, &body).await, 409, "too_many_media")
+        .await;
+
+    let closing = json!({"outcome": "no_result", "texts": {"nl": {"message": "Beëindigd."}}});
+    app.expect_ok(Method::POST, &format!("/v1/alerts/{}/close", scene.alert), &scene.dispatcher, closing).await;
+    assert_problem(scene.declare(&scene.witness, &anonymous, "image/jpeg", &bytes, &bytes).await, 409, "alert_closed")
+        .await;
+}
+
+#[tokio::test]
+async fn the_control_room_assesses_tips_and_retention_keeps_only_what_is_on_hold() {
+    let scene = scene(TestAppOptions::default()).await;
+    let (app, dispatcher, alert) = (&scene.app, &scene.dispatcher, &scene.alert);
+    let kept = scene.tip(&scene.witness, json!({"text": "Kenteken 12-ABC-3.", "may_call_back": true})).await;
+    let dropped = scene.tip(&scene.witness, json!({"text": "Een foto."})).await;
+    let kept_id = kept["id"].as_str().unwrap();
+    let dropped_id = dropped["id"].as_str().unwrap();
+    let kept_media = scene.attach(&scene.witness, &kept, "image/jpeg", &photo()).await;
+    let dropped_media = scene.attach(&scene.witness, &dropped, "image/jpeg", &photo()).await;
+    scene.settled(&scene.witness, &kept, &kept_media).await;
+    scene.settled(&scene.witness, &dropped, &dropped_media).await;
+    let abandoned: Value = scene
+        .declare(&scene.witness, &dropped, "image/jpeg", &photo(), &photo())
+        .await
+        .json()
+        .await
+        .unwrap();
+
+    let assessment = format!("/v1/alerts/{alert}/tips/{kept_id}/assessment");
+    let forwarded = json!({"assessment": "forwarded", "forwarded_to": "Noodhulp Rotterdam-Centrum", "note": "Kenteken klopt"});
+    let recorded = app.send_json_as(Method::PUT, &assessment, dispatcher, &forwarded).await;
+    assert_eq!(recorded.status(), 200);
+    let recorded: Value = recorded.json().await.unwrap();
+    assert_eq!(recorded["forwarded_to"], "Noodhulp Rotterdam-Centrum");
+    let unnamed = json!({"assessment": "forwarded"});
+    assert_problem(app.send_json_as(Method::PUT, &assessment, dispatcher, &unnamed).await, 422, "invalid_assessment").await;
+    let unknown = json!({"assessment": "maybe"});
+    assert_problem(app.send_json_as(Method::PUT, &assessment, dispatcher, &unknown).await, 422, "invalid_body").await;
+    let hold = format!("/v1/alerts/{alert}/tips/{kept_id}/legal-hold");
+    let placed = app.send_json_as(Method::PUT, &hold, dispatcher, &json!({"reason": "Zaak 2026-118"})).await;
+    assert_eq!(placed.status(), 200);
+    let tips = app.get_json(&format!("/v1/alerts/{alert}/tips"), dispatcher).await;
+    let listed = tips.as_array().unwrap().iter().find(|tip| tip["id"] == kept_id).unwrap();
+    assert_eq!(listed["assessment"]["assessment"], "forwarded");
+    assert_eq!(listed["legal_hold"]["reason"], "Zaak 2026-118");
+
+    // The alert closed 91 days ago; the upload never completed is two days old.
+    let closing = json!({"outcome": "hard_success", "texts": {"nl": {"message": "Aangehouden."}}});
+    app.expect_ok(Method::POST, &format!("/v1/alerts/{alert}/close"), dispatcher, closing).await;
+    app.database_exec(&format!("UPDATE alerts SET closed_at = now() - interval '91 days' WHERE id = '{alert}'")).await;
+    let abandoned_id = abandoned["media"]["id"].as_str().unwrap();
+    app.database_exec(&format!(
+        "UPDATE tip_media SET upload_expires_at = now() - interval '1 minute' WHERE id = '{abandoned_id}'"
+    ))
+    .await;
+
+    let mut conn = app.database.connect().await;
+    let upkeep = retention::EvidenceUpkeep {
+        store: app.media_store.clone(),
+        retention: Duration::from_secs(90 * 86_400),
+    };
+    let done = upkeep.run(&mut conn).await.unwrap();
+    assert_eq!((done.expired_uploads, done.removed_tips), (1, 1));
+    let remaining = format!("SELECT count(*) AS count FROM tips WHERE alert_id = '{alert}'");
+    assert_eq!(app.database_count(&remaining).await, 1, "the tip on hold stays");
+    assert_eq!(scene.stored_objects(&dropped_media).await, Vec::<String>::new());
+    assert_eq!(scene.stored_objects(&kept_media).await.len(), 3);
+    let dossier = app.get_json(&format!("/v1/alerts/{alert}/dossier"), dispatcher).await;
+    let removal = dossier["entries"].as_array().unwrap().iter().find(|e| e["kind"] == "retention_removed").unwrap();
+    assert_eq!(removal["body"]["tips"], json!([dropped_id]));
+    assert_eq!(removal["body"]["media"][0]["sha256"], sha256(&photo()));
+
+    // Lifting the hold lets retention take the rest.
+    assert_eq!(app.delete_as(&hold, dispatcher).await.status(), 204);
+    assert_eq!(upkeep.run(&mut conn).await.unwrap().removed_tips, 1);
+    assert_eq!(app.database_count(&remaining).await, 0);
+    assert_eq!(scene.stored_objects(&kept_media).await, Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn an_alert_on_legal_hold_keeps_its_tips_and_erasure_keeps_the_evidence_without_identity() {
+    let scene = scene(TestAppOptions::default()).await;
+    let (app, dispatcher, alert) = (&scene.app, &scene.dispatcher, &scene.alert);
+    let tip = scene.tip(&scene.witness, json!({"text": "Filmpje.", "may_call_back": true})).await;
+    let media = scene.attach(&scene.witness, &tip, "image/jpeg", &photo()).await;
+    scene.settled(&scene.witness, &tip, &media).await;
+
+    assert_eq!(app.delete_as("/v1/me", &scene.witness.access_token).await.status(), 204);
+    let tips = app.get_json(&format!("/v1/alerts/{alert}/tips"), dispatcher).await;
+    assert_eq!(tips[0]["participant_id"], Value::Null);
+    assert_eq!(tips[0]["may_call_back"], false);
+    assert_eq!(tips[0]["media"][0]["state"], "ready", "the evidence stays");
+
+    let admin = app.admin_token();
+    let hold = format!("/v1/alerts/{alert}/legal-hold");
+    let placed = app.send_json_as(Method::PUT, &hold, &admin, &json!({"reason": "OM-verzoek"})).await;
+    assert_eq!(placed.status(), 200);
+    let closing = json!({"outcome": "no_result", "texts": {"nl": {"message": "Beëindigd."}}});
+    app.expect_ok(Method::POST, &format!("/v1/alerts/{alert}/close"), dispatcher, closing).await;
+    app.database_exec(&format!("UPDATE alerts SET closed_at = now() - interval '400 days' WHERE id = '{alert}'")).await;
+    let mut conn = app.database.connect().await;
+    let upkeep = retention::EvidenceUpkeep { store: app.media_store.clone(), retention: Duration::from_secs(90 * 86_400) };
+    assert_eq!(upkeep.run(&mut conn).await.unwrap().removed_tips, 0);
+    assert_eq!(scene.stored_objects(&media).await.len(), 3);
+    let kinds = app.dossier_kinds(dispatcher, alert).await;
+    assert!(kinds.contains(&"legal_hold_placed".to_string()), "{kinds:?}");
+}
