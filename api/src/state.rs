@@ -8,6 +8,7 @@ use burgernet_core::auth::participant::ParticipantTokens;
 use burgernet_core::auth::staff::StaffTokenVerifier;
 use burgernet_core::config::ApiConfig;
 use burgernet_core::db::{DbPool, PooledConnection};
+use burgernet_core::media::store::MediaStore;
 use burgernet_core::outbox::LocalOutbox;
 use burgernet_core::participants::notices::Messaging;
 use burgernet_core::participants::sign_in::{SignIn, SignInPolicy};
@@ -39,6 +40,9 @@ pub struct AppState {
     /// The key SMS delivery receipts are signed with; without a gateway (local mode) there is none,
     /// and every receipt is refused.
     pub sms_webhook_secret: Option<Secret<String>>,
+    /// Where photos and videos are kept; `/v1/media-store/...` serves a filesystem store's URLs.
+    /// None until the media store is configured.
+    pub media_store: Option<MediaStore>,
 }
 
 impl AppState {
@@ -63,6 +67,7 @@ impl AppState {
             trusted_proxy_hops: config.trusted_proxy_hops,
             alert_areas: config.alert_areas,
             sms_webhook_secret: config.messaging.sms.as_ref().map(|sms| sms.webhook_secret.clone()),
+            media_store: None,
         })
     }
 
