@@ -16,6 +16,7 @@ mod fcm;
 mod helpers;
 mod jobs;
 mod log_privacy;
+mod media_store;
 mod migrations;
 mod observability;
 mod participant_management;

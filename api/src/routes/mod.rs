@@ -5,6 +5,7 @@ pub mod alerts;
 pub mod dev;
 pub mod devices;
 pub mod me;
+pub mod media_store;
 pub mod municipalities;
 pub mod my_alerts;
 pub mod operations;
@@ -84,5 +85,7 @@ pub fn configure(config: &mut ServiceConfig) {
         .service(my_alerts::get_my_tip)
         .service(my_alerts::declare_media)
         .service(my_alerts::complete_media)
-        .service(sms_receipts::receive_sms_receipt);
+        .service(sms_receipts::receive_sms_receipt)
+        .service(media_store::upload_object)
+        .service(media_store::download_object);
 }

@@ -11,9 +11,10 @@ use burgernet_core::auth::dev_identity::{DevKeyPair, StaffTokenRequest, mint_sta
 use burgernet_core::auth::participant::{ParticipantTokenKey, ParticipantTokens};
 use burgernet_core::auth::staff::{StaffKeys, StaffRole, StaffTokenAlgorithms};
 use burgernet_core::config::{
-    ApiConfig, MessagingConfig, ParticipantTokenConfig, StaffTokenConfig, WorkerConfig,
+    ApiConfig, Env, MessagingConfig, ParticipantTokenConfig, StaffTokenConfig, WorkerConfig,
 };
 use burgernet_core::ids::{ParticipantId, SessionId};
+use burgernet_core::media::store::MediaStore;
 use burgernet_core::outbox::LocalOutbox;
 use burgernet_core::participants::sign_in::SignInPolicy;
 use burgernet_fakes::fcm::FakeFcm;
@@ -22,6 +23,7 @@ use burgernet_workers::RunnerHandle;
 use super::TestDatabase;
 use super::apns::ApnsHarness;
 use super::fcm::{FakeFcmExt, start_fake_fcm};
+use super::s3::ScratchDir;
 use super::sms::{FakeSmsGateway, SmsGatewayExt};
 use super::smtp_sink::SmtpSink;
 
@@ -47,6 +49,8 @@ pub struct TestAppOptions {
     pub workers: bool,
     /// How the workers deliver alerts; retries are quick in tests.
     pub delivery: DeliverySettings,
+    /// Keep media in a filesystem store in a scratch directory, served by the app itself.
+    pub media_store: bool,
 }
 
 impl Default for TestAppOptions {
@@ -61,6 +65,7 @@ impl Default for TestAppOptions {
                 retry_base: Duration::from_millis(20),
                 ..DeliverySettings::default()
             },
+            media_store: false,
         }
     }
 }
@@ -79,12 +84,18 @@ pub struct TestApp {
     /// APNs and FCM, which the workers push through.
     pub apns: ApnsHarness,
     pub fcm: FakeFcm,
+    /// The media store the app serves, with `TestAppOptions::media_store`.
+    pub media_store: Option<MediaStore>,
+    _media_dir: Option<ScratchDir>,
     /// Held so the workers run as long as the app (dropping the handle stops them).
     _workers: Option<RunnerHandle>,
 }
 
 /// Jobs the in-process workers run at once.
 pub const WORKER_CONCURRENCY: usize = 2;
+
+/// The key the app's filesystem media store signs its URLs with.
+pub const MEDIA_SIGNING_KEY: &str = "test-media-signing-key-0123456789abcdef";
 
 /// The public URL the test app puts in links.
 pub const PUBLIC_URL: &str = "https://api.burgernet.test";
@@ -140,7 +151,18 @@ impl TestApp {
             alert_areas: AreaLimits::default(),
         };
         let outbox = options.dev_mode.then(LocalOutbox::new);
-        let state = AppState::new(&config, database.pool(), outbox.clone()).expect("providers");
+        let mut state = AppState::new(&config, database.pool(), outbox.clone()).expect("providers");
+        let media_dir = options.media_store.then(|| ScratchDir::new("media"));
+        if let Some(dir) = &media_dir {
+            let env = Env::from_pairs([
+                ("BURGERNET_MEDIA_STORE", "filesystem"),
+                ("BURGERNET_MEDIA_DIR", dir.path().to_str().expect("a UTF-8 path")),
+                ("BURGERNET_MEDIA_SIGNING_KEY", MEDIA_SIGNING_KEY),
+                ("BURGERNET_PUBLIC_URL", address.as_str()),
+            ]);
+            state.media_store = Some(MediaStore::from_env(&env).expect("the media store's configuration"));
+        }
+        let media_store = state.media_store.clone();
         let messaging = state.messaging.clone();
         let server = burgernet_api::build_server(listener, state).expect("build the server");
         tokio::spawn(server);
@@ -170,6 +192,8 @@ impl TestApp {
             smtp,
             apns,
             fcm,
+            media_store,
+            _media_dir: media_dir,
             _workers: workers,
         }
     }

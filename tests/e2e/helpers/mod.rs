@@ -6,6 +6,7 @@ pub mod app;
 pub mod database;
 pub mod fcm;
 pub mod population;
+pub mod s3;
 pub mod sms;
 pub mod smtp_sink;
 
