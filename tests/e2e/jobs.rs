@@ -197,6 +197,8 @@ fn worker_config() -> WorkerConfig {
         poll_interval: Duration::from_millis(100),
         shutdown_grace: Duration::from_secs(2),
         delivery: Default::default(),
+        video: burgernet_core::media::video::VideoTools::from_env(&Default::default()).unwrap(),
+        tip_retention: Duration::from_secs(90 * 86_400),
     }
 }
 

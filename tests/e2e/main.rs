@@ -25,3 +25,4 @@ mod reference_data;
 mod resilience;
 mod sign_in;
 mod sms_receipts;
+mod tip_media;

@@ -41,9 +41,8 @@ impl StoreUnderTest {
                 Self { backend, store: s3.media_store(), http, _s3: Some(s3), _app: None }
             }
             Backend::Filesystem => {
-                let app =
-                    TestApp::spawn_with(TestAppOptions { media_store: true, ..Default::default() }).await;
-                let store = app.media_store.clone().expect("the app has a media store");
+                let app = TestApp::spawn_with(TestAppOptions::default()).await;
+                let store = app.media_store.clone();
                 assert!(matches!(store, MediaStore::Filesystem(_)));
                 Self { backend, store, http, _s3: None, _app: Some(app) }
             }

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::helpers::alerts::{Profile, ROTTERDAM, alert_body, circle};
-use crate::helpers::{SignedIn, TestApp, TestAppOptions, assert_problem};
+use crate::helpers::{SignedIn, TestApp, TestAppOptions, problem};
 
 const DAM_SQUARE: (f64, f64) = (52.373, 4.8931);
 
@@ -183,6 +183,12 @@ async fn put_presigned(app: &TestApp, request: &Value, bytes: Vec<u8>) -> reqwes
         }
     }
     put.send().await.unwrap()
+}
+
+async fn assert_problem(response: reqwest::Response, status: u16, code: &str) -> Value {
+    let (actual, body) = problem(response).await;
+    assert_eq!((actual, body["code"].as_str().unwrap()), (status, code), "{body}");
+    body
 }
 
 fn has_exif(jpeg: &[u8]) -> bool {
@@ -469,7 +475,7 @@ async fn an_alert_on_legal_hold_keeps_its_tips_and_erasure_keeps_the_evidence_wi
     let media = scene.attach(&scene.witness, &tip, "image/jpeg", &photo()).await;
     scene.settled(&scene.witness, &tip, &media).await;
 
-    assert_eq!(app.delete_as("/v1/me", &scene.witness.access_token).await.status(), 204);
+    assert!(app.delete_as("/v1/me", &scene.witness.access_token).await.status().is_success());
     let tips = app.get_json(&format!("/v1/alerts/{alert}/tips"), dispatcher).await;
     assert_eq!(tips[0]["participant_id"], Value::Null);
     assert_eq!(tips[0]["may_call_back"], false);

@@ -97,7 +97,7 @@ pub async fn download_object(
 
 fn filesystem_store(state: &AppState) -> Result<&FilesystemStore, ApiError> {
     match &state.media_store {
-        Some(MediaStore::Filesystem(store)) => Ok(store),
+        MediaStore::Filesystem(store) => Ok(store),
         _ => Err(ApiError::for_status(StatusCode::NOT_FOUND)),
     }
 }

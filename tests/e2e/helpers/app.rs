@@ -14,7 +14,10 @@ use burgernet_core::config::{
     ApiConfig, Env, MessagingConfig, ParticipantTokenConfig, StaffTokenConfig, WorkerConfig,
 };
 use burgernet_core::ids::{ParticipantId, SessionId};
+use burgernet_core::alerts::tips::TipSettings;
+use burgernet_core::media::MediaSettings;
 use burgernet_core::media::store::MediaStore;
+use burgernet_core::media::video::VideoTools;
 use burgernet_core::outbox::LocalOutbox;
 use burgernet_core::participants::sign_in::SignInPolicy;
 use burgernet_fakes::fcm::FakeFcm;
@@ -49,8 +52,8 @@ pub struct TestAppOptions {
     pub workers: bool,
     /// How the workers deliver alerts; retries are quick in tests.
     pub delivery: DeliverySettings,
-    /// Keep media in a filesystem store in a scratch directory, served by the app itself.
-    pub media_store: bool,
+    /// Limits on attached photos and videos (the defaults of the environment).
+    pub media: MediaSettings,
 }
 
 impl Default for TestAppOptions {
@@ -65,7 +68,7 @@ impl Default for TestAppOptions {
                 retry_base: Duration::from_millis(20),
                 ..DeliverySettings::default()
             },
-            media_store: false,
+            media: MediaSettings::from_env(&Env::from_pairs::<&str, &str>([])).unwrap(),
         }
     }
 }
@@ -84,9 +87,9 @@ pub struct TestApp {
     /// APNs and FCM, which the workers push through.
     pub apns: ApnsHarness,
     pub fcm: FakeFcm,
-    /// The media store the app serves, with `TestAppOptions::media_store`.
-    pub media_store: Option<MediaStore>,
-    _media_dir: Option<ScratchDir>,
+    /// The media store: a filesystem store in a scratch directory, its URLs served by the app.
+    pub media_store: MediaStore,
+    _media_dir: ScratchDir,
     /// Held so the workers run as long as the app (dropping the handle stops them).
     _workers: Option<RunnerHandle>,
 }
@@ -149,20 +152,20 @@ impl TestApp {
             trusted_proxy_hops: 1,
             messaging,
             alert_areas: AreaLimits::default(),
+            tips: TipSettings::from_env(&Env::from_pairs::<&str, &str>([])).unwrap(),
+            media: options.media,
         };
         let outbox = options.dev_mode.then(LocalOutbox::new);
-        let mut state = AppState::new(&config, database.pool(), outbox.clone()).expect("providers");
-        let media_dir = options.media_store.then(|| ScratchDir::new("media"));
-        if let Some(dir) = &media_dir {
-            let env = Env::from_pairs([
-                ("BURGERNET_MEDIA_STORE", "filesystem"),
-                ("BURGERNET_MEDIA_DIR", dir.path().to_str().expect("a UTF-8 path")),
-                ("BURGERNET_MEDIA_SIGNING_KEY", MEDIA_SIGNING_KEY),
-                ("BURGERNET_PUBLIC_URL", address.as_str()),
-            ]);
-            state.media_store = Some(MediaStore::from_env(&env).expect("the media store's configuration"));
-        }
-        let media_store = state.media_store.clone();
+        let media_dir = ScratchDir::new("media");
+        let env = Env::from_pairs([
+            ("BURGERNET_MEDIA_STORE", "filesystem"),
+            ("BURGERNET_MEDIA_DIR", media_dir.path().to_str().expect("a UTF-8 path")),
+            ("BURGERNET_MEDIA_SIGNING_KEY", MEDIA_SIGNING_KEY),
+            ("BURGERNET_PUBLIC_URL", address.as_str()),
+        ]);
+        let media_store = MediaStore::from_env(&env).expect("the media store's configuration");
+        let state =
+            AppState::new(&config, database.pool(), outbox.clone(), media_store.clone()).expect("providers");
         let messaging = state.messaging.clone();
         let server = burgernet_api::build_server(listener, state).expect("build the server");
         tokio::spawn(server);
@@ -173,8 +176,11 @@ impl TestApp {
                 poll_interval: Duration::from_millis(200),
                 shutdown_grace: Duration::from_secs(1),
                 delivery: options.delivery.clone(),
+                video: VideoTools::from_env(&Env::from_pairs::<&str, &str>([])).unwrap(),
+                tip_retention: Duration::from_secs(90 * 86_400),
             };
-            Some(burgernet_workers::application_runner(database.pool(), config, messaging).start().await)
+            let runner = burgernet_workers::application_runner(database.pool(), config, messaging, media_store.clone());
+            Some(runner.start().await)
         } else {
             None
         };
