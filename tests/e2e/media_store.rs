@@ -14,7 +14,7 @@ use burgernet_core::media::store::{
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncReadExt;
 
-use crate::helpers::s3::FakeS3;
+use crate::helpers::s3::{FakeS3, SECRET_ACCESS_KEY, s3_media_store};
 use crate::helpers::{TestApp, TestAppOptions};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -142,6 +142,17 @@ async fn a_presigned_upload_is_stored_byte_identical(backend: Backend) {
     assert_eq!(request.method, "PUT");
     assert_eq!(request.headers["content-type"], "image/jpeg");
     assert_eq!(request.headers["content-length"], "100000");
+    let header_names: Vec<&str> = request.headers.keys().map(String::as_str).collect();
+    match backend {
+        // S3 checks the SHA-256 the client sends; our API checks the one in the URL.
+        Backend::S3 => {
+            assert_eq!(header_names, ["content-length", "content-type", "x-amz-checksum-sha256"]);
+            let sha256 =
+                base64::Engine::encode(&base64::engine::general_purpose::STANDARD, Sha256::digest(&body));
+            assert_eq!(request.headers["x-amz-checksum-sha256"], sha256);
+        }
+        Backend::Filesystem => assert_eq!(header_names, ["content-length", "content-type"]),
+    }
     if backend == Backend::S3 {
         let (_, rest) = request.url.split_once("X-Amz-SignedHeaders=").expect("a SigV4 presigned URL");
         let signed = rest.split('&').next().unwrap().replace("%3B", ";");
@@ -391,3 +402,32 @@ conformance!(
     an_absent_object_has_no_size_and_does_not_open,
     a_download_link_serves_the_bytes_and_expires,
 );
+
+/// How the S3 client sorts failures: what a later retry may fix, and what it will not.
+mod s3_failures {
+    use super::*;
+
+    #[tokio::test]
+    async fn wrong_credentials_are_rejected_and_not_worth_retrying() {
+        let s3 = FakeS3::start().await;
+        let store = s3_media_store(&s3.endpoint, "not-the-secret-access-key");
+        let error = store.put(&key("uploads"), b"x".to_vec(), "image/jpeg").await.unwrap_err();
+        assert!(
+            matches!(&error, StoreError::Rejected(code) if code == "403 SignatureDoesNotMatch"),
+            "{error:?}"
+        );
+        assert!(!error.is_retryable());
+        assert!(!format!("{error:?}").contains(SECRET_ACCESS_KEY));
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_store_is_unavailable_and_worth_retrying() {
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let endpoint = format!("http://{}", closed.local_addr().unwrap());
+        drop(closed);
+        let store = s3_media_store(&endpoint, SECRET_ACCESS_KEY);
+        let error = store.size(&key("uploads")).await.unwrap_err();
+        assert!(matches!(error, StoreError::Unavailable(_)), "{error:?}");
+        assert!(error.is_retryable());
+    }
+}

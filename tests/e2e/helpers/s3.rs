@@ -71,16 +71,21 @@ impl FakeS3 {
 
     /// A media store on this server, configured as an operator would.
     pub fn media_store(&self) -> MediaStore {
-        MediaStore::from_env(&Env::from_pairs([
-            ("BURGERNET_MEDIA_STORE", "s3"),
-            ("BURGERNET_S3_ENDPOINT", self.endpoint.as_str()),
-            ("BURGERNET_S3_BUCKET", BUCKET),
-            ("BURGERNET_S3_ACCESS_KEY_ID", ACCESS_KEY_ID),
-            ("BURGERNET_S3_SECRET_ACCESS_KEY", SECRET_ACCESS_KEY),
-            ("BURGERNET_S3_TIMEOUT", "10s"),
-        ]))
-        .expect("the S3 store's configuration")
+        s3_media_store(&self.endpoint, SECRET_ACCESS_KEY)
     }
+}
+
+/// An S3 media store at `endpoint`, signing with `secret_access_key`.
+pub fn s3_media_store(endpoint: &str, secret_access_key: &str) -> MediaStore {
+    MediaStore::from_env(&Env::from_pairs([
+        ("BURGERNET_MEDIA_STORE", "s3"),
+        ("BURGERNET_S3_ENDPOINT", endpoint),
+        ("BURGERNET_S3_BUCKET", BUCKET),
+        ("BURGERNET_S3_ACCESS_KEY_ID", ACCESS_KEY_ID),
+        ("BURGERNET_S3_SECRET_ACCESS_KEY", secret_access_key),
+        ("BURGERNET_S3_TIMEOUT", "10s"),
+    ]))
+    .expect("the S3 store's configuration")
 }
 
 /// s3s-fs, answering unknown multipart uploads as S3 does: 404 `NoSuchUpload` where s3s-fs says

@@ -84,7 +84,11 @@ impl S3StoreConfig {
 pub struct S3Store {
     client: Client,
     bucket: Arc<str>,
+    timeout: Duration,
 }
+
+/// The longest a server-side copy may take.
+const COPY_TIMEOUT: Duration = Duration::from_secs(5 * 60);
 
 impl fmt::Debug for S3Store {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -124,7 +128,11 @@ impl S3Store {
         if let Some(endpoint) = config.endpoint {
             builder = builder.endpoint_url(endpoint);
         }
-        Self { client: Client::from_conf(builder.build()), bucket: config.bucket.into() }
+        Self {
+            client: Client::from_conf(builder.build()),
+            bucket: config.bucket.into(),
+            timeout: config.timeout,
+        }
     }
 
     pub(super) async fn presign_upload(
@@ -280,12 +288,19 @@ impl S3Store {
     }
 
     pub(super) async fn copy(&self, from: &ObjectKey, to: &ObjectKey) -> Result<(), StoreError> {
-        // Keys hold only characters that need no escaping in `x-amz-copy-source`.
+        // Keys hold only characters that need no escaping in `x-amz-copy-source`. The store copies
+        // up to 1 GiB before it answers: that may take longer than other calls.
+        let timeouts = TimeoutConfig::builder()
+            .operation_attempt_timeout(COPY_TIMEOUT.max(self.timeout))
+            .operation_timeout(COPY_TIMEOUT.max(self.timeout))
+            .build();
         self.client
             .copy_object()
             .bucket(&*self.bucket)
             .key(to.as_str())
             .copy_source(format!("{}/{}", self.bucket, from.as_str()))
+            .customize()
+            .config_override(aws_sdk_s3::Config::builder().timeout_config(timeouts))
             .send()
             .await
             .map_err(map_error)?;
