@@ -9,9 +9,9 @@ use chrono::NaiveDateTime;
 use exif::{Exif, In, Tag, Value};
 use fast_image_resize::images::{Image, ImageRef};
 use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
-use image::codecs::jpeg::JpegEncoder;
 use image::metadata::Orientation;
-use image::{DynamicImage, ExtendedColorType, ImageDecoder, ImageError, ImageFormat, ImageReader, RgbImage};
+use image::{DynamicImage, ImageDecoder, ImageError, ImageFormat, ImageReader, RgbImage};
+use jpeg_encoder::{ColorType, Encoder};
 
 use super::inspect::{MediaType, Rejection};
 
@@ -202,11 +202,20 @@ fn swaps_sides(orientation: Orientation) -> bool {
 }
 
 fn encode_jpeg(image: &RgbImage) -> Result<DerivedImage, Rejection> {
+    let (width, height) = image.dimensions();
+    Ok(DerivedImage { jpeg: jpeg_bytes(image, DERIVED_QUALITY)?, width, height })
+}
+
+/// `image` as a baseline JPEG with 4:2:0 chroma and nothing besides the pixels but the JFIF
+/// header.
+fn jpeg_bytes(image: &RgbImage, quality: u8) -> Result<Vec<u8>, Rejection> {
+    let side = |length: u32| u16::try_from(length).map_err(|_| Rejection::image_too_large());
+    let (width, height) = (side(image.width())?, side(image.height())?);
     let mut jpeg = Vec::with_capacity(image.as_raw().len() / 8);
-    JpegEncoder::new_with_quality(&mut jpeg, DERIVED_QUALITY)
-        .encode(image.as_raw(), image.width(), image.height(), ExtendedColorType::Rgb8)
+    Encoder::new(&mut jpeg, quality)
+        .encode(image.as_raw(), width, height, ColorType::Rgb)
         .map_err(|_| Rejection::image_unreadable())?;
-    Ok(DerivedImage { jpeg, width: image.width(), height: image.height() })
+    Ok(jpeg)
 }
 
 /// Whether a JPEG's entropy-coded data ends with the end-of-image marker: the segments before the
@@ -279,8 +288,7 @@ pub mod samples {
 
     use chrono::NaiveDateTime;
     use exif::{Field, In, Rational, Tag, Value};
-    use image::codecs::jpeg::JpegEncoder;
-    use image::{ExtendedColorType, RgbImage};
+    use image::RgbImage;
 
     /// What to put in a sample's EXIF block.
     #[derive(Debug, Clone, Copy, Default)]
@@ -293,10 +301,7 @@ pub mod samples {
     /// `image` as a JPEG of `quality`, with an APP1 EXIF segment right after the start marker
     /// unless `exif` is empty.
     pub fn jpeg_with_exif(image: &RgbImage, quality: u8, exif: &SampleExif) -> Vec<u8> {
-        let mut jpeg = Vec::new();
-        JpegEncoder::new_with_quality(&mut jpeg, quality)
-            .encode(image.as_raw(), image.width(), image.height(), ExtendedColorType::Rgb8)
-            .expect("encoding to memory does not fail");
+        let jpeg = super::jpeg_bytes(image, quality).expect("a sample no larger than JPEG allows");
         let Some(tiff) = exif_tiff(exif) else { return jpeg };
         let mut with_exif = Vec::with_capacity(jpeg.len() + tiff.len() + 10);
         with_exif.extend_from_slice(&jpeg[..2]);
@@ -358,9 +363,10 @@ pub mod samples {
 #[cfg(test)]
 mod tests {
     use chrono::NaiveDate;
+    use image::codecs::jpeg::JpegEncoder;
     use image::codecs::png::PngEncoder;
     use image::codecs::webp::WebPEncoder;
-    use image::{ImageEncoder, Rgb, RgbaImage};
+    use image::{ExtendedColorType, ImageEncoder, Rgb, RgbaImage};
 
     use super::samples::{SampleExif, jpeg_with_exif};
     use super::*;
