@@ -128,6 +128,7 @@ fn process(paths: &[PathBuf]) -> anyhow::Result<(Duration, Vec<Duration>)> {
     let limits = PhotoLimits::default();
     let latencies = Mutex::new(Vec::with_capacity(paths.len()));
     let next = AtomicUsize::new(0);
+    let cpu_before = cpu_seconds()?;
     let started = Instant::now();
     thread::scope(|scope| {
         let workers: Vec<_> = (0..workers())
@@ -148,7 +149,27 @@ fn process(paths: &[PathBuf]) -> anyhow::Result<(Duration, Vec<Duration>)> {
         workers.into_iter().try_for_each(|worker| worker.join().expect("a photo worker panicked"))
     })?;
     let elapsed = started.elapsed();
+    // The machine may be shared: the CPU time tells what the photos cost whatever else runs.
+    eprintln!(
+        "Processed them in {:.1} s using {:.1} CPU seconds ({:.0} ms a photo)",
+        elapsed.as_secs_f64(),
+        cpu_seconds()? - cpu_before,
+        (cpu_seconds()? - cpu_before) * 1000.0 / paths.len().max(1) as f64
+    );
     Ok((elapsed, latencies.into_inner().expect("no panic while holding the lock")))
+}
+
+/// User and system CPU time of this process so far (`/proc/self/stat`, in clock ticks of 1/100 s).
+fn cpu_seconds() -> anyhow::Result<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat")?;
+    // The fields after the command name, which is in parentheses and may hold spaces.
+    let fields: Vec<&str> =
+        stat.rsplit_once(')').context("no command in /proc/self/stat")?.1.split_whitespace().collect();
+    let ticks = |index: usize| -> anyhow::Result<f64> {
+        Ok(fields.get(index).context("a short /proc/self/stat")?.parse::<f64>()?)
+    };
+    // utime and stime are fields 14 and 15 of the whole line, 12 and 13 after the command.
+    Ok((ticks(11)? + ticks(12)?) / 100.0)
 }
 
 fn process_one(path: &Path, limits: &PhotoLimits) -> anyhow::Result<()> {

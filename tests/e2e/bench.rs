@@ -1,5 +1,6 @@
 //! `burgernet bench fanout`: the real binary, its own fakes process and the API and workers, over a
-//! fresh database of the test cluster with a small synthetic population.
+//! fresh database of the test cluster with a small synthetic population. `burgernet bench media`:
+//! the real binary with two photos.
 
 use std::process::Command;
 
@@ -71,4 +72,38 @@ async fn fanout_prints_one_line_of_figures_with_every_recipient_reached_once() {
     assert!(value("all_sent_ms") >= value("first_push_ms"), "{line}");
     assert_eq!(value("missing"), 0, "{line}");
     assert_eq!(value("duplicates"), 0, "{line}");
+}
+
+#[tokio::test]
+async fn media_prints_one_line_of_figures_for_the_photos_processed() {
+    let output = tokio::task::spawn_blocking(|| {
+        Command::new(env!("CARGO_BIN_EXE_burgernet"))
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .args(["bench", "media", "--photos", "2"])
+            .output()
+            .expect("run burgernet bench media")
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "the benchmark failed:\n{stderr}");
+
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 1, "exactly one line on stdout:\n{stdout}");
+    let line = lines[0];
+    assert!(line.starts_with("media "), "{line}");
+    let figures = figures(line);
+    let names: Vec<&str> = figures.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(names, ["photos", "per_s", "p95_ms", "rss_mb"], "{line}");
+    let value = |wanted: &str| -> f64 {
+        let (_, value) = figures.iter().find(|(name, _)| name == wanted).unwrap();
+        value.parse().unwrap_or_else(|_| panic!("{wanted}={value} is not a number: {line}"))
+    };
+    assert_eq!(value("photos"), 2.0, "{line}");
+    assert!(value("per_s") > 0.0, "{line}");
+    assert!(value("p95_ms") > 0.0, "{line}");
+    // At least one decoded 12-megapixel photo (36 MB) was in memory.
+    assert!(value("rss_mb") >= 36.0, "{line}");
 }
