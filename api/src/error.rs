@@ -412,7 +412,10 @@ impl From<burgernet_core::alerts::tips::TipError> for ApiError {
 impl From<burgernet_core::media::store::StoreError> for ApiError {
     fn from(error: burgernet_core::media::store::StoreError) -> Self {
         tracing::error!(error = %error, "the media store failed");
-        Self::unavailable("media_store_unavailable", "The media store cannot be reached just now; please retry.")
+        Self::unavailable(
+            "media_store_unavailable",
+            "The media store cannot be reached just now; please retry.",
+        )
     }
 }
 

@@ -4,10 +4,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use burgernet_core::alerts::area::AreaLimits;
+use burgernet_core::alerts::tips::TipSettings;
 use burgernet_core::auth::participant::ParticipantTokens;
 use burgernet_core::auth::staff::StaffTokenVerifier;
 use burgernet_core::config::ApiConfig;
-use burgernet_core::alerts::tips::TipSettings;
 use burgernet_core::db::{DbPool, PooledConnection};
 use burgernet_core::media::MediaSettings;
 use burgernet_core::media::store::MediaStore;

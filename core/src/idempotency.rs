@@ -91,7 +91,9 @@ pub async fn begin<T: DeserializeOwned>(
     let body_hash: [u8; 32] = Sha256::digest(serde_json::to_vec(body).unwrap_or_default()).into();
     match queries::claim(conn, &key_hash, &body_hash).await? {
         queries::Claim::New => Ok(Begun::Fresh(Pending(Some(key_hash)))),
-        queries::Claim::Answered { request_hash, .. } if request_hash != body_hash => Err(IdempotencyError::KeyReused),
+        queries::Claim::Answered { request_hash, .. } if request_hash != body_hash => {
+            Err(IdempotencyError::KeyReused)
+        }
         queries::Claim::Answered { response, .. } => serde_json::from_value(response)
             .map(Begun::Replay)
             .map_err(|error| diesel::result::Error::DeserializationError(Box::new(error)).into()),
@@ -99,7 +101,11 @@ pub async fn begin<T: DeserializeOwned>(
 }
 
 impl Pending {
-    pub async fn finish(self, conn: &mut AsyncPgConnection, answer: &impl Serialize) -> diesel::QueryResult<()> {
+    pub async fn finish(
+        self,
+        conn: &mut AsyncPgConnection,
+        answer: &impl Serialize,
+    ) -> diesel::QueryResult<()> {
         let Some(key_hash) = self.0 else { return Ok(()) };
         let response = serde_json::to_value(answer)
             .map_err(|error| diesel::result::Error::SerializationError(Box::new(error)))?;

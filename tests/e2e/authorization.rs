@@ -469,6 +469,22 @@ async fn every_alert_endpoint_answers_each_caller_as_the_matrix_says() {
     let draft = app.create_alert(&tokens.dispatcher, alert_body(circle(ROTTERDAM, 1_000.0))).await;
     let draft = draft["id"].as_str().unwrap().to_string();
 
+    let tip = app
+        .post_json_as(
+            &format!("/v1/me/alerts/{active}/tips"),
+            &alice.access_token,
+            &json!({"text": "Zag hem rennen."}),
+        )
+        .await;
+    let tip = tip.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string();
+    let declaration = json!({"content_type": "image/jpeg", "size_bytes": 2_000, "sha256": "ab".repeat(32)});
+    let media = app
+        .post_json_as(&format!("/v1/me/alerts/{active}/tips/{tip}/media"), &alice.access_token, &declaration)
+        .await;
+    let media = media.json::<Value>().await.unwrap()["media"]["id"].as_str().unwrap().to_string();
+    let not_ready = Invalid(409, "media_not_ready");
+    let hold = json!({"reason": "Zaak 2026-118"});
+
     let preview = json!({"category": "search", "urgent": true, "channels": ["push", "sms"], "area": circle(ROTTERDAM, 1_000.0)});
     let other_region = Invalid(422, "area_outside_region");
     let update = json!({"texts": {"nl": {"message": "Richting Blaak."}}});
@@ -490,6 +506,21 @@ async fn every_alert_endpoint_answers_each_caller_as_the_matrix_says() {
             only_the_regions_dispatchers(202)),
         row(M::POST, "/v1/alerts/{alert_id}/updates", &[&active], Some(update), only_the_regions_dispatchers(202)),
         row(M::GET, "/v1/alerts/{alert_id}/tips", &[&active], None, the_regions_dispatchers_and_admins(200)),
+        // Assessing is the control room's work; holds and views are open to administrators too.
+        row(M::PUT, "/v1/alerts/{alert_id}/tips/{tip_id}/assessment", &[&active, &tip],
+            Some(json!({"assessment": "relevant", "note": "Klopt met camerabeelden."})), only_the_regions_dispatchers(200)),
+        row(M::PUT, "/v1/alerts/{alert_id}/tips/{tip_id}/legal-hold", &[&active, &tip], Some(hold.clone()),
+            the_regions_dispatchers_and_admins(200)),
+        row(M::DELETE, "/v1/alerts/{alert_id}/tips/{tip_id}/legal-hold", &[&active, &tip], None,
+            the_regions_dispatchers_and_admins(204)),
+        row(M::PUT, "/v1/alerts/{alert_id}/legal-hold", &[&active], Some(hold), the_regions_dispatchers_and_admins(200)),
+        row(M::DELETE, "/v1/alerts/{alert_id}/legal-hold", &[&active], None, the_regions_dispatchers_and_admins(204)),
+        row(M::POST, "/v1/alerts/{alert_id}/media/{media_id}/views", &[&active, &media],
+            Some(json!({"preview": "thumbnail"})),
+            [NO_TOKEN, STAFF_ONLY, not_ready, OUT_OF_SCOPE, ROLE_REQUIRED, ROLE_REQUIRED, not_ready]),
+        row(M::POST, "/v1/alerts/{alert_id}/media/{media_id}/original-downloads", &[&active, &media],
+            Some(json!({"reason": "Voor het onderzoek."})),
+            [NO_TOKEN, STAFF_ONLY, not_ready, OUT_OF_SCOPE, ROLE_REQUIRED, ROLE_REQUIRED, not_ready]),
         row(M::GET, "/v1/alerts/{alert_id}/dossier", &[&active], None, the_regions_dispatchers_and_admins(200)),
         row(M::GET, "/v1/alerts/{alert_id}/events", &[&active], None, the_regions_dispatchers_and_admins(200)),
 
@@ -500,6 +531,15 @@ async fn every_alert_endpoint_answers_each_caller_as_the_matrix_says() {
             only_the_participant(204)),
         row(M::POST, "/v1/me/alerts/{alert_id}/tips", &[&active], Some(json!({"text": "Gezien bij de Markthal."})),
             only_the_participant(201)),
+        row(M::GET, "/v1/me/alerts/{alert_id}/tips/{tip_id}", &[&active, &tip], None, only_the_participant(200)),
+        row(M::POST, "/v1/me/alerts/{alert_id}/tips/{tip_id}/media", &[&active, &tip], Some(declaration),
+            only_the_participant(201)),
+        row(M::POST, "/v1/me/alerts/{alert_id}/tips/{tip_id}/media/{media_id}/completion", &[&active, &tip, &media],
+            Some(json!({})), {
+                let mut expect = only_the_participant(200);
+                expect[1] = Invalid(409, "upload_missing");
+                expect
+            }),
 
         // Last: closing ends the alert.
         row(M::POST, "/v1/alerts/{alert_id}/close", &[&active], Some(closing), only_the_regions_dispatchers(200)),

@@ -269,6 +269,8 @@ async fn serve_logs_json_with_request_ids_and_never_personal_data() {
         .env("BURGERNET_STAFF_TOKEN_AUDIENCE", "burgernet-api")
         .env("BURGERNET_STAFF_TOKEN_KEYS", dir.join("jwks.json"))
         .env("BURGERNET_PUBLIC_URL", "https://api.burgernet.test")
+        .env("BURGERNET_MEDIA_DIR", dir.join("media"))
+        .env("BURGERNET_MEDIA_SIGNING_KEY", "a-media-signing-key-for-this-test-0123456789")
         // Nothing is sent in this test; the providers only need to be configured.
         .env("BURGERNET_SMS_GATEWAY_URL", "http://127.0.0.1:9")
         .env("BURGERNET_SMS_GATEWAY_API_KEY", "unused-key")

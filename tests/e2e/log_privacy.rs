@@ -109,6 +109,11 @@ fn burgernet(database: &TestDatabase, sms: &FakeSmsGateway, smtp: &SmtpSink) -> 
         .env("BURGERNET_LOG", "debug")
         .env("BURGERNET_LOG_FORMAT", "json")
         .env("BURGERNET_PUBLIC_URL", PUBLIC_URL)
+        .env(
+            "BURGERNET_MEDIA_DIR",
+            std::env::temp_dir().join(format!("burgernet-log-privacy-{}", uuid::Uuid::new_v4())),
+        )
+        .env("BURGERNET_MEDIA_SIGNING_KEY", "a-media-signing-key-for-this-test-0123456789")
         .env("BURGERNET_SMS_GATEWAY_URL", sms.base_url())
         .env("BURGERNET_SMS_GATEWAY_API_KEY", sms.api_key())
         .env("BURGERNET_SMS_WEBHOOK_SECRET", sms.webhook_secret())

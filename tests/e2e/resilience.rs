@@ -303,6 +303,8 @@ impl WorkerFiles {
             ("BURGERNET_SMS_FALLBACK_AFTER", "1h".into()),
             ("BURGERNET_LOG_FORMAT", "json".into()),
             ("BURGERNET_PUBLIC_URL", PUBLIC_URL.into()),
+            ("BURGERNET_MEDIA_DIR", path("media")),
+            ("BURGERNET_MEDIA_SIGNING_KEY", "a-media-signing-key-for-this-test-0123456789".into()),
             ("BURGERNET_APNS_KEY_FILE", path("apns-key.p8")),
             ("BURGERNET_APNS_KEY_ID", apns.key_id.clone()),
             ("BURGERNET_APNS_TEAM_ID", apns.team_id.clone()),

@@ -85,7 +85,10 @@ async fn scene(options: TestAppOptions) -> Scene {
 
 impl Scene {
     async fn tip(&self, who: &SignedIn, body: Value) -> Value {
-        let response = self.app.post_json_as(&format!("/v1/me/alerts/{}/tips", self.alert), &who.access_token, &body).await;
+        let response = self
+            .app
+            .post_json_as(&format!("/v1/me/alerts/{}/tips", self.alert), &who.access_token, &body)
+            .await;
         assert_eq!(response.status(), 201);
         response.json().await.unwrap()
     }
@@ -103,8 +106,14 @@ impl Scene {
         bytes: &[u8],
         declared: &[u8],
     ) -> reqwest::Response {
-        let body = json!({"content_type": content_type, "size_bytes": bytes.len(), "sha256": sha256(declared)});
-        let mut request = self.app.client.post(self.app.url(&self.media_path(tip))).bearer_auth(&who.access_token).json(&body);
+        let body =
+            json!({"content_type": content_type, "size_bytes": bytes.len(), "sha256": sha256(declared)});
+        let mut request = self
+            .app
+            .client
+            .post(self.app.url(&self.media_path(tip)))
+            .bearer_auth(&who.access_token)
+            .json(&body);
         if let Some(key) = tip["sender_key"].as_str() {
             request = request.header("Tip-Sender-Key", key);
         }
@@ -128,7 +137,8 @@ impl Scene {
 
     async fn complete(&self, who: &SignedIn, tip: &Value, media: &str) -> reqwest::Response {
         let path = format!("{}/{media}/completion", self.media_path(tip));
-        let mut request = self.app.client.post(self.app.url(&path)).bearer_auth(&who.access_token).json(&json!({}));
+        let mut request =
+            self.app.client.post(self.app.url(&path)).bearer_auth(&who.access_token).json(&json!({}));
         if let Some(key) = tip["sender_key"].as_str() {
             request = request.header("Tip-Sender-Key", key);
         }
@@ -241,7 +251,11 @@ async fn a_photo_becomes_evidence_and_the_control_room_sees_it_without_metadata(
     objects.sort();
     assert_eq!(
         objects,
-        [format!("derived/{media}/display.jpg"), format!("derived/{media}/thumbnail.jpg"), format!("evidence/{media}")]
+        [
+            format!("derived/{media}/display.jpg"),
+            format!("derived/{media}/thumbnail.jpg"),
+            format!("evidence/{media}")
+        ]
     );
 
     let tips = app.get_json(&format!("/v1/alerts/{alert}/tips"), dispatcher).await;
@@ -259,7 +273,8 @@ async fn a_photo_becomes_evidence_and_the_control_room_sees_it_without_metadata(
     let thumbnail = thumbnail.bytes().await.unwrap();
     assert_eq!(image::load_from_memory(&thumbnail).unwrap().width(), 320);
     assert!(!has_exif(&thumbnail), "the thumbnail carries EXIF");
-    let expires = chrono::DateTime::parse_from_rfc3339(file["thumbnail"]["expires_at"].as_str().unwrap()).unwrap();
+    let expires =
+        chrono::DateTime::parse_from_rfc3339(file["thumbnail"]["expires_at"].as_str().unwrap()).unwrap();
     assert!(expires <= chrono::Utc::now() + chrono::Duration::seconds(301));
 
     // Viewing the display image: a short link, recorded with who looked.
@@ -277,18 +292,28 @@ async fn a_photo_becomes_evidence_and_the_control_room_sees_it_without_metadata(
     let refused = app.send_json_as(Method::POST, &downloads, dispatcher, &json!({"reason": ""})).await;
     assert_problem(refused, 422, "invalid_reason").await;
     let link = app
-        .expect_ok(Method::POST, &downloads, dispatcher, json!({"reason": "Overdracht aan recherche, zaak 2026-118"}))
+        .expect_ok(
+            Method::POST,
+            &downloads,
+            dispatcher,
+            json!({"reason": "Overdracht aan recherche, zaak 2026-118"}),
+        )
         .await;
-    let downloaded = app.client.get(link["url"].as_str().unwrap()).send().await.unwrap().bytes().await.unwrap();
+    let downloaded =
+        app.client.get(link["url"].as_str().unwrap()).send().await.unwrap().bytes().await.unwrap();
     assert_eq!(downloaded.as_ref(), original.as_slice());
 
     let dossier = app.get_json(&format!("/v1/alerts/{alert}/dossier"), dispatcher).await;
     let entries = dossier["entries"].as_array().unwrap();
-    let entry = |kind: &str| entries.iter().find(|e| e["kind"] == kind).unwrap_or_else(|| panic!("no {kind}"));
+    let entry =
+        |kind: &str| entries.iter().find(|e| e["kind"] == kind).unwrap_or_else(|| panic!("no {kind}"));
     assert_eq!(entry("media_ready")["body"]["sha256"], sha256(&original));
     assert_eq!(entry("media_viewed")["body"]["preview"], "display");
     assert!(entry("media_viewed")["actor"].as_str().unwrap().starts_with("staff:"));
-    assert_eq!(entry("media_original_downloaded")["body"]["reason"], "Overdracht aan recherche, zaak 2026-118");
+    assert_eq!(
+        entry("media_original_downloaded")["body"]["reason"],
+        "Overdracht aan recherche, zaak 2026-118"
+    );
     assert!(entry("media_original_downloaded")["actor"].as_str().unwrap().starts_with("staff:"));
 }
 
@@ -316,7 +341,8 @@ async fn files_that_are_not_what_they_claim_are_rejected_and_nothing_is_kept() {
 
     // A file that differs from its declared hash: the store refuses the upload outright, and a
     // store that let it through would still see it refused by the worker.
-    let response = scene.declare(&scene.witness, &tip, "image/jpeg", &whole, &photo_of_something_else()).await;
+    let response =
+        scene.declare(&scene.witness, &tip, "image/jpeg", &whole, &photo_of_something_else()).await;
     let declared: Value = response.json().await.unwrap();
     let refused = put_presigned(&scene.app, &declared["upload"]["request"], whole.clone()).await;
     assert!(refused.status().is_client_error(), "the store took a file with the wrong hash");
@@ -348,13 +374,22 @@ async fn only_the_sender_attaches_media_within_the_limits() {
     let bytes = photo();
 
     // Another participant cannot see or extend the tip; an anonymous tip needs its key.
-    assert_problem(scene.declare(&neighbour, &named, "image/jpeg", &bytes, &bytes).await, 404, "not_found").await;
+    assert_problem(scene.declare(&neighbour, &named, "image/jpeg", &bytes, &bytes).await, 404, "not_found")
+        .await;
     let without_key = json!({"id": anonymous["id"]});
-    assert_problem(scene.declare(&scene.witness, &without_key, "image/jpeg", &bytes, &bytes).await, 404, "not_found")
-        .await;
+    assert_problem(
+        scene.declare(&scene.witness, &without_key, "image/jpeg", &bytes, &bytes).await,
+        404,
+        "not_found",
+    )
+    .await;
     let wrong_key = json!({"id": anonymous["id"], "sender_key": "not-the-key"});
-    assert_problem(scene.declare(&scene.witness, &wrong_key, "image/jpeg", &bytes, &bytes).await, 404, "not_found")
-        .await;
+    assert_problem(
+        scene.declare(&scene.witness, &wrong_key, "image/jpeg", &bytes, &bytes).await,
+        404,
+        "not_found",
+    )
+    .await;
     let path = format!("/v1/me/alerts/{}/tips/{}", scene.alert, named["id"].as_str().unwrap());
     assert_problem(app.get_as(&path, &neighbour.access_token).await, 404, "not_found").await;
     let media = scene.attach(&scene.witness, &anonymous, "image/jpeg", &bytes).await;
@@ -371,16 +406,25 @@ async fn only_the_sender_attaches_media_within_the_limits() {
         ("video/mp4", 1024 * 1024 * 1024 + 1, "media_too_large"),
     ] {
         let body = json!({"content_type": content_type, "size_bytes": size, "sha256": sha256(b"x")});
-        assert_problem(app.post_json_as(&scene.media_path(&named), &scene.witness.access_token, &body).await, 422, code)
-            .await;
+        assert_problem(
+            app.post_json_as(&scene.media_path(&named), &scene.witness.access_token, &body).await,
+            422,
+            code,
+        )
+        .await;
     }
     let body = json!({"content_type": "image/jpeg", "size_bytes": 10, "sha256": "abc"});
-    assert_problem(app.post_json_as(&scene.media_path(&named), &scene.witness.access_token, &body).await, 422, "invalid_sha256")
-        .await;
+    assert_problem(
+        app.post_json_as(&scene.media_path(&named), &scene.witness.access_token, &body).await,
+        422,
+        "invalid_sha256",
+    )
+    .await;
 
     // Ten per tip; a large video is uploaded in parts.
     for _ in 0..10 {
-        let body = json!({"content_type": "video/mp4", "size_bytes": 300 * 1024 * 1024, "sha256": sha256(b"v")});
+        let body =
+            json!({"content_type": "video/mp4", "size_bytes": 300 * 1024 * 1024, "sha256": sha256(b"v")});
         let response = app.post_json_as(&scene.media_path(&named), &scene.witness.access_token, &body).await;
         assert_eq!(response.status(), 201);
         let declared: Value = response.json().await.unwrap();
@@ -388,13 +432,22 @@ async fn only_the_sender_attaches_media_within_the_limits() {
         assert_eq!(declared["upload"]["parts"].as_array().unwrap().len(), 5, "300 MiB in parts of 64 MiB");
     }
     let body = json!({"content_type": "image/jpeg", "size_bytes": 10, "sha256": sha256(b"x")});
-    assert_problem(app.post_json_as(&scene.media_path(&named), &scene.witness.access_token, &body).await, 409, "too_many_media")
-        .await;
+    assert_problem(
+        app.post_json_as(&scene.media_path(&named), &scene.witness.access_token, &body).await,
+        409,
+        "too_many_media",
+    )
+    .await;
 
     let closing = json!({"outcome": "no_result", "texts": {"nl": {"message": "Beëindigd."}}});
-    app.expect_ok(Method::POST, &format!("/v1/alerts/{}/close", scene.alert), &scene.dispatcher, closing).await;
-    assert_problem(scene.declare(&scene.witness, &anonymous, "image/jpeg", &bytes, &bytes).await, 409, "alert_closed")
+    app.expect_ok(Method::POST, &format!("/v1/alerts/{}/close", scene.alert), &scene.dispatcher, closing)
         .await;
+    assert_problem(
+        scene.declare(&scene.witness, &anonymous, "image/jpeg", &bytes, &bytes).await,
+        409,
+        "alert_closed",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -409,12 +462,8 @@ async fn the_control_room_assesses_tips_and_retention_keeps_only_what_is_on_hold
     let dropped_media = scene.attach(&scene.witness, &dropped, "image/jpeg", &photo()).await;
     scene.settled(&scene.witness, &kept, &kept_media).await;
     scene.settled(&scene.witness, &dropped, &dropped_media).await;
-    let abandoned: Value = scene
-        .declare(&scene.witness, &dropped, "image/jpeg", &photo(), &photo())
-        .await
-        .json()
-        .await
-        .unwrap();
+    let abandoned: Value =
+        scene.declare(&scene.witness, &dropped, "image/jpeg", &photo(), &photo()).await.json().await.unwrap();
 
     let assessment = format!("/v1/alerts/{alert}/tips/{kept_id}/assessment");
     let forwarded = json!({"assessment": "forwarded", "forwarded_to": "Noodhulp Rotterdam-Centrum", "note": "Kenteken klopt"});
@@ -423,9 +472,19 @@ async fn the_control_room_assesses_tips_and_retention_keeps_only_what_is_on_hold
     let recorded: Value = recorded.json().await.unwrap();
     assert_eq!(recorded["forwarded_to"], "Noodhulp Rotterdam-Centrum");
     let unnamed = json!({"assessment": "forwarded"});
-    assert_problem(app.send_json_as(Method::PUT, &assessment, dispatcher, &unnamed).await, 422, "invalid_assessment").await;
+    assert_problem(
+        app.send_json_as(Method::PUT, &assessment, dispatcher, &unnamed).await,
+        422,
+        "invalid_assessment",
+    )
+    .await;
     let unknown = json!({"assessment": "maybe"});
-    assert_problem(app.send_json_as(Method::PUT, &assessment, dispatcher, &unknown).await, 422, "invalid_body").await;
+    assert_problem(
+        app.send_json_as(Method::PUT, &assessment, dispatcher, &unknown).await,
+        422,
+        "invalid_body",
+    )
+    .await;
     let hold = format!("/v1/alerts/{alert}/tips/{kept_id}/legal-hold");
     let placed = app.send_json_as(Method::PUT, &hold, dispatcher, &json!({"reason": "Zaak 2026-118"})).await;
     assert_eq!(placed.status(), 200);
@@ -437,7 +496,10 @@ async fn the_control_room_assesses_tips_and_retention_keeps_only_what_is_on_hold
     // The alert closed 91 days ago; the upload never completed is two days old.
     let closing = json!({"outcome": "hard_success", "texts": {"nl": {"message": "Aangehouden."}}});
     app.expect_ok(Method::POST, &format!("/v1/alerts/{alert}/close"), dispatcher, closing).await;
-    app.database_exec(&format!("UPDATE alerts SET closed_at = now() - interval '91 days' WHERE id = '{alert}'")).await;
+    app.database_exec(&format!(
+        "UPDATE alerts SET closed_at = now() - interval '91 days' WHERE id = '{alert}'"
+    ))
+    .await;
     let abandoned_id = abandoned["media"]["id"].as_str().unwrap();
     app.database_exec(&format!(
         "UPDATE tip_media SET upload_expires_at = now() - interval '1 minute' WHERE id = '{abandoned_id}'"
@@ -456,7 +518,8 @@ async fn the_control_room_assesses_tips_and_retention_keeps_only_what_is_on_hold
     assert_eq!(scene.stored_objects(&dropped_media).await, Vec::<String>::new());
     assert_eq!(scene.stored_objects(&kept_media).await.len(), 3);
     let dossier = app.get_json(&format!("/v1/alerts/{alert}/dossier"), dispatcher).await;
-    let removal = dossier["entries"].as_array().unwrap().iter().find(|e| e["kind"] == "retention_removed").unwrap();
+    let removal =
+        dossier["entries"].as_array().unwrap().iter().find(|e| e["kind"] == "retention_removed").unwrap();
     assert_eq!(removal["body"]["tips"], json!([dropped_id]));
     assert_eq!(removal["body"]["media"][0]["sha256"], sha256(&photo()));
 
@@ -487,9 +550,15 @@ async fn an_alert_on_legal_hold_keeps_its_tips_and_erasure_keeps_the_evidence_wi
     assert_eq!(placed.status(), 200);
     let closing = json!({"outcome": "no_result", "texts": {"nl": {"message": "Beëindigd."}}});
     app.expect_ok(Method::POST, &format!("/v1/alerts/{alert}/close"), dispatcher, closing).await;
-    app.database_exec(&format!("UPDATE alerts SET closed_at = now() - interval '400 days' WHERE id = '{alert}'")).await;
+    app.database_exec(&format!(
+        "UPDATE alerts SET closed_at = now() - interval '400 days' WHERE id = '{alert}'"
+    ))
+    .await;
     let mut conn = app.database.connect().await;
-    let upkeep = retention::EvidenceUpkeep { store: app.media_store.clone(), retention: Duration::from_secs(90 * 86_400) };
+    let upkeep = retention::EvidenceUpkeep {
+        store: app.media_store.clone(),
+        retention: Duration::from_secs(90 * 86_400),
+    };
     assert_eq!(upkeep.run(&mut conn).await.unwrap().removed_tips, 0);
     assert_eq!(scene.stored_objects(&media).await.len(), 3);
     let kinds = app.dossier_kinds(dispatcher, alert).await;

@@ -23,15 +23,20 @@ pub use runner::{Runner, RunnerHandle};
 use burgernet_core::alerts::delivery::{DeliverBatch, DeliveryContext, FanOutWave, SmsFallbackCheck};
 use burgernet_core::config::WorkerConfig;
 use burgernet_core::db::DbPool;
-use burgernet_core::media::processing::{MediaContext, ProcessMedia};
 use burgernet_core::media::photo::PhotoLimits;
+use burgernet_core::media::processing::{MediaContext, ProcessMedia};
 use burgernet_core::media::retention::EvidenceUpkeep;
 use burgernet_core::media::store::MediaStore;
 use burgernet_core::participants::notices::{Messaging, NoticeContext, NotifyParticipant};
 
 /// A runner for every job type of the application, keeping the evidence too; `work`, `dev` and the
 /// tests start this one.
-pub fn application_runner(pool: DbPool, config: WorkerConfig, messaging: Messaging, store: MediaStore) -> Runner {
+pub fn application_runner(
+    pool: DbPool,
+    config: WorkerConfig,
+    messaging: Messaging,
+    store: MediaStore,
+) -> Runner {
     let delivery = DeliveryContext::new(
         pool.clone(),
         messaging.push.clone(),

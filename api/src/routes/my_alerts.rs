@@ -7,7 +7,9 @@ use burgernet_core::alerts::progress::{self, ReceiptKind, ReceivedAlert};
 use burgernet_core::alerts::tips::{self, NewTipRequest, SenderKey, TipReceipt};
 use burgernet_core::idempotency::{Answer, IdempotencyKey};
 use burgernet_core::ids::{AlertId, DeviceId, MediaId, TipId};
-use burgernet_core::media::uploads::{self, MediaDeclaration, MediaUpload, MyMedia, MyTip, Sender, UploadCompletion};
+use burgernet_core::media::uploads::{
+    self, MediaDeclaration, MediaUpload, MyMedia, MyTip, Sender, UploadCompletion,
+};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -158,7 +160,8 @@ pub async fn send_tip(
     let key = idempotency_key(&request)?;
     let mut conn = state.db().await?;
     let answer =
-        tips::submit(&mut conn, &state.tips, participant.id(), AlertId(*alert_id), &body, key.as_ref()).await?;
+        tips::submit(&mut conn, &state.tips, participant.id(), AlertId(*alert_id), &body, key.as_ref())
+            .await?;
     Ok(replayed(StatusCode::CREATED, answer))
 }
 
@@ -191,7 +194,9 @@ pub async fn get_my_tip(
     let (alert_id, tip_id) = path.into_inner();
     let key = sender_key(&request);
     let mut conn = state.db().await?;
-    Ok(web::Json(uploads::my_tip(&mut conn, &sender(&participant, &key), AlertId(alert_id), TipId(tip_id)).await?))
+    Ok(web::Json(
+        uploads::my_tip(&mut conn, &sender(&participant, &key), AlertId(alert_id), TipId(tip_id)).await?,
+    ))
 }
 
 /// Attach a photo or video to your tip: declare its type, size and SHA-256, and upload it with the

@@ -43,7 +43,8 @@ pub async fn list_tips(
     let alert = AlertId(*alert_id);
     let mut conn = state.db().await?;
     ensure_alert_scope(&mut conn, &viewer.0, alert).await?;
-    let tips = tip_review::list(&mut conn, &state.media_store, &state.media, alert, &Actor::staff(&viewer.0)).await?;
+    let tips = tip_review::list(&mut conn, &state.media_store, &state.media, alert, &Actor::staff(&viewer.0))
+        .await?;
     Ok(web::Json(tips))
 }
 
@@ -233,8 +234,16 @@ pub async fn view_media(
     let mut conn = state.db().await?;
     ensure_alert_scope(&mut conn, &viewer.0, AlertId(alert)).await?;
     let actor = Actor::staff(&viewer.0);
-    let link = review::view(&mut conn, &state.media_store, &state.media, AlertId(alert), MediaId(media), body.preview, &actor)
-        .await?;
+    let link = review::view(
+        &mut conn,
+        &state.media_store,
+        &state.media,
+        AlertId(alert),
+        MediaId(media),
+        body.preview,
+        &actor,
+    )
+    .await?;
     Ok(web::Json(link))
 }
 

@@ -11,8 +11,8 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::Actor;
-use crate::hex;
 use crate::db::dossier::{self as queries, DossierEntryRow, NewDossierEntry};
+use crate::hex;
 use crate::ids::AlertId;
 
 /// Appends an event to the alert's dossier, on the connection of the transaction it belongs to.
@@ -78,7 +78,6 @@ impl From<DossierEntryRow> for DossierEntry {
         }
     }
 }
-
 
 /// Entries are read in pages of this many.
 const PAGE: i64 = 1_000;

@@ -117,8 +117,14 @@ pub async fn list(
     let rows = queries::list(conn, alert, 500).await?;
     let mut media = review::for_alert(conn, store, settings, alert).await?;
     let thumbnails: usize = media.values().flatten().filter(|item| item.thumbnail.is_some()).count();
-    dossier::record(conn, alert, viewer, "tips_viewed", json!({ "tips": rows.len(), "thumbnails": thumbnails }))
-        .await?;
+    dossier::record(
+        conn,
+        alert,
+        viewer,
+        "tips_viewed",
+        json!({ "tips": rows.len(), "thumbnails": thumbnails }),
+    )
+    .await?;
     Ok(rows
         .into_iter()
         .map(|row| {
@@ -141,7 +147,10 @@ pub enum TipReviewError {
 fn short_text(field: &'static str, raw: Option<&str>, max: usize) -> Result<Option<String>, InvalidInput> {
     let Some(text) = raw.map(str::trim).filter(|text| !text.is_empty()) else { return Ok(None) };
     if text.chars().count() > max || text.chars().any(|c| c.is_control() && c != '\n') {
-        return Err(InvalidInput::new("invalid_assessment", format!("{field} has at most {max} characters.")));
+        return Err(InvalidInput::new(
+            "invalid_assessment",
+            format!("{field} has at most {max} characters."),
+        ));
     }
     Ok(Some(text.to_string()))
 }
@@ -166,10 +175,13 @@ pub async fn assess(
     conn.transaction(async |conn| {
         let subject = assessor.subject();
         let assessment = request.assessment.as_str();
-        if !queries::assess(conn, alert, tip, assessment, forwarded_to.as_deref(), note.as_deref(), &subject).await? {
+        if !queries::assess(conn, alert, tip, assessment, forwarded_to.as_deref(), note.as_deref(), &subject)
+            .await?
+        {
             return Err(TipReviewError::NotFound);
         }
-        let body = json!({ "tip_id": tip, "assessment": assessment, "forwarded_to": forwarded_to, "note": note });
+        let body =
+            json!({ "tip_id": tip, "assessment": assessment, "forwarded_to": forwarded_to, "note": note });
         dossier::record(conn, alert, assessor, "tip_assessed", body).await?;
         let row = queries::find(conn, alert, tip).await?.ok_or(TipReviewError::NotFound)?;
         Ok(Tip::from_row(row, vec![]).assessment.expect("just assessed"))
@@ -198,7 +210,10 @@ pub async fn set_legal_hold(
         .map(|request| {
             let reason = request.reason.trim();
             if !(3..=500).contains(&reason.chars().count()) || reason.chars().any(char::is_control) {
-                return Err(InvalidInput::new("invalid_reason", "State the reason for the hold (3 to 500 characters)."));
+                return Err(InvalidInput::new(
+                    "invalid_reason",
+                    "State the reason for the hold (3 to 500 characters).",
+                ));
             }
             Ok(reason.to_string())
         })
@@ -212,9 +227,13 @@ pub async fn set_legal_hold(
         let kind = if reason.is_some() { "legal_hold_placed" } else { "legal_hold_lifted" };
         dossier::record(conn, alert, actor, kind, json!({ "tip_id": tip, "reason": reason })).await?;
         Ok(match tip {
-            Some(tip) => queries::find(conn, alert, tip)
-                .await?
-                .and_then(|row| Some(LegalHold { reason: row.legal_hold_reason?, placed_by: row.legal_hold_by, placed_at: row.legal_hold_at? })),
+            Some(tip) => queries::find(conn, alert, tip).await?.and_then(|row| {
+                Some(LegalHold {
+                    reason: row.legal_hold_reason?,
+                    placed_by: row.legal_hold_by,
+                    placed_at: row.legal_hold_at?,
+                })
+            }),
             None => queries::alert_legal_hold(conn, alert)
                 .await?
                 .map(|(reason, placed_by, placed_at)| LegalHold { reason, placed_by, placed_at }),

@@ -19,10 +19,10 @@ use crate::config::{ConfigError, Env, parse};
 use crate::db::alerts as alert_queries;
 use crate::db::tips::{self as queries, NewTip};
 use crate::idempotency::{self, Answer, Begun, IdempotencyError, IdempotencyKey, IdempotentRequest};
-use crate::participants::rate_limits;
 use crate::ids::{AlertId, ParticipantId, TipId};
 use crate::participants::InvalidInput;
 use crate::participants::places::Position;
+use crate::participants::rate_limits;
 
 pub const MAX_TIP_CHARS: usize = 2_000;
 

@@ -7,7 +7,10 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 pub enum Claim {
     /// Nobody answered this key yet; the row is locked until the transaction ends.
     New,
-    Answered { request_hash: Vec<u8>, response: serde_json::Value },
+    Answered {
+        request_hash: Vec<u8>,
+        response: serde_json::Value,
+    },
 }
 
 /// Claims the key, or returns the answer already stored under it. A concurrent claim of the same
@@ -39,7 +42,11 @@ pub async fn claim(conn: &mut AsyncPgConnection, key_hash: &[u8], request_hash: 
     Ok(Claim::Answered { request_hash: stored.request_hash, response: stored.response })
 }
 
-pub async fn answer(conn: &mut AsyncPgConnection, key_hash: &[u8], response: &serde_json::Value) -> QueryResult<()> {
+pub async fn answer(
+    conn: &mut AsyncPgConnection,
+    key_hash: &[u8],
+    response: &serde_json::Value,
+) -> QueryResult<()> {
     diesel::sql_query("UPDATE idempotent_requests SET status = 1, response = $2 WHERE key_hash = $1")
         .bind::<Bytea, _>(key_hash)
         .bind::<Jsonb, _>(response)

@@ -138,10 +138,12 @@ pub async fn find(conn: &mut AsyncPgConnection, id: MediaId) -> QueryResult<Opti
 
 /// A tip's media, oldest first.
 pub async fn for_tip(conn: &mut AsyncPgConnection, tip: TipId) -> QueryResult<Vec<MediaRow>> {
-    diesel::sql_query(format!("SELECT {COLUMNS} FROM tip_media m WHERE m.tip_id = $1 ORDER BY m.created_at, m.id"))
-        .bind::<SqlUuid, _>(tip.0)
-        .load(conn)
-        .await
+    diesel::sql_query(format!(
+        "SELECT {COLUMNS} FROM tip_media m WHERE m.tip_id = $1 ORDER BY m.created_at, m.id"
+    ))
+    .bind::<SqlUuid, _>(tip.0)
+    .load(conn)
+    .await
 }
 
 /// The media of an alert's tips, oldest first.
@@ -232,8 +234,10 @@ pub async fn lock_abandoned(conn: &mut AsyncPgConnection, limit: i64) -> QueryRe
 
 /// The media of these tips.
 pub async fn for_tips(conn: &mut AsyncPgConnection, tips: &[Uuid]) -> QueryResult<Vec<MediaRow>> {
-    diesel::sql_query(format!("SELECT {COLUMNS} FROM tip_media m WHERE m.tip_id = ANY($1) ORDER BY m.created_at, m.id"))
-        .bind::<diesel::sql_types::Array<SqlUuid>, _>(tips)
-        .load(conn)
-        .await
+    diesel::sql_query(format!(
+        "SELECT {COLUMNS} FROM tip_media m WHERE m.tip_id = ANY($1) ORDER BY m.created_at, m.id"
+    ))
+    .bind::<diesel::sql_types::Array<SqlUuid>, _>(tips)
+    .load(conn)
+    .await
 }

@@ -228,12 +228,16 @@ pub async fn set_legal_hold(
 ) -> QueryResult<bool> {
     let (reason, by) = hold.unzip();
     let query = match tip {
-        Some(_) => "UPDATE tips SET legal_hold_reason = $3, legal_hold_by = $4,
+        Some(_) => {
+            "UPDATE tips SET legal_hold_reason = $3, legal_hold_by = $4,
                            legal_hold_at = CASE WHEN $3::text IS NULL THEN NULL ELSE now() END
-                     WHERE alert_id = $1 AND id = $2",
-        None => "UPDATE alerts SET legal_hold_reason = $3, legal_hold_by = $4,
+                     WHERE alert_id = $1 AND id = $2"
+        }
+        None => {
+            "UPDATE alerts SET legal_hold_reason = $3, legal_hold_by = $4,
                         legal_hold_at = CASE WHEN $3::text IS NULL THEN NULL ELSE now() END
-                  WHERE id = $1 AND $2::uuid IS NULL",
+                  WHERE id = $1 AND $2::uuid IS NULL"
+        }
     };
     diesel::sql_query(query)
         .bind::<SqlUuid, _>(alert.0)
@@ -270,8 +274,10 @@ pub async fn alert_legal_hold(
 
 /// Erasing a participant: their tips stay as evidence, without their identity.
 pub async fn detach_participant(conn: &mut AsyncPgConnection, participant: Uuid) -> QueryResult<usize> {
-    diesel::sql_query("UPDATE tips SET participant_id = NULL, may_call_back = false WHERE participant_id = $1")
-        .bind::<SqlUuid, _>(participant)
-        .execute(conn)
-        .await
+    diesel::sql_query(
+        "UPDATE tips SET participant_id = NULL, may_call_back = false WHERE participant_id = $1",
+    )
+    .bind::<SqlUuid, _>(participant)
+    .execute(conn)
+    .await
 }

@@ -18,8 +18,8 @@ use std::time::Duration;
 
 use crate::config::{ConfigError, Env, parse};
 use crate::ids::MediaId;
-use inspect::{MediaKind, MediaType};
 use crate::participants::text_enum;
+use inspect::{MediaKind, MediaType};
 use store::ObjectKey;
 
 text_enum!(
@@ -105,8 +105,16 @@ impl MediaSettings {
                 }
                 Ok(bytes)
             })?,
-            upload_url_ttl: env.or("BURGERNET_MEDIA_UPLOAD_URL_TTL", Duration::from_secs(2 * 3600), parse::duration)?,
-            abandon_after: env.or("BURGERNET_MEDIA_ABANDON_AFTER", Duration::from_secs(48 * 3600), parse::duration)?,
+            upload_url_ttl: env.or(
+                "BURGERNET_MEDIA_UPLOAD_URL_TTL",
+                Duration::from_secs(2 * 3600),
+                parse::duration,
+            )?,
+            abandon_after: env.or(
+                "BURGERNET_MEDIA_ABANDON_AFTER",
+                Duration::from_secs(48 * 3600),
+                parse::duration,
+            )?,
             per_tip: env.or("BURGERNET_MEDIA_PER_TIP", 10, parse::positive_number)?,
             per_participant_per_hour: env.or("BURGERNET_MEDIA_PER_HOUR", 60, parse::positive_number)?,
             link_ttl: env.or("BURGERNET_MEDIA_LINK_TTL", Self::MAX_LINK_TTL, |raw| {

@@ -23,9 +23,9 @@ use super::store::{MediaStore, ObjectKey, StoreError};
 use super::video::{VideoOutcome, VideoTools, process_video};
 use super::{MediaState, Preview, evidence_key, preview_key, upload_key};
 use crate::alerts::{Actor, dossier};
-use crate::hex;
 use crate::db::DbPool;
 use crate::db::media::{self as queries, MediaFacts, MediaRow};
+use crate::hex;
 use crate::ids::{AlertId, MediaId};
 use crate::jobs::{BackgroundJob, JobError};
 
@@ -67,7 +67,9 @@ impl BackgroundJob for ProcessMedia {
         if !matches!(MediaState::from_database(&row.state), MediaState::Uploaded | MediaState::Processing) {
             return Ok(());
         }
-        queries::set_state(conn, self.media_id, MediaState::Processing.as_str()).await.map_err(JobError::retryable)?;
+        queries::set_state(conn, self.media_id, MediaState::Processing.as_str())
+            .await
+            .map_err(JobError::retryable)?;
         match examine(&ctx, &row).await.map_err(store_failure)? {
             Ok(facts) => {
                 let evidence = evidence_key(self.media_id);
@@ -148,15 +150,20 @@ async fn photo(
     media_type: MediaType,
 ) -> Result<Result<MediaFacts, Rejection>, StoreError> {
     let _permit = ctx.photo_permits.acquire().await.expect("the semaphore is never closed");
-    let limits = ctx.photo_limits.clone();
+    let limits = ctx.photo_limits;
     let outcome = tokio::task::spawn_blocking(move || process_photo(&bytes, media_type, &limits))
         .await
         .unwrap_or_else(|_| Err(rejection("image_unreadable", "The photo could not be read.")));
     let (facts, previews) = match outcome {
         Err(rejection) => return Ok(Err(rejection)),
-        Ok(PhotoOutcome::NoPreview { metadata }) => {
-            (MediaFacts { captured_at: metadata.captured_at, capture_position: metadata.position, ..Default::default() }, vec![])
-        }
+        Ok(PhotoOutcome::NoPreview { metadata }) => (
+            MediaFacts {
+                captured_at: metadata.captured_at,
+                capture_position: metadata.position,
+                ..Default::default()
+            },
+            vec![],
+        ),
         Ok(PhotoOutcome::Previewed { thumbnail, display, width, height, metadata }) => (
             MediaFacts {
                 has_preview: true,
@@ -289,7 +296,10 @@ async fn read_verified(
         if let Received::File(temp) = into {
             temp.remove().await;
         }
-        return Ok(Err(rejection("size_mismatch", "The file that arrived is not as large as declared; send it again.")));
+        return Ok(Err(rejection(
+            "size_mismatch",
+            "The file that arrived is not as large as declared; send it again.",
+        )));
     }
     if hash.finalize()[..] != *expected_sha256 {
         if let Received::File(temp) = into {
@@ -303,7 +313,11 @@ async fn read_verified(
     Ok(Ok(into))
 }
 
-async fn record_ready(conn: &mut AsyncPgConnection, row: &MediaRow, facts: &MediaFacts) -> diesel::QueryResult<()> {
+async fn record_ready(
+    conn: &mut AsyncPgConnection,
+    row: &MediaRow,
+    facts: &MediaFacts,
+) -> diesel::QueryResult<()> {
     conn.transaction(async |conn| {
         queries::mark_ready(conn, MediaId(row.id), facts).await?;
         let body = json!({

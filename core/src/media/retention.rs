@@ -28,7 +28,10 @@ pub enum RetentionError {
 }
 
 /// Expires uploads not completed in time and removes what arrived of them. Returns how many.
-pub async fn expire_abandoned_uploads(conn: &mut AsyncPgConnection, store: &MediaStore) -> Result<usize, RetentionError> {
+pub async fn expire_abandoned_uploads(
+    conn: &mut AsyncPgConnection,
+    store: &MediaStore,
+) -> Result<usize, RetentionError> {
     conn.transaction(async |conn| {
         let abandoned = media_queries::lock_abandoned(conn, BATCH).await?;
         for row in &abandoned {
@@ -46,7 +49,11 @@ pub async fn expire_abandoned_uploads(conn: &mut AsyncPgConnection, store: &Medi
 
 /// Deletes tips (with their media) whose alert closed more than `retention` ago, unless on legal
 /// hold. Returns how many tips were removed.
-pub async fn enforce(conn: &mut AsyncPgConnection, store: &MediaStore, retention: Duration) -> Result<usize, RetentionError> {
+pub async fn enforce(
+    conn: &mut AsyncPgConnection,
+    store: &MediaStore,
+    retention: Duration,
+) -> Result<usize, RetentionError> {
     conn.transaction(async |conn| {
         let due = tip_queries::lock_past_retention(conn, retention, BATCH).await?;
         let mut by_alert: std::collections::BTreeMap<uuid::Uuid, Vec<uuid::Uuid>> = Default::default();

@@ -14,8 +14,8 @@ use super::store::{MediaStore, StoreError};
 use super::uploads::{MediaRejection, MyMedia};
 use super::{MediaSettings, MediaState, Preview, evidence_key, preview_key};
 use crate::alerts::{Actor, dossier};
-use crate::hex;
 use crate::db::media::{self as queries, MediaRow};
+use crate::hex;
 use crate::ids::{AlertId, MediaId, TipId};
 use crate::participants::InvalidInput;
 
@@ -75,7 +75,6 @@ pub enum ReviewError {
     Database(#[from] diesel::result::Error),
 }
 
-
 /// The previews a ready file has.
 fn previews(row: &MediaRow) -> &'static [Preview] {
     match (row.has_preview, row.kind.as_str()) {
@@ -106,7 +105,9 @@ pub async fn for_alert(
     for row in queries::for_alert(conn, alert).await? {
         let ready = row.state == MediaState::Ready.as_str();
         let thumbnail = match previews(&row).first() {
-            Some(preview) if ready => Some(link(store, &preview_key(MediaId(row.id), *preview), settings, None).await?),
+            Some(preview) if ready => {
+                Some(link(store, &preview_key(MediaId(row.id), *preview), settings, None).await?)
+            }
             _ => None,
         };
         let mine = MyMedia::from(&row);
@@ -134,8 +135,15 @@ pub async fn for_alert(
     Ok(by_tip)
 }
 
-async fn ready_media(conn: &mut AsyncPgConnection, alert: AlertId, media: MediaId) -> Result<MediaRow, ReviewError> {
-    let row = queries::find(conn, media).await?.filter(|row| row.alert_id == alert.0).ok_or(ReviewError::NotFound)?;
+async fn ready_media(
+    conn: &mut AsyncPgConnection,
+    alert: AlertId,
+    media: MediaId,
+) -> Result<MediaRow, ReviewError> {
+    let row = queries::find(conn, media)
+        .await?
+        .filter(|row| row.alert_id == alert.0)
+        .ok_or(ReviewError::NotFound)?;
     match MediaState::from_database(&row.state) {
         MediaState::Ready => Ok(row),
         other => Err(ReviewError::NotReady(other)),
@@ -185,13 +193,19 @@ pub async fn download_original(
 ) -> Result<MediaLink, ReviewError> {
     let reason = request.reason.trim();
     if !(3..=500).contains(&reason.chars().count()) || reason.chars().any(char::is_control) {
-        return Err(InvalidInput::new("invalid_reason", "State why you download the original (3 to 500 characters).").into());
+        return Err(InvalidInput::new(
+            "invalid_reason",
+            "State why you download the original (3 to 500 characters).",
+        )
+        .into());
     }
     conn.transaction(async |conn| {
         let row = ready_media(conn, alert, media).await?;
-        let body = json!({ "media_id": media, "tip_id": row.tip_id, "reason": reason, "sha256": hex(&row.sha256) });
+        let body =
+            json!({ "media_id": media, "tip_id": row.tip_id, "reason": reason, "sha256": hex(&row.sha256) });
         dossier::record(conn, alert, viewer, "media_original_downloaded", body).await?;
-        let extension = super::inspect::MediaType::from_mime(&row.content_type).map_or("bin", |kind| kind.extension());
+        let extension =
+            super::inspect::MediaType::from_mime(&row.content_type).map_or("bin", |kind| kind.extension());
         let name = format!("burgernet-{media}.{extension}");
         Ok(link(store, &evidence_key(media), settings, Some(&name)).await?)
     })

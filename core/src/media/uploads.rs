@@ -235,7 +235,8 @@ pub async fn declare(
 ) -> Result<Answer<MediaUpload>, MediaError> {
     let declared = declaration.check(settings)?;
     let caller = format!("{}:{tip}", sender.participant);
-    let request = idempotency_key.map(|key| IdempotentRequest { operation: "tip_media", caller: &caller, key });
+    let request =
+        idempotency_key.map(|key| IdempotentRequest { operation: "tip_media", caller: &caller, key });
     conn.transaction(async |conn| {
         let pending = match idempotency::begin(conn, request.as_ref(), declaration).await? {
             Begun::Replay(value) => return Ok(Answer { value, replayed: true }),
@@ -324,7 +325,10 @@ pub async fn complete(
 ) -> Result<MyMedia, MediaError> {
     conn.transaction(async |conn| {
         own_tip(conn, sender, alert, tip).await?;
-        let row = queries::lock(conn, media).await?.filter(|row| row.tip_id == tip.0).ok_or(MediaError::MediaNotFound)?;
+        let row = queries::lock(conn, media)
+            .await?
+            .filter(|row| row.tip_id == tip.0)
+            .ok_or(MediaError::MediaNotFound)?;
         match MediaState::from_database(&row.state) {
             MediaState::PendingUpload => {}
             MediaState::Expired => return Err(MediaError::NotPending(MediaState::Expired)),
@@ -340,10 +344,11 @@ pub async fn complete(
             if parts.is_empty() {
                 return Err(MediaError::UploadMissing);
             }
-            store
-                .complete_multipart(&key, &MultipartUploadId(upload.clone()), &parts)
-                .await
-                .map_err(|error| if error.is_retryable() { MediaError::Store(error) } else { MediaError::UploadMissing })?;
+            store.complete_multipart(&key, &MultipartUploadId(upload.clone()), &parts).await.map_err(
+                |error| {
+                    if error.is_retryable() { MediaError::Store(error) } else { MediaError::UploadMissing }
+                },
+            )?;
         }
         match store.size(&key).await? {
             None => return Err(MediaError::UploadMissing),

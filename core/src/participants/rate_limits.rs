@@ -34,3 +34,23 @@ pub fn until(now: DateTime<Utc>, moment: DateTime<Utc>) -> Duration {
     let seconds = (moment - now).num_milliseconds().max(0) as u64;
     Duration::from_secs(seconds.div_ceil(1000).max(1))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn waits_round_up_to_whole_seconds_and_are_never_zero() {
+        let now = Utc::now();
+        assert_eq!(until(now, now + chrono::Duration::milliseconds(1500)), Duration::from_secs(2));
+        assert_eq!(until(now, now - chrono::Duration::seconds(5)), Duration::from_secs(1));
+    }
+
+    #[test]
+    fn keys_hide_the_value() {
+        let limited = key("sign-in:phone", "+31612345678");
+        assert!(limited.starts_with("sign-in:phone:"));
+        assert!(!limited.contains("612345678"));
+        assert_ne!(limited, key("sign-in:phone", "+31612345679"));
+    }
+}

@@ -7,6 +7,7 @@ use std::time::Duration;
 use burgernet_api::state::AppState;
 use burgernet_core::alerts::area::AreaLimits;
 use burgernet_core::alerts::delivery::DeliverySettings;
+use burgernet_core::alerts::tips::TipSettings;
 use burgernet_core::auth::dev_identity::{DevKeyPair, StaffTokenRequest, mint_staff_token};
 use burgernet_core::auth::participant::{ParticipantTokenKey, ParticipantTokens};
 use burgernet_core::auth::staff::{StaffKeys, StaffRole, StaffTokenAlgorithms};
@@ -14,7 +15,6 @@ use burgernet_core::config::{
     ApiConfig, Env, MessagingConfig, ParticipantTokenConfig, StaffTokenConfig, WorkerConfig,
 };
 use burgernet_core::ids::{ParticipantId, SessionId};
-use burgernet_core::alerts::tips::TipSettings;
 use burgernet_core::media::MediaSettings;
 use burgernet_core::media::store::MediaStore;
 use burgernet_core::media::video::VideoTools;
@@ -179,7 +179,12 @@ impl TestApp {
                 video: VideoTools::from_env(&Env::from_pairs::<&str, &str>([])).unwrap(),
                 tip_retention: Duration::from_secs(90 * 86_400),
             };
-            let runner = burgernet_workers::application_runner(database.pool(), config, messaging, media_store.clone());
+            let runner = burgernet_workers::application_runner(
+                database.pool(),
+                config,
+                messaging,
+                media_store.clone(),
+            );
             Some(runner.start().await)
         } else {
             None
