@@ -1,5 +1,3 @@
-//! `burgernet bench media`: see [`media`].
-//!
 //! `burgernet bench fanout`: the national fan-out benchmark. Seeds (once per size) a synthetic
 //! national population (`burgernet_core::db::synthetic`), starts the fake providers with 20 ms
 //! latency in a process of their own (`burgernet bench fakes`), runs the API and the workers in
@@ -14,6 +12,8 @@
 //! accepted; `pushes_per_s` is the pushes accepted over the time between the first and the last;
 //! `missing` and `duplicates` count devices (or, for SMS recipients, phones) that received the alert
 //! never or more than once; `rss_mb` is the peak resident memory of this process.
+//!
+//! `burgernet bench media`: the photo work of the media worker, see [`media`].
 
 use std::collections::HashMap;
 use std::io::BufRead;
