@@ -7,7 +7,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::helpers::app::PUBLIC_URL;
-use crate::helpers::{SignedIn, TestApp, TestAppOptions, problem};
+use crate::helpers::{SignedIn, TestApp, TestAppOptions, assert_problem};
 
 const PHONE: &str = "+31612345678";
 /// Rotterdam centre (in the demo boundaries of GM0599).
@@ -20,12 +20,6 @@ async fn app() -> (TestApp, SignedIn) {
     app.load_reference_data().await;
     let participant = app.sign_up(PHONE).await;
     (app, participant)
-}
-
-async fn assert_problem(response: reqwest::Response, status: u16, code: &str) -> Value {
-    let (actual, body) = problem(response).await;
-    assert_eq!((actual, body["code"].as_str().unwrap()), (status, code), "{body}");
-    body
 }
 
 fn home_at((latitude, longitude): (f64, f64)) -> Value {

@@ -10,18 +10,12 @@ use serde_json::{Value, json};
 use crate::helpers::alerts::{
     AMSTERDAM, KRALINGEN, Profile, ROTTERDAM, alert_body, android_device, circle, ios_device,
 };
-use crate::helpers::{TestApp, TestAppOptions, problem};
+use crate::helpers::{TestApp, TestAppOptions, assert_problem};
 
 async fn app() -> TestApp {
     let app = TestApp::spawn_with(TestAppOptions { workers: true, ..TestAppOptions::default() }).await;
     app.load_reference_data().await;
     app
-}
-
-async fn assert_problem(response: reqwest::Response, status: u16, code: &str) -> Value {
-    let (actual, body) = problem(response).await;
-    assert_eq!((actual, body["code"].as_str().unwrap()), (status, code), "{body}");
-    body
 }
 
 /// The SMS the gateway accepted that carry an alert's messages (their reference names the message

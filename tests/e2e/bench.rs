@@ -6,13 +6,23 @@ use std::process::Command;
 
 use crate::helpers::TestDatabase;
 
-/// The figures of the benchmark's one line, by name, in the order printed.
-fn figures(line: &str) -> Vec<(String, String)> {
-    line.split(' ')
+/// Checks that the benchmark succeeded and printed exactly one line, starting with its name;
+/// returns the line and its figures by name, in the order printed.
+fn one_line_of_figures(output: &std::process::Output, name: &str) -> (String, Vec<(String, String)>) {
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "the benchmark failed:\n{stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 1, "exactly one line on stdout:\n{stdout}");
+    let line = lines[0].to_string();
+    assert!(line.starts_with(&format!("{name} ")), "{line}");
+    let figures = line
+        .split(' ')
         .skip(1)
         .filter_map(|pair| pair.split_once('='))
         .map(|(name, value)| (name.to_string(), value.to_string()))
-        .collect()
+        .collect();
+    (line, figures)
 }
 
 #[tokio::test]
@@ -33,15 +43,7 @@ async fn fanout_prints_one_line_of_figures_with_every_recipient_reached_once() {
     .await
     .unwrap();
     let _ = std::fs::remove_dir_all(&bench_dir);
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "the benchmark failed:\n{stderr}");
-
-    let lines: Vec<&str> = stdout.lines().collect();
-    assert_eq!(lines.len(), 1, "exactly one line on stdout:\n{stdout}");
-    let line = lines[0];
-    assert!(line.starts_with("fanout "), "{line}");
-    let figures = figures(line);
+    let (line, figures) = one_line_of_figures(&output, "fanout");
     let names: Vec<&str> = figures.iter().map(|(name, _)| name.as_str()).collect();
     assert_eq!(
         names,
@@ -86,15 +88,7 @@ async fn media_prints_one_line_of_figures_for_the_photos_processed() {
     })
     .await
     .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "the benchmark failed:\n{stderr}");
-
-    let lines: Vec<&str> = stdout.lines().collect();
-    assert_eq!(lines.len(), 1, "exactly one line on stdout:\n{stdout}");
-    let line = lines[0];
-    assert!(line.starts_with("media "), "{line}");
-    let figures = figures(line);
+    let (line, figures) = one_line_of_figures(&output, "media");
     let names: Vec<&str> = figures.iter().map(|(name, _)| name.as_str()).collect();
     assert_eq!(names, ["photos", "per_s", "p95_ms", "rss_mb"], "{line}");
     let value = |wanted: &str| -> f64 {

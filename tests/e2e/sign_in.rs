@@ -9,7 +9,7 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use serde_json::json;
 
-use crate::helpers::{TestApp, TestAppOptions, problem};
+use crate::helpers::{TestApp, TestAppOptions, assert_problem};
 use burgernet_fakes::faults::Fault;
 
 const PHONE: &str = "+31612345678";
@@ -22,12 +22,6 @@ async fn app_without_resend_wait() -> TestApp {
         ..TestAppOptions::default()
     })
     .await
-}
-
-async fn assert_problem(response: reqwest::Response, status: u16, code: &str) -> serde_json::Value {
-    let (actual, body) = problem(response).await;
-    assert_eq!((actual, body["code"].as_str().unwrap()), (status, code), "{body}");
-    body
 }
 
 fn retry_after(response: &reqwest::Response) -> u64 {

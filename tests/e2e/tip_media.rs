@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::helpers::alerts::{Profile, ROTTERDAM, alert_body, circle};
-use crate::helpers::{SignedIn, TestApp, TestAppOptions, problem};
+use crate::helpers::{SignedIn, TestApp, TestAppOptions, assert_problem};
 
 const DAM_SQUARE: (f64, f64) = (52.373, 4.8931);
 
@@ -193,12 +193,6 @@ async fn put_presigned(app: &TestApp, request: &Value, bytes: Vec<u8>) -> reqwes
         }
     }
     put.send().await.unwrap()
-}
-
-async fn assert_problem(response: reqwest::Response, status: u16, code: &str) -> Value {
-    let (actual, body) = problem(response).await;
-    assert_eq!((actual, body["code"].as_str().unwrap()), (status, code), "{body}");
-    body
 }
 
 fn has_exif(jpeg: &[u8]) -> bool {

@@ -163,6 +163,24 @@ impl Rejection {
         Self { code: "video_too_long", reason: format!("The video is longer than {limit_seconds} seconds.") }
     }
 
+    /// What arrived is longer or shorter than declared.
+    pub fn size_mismatch() -> Self {
+        Self::new("size_mismatch", "The file that arrived is not as large as declared; send it again.")
+    }
+
+    /// What arrived is not what was declared: its SHA-256 differs.
+    pub fn hash_mismatch() -> Self {
+        Self::new(
+            "hash_mismatch",
+            "The file changed on the way (its SHA-256 differs from the one declared); send it again.",
+        )
+    }
+
+    /// The upload is gone from the store.
+    pub fn upload_missing() -> Self {
+        Self::new("upload_missing", "The file did not arrive; send it again.")
+    }
+
     fn new(code: &'static str, reason: &str) -> Self {
         Self { code, reason: reason.to_string() }
     }

@@ -48,6 +48,11 @@ impl MediaKind {
             Self::Video => "video",
         }
     }
+
+    /// For values read back from `tip_media.kind`, which holds only these two.
+    pub fn from_database(text: &str) -> Self {
+        if text == "video" { Self::Video } else { Self::Photo }
+    }
 }
 
 impl MediaType {

@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::Semaphore;
 
-use super::inspect::{MediaKind, MediaType, Rejection};
+use super::inspect::{MediaKind, MediaType, Rejection, verify_type};
 use super::photo::{PhotoLimits, PhotoOutcome, process_photo};
 use super::store::{MediaStore, ObjectKey, StoreError};
 use super::video::{VideoOutcome, VideoTools, process_video};
@@ -105,33 +105,24 @@ async fn source_key(store: &MediaStore, media: MediaId) -> Result<Option<ObjectK
 async fn examine(ctx: &MediaContext, row: &MediaRow) -> Result<Result<MediaFacts, Rejection>, StoreError> {
     let media = MediaId(row.id);
     let Some(source) = source_key(&ctx.store, media).await? else {
-        return Ok(Err(rejection("upload_missing", "The file did not arrive; send it again.")));
+        return Ok(Err(Rejection::upload_missing()));
     };
     let declared = MediaType::from_mime(&row.content_type);
     let expected_size = row.size_bytes as u64;
     let received = match declared.map(MediaType::kind) {
-        Some(MediaKind::Video) => Received::File(TempFile::new(media)),
+        Some(MediaKind::Video) => Received::File(TempFile::create(media).await.map_err(local_failure)?),
         _ => Received::Memory(Vec::with_capacity(expected_size as usize)),
     };
     let received = match read_verified(&ctx.store, &source, expected_size, &row.sha256, received).await? {
         Ok(received) => received,
         Err(rejection) => return Ok(Err(rejection)),
     };
-    let real_type = MediaType::sniff(received.head());
-    let checked = match (real_type, declared) {
-        (None, _) | (_, None) => Err(rejection(
-            "type_not_allowed",
-            "This file is not a photo or video we accept (JPEG, PNG, HEIC, WebP, MP4, QuickTime).",
-        )),
-        (Some(real), Some(declared)) if real != declared => Err(rejection(
-            "type_mismatch",
-            format!("The file is not the {} it was declared as.", declared.mime()),
-        )),
-        (Some(real), Some(_)) => Ok(real),
-    };
-    let real_type = match checked {
+    let real_type = match verify_type(&row.content_type, received.head()) {
         Ok(real_type) => real_type,
-        Err(rejection) => return Ok(Err(rejection)),
+        Err(rejection) => {
+            received.discard().await;
+            return Ok(Err(rejection));
+        }
     };
     match received {
         Received::Memory(bytes) => photo(ctx, media, bytes, real_type).await,
@@ -153,7 +144,7 @@ async fn photo(
     let limits = ctx.photo_limits;
     let outcome = tokio::task::spawn_blocking(move || process_photo(&bytes, media_type, &limits))
         .await
-        .unwrap_or_else(|_| Err(rejection("image_unreadable", "The photo could not be read.")));
+        .unwrap_or_else(|_| Err(Rejection::image_unreadable()));
     let (facts, previews) = match outcome {
         Err(rejection) => return Ok(Err(rejection)),
         Ok(PhotoOutcome::NoPreview { metadata }) => (
@@ -214,10 +205,6 @@ fn local_failure(error: std::io::Error) -> StoreError {
     StoreError::Unavailable(format!("reading the object failed: {error}"))
 }
 
-fn rejection(code: &'static str, reason: impl Into<String>) -> Rejection {
-    Rejection { code, reason: reason.into() }
-}
-
 /// Where the bytes go while they are read: memory for photos (at most the photo limit), a
 /// temporary file for video (ffprobe and ffmpeg read files).
 enum Received {
@@ -226,25 +213,45 @@ enum Received {
 }
 
 impl Received {
+    /// Removes what was written to disk.
+    async fn discard(self) {
+        if let Self::File(temp) = self {
+            temp.remove().await;
+        }
+    }
+
     fn head(&self) -> &[u8] {
         match self {
-            Self::Memory(bytes) => &bytes[..bytes.len().min(64)],
+            Self::Memory(bytes) => &bytes[..bytes.len().min(HEAD_BYTES)],
             Self::File(file) => &file.head,
         }
     }
 }
 
+/// The first bytes are kept for the type check.
+const HEAD_BYTES: usize = 64;
+
 struct TempFile {
     path: PathBuf,
+    file: tokio::fs::File,
     head: Vec<u8>,
 }
 
 impl TempFile {
-    fn new(media: MediaId) -> Self {
-        Self { path: std::env::temp_dir().join(format!("burgernet-media-{media}")), head: Vec::new() }
+    async fn create(media: MediaId) -> std::io::Result<Self> {
+        let path = std::env::temp_dir().join(format!("burgernet-media-{media}"));
+        let file = tokio::fs::File::create(&path).await?;
+        Ok(Self { path, file, head: Vec::new() })
+    }
+
+    async fn write(&mut self, chunk: &[u8]) -> std::io::Result<()> {
+        let wanted = HEAD_BYTES.saturating_sub(self.head.len()).min(chunk.len());
+        self.head.extend_from_slice(&chunk[..wanted]);
+        self.file.write_all(chunk).await
     }
 
     async fn remove(self) {
+        drop(self.file);
         let _ = tokio::fs::remove_file(&self.path).await;
     }
 }
@@ -259,10 +266,6 @@ async fn read_verified(
     mut into: Received,
 ) -> Result<Result<Received, Rejection>, StoreError> {
     let mut reader = store.open(key).await?;
-    let mut file = match &into {
-        Received::File(temp) => Some(tokio::fs::File::create(&temp.path).await.map_err(local_failure)?),
-        Received::Memory(_) => None,
-    };
     let mut hash = Sha256::new();
     let mut size = 0u64;
     let mut buffer = vec![0u8; 256 * 1024];
@@ -277,40 +280,28 @@ async fn read_verified(
         }
         let chunk = &buffer[..read];
         hash.update(chunk);
-        match (&mut into, &mut file) {
-            (Received::Memory(bytes), _) => bytes.extend_from_slice(chunk),
-            (Received::File(temp), Some(file)) => {
-                if temp.head.len() < 64 {
-                    let wanted = (64 - temp.head.len()).min(chunk.len());
-                    temp.head.extend_from_slice(&chunk[..wanted]);
-                }
-                file.write_all(chunk).await.map_err(local_failure)?;
-            }
-            (Received::File(_), None) => unreachable!("a file target always has its file"),
+        match &mut into {
+            Received::Memory(bytes) => bytes.extend_from_slice(chunk),
+            Received::File(temp) => temp.write(chunk).await.map_err(local_failure)?,
         }
     }
-    if let Some(mut file) = file {
-        file.flush().await.map_err(local_failure)?;
+    if let Received::File(temp) = &mut into {
+        temp.file.flush().await.map_err(local_failure)?;
     }
-    if size != expected_size {
-        if let Received::File(temp) = into {
-            temp.remove().await;
+    let refusal = if size != expected_size {
+        Some(Rejection::size_mismatch())
+    } else if hash.finalize()[..] != *expected_sha256 {
+        Some(Rejection::hash_mismatch())
+    } else {
+        None
+    };
+    match refusal {
+        Some(rejection) => {
+            into.discard().await;
+            Ok(Err(rejection))
         }
-        return Ok(Err(rejection(
-            "size_mismatch",
-            "The file that arrived is not as large as declared; send it again.",
-        )));
+        None => Ok(Ok(into)),
     }
-    if hash.finalize()[..] != *expected_sha256 {
-        if let Received::File(temp) = into {
-            temp.remove().await;
-        }
-        return Ok(Err(rejection(
-            "hash_mismatch",
-            "The file changed on the way (its SHA-256 differs from the one declared); send it again.",
-        )));
-    }
-    Ok(Ok(into))
 }
 
 async fn record_ready(

@@ -8,7 +8,7 @@
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use serde::{Deserialize, Serialize};
 
-use super::inspect::{MediaKind, MediaType};
+use super::inspect::{MediaKind, MediaType, Rejection};
 use super::processing::ProcessMedia;
 use super::store::{CompletedPart, MediaStore, MultipartUploadId, PresignedRequest, StoreError, UploadSpec};
 use super::{MediaSettings, MediaState, upload_key};
@@ -68,7 +68,7 @@ impl From<&MediaRow> for MyMedia {
     fn from(row: &MediaRow) -> Self {
         Self {
             id: MediaId(row.id),
-            kind: MediaType::from_mime(&row.content_type).map_or(MediaKind::Photo, MediaType::kind),
+            kind: MediaKind::from_database(&row.kind),
             content_type: row.content_type.clone(),
             size_bytes: u64::try_from(row.size_bytes).unwrap_or_default(),
             state: MediaState::from_database(&row.state),
@@ -335,7 +335,10 @@ pub async fn complete(
             _ => return Ok(MyMedia::from(&row)),
         }
         let key = upload_key(media);
-        if let Some(upload) = &row.multipart_upload_id {
+        let mut arrived = store.size(&key).await?;
+        // Parts become the object when completed; a completion repeated after a lost answer finds
+        // the object already there.
+        if let (None, Some(upload)) = (arrived, &row.multipart_upload_id) {
             let parts: Vec<CompletedPart> = completion
                 .parts
                 .iter()
@@ -349,20 +352,21 @@ pub async fn complete(
                     if error.is_retryable() { MediaError::Store(error) } else { MediaError::UploadMissing }
                 },
             )?;
+            arrived = store.size(&key).await?;
         }
-        match store.size(&key).await? {
+        match arrived {
             None => return Err(MediaError::UploadMissing),
             Some(size) if size != row.size_bytes as u64 => {
                 store.delete(&key).await?;
-                let reason = "The file that arrived is not as large as declared; send it again.";
-                queries::reject(conn, media, "size_mismatch", reason).await?;
+                let rejection = Rejection::size_mismatch();
+                queries::reject(conn, media, rejection.code, &rejection.reason).await?;
             }
             Some(_) => {
                 queries::set_state(conn, media, MediaState::Uploaded.as_str()).await?;
                 ProcessMedia { media_id: media }.enqueue(conn).await?;
             }
         }
-        let row = queries::lock(conn, media).await?.ok_or(MediaError::MediaNotFound)?;
+        let row = queries::find(conn, media).await?.ok_or(MediaError::MediaNotFound)?;
         Ok(MyMedia::from(&row))
     })
     .await

@@ -68,7 +68,7 @@ impl Default for TestAppOptions {
                 retry_base: Duration::from_millis(20),
                 ..DeliverySettings::default()
             },
-            media: MediaSettings::from_env(&Env::from_pairs::<&str, &str>([])).unwrap(),
+            media: MediaSettings::from_env(&Env::default()).unwrap(),
         }
     }
 }
@@ -152,7 +152,7 @@ impl TestApp {
             trusted_proxy_hops: 1,
             messaging,
             alert_areas: AreaLimits::default(),
-            tips: TipSettings::from_env(&Env::from_pairs::<&str, &str>([])).unwrap(),
+            tips: TipSettings::from_env(&Env::default()).unwrap(),
             media: options.media,
         };
         let outbox = options.dev_mode.then(LocalOutbox::new);
@@ -176,7 +176,7 @@ impl TestApp {
                 poll_interval: Duration::from_millis(200),
                 shutdown_grace: Duration::from_secs(1),
                 delivery: options.delivery.clone(),
-                video: VideoTools::from_env(&Env::from_pairs::<&str, &str>([])).unwrap(),
+                video: VideoTools::from_env(&Env::default()).unwrap(),
                 tip_retention: Duration::from_secs(90 * 86_400),
             };
             let runner = burgernet_workers::application_runner(
@@ -291,6 +291,13 @@ pub async fn problem(response: reqwest::Response) -> (u16, serde_json::Value) {
     }
     assert_eq!(body["type"], format!("urn:burgernet:problem:{}", body["code"].as_str().unwrap()));
     (status, body)
+}
+
+/// Reads a problem document and checks its status and code; returns it.
+pub async fn assert_problem(response: reqwest::Response, status: u16, code: &str) -> serde_json::Value {
+    let (actual, body) = problem(response).await;
+    assert_eq!((actual, body["code"].as_str().unwrap()), (status, code), "{body}");
+    body
 }
 
 /// A participant signed in through the real flow.

@@ -10,5 +10,5 @@ pub mod s3;
 pub mod sms;
 pub mod smtp_sink;
 
-pub use app::{SignedIn, TestApp, TestAppOptions, participant_ids, problem};
+pub use app::{SignedIn, TestApp, TestAppOptions, assert_problem, participant_ids, problem};
 pub use database::TestDatabase;
