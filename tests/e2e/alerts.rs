@@ -8,7 +8,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::helpers::alerts::{
-    AMSTERDAM, KRALINGEN, Profile, ROTTERDAM, alert_body, android_device, circle, ios_device,
+    AMSTERDAM, KRALINGEN, Profile, ROTTERDAM, alert_body, android_device, circle, ios_device, read_events,
 };
 use crate::helpers::{TestApp, TestAppOptions, assert_problem};
 
@@ -447,33 +447,6 @@ async fn the_dossier_is_append_only_and_its_chain_shows_tampering() {
             .await
             .unwrap();
     assert_eq!(count.count as usize, entries.len() - 1);
-}
-
-/// Reads Server-Sent Events from `response` until `done` holds for the events so far.
-async fn read_events(
-    mut response: reqwest::Response,
-    done: impl Fn(&[(String, Value)]) -> bool,
-) -> Vec<(String, Value)> {
-    let mut buffer = String::new();
-    let mut events = Vec::new();
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
-    while !done(&events) {
-        let chunk = tokio::time::timeout_at(deadline, response.chunk())
-            .await
-            .unwrap_or_else(|_| panic!("the stream never got there: {events:?}"))
-            .unwrap()
-            .expect("the stream is still open");
-        buffer.push_str(std::str::from_utf8(&chunk).unwrap());
-        while let Some(end) = buffer.find("\n\n") {
-            let block: String = buffer.drain(..end + 2).collect();
-            let field =
-                |name: &str| block.lines().find_map(|line| line.strip_prefix(name)).map(str::to_string);
-            if let (Some(event), Some(data)) = (field("event: "), field("data: ")) {
-                events.push((event, serde_json::from_str(&data).unwrap()));
-            }
-        }
-    }
-    events
 }
 
 #[tokio::test]

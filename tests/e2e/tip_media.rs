@@ -13,7 +13,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::helpers::alerts::{Profile, ROTTERDAM, alert_body, circle};
+use crate::helpers::alerts::{Profile, ROTTERDAM, alert_body, circle, read_events};
 use crate::helpers::{SignedIn, TestApp, TestAppOptions, assert_problem};
 
 const DAM_SQUARE: (f64, f64) = (52.373, 4.8931);
@@ -557,4 +557,197 @@ async fn an_alert_on_legal_hold_keeps_its_tips_and_erasure_keeps_the_evidence_wi
     assert_eq!(scene.stored_objects(&media).await.len(), 3);
     let kinds = app.dossier_kinds(dispatcher, alert).await;
     assert!(kinds.contains(&"legal_hold_placed".to_string()), "{kinds:?}");
+}
+
+/// A 2-second 640x480 H.264 video made by ffmpeg (installed by `scripts/install-deps`).
+fn video() -> Vec<u8> {
+    let path = std::env::temp_dir().join(format!("burgernet-e2e-video-{}.mp4", uuid::Uuid::new_v4()));
+    let status = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-f", "lavfi", "-i", "testsrc=size=640x480:rate=10", "-t", "2"])
+        .args(["-c:v", "libx264", "-pix_fmt", "yuv420p", "-y"])
+        .arg(&path)
+        .status()
+        .expect("ffmpeg runs");
+    assert!(status.success());
+    let bytes = std::fs::read(&path).unwrap();
+    let _ = std::fs::remove_file(&path);
+    bytes
+}
+
+#[tokio::test]
+async fn a_video_gets_a_poster_frame_and_the_event_stream_shows_it_ready() {
+    let scene = scene(TestAppOptions::default()).await;
+    let (app, dispatcher, alert) = (&scene.app, &scene.dispatcher, &scene.alert);
+    let stream = app.get_as(&format!("/v1/alerts/{alert}/events"), dispatcher).await;
+    assert_eq!(stream.status(), 200);
+    let tip = scene.tip(&scene.witness, json!({"text": "Ik heb hem gefilmd."})).await;
+    let recording = video();
+    let media = scene.attach(&scene.witness, &tip, "video/mp4", &recording).await;
+
+    // New tips and files becoming ready appear on the live stream, as dossier entries.
+    let events = read_events(stream, |events| {
+        events.iter().any(|(event, data)| event == "dossier" && data["kind"] == "media_ready")
+    })
+    .await;
+    let kinds: Vec<&str> = events
+        .iter()
+        .filter(|(event, _)| event == "dossier")
+        .map(|(_, data)| data["kind"].as_str().unwrap())
+        .collect();
+    assert!(kinds.contains(&"tip"), "{kinds:?}");
+    let ready = events.iter().find(|(_, data)| data["kind"] == "media_ready").unwrap();
+    assert_eq!(ready.1["body"]["media_id"], media.as_str());
+
+    assert_eq!(scene.settled(&scene.witness, &tip, &media).await["state"], "ready");
+    let tips = app.get_json(&format!("/v1/alerts/{alert}/tips"), dispatcher).await;
+    let file = &tips[0]["media"][0];
+    assert_eq!(file["kind"], "video");
+    assert_eq!(file["has_preview"], true);
+    assert_eq!((file["width"].as_i64(), file["height"].as_i64()), (Some(640), Some(480)));
+    assert!((file["duration_seconds"].as_f64().unwrap() - 2.0).abs() < 0.2, "{file}");
+    assert_eq!(file["codec"], "h264");
+    let poster = app.client.get(file["thumbnail"]["url"].as_str().unwrap()).send().await.unwrap();
+    let poster = poster.bytes().await.unwrap();
+    assert_eq!(image::load_from_memory(&poster).unwrap().width(), 640);
+    assert!(!has_exif(&poster));
+    let views = format!("/v1/alerts/{alert}/media/{media}/views");
+    assert_eq!(
+        app.expect_ok(Method::POST, &views, dispatcher, json!({"preview": "poster"})).await["url"]
+            .is_string(),
+        true
+    );
+    let mut objects = scene.stored_objects(&media).await;
+    objects.sort();
+    assert_eq!(objects, [format!("derived/{media}/poster.jpg"), format!("evidence/{media}")]);
+}
+
+#[tokio::test]
+async fn without_ffmpeg_a_video_is_kept_as_evidence_without_a_preview() {
+    let missing = std::path::PathBuf::from("/nonexistent/burgernet-test");
+    let video_tools = burgernet_core::media::video::VideoTools::new(
+        missing.join("ffprobe"),
+        missing.join("ffmpeg"),
+        Duration::from_secs(10),
+        1,
+    );
+    let scene = scene(TestAppOptions { video: video_tools, ..TestAppOptions::default() }).await;
+    let tip = scene.tip(&scene.witness, json!({"text": "Filmpje van de vlucht."})).await;
+    let media = scene.attach(&scene.witness, &tip, "video/mp4", &video()).await;
+    assert_eq!(scene.settled(&scene.witness, &tip, &media).await["state"], "ready");
+    let tips = scene.app.get_json(&format!("/v1/alerts/{}/tips", scene.alert), &scene.dispatcher).await;
+    let file = &tips[0]["media"][0];
+    assert_eq!(file["has_preview"], false);
+    assert_eq!(file["thumbnail"], Value::Null);
+    assert_eq!(scene.stored_objects(&media).await, [format!("evidence/{media}")]);
+    let views = format!("/v1/alerts/{}/media/{media}/views", scene.alert);
+    let poster =
+        scene.app.send_json_as(Method::POST, &views, &scene.dispatcher, &json!({"preview": "poster"})).await;
+    assert_problem(poster, 409, "no_preview").await;
+}
+
+/// A photo of noise, which JPEG cannot compress: more than 5 MiB.
+fn large_photo() -> Vec<u8> {
+    let mut state = 0x2545_F491_4F6C_DD1Du64;
+    let image = RgbImage::from_fn(2600, 2000, |_, _| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        image::Rgb([state as u8, (state >> 8) as u8, (state >> 16) as u8])
+    });
+    jpeg_with_exif(&image, 97, &SampleExif::default())
+}
+
+#[tokio::test]
+async fn a_file_above_the_single_upload_limit_goes_up_in_parts_and_is_completed_once() {
+    let mut options = TestAppOptions::default();
+    options.media.single_upload_max_bytes = 1024 * 1024;
+    options.media.part_bytes = 5 * 1024 * 1024;
+    let scene = scene(options).await;
+    let tip = scene.tip(&scene.witness, json!({"text": "Grote foto."})).await;
+    let bytes = large_photo();
+    assert!(bytes.len() > 5 * 1024 * 1024, "{} bytes", bytes.len());
+
+    let response = scene.declare(&scene.witness, &tip, "image/jpeg", &bytes, &bytes).await;
+    assert_eq!(response.status(), 201);
+    let declared: Value = response.json().await.unwrap();
+    assert_eq!(declared["upload"]["method"], "multipart");
+    assert_eq!(declared["upload"]["part_size_bytes"], 5 * 1024 * 1024);
+    let requests = declared["upload"]["parts"].as_array().unwrap();
+    assert_eq!(requests.len(), bytes.len().div_ceil(5 * 1024 * 1024));
+    let media = declared["media"]["id"].as_str().unwrap().to_string();
+    let path = format!("{}/{media}/completion", scene.media_path(&tip));
+
+    // Before the parts are uploaded and named there is nothing to complete.
+    let early = scene.app.post_json_as(&path, &scene.witness.access_token, &json!({"parts": []})).await;
+    assert_problem(early, 409, "upload_missing").await;
+
+    let mut parts = Vec::new();
+    for (index, (request, chunk)) in requests.iter().zip(bytes.chunks(5 * 1024 * 1024)).enumerate() {
+        let uploaded = put_presigned(&scene.app, request, chunk.to_vec()).await;
+        assert!(uploaded.status().is_success(), "part {}: {}", index + 1, uploaded.status());
+        let etag = uploaded.headers()["etag"].to_str().unwrap().to_string();
+        parts.push(json!({"number": index + 1, "etag": etag}));
+    }
+    let completion = json!({"parts": parts});
+    let completed = scene.app.post_json_as(&path, &scene.witness.access_token, &completion).await;
+    assert_eq!(completed.status(), 200);
+    assert_eq!(scene.settled(&scene.witness, &tip, &media).await["state"], "ready");
+    // A repeated completion (the answer was lost) answers the state and starts nothing new.
+    let again: Value =
+        scene.app.post_json_as(&path, &scene.witness.access_token, &completion).await.json().await.unwrap();
+    assert_eq!(again["state"], "ready");
+    let jobs = format!(
+        "SELECT count(*) AS count FROM background_jobs WHERE job_type = 'process_media' AND payload->>'media_id' = '{media}'"
+    );
+    assert!(scene.app.database_count(&jobs).await <= 1);
+
+    let tips = scene.app.get_json(&format!("/v1/alerts/{}/tips", scene.alert), &scene.dispatcher).await;
+    assert_eq!(tips[0]["media"][0]["sha256"], sha256(&bytes));
+}
+
+#[tokio::test]
+async fn each_participant_sends_a_limited_number_of_tips_and_files_per_hour() {
+    let mut options = TestAppOptions::default();
+    options.tips.per_participant_per_hour = 2;
+    options.media.per_participant_per_hour = 2;
+    let scene = scene(options).await;
+    let first = scene.tip(&scene.witness, json!({"text": "Eén."})).await;
+    scene.tip(&scene.witness, json!({"text": "Twee."})).await;
+    let path = format!("/v1/me/alerts/{}/tips", scene.alert);
+    let third = scene.app.post_json_as(&path, &scene.witness.access_token, &json!({"text": "Drie."})).await;
+    let retry_after: u64 = third.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=3600).contains(&retry_after));
+    assert_problem(third, 429, "rate_limited").await;
+    // The limit is the participant's, over every alert; others are not held back by it.
+    let neighbour = scene.app.participant("+31610000083", Profile::default()).await;
+    let second = scene.app.send_new_alert(&scene.dispatcher, alert_body(circle(ROTTERDAM, 1_000.0))).await;
+    scene.app.wait_until_delivered(&scene.dispatcher, &second).await;
+    let path = format!("/v1/me/alerts/{second}/tips");
+    let witness = scene.app.post_json_as(&path, &scene.witness.access_token, &json!({"text": "Vier."})).await;
+    assert_problem(witness, 429, "rate_limited").await;
+    let other = scene.app.post_json_as(&path, &neighbour.access_token, &json!({"text": "Ik ook."})).await;
+    assert_eq!(other.status(), 201);
+
+    let bytes = photo();
+    for _ in 0..2 {
+        assert_eq!(scene.declare(&scene.witness, &first, "image/jpeg", &bytes, &bytes).await.status(), 201);
+    }
+    let over = scene.declare(&scene.witness, &first, "image/jpeg", &bytes, &bytes).await;
+    assert!(over.headers().contains_key("retry-after"));
+    assert_problem(over, 429, "rate_limited").await;
+}
+
+#[tokio::test]
+async fn an_iphone_heic_photo_is_kept_without_a_preview_rather_than_refused() {
+    let scene = scene(TestAppOptions::default()).await;
+    let tip = scene.tip(&scene.witness, json!({"text": "Foto van mijn iPhone."})).await;
+    // The start of an iPhone HEIC file: an `ftyp` box of brand heic; this platform decodes no HEIC.
+    let mut heic = vec![0, 0, 0, 24];
+    heic.extend_from_slice(b"ftypheic\0\0\0\0mif1heic");
+    heic.resize(4096, 0);
+    let media = scene.attach(&scene.witness, &tip, "image/heic", &heic).await;
+    assert_eq!(scene.settled(&scene.witness, &tip, &media).await["state"], "ready");
+    let tips = scene.app.get_json(&format!("/v1/alerts/{}/tips", scene.alert), &scene.dispatcher).await;
+    assert_eq!(tips[0]["media"][0]["has_preview"], false);
+    assert_eq!(scene.stored_objects(&media).await, [format!("evidence/{media}")], "the original is kept");
 }

@@ -198,3 +198,30 @@ impl TestApp {
             .collect()
     }
 }
+
+/// Reads Server-Sent Events from `response` until `done` holds for the events so far.
+pub async fn read_events(
+    mut response: reqwest::Response,
+    done: impl Fn(&[(String, Value)]) -> bool,
+) -> Vec<(String, Value)> {
+    let mut buffer = String::new();
+    let mut events = Vec::new();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !done(&events) {
+        let chunk = tokio::time::timeout_at(deadline, response.chunk())
+            .await
+            .unwrap_or_else(|_| panic!("the stream never got there: {events:?}"))
+            .unwrap()
+            .expect("the stream is still open");
+        buffer.push_str(std::str::from_utf8(&chunk).unwrap());
+        while let Some(end) = buffer.find("\n\n") {
+            let block: String = buffer.drain(..end + 2).collect();
+            let field =
+                |name: &str| block.lines().find_map(|line| line.strip_prefix(name)).map(str::to_string);
+            if let (Some(event), Some(data)) = (field("event: "), field("data: ")) {
+                events.push((event, serde_json::from_str(&data).unwrap()));
+            }
+        }
+    }
+    events
+}

@@ -54,6 +54,10 @@ pub struct TestAppOptions {
     pub delivery: DeliverySettings,
     /// Limits on attached photos and videos (the defaults of the environment).
     pub media: MediaSettings,
+    /// Limits on tips (the defaults of the environment).
+    pub tips: TipSettings,
+    /// ffprobe and ffmpeg for the workers (from `PATH`).
+    pub video: VideoTools,
 }
 
 impl Default for TestAppOptions {
@@ -69,6 +73,8 @@ impl Default for TestAppOptions {
                 ..DeliverySettings::default()
             },
             media: MediaSettings::from_env(&Env::default()).unwrap(),
+            tips: TipSettings::from_env(&Env::default()).unwrap(),
+            video: VideoTools::from_env(&Env::default()).unwrap(),
         }
     }
 }
@@ -152,7 +158,7 @@ impl TestApp {
             trusted_proxy_hops: 1,
             messaging,
             alert_areas: AreaLimits::default(),
-            tips: TipSettings::from_env(&Env::default()).unwrap(),
+            tips: options.tips,
             media: options.media,
         };
         let outbox = options.dev_mode.then(LocalOutbox::new);
@@ -176,8 +182,8 @@ impl TestApp {
                 poll_interval: Duration::from_millis(200),
                 shutdown_grace: Duration::from_secs(1),
                 delivery: options.delivery.clone(),
-                video: VideoTools::from_env(&Env::default()).unwrap(),
-                tip_retention: Duration::from_secs(90 * 86_400),
+                video: options.video.clone(),
+                tip_retention: options.tips.retention,
             };
             let runner = burgernet_workers::application_runner(
                 database.pool(),
