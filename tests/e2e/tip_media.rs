@@ -611,11 +611,9 @@ async fn a_video_gets_a_poster_frame_and_the_event_stream_shows_it_ready() {
     assert_eq!(image::load_from_memory(&poster).unwrap().width(), 640);
     assert!(!has_exif(&poster));
     let views = format!("/v1/alerts/{alert}/media/{media}/views");
-    assert_eq!(
-        app.expect_ok(Method::POST, &views, dispatcher, json!({"preview": "poster"})).await["url"]
-            .is_string(),
-        true
-    );
+    let link = app.expect_ok(Method::POST, &views, dispatcher, json!({"preview": "poster"})).await;
+    let viewed = app.client.get(link["url"].as_str().unwrap()).send().await.unwrap().bytes().await.unwrap();
+    assert_eq!(viewed, poster, "the link serves the poster");
     let mut objects = scene.stored_objects(&media).await;
     objects.sort();
     assert_eq!(objects, [format!("derived/{media}/poster.jpg"), format!("evidence/{media}")]);
