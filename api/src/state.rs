@@ -64,7 +64,8 @@ impl AppState {
             participant_tokens: ParticipantTokens::new(
                 config.participant_tokens.key.clone(),
                 config.participant_tokens.access_token_ttl,
-            ),
+            )
+            .accepting_previous(config.participant_tokens.previous_key.clone()),
             staff_tokens: StaffTokenVerifier::new(&config.staff_tokens),
             metrics: Metrics::new(),
             messaging: Messaging::from_config(&config.messaging, dev_outbox.as_ref())?,

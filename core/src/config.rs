@@ -330,6 +330,8 @@ impl MessagingConfig {
 #[derive(Debug, Clone)]
 pub struct ParticipantTokenConfig {
     pub key: ParticipantTokenKey,
+    /// The key being rotated out, still accepted for verification.
+    pub previous_key: Option<ParticipantTokenKey>,
     pub access_token_ttl: Duration,
 }
 
@@ -337,6 +339,8 @@ impl ParticipantTokenConfig {
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
         Ok(Self {
             key: env.required("BURGERNET_PARTICIPANT_TOKEN_SECRET", ParticipantTokenKey::parse)?,
+            previous_key: env
+                .optional("BURGERNET_PARTICIPANT_TOKEN_PREVIOUS_SECRET", ParticipantTokenKey::parse)?,
             access_token_ttl: env.or(
                 "BURGERNET_PARTICIPANT_ACCESS_TOKEN_TTL",
                 Duration::from_secs(15 * 60),
@@ -470,6 +474,22 @@ mod tests {
         let error = LogConfig::from_env(&Env::from_pairs([("BURGERNET_LOG_FORMAT", "xml")]), LogFormat::Json)
             .unwrap_err();
         assert_eq!(error.variable, "BURGERNET_LOG_FORMAT");
+    }
+
+    #[test]
+    fn a_short_previous_participant_secret_is_refused_without_echoing_it() {
+        let env = Env::from_pairs([
+            ("BURGERNET_PARTICIPANT_TOKEN_SECRET", "0123456789abcdef0123456789abcdef-current"),
+            ("BURGERNET_PARTICIPANT_TOKEN_PREVIOUS_SECRET", "hunter2"),
+        ]);
+        let error = ParticipantTokenConfig::from_env(&env).unwrap_err();
+        assert_eq!(error.variable, "BURGERNET_PARTICIPANT_TOKEN_PREVIOUS_SECRET");
+        assert!(!error.to_string().contains("hunter2"));
+        let without = Env::from_pairs([(
+            "BURGERNET_PARTICIPANT_TOKEN_SECRET",
+            "0123456789abcdef0123456789abcdef-current",
+        )]);
+        assert!(ParticipantTokenConfig::from_env(&without).unwrap().previous_key.is_none());
     }
 
     #[test]

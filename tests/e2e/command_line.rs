@@ -112,6 +112,31 @@ fn a_missing_or_malformed_setting_stops_start_up_and_names_the_variable() {
 }
 
 #[tokio::test]
+async fn two_migrate_runs_at_once_apply_each_migration_once_and_both_succeed() {
+    // As when a retried deploy hook overlaps the first: the second waits for the first.
+    let database = TestDatabase::empty().await;
+    let url = database.url.expose().clone();
+    let start = || {
+        burgernet()
+            .arg("migrate")
+            .env("DATABASE_URL", &url)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start migrate")
+    };
+    let (first, second) = (start(), start());
+    let mut applied = 0;
+    for child in [first, second] {
+        let output = child.wait_with_output().unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        applied += stdout.lines().filter(|line| line.starts_with("applied ")).count();
+    }
+    assert_eq!(applied, burgernet_core::db::known_migration_versions().len());
+}
+
+#[tokio::test]
 async fn migrate_applies_the_schema_and_admin_loads_municipalities_all_or_nothing() {
     let database = TestDatabase::empty().await;
     let url = database.url.expose().clone();

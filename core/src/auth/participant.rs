@@ -100,6 +100,9 @@ pub struct AuthenticatedParticipant {
 #[derive(Debug, Clone)]
 pub struct ParticipantTokens {
     key: ParticipantTokenKey,
+    /// The key being rotated out: what it signed (access tokens, sign-in codes) still verifies
+    /// until it is removed, so a rotation signs no one out.
+    previous_key: Option<ParticipantTokenKey>,
     access_token_ttl: Duration,
     validation: Validation,
 }
@@ -111,11 +114,28 @@ impl ParticipantTokens {
         validation.set_audience(&[AUDIENCE]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         validation.leeway = 30;
-        Self { key, access_token_ttl, validation }
+        Self { key, previous_key: None, access_token_ttl, validation }
     }
 
+    /// Also accepts what `previous` signed (see `BURGERNET_PARTICIPANT_TOKEN_PREVIOUS_SECRET`).
+    pub fn accepting_previous(mut self, previous: Option<ParticipantTokenKey>) -> Self {
+        self.previous_key = previous;
+        self
+    }
+
+    /// The key new tokens and sign-in codes are signed with.
     pub fn key(&self) -> &ParticipantTokenKey {
         &self.key
+    }
+
+    /// Whether `stored` is the hash of `code` for `phone_number` under the current or the
+    /// previous key.
+    pub fn sign_in_code_matches(&self, stored: &[u8], phone_number: &str, code: &str) -> bool {
+        self.keys().any(|key| constant_time_eq(stored, &key.sign_in_code_hash(phone_number, code)))
+    }
+
+    fn keys(&self) -> impl Iterator<Item = &ParticipantTokenKey> {
+        std::iter::once(&self.key).chain(self.previous_key.as_ref())
     }
 
     pub fn issue_access_token(
@@ -140,7 +160,13 @@ impl ParticipantTokens {
     }
 
     pub fn verify_access_token(&self, token: &str) -> Result<AuthenticatedParticipant, TokenError> {
-        let data = jsonwebtoken::decode::<AccessClaims>(token, &self.key.decoding, &self.validation)?;
+        let mut decoded = jsonwebtoken::decode::<AccessClaims>(token, &self.key.decoding, &self.validation);
+        if let (Err(error), Some(previous)) = (&decoded, &self.previous_key)
+            && *error.kind() == jsonwebtoken::errors::ErrorKind::InvalidSignature
+        {
+            decoded = jsonwebtoken::decode::<AccessClaims>(token, &previous.decoding, &self.validation);
+        }
+        let data = decoded?;
         if data.claims.token_use != ACCESS_TOKEN_USE {
             return Err(TokenError::Invalid);
         }
@@ -151,6 +177,10 @@ impl ParticipantTokens {
             expires_at,
         })
     }
+}
+
+fn constant_time_eq(left: &[u8], right: &[u8]) -> bool {
+    left.len() == right.len() && left.iter().zip(right).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
 }
 
 /// A new random secret token (a refresh token, an e-mail verification link): the value is handed
@@ -189,6 +219,49 @@ mod tests {
     }
 
     const SECRET: &str = "0123456789abcdef0123456789abcdef-test";
+    const NEXT_SECRET: &str = "fedcba9876543210fedcba9876543210-next";
+
+    #[test]
+    fn codes_compare_in_full() {
+        assert!(constant_time_eq(b"123456", b"123456"));
+        assert!(!constant_time_eq(b"123456", b"123457"));
+        assert!(!constant_time_eq(b"12345", b"123456"));
+    }
+
+    #[test]
+    fn during_a_rotation_what_the_previous_key_signed_still_verifies() {
+        let before = tokens(SECRET);
+        let participant = ParticipantId::new();
+        let issued = before.issue_access_token(participant, SessionId::new(), Utc::now());
+        let code_hash = before.key().sign_in_code_hash("+31612345678", "123456");
+
+        let rotated =
+            tokens(NEXT_SECRET).accepting_previous(Some(ParticipantTokenKey::parse(SECRET).unwrap()));
+        assert_eq!(rotated.verify_access_token(issued.token.expose()).unwrap().participant_id, participant);
+        assert!(rotated.sign_in_code_matches(&code_hash, "+31612345678", "123456"));
+        assert!(!rotated.sign_in_code_matches(&code_hash, "+31612345678", "123457"));
+        // New tokens are signed with the new key only.
+        let fresh = rotated.issue_access_token(participant, SessionId::new(), Utc::now());
+        assert_eq!(before.verify_access_token(fresh.token.expose()), Err(TokenError::Invalid));
+
+        // Once the previous key is removed, what it signed no longer verifies.
+        let after = tokens(NEXT_SECRET);
+        assert_eq!(after.verify_access_token(issued.token.expose()), Err(TokenError::Invalid));
+        assert!(!after.sign_in_code_matches(&code_hash, "+31612345678", "123456"));
+    }
+
+    #[test]
+    fn the_previous_key_does_not_excuse_an_expired_token() {
+        let before = tokens(SECRET);
+        let issued = before.issue_access_token(
+            ParticipantId::new(),
+            SessionId::new(),
+            Utc::now() - chrono::Duration::hours(1),
+        );
+        let rotated =
+            tokens(NEXT_SECRET).accepting_previous(Some(ParticipantTokenKey::parse(SECRET).unwrap()));
+        assert_eq!(rotated.verify_access_token(issued.token.expose()), Err(TokenError::Expired));
+    }
 
     #[test]
     fn issued_token_verifies_for_its_participant() {

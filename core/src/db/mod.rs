@@ -61,9 +61,19 @@ pub async fn connect(url: &str) -> ConnectionResult<AsyncPgConnection> {
     AsyncPgConnection::establish(url).await
 }
 
+/// The advisory lock key `migrate` holds (any fixed number; this one spells "burgern").
+const MIGRATION_LOCK: i64 = 0x0062_7572_6765_726e;
+
 /// Applies every pending migration and returns the versions it applied.
 pub async fn run_migrations(url: &str) -> anyhow::Result<Vec<String>> {
-    let connection = connect(url).await?;
+    let mut connection = connect(url).await?;
+    // Two `migrate` runs at once (a hook retried while the first still runs, an operator by
+    // hand) must not both apply a migration: the second waits here, then finds nothing to do.
+    // The session lock ends with the connection.
+    diesel::sql_query("SELECT pg_advisory_lock($1)")
+        .bind::<diesel::sql_types::BigInt, _>(MIGRATION_LOCK)
+        .execute(&mut connection)
+        .await?;
     // diesel_migrations is synchronous; run it on a blocking thread over the async connection.
     tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<String>> {
         let mut wrapper: AsyncConnectionWrapper<AsyncPgConnection> = AsyncConnectionWrapper::from(connection);

@@ -144,6 +144,7 @@ impl TestApp {
             max_body_bytes: options.max_body_bytes,
             participant_tokens: ParticipantTokenConfig {
                 key: ParticipantTokenKey::parse(PARTICIPANT_SECRET).unwrap(),
+                previous_key: None,
                 access_token_ttl: Duration::from_secs(900),
             },
             staff_tokens: StaffTokenConfig {
