@@ -64,6 +64,13 @@ pub enum AdminCommand {
         #[arg(long, default_value_t = 50)]
         limit: i64,
     },
+    /// Put a job that failed for good back in the queue, with its attempts reset (needs
+    /// DATABASE_URL). For after its cause is fixed: delivery jobs skip what they already handed
+    /// over, so a retried batch reaches only those it did not reach.
+    RetryFailedJob {
+        /// The job's id, as `failed-jobs` lists it.
+        job_id: i64,
+    },
     /// Check an alert's dossier: recompute every entry's hash and its link to the one before
     /// (needs DATABASE_URL). Exits non-zero and names the first broken entry when the chain does
     /// not hold.
@@ -153,6 +160,13 @@ pub async fn run(command: AdminCommand, env: &Env) -> anyhow::Result<()> {
                     job.last_error.as_deref().unwrap_or("(none)")
                 );
             }
+        }
+        AdminCommand::RetryFailedJob { job_id } => {
+            let mut conn = connect(env).await?;
+            if !db::jobs::requeue_failed(&mut conn, burgernet_core::jobs::JobId(job_id)).await? {
+                anyhow::bail!("job {job_id} is not a failed job (it may have been retried already)");
+            }
+            println!("job {job_id} is queued again");
         }
         AdminCommand::VerifyDossier { alert_id } => {
             let mut conn = connect(env).await?;

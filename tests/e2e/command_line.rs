@@ -34,7 +34,14 @@ fn help_lists_the_subcommands() {
     }
     let (ok, stdout, _) = run(burgernet().args(["admin", "--help"]));
     assert!(ok);
-    for task in ["create-region", "load-municipalities", "mint-staff-token", "failed-jobs", "openapi"] {
+    for task in [
+        "create-region",
+        "load-municipalities",
+        "mint-staff-token",
+        "failed-jobs",
+        "retry-failed-job",
+        "openapi",
+    ] {
         assert!(stdout.contains(task), "{task} missing:\n{stdout}");
     }
 }
@@ -211,6 +218,32 @@ async fn migrate_applies_the_schema_and_admin_loads_municipalities_all_or_nothin
         "{stdout}"
     );
     assert!(!stdout.contains("31612345678"), "payloads stay hidden: {stdout}");
+
+    // Once the cause is fixed, the operator puts it back in the queue, once.
+    let id = stdout.split_whitespace().next().unwrap().to_string();
+    let (ok, stdout, stderr) =
+        run(burgernet().args(["admin", "retry-failed-job", &id]).env("DATABASE_URL", &url));
+    assert!(ok && stdout.contains(&format!("job {id} is queued again")), "{stdout}{stderr}");
+    let (state, attempts): (String, i32) = diesel_async::RunQueryDsl::get_result(
+        diesel::sql_query(format!("SELECT state, attempts FROM background_jobs WHERE id = {id}")),
+        &mut conn,
+    )
+    .await
+    .map(|row: JobRow| (row.state, row.attempts))
+    .unwrap();
+    assert_eq!((state.as_str(), attempts), ("queued", 0));
+    let (ok, _, stderr) = run(burgernet().args(["admin", "retry-failed-job", &id]).env("DATABASE_URL", &url));
+    assert!(!ok && stderr.contains("is not a failed job"), "{stderr}");
+    let (ok, stdout, _) = run(burgernet().args(["admin", "failed-jobs"]).env("DATABASE_URL", &url));
+    assert!(ok && stdout.contains("No failed jobs."), "{stdout}");
+}
+
+#[derive(diesel::QueryableByName)]
+struct JobRow {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    state: String,
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    attempts: i32,
 }
 
 /// Runs `burgernet dev` for real: its own PostgreSQL, the API on a free port, the outbox.

@@ -259,6 +259,33 @@ pub async fn list_failed(conn: &mut AsyncPgConnection, limit: i64) -> QueryResul
         .await
 }
 
+/// Puts a job that failed for good back in the queue with its attempts reset, once its cause is
+/// fixed. Only a failed job is touched, so running it twice does nothing more; the update is
+/// announced like an insert so idle workers take it at once. Returns false if `id` is not a
+/// failed job.
+pub async fn requeue_failed(conn: &mut AsyncPgConnection, id: JobId) -> QueryResult<bool> {
+    let requeued: Option<String> =
+        diesel::update(background_jobs::table.find(id.0).filter(background_jobs::state.eq(JobState::Failed)))
+            .set((
+                background_jobs::state.eq(JobState::Queued),
+                background_jobs::attempts.eq(0),
+                background_jobs::run_at.eq(now),
+            ))
+            .returning(background_jobs::job_type)
+            .get_result(conn)
+            .await
+            .optional()?;
+    let Some(job_type) = requeued else {
+        return Ok(false);
+    };
+    diesel::sql_query("SELECT pg_notify($1, $2)")
+        .bind::<diesel::sql_types::Text, _>(NOTIFICATION_CHANNEL)
+        .bind::<diesel::sql_types::Text, _>(job_type)
+        .execute(conn)
+        .await?;
+    Ok(true)
+}
+
 type HeldBy = dsl::Filter<dsl::Find<background_jobs::table, i64>, dsl::Eq<background_jobs::locked_by, Uuid>>;
 
 /// The job, if `worker` still holds it.
