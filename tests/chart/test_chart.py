@@ -917,7 +917,40 @@ def test_service_monitors_render_only_when_enabled_and_scrape_the_right_ports(ch
 
 
 # ---------------------------------------------------------------------------------------------
-# Notes
+# Documentation
+
+
+def documented_values():
+    """The keys in the Values table of the chart's README."""
+    readme = (CHART / "README.md").read_text()
+    section = readme.split("## Values", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"^\| `([^`]+)` \|", section, flags=re.MULTILINE)
+
+
+def undocumented(values, documented, prefix=""):
+    """Keys of `values` covered by no row of the table (a row covers everything below its key)."""
+    missing = []
+    for key, value in values.items():
+        path = prefix + key
+        if path in documented:
+            continue
+        if isinstance(value, dict) and value:
+            missing += undocumented(value, documented, path + ".")
+        else:
+            missing.append(path)
+    return missing
+
+
+def test_readme_documents_every_value_and_only_existing_ones(chart):
+    documented = documented_values()
+    assert undocumented(chart.values, set(documented)) == []
+    for key in documented:
+        node = chart.values
+        for part in key.split("."):
+            assert isinstance(node, dict) and part in node, f"README documents {key}, which values.yaml lacks"
+            node = node[part]
+
+
 
 
 def test_notes_tell_how_to_check_readiness_migrations_and_metrics(chart):
