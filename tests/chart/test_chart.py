@@ -669,6 +669,12 @@ def test_extra_env_adds_and_overrides_settings(chart):
     assert data["BURGERNET_LOG"] == "debug"
 
 
+@pytest.mark.parametrize("name", ["BURGERNET_BIND", "BURGERNET_WORKER_BIND", "BURGERNET_SHUTDOWN_GRACE", "TMPDIR"])
+def test_extra_env_cannot_change_what_ports_mounts_and_termination_depend_on(chart, name):
+    error = refusal(chart, minimal(config={"extraEnv": {name: "x"}}))
+    assert f"config.extraEnv.{name}: the chart sets this one itself" in error
+
+
 def test_config_checksum_changes_when_a_setting_changes(chart):
     before = render(chart, minimal())
     after = render(chart, minimal(config={"jobs": {"concurrency": 16}}))

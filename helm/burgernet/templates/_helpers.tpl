@@ -87,6 +87,9 @@ app.kubernetes.io/component: {{ .component }}
 {{- if has $name (include "burgernet.secretEnvNames" $ | splitList " ") }}
 {{- fail (printf "config.extraEnv.%s: that is a secret; put it in the Secret named by existingSecret (key: see secretKeys)" $name) }}
 {{- end }}
+{{- if has $name (list "BURGERNET_BIND" "BURGERNET_WORKER_BIND" "BURGERNET_SHUTDOWN_GRACE" "BURGERNET_MEDIA_DIR" "BURGERNET_LOG_FORMAT" "TMPDIR") }}
+{{- fail (printf "config.extraEnv.%s: the chart sets this one itself (ports, mounts and probes depend on it); see README.md" $name) }}
+{{- end }}
 {{- end }}
 {{- end }}
 
