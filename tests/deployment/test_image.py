@@ -16,7 +16,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import helm_python as helm
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = ROOT / "Dockerfile"
@@ -94,9 +96,22 @@ def test_the_runtime_runs_as_a_fixed_non_root_user():
     (user,) = values(runtime(), "USER")
     uid, _, gid = user.partition(":")
     assert uid.isdigit() and int(uid) != 0 and gid.isdigit() and int(gid) != 0, user
-    # The chart's securityContext names the same user.
-    chart_values = (ROOT / "helm/burgernet/values.yaml").read_text()
-    assert f"runAsUser: {uid}" in chart_values
+    # Every pod the chart runs names the same user, so files the image owns stay readable.
+    chart = helm.Chart.load(ROOT / "helm" / "burgernet")
+    try:
+        settings = yaml.safe_load((ROOT / "tests" / "deployment" / "values" / "minimal.yaml").read_text())
+        rendered = chart.render(settings, name="burgernet", namespace="burgernet", is_install=True)
+    finally:
+        chart.close()
+    pods = [
+        document["spec"]["template"]["spec"]
+        for text in rendered.values()
+        for document in yaml.safe_load_all(text)
+        if document and document["kind"] in ("Deployment", "Job")
+    ]
+    assert len(pods) == 3  # API, workers, migrations
+    for pod in pods:
+        assert (pod["securityContext"]["runAsUser"], pod["securityContext"]["runAsGroup"]) == (int(uid), int(gid))
 
 
 def test_the_binary_is_the_entrypoint_in_exec_form_and_serves_by_default():

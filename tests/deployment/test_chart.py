@@ -1,7 +1,7 @@
 """The Helm chart's specification: what an operator installing Burgernet can rely on.
 
 Rendering is offline (helm-python binds Helm's Go SDK); no cluster is contacted. Run with
-`scripts/check-chart`.
+`scripts/check-deployment`.
 """
 
 import copy
