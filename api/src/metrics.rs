@@ -61,10 +61,8 @@ impl Metrics {
         let by_job_type = |name: &str, help: &str| {
             IntGaugeVec::new(Opts::new(name, help), &["job_type"]).expect("valid metric")
         };
-        let queue_depth = by_job_type(
-            "job_queue_depth",
-            "Queued background jobs whose run_at has come, by job type.",
-        );
+        let queue_depth =
+            by_job_type("job_queue_depth", "Queued background jobs whose run_at has come, by job type.");
         let queue_oldest_age = GaugeVec::new(
             Opts::new(
                 "job_queue_oldest_age_seconds",

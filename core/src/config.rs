@@ -463,7 +463,8 @@ mod tests {
     fn the_worker_listens_where_it_is_told() {
         let env = Env::from_pairs([("BURGERNET_WORKER_BIND", "127.0.0.1:9101")]);
         assert_eq!(WorkerConfig::from_env(&env).unwrap().bind, SocketAddr::from(([127, 0, 0, 1], 9101)));
-        let error = WorkerConfig::from_env(&Env::from_pairs([("BURGERNET_WORKER_BIND", "8081")])).unwrap_err();
+        let error =
+            WorkerConfig::from_env(&Env::from_pairs([("BURGERNET_WORKER_BIND", "8081")])).unwrap_err();
         assert_eq!(error.variable, "BURGERNET_WORKER_BIND");
     }
 

@@ -145,10 +145,9 @@ impl DeliveryMetrics {
         )
         .expect("valid metric");
         let histogram = |name: &str, help: &str| {
-            let histogram = Histogram::with_opts(
-                HistogramOpts::new(name, help).buckets(PUSH_TIMING_BUCKETS.to_vec()),
-            )
-            .expect("valid metric");
+            let histogram =
+                Histogram::with_opts(HistogramOpts::new(name, help).buckets(PUSH_TIMING_BUCKETS.to_vec()))
+                    .expect("valid metric");
             registry.register(Box::new(histogram.clone())).expect("metric registered once");
             histogram
         };

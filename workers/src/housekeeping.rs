@@ -45,13 +45,17 @@ pub(crate) async fn run(state: Arc<RunnerState>) {
 
 async fn observe_finished_waves(state: &RunnerState, metrics: &DeliveryMetrics) {
     let result = match state.pool.get().await {
-        Ok(mut conn) => timing::observe_finished_waves(&mut conn, None, metrics).await.map_err(anyhow::Error::from),
+        Ok(mut conn) => {
+            timing::observe_finished_waves(&mut conn, None, metrics).await.map_err(anyhow::Error::from)
+        }
         Err(error) => Err(error.into()),
     };
     match result {
         Ok(0) => {}
         Ok(count) => tracing::info!(count, "observed the send-to-push timing of finished initial waves"),
-        Err(error) => tracing::warn!(error = %format!("{error:#}"), "could not look for finished initial waves"),
+        Err(error) => {
+            tracing::warn!(error = %format!("{error:#}"), "could not look for finished initial waves")
+        }
     }
 }
 

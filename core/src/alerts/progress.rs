@@ -351,7 +351,9 @@ pub async fn record_receipt(
             .await?
             .ok_or(ReceiptError::NotARecipient)?;
         let delivered = match device {
-            Some(device) => delivery_queries::mark_push_delivered(conn, alert, participant.0, device.0).await?,
+            Some(device) => {
+                delivery_queries::mark_push_delivered(conn, alert, participant.0, device.0).await?
+            }
             None => 0,
         };
         if first {

@@ -485,7 +485,10 @@ pub struct PushTiming {
 /// (the `recipients_selected` dossier entry of wave 0; a closed alert selects no more) and every
 /// batch of its message is finished. Each alert is returned once, to one caller: of two concurrent
 /// calls, the second finds the column set when the first commits.
-pub async fn mark_push_timing(conn: &mut AsyncPgConnection, alert: Option<AlertId>) -> QueryResult<Vec<PushTiming>> {
+pub async fn mark_push_timing(
+    conn: &mut AsyncPgConnection,
+    alert: Option<AlertId>,
+) -> QueryResult<Vec<PushTiming>> {
     diesel::sql_query(
         "WITH finished AS (
              SELECT a.id AS alert_id, a.sent_at, m.id AS message_id

@@ -134,9 +134,8 @@ pub async fn check_ready(pool: &DbPool) -> Result<(), NotReady> {
             NotReady::DatabaseUnavailable
         })
     };
-    let pending = tokio::time::timeout(READINESS_TIMEOUT, check)
-        .await
-        .map_err(|_| NotReady::DatabaseUnavailable)??;
+    let pending =
+        tokio::time::timeout(READINESS_TIMEOUT, check).await.map_err(|_| NotReady::DatabaseUnavailable)??;
     if pending.is_empty() { Ok(()) } else { Err(NotReady::MigrationsPending(pending)) }
 }
 

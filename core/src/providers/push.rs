@@ -119,7 +119,9 @@ impl PushError {
             Self::Unavailable { detail, .. } => {
                 super::answer_code(detail).unwrap_or_else(|| super::transport_code(detail).into())
             }
-            Self::Unauthorized { detail } => super::answer_code(detail).unwrap_or_else(|| "unauthorized".into()),
+            Self::Unauthorized { detail } => {
+                super::answer_code(detail).unwrap_or_else(|| "unauthorized".into())
+            }
         }
     }
 }
@@ -242,14 +244,23 @@ mod tests {
     #[test]
     fn provider_codes_name_the_error_as_the_provider_does() {
         let code = |error: PushError| error.provider_code();
-        assert_eq!(code(PushError::Unregistered { reason: "BadDeviceToken".into(), since: None }), "BadDeviceToken");
+        assert_eq!(
+            code(PushError::Unregistered { reason: "BadDeviceToken".into(), since: None }),
+            "BadDeviceToken"
+        );
         assert_eq!(code(PushError::Rejected { status: 404, reason: "http_404".into() }), "404");
         let unavailable = |detail: &str| PushError::Unavailable { detail: detail.into(), retry_after: None };
         assert_eq!(code(unavailable("HTTP 503 (UNAVAILABLE)")), "UNAVAILABLE");
         assert_eq!(code(unavailable("HTTP 503")), "503");
         assert_eq!(code(unavailable("no answer from APNs within 300ms")), "timeout");
         assert_eq!(code(unavailable("could not connect to APNs production: refused")), "connect");
-        assert_eq!(code(PushError::Unauthorized { detail: "HTTP 403 (InvalidProviderToken)".into() }), "InvalidProviderToken");
-        assert_eq!(code(PushError::Unauthorized { detail: "could not sign the provider token".into() }), "unauthorized");
+        assert_eq!(
+            code(PushError::Unauthorized { detail: "HTTP 403 (InvalidProviderToken)".into() }),
+            "InvalidProviderToken"
+        );
+        assert_eq!(
+            code(PushError::Unauthorized { detail: "could not sign the provider token".into() }),
+            "unauthorized"
+        );
     }
 }

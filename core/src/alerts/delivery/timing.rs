@@ -28,7 +28,11 @@ pub async fn observe_finished_waves(
 
 /// [`observe_finished_waves`] for one alert, from a job that may have finished its wave: a failure
 /// is logged, not the job's (housekeeping catches up).
-pub(super) async fn observe_if_finished(conn: &mut AsyncPgConnection, alert: AlertId, metrics: &DeliveryMetrics) {
+pub(super) async fn observe_if_finished(
+    conn: &mut AsyncPgConnection,
+    alert: AlertId,
+    metrics: &DeliveryMetrics,
+) {
     if let Err(error) = observe_finished_waves(conn, Some(alert), metrics).await {
         tracing::warn!(%alert, %error, "could not check whether the alert's initial wave is finished");
     }
