@@ -783,9 +783,9 @@ impl Batch {
                 match ctx.push.send(device.platform, device.apns_environment, &notification).await {
                     Ok(accepted) => HandOver::Sent(accepted.provider_message_id),
                     Err(error) => {
-                        let source = match provider {
-                            Provider::Apns => ErrorSource::Apns,
-                            _ => ErrorSource::Fcm,
+                        let source = match device.platform {
+                            Platform::Ios => ErrorSource::Apns,
+                            Platform::Android => ErrorSource::Fcm,
                         };
                         ctx.metrics.provider_error(source, &error.provider_code());
                         if let PushError::RateLimited { retry_after: Some(after), .. } = &error {
