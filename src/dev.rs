@@ -176,10 +176,11 @@ async fn serve_locally(env: Env, dir: &Path, database_url: &str) -> anyhow::Resu
     let worker_bind = WorkerConfig::from_env(&env)?.bind;
     let worker_listener = TcpListener::bind(worker_bind)
         .map_err(|error| anyhow::anyhow!("cannot listen on {worker_bind}: {error}"))?;
+    let worker_listener_address = worker_listener.local_addr()?;
     let mut service = LocalService::start(&env, &api, listener, Some(outbox)).await?;
     service.serve_worker_health(worker_listener)?;
 
-    print_banner(&api, worker_bind, dir);
+    print_banner(&api, worker_listener_address, dir);
     shutdown::signalled().await;
     println!("Stopping ...");
     service.stop().await

@@ -43,14 +43,15 @@ pub async fn work(env: &Env) -> anyhow::Result<()> {
     let pool = db::build_pool(&database)?;
     let listener = TcpListener::bind(workers.bind)
         .map_err(|error| anyhow::anyhow!("cannot listen on {}: {error}", workers.bind))?;
-    let (bind, stall_after) = (workers.bind, stall_threshold(workers.poll_interval));
+    let address = listener.local_addr()?;
+    let stall_after = stall_threshold(workers.poll_interval);
     let registry = metrics::new_registry();
     let delivery_metrics = DeliveryMetrics::register(&registry);
     let store = MediaStore::from_env(env)?;
     let handle = application_runner(pool.clone(), workers, messaging, store, delivery_metrics).start().await;
     let health = WorkerHealth { pool, heartbeat: handle.heartbeat(), registry, stall_after };
     let health = HealthServer::start(listener, health)?;
-    tracing::info!(address = %bind, "workers running; serving /healthz, /readyz and /metrics");
+    tracing::info!(%address, "workers running; serving /healthz, /readyz and /metrics");
     shutdown::signalled().await;
     tracing::info!("stopping: finishing or releasing running jobs");
     handle.shutdown().await;
