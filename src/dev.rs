@@ -1,6 +1,7 @@
 //! `burgernet dev`: the whole service on one machine with embedded defaults. Starts its own
 //! PostgreSQL + PostGIS (unless `DATABASE_URL` is set), migrates, loads the demo municipalities
-//! and region, and runs the API and the workers in one process on localhost:8080, with local
+//! and region, and runs the API and the workers in one process on localhost:8080 (the workers'
+//! health and metrics on localhost:8081), with local
 //! stand-ins for push, SMS and e-mail whose messages appear at `GET /dev/outbox`. Push and SMS run
 //! the real clients against the local fakes (see `local_providers`).
 
@@ -13,9 +14,11 @@ use burgernet_core::auth::dev_identity::{DEV_AUDIENCE, DEV_ISSUER, DevIdentityPr
 use burgernet_core::config::{ApiConfig, DatabaseConfig, Env, WorkerConfig};
 use burgernet_core::local_postgres::{LocalPostgres, LocalPostgresOptions};
 use burgernet_core::media::store::MediaStore;
+use burgernet_core::metrics::{self, DeliveryMetrics};
 use burgernet_core::outbox::LocalOutbox;
 use burgernet_core::secret::{Secret, write_secret_file};
 use burgernet_core::{db, reference_data};
+use burgernet_workers::{HealthServer, WorkerHealth, stall_threshold};
 
 use crate::local_providers::LocalProviders;
 use crate::shutdown;
@@ -75,6 +78,9 @@ pub struct LocalService {
     server: actix_web::dev::ServerHandle,
     running: tokio::task::JoinHandle<std::io::Result<()>>,
     workers: burgernet_workers::RunnerHandle,
+    /// What the workers' health server reports, until [`LocalService::serve_worker_health`].
+    worker_health: Option<WorkerHealth>,
+    health_server: Option<HealthServer>,
 }
 
 impl LocalService {
@@ -95,14 +101,38 @@ impl LocalService {
         let server = burgernet_api::build_server(listener, state.clone())?;
         let handle = server.handle();
         let running = tokio::spawn(server);
-        let workers = burgernet_workers::application_runner(pool, workers, messaging, store).start().await;
-        Ok(Self { state, server: handle, running, workers })
+        let stall_after = stall_threshold(workers.poll_interval);
+        let registry = metrics::new_registry();
+        let delivery_metrics = DeliveryMetrics::register(&registry);
+        let workers =
+            burgernet_workers::application_runner(pool.clone(), workers, messaging, store, delivery_metrics)
+                .start()
+                .await;
+        let worker_health = WorkerHealth { pool, heartbeat: workers.heartbeat(), registry, stall_after };
+        Ok(Self {
+            state,
+            server: handle,
+            running,
+            workers,
+            worker_health: Some(worker_health),
+            health_server: None,
+        })
+    }
+
+    /// Serves the workers' `/healthz`, `/readyz` and `/metrics` on `listener`.
+    pub fn serve_worker_health(&mut self, listener: TcpListener) -> anyhow::Result<()> {
+        let health = self.worker_health.take().context("the workers' health is served already")?;
+        self.health_server = Some(HealthServer::start(listener, health)?);
+        Ok(())
     }
 
     pub async fn stop(self) -> anyhow::Result<()> {
         self.state.close_streams();
         self.server.stop(true).await;
         self.workers.shutdown().await;
+        if let Some(health_server) = self.health_server {
+            health_server.stop().await?;
+        }
         self.running.await??;
         Ok(())
     }
@@ -122,6 +152,7 @@ async fn serve_locally(env: Env, dir: &Path, database_url: &str) -> anyhow::Resu
     let env = env
         .with_default("DATABASE_URL", database_url)
         .with_default("BURGERNET_BIND", public_url.trim_start_matches("http://"))
+        .with_default("BURGERNET_WORKER_BIND", "127.0.0.1:8081")
         .with_default(
             "BURGERNET_PARTICIPANT_TOKEN_SECRET",
             local_secret(&dir.join("participant-token-secret"))?,
@@ -142,21 +173,28 @@ async fn serve_locally(env: Env, dir: &Path, database_url: &str) -> anyhow::Resu
     api.messaging.apns.get_or_insert_with(|| providers.apns_config());
     api.messaging.fcm.get_or_insert_with(|| providers.fcm_config());
     api.messaging.sms.get_or_insert_with(|| providers.sms_config());
-    let service = LocalService::start(&env, &api, listener, Some(outbox)).await?;
+    let worker_bind = WorkerConfig::from_env(&env)?.bind;
+    let worker_listener = TcpListener::bind(worker_bind)
+        .map_err(|error| anyhow::anyhow!("cannot listen on {worker_bind}: {error}"))?;
+    let worker_listener_address = worker_listener.local_addr()?;
+    let mut service = LocalService::start(&env, &api, listener, Some(outbox)).await?;
+    service.serve_worker_health(worker_listener)?;
 
-    print_banner(&api, dir);
+    print_banner(&api, worker_listener_address, dir);
     shutdown::signalled().await;
     println!("Stopping ...");
     service.stop().await
 }
 
-fn print_banner(api: &ApiConfig, dir: &Path) {
+fn print_banner(api: &ApiConfig, worker_bind: std::net::SocketAddr, dir: &Path) {
     let base = format!("http://{}", api.bind);
+    let workers = format!("http://{worker_bind}");
     println!(
         "\nBurgernet is running (local mode).\n\
          \n  API:            {base}\
          \n  API reference:  {base}/docs\
          \n  Readiness:      {base}/readyz\
+         \n  Workers:        {workers}/healthz, {workers}/readyz, {workers}/metrics\
          \n  Outbox:         {base}/dev/outbox   (push, SMS and e-mail the local stand-ins received)\
          \n\nA staff token for the demo region (dispatcher), valid 8 hours:\
          \n  cargo run -q -- admin mint-staff-token --role dispatcher --region {region}\

@@ -6,8 +6,9 @@ use burgernet_api::state::AppState;
 use burgernet_core::config::{ApiConfig, DatabaseConfig, Env, MessagingConfig, WorkerConfig};
 use burgernet_core::db;
 use burgernet_core::media::store::MediaStore;
+use burgernet_core::metrics::{self, DeliveryMetrics};
 use burgernet_core::participants::notices::Messaging;
-use burgernet_workers::application_runner;
+use burgernet_workers::{HealthServer, WorkerHealth, application_runner, stall_threshold};
 
 use crate::shutdown;
 
@@ -40,12 +41,21 @@ pub async fn work(env: &Env) -> anyhow::Result<()> {
     messaging.require_push_providers()?;
     let messaging = Messaging::from_config(&messaging, None)?;
     let pool = db::build_pool(&database)?;
-    let handle = application_runner(pool, workers, messaging, MediaStore::from_env(env)?).start().await;
-    tracing::info!("workers running");
+    let listener = TcpListener::bind(workers.bind)
+        .map_err(|error| anyhow::anyhow!("cannot listen on {}: {error}", workers.bind))?;
+    let address = listener.local_addr()?;
+    let stall_after = stall_threshold(workers.poll_interval);
+    let registry = metrics::new_registry();
+    let delivery_metrics = DeliveryMetrics::register(&registry);
+    let store = MediaStore::from_env(env)?;
+    let handle = application_runner(pool.clone(), workers, messaging, store, delivery_metrics).start().await;
+    let health = WorkerHealth { pool, heartbeat: handle.heartbeat(), registry, stall_after };
+    let health = HealthServer::start(listener, health)?;
+    tracing::info!(%address, "workers running; serving /healthz, /readyz and /metrics");
     shutdown::signalled().await;
     tracing::info!("stopping: finishing or releasing running jobs");
     handle.shutdown().await;
-    Ok(())
+    health.stop().await
 }
 
 pub async fn migrate(env: &Env) -> anyhow::Result<()> {

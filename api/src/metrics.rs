@@ -1,10 +1,12 @@
-//! Prometheus metrics: requests by route and status, their latency, database pool usage and
-//! background jobs by type and state.
+//! Prometheus metrics of the API process: requests by route and status, their latency, database
+//! pool usage, the job queue (read from the database at each scrape; only the API reports it, so
+//! it is not counted twice), and the deliveries whose arrival the API learns of (SMS delivery
+//! receipts, app receipts). The workers expose what happens while delivering
+//! (`burgernet_core::metrics`).
 
 use burgernet_core::db::{self, DbPool};
-use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
-};
+use burgernet_core::metrics::{self as shared, DeliveryCounter};
+use prometheus::{GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry};
 
 #[derive(Clone)]
 pub struct Metrics {
@@ -13,6 +15,11 @@ pub struct Metrics {
     request_duration: HistogramVec,
     pool_connections: IntGaugeVec,
     jobs: IntGaugeVec,
+    queue_depth: IntGaugeVec,
+    queue_oldest_age: GaugeVec,
+    dead_jobs: IntGaugeVec,
+    /// Deliveries confirmed by the SMS gateway or the app.
+    pub deliveries: DeliveryCounter,
 }
 
 impl Default for Metrics {
@@ -23,7 +30,7 @@ impl Default for Metrics {
 
 impl Metrics {
     pub fn new() -> Self {
-        let registry = Registry::new_custom(Some("burgernet".into()), None).expect("valid registry prefix");
+        let registry = shared::new_registry();
         let requests = IntCounterVec::new(
             Opts::new("http_requests_total", "HTTP requests by route pattern, method and status."),
             &["route", "method", "status"],
@@ -51,15 +58,47 @@ impl Metrics {
             &["job_type", "state"],
         )
         .expect("valid metric");
+        let by_job_type = |name: &str, help: &str| {
+            IntGaugeVec::new(Opts::new(name, help), &["job_type"]).expect("valid metric")
+        };
+        let queue_depth =
+            by_job_type("job_queue_depth", "Queued background jobs whose run_at has come, by job type.");
+        let queue_oldest_age = GaugeVec::new(
+            Opts::new(
+                "job_queue_oldest_age_seconds",
+                "Seconds the oldest due queued job has waited past its run_at, by job type; 0 when \
+                 none is due.",
+            ),
+            &["job_type"],
+        )
+        .expect("valid metric");
+        let dead_jobs = by_job_type(
+            "dead_jobs",
+            "Background jobs that failed for good (state failed, kept for inspection), by job type.",
+        );
         for collector in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(request_duration.clone()),
             Box::new(pool_connections.clone()),
             Box::new(jobs.clone()),
+            Box::new(queue_depth.clone()),
+            Box::new(queue_oldest_age.clone()),
+            Box::new(dead_jobs.clone()),
         ] {
             registry.register(collector).expect("metric registered once");
         }
-        Self { registry, requests, request_duration, pool_connections, jobs }
+        let deliveries = DeliveryCounter::register(&registry);
+        Self {
+            registry,
+            requests,
+            request_duration,
+            pool_connections,
+            jobs,
+            queue_depth,
+            queue_oldest_age,
+            dead_jobs,
+            deliveries,
+        }
     }
 
     pub fn observe_request(&self, route: &str, method: &str, status: u16, seconds: f64) {
@@ -80,20 +119,33 @@ impl Metrics {
         self.pool_connections.with_label_values(&["waiting"]).set(status.waiting as i64);
 
         self.jobs.reset();
+        self.queue_depth.reset();
+        self.queue_oldest_age.reset();
+        self.dead_jobs.reset();
         match pool.get().await {
-            Ok(mut conn) => match db::jobs::count_by_type_and_state(&mut conn).await {
-                Ok(counts) => {
-                    for (job_type, state, count) in counts {
-                        self.jobs.with_label_values(&[job_type.as_str(), state.as_str()]).set(count);
+            Ok(mut conn) => {
+                match db::jobs::count_by_type_and_state(&mut conn).await {
+                    Ok(counts) => {
+                        for (job_type, state, count) in counts {
+                            self.jobs.with_label_values(&[job_type.as_str(), state.as_str()]).set(count);
+                        }
                     }
+                    Err(error) => tracing::warn!(%error, "cannot count background jobs for metrics"),
                 }
-                Err(error) => tracing::warn!(%error, "cannot count background jobs for metrics"),
-            },
+                match db::jobs::queue_health(&mut conn, &shared::JOB_TYPES).await {
+                    Ok(queues) => {
+                        for queue in queues {
+                            let job_type = [queue.job_type.as_str()];
+                            self.queue_depth.with_label_values(&job_type).set(queue.due);
+                            self.queue_oldest_age.with_label_values(&job_type).set(queue.oldest_due_seconds);
+                            self.dead_jobs.with_label_values(&job_type).set(queue.dead);
+                        }
+                    }
+                    Err(error) => tracing::warn!(%error, "cannot read the job queue for metrics"),
+                }
+            }
             Err(error) => tracing::warn!(%error, "no database connection for metrics"),
         }
-
-        let mut buffer = Vec::new();
-        TextEncoder::new().encode(&self.registry.gather(), &mut buffer).expect("text encoding cannot fail");
-        String::from_utf8(buffer).expect("prometheus text is UTF-8")
+        shared::encode(&self.registry)
     }
 }

@@ -377,6 +377,8 @@ impl StaffTokenConfig {
 
 #[derive(Debug, Clone)]
 pub struct WorkerConfig {
+    /// Where the worker serves `/healthz`, `/readyz` and `/metrics`.
+    pub bind: SocketAddr,
     /// Jobs one worker process runs at the same time.
     pub concurrency: usize,
     /// How long a claimed job stays leased without a heartbeat before another worker may take it.
@@ -395,6 +397,7 @@ pub struct WorkerConfig {
 impl WorkerConfig {
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
         let config = Self {
+            bind: env.or("BURGERNET_WORKER_BIND", ([0, 0, 0, 0], 8081).into(), parse::socket_addr)?,
             concurrency: env.or("BURGERNET_WORKER_CONCURRENCY", 8, parse::positive_number)?,
             lease: env.or("BURGERNET_JOB_LEASE", Duration::from_secs(60), parse::duration)?,
             poll_interval: env.or("BURGERNET_JOB_POLL_INTERVAL", Duration::from_secs(5), parse::duration)?,
@@ -457,6 +460,16 @@ mod tests {
         let workers = WorkerConfig::from_env(&Env::from_pairs([("BURGERNET_JOB_LEASE", "90s")])).unwrap();
         assert_eq!(workers.lease, Duration::from_secs(90));
         assert_eq!(workers.concurrency, 8);
+        assert_eq!(workers.bind, SocketAddr::from(([0, 0, 0, 0], 8081)));
+    }
+
+    #[test]
+    fn the_worker_listens_where_it_is_told() {
+        let env = Env::from_pairs([("BURGERNET_WORKER_BIND", "127.0.0.1:9101")]);
+        assert_eq!(WorkerConfig::from_env(&env).unwrap().bind, SocketAddr::from(([127, 0, 0, 1], 9101)));
+        let error =
+            WorkerConfig::from_env(&Env::from_pairs([("BURGERNET_WORKER_BIND", "8081")])).unwrap_err();
+        assert_eq!(error.variable, "BURGERNET_WORKER_BIND");
     }
 
     #[test]

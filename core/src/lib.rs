@@ -9,6 +9,7 @@ pub mod ids;
 pub mod jobs;
 pub mod local_postgres;
 pub mod media;
+pub mod metrics;
 pub mod outbox;
 pub mod participants;
 pub mod providers;

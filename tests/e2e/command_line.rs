@@ -255,6 +255,7 @@ async fn dev_mode_starts_everything_serves_the_outbox_and_stops_everything_on_ct
         .arg("dev")
         .env("BURGERNET_DEV_DIR", &dir)
         .env("BURGERNET_BIND", format!("127.0.0.1:{port}"))
+        .env("BURGERNET_WORKER_BIND", "127.0.0.1:0")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

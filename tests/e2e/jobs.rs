@@ -192,6 +192,8 @@ impl BackgroundJob for Sleep {
 
 fn worker_config() -> WorkerConfig {
     WorkerConfig {
+        // Unused: these runners serve no health endpoints.
+        bind: ([127, 0, 0, 1], 0).into(),
         concurrency: 2,
         lease: Duration::from_secs(10),
         poll_interval: Duration::from_millis(100),

@@ -1,9 +1,16 @@
-//! Health, readiness, request ids and metrics.
+//! Health, readiness, request ids and metrics, of the API and of the workers.
 
+use std::time::Duration;
+
+use burgernet_core::alerts::delivery::timing;
 use burgernet_core::db;
+use burgernet_core::metrics::{self, DeliveryMetrics};
 use diesel_async::RunQueryDsl;
+use reqwest::Method;
+use serde_json::json;
 
-use crate::helpers::{TestApp, problem};
+use crate::helpers::alerts::{Profile, ROTTERDAM, alert_body, android_device, circle, ios_device};
+use crate::helpers::{TestApp, TestAppOptions, problem};
 
 #[tokio::test]
 async fn healthz_answers_while_the_process_runs() {
@@ -70,11 +77,24 @@ async fn every_response_carries_a_request_id_and_a_sane_incoming_one_is_kept() {
     assert_eq!(body["request_id"], replaced, "the problem body quotes the same id");
 }
 
+/// The value of the series `name` whose labels include `labels`, read from a Prometheus text
+/// exposition.
 fn metric_value(metrics: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
     metrics.lines().filter(|line| !line.starts_with('#')).find_map(|line| {
         let (series, value) = line.rsplit_once(' ')?;
-        let matches = series.starts_with(&format!("{name}{{"))
-            && labels.iter().all(|(key, expected)| series.contains(&format!("{key}=\"{expected}\"")));
+        let (series_name, series_labels) = match series.split_once('{') {
+            Some((series_name, rest)) => (series_name, rest.strip_suffix('}')?),
+            None => (series, ""),
+        };
+        let series_labels: Vec<(&str, &str)> = series_labels
+            .split(',')
+            .filter(|pair| !pair.is_empty())
+            .filter_map(|pair| {
+                let (key, value) = pair.split_once('=')?;
+                Some((key, value.strip_prefix('"')?.strip_suffix('"')?))
+            })
+            .collect();
+        let matches = series_name == name && labels.iter().all(|label| series_labels.contains(label));
         matches.then(|| value.parse().ok()).flatten()
     })
 }
@@ -112,4 +132,235 @@ async fn metrics_count_requests_by_route_and_status_and_report_pool_and_jobs() {
     let queued = |job_type| [("job_type", job_type), ("state", "queued")];
     assert_eq!(metric_value(&metrics, "burgernet_background_jobs", &queued("send_alert_batch")), Some(2.0));
     assert_eq!(metric_value(&metrics, "burgernet_background_jobs", &queued("process_media")), Some(1.0));
+}
+
+#[tokio::test]
+async fn the_queue_gauges_report_due_oldest_and_dead_jobs_for_every_job_type() {
+    let app = TestApp::spawn().await;
+    app.database_exec(
+        "INSERT INTO background_jobs (job_type, payload, max_attempts, run_at, state) VALUES \
+         ('deliver_batch', '{}', 5, now() - interval '90 seconds', 'queued'), \
+         ('deliver_batch', '{}', 5, now() - interval '10 seconds', 'queued'), \
+         ('deliver_batch', '{}', 5, now() + interval '1 hour', 'queued'), \
+         ('process_media', '{}', 5, now() - interval '1 day', 'failed')",
+    )
+    .await;
+
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    let of = |job_type| [("job_type", job_type)];
+    // The job due later is not in the queue's depth yet.
+    assert_eq!(
+        metric_value(&metrics, "burgernet_job_queue_depth", &of("deliver_batch")),
+        Some(2.0),
+        "{metrics}"
+    );
+    let oldest =
+        metric_value(&metrics, "burgernet_job_queue_oldest_age_seconds", &of("deliver_batch")).unwrap();
+    assert!((90.0..120.0).contains(&oldest), "{oldest}");
+    assert_eq!(metric_value(&metrics, "burgernet_dead_jobs", &of("process_media")), Some(1.0));
+    // A failed job is not waiting in the queue.
+    assert_eq!(metric_value(&metrics, "burgernet_job_queue_depth", &of("process_media")), Some(0.0));
+    // Idle job types are reported too, so alert rules see them.
+    for job_type in metrics::JOB_TYPES.into_iter().filter(|t| !["deliver_batch", "process_media"].contains(t))
+    {
+        assert_eq!(
+            metric_value(&metrics, "burgernet_job_queue_depth", &of(job_type)),
+            Some(0.0),
+            "{job_type}"
+        );
+        assert_eq!(
+            metric_value(&metrics, "burgernet_job_queue_oldest_age_seconds", &of(job_type)),
+            Some(0.0)
+        );
+        assert_eq!(metric_value(&metrics, "burgernet_dead_jobs", &of(job_type)), Some(0.0));
+    }
+}
+
+async fn app_with_workers() -> TestApp {
+    let app = TestApp::spawn_with(TestAppOptions { workers: true, ..TestAppOptions::default() }).await;
+    app.load_reference_data().await;
+    app
+}
+
+/// GETs `path` from the workers' health server.
+async fn worker_get(app: &TestApp, path: &str) -> reqwest::Response {
+    let address = app.worker_address.as_deref().expect("the app runs workers");
+    app.client.get(format!("{address}{path}")).send().await.expect("request sent")
+}
+
+async fn worker_metrics(app: &TestApp) -> String {
+    worker_get(app, "/metrics").await.text().await.unwrap()
+}
+
+/// Polls the workers' metrics until the series has `expected`; returns the whole text then.
+async fn wait_for_worker_metric(app: &TestApp, name: &str, labels: &[(&str, &str)], expected: f64) -> String {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let metrics = worker_metrics(app).await;
+        if metric_value(&metrics, name, labels) == Some(expected) {
+            return metrics;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{name} {labels:?} never reached {expected}: {metrics}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A worker's problem document: the API's shape (no request id: probes send none to correlate).
+async fn assert_worker_problem(response: reqwest::Response, status: u16, code: &str) {
+    assert_eq!(response.status(), status);
+    assert_eq!(response.headers()["content-type"], "application/problem+json");
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["code"], code, "{body}");
+    assert_eq!(body["status"], status);
+    assert_eq!(body["type"], format!("urn:burgernet:problem:{code}"));
+    assert!(body["title"].is_string() && body["detail"].is_string(), "{body}");
+}
+
+#[tokio::test]
+async fn the_workers_serve_liveness_readiness_and_metrics_without_tokens() {
+    let app = app_with_workers().await;
+
+    let response = worker_get(&app, "/healthz").await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.json::<serde_json::Value>().await.unwrap(), json!({"status": "ok"}));
+    let response = worker_get(&app, "/readyz").await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.json::<serde_json::Value>().await.unwrap(), json!({"status": "ready"}));
+
+    let response = worker_get(&app, "/metrics").await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "text/plain; version=0.0.4; charset=utf-8");
+    let metrics = response.text().await.unwrap();
+    assert_eq!(metric_value(&metrics, "burgernet_alert_send_to_first_push_seconds_count", &[]), Some(0.0));
+    assert_eq!(metric_value(&metrics, "burgernet_alert_send_to_last_push_seconds_count", &[]), Some(0.0));
+    // The queue is the API's to report, so it is not counted twice.
+    assert!(!metrics.contains("burgernet_job_queue_depth"), "{metrics}");
+
+    app.database.refuse_connections().await;
+    assert_worker_problem(worker_get(&app, "/readyz").await, 503, "database_unavailable").await;
+    // Liveness is unaffected: restarting the worker would not bring the database back.
+    let response = worker_get(&app, "/healthz").await;
+    assert_eq!(response.status(), 200);
+}
+
+#[tokio::test]
+async fn deliveries_provider_errors_and_the_time_to_push_are_counted_once() {
+    let app = app_with_workers().await;
+    let dispatcher = app.dispatcher_token("rotterdam");
+    // An iPhone whose token APNs refuses (400 BadDeviceToken): the push fails, an SMS follows.
+    let refused = ios_device(1);
+    app.participant("+31620000101", Profile { devices: vec![refused.clone()], ..Profile::default() }).await;
+    let refused_token = refused["push_token"].as_str().unwrap();
+    app.database_exec(&format!(
+        "UPDATE devices SET push_token = push_token || 'a' WHERE push_token = '{refused_token}'"
+    ))
+    .await;
+    // One phone on each platform.
+    let both = app
+        .participant(
+            "+31620000102",
+            Profile { devices: vec![ios_device(2), android_device("both")], ..Profile::default() },
+        )
+        .await;
+    app.participant("+31620000103", Profile { devices: vec![android_device("other")], ..Profile::default() })
+        .await;
+    // No phone app: SMS.
+    app.participant("+31620000104", Profile::default()).await;
+    // One of the two Android pushes meets a 503 first and is retried.
+    app.fcm.faults().fail_next(1, burgernet_fakes::faults::Fault::ServerError);
+
+    let mut body = alert_body(circle(ROTTERDAM, 2_000.0));
+    // Not urgent: no SMS follows unacknowledged pushes while the test runs.
+    body["urgent"] = json!(false);
+    // Receipts follow a second after each SMS, as a gateway's do: after the worker recorded it.
+    app.sms.set_receipts(&app.url("/v1/sms/receipts"), app.sms.webhook_secret(), Duration::from_secs(1));
+    let alert = app.send_new_alert(&dispatcher, body).await;
+    app.wait_until_delivered(&dispatcher, &alert).await;
+    let metrics =
+        wait_for_worker_metric(&app, "burgernet_alert_send_to_first_push_seconds_count", &[], 1.0).await;
+
+    let deliveries = |channel, result| {
+        metric_value(&metrics, "burgernet_deliveries_total", &[("channel", channel), ("result", result)])
+    };
+    assert_eq!(deliveries("push", "sent"), Some(3.0), "{metrics}");
+    assert_eq!(deliveries("push", "retrying"), Some(1.0));
+    assert_eq!(deliveries("push", "failed"), Some(1.0));
+    assert_eq!(deliveries("sms", "sent"), Some(2.0));
+    assert_eq!(deliveries("sms", "failed"), None);
+    let errors = |provider, code| {
+        metric_value(&metrics, "burgernet_provider_errors_total", &[("provider", provider), ("code", code)])
+    };
+    assert_eq!(errors("apns", "BadDeviceToken"), Some(1.0), "{metrics}");
+    assert_eq!(errors("fcm", "UNAVAILABLE"), Some(1.0));
+    assert_eq!(metrics.matches("burgernet_provider_errors_total{").count(), 2, "{metrics}");
+    assert_eq!(metric_value(&metrics, "burgernet_alert_send_to_last_push_seconds_count", &[]), Some(1.0));
+    let to_last_push = metric_value(&metrics, "burgernet_alert_send_to_last_push_seconds_sum", &[]).unwrap();
+    let to_first_push =
+        metric_value(&metrics, "burgernet_alert_send_to_first_push_seconds_sum", &[]).unwrap();
+    assert!(
+        (0.0..60.0).contains(&to_first_push) && to_first_push <= to_last_push,
+        "{to_first_push} {to_last_push}"
+    );
+
+    // Exactly once: another housekeeping round, and a second worker process, observe nothing more.
+    let mut conn = app.database.connect().await;
+    let this_worker = app.worker_metrics.as_ref().unwrap();
+    assert_eq!(timing::observe_finished_waves(&mut conn, None, this_worker).await.unwrap(), 0);
+    let second_registry = metrics::new_registry();
+    let second_worker = DeliveryMetrics::register(&second_registry);
+    assert_eq!(timing::observe_finished_waves(&mut conn, None, &second_worker).await.unwrap(), 0);
+    let second = metrics::encode(&second_registry);
+    assert_eq!(metric_value(&second, "burgernet_alert_send_to_first_push_seconds_count", &[]), Some(0.0));
+    let metrics = worker_metrics(&app).await;
+    assert_eq!(metric_value(&metrics, "burgernet_alert_send_to_first_push_seconds_count", &[]), Some(1.0));
+
+    // Arrivals are the API's to count: the gateway's receipts, and the app confirming a push.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let alert_receipts = loop {
+        // Receipts of the alert's SMS, whose references are `message:participant`.
+        let alert_receipts: Vec<_> = app
+            .sms
+            .receipts()
+            .into_iter()
+            .filter(|receipt| {
+                let body: serde_json::Value = serde_json::from_str(&receipt.body).unwrap();
+                body["reference"].as_str().is_some_and(|reference| reference.contains(':'))
+            })
+            .collect();
+        if alert_receipts.len() == 2 || tokio::time::Instant::now() > deadline {
+            break alert_receipts;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let answers: Vec<_> = alert_receipts.iter().map(|receipt| receipt.answer).collect();
+    assert_eq!(answers, [Some(204), Some(204)], "{alert_receipts:?}");
+    let devices = app.get_json("/v1/me/devices", &both.access_token).await;
+    let device_id = devices[0]["id"].as_str().unwrap();
+    app.expect_ok(
+        Method::POST,
+        &format!("/v1/me/alerts/{alert}/receipts"),
+        &both.access_token,
+        json!({"kind": "received", "device_id": device_id}),
+    )
+    .await;
+    let api_metrics = app.get("/metrics").await.text().await.unwrap();
+    let arrived = |channel| {
+        metric_value(
+            &api_metrics,
+            "burgernet_deliveries_total",
+            &[("channel", channel), ("result", "delivered")],
+        )
+    };
+    assert_eq!(arrived("sms"), Some(2.0), "{api_metrics}");
+    assert_eq!(arrived("push"), Some(1.0));
+
+    // Neither process exposes who was alerted, on which device, or where.
+    for text in [&metrics, &api_metrics] {
+        for secret in ["3162000010", "620000101", refused_token, "APA91b", "both:", "51.9225", "4.4792"] {
+            assert!(!text.contains(secret), "{secret} in the metrics: {text}");
+        }
+    }
 }

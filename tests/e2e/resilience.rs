@@ -300,6 +300,8 @@ impl WorkerFiles {
             ("BURGERNET_WORKER_CONCURRENCY", PROCESS_CONCURRENCY.to_string()),
             ("BURGERNET_JOB_LEASE", "2s".into()),
             ("BURGERNET_JOB_POLL_INTERVAL", "200ms".into()),
+            // Several workers run side by side: each health server on a port of its own.
+            ("BURGERNET_WORKER_BIND", "127.0.0.1:0".into()),
             ("BURGERNET_SMS_FALLBACK_AFTER", "1h".into()),
             ("BURGERNET_LOG_FORMAT", "json".into()),
             ("BURGERNET_PUBLIC_URL", PUBLIC_URL.into()),

@@ -1,13 +1,17 @@
 //! Deletes what has outlived its purpose: live positions past their expiry (there must be no
 //! stale positions lying around, let alone a history), expired sign-in codes and e-mail links,
 //! old rate-limit counters and long-expired refresh tokens; and, where configured, uploads never
-//! completed and tips past their retention. Every worker does it; the deletes are idempotent or
-//! skip rows another worker holds, so running them in several processes at once is harmless.
+//! completed and tips past their retention; and it observes the send-to-push timing of alerts whose
+//! initial wave finished unobserved. Every worker does it; the deletes are idempotent or skip rows
+//! another worker holds, and each alert's timing is observed once, so running it in several
+//! processes at once is harmless.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use burgernet_core::alerts::delivery::timing;
 use burgernet_core::db;
+use burgernet_core::metrics::DeliveryMetrics;
 use tokio::time::{MissedTickBehavior, interval};
 
 use burgernet_core::media::retention::EvidenceUpkeep;
@@ -32,6 +36,25 @@ pub(crate) async fn run(state: Arc<RunnerState>) {
         }
         if let Some(upkeep) = &state.evidence_upkeep {
             keep_evidence(&state, upkeep).await;
+        }
+        if let Some(metrics) = &state.push_timing {
+            observe_finished_waves(&state, metrics).await;
+        }
+    }
+}
+
+async fn observe_finished_waves(state: &RunnerState, metrics: &DeliveryMetrics) {
+    let result = match state.pool.get().await {
+        Ok(mut conn) => {
+            timing::observe_finished_waves(&mut conn, None, metrics).await.map_err(anyhow::Error::from)
+        }
+        Err(error) => Err(error.into()),
+    };
+    match result {
+        Ok(0) => {}
+        Ok(count) => tracing::info!(count, "observed the send-to-push timing of finished initial waves"),
+        Err(error) => {
+            tracing::warn!(error = %format!("{error:#}"), "could not look for finished initial waves")
         }
     }
 }

@@ -9,8 +9,11 @@
 //!   jobs whose worker vanished on their final attempt;
 //! - `registry`: the job types this runner knows, behind one type-erased handler each;
 //! - `housekeeping`: deletes expired personal data (live positions, codes, links) every minute,
-//!   expires abandoned uploads and removes tips past their retention.
+//!   expires abandoned uploads, removes tips past their retention and catches up on send-to-push
+//!   timing;
+//! - `health`: the worker's `/healthz`, `/readyz` and `/metrics`, and the heartbeat the slots beat.
 
+mod health;
 mod housekeeping;
 mod listener;
 mod poller;
@@ -18,6 +21,7 @@ mod registry;
 mod runner;
 mod slot;
 
+pub use health::{HealthServer, Heartbeat, WorkerHealth, health_server, stall_threshold};
 pub use runner::{Runner, RunnerHandle};
 
 use burgernet_core::alerts::delivery::{DeliverBatch, DeliveryContext, FanOutWave, SmsFallbackCheck};
@@ -27,15 +31,17 @@ use burgernet_core::media::photo::PhotoLimits;
 use burgernet_core::media::processing::{MediaContext, ProcessMedia};
 use burgernet_core::media::retention::EvidenceUpkeep;
 use burgernet_core::media::store::MediaStore;
+use burgernet_core::metrics::DeliveryMetrics;
 use burgernet_core::participants::notices::{Messaging, NoticeContext, NotifyParticipant};
 
 /// A runner for every job type of the application, keeping the evidence too; `work`, `dev` and the
-/// tests start this one.
+/// tests start this one. Deliveries are measured in `metrics`.
 pub fn application_runner(
     pool: DbPool,
     config: WorkerConfig,
     messaging: Messaging,
     store: MediaStore,
+    metrics: DeliveryMetrics,
 ) -> Runner {
     let delivery = DeliveryContext::new(
         pool.clone(),
@@ -43,6 +49,7 @@ pub fn application_runner(
         messaging.sms.clone(),
         messaging.email.clone(),
         config.delivery.clone(),
+        metrics.clone(),
     );
     let media = MediaContext::new(pool.clone(), store.clone(), config.video.clone(), PhotoLimits::default());
     let upkeep = EvidenceUpkeep { store, retention: config.tip_retention };
@@ -53,4 +60,5 @@ pub fn application_runner(
         .register::<SmsFallbackCheck>(delivery)
         .register::<ProcessMedia>(media)
         .with_evidence_upkeep(upkeep)
+        .with_push_timing(metrics)
 }

@@ -6,10 +6,12 @@ use std::sync::Arc;
 use burgernet_core::config::WorkerConfig;
 use burgernet_core::db::DbPool;
 use burgernet_core::jobs::BackgroundJob;
+use burgernet_core::metrics::DeliveryMetrics;
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
+use crate::health::Heartbeat;
 use crate::registry::Registry;
 use crate::{housekeeping, listener, poller, slot};
 use burgernet_core::media::retention::EvidenceUpkeep;
@@ -36,6 +38,10 @@ pub(crate) struct RunnerState {
     pub(crate) stage: watch::Receiver<Stage>,
     /// Expiring abandoned uploads and enforcing the retention of tips, when this runner does it.
     pub(crate) evidence_upkeep: Option<EvidenceUpkeep>,
+    /// Observing alerts' initial waves that finished unobserved, when this runner delivers alerts.
+    pub(crate) push_timing: Option<DeliveryMetrics>,
+    /// Beaten by the slots on every round of their loop: the worker's liveness.
+    pub(crate) heartbeat: Heartbeat,
 }
 
 pub struct Runner {
@@ -44,12 +50,27 @@ pub struct Runner {
     worker_id: Uuid,
     registry: Registry,
     evidence_upkeep: Option<EvidenceUpkeep>,
+    push_timing: Option<DeliveryMetrics>,
 }
 
 impl Runner {
     /// `worker_id` must be unique among running workers; it is what holds a job's lease.
     pub fn new(pool: DbPool, config: WorkerConfig, worker_id: Uuid) -> Self {
-        Self { pool, config, worker_id, registry: Registry::default(), evidence_upkeep: None }
+        Self {
+            pool,
+            config,
+            worker_id,
+            registry: Registry::default(),
+            evidence_upkeep: None,
+            push_timing: None,
+        }
+    }
+
+    /// Also observe, every housekeeping round, the send-to-push timing of alerts whose initial
+    /// wave finished without a delivery job noticing (see `alerts::delivery::timing`).
+    pub fn with_push_timing(mut self, metrics: DeliveryMetrics) -> Self {
+        self.push_timing = Some(metrics);
+        self
     }
 
     /// Also expire abandoned uploads and enforce the retention of tips, every housekeeping round.
@@ -78,6 +99,8 @@ impl Runner {
             wake: Notify::new(),
             stage: stage_receiver,
             evidence_upkeep: self.evidence_upkeep,
+            push_timing: self.push_timing,
+            heartbeat: Heartbeat::new(),
         });
         tracing::info!(
             worker_id = %state.worker_id,
@@ -108,6 +131,11 @@ pub struct RunnerHandle {
 }
 
 impl RunnerHandle {
+    /// What the worker's `/healthz` watches.
+    pub fn heartbeat(&self) -> Heartbeat {
+        self.state.heartbeat.clone()
+    }
+
     /// Stops claiming, waits up to the shutdown grace for running jobs, then stops the rest and
     /// releases them so another worker can take them at once.
     pub async fn shutdown(mut self) {

@@ -18,6 +18,8 @@ use crate::runner::{RunnerState, Stage};
 pub(crate) async fn run(state: Arc<RunnerState>) {
     let mut stage = state.stage.clone();
     while *stage.borrow() == Stage::Running {
+        // Every round counts, a failed claim too: a database outage is not a stalled worker.
+        state.heartbeat.beat();
         match claim(&state).await {
             Ok(Some(job)) => {
                 // More may be waiting (one notification can stand for many jobs): pass the
@@ -95,6 +97,16 @@ async fn run_while_leased(
         })),
         () = keep_lease(state, id) => Outcome::LeaseLost,
         _ = stage.wait_for(|stage| *stage == Stage::Stopping) => Outcome::Interrupted,
+        never = beat_while_running(state) => match never {},
+    }
+}
+
+/// A slot running a long job is busy, not stalled: it beats every poll interval meanwhile.
+async fn beat_while_running(state: &RunnerState) -> std::convert::Infallible {
+    let mut ticker = tokio::time::interval(state.config.poll_interval);
+    loop {
+        ticker.tick().await;
+        state.heartbeat.beat();
     }
 }
 

@@ -10,6 +10,8 @@ use burgernet_core::ids::{AlertId, DeviceId, MediaId, TipId};
 use burgernet_core::media::uploads::{
     self, MediaDeclaration, MediaUpload, MyMedia, MyTip, Sender, UploadCompletion,
 };
+use burgernet_core::metrics::DeliveryResult;
+use burgernet_core::participants::Channel;
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -94,8 +96,16 @@ pub async fn report_receipt(
 ) -> Result<HttpResponse, ApiError> {
     let Receipt { kind, device_id } = body.into_inner();
     let mut conn = state.db().await?;
-    progress::record_receipt(&mut conn, participant.id(), AlertId(*alert_id), kind, device_id.map(DeviceId))
-        .await?;
+    let delivered = progress::record_receipt(
+        &mut conn,
+        participant.id(),
+        AlertId(*alert_id),
+        kind,
+        device_id.map(DeviceId),
+    )
+    .await?;
+    // The app confirmed arrival: the push counts as delivered, as an SMS receipt does.
+    state.metrics.deliveries.count(Channel::Push, DeliveryResult::Delivered, delivered as u64);
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -1,8 +1,6 @@
 //! Health, readiness, metrics and the contract. None of these need a token: probes and
 //! Prometheus scrape them, and the contract is public.
 
-use std::time::Duration;
-
 use actix_web::{HttpResponse, get, web};
 use burgernet_core::db;
 use serde::Serialize;
@@ -40,33 +38,25 @@ pub async fn healthz() -> web::Json<Status> {
 )]
 #[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> Result<web::Json<Status>, ApiError> {
-    let check = async {
-        let mut conn = state.db().await?;
-        db::pending_migrations(&mut conn).await.map_err(|error| {
-            tracing::warn!(%error, "readiness query failed");
-            ApiError::unavailable("database_unavailable", "The database does not answer.")
-        })
-    };
-    let pending = tokio::time::timeout(Duration::from_secs(3), check).await.map_err(|_| {
-        ApiError::unavailable("database_unavailable", "The database did not answer within 3 seconds.")
-    })??;
-    if !pending.is_empty() {
-        return Err(ApiError::unavailable(
-            "migrations_pending",
-            format!(
-                "The database schema is behind this release; pending migrations: {}.",
-                pending.join(", ")
-            ),
-        ));
-    }
+    db::check_ready(&state.pool)
+        .await
+        .map_err(|not_ready| ApiError::unavailable(not_ready.code(), not_ready.to_string()))?;
     Ok(web::Json(Status { status: "ready".into() }))
 }
 
 /// Metrics in the Prometheus text format.
 ///
 /// Who may call: anyone who can reach the port; in production only the cluster's Prometheus
-/// should (restrict it with a network policy). Request counts and latency by route and status,
-/// database pool usage, and background jobs by type and state.
+/// should (restrict it with a network policy). Request counts and latency by route and status
+/// (`burgernet_http_requests_total`, `burgernet_http_request_duration_seconds`), database pool
+/// usage (`burgernet_db_pool_connections`), background jobs by type and state
+/// (`burgernet_background_jobs`), and the job queue read from the database at each scrape, for
+/// every job type: due jobs (`burgernet_job_queue_depth`), how long the oldest due job has waited
+/// (`burgernet_job_queue_oldest_age_seconds`, 0 when none is due) and jobs failed for good
+/// (`burgernet_dead_jobs`). `burgernet_deliveries_total{channel, result="delivered"}` counts the
+/// arrivals the API learns of: SMS delivery receipts (`result="failed"` for a failure report)
+/// and app receipts naming their device (push). The workers serve the delivery, provider-error
+/// and send-to-push metrics on a port of their own (`BURGERNET_WORKER_BIND`).
 #[utoipa::path(
     tag = "operations",
     responses((status = 200, description = "Prometheus text exposition format 0.0.4.", body = String,
@@ -75,7 +65,7 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<web::Json<Status>, Api
 #[get("/metrics")]
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     let body = state.metrics.render(&state.pool).await;
-    HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(body)
+    HttpResponse::Ok().content_type(burgernet_core::metrics::CONTENT_TYPE).body(body)
 }
 
 /// This API's OpenAPI 3 document.

@@ -2,6 +2,7 @@
 
 use actix_web::{HttpRequest, HttpResponse, post, web};
 use burgernet_core::alerts::sms_receipts::{ReceiptOutcome, record_sms_receipt};
+use burgernet_core::participants::Channel;
 use burgernet_core::providers::sms::{
     SignatureError, SmsReceiptBody, parse_receipt, verify_receipt_signature,
 };
@@ -61,6 +62,11 @@ pub async fn receive_sms_receipt(
     let mut conn = state.db().await?;
     Ok(match record_sms_receipt(&mut conn, &receipt).await? {
         ReceiptOutcome::Unknown => HttpResponse::Accepted().finish(),
-        ReceiptOutcome::Recorded { .. } => HttpResponse::NoContent().finish(),
+        ReceiptOutcome::Recorded { settled, .. } => {
+            if let Some(result) = settled {
+                state.metrics.deliveries.count(Channel::Sms, result, 1);
+            }
+            HttpResponse::NoContent().finish()
+        }
     })
 }

@@ -338,21 +338,24 @@ pub enum ReceiptError {
 }
 
 /// Records a receipt: the first of each kind goes into the dossier; with a device, that device's
-/// push counts as delivered.
+/// push counts as delivered. Returns how many push deliveries this receipt made `delivered`.
 pub async fn record_receipt(
     conn: &mut AsyncPgConnection,
     participant: ParticipantId,
     alert: AlertId,
     kind: ReceiptKind,
     device: Option<DeviceId>,
-) -> Result<(), ReceiptError> {
+) -> Result<usize, ReceiptError> {
     conn.transaction(async |conn| {
         let first = delivery_queries::record_receipt(conn, alert, participant.0, kind == ReceiptKind::Opened)
             .await?
             .ok_or(ReceiptError::NotARecipient)?;
-        if let Some(device) = device {
-            delivery_queries::mark_push_delivered(conn, alert, participant.0, device.0).await?;
-        }
+        let delivered = match device {
+            Some(device) => {
+                delivery_queries::mark_push_delivered(conn, alert, participant.0, device.0).await?
+            }
+            None => 0,
+        };
         if first {
             let event = match kind {
                 ReceiptKind::Received => "acknowledged",
@@ -367,7 +370,7 @@ pub async fn record_receipt(
             )
             .await?;
         }
-        Ok(())
+        Ok(delivered)
     })
     .await
 }

@@ -14,6 +14,7 @@ use crate::db::dossier::{self, NewDossierEntry};
 use crate::db::participants::{self as participant_queries, NewStaffAction};
 use crate::db::sms_receipts as queries;
 use crate::ids::ParticipantId;
+use crate::metrics::DeliveryResult;
 use crate::participants::ParticipantStatus;
 use crate::participants::management::Decision;
 use crate::providers::sms::{ReceiptStatus, SmsReceipt};
@@ -30,6 +31,9 @@ pub enum ReceiptOutcome {
         delivery_id: i64,
         /// The participant was active and is now quarantined: their number proved undeliverable.
         quarantined: Option<ParticipantId>,
+        /// How this receipt settled the delivery: `delivered` or `failed`; `None` when an earlier
+        /// receipt had settled it (a gateway's retry, a late report).
+        settled: Option<DeliveryResult>,
     },
 }
 
@@ -87,7 +91,11 @@ pub async fn record_sms_receipt(
             quarantined = quarantined.is_some(),
             "sms receipt recorded"
         );
-        Ok(ReceiptOutcome::Recorded { delivery_id: delivery.id, quarantined })
+        let settled = (!settled_before).then_some(match receipt.status {
+            ReceiptStatus::Delivered => DeliveryResult::Delivered,
+            ReceiptStatus::Failed | ReceiptStatus::Expired => DeliveryResult::Failed,
+        });
+        Ok(ReceiptOutcome::Recorded { delivery_id: delivery.id, quarantined, settled })
     })
     .await
 }

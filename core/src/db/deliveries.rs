@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{
-    Array, BigInt, Bool, Integer, Nullable, SmallInt, Text, Timestamptz, Uuid as SqlUuid,
+    Array, BigInt, Bool, Double, Integer, Nullable, SmallInt, Text, Timestamptz, Uuid as SqlUuid,
 };
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
@@ -465,5 +465,57 @@ pub async fn recipient_counts(conn: &mut AsyncPgConnection, alert: AlertId) -> Q
     )
     .bind::<SqlUuid, _>(alert.0)
     .get_result(conn)
+    .await
+}
+
+/// How long an alert's initial wave took to reach phones, in seconds from the alert's send.
+#[derive(Debug, Clone, PartialEq, QueryableByName)]
+pub struct PushTiming {
+    #[diesel(sql_type = SqlUuid)]
+    pub alert_id: Uuid,
+    /// `None` when the wave handed no push to a provider.
+    #[diesel(sql_type = Nullable<Double>)]
+    pub to_first_push: Option<f64>,
+    #[diesel(sql_type = Nullable<Double>)]
+    pub to_last_push: Option<f64>,
+}
+
+/// Marks the sent alerts whose initial wave is finished (`alert`, or all of them) and returns the
+/// timing of those this call marked. The wave is finished when its recipients were all selected
+/// (the `recipients_selected` dossier entry of wave 0; a closed alert selects no more) and every
+/// batch of its message is finished. Each alert is returned once, to one caller: of two concurrent
+/// calls, the second finds the column set when the first commits.
+pub async fn mark_push_timing(
+    conn: &mut AsyncPgConnection,
+    alert: Option<AlertId>,
+) -> QueryResult<Vec<PushTiming>> {
+    diesel::sql_query(
+        "WITH finished AS (
+             SELECT a.id AS alert_id, a.sent_at, m.id AS message_id
+               FROM alerts a
+               JOIN alert_messages m ON m.alert_id = a.id AND m.kind = 'alert' AND m.wave = 0
+              WHERE a.push_timing_recorded_at IS NULL AND a.sent_at IS NOT NULL
+                AND ($1::uuid IS NULL OR a.id = $1)
+                AND (a.status = 'closed'
+                     OR EXISTS (SELECT 1 FROM alert_dossier e
+                                 WHERE e.alert_id = a.id AND e.kind = 'recipients_selected'
+                                   AND e.body->>'wave' = '0'))
+                AND NOT EXISTS (SELECT 1 FROM delivery_batches b
+                                 WHERE b.message_id = m.id AND b.finished_at IS NULL)
+         ), marked AS (
+             UPDATE alerts a SET push_timing_recorded_at = now()
+               FROM finished f
+              WHERE a.id = f.alert_id AND a.push_timing_recorded_at IS NULL
+             RETURNING a.id AS alert_id, f.sent_at, f.message_id
+         )
+         SELECT m.alert_id,
+                extract(epoch FROM min(d.sent_at) - m.sent_at)::float8 AS to_first_push,
+                extract(epoch FROM max(d.sent_at) - m.sent_at)::float8 AS to_last_push
+           FROM marked m
+           LEFT JOIN deliveries d ON d.message_id = m.message_id AND d.channel = 'push' AND d.sent_at IS NOT NULL
+          GROUP BY m.alert_id, m.sent_at",
+    )
+    .bind::<Nullable<SqlUuid>, _>(alert.map(|alert| alert.0))
+    .load(conn)
     .await
 }

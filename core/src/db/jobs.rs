@@ -244,6 +244,42 @@ pub async fn count_by_type_and_state(
         .await
 }
 
+/// The health of one job type's queue.
+#[derive(Debug, Clone, PartialEq, QueryableByName)]
+pub struct QueueHealth {
+    #[diesel(sql_type = Text)]
+    pub job_type: String,
+    /// Queued jobs whose `run_at` has come.
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub due: i64,
+    /// How long the oldest due job has waited past its `run_at`; 0 when none is due.
+    #[diesel(sql_type = diesel::sql_types::Double)]
+    pub oldest_due_seconds: f64,
+    /// Jobs out of attempts or failed permanently.
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub dead: i64,
+}
+
+/// [`QueueHealth`] of each of `job_types` (all of them, idle ones with zeros), in one statement
+/// that reads only the by-type indexes of due and failed jobs.
+pub async fn queue_health(conn: &mut AsyncPgConnection, job_types: &[&str]) -> QueryResult<Vec<QueueHealth>> {
+    diesel::sql_query(
+        "SELECT t.job_type, due.count AS due,
+                coalesce(extract(epoch FROM now() - due.oldest)::float8, 0) AS oldest_due_seconds,
+                (SELECT count(*) FROM background_jobs j WHERE j.job_type = t.job_type AND j.state = 'failed') AS dead
+           FROM unnest($1::text[]) AS t (job_type)
+          CROSS JOIN LATERAL (
+                SELECT count(*) AS count, min(j.run_at) AS oldest
+                  FROM background_jobs j
+                 WHERE j.job_type = t.job_type AND j.state = 'queued' AND j.run_at <= now()
+          ) AS due
+          ORDER BY t.job_type",
+    )
+    .bind::<Array<Text>, _>(job_types)
+    .load(conn)
+    .await
+}
+
 pub async fn find(conn: &mut AsyncPgConnection, id: JobId) -> QueryResult<Option<StoredJob>> {
     background_jobs::table.find(id.0).select(StoredJob::as_select()).first(conn).await.optional()
 }

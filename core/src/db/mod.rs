@@ -110,6 +110,45 @@ pub async fn pending_migrations(conn: &mut AsyncPgConnection) -> QueryResult<Vec
     Ok(known_migration_versions().into_iter().filter(|version| !applied.contains(version)).collect())
 }
 
+/// How long readiness waits for the database.
+pub const READINESS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Why a process cannot serve yet: what `/readyz` of the API and of the workers reports.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NotReady {
+    #[error("The database did not answer within 3 seconds.")]
+    DatabaseUnavailable,
+    #[error("The database schema is behind this release; pending migrations: {}.", .0.join(", "))]
+    MigrationsPending(Vec<String>),
+}
+
+impl NotReady {
+    /// The problem `code` it is reported with.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::DatabaseUnavailable => "database_unavailable",
+            Self::MigrationsPending(_) => "migrations_pending",
+        }
+    }
+}
+
+/// Whether the database answers within [`READINESS_TIMEOUT`] and its schema is this release's.
+pub async fn check_ready(pool: &DbPool) -> Result<(), NotReady> {
+    let check = async {
+        let mut conn = pool.get().await.map_err(|error| {
+            tracing::warn!(%error, "readiness: no database connection");
+            NotReady::DatabaseUnavailable
+        })?;
+        pending_migrations(&mut conn).await.map_err(|error| {
+            tracing::warn!(%error, "readiness query failed");
+            NotReady::DatabaseUnavailable
+        })
+    };
+    let pending =
+        tokio::time::timeout(READINESS_TIMEOUT, check).await.map_err(|_| NotReady::DatabaseUnavailable)??;
+    if pending.is_empty() { Ok(()) } else { Err(NotReady::MigrationsPending(pending)) }
+}
+
 #[derive(QueryableByName)]
 struct Exists {
     #[diesel(sql_type = diesel::sql_types::Bool)]

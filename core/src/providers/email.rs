@@ -80,6 +80,18 @@ impl EmailError {
     pub fn is_retryable(&self) -> bool {
         matches!(self, Self::Unavailable { .. })
     }
+
+    /// The mail server's answer for metrics: the SMTP status (`550`), or `timeout` / `connect`
+    /// when none came.
+    pub fn provider_code(&self) -> String {
+        match self {
+            Self::Unauthorized => "unauthorized".into(),
+            Self::Rejected { detail } => super::answer_code(detail).unwrap_or_else(|| "rejected".into()),
+            Self::Unavailable { detail } => {
+                super::answer_code(detail).unwrap_or_else(|| super::transport_code(detail).into())
+            }
+        }
+    }
 }
 
 /// Sends e-mail through the configured SMTP server, or into the local outbox in local mode.

@@ -63,3 +63,56 @@ pub fn tls_client_config_trusting(extra_ca_pem: Option<&str>) -> anyhow::Result<
         .with_no_client_auth();
     Ok(config)
 }
+
+/// The provider's code in an error detail the clients wrote: the reason in `HTTP 503 (reason)`,
+/// else the status of `HTTP 503` or `SMTP 451 4.3.0`. `None` when no answer was read. FCM's
+/// stand-in reason for a body without one (`http_503`) becomes the bare status.
+pub(crate) fn answer_code(detail: &str) -> Option<String> {
+    ["HTTP ", "SMTP "].iter().find_map(|protocol| {
+        let rest = &detail[detail.find(protocol)? + protocol.len()..];
+        let status = rest.get(..3).filter(|status| status.bytes().all(|b| b.is_ascii_digit()))?;
+        let reason = rest[3..].strip_prefix(" (").and_then(|reason| reason.split_once(')')).map(|(r, _)| r);
+        Some(match reason {
+            Some(reason) if *protocol == "HTTP " => status_or_reason(reason).to_string(),
+            _ => status.to_string(),
+        })
+    })
+}
+
+/// `503` for FCM's `http_503` (no reason in the body), else the reason itself.
+pub(crate) fn status_or_reason(reason: &str) -> &str {
+    reason
+        .strip_prefix("http_")
+        .filter(|status| status.len() == 3 && status.bytes().all(|b| b.is_ascii_digit()))
+        .unwrap_or(reason)
+}
+
+/// How a request that got no answer failed: `timeout` when the clients say it did not come in
+/// time, else `connect` (refused, broken, TLS).
+pub(crate) fn transport_code(detail: &str) -> &'static str {
+    if detail.contains(" within ") || detail.contains(" in time") { "timeout" } else { "connect" }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_read_from_the_details_the_clients_write() {
+        assert_eq!(answer_code("HTTP 503 (ServiceUnavailable)").as_deref(), Some("ServiceUnavailable"));
+        assert_eq!(answer_code("HTTP 502 (http_502)").as_deref(), Some("502"));
+        assert_eq!(answer_code("HTTP 503").as_deref(), Some("503"));
+        assert_eq!(answer_code("could not read the APNs answer (HTTP 500): x").as_deref(), Some("500"));
+        assert_eq!(
+            answer_code("the OAuth2 token endpoint answered HTTP 400 (invalid_grant)").as_deref(),
+            Some("invalid_grant")
+        );
+        assert_eq!(answer_code("SMTP 451 4.3.0").as_deref(), Some("451"));
+        assert_eq!(answer_code("no answer from APNs within 300ms"), None);
+        assert_eq!(transport_code("no answer from APNs within 300ms"), "timeout");
+        assert_eq!(transport_code("no answer from the mail server in time"), "timeout");
+        assert_eq!(transport_code("could not connect: Connection refused (os error 111)"), "connect");
+        assert_eq!(status_or_reason("http_404"), "404");
+        assert_eq!(status_or_reason("UNREGISTERED"), "UNREGISTERED");
+    }
+}

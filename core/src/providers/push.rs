@@ -107,6 +107,23 @@ impl PushError {
             Self::Unauthorized { .. } => "unauthorized",
         }
     }
+
+    /// The provider's own name for the error, for metrics: its reason where it gave one
+    /// (`BadDeviceToken`, `UNREGISTERED`, `QUOTA_EXCEEDED`), else the HTTP status (`503`), or
+    /// `timeout` / `connect` when no answer came. Unsanitised: see `metrics::error_code_label`.
+    pub fn provider_code(&self) -> String {
+        match self {
+            Self::Unregistered { reason, .. }
+            | Self::RateLimited { reason, .. }
+            | Self::Rejected { reason, .. } => super::status_or_reason(reason).to_string(),
+            Self::Unavailable { detail, .. } => {
+                super::answer_code(detail).unwrap_or_else(|| super::transport_code(detail).into())
+            }
+            Self::Unauthorized { detail } => {
+                super::answer_code(detail).unwrap_or_else(|| "unauthorized".into())
+            }
+        }
+    }
 }
 
 const ELLIPSIS: &str = "…";
@@ -222,5 +239,28 @@ mod tests {
         );
         assert!(!PushError::Rejected { status: 400, reason: "PayloadTooLarge".into() }.is_retryable());
         assert!(PushError::Unavailable { detail: "HTTP 503".into(), retry_after: None }.is_retryable());
+    }
+
+    #[test]
+    fn provider_codes_name_the_error_as_the_provider_does() {
+        let code = |error: PushError| error.provider_code();
+        assert_eq!(
+            code(PushError::Unregistered { reason: "BadDeviceToken".into(), since: None }),
+            "BadDeviceToken"
+        );
+        assert_eq!(code(PushError::Rejected { status: 404, reason: "http_404".into() }), "404");
+        let unavailable = |detail: &str| PushError::Unavailable { detail: detail.into(), retry_after: None };
+        assert_eq!(code(unavailable("HTTP 503 (UNAVAILABLE)")), "UNAVAILABLE");
+        assert_eq!(code(unavailable("HTTP 503")), "503");
+        assert_eq!(code(unavailable("no answer from APNs within 300ms")), "timeout");
+        assert_eq!(code(unavailable("could not connect to APNs production: refused")), "connect");
+        assert_eq!(
+            code(PushError::Unauthorized { detail: "HTTP 403 (InvalidProviderToken)".into() }),
+            "InvalidProviderToken"
+        );
+        assert_eq!(
+            code(PushError::Unauthorized { detail: "could not sign the provider token".into() }),
+            "unauthorized"
+        );
     }
 }

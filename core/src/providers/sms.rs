@@ -148,6 +148,19 @@ impl SmsError {
             _ => None,
         }
     }
+
+    /// The gateway's own name for the error, for metrics: its error code where it gave one
+    /// (`invalid_recipient`), else the HTTP status, or `timeout` / `connect` when no answer came.
+    pub fn provider_code(&self) -> String {
+        match self {
+            Self::Unauthorized => "unauthorized".into(),
+            Self::Rejected { detail } => super::answer_code(detail).unwrap_or_else(|| "rejected".into()),
+            Self::RateLimited { .. } => "429".into(),
+            Self::Unavailable { detail } => {
+                super::answer_code(detail).unwrap_or_else(|| super::transport_code(detail).into())
+            }
+        }
+    }
 }
 
 /// Sends SMS through the configured gateway, or into the local outbox in local mode.

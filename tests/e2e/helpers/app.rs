@@ -18,10 +18,11 @@ use burgernet_core::ids::{ParticipantId, SessionId};
 use burgernet_core::media::MediaSettings;
 use burgernet_core::media::store::MediaStore;
 use burgernet_core::media::video::VideoTools;
+use burgernet_core::metrics::{self, DeliveryMetrics};
 use burgernet_core::outbox::LocalOutbox;
 use burgernet_core::participants::sign_in::SignInPolicy;
 use burgernet_fakes::fcm::FakeFcm;
-use burgernet_workers::RunnerHandle;
+use burgernet_workers::{HealthServer, RunnerHandle, WorkerHealth, stall_threshold};
 
 use super::TestDatabase;
 use super::apns::ApnsHarness;
@@ -96,8 +97,12 @@ pub struct TestApp {
     /// The media store: a filesystem store in a scratch directory, its URLs served by the app.
     pub media_store: MediaStore,
     _media_dir: ScratchDir,
+    /// With workers: where they serve `/healthz`, `/readyz` and `/metrics`.
+    pub worker_address: Option<String>,
+    /// With workers: what they measure deliveries in (their `/metrics` shows it).
+    pub worker_metrics: Option<DeliveryMetrics>,
     /// Held so the workers run as long as the app (dropping the handle stops them).
-    _workers: Option<RunnerHandle>,
+    _workers: Option<(RunnerHandle, HealthServer)>,
 }
 
 /// Jobs the in-process workers run at once.
@@ -176,8 +181,12 @@ impl TestApp {
         let messaging = state.messaging.clone();
         let server = burgernet_api::build_server(listener, state).expect("build the server");
         tokio::spawn(server);
+        let mut worker_address = None;
+        let mut worker_metrics = None;
         let workers = if options.workers {
+            let health_listener = TcpListener::bind("127.0.0.1:0").expect("bind a random port");
             let config = WorkerConfig {
+                bind: health_listener.local_addr().unwrap(),
                 concurrency: WORKER_CONCURRENCY,
                 lease: Duration::from_secs(10),
                 poll_interval: Duration::from_millis(200),
@@ -186,13 +195,23 @@ impl TestApp {
                 video: options.video.clone(),
                 tip_retention: options.tips.retention,
             };
+            let registry = metrics::new_registry();
+            let delivery_metrics = DeliveryMetrics::register(&registry);
+            let stall_after = stall_threshold(config.poll_interval);
             let runner = burgernet_workers::application_runner(
                 database.pool(),
                 config,
                 messaging,
                 media_store.clone(),
-            );
-            Some(runner.start().await)
+                delivery_metrics.clone(),
+            )
+            .start()
+            .await;
+            worker_address = Some(format!("http://{}", health_listener.local_addr().unwrap()));
+            worker_metrics = Some(delivery_metrics);
+            let health =
+                WorkerHealth { pool: database.pool(), heartbeat: runner.heartbeat(), registry, stall_after };
+            Some((runner, HealthServer::start(health_listener, health).expect("serve the workers' health")))
         } else {
             None
         };
@@ -212,6 +231,8 @@ impl TestApp {
             fcm,
             media_store,
             _media_dir: media_dir,
+            worker_address,
+            worker_metrics,
             _workers: workers,
         }
     }

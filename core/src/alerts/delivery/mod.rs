@@ -16,6 +16,7 @@
 
 pub mod plan;
 pub mod render;
+pub mod timing;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -38,6 +39,7 @@ use crate::db::alerts::{self as alert_queries, AlertRow, MatchedParticipant, Mes
 use crate::db::deliveries::{self as queries, DeliveryRecord};
 use crate::ids::{AlertId, AlertMessageId, DeviceId};
 use crate::jobs::{BackgroundJob, JobError};
+use crate::metrics::{DeliveryMetrics, DeliveryResult, ErrorSource};
 use crate::participants::devices::{ApnsEnvironment, Platform};
 use crate::participants::email::EmailAddress;
 use crate::participants::phone::PhoneNumber;
@@ -130,6 +132,8 @@ pub struct DeliveryContext {
     pub sms: SmsSender,
     pub email: EmailSender,
     pub settings: DeliverySettings,
+    /// Where hand-overs, provider errors and the time to the first and last push are counted.
+    pub metrics: DeliveryMetrics,
     limits: Arc<Limits>,
 }
 
@@ -140,6 +144,7 @@ impl DeliveryContext {
         sms: SmsSender,
         email: EmailSender,
         settings: DeliverySettings,
+        metrics: DeliveryMetrics,
     ) -> Self {
         let limits = Limits {
             // HTTP/2 multiplexes pushes; SMS gateways and mail servers take fewer at once.
@@ -148,7 +153,7 @@ impl DeliveryContext {
             email: Semaphore::new(16),
             paused_until: Mutex::new(HashMap::new()),
         };
-        Self { pool, push, sms, email, settings, limits: Arc::new(limits) }
+        Self { pool, push, sms, email, settings, metrics, limits: Arc::new(limits) }
     }
 }
 
@@ -233,6 +238,10 @@ impl BackgroundJob for FanOutWave {
         )
         .await?;
         tracing::info!(alert_id = %self.alert_id, wave = self.wave, recipients = added, select_ms, "wave fanned out");
+        if self.wave == 0 {
+            // Its batches may all have finished before the last of them was added.
+            timing::observe_if_finished(conn, self.alert_id, &ctx.metrics).await;
+        }
         Ok(())
     }
 }
@@ -351,6 +360,9 @@ impl BackgroundJob for DeliverBatch {
             Ok::<_, diesel::result::Error>(())
         })
         .await?;
+        if message.wave == Some(0) {
+            timing::observe_if_finished(conn, alert_id, &ctx.metrics).await;
+        }
         Ok(())
     }
 }
@@ -618,7 +630,7 @@ impl Batch {
             let outcomes = match unrecorded.take() {
                 Some((records, dead_devices)) => {
                     let (recorded, outcomes) =
-                        tokio::join!(self.record(conn, &records, &dead_devices), handing_over);
+                        tokio::join!(self.record(ctx, conn, &records, &dead_devices), handing_over);
                     recorded?;
                     outcomes
                 }
@@ -669,14 +681,16 @@ impl Batch {
             unrecorded = Some((records, dead_devices));
         }
         if let Some((records, dead_devices)) = unrecorded {
-            self.record(conn, &records, &dead_devices).await?;
+            self.record(ctx, conn, &records, &dead_devices).await?;
         }
         Ok(wait_hint)
     }
 
     /// Records a group's outcomes, removes dead devices, and writes the dossier entry: together.
+    /// Once that is committed, the outcomes are counted.
     async fn record(
         &self,
+        ctx: &DeliveryContext,
         conn: &mut AsyncPgConnection,
         records: &[DeliveryRecord],
         dead_devices: &[DeadDevice],
@@ -721,6 +735,14 @@ impl Batch {
             Ok::<_, diesel::result::Error>(())
         })
         .await?;
+        for record in records {
+            let result = match record.state {
+                "sent" => DeliveryResult::Sent,
+                "retrying" => DeliveryResult::Retrying,
+                _ => DeliveryResult::Failed,
+            };
+            ctx.metrics.deliveries.count(Channel::from_database(record.channel), result, 1);
+        }
         Ok(())
     }
 
@@ -761,6 +783,11 @@ impl Batch {
                 match ctx.push.send(device.platform, device.apns_environment, &notification).await {
                     Ok(accepted) => HandOver::Sent(accepted.provider_message_id),
                     Err(error) => {
+                        let source = match device.platform {
+                            Platform::Ios => ErrorSource::Apns,
+                            Platform::Android => ErrorSource::Fcm,
+                        };
+                        ctx.metrics.provider_error(source, &error.provider_code());
                         if let PushError::RateLimited { retry_after: Some(after), .. } = &error {
                             limits.pause(provider, *after);
                         }
@@ -782,6 +809,7 @@ impl Batch {
                 {
                     Ok(sent) => HandOver::Sent(Some(sent.provider_message_id)),
                     Err(error) => {
+                        ctx.metrics.provider_error(ErrorSource::Sms, &error.provider_code());
                         if let Some(after) = error.retry_after() {
                             limits.pause(Provider::Sms, after);
                         }
@@ -800,7 +828,11 @@ impl Batch {
                     subject: rendered.email_subject.clone(),
                     text_body: rendered.email_body.clone(),
                 };
-                match ctx.email.send(&message).await {
+                let sent = ctx.email.send(&message).await;
+                if let Err(error) = &sent {
+                    ctx.metrics.provider_error(ErrorSource::Smtp, &error.provider_code());
+                }
+                match sent {
                     Ok(sent) => HandOver::Sent(Some(sent.message_id)),
                     Err(error) if error.is_retryable() => {
                         HandOver::Retry { code: "unavailable".into(), after: None }

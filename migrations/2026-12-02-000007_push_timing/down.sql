@@ -1,0 +1,4 @@
+DROP INDEX background_jobs_failed_by_type_idx;
+DROP INDEX background_jobs_due_by_type_idx;
+DROP INDEX alerts_push_timing_pending_idx;
+ALTER TABLE alerts DROP COLUMN push_timing_recorded_at;
