@@ -5,7 +5,7 @@
 //! (`burgernet_core::metrics`).
 
 use burgernet_core::db::{self, DbPool};
-use burgernet_core::metrics::{self as shared, DeliveryCounter};
+use burgernet_core::metrics::{self as shared, DeliveryCounter, ProviderErrorCounter};
 use prometheus::{GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry};
 
 #[derive(Clone)]
@@ -20,6 +20,8 @@ pub struct Metrics {
     dead_jobs: IntGaugeVec,
     /// Deliveries confirmed by the SMS gateway or the app.
     pub deliveries: DeliveryCounter,
+    /// Errors of the SMS gateway when sending sign-in codes.
+    pub provider_errors: ProviderErrorCounter,
 }
 
 impl Default for Metrics {
@@ -88,6 +90,7 @@ impl Metrics {
             registry.register(collector).expect("metric registered once");
         }
         let deliveries = DeliveryCounter::register(&registry);
+        let provider_errors = ProviderErrorCounter::register(&registry);
         Self {
             registry,
             requests,
@@ -98,6 +101,7 @@ impl Metrics {
             queue_oldest_age,
             dead_jobs,
             deliveries,
+            provider_errors,
         }
     }
 

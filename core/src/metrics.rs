@@ -121,21 +121,16 @@ pub fn error_code_label(code: &str) -> &str {
     if looks_like_a_code { code } else { "other" }
 }
 
-/// Seconds from an alert's send to its first and last push: the buckets of both histograms.
-const PUSH_TIMING_BUCKETS: [f64; 11] = [1.0, 2.0, 5.0, 10.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0];
-
-/// What the workers measure of delivering alerts.
+/// `burgernet_provider_errors_total`: error answers from the providers, in whichever process
+/// talks to them (the workers deliver; the API sends sign-in codes).
 #[derive(Clone)]
-pub struct DeliveryMetrics {
-    pub deliveries: DeliveryCounter,
-    provider_errors: IntCounterVec,
-    send_to_first_push: Histogram,
-    send_to_last_push: Histogram,
+pub struct ProviderErrorCounter {
+    errors: IntCounterVec,
 }
 
-impl DeliveryMetrics {
+impl ProviderErrorCounter {
     pub fn register(registry: &Registry) -> Self {
-        let provider_errors = IntCounterVec::new(
+        let errors = IntCounterVec::new(
             Opts::new(
                 "provider_errors_total",
                 "Errors from the delivery providers (apns, fcm, sms, smtp) by the provider's error \
@@ -144,6 +139,30 @@ impl DeliveryMetrics {
             &["provider", "code"],
         )
         .expect("valid metric");
+        registry.register(Box::new(errors.clone())).expect("metric registered once");
+        Self { errors }
+    }
+
+    /// Counts one error answer (or transport failure) of `source`; `code` is sanitised.
+    pub fn count(&self, source: ErrorSource, code: &str) {
+        self.errors.with_label_values(&[source.as_str(), error_code_label(code)]).inc();
+    }
+}
+
+/// Seconds from an alert's send to its first and last push: the buckets of both histograms.
+const PUSH_TIMING_BUCKETS: [f64; 11] = [1.0, 2.0, 5.0, 10.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0];
+
+/// What the workers measure of delivering alerts.
+#[derive(Clone)]
+pub struct DeliveryMetrics {
+    pub deliveries: DeliveryCounter,
+    pub provider_errors: ProviderErrorCounter,
+    send_to_first_push: Histogram,
+    send_to_last_push: Histogram,
+}
+
+impl DeliveryMetrics {
+    pub fn register(registry: &Registry) -> Self {
         let histogram = |name: &str, help: &str| {
             let histogram =
                 Histogram::with_opts(HistogramOpts::new(name, help).buckets(PUSH_TIMING_BUCKETS.to_vec()))
@@ -151,10 +170,9 @@ impl DeliveryMetrics {
             registry.register(Box::new(histogram.clone())).expect("metric registered once");
             histogram
         };
-        registry.register(Box::new(provider_errors.clone())).expect("metric registered once");
         Self {
             deliveries: DeliveryCounter::register(registry),
-            provider_errors,
+            provider_errors: ProviderErrorCounter::register(registry),
             send_to_first_push: histogram(
                 "alert_send_to_first_push_seconds",
                 "Seconds from an alert's send to the first push its initial wave handed to a \
@@ -170,7 +188,7 @@ impl DeliveryMetrics {
 
     /// Counts one error answer (or transport failure) of `source`; `code` is sanitised.
     pub fn provider_error(&self, source: ErrorSource, code: &str) {
-        self.provider_errors.with_label_values(&[source.as_str(), error_code_label(code)]).inc();
+        self.provider_errors.count(source, code);
     }
 
     /// Observes one alert's initial wave: seconds from send to its first and last push.

@@ -5,6 +5,7 @@ use std::time::Duration;
 use burgernet_core::alerts::delivery::timing;
 use burgernet_core::db;
 use burgernet_core::metrics::{self, DeliveryMetrics};
+use burgernet_fakes::faults::Fault;
 use diesel_async::RunQueryDsl;
 use reqwest::Method;
 use serde_json::json;
@@ -363,4 +364,35 @@ async fn deliveries_provider_errors_and_the_time_to_push_are_counted_once() {
             assert!(!text.contains(secret), "{secret} in the metrics: {text}");
         }
     }
+}
+
+#[tokio::test]
+async fn sms_gateway_errors_are_counted_by_the_process_that_met_them() {
+    let app = app_with_workers().await;
+
+    // The API sends sign-in codes: a gateway failure there shows in the API's metrics.
+    app.sms.faults().fail_next(1, Fault::ServerError);
+    assert_eq!(app.request_code_from("+31611111111", "198.51.100.7").await.status(), 502);
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    // The gateway names its error in the body (`service_unavailable`); that is the code.
+    let gateway_down = [("provider", "sms"), ("code", "service_unavailable")];
+    assert_eq!(
+        metric_value(&metrics, "burgernet_provider_errors_total", &gateway_down),
+        Some(1.0),
+        "{metrics}"
+    );
+
+    // The workers send notices: the sign-up confirmation after the first place meets a failing
+    // gateway, which the workers count (and retry).
+    let participant = app.sign_up("+31611111111").await;
+    app.sms.faults().fail_next(1, Fault::ServerError);
+    let home = json!({"kind": "home", "name": "Thuis", "latitude": 51.9225, "longitude": 4.4792,
+                      "address": {"postcode": "3011 AD", "house_number": "1"}});
+    let response = app.send_json_as(Method::POST, "/v1/me/places", &participant.access_token, &home).await;
+    assert_eq!(response.status(), 201);
+    let metrics = wait_for_worker_metric(&app, "burgernet_provider_errors_total", &gateway_down, 1.0).await;
+    assert!(!metrics.contains("611111111"), "{metrics}");
+    // The retry reaches the participant.
+    let confirmation = app.sms.wait_for_sent(2).await.pop().unwrap();
+    assert!(confirmation.body.contains("bevestigd"), "{}", confirmation.body);
 }

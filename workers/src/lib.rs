@@ -54,7 +54,11 @@ pub fn application_runner(
     let media = MediaContext::new(pool.clone(), store.clone(), config.video.clone(), PhotoLimits::default());
     let upkeep = EvidenceUpkeep { store, retention: config.tip_retention };
     Runner::new(pool.clone(), config, uuid::Uuid::new_v4())
-        .register::<NotifyParticipant>(NoticeContext { pool, messaging })
+        .register::<NotifyParticipant>(NoticeContext {
+            pool,
+            messaging,
+            provider_errors: metrics.provider_errors.clone(),
+        })
         .register::<FanOutWave>(delivery.clone())
         .register::<DeliverBatch>(delivery.clone())
         .register::<SmsFallbackCheck>(delivery)

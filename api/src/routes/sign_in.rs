@@ -3,6 +3,7 @@
 
 use actix_web::{HttpResponse, delete, post, web};
 use burgernet_core::ids::ParticipantId;
+use burgernet_core::metrics::ErrorSource;
 use burgernet_core::participants::Language;
 use burgernet_core::participants::phone::PhoneNumber;
 use burgernet_core::participants::sign_in::{self, SessionTokens};
@@ -57,7 +58,12 @@ pub async fn request_code(
     let phone = PhoneNumber::parse(&body.phone_number)?;
     let language = body.language.unwrap_or(Language::Dutch);
     let mut conn = state.db().await?;
-    let sent = state.sign_in().request_code(&mut conn, &phone, &client.0, language).await?;
+    let sent =
+        state.sign_in().request_code(&mut conn, &phone, &client.0, language).await.inspect_err(|error| {
+            if let sign_in::SignInError::SmsNotSent(sms) = error {
+                state.metrics.provider_errors.count(ErrorSource::Sms, &sms.provider_code());
+            }
+        })?;
     Ok(HttpResponse::Accepted()
         .json(CodeSentResponse { expires_at: sent.expires_at, resend_after: sent.resend_after }))
 }

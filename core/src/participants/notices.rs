@@ -18,6 +18,7 @@ use crate::db::DbPool;
 use crate::db::participants::{self as queries, ParticipantRow};
 use crate::ids::ParticipantId;
 use crate::jobs::{BackgroundJob, JobError};
+use crate::metrics::{ErrorSource, ProviderErrorCounter};
 use crate::outbox::LocalOutbox;
 use crate::providers::apns::ApnsClient;
 use crate::providers::email::{EmailMessage, EmailSender, SmtpMailer};
@@ -64,6 +65,14 @@ impl DeliveryError {
         match self {
             DeliveryError::Sms(error) => error.is_retryable(),
             DeliveryError::Email(error) => error.is_retryable(),
+        }
+    }
+
+    /// The provider that failed and its code, for `burgernet_provider_errors_total`.
+    pub fn provider_error(&self) -> (ErrorSource, String) {
+        match self {
+            DeliveryError::Sms(error) => (ErrorSource::Sms, error.provider_code()),
+            DeliveryError::Email(error) => (ErrorSource::Smtp, error.provider_code()),
         }
     }
 }
@@ -200,6 +209,7 @@ pub struct NotifyParticipant {
 pub struct NoticeContext {
     pub pool: DbPool,
     pub messaging: Messaging,
+    pub provider_errors: ProviderErrorCounter,
 }
 
 impl BackgroundJob for NotifyParticipant {
@@ -243,6 +253,8 @@ impl BackgroundJob for NotifyParticipant {
             notice => ctx.messaging.send_notice(&row, notice).await,
         };
         outcome.map_err(|error| {
+            let (provider, code) = error.provider_error();
+            ctx.provider_errors.count(provider, &code);
             if error.is_retryable() { JobError::retryable(error) } else { JobError::permanent(error) }
         })
     }
