@@ -380,13 +380,24 @@ def test_api_termination_grace_must_outlast_the_pre_stop_sleep(chart):
 
 def test_read_only_root_filesystem_comes_with_a_size_limited_tmp(chart):
     documents = render(chart, minimal())
-    for name, size in [("burgernet-api", "64Mi"), ("burgernet-worker", "2Gi")]:
+    # The workers' room: two videos of 1 GiB (one per video tool run) plus 512 MiB.
+    for name, size in [("burgernet-api", "64Mi"), ("burgernet-worker", 2 * 2**30 + 2**29)]:
         deployment = find(documents, "Deployment", name)
         assert env_of(deployment)["TMPDIR"]["value"] == "/tmp"
         mounts = {m["name"]: m["mountPath"] for m in only_container(deployment)["volumeMounts"]}
         assert mounts["tmp"] == "/tmp"
         volumes = {v["name"]: v for v in pod_spec(deployment)["volumes"]}
         assert volumes["tmp"] == {"name": "tmp", "emptyDir": {"sizeLimit": size}}
+
+
+def test_the_workers_tmp_grows_with_the_videos_they_may_hold_unless_set(chart):
+    def worker_tmp(values):
+        deployment = find(render(chart, values), "Deployment", "burgernet-worker")
+        return {v["name"]: v for v in pod_spec(deployment)["volumes"]}["tmp"]["emptyDir"]["sizeLimit"]
+
+    bigger = minimal(config={"video": {"toolConcurrency": 4}, "media": {"maxVideoBytes": 2 * 2**30}})
+    assert worker_tmp(bigger) == 4 * 2 * 2**30 + 2**29
+    assert worker_tmp(minimal(workers={"tmpSizeLimit": "20Gi"})) == "20Gi"
 
 
 # ---------------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::inspect::{MediaKind, MediaType, Rejection, verify_type};
 use super::photo::{PhotoLimits, PhotoOutcome, process_photo};
@@ -110,7 +110,10 @@ async fn examine(ctx: &MediaContext, row: &MediaRow) -> Result<Result<MediaFacts
     let declared = MediaType::from_mime(&row.content_type);
     let expected_size = row.size_bytes as u64;
     let received = match declared.map(MediaType::kind) {
-        Some(MediaKind::Video) => Received::File(TempFile::create(media).await.map_err(local_failure)?),
+        Some(MediaKind::Video) => {
+            let room = ctx.video.room_for_local_copy().await;
+            Received::File(TempFile::create(media, room).await.map_err(local_failure)?)
+        }
         _ => Received::Memory(Vec::with_capacity(expected_size as usize)),
     };
     let received = match read_verified(&ctx.store, &source, expected_size, &row.sha256, received).await? {
@@ -119,18 +122,11 @@ async fn examine(ctx: &MediaContext, row: &MediaRow) -> Result<Result<MediaFacts
     };
     let real_type = match verify_type(&row.content_type, received.head()) {
         Ok(real_type) => real_type,
-        Err(rejection) => {
-            received.discard().await;
-            return Ok(Err(rejection));
-        }
+        Err(rejection) => return Ok(Err(rejection)),
     };
     match received {
         Received::Memory(bytes) => photo(ctx, media, bytes, real_type).await,
-        Received::File(file) => {
-            let outcome = video(ctx, media, &file.path).await;
-            file.remove().await;
-            outcome
-        }
+        Received::File(file) => video(ctx, media, &file.path).await,
     }
 }
 
@@ -213,13 +209,6 @@ enum Received {
 }
 
 impl Received {
-    /// Removes what was written to disk.
-    async fn discard(self) {
-        if let Self::File(temp) = self {
-            temp.remove().await;
-        }
-    }
-
     fn head(&self) -> &[u8] {
         match self {
             Self::Memory(bytes) => &bytes[..bytes.len().min(HEAD_BYTES)],
@@ -231,17 +220,21 @@ impl Received {
 /// The first bytes are kept for the type check.
 const HEAD_BYTES: usize = 64;
 
+/// A video's local copy. Removed when dropped, however processing ends: done, refused, or cut
+/// short by a store error mid-read.
 struct TempFile {
     path: PathBuf,
     file: tokio::fs::File,
     head: Vec<u8>,
+    /// Given back when the file is gone (see `VideoTools::room_for_local_copy`).
+    _room: OwnedSemaphorePermit,
 }
 
 impl TempFile {
-    async fn create(media: MediaId) -> std::io::Result<Self> {
+    async fn create(media: MediaId, room: OwnedSemaphorePermit) -> std::io::Result<Self> {
         let path = std::env::temp_dir().join(format!("burgernet-media-{media}"));
         let file = tokio::fs::File::create(&path).await?;
-        Ok(Self { path, file, head: Vec::new() })
+        Ok(Self { path, file, head: Vec::new(), _room: room })
     }
 
     async fn write(&mut self, chunk: &[u8]) -> std::io::Result<()> {
@@ -249,10 +242,12 @@ impl TempFile {
         self.head.extend_from_slice(&chunk[..wanted]);
         self.file.write_all(chunk).await
     }
+}
 
-    async fn remove(self) {
-        drop(self.file);
-        let _ = tokio::fs::remove_file(&self.path).await;
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        // Unlinking an open file is fine on the systems we run on; the handle closes right after.
+        let _ = std::fs::remove_file(&self.path);
     }
 }
 
@@ -296,10 +291,7 @@ async fn read_verified(
         None
     };
     match refusal {
-        Some(rejection) => {
-            into.discard().await;
-            Ok(Err(rejection))
-        }
+        Some(rejection) => Ok(Err(rejection)),
         None => Ok(Ok(into)),
     }
 }
@@ -343,4 +335,32 @@ async fn record_rejected(
         Ok(())
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_local_copy_is_removed_and_its_room_given_back_however_processing_ends() {
+        let tools = VideoTools::new("ffprobe".into(), "ffmpeg".into(), Duration::from_secs(1), 1);
+        let mut copy =
+            TempFile::create(MediaId(uuid::Uuid::new_v4()), tools.room_for_local_copy().await).await.unwrap();
+        copy.write(b"\0\0\0\x18ftypmp42").await.unwrap();
+        let path = copy.path.clone();
+        assert!(path.exists());
+
+        // A second video waits: the disk a worker needs stays bounded.
+        let second = tokio::time::timeout(Duration::from_millis(100), tools.room_for_local_copy()).await;
+        assert!(second.is_err(), "a second local copy got room while the first was on disk");
+
+        // As when the store fails mid-read: the copy is dropped without ceremony.
+        drop(Received::File(copy));
+        assert!(!path.exists());
+        let _room = tokio::time::timeout(Duration::from_secs(1), tools.room_for_local_copy())
+            .await
+            .expect("the room is given back");
+    }
 }

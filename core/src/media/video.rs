@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 use tokio::process::Command;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::inspect::{MediaType, Rejection};
 use super::photo::{DISPLAY_LONGEST_SIDE, DerivedImage, PhotoLimits, PhotoOutcome, process_photo};
@@ -33,6 +33,10 @@ pub struct VideoTools {
     pub max_duration: Option<Duration>,
     /// Runs of the tools at once, across clones: each decodes on a core of its own.
     permits: Arc<Semaphore>,
+    /// Videos on local disk at once, as many as tool runs: each is downloaded whole to `$TMPDIR`
+    /// before it is checked, so this bounds the disk a worker needs (a pod that outgrows its
+    /// temporary volume is evicted, taking every job it runs with it).
+    local_copies: Arc<Semaphore>,
 }
 
 impl VideoTools {
@@ -43,7 +47,14 @@ impl VideoTools {
             timeout,
             max_duration: None,
             permits: Arc::new(Semaphore::new(concurrency.max(1))),
+            local_copies: Arc::new(Semaphore::new(concurrency.max(1))),
         }
+    }
+
+    /// Room for one more video on local disk, held until the copy is removed; waits while the
+    /// worker already holds as many copies as it runs tools.
+    pub async fn room_for_local_copy(&self) -> OwnedSemaphorePermit {
+        self.local_copies.clone().acquire_owned().await.expect("the semaphore is never closed")
     }
 
     /// `BURGERNET_FFPROBE` (default `ffprobe`), `BURGERNET_FFMPEG` (default `ffmpeg`),
