@@ -52,6 +52,7 @@ impl LocalProviders {
             sender_id: DEFAULT_SENDER_ID.to_string(),
             timeout: Duration::from_secs(10),
             webhook_secret: Secret::new(self.sms.webhook_secret().to_string()),
+            previous_webhook_secret: None,
         }
     }
 

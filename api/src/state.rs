@@ -14,6 +14,7 @@ use burgernet_core::media::store::MediaStore;
 use burgernet_core::outbox::LocalOutbox;
 use burgernet_core::participants::notices::Messaging;
 use burgernet_core::participants::sign_in::{SignIn, SignInPolicy};
+use burgernet_core::providers::sms::SmsGatewayConfig;
 use burgernet_core::secret::Secret;
 
 use tokio::sync::watch;
@@ -41,7 +42,9 @@ pub struct AppState {
     stop_streams: Arc<watch::Sender<bool>>,
     /// The key SMS delivery receipts are signed with; without a gateway (local mode) there is none,
     /// and every receipt is refused.
-    pub sms_webhook_secret: Option<Secret<String>>,
+    /// What SMS delivery receipts may be signed with (none without a gateway: every receipt is
+    /// refused).
+    pub sms_webhook_secrets: Vec<Secret<String>>,
     /// Where photos and videos are kept; `/v1/media-store/...` serves a filesystem store's URLs.
     pub media_store: MediaStore,
     pub media: MediaSettings,
@@ -75,7 +78,12 @@ impl AppState {
             live_location_ttl: config.live_location_ttl,
             trusted_proxy_hops: config.trusted_proxy_hops,
             alert_areas: config.alert_areas,
-            sms_webhook_secret: config.messaging.sms.as_ref().map(|sms| sms.webhook_secret.clone()),
+            sms_webhook_secrets: config
+                .messaging
+                .sms
+                .as_ref()
+                .map(SmsGatewayConfig::webhook_secrets)
+                .unwrap_or_default(),
             media_store,
             media: config.media,
             tips: config.tips,

@@ -554,11 +554,22 @@ def test_both_processes_get_what_each_requires_at_start(chart):
     )
 
 
-def test_previous_participant_token_secret_is_optional_for_key_rotation(chart):
-    api = find(render(chart, minimal()), "Deployment", "burgernet-api")
-    reference = env_of(api)["BURGERNET_PARTICIPANT_TOKEN_PREVIOUS_SECRET"]["valueFrom"]["secretKeyRef"]
-    assert reference == {"name": SECRET, "key": "participant-token-previous-secret", "optional": True}
-    assert "optional" not in env_of(api)["BURGERNET_PARTICIPANT_TOKEN_SECRET"]["valueFrom"]["secretKeyRef"]
+@pytest.mark.parametrize(
+    "current, previous, key",
+    [
+        ("BURGERNET_PARTICIPANT_TOKEN_SECRET", "BURGERNET_PARTICIPANT_TOKEN_PREVIOUS_SECRET",
+         "participant-token-previous-secret"),
+        ("BURGERNET_SMS_WEBHOOK_SECRET", "BURGERNET_SMS_WEBHOOK_PREVIOUS_SECRET", "sms-webhook-previous-secret"),
+    ],
+)
+def test_previous_secrets_are_optional_for_rotation_without_downtime(chart, current, previous, key):
+    documents = render(chart, minimal())
+    api = find(documents, "Deployment", "burgernet-api")
+    reference = env_of(api)[previous]["valueFrom"]["secretKeyRef"]
+    assert reference == {"name": SECRET, "key": key, "optional": True}
+    assert "optional" not in env_of(api)[current]["valueFrom"]["secretKeyRef"]
+    # Only the API checks what they signed.
+    assert previous not in env_of(find(documents, "Deployment", "burgernet-worker"))
 
 
 def test_secret_key_names_can_be_mapped_to_an_existing_secret_layout(chart):

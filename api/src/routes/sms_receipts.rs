@@ -40,16 +40,13 @@ pub async fn receive_sms_receipt(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let header = |name: &str| request.headers().get(name).and_then(|value| value.to_str().ok());
-    let verified = match &state.sms_webhook_secret {
-        Some(secret) => verify_receipt_signature(
-            secret,
-            header("x-signature-timestamp"),
-            header("x-signature"),
-            &body,
-            chrono::Utc::now(),
-        ),
-        None => Err(SignatureError::Mismatch),
-    };
+    let verified = verify_receipt_signature(
+        &state.sms_webhook_secrets,
+        header("x-signature-timestamp"),
+        header("x-signature"),
+        &body,
+        chrono::Utc::now(),
+    );
     if let Err(error) = verified {
         tracing::warn!(%error, "sms receipt refused");
         return Err(ApiError::unauthenticated(

@@ -204,6 +204,8 @@ pub struct SmsGatewayConfig {
     pub timeout: Duration,
     /// The key the gateway signs its delivery receipts with.
     pub webhook_secret: Secret<String>,
+    /// During a rotation, the key being replaced: receipts signed with it are still accepted.
+    pub previous_webhook_secret: Option<Secret<String>>,
 }
 
 impl SmsGatewayConfig {
@@ -229,7 +231,14 @@ impl SmsGatewayConfig {
             sender_id: env.or("BURGERNET_SMS_SENDER_ID", DEFAULT_SENDER_ID.to_string(), parse_sender_id)?,
             timeout: env.or("BURGERNET_SMS_TIMEOUT", Duration::from_secs(10), parse::duration)?,
             webhook_secret: env.required("BURGERNET_SMS_WEBHOOK_SECRET", parse_webhook_secret)?,
+            previous_webhook_secret: env
+                .optional("BURGERNET_SMS_WEBHOOK_PREVIOUS_SECRET", parse_webhook_secret)?,
         }))
+    }
+
+    /// The secrets a receipt may be signed with, current first.
+    pub fn webhook_secrets(&self) -> Vec<Secret<String>> {
+        std::iter::once(self.webhook_secret.clone()).chain(self.previous_webhook_secret.clone()).collect()
     }
 }
 
@@ -620,9 +629,10 @@ pub fn receipt_signature(secret: &[u8], timestamp: i64, body: &[u8]) -> String {
 }
 
 /// Checks a receipt's `X-Signature-Timestamp` (`timestamp`) and `X-Signature` (`signature`)
-/// against the raw body, at `now`.
+/// against the raw body, at `now`. `secrets` are the current one and, during a rotation, the one
+/// being replaced; the signature must match one of them.
 pub fn verify_receipt_signature(
-    secret: &Secret<String>,
+    secrets: &[Secret<String>],
     timestamp: Option<&str>,
     signature: Option<&str>,
     body: &[u8],
@@ -644,9 +654,10 @@ pub fn verify_receipt_signature(
         .and_then(decode_hex)
         .filter(|bytes| bytes.len() == 32)
         .ok_or(SignatureError::MalformedSignature)?;
-    receipt_mac(secret.expose().as_bytes(), timestamp, body)
-        .verify_slice(&expected)
-        .map_err(|_| SignatureError::Mismatch)
+    let signed_by_one = secrets.iter().any(|secret| {
+        receipt_mac(secret.expose().as_bytes(), timestamp, body).verify_slice(&expected).is_ok()
+    });
+    if signed_by_one { Ok(()) } else { Err(SignatureError::Mismatch) }
 }
 
 fn decode_hex(text: &str) -> Option<Vec<u8>> {
@@ -814,6 +825,7 @@ mod tests {
                 sender_id: "Burgernet".into(),
                 timeout: Duration::from_secs(1),
                 webhook_secret: Secret::new(WEBHOOK_SECRET.into()),
+                previous_webhook_secret: None,
             };
             HttpSmsGateway::new(config).unwrap_or_else(|error| panic!("{base_url}: {error}"));
         }
@@ -890,7 +902,7 @@ mod tests {
 
     fn verify(timestamp: i64, signature: &str, body: &str) -> Result<(), SignatureError> {
         verify_receipt_signature(
-            &secret(),
+            &[secret()],
             Some(&timestamp.to_string()),
             Some(signature),
             body.as_bytes(),
@@ -933,6 +945,34 @@ mod tests {
     }
 
     #[test]
+    fn during_a_rotation_receipts_signed_with_either_secret_are_accepted() {
+        const NEXT: &str = "the-next-webhook-secret-of-32-chars-or-more";
+        let config = SmsGatewayConfig::from_env(&env(&[
+            ("BURGERNET_SMS_GATEWAY_URL", "https://sms.example.com"),
+            ("BURGERNET_SMS_GATEWAY_API_KEY", "key-123"),
+            ("BURGERNET_SMS_WEBHOOK_SECRET", NEXT),
+            ("BURGERNET_SMS_WEBHOOK_PREVIOUS_SECRET", WEBHOOK_SECRET),
+        ]))
+        .unwrap()
+        .unwrap();
+        let at = now().timestamp();
+        let check = |key: &str| {
+            let signature = receipt_signature(key.as_bytes(), at, RECEIPT.as_bytes());
+            verify_receipt_signature(
+                &config.webhook_secrets(),
+                Some(&at.to_string()),
+                Some(&signature),
+                RECEIPT.as_bytes(),
+                now(),
+            )
+        };
+        assert_eq!(check(NEXT), Ok(()));
+        assert_eq!(check(WEBHOOK_SECRET), Ok(()));
+        assert_eq!(check("a-third-secret-that-was-never-configured"), Err(SignatureError::Mismatch));
+        assert!(!format!("{config:?}").contains(WEBHOOK_SECRET));
+    }
+
+    #[test]
     fn a_timestamp_more_than_five_minutes_off_is_stale() {
         let at = now().timestamp();
         for sent in [at - 301, at + 301, 0] {
@@ -944,7 +984,7 @@ mod tests {
     #[test]
     fn missing_and_malformed_headers_are_refused() {
         let check = |timestamp: Option<&str>, signature: Option<&str>| {
-            verify_receipt_signature(&secret(), timestamp, signature, RECEIPT.as_bytes(), now())
+            verify_receipt_signature(&[secret()], timestamp, signature, RECEIPT.as_bytes(), now())
         };
         let at = now().timestamp().to_string();
         let good = receipt_signature(WEBHOOK_SECRET.as_bytes(), now().timestamp(), RECEIPT.as_bytes());

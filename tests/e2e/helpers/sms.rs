@@ -26,6 +26,7 @@ impl SmsGatewayExt for FakeSmsGateway {
             sender_id: "Burgernet".into(),
             timeout: Duration::from_secs(5),
             webhook_secret: Secret::new(self.webhook_secret().to_string()),
+            previous_webhook_secret: None,
         }
     }
 }
