@@ -8,6 +8,9 @@
 //! in flight at the interruption: each such delivery is marked `resent_after_interruption`, and
 //! there are never more than the workers could have had in flight (jobs at once times
 //! [`MAX_UNRECORDED_PER_JOB`]).
+//!
+//! Also here: the real worker process answers the probes Kubernetes sends it and stops cleanly
+//! on SIGTERM.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -128,6 +131,52 @@ async fn a_fan_out_rides_out_postgres_stopping_and_starting_again() {
 }
 
 /// Every answer of APNs, FCM and the SMS gateway takes `latency`.
+/// What the chart's probes and Prometheus rely on, from the real `burgernet work` process: its
+/// health server on `BURGERNET_WORKER_BIND`, and a clean exit on SIGTERM once nothing runs.
+#[tokio::test]
+async fn the_worker_process_answers_its_probes_and_stops_cleanly_on_sigterm() {
+    let app = TestApp::spawn().await;
+    let files = WorkerFiles::write(&app);
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut worker = WorkerProcess::start_with(
+        &app,
+        &files,
+        "probed",
+        &[("BURGERNET_WORKER_BIND", format!("127.0.0.1:{port}"))],
+    );
+    let url = |path: &str| format!("http://127.0.0.1:{port}{path}");
+
+    wait_until("the worker's health server answers", || async {
+        app.client.get(url("/healthz")).send().await.is_ok_and(|response| response.status() == 200)
+    })
+    .await;
+    let ready = app.client.get(url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), 200);
+    let metrics = app.client.get(url("/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("burgernet_alert_send_to_last_push_seconds_count 0"), "{metrics}");
+
+    worker.assert_running();
+    // SAFETY: sending a signal to our own child process.
+    unsafe { libc::kill(worker.child.id() as i32, libc::SIGTERM) };
+    let stopped = tokio::task::spawn_blocking(move || {
+        let deadline = std::time::Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Some(status) = worker.child.try_wait().unwrap() {
+                return Some(status);
+            }
+            if std::time::Instant::now() > deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    })
+    .await
+    .unwrap();
+    let status = stopped.expect("the worker did not stop within 15 s of SIGTERM");
+    assert!(status.success(), "{status:?}");
+    assert!(app.client.get(url("/healthz")).send().await.is_err(), "the port is released");
+}
+
 fn slow_down_providers(app: &TestApp, latency: Duration) {
     app.apns.fake.faults().set_latency(latency);
     app.fcm.faults().set_latency(latency);
@@ -343,6 +392,16 @@ struct WorkerProcess {
 
 impl WorkerProcess {
     fn start(app: &TestApp, files: &WorkerFiles, name: &'static str) -> Self {
+        Self::start_with(app, files, name, &[])
+    }
+
+    /// [`WorkerProcess::start`] with some variables set otherwise.
+    fn start_with(
+        app: &TestApp,
+        files: &WorkerFiles,
+        name: &'static str,
+        overrides: &[(&str, String)],
+    ) -> Self {
         let log = std::fs::File::create(files.path(&format!("{name}.log"))).unwrap();
         let mut command = Command::new(env!("CARGO_BIN_EXE_burgernet"));
         command
@@ -350,6 +409,7 @@ impl WorkerProcess {
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .envs(files.environment(app))
+            .envs(overrides.iter().map(|(name, value)| (name, value)))
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
             .stderr(log);
