@@ -186,11 +186,6 @@ impl DeliveryMetrics {
         }
     }
 
-    /// Counts one error answer (or transport failure) of `source`; `code` is sanitised.
-    pub fn provider_error(&self, source: ErrorSource, code: &str) {
-        self.provider_errors.count(source, code);
-    }
-
     /// Observes one alert's initial wave: seconds from send to its first and last push.
     pub fn observe_push_timing(&self, to_first_push: f64, to_last_push: f64) {
         self.send_to_first_push.observe(to_first_push);
@@ -219,8 +214,8 @@ mod tests {
         let registry = new_registry();
         let metrics = DeliveryMetrics::register(&registry);
         metrics.deliveries.count(Channel::Push, DeliveryResult::Sent, 2);
-        metrics.provider_error(ErrorSource::Fcm, "UNAVAILABLE");
-        metrics.provider_error(ErrorSource::Apns, "+31612345678");
+        metrics.provider_errors.count(ErrorSource::Fcm, "UNAVAILABLE");
+        metrics.provider_errors.count(ErrorSource::Apns, "+31612345678");
         metrics.observe_push_timing(0.5, 12.0);
         let text = encode(&registry);
         assert!(text.contains("burgernet_deliveries_total{channel=\"push\",result=\"sent\"} 2"), "{text}");

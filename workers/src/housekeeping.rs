@@ -11,10 +11,8 @@ use std::time::Duration;
 
 use burgernet_core::alerts::delivery::timing;
 use burgernet_core::db;
-use burgernet_core::metrics::DeliveryMetrics;
-use tokio::time::{MissedTickBehavior, interval};
-
 use burgernet_core::media::retention::EvidenceUpkeep;
+use tokio::time::{MissedTickBehavior, interval};
 
 use crate::runner::RunnerState;
 
@@ -25,46 +23,43 @@ pub(crate) async fn run(state: Arc<RunnerState>) {
     ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
     loop {
         ticker.tick().await;
-        let result = match state.pool.get().await {
-            Ok(mut conn) => db::participants::purge_expired(&mut conn).await.map_err(anyhow::Error::from),
-            Err(error) => Err(error.into()),
+        // One connection for the round; without one, the next round tries again.
+        let mut conn = match state.pool.get().await {
+            Ok(conn) => conn,
+            Err(error) => {
+                tracing::warn!(%error, "no database connection for housekeeping");
+                continue;
+            }
         };
-        match result {
-            Ok(0) => {}
-            Ok(count) => tracing::info!(count, "deleted expired positions, codes, links and counters"),
-            Err(error) => tracing::warn!(error = %format!("{error:#}"), "could not delete expired data"),
-        }
+        log_count(
+            db::participants::purge_expired(&mut conn).await,
+            "deleted expired positions, codes, links and counters",
+            "could not delete expired data",
+        );
         if let Some(upkeep) = &state.evidence_upkeep {
-            keep_evidence(&state, upkeep).await;
+            keep_evidence(&mut conn, upkeep).await;
         }
         if let Some(metrics) = &state.push_timing {
-            observe_finished_waves(&state, metrics).await;
+            log_count(
+                timing::observe_finished_waves(&mut conn, None, metrics).await,
+                "observed the send-to-push timing of finished initial waves",
+                "could not look for finished initial waves",
+            );
         }
     }
 }
 
-async fn observe_finished_waves(state: &RunnerState, metrics: &DeliveryMetrics) {
-    let result = match state.pool.get().await {
-        Ok(mut conn) => {
-            timing::observe_finished_waves(&mut conn, None, metrics).await.map_err(anyhow::Error::from)
-        }
-        Err(error) => Err(error.into()),
-    };
+/// Logs how many rows a task dealt with (nothing when none), or why it failed.
+fn log_count(result: Result<usize, impl std::fmt::Display>, done: &str, failed: &str) {
     match result {
         Ok(0) => {}
-        Ok(count) => tracing::info!(count, "observed the send-to-push timing of finished initial waves"),
-        Err(error) => {
-            tracing::warn!(error = %format!("{error:#}"), "could not look for finished initial waves")
-        }
+        Ok(count) => tracing::info!(count, "{done}"),
+        Err(error) => tracing::warn!(%error, "{failed}"),
     }
 }
 
-async fn keep_evidence(state: &RunnerState, upkeep: &EvidenceUpkeep) {
-    let mut conn = match state.pool.get().await {
-        Ok(conn) => conn,
-        Err(error) => return tracing::warn!(error = %error, "could not expire uploads or enforce retention"),
-    };
-    match upkeep.run(&mut conn).await {
+async fn keep_evidence(conn: &mut db::Connection, upkeep: &EvidenceUpkeep) {
+    match upkeep.run(conn).await {
         Ok(done) if done.is_empty() => {}
         Ok(done) => tracing::info!(
             expired_uploads = done.expired_uploads,

@@ -496,12 +496,18 @@ pub async fn mark_push_timing(
                JOIN alert_messages m ON m.alert_id = a.id AND m.kind = 'alert' AND m.wave = 0
               WHERE a.push_timing_recorded_at IS NULL AND a.sent_at IS NOT NULL
                 AND ($1::uuid IS NULL OR a.id = $1)
-                AND (a.status = 'closed'
-                     OR EXISTS (SELECT 1 FROM alert_dossier e
-                                 WHERE e.alert_id = a.id AND e.kind = 'recipients_selected'
-                                   AND e.body->>'wave' = '0'))
-                AND NOT EXISTS (SELECT 1 FROM delivery_batches b
-                                 WHERE b.message_id = m.id AND b.finished_at IS NULL)
+                -- This runs after every batch of a national alert: first the one-row probe of
+                -- the unfinished-batches index, and the alert's long dossier only once no batch
+                -- is left (CASE fixes the order).
+                AND CASE
+                      WHEN EXISTS (SELECT 1 FROM delivery_batches b
+                                    WHERE b.alert_id = a.id AND b.message_id = m.id
+                                      AND b.finished_at IS NULL) THEN false
+                      ELSE a.status = 'closed'
+                           OR EXISTS (SELECT 1 FROM alert_dossier e
+                                       WHERE e.alert_id = a.id AND e.kind = 'recipients_selected'
+                                         AND e.body->>'wave' = '0')
+                    END
          ), marked AS (
              UPDATE alerts a SET push_timing_recorded_at = now()
                FROM finished f

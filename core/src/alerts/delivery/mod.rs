@@ -787,7 +787,7 @@ impl Batch {
                             Platform::Ios => ErrorSource::Apns,
                             Platform::Android => ErrorSource::Fcm,
                         };
-                        ctx.metrics.provider_error(source, &error.provider_code());
+                        ctx.metrics.provider_errors.count(source, &error.provider_code());
                         if let PushError::RateLimited { retry_after: Some(after), .. } = &error {
                             limits.pause(provider, *after);
                         }
@@ -809,7 +809,7 @@ impl Batch {
                 {
                     Ok(sent) => HandOver::Sent(Some(sent.provider_message_id)),
                     Err(error) => {
-                        ctx.metrics.provider_error(ErrorSource::Sms, &error.provider_code());
+                        ctx.metrics.provider_errors.count(ErrorSource::Sms, &error.provider_code());
                         if let Some(after) = error.retry_after() {
                             limits.pause(Provider::Sms, after);
                         }
@@ -830,7 +830,7 @@ impl Batch {
                 };
                 let sent = ctx.email.send(&message).await;
                 if let Err(error) = &sent {
-                    ctx.metrics.provider_error(ErrorSource::Smtp, &error.provider_code());
+                    ctx.metrics.provider_errors.count(ErrorSource::Smtp, &error.provider_code());
                 }
                 match sent {
                     Ok(sent) => HandOver::Sent(Some(sent.message_id)),
