@@ -251,15 +251,23 @@ struct JobRow {
 async fn dev_mode_starts_everything_serves_the_outbox_and_stops_everything_on_ctrl_c() {
     let dir = std::env::temp_dir().join(format!("burgernet-dev-{}", uuid::Uuid::new_v4()));
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    // The log is kept next to the data, so a failure can say what the process was doing.
+    std::fs::create_dir_all(&dir).unwrap();
+    let log = dir.join("dev.log");
     let mut child = burgernet()
         .arg("dev")
         .env("BURGERNET_DEV_DIR", &dir)
         .env("BURGERNET_BIND", format!("127.0.0.1:{port}"))
         .env("BURGERNET_WORKER_BIND", "127.0.0.1:0")
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
         .unwrap();
+    let log_tail = || {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(40)..].join("\n")
+    };
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();
     let deadline = Instant::now() + Duration::from_secs(120);
@@ -269,8 +277,8 @@ async fn dev_mode_starts_everything_serves_the_outbox_and_stops_everything_on_ct
         {
             break;
         }
-        assert!(child.try_wait().unwrap().is_none(), "burgernet dev exited early");
-        assert!(Instant::now() < deadline, "burgernet dev did not become ready");
+        assert!(child.try_wait().unwrap().is_none(), "burgernet dev exited early:\n{}", log_tail());
+        assert!(Instant::now() < deadline, "burgernet dev did not become ready:\n{}", log_tail());
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
 
@@ -297,7 +305,10 @@ async fn dev_mode_starts_everything_serves_the_outbox_and_stops_everything_on_ct
         if let Some(status) = child.try_wait().unwrap() {
             break status;
         }
-        assert!(Instant::now() < deadline, "burgernet dev did not stop");
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            panic!("burgernet dev did not stop; the end of its log:\n{}", log_tail());
+        }
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     assert!(status.success(), "{status}");
