@@ -41,7 +41,7 @@ pub async fn run(env: Env) -> anyhow::Result<()> {
     if !env.is_set("DATABASE_URL") {
         println!("Starting PostgreSQL in {} ...", dir.join("postgres").display());
     }
-    let (postgres, database_url) = database(&env, &dir, DEV_DATABASE).await?;
+    let (postgres, database_url) = database(&env, &dir, DEV_DATABASE, Vec::new()).await?;
     write_secret_file(&dir.join("database-url"), database_url.expose())?;
 
     let outcome = serve_locally(env, &dir, database_url.expose()).await;
@@ -53,18 +53,19 @@ pub async fn run(env: Env) -> anyhow::Result<()> {
 }
 
 /// The database at `DATABASE_URL`, else `database` on a PostgreSQL of our own with its data in
-/// `dir/postgres` (returned, to be stopped at the end).
+/// `dir/postgres` and `settings` on top of ours (returned, to be stopped at the end).
 pub async fn database(
     env: &Env,
     dir: &Path,
     database: &str,
+    settings: Vec<(String, String)>,
 ) -> anyhow::Result<(Option<LocalPostgres>, Secret<String>)> {
     if env.is_set("DATABASE_URL") {
         return Ok((None, DatabaseConfig::from_env(env)?.url));
     }
     let data_dir = dir.join("postgres");
     let server = tokio::task::spawn_blocking(move || {
-        LocalPostgres::start(LocalPostgresOptions { data_dir, fast_and_unsafe: false })
+        LocalPostgres::start(LocalPostgresOptions { data_dir, fast_and_unsafe: false, settings })
     })
     .await??;
     db::create_database_if_missing(server.url("postgres").expose(), database).await?;

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use crate::alerts::area::AreaLimits;
 use crate::alerts::delivery::DeliverySettings;
+use crate::alerts::delivery::throttle::Rate;
 use crate::auth::participant::ParticipantTokenKey;
 use crate::auth::staff::{StaffKeys, StaffTokenAlgorithms};
 use crate::participants::sign_in::SignInPolicy;
@@ -379,8 +380,10 @@ impl StaffTokenConfig {
 pub struct WorkerConfig {
     /// Where the worker serves `/healthz`, `/readyz` and `/metrics`.
     pub bind: SocketAddr,
-    /// Jobs one worker process runs at the same time.
+    /// Jobs one worker process runs at the same time, besides the delivery lanes' jobs.
     pub concurrency: usize,
+    /// Delivery jobs of each lane one worker process runs at the same time.
+    pub lane_jobs: LaneJobs,
     /// How long a claimed job stays leased without a heartbeat before another worker may take it.
     pub lease: Duration,
     /// How often an idle worker looks for work when no notification arrives.
@@ -399,6 +402,15 @@ impl WorkerConfig {
         let config = Self {
             bind: env.or("BURGERNET_WORKER_BIND", ([0, 0, 0, 0], 8081).into(), parse::socket_addr)?,
             concurrency: env.or("BURGERNET_WORKER_CONCURRENCY", 8, parse::positive_number)?,
+            lane_jobs: LaneJobs {
+                push: env.or("BURGERNET_PUSH_LANE_JOBS", LaneJobs::default().push, parse::positive_number)?,
+                sms: env.or("BURGERNET_SMS_LANE_JOBS", LaneJobs::default().sms, parse::positive_number)?,
+                email: env.or(
+                    "BURGERNET_EMAIL_LANE_JOBS",
+                    LaneJobs::default().email,
+                    parse::positive_number,
+                )?,
+            },
             lease: env.or("BURGERNET_JOB_LEASE", Duration::from_secs(60), parse::duration)?,
             poll_interval: env.or("BURGERNET_JOB_POLL_INTERVAL", Duration::from_secs(5), parse::duration)?,
             shutdown_grace: env.or("BURGERNET_SHUTDOWN_GRACE", Duration::from_secs(20), parse::duration)?,
@@ -416,8 +428,30 @@ impl WorkerConfig {
     }
 }
 
+/// Delivery jobs per lane that one worker process runs at once. A push job keeps many pushes in
+/// flight (the lane's window is shared by its jobs), so a few jobs fill it; SMS and e-mail are
+/// held to their providers' rates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LaneJobs {
+    pub push: usize,
+    pub sms: usize,
+    pub email: usize,
+}
+
+impl Default for LaneJobs {
+    fn default() -> Self {
+        Self { push: 8, sms: 4, email: 2 }
+    }
+}
+
 fn delivery_settings(env: &Env) -> Result<DeliverySettings, ConfigError> {
     let defaults = DeliverySettings::default();
+    let rate = |variable: &'static str, default: Option<Rate>| {
+        env.or(variable, default, |raw| match raw {
+            "none" => Ok(None),
+            raw => Rate::parse(raw).map(Some),
+        })
+    };
     Ok(DeliverySettings {
         batch_size: env.or("BURGERNET_FANOUT_BATCH_SIZE", defaults.batch_size, parse::positive_number)?,
         sms_fallback_after: env.or(
@@ -426,6 +460,13 @@ fn delivery_settings(env: &Env) -> Result<DeliverySettings, ConfigError> {
             parse::duration,
         )?,
         push_lifetime: env.or("BURGERNET_PUSH_LIFETIME", defaults.push_lifetime, parse::duration)?,
+        push_window: env.or("BURGERNET_PUSH_WINDOW", defaults.push_window, parse::positive_number)?,
+        sms_window: env.or("BURGERNET_SMS_CONCURRENCY", defaults.sms_window, parse::positive_number)?,
+        email_window: env.or("BURGERNET_EMAIL_CONCURRENCY", defaults.email_window, parse::positive_number)?,
+        apns_rate: rate("BURGERNET_APNS_RATE", defaults.apns_rate)?,
+        fcm_rate: rate("BURGERNET_FCM_RATE", defaults.fcm_rate)?,
+        sms_rate: rate("BURGERNET_SMS_RATE", defaults.sms_rate)?,
+        email_rate: rate("BURGERNET_EMAIL_RATE", defaults.email_rate)?,
         ..defaults
     })
 }

@@ -11,6 +11,7 @@ use diesel_async::AsyncPgConnection;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::backoff::Backoff;
 use crate::db;
 
 /// The id of a row in `background_jobs`.
@@ -46,7 +47,7 @@ pub trait BackgroundJob: Serialize + DeserializeOwned + Send + Sync + 'static {
 
     /// How long to wait before attempt `attempt + 1` after attempt `attempt` failed.
     fn backoff(attempt: i32) -> Duration {
-        exponential_backoff(attempt, rand::random())
+        JOB_BACKOFF.delay(u32::try_from(attempt).unwrap_or(0))
     }
 
     /// Inserts the job; pass the connection of the transaction that causes it.
@@ -60,20 +61,19 @@ pub trait BackgroundJob: Serialize + DeserializeOwned + Send + Sync + 'static {
         conn: &mut AsyncPgConnection,
         delay: Duration,
     ) -> impl Future<Output = QueryResult<JobId>> + Send {
-        async move {
-            let payload = serde_json::to_value(self)
-                .map_err(|error| diesel::result::Error::SerializationError(Box::new(error)))?;
-            db::jobs::insert(
-                conn,
-                db::jobs::NewJob {
-                    job_type: Self::JOB_TYPE,
-                    payload,
-                    priority: Self::PRIORITY,
-                    max_attempts: Self::MAX_ATTEMPTS,
-                    delay,
-                },
-            )
-            .await
+        async move { db::jobs::insert(conn, self.new_job(delay)).await }
+    }
+
+    /// The job as a row to insert, to run `delay` from now; insert many at once with
+    /// [`db::jobs::insert_many`].
+    fn new_job(&self, delay: Duration) -> db::jobs::NewJob<'static> {
+        db::jobs::NewJob {
+            job_type: Self::JOB_TYPE,
+            // Job types are plain structs of ids and numbers: they always serialize.
+            payload: serde_json::to_value(self).expect("a job serializes"),
+            priority: Self::PRIORITY,
+            max_attempts: Self::MAX_ATTEMPTS,
+            delay,
         }
     }
 }
@@ -144,47 +144,13 @@ impl fmt::Debug for JobError {
     }
 }
 
-const BACKOFF_BASE: Duration = Duration::from_secs(5);
-const BACKOFF_CAP: Duration = Duration::from_secs(60 * 60);
-
-/// `BACKOFF_BASE * 2^(attempt - 1)`, capped at `BACKOFF_CAP`, minus up to 10% as `jitter` (0..1)
-/// says, so jobs that failed together do not all come back at the same moment.
-pub fn exponential_backoff(attempt: i32, jitter: f64) -> Duration {
-    let doublings = attempt.saturating_sub(1).clamp(0, 30) as u32;
-    let delay = BACKOFF_BASE.saturating_mul(2u32.saturating_pow(doublings)).min(BACKOFF_CAP);
-    delay.mul_f64(1.0 - 0.1 * jitter.clamp(0.0, 1.0))
-}
+/// A failed job comes back after 5 s, 10 s, 20 s, ... at most an hour later, less up to 10%.
+pub const JOB_BACKOFF: Backoff =
+    Backoff { base: Duration::from_secs(5), cap: Duration::from_secs(60 * 60), jitter: 0.1 };
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn backoff_doubles_from_five_seconds() {
-        let delays: Vec<u64> = (1..=5).map(|attempt| exponential_backoff(attempt, 0.0).as_secs()).collect();
-        assert_eq!(delays, [5, 10, 20, 40, 80]);
-    }
-
-    #[test]
-    fn backoff_is_capped_at_an_hour() {
-        assert_eq!(exponential_backoff(11, 0.0), BACKOFF_CAP);
-        assert_eq!(exponential_backoff(i32::MAX, 0.0), BACKOFF_CAP);
-    }
-
-    #[test]
-    fn jitter_shortens_by_at_most_a_tenth() {
-        assert_eq!(exponential_backoff(2, 1.0), Duration::from_secs(9));
-        assert_eq!(exponential_backoff(20, 1.0), BACKOFF_CAP.mul_f64(0.9));
-        // Out-of-range jitter is clamped rather than trusted.
-        assert_eq!(exponential_backoff(1, 7.0), Duration::from_millis(4500));
-        assert_eq!(exponential_backoff(1, -1.0), BACKOFF_BASE);
-    }
-
-    #[test]
-    fn attempts_below_one_get_the_base_delay() {
-        assert_eq!(exponential_backoff(0, 0.0), BACKOFF_BASE);
-        assert_eq!(exponential_backoff(-3, 0.0), BACKOFF_BASE);
-    }
 
     #[test]
     fn errors_of_other_types_are_retryable() {

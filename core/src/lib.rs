@@ -2,6 +2,7 @@
 
 pub mod alerts;
 pub mod auth;
+pub mod backoff;
 pub mod config;
 pub mod db;
 pub mod idempotency;

@@ -24,6 +24,8 @@ pub struct LocalPostgresOptions {
     pub data_dir: PathBuf,
     /// Trade durability for speed (tests): no fsync, no synchronous commit.
     pub fast_and_unsafe: bool,
+    /// Server settings on top of ours, such as `("shared_buffers", "1GB")`.
+    pub settings: Vec<(String, String)>,
 }
 
 /// A running cluster. Stop it with [`LocalPostgres::stop`]; if the process that started it dies
@@ -98,6 +100,9 @@ impl LocalPostgres {
             .stderr(Stdio::from(std::fs::File::create(data_dir.join("server.log"))?));
         if options.fast_and_unsafe {
             command.args(["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]);
+        }
+        for (name, value) in &options.settings {
+            command.arg("-c").arg(format!("{name}={value}"));
         }
         // SAFETY: prctl is async-signal-safe; it runs in the child between fork and exec, after
         // the credential change (which would otherwise clear the setting).

@@ -8,7 +8,9 @@
 
 use prometheus::{Encoder, Histogram, HistogramOpts, IntCounterVec, Opts, Registry, TextEncoder};
 
-use crate::alerts::delivery::{DeliverBatch, FanOutWave, SmsFallbackCheck};
+use crate::alerts::delivery::{
+    DeliverEmail, DeliverFallbackSms, DeliverPush, DeliverSms, FanOutWave, SmsFallbackCheck,
+};
 use crate::jobs::BackgroundJob;
 use crate::media::processing::ProcessMedia;
 use crate::participants::Channel;
@@ -18,10 +20,13 @@ use crate::participants::notices::NotifyParticipant;
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 /// The job types of the application, so queue metrics report every one (with 0 when idle).
-pub const JOB_TYPES: [&str; 5] = [
+pub const JOB_TYPES: [&str; 8] = [
     NotifyParticipant::JOB_TYPE,
     FanOutWave::JOB_TYPE,
-    DeliverBatch::JOB_TYPE,
+    DeliverPush::JOB_TYPE,
+    DeliverSms::JOB_TYPE,
+    DeliverEmail::JOB_TYPE,
+    DeliverFallbackSms::JOB_TYPE,
     SmsFallbackCheck::JOB_TYPE,
     ProcessMedia::JOB_TYPE,
 ];

@@ -254,9 +254,11 @@ async fn passing_failures_are_retried_within_the_budget_without_a_storm() {
         .participant_id
         .to_string();
     app.fcm.unregister(&token_of(&dead));
-    let rates = Rates { server_error: 0.3, rate_limited: 0.1, retry_after_seconds: 1, drop_connection: 0.0 };
-    app.fcm.faults().set_rates(rates);
-    app.apns.fake.faults().set_rates(rates);
+    // FCM's 429 is QUOTA_EXCEEDED, which pauses FCM for a minute (see below): only APNs says
+    // "slow down" here.
+    let flaky = Rates { server_error: 0.3, rate_limited: 0.0, retry_after_seconds: 1, drop_connection: 0.0 };
+    app.fcm.faults().set_rates(flaky);
+    app.apns.fake.faults().set_rates(Rates { rate_limited: 0.1, ..flaky });
 
     let id = app.send_new_alert(&dispatcher, alert_body(circle(ROTTERDAM, 2_000.0))).await;
     let counters = app
@@ -301,21 +303,66 @@ async fn passing_failures_are_retried_within_the_budget_without_a_storm() {
 }
 
 #[tokio::test]
-async fn a_rate_limited_provider_gets_the_pause_it_asks_for() {
+async fn a_provider_asking_to_wait_gets_its_pause_while_the_other_goes_on() {
     let app = app().await;
     let dispatcher = app.dispatcher_token("rotterdam");
-    app.participant(
-        "+31620000201",
-        Profile { devices: vec![android_device("patient")], ..Profile::default() },
-    )
-    .await;
-    app.fcm.faults().fail_next(1, Fault::RateLimited { retry_after_seconds: 2 });
+    app.participant("+31620000201", Profile { devices: vec![ios_device(201)], ..Profile::default() }).await;
+    app.participant("+31620000202", Profile { devices: vec![android_device("eager")], ..Profile::default() })
+        .await;
+    app.apns.fake.faults().fail_next(1, Fault::RateLimited { retry_after_seconds: 2 });
 
     let started = std::time::Instant::now();
     let id = app.send_new_alert(&dispatcher, alert_body(circle(ROTTERDAM, 2_000.0))).await;
     app.fcm.wait_for_received(1).await.unwrap();
-    assert!(started.elapsed() >= Duration::from_secs(2), "retried after {:?}", started.elapsed());
+    assert!(started.elapsed() < Duration::from_secs(2), "FCM waited for APNs: {:?}", started.elapsed());
+    app.apns.fake.wait_for_received(1).await.unwrap();
+    assert!(started.elapsed() >= Duration::from_secs(2), "APNs retried after {:?}", started.elapsed());
     let counters = app.wait_until_delivered(&dispatcher, &id).await;
-    assert_eq!(counters["push"]["sent"], 1);
-    assert_eq!(app.fcm.requests(), 2);
+    assert_eq!(counters["push"]["sent"], 2);
+    assert_eq!(app.apns.fake.requests().len(), 2);
+}
+
+#[tokio::test]
+async fn fcm_over_its_quota_is_left_alone_for_at_least_a_minute_and_apns_is_not() {
+    let app = app().await;
+    let dispatcher = app.dispatcher_token("rotterdam");
+    app.participant(
+        "+31620000211",
+        Profile { devices: vec![android_device("over-quota")], ..Profile::default() },
+    )
+    .await;
+    app.participant("+31620000212", Profile { devices: vec![ios_device(212)], ..Profile::default() }).await;
+    // 429 QUOTA_EXCEEDED with Retry-After: 2. Google asks for at least a minute.
+    app.fcm.faults().fail_next(1, Fault::RateLimited { retry_after_seconds: 2 });
+
+    let id = app.send_new_alert(&dispatcher, alert_body(circle(ROTTERDAM, 2_000.0))).await;
+    app.apns.fake.wait_for_received(1).await.unwrap();
+    let counters = app
+        .wait_for_counters(&dispatcher, &id, |c| c["push"]["sent"] == 1 && c["push"]["retrying"] == 1)
+        .await;
+    assert_eq!(counters["batches_pending"], 1, "{counters}");
+    let error = app
+        .database_count(&format!(
+            "SELECT count(*) FROM deliveries WHERE alert_id = '{id}' AND state = 'retrying'
+                AND error_code = 'QUOTA_EXCEEDED'"
+        ))
+        .await;
+    assert_eq!(error, 1);
+    // The push lane's job comes back after the minute (plus jitter), not after Retry-After.
+    let requeued =
+        "SELECT count(*) FROM background_jobs WHERE job_type = 'deliver_push' AND state = 'queued'";
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while app.database_count(requeued).await == 0 {
+        assert!(std::time::Instant::now() < deadline, "the push lane's job was not queued again");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let queued_for = app
+        .database_count(
+            "SELECT min(extract(epoch FROM run_at - now()))::bigint AS count FROM background_jobs
+              WHERE job_type = 'deliver_push' AND state = 'queued'",
+        )
+        .await;
+    assert!((55..=80).contains(&queued_for), "the push lane comes back in {queued_for} s");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(app.fcm.requests(), 1, "nothing more went to FCM within its pause");
 }

@@ -219,8 +219,10 @@ async fn sending_reaches_everyone_in_the_area_once_and_the_counters_follow() {
     assert_eq!(alert["status"], "active");
     assert!(alert["sent_at"].is_string());
     assert_eq!(alert["messages"][0]["kind"], "alert");
-    let kinds: Vec<String> =
+    let mut kinds: Vec<String> =
         app.dossier_kinds(&dispatcher, &id).await.into_iter().filter(|kind| kind != "viewed").collect();
+    // Deliveries are recorded as they come back, in one entry or a few.
+    kinds.dedup();
     assert_eq!(kinds, ["created", "sent", "recipients_selected", "deliveries", "exported"]);
 
     // Sending twice is refused.

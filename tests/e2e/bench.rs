@@ -52,9 +52,12 @@ async fn fanout_prints_one_line_of_figures_with_every_recipient_reached_once() {
             "recipients",
             "select_ms",
             "first_push_ms",
+            "last_push_ms",
             "all_sent_ms",
             "pushes_per_s",
             "sms",
+            "sms_per_s",
+            "sms_capped",
             "missing",
             "duplicates",
             "rss_mb"
@@ -71,7 +74,11 @@ async fn fanout_prints_one_line_of_figures_with_every_recipient_reached_once() {
     // 2% of the participants, give or take the bisection of the area's radius.
     assert!((360..=440).contains(&value("recipients")), "{line}");
     assert!(value("sms") > 0, "the recipients without the app get an SMS: {line}");
-    assert!(value("all_sent_ms") >= value("first_push_ms"), "{line}");
+    assert!(value("last_push_ms") >= value("first_push_ms"), "{line}");
+    assert!(value("all_sent_ms") >= value("last_push_ms"), "{line}");
+    assert!(value("pushes_per_s") > 0 && value("sms_per_s") > 0, "{line}");
+    // Everyone's SMS is waited for, except in a national run.
+    assert_eq!(value("sms_capped"), 0, "{line}");
     assert_eq!(value("missing"), 0, "{line}");
     assert_eq!(value("duplicates"), 0, "{line}");
 }

@@ -195,6 +195,7 @@ fn worker_config() -> WorkerConfig {
         // Unused: these runners serve no health endpoints.
         bind: ([127, 0, 0, 1], 0).into(),
         concurrency: 2,
+        lane_jobs: Default::default(),
         lease: Duration::from_secs(10),
         poll_interval: Duration::from_millis(100),
         shutdown_grace: Duration::from_secs(2),

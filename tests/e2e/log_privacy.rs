@@ -515,7 +515,7 @@ async fn the_logs_of_a_full_sign_up_hold_no_phone_number_email_address_or_coordi
     jobs.sort();
     assert_eq!(
         jobs,
-        ["deliver_batch", "fan_out_wave", "notify_participant", "notify_participant"],
+        ["deliver_push", "fan_out_wave", "notify_participant", "notify_participant"],
         "the verification, the welcome, and the alert's fan-out and delivery"
     );
     // Sending is logged too, with the recipient masked.

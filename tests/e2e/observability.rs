@@ -140,9 +140,9 @@ async fn the_queue_gauges_report_due_oldest_and_dead_jobs_for_every_job_type() {
     let app = TestApp::spawn().await;
     app.database_exec(
         "INSERT INTO background_jobs (job_type, payload, max_attempts, run_at, state) VALUES \
-         ('deliver_batch', '{}', 5, now() - interval '90 seconds', 'queued'), \
-         ('deliver_batch', '{}', 5, now() - interval '10 seconds', 'queued'), \
-         ('deliver_batch', '{}', 5, now() + interval '1 hour', 'queued'), \
+         ('deliver_push', '{}', 5, now() - interval '90 seconds', 'queued'), \
+         ('deliver_push', '{}', 5, now() - interval '10 seconds', 'queued'), \
+         ('deliver_push', '{}', 5, now() + interval '1 hour', 'queued'), \
          ('process_media', '{}', 5, now() - interval '1 day', 'failed')",
     )
     .await;
@@ -151,18 +151,18 @@ async fn the_queue_gauges_report_due_oldest_and_dead_jobs_for_every_job_type() {
     let of = |job_type| [("job_type", job_type)];
     // The job due later is not in the queue's depth yet.
     assert_eq!(
-        metric_value(&metrics, "burgernet_job_queue_depth", &of("deliver_batch")),
+        metric_value(&metrics, "burgernet_job_queue_depth", &of("deliver_push")),
         Some(2.0),
         "{metrics}"
     );
     let oldest =
-        metric_value(&metrics, "burgernet_job_queue_oldest_age_seconds", &of("deliver_batch")).unwrap();
+        metric_value(&metrics, "burgernet_job_queue_oldest_age_seconds", &of("deliver_push")).unwrap();
     assert!((90.0..120.0).contains(&oldest), "{oldest}");
     assert_eq!(metric_value(&metrics, "burgernet_dead_jobs", &of("process_media")), Some(1.0));
     // A failed job is not waiting in the queue.
     assert_eq!(metric_value(&metrics, "burgernet_job_queue_depth", &of("process_media")), Some(0.0));
     // Idle job types are reported too, so alert rules see them.
-    for job_type in metrics::JOB_TYPES.into_iter().filter(|t| !["deliver_batch", "process_media"].contains(t))
+    for job_type in metrics::JOB_TYPES.into_iter().filter(|t| !["deliver_push", "process_media"].contains(t))
     {
         assert_eq!(
             metric_value(&metrics, "burgernet_job_queue_depth", &of(job_type)),

@@ -6,8 +6,9 @@
 //!
 //! Either way nobody is left without the alert, and whoever got it twice got it from a hand-over
 //! in flight at the interruption: each such delivery is marked `resent_after_interruption`, and
-//! there are never more than the workers could have had in flight (jobs at once times
-//! [`MAX_UNRECORDED_PER_JOB`]).
+//! there are never more than the worker could have had unrecorded
+//! ([`DeliverySettings::max_unrecorded_hand_overs`]). The lanes' windows are small here, so that
+//! they are full when the interruption comes.
 //!
 //! Also here: the real worker process answers the probes Kubernetes sends it and stops cleanly
 //! on SIGTERM.
@@ -20,7 +21,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use burgernet_core::alerts::delivery::{DeliverySettings, MAX_UNRECORDED_PER_JOB};
+use burgernet_core::alerts::delivery::DeliverySettings;
 use burgernet_core::alerts::dossier;
 use burgernet_core::ids::AlertId;
 use diesel::QueryableByName;
@@ -28,13 +29,19 @@ use diesel::sql_types::{Text, Uuid as SqlUuid};
 use diesel_async::RunQueryDsl;
 
 use crate::helpers::alerts::{alert_body, circle};
-use crate::helpers::app::{PUBLIC_URL, WORKER_CONCURRENCY};
+use crate::helpers::app::PUBLIC_URL;
 use crate::helpers::database::OwnCluster;
 use crate::helpers::population::{POPULATION_CENTRE, Population};
 use crate::helpers::{TestApp, TestAppOptions, problem};
 
-/// Jobs each `burgernet work` process of test 15 runs at once.
+/// Jobs each `burgernet work` process of test 15 runs at once, besides the lanes'.
 const PROCESS_CONCURRENCY: usize = 4;
+
+/// The lanes of each `burgernet work` process of test 15: windows small enough to be full
+/// during the fan-out, and no provider rates to slow them.
+fn process_delivery() -> DeliverySettings {
+    DeliverySettings { push_window: 200, sms_window: 16, email_window: 4, ..DeliverySettings::default() }
+}
 
 /// How long the waits of these tests may take before the test fails.
 const WAIT_LIMIT: Duration = Duration::from_secs(45);
@@ -74,8 +81,8 @@ async fn a_worker_killed_mid_fan_out_leaves_nobody_out_and_marks_what_it_may_hav
     wait_until_every_batch_is_done(&app, &dispatcher, &alert, &population).await;
     second.assert_running();
 
-    let outcome =
-        assert_delivered_despite_the_interruption(&app, &population, &alert, PROCESS_CONCURRENCY).await;
+    let bound = process_delivery().max_unrecorded_hand_overs();
+    let outcome = assert_delivered_despite_the_interruption(&app, &population, &alert, bound).await;
     println!("killed worker, {unfinished} batches unfinished at the kill: {outcome}");
 }
 
@@ -89,7 +96,12 @@ async fn a_fan_out_rides_out_postgres_stopping_and_starting_again() {
         sms_fallback_after: Duration::from_secs(3600),
         ..TestAppOptions::default().delivery
     };
-    let options = TestAppOptions { workers: true, delivery, ..TestAppOptions::default() };
+    let options = TestAppOptions {
+        workers: true,
+        delivery: DeliverySettings { push_window: 100, sms_window: 8, email_window: 2, ..delivery },
+        ..TestAppOptions::default()
+    };
+    let bound = options.delivery.max_unrecorded_hand_overs();
     let app = TestApp::spawn_on(cluster.database(), options).await;
     app.load_reference_data().await;
     let population = app.seed_population(2_000, 80).await;
@@ -116,7 +128,7 @@ async fn a_fan_out_rides_out_postgres_stopping_and_starting_again() {
     cluster.restart().await;
     wait_until_every_batch_is_done(&app, &dispatcher, &alert, &population).await;
     let delivery_jobs = "SELECT count(*) FROM background_jobs
-                          WHERE job_type IN ('fan_out_wave', 'deliver_batch')";
+                          WHERE job_type IN ('fan_out_wave', 'deliver_push', 'deliver_sms')";
     wait_until("the fan-out and delivery jobs to end", || async {
         app.database_count(delivery_jobs).await == 0
     })
@@ -125,8 +137,7 @@ async fn a_fan_out_rides_out_postgres_stopping_and_starting_again() {
     assert_eq!(failed, 0, "jobs failed for good");
     assert_eq!(app.get("/readyz").await.status(), 200);
 
-    let outcome =
-        assert_delivered_despite_the_interruption(&app, &population, &alert, WORKER_CONCURRENCY).await;
+    let outcome = assert_delivered_despite_the_interruption(&app, &population, &alert, bound).await;
     println!("database stopped and restarted: {outcome}");
 }
 
@@ -240,13 +251,13 @@ struct Target {
 
 /// Every seeded device token and SMS-only phone number got the alert; each that got it more than
 /// once has its delivery marked `resent_after_interruption`, and there are no more of those than
-/// `jobs_at_once` jobs could have had in flight; a batch run was indeed cut short; the record
-/// shows one sent delivery per target; and the dossier verifies.
+/// the interrupted worker could have left unrecorded (`bound`); a lane's run was indeed cut
+/// short; the record shows one sent delivery per target; and the dossier verifies.
 async fn assert_delivered_despite_the_interruption(
     app: &TestApp,
     population: &Population,
     alert: &str,
-    jobs_at_once: usize,
+    bound: usize,
 ) -> Outcome {
     let mut received: HashMap<String, usize> = app.fcm.counts_by_token();
     for (token, count) in app.apns.fake.counts_by_token() {
@@ -304,8 +315,8 @@ async fn assert_delivered_despite_the_interruption(
         interrupted_runs,
     };
     assert!(
-        outcome.extra_hand_overs <= jobs_at_once * MAX_UNRECORDED_PER_JOB,
-        "more sent twice than {jobs_at_once} jobs could have had in flight: {outcome}"
+        outcome.extra_hand_overs <= bound,
+        "more sent twice than the {bound} hand-overs a worker can have unrecorded: {outcome}"
     );
     assert!(outcome.interrupted_runs > 0, "no batch run was cut short: {outcome}");
 
@@ -352,6 +363,11 @@ impl WorkerFiles {
             // Several workers run side by side: each health server on a port of its own.
             ("BURGERNET_WORKER_BIND", "127.0.0.1:0".into()),
             ("BURGERNET_SMS_FALLBACK_AFTER", "1h".into()),
+            ("BURGERNET_PUSH_WINDOW", process_delivery().push_window.to_string()),
+            ("BURGERNET_SMS_CONCURRENCY", process_delivery().sms_window.to_string()),
+            ("BURGERNET_EMAIL_CONCURRENCY", process_delivery().email_window.to_string()),
+            ("BURGERNET_FCM_RATE", "none".into()),
+            ("BURGERNET_SMS_RATE", "none".into()),
             ("BURGERNET_LOG_FORMAT", "json".into()),
             ("BURGERNET_PUBLIC_URL", PUBLIC_URL.into()),
             ("BURGERNET_MEDIA_DIR", path("media")),

@@ -1,6 +1,7 @@
 //! The background workers. A [`Runner`] claims jobs from the Postgres queue (see
-//! `burgernet_core::jobs` and `burgernet_core::db::jobs`) and runs up to `concurrency` of them at
-//! a time:
+//! `burgernet_core::jobs` and `burgernet_core::db::jobs`) and runs them in groups of slots: the
+//! general slots (`concurrency` of them) and one group per delivery lane (push, SMS, e-mail), so
+//! that a lane waiting for its provider never takes another's slots:
 //!
 //! - `slot`: one lane of work: claim a job, run it while a heartbeat keeps its lease, record the
 //!   outcome, and wait for a wake-up when the queue is empty;
@@ -24,7 +25,9 @@ mod slot;
 pub use health::{HealthServer, Heartbeat, WorkerHealth, health_server, stall_threshold};
 pub use runner::{Runner, RunnerHandle};
 
-use burgernet_core::alerts::delivery::{DeliverBatch, DeliveryContext, FanOutWave, SmsFallbackCheck};
+use burgernet_core::alerts::delivery::{
+    DeliverEmail, DeliverFallbackSms, DeliverPush, DeliverSms, DeliveryContext, FanOutWave, SmsFallbackCheck,
+};
 use burgernet_core::config::WorkerConfig;
 use burgernet_core::db::DbPool;
 use burgernet_core::media::photo::PhotoLimits;
@@ -53,15 +56,22 @@ pub fn application_runner(
     );
     let media = MediaContext::new(pool.clone(), store.clone(), config.video.clone(), PhotoLimits::default());
     let upkeep = EvidenceUpkeep { store, retention: config.tip_retention };
+    let lane_jobs = config.lane_jobs;
     Runner::new(pool.clone(), config, uuid::Uuid::new_v4())
+        .slot_group("push", lane_jobs.push)
+        .slot_group("sms", lane_jobs.sms)
+        .slot_group("email", lane_jobs.email)
         .register::<NotifyParticipant>(NoticeContext {
             pool,
             messaging,
             provider_errors: metrics.provider_errors.clone(),
         })
         .register::<FanOutWave>(delivery.clone())
-        .register::<DeliverBatch>(delivery.clone())
-        .register::<SmsFallbackCheck>(delivery)
+        .register_in::<DeliverPush>("push", delivery.clone())
+        .register_in::<DeliverSms>("sms", delivery.clone())
+        .register_in::<DeliverFallbackSms>("sms", delivery.clone())
+        .register_in::<SmsFallbackCheck>("sms", delivery.clone())
+        .register_in::<DeliverEmail>("email", delivery)
         .register::<ProcessMedia>(media)
         .with_evidence_upkeep(upkeep)
         .with_push_timing(metrics)

@@ -47,8 +47,10 @@ async fn forward_notifications(mut conn: Connection, state: &RunnerState) {
     while let Some(notification) = notifications.next().await {
         match notification {
             Ok(notification) => {
-                if state.registry.get(&notification.payload).is_some() {
-                    state.wake.notify_one();
+                if let Some(group) = state.registry.group_of(&notification.payload)
+                    && let Some(group) = state.groups.iter().find(|g| g.name == group)
+                {
+                    group.wake.notify_one();
                 }
             }
             Err(error) => {

@@ -14,8 +14,10 @@ pub(crate) async fn run(state: Arc<RunnerState>) {
     loop {
         ticker.tick().await;
         fail_abandoned_final_attempts(&state).await;
-        // One slot is enough: a slot that finds work wakes the next.
-        state.wake.notify_one();
+        // One slot per group is enough: a slot that finds work wakes the next.
+        for group in &state.groups {
+            group.wake.notify_one();
+        }
     }
 }
 

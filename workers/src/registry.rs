@@ -40,22 +40,32 @@ impl Handler {
     }
 }
 
+/// The job types a runner knows, each in the slot group ("lane") whose slots run it.
 #[derive(Default)]
 pub(crate) struct Registry {
-    handlers: HashMap<&'static str, Handler>,
+    handlers: HashMap<&'static str, (Handler, &'static str)>,
 }
 
 impl Registry {
-    pub(crate) fn register<J: BackgroundJob>(&mut self, ctx: J::Context) {
-        let previous = self.handlers.insert(J::JOB_TYPE, Handler::new::<J>(ctx));
+    pub(crate) fn register<J: BackgroundJob>(&mut self, group: &'static str, ctx: J::Context) {
+        let previous = self.handlers.insert(J::JOB_TYPE, (Handler::new::<J>(ctx), group));
         assert!(previous.is_none(), "job type {} is registered twice", J::JOB_TYPE);
     }
 
     pub(crate) fn get(&self, job_type: &str) -> Option<&Handler> {
-        self.handlers.get(job_type)
+        self.handlers.get(job_type).map(|(handler, _)| handler)
     }
 
-    pub(crate) fn job_types(&self) -> Vec<&'static str> {
-        self.handlers.keys().copied().collect()
+    /// The slot group that runs `job_type`.
+    pub(crate) fn group_of(&self, job_type: &str) -> Option<&'static str> {
+        self.handlers.get(job_type).map(|(_, group)| *group)
+    }
+
+    /// The job types of one slot group.
+    pub(crate) fn job_types_of(&self, group: &str) -> Vec<&'static str> {
+        let mut types: Vec<&'static str> =
+            self.handlers.iter().filter(|(_, (_, of))| *of == group).map(|(job_type, _)| *job_type).collect();
+        types.sort_unstable();
+        types
     }
 }

@@ -26,15 +26,26 @@ pub(crate) enum Stage {
     Stopping,
 }
 
+/// Slots that run some job types and no others: the delivery lanes each have theirs, so a lane
+/// whose jobs wait (for a provider's rate) never takes the slots of another.
+pub(crate) struct SlotGroup {
+    pub(crate) name: &'static str,
+    pub(crate) slots: usize,
+    pub(crate) job_types: Vec<&'static str>,
+    /// Wakes one idle slot of the group to look for work.
+    pub(crate) wake: Notify,
+}
+
+/// The group of every job type registered without one.
+pub const GENERAL: &str = "general";
+
 pub(crate) struct RunnerState {
     pub(crate) pool: DbPool,
     pub(crate) config: WorkerConfig,
     /// Holds the leases of the jobs this runner claims.
     pub(crate) worker_id: Uuid,
     pub(crate) registry: Registry,
-    pub(crate) job_types: Vec<&'static str>,
-    /// Wakes one idle slot to look for work.
-    pub(crate) wake: Notify,
+    pub(crate) groups: Vec<SlotGroup>,
     pub(crate) stage: watch::Receiver<Stage>,
     /// Expiring abandoned uploads and enforcing the retention of tips, when this runner does it.
     pub(crate) evidence_upkeep: Option<EvidenceUpkeep>,
@@ -49,6 +60,8 @@ pub struct Runner {
     config: WorkerConfig,
     worker_id: Uuid,
     registry: Registry,
+    /// Slot groups besides the general one, with their number of slots.
+    groups: Vec<(&'static str, usize)>,
     evidence_upkeep: Option<EvidenceUpkeep>,
     push_timing: Option<DeliveryMetrics>,
 }
@@ -61,6 +74,7 @@ impl Runner {
             config,
             worker_id,
             registry: Registry::default(),
+            groups: Vec::new(),
             evidence_upkeep: None,
             push_timing: None,
         }
@@ -79,9 +93,27 @@ impl Runner {
         self
     }
 
-    /// Runs jobs of type `J`, giving each a clone of `ctx`.
+    /// Runs jobs of type `J` in the general slots (`BURGERNET_WORKER_CONCURRENCY` of them),
+    /// giving each a clone of `ctx`.
     pub fn register<J: BackgroundJob>(mut self, ctx: J::Context) -> Self {
-        self.registry.register::<J>(ctx);
+        self.registry.register::<J>(GENERAL, ctx);
+        self
+    }
+
+    /// Adds a group of `slots` slots that run only the job types registered in it.
+    pub fn slot_group(mut self, name: &'static str, slots: usize) -> Self {
+        assert!(
+            name != GENERAL && !self.groups.iter().any(|(other, _)| *other == name),
+            "slot group {name} twice"
+        );
+        self.groups.push((name, slots));
+        self
+    }
+
+    /// Runs jobs of type `J` in the slots of `group` (see [`Runner::slot_group`]).
+    pub fn register_in<J: BackgroundJob>(mut self, group: &'static str, ctx: J::Context) -> Self {
+        assert!(self.groups.iter().any(|(name, _)| *name == group), "no slot group {group}");
+        self.registry.register::<J>(group, ctx);
         self
     }
 
@@ -90,32 +122,46 @@ impl Runner {
     /// afterwards wakes the runner at once.
     pub async fn start(self) -> RunnerHandle {
         let (stage, stage_receiver) = watch::channel(Stage::Running);
+        let groups = std::iter::once((GENERAL, self.config.concurrency))
+            .chain(self.groups)
+            .map(|(name, slots)| SlotGroup {
+                name,
+                slots,
+                job_types: self.registry.job_types_of(name),
+                wake: Notify::new(),
+            })
+            .filter(|group| !group.job_types.is_empty())
+            .collect();
         let state = Arc::new(RunnerState {
-            job_types: self.registry.job_types(),
+            groups,
             pool: self.pool,
             config: self.config,
             worker_id: self.worker_id,
             registry: self.registry,
-            wake: Notify::new(),
             stage: stage_receiver,
             evidence_upkeep: self.evidence_upkeep,
             push_timing: self.push_timing,
             heartbeat: Heartbeat::new(),
         });
-        tracing::info!(
-            worker_id = %state.worker_id,
-            job_types = ?state.job_types,
-            concurrency = state.config.concurrency,
-            "job runner starting"
-        );
+        for group in &state.groups {
+            tracing::info!(
+                worker_id = %state.worker_id,
+                group = group.name,
+                job_types = ?group.job_types,
+                slots = group.slots,
+                "job runner starting"
+            );
+        }
 
         let mut helpers = JoinSet::new();
         helpers.spawn(listener::start(state.clone()).await);
         helpers.spawn(poller::run(state.clone()));
         helpers.spawn(housekeeping::run(state.clone()));
         let mut slots = JoinSet::new();
-        for _ in 0..state.config.concurrency {
-            slots.spawn(slot::run(state.clone()));
+        for (group, slot_group) in state.groups.iter().enumerate() {
+            for _ in 0..slot_group.slots {
+                slots.spawn(slot::run(state.clone(), group));
+            }
         }
         RunnerHandle { state, stage, slots, helpers }
     }

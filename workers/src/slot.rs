@@ -13,38 +13,40 @@ use tokio::sync::watch;
 use tracing::Instrument;
 
 use crate::registry::Handler;
-use crate::runner::{RunnerState, Stage};
+use crate::runner::{RunnerState, SlotGroup, Stage};
 
-pub(crate) async fn run(state: Arc<RunnerState>) {
+/// One slot of the slot group `group` (an index into the runner's groups).
+pub(crate) async fn run(state: Arc<RunnerState>, group: usize) {
+    let group = &state.groups[group];
     let mut stage = state.stage.clone();
     while *stage.borrow() == Stage::Running {
         // Every round counts, a failed claim too: a database outage is not a stalled worker.
         state.heartbeat.beat();
-        match claim(&state).await {
+        match claim(&state, group).await {
             Ok(Some(job)) => {
                 // More may be waiting (one notification can stand for many jobs): pass the
                 // wake-up on to an idle slot.
-                state.wake.notify_one();
+                group.wake.notify_one();
                 execute(&state, &mut stage, job).await;
             }
-            Ok(None) => wait_for_work(&state, &mut stage).await,
+            Ok(None) => wait_for_work(group, &mut stage).await,
             Err(error) => {
                 tracing::warn!(error = %format!("{error:#}"), "could not claim a job");
-                wait_for_work(&state, &mut stage).await;
+                wait_for_work(group, &mut stage).await;
             }
         }
     }
 }
 
-async fn claim(state: &RunnerState) -> anyhow::Result<Option<StoredJob>> {
+async fn claim(state: &RunnerState, group: &SlotGroup) -> anyhow::Result<Option<StoredJob>> {
     let mut conn = state.pool.get().await?;
-    let job = store::claim_next(&mut conn, &state.job_types, state.worker_id, state.config.lease).await?;
+    let job = store::claim_next(&mut conn, &group.job_types, state.worker_id, state.config.lease).await?;
     Ok(job)
 }
 
-async fn wait_for_work(state: &RunnerState, stage: &mut watch::Receiver<Stage>) {
+async fn wait_for_work(group: &SlotGroup, stage: &mut watch::Receiver<Stage>) {
     tokio::select! {
-        () = state.wake.notified() => {}
+        () = group.wake.notified() => {}
         _ = stage.wait_for(|stage| *stage != Stage::Running) => {}
     }
 }

@@ -9,9 +9,13 @@ use serde_json::json;
 
 use super::area::{AreaError, AreaLimits, AreaShape, DrawnArea, validate};
 use super::content::{AlertTexts, Description, MessageTexts, parse_call_back_number};
-use super::delivery::{DeliverBatch, FanOutWave};
+use super::delivery::FanOutWave;
+use super::delivery::lanes::Lane;
+use super::delivery::plan::{AlertRouting, follow_up_lanes};
 use super::{Actor, AlertStatus, Category, Channel, MessageKind, Outcome, dossier};
 use crate::db::alerts::{self as queries, AlertRow, NewAlert};
+use crate::db::jobs;
+use crate::db::recipients::{self, NewLaneBatch};
 use crate::ids::{AlertId, AlertMessageId, RegionId};
 use crate::jobs::BackgroundJob;
 use crate::participants::{InvalidInput, distinct};
@@ -239,22 +243,37 @@ pub async fn expand(
 }
 
 /// Saves a follow-up (an update or the closing message) and queues it for every batch of
-/// recipients the alert has so far. Batches added later by a running fan-out pick up updates
-/// themselves (see [`FanOutWave`]).
+/// recipients the alert has so far, in every lane of the alert's channels. Batches added later by
+/// a running fan-out pick up updates themselves (see [`FanOutWave`]).
 async fn send_follow_up(
     conn: &mut AsyncPgConnection,
-    alert: AlertId,
+    alert: &AlertRow,
     actor: &Actor,
     kind: MessageKind,
     texts: &MessageTexts,
 ) -> diesel::QueryResult<AlertMessageId> {
+    let alert_id = AlertId(alert.id);
     let message = AlertMessageId::new();
     let texts = serde_json::to_value(texts).expect("texts serialize");
-    queries::insert_message(conn, message, alert, kind.as_str(), None, &texts, &actor.subject()).await?;
-    for batch_no in queries::batch_numbers(conn, alert).await? {
-        queries::insert_delivery_batch(conn, message, batch_no, alert).await?;
-        DeliverBatch { message_id: message, batch_no }.enqueue(conn).await?;
-    }
+    queries::insert_message(conn, message, alert_id, kind.as_str(), None, &texts, &actor.subject()).await?;
+    let channels: Vec<Channel> =
+        effective_channels(alert.urgent, &alert.channels).iter().map(|c| Channel::from_database(c)).collect();
+    let lanes = follow_up_lanes(AlertRouting::new(alert.urgent, &channels));
+    let batches = recipients::batch_numbers(conn, alert_id).await?;
+    let lane_batches: Vec<NewLaneBatch> = batches
+        .iter()
+        .flat_map(|batch_no| {
+            lanes.iter().map(move |lane| NewLaneBatch {
+                message_id: message,
+                batch_no: *batch_no,
+                lane: lane.as_str(),
+            })
+        })
+        .collect();
+    recipients::insert_lane_batches(conn, alert_id, &lane_batches).await?;
+    let lane_jobs: Vec<_> =
+        lane_batches.iter().map(|l| Lane::from_database(l.lane).job(message, l.batch_no)).collect();
+    jobs::insert_many(conn, &lane_jobs).await?;
     Ok(message)
 }
 
@@ -266,8 +285,8 @@ pub async fn post_update(
     texts: MessageTexts,
 ) -> Result<AlertMessageId, AlertError> {
     conn.transaction(async |conn| {
-        lock_in_status(conn, id, AlertStatus::Active, "updated").await?;
-        let message = send_follow_up(conn, id, actor, MessageKind::Update, &texts).await?;
+        let alert = lock_in_status(conn, id, AlertStatus::Active, "updated").await?;
+        let message = send_follow_up(conn, &alert, actor, MessageKind::Update, &texts).await?;
         dossier::record(conn, id, actor, "updated", json!({ "message_id": message, "texts": texts })).await?;
         Ok(message)
     })
@@ -284,9 +303,9 @@ pub async fn close(
     texts: MessageTexts,
 ) -> Result<AlertMessageId, AlertError> {
     conn.transaction(async |conn| {
-        lock_in_status(conn, id, AlertStatus::Active, "closed").await?;
+        let alert = lock_in_status(conn, id, AlertStatus::Active, "closed").await?;
         queries::mark_closed(conn, id, outcome.as_str()).await?;
-        let message = send_follow_up(conn, id, actor, MessageKind::Closing, &texts).await?;
+        let message = send_follow_up(conn, &alert, actor, MessageKind::Closing, &texts).await?;
         dossier::record(
             conn,
             id,

@@ -1,6 +1,6 @@
 //! Who an area reaches, before anything is sent: participants, and per channel how many get it
 //! and on how many devices. The same matching rule selects the recipients of a wave (see
-//! `db::alerts::select_new_recipients`): one participant is one recipient, however many of their
+//! `db::recipients::stream_candidates`): one participant is one recipient, however many of their
 //! places match.
 
 use diesel_async::AsyncPgConnection;
@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 use super::area::{AreaLimits, AreaShape, DrawnArea, validate};
 use super::lifecycle::{AlertError, effective_channels};
 use super::{Category, Channel};
-use crate::db::alerts::{self as queries, ReachRow};
+use crate::db::alerts::{self as queries};
+use crate::db::recipients::{self, ReachRow};
 use crate::ids::{AlertId, RegionId};
 use crate::participants::{InvalidInput, distinct};
 
@@ -92,12 +93,12 @@ pub async fn preview(
     let channels = channel_names(request.urgent, &request.channels)?;
     let drawn = DrawnArea::parse(request.area)?;
     let area = validate(conn, &drawn, region, limits).await?;
-    Ok(queries::reach(conn, &area.geometry_wkb, request.category.as_str(), &channels).await?.into())
+    Ok(recipients::reach(conn, &area.geometry_wkb, request.category.as_str(), &channels).await?.into())
 }
 
 /// The reach of a saved alert's current area.
 pub async fn of_alert(conn: &mut AsyncPgConnection, alert: &queries::AlertRow) -> Result<Reach, AlertError> {
     let wkb = queries::area_wkb(conn, AlertId(alert.id)).await?;
     let channels = effective_channels(alert.urgent, &alert.channels);
-    Ok(queries::reach(conn, &wkb, &alert.category, &channels).await?.into())
+    Ok(recipients::reach(conn, &wkb, &alert.category, &channels).await?.into())
 }

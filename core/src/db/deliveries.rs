@@ -13,9 +13,9 @@ use uuid::Uuid;
 use super::schema::{alert_recipients, delivery_batches, devices};
 use crate::ids::{AlertId, AlertMessageId, DeviceId};
 
-/// A run of a batch's delivery job, as [`start_batch`] counted it.
+/// A run of a lane's delivery job, as [`start_lane_run`] counted it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct BatchRun {
+pub struct LaneRun {
     /// Runs that began sending, this one included.
     pub number: i32,
     /// Whether an earlier run ended without recording all it sent (the process died): what this
@@ -23,35 +23,34 @@ pub struct BatchRun {
     pub follows_interruption: bool,
 }
 
-/// Counts a run of a batch's delivery job that begins sending.
-pub async fn start_batch(
-    conn: &mut AsyncPgConnection,
-    message: AlertMessageId,
-    batch_no: i32,
-) -> QueryResult<BatchRun> {
-    let (attempts, recorded): (i32, i32) =
-        diesel::update(delivery_batches::table.find((message.0, batch_no)))
-            .set((
-                delivery_batches::attempts.eq(delivery_batches::attempts + 1),
-                delivery_batches::started_at
-                    .eq(diesel::dsl::sql::<Nullable<Timestamptz>>("coalesce(started_at, now())")),
-            ))
-            .returning((delivery_batches::attempts, delivery_batches::runs_recorded))
-            .get_result(conn)
-            .await?;
-    Ok(BatchRun { number: attempts, follows_interruption: attempts - 1 > recorded })
+/// One message to one batch in one lane.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LaneKey<'a> {
+    pub message: AlertMessageId,
+    pub batch_no: i32,
+    pub lane: &'a str,
+}
+
+/// Counts a run of a lane's job that begins sending.
+pub async fn start_lane_run(conn: &mut AsyncPgConnection, key: LaneKey<'_>) -> QueryResult<LaneRun> {
+    let row = delivery_batches::table.find((key.message.0, key.batch_no, key.lane));
+    let (attempts, recorded): (i32, i32) = diesel::update(row)
+        .set((
+            delivery_batches::attempts.eq(delivery_batches::attempts + 1),
+            delivery_batches::started_at
+                .eq(diesel::dsl::sql::<Nullable<Timestamptz>>("coalesce(started_at, now())")),
+        ))
+        .returning((delivery_batches::attempts, delivery_batches::runs_recorded))
+        .get_result(conn)
+        .await?;
+    Ok(LaneRun { number: attempts, follows_interruption: attempts - 1 > recorded })
 }
 
 /// Notes that a run recorded every outcome; `finished` when nothing is left to retry.
-pub async fn end_batch_run(
-    conn: &mut AsyncPgConnection,
-    message: AlertMessageId,
-    batch_no: i32,
-    finished: bool,
-) -> QueryResult<()> {
-    let batch = delivery_batches::table.find((message.0, batch_no));
+pub async fn end_lane_run(conn: &mut AsyncPgConnection, key: LaneKey<'_>, finished: bool) -> QueryResult<()> {
+    let row = delivery_batches::table.find((key.message.0, key.batch_no, key.lane));
     if finished {
-        diesel::update(batch)
+        diesel::update(row)
             .set((
                 delivery_batches::runs_recorded.eq(delivery_batches::runs_recorded + 1),
                 delivery_batches::finished_at.eq(diesel::dsl::now),
@@ -60,12 +59,21 @@ pub async fn end_batch_run(
             .await
             .map(drop)
     } else {
-        diesel::update(batch)
+        diesel::update(row)
             .set(delivery_batches::runs_recorded.eq(delivery_batches::runs_recorded + 1))
             .execute(conn)
             .await
             .map(drop)
     }
+}
+
+/// Ends a lane that has nothing to send (its alert was closed before it ran).
+pub async fn finish_lane_unsent(conn: &mut AsyncPgConnection, key: LaneKey<'_>) -> QueryResult<()> {
+    diesel::update(delivery_batches::table.find((key.message.0, key.batch_no, key.lane)))
+        .set(delivery_batches::finished_at.eq(diesel::dsl::now))
+        .execute(conn)
+        .await
+        .map(drop)
 }
 
 /// A recipient of a batch with the means to reach them, read when the batch is delivered (so a
@@ -87,6 +95,9 @@ pub struct ContactRow {
     pub email: Option<String>,
     #[diesel(sql_type = Bool)]
     pub acknowledged: bool,
+    /// The selection found them reachable by push (see `plan::Recipient::push_expected`).
+    #[diesel(sql_type = Bool)]
+    pub push_expected: bool,
 }
 
 pub async fn batch_contacts(
@@ -97,7 +108,7 @@ pub async fn batch_contacts(
     diesel::sql_query(
         "SELECT p.id AS participant_id, p.status, p.channels, p.language, p.phone_number,
                 CASE WHEN p.email_verified_at IS NOT NULL THEN p.email END AS email,
-                r.received_at IS NOT NULL AS acknowledged
+                r.received_at IS NOT NULL AS acknowledged, r.push_expected
            FROM alert_recipients r JOIN participants p ON p.id = r.participant_id
           WHERE r.alert_id = $1 AND r.batch_no = $2
           ORDER BY p.id",
@@ -168,6 +179,9 @@ pub async fn existing(
 /// One delivery's outcome, to be recorded.
 #[derive(Debug, Clone)]
 pub struct DeliveryRecord {
+    pub alert_id: AlertId,
+    pub message_id: AlertMessageId,
+    pub batch_no: i32,
     pub participant_id: Uuid,
     pub channel: &'static str,
     pub device_id: Option<Uuid>,
@@ -181,18 +195,16 @@ pub struct DeliveryRecord {
     pub error_code: Option<String>,
 }
 
-/// Records outcomes in one statement. A row already final (sent, delivered, failed) is never
-/// overwritten; one being retried takes the new outcome.
-pub async fn record(
-    conn: &mut AsyncPgConnection,
-    alert: AlertId,
-    message: AlertMessageId,
-    batch_no: i32,
-    records: &[DeliveryRecord],
-) -> QueryResult<usize> {
+/// Records outcomes (of any alerts, messages and batches) in one statement. A row already final
+/// (sent, delivered, failed) is never overwritten; one being retried takes the new outcome. Each
+/// target may appear once per call.
+pub async fn record(conn: &mut AsyncPgConnection, records: &[DeliveryRecord]) -> QueryResult<usize> {
     if records.is_empty() {
         return Ok(0);
     }
+    let alerts: Vec<Uuid> = records.iter().map(|r| r.alert_id.0).collect();
+    let messages: Vec<Uuid> = records.iter().map(|r| r.message_id.0).collect();
+    let batches: Vec<i32> = records.iter().map(|r| r.batch_no).collect();
     let participants: Vec<Uuid> = records.iter().map(|r| r.participant_id).collect();
     let channels: Vec<&str> = records.iter().map(|r| r.channel).collect();
     let devices: Vec<Option<Uuid>> = records.iter().map(|r| r.device_id).collect();
@@ -207,14 +219,14 @@ pub async fn record(
         "INSERT INTO deliveries (alert_id, message_id, batch_no, participant_id, channel, device_id, platform,
                                  reason, state, attempts, resent_after_interruption, provider_message_id,
                                  error_code, sent_at, failed_at)
-         SELECT $1, $2, $3, r.participant_id, r.channel, r.device_id, r.platform, r.reason, r.state,
-                r.attempts, r.resent, r.provider_message_id, r.error_code,
+         SELECT r.alert_id, r.message_id, r.batch_no, r.participant_id, r.channel, r.device_id, r.platform,
+                r.reason, r.state, r.attempts, r.resent, r.provider_message_id, r.error_code,
                 CASE WHEN r.state = 'sent' THEN now() END, CASE WHEN r.state = 'failed' THEN now() END
-           FROM unnest($4::uuid[], $5::text[], $6::uuid[], $7::text[], $8::text[], $9::text[], $10::int2[],
-                       $11::bool[], $12::text[], $13::text[])
-                AS r (participant_id, channel, device_id, platform, reason, state, attempts, resent,
-                      provider_message_id, error_code)
-         ON CONFLICT (message_id, participant_id, channel,
+           FROM unnest($1::uuid[], $2::uuid[], $3::int4[], $4::uuid[], $5::text[], $6::uuid[], $7::text[],
+                       $8::text[], $9::text[], $10::int2[], $11::bool[], $12::text[], $13::text[])
+                AS r (alert_id, message_id, batch_no, participant_id, channel, device_id, platform, reason,
+                      state, attempts, resent, provider_message_id, error_code)
+         ON CONFLICT (message_id, batch_no, participant_id, channel,
                       (COALESCE(device_id, '00000000-0000-0000-0000-000000000000'::uuid)))
          DO UPDATE SET state = excluded.state,
                        attempts = excluded.attempts,
@@ -226,9 +238,9 @@ pub async fn record(
                        failed_at = excluded.failed_at
                  WHERE deliveries.state = 'retrying'",
     )
-    .bind::<SqlUuid, _>(alert.0)
-    .bind::<SqlUuid, _>(message.0)
-    .bind::<Integer, _>(batch_no)
+    .bind::<Array<SqlUuid>, _>(&alerts)
+    .bind::<Array<SqlUuid>, _>(&messages)
+    .bind::<Array<Integer>, _>(&batches)
     .bind::<Array<SqlUuid>, _>(&participants)
     .bind::<Array<Text>, _>(&channels)
     .bind::<Array<Nullable<SqlUuid>>, _>(&devices)
@@ -274,12 +286,14 @@ struct Pending {
     unfinished: i64,
 }
 
-/// Whether every message of the alert older than `message` has been delivered to a batch:
-/// follow-ups wait for the alert itself and for earlier updates, so they arrive in order.
-pub async fn earlier_messages_delivered(
+/// Whether every message of the alert older than `message` has been through `lanes` for a batch:
+/// a follow-up waits for the alert itself and earlier updates on the lanes it depends on, so
+/// they arrive in order.
+pub async fn earlier_lanes_finished(
     conn: &mut AsyncPgConnection,
     message: AlertMessageId,
     batch_no: i32,
+    lanes: &[&str],
 ) -> QueryResult<bool> {
     let pending: Pending = diesel::sql_query(
         "SELECT count(*) AS unfinished
@@ -288,10 +302,11 @@ pub async fn earlier_messages_delivered(
            JOIN alert_messages this ON this.id = $1
           WHERE m.alert_id = this.alert_id AND m.id <> this.id
             AND (m.created_at, m.id) < (this.created_at, this.id)
-            AND b.batch_no = $2 AND b.finished_at IS NULL",
+            AND b.batch_no = $2 AND b.lane = ANY ($3) AND b.finished_at IS NULL",
     )
     .bind::<SqlUuid, _>(message.0)
     .bind::<Integer, _>(batch_no)
+    .bind::<Array<Text>, _>(lanes)
     .get_result(conn)
     .await?;
     Ok(pending.unfinished == 0)
@@ -502,7 +517,7 @@ pub async fn mark_push_timing(
                 AND CASE
                       WHEN EXISTS (SELECT 1 FROM delivery_batches b
                                     WHERE b.alert_id = a.id AND b.message_id = m.id
-                                      AND b.finished_at IS NULL) THEN false
+                                      AND b.lane = 'push' AND b.finished_at IS NULL) THEN false
                       ELSE a.status = 'closed'
                            OR EXISTS (SELECT 1 FROM alert_dossier e
                                        WHERE e.alert_id = a.id AND e.kind = 'recipients_selected'

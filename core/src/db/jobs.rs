@@ -114,6 +114,31 @@ pub async fn insert(conn: &mut AsyncPgConnection, job: NewJob<'_>) -> QueryResul
         .map(JobId)
 }
 
+/// Inserts many jobs in one statement (a fan-out queues hundreds at a time).
+pub async fn insert_many(conn: &mut AsyncPgConnection, jobs: &[NewJob<'_>]) -> QueryResult<usize> {
+    if jobs.is_empty() {
+        return Ok(0);
+    }
+    let types: Vec<&str> = jobs.iter().map(|job| job.job_type).collect();
+    let payloads: Vec<&Value> = jobs.iter().map(|job| &job.payload).collect();
+    let priorities: Vec<i16> = jobs.iter().map(|job| job.priority).collect();
+    let attempts: Vec<i32> = jobs.iter().map(|job| job.max_attempts).collect();
+    let delays: Vec<PgInterval> = jobs.iter().map(|job| super::interval(job.delay)).collect();
+    diesel::sql_query(
+        "INSERT INTO background_jobs (job_type, payload, priority, max_attempts, run_at)
+         SELECT j.job_type, j.payload, j.priority, j.max_attempts, now() + j.delay
+           FROM unnest($1::text[], $2::jsonb[], $3::int2[], $4::int4[], $5::interval[])
+                AS j (job_type, payload, priority, max_attempts, delay)",
+    )
+    .bind::<Array<Text>, _>(&types)
+    .bind::<Array<diesel::sql_types::Jsonb>, _>(&payloads)
+    .bind::<Array<diesel::sql_types::Int2>, _>(&priorities)
+    .bind::<Array<diesel::sql_types::Int4>, _>(&attempts)
+    .bind::<Array<Interval>, _>(&delays)
+    .execute(conn)
+    .await
+}
+
 /// Claims the most urgent runnable job of one of `job_types` for `worker`: a queued job that is
 /// due, or a running one whose worker let the lease expire with attempts left. Concurrent
 /// claims skip each other's rows instead of waiting on them.

@@ -9,6 +9,8 @@ pub mod idempotency;
 pub mod jobs;
 pub mod media;
 pub mod participants;
+pub mod provider_quotas;
+pub mod recipients;
 pub mod reference_data;
 pub mod schema;
 pub mod sign_in;

@@ -231,6 +231,7 @@ diesel::table! {
         area -> Geometry,
         created_by_subject -> Text,
         created_at -> Timestamptz,
+        recipients_selected_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -256,11 +257,12 @@ diesel::table! {
         received_at -> Nullable<Timestamptz>,
         opened_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
+        push_expected -> Bool,
     }
 }
 
 diesel::table! {
-    delivery_batches (message_id, batch_no) {
+    delivery_batches (message_id, batch_no, lane) {
         message_id -> Uuid,
         batch_no -> Int4,
         alert_id -> Uuid,
@@ -268,6 +270,7 @@ diesel::table! {
         runs_recorded -> Int4,
         started_at -> Nullable<Timestamptz>,
         finished_at -> Nullable<Timestamptz>,
+        lane -> Text,
     }
 }
 

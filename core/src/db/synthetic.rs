@@ -14,8 +14,10 @@
 //! run can be repeated; positions are random.
 
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Double, Integer, Nullable, Text, Uuid as SqlUuid};
+use diesel::sql_types::{BigInt, Bool, Double, Integer, Nullable, Text, Uuid as SqlUuid};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+
+use uuid::Uuid;
 
 use crate::ids::AlertId;
 
@@ -95,6 +97,14 @@ const GRID_CELL_LON: f64 = 0.2;
 const GRID_CELL_LAT: f64 = 0.125;
 const GRID_COLUMNS: i32 = 20;
 const GRID_ROWS: i32 = 24;
+
+/// The corners (longitude, latitude) of the land all synthetic participants live on: the grid of
+/// synthetic municipalities, the area of a national alert.
+pub fn national_outline() -> [(f64, f64); 5] {
+    let east = GRID_WEST + f64::from(GRID_COLUMNS) * GRID_CELL_LON;
+    let north = GRID_SOUTH + f64::from(GRID_ROWS) * GRID_CELL_LAT;
+    [(GRID_WEST, GRID_SOUTH), (east, GRID_SOUTH), (east, north), (GRID_WEST, north), (GRID_WEST, GRID_SOUTH)]
+}
 
 #[derive(QueryableByName)]
 struct Count {
@@ -214,6 +224,22 @@ pub async fn seed(conn: &mut AsyncPgConnection, participants: i64) -> QueryResul
         .bind::<BigInt, _>(APP_SHARE_PERCENT)
         .execute(conn)
         .await?;
+        // 45% of the app users have an iPhone.
+        diesel::sql_query(
+            "INSERT INTO devices (id, participant_id, platform, push_token, apns_environment, app_version, locale)
+             SELECT md5('device:' || n)::uuid, md5('participant:' || n)::uuid,
+                    CASE WHEN n % 20 < 9 THEN 'ios' ELSE 'android' END,
+                    CASE WHEN n % 20 < 9 THEN md5('apns:' || n) || md5('apns-2:' || n)
+                         ELSE 'bench-' || md5('fcm:' || n) || ':APA91b' END,
+                    CASE WHEN n % 20 < 9 THEN 'production' END,
+                    '2.4.1', CASE WHEN n % 20 = 0 THEN 'en-GB' ELSE 'nl-NL' END
+               FROM bench_homes
+              WHERE n % 100 < $1",
+        )
+        .bind::<BigInt, _>(APP_SHARE_PERCENT)
+        .execute(conn)
+        .await?;
+        // Places after devices: each takes its participant's reach (devices included) on insert.
         diesel::sql_query(format!(
             "INSERT INTO places (id, participant_id, kind, name, location, municipality_cbs)
              SELECT md5('home:' || n)::uuid, md5('participant:' || n)::uuid, 'home', 'Thuis',
@@ -236,21 +262,6 @@ pub async fn seed(conn: &mut AsyncPgConnection, participants: i64) -> QueryResul
         .bind::<BigInt, _>(participants)
         .execute(conn)
         .await?;
-        // 45% of the app users have an iPhone.
-        diesel::sql_query(
-            "INSERT INTO devices (id, participant_id, platform, push_token, apns_environment, app_version, locale)
-             SELECT md5('device:' || n)::uuid, md5('participant:' || n)::uuid,
-                    CASE WHEN n % 20 < 9 THEN 'ios' ELSE 'android' END,
-                    CASE WHEN n % 20 < 9 THEN md5('apns:' || n) || md5('apns-2:' || n)
-                         ELSE 'bench-' || md5('fcm:' || n) || ':APA91b' END,
-                    CASE WHEN n % 20 < 9 THEN 'production' END,
-                    '2.4.1', CASE WHEN n % 20 = 0 THEN 'en-GB' ELSE 'nl-NL' END
-               FROM bench_homes
-              WHERE n % 100 < $1",
-        )
-        .bind::<BigInt, _>(APP_SHARE_PERCENT)
-        .execute(conn)
-        .await?;
         diesel::sql_query(
             "UPDATE municipalities m SET inhabitants = homes.count * $1 / $2
                FROM (SELECT municipality_cbs, count(*) AS count FROM participants GROUP BY 1) AS homes
@@ -263,7 +274,9 @@ pub async fn seed(conn: &mut AsyncPgConnection, participants: i64) -> QueryResul
         Ok::<_, diesel::result::Error>(())
     })
     .await?;
-    // As autovacuum would leave them: statistics current and the visibility map set.
+    // Places in spatial order, as the migration leaves them; then as autovacuum would leave the
+    // tables: statistics current and the visibility map set.
+    diesel::sql_query("CLUSTER places USING places_location_idx").execute(conn).await?;
     diesel::sql_query("VACUUM ANALYZE participants, places, devices, municipalities").execute(conn).await?;
     Ok(())
 }
@@ -282,14 +295,23 @@ pub struct FanOutProgress {
     pub select_ms: Option<i64>,
     #[diesel(sql_type = BigInt)]
     pub recipients: i64,
+    /// Lanes of batches not finished yet.
     #[diesel(sql_type = BigInt)]
     pub batches_pending: i64,
+    /// Push lanes of batches not finished yet.
+    #[diesel(sql_type = BigInt)]
+    pub push_batches_pending: i64,
 }
 
 impl FanOutProgress {
-    /// Every recipient added and every batch delivered.
+    /// Every recipient added and every lane of every batch delivered.
     pub fn is_done(&self) -> bool {
         self.select_ms.is_some() && self.batches_pending == 0
+    }
+
+    /// Every recipient added and every push handed over.
+    pub fn pushes_done(&self) -> bool {
+        self.select_ms.is_some() && self.push_batches_pending == 0
     }
 }
 
@@ -299,7 +321,9 @@ pub async fn fan_out_progress(conn: &mut AsyncPgConnection, alert: AlertId) -> Q
                   WHERE alert_id = $1 AND kind = 'recipients_selected' ORDER BY seq LIMIT 1) AS select_ms,
                 (SELECT count(*) FROM alert_recipients WHERE alert_id = $1) AS recipients,
                 (SELECT count(*) FROM delivery_batches WHERE alert_id = $1 AND finished_at IS NULL)
-                    AS batches_pending",
+                    AS batches_pending,
+                (SELECT count(*) FROM delivery_batches
+                  WHERE alert_id = $1 AND finished_at IS NULL AND lane = 'push') AS push_batches_pending",
     )
     .bind::<SqlUuid, _>(alert.0)
     .get_result(conn)
@@ -307,36 +331,55 @@ pub async fn fan_out_progress(conn: &mut AsyncPgConnection, alert: AlertId) -> Q
 }
 
 /// Where one recipient's alert should arrive: a push token (`apns`, `fcm`) or a phone number
-/// (`sms`).
+/// (`sms`), and whether it was handed over (an SMS may still be waiting for the SMS lane's rate).
 #[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
 pub struct ExpectedTarget {
+    #[diesel(sql_type = SqlUuid)]
+    pub recipient: Uuid,
     #[diesel(sql_type = Text)]
     pub provider: String,
     #[diesel(sql_type = Text)]
     pub address: String,
+    #[diesel(sql_type = Bool)]
+    pub handed_over: bool,
 }
 
 /// Every device of the alert's recipients who chose push, and the phone of every recipient who
-/// chose SMS and has no device: each should receive the alert exactly once.
+/// chose SMS and has no device: each should receive the alert exactly once. A page of at most
+/// `limit` recipients after `after` (in id order; start with the nil id).
 pub async fn expected_targets(
     conn: &mut AsyncPgConnection,
     alert: AlertId,
+    after: Uuid,
+    limit: i64,
 ) -> QueryResult<Vec<ExpectedTarget>> {
     diesel::sql_query(
-        "SELECT CASE d.platform WHEN 'ios' THEN 'apns' ELSE 'fcm' END AS provider, d.push_token AS address
-           FROM alert_recipients r
-           JOIN participants p ON p.id = r.participant_id
-           JOIN devices d ON d.participant_id = r.participant_id
-          WHERE r.alert_id = $1 AND 'push' = ANY (p.channels)
+        "WITH page AS (
+             SELECT participant_id, batch_no FROM alert_recipients
+              WHERE alert_id = $1 AND participant_id > $2 ORDER BY participant_id LIMIT $3),
+         message AS (SELECT id FROM alert_messages WHERE alert_id = $1 AND kind = 'alert' AND wave = 0)
+         SELECT page.participant_id AS recipient,
+                CASE d.platform WHEN 'ios' THEN 'apns' ELSE 'fcm' END AS provider, d.push_token AS address,
+                true AS handed_over
+           FROM page
+           JOIN participants p ON p.id = page.participant_id
+           JOIN devices d ON d.participant_id = page.participant_id
+          WHERE 'push' = ANY (p.channels)
          UNION ALL
-         SELECT 'sms', p.phone_number
-           FROM alert_recipients r
-           JOIN participants p ON p.id = r.participant_id
-          WHERE r.alert_id = $1 AND 'sms' = ANY (p.channels)
+         SELECT page.participant_id, 'sms', p.phone_number,
+                EXISTS (SELECT 1 FROM deliveries dl, message
+                         WHERE dl.message_id = message.id AND dl.batch_no = page.batch_no
+                           AND dl.participant_id = page.participant_id AND dl.channel = 'sms'
+                           AND dl.state IN ('sent', 'delivered'))
+           FROM page
+           JOIN participants p ON p.id = page.participant_id
+          WHERE 'sms' = ANY (p.channels)
             AND NOT ('push' = ANY (p.channels)
                      AND EXISTS (SELECT 1 FROM devices d WHERE d.participant_id = p.id))",
     )
     .bind::<SqlUuid, _>(alert.0)
+    .bind::<SqlUuid, _>(after)
+    .bind::<BigInt, _>(limit)
     .load(conn)
     .await
 }

@@ -12,7 +12,7 @@ use burgernet_core::auth::dev_identity::{DevKeyPair, StaffTokenRequest, mint_sta
 use burgernet_core::auth::participant::{ParticipantTokenKey, ParticipantTokens};
 use burgernet_core::auth::staff::{StaffKeys, StaffRole, StaffTokenAlgorithms};
 use burgernet_core::config::{
-    ApiConfig, Env, MessagingConfig, ParticipantTokenConfig, StaffTokenConfig, WorkerConfig,
+    ApiConfig, Env, LaneJobs, MessagingConfig, ParticipantTokenConfig, StaffTokenConfig, WorkerConfig,
 };
 use burgernet_core::ids::{ParticipantId, SessionId};
 use burgernet_core::media::MediaSettings;
@@ -105,8 +105,11 @@ pub struct TestApp {
     _workers: Option<(RunnerHandle, HealthServer)>,
 }
 
-/// Jobs the in-process workers run at once.
+/// Jobs the in-process workers run at once, besides the delivery lanes'.
 pub const WORKER_CONCURRENCY: usize = 2;
+
+/// Delivery jobs per lane the in-process workers run at once.
+pub const LANE_JOBS: LaneJobs = LaneJobs { push: 2, sms: 2, email: 1 };
 
 /// The key the app's filesystem media store signs its URLs with.
 pub const MEDIA_SIGNING_KEY: &str = "test-media-signing-key-0123456789abcdef";
@@ -188,6 +191,7 @@ impl TestApp {
             let config = WorkerConfig {
                 bind: health_listener.local_addr().unwrap(),
                 concurrency: WORKER_CONCURRENCY,
+                lane_jobs: LANE_JOBS,
                 lease: Duration::from_secs(10),
                 poll_interval: Duration::from_millis(200),
                 shutdown_grace: Duration::from_secs(1),

@@ -33,7 +33,11 @@ async fn start_cluster() -> TestCluster {
             remove_abandoned_clusters();
             let data_dir = std::env::temp_dir().join(format!("{THROWAWAY_PREFIX}{}", uuid::Uuid::new_v4()));
             let server = tokio::task::spawn_blocking(move || {
-                LocalPostgres::start(LocalPostgresOptions { data_dir, fast_and_unsafe: true })
+                LocalPostgres::start(LocalPostgresOptions {
+                    data_dir,
+                    fast_and_unsafe: true,
+                    settings: Vec::new(),
+                })
             })
             .await
             .unwrap()
@@ -164,7 +168,7 @@ impl OwnCluster {
 
     pub async fn start() -> Self {
         let data_dir = std::env::temp_dir().join(format!("burgernet-own-{}", uuid::Uuid::new_v4()));
-        let options = LocalPostgresOptions { data_dir, fast_and_unsafe: true };
+        let options = LocalPostgresOptions { data_dir, fast_and_unsafe: true, settings: Vec::new() };
         let server = start_server(options.clone(), None).await;
         let admin_url = server.url("postgres");
         execute(&admin_url, &format!("CREATE DATABASE {}", Self::DATABASE)).await;

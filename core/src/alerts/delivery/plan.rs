@@ -12,11 +12,17 @@
 //! Updates and the closing message go to everyone reached, by the channels that reached them.
 //! The third SMS rule (urgent alerts: no device acknowledged in time) is the separate
 //! `SmsFallbackCheck` job, which runs after the wait.
+//!
+//! Each route belongs to one lane ([`Route::lane`]), and the lanes of a batch run apart: a lane
+//! job hands over only its own routes. The SMS rules split the recipients so that no two lanes
+//! can plan the same SMS: the SMS lane only for recipients no push was made to, the fallback
+//! lane only for those whose every push was made and failed.
 
 use std::collections::HashMap;
 
 use uuid::Uuid;
 
+use super::lanes::Lane;
 use crate::participants::Channel;
 
 /// A push device of a recipient.
@@ -38,6 +44,9 @@ pub struct Recipient {
     pub has_phone: bool,
     pub has_verified_email: bool,
     pub devices: Vec<DeviceTarget>,
+    /// The selection found them reachable by push: the push lane is theirs, and an SMS for the
+    /// alert goes by the fallback lane once the push lane has ended.
+    pub push_expected: bool,
 }
 
 /// Why a channel is used: the primary route, or which SMS fallback rule applied.
@@ -88,6 +97,20 @@ impl Route {
         match self {
             Self::Sms(reason) => *reason,
             _ => Reason::Primary,
+        }
+    }
+
+    /// The lane that hands it over to a recipient. An SMS to someone the push lane was meant to
+    /// reach (`push_expected`) waits for that lane to end, in the fallback lane: after their pushes
+    /// failed, or when their device went before it was tried. Everyone else's SMS goes by the SMS
+    /// lane at once. So no two lanes ever plan the same SMS.
+    pub fn lane(&self, push_expected: bool) -> Lane {
+        match self {
+            Self::Push(_) => Lane::Push,
+            Self::Sms(Reason::PushFailed) => Lane::FallbackSms,
+            Self::Sms(_) if push_expected => Lane::FallbackSms,
+            Self::Sms(_) => Lane::Sms,
+            Self::Email => Lane::Email,
         }
     }
 }
@@ -155,21 +178,22 @@ pub fn alert_routes(routing: AlertRouting, recipient: &Recipient, made: &Made) -
         if routing.push && wants(Channel::Push) { &recipient.devices } else { &[] };
     routes.extend(push_devices.iter().cloned().map(Route::Push));
     if routing.sms && wants(Channel::Sms) && recipient.has_phone {
-        if push_devices.is_empty() {
+        // Also covers devices removed meanwhile: their failed pushes still count.
+        let push_states: Vec<State> = made
+            .iter()
+            .filter(|((participant, channel, _), _)| *participant == id && *channel == Channel::Push)
+            .map(|(_, (state, _))| *state)
+            .collect();
+        if push_devices.is_empty() && push_states.is_empty() {
             if !gets_email {
                 routes.push(Route::Sms(Reason::NoPushDevice));
             }
         } else {
-            // Also covers devices removed meanwhile: their failed pushes still count.
-            let push_states: Vec<State> = made
-                .iter()
-                .filter(|((participant, channel, _), _)| *participant == id && *channel == Channel::Push)
-                .map(|(_, (state, _))| *state)
-                .collect();
             let all_failed = push_devices
                 .iter()
                 .all(|device| state_of(made, id, Channel::Push, Some(device.id)) == Some(State::Failed))
-                && !push_states.contains(&State::Sent);
+                && !push_states.is_empty()
+                && push_states.iter().all(|state| *state == State::Failed);
             if all_failed {
                 routes.push(Route::Sms(Reason::PushFailed));
             }
@@ -179,6 +203,35 @@ pub fn alert_routes(routing: AlertRouting, recipient: &Recipient, made: &Made) -
         routes.push(Route::Email);
     }
     still_needed(made, id, routes)
+}
+
+/// Whether a new recipient is the push lane's, from what the selection knows of them (the
+/// channels they can be reached on).
+pub fn push_expected(routing: AlertRouting, reach_channels: &[Channel]) -> bool {
+    routing.push && reach_channels.contains(&Channel::Push)
+}
+
+/// The lanes a new recipient of the alert may need, from what the selection knows of them: push
+/// when both sides have it; SMS when they have SMS and get neither push nor e-mail; e-mail when
+/// both sides have it. The fallback lane is queued by the push lane when it ends. Which routes
+/// each lane hands over is [`alert_routes`]'s to say; this only says which lanes a batch gets.
+pub fn lanes_for_reach(routing: AlertRouting, reach_channels: &[Channel]) -> Vec<Lane> {
+    let push = push_expected(routing, reach_channels);
+    let email = routing.email && reach_channels.contains(&Channel::Email);
+    let sms = routing.sms && reach_channels.contains(&Channel::Sms) && !push && !email;
+    [(push, Lane::Push), (sms, Lane::Sms), (email, Lane::Email)]
+        .into_iter()
+        .filter_map(|(needed, lane)| needed.then_some(lane))
+        .collect()
+}
+
+/// The lanes a follow-up (an update, the closing message) takes for every batch: one per channel
+/// the alert uses, as any of them may have reached someone in the batch.
+pub fn follow_up_lanes(routing: AlertRouting) -> Vec<Lane> {
+    [(routing.push, Lane::Push), (routing.sms, Lane::Sms), (routing.email, Lane::Email)]
+        .into_iter()
+        .filter_map(|(used, lane)| used.then_some(lane))
+        .collect()
 }
 
 /// The deliveries of an update or the closing message that `recipient` still needs: by each
@@ -222,6 +275,7 @@ mod tests {
             has_phone: true,
             has_verified_email: true,
             devices,
+            push_expected: false,
         }
     }
 
@@ -294,5 +348,86 @@ mod tests {
             vec![Route::Push(device(1)), Route::Sms(Reason::Primary)]
         );
         assert!(follow_up_routes(&r, &[], &Made::new()).is_empty());
+    }
+
+    #[test]
+    fn a_removed_device_whose_push_failed_still_means_the_push_failed() {
+        // The dead token removed the device: its failed push still counts, so this is the SMS
+        // after a failed push, not one for want of a device.
+        let r = recipient(&[Channel::Push, Channel::Sms], vec![]);
+        let mut made = Made::new();
+        made.insert((r.participant_id, Channel::Push, Some(device(1).id)), (State::Failed, 1));
+        assert_eq!(alert_routes(URGENT, &r, &made), vec![Route::Sms(Reason::PushFailed)]);
+    }
+
+    #[test]
+    fn each_route_has_one_lane_and_sms_to_push_recipients_waits_for_their_push() {
+        assert_eq!(Route::Push(device(1)).lane(true), Lane::Push);
+        assert_eq!(Route::Email.lane(false), Lane::Email);
+        assert_eq!(Route::Sms(Reason::NoPushDevice).lane(false), Lane::Sms);
+        assert_eq!(Route::Sms(Reason::Primary).lane(false), Lane::Sms);
+        assert_eq!(Route::Sms(Reason::PushFailed).lane(true), Lane::FallbackSms);
+        // Their device went before the push lane tried it: still the fallback lane's.
+        assert_eq!(Route::Sms(Reason::NoPushDevice).lane(true), Lane::FallbackSms);
+    }
+
+    #[test]
+    fn a_batch_gets_the_lanes_its_recipients_can_be_reached_by() {
+        let lanes = |routing, reach: &[Channel]| lanes_for_reach(routing, reach);
+        assert_eq!(lanes(URGENT, &[Channel::Push, Channel::Sms]), [Lane::Push]);
+        assert_eq!(lanes(URGENT, &[Channel::Sms]), [Lane::Sms]);
+        assert!(lanes(URGENT, &[]).is_empty());
+        let sms_only = AlertRouting { push: false, ..URGENT };
+        assert_eq!(lanes(sms_only, &[Channel::Push, Channel::Sms]), [Lane::Sms]);
+        assert!(!push_expected(sms_only, &[Channel::Push, Channel::Sms]));
+        let quiet = AlertRouting::new(false, &ALL);
+        assert_eq!(lanes(quiet, &[Channel::Sms, Channel::Email]), [Lane::Email]);
+        assert_eq!(lanes(quiet, &ALL), [Lane::Push, Lane::Email]);
+        assert_eq!(follow_up_lanes(quiet), [Lane::Push, Lane::Sms, Lane::Email]);
+        assert_eq!(follow_up_lanes(URGENT), [Lane::Push, Lane::Sms]);
+    }
+
+    #[test]
+    fn whatever_the_recipient_the_alert_routes_fall_in_the_lanes_their_batch_gets() {
+        // The lanes a batch is given must cover every route `alert_routes` plans for its
+        // recipients before any push was made (the fallback lane comes after the push lane).
+        let reach_of = |r: &Recipient| -> Vec<Channel> {
+            let mut reach = Vec::new();
+            if r.channels.contains(&Channel::Push) && !r.devices.is_empty() {
+                reach.push(Channel::Push);
+            }
+            if r.channels.contains(&Channel::Sms) && r.has_phone {
+                reach.push(Channel::Sms);
+            }
+            if r.channels.contains(&Channel::Email) && r.has_verified_email {
+                reach.push(Channel::Email);
+            }
+            reach
+        };
+        let choices: [&[Channel]; 5] = [
+            &ALL,
+            &[Channel::Push, Channel::Sms],
+            &[Channel::Sms],
+            &[Channel::Push],
+            &[Channel::Email, Channel::Sms],
+        ];
+        for routing in [URGENT, AlertRouting::new(false, &ALL), AlertRouting::new(true, &[Channel::Sms])] {
+            for channels in choices {
+                for devices in [vec![], vec![device(1)]] {
+                    for has_verified_email in [false, true] {
+                        let mut r = Recipient { has_verified_email, ..recipient(channels, devices.clone()) };
+                        let reach = reach_of(&r);
+                        r.push_expected = push_expected(routing, &reach);
+                        let lanes = lanes_for_reach(routing, &reach);
+                        for route in alert_routes(routing, &r, &Made::new()) {
+                            assert!(
+                                lanes.contains(&route.lane(r.push_expected)),
+                                "{route:?} for {r:?} under {routing:?}: lanes {lanes:?}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
     }
 }

@@ -1,0 +1,330 @@
+//! Who an alert reaches: the selection (one query for the reach preview and the fan-out), and
+//! the snapshot of a wave's recipients, cut into batches, each with the delivery lanes it needs.
+//!
+//! The selection reads only the rows the spatial index returns: places and live positions carry
+//! what it needs of their participant (`reach_categories`, `reach_channels`, the device counts,
+//! a place's `active_minutes`), kept in step by triggers (migration `national_delivery`). It does
+//! not look up a single participant.
+
+use diesel::prelude::*;
+use diesel::sql_types::{Array, BigInt, Bytea, Integer, SmallInt, Text, Uuid as SqlUuid};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use futures_util::Stream;
+use uuid::Uuid;
+
+use super::schema::{alert_areas, alert_messages, alert_recipients, alerts};
+use crate::ids::{AlertId, AlertMessageId};
+
+/// Whether a place or live position (`{row}`) belongs to someone who wants `$2` (the category)
+/// and can be reached on one of `$3` (the channels).
+fn wants(row: &str) -> String {
+    format!("$2 = ANY ({row}.reach_categories) AND {row}.reach_channels && $3::text[]")
+}
+
+/// Whether a place (`{row}`) lies in the area and counts now (its time windows include now).
+fn place_matches(row: &str) -> String {
+    format!(
+        "ST_Intersects({row}.location, area.g) AND {wants}
+         AND ({row}.active_minutes IS NULL OR {row}.active_minutes @> moment.minute)",
+        wants = wants(row)
+    )
+}
+
+/// Every point in `area.g` that reaches someone: the places that match, and the fresh live
+/// positions of participants none of whose places match (so one participant matched both ways
+/// counts as matched by place). A participant with two matching places has two points.
+fn reached_points() -> String {
+    format!(
+        "SELECT pl.participant_id, 'place' AS matched_by, pl.reach_channels, pl.ios_devices, pl.android_devices
+           FROM places pl, area, moment
+          WHERE {place}
+         UNION ALL
+         SELECT ll.participant_id, 'live_location', ll.reach_channels, ll.ios_devices, ll.android_devices
+           FROM live_locations ll, area, moment
+          WHERE ST_Intersects(ll.location, area.g) AND ll.expires_at > now() AND {wants}
+            AND NOT EXISTS (SELECT 1 FROM places other WHERE other.participant_id = ll.participant_id
+                                                         AND {other})",
+        place = place_matches("pl"),
+        wants = wants("ll"),
+        other = place_matches("other"),
+    )
+}
+
+/// The moment of the selection, once, as a minute of the week (see `places.active_minutes`).
+const MOMENT: &str = "moment AS (SELECT minute_of_week(now()) AS minute)";
+
+#[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
+pub struct ReachRow {
+    #[diesel(sql_type = BigInt)]
+    pub participants: i64,
+    /// Participants who get push: they chose it and have a device.
+    #[diesel(sql_type = BigInt)]
+    pub push_participants: i64,
+    #[diesel(sql_type = BigInt)]
+    pub ios_devices: i64,
+    #[diesel(sql_type = BigInt)]
+    pub android_devices: i64,
+    /// Participants who get an SMS straight away: they chose SMS and get no push.
+    #[diesel(sql_type = BigInt)]
+    pub sms_participants: i64,
+    /// Push recipients who also chose SMS: the SMS fallback can reach them.
+    #[diesel(sql_type = BigInt)]
+    pub sms_fallback_participants: i64,
+    /// Participants who get an e-mail (non-urgent alerts, a verified address, e-mail chosen).
+    #[diesel(sql_type = BigInt)]
+    pub email_participants: i64,
+}
+
+/// Counts who an area (WKB) would reach now, for `category`, over `channels` (the alert's
+/// channels, without e-mail for urgent alerts). One participant counts once however many of
+/// their points match; the grouping is done in memory.
+pub async fn reach(
+    conn: &mut AsyncPgConnection,
+    area_wkb: &[u8],
+    category: &str,
+    channels: &[String],
+) -> QueryResult<ReachRow> {
+    use diesel_async::AsyncConnection;
+    let query = format!(
+        "WITH area AS MATERIALIZED (SELECT ST_GeomFromWKB($1, 4326) AS g), {MOMENT},
+         per_participant AS (
+             SELECT points.participant_id,
+                    max(points.ios_devices) AS ios, max(points.android_devices) AS android,
+                    bool_or('push' = ANY (points.reach_channels) AND 'push' = ANY ($3)) AS gets_push,
+                    bool_or('email' = ANY (points.reach_channels) AND 'email' = ANY ($3)) AS gets_email,
+                    bool_or('sms' = ANY (points.reach_channels) AND 'sms' = ANY ($3)) AS takes_sms
+               FROM ({points}) AS points
+              GROUP BY points.participant_id)
+         SELECT count(*) AS participants,
+                count(*) FILTER (WHERE gets_push) AS push_participants,
+                coalesce(sum(ios) FILTER (WHERE gets_push), 0)::bigint AS ios_devices,
+                coalesce(sum(android) FILTER (WHERE gets_push), 0)::bigint AS android_devices,
+                count(*) FILTER (WHERE NOT gets_push AND NOT gets_email AND takes_sms) AS sms_participants,
+                count(*) FILTER (WHERE gets_push AND takes_sms) AS sms_fallback_participants,
+                count(*) FILTER (WHERE gets_email) AS email_participants
+           FROM per_participant",
+        points = reached_points()
+    );
+    conn.transaction(async |conn| {
+        // A national area groups millions of points: in memory, not in temporary files.
+        diesel::sql_query("SET LOCAL work_mem = '256MB'").execute(conn).await?;
+        diesel::sql_query(&query)
+            .bind::<Bytea, _>(area_wkb)
+            .bind::<Text, _>(category)
+            .bind::<Array<Text>, _>(channels)
+            .get_result(conn)
+            .await
+    })
+    .await
+}
+
+/// A point of someone the alert reaches who is not a recipient yet, as the selection streams it.
+#[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
+pub struct Candidate {
+    #[diesel(sql_type = SqlUuid)]
+    pub participant_id: Uuid,
+    /// `place` or `live_location`.
+    #[diesel(sql_type = Text)]
+    pub matched_by: String,
+    /// The channels they can be reached on (before the alert's own channels are applied).
+    #[diesel(sql_type = Array<Text>)]
+    pub reach_channels: Vec<String>,
+}
+
+/// Everyone the alert's current area reaches who is not a recipient yet, as a stream in the
+/// order the spatial index yields them: the first rows arrive before the whole area is matched.
+/// A participant with two matching points comes twice (recipients are unique in the table).
+/// `first_wave`: nobody is a recipient yet, so nobody needs to be left out.
+pub async fn stream_candidates<'conn>(
+    conn: &'conn mut AsyncPgConnection,
+    alert: AlertId,
+    category: &'conn str,
+    channels: &'conn [String],
+    first_wave: bool,
+) -> QueryResult<impl Stream<Item = QueryResult<Candidate>> + Send + 'conn> {
+    let not_yet = if first_wave {
+        ""
+    } else {
+        "WHERE NOT EXISTS (SELECT 1 FROM alert_recipients r
+                            WHERE r.alert_id = $1 AND r.participant_id = points.participant_id)"
+    };
+    let query = format!(
+        "WITH area AS MATERIALIZED (SELECT area AS g FROM alerts WHERE id = $1), {MOMENT}
+         SELECT points.participant_id, points.matched_by, points.reach_channels
+           FROM ({points}) AS points {not_yet}",
+        points = reached_points()
+    );
+    diesel::sql_query(query)
+        .bind::<SqlUuid, _>(alert.0)
+        .bind::<Text, _>(category)
+        .bind::<Array<Text>, _>(channels)
+        .load_stream::<Candidate>(conn)
+        .await
+}
+
+/// Locks the alert against changes of its messages (an update, the closing, an expansion) while
+/// a batch is cut, without holding up other cuts of it; returns whether it is still open.
+pub async fn hold_open_alert(conn: &mut AsyncPgConnection, alert: AlertId) -> QueryResult<bool> {
+    let status: Option<String> =
+        alerts::table.find(alert.0).select(alerts::status).for_share().first(conn).await.optional()?;
+    Ok(status.is_some_and(|status| status != "closed"))
+}
+
+/// One recipient of a batch being cut.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewRecipient {
+    pub participant_id: Uuid,
+    pub batch_no: i32,
+    pub matched_by: &'static str,
+    /// See `alert_recipients.push_expected`.
+    pub push_expected: bool,
+}
+
+/// How many recipients one batch got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, QueryableByName)]
+pub struct BatchFilled {
+    #[diesel(sql_type = Integer)]
+    pub batch_no: i32,
+    #[diesel(sql_type = BigInt)]
+    pub added: i64,
+}
+
+/// Adds recipients (of one or more batches of one wave); a participant who is a recipient
+/// already (a second matching point, an earlier wave) is left as they are. Returns the batches
+/// that got anyone, with how many.
+pub async fn insert_recipients(
+    conn: &mut AsyncPgConnection,
+    alert: AlertId,
+    wave: i16,
+    recipients: &[NewRecipient],
+) -> QueryResult<Vec<BatchFilled>> {
+    let ids: Vec<Uuid> = recipients.iter().map(|r| r.participant_id).collect();
+    let batches: Vec<i32> = recipients.iter().map(|r| r.batch_no).collect();
+    let matched_by: Vec<&str> = recipients.iter().map(|r| r.matched_by).collect();
+    let push_expected: Vec<bool> = recipients.iter().map(|r| r.push_expected).collect();
+    diesel::sql_query(
+        "WITH added AS (
+             INSERT INTO alert_recipients (alert_id, participant_id, wave, batch_no, matched_by, push_expected)
+             SELECT $1, r.id, $2, r.batch_no, r.matched_by, r.push_expected
+               FROM unnest($3::uuid[], $4::int4[], $5::text[], $6::bool[])
+                    AS r (id, batch_no, matched_by, push_expected)
+             ON CONFLICT DO NOTHING
+             RETURNING batch_no)
+         SELECT batch_no, count(*) AS added FROM added GROUP BY batch_no ORDER BY batch_no",
+    )
+    .bind::<SqlUuid, _>(alert.0)
+    .bind::<SmallInt, _>(wave)
+    .bind::<Array<SqlUuid>, _>(&ids)
+    .bind::<Array<Integer>, _>(&batches)
+    .bind::<Array<Text>, _>(&matched_by)
+    .bind::<Array<diesel::sql_types::Bool>, _>(&push_expected)
+    .load(conn)
+    .await
+}
+
+/// Notes that a wave has all its recipients (or its alert closed while they were cut).
+pub async fn mark_wave_selected(conn: &mut AsyncPgConnection, alert: AlertId, wave: i16) -> QueryResult<()> {
+    diesel::update(alert_areas::table.find((alert.0, wave)))
+        .set(alert_areas::recipients_selected_at.eq(diesel::dsl::now))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// Whether the waves before `wave` have all their recipients.
+pub async fn earlier_waves_selected(
+    conn: &mut AsyncPgConnection,
+    alert: AlertId,
+    wave: i16,
+) -> QueryResult<bool> {
+    let pending: i64 = alert_areas::table
+        .filter(alert_areas::alert_id.eq(alert.0))
+        .filter(alert_areas::wave.lt(wave))
+        .filter(alert_areas::recipients_selected_at.is_null())
+        .count()
+        .get_result(conn)
+        .await?;
+    Ok(pending == 0)
+}
+
+#[derive(QueryableByName)]
+struct NextBatch {
+    #[diesel(sql_type = Integer)]
+    next: i32,
+}
+
+/// The number the alert's next batch gets.
+pub async fn next_batch_no(conn: &mut AsyncPgConnection, alert: AlertId) -> QueryResult<i32> {
+    diesel::sql_query(
+        "SELECT coalesce(max(batch_no) + 1, 0) AS next FROM alert_recipients WHERE alert_id = $1",
+    )
+    .bind::<SqlUuid, _>(alert.0)
+    .get_result::<NextBatch>(conn)
+    .await
+    .map(|row| row.next)
+}
+
+/// The update messages of an alert, oldest first (new batches get them too).
+pub async fn update_message_ids(conn: &mut AsyncPgConnection, alert: AlertId) -> QueryResult<Vec<Uuid>> {
+    alert_messages::table
+        .filter(alert_messages::alert_id.eq(alert.0))
+        .filter(alert_messages::kind.eq("update"))
+        .order_by((alert_messages::created_at, alert_messages::id))
+        .select(alert_messages::id)
+        .load(conn)
+        .await
+}
+
+/// The batch numbers of the alert's recipients so far.
+pub async fn batch_numbers(conn: &mut AsyncPgConnection, alert: AlertId) -> QueryResult<Vec<i32>> {
+    alert_recipients::table
+        .filter(alert_recipients::alert_id.eq(alert.0))
+        .select(alert_recipients::batch_no)
+        .distinct()
+        .order_by(alert_recipients::batch_no)
+        .load(conn)
+        .await
+}
+
+/// One message to one batch in one lane: one delivery job's work.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewLaneBatch {
+    pub message_id: AlertMessageId,
+    pub batch_no: i32,
+    pub lane: &'static str,
+}
+
+/// Registers lane batches; one that is registered already is left as it is. Returns those
+/// added, so only their jobs are queued.
+pub async fn insert_lane_batches(
+    conn: &mut AsyncPgConnection,
+    alert: AlertId,
+    lanes: &[NewLaneBatch],
+) -> QueryResult<Vec<(Uuid, i32, String)>> {
+    let messages: Vec<Uuid> = lanes.iter().map(|l| l.message_id.0).collect();
+    let batches: Vec<i32> = lanes.iter().map(|l| l.batch_no).collect();
+    let names: Vec<&str> = lanes.iter().map(|l| l.lane).collect();
+    #[derive(QueryableByName)]
+    struct Added {
+        #[diesel(sql_type = SqlUuid)]
+        message_id: Uuid,
+        #[diesel(sql_type = Integer)]
+        batch_no: i32,
+        #[diesel(sql_type = Text)]
+        lane: String,
+    }
+    let added: Vec<Added> = diesel::sql_query(
+        "INSERT INTO delivery_batches (message_id, batch_no, alert_id, lane)
+         SELECT l.message_id, l.batch_no, $1, l.lane
+           FROM unnest($2::uuid[], $3::int4[], $4::text[]) AS l (message_id, batch_no, lane)
+         ON CONFLICT DO NOTHING
+         RETURNING message_id, batch_no, lane",
+    )
+    .bind::<SqlUuid, _>(alert.0)
+    .bind::<Array<SqlUuid>, _>(&messages)
+    .bind::<Array<Integer>, _>(&batches)
+    .bind::<Array<Text>, _>(&names)
+    .load(conn)
+    .await?;
+    Ok(added.into_iter().map(|row| (row.message_id, row.batch_no, row.lane)).collect())
+}
