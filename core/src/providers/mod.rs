@@ -17,6 +17,7 @@
 pub mod apns;
 pub mod email;
 pub mod fcm;
+mod http2;
 pub mod push;
 pub mod sms;
 pub mod sms_text;
