@@ -77,6 +77,7 @@ impl LocalProviders {
                 .expect("the fake's service account parses"),
             api_url: self.fcm.base_url().to_string(),
             extra_ca_pem: Some(self.fcm.ca_pem().to_string()),
+            connections: 1,
             timeout: Duration::from_secs(10),
         }
     }

@@ -1,5 +1,5 @@
 //! A fake of Firebase Cloud Messaging's HTTP v1 API and of Google's OAuth2 token endpoint, on one
-//! TLS server (ALPN `h2` and `http/1.1`, like Google's).
+//! TLS server (ALPN `h2` and `http/1.1`, like Google's; or `http/1.1` only, see [`FakeFcmOptions`]).
 //!
 //! ```ignore
 //! let ca = LocalCertificateAuthority::generate()?;
@@ -10,6 +10,7 @@
 //! fcm.unregister("dead-token");                    // 404 UNREGISTERED from now on
 //! fcm.faults().fail_next(1, Fault::ServerError);   // the next send gets 503 UNAVAILABLE
 //! fcm.revoke_access_tokens();                      // the next send gets 401
+//! fcm.connections_accepted();                      // each ReceivedFcm names its connection too
 //! ```
 //!
 //! `POST /token` (form-encoded, `grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer` and
@@ -177,6 +178,8 @@ pub struct ReceivedFcm {
     pub collapse_key: Option<String>,
     /// Whether the request came over HTTP/2 (else HTTP/1.1).
     pub over_http2: bool,
+    /// The connection it came over: 1 for the first connection the fake accepted, 2 for the next.
+    pub connection: usize,
 }
 
 #[derive(Default)]
@@ -190,6 +193,7 @@ struct State {
     access_token_lifetime: Option<Duration>,
     tokens_issued: usize,
     requests: usize,
+    connections_accepted: usize,
     accepted: AcceptSpan,
 }
 
@@ -207,6 +211,21 @@ struct Shared {
 impl Shared {
     fn state(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// How the fake differs from Google.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FakeFcmOptions {
+    /// Offer `h2` in ALPN besides `http/1.1`, as Google does. `false`: HTTP/1.1 only, like a
+    /// proxy that does not speak HTTP/2; a client that offers only `h2` is refused in the TLS
+    /// handshake (`no_application_protocol`).
+    pub http2: bool,
+}
+
+impl Default for FakeFcmOptions {
+    fn default() -> Self {
+        Self { http2: true }
     }
 }
 
@@ -230,13 +249,23 @@ impl FakeFcm {
     /// Starts the fake on a free port of 127.0.0.1 with a certificate from `ca`, accepting
     /// credentials of `account`. Must be called within a tokio runtime.
     pub fn start(ca: &LocalCertificateAuthority, account: &FcmTestServiceAccount) -> anyhow::Result<Self> {
+        Self::start_with(ca, account, FakeFcmOptions::default())
+    }
+
+    /// [`start`](Self::start), differing from Google as `options` say.
+    pub fn start_with(
+        ca: &LocalCertificateAuthority,
+        account: &FcmTestServiceAccount,
+        options: FakeFcmOptions,
+    ) -> anyhow::Result<Self> {
         let listener =
             std::net::TcpListener::bind("127.0.0.1:0").context("bind a free port for the fake FCM")?;
         listener.set_nonblocking(true)?;
         let listener = TcpListener::from_std(listener).context("hand the fake FCM's port to tokio")?;
         let base_url = format!("https://{}", listener.local_addr()?);
         let token_uri = format!("{base_url}/token");
-        let acceptor = TlsAcceptor::from(ca.server_config(&[b"h2", b"http/1.1"])?);
+        let alpn: &[&[u8]] = if options.http2 { &[b"h2", b"http/1.1"] } else { &[b"http/1.1"] };
+        let acceptor = TlsAcceptor::from(ca.server_config(alpn)?);
         let shared = Arc::new(Shared {
             project_id: account.project_id.clone(),
             client_email: account.client_email.clone(),
@@ -319,6 +348,11 @@ impl FakeFcm {
         self.shared.state().tokens_issued
     }
 
+    /// TCP connections accepted so far, to the token endpoint's as well as to the send endpoint's.
+    pub fn connections_accepted(&self) -> usize {
+        self.shared.state().connections_accepted
+    }
+
     /// Waits (at most 10 s) until at least `count` messages were accepted, and returns them all.
     pub async fn wait_for_received(&self, count: usize) -> anyhow::Result<Vec<ReceivedFcm>> {
         let waiting = async {
@@ -360,7 +394,13 @@ async fn accept_connections(
         tokio::select! {
             accepted = listener.accept() => {
                 if let Ok((stream, _)) = accepted {
-                    tokio::spawn(serve_connection(stream, acceptor.clone(), shared.clone(), stopped.clone()));
+                    let connection = {
+                        let mut state = shared.state();
+                        state.connections_accepted += 1;
+                        state.connections_accepted
+                    };
+                    let serving = serve_connection(stream, connection, acceptor.clone(), shared.clone(), stopped.clone());
+                    tokio::spawn(serving);
                 }
             }
             _ = stopped.changed() => return,
@@ -370,6 +410,7 @@ async fn accept_connections(
 
 async fn serve_connection(
     stream: TcpStream,
+    connection_number: usize,
     acceptor: TlsAcceptor,
     shared: Arc<Shared>,
     mut stopped: watch::Receiver<()>,
@@ -384,7 +425,7 @@ async fn serve_connection(
         service_fn(move |request| {
             let shared = shared.clone();
             let drop_connection = drop_connection.clone();
-            async move { answer(request, &shared, &drop_connection).await }
+            async move { answer(request, connection_number, &shared, &drop_connection).await }
         })
     };
     let io = TokioIo::new(tls);
@@ -405,7 +446,12 @@ async fn serve_connection(
 
 type Answer = Result<Response<Full<Bytes>>, std::io::Error>;
 
-async fn answer(request: Request<Incoming>, shared: &Shared, drop_connection: &Notify) -> Answer {
+async fn answer(
+    request: Request<Incoming>,
+    connection: usize,
+    shared: &Shared,
+    drop_connection: &Notify,
+) -> Answer {
     let (parts, body) = request.into_parts();
     let Ok(body) = Limited::new(body, MAX_REQUEST_BYTES).collect().await.map(|body| body.to_bytes()) else {
         return Ok(google_error(
@@ -423,7 +469,8 @@ async fn answer(request: Request<Incoming>, shared: &Shared, drop_connection: &N
     match project {
         Some(project) if parts.method == Method::POST => {
             let over_http2 = parts.version == Version::HTTP_2;
-            send_endpoint(&parts.headers, &body, project, over_http2, shared, drop_connection).await
+            send_endpoint(&parts.headers, &body, project, over_http2, connection, shared, drop_connection)
+                .await
         }
         _ => Ok(google_error(
             StatusCode::NOT_FOUND,
@@ -592,6 +639,7 @@ async fn send_endpoint(
     body: &[u8],
     project: &str,
     over_http2: bool,
+    connection: usize,
     shared: &Shared,
     drop_connection: &Notify,
 ) -> Answer {
@@ -672,6 +720,7 @@ async fn send_endpoint(
         }
     };
     message.over_http2 = over_http2;
+    message.connection = connection;
     let mut state = shared.state();
     if state.unregistered.contains(&message.token) {
         return Ok(google_error(
@@ -764,6 +813,7 @@ fn read_message(body: &[u8]) -> Result<ReceivedFcm, String> {
         ttl,
         collapse_key: string_at(android, "collapse_key", "message.android.collapse_key")?,
         over_http2: false,
+        connection: 0,
     })
 }
 

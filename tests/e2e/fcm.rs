@@ -1,15 +1,15 @@
 //! The FCM HTTP v1 client against the fake FCM and its OAuth2 token endpoint, over TLS and HTTP/2:
-//! what a message looks like on arrival, how the access token is fetched, shared and replaced, and
-//! how each of Google's refusals comes back to us.
+//! what a message looks like on arrival, how the access token is fetched, shared and replaced, how
+//! each of Google's refusals comes back to us, and how messages share the HTTP/2 connections.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
 use burgernet_core::config::Env;
 use burgernet_core::providers::fcm::{FcmClient, FcmConfig, MAX_PAYLOAD_BYTES, ServiceAccount};
 use burgernet_core::providers::push::{PushError, PushNotification};
 use burgernet_fakes::faults::Fault;
-use burgernet_fakes::fcm::{FakeFcm, FcmTestServiceAccount};
+use burgernet_fakes::fcm::{FakeFcm, FakeFcmOptions, FcmTestServiceAccount, ReceivedFcm};
 use chrono::Utc;
 use futures_util::future::join_all;
 
@@ -219,16 +219,108 @@ async fn a_503_is_unavailable_and_the_next_attempt_goes_through() {
 #[tokio::test]
 async fn a_dropped_connection_is_unavailable_and_the_client_reconnects() {
     let fcm = start_fake_fcm();
-    let client = fcm.fcm_client();
+    let client = client_with(&fcm, |config| config.connections = 1);
     client.send(&alert(DEVICE)).await.unwrap();
     fcm.faults().fail_next(1, Fault::DropConnection);
 
     let error = client.send(&alert(DEVICE)).await.unwrap_err();
     let PushError::Unavailable { detail, retry_after: None } = &error else { panic!("{error:?}") };
-    assert!(detail.starts_with("FCM: the request failed"), "{detail}");
+    assert!(detail.starts_with("the connection to FCM broke before an answer"), "{detail}");
 
     client.send(&alert(DEVICE)).await.expect("a new connection");
-    assert_eq!(fcm.received().len(), 2);
+    let received = fcm.received();
+    assert_eq!(received.len(), 2);
+    assert_ne!(received[0].connection, received[1].connection, "the dropped connection was replaced");
+}
+
+/// How many of `messages` came over each connection of the fake.
+fn per_connection(messages: &[ReceivedFcm]) -> HashMap<usize, usize> {
+    let mut counts = HashMap::new();
+    for message in messages {
+        *counts.entry(message.connection).or_default() += 1;
+    }
+    counts
+}
+
+async fn send_concurrently(client: &FcmClient, devices: &[String]) {
+    let results = join_all(devices.iter().map(|device| {
+        let client = client.clone();
+        async move { client.send(&alert(device)).await }
+    }))
+    .await;
+    let failed: Vec<_> = results.iter().filter_map(|result| result.as_ref().err()).collect();
+    assert!(failed.is_empty(), "{} of {} failed: {failed:?}", failed.len(), devices.len());
+}
+
+fn devices(count: usize, prefix: &str) -> Vec<String> {
+    (0..count).map(|n| format!("{prefix}-{n:04}")).collect()
+}
+
+#[tokio::test]
+async fn concurrent_messages_are_spread_evenly_over_the_configured_connections() {
+    let fcm = start_fake_fcm();
+    // Answers take a while, so the messages are in flight together.
+    fcm.faults().set_latency(Duration::from_millis(20));
+    let client = client_with(&fcm, |config| config.connections = 4);
+
+    send_concurrently(&client, &devices(400, "spread")).await;
+
+    let counts = per_connection(&fcm.received());
+    assert_eq!(counts.len(), 4, "{counts:?}");
+    assert!(counts.values().all(|count| *count == 100), "round-robin: {counts:?}");
+    assert_eq!(fcm.connections_accepted(), 5, "four for messages, one for the token endpoint");
+}
+
+#[tokio::test]
+async fn messages_beyond_the_streams_one_connection_takes_wait_for_a_free_stream() {
+    let fcm = start_fake_fcm();
+    fcm.faults().set_latency(Duration::from_millis(20));
+    let client = client_with(&fcm, |config| config.connections = 1);
+
+    // The fake, like hyper's server, takes 200 concurrent streams per connection.
+    send_concurrently(&client, &devices(300, "single")).await;
+
+    assert_eq!(per_connection(&fcm.received()).len(), 1);
+}
+
+#[tokio::test]
+async fn after_one_connection_is_dropped_it_is_reopened_and_every_later_message_arrives() {
+    let fcm = start_fake_fcm();
+    let client = client_with(&fcm, |config| config.connections = 4);
+    send_concurrently(&client, &devices(8, "before")).await;
+    let before = per_connection(&fcm.received());
+    assert_eq!(before.len(), 4, "{before:?}");
+
+    fcm.faults().fail_next(1, Fault::DropConnection);
+    let error = client.send(&alert(DEVICE)).await.unwrap_err();
+    assert!(matches!(error, PushError::Unavailable { .. }), "{error:?}");
+    fcm.faults().set_latency(Duration::from_millis(20));
+    send_concurrently(&client, &devices(200, "after")).await;
+
+    let after = per_connection(&fcm.received()[8..]);
+    assert_eq!(after.len(), 4, "{after:?}");
+    assert_eq!(after.keys().filter(|connection| !before.contains_key(connection)).count(), 1, "{after:?}");
+    assert_eq!(fcm.connections_accepted(), 6, "four, one reopened, one for the token endpoint");
+    assert_eq!(fcm.received().len(), 208);
+}
+
+#[tokio::test]
+async fn a_server_that_does_not_speak_http2_gets_no_message_and_the_error_says_so() {
+    let ca = burgernet_fakes::tls::LocalCertificateAuthority::generate().unwrap();
+    let http1_only =
+        FakeFcm::start_with(&ca, FcmTestServiceAccount::shared(), FakeFcmOptions { http2: false }).unwrap();
+
+    let error = http1_only.fcm_client().send(&alert(DEVICE)).await.unwrap_err();
+
+    assert_eq!(
+        error,
+        PushError::Unavailable {
+            detail: "FCM did not agree to HTTP/2 (it refused ALPN h2)".into(),
+            retry_after: None
+        }
+    );
+    assert_eq!(http1_only.tokens_issued(), 1, "the token endpoint works over HTTP/1.1");
+    assert_eq!(http1_only.requests(), 0);
 }
 
 #[tokio::test]
@@ -391,9 +483,11 @@ fn key_material() -> &'static str {
 fn without_a_key_file_fcm_is_off_and_its_other_settings_are_a_mistake() {
     assert!(FcmConfig::from_env(&Env::default()).unwrap().is_none());
 
-    let error = FcmConfig::from_env(&Env::from_pairs([("BURGERNET_FCM_URL", "https://fcm.example.com")]))
-        .unwrap_err();
-    assert_eq!(error.variable, "BURGERNET_FCM_SERVICE_ACCOUNT_FILE");
+    for companion in [("BURGERNET_FCM_URL", "https://fcm.example.com"), ("BURGERNET_FCM_CONNECTIONS", "8")] {
+        let error = FcmConfig::from_env(&Env::from_pairs([companion])).unwrap_err();
+        assert_eq!(error.variable, "BURGERNET_FCM_SERVICE_ACCOUNT_FILE");
+        assert!(error.problem.contains(companion.0), "{error}");
+    }
 }
 
 #[test]
@@ -414,12 +508,13 @@ fn the_key_file_gives_the_account_and_google_s_endpoints_by_default() {
     assert_eq!(service_account.token_uri, "https://oauth2.googleapis.com/token");
     assert_eq!(config.api_url, "https://fcm.googleapis.com");
     assert_eq!(config.extra_ca_pem, None);
+    assert_eq!(config.connections, 4);
     assert_eq!(config.timeout, Duration::from_secs(10));
     assert!(!format!("{config:?}").contains(key_material()), "Debug prints the private key");
 }
 
 #[test]
-fn url_ca_timeout_and_token_uri_can_be_set() {
+fn url_ca_connections_timeout_and_token_uri_can_be_set() {
     let fcm_key_file =
         TempFile::new(&FcmTestServiceAccount::shared().to_json("https://oauth2.googleapis.com/token"));
     let ca = burgernet_fakes::tls::LocalCertificateAuthority::generate().unwrap();
@@ -429,6 +524,7 @@ fn url_ca_timeout_and_token_uri_can_be_set() {
         ("BURGERNET_FCM_SERVICE_ACCOUNT_FILE", fcm_key_file.path()),
         ("BURGERNET_FCM_URL", "https://127.0.0.1:8443/"),
         ("BURGERNET_FCM_CA_FILE", ca_file.path()),
+        ("BURGERNET_FCM_CONNECTIONS", "8"),
         ("BURGERNET_FCM_TIMEOUT", "2500ms"),
         ("BURGERNET_FCM_TOKEN_URI", "https://127.0.0.1:8443/token"),
     ]))
@@ -437,6 +533,7 @@ fn url_ca_timeout_and_token_uri_can_be_set() {
 
     assert_eq!(config.api_url, "https://127.0.0.1:8443");
     assert_eq!(config.extra_ca_pem.as_deref(), Some(ca.ca_pem()));
+    assert_eq!(config.connections, 8);
     assert_eq!(config.timeout, Duration::from_millis(2500));
     assert_eq!(config.service_account.token_uri, "https://127.0.0.1:8443/token");
 }
@@ -485,6 +582,7 @@ fn credentials_only_travel_over_https() {
         ("BURGERNET_FCM_URL", "http://fcm.googleapis.com"),
         ("BURGERNET_FCM_TOKEN_URI", "http://oauth2.googleapis.com/token"),
         ("BURGERNET_FCM_TIMEOUT", "soon"),
+        ("BURGERNET_FCM_CONNECTIONS", "0"),
     ] {
         let error = FcmConfig::from_env(&Env::from_pairs([
             ("BURGERNET_FCM_SERVICE_ACCOUNT_FILE", key_file.path()),

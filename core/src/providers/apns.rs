@@ -21,11 +21,9 @@
 //!
 //! # Connections
 //!
-//! Per environment (production, sandbox) a fixed number of HTTP/2 connections, opened on first
-//! use and used round-robin; each carries many concurrent streams (hyper queues requests when the
-//! server's `SETTINGS_MAX_CONCURRENT_STREAMS` is reached). A connection that failed, closed or got
-//! GOAWAY is replaced on its next use; a request the connection gave back unsent is sent once more
-//! on a fresh connection. Keep-alive pings notice connections that died silently.
+//! Per environment (production, sandbox) a fixed number of HTTP/2 connections
+//! (`BURGERNET_APNS_CONNECTIONS`), each carrying many concurrent pushes; see `http2.rs` for
+//! how they are opened, shared and replaced.
 //!
 //! # Provider token
 //!
@@ -39,27 +37,22 @@
 
 use std::fmt;
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
 use chrono::DateTime;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::Full;
 use hyper::body::Bytes;
-use hyper::client::conn::http2::{self, SendRequest};
 use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
 use hyper::{Method, Request, StatusCode, Uri};
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use rustls_pki_types::ServerName;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
-use tokio::net::TcpStream;
-use tokio_rustls::TlsConnector;
 
+use super::http2::{Answer, Http2Connections};
 use super::push::{PushAccepted, PushError, PushNotification, fit_body};
-use super::sms::{error_chain, retry_after};
+use super::sms::retry_after;
 use crate::config::{ConfigError, Env, parse};
 use crate::participants::devices::ApnsEnvironment;
 use crate::secret::Secret;
@@ -74,8 +67,6 @@ pub const MAX_COLLAPSE_ID_BYTES: usize = 64;
 /// Renew the provider token at this age: Apple accepts tokens up to 60 minutes old and refuses
 /// renewals more often than every 20 minutes.
 const TOKEN_RENEWAL_AGE: Duration = Duration::from_secs(40 * 60);
-const KEEP_ALIVE_INTERVAL: Duration = Duration::from_secs(30);
-const KEEP_ALIVE_TIMEOUT: Duration = Duration::from_secs(20);
 /// APNs answers are a few dozen bytes; anything much larger is not read.
 const MAX_RESPONSE_BYTES: usize = 16 * 1024;
 
@@ -215,9 +206,8 @@ pub struct ApnsClient {
 }
 
 struct Inner {
-    production: Endpoint,
-    sandbox: Endpoint,
-    tls: TlsConnector,
+    production: Http2Connections,
+    sandbox: Http2Connections,
     tokens: ProviderTokens,
     topic: HeaderValue,
     timeout: Duration,
@@ -226,10 +216,10 @@ struct Inner {
 impl fmt::Debug for ApnsClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ApnsClient")
-            .field("production", &self.inner.production.base_url)
-            .field("sandbox", &self.inner.sandbox.base_url)
+            .field("production", &self.inner.production.base_url())
+            .field("sandbox", &self.inner.sandbox.base_url())
             .field("topic", &self.inner.topic)
-            .field("connections", &self.inner.production.connections.len())
+            .field("connections", &self.inner.production.connections())
             .field("timeout", &self.inner.timeout)
             .finish_non_exhaustive()
     }
@@ -241,8 +231,7 @@ impl ApnsClient {
     pub fn new(config: ApnsConfig) -> anyhow::Result<Self> {
         anyhow::ensure!(config.connections > 0, "APNs needs at least one connection per environment");
         anyhow::ensure!(!config.timeout.is_zero(), "the APNs timeout must be longer than zero");
-        let mut tls = super::tls_client_config_trusting(config.extra_ca_pem.as_deref())?;
-        tls.alpn_protocols = vec![b"h2".to_vec()];
+        let tls = super::tls_client_config_trusting(config.extra_ca_pem.as_deref())?;
         check_signing_key(config.signing_key.expose())
             .map_err(|problem| anyhow::anyhow!("the APNs signing key {problem}"))?;
         let key = EncodingKey::from_ec_pem(config.signing_key.expose().as_bytes())
@@ -255,9 +244,8 @@ impl ApnsClient {
         .context("the APNs topic cannot be sent in a header")?;
         Ok(Self {
             inner: Arc::new(Inner {
-                production: Endpoint::new("production", &config.production_url, config.connections)?,
-                sandbox: Endpoint::new("sandbox", &config.sandbox_url, config.connections)?,
-                tls: TlsConnector::from(Arc::new(tls)),
+                production: connections_to("APNs production", &config.production_url, &config, &tls)?,
+                sandbox: connections_to("APNs sandbox", &config.sandbox_url, &config, &tls)?,
                 tokens: ProviderTokens::new(key, &config.key_id, &config.team_id),
                 topic,
                 timeout: config.timeout,
@@ -303,7 +291,7 @@ impl ApnsClient {
         let prepared = PreparedRequest::new(endpoint, &inner.topic, notification)?;
         let bearer = inner.tokens.current(SystemTime::now())?;
         let mut answer = self.exchange(endpoint, &prepared, &bearer).await?;
-        if answer.is_expired_provider_token() {
+        if is_expired_provider_token(&answer) {
             let renewed = inner.tokens.renew_after_rejection(&bearer, SystemTime::now())?;
             answer = self.exchange(endpoint, &prepared, &renewed).await?;
         }
@@ -313,62 +301,19 @@ impl ApnsClient {
     /// One HTTP request and its answer, within the timeout.
     async fn exchange(
         &self,
-        endpoint: &Endpoint,
+        endpoint: &Http2Connections,
         prepared: &PreparedRequest,
         bearer: &HeaderValue,
     ) -> Result<Answer, PushError> {
         let timeout = self.inner.timeout;
-        tokio::time::timeout(timeout, self.exchange_unbounded(endpoint, prepared, bearer))
-            .await
-            .unwrap_or_else(|_| {
-                Err(unavailable(format!(
+        tokio::time::timeout(timeout, endpoint.exchange(prepared.request(bearer))).await.unwrap_or_else(
+            |_| {
+                Err(PushError::unavailable(format!(
                     "no answer from APNs within {}",
                     humantime::format_duration(timeout)
                 )))
-            })
-    }
-
-    async fn exchange_unbounded(
-        &self,
-        endpoint: &Endpoint,
-        prepared: &PreparedRequest,
-        bearer: &HeaderValue,
-    ) -> Result<Answer, PushError> {
-        let mut request = prepared.request(bearer);
-        // A connection that closed (GOAWAY, an error) before taking the request hands it back
-        // unsent; that one request may go out again on a fresh connection.
-        let mut unsent_retry_left = true;
-        let response = loop {
-            let mut connection = endpoint.connection(&self.inner.tls).await?;
-            match connection.try_send_request(request).await {
-                Ok(response) => break response,
-                Err(mut error) => match error.take_message() {
-                    Some(unsent) if unsent_retry_left => {
-                        unsent_retry_left = false;
-                        request = unsent;
-                    }
-                    _ => {
-                        return Err(unavailable(format!(
-                            "the connection to APNs {} broke before an answer: {}",
-                            endpoint.name,
-                            error_chain(&error.into_error())
-                        )));
-                    }
-                },
-            }
-        };
-        let (parts, body) = response.into_parts();
-        let body = Limited::new(body, MAX_RESPONSE_BYTES)
-            .collect()
-            .await
-            .map_err(|error| {
-                unavailable(format!(
-                    "could not read the APNs answer (HTTP {}): {error}",
-                    parts.status.as_u16()
-                ))
-            })?
-            .to_bytes();
-        Ok(Answer { status: parts.status, headers: parts.headers, body })
+            },
+        )
     }
 }
 
@@ -378,91 +323,15 @@ fn masked(token: &str) -> String {
     format!("{prefix}…")
 }
 
-/// One HTTP/2 connection's request handle; clones share the connection.
-type Connection = SendRequest<Full<Bytes>>;
-
-/// One environment's server and its connections.
-struct Endpoint {
-    name: &'static str,
-    base_url: String,
-    host: String,
-    port: u16,
-    server_name: ServerName<'static>,
-    connections: Box<[tokio::sync::Mutex<Option<Connection>>]>,
-    next: AtomicUsize,
-}
-
-impl Endpoint {
-    fn new(name: &'static str, base_url: &str, connections: usize) -> anyhow::Result<Self> {
-        let base_url =
-            https_url(base_url).map_err(|problem| anyhow::anyhow!("the APNs {name} URL: {problem}"))?;
-        let uri: Uri = base_url.parse().context("parse the APNs URL")?;
-        let authority = uri.authority().context("the APNs URL has no host")?;
-        let host = authority.host().trim_start_matches('[').trim_end_matches(']').to_string();
-        let server_name = ServerName::try_from(host.clone())
-            .map_err(|_| anyhow::anyhow!("the APNs {name} URL's host is not a valid server name"))?;
-        Ok(Self {
-            name,
-            base_url,
-            port: authority.port_u16().unwrap_or(443),
-            host,
-            server_name,
-            connections: (0..connections).map(|_| tokio::sync::Mutex::new(None)).collect(),
-            next: AtomicUsize::new(0),
-        })
-    }
-
-    /// The next connection in turn, opened (again) when it is not open.
-    async fn connection(&self, tls: &TlsConnector) -> Result<Connection, PushError> {
-        let slot = &self.connections[self.next.fetch_add(1, Ordering::Relaxed) % self.connections.len()];
-        // Holding the slot while connecting makes concurrent senders wait for this one connection
-        // instead of each opening their own.
-        let mut open = slot.lock().await;
-        if let Some(sender) = open.as_ref().filter(|sender| !sender.is_closed()) {
-            return Ok(sender.clone());
-        }
-        *open = None;
-        let sender = self.connect(tls).await?;
-        *open = Some(sender.clone());
-        Ok(sender)
-    }
-
-    async fn connect(&self, tls: &TlsConnector) -> Result<Connection, PushError> {
-        let name = self.name;
-        let tcp = TcpStream::connect((self.host.as_str(), self.port)).await.map_err(|error| {
-            unavailable(format!("could not connect to APNs {name}: {}", error_chain(&error)))
-        })?;
-        // Requests are small and latency matters more than packet count.
-        tcp.set_nodelay(true).map_err(|error| {
-            unavailable(format!("could not set up the connection to APNs {name}: {error}"))
-        })?;
-        let stream = tls
-            .connect(self.server_name.clone(), tcp)
-            .await
-            .map_err(|error| unavailable(format!("TLS with APNs {name} failed: {}", error_chain(&error))))?;
-        if stream.get_ref().1.alpn_protocol() != Some(b"h2".as_slice()) {
-            return Err(unavailable(format!("APNs {name} did not agree to HTTP/2")));
-        }
-        let (sender, connection) = http2::Builder::new(TokioExecutor::new())
-            .timer(TokioTimer::new())
-            // One stream until the server's SETTINGS say how many it takes: streams beyond its
-            // limit would be refused (APNs starts token connections with a low limit).
-            .initial_max_send_streams(1)
-            .keep_alive_interval(KEEP_ALIVE_INTERVAL)
-            .keep_alive_timeout(KEEP_ALIVE_TIMEOUT)
-            .keep_alive_while_idle(true)
-            .handshake(TokioIo::new(stream))
-            .await
-            .map_err(|error| {
-                unavailable(format!("HTTP/2 with APNs {name} failed: {}", error_chain(&error)))
-            })?;
-        tokio::spawn(async move {
-            if let Err(error) = connection.await {
-                tracing::debug!(environment = name, error = %error_chain(&error), "APNs connection closed");
-            }
-        });
-        Ok(sender)
-    }
+/// The connections to one environment's server; `peer` names it in errors.
+fn connections_to(
+    peer: &'static str,
+    base_url: &str,
+    config: &ApnsConfig,
+    tls: &rustls::ClientConfig,
+) -> anyhow::Result<Http2Connections> {
+    let base_url = https_url(base_url).map_err(|problem| anyhow::anyhow!("the {peer} URL: {problem}"))?;
+    Http2Connections::new(peer, &base_url, config.connections, tls.clone(), MAX_RESPONSE_BYTES)
 }
 
 /// Everything of a request but its provider token, ready to be sent (again).
@@ -474,7 +343,7 @@ struct PreparedRequest {
 
 impl PreparedRequest {
     fn new(
-        endpoint: &Endpoint,
+        endpoint: &Http2Connections,
         topic: &HeaderValue,
         notification: &PushNotification<'_>,
     ) -> Result<Self, PushError> {
@@ -482,7 +351,7 @@ impl PreparedRequest {
         if notification.token.is_empty() || !notification.token.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(PushError::Unregistered { reason: "BadDeviceToken".into(), since: None });
         }
-        let uri: Uri = format!("{}/3/device/{}", endpoint.base_url, notification.token)
+        let uri: Uri = format!("{}/3/device/{}", endpoint.base_url(), notification.token)
             .parse()
             .map_err(|_| PushError::Unregistered { reason: "BadDeviceToken".into(), since: None })?;
 
@@ -545,17 +414,8 @@ fn payload(notification: &PushNotification<'_>) -> Result<Vec<u8>, PushError> {
     Ok(render(&body))
 }
 
-/// APNs' answer, read.
-struct Answer {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: Bytes,
-}
-
-impl Answer {
-    fn is_expired_provider_token(&self) -> bool {
-        self.status == StatusCode::FORBIDDEN && reason(&self.body).as_deref() == Some("ExpiredProviderToken")
-    }
+fn is_expired_provider_token(answer: &Answer) -> bool {
+    answer.status == StatusCode::FORBIDDEN && reason(&answer.body).as_deref() == Some("ExpiredProviderToken")
 }
 
 #[derive(Deserialize)]
@@ -606,10 +466,6 @@ fn interpret_response(
         400..=499 => Err(PushError::Rejected { status: status.as_u16(), reason: reason_or("Unknown") }),
         _ => Err(PushError::Unavailable { detail: described, retry_after: retry_after(headers) }),
     }
-}
-
-fn unavailable(detail: impl Into<String>) -> PushError {
-    PushError::Unavailable { detail: detail.into(), retry_after: None }
 }
 
 /// The provider token in use, shared by all requests.

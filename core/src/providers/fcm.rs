@@ -47,7 +47,14 @@
 //!
 //! Google's free-text `message` is never kept: it can repeat the device token.
 //!
-//! The connection is HTTP/2 when the server offers it in ALPN (Google does), HTTP/1.1 otherwise.
+//! # Connections
+//!
+//! Messages go over a fixed number of HTTP/2 connections of our own (`BURGERNET_FCM_CONNECTIONS`,
+//! see `http2.rs`), each carrying many concurrent messages: one connection carries at most the
+//! server's `SETTINGS_MAX_CONCURRENT_STREAMS` at once, too few for a large alert. The send API
+//! needs HTTP/2 (Google's speaks it): a server or proxy that offers only HTTP/1.1 gets no message,
+//! and the error says it did not agree to HTTP/2. The token endpoint, about one request an hour,
+//! goes through hyper-util's pooled client, HTTP/2 or HTTP/1.1, whichever the server offers.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -56,9 +63,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::Full;
 use hyper::body::Bytes;
-use hyper::header::{self, HeaderMap, HeaderValue};
+use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, StatusCode, Uri};
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
@@ -68,6 +75,7 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
+use super::http2::{Answer, Http2Connections};
 use super::push::{PushAccepted, PushError, PushNotification, fit_body};
 use super::sms::{error_chain, retry_after};
 use crate::config::{ConfigError, Env, parse};
@@ -156,6 +164,8 @@ pub struct FcmConfig {
     /// Certificate authorities (PEM) trusted besides the system's, for both the token endpoint and
     /// the API: an inspecting proxy, or the local fake.
     pub extra_ca_pem: Option<String>,
+    /// HTTP/2 connections to the API.
+    pub connections: usize,
     /// The longest one request may take, from connecting to reading the whole answer.
     pub timeout: Duration,
 }
@@ -163,14 +173,15 @@ pub struct FcmConfig {
 impl FcmConfig {
     /// Reads `BURGERNET_FCM_SERVICE_ACCOUNT_FILE` (the key file's path; unset: `Ok(None)`, no FCM),
     /// `BURGERNET_FCM_URL` (default `https://fcm.googleapis.com`), `BURGERNET_FCM_CA_FILE` (extra
-    /// trusted CAs, PEM), `BURGERNET_FCM_TIMEOUT` (default `10s`) and `BURGERNET_FCM_TOKEN_URI`
-    /// (overrides the key file's `token_uri`).
+    /// trusted CAs, PEM), `BURGERNET_FCM_CONNECTIONS` (default 4), `BURGERNET_FCM_TIMEOUT` (default
+    /// `10s`) and `BURGERNET_FCM_TOKEN_URI` (overrides the key file's `token_uri`).
     pub fn from_env(env: &Env) -> Result<Option<Self>, ConfigError> {
         const KEY_FILE: &str = "BURGERNET_FCM_SERVICE_ACCOUNT_FILE";
         let Some(mut service_account) = env.optional(KEY_FILE, read_service_account_file)? else {
             let dependents = [
                 "BURGERNET_FCM_URL",
                 "BURGERNET_FCM_CA_FILE",
+                "BURGERNET_FCM_CONNECTIONS",
                 "BURGERNET_FCM_TIMEOUT",
                 "BURGERNET_FCM_TOKEN_URI",
             ];
@@ -189,6 +200,7 @@ impl FcmConfig {
             service_account,
             api_url: env.or("BURGERNET_FCM_URL", DEFAULT_API_URL.to_string(), https_url)?,
             extra_ca_pem: env.optional("BURGERNET_FCM_CA_FILE", read_ca_file)?,
+            connections: env.or("BURGERNET_FCM_CONNECTIONS", 4, parse::positive_number)?,
             timeout: env.or("BURGERNET_FCM_TIMEOUT", Duration::from_secs(10), parse::duration)?,
         }))
     }
@@ -221,7 +233,9 @@ pub struct FcmClient {
 }
 
 struct Inner {
-    http: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    messages: Http2Connections,
+    /// For the token endpoint only.
+    token_http: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
     send_uri: Uri,
     token_uri: Uri,
     signer: AssertionSigner,
@@ -248,13 +262,6 @@ struct AccessToken {
     /// `Bearer <token>`, marked sensitive.
     authorization: HeaderValue,
     refresh_after: Instant,
-}
-
-/// One HTTP answer, read whole.
-struct Answer {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: Bytes,
 }
 
 #[derive(Serialize)]
@@ -308,6 +315,7 @@ impl fmt::Debug for FcmClient {
         f.debug_struct("FcmClient")
             .field("send_uri", &self.inner.send_uri.to_string())
             .field("token_uri", &self.inner.token_uri.to_string())
+            .field("connections", &self.inner.messages.connections())
             .field("timeout", &self.inner.timeout)
             .finish_non_exhaustive()
     }
@@ -334,22 +342,26 @@ impl FcmClient {
         let signer =
             AssertionSigner { key, header, issuer: account.client_email, audience: account.token_uri };
 
+        let tls = super::tls_client_config_trusting(config.extra_ca_pem.as_deref())?;
+        let messages =
+            Http2Connections::new("FCM", &api_url, config.connections, tls.clone(), MAX_RESPONSE_BYTES)?;
         let mut http = HttpConnector::new();
         http.enforce_http(false);
         http.set_nodelay(true);
         http.set_connect_timeout(Some(config.timeout));
         let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config(super::tls_client_config_trusting(config.extra_ca_pem.as_deref())?)
+            .with_tls_config(tls)
             .https_only()
             .enable_all_versions()
             .wrap_connector(http);
-        let http = Client::builder(TokioExecutor::new())
+        let token_http = Client::builder(TokioExecutor::new())
             .pool_timer(TokioTimer::new())
             .pool_idle_timeout(Duration::from_secs(60))
             .timer(TokioTimer::new())
             .build(connector);
         let inner = Inner {
-            http,
+            messages,
+            token_http,
             send_uri,
             token_uri,
             signer,
@@ -385,8 +397,8 @@ impl FcmClient {
             .header(header::CONTENT_TYPE, "application/json")
             .header(header::USER_AGENT, concat!("burgernet/", env!("CARGO_PKG_VERSION")))
             .body(Full::new(body))
-            .map_err(|_| unavailable("could not build the FCM request"))?;
-        self.exchange(request, "FCM").await
+            .map_err(|_| PushError::unavailable("could not build the FCM request"))?;
+        self.within_timeout("FCM", self.inner.messages.exchange(request)).await
     }
 
     /// The current access token as an `Authorization` value, fetched first when there is none
@@ -450,44 +462,38 @@ impl FcmClient {
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
             .header(header::USER_AGENT, concat!("burgernet/", env!("CARGO_PKG_VERSION")))
             .body(Full::new(Bytes::from(form)))
-            .map_err(|_| unavailable("could not build the token request"))?;
+            .map_err(|_| PushError::unavailable("could not build the token request"))?;
         let fetched_at = Instant::now();
-        let answer = self.exchange(request, "the OAuth2 token endpoint").await?;
+        let peer = "the OAuth2 token endpoint";
+        let answer = self.within_timeout(peer, self.token_exchange(request, peer)).await?;
         interpret_token_answer(&answer, fetched_at)
     }
 
-    /// Sends `request` and reads the whole answer within the timeout. `peer` names the other side
-    /// in errors.
-    async fn exchange(&self, request: Request<Full<Bytes>>, peer: &str) -> Result<Answer, PushError> {
-        let inner = &*self.inner;
-        let exchange = async {
-            let response = inner.http.request(request).await.map_err(|error| {
-                let what = if error.is_connect() { "could not connect" } else { "the request failed" };
-                // hyper-util's own text ("client error (Connect)") adds nothing to its cause's.
-                let cause = error_chain(std::error::Error::source(&error).unwrap_or(&error));
-                unavailable(format!("{peer}: {what}: {cause}"))
-            })?;
-            let (parts, body) = response.into_parts();
-            let body = Limited::new(body, MAX_RESPONSE_BYTES)
-                .collect()
-                .await
-                .map_err(|error| {
-                    unavailable(format!(
-                        "{peer}: could not read the response (HTTP {}): {error}",
-                        parts.status.as_u16()
-                    ))
-                })?
-                .to_bytes();
-            Ok(Answer { status: parts.status, headers: parts.headers, body })
-        };
-        tokio::time::timeout(inner.timeout, exchange).await.map_err(|_| {
-            unavailable(format!("{peer}: no response within {}", humantime::format_duration(inner.timeout)))
+    /// A request to the token endpoint and its whole answer. `peer` names the endpoint in errors.
+    async fn token_exchange(&self, request: Request<Full<Bytes>>, peer: &str) -> Result<Answer, PushError> {
+        let response = self.inner.token_http.request(request).await.map_err(|error| {
+            let what = if error.is_connect() { "could not connect" } else { "the request failed" };
+            // hyper-util's own text ("client error (Connect)") adds nothing to its cause's.
+            let cause = error_chain(std::error::Error::source(&error).unwrap_or(&error));
+            PushError::unavailable(format!("{peer}: {what}: {cause}"))
+        })?;
+        Answer::read(response, MAX_RESPONSE_BYTES, peer).await
+    }
+
+    /// `exchange`, given up after the timeout. `peer` names the other side in errors.
+    async fn within_timeout(
+        &self,
+        peer: &str,
+        exchange: impl Future<Output = Result<Answer, PushError>>,
+    ) -> Result<Answer, PushError> {
+        let timeout = self.inner.timeout;
+        tokio::time::timeout(timeout, exchange).await.map_err(|_| {
+            PushError::unavailable(format!(
+                "{peer}: no response within {}",
+                humantime::format_duration(timeout)
+            ))
         })?
     }
-}
-
-fn unavailable(detail: impl Into<String>) -> PushError {
-    PushError::Unavailable { detail: detail.into(), retry_after: None }
 }
 
 /// The token endpoint's answer: a token, or why not. 4xx means our credentials are refused
@@ -499,11 +505,13 @@ fn interpret_token_answer(answer: &Answer, fetched_at: Instant) -> Result<Access
             .ok()
             .filter(|granted| granted.token_type.eq_ignore_ascii_case("bearer"))
             .ok_or_else(|| {
-                unavailable("the OAuth2 token endpoint answered HTTP 200 without a bearer token")
+                PushError::unavailable("the OAuth2 token endpoint answered HTTP 200 without a bearer token")
             })?;
         let mut authorization =
             HeaderValue::try_from(format!("Bearer {}", granted.access_token)).map_err(|_| {
-                unavailable("the OAuth2 token endpoint answered a token that cannot be sent in a header")
+                PushError::unavailable(
+                    "the OAuth2 token endpoint answered a token that cannot be sent in a header",
+                )
             })?;
         authorization.set_sensitive(true);
         let lifetime = Duration::from_secs(granted.expires_in);
@@ -525,7 +533,7 @@ fn interpret_token_answer(answer: &Answer, fetched_at: Instant) -> Result<Access
             Err(PushError::Unavailable { detail, retry_after: retry_after(&answer.headers) })
         }
         400..=499 => Err(PushError::Unauthorized { detail }),
-        _ => Err(unavailable(detail)),
+        _ => Err(PushError::unavailable(detail)),
     }
 }
 
@@ -613,6 +621,8 @@ fn fitting_body<'a>(title: &str, body: &'a str, data: &Map<String, Value>) -> Co
 
 #[cfg(test)]
 mod tests {
+    use hyper::header::HeaderMap;
+
     use super::*;
 
     fn payload_len(title: &str, body: &str, data: &Map<String, Value>) -> usize {

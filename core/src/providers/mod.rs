@@ -1,7 +1,8 @@
 //! Clients for the providers that carry messages to participants: an SMS gateway over HTTP(S)
 //! ([`sms`]) and e-mail over SMTP ([`email`]). Each is an enum of the real client and the local
 //! stand-in that `burgernet dev` uses (the [`LocalOutbox`](crate::outbox::LocalOutbox)), so callers
-//! hold one concrete type and never a trait object.
+//! hold one concrete type and never a trait object. Push goes to APNs ([`apns`]) and FCM ([`fcm`])
+//! (both behind [`push::PushSender`]) over HTTP/2 connections of our own (`http2.rs`).
 //!
 //! Errors from these clients follow the providers' rules and say whether a retry can help
 //! (`is_retryable`). Their text never contains a phone number, an e-mail address or a message
@@ -17,6 +18,7 @@
 pub mod apns;
 pub mod email;
 pub mod fcm;
+mod http2;
 pub mod push;
 pub mod sms;
 pub mod sms_text;

@@ -82,6 +82,11 @@ fn after_text(retry_after: Option<Duration>) -> String {
 }
 
 impl PushError {
+    /// A passing failure without the provider's `Retry-After`: no answer, a broken connection.
+    pub(crate) fn unavailable(detail: impl Into<String>) -> Self {
+        Self::Unavailable { detail: detail.into(), retry_after: None }
+    }
+
     /// Whether sending the same notification again later may succeed.
     pub fn is_retryable(&self) -> bool {
         matches!(self, Self::RateLimited { .. } | Self::Unavailable { .. } | Self::Unauthorized { .. })

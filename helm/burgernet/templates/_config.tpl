@@ -91,6 +91,7 @@ BURGERNET_FCM_* variable without the key file, which it has no business holding.
   "BURGERNET_APNS_CONNECTIONS" (int64 $c.apns.connections | toString)
   "BURGERNET_APNS_TIMEOUT" $c.apns.timeout
   "BURGERNET_FCM_URL" $c.fcm.url
+  "BURGERNET_FCM_CONNECTIONS" (int64 $c.fcm.connections | toString)
   "BURGERNET_FCM_TIMEOUT" $c.fcm.timeout
 }}
 {{- with $c.apns.caFile }}

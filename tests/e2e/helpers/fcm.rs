@@ -22,7 +22,8 @@ pub fn start_fake_fcm() -> FakeFcm {
 }
 
 pub trait FakeFcmExt {
-    /// A client configuration for this fake: its key file, URL and certificate authority.
+    /// A client configuration for this fake: its key file, URL and certificate authority, with
+    /// 2 connections and a 5 s timeout.
     fn fcm_config(&self) -> FcmConfig;
 
     fn fcm_client(&self) -> FcmClient {
@@ -41,6 +42,7 @@ impl FakeFcmExt for FakeFcm {
                 .expect("read the fake's key file"),
             api_url: self.base_url().to_string(),
             extra_ca_pem: Some(self.ca_pem().to_string()),
+            connections: 2,
             timeout: Duration::from_secs(5),
         }
     }
