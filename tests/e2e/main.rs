@@ -23,6 +23,7 @@ mod participant_management;
 mod providers;
 mod reference_data;
 mod resilience;
+mod selection;
 mod sign_in;
 mod sms_receipts;
 mod tip_media;
