@@ -99,6 +99,11 @@ impl LocalService {
         let store = MediaStore::from_env(env)?;
         let state = AppState::new(api, pool.clone(), outbox, store.clone())?;
         let messaging = state.messaging.clone();
+        // Tokens and connections ready before the first alert needs them.
+        tokio::spawn({
+            let push = messaging.push.clone();
+            async move { push.warm_up().await }
+        });
         let server = burgernet_api::build_server(listener, state.clone())?;
         let handle = server.handle();
         let running = tokio::spawn(server);

@@ -48,6 +48,11 @@ pub async fn work(env: &Env) -> anyhow::Result<()> {
     let registry = metrics::new_registry();
     let delivery_metrics = DeliveryMetrics::register(&registry);
     let store = MediaStore::from_env(env)?;
+    // Tokens and connections ready before the first alert needs them.
+    tokio::spawn({
+        let push = messaging.push.clone();
+        async move { push.warm_up().await }
+    });
     let handle = application_runner(pool.clone(), workers, messaging, store, delivery_metrics).start().await;
     let health = WorkerHealth { pool, heartbeat: handle.heartbeat(), registry, stall_after };
     let health = HealthServer::start(listener, health)?;

@@ -89,6 +89,22 @@ async fn a_routine_message_has_normal_priority_and_once_expired_a_ttl_of_zero() 
 }
 
 #[tokio::test]
+async fn warming_up_readies_the_token_and_every_connection_before_the_first_push() {
+    let fcm = start_fake_fcm();
+    let client = client_with(&fcm, |config| config.connections = 3);
+    client.warm_up().await.unwrap();
+    // The token endpoint's connection and the three to the API.
+    let (tokens, connections) = (fcm.tokens_issued(), fcm.connections_accepted());
+    assert_eq!((tokens, connections, fcm.requests()), (1, 4, 0));
+
+    for _ in 0..3 {
+        client.send(&alert(DEVICE)).await.unwrap();
+    }
+    assert_eq!((fcm.tokens_issued(), fcm.connections_accepted()), (tokens, connections), "nothing new");
+    assert_eq!(fcm.requests(), 3);
+}
+
+#[tokio::test]
 async fn one_access_token_serves_every_send_of_the_client_and_its_clones() {
     let fcm = start_fake_fcm();
     let client = fcm.fcm_client();

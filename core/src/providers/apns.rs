@@ -253,6 +253,13 @@ impl ApnsClient {
         })
     }
 
+    /// Signs the provider token and opens the connections to the production server, so the
+    /// first alert's pushes leave at once.
+    pub async fn warm_up(&self) -> Result<(), PushError> {
+        self.inner.tokens.current(SystemTime::now())?;
+        self.inner.production.open_all().await
+    }
+
     /// Sends one notification to the device's environment. Retries nothing that APNs may have
     /// seen, except after `ExpiredProviderToken` (once, with a fresh token).
     pub async fn send(

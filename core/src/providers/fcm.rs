@@ -371,6 +371,13 @@ impl FcmClient {
         Ok(Self { inner: Arc::new(inner) })
     }
 
+    /// Fetches an access token and opens the connections, so the first alert's pushes leave at
+    /// once.
+    pub async fn warm_up(&self) -> Result<(), PushError> {
+        self.access_token().await?;
+        self.inner.messages.open_all().await
+    }
+
     /// Sends one notification to one device.
     pub async fn send(&self, notification: &PushNotification<'_>) -> Result<PushAccepted, PushError> {
         let body = Bytes::from(message_body(notification, Utc::now()).to_string());

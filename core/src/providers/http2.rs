@@ -152,6 +152,15 @@ impl Http2Connections {
         Answer::read(response, self.max_answer_bytes, self.peer).await
     }
 
+    /// Opens every connection that is not open, so the first requests meet no handshake (and the
+    /// server's SETTINGS, which lift the one-stream start, are in).
+    pub(crate) async fn open_all(&self) -> Result<(), PushError> {
+        for _ in 0..self.slots.len() {
+            self.connection().await?;
+        }
+        Ok(())
+    }
+
     /// The next connection in turn, opened (again) when it is not open.
     async fn connection(&self) -> Result<Connection, PushError> {
         let slot = &self.slots[self.next.fetch_add(1, Ordering::Relaxed) % self.slots.len()];

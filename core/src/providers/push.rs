@@ -177,6 +177,26 @@ pub struct PushSender {
 }
 
 impl PushSender {
+    /// Readies both providers (tokens, connections) before the first alert needs them; a
+    /// provider that cannot be reached now is reported and tried again on the first push.
+    pub async fn warm_up(&self) {
+        let apns = async {
+            if let Some(apns) = &self.apns
+                && let Err(error) = apns.warm_up().await
+            {
+                tracing::warn!(%error, "could not ready APNs; the first push will try again");
+            }
+        };
+        let fcm = async {
+            if let Some(fcm) = &self.fcm
+                && let Err(error) = fcm.warm_up().await
+            {
+                tracing::warn!(%error, "could not ready FCM; the first push will try again");
+            }
+        };
+        tokio::join!(apns, fcm);
+    }
+
     pub async fn send(
         &self,
         platform: Platform,

@@ -40,8 +40,9 @@ pub struct FanOutWave {
     pub wave: i16,
 }
 
-/// Batches waiting to be written; the selection pauses when the writers fall this far behind.
-const BATCHES_QUEUED: usize = 64;
+/// Batches waiting to be written (200,000 recipients, about 10 MB); the selection pauses when the
+/// writers fall this far behind, which only a national alert makes them.
+const BATCHES_QUEUED: usize = 400;
 
 /// Batches written in one transaction, at most.
 const BATCHES_PER_TRANSACTION: usize = 4;
