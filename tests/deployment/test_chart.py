@@ -639,7 +639,7 @@ NOT_FOR_KUBERNETES = {
 def test_every_readme_variable_reaches_the_processes_or_is_local_mode_only(chart):
     every_optional_setting = production(
         config={
-            "apns": {"caFile": "/etc/burgernet/ca/apns.pem"},
+            "apns": {"caFile": "/etc/burgernet/ca/apns.pem", "rate": "100000/min"},
             "fcm": {"caFile": "/etc/burgernet/ca/fcm.pem", "tokenUri": "https://oauth2.googleapis.com/token"},
         }
     )

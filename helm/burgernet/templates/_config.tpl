@@ -25,16 +25,24 @@ number in values as a float, which would print 41943040 as 4.194304e+07.
   "BURGERNET_LIVE_LOCATION_TTL" $c.liveLocationTtl
   "BURGERNET_ALERT_MAX_AREA_KM2" (int64 $c.alerts.maxAreaKm2 | toString)
   "BURGERNET_FANOUT_BATCH_SIZE" (int64 $c.alerts.fanoutBatchSize | toString)
+  "BURGERNET_PUSH_WINDOW" (int64 $c.alerts.pushWindow | toString)
   "BURGERNET_SMS_FALLBACK_AFTER" $c.alerts.smsFallbackAfter
   "BURGERNET_PUSH_LIFETIME" $c.alerts.pushLifetime
   "BURGERNET_WORKER_CONCURRENCY" (int64 $c.jobs.concurrency | toString)
+  "BURGERNET_PUSH_LANE_JOBS" (int64 $c.jobs.pushLaneJobs | toString)
+  "BURGERNET_SMS_LANE_JOBS" (int64 $c.jobs.smsLaneJobs | toString)
+  "BURGERNET_EMAIL_LANE_JOBS" (int64 $c.jobs.emailLaneJobs | toString)
   "BURGERNET_JOB_LEASE" $c.jobs.lease
   "BURGERNET_JOB_POLL_INTERVAL" $c.jobs.pollInterval
   "BURGERNET_SMS_GATEWAY_URL" $c.sms.gatewayUrl
   "BURGERNET_SMS_SENDER_ID" $c.sms.senderId
   "BURGERNET_SMS_TIMEOUT" $c.sms.timeout
+  "BURGERNET_SMS_CONCURRENCY" (int64 $c.sms.concurrency | toString)
+  "BURGERNET_SMS_RATE" $c.sms.rate
   "BURGERNET_EMAIL_FROM" $c.email.from
   "BURGERNET_SMTP_TIMEOUT" $c.email.smtpTimeout
+  "BURGERNET_EMAIL_CONCURRENCY" (int64 $c.email.concurrency | toString)
+  "BURGERNET_EMAIL_RATE" $c.email.rate
   "BURGERNET_MEDIA_STORE" $c.media.store
   "BURGERNET_MEDIA_MAX_PHOTO_BYTES" (int64 $c.media.maxPhotoBytes | toString)
   "BURGERNET_MEDIA_MAX_VIDEO_BYTES" (int64 $c.media.maxVideoBytes | toString)
@@ -92,10 +100,14 @@ BURGERNET_FCM_* variable without the key file, which it has no business holding.
   "BURGERNET_APNS_TIMEOUT" $c.apns.timeout
   "BURGERNET_FCM_URL" $c.fcm.url
   "BURGERNET_FCM_CONNECTIONS" (int64 $c.fcm.connections | toString)
+  "BURGERNET_FCM_RATE" $c.fcm.rate
   "BURGERNET_FCM_TIMEOUT" $c.fcm.timeout
 }}
 {{- with $c.apns.caFile }}
 {{- $_ := set $env "BURGERNET_APNS_CA_FILE" . }}
+{{- end }}
+{{- with $c.apns.rate }}
+{{- $_ := set $env "BURGERNET_APNS_RATE" . }}
 {{- end }}
 {{- with $c.fcm.tokenUri }}
 {{- $_ := set $env "BURGERNET_FCM_TOKEN_URI" . }}
