@@ -14,6 +14,8 @@
 //! never or more than once; `rss_mb` is the peak resident memory of this process.
 //!
 //! `burgernet bench media`: the photo work of the media worker, see [`media`].
+//!
+//! `burgernet bench location`: live location updates against the API, see [`location`].
 
 use std::collections::HashMap;
 use std::io::BufRead;
@@ -46,6 +48,7 @@ use serde_json::{Value, json};
 
 use crate::dev;
 
+mod location;
 mod media;
 
 pub const BENCH_DIR_VARIABLE: &str = "BURGERNET_BENCH_DIR";
@@ -76,6 +79,9 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 48, value_parser = clap::value_parser!(u64).range(1..=10_000))]
         photos: u64,
     },
+    /// Start the API (`burgernet serve`) and send it live location updates of signed-in
+    /// participants over keep-alive connections; print one line of figures.
+    Location(location::LocationOptions),
     /// Run the fake APNs, FCM and SMS gateway until stdin closes; print one JSON line with their
     /// URLs, credential files and the stats endpoint.
     #[command(hide = true)]
@@ -98,6 +104,7 @@ pub async fn run(command: BenchCommand, env: Env) -> anyhow::Result<()> {
             println!("{line}");
             Ok(())
         }
+        BenchCommand::Location(options) => location::run(env, options).await,
         BenchCommand::Fakes { latency, dir } => run_fakes(latency, &dir).await,
     }
 }
