@@ -295,7 +295,7 @@ impl From<burgernet_core::participants::account::AccountError> for ApiError {
         use burgernet_core::participants::account::AccountError as E;
         let detail = error.to_string();
         match error {
-            E::AccountGone => Self::unauthenticated("session_revoked", detail),
+            E::AccountGone | E::SessionEnded => Self::unauthenticated("session_revoked", detail),
             E::Invalid(invalid) => invalid.into(),
             E::TooManyPlaces => Self::conflict("too_many_places", detail),
             E::OutsideServiceArea => Self::unprocessable("outside_service_area", detail),
