@@ -2,6 +2,7 @@
 //!
 //! - `fanout`: the national fan-out, see [`fanout`];
 //! - `media`: the photo work of the media worker, see [`media`];
+//! - `location`: live location updates against the API, see [`location`];
 //! - `fakes` (hidden): the fake APNs, FCM and SMS gateway in a process of their own, which the
 //!   fan-out benchmark starts, with an endpoint for the figures and one that checks who received
 //!   what.
@@ -29,6 +30,7 @@ use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
 
 mod fanout;
+mod location;
 mod media;
 
 pub const BENCH_DIR_VARIABLE: &str = "BURGERNET_BENCH_DIR";
@@ -56,6 +58,9 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 48, value_parser = clap::value_parser!(u64).range(1..=10_000))]
         photos: u64,
     },
+    /// Start the API (`burgernet serve`) and send it live location updates of signed-in
+    /// participants over keep-alive connections; print one line of figures.
+    Location(location::LocationOptions),
     /// Run the fake APNs, FCM and SMS gateway until stdin closes; print one JSON line with their
     /// URLs, credential files and the stats endpoint.
     #[command(hide = true)]
@@ -78,6 +83,7 @@ pub async fn run(command: BenchCommand, env: Env) -> anyhow::Result<()> {
             println!("{line}");
             Ok(())
         }
+        BenchCommand::Location(options) => location::run(env, options).await,
         BenchCommand::Fakes { latency, dir } => run_fakes(latency, &dir).await,
     }
 }

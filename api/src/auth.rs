@@ -1,6 +1,8 @@
 //! Who is calling. Each role is an extractor: a handler that takes `Dispatcher` cannot run for
 //! anyone else, so authorization cannot be forgotten. Scope checks against a specific region or
-//! municipality happen in the handler with the `may_access_*` rules of `StaffMember`.
+//! municipality happen in the handler with the `may_access_*` rules of `StaffMember`. A
+//! participant's session is checked by `Participant` before the handler runs, or, for location
+//! updates, by the one statement the handler runs (`ParticipantSessionCheckedInStatement`).
 
 use std::future::{Ready, ready};
 
@@ -11,6 +13,7 @@ use burgernet_core::auth::participant::AuthenticatedParticipant;
 use burgernet_core::auth::staff::{StaffMember, StaffRole, StaffTokenError};
 use burgernet_core::db::sign_in as sign_in_queries;
 use burgernet_core::ids::ParticipantId;
+use burgernet_core::participants::account::AccountError;
 use futures_util::future::LocalBoxFuture;
 
 use crate::error::ApiError;
@@ -220,21 +223,56 @@ impl FromRequest for Participant {
         let state = state(request).clone();
         Box::pin(async move {
             let participant = verified?;
-            let mut conn = state.db().await?;
-            if !sign_in_queries::session_is_active(
-                &mut conn,
-                participant.session_id,
-                participant.participant_id,
-            )
-            .await?
-            {
-                return Err(ApiError::unauthenticated(
-                    "session_revoked",
-                    "This session has ended; sign in again.",
-                ));
-            }
+            ensure_session_active(&state, &participant).await?;
             Ok(Participant(participant))
         })
+    }
+}
+
+/// 401 `session_revoked` unless the token's session exists, is the participant's and has not
+/// been revoked.
+async fn ensure_session_active(
+    state: &AppState,
+    participant: &AuthenticatedParticipant,
+) -> Result<(), ApiError> {
+    let mut conn = state.db().await?;
+    if sign_in_queries::session_is_active(&mut conn, participant.session_id, participant.participant_id)
+        .await?
+    {
+        Ok(())
+    } else {
+        Err(AccountError::SessionEnded.into())
+    }
+}
+
+/// A participant whose access token verified, with the session check left to the one data-layer
+/// statement the endpoint runs: for hot endpoints (location updates) whose statement checks that
+/// the token's session exists, is the participant's and is not revoked while it writes, saving a
+/// query and a pooled connection per request. The claims come out only through
+/// [`Self::claims_for_session_check`], to hand to such a statement.
+#[derive(Debug, Clone, Copy)]
+pub struct ParticipantSessionCheckedInStatement(AuthenticatedParticipant);
+
+impl ParticipantSessionCheckedInStatement {
+    /// The token's participant and session, for a data-layer function that checks the session
+    /// in its own statement (its documentation says so).
+    pub fn claims_for_session_check(&self) -> &AuthenticatedParticipant {
+        &self.0
+    }
+
+    /// Checks the session on its own, for refusals made before the statement would run (an
+    /// invalid body): an ended session is answered 401 first, as on every participant endpoint.
+    pub async fn ensure_session_active(&self, state: &AppState) -> Result<(), ApiError> {
+        ensure_session_active(state, &self.0).await
+    }
+}
+
+impl FromRequest for ParticipantSessionCheckedInStatement {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(verify_participant_token(request).map(ParticipantSessionCheckedInStatement))
     }
 }
 

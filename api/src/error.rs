@@ -190,8 +190,12 @@ impl From<diesel::result::Error> for ApiError {
         match error {
             Error::NotFound => Self::not_found("The requested item does not exist."),
             // The connection died under the request (the database restarted): as unavailable as
-            // when no connection could be had at all.
-            Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => {
+            // when no connection could be had at all. diesel-async reports a closed connection
+            // (and any other failure to talk to the server) as `UnableToSendCommand`.
+            Error::DatabaseError(
+                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+                _,
+            ) => {
                 tracing::error!(error = %error, "the database connection closed during a request");
                 Self::unavailable(
                     "database_unavailable",
@@ -295,7 +299,7 @@ impl From<burgernet_core::participants::account::AccountError> for ApiError {
         use burgernet_core::participants::account::AccountError as E;
         let detail = error.to_string();
         match error {
-            E::AccountGone => Self::unauthenticated("session_revoked", detail),
+            E::AccountGone | E::SessionEnded => Self::unauthenticated("session_revoked", detail),
             E::Invalid(invalid) => invalid.into(),
             E::TooManyPlaces => Self::conflict("too_many_places", detail),
             E::OutsideServiceArea => Self::unprocessable("outside_service_area", detail),
@@ -462,5 +466,23 @@ impl From<burgernet_core::alerts::tip_review::TipReviewError> for ApiError {
             E::Invalid(invalid) => invalid.into(),
             E::Database(inner) => inner.into(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use diesel::result::{DatabaseErrorKind, Error};
+
+    use super::*;
+
+    #[test]
+    fn a_connection_lost_under_a_query_is_unavailable_not_an_internal_error() {
+        // What diesel-async reports when the server closed the connection.
+        let lost = Error::DatabaseError(
+            DatabaseErrorKind::UnableToSendCommand,
+            Box::new("connection closed".to_string()),
+        );
+        let error = ApiError::from(lost);
+        assert_eq!((error.status, error.code), (StatusCode::SERVICE_UNAVAILABLE, "database_unavailable"));
     }
 }

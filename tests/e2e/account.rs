@@ -285,6 +285,42 @@ async fn live_location_keeps_one_position_only_and_forgets_it_on_opt_out() {
     assert_eq!(count(&app, "SELECT count(*) FROM live_locations").await, 0);
 }
 
+/// A position report checks the session in the statement that stores it (no query before it);
+/// it must refuse every token whose session does not stand, and store nothing for it.
+#[tokio::test]
+async fn a_position_report_needs_a_session_that_stands_and_stores_nothing_without_one() {
+    let (app, me) = app().await;
+    let other_phone = app.sign_up(PHONE).await;
+    let someone_else = app.sign_up("+31687654321").await;
+    for token in [&me.access_token, &someone_else.access_token] {
+        app.json_as(Method::PATCH, "/v1/me", token, json!({"alerts_where_i_am": true})).await;
+    }
+    let position = json!({"latitude": ROTTERDAM.0, "longitude": ROTTERDAM.1, "accuracy_meters": 25.0});
+    assert_eq!(app.delete_as("/v1/session", &me.access_token).await.status(), 204);
+
+    let response = app.send_json_as(Method::PUT, "/v1/me/location", &me.access_token, &position).await;
+    assert_problem(response, 401, "session_revoked").await;
+    // The ended session hears so before anything about its body.
+    let nowhere = json!({"latitude": 95.0, "longitude": 4.4, "accuracy_meters": 5.0});
+    let response = app.send_json_as(Method::PUT, "/v1/me/location", &me.access_token, &nowhere).await;
+    assert_problem(response, 401, "session_revoked").await;
+    // A token pairing the participant with someone else's session (only a forgery could).
+    let mismatched = app
+        .participant_tokens
+        .issue_access_token(me.participant_id, someone_else.session_id(&app), chrono::Utc::now())
+        .token;
+    let response = app.send_json_as(Method::PUT, "/v1/me/location", mismatched.expose(), &position).await;
+    assert_problem(response, 401, "session_revoked").await;
+    assert_eq!(count(&app, "SELECT count(*) FROM live_locations").await, 0);
+
+    // The participant's other session is untouched.
+    let (status, stored) =
+        app.json_as(Method::PUT, "/v1/me/location", &other_phone.access_token, position).await;
+    assert_eq!(status, 200, "{stored}");
+    let sql = format!("SELECT count(*) FROM live_locations WHERE participant_id = '{}'", me.participant_id);
+    assert_eq!(count(&app, &sql).await, 1);
+}
+
 const APNS_TOKEN: &str = "3f2a9c0e5b7d4a1f8e6c2b0a9d7f5e3c1b9a7f5d3e1c0b8a6f4d2e0c8b6a4f2d";
 
 fn ios_device() -> Value {

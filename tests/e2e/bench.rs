@@ -1,6 +1,7 @@
 //! `burgernet bench fanout`: the real binary, its own fakes process and the API and workers, over a
 //! fresh database of the test cluster with a small synthetic population. `burgernet bench media`:
-//! the real binary with two photos.
+//! the real binary with two photos. `burgernet bench location`: the real binary and the API it
+//! starts (`burgernet serve`), over a fresh database, with a few hundred updates.
 
 use std::process::Command;
 
@@ -25,8 +26,9 @@ fn one_line_of_figures(output: &std::process::Output, name: &str) -> (String, Ve
     (line, figures)
 }
 
-#[tokio::test]
-async fn fanout_prints_one_line_of_figures_with_every_recipient_reached_once() {
+/// Runs `burgernet bench ARGS` against a fresh database of the test cluster, with a benchmark
+/// directory of its own that is removed afterwards.
+async fn bench_on_a_fresh_database(args: &'static [&'static str]) -> std::process::Output {
     let database = TestDatabase::new().await;
     let dir = std::env::temp_dir().join(format!("burgernet-bench-{}", uuid::Uuid::new_v4()));
     let bench_dir = dir.clone();
@@ -36,13 +38,20 @@ async fn fanout_prints_one_line_of_figures_with_every_recipient_reached_once() {
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("DATABASE_URL", database.url.expose())
             .env("BURGERNET_BENCH_DIR", &dir)
-            .args(["bench", "fanout", "--participants", "20000"])
+            .arg("bench")
+            .args(args)
             .output()
-            .expect("run burgernet bench fanout")
+            .expect("run burgernet bench")
     })
     .await
     .unwrap();
     let _ = std::fs::remove_dir_all(&bench_dir);
+    output
+}
+
+#[tokio::test]
+async fn fanout_prints_one_line_of_figures_with_every_recipient_reached_once() {
+    let output = bench_on_a_fresh_database(&["fanout", "--participants", "20000"]).await;
     let (line, figures) = one_line_of_figures(&output, "fanout");
     let names: Vec<&str> = figures.iter().map(|(name, _)| name.as_str()).collect();
     assert_eq!(
@@ -107,4 +116,21 @@ async fn media_prints_one_line_of_figures_for_the_photos_processed() {
     assert!(value("p95_ms") > 0.0, "{line}");
     // At least one decoded 12-megapixel photo (36 MB) was in memory.
     assert!(value("rss_mb") >= 36.0, "{line}");
+}
+
+#[tokio::test]
+async fn location_prints_one_line_of_figures_for_the_updates_asked() {
+    let output = bench_on_a_fresh_database(&["location", "--requests", "300"]).await;
+    let (line, figures) = one_line_of_figures(&output, "location");
+    let names: Vec<&str> = figures.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(names, ["participants", "requests", "per_s", "p50_ms", "p99_ms"], "{line}");
+    let value = |wanted: &str| -> f64 {
+        let (_, value) = figures.iter().find(|(name, _)| name == wanted).unwrap();
+        value.parse().unwrap_or_else(|_| panic!("{wanted}={value} is not a number: {line}"))
+    };
+    assert_eq!(value("participants"), 64.0, "the default: {line}");
+    assert_eq!(value("requests"), 300.0, "{line}");
+    assert!(value("per_s") > 0.0, "{line}");
+    assert!(value("p50_ms") > 0.0, "{line}");
+    assert!(value("p50_ms") <= value("p99_ms"), "{line}");
 }

@@ -11,7 +11,7 @@
 //! they are full when the interruption comes.
 //!
 //! Also here: the real worker process answers the probes Kubernetes sends it and stops cleanly
-//! on SIGTERM.
+//! on SIGTERM, and the API replaces pooled connections the database ended.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -186,6 +186,37 @@ async fn the_worker_process_answers_its_probes_and_stops_cleanly_on_sigterm() {
     let status = stopped.expect("the worker did not stop within 15 s of SIGTERM");
     assert!(status.success(), "{status:?}");
     assert!(app.client.get(url("/healthz")).send().await.is_err(), "the port is released");
+}
+
+/// The API's pool takes connections without a test query; connections the database ended (a
+/// restart, an operator's `pg_terminate_backend`) must still be dropped when next taken, so the
+/// requests after it are served as usual, not answered with an error.
+#[tokio::test]
+async fn connections_the_database_ended_are_replaced_without_an_error() {
+    let app = TestApp::spawn().await;
+    let participant = app.sign_up("+31612345678").await;
+    // Requests at once, so the pool holds several connections.
+    let requests = (0..8).map(|_| app.get_as("/v1/me", &participant.access_token));
+    for response in futures_util::future::join_all(requests).await {
+        assert_eq!(response.status(), 200);
+    }
+    let ended = app
+        .database_count(
+            // Materialized, so the filter runs before any termination: other tests share the
+            // cluster.
+            "WITH api AS MATERIALIZED (
+                 SELECT pid FROM pg_stat_activity
+                  WHERE datname = current_database() AND backend_type = 'client backend'
+                    AND pid <> pg_backend_pid()
+             )
+             SELECT count(*) FROM api WHERE pg_terminate_backend(pid, 5000)",
+        )
+        .await;
+    assert!(ended >= 2, "the API held {ended} connections");
+    for _ in 0..20 {
+        let response = app.get_as("/v1/me", &participant.access_token).await;
+        assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+    }
 }
 
 fn slow_down_providers(app: &TestApp, latency: Duration) {

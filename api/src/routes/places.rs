@@ -9,7 +9,7 @@ use burgernet_core::participants::places::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::auth::Participant;
+use crate::auth::{Participant, ParticipantSessionCheckedInStatement};
 use crate::error::{ApiError, JsonBodyProblems, ParticipantAccessProblems, Problem};
 use crate::state::AppState;
 
@@ -166,11 +166,23 @@ pub struct PositionUpdate {
     pub accuracy_meters: f32,
 }
 
+impl PositionUpdate {
+    fn parse(&self) -> Result<(Position, f32), InvalidInput> {
+        let position = Position::parse(self.latitude, self.longitude)?;
+        if !(0.0..=100_000.0).contains(&self.accuracy_meters) {
+            return Err(InvalidInput::new("invalid_accuracy", "The accuracy is 0 to 100000 metres."));
+        }
+        Ok((position, self.accuracy_meters))
+    }
+}
+
 /// Report your current position for "alerts where I am".
 ///
-/// Who may call: a participant who switched "alerts where I am" on. Only this latest position
-/// is kept, never a history; it is deleted when it expires (2 hours by default) or when the
-/// participant switches the feature off.
+/// Who may call: a participant who switched "alerts where I am" on, in a session that has not
+/// ended. Phones report often, so the session is checked by the same statement that stores the
+/// position (one statement per report), not before it. Only this latest position is kept, never
+/// a history; it is deleted when it expires (2 hours by default) or when the participant switches
+/// the feature off.
 #[utoipa::path(
     tag = "my account",
     security(("participant_token" = [])),
@@ -186,22 +198,22 @@ pub struct PositionUpdate {
 #[put("/v1/me/location")]
 pub async fn update_location(
     state: web::Data<AppState>,
-    participant: Participant,
+    caller: ParticipantSessionCheckedInStatement,
     body: web::Json<PositionUpdate>,
 ) -> Result<web::Json<LiveLocation>, ApiError> {
-    let position = Position::parse(body.latitude, body.longitude)?;
-    if !(0.0..=100_000.0).contains(&body.accuracy_meters) {
-        return Err(ApiError::unprocessable("invalid_accuracy", "The accuracy is 0 to 100000 metres."));
-    }
+    let (position, accuracy_meters) = match body.parse() {
+        Ok(parsed) => parsed,
+        Err(invalid) => {
+            // An ended session hears so before anything about its body.
+            caller.ensure_session_active(&state).await?;
+            return Err(invalid.into());
+        }
+    };
     let mut conn = state.db().await?;
-    let stored = account::update_live_location(
-        &mut conn,
-        participant.id(),
-        position,
-        body.accuracy_meters,
-        state.live_location_ttl,
-    )
-    .await?;
+    let claims = caller.claims_for_session_check();
+    let stored =
+        account::update_live_location(&mut conn, claims, position, accuracy_meters, state.live_location_ttl)
+            .await?;
     Ok(web::Json(stored))
 }
 

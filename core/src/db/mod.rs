@@ -22,8 +22,8 @@ use std::collections::BTreeSet;
 
 use diesel::prelude::*;
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
-use diesel_async::pooled_connection::AsyncDieselConnectionManager;
 use diesel_async::pooled_connection::deadpool::{Object, Pool};
+use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
@@ -46,7 +46,17 @@ pub(crate) fn interval(duration: std::time::Duration) -> diesel::pg::data_types:
 }
 
 pub fn build_pool(config: &DatabaseConfig) -> anyhow::Result<DbPool> {
-    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(config.url.expose().clone());
+    // No test query on every checkout (diesel-async's default): it is a round trip and a
+    // statement per request, a sixth of a location update's throughput (`bench location`). A
+    // connection the server closed (a restart) or left in a broken transaction is still dropped
+    // at checkout, as diesel-async checks both whatever the method; one that breaks under a query
+    // answers 503.
+    let mut manager_config = ManagerConfig::default();
+    manager_config.recycling_method = RecyclingMethod::Fast;
+    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(
+        config.url.expose().clone(),
+        manager_config,
+    );
     // Bounded waits: a saturated or unreachable database becomes an error the caller can report,
     // not a request that hangs.
     let timeout = Some(std::time::Duration::from_secs(5));

@@ -4,8 +4,12 @@
 
 use chrono::{DateTime, Utc};
 use diesel::dsl::now;
+use diesel::pg::Pg;
 use diesel::prelude::*;
-use diesel::sql_types::{Array, Double, Float4, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+use diesel::sql_types::{
+    Array, Double, Float4, Interval, Nullable, Text, Timestamptz, Untyped, Uuid as SqlUuid,
+};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
@@ -13,7 +17,7 @@ use super::schema::{
     devices, email_verifications, live_locations, participant_sessions, participant_staff_actions,
     participants, place_time_windows, places, sign_in_challenges,
 };
-use crate::ids::{DeviceId, ParticipantId, PlaceId};
+use crate::ids::{DeviceId, ParticipantId, PlaceId, SessionId};
 use crate::participants::phone::PhoneNumber;
 
 /// The participant's row, as stored.
@@ -398,37 +402,90 @@ pub struct LiveLocationRow {
     pub expires_at: DateTime<Utc>,
 }
 
-/// Replaces the participant's one position (there is never more than one row per participant),
-/// if they have "alerts where I am" switched on; none when they have not. One statement, as it
-/// runs for every position report: `FOR SHARE` waits for a concurrent opt-out or erasure and then
-/// sees it, so no position is written after one.
-pub async fn upsert_live_location(
+/// Replaces the participant's one position (there is never more than one row per participant)
+/// if the access token's session stands (it exists, is theirs, is not revoked) and they have
+/// "alerts where I am" switched on; none otherwise. One statement, as it runs for every position
+/// report: the session check other endpoints make in a query of their own is part of it.
+/// `FOR SHARE` waits for a concurrent opt-out or erasure and then sees it, so no position is
+/// written after one.
+pub async fn upsert_live_location_in_session(
     conn: &mut AsyncPgConnection,
+    session: SessionId,
     participant: ParticipantId,
     latitude: f64,
     longitude: f64,
     accuracy_meters: f32,
     ttl: std::time::Duration,
 ) -> QueryResult<Option<LiveLocationRow>> {
-    diesel::sql_query(
-        "INSERT INTO live_locations (participant_id, location, accuracy_meters, recorded_at, expires_at)
-         SELECT id, ST_SetSRID(ST_MakePoint($2, $3), 4326), $4, now(), now() + $5
-           FROM participants
-          WHERE id = $1 AND live_location_enabled AND erased_at IS NULL
-            FOR SHARE
-         ON CONFLICT (participant_id) DO UPDATE
-            SET location = excluded.location, accuracy_meters = excluded.accuracy_meters,
-                recorded_at = excluded.recorded_at, expires_at = excluded.expires_at
-         RETURNING ST_Y(location) AS latitude, ST_X(location) AS longitude, accuracy_meters, recorded_at, expires_at",
-    )
-    .bind::<SqlUuid, _>(participant.0)
-    .bind::<Double, _>(longitude)
-    .bind::<Double, _>(latitude)
-    .bind::<Float4, _>(accuracy_meters)
-    .bind::<diesel::sql_types::Interval, _>(super::interval(ttl))
+    UpsertLiveLocationInSession {
+        session: session.0,
+        participant: participant.0,
+        longitude,
+        latitude,
+        accuracy_meters,
+        ttl: super::interval(ttl),
+    }
     .get_result(conn)
     .await
     .optional()
+}
+
+/// The statement of [`upsert_live_location_in_session`]. Not a `sql_query`: diesel prepares
+/// those anew on every run (one more round trip, and PostgreSQL parses and plans again), while
+/// this one's text never changes, so each connection prepares it once.
+struct UpsertLiveLocationInSession {
+    session: Uuid,
+    participant: Uuid,
+    longitude: f64,
+    latitude: f64,
+    accuracy_meters: f32,
+    ttl: diesel::pg::data_types::PgInterval,
+}
+
+impl QueryFragment<Pg> for UpsertLiveLocationInSession {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql(
+            "INSERT INTO live_locations (participant_id, location, accuracy_meters, recorded_at, expires_at)
+             SELECT participants.id, ST_SetSRID(ST_MakePoint(report.longitude, report.latitude), 4326),
+                    report.accuracy_meters, now(), now() + report.ttl
+               FROM (VALUES (",
+        );
+        out.push_bind_param::<SqlUuid, _>(&self.session)?;
+        out.push_sql(", ");
+        out.push_bind_param::<SqlUuid, _>(&self.participant)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Double, _>(&self.longitude)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Double, _>(&self.latitude)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Float4, _>(&self.accuracy_meters)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Interval, _>(&self.ttl)?;
+        out.push_sql(
+            ")) AS report (session_id, participant_id, longitude, latitude, accuracy_meters, ttl)
+               JOIN participant_sessions ON participant_sessions.id = report.session_id
+                                        AND participant_sessions.participant_id = report.participant_id
+               JOIN participants ON participants.id = report.participant_id
+              WHERE participant_sessions.revoked_at IS NULL
+                AND participants.live_location_enabled AND participants.erased_at IS NULL
+                FOR SHARE OF participants
+             ON CONFLICT (participant_id) DO UPDATE
+                SET location = excluded.location, accuracy_meters = excluded.accuracy_meters,
+                    recorded_at = excluded.recorded_at, expires_at = excluded.expires_at
+             RETURNING ST_Y(location) AS latitude, ST_X(location) AS longitude, accuracy_meters,
+                       recorded_at, expires_at",
+        );
+        Ok(())
+    }
+}
+
+impl QueryId for UpsertLiveLocationInSession {
+    type QueryId = Self;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl Query for UpsertLiveLocationInSession {
+    type SqlType = Untyped;
 }
 
 /// The participant's position unless it has expired.

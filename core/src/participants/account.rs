@@ -18,9 +18,11 @@ use super::places::{
     MAX_PLACES_PER_PARTICIPANT, PlaceKind, PlaceName, Position, PostalAddress, TimeWindow, Weekday,
 };
 use super::{Category, Channel, InvalidInput, Language, ParticipantStatus};
+use crate::auth::participant::AuthenticatedParticipant;
 use crate::db::participants::{
     self as queries, DeviceRow, DeviceValues, ParticipantRow, PlaceRow, PlaceValues,
 };
+use crate::db::sign_in as sign_in_queries;
 use crate::ids::{DeviceId, ParticipantId, PlaceId};
 use crate::jobs::BackgroundJob;
 
@@ -32,6 +34,9 @@ pub enum AccountError {
     /// The participant no longer exists (erased); their token is stale.
     #[error("This account no longer exists.")]
     AccountGone,
+    /// The access token's session has ended (signed out, revoked, or the account erased).
+    #[error("This session has ended; sign in again.")]
+    SessionEnded,
     #[error(transparent)]
     Invalid(#[from] InvalidInput),
     #[error("A participant can have at most {MAX_PLACES_PER_PARTICIPANT} places.")]
@@ -387,15 +392,20 @@ pub async fn remove_place(
 
 // --- live location ---
 
+/// Stores the position the participant's phone reported. The statement that stores it also
+/// checks the access token's session (see [`queries::upsert_live_location_in_session`]), so
+/// callers need not check it first; only a refused report costs more queries, to say why.
 pub async fn update_live_location(
     conn: &mut AsyncPgConnection,
-    participant: ParticipantId,
+    caller: &AuthenticatedParticipant,
     position: Position,
     accuracy_meters: f32,
     ttl: Duration,
 ) -> Result<LiveLocation, AccountError> {
-    let stored = queries::upsert_live_location(
+    let (session, participant) = (caller.session_id, caller.participant_id);
+    let stored = queries::upsert_live_location_in_session(
         conn,
+        session,
         participant,
         position.latitude(),
         position.longitude(),
@@ -403,14 +413,14 @@ pub async fn update_live_location(
         ttl,
     )
     .await?;
-    match stored {
-        Some(row) => Ok(live_location_from_row(row)),
-        // Nothing written: say whether the account is gone or the feature is off.
-        None => {
-            require(conn, participant, false).await?;
-            Err(AccountError::LiveLocationOff)
-        }
+    if let Some(row) = stored {
+        return Ok(live_location_from_row(row));
     }
+    if !sign_in_queries::session_is_active(conn, session, participant).await? {
+        return Err(AccountError::SessionEnded);
+    }
+    require(conn, participant, false).await?;
+    Err(AccountError::LiveLocationOff)
 }
 
 fn live_location_from_row(row: queries::LiveLocationRow) -> LiveLocation {
