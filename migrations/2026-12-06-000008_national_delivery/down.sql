@@ -12,6 +12,9 @@ ALTER TABLE delivery_batches ADD PRIMARY KEY (message_id, batch_no);
 ALTER TABLE delivery_batches DROP COLUMN lane;
 
 ALTER TABLE alert_recipients DROP COLUMN push_expected;
+CREATE INDEX alert_recipients_participant_idx ON alert_recipients (participant_id, created_at DESC);
+ALTER TABLE alert_recipients DROP CONSTRAINT alert_recipients_pkey;
+ALTER TABLE alert_recipients ADD PRIMARY KEY (alert_id, participant_id);
 DROP INDEX deliveries_target_idx;
 CREATE UNIQUE INDEX deliveries_target_idx ON deliveries
     (message_id, participant_id, channel, (COALESCE(device_id, '00000000-0000-0000-0000-000000000000'::uuid)));

@@ -217,6 +217,14 @@ ALTER TABLE deliveries
     DROP CONSTRAINT deliveries_alert_id_fkey,
     DROP CONSTRAINT deliveries_message_id_fkey,
     DROP CONSTRAINT deliveries_participant_id_fkey;
+-- The key leads with the participant: it serves "is this participant a recipient" and a
+-- participant's alerts (which needed an index of their own), and it leaves the batch index as the
+-- only way to a batch's recipients. With the alert first, a new alert (unknown to the planner's
+-- statistics, estimated at one row) was read through the key, every recipient so far for each
+-- batch: a fan-out slowing down as it grew.
+ALTER TABLE alert_recipients DROP CONSTRAINT alert_recipients_pkey;
+ALTER TABLE alert_recipients ADD PRIMARY KEY (participant_id, alert_id);
+DROP INDEX alert_recipients_participant_idx;
 -- Whether the selection found the recipient reachable by push: the push lane is then theirs, and
 -- an SMS for the alert goes by the fallback lane once the push lane has ended (see lanes below),
 -- so that no two lanes can send the same SMS.

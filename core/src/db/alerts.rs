@@ -240,7 +240,7 @@ pub async fn is_recipient(
     alert: AlertId,
     participant: Uuid,
 ) -> QueryResult<bool> {
-    diesel::select(diesel::dsl::exists(alert_recipients::table.find((alert.0, participant))))
+    diesel::select(diesel::dsl::exists(alert_recipients::table.find((participant, alert.0))))
         .get_result(conn)
         .await
 }

@@ -100,21 +100,25 @@ pub struct ContactRow {
     pub push_expected: bool,
 }
 
+/// The recipients of a batch, or only those the selection found reachable by push or not
+/// (`push_expected`).
 pub async fn batch_contacts(
     conn: &mut AsyncPgConnection,
     alert: AlertId,
     batch_no: i32,
+    push_expected: Option<bool>,
 ) -> QueryResult<Vec<ContactRow>> {
     diesel::sql_query(
         "SELECT p.id AS participant_id, p.status, p.channels, p.language, p.phone_number,
                 CASE WHEN p.email_verified_at IS NOT NULL THEN p.email END AS email,
                 r.received_at IS NOT NULL AS acknowledged, r.push_expected
            FROM alert_recipients r JOIN participants p ON p.id = r.participant_id
-          WHERE r.alert_id = $1 AND r.batch_no = $2
+          WHERE r.alert_id = $1 AND r.batch_no = $2 AND ($3::bool IS NULL OR r.push_expected = $3)
           ORDER BY p.id",
     )
     .bind::<SqlUuid, _>(alert.0)
     .bind::<Integer, _>(batch_no)
+    .bind::<Nullable<Bool>, _>(push_expected)
     .load(conn)
     .await
 }
@@ -372,7 +376,7 @@ pub async fn record_receipt(
     participant: Uuid,
     opened: bool,
 ) -> QueryResult<Option<bool>> {
-    let recipient = alert_recipients::table.find((alert.0, participant));
+    let recipient = alert_recipients::table.find((participant, alert.0));
     let exists: Option<Receipts> = recipient
         .select((alert_recipients::received_at, alert_recipients::opened_at))
         .for_update()

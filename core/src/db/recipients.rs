@@ -131,27 +131,21 @@ pub struct Candidate {
     pub reach_channels: Vec<String>,
 }
 
-/// Everyone the alert's current area reaches who is not a recipient yet, as a stream in the
-/// order the spatial index yields them: the first rows arrive before the whole area is matched.
-/// A participant with two matching points comes twice (recipients are unique in the table).
-/// `first_wave`: nobody is a recipient yet, so nobody needs to be left out.
+/// Everyone the alert's current area reaches, as a stream in the order the spatial index yields
+/// them: the first rows arrive before the whole area is matched. A participant with two matching
+/// points comes twice, and those who are recipients already (of an earlier wave) come too:
+/// recipients are unique in their table, which keeps the first (see [`insert_recipients`]).
+/// Leaving them out here would need statistics of `alert_recipients` that are current while a
+/// fan-out fills it, or a wrong plan costs seconds per point.
 pub async fn stream_candidates<'conn>(
     conn: &'conn mut AsyncPgConnection,
     alert: AlertId,
     category: &'conn str,
     channels: &'conn [String],
-    first_wave: bool,
 ) -> QueryResult<impl Stream<Item = QueryResult<Candidate>> + Send + 'conn> {
-    let not_yet = if first_wave {
-        ""
-    } else {
-        "WHERE NOT EXISTS (SELECT 1 FROM alert_recipients r
-                            WHERE r.alert_id = $1 AND r.participant_id = points.participant_id)"
-    };
     let query = format!(
         "WITH area AS MATERIALIZED (SELECT area AS g FROM alerts WHERE id = $1), {MOMENT}
-         SELECT points.participant_id, points.matched_by, points.reach_channels
-           FROM ({points}) AS points {not_yet}",
+         SELECT points.participant_id, points.matched_by, points.reach_channels FROM ({points}) AS points",
         points = reached_points()
     );
     diesel::sql_query(query)
@@ -191,13 +185,16 @@ pub struct BatchFilled {
 
 /// Adds recipients (of one or more batches of one wave); a participant who is a recipient
 /// already (a second matching point, an earlier wave) is left as they are. Returns the batches
-/// that got anyone, with how many.
+/// that got anyone, with how many. Transactions adding recipients at the same time must not wait
+/// for each other in a circle: each adds them in the order of their ids.
 pub async fn insert_recipients(
     conn: &mut AsyncPgConnection,
     alert: AlertId,
     wave: i16,
     recipients: &[NewRecipient],
 ) -> QueryResult<Vec<BatchFilled>> {
+    let mut recipients: Vec<&NewRecipient> = recipients.iter().collect();
+    recipients.sort_by_key(|recipient| recipient.participant_id);
     let ids: Vec<Uuid> = recipients.iter().map(|r| r.participant_id).collect();
     let batches: Vec<i32> = recipients.iter().map(|r| r.batch_no).collect();
     let matched_by: Vec<&str> = recipients.iter().map(|r| r.matched_by).collect();

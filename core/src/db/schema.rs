@@ -248,7 +248,7 @@ diesel::table! {
 }
 
 diesel::table! {
-    alert_recipients (alert_id, participant_id) {
+    alert_recipients (participant_id, alert_id) {
         alert_id -> Uuid,
         participant_id -> Uuid,
         wave -> Int2,

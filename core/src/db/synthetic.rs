@@ -17,8 +17,6 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Double, Integer, Nullable, Text, Uuid as SqlUuid};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
-use uuid::Uuid;
-
 use crate::ids::AlertId;
 
 pub const BENCH_REGION_CODE: &str = "bench";
@@ -281,20 +279,38 @@ pub async fn seed(conn: &mut AsyncPgConnection, participants: i64) -> QueryResul
     Ok(())
 }
 
+/// Reads the tables an alert's delivery touches into PostgreSQL's buffers, as they are on a
+/// database server that has been running (the benchmark's own server has just started).
+/// Needs the `pg_prewarm` extension (PostgreSQL's contrib).
+pub async fn warm_up(conn: &mut AsyncPgConnection) -> QueryResult<()> {
+    diesel::sql_query("CREATE EXTENSION IF NOT EXISTS pg_prewarm").execute(conn).await?;
+    diesel::sql_query(
+        "SELECT pg_prewarm(c.oid)
+           FROM pg_class c
+          WHERE c.relname IN ('participants', 'places', 'devices', 'alert_recipients', 'deliveries',
+                              'delivery_batches', 'live_locations')
+             OR c.oid IN (SELECT indexrelid FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid
+                           WHERE t.relname IN ('participants', 'places', 'devices', 'alert_recipients',
+                                               'deliveries', 'delivery_batches', 'live_locations'))",
+    )
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
 /// Jobs left in the queue by an earlier benchmark run (an SMS fallback check that was not due
 /// yet, say) would send during this one: the benchmark database holds nothing else, so they go.
 pub async fn discard_pending_jobs(conn: &mut AsyncPgConnection) -> QueryResult<usize> {
     diesel::sql_query("DELETE FROM background_jobs").execute(conn).await
 }
 
-/// How far an alert's first wave got.
+/// How far an alert's first wave got: cheap enough to ask many times a second while it is
+/// delivered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, QueryableByName)]
 pub struct FanOutProgress {
-    /// The selection's duration, once the wave's recipients were all added (its dossier entry).
-    #[diesel(sql_type = Nullable<BigInt>)]
-    pub select_ms: Option<i64>,
-    #[diesel(sql_type = BigInt)]
-    pub recipients: i64,
+    /// Whether the wave has all its recipients.
+    #[diesel(sql_type = Bool)]
+    pub selected: bool,
     /// Lanes of batches not finished yet.
     #[diesel(sql_type = BigInt)]
     pub batches_pending: i64,
@@ -306,20 +322,19 @@ pub struct FanOutProgress {
 impl FanOutProgress {
     /// Every recipient added and every lane of every batch delivered.
     pub fn is_done(&self) -> bool {
-        self.select_ms.is_some() && self.batches_pending == 0
+        self.selected && self.batches_pending == 0
     }
 
     /// Every recipient added and every push handed over.
     pub fn pushes_done(&self) -> bool {
-        self.select_ms.is_some() && self.push_batches_pending == 0
+        self.selected && self.push_batches_pending == 0
     }
 }
 
 pub async fn fan_out_progress(conn: &mut AsyncPgConnection, alert: AlertId) -> QueryResult<FanOutProgress> {
     diesel::sql_query(
-        "SELECT (SELECT (body ->> 'select_ms')::bigint FROM alert_dossier
-                  WHERE alert_id = $1 AND kind = 'recipients_selected' ORDER BY seq LIMIT 1) AS select_ms,
-                (SELECT count(*) FROM alert_recipients WHERE alert_id = $1) AS recipients,
+        "SELECT coalesce((SELECT recipients_selected_at IS NOT NULL FROM alert_areas
+                           WHERE alert_id = $1 AND wave = 0), false) AS selected,
                 (SELECT count(*) FROM delivery_batches WHERE alert_id = $1 AND finished_at IS NULL)
                     AS batches_pending,
                 (SELECT count(*) FROM delivery_batches
@@ -330,12 +345,31 @@ pub async fn fan_out_progress(conn: &mut AsyncPgConnection, alert: AlertId) -> Q
     .await
 }
 
+/// What an alert's first wave came to: its recipients, and how long their selection took (its
+/// dossier entry).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, QueryableByName)]
+pub struct FanOutSummary {
+    #[diesel(sql_type = BigInt)]
+    pub recipients: i64,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub select_ms: Option<i64>,
+}
+
+pub async fn fan_out_summary(conn: &mut AsyncPgConnection, alert: AlertId) -> QueryResult<FanOutSummary> {
+    diesel::sql_query(
+        "SELECT (SELECT count(*) FROM alert_recipients WHERE alert_id = $1) AS recipients,
+                (SELECT (body ->> 'select_ms')::bigint FROM alert_dossier
+                  WHERE alert_id = $1 AND kind = 'recipients_selected' ORDER BY seq LIMIT 1) AS select_ms",
+    )
+    .bind::<SqlUuid, _>(alert.0)
+    .get_result(conn)
+    .await
+}
+
 /// Where one recipient's alert should arrive: a push token (`apns`, `fcm`) or a phone number
 /// (`sms`), and whether it was handed over (an SMS may still be waiting for the SMS lane's rate).
 #[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
 pub struct ExpectedTarget {
-    #[diesel(sql_type = SqlUuid)]
-    pub recipient: Uuid,
     #[diesel(sql_type = Text)]
     pub provider: String,
     #[diesel(sql_type = Text)]
@@ -345,28 +379,26 @@ pub struct ExpectedTarget {
 }
 
 /// Every device of the alert's recipients who chose push, and the phone of every recipient who
-/// chose SMS and has no device: each should receive the alert exactly once. A page of at most
-/// `limit` recipients after `after` (in id order; start with the nil id).
+/// chose SMS and has no device: each should receive the alert exactly once. Those of the batches
+/// `batches` (a range of batch numbers).
 pub async fn expected_targets(
     conn: &mut AsyncPgConnection,
     alert: AlertId,
-    after: Uuid,
-    limit: i64,
+    batches: std::ops::Range<i32>,
 ) -> QueryResult<Vec<ExpectedTarget>> {
     diesel::sql_query(
         "WITH page AS (
              SELECT participant_id, batch_no FROM alert_recipients
-              WHERE alert_id = $1 AND participant_id > $2 ORDER BY participant_id LIMIT $3),
+              WHERE alert_id = $1 AND batch_no >= $2 AND batch_no < $3),
          message AS (SELECT id FROM alert_messages WHERE alert_id = $1 AND kind = 'alert' AND wave = 0)
-         SELECT page.participant_id AS recipient,
-                CASE d.platform WHEN 'ios' THEN 'apns' ELSE 'fcm' END AS provider, d.push_token AS address,
+         SELECT CASE d.platform WHEN 'ios' THEN 'apns' ELSE 'fcm' END AS provider, d.push_token AS address,
                 true AS handed_over
            FROM page
            JOIN participants p ON p.id = page.participant_id
            JOIN devices d ON d.participant_id = page.participant_id
           WHERE 'push' = ANY (p.channels)
          UNION ALL
-         SELECT page.participant_id, 'sms', p.phone_number,
+         SELECT 'sms', p.phone_number,
                 EXISTS (SELECT 1 FROM deliveries dl, message
                          WHERE dl.message_id = message.id AND dl.batch_no = page.batch_no
                            AND dl.participant_id = page.participant_id AND dl.channel = 'sms'
@@ -378,8 +410,8 @@ pub async fn expected_targets(
                      AND EXISTS (SELECT 1 FROM devices d WHERE d.participant_id = p.id))",
     )
     .bind::<SqlUuid, _>(alert.0)
-    .bind::<SqlUuid, _>(after)
-    .bind::<BigInt, _>(limit)
+    .bind::<Integer, _>(batches.start)
+    .bind::<Integer, _>(batches.end)
     .load(conn)
     .await
 }

@@ -109,7 +109,8 @@ impl BackgroundJob for SmsFallbackCheck {
             if unacknowledged.is_empty() {
                 return Ok(());
             }
-            (Batch::load(conn, &alert, &message, self.batch_no, Lane::Sms, false).await?, unacknowledged)
+            // The push lane's recipients, whose pushes this follows up.
+            (Batch::load(conn, &alert, &message, self.batch_no, Lane::FallbackSms, false).await?, unacknowledged)
         };
         let mut made = batch.made_before();
         let planner = |contact: &Contact, made: &Made| -> Vec<Route> {

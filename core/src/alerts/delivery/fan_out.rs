@@ -177,7 +177,8 @@ struct Selected {
 }
 
 /// Streams the wave's candidates out of the spatial index and cuts them into batches: first a
-/// small one, then full ones. Stops early when the writers stop (the alert was closed).
+/// small one, then full ones. Stops early when the writers stop (the alert was closed). Those who
+/// are recipients already (an earlier wave, a second point) are left out by the writers.
 async fn select(
     ctx: &DeliveryContext,
     wave: &WaveCut,
@@ -190,10 +191,7 @@ async fn select(
     let batch_size = settings.batch_size.max(1);
     let mut conn = ctx.pool.get().await.map_err(JobError::retryable)?;
     let started = Instant::now();
-    // Nobody is a recipient yet at the first run of the first wave: nobody to leave out.
-    let first_wave = wave.wave == 0 && first_batch_no == 0;
-    let candidates =
-        recipients::stream_candidates(&mut conn, wave.alert, category, channels, first_wave).await?;
+    let candidates = recipients::stream_candidates(&mut conn, wave.alert, category, channels).await?;
     let mut candidates = std::pin::pin!(candidates);
     let mut batch = BatchCut::new(first_batch_no, settings.first_batch_size.clamp(1, batch_size));
     while let Some(candidate) = candidates.next().await {

@@ -304,16 +304,26 @@ impl Batch {
         let alert_id = AlertId(alert.id);
         let message_id = AlertMessageId(message.id);
         let kind = MessageKind::from_database(&message.kind);
-        let rows = queries::batch_contacts(conn, alert_id, batch_no).await?;
-        let ids: Vec<Uuid> = rows.iter().map(|c| c.participant_id).collect();
+        // Of the alert itself, each lane has its recipients (see `Route::lane`): the push lane and
+        // the fallback after it those the selection found reachable by push, the SMS lane the
+        // others. Only the lanes that may push need their devices.
+        let push_expected = match (kind, lane) {
+            (MessageKind::Alert, Lane::Push | Lane::FallbackSms) => Some(true),
+            (MessageKind::Alert, Lane::Sms) => Some(false),
+            _ => None,
+        };
+        let rows = queries::batch_contacts(conn, alert_id, batch_no, push_expected).await?;
         let mut devices: HashMap<Uuid, Vec<DeviceTarget>> = HashMap::new();
-        for device in queries::devices_of(conn, &ids).await? {
-            devices.entry(device.participant_id).or_default().push(DeviceTarget {
-                id: device.id,
-                platform: Platform::from_database(&device.platform),
-                token: device.push_token,
-                apns_environment: device.apns_environment.as_deref().map(ApnsEnvironment::from_database),
-            });
+        if matches!(lane, Lane::Push | Lane::FallbackSms) {
+            let ids: Vec<Uuid> = rows.iter().map(|c| c.participant_id).collect();
+            for device in queries::devices_of(conn, &ids).await? {
+                devices.entry(device.participant_id).or_default().push(DeviceTarget {
+                    id: device.id,
+                    platform: Platform::from_database(&device.platform),
+                    token: device.push_token,
+                    apns_environment: device.apns_environment.as_deref().map(ApnsEnvironment::from_database),
+                });
+            }
         }
         let contacts = rows
             .into_iter()

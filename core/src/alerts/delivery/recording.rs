@@ -26,7 +26,12 @@ use crate::participants::Channel;
 /// Outcomes written in one transaction, at most.
 const MOST_PER_WRITE: usize = 2_000;
 
-/// Transactions writing outcomes at the same time (one connection each).
+/// How long a writer gathers outcomes after the first before it writes: each write costs a
+/// dossier entry and a commit, so writes of hundreds are far cheaper than writes of a few.
+const GATHER_FOR: std::time::Duration = std::time::Duration::from_millis(10);
+
+/// Transactions writing outcomes at the same time (one connection each): one gathers while the
+/// other writes.
 const WRITERS: usize = 2;
 
 /// A device whose token the provider declared dead.
@@ -139,6 +144,14 @@ async fn write_as_they_come(
             let mut received = received.lock().await;
             if received.recv_many(&mut gathered, MOST_PER_WRITE).await == 0 {
                 return;
+            }
+            let until = tokio::time::Instant::now() + GATHER_FOR;
+            while gathered.len() < MOST_PER_WRITE {
+                let room = MOST_PER_WRITE - gathered.len();
+                match tokio::time::timeout_at(until, received.recv_many(&mut gathered, room)).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {}
+                }
             }
         }
         let outcomes: Vec<&Outcome> = gathered.iter().map(|pending| &pending.outcome).collect();

@@ -4,8 +4,8 @@
 //! - **Rate**: a token bucket per provider in the database (`provider_rate_buckets`), refilled at
 //!   the configured rate and holding at most a tenth of a second's worth, so the rate holds
 //!   however many worker processes send. A process takes a share of the tokens at a time
-//!   (a twentieth of a second's worth), so the database is asked about twenty times a second per
-//!   provider, not once a message. FCM's default project quota is 600,000 messages a minute;
+//!   (a twentieth of a second's worth, once it has gathered), so the database is asked about
+//!   twenty times a second per provider, not once a message. FCM's default project quota is 600,000 messages a minute;
 //!   APNs publishes none (no rate unless one is set); SMS gateways take about 200–500 a second per
 //!   account.
 //! - **Pauses**: a `Retry-After` pauses that provider for this process (with up to 20% jitter on
@@ -70,22 +70,24 @@ pub struct BucketState {
 /// What taking from a bucket gave.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Taken {
-    /// Whole tokens granted (0 when the bucket holds less than one).
+    /// Tokens granted: all that were asked for, or none.
     pub granted: u32,
     pub left: BucketState,
-    /// With nothing granted: when the next token will be there.
+    /// With nothing granted: when enough will be there.
     pub next_token_in: Option<Duration>,
 }
 
 /// Refills the bucket for the time since it was last refilled (up to the rate's burst), then
-/// takes up to `wanted` whole tokens.
+/// takes `wanted` tokens if they are there, else nothing: a drained bucket is not handed out a
+/// token at a time (a database round trip each), but in shares, when one has gathered.
 pub fn take_tokens(rate: Rate, state: BucketState, now: DateTime<Utc>, wanted: u32) -> Taken {
     let elapsed = (now - state.refilled_at).to_std().unwrap_or_default().as_secs_f64();
     let tokens = (state.tokens + elapsed * rate.per_second).min(rate.burst());
-    let granted = (tokens.floor() as u32).min(wanted);
+    let wanted = f64::from(wanted).min(rate.burst().floor()).max(1.0);
+    let granted = if tokens >= wanted { wanted as u32 } else { 0 };
     let left = BucketState { tokens: tokens - f64::from(granted), refilled_at: now.max(state.refilled_at) };
     let next_token_in =
-        (granted == 0).then(|| Duration::from_secs_f64(((1.0 - tokens) / rate.per_second).max(0.0)));
+        (granted == 0).then(|| Duration::from_secs_f64(((wanted - tokens) / rate.per_second).max(0.0)));
     Taken { granted, left, next_token_in }
 }
 
@@ -221,25 +223,27 @@ mod tests {
     fn a_bucket_refills_at_the_rate_and_holds_a_tenth_of_a_second() {
         let rate = Rate { per_second: 500.0 };
         let empty = BucketState { tokens: 0.0, refilled_at: at(0) };
-        // 20 ms at 500/s: 10 tokens.
-        let taken = take_tokens(rate, empty, at(20), 25);
-        assert_eq!(taken.granted, 10);
-        assert_eq!(taken.left, BucketState { tokens: 0.0, refilled_at: at(20) });
+        // 50 ms at 500/s: 25 tokens, a share.
+        let taken = take_tokens(rate, empty, at(50), 25);
+        assert_eq!(taken.granted, 25);
+        assert_eq!(taken.left, BucketState { tokens: 0.0, refilled_at: at(50) });
         // A long idle spell fills it to 50 (0.1 s), no more.
-        let taken = take_tokens(rate, empty, at(60_000), 1_000);
-        assert_eq!(taken.granted, 50);
-        // Only whole tokens are granted; the rest stays.
-        let taken = take_tokens(rate, empty, at(3), 25);
-        assert_eq!(taken.granted, 1);
-        assert!((taken.left.tokens - 0.5).abs() < 1e-9);
+        let full = take_tokens(rate, empty, at(60_000), 25).left;
+        assert_eq!(full.tokens, 25.0);
+        // Asking for more than it can ever hold gets what it holds at most.
+        assert_eq!(take_tokens(rate, empty, at(60_000), 1_000).granted, 50);
     }
 
     #[test]
-    fn an_empty_bucket_says_when_the_next_token_comes() {
+    fn a_drained_bucket_hands_out_shares_not_single_tokens() {
         let rate = Rate { per_second: 500.0 };
-        let taken = take_tokens(rate, BucketState { tokens: 0.25, refilled_at: at(0) }, at(0), 25);
+        // 20 ms: 10 of the 25 wanted are there; nothing yet, and the rest takes 30 ms.
+        let taken = take_tokens(rate, BucketState { tokens: 0.0, refilled_at: at(0) }, at(20), 25);
         assert_eq!(taken.granted, 0);
-        assert_eq!(taken.next_token_in, Some(Duration::from_micros(1_500)));
+        assert_eq!(taken.next_token_in, Some(Duration::from_millis(30)));
+        // What was there stays.
+        assert!((taken.left.tokens - 10.0).abs() < 1e-9);
+        assert_eq!(take_tokens(rate, taken.left, at(50), 25).granted, 25);
     }
 
     #[test]
@@ -253,17 +257,17 @@ mod tests {
             granted += taken.granted;
             state = taken.left;
         }
-        // One second at the rate, but for the part of a token still in the bucket.
-        assert!(state.tokens < 1.0, "{state:?}");
+        // One second at the rate, but for what is still in the bucket (less than a share).
+        assert!(state.tokens < f64::from(rate.share()), "{state:?}");
         assert!((f64::from(granted) + state.tokens - 500.0).abs() < 1e-6, "{granted} granted, {state:?}");
     }
 
     #[test]
     fn a_clock_that_went_back_grants_nothing_extra() {
         let rate = Rate { per_second: 500.0 };
-        let taken = take_tokens(rate, BucketState { tokens: 3.0, refilled_at: at(1_000) }, at(0), 25);
-        assert_eq!(taken.granted, 3);
-        assert_eq!(taken.left.refilled_at, at(1_000));
+        let taken = take_tokens(rate, BucketState { tokens: 30.0, refilled_at: at(1_000) }, at(0), 25);
+        assert_eq!(taken.granted, 25);
+        assert_eq!(taken.left, BucketState { tokens: 5.0, refilled_at: at(1_000) });
     }
 
     #[test]
