@@ -1,6 +1,7 @@
 DROP TABLE provider_rate_buckets;
 
 DROP INDEX background_jobs_claim_by_type_idx;
+ALTER TABLE alert_dossier ALTER COLUMN body SET COMPRESSION default;
 ALTER TABLE alert_areas DROP COLUMN recipients_selected_at;
 
 -- One job per batch again: the push lane's job carries the batch; the other lanes' go.

@@ -444,36 +444,54 @@ struct UpsertLiveLocationInSession {
 
 impl QueryFragment<Pg> for UpsertLiveLocationInSession {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        // The row is updated when it exists (nearly always) and inserted only when it does not:
+        // an `INSERT .. ON CONFLICT` alone would run the insert trigger, which computes the
+        // participant's reach, on every report, only to throw it away on the conflict.
         out.push_sql(
-            "INSERT INTO live_locations (participant_id, location, accuracy_meters, recorded_at, expires_at)
-             SELECT participants.id, ST_SetSRID(ST_MakePoint(report.longitude, report.latitude), 4326),
-                    report.accuracy_meters, now(), now() + report.ttl
-               FROM (VALUES (",
+            "WITH report AS (
+                 SELECT participants.id AS participant_id,
+                        ST_SetSRID(ST_MakePoint(",
         );
-        out.push_bind_param::<SqlUuid, _>(&self.session)?;
-        out.push_sql(", ");
-        out.push_bind_param::<SqlUuid, _>(&self.participant)?;
-        out.push_sql(", ");
         out.push_bind_param::<Double, _>(&self.longitude)?;
         out.push_sql(", ");
         out.push_bind_param::<Double, _>(&self.latitude)?;
-        out.push_sql(", ");
+        out.push_sql("), 4326) AS location, ");
         out.push_bind_param::<Float4, _>(&self.accuracy_meters)?;
-        out.push_sql(", ");
+        out.push_sql(" AS accuracy_meters, now() AS recorded_at, now() + ");
         out.push_bind_param::<Interval, _>(&self.ttl)?;
         out.push_sql(
-            ")) AS report (session_id, participant_id, longitude, latitude, accuracy_meters, ttl)
-               JOIN participant_sessions ON participant_sessions.id = report.session_id
-                                        AND participant_sessions.participant_id = report.participant_id
-               JOIN participants ON participants.id = report.participant_id
-              WHERE participant_sessions.revoked_at IS NULL
-                AND participants.live_location_enabled AND participants.erased_at IS NULL
-                FOR SHARE OF participants
-             ON CONFLICT (participant_id) DO UPDATE
-                SET location = excluded.location, accuracy_meters = excluded.accuracy_meters,
-                    recorded_at = excluded.recorded_at, expires_at = excluded.expires_at
-             RETURNING ST_Y(location) AS latitude, ST_X(location) AS longitude, accuracy_meters,
-                       recorded_at, expires_at",
+            " AS expires_at
+                   FROM participant_sessions
+                   JOIN participants ON participants.id = participant_sessions.participant_id
+                  WHERE participant_sessions.id = ",
+        );
+        out.push_bind_param::<SqlUuid, _>(&self.session)?;
+        out.push_sql(" AND participant_sessions.participant_id = ");
+        out.push_bind_param::<SqlUuid, _>(&self.participant)?;
+        out.push_sql(
+            "
+                    AND participant_sessions.revoked_at IS NULL
+                    AND participants.live_location_enabled AND participants.erased_at IS NULL
+                    FOR SHARE OF participants),
+             moved AS (
+                 UPDATE live_locations
+                    SET location = report.location, accuracy_meters = report.accuracy_meters,
+                        recorded_at = report.recorded_at, expires_at = report.expires_at
+                   FROM report
+                  WHERE live_locations.participant_id = report.participant_id
+              RETURNING live_locations.location, live_locations.accuracy_meters,
+                        live_locations.recorded_at, live_locations.expires_at),
+             placed AS (
+                 INSERT INTO live_locations (participant_id, location, accuracy_meters, recorded_at, expires_at)
+                 SELECT participant_id, location, accuracy_meters, recorded_at, expires_at FROM report
+                  WHERE NOT EXISTS (SELECT 1 FROM moved)
+                     ON CONFLICT (participant_id) DO UPDATE
+                    SET location = excluded.location, accuracy_meters = excluded.accuracy_meters,
+                        recorded_at = excluded.recorded_at, expires_at = excluded.expires_at
+              RETURNING location, accuracy_meters, recorded_at, expires_at)
+             SELECT ST_Y(location) AS latitude, ST_X(location) AS longitude, accuracy_meters,
+                    recorded_at, expires_at
+               FROM (SELECT * FROM moved UNION ALL SELECT * FROM placed) AS stored",
         );
         Ok(())
     }

@@ -416,6 +416,10 @@ fn payload(notification: &PushNotification<'_>) -> Result<Vec<u8>, PushError> {
         );
         Value::Object(payload).to_string().into_bytes()
     };
+    let whole = render(notification.body);
+    if whole.len() <= MAX_PAYLOAD_BYTES {
+        return Ok(whole);
+    }
     let body = fit_body(notification.body, |body| render(body).len() <= MAX_PAYLOAD_BYTES)
         .ok_or_else(|| PushError::Rejected { status: 413, reason: "PayloadTooLarge".into() })?;
     Ok(render(&body))

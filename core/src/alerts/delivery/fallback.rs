@@ -110,7 +110,10 @@ impl BackgroundJob for SmsFallbackCheck {
                 return Ok(());
             }
             // The push lane's recipients, whose pushes this follows up.
-            (Batch::load(conn, &alert, &message, self.batch_no, Lane::FallbackSms, false).await?, unacknowledged)
+            (
+                Batch::load(conn, &alert, &message, self.batch_no, Lane::FallbackSms, false).await?,
+                unacknowledged,
+            )
         };
         let mut made = batch.made_before();
         let planner = |contact: &Contact, made: &Made| -> Vec<Route> {

@@ -13,7 +13,6 @@ use super::plan::DeviceTarget;
 use super::render::Rendered;
 use super::throttle;
 use crate::alerts::MessageKind;
-use crate::ids::{AlertId, AlertMessageId};
 use crate::metrics::ErrorSource;
 use crate::participants::devices::Platform;
 use crate::participants::email::EmailAddress;
@@ -43,8 +42,8 @@ pub enum HandOver {
 /// What a message says, to whom it belongs: the parts of a push that are the same for every
 /// recipient of a message.
 pub struct MessageRef<'a> {
-    pub alert_id: AlertId,
-    pub message_id: AlertMessageId,
+    pub alert_id: &'a str,
+    pub message_id: &'a str,
     pub kind: MessageKind,
     /// Pushes break through focus modes (not the closing message, which is news, not urgent).
     pub urgent: bool,
@@ -74,7 +73,7 @@ pub async fn push(
         title: &message.rendered.push_title,
         body: &message.rendered.push_body,
         urgent: message.urgent && message.kind != MessageKind::Closing,
-        collapse_id: &alert_id,
+        collapse_id: message.alert_id,
         expires_at,
         data: &data,
     };

@@ -277,6 +277,9 @@ pub(super) struct Contact {
 pub(super) struct Batch {
     pub(super) alert_id: AlertId,
     pub(super) message_id: AlertMessageId,
+    /// The ids as every push carries them.
+    alert_id_text: String,
+    message_id_text: String,
     pub(super) kind: MessageKind,
     pub(super) wave: Option<i16>,
     pub(super) batch_no: i32,
@@ -393,6 +396,8 @@ impl Batch {
         Ok(Self {
             alert_id,
             message_id,
+            alert_id_text: alert_id.to_string(),
+            message_id_text: message_id.to_string(),
             kind,
             wave: message.wave,
             batch_no,
@@ -442,8 +447,8 @@ impl Batch {
     /// The lane windows and message parts a hand-over of `contact` needs.
     fn message_for(&self, contact: &Contact) -> MessageRef<'_> {
         MessageRef {
-            alert_id: self.alert_id,
-            message_id: self.message_id,
+            alert_id: &self.alert_id_text,
+            message_id: &self.message_id_text,
             kind: self.kind,
             urgent: self.urgent,
             rendered: &self.rendered[&contact.language],
@@ -619,13 +624,15 @@ async fn hand_over_one(
     let place = window.places.clone().acquire_owned().await.expect("lane places are never closed");
     let _in_flight = window.in_flight.acquire().await.expect("lane windows are never closed");
     let message = batch.message_for(contact);
+    // Boxed: a lane keeps hundreds of these waiting, and unboxed each would carry the whole state
+    // of a provider exchange from the start.
     let outcome = match route {
-        Route::Push(device) => hand_over::push(ctx, &message, device, expires_at).await,
+        Route::Push(device) => Box::pin(hand_over::push(ctx, &message, device, expires_at)).await,
         Route::Sms(_) => {
             let reference = format!("{}:{}", batch.message_id, contact.recipient.participant_id);
-            hand_over::sms(ctx, contact.phone.as_ref(), &message.rendered.sms, &reference).await
+            Box::pin(hand_over::sms(ctx, contact.phone.as_ref(), &message.rendered.sms, &reference)).await
         }
-        Route::Email => hand_over::email(ctx, contact.email.as_ref(), message.rendered).await,
+        Route::Email => Box::pin(hand_over::email(ctx, contact.email.as_ref(), message.rendered)).await,
     };
     Ok((outcome, place))
 }

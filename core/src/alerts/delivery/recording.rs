@@ -28,7 +28,7 @@ const MOST_PER_WRITE: usize = 2_000;
 
 /// How long a writer gathers outcomes after the first before it writes: each write costs a
 /// dossier entry and a commit, so writes of hundreds are far cheaper than writes of a few.
-const GATHER_FOR: std::time::Duration = std::time::Duration::from_millis(10);
+const GATHER_FOR: std::time::Duration = std::time::Duration::from_millis(20);
 
 /// Transactions writing outcomes at the same time (one connection each): one gathers while the
 /// other writes.
@@ -210,6 +210,10 @@ async fn write(pool: &DbPool, outcomes: &[&Outcome]) -> anyhow::Result<()> {
     let records: Vec<DeliveryRecord> = latest.into_values().cloned().collect();
     let mut conn = pool.get().await?;
     conn.transaction(async |conn| {
+        // No wait for the disk here: the run's end is committed with one, which makes this
+        // write durable too. Should the database fail before that, the run counts as interrupted
+        // and its next run marks what it sends again (see the module docs of `delivery`).
+        queries::commit_without_waiting_for_the_disk(conn).await?;
         queries::record(conn, &records).await?;
         for (alert, results) in by_alert {
             dossier::record(conn, alert, &Actor::System, "deliveries", json!({ "results": results })).await?;
