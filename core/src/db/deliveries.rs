@@ -180,13 +180,6 @@ pub async fn existing(
     .await
 }
 
-/// Lets the current transaction commit without waiting for its WAL to reach the disk
-/// (`synchronous_commit = off` for this transaction only). A later commit that does wait makes it
-/// durable as well.
-pub async fn commit_without_waiting_for_the_disk(conn: &mut AsyncPgConnection) -> QueryResult<()> {
-    diesel::sql_query("SET LOCAL synchronous_commit = off").execute(conn).await.map(drop)
-}
-
 /// One delivery's outcome, to be recorded.
 #[derive(Debug, Clone)]
 pub struct DeliveryRecord {

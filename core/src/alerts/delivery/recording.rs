@@ -210,10 +210,6 @@ async fn write(pool: &DbPool, outcomes: &[&Outcome]) -> anyhow::Result<()> {
     let records: Vec<DeliveryRecord> = latest.into_values().cloned().collect();
     let mut conn = pool.get().await?;
     conn.transaction(async |conn| {
-        // No wait for the disk here: the run's end is committed with one, which makes this
-        // write durable too. Should the database fail before that, the run counts as interrupted
-        // and its next run marks what it sends again (see the module docs of `delivery`).
-        queries::commit_without_waiting_for_the_disk(conn).await?;
         queries::record(conn, &records).await?;
         for (alert, results) in by_alert {
             dossier::record(conn, alert, &Actor::System, "deliveries", json!({ "results": results })).await?;
