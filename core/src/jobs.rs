@@ -85,8 +85,12 @@ pub enum JobError {
     /// Retrying cannot help (bad input, a rejected request): keep the job as failed now.
     Permanent(anyhow::Error),
     /// Retry after this long rather than after the job type's backoff: the cause said when
-    /// (a provider's Retry-After, work this job waits for).
+    /// (a provider's Retry-After).
     RetryAfter(Duration, anyhow::Error),
+    /// The job cannot run yet because it waits for other work (a follow-up for the message
+    /// before it): it comes back after this long and the attempt does not count. What it waits
+    /// for must end on its own, successfully or failed for good, or the job waits forever.
+    NotYet(Duration, anyhow::Error),
 }
 
 impl JobError {
@@ -102,14 +106,18 @@ impl JobError {
         Self::RetryAfter(after, error.into())
     }
 
+    pub fn not_yet(after: Duration, reason: impl Into<anyhow::Error>) -> Self {
+        Self::NotYet(after, reason.into())
+    }
+
     pub fn is_retryable(&self) -> bool {
-        matches!(self, Self::Retryable(_) | Self::RetryAfter(..))
+        matches!(self, Self::Retryable(_) | Self::RetryAfter(..) | Self::NotYet(..))
     }
 
     /// The delay the error asks for, if it names one.
     pub fn delay(&self) -> Option<Duration> {
         match self {
-            Self::RetryAfter(after, _) => Some(*after),
+            Self::RetryAfter(after, _) | Self::NotYet(after, _) => Some(*after),
             _ => None,
         }
     }
@@ -127,7 +135,10 @@ impl fmt::Display for JobError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             // `:#` keeps anyhow's context chain on one line.
-            Self::Retryable(error) | Self::Permanent(error) | Self::RetryAfter(_, error) => {
+            Self::Retryable(error)
+            | Self::Permanent(error)
+            | Self::RetryAfter(_, error)
+            | Self::NotYet(_, error) => {
                 write!(f, "{error:#}")
             }
         }
@@ -140,6 +151,7 @@ impl fmt::Debug for JobError {
             Self::Retryable(error) => f.debug_tuple("Retryable").field(error).finish(),
             Self::Permanent(error) => f.debug_tuple("Permanent").field(error).finish(),
             Self::RetryAfter(after, error) => f.debug_tuple("RetryAfter").field(after).field(error).finish(),
+            Self::NotYet(after, error) => f.debug_tuple("NotYet").field(after).field(error).finish(),
         }
     }
 }

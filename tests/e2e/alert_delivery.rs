@@ -228,6 +228,68 @@ async fn updates_and_the_closing_go_to_the_devices_that_got_the_alert() {
     assert!(alert_sms_to(&app).is_empty());
 }
 
+/// The update's push lane job, as `(attempts, last_error)` turned into a count each.
+const UPDATE_JOB: &str =
+    "FROM background_jobs j JOIN alert_messages m ON m.id = (j.payload->>'message_id')::uuid
+     WHERE j.job_type = 'deliver_push' AND m.kind = 'update'";
+
+#[tokio::test]
+async fn a_follow_up_waits_for_its_batch_without_spending_attempts_and_goes_after_a_batch_failed_for_good() {
+    let app = app().await;
+    let dispatcher = app.dispatcher_token("rotterdam");
+    app.participant("+31620000051", Profile { devices: vec![ios_device(51)], ..Profile::default() }).await;
+    app.participant("+31620000052", Profile { devices: vec![android_device("down")], ..Profile::default() })
+        .await;
+    // FCM is over its quota (429 QUOTA_EXCEEDED): the batch's push lane waits at least a minute
+    // to retry the Android push.
+    app.fcm.faults().fail_next(1, Fault::RateLimited { retry_after_seconds: 2 });
+    let id = app.send_new_alert(&dispatcher, alert_body(circle(ROTTERDAM, 2_000.0))).await;
+    app.apns.fake.wait_for_received(1).await.unwrap();
+    app.wait_for_counters(&dispatcher, &id, |c| c["push"]["sent"] == 1 && c["push"]["retrying"] == 1).await;
+
+    let update = json!({"texts": {"nl": {"message": "Gezien bij de Maas."}}});
+    app.expect_ok(Method::POST, &format!("/v1/alerts/{id}/updates"), &dispatcher, update).await;
+    // The update's job runs, finds the alert still on its way to the batch, and waits: every run
+    // of it over these seconds (one each 2 s) leaves its attempts as they were.
+    let waited =
+        format!("SELECT count(*) {UPDATE_JOB} AND j.last_error LIKE 'waiting for the earlier messages%'");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while app.database_count(&waited).await == 0 {
+        assert!(std::time::Instant::now() < deadline, "the update's job never ran");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(app.database_count(&format!("SELECT max(j.attempts)::bigint AS count {UPDATE_JOB}")).await, 0);
+    assert_eq!(app.apns.fake.requests().len(), 1, "the update did not overtake the alert");
+
+    // The alert's push lane job fails for good: its next failed run, due now, is its last.
+    app.database_exec(
+        "UPDATE background_jobs j SET max_attempts = j.attempts + 1, run_at = now()
+           FROM alert_messages m
+          WHERE m.id = (j.payload->>'message_id')::uuid AND m.kind = 'alert' AND j.job_type = 'deliver_push'",
+    )
+    .await;
+    let failed = "SELECT count(*) FROM background_jobs WHERE job_type = 'deliver_push' AND state = 'failed'";
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while app.database_count(failed).await == 0 {
+        assert!(std::time::Instant::now() < deadline, "the alert's push lane job never failed for good");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // The update still goes out, to the device the alert reached, and nothing is pending any more.
+    let received = app.apns.fake.wait_for_received(2).await.unwrap();
+    assert_eq!(received[1].payload["kind"], "update", "{:?}", received[1].payload);
+    let counters = app.wait_until_delivered(&dispatcher, &id).await;
+    assert_eq!(counters["push"]["sent"], 2, "{counters}");
+    let abandoned = app
+        .database_count(&format!(
+            "SELECT count(*) FROM delivery_batches b JOIN alert_messages m ON m.id = b.message_id
+              WHERE b.alert_id = '{id}' AND m.kind = 'alert' AND b.lane = 'push'
+                AND b.finished_at IS NOT NULL AND b.abandoned_at IS NOT NULL"
+        ))
+        .await;
+    assert_eq!(abandoned, 1, "the failed batch counts as finished, and as abandoned");
+}
+
 #[tokio::test]
 async fn passing_failures_are_retried_within_the_budget_without_a_storm() {
     let app = app().await;

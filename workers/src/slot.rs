@@ -147,6 +147,7 @@ fn panic_message(panic: &(dyn Any + Send)) -> &str {
 enum Record {
     Complete,
     Retry { after: std::time::Duration, error: String },
+    Postpone { after: std::time::Duration, reason: String },
     GiveUp { error: String },
     Release,
 }
@@ -162,6 +163,10 @@ async fn record(state: &RunnerState, job: &StoredJob, handler: &Handler, outcome
         Outcome::Finished(Ok(())) => {
             tracing::info!(duration_ms, outcome = "succeeded", "job finished");
             Record::Complete
+        }
+        Outcome::Finished(Err(JobError::NotYet(after, reason))) => {
+            tracing::info!(duration_ms, outcome = "not yet", retry_in = ?after, reason = %format!("{reason:#}"), "job waits");
+            Record::Postpone { after, reason: format!("{reason:#}") }
         }
         Outcome::Finished(Err(error)) if error.is_retryable() && job.attempts < job.max_attempts => {
             let after = error.delay().unwrap_or_else(|| (handler.backoff)(job.attempts));
@@ -209,6 +214,7 @@ async fn store_outcome(state: &RunnerState, job: &StoredJob, record: &Record) ->
     Ok(match record {
         Record::Complete => store::complete(conn, job.id, worker).await?,
         Record::Retry { after, error } => store::retry(conn, job.id, worker, *after, error).await?,
+        Record::Postpone { after, reason } => store::postpone(conn, job.id, worker, *after, reason).await?,
         Record::GiveUp { error } => store::give_up(conn, job.id, worker, error).await?,
         Record::Release => store::release(conn, job.id, worker).await?,
     })

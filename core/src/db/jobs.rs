@@ -210,6 +210,28 @@ pub async fn retry(
     Ok(updated == 1)
 }
 
+/// Queues a job that could not run yet again after `delay`, without counting the attempt.
+/// Returns false if `worker` no longer held it.
+pub async fn postpone(
+    conn: &mut AsyncPgConnection,
+    id: JobId,
+    worker: Uuid,
+    delay: Duration,
+    reason: &str,
+) -> QueryResult<bool> {
+    let updated = diesel::update(held_by(id, worker))
+        .set((
+            background_jobs::state.eq(JobState::Queued),
+            background_jobs::run_at.eq(now_plus::<Timestamptz>(delay)),
+            background_jobs::attempts.eq(background_jobs::attempts - 1),
+            background_jobs::last_error.eq(reason),
+            unlocked(),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(updated == 1)
+}
+
 /// Keeps a job as failed for good. Returns false if `worker` no longer held it.
 pub async fn give_up(
     conn: &mut AsyncPgConnection,

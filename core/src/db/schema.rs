@@ -271,6 +271,7 @@ diesel::table! {
         started_at -> Nullable<Timestamptz>,
         finished_at -> Nullable<Timestamptz>,
         lane -> Text,
+        abandoned_at -> Nullable<Timestamptz>,
     }
 }
 

@@ -65,7 +65,7 @@ impl BackgroundJob for FanOutWave {
                 return Ok(());
             }
             if !recipients::earlier_waves_selected(conn, self.alert_id, self.wave).await? {
-                return Err(JobError::retry_after(
+                return Err(JobError::not_yet(
                     Duration::from_secs(1),
                     anyhow::anyhow!("waiting for the earlier waves to have their recipients"),
                 ));

@@ -98,7 +98,8 @@ const SENDING_RUNS: i32 = 4;
 /// Rounds of sending within one run before the rest waits for the job's next run.
 pub const ROUNDS_PER_RUN: u32 = 4;
 
-/// Lane jobs wait for earlier messages (follow-ups) without failing: many attempts.
+/// A lane job's runs that fail or are deferred by a provider's pause (a follow-up waiting for the
+/// messages before it spends none): a provider may ask for many pauses within one alert.
 const LANE_JOB_ATTEMPTS: i32 = 1_000;
 
 macro_rules! lane_job {
@@ -204,7 +205,7 @@ pub(super) async fn deliver(ctx: &DeliveryContext, lane: Lane, job: LaneBatch) -
         if kind != MessageKind::Alert
             && !queries::earlier_lanes_finished(conn, job.message_id, job.batch_no, lane.follows()).await?
         {
-            return Err(JobError::retry_after(
+            return Err(JobError::not_yet(
                 follow_up_wait(&message),
                 anyhow::anyhow!("waiting for the earlier messages to reach this batch"),
             ));
@@ -635,4 +636,20 @@ async fn hand_over_one(
         Route::Email => Box::pin(hand_over::email(ctx, contact.email.as_ref(), message.rendered)).await,
     };
     Ok((outcome, place))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alerts::delivery::fallback::DeliverFallbackSms;
+
+    /// The database marks a lane's batch abandoned when the job `deliver_<lane>` fails for good
+    /// (migration `follow_ups`): the names must stay in step.
+    #[test]
+    fn each_lane_is_delivered_by_the_job_named_after_it() {
+        assert_eq!(DeliverPush::JOB_TYPE, format!("deliver_{}", Lane::Push.as_str()));
+        assert_eq!(DeliverSms::JOB_TYPE, format!("deliver_{}", Lane::Sms.as_str()));
+        assert_eq!(DeliverEmail::JOB_TYPE, format!("deliver_{}", Lane::Email.as_str()));
+        assert_eq!(DeliverFallbackSms::JOB_TYPE, format!("deliver_{}", Lane::FallbackSms.as_str()));
+    }
 }
