@@ -1,9 +1,14 @@
 //! Requests the app may retry (mobile networks drop answers, not only requests). A request sent
 //! with an `Idempotency-Key` stores its first answer in the same transaction as its write; a retry
 //! with the same key gets that answer again and creates nothing. The key is kept only as a hash
-//! over the operation, the caller and the client's key, and forgotten after a day.
+//! over the operation, the caller and the client's key, and forgotten after a day. The answer is
+//! kept sealed (ChaCha20-Poly1305) with a key that only the client's key gives: the database holds
+//! neither a secret shown once (an anonymous tip's sender key) nor anything else of the answer.
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 use diesel_async::AsyncPgConnection;
+use ring::aead::{Aad, CHACHA20_POLY1305, LessSafeKey, Nonce, UnboundKey};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
@@ -39,13 +44,54 @@ pub struct IdempotentRequest<'a> {
 }
 
 impl IdempotentRequest<'_> {
+    /// What the request is stored under.
     fn key_hash(&self) -> [u8; 32] {
+        self.hash(b"")
+    }
+
+    /// What seals its answer: of another domain than [`Self::key_hash`], so the stored hash does
+    /// not give it.
+    fn answer_key(&self) -> AnswerKey {
+        AnswerKey(self.hash(b"burgernet idempotent answer key"))
+    }
+
+    fn hash(&self, domain: &[u8]) -> [u8; 32] {
         let mut hash = Sha256::new();
+        hash.update(domain);
         for part in [self.operation, self.caller, &self.key.0] {
             hash.update((part.len() as u64).to_be_bytes());
             hash.update(part.as_bytes());
         }
         hash.finalize().into()
+    }
+}
+
+/// Seals and opens one request's answer.
+struct AnswerKey([u8; 32]);
+
+impl AnswerKey {
+    fn aead(&self) -> LessSafeKey {
+        LessSafeKey::new(UnboundKey::new(&CHACHA20_POLY1305, &self.0).expect("a 32-byte key"))
+    }
+
+    /// A key seals one answer only (each request has its own key), so a fixed nonce is never
+    /// used twice under one key.
+    fn nonce() -> Nonce {
+        Nonce::assume_unique_for_key([0; 12])
+    }
+
+    fn seal(&self, answer: &serde_json::Value) -> serde_json::Value {
+        let mut sealed = answer.to_string().into_bytes();
+        self.aead()
+            .seal_in_place_append_tag(Self::nonce(), Aad::empty(), &mut sealed)
+            .expect("an answer far below ChaCha20-Poly1305's limit");
+        serde_json::json!({ "sealed": STANDARD.encode(sealed) })
+    }
+
+    fn open(&self, stored: serde_json::Value) -> Option<serde_json::Value> {
+        let mut sealed = STANDARD.decode(stored.get("sealed")?.as_str()?).ok()?;
+        let plain = self.aead().open_in_place(Self::nonce(), Aad::empty(), &mut sealed).ok()?;
+        serde_json::from_slice(plain).ok()
     }
 }
 
@@ -74,7 +120,7 @@ pub enum Begun<T> {
 
 /// A claimed key (or none), waiting for its answer.
 #[must_use]
-pub struct Pending(Option<[u8; 32]>);
+pub struct Pending(Option<([u8; 32], AnswerKey)>);
 
 /// Call first in the transaction of the operation. Without a request (no key sent) it is always
 /// fresh. A concurrent retry waits here for the first to commit (the key's row is locked by its
@@ -90,13 +136,19 @@ pub async fn begin<T: DeserializeOwned>(
     let key_hash = request.key_hash();
     let body_hash: [u8; 32] = Sha256::digest(serde_json::to_vec(body).unwrap_or_default()).into();
     match queries::claim(conn, &key_hash, &body_hash).await? {
-        queries::Claim::New => Ok(Begun::Fresh(Pending(Some(key_hash)))),
+        queries::Claim::New => Ok(Begun::Fresh(Pending(Some((key_hash, request.answer_key()))))),
         queries::Claim::Answered { request_hash, .. } if request_hash != body_hash => {
             Err(IdempotencyError::KeyReused)
         }
-        queries::Claim::Answered { response, .. } => serde_json::from_value(response)
-            .map(Begun::Replay)
-            .map_err(|error| diesel::result::Error::DeserializationError(Box::new(error)).into()),
+        queries::Claim::Answered { response, .. } => {
+            let unreadable = || -> IdempotencyError {
+                diesel::result::Error::DeserializationError("the stored answer does not open".into()).into()
+            };
+            let answer = request.answer_key().open(response).ok_or_else(unreadable)?;
+            serde_json::from_value(answer)
+                .map(Begun::Replay)
+                .map_err(|error| diesel::result::Error::DeserializationError(Box::new(error)).into())
+        }
     }
 }
 
@@ -106,9 +158,37 @@ impl Pending {
         conn: &mut AsyncPgConnection,
         answer: &impl Serialize,
     ) -> diesel::QueryResult<()> {
-        let Some(key_hash) = self.0 else { return Ok(()) };
+        let Some((key_hash, answer_key)) = self.0 else { return Ok(()) };
         let response = serde_json::to_value(answer)
             .map_err(|error| diesel::result::Error::SerializationError(Box::new(error)))?;
-        queries::answer(conn, &key_hash, &response).await
+        queries::answer(conn, &key_hash, &answer_key.seal(&response)).await
+    }
+}
+
+#[cfg(test)]
+mod sealing_tests {
+    use super::*;
+
+    fn request<'a>(caller: &'a str, key: &'a IdempotencyKey) -> IdempotentRequest<'a> {
+        IdempotentRequest { operation: "tip", caller, key }
+    }
+
+    #[test]
+    fn an_answer_is_stored_sealed_and_opens_only_with_its_own_request() {
+        let key = IdempotencyKey::parse("0b9d7d1e-5f0e-4a43-9d1c-1d2b8a7c6e5f").unwrap();
+        let answer = serde_json::json!({"id": "t-1", "sender_key": "shown-once-secret"});
+        let sealed = request("p-1", &key).answer_key().seal(&answer);
+        assert!(!sealed.to_string().contains("shown-once-secret"), "{sealed}");
+        assert!(!sealed.to_string().contains("t-1"), "{sealed}");
+        assert_eq!(request("p-1", &key).answer_key().open(sealed.clone()), Some(answer));
+        assert_eq!(request("p-2", &key).answer_key().open(sealed.clone()), None, "another caller");
+        let other = IdempotencyKey::parse("another-key").unwrap();
+        assert_eq!(request("p-1", &other).answer_key().open(sealed), None, "another key");
+    }
+
+    #[test]
+    fn the_stored_hash_is_not_the_sealing_key() {
+        let key = IdempotencyKey::parse("k").unwrap();
+        assert_ne!(request("p-1", &key).key_hash(), request("p-1", &key).answer_key().0);
     }
 }

@@ -229,6 +229,60 @@ async fn a_retried_tip_with_the_same_idempotency_key_creates_nothing_new() {
     assert_eq!(scene.app.database_count(&count).await, 2);
 }
 
+/// Someone who reads the whole database (a backup, a stolen dump) tries to find who sent an
+/// anonymous tip, or to act as its sender, by the ways the data used to allow; none works.
+#[tokio::test]
+async fn an_anonymous_tip_cannot_be_tied_to_its_sender_by_reading_the_database() {
+    let scene = scene(TestAppOptions::default()).await;
+    let app = &scene.app;
+    let path = format!("/v1/me/alerts/{}/tips", scene.alert);
+    let send = || {
+        let request = app.client.post(app.url(&path)).bearer_auth(&scene.witness.access_token);
+        request
+            .header("Idempotency-Key", "tip-anon-1")
+            .json(&json!({"text": "Zag hem rennen.", "anonymous": true}))
+            .send()
+    };
+    let first: Value = send().await.unwrap().json().await.unwrap();
+    let sender_key = first["sender_key"].as_str().unwrap().to_string();
+    let tip = first["id"].as_str().unwrap().to_string();
+    let participant = scene.witness.participant_id.to_string();
+
+    // The rate limit's counter began in the clock's hour, not at the tip's moment.
+    let joined_by_time = app
+        .database_count(&format!(
+            "SELECT count(*) FROM tips t JOIN rate_limit_counters c ON c.window_started_at = t.created_at
+              WHERE t.id = '{tip}'"
+        ))
+        .await;
+    assert_eq!(joined_by_time, 0);
+    let tips_counters =
+        app.database_count("SELECT count(*) FROM rate_limit_counters WHERE key LIKE 'tips:%'").await;
+    assert_eq!(tips_counters, 1, "the tip was counted");
+    // Counter keys are not a plain hash of the participant's id or phone number (trying every
+    // participant, or every number, finds nothing).
+    for (kind, value) in [("tips", participant.as_str()), ("sign-in:phone", "+31610000081")] {
+        let plain_hash = app
+            .database_count(&format!(
+                "SELECT count(*) FROM rate_limit_counters
+                  WHERE key = '{kind}:' || left(encode(sha256(convert_to('{value}', 'UTF8')), 'hex'), 32)"
+            ))
+            .await;
+        assert_eq!(plain_hash, 0, "{kind}");
+    }
+    // The secret shown once is stored nowhere, not in the stored answer for retries either.
+    let secret_stored = app
+        .database_count(&format!(
+            "SELECT count(*) FROM idempotent_requests WHERE response::text LIKE '%{sender_key}%'
+                 OR response::text LIKE '%{tip}%'"
+        ))
+        .await;
+    assert_eq!(secret_stored, 0);
+    let retry = send().await.unwrap();
+    assert_eq!(retry.headers()["Idempotent-Replayed"], "true");
+    assert_eq!(retry.json::<Value>().await.unwrap()["sender_key"], sender_key, "a retry still gets it");
+}
+
 #[tokio::test]
 async fn a_photo_becomes_evidence_and_the_control_room_sees_it_without_metadata() {
     let scene = scene(TestAppOptions::default()).await;

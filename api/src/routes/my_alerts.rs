@@ -169,9 +169,17 @@ pub async fn send_tip(
 ) -> Result<HttpResponse, ApiError> {
     let key = idempotency_key(&request)?;
     let mut conn = state.db().await?;
-    let answer =
-        tips::submit(&mut conn, &state.tips, participant.id(), AlertId(*alert_id), &body, key.as_ref())
-            .await?;
+    let counters = state.participant_tokens.key().counter_key();
+    let answer = tips::submit(
+        &mut conn,
+        &state.tips,
+        counters,
+        participant.id(),
+        AlertId(*alert_id),
+        &body,
+        key.as_ref(),
+    )
+    .await?;
     Ok(replayed(StatusCode::CREATED, answer))
 }
 
@@ -253,6 +261,7 @@ pub async fn declare_media(
         &mut conn,
         &state.media_store,
         &state.media,
+        state.participant_tokens.key().counter_key(),
         &sender(&participant, &key),
         AlertId(alert_id),
         TipId(tip_id),

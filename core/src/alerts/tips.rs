@@ -22,7 +22,7 @@ use crate::idempotency::{self, Answer, Begun, IdempotencyError, IdempotencyKey, 
 use crate::ids::{AlertId, ParticipantId, TipId};
 use crate::participants::InvalidInput;
 use crate::participants::places::Position;
-use crate::participants::rate_limits;
+use crate::participants::rate_limits::{self, CounterKey};
 
 pub const MAX_TIP_CHARS: usize = 2_000;
 
@@ -163,6 +163,7 @@ impl From<IdempotencyError> for TipError {
 pub async fn submit(
     conn: &mut AsyncPgConnection,
     settings: &TipSettings,
+    counters: &CounterKey,
     participant: ParticipantId,
     alert: AlertId,
     tip: &NewTipRequest,
@@ -176,7 +177,7 @@ pub async fn submit(
             Begun::Replay(value) => return Ok(Answer { value, replayed: true }),
             Begun::Fresh(pending) => pending,
         };
-        let receipt = insert_tip(conn, settings, participant, alert, draft).await?;
+        let receipt = insert_tip(conn, settings, counters, participant, alert, draft).await?;
         pending.finish(conn, &receipt).await?;
         Ok(Answer { value: receipt, replayed: false })
     })
@@ -186,6 +187,7 @@ pub async fn submit(
 async fn insert_tip(
     conn: &mut AsyncPgConnection,
     settings: &TipSettings,
+    counters: &CounterKey,
     participant: ParticipantId,
     alert: AlertId,
     tip: TipDraft,
@@ -198,8 +200,14 @@ async fn insert_tip(
     if AlertStatus::from_database(&status) == AlertStatus::Closed {
         return Err(TipError::AlertClosed);
     }
-    let over_limit =
-        rate_limits::count(conn, "tips", &participant.to_string(), settings.per_participant_per_hour).await?;
+    let over_limit = rate_limits::count(
+        conn,
+        counters,
+        "tips",
+        &participant.to_string(),
+        settings.per_participant_per_hour,
+    )
+    .await?;
     if let Some(retry_after) = over_limit {
         return Err(TipError::RateLimited { retry_after });
     }

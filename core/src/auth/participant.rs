@@ -15,6 +15,7 @@ use sha2::{Digest, Sha256};
 
 use super::TokenError;
 use crate::ids::{ParticipantId, SessionId};
+use crate::participants::rate_limits::CounterKey;
 use crate::secret::Secret;
 
 const ISSUER: &str = "burgernet";
@@ -31,6 +32,8 @@ pub struct ParticipantTokenKey {
     /// Keys the hashes of sign-in codes, so a copy of the database cannot be brute-forced
     /// offline (there are only a million six-digit codes).
     code_hash_key: Secret<Vec<u8>>,
+    /// Keys the rate limits' counters, so they cannot be tied to a number or a participant.
+    counter_key: CounterKey,
 }
 
 impl fmt::Debug for ParticipantTokenKey {
@@ -54,7 +57,13 @@ impl ParticipantTokenKey {
             encoding: EncodingKey::from_secret(secret.expose()),
             decoding: DecodingKey::from_secret(secret.expose()),
             code_hash_key: Secret::new(derive.finalize().into_bytes().to_vec()),
+            counter_key: CounterKey::derive(secret.expose()),
         }
+    }
+
+    /// The key of the rate limits' counters.
+    pub fn counter_key(&self) -> &CounterKey {
+        &self.counter_key
     }
 
     /// The stored form of a sign-in code sent to `phone_number`.

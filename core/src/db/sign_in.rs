@@ -1,12 +1,10 @@
 //! The SQL of signing in: one-time code challenges, rate-limit counters, sessions and their
 //! refresh tokens. Times come from the database's `now()`, one clock for every API process.
 
-use std::time::Duration;
-
 use chrono::{DateTime, Utc};
 use diesel::dsl;
 use diesel::prelude::*;
-use diesel::sql_types::{Integer, Interval, Text, Timestamptz};
+use diesel::sql_types::{Integer, Text, Timestamptz};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use super::schema::{participant_sessions, refresh_tokens, sign_in_challenges};
@@ -23,22 +21,17 @@ pub struct RateLimitWindow {
     pub database_now: DateTime<Utc>,
 }
 
-/// Counts one request against `key` in a fixed window of `window` and returns the count so far.
-pub async fn count_request(
-    conn: &mut AsyncPgConnection,
-    key: &str,
-    window: Duration,
-) -> QueryResult<RateLimitWindow> {
+/// Counts one request against `key` in the current hour of the clock and returns the count so far.
+pub async fn count_request(conn: &mut AsyncPgConnection, key: &str) -> QueryResult<RateLimitWindow> {
     diesel::sql_query(
-        "INSERT INTO rate_limit_counters AS counter (key, window_started_at, hits) VALUES ($1, now(), 1)
+        "INSERT INTO rate_limit_counters AS counter (key, window_started_at, hits)
+         VALUES ($1, date_trunc('hour', now()), 1)
          ON CONFLICT (key) DO UPDATE SET
-             window_started_at = CASE WHEN counter.window_started_at + $2 <= now()
-                                      THEN now() ELSE counter.window_started_at END,
-             hits = CASE WHEN counter.window_started_at + $2 <= now() THEN 1 ELSE counter.hits + 1 END
+             window_started_at = date_trunc('hour', now()),
+             hits = CASE WHEN counter.window_started_at < date_trunc('hour', now()) THEN 1 ELSE counter.hits + 1 END
          RETURNING hits, window_started_at, now() AS database_now",
     )
     .bind::<Text, _>(key)
-    .bind::<Interval, _>(super::interval(window))
     .get_result(conn)
     .await
 }

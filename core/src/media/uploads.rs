@@ -19,7 +19,8 @@ use crate::db::tips::{self as tip_queries, TipOwnership};
 use crate::idempotency::{self, Answer, Begun, IdempotencyError, IdempotencyKey, IdempotentRequest};
 use crate::ids::{AlertId, MediaId, ParticipantId, TipId};
 use crate::jobs::BackgroundJob;
-use crate::participants::{InvalidInput, rate_limits};
+use crate::participants::InvalidInput;
+use crate::participants::rate_limits::{self, CounterKey};
 
 /// A file the app is about to upload.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
@@ -227,6 +228,7 @@ pub async fn declare(
     conn: &mut AsyncPgConnection,
     store: &MediaStore,
     settings: &MediaSettings,
+    counters: &CounterKey,
     sender: &Sender<'_>,
     alert: AlertId,
     tip: TipId,
@@ -251,7 +253,8 @@ pub async fn declare(
         }
         let participant = sender.participant.to_string();
         if let Some(retry_after) =
-            rate_limits::count(conn, "media", &participant, settings.per_participant_per_hour).await?
+            rate_limits::count(conn, counters, "media", &participant, settings.per_participant_per_hour)
+                .await?
         {
             return Err(MediaError::RateLimited { retry_after });
         }

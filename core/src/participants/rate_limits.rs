@@ -1,31 +1,61 @@
 //! Fixed-window rate limits, counted in the database so every API process shares them. Keys carry
-//! a hash of what is limited, so the counters table holds no phone numbers, addresses or ids.
+//! a keyed hash of what is limited, so the counters table holds no phone numbers, addresses or
+//! ids, and none can be found by trying every number or id without the server's key. Windows are
+//! the clock's hours: a counter's start says in which hour it began, not which request began it,
+//! so it cannot be joined to the row (an anonymous tip) written by that request.
 
+use std::fmt;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncPgConnection;
-use sha2::{Digest, Sha256};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
 
 use crate::db::sign_in as queries;
+use crate::secret::Secret;
 
 pub const WINDOW: Duration = Duration::from_secs(3600);
 
-fn key(kind: &str, value: &str) -> String {
-    let digest = Sha256::digest(value.as_bytes());
-    let hex: String = digest.iter().take(16).map(|byte| format!("{byte:02x}")).collect();
-    format!("{kind}:{hex}")
+/// The key of the counters' hashes, derived from a server secret.
+#[derive(Clone)]
+pub struct CounterKey(Secret<Vec<u8>>);
+
+impl CounterKey {
+    /// The key for `secret`, apart from every other key derived from it.
+    pub fn derive(secret: &[u8]) -> Self {
+        let mut derive = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes any key length");
+        derive.update(b"burgernet rate limit counter key");
+        Self(Secret::new(derive.finalize().into_bytes().to_vec()))
+    }
+
+    fn counter(&self, kind: &str, value: &str) -> String {
+        let mut mac = Hmac::<Sha256>::new_from_slice(self.0.expose()).expect("HMAC takes any key length");
+        mac.update(kind.as_bytes());
+        mac.update(b"\0");
+        mac.update(value.as_bytes());
+        let hex: String =
+            mac.finalize().into_bytes().iter().take(16).map(|byte| format!("{byte:02x}")).collect();
+        format!("{kind}:{hex}")
+    }
+}
+
+impl fmt::Debug for CounterKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("CounterKey([redacted])")
+    }
 }
 
 /// Counts one request of `kind` for `value` in the current hour. Over `limit`, answers how long to
 /// wait until the window ends.
 pub async fn count(
     conn: &mut AsyncPgConnection,
+    key: &CounterKey,
     kind: &str,
     value: &str,
     limit: i32,
 ) -> diesel::QueryResult<Option<Duration>> {
-    let window = queries::count_request(conn, &key(kind, value), WINDOW).await?;
+    let window = queries::count_request(conn, &key.counter(kind, value)).await?;
     Ok((window.hits > limit).then(|| until(window.database_now, window.window_started_at + WINDOW)))
 }
 
@@ -47,10 +77,14 @@ mod tests {
     }
 
     #[test]
-    fn keys_hide_the_value() {
-        let limited = key("sign-in:phone", "+31612345678");
+    fn keys_hide_the_value_behind_the_server_key() {
+        let key = CounterKey::derive(b"a server secret of enough random text");
+        let limited = key.counter("sign-in:phone", "+31612345678");
         assert!(limited.starts_with("sign-in:phone:"));
         assert!(!limited.contains("612345678"));
-        assert_ne!(limited, key("sign-in:phone", "+31612345679"));
+        assert_ne!(limited, key.counter("sign-in:phone", "+31612345679"));
+        assert_ne!(limited, key.counter("sign-in:client", "+31612345678"));
+        let other = CounterKey::derive(b"another server secret of random text");
+        assert_ne!(limited, other.counter("sign-in:phone", "+31612345678"), "without the key, no match");
     }
 }

@@ -14,7 +14,7 @@ use rand::Rng;
 
 use super::Language;
 use super::phone::PhoneNumber;
-use super::rate_limits::{self, until};
+use super::rate_limits::{self, CounterKey, until};
 use crate::auth::participant::{IssuedToken, NewSecretToken, ParticipantTokens, SecretTokenHash};
 use crate::db::{participants as participant_queries, sign_in as queries};
 use crate::ids::{ParticipantId, SessionId};
@@ -102,11 +102,12 @@ pub struct SignIn<'a> {
 
 async fn enforce_rate(
     conn: &mut AsyncPgConnection,
+    key: &CounterKey,
     kind: &str,
     value: &str,
     limit: i32,
 ) -> Result<(), SignInError> {
-    match rate_limits::count(conn, kind, value, limit).await? {
+    match rate_limits::count(conn, key, kind, value, limit).await? {
         Some(retry_after) => Err(SignInError::RateLimited { retry_after }),
         None => Ok(()),
     }
@@ -128,7 +129,9 @@ impl SignIn<'_> {
         client: &str,
         language: Language,
     ) -> Result<CodeSent, SignInError> {
-        enforce_rate(conn, "sign-in:client", client, self.policy.requests_per_client_per_hour).await?;
+        let counters = self.tokens.key().counter_key();
+        enforce_rate(conn, counters, "sign-in:client", client, self.policy.requests_per_client_per_hour)
+            .await?;
         let code = format!("{:06}", rand::rng().random_range(0..1_000_000));
         let code_hash = self.tokens.key().sign_in_code_hash(phone.as_str(), &code);
         let policy = self.policy;
@@ -144,7 +147,14 @@ impl SignIn<'_> {
                         return Err(SignInError::ResendTooSoon { retry_after: until(now, resend_after) });
                     }
                 }
-                enforce_rate(conn, "sign-in:phone", phone.as_str(), policy.codes_per_phone_per_hour).await?;
+                enforce_rate(
+                    conn,
+                    counters,
+                    "sign-in:phone",
+                    phone.as_str(),
+                    policy.codes_per_phone_per_hour,
+                )
+                .await?;
                 let expires_at = now + policy.code_ttl;
                 queries::store_challenge(conn, phone.as_str(), &code_hash, now, expires_at).await?;
                 Ok(CodeSent { expires_at, resend_after: now + policy.resend_interval })
@@ -182,7 +192,9 @@ impl SignIn<'_> {
         code: &str,
         client: &str,
     ) -> Result<SessionTokens, SignInError> {
-        enforce_rate(conn, "sign-in:client", client, self.policy.requests_per_client_per_hour).await?;
+        let counters = self.tokens.key().counter_key();
+        enforce_rate(conn, counters, "sign-in:client", client, self.policy.requests_per_client_per_hour)
+            .await?;
         let policy = self.policy;
         // A wrong code must be counted even though the call fails, so the outcome is decided
         // inside the transaction and the error raised after it commits.
