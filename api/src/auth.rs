@@ -14,6 +14,7 @@ use burgernet_core::auth::staff::{StaffMember, StaffRole, StaffTokenError};
 use burgernet_core::db::sign_in as sign_in_queries;
 use burgernet_core::ids::ParticipantId;
 use burgernet_core::participants::account::AccountError;
+use burgernet_core::participants::rate_limits;
 use futures_util::future::LocalBoxFuture;
 
 use crate::error::ApiError;
@@ -276,9 +277,9 @@ impl FromRequest for ParticipantSessionCheckedInStatement {
     }
 }
 
-/// The caller's network address, for per-client rate limits. Behind `trusted_proxy_hops`
-/// proxies it is read from `X-Forwarded-For` (counting from the right, the part proxies wrote);
-/// otherwise it is the connection's peer.
+/// The caller's network address, for per-client rate limits (an IPv6 address by its /64).
+/// Behind `trusted_proxy_hops` proxies it is read from `X-Forwarded-For` (counting from the
+/// right, the part proxies wrote); otherwise it is the connection's peer.
 #[derive(Debug, Clone)]
 pub struct ClientAddress(pub String);
 
@@ -288,25 +289,19 @@ impl FromRequest for ClientAddress {
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
         let hops = state(request).trusted_proxy_hops;
-        let peer = request.peer_addr().map(|address| address.ip().to_string()).unwrap_or_default();
-        if hops == 0 {
-            return ready(Ok(ClientAddress(peer)));
-        }
-        let forwarded: Vec<String> = request
-            .headers()
-            .get_all("x-forwarded-for")
-            .filter_map(|value| value.to_str().ok())
-            .flat_map(|value| value.split(','))
-            .map(|part| part.trim().to_string())
-            .collect();
-        let address = forwarded
-            .len()
-            .checked_sub(hops)
-            .and_then(|index| forwarded.get(index))
-            .and_then(|part| part.parse::<std::net::IpAddr>().ok())
-            .map(|ip| ip.to_string())
-            .unwrap_or(peer);
-        ready(Ok(ClientAddress(address)))
+        let peer = request.peer_addr().map(|address| address.ip());
+        let forwarded = || -> Option<std::net::IpAddr> {
+            let parts: Vec<&str> = request
+                .headers()
+                .get_all("x-forwarded-for")
+                .filter_map(|value| value.to_str().ok())
+                .flat_map(|value| value.split(','))
+                .map(str::trim)
+                .collect();
+            parts.get(parts.len().checked_sub(hops)?)?.parse().ok()
+        };
+        let address = if hops == 0 { peer } else { forwarded().or(peer) };
+        ready(Ok(ClientAddress(address.map(rate_limits::client_of).unwrap_or_default())))
     }
 }
 

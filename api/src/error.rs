@@ -264,6 +264,9 @@ impl From<burgernet_core::participants::sign_in::SignInError> for ApiError {
         let detail = error.to_string();
         match error {
             E::RateLimited { retry_after } => Self::too_many_requests("rate_limited", detail, retry_after),
+            E::BudgetExhausted { retry_after } => {
+                Self::too_many_requests("sign_in_budget_exhausted", detail, retry_after)
+            }
             E::ResendTooSoon { retry_after } => {
                 Self::too_many_requests("resend_too_soon", detail, retry_after)
             }

@@ -261,6 +261,16 @@ fn sign_in_policy(env: &Env) -> Result<SignInPolicy, ConfigError> {
             defaults.requests_per_client_per_hour,
             parse::positive_number,
         )?,
+        codes_per_hour: env.or(
+            "BURGERNET_SIGN_IN_CODES_PER_HOUR",
+            defaults.codes_per_hour,
+            parse::positive_number,
+        )?,
+        codes_per_foreign_country_per_hour: env.or(
+            "BURGERNET_SIGN_IN_CODES_PER_FOREIGN_COUNTRY_PER_HOUR",
+            defaults.codes_per_foreign_country_per_hour,
+            parse::positive_number,
+        )?,
         refresh_token_ttl: env.or(
             "BURGERNET_PARTICIPANT_REFRESH_TOKEN_TTL",
             defaults.refresh_token_ttl,

@@ -798,6 +798,20 @@ def test_ingress_never_exposes_metrics_or_health_endpoints(chart, expose_docs):
     assert ("/docs" in paths) == expose_docs
 
 
+def test_behind_the_charts_ingress_the_client_address_is_one_hop_away(chart):
+    # Otherwise every participant would share the ingress controller's address, and so one
+    # per-client sign-in limit.
+    ingress = {"enabled": True, "hosts": ["api.burgernet.example"], "tls": {"secretName": "api-tls"}}
+
+    def hops(values):
+        documents = render(chart, values)
+        return config_value(documents, find(documents, "Deployment", "burgernet-api"), "BURGERNET_TRUSTED_PROXY_HOPS")
+
+    assert hops(minimal(ingress=ingress)) == "1"
+    assert hops(minimal()) == "0"
+    assert hops(minimal(ingress=ingress, config={"http": {"trustedProxyHops": 2}})) == "2"
+
+
 def test_ingress_without_hosts_or_certificate_is_refused(chart):
     assert "ingress.hosts" in refusal(chart, minimal(ingress={"enabled": True}))
     error = refusal(chart, minimal(ingress={"enabled": True, "hosts": ["api.burgernet.example"]}))

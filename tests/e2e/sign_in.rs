@@ -186,6 +186,55 @@ async fn codes_are_rate_limited_per_phone_number_and_per_client() {
 }
 
 #[tokio::test]
+async fn an_ipv6_client_is_limited_by_its_64_network_not_by_each_address() {
+    let app = app_without_resend_wait().await;
+    for n in 0..30 {
+        let client = format!("2001:db8:1:2:{n:x}::1");
+        let response = app.request_code_from(&format!("+3161000{n:04}"), &client).await;
+        assert_eq!(response.status(), 202, "request {n}");
+    }
+    let fresh_address_same_line =
+        app.request_code_from("+31620000000", "2001:db8:1:2:ffff:ffff:ffff:ffff").await;
+    assert_problem(fresh_address_same_line, 429, "rate_limited").await;
+    assert_eq!(app.request_code_from("+31620000000", "2001:db8:1:3::1").await.status(), 202, "another line");
+}
+
+#[tokio::test]
+async fn codes_stop_when_the_hourly_budget_of_a_foreign_country_or_of_all_numbers_is_spent() {
+    let app = TestApp::spawn_with(TestAppOptions {
+        sign_in: SignInPolicy {
+            resend_interval: Duration::from_millis(1),
+            codes_per_foreign_country_per_hour: 3,
+            codes_per_hour: 6,
+            ..SignInPolicy::default()
+        },
+        ..TestAppOptions::default()
+    })
+    .await;
+    // Pumping Belgian numbers from many clients: the country's budget ends it.
+    for n in 0..3 {
+        let response = app.request_code_from(&format!("+3247012345{n}"), &format!("192.0.2.{n}")).await;
+        assert_eq!(response.status(), 202, "Belgian number {n}");
+    }
+    let refused = app.request_code_from("+32470123459", "192.0.2.9").await;
+    assert!(retry_after(&refused) <= 3600);
+    assert_problem(refused, 429, "sign_in_budget_exhausted").await;
+    assert_eq!(app.sms.sent().len(), 3, "no SMS beyond the budget");
+    // Dutch numbers are counted only in the budget of all numbers.
+    for n in 0..3 {
+        let response = app.request_code_from(&format!("+3161000000{n}"), &format!("198.51.100.{n}")).await;
+        assert_eq!(response.status(), 202, "Dutch number {n}");
+    }
+    assert_problem(
+        app.request_code_from("+31610000009", "198.51.100.9").await,
+        429,
+        "sign_in_budget_exhausted",
+    )
+    .await;
+    assert_eq!(app.sms.sent().len(), 6);
+}
+
+#[tokio::test]
 async fn a_failed_sms_is_reported_and_leaves_no_code_behind() {
     let app = TestApp::spawn().await;
     app.sms.faults().fail_next(1, Fault::ServerError);

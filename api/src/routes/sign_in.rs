@@ -45,7 +45,7 @@ pub struct CodeSentResponse {
         (status = 202, description = "The code was handed to the SMS provider.", body = CodeSentResponse),
         JsonBodyProblems,
         (status = 422, description = "`invalid_phone_number`, `unsupported_phone_country`, or `phone_number_unreachable` (the provider refused the number).", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "`rate_limited`, `resend_too_soon` or `sign_in_locked`; see `Retry-After`.", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`rate_limited`, `resend_too_soon`, `sign_in_locked` or `sign_in_budget_exhausted` (the hourly budget of codes for the number's country, or for all numbers, is spent); see `Retry-After`.", body = Problem, content_type = "application/problem+json"),
         (status = 502, description = "`sms_not_sent`: the SMS provider failed; nothing was sent. See `Retry-After`.", body = Problem, content_type = "application/problem+json"),
     )
 )]

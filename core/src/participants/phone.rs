@@ -57,6 +57,13 @@ pub struct PhoneNumber(String);
 impl PhoneNumber {
     /// Accepts what people type: separators (space, `-`, `.`, parentheses), `00` for `+`, a Dutch
     /// trunk `0` (`06 12345678`) and the `+31 (0)6…` notation.
+    /// The country calling code, without `+` (`31` for the Netherlands).
+    pub fn country_code(&self) -> &'static str {
+        let digits = &self.0[1..];
+        // Parsed numbers start with an accepted code, and the codes are prefix-free.
+        ACCEPTED_COUNTRY_CODES.iter().find(|code| digits.starts_with(**code)).copied().unwrap_or("")
+    }
+
     pub fn parse(raw: &str) -> Result<Self, InvalidInput> {
         let digits = international_digits(raw.trim())?;
         if !(8..=15).contains(&digits.len()) || digits.starts_with('0') {
@@ -165,6 +172,13 @@ mod tests {
 
     fn code(raw: &str) -> &'static str {
         PhoneNumber::parse(raw).expect_err(raw).code
+    }
+
+    #[test]
+    fn a_number_knows_its_country_code() {
+        assert_eq!(PhoneNumber::parse("0612345678").unwrap().country_code(), "31");
+        assert_eq!(PhoneNumber::parse("+32470123456").unwrap().country_code(), "32");
+        assert_eq!(PhoneNumber::parse("+358401234567").unwrap().country_code(), "358");
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! so it cannot be joined to the row (an anonymous tip) written by that request.
 
 use std::fmt;
+use std::net::IpAddr;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -59,6 +60,21 @@ pub async fn count(
     Ok((window.hits > limit).then(|| until(window.database_now, window.window_started_at + WINDOW)))
 }
 
+/// Whom a per-client limit counts: an IPv4 address, or the /64 network of an IPv6 address (one
+/// subscriber's line gets a whole /64, so single IPv6 addresses would be endless fresh clients).
+pub fn client_of(address: IpAddr) -> String {
+    match address {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let [a, b, c, d, ..] = v6.segments();
+                format!("{a:x}:{b:x}:{c:x}:{d:x}::/64")
+            }
+        },
+    }
+}
+
 /// Whole seconds from `now` to `moment`, at least one.
 pub fn until(now: DateTime<Utc>, moment: DateTime<Utc>) -> Duration {
     let seconds = (moment - now).num_milliseconds().max(0) as u64;
@@ -74,6 +90,16 @@ mod tests {
         let now = Utc::now();
         assert_eq!(until(now, now + chrono::Duration::milliseconds(1500)), Duration::from_secs(2));
         assert_eq!(until(now, now - chrono::Duration::seconds(5)), Duration::from_secs(1));
+    }
+
+    #[test]
+    fn an_ipv6_client_is_its_64_network() {
+        let client = |raw: &str| client_of(raw.parse().unwrap());
+        assert_eq!(client("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
+        assert_eq!(client("2001:db8:1:2:ffff:1:2:3"), client("2001:db8:1:2::9"));
+        assert_ne!(client("2001:db8:1:3::1"), client("2001:db8:1:2::1"));
+        assert_eq!(client("192.0.2.7"), "192.0.2.7");
+        assert_eq!(client("::ffff:192.0.2.7"), "192.0.2.7");
     }
 
     #[test]

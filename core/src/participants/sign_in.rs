@@ -30,6 +30,11 @@ pub struct SignInPolicy {
     pub resend_interval: Duration,
     pub codes_per_phone_per_hour: i32,
     pub requests_per_client_per_hour: i32,
+    /// Sign-in codes sent per hour to all numbers together: what SMS pumping (fraud that makes
+    /// us send codes to premium numbers) may cost at most.
+    pub codes_per_hour: i32,
+    /// Sign-in codes sent per hour to the numbers of one country other than the Netherlands.
+    pub codes_per_foreign_country_per_hour: i32,
     pub refresh_token_ttl: Duration,
 }
 
@@ -42,6 +47,8 @@ impl Default for SignInPolicy {
             resend_interval: Duration::from_secs(60),
             codes_per_phone_per_hour: 5,
             requests_per_client_per_hour: 30,
+            codes_per_hour: 20_000,
+            codes_per_foreign_country_per_hour: 100,
             refresh_token_ttl: Duration::from_secs(90 * 24 * 3600),
         }
     }
@@ -51,6 +58,10 @@ impl Default for SignInPolicy {
 pub enum SignInError {
     #[error("Too many sign-in requests; try again later.")]
     RateLimited { retry_after: Duration },
+    #[error(
+        "Sign-in codes cannot be sent to numbers of this country (or at all) for a while; try again later."
+    )]
+    BudgetExhausted { retry_after: Duration },
     #[error("A code was sent a moment ago; wait before asking for another.")]
     ResendTooSoon { retry_after: Duration },
     #[error("Too many wrong codes; signing in with this number is locked for a while.")]
@@ -113,6 +124,29 @@ async fn enforce_rate(
     }
 }
 
+/// The hourly budgets of codes: one for every number of a foreign country together, and one for
+/// all numbers. Reaching one is what SMS pumping looks like, so it is logged as an error for
+/// whoever is on call.
+async fn enforce_budgets(
+    conn: &mut AsyncPgConnection,
+    counters: &CounterKey,
+    phone: &PhoneNumber,
+    policy: &SignInPolicy,
+) -> Result<(), SignInError> {
+    let country = phone.country_code();
+    let mut budgets = vec![("sign-in:all", "all", policy.codes_per_hour)];
+    if country != "31" {
+        budgets.push(("sign-in:country", country, policy.codes_per_foreign_country_per_hour));
+    }
+    for (kind, value, limit) in budgets {
+        if let Some(retry_after) = rate_limits::count(conn, counters, kind, value, limit).await? {
+            tracing::error!(budget = kind, country, limit, "the hourly budget of sign-in codes is spent");
+            return Err(SignInError::BudgetExhausted { retry_after });
+        }
+    }
+    Ok(())
+}
+
 fn sms_text(language: Language, code: &str) -> String {
     match language {
         Language::Dutch => format!("Je Burgernet-code is {code}. Deel deze code met niemand."),
@@ -155,6 +189,7 @@ impl SignIn<'_> {
                     policy.codes_per_phone_per_hour,
                 )
                 .await?;
+                enforce_budgets(conn, counters, phone, &policy).await?;
                 let expires_at = now + policy.code_ttl;
                 queries::store_challenge(conn, phone.as_str(), &code_hash, now, expires_at).await?;
                 Ok(CodeSent { expires_at, resend_after: now + policy.resend_interval })

@@ -6,13 +6,16 @@ number in values as a float, which would print 41943040 as 4.194304e+07.
 {{/* Settings of both the API and the workers. */}}
 {{- define "burgernet.sharedConfig" -}}
 {{- $c := .Values.config }}
+{{- /* Behind the chart's own ingress the client is one hop away; per-client limits need it. */}}
+{{- $hops := $c.http.trustedProxyHops }}
+{{- if kindIs "invalid" $hops }}{{ $hops = ternary 1 0 .Values.ingress.enabled }}{{ end }}
 {{- $env := dict
   "BURGERNET_LOG_FORMAT" "json"
   "BURGERNET_LOG" $c.log
   "BURGERNET_PUBLIC_URL" $c.publicUrl
   "BURGERNET_DB_POOL_SIZE" (int64 $c.database.poolSize | toString)
   "BURGERNET_MAX_BODY_BYTES" (int64 $c.http.maxBodyBytes | toString)
-  "BURGERNET_TRUSTED_PROXY_HOPS" (int64 $c.http.trustedProxyHops | toString)
+  "BURGERNET_TRUSTED_PROXY_HOPS" (int64 $hops | toString)
   "BURGERNET_PARTICIPANT_ACCESS_TOKEN_TTL" $c.participantTokens.accessTokenTtl
   "BURGERNET_PARTICIPANT_REFRESH_TOKEN_TTL" $c.participantTokens.refreshTokenTtl
   "BURGERNET_STAFF_TOKEN_ISSUER" $c.staffToken.issuer
@@ -22,6 +25,8 @@ number in values as a float, which would print 41943040 as 4.194304e+07.
   "BURGERNET_SIGN_IN_LOCKOUT" $c.signIn.lockout
   "BURGERNET_SIGN_IN_CODES_PER_PHONE_PER_HOUR" (int64 $c.signIn.codesPerPhonePerHour | toString)
   "BURGERNET_SIGN_IN_REQUESTS_PER_CLIENT_PER_HOUR" (int64 $c.signIn.requestsPerClientPerHour | toString)
+  "BURGERNET_SIGN_IN_CODES_PER_HOUR" (int64 $c.signIn.codesPerHour | toString)
+  "BURGERNET_SIGN_IN_CODES_PER_FOREIGN_COUNTRY_PER_HOUR" (int64 $c.signIn.codesPerForeignCountryPerHour | toString)
   "BURGERNET_LIVE_LOCATION_TTL" $c.liveLocationTtl
   "BURGERNET_ALERT_MAX_AREA_KM2" (int64 $c.alerts.maxAreaKm2 | toString)
   "BURGERNET_FANOUT_BATCH_SIZE" (int64 $c.alerts.fanoutBatchSize | toString)
