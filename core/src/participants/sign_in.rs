@@ -189,7 +189,7 @@ impl SignIn<'_> {
                     policy.codes_per_phone_per_hour,
                 )
                 .await?;
-                enforce_budgets(conn, counters, phone, &policy).await?;
+                enforce_budgets(conn, counters, phone, policy).await?;
                 let expires_at = now + policy.code_ttl;
                 queries::store_challenge(conn, phone.as_str(), &code_hash, now, expires_at).await?;
                 Ok(CodeSent { expires_at, resend_after: now + policy.resend_interval })
