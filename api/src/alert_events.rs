@@ -13,6 +13,7 @@ use burgernet_core::alerts::dossier::DossierEntry;
 use burgernet_core::alerts::progress::{self, Counters};
 use burgernet_core::db::dossier as dossier_queries;
 use burgernet_core::ids::AlertId;
+use serde::Serialize;
 use serde_json::json;
 
 use crate::error::ApiError;
@@ -31,6 +32,39 @@ struct Watch {
     last_output: Instant,
     first: bool,
     ended: bool,
+}
+
+/// One event of the stream. On the wire: `event:` its name, for `dossier` also `id:`, and `data:`
+/// its data as JSON on one line, then a blank line. Comments (`: keep-alive`) come in between.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum AlertStreamEvent {
+    /// Where the alert stands: first when the stream starts, then whenever a counter changes (at
+    /// most once a second).
+    Counters { data: Counters },
+    /// A new dossier entry, in order. `id` is its number: reconnect with `Last-Event-ID` to resume
+    /// after it. A `deliveries` entry's body holds totals (`message_id`, `batch_no`, `sent`,
+    /// `failed`, `retrying`) instead of every result.
+    Dossier { id: i32, data: DossierEntry },
+    /// The alert is closed and every message handed over; the stream ends.
+    End { data: EndOfStream },
+}
+
+/// The data of `end`: an empty object.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct EndOfStream {}
+
+impl AlertStreamEvent {
+    /// The event as Server-Sent Events text.
+    fn to_sse(&self) -> String {
+        let (name, id, data) = match self {
+            Self::Counters { data } => ("counters", None, serde_json::to_string(data)),
+            Self::Dossier { id, data } => ("dossier", Some(id), serde_json::to_string(data)),
+            Self::End { data } => ("end", None, serde_json::to_string(data)),
+        };
+        let id = id.map(|id| format!("id: {id}\n")).unwrap_or_default();
+        format!("{id}event: {name}\ndata: {}\n\n", data.unwrap_or_default())
+    }
 }
 
 /// Starts the stream after dossier entry `resume_after` (default: the latest, so only what
@@ -111,23 +145,16 @@ impl Watch {
         for row in entries {
             self.last_seq = row.seq;
             let entry = summarised(DossierEntry::from(row));
-            out.push_str(&format!(
-                "id: {}\nevent: dossier\ndata: {}\n\n",
-                entry.seq,
-                serde_json::to_string(&entry).unwrap_or_default()
-            ));
+            out.push_str(&AlertStreamEvent::Dossier { id: entry.seq, data: entry }.to_sse());
         }
         let counters = progress::counters(&mut conn, self.alert).await?;
         if self.last_counters.as_ref() != Some(&counters) {
-            let event = format!(
-                "event: counters\ndata: {}\n\n",
-                serde_json::to_string(&counters).unwrap_or_default()
-            );
+            let event = AlertStreamEvent::Counters { data: counters.clone() }.to_sse();
             // A new stream starts with where the alert stands.
             if self.last_counters.is_none() { out.insert_str(0, &event) } else { out.push_str(&event) }
         }
         if closed && caught_up && counters.batches_pending == 0 {
-            out.push_str("event: end\ndata: {}\n\n");
+            out.push_str(&AlertStreamEvent::End { data: EndOfStream {} }.to_sse());
             self.ended = true;
         }
         self.last_counters = Some(counters);
@@ -151,4 +178,39 @@ fn summarised(mut entry: DossierEntry) -> DossierEntry {
         entry.body = summary;
     }
     entry
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_event_is_written_under_the_name_and_with_the_data_the_contract_gives_it() {
+        let entry = DossierEntry {
+            seq: 7,
+            kind: "sent".into(),
+            actor: "system".into(),
+            actor_name: None,
+            body: json!({}),
+            recorded_at: chrono::Utc::now(),
+            prev_hash: None,
+            hash: "00".into(),
+        };
+        let events = [
+            AlertStreamEvent::Counters { data: Counters::default() },
+            AlertStreamEvent::Dossier { id: 7, data: entry },
+            AlertStreamEvent::End { data: EndOfStream {} },
+        ];
+        for event in events {
+            let described = serde_json::to_value(&event).unwrap();
+            let text = event.to_sse();
+            let line =
+                |field: &str| text.lines().find_map(|line| line.strip_prefix(field)).map(str::to_string);
+            assert_eq!(line("event: ").as_deref(), described["event"].as_str(), "{text}");
+            assert_eq!(line("id: ").map(|id| id.parse::<i64>().unwrap()), described["id"].as_i64(), "{text}");
+            let data: serde_json::Value = serde_json::from_str(&line("data: ").unwrap()).unwrap();
+            assert_eq!(data, described["data"], "{text}");
+            assert!(text.ends_with("\n\n"), "{text}");
+        }
+    }
 }

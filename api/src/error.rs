@@ -309,6 +309,9 @@ impl From<burgernet_core::participants::account::AccountError> for ApiError {
             E::PlaceNotFound | E::DeviceNotFound => Self::not_found(detail),
             E::TooManyDevices => Self::conflict("too_many_devices", detail),
             E::LiveLocationOff => Self::conflict("live_location_off", detail),
+            E::TooManyVerificationEmails { retry_after } => {
+                Self::too_many_requests("too_many_verification_emails", detail, retry_after)
+            }
             E::Database(inner) => inner.into(),
         }
     }

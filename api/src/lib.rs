@@ -1,10 +1,11 @@
 //! The Burgernet HTTP API. `build_server` assembles the app: routes (see `routes`), the edge
-//! rules for bodies, paths and queries, the telemetry middleware and the fallback that turns
-//! unknown routes and wrong methods into problem documents.
+//! rules for bodies (see `json`), paths and queries, the telemetry middleware and the fallback
+//! that turns unknown routes and wrong methods into problem documents.
 
 pub mod alert_events;
 pub mod auth;
 pub mod error;
+pub mod json;
 pub mod metrics;
 pub mod openapi;
 mod reference_page;
@@ -15,11 +16,13 @@ pub mod telemetry;
 use std::net::TcpListener;
 use std::sync::Arc;
 
+use actix_web::body::MessageBody;
 use actix_web::dev::Server;
-use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::error::{PathError, QueryPayloadError};
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
-use actix_web::middleware::from_fn;
+use actix_web::middleware::{Next, from_fn};
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use utoipa_actix_web::AppExt;
 
@@ -45,11 +48,12 @@ pub fn build_server(listener: TcpListener, state: AppState) -> std::io::Result<S
             })
             .app_data(state.clone())
             .app_data(contract.clone())
-            .app_data(web::JsonConfig::default().limit(max_body_bytes).error_handler(json_error))
+            .app_data(web::JsonConfig::default().limit(max_body_bytes).error_handler(json::json_error))
             .app_data(web::PayloadConfig::new(max_body_bytes))
             .app_data(web::PathConfig::default().error_handler(path_error))
             .app_data(web::QueryConfig::default().error_handler(query_error))
             .default_service(web::to(no_such_route))
+            .wrap(from_fn(refuse_nul_in_address))
             .wrap(from_fn(telemetry::observe))
     })
     .listen(listener)?
@@ -58,32 +62,6 @@ pub fn build_server(listener: TcpListener, state: AppState) -> std::io::Result<S
     .disable_signals()
     .run();
     Ok(server)
-}
-
-fn json_error(error: JsonPayloadError, request: &HttpRequest) -> actix_web::Error {
-    let limit =
-        request.app_data::<web::Data<AppState>>().map(|state| state.max_body_bytes).unwrap_or_default();
-    let api_error = match &error {
-        JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
-            format!("The request body may be at most {limit} bytes."),
-        ),
-        JsonPayloadError::ContentType => ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            "The request body must be sent with Content-Type: application/json.",
-        ),
-        JsonPayloadError::Deserialize(inner) if inner.is_data() => ApiError::unprocessable(
-            "invalid_body",
-            format!("The request body does not have the expected fields: {inner}"),
-        ),
-        JsonPayloadError::Deserialize(inner) => {
-            ApiError::bad_request("malformed_json", format!("The request body is not valid JSON: {inner}"))
-        }
-        _ => ApiError::bad_request("unreadable_body", "The request body could not be read."),
-    };
-    api_error.into()
 }
 
 fn path_error(error: PathError, _: &HttpRequest) -> actix_web::Error {
@@ -95,6 +73,23 @@ fn path_error(error: PathError, _: &HttpRequest) -> actix_web::Error {
 
 fn query_error(error: QueryPayloadError, _: &HttpRequest) -> actix_web::Error {
     ApiError::bad_request("invalid_query", format!("The query string is not valid: {error}")).into()
+}
+
+/// Paths and queries are decoded into texts, and PostgreSQL cannot store the NUL character in
+/// text; no parameter of ours accepts it (`%00`), so none reaches a handler. (Bodies: see
+/// [`json`].)
+async fn refuse_nul_in_address(
+    request: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let refusal = if request.path().contains("%00") {
+        ApiError::bad_request("invalid_path_parameter", "A path parameter holds the NUL character (%00).")
+    } else if request.query_string().contains("%00") {
+        ApiError::bad_request("invalid_query", "The query string holds the NUL character (%00).")
+    } else {
+        return Ok(next.call(request).await?.map_into_left_body());
+    };
+    Ok(request.error_response(refusal).map_into_right_body())
 }
 
 /// No route matched: 405 with `Allow` when the path exists under another method, else 404.

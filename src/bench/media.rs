@@ -19,7 +19,7 @@ use anyhow::{Context, bail, ensure};
 use burgernet_core::media::inspect::MediaType;
 use burgernet_core::media::photo::samples::{SampleExif, jpeg_with_exif};
 use burgernet_core::media::photo::{DISPLAY_LONGEST_SIDE, PhotoLimits, PhotoOutcome, process_photo};
-use chrono::NaiveDate;
+use chrono::{FixedOffset, NaiveDate};
 use image::RgbImage;
 use sha2::{Digest, Sha256};
 
@@ -89,6 +89,7 @@ fn phone_exif(index: usize) -> SampleExif {
         orientation: Some(if index.is_multiple_of(2) { 1 } else { 6 }),
         captured_at: NaiveDate::from_ymd_opt(2026, 11, 30)
             .and_then(|date| date.and_hms_opt(18, 30, (index % 60) as u32)),
+        captured_at_offset: FixedOffset::east_opt(3600),
         position: Some((52.3731 + index as f64 * 1e-4, 4.8926)),
     }
 }

@@ -126,6 +126,90 @@ async fn a_new_email_address_is_verified_through_the_link_sent_to_it() {
     assert_eq!(app.get("/v1/email-verifications/made-up-token").await.status(), 404);
 }
 
+/// The verification links queued for sending (each becomes one e-mail).
+const VERIFICATION_EMAILS: &str = "SELECT count(*) AS count FROM background_jobs
+     WHERE job_type = 'notify_participant' AND payload->>'notice' = 'verify_email'";
+
+#[tokio::test]
+async fn verification_emails_are_limited_per_account_and_a_refused_change_changes_nothing() {
+    let (app, me) = app().await;
+    // Switching back and forth: each new address is mailed a link, five times an hour.
+    for address in ["anna@example.nl", "anna@elders.nl"].iter().cycle().take(5) {
+        let (status, profile) =
+            app.json_as(Method::PATCH, "/v1/me", &me.access_token, json!({"email": address})).await;
+        assert_eq!((status, &profile["email"]), (200, &json!(address)), "{profile}");
+    }
+    assert_eq!(count(&app, VERIFICATION_EMAILS).await, 5);
+
+    // The sixth is refused with how long to wait, and nothing else the request asked is done.
+    let refused = app
+        .send_json_as(
+            Method::PATCH,
+            "/v1/me",
+            &me.access_token,
+            &json!({"email": "anna@elders.nl", "display_name": "Anna", "language": "en"}),
+        )
+        .await;
+    let wait: u64 = refused.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=3600).contains(&wait), "Retry-After: {wait}");
+    let problem = assert_problem(refused, 429, "too_many_verification_emails").await;
+    assert!(problem["detail"].as_str().unwrap().contains("not changed"), "{problem}");
+    let profile: Value = app.get_as("/v1/me", &me.access_token).await.json().await.unwrap();
+    assert_eq!(profile["email"], "anna@example.nl");
+    assert_eq!((&profile["display_name"], &profile["language"]), (&Value::Null, &json!("nl")));
+    assert_eq!(count(&app, VERIFICATION_EMAILS).await, 5);
+
+    // What mails nothing stays possible: other choices, keeping the address, removing it.
+    let (status, profile) = app
+        .json_as(
+            Method::PATCH,
+            "/v1/me",
+            &me.access_token,
+            json!({"email": "anna@example.nl", "display_name": "Anna"}),
+        )
+        .await;
+    assert_eq!((status, &profile["display_name"]), (200, &json!("Anna")), "{profile}");
+    let (status, profile) =
+        app.json_as(Method::PATCH, "/v1/me", &me.access_token, json!({"email": null})).await;
+    assert_eq!((status, &profile["email"]), (200, &Value::Null), "{profile}");
+    assert_eq!(count(&app, VERIFICATION_EMAILS).await, 5);
+}
+
+#[tokio::test]
+async fn one_address_is_mailed_at_most_five_links_an_hour_whoever_asks_for_them() {
+    let app = TestApp::spawn().await;
+    for n in 0..5 {
+        let participant = app.sign_up(&format!("+3161234560{n}")).await;
+        let (status, _) = app
+            .json_as(Method::PATCH, "/v1/me", &participant.access_token, json!({"email": "Buur@Example.nl"}))
+            .await;
+        assert_eq!(status, 200);
+    }
+    // Another account, and the same mailbox written otherwise: refused.
+    let sixth = app.sign_up("+31612345609").await;
+    let refused = app
+        .send_json_as(Method::PATCH, "/v1/me", &sixth.access_token, &json!({"email": "buur@example.NL"}))
+        .await;
+    assert!(refused.headers().contains_key("retry-after"));
+    assert_problem(refused, 429, "too_many_verification_emails").await;
+    let profile: Value = app.get_as("/v1/me", &sixth.access_token).await.json().await.unwrap();
+    assert_eq!(profile["email"], Value::Null);
+    assert_eq!(count(&app, VERIFICATION_EMAILS).await, 5);
+}
+
+#[tokio::test]
+async fn a_patch_that_changes_nothing_answers_the_unchanged_profile() {
+    let (app, me) = app().await;
+    let (_, before) =
+        app.json_as(Method::PATCH, "/v1/me", &me.access_token, json!({"email": "anna@example.nl"})).await;
+    // Every field is optional: none at all, or only what is already so, is a change to nothing.
+    for body in [json!({}), json!({"email": "anna@example.nl"})] {
+        let (status, profile) = app.json_as(Method::PATCH, "/v1/me", &me.access_token, body.clone()).await;
+        assert_eq!((status, &profile), (200, &before), "{body}");
+    }
+    assert_eq!(count(&app, VERIFICATION_EMAILS).await, 1, "an unchanged address is not mailed again");
+}
+
 #[tokio::test]
 async fn a_place_lies_in_the_municipality_that_contains_it_and_keeps_its_time_windows() {
     let (app, me) = app().await;

@@ -1,8 +1,10 @@
 //! Bad input at the edge: every malformed request gets a problem document with the right status
 //! and a stable code, never a 500 and never actix's plain-text defaults.
 
-use serde_json::json;
+use reqwest::Method;
+use serde_json::{Value, json};
 
+use crate::helpers::alerts::{ROTTERDAM, alert_body, circle};
 use crate::helpers::{TestApp, TestAppOptions, problem};
 
 async fn expect_problem(response: reqwest::Response, status: u16, code: &str) -> serde_json::Value {
@@ -172,4 +174,54 @@ async fn nothing_a_client_sends_causes_a_server_error() {
     let weird_auth =
         app.client.get(app.url("/v1/staff/me")).header("authorization", not_text).send().await.unwrap();
     assert_eq!(problem(weird_auth).await.0, 401);
+}
+
+#[tokio::test]
+async fn no_text_from_outside_may_hold_a_nul_character() {
+    let app = TestApp::spawn().await;
+    app.load_reference_data().await;
+    let (officer, dispatcher, admin) =
+        (app.relations_officer_token("GM0599"), app.dispatcher_token("rotterdam"), app.admin_token());
+    let anna = app.sign_up("+31611111111").await;
+    let home = json!({"kind": "home", "name": "Thuis", "latitude": ROTTERDAM.0, "longitude": ROTTERDAM.1});
+    let response = app.send_json_as(Method::POST, "/v1/me/places", &anna.access_token, &home).await;
+    assert_eq!(response.status(), 201);
+    let record = format!("/v1/municipalities/GM0599/participants/{}", anna.participant_id);
+
+    // PostgreSQL cannot store U+0000, so no field takes it: every JSON body is refused alike,
+    // whichever field (or key) carries it, before anything is looked at or stored.
+    let mut alert = alert_body(circle(ROTTERDAM, 1_000.0));
+    alert["texts"]["nl"]["title"] = json!("Gezocht\u{0}");
+    let bodies: Vec<(Method, String, &str, Value)> = vec![
+        (
+            Method::POST,
+            format!("{record}/decisions"),
+            &officer,
+            json!({"decision": "quarantine", "reason": "SMS\u{0} komt niet aan"}),
+        ),
+        (Method::PATCH, "/v1/me".into(), &anna.access_token, json!({"display_name": "An\u{0}na"})),
+        (Method::PATCH, "/v1/me".into(), &anna.access_token, json!({"email": "anna@exa\u{0}mple.nl"})),
+        (Method::POST, "/v1/alerts".into(), &dispatcher, alert),
+        (Method::POST, "/v1/regions".into(), &admin, json!({"code": "utrecht", "name": "Utrecht\u{0}"})),
+        (Method::PATCH, "/v1/me".into(), &anna.access_token, json!({"\u{0}": 1})),
+    ];
+    for (method, path, token, body) in bodies {
+        let response = app.send_json_as(method.clone(), &path, token, &body).await;
+        let problem = expect_problem(response, 422, "invalid_body").await;
+        assert!(problem["detail"].as_str().unwrap().contains("NUL"), "{method} {path}: {problem}");
+    }
+    let participant = app.get_json(&record, &officer).await;
+    assert_eq!((&participant["status"], &participant["staff_actions"]), (&json!("active"), &json!([])));
+    assert_eq!(app.get_json("/v1/me", &anna.access_token).await["display_name"], Value::Null);
+
+    // Nor in a path or a query.
+    expect_problem(app.get_as("/v1/regions/rotter%00dam", &admin).await, 400, "invalid_path_parameter").await;
+    let search = "/v1/municipalities/GM0599/participants?postcode=3011%00AD";
+    expect_problem(app.get_as(search, &officer).await, 400, "invalid_query").await;
+
+    // The six characters of the escape written out are text like any other.
+    let written_out = json!({"display_name": "C:\\u0000"});
+    let response = app.send_json_as(Method::PATCH, "/v1/me", &anna.access_token, &written_out).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.json::<Value>().await.unwrap()["display_name"], "C:\\u0000");
 }

@@ -102,6 +102,36 @@ async fn officers_list_and_search_the_participants_of_their_municipality() {
 }
 
 #[tokio::test]
+async fn every_paged_list_takes_pages_up_to_the_millionth_and_refuses_beyond() {
+    let app = TestApp::spawn().await;
+    app.load_reference_data().await;
+    let officer = app.relations_officer_token("GM0599");
+    resident(&app, "+31611111111", ROTTERDAM, "3011 AD").await;
+    for list in [
+        "/v1/municipalities/GM0599/participants",
+        "/v1/municipalities/GM0599/queues/approval",
+        "/v1/municipalities/GM0599/queues/verification",
+        "/v1/municipalities/GM0599/queues/quarantine",
+    ] {
+        // No municipality has a million participants, so one a page reaches them all.
+        let deepest = app.get_json(&format!("{list}?page=1000000&per_page=1"), &officer).await;
+        assert_eq!(
+            (deepest["page"].as_i64(), deepest["items"].as_array().map(Vec::len)),
+            (Some(1_000_000), Some(0))
+        );
+        for page in ["1000001", "9223372036854775807", "9223372036854775808"] {
+            let response = app.get_as(&format!("{list}?page={page}&per_page=100"), &officer).await;
+            let (status, body) = problem(response).await;
+            assert_eq!(
+                (status, body["code"].as_str().unwrap()),
+                (400, "invalid_query"),
+                "{list} page {page}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
 async fn with_approval_required_new_participants_wait_in_the_approval_queue_until_approved() {
     let app = app().await;
     let officer = app.relations_officer_token("GM0599");

@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use burgernet_core::auth::staff::StaffRole;
 use burgernet_core::media::photo::samples::{SampleExif, jpeg_with_exif};
 use burgernet_core::media::retention;
 use chrono::NaiveDate;
@@ -28,6 +29,8 @@ fn photo() -> Vec<u8> {
     let exif = SampleExif {
         orientation: Some(1),
         captured_at: Some(NaiveDate::from_ymd_opt(2026, 11, 30).unwrap().and_hms_opt(3, 12, 5).unwrap()),
+        // Like many cameras: the clock without its offset from UTC.
+        captured_at_offset: None,
         position: Some(DAM_SQUARE),
     };
     jpeg_with_exif(&image, 85, &exif)
@@ -312,8 +315,9 @@ async fn a_photo_becomes_evidence_and_the_control_room_sees_it_without_metadata(
     assert_eq!(file["sha256"], sha256(&original));
     assert_eq!(file["state"], "ready");
     assert_eq!((file["width"].as_i64(), file["height"].as_i64()), (Some(1200), Some(900)));
-    // Restricted metadata from the file, for the control room only.
-    assert_eq!(file["captured_at"], "2026-11-30T03:12:05");
+    // Restricted metadata from the file, for the control room only. The camera wrote its clock
+    // without a zone: Dutch time is assumed (CET in November).
+    assert_eq!(file["captured_at"], "2026-11-30T02:12:05Z");
     assert!((file["capture_position"]["latitude"].as_f64().unwrap() - DAM_SQUARE.0).abs() < 1e-4);
     assert!((file["capture_position"]["longitude"].as_f64().unwrap() - DAM_SQUARE.1).abs() < 1e-4);
     let thumbnail = app.client.get(file["thumbnail"]["url"].as_str().unwrap()).send().await.unwrap();
@@ -450,6 +454,8 @@ async fn only_the_sender_attaches_media_within_the_limits() {
 
     for (content_type, size, code) in [
         ("application/x-msdownload", 1_000, "media_type_not_allowed"),
+        ("image/jpeg", 0, "media_empty"),
+        ("video/mp4", 0, "media_empty"),
         ("image/jpeg", 40 * 1024 * 1024 + 1, "media_too_large"),
         ("video/mp4", 1024 * 1024 * 1024 + 1, "media_too_large"),
     ] {
@@ -496,6 +502,38 @@ async fn only_the_sender_attaches_media_within_the_limits() {
         "alert_closed",
     )
     .await;
+}
+
+#[tokio::test]
+async fn a_console_polling_the_tips_is_recorded_once_per_quarter_hour_per_person() {
+    let scene = scene(TestAppOptions::default()).await;
+    let (app, dispatcher, alert) = (&scene.app, &scene.dispatcher, &scene.alert);
+    scene.tip(&scene.witness, json!({"text": "Scooter bij de Markthal."})).await;
+    let tips = format!("/v1/alerts/{alert}/tips");
+    let colleague = app.staff_member_token("staff-2", StaffRole::Dispatcher { region: "rotterdam".into() });
+
+    // The console refreshes the list every few seconds: one entry per person who looked.
+    for _ in 0..4 {
+        app.get_json(&tips, dispatcher).await;
+    }
+    app.get_json(&tips, &colleague).await;
+    app.get_json(&tips, &colleague).await;
+
+    let dossier = app.get_json(&format!("/v1/alerts/{alert}/dossier"), dispatcher).await;
+    let views: Vec<(&str, &Value)> = dossier["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|entry| entry["kind"] == "tips_viewed")
+        .map(|entry| (entry["actor"].as_str().unwrap(), &entry["body"]))
+        .collect();
+    assert_eq!(
+        views,
+        [
+            ("staff:staff-1", &json!({"tips": 1, "thumbnails": 0})),
+            ("staff:staff-2", &json!({"tips": 1, "thumbnails": 0}))
+        ]
+    );
 }
 
 #[tokio::test]

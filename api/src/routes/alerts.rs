@@ -19,9 +19,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::alert_events;
+use crate::alert_events::{self, AlertStreamEvent};
 use crate::auth::{AlertViewer, Dispatcher, ensure_scope};
 use crate::error::{ApiError, JsonBodyProblems, Problem, StaffAccessProblems};
+use crate::json::JsonBody;
 use crate::state::AppState;
 
 /// The stored region with the code a staff token names; `None` when Burgernet does not know it.
@@ -114,14 +115,14 @@ pub async fn list_alerts(
         (status = 200, description = "The reach.", body = Reach),
         JsonBodyProblems,
         StaffAccessProblems,
-        (status = 422, description = "`invalid_area`, `invalid_radius`, `too_many_vertices`, `area_too_large`, `area_outside_service_area`, `area_outside_region` or `invalid_channels`.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_area`, `invalid_radius`, `too_many_vertices`, `area_too_large`, `area_outside_service_area`, `area_outside_region`, `invalid_channels` or `invalid_body`.", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/v1/alerts/reach-preview")]
 pub async fn preview_reach(
     state: web::Data<AppState>,
     dispatcher: Dispatcher,
-    body: web::Json<ReachRequest>,
+    body: JsonBody<ReachRequest>,
 ) -> Result<web::Json<Reach>, ApiError> {
     let mut conn = state.db().await?;
     let region = dispatcher_region(&mut conn, &dispatcher).await?;
@@ -146,7 +147,7 @@ pub async fn preview_reach(
 pub async fn create_alert(
     state: web::Data<AppState>,
     dispatcher: Dispatcher,
-    body: web::Json<NewAlertRequest>,
+    body: JsonBody<NewAlertRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let draft = body.into_inner().parse()?;
     let mut conn = state.db().await?;
@@ -181,7 +182,7 @@ pub async fn get_alert(
     let alert = AlertId(*alert_id);
     let mut conn = state.db().await?;
     ensure_alert_scope(&mut conn, &viewer.0, alert).await?;
-    dossier::record_view(&mut conn, alert, &Actor::staff(&viewer.0)).await?;
+    dossier::record_view(&mut conn, alert, &Actor::staff(&viewer.0), "viewed", json!({})).await?;
     Ok(web::Json(alert_view(&mut conn, alert).await?))
 }
 
@@ -263,7 +264,7 @@ pub struct Expansion {
         StaffAccessProblems,
         (status = 404, description = "No such alert.", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`alert_not_sent` or `alert_closed`.", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "The area is not valid (codes as for creating an alert).", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The area is not valid (codes as for creating an alert), or `invalid_body`.", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/v1/alerts/{alert_id}/expansions")]
@@ -271,7 +272,7 @@ pub async fn expand_area(
     state: web::Data<AppState>,
     dispatcher: Dispatcher,
     alert_id: web::Path<Uuid>,
-    body: web::Json<Expansion>,
+    body: JsonBody<Expansion>,
 ) -> Result<HttpResponse, ApiError> {
     let alert = AlertId(*alert_id);
     let area = DrawnArea::parse(body.into_inner().area)?;
@@ -309,7 +310,7 @@ pub async fn post_update(
     state: web::Data<AppState>,
     dispatcher: Dispatcher,
     alert_id: web::Path<Uuid>,
-    body: web::Json<Update>,
+    body: JsonBody<Update>,
 ) -> Result<HttpResponse, ApiError> {
     let alert = AlertId(*alert_id);
     let texts = MessageTexts::parse(body.into_inner().texts)?;
@@ -350,7 +351,7 @@ pub async fn close_alert(
     state: web::Data<AppState>,
     dispatcher: Dispatcher,
     alert_id: web::Path<Uuid>,
-    body: web::Json<Closing>,
+    body: JsonBody<Closing>,
 ) -> Result<web::Json<Alert>, ApiError> {
     let alert = AlertId(*alert_id);
     let Closing { outcome, texts } = body.into_inner();
@@ -412,7 +413,7 @@ pub async fn export_dossier(
         ("Last-Event-ID" = Option<i32>, Header, description = "Resume after this dossier entry."),
     ),
     responses(
-        (status = 200, description = "The event stream.", content_type = "text/event-stream", body = String),
+        (status = 200, description = "The event stream: a sequence of events, each as the schema describes (`event`, `id`, and `data` as one line of JSON).", content_type = "text/event-stream", body = AlertStreamEvent),
         (status = 400, description = "The id is not a UUID, or Last-Event-ID is not a number.", body = Problem, content_type = "application/problem+json"),
         StaffAccessProblems,
         (status = 404, description = "No such alert.", body = Problem, content_type = "application/problem+json"),

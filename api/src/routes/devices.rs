@@ -11,6 +11,7 @@ use serde::Deserialize;
 
 use crate::auth::Participant;
 use crate::error::{ApiError, JsonBodyProblems, ParticipantAccessProblems, Problem};
+use crate::json::JsonBody;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -78,7 +79,7 @@ pub async fn list_devices(
 pub async fn register_device(
     state: web::Data<AppState>,
     participant: Participant,
-    body: web::Json<DeviceBody>,
+    body: JsonBody<DeviceBody>,
 ) -> Result<HttpResponse, ApiError> {
     let input = body.into_inner().parse()?;
     let mut conn = state.db().await?;
@@ -99,7 +100,7 @@ pub async fn register_device(
         JsonBodyProblems,
         ParticipantAccessProblems,
         (status = 404, description = "You have no such device.", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "As for registering.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "As for registering: `invalid_body`, `invalid_push_token`, `invalid_device`, `invalid_app_version` or `invalid_locale`.", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[put("/v1/me/devices/{device_id}")]
@@ -107,7 +108,7 @@ pub async fn update_device(
     state: web::Data<AppState>,
     participant: Participant,
     device_id: web::Path<uuid::Uuid>,
-    body: web::Json<DeviceBody>,
+    body: JsonBody<DeviceBody>,
 ) -> Result<web::Json<Device>, ApiError> {
     let input = body.into_inner().parse()?;
     let mut conn = state.db().await?;

@@ -9,6 +9,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::auth::Participant;
 use crate::error::{ApiError, JsonBodyProblems, ParticipantAccessProblems, Problem};
+use crate::json::JsonBody;
 use crate::state::AppState;
 
 /// Your profile and choices.
@@ -83,7 +84,9 @@ impl ProfilePatch {
     }
 }
 
-/// Change your profile and choices; fields left out stay as they are.
+/// Change your profile and choices; fields left out stay as they are (an empty body changes
+/// nothing). A new e-mail address is sent a verification link: at most 5 an hour per account and
+/// per address; beyond that the whole change is refused.
 ///
 /// Who may call: a participant, for their own account.
 #[utoipa::path(
@@ -95,13 +98,14 @@ impl ProfilePatch {
         JsonBodyProblems,
         ParticipantAccessProblems,
         (status = 422, description = "`invalid_body`, `invalid_display_name`, `invalid_email`, `no_channels` or `no_categories`.", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`too_many_verification_emails`: a new address would get a verification e-mail, but this account or that address had 5 this hour; nothing was changed. See Retry-After.", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[patch("/v1/me")]
 pub async fn update_profile(
     state: web::Data<AppState>,
     participant: Participant,
-    body: web::Json<ProfilePatch>,
+    body: JsonBody<ProfilePatch>,
 ) -> Result<web::Json<Profile>, ApiError> {
     let changes = body.into_inner().into_changes()?;
     let mut conn = state.db().await?;

@@ -17,6 +17,7 @@ use uuid::Uuid;
 
 use crate::auth::Participant;
 use crate::error::{ApiError, JsonBodyProblems, ParticipantAccessProblems, Problem};
+use crate::json::JsonBody;
 use crate::state::AppState;
 
 /// The alerts you received, newest first (the latest 50).
@@ -92,7 +93,7 @@ pub async fn report_receipt(
     state: web::Data<AppState>,
     participant: Participant,
     alert_id: web::Path<Uuid>,
-    body: web::Json<Receipt>,
+    body: JsonBody<Receipt>,
 ) -> Result<HttpResponse, ApiError> {
     let Receipt { kind, device_id } = body.into_inner();
     let mut conn = state.db().await?;
@@ -165,7 +166,7 @@ pub async fn send_tip(
     participant: Participant,
     request: HttpRequest,
     alert_id: web::Path<Uuid>,
-    body: web::Json<NewTipRequest>,
+    body: JsonBody<NewTipRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let key = idempotency_key(&request)?;
     let mut conn = state.db().await?;
@@ -240,7 +241,7 @@ pub async fn get_my_tip(
         ParticipantAccessProblems,
         (status = 404, description = "No such tip of yours.", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`alert_closed` or `too_many_media`.", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`media_type_not_allowed`, `media_too_large`, `invalid_sha256`, `invalid_idempotency_key`, `idempotency_key_reused` or `invalid_body`.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`media_type_not_allowed`, `media_empty`, `media_too_large`, `invalid_sha256`, `invalid_idempotency_key`, `idempotency_key_reused` or `invalid_body`.", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "`rate_limited`: too many files this hour; see Retry-After.", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "`media_store_unavailable`: retry later.", body = Problem, content_type = "application/problem+json"),
     )
@@ -251,7 +252,7 @@ pub async fn declare_media(
     participant: Participant,
     request: HttpRequest,
     path: web::Path<(Uuid, Uuid)>,
-    body: web::Json<MediaDeclaration>,
+    body: JsonBody<MediaDeclaration>,
 ) -> Result<HttpResponse, ApiError> {
     let (alert_id, tip_id) = path.into_inner();
     let idempotency = idempotency_key(&request)?;
@@ -293,6 +294,7 @@ pub async fn declare_media(
         ParticipantAccessProblems,
         (status = 404, description = "No such tip of yours, or no such file on it.", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`upload_missing`: the file (or a part) has not arrived; `media_expired`: too late.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_body`: e.g. a part without its number or ETag.", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "`media_store_unavailable`: retry later.", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -302,7 +304,7 @@ pub async fn complete_media(
     participant: Participant,
     request: HttpRequest,
     path: web::Path<(Uuid, Uuid, Uuid)>,
-    body: web::Json<UploadCompletion>,
+    body: JsonBody<UploadCompletion>,
 ) -> Result<web::Json<MyMedia>, ApiError> {
     let (alert_id, tip_id, media_id) = path.into_inner();
     let key = sender_key(&request);

@@ -6,7 +6,7 @@ use burgernet_core::db::participants as participant_queries;
 use burgernet_core::ids::ParticipantId;
 use burgernet_core::participants::ParticipantStatus;
 use burgernet_core::participants::management::{
-    self, Decision, Listing, ParticipantPage, ParticipantRecord, Queue, parse_reason,
+    self, Decision, Listing, Page, ParticipantPage, ParticipantRecord, Queue, parse_reason,
 };
 use burgernet_core::participants::phone::PhoneNumber;
 use burgernet_core::participants::places::normalise_postcode;
@@ -15,9 +15,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::ParticipantManager;
 use crate::error::{ApiError, JsonBodyProblems, Problem, StaffAccessProblems};
+use crate::json::JsonBody;
 use crate::state::AppState;
-
-const MAX_PER_PAGE: i64 = 100;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -29,9 +28,11 @@ pub struct ListQuery {
     pub phone_number: Option<String>,
     /// Participants with a place at this postcode, e.g. `3011 AD`.
     pub postcode: Option<String>,
-    /// From 1; default 1.
+    /// From 1 to 1,000,000; default 1.
+    #[param(minimum = 1, maximum = 1_000_000)]
     pub page: Option<i64>,
     /// 1 to 100; default 25.
+    #[param(minimum = 1, maximum = 100)]
     pub per_page: Option<i64>,
 }
 
@@ -39,19 +40,17 @@ pub struct ListQuery {
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct PageQuery {
-    /// From 1; default 1.
+    /// From 1 to 1,000,000; default 1.
+    #[param(minimum = 1, maximum = 1_000_000)]
     pub page: Option<i64>,
     /// 1 to 100; default 25.
+    #[param(minimum = 1, maximum = 100)]
     pub per_page: Option<i64>,
 }
 
-fn paging(page: Option<i64>, per_page: Option<i64>) -> Result<(i64, i64), ApiError> {
-    let page = page.unwrap_or(1);
-    let per_page = per_page.unwrap_or(25);
-    if page < 1 || !(1..=MAX_PER_PAGE).contains(&per_page) {
-        return Err(ApiError::bad_request("invalid_query", "page starts at 1; per_page is 1 to 100."));
-    }
-    Ok((page, per_page))
+/// The page asked for in the query; out of bounds, the query is refused like any malformed one.
+fn requested_page(number: Option<i64>, size: Option<i64>) -> Result<Page, ApiError> {
+    Page::parse(number, size).map_err(|invalid| ApiError::bad_request("invalid_query", invalid.detail))
 }
 
 /// The participants the municipality manages, oldest sign-up first.
@@ -78,7 +77,7 @@ pub async fn list_participants(
 ) -> Result<web::Json<ParticipantPage>, ApiError> {
     manager.ensure_municipality(cbs_code.as_str())?;
     let query = query.into_inner();
-    let (page, per_page) = paging(query.page, query.per_page)?;
+    let page = requested_page(query.page, query.per_page)?;
     let postcode = match query.postcode {
         Some(raw) => Some(normalise_postcode(&raw).ok_or_else(|| {
             ApiError::unprocessable("invalid_postal_address", "A postcode has four digits and two letters.")
@@ -91,7 +90,6 @@ pub async fn list_participants(
         phone_number: query.phone_number.as_deref().map(PhoneNumber::parse).transpose()?,
         postcode,
         page,
-        per_page,
     };
     let mut conn = state.db().await?;
     Ok(web::Json(management::list(&mut conn, cbs_code.as_str(), &listing).await?))
@@ -106,7 +104,7 @@ pub async fn list_participants(
     security(("staff_token" = [])),
     params(
         ("cbs_code" = String, Path, description = "The municipality's CBS code."),
-        ("queue" = Queue, Path, description = "The queue."),
+        ("queue" = inline(Queue), Path, description = "The queue."),
         PageQuery,
     ),
     responses(
@@ -124,8 +122,11 @@ pub async fn list_queue(
 ) -> Result<web::Json<ParticipantPage>, ApiError> {
     let (cbs_code, queue) = path.into_inner();
     manager.ensure_municipality(cbs_code.as_str())?;
-    let (page, per_page) = paging(query.page, query.per_page)?;
-    let listing = Listing { queue: Some(queue), page, per_page, ..Listing::default() };
+    let listing = Listing {
+        queue: Some(queue),
+        page: requested_page(query.page, query.per_page)?,
+        ..Listing::default()
+    };
     let mut conn = state.db().await?;
     Ok(web::Json(management::list(&mut conn, cbs_code.as_str(), &listing).await?))
 }
@@ -199,7 +200,7 @@ pub async fn decide(
     state: web::Data<AppState>,
     manager: ParticipantManager,
     path: web::Path<(CbsCode, uuid::Uuid)>,
-    body: web::Json<DecisionBody>,
+    body: JsonBody<DecisionBody>,
 ) -> Result<web::Json<ParticipantRecord>, ApiError> {
     let (cbs_code, participant) = path.into_inner();
     manager.ensure_municipality(cbs_code.as_str())?;
@@ -245,7 +246,7 @@ pub async fn set_approval_policy(
     state: web::Data<AppState>,
     manager: ParticipantManager,
     cbs_code: web::Path<CbsCode>,
-    body: web::Json<ApprovalPolicy>,
+    body: JsonBody<ApprovalPolicy>,
 ) -> Result<web::Json<ApprovalPolicy>, ApiError> {
     manager.ensure_municipality(cbs_code.as_str())?;
     let mut conn = state.db().await?;

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::{Participant, ParticipantSessionCheckedInStatement};
 use crate::error::{ApiError, JsonBodyProblems, ParticipantAccessProblems, Problem};
+use crate::json::JsonBody;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -94,7 +95,7 @@ pub async fn list_places(
 pub async fn add_place(
     state: web::Data<AppState>,
     participant: Participant,
-    body: web::Json<PlaceBody>,
+    body: JsonBody<PlaceBody>,
 ) -> Result<HttpResponse, ApiError> {
     let input = body.into_inner().parse()?;
     let mut conn = state.db().await?;
@@ -115,7 +116,7 @@ pub async fn add_place(
         JsonBodyProblems,
         ParticipantAccessProblems,
         (status = 404, description = "You have no such place.", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "As for adding a place.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "As for adding a place: `invalid_body`, `invalid_place_name`, `invalid_coordinates`, `outside_service_area`, `invalid_postal_address`, `invalid_time_window` or `too_many_time_windows`.", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[put("/v1/me/places/{place_id}")]
@@ -123,7 +124,7 @@ pub async fn replace_place(
     state: web::Data<AppState>,
     participant: Participant,
     place_id: web::Path<uuid::Uuid>,
-    body: web::Json<PlaceBody>,
+    body: JsonBody<PlaceBody>,
 ) -> Result<web::Json<Place>, ApiError> {
     let input = body.into_inner().parse()?;
     let mut conn = state.db().await?;
@@ -199,7 +200,7 @@ impl PositionUpdate {
 pub async fn update_location(
     state: web::Data<AppState>,
     caller: ParticipantSessionCheckedInStatement,
-    body: web::Json<PositionUpdate>,
+    body: JsonBody<PositionUpdate>,
 ) -> Result<web::Json<LiveLocation>, ApiError> {
     let (position, accuracy_meters) = match body.parse() {
         Ok(parsed) => parsed,

@@ -6,6 +6,7 @@ use serde::Deserialize;
 
 use crate::auth::{Admin, Staff, ensure_scope};
 use crate::error::{ApiError, JsonBodyProblems, Problem, StaffAccessProblems};
+use crate::json::JsonBody;
 use crate::state::AppState;
 
 /// All police regions, with how many municipalities and inhabitants each covers.
@@ -53,14 +54,14 @@ pub struct NewRegion {
         JsonBodyProblems,
         StaffAccessProblems,
         (status = 409, description = "A region with this code exists.", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields or unknown municipalities.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_body`, `invalid_reference_data` (a code or name is not valid) or `unknown_reference` (unknown municipalities).", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/v1/regions")]
 pub async fn create_region(
     state: web::Data<AppState>,
     _admin: Admin,
-    body: web::Json<NewRegion>,
+    body: JsonBody<NewRegion>,
 ) -> Result<HttpResponse, ApiError> {
     let NewRegion { code, name, municipalities } = body.into_inner();
     let mut conn = state.db().await?;

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::{ClientAddress, Participant};
 use crate::error::{ApiError, JsonBodyProblems, ParticipantAccessProblems, Problem};
+use crate::json::JsonBody;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -44,7 +45,7 @@ pub struct CodeSentResponse {
     responses(
         (status = 202, description = "The code was handed to the SMS provider.", body = CodeSentResponse),
         JsonBodyProblems,
-        (status = 422, description = "`invalid_phone_number`, `unsupported_phone_country`, or `phone_number_unreachable` (the provider refused the number).", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_body`, `invalid_phone_number`, `unsupported_phone_country`, or `phone_number_unreachable` (the provider refused the number).", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "`rate_limited`, `resend_too_soon`, `sign_in_locked` or `sign_in_budget_exhausted` (the hourly budget of codes for the number's country, or for all numbers, is spent); see `Retry-After`.", body = Problem, content_type = "application/problem+json"),
         (status = 502, description = "`sms_not_sent`: the SMS provider failed; nothing was sent. See `Retry-After`.", body = Problem, content_type = "application/problem+json"),
     )
@@ -53,7 +54,7 @@ pub struct CodeSentResponse {
 pub async fn request_code(
     state: web::Data<AppState>,
     client: ClientAddress,
-    body: web::Json<CodeRequest>,
+    body: JsonBody<CodeRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let phone = PhoneNumber::parse(&body.phone_number)?;
     let language = body.language.unwrap_or(Language::Dutch);
@@ -114,7 +115,7 @@ impl From<SessionTokens> for SessionTokensResponse {
     responses(
         (status = 200, description = "Signed in.", body = SessionTokensResponse),
         JsonBodyProblems,
-        (status = 422, description = "`invalid_phone_number`, `invalid_code`, `no_active_code`, `code_expired` or `code_incorrect` (the detail says how many tries are left).", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_body`, `invalid_phone_number`, `invalid_code`, `no_active_code`, `code_expired` or `code_incorrect` (the detail says how many tries are left).", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "`rate_limited`, or `sign_in_locked` after too many wrong codes; see `Retry-After`.", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -122,7 +123,7 @@ impl From<SessionTokens> for SessionTokensResponse {
 pub async fn verify_code(
     state: web::Data<AppState>,
     client: ClientAddress,
-    body: web::Json<CodeVerification>,
+    body: JsonBody<CodeVerification>,
 ) -> Result<web::Json<SessionTokensResponse>, ApiError> {
     let phone = PhoneNumber::parse(&body.phone_number)?;
     let code = body.code.trim();
@@ -151,13 +152,13 @@ pub struct RefreshRequest {
         (status = 200, description = "The next pair of tokens.", body = SessionTokensResponse),
         JsonBodyProblems,
         (status = 401, description = "`invalid_refresh_token`, `refresh_token_expired`, `refresh_token_reused` (the session is now ended) or `session_revoked`.", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "The body lacks `refresh_token`.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_body`: the body lacks `refresh_token` or holds other fields.", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/v1/session/refresh")]
 pub async fn refresh_session(
     state: web::Data<AppState>,
-    body: web::Json<RefreshRequest>,
+    body: JsonBody<RefreshRequest>,
 ) -> Result<web::Json<SessionTokensResponse>, ApiError> {
     let mut conn = state.db().await?;
     let tokens = state.sign_in().refresh(&mut conn, body.refresh_token.trim()).await?;

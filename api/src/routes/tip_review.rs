@@ -14,12 +14,13 @@ use uuid::Uuid;
 use super::alerts::ensure_alert_scope;
 use crate::auth::{AlertViewer, Dispatcher};
 use crate::error::{ApiError, JsonBodyProblems, Problem, StaffAccessProblems};
+use crate::json::JsonBody;
 use crate::state::AppState;
 
 /// The alert's tips, newest first: where and when the sender saw it, the number to call back if
 /// they allowed it, the assessment, a legal hold, and each photo and video with its state,
 /// verified hash, restricted capture metadata and a thumbnail link (valid 5 minutes). The viewing
-/// is recorded in the dossier.
+/// is recorded in the dossier (once per quarter of an hour per staff member).
 ///
 /// Who may call: dispatchers of the alert's region, and administrators.
 #[utoipa::path(
@@ -71,7 +72,7 @@ pub async fn assess_tip(
     state: web::Data<AppState>,
     dispatcher: Dispatcher,
     path: web::Path<(Uuid, Uuid)>,
-    body: web::Json<TipAssessment>,
+    body: JsonBody<TipAssessment>,
 ) -> Result<web::Json<TipAssessment>, ApiError> {
     let (alert, tip) = path.into_inner();
     let mut conn = state.db().await?;
@@ -102,7 +103,7 @@ pub async fn place_tip_hold(
     state: web::Data<AppState>,
     viewer: AlertViewer,
     path: web::Path<(Uuid, Uuid)>,
-    body: web::Json<LegalHoldRequest>,
+    body: JsonBody<LegalHoldRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let (alert, tip) = path.into_inner();
     legal_hold(&state, &viewer, AlertId(alert), Some(TipId(tip)), Some(&body)).await
@@ -154,7 +155,7 @@ pub async fn place_alert_hold(
     state: web::Data<AppState>,
     viewer: AlertViewer,
     alert_id: web::Path<Uuid>,
-    body: web::Json<LegalHoldRequest>,
+    body: JsonBody<LegalHoldRequest>,
 ) -> Result<HttpResponse, ApiError> {
     legal_hold(&state, &viewer, AlertId(*alert_id), None, Some(&body)).await
 }
@@ -221,6 +222,7 @@ pub struct ViewRequest {
         (status = 404, description = "No such alert, or no such file in it.", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`media_not_ready` or `no_preview`.", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`invalid_body`.", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`media_store_unavailable`: the link could not be made; retry later.", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/v1/alerts/{alert_id}/media/{media_id}/views")]
@@ -228,7 +230,7 @@ pub async fn view_media(
     state: web::Data<AppState>,
     viewer: AlertViewer,
     path: web::Path<(Uuid, Uuid)>,
-    body: web::Json<ViewRequest>,
+    body: JsonBody<ViewRequest>,
 ) -> Result<web::Json<MediaLink>, ApiError> {
     let (alert, media) = path.into_inner();
     let mut conn = state.db().await?;
@@ -263,6 +265,7 @@ pub async fn view_media(
         (status = 404, description = "No such alert, or no such file in it.", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`media_not_ready`.", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`invalid_reason` or `invalid_body`.", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`media_store_unavailable`: the link could not be made; retry later.", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/v1/alerts/{alert_id}/media/{media_id}/original-downloads")]
@@ -270,7 +273,7 @@ pub async fn download_original(
     state: web::Data<AppState>,
     viewer: AlertViewer,
     path: web::Path<(Uuid, Uuid)>,
-    body: web::Json<OriginalDownloadRequest>,
+    body: JsonBody<OriginalDownloadRequest>,
 ) -> Result<web::Json<MediaLink>, ApiError> {
     let (alert, media) = path.into_inner();
     let mut conn = state.db().await?;

@@ -31,16 +31,19 @@ pub async fn record(
     .await
 }
 
-/// A staff member looked at the alert. Recorded once per quarter of an hour per person, so a
-/// screen that refreshes does not bury the dossier in views.
+/// A staff member looked at the alert (`viewed`) or at part of it (`tips_viewed`). Recorded once
+/// per quarter of an hour per person and kind, so a screen that refreshes does not bury the
+/// dossier in views; the body is that of the first look.
 pub async fn record_view(
     conn: &mut AsyncPgConnection,
     alert: AlertId,
     actor: &Actor,
+    kind: &str,
+    body: serde_json::Value,
 ) -> diesel::QueryResult<()> {
     const VIEW_WINDOW: std::time::Duration = std::time::Duration::from_secs(15 * 60);
-    if !queries::has_recent(conn, alert, "viewed", &actor.label(), VIEW_WINDOW).await? {
-        record(conn, alert, actor, "viewed", serde_json::json!({})).await?;
+    if !queries::has_recent(conn, alert, kind, &actor.label(), VIEW_WINDOW).await? {
+        record(conn, alert, actor, kind, body).await?;
     }
     Ok(())
 }

@@ -106,7 +106,8 @@ impl Tip {
     }
 }
 
-/// The alert's tips, newest first, with their media; the viewing is recorded in the dossier.
+/// The alert's tips, newest first, with their media; the viewing is recorded in the dossier (once
+/// per quarter of an hour per person, as views of the alert are).
 pub async fn list(
     conn: &mut AsyncPgConnection,
     store: &MediaStore,
@@ -117,14 +118,8 @@ pub async fn list(
     let rows = queries::list(conn, alert, 500).await?;
     let mut media = review::for_alert(conn, store, settings, alert).await?;
     let thumbnails: usize = media.values().flatten().filter(|item| item.thumbnail.is_some()).count();
-    dossier::record(
-        conn,
-        alert,
-        viewer,
-        "tips_viewed",
-        json!({ "tips": rows.len(), "thumbnails": thumbnails }),
-    )
-    .await?;
+    let body = json!({ "tips": rows.len(), "thumbnails": thumbnails });
+    dossier::record_view(conn, alert, viewer, "tips_viewed", body).await?;
     Ok(rows
         .into_iter()
         .map(|row| {

@@ -1,7 +1,7 @@
 //! The SQL of tip media: photos and videos attached to tips, and their journey from upload to
 //! evidence.
 
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, FixedOffset, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{
     BigInt, Bool, Bytea, Double, Integer, Interval, Nullable, Text, Timestamp, Timestamptz, Uuid as SqlUuid,
@@ -55,8 +55,8 @@ pub struct MediaRow {
     pub duration_seconds: Option<f64>,
     #[diesel(sql_type = Nullable<Text>)]
     pub codec: Option<String>,
-    #[diesel(sql_type = Nullable<Timestamp>)]
-    pub captured_at: Option<NaiveDateTime>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    pub captured_at: Option<DateTime<Utc>>,
     #[diesel(sql_type = Nullable<Double>)]
     pub capture_latitude: Option<f64>,
     #[diesel(sql_type = Nullable<Double>)]
@@ -190,7 +190,11 @@ pub struct MediaFacts {
     pub height: Option<i32>,
     pub duration_seconds: Option<f64>,
     pub codec: Option<String>,
+    /// The capture time as the camera's clock showed it.
     pub captured_at: Option<NaiveDateTime>,
+    /// That clock's offset from UTC, when the file states it; without one, the clock is taken to
+    /// show Dutch time (Europe/Amsterdam): tips are about incidents in the Netherlands.
+    pub captured_at_offset: Option<FixedOffset>,
     /// Latitude and longitude from the file's own metadata.
     pub capture_position: Option<(f64, f64)>,
 }
@@ -199,7 +203,9 @@ pub async fn mark_ready(conn: &mut AsyncPgConnection, id: MediaId, facts: &Media
     let (latitude, longitude) = facts.capture_position.unzip();
     diesel::sql_query(
         "UPDATE tip_media SET state = 'ready', has_preview = $2, width = $3, height = $4, duration_seconds = $5,
-                codec = $6, captured_at = $7,
+                codec = $6,
+                captured_at = CASE WHEN $10::int4 IS NULL THEN $7::timestamp AT TIME ZONE 'Europe/Amsterdam'
+                                   ELSE ($7::timestamp - make_interval(secs => $10)) AT TIME ZONE 'UTC' END,
                 capture_location = CASE WHEN $8::float8 IS NULL THEN NULL
                                         ELSE ST_SetSRID(ST_MakePoint($9, $8), 4326) END,
                 processed_at = now()
@@ -214,6 +220,7 @@ pub async fn mark_ready(conn: &mut AsyncPgConnection, id: MediaId, facts: &Media
     .bind::<Nullable<Timestamp>, _>(facts.captured_at)
     .bind::<Nullable<Double>, _>(latitude)
     .bind::<Nullable<Double>, _>(longitude)
+    .bind::<Nullable<Integer>, _>(facts.captured_at_offset.map(|offset| offset.local_minus_utc()))
     .execute(conn)
     .await?;
     Ok(())

@@ -91,11 +91,39 @@ pub struct ProfileUpdate {
     pub live_location_enabled: Option<bool>,
 }
 
+impl ProfileUpdate {
+    /// Whether the update sets nothing (an UPDATE with nothing to set is an error in diesel).
+    fn changes_nothing(&self) -> bool {
+        let Self {
+            display_name,
+            email,
+            email_verified_at,
+            email_set_at,
+            language,
+            channels,
+            categories,
+            live_location_enabled,
+        } = self;
+        display_name.is_none()
+            && email.is_none()
+            && email_verified_at.is_none()
+            && email_set_at.is_none()
+            && language.is_none()
+            && channels.is_none()
+            && categories.is_none()
+            && live_location_enabled.is_none()
+    }
+}
+
+/// Sets what `update` holds; an update that holds nothing changes nothing.
 pub async fn update_profile(
     conn: &mut AsyncPgConnection,
     participant: ParticipantId,
     update: &ProfileUpdate,
 ) -> QueryResult<()> {
+    if update.changes_nothing() {
+        return Ok(());
+    }
     diesel::update(participants::table.find(participant.0)).set(update).execute(conn).await?;
     Ok(())
 }

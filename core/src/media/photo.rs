@@ -5,7 +5,7 @@
 
 use std::io::Cursor;
 
-use chrono::NaiveDateTime;
+use chrono::{FixedOffset, NaiveDateTime};
 use exif::{Exif, In, Tag, Value};
 use fast_image_resize::images::{Image, ImageRef};
 use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
@@ -49,8 +49,10 @@ pub struct DerivedImage {
 /// What of a photo's EXIF the staff may see (and the participant's app must not republish).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct RestrictedMetadata {
-    /// `DateTimeOriginal`, the camera's local time.
+    /// `DateTimeOriginal`, the camera's clock.
     pub captured_at: Option<NaiveDateTime>,
+    /// `OffsetTimeOriginal`: that clock's offset from UTC, when the file states it.
+    pub captured_at_offset: Option<FixedOffset>,
     /// Latitude and longitude in degrees (WGS 84), south and west negative.
     pub position: Option<(f64, f64)>,
 }
@@ -245,7 +247,12 @@ fn jpeg_is_complete(bytes: &[u8]) -> bool {
 }
 
 fn restricted_metadata(exif: &Exif) -> RestrictedMetadata {
-    RestrictedMetadata { captured_at: captured_at(exif), position: position(exif) }
+    let captured_at = captured_at(exif);
+    RestrictedMetadata {
+        captured_at,
+        captured_at_offset: captured_at.and_then(|_| captured_at_offset(exif)),
+        position: position(exif),
+    }
 }
 
 fn captured_at(exif: &Exif) -> Option<NaiveDateTime> {
@@ -253,6 +260,24 @@ fn captured_at(exif: &Exif) -> Option<NaiveDateTime> {
     let Value::Ascii(values) = &field.value else { return None };
     let text = std::str::from_utf8(values.first()?).ok()?;
     NaiveDateTime::parse_from_str(text.trim_end_matches('\0').trim(), "%Y:%m:%d %H:%M:%S").ok()
+}
+
+/// `OffsetTimeOriginal`, written like `+01:00` (EXIF 2.31; phones write it, older cameras do not).
+fn captured_at_offset(exif: &Exif) -> Option<FixedOffset> {
+    let field = exif.get_field(Tag::OffsetTimeOriginal, In::PRIMARY)?;
+    let Value::Ascii(values) = &field.value else { return None };
+    let text = std::str::from_utf8(values.first()?).ok()?.trim_end_matches('\0').trim();
+    let (sign, rest) = match text.as_bytes().first()? {
+        b'+' => (1, &text[1..]),
+        b'-' => (-1, &text[1..]),
+        _ => return None,
+    };
+    let (hours, minutes) = rest.split_once(':')?;
+    let (hours, minutes) = (hours.parse::<i32>().ok()?, minutes.parse::<i32>().ok()?);
+    if !(0..24).contains(&hours) || !(0..60).contains(&minutes) {
+        return None;
+    }
+    FixedOffset::east_opt(sign * (hours * 3600 + minutes * 60))
 }
 
 fn position(exif: &Exif) -> Option<(f64, f64)> {
@@ -286,7 +311,7 @@ fn orientation(exif: &Exif) -> Option<Orientation> {
 pub mod samples {
     use std::io::Cursor;
 
-    use chrono::NaiveDateTime;
+    use chrono::{FixedOffset, NaiveDateTime};
     use exif::{Field, In, Rational, Tag, Value};
     use image::RgbImage;
 
@@ -295,6 +320,7 @@ pub mod samples {
     pub struct SampleExif {
         pub orientation: Option<u16>,
         pub captured_at: Option<NaiveDateTime>,
+        pub captured_at_offset: Option<FixedOffset>,
         pub position: Option<(f64, f64)>,
     }
 
@@ -329,6 +355,9 @@ pub mod samples {
                 ascii(&captured_at.format("%Y:%m:%d %H:%M:%S").to_string()),
             ));
         }
+        if let Some(offset) = exif.captured_at_offset {
+            fields.push(field(Tag::OffsetTimeOriginal, ascii(&offset.to_string())));
+        }
         if let Some((latitude, longitude)) = exif.position {
             fields.push(field(Tag::GPSLatitudeRef, ascii(if latitude < 0.0 { "S" } else { "N" })));
             fields.push(field(Tag::GPSLatitude, degrees_minutes_seconds(latitude)));
@@ -362,7 +391,7 @@ pub mod samples {
 
 #[cfg(test)]
 mod tests {
-    use chrono::NaiveDate;
+    use chrono::{FixedOffset, NaiveDate};
     use image::codecs::jpeg::JpegEncoder;
     use image::codecs::png::PngEncoder;
     use image::codecs::webp::WebPEncoder;
@@ -408,6 +437,7 @@ mod tests {
         SampleExif {
             orientation: Some(1),
             captured_at: NaiveDate::from_ymd_opt(2026, 11, 30).and_then(|date| date.and_hms_opt(18, 57, 9)),
+            captured_at_offset: FixedOffset::east_opt(3600),
             position: Some((52.3731, 4.8926)),
         }
     }
@@ -467,9 +497,32 @@ mod tests {
         let (.., metadata) =
             previewed(process_photo(&photo, MediaType::Jpeg, &PhotoLimits::default()).unwrap());
         assert_eq!(metadata.captured_at, amsterdam_photo().captured_at);
+        assert_eq!(metadata.captured_at_offset, FixedOffset::east_opt(3600));
         let (latitude, longitude) = metadata.position.expect("a position");
         assert!((latitude - 52.3731).abs() < 1e-6, "{latitude}");
         assert!((longitude - 4.8926).abs() < 1e-6, "{longitude}");
+    }
+
+    #[test]
+    fn the_capture_offset_is_read_as_cameras_write_it() {
+        for offset in [FixedOffset::west_opt(3 * 3600 + 1800), FixedOffset::east_opt(0)] {
+            let exif = SampleExif { captured_at_offset: offset, ..amsterdam_photo() };
+            let (.., metadata) = previewed(
+                process_photo(
+                    &jpeg(&red_left_blue_right(64, 48), &exif),
+                    MediaType::Jpeg,
+                    &PhotoLimits::default(),
+                )
+                .unwrap(),
+            );
+            assert_eq!(metadata.captured_at_offset, offset);
+        }
+        // An offset alone says nothing.
+        let exif = SampleExif { captured_at: None, ..amsterdam_photo() };
+        let photo = jpeg(&red_left_blue_right(64, 48), &exif);
+        let (.., metadata) =
+            previewed(process_photo(&photo, MediaType::Jpeg, &PhotoLimits::default()).unwrap());
+        assert_eq!(metadata.captured_at_offset, None);
     }
 
     #[test]
@@ -481,7 +534,7 @@ mod tests {
         let (latitude, longitude) = metadata.position.expect("a position");
         assert!((latitude + 33.8568).abs() < 1e-6, "{latitude}");
         assert!((longitude + 70.6693).abs() < 1e-6, "{longitude}");
-        assert_eq!(metadata.captured_at, None);
+        assert_eq!((metadata.captured_at, metadata.captured_at_offset), (None, None));
     }
 
     #[test]

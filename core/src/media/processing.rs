@@ -146,6 +146,7 @@ async fn photo(
         Ok(PhotoOutcome::NoPreview { metadata }) => (
             MediaFacts {
                 captured_at: metadata.captured_at,
+                captured_at_offset: metadata.captured_at_offset,
                 capture_position: metadata.position,
                 ..Default::default()
             },
@@ -157,6 +158,7 @@ async fn photo(
                 width: i32::try_from(width).ok(),
                 height: i32::try_from(height).ok(),
                 captured_at: metadata.captured_at,
+                captured_at_offset: metadata.captured_at_offset,
                 capture_position: metadata.position,
                 ..Default::default()
             },

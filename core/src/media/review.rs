@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -51,8 +51,9 @@ pub struct ReviewedMedia {
     pub height: Option<i32>,
     pub duration_seconds: Option<f64>,
     pub codec: Option<String>,
-    /// Restricted: the capture time from the file's own metadata (camera clock, no zone).
-    pub captured_at: Option<NaiveDateTime>,
+    /// Restricted: the capture time from the file's own metadata: the camera's clock, read in the
+    /// offset from UTC the file states, else as Dutch time (Europe/Amsterdam).
+    pub captured_at: Option<DateTime<Utc>>,
     /// Restricted: the position from the file's own metadata.
     pub capture_position: Option<CapturePosition>,
     /// The thumbnail (photos) or poster (videos), for a few minutes.

@@ -185,7 +185,13 @@ impl MediaDeclaration {
             MediaKind::Photo => settings.max_photo_bytes,
             MediaKind::Video => settings.max_video_bytes,
         };
-        if self.size_bytes == 0 || self.size_bytes > limit {
+        if self.size_bytes == 0 {
+            return Err(InvalidInput::new(
+                "media_empty",
+                format!("The {} is empty (0 bytes); send the file itself.", media_type.kind().as_str()),
+            ));
+        }
+        if self.size_bytes > limit {
             return Err(InvalidInput::new(
                 "media_too_large",
                 format!("A {} may be at most {} MiB.", media_type.kind().as_str(), limit / (1024 * 1024)),

@@ -17,7 +17,7 @@ use super::phone::PhoneNumber;
 use super::places::{
     MAX_PLACES_PER_PARTICIPANT, PlaceKind, PlaceName, Position, PostalAddress, TimeWindow, Weekday,
 };
-use super::{Category, Channel, InvalidInput, Language, ParticipantStatus};
+use super::{Category, Channel, InvalidInput, Language, ParticipantStatus, rate_limits};
 use crate::auth::participant::AuthenticatedParticipant;
 use crate::db::participants::{
     self as queries, DeviceRow, DeviceValues, ParticipantRow, PlaceRow, PlaceValues,
@@ -28,6 +28,10 @@ use crate::jobs::BackgroundJob;
 
 /// Push devices one participant may register (phones, tablets).
 pub const MAX_DEVICES_PER_PARTICIPANT: i64 = 10;
+
+/// Verification e-mails one participant may cause, and one address may receive, per hour (as
+/// sign-in codes per number): switching between addresses must not make us a mailer.
+pub const VERIFICATION_EMAILS_PER_HOUR: i32 = 5;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AccountError {
@@ -51,6 +55,11 @@ pub enum AccountError {
     TooManyDevices,
     #[error("Alerts where you are is switched off; switch it on in your profile first.")]
     LiveLocationOff,
+    #[error(
+        "Too many verification e-mails were sent for this account or to this address in the last hour, \
+         so your profile was not changed; try again later."
+    )]
+    TooManyVerificationEmails { retry_after: Duration },
     #[error(transparent)]
     Database(#[from] diesel::result::Error),
 }
@@ -241,7 +250,10 @@ pub async fn update_profile(
         if let Some(email) = changes.email {
             let email = email.map(|email| email.as_str().to_string());
             if email != current.email {
-                send_verification = email.is_some();
+                if let Some(address) = &email {
+                    limit_verification_emails(conn, participant, address).await?;
+                    send_verification = true;
+                }
                 update.email_set_at = Some(email.as_ref().map(|_| Utc::now()));
                 update.email = Some(email);
                 update.email_verified_at = Some(None);
@@ -259,6 +271,28 @@ pub async fn update_profile(
         Ok(Profile::from_row(require(conn, participant, false).await?))
     })
     .await
+}
+
+/// Counts a verification e-mail against the participant and the address. Over the limit the
+/// whole change is refused; counted inside its transaction, a refusal counts nothing.
+async fn limit_verification_emails(
+    conn: &mut AsyncPgConnection,
+    participant: ParticipantId,
+    address: &str,
+) -> Result<(), AccountError> {
+    // One mailbox, however its address is capitalised.
+    let limited = [
+        ("email-verification:participant", participant.to_string()),
+        ("email-verification:address", address.to_lowercase()),
+    ];
+    for (kind, value) in limited {
+        if let Some(retry_after) =
+            rate_limits::count(conn, kind, &value, VERIFICATION_EMAILS_PER_HOUR).await?
+        {
+            return Err(AccountError::TooManyVerificationEmails { retry_after });
+        }
+    }
+    Ok(())
 }
 
 fn names<T: Copy>(values: &[T], name: impl Fn(T) -> &'static str) -> Vec<String> {

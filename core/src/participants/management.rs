@@ -144,6 +144,52 @@ pub enum Queue {
     Quarantine,
 }
 
+/// One page of a list: its number from 1 to [`Page::MAX_NUMBER`] and 1 to [`Page::MAX_SIZE`]
+/// items a page. No municipality has a million participants, so even at one a page the last of
+/// them is reached; beyond that a page number only ever found nothing (or, unbounded, overflowed
+/// the offset).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    number: i64,
+    size: i64,
+}
+
+impl Page {
+    pub const MAX_NUMBER: i64 = 1_000_000;
+    pub const MAX_SIZE: i64 = 100;
+
+    /// The page asked for; absent values are the first page of 25.
+    pub fn parse(number: Option<i64>, size: Option<i64>) -> Result<Self, InvalidInput> {
+        let page = Self { number: number.unwrap_or(1), size: size.unwrap_or(25) };
+        if !(1..=Self::MAX_NUMBER).contains(&page.number) || !(1..=Self::MAX_SIZE).contains(&page.size) {
+            return Err(InvalidInput::new(
+                "invalid_page",
+                format!("page is 1 to {}; per_page is 1 to {}.", Self::MAX_NUMBER, Self::MAX_SIZE),
+            ));
+        }
+        Ok(page)
+    }
+
+    pub fn number(self) -> i64 {
+        self.number
+    }
+
+    pub fn size(self) -> i64 {
+        self.size
+    }
+
+    /// Items before this page: at most 99,999,900, so it cannot overflow.
+    fn offset(self) -> i64 {
+        (self.number - 1) * self.size
+    }
+}
+
+impl Default for Page {
+    fn default() -> Self {
+        Self { number: 1, size: 25 }
+    }
+}
+
 /// What to list.
 #[derive(Debug, Clone, Default)]
 pub struct Listing {
@@ -151,8 +197,7 @@ pub struct Listing {
     pub queue: Option<Queue>,
     pub phone_number: Option<PhoneNumber>,
     pub postcode: Option<String>,
-    pub page: i64,
-    pub per_page: i64,
+    pub page: Page,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -186,14 +231,14 @@ pub async fn list(
         phone_number: listing.phone_number.as_ref().map(PhoneNumber::as_str),
         postcode: listing.postcode.as_deref(),
         email_unverified_since,
-        limit: listing.per_page,
-        offset: (listing.page - 1) * listing.per_page,
+        limit: listing.page.size(),
+        offset: listing.page.offset(),
     };
     let (rows, total) = queries::list_for_municipality(conn, &filter).await?;
     Ok(ParticipantPage {
         items: rows.into_iter().map(ParticipantSummary::from_row).collect(),
-        page: listing.page,
-        per_page: listing.per_page,
+        page: listing.page.number(),
+        per_page: listing.page.size(),
         total,
     })
 }
@@ -356,6 +401,16 @@ mod tests {
             assert_eq!(Decision::Remove.transition(from), Some(Removed));
         }
         assert_eq!(Decision::Remove.transition(Removed), None);
+    }
+
+    #[test]
+    fn pages_are_bounded_so_the_offset_always_fits() {
+        assert_eq!(Page::parse(None, None).unwrap(), Page::default());
+        let deepest = Page::parse(Some(Page::MAX_NUMBER), Some(Page::MAX_SIZE)).unwrap();
+        assert_eq!(deepest.offset(), 99_999_900);
+        for (number, size) in [(0, 25), (Page::MAX_NUMBER + 1, 1), (i64::MAX, 100), (1, 0), (1, 101)] {
+            assert_eq!(Page::parse(Some(number), Some(size)).unwrap_err().code, "invalid_page");
+        }
     }
 
     #[test]

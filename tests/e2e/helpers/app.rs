@@ -259,8 +259,13 @@ impl TestApp {
 
     /// A staff token as the identity provider would issue it.
     pub fn staff_token(&self, role: StaffRole) -> String {
+        self.staff_member_token("staff-1", role)
+    }
+
+    /// A staff token of the staff member `subject`: another person than `staff_token`'s.
+    pub fn staff_member_token(&self, subject: &str, role: StaffRole) -> String {
         self.staff_token_for(StaffTokenRequest {
-            subject: "staff-1".into(),
+            subject: subject.into(),
             name: Some("Test Staff".into()),
             role,
             issuer: ISSUER.into(),
