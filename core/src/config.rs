@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
-use crate::alerts::area::AreaLimits;
+use crate::alerts::area::{AreaLimits, MAX_REGION_MARGIN_METERS};
 use crate::alerts::delivery::DeliverySettings;
 use crate::alerts::delivery::throttle::Rate;
 use crate::auth::participant::ParticipantTokenKey;
@@ -122,6 +122,25 @@ pub mod parse {
         if value.is_zero() { Err("must be longer than zero".into()) } else { Ok(value) }
     }
 
+    /// Distances such as `5km`, `2.5km` or `800m` (`0`: none), in metres.
+    pub fn distance(raw: &str) -> Result<f64, String> {
+        let wrong = || format!("expected a distance such as 5km or 800m, got {raw:?}");
+        let (number, meters_per_unit) = if let Some(number) = raw.strip_suffix("km") {
+            (number, 1_000.0)
+        } else if let Some(number) = raw.strip_suffix('m') {
+            (number, 1.0)
+        } else if raw == "0" {
+            (raw, 1.0)
+        } else {
+            return Err(wrong());
+        };
+        let value: f64 = number.trim().parse().map_err(|_| wrong())?;
+        if !value.is_finite() || value < 0.0 {
+            return Err(wrong());
+        }
+        Ok(value * meters_per_unit)
+    }
+
     /// An `http://` or `https://` base URL: a host, optionally a path prefix, nothing else (no
     /// credentials, query or fragment). Kept without a trailing slash. The value is not echoed:
     /// a URL may carry credentials.
@@ -229,17 +248,38 @@ impl ApiConfig {
             )?,
             trusted_proxy_hops: env.or("BURGERNET_TRUSTED_PROXY_HOPS", 0, parse::number)?,
             messaging: MessagingConfig::from_env(env)?,
-            alert_areas: AreaLimits {
-                max_surface_km2: env.or(
-                    "BURGERNET_ALERT_MAX_AREA_KM2",
-                    AreaLimits::default().max_surface_km2,
-                    parse::positive_number,
-                )?,
-            },
+            alert_areas: Self::alert_areas_from_env(env)?,
             tips: crate::alerts::tips::TipSettings::from_env(env)?,
             media: crate::media::MediaSettings::from_env(env)?,
         })
     }
+}
+
+impl ApiConfig {
+    fn alert_areas_from_env(env: &Env) -> Result<AreaLimits, ConfigError> {
+        let defaults = AreaLimits::default();
+        Ok(AreaLimits {
+            max_surface_km2: env.or(
+                "BURGERNET_ALERT_MAX_AREA_KM2",
+                defaults.max_surface_km2,
+                parse::positive_number,
+            )?,
+            region_margin_meters: env.or(
+                "BURGERNET_ALERT_REGION_MARGIN",
+                defaults.region_margin_meters,
+                region_margin,
+            )?,
+        })
+    }
+}
+
+/// How far an alert's area may reach across its region's border: `0` to 50 km.
+fn region_margin(raw: &str) -> Result<f64, String> {
+    let meters = parse::distance(raw)?;
+    if meters > MAX_REGION_MARGIN_METERS {
+        return Err(format!("must be at most 50km, got {raw:?}"));
+    }
+    Ok(meters)
 }
 
 fn sign_in_policy(env: &Env) -> Result<SignInPolicy, ConfigError> {
@@ -554,6 +594,24 @@ mod tests {
             "0123456789abcdef0123456789abcdef-current",
         )]);
         assert!(ParticipantTokenConfig::from_env(&without).unwrap().previous_key.is_none());
+    }
+
+    #[test]
+    fn the_margin_across_a_region_border_is_a_distance_up_to_50_km() {
+        let margin = |value: &str| {
+            ApiConfig::alert_areas_from_env(&Env::from_pairs([("BURGERNET_ALERT_REGION_MARGIN", value)]))
+                .map(|limits| limits.region_margin_meters)
+        };
+        assert_eq!(ApiConfig::alert_areas_from_env(&Env::default()).unwrap(), AreaLimits::default());
+        assert_eq!(AreaLimits::default().region_margin_meters, 5_000.0);
+        for (value, meters) in
+            [("5km", 5_000.0), ("2.5km", 2_500.0), ("800m", 800.0), ("0", 0.0), ("50km", 50_000.0)]
+        {
+            assert_eq!(margin(value), Ok(meters), "{value}");
+        }
+        for value in ["5", "-1km", "51km", "5 miles", "km", "NaNkm"] {
+            assert_eq!(margin(value).unwrap_err().variable, "BURGERNET_ALERT_REGION_MARGIN", "{value}");
+        }
     }
 
     #[test]

@@ -251,7 +251,8 @@ fn per_second(count: u64, first: Option<i64>, last: Option<i64>) -> f64 {
 }
 
 /// The circle radius (m) around the alert centre whose reach is closest to `wanted`
-/// participants, found by bisection over the API's reach preview.
+/// participants, found by bisection over the API's reach preview (which shows a count under 5 only
+/// as `{"fewer_than": 5}`: below any share worth measuring).
 async fn radius_reaching(api: &Api, wanted: i64) -> anyhow::Result<f64> {
     let (mut low, mut high) = (100.0_f64, 10_000.0_f64);
     for _ in 0..10 {
@@ -261,7 +262,12 @@ async fn radius_reaching(api: &Api, wanted: i64) -> anyhow::Result<f64> {
             request.as_object_mut().expect("an object").remove(field);
         }
         let reach = api.post("/v1/alerts/reach-preview", request).await?;
-        let reached = reach["participants"].as_i64().context("the reach has no participants")?;
+        let participants = &reach["participants"];
+        let reached = match participants["count"].as_i64() {
+            Some(count) => count,
+            None if participants["fewer_than"].is_i64() => 0,
+            None => bail!("the reach has no participants: {reach}"),
+        };
         if reached < wanted {
             low = middle;
         } else {

@@ -27,6 +27,7 @@ use burgernet_core::db::{self, participants as participant_queries, synthetic};
 use burgernet_core::participants::account::{self, AccountError, PlaceInput, ProfileChanges};
 use burgernet_core::participants::phone::PhoneNumber;
 use burgernet_core::participants::places::{PlaceKind, PlaceName, Position};
+use burgernet_core::participants::rate_limits::CounterKey;
 use burgernet_core::reference_data;
 use burgernet_core::secret::Secret;
 use http_body_util::{BodyExt, Full};
@@ -96,7 +97,8 @@ async fn run_on(
     );
     let mut access_tokens = Vec::new();
     for _ in 0..options.participants {
-        let (participant, session) = sign_in_participant_with_live_location(&mut conn).await?;
+        let (participant, session) =
+            sign_in_participant_with_live_location(&mut conn, tokens.key().counter_key()).await?;
         let token = tokens.issue_access_token(participant, session, chrono::Utc::now()).token;
         access_tokens.push(format!("Bearer {}", token.expose()));
     }
@@ -129,13 +131,14 @@ async fn run_on(
 /// random point of the demo municipalities.
 async fn sign_in_participant_with_live_location(
     conn: &mut db::Connection,
+    counters: &CounterKey,
 ) -> anyhow::Result<(burgernet_core::ids::ParticipantId, burgernet_core::ids::SessionId)> {
     let mut rng = rand::rng();
     let phone = PhoneNumber::parse(&format!("+316{:08}", rng.random_range(0..100_000_000)))?;
     let (participant, _) = participant_queries::find_or_create_by_phone(conn, &phone).await?;
     let session = db::sign_in::create_session(conn, participant).await?;
     let changes = ProfileChanges { alerts_where_i_am: Some(true), ..ProfileChanges::default() };
-    account::update_profile(conn, participant, changes).await?;
+    account::update_profile(conn, counters, participant, changes).await?;
     let (south, west, north, east) = DEMO_AREA;
     for _ in 0..100 {
         let home = PlaceInput {

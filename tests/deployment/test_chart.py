@@ -264,6 +264,12 @@ def test_schema_refuses_a_malformed_duration(chart):
         chart.validate_schema(minimal(config={"jobs": {"lease": "a minute"}}))
 
 
+def test_schema_refuses_a_region_margin_without_a_unit(chart):
+    chart.validate_schema(minimal(config={"alerts": {"regionMargin": "2500m"}}))
+    with pytest.raises(helm.HelmValuesError, match="/config/alerts/regionMargin"):
+        chart.validate_schema(minimal(config={"alerts": {"regionMargin": "5"}}))
+
+
 # ---------------------------------------------------------------------------------------------
 # The migration hook
 
@@ -662,6 +668,7 @@ def test_config_map_carries_the_readme_defaults_and_json_logs(chart):
     assert data["BURGERNET_DB_POOL_SIZE"] == "16"
     assert data["BURGERNET_STAFF_TOKEN_ALGORITHMS"] == "RS256,ES256"
     assert data["BURGERNET_JOB_LEASE"] == "60s"
+    assert data["BURGERNET_ALERT_REGION_MARGIN"] == "5km"
     assert data["BURGERNET_S3_REGION"] == "eu-west-1"
     assert data["BURGERNET_EMAIL_FROM"] == "Burgernet <noreply@burgernet.nl>"
     assert "BURGERNET_S3_FORCE_PATH_STYLE" not in data  # the application's default: true with an endpoint

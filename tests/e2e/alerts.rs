@@ -7,9 +7,12 @@ use diesel_async::RunQueryDsl;
 use reqwest::Method;
 use serde_json::{Value, json};
 
+use burgernet_core::alerts::area::AreaLimits;
+
 use crate::helpers::alerts::{
     AMSTERDAM, KRALINGEN, Profile, ROTTERDAM, alert_body, android_device, circle, ios_device, read_events,
 };
+use crate::helpers::population::POPULATION_CENTRE;
 use crate::helpers::{TestApp, TestAppOptions, assert_problem};
 
 async fn app() -> TestApp {
@@ -35,6 +38,49 @@ fn square((latitude, longitude): (f64, f64), size: f64) -> Value {
         [longitude, latitude], [longitude + size, latitude], [longitude + size, latitude + size],
         [longitude, latitude + size], [longitude, latitude]
     ]]})
+}
+
+/// A square polygon of `side` metres with its south-west corner at `(lat, lon)`.
+fn square_of_meters((latitude, longitude): (f64, f64), side: f64) -> Value {
+    let north = latitude + side / 111_250.0;
+    let east = longitude + side / (111_320.0 * latitude.to_radians().cos());
+    json!({"type": "Polygon", "coordinates": [[
+        [longitude, latitude], [east, latitude], [east, north], [longitude, north], [longitude, latitude]
+    ]]})
+}
+
+/// The polygons of `polygons` as one MultiPolygon.
+fn multi_polygon(polygons: &[Value]) -> Value {
+    let coordinates: Vec<Value> = polygons.iter().map(|polygon| polygon["coordinates"].clone()).collect();
+    json!({"type": "MultiPolygon", "coordinates": coordinates})
+}
+
+/// On the northern border of region `rotterdam` (Lansingerland's edge, latitude 52.05); the test
+/// data has no other region within 25 km of it.
+const NORTH_BORDER: (f64, f64) = (52.05, 4.50);
+
+/// From 5 km south of the northern border to 15 km north of it, 10 km wide: half of it lies more
+/// than 5 km across the border.
+fn far_across_the_north_border() -> Value {
+    let (border, west) = (NORTH_BORDER.0, 4.40);
+    let (south, north, east) = (border - 5_000.0 / 111_250.0, border + 15_000.0 / 111_250.0, 4.55);
+    json!({"type": "Polygon", "coordinates": [[[west, south], [east, south], [east, north], [west, north], [west, south]]]})
+}
+
+/// A block of about 200 by 200 m in Rotterdam centre plus a square of about 7 by 11 km over
+/// Amsterdam: it touches the region `rotterdam`, but nearly all of it lies in region `amsterdam`.
+fn rotterdam_block_and_amsterdam() -> Value {
+    multi_polygon(&[square_of_meters(ROTTERDAM, 200.0), square((52.32, 4.80), 0.1)])
+}
+
+/// A reach preview's body: an urgent push-and-SMS search alert over `area`.
+fn preview_of(area: Value) -> Value {
+    json!({"category": "search", "urgent": true, "channels": ["push", "sms"], "area": area})
+}
+
+/// What the preview shows for a count under 5.
+fn fewer_than_five() -> Value {
+    json!({"fewer_than": 5})
 }
 
 #[tokio::test]
@@ -86,6 +132,16 @@ async fn areas_are_checked_and_every_refusal_says_what_is_wrong() {
         // Latitude and longitude swapped: somewhere in the Indian Ocean.
         (circle((4.4792, 51.9225), 1_000.0), "area_outside_service_area", "swapped"),
         (circle(AMSTERDAM, 1_000.0), "area_outside_region", "region"),
+        // A 5-metre square around a house: smaller than the smallest circle.
+        (square_of_meters(ROTTERDAM, 5.0), "area_too_small", "m²"),
+        // Nor may one polygon of several be that small.
+        (
+            multi_polygon(&[square_of_meters(ROTTERDAM, 1_000.0), square_of_meters(KRALINGEN, 5.0)]),
+            "area_too_small",
+            "Polygon 2",
+        ),
+        (far_across_the_north_border(), "area_outside_region", "km²"),
+        (rotterdam_block_and_amsterdam(), "area_outside_region", "%"),
     ];
     for (area, code, hint) in cases {
         let response = app.post_json_as("/v1/alerts", &dispatcher, &alert_body(area.clone())).await;
@@ -170,8 +226,16 @@ async fn the_preview_counts_each_participant_once_with_their_channels_and_device
                        "time_windows": [{"days": ["mon"], "from": "03:00", "until": "03:01"}]});
     app.expect_ok(Method::POST, "/v1/me/places", &night_owl.access_token, place).await;
 
+    // So few people show as "fewer than 5"; the exact counts are what the audit log keeps.
     let preview = json!({"category": "search", "urgent": true, "channels": ["push", "sms"], "area": circle(ROTTERDAM, 5_000.0)});
     let reach = app.expect_ok(Method::POST, "/v1/alerts/reach-preview", &dispatcher, preview).await;
+    let hidden = fewer_than_five();
+    assert_eq!(
+        reach,
+        json!({"participants": hidden, "push": {"participants": hidden, "ios_devices": hidden, "android_devices": hidden},
+               "sms": {"participants": hidden, "fallback_participants": hidden}, "email": {"participants": hidden}})
+    );
+    let reach = app.recorded_reach().await;
     // 1, 2 and 5. Number 3 chose only push and has no device: nothing would reach them.
     assert_eq!(reach["participants"], 3, "{reach}");
     assert_eq!(reach["push"], json!({"participants": 2, "ios_devices": 1, "android_devices": 2}), "{reach}");
@@ -180,9 +244,217 @@ async fn the_preview_counts_each_participant_once_with_their_channels_and_device
 
     // Push only: the participant without a device is not reached at all.
     let preview = json!({"category": "search", "urgent": true, "channels": ["push"], "area": circle(ROTTERDAM, 5_000.0)});
-    let reach = app.expect_ok(Method::POST, "/v1/alerts/reach-preview", &dispatcher, preview).await;
+    app.expect_ok(Method::POST, "/v1/alerts/reach-preview", &dispatcher, preview).await;
+    let reach = app.recorded_reach().await;
     assert_eq!(reach["participants"], 2, "{reach}");
     assert_eq!(reach["sms"]["participants"], 0);
+}
+
+#[tokio::test]
+async fn previews_show_counts_under_five_as_fewer_than_five_and_the_dossier_keeps_exact_counts() {
+    let app = app().await;
+    let dispatcher = app.dispatcher_token("rotterdam");
+    // Twelve with the app (six iPhones, six Android phones), push and SMS chosen, around one spot.
+    app.seed_population(12, 100).await;
+    let area = circle(POPULATION_CENTRE, 2_000.0);
+    let shown = json!({
+        "participants": {"count": 12},
+        "push": {"participants": {"count": 12}, "ios_devices": {"count": 6}, "android_devices": {"count": 6}},
+        "sms": {"participants": fewer_than_five(), "fallback_participants": {"count": 12}},
+        "email": {"participants": fewer_than_five()},
+    });
+    let reach =
+        app.expect_ok(Method::POST, "/v1/alerts/reach-preview", &dispatcher, preview_of(area.clone())).await;
+    assert_eq!(reach, shown, "every count is shown as it is from 5 on; under 5 (0 too) as fewer than 5");
+    let id = app.create_alert(&dispatcher, alert_body(area)).await["id"].as_str().unwrap().to_string();
+    let reach = app.get_json(&format!("/v1/alerts/{id}/reach"), &dispatcher).await;
+    assert_eq!(reach, shown, "the reach of a saved alert is shown the same way");
+
+    // Three people in a 200 m square: the preview does not tell how many, nor whether any.
+    app.participant("+31610000071", Profile::default()).await;
+    app.participant("+31610000072", Profile { devices: vec![android_device("b2")], ..Profile::default() })
+        .await;
+    app.participant("+31610000073", Profile { devices: vec![ios_device(73)], ..Profile::default() }).await;
+    let block = square_of_meters((ROTTERDAM.0 - 0.0009, ROTTERDAM.1 - 0.0015), 200.0);
+    let reach =
+        app.expect_ok(Method::POST, "/v1/alerts/reach-preview", &dispatcher, preview_of(block.clone())).await;
+    let empty = square_of_meters(KRALINGEN, 200.0);
+    let nobody =
+        app.expect_ok(Method::POST, "/v1/alerts/reach-preview", &dispatcher, preview_of(empty)).await;
+    assert_eq!(reach, nobody, "three people and nobody look alike: {reach}");
+    assert_eq!(reach["participants"], fewer_than_five());
+    assert_eq!(reach["push"]["android_devices"], fewer_than_five());
+
+    // Once the alert is sent, its counters and dossier count exactly whom it reached.
+    let id = app.send_new_alert(&dispatcher, alert_body(block)).await;
+    let reach = app.get_json(&format!("/v1/alerts/{id}/reach"), &dispatcher).await;
+    assert_eq!(reach["participants"], fewer_than_five());
+    let counters = app.wait_until_delivered(&dispatcher, &id).await;
+    assert_eq!(counters["recipients"], 3, "{counters}");
+    let dossier = app.get_json(&format!("/v1/alerts/{id}/dossier"), &dispatcher).await;
+    let selected =
+        dossier["entries"].as_array().unwrap().iter().find(|e| e["kind"] == "recipients_selected").unwrap();
+    assert_eq!(selected["body"]["recipients"], 3, "{selected}");
+}
+
+#[tokio::test]
+async fn polygons_are_no_smaller_than_the_smallest_circle() {
+    let app = app().await;
+    let dispatcher = app.dispatcher_token("rotterdam");
+    // The smallest circle (100 m) covers 31,416 m²; a polygon must cover as much.
+    for area in [circle(ROTTERDAM, 100.0), square_of_meters(ROTTERDAM, 180.0)] {
+        app.expect_ok(Method::POST, "/v1/alerts/reach-preview", &dispatcher, preview_of(area)).await;
+    }
+    for area in [
+        square_of_meters(ROTTERDAM, 170.0),
+        multi_polygon(&[square_of_meters(ROTTERDAM, 500.0), square_of_meters(KRALINGEN, 170.0)]),
+    ] {
+        let response =
+            app.post_json_as("/v1/alerts/reach-preview", &dispatcher, &preview_of(area.clone())).await;
+        let problem = assert_problem(response, 422, "area_too_small").await;
+        assert!(problem["detail"].as_str().unwrap().contains("31,416 m²"), "{problem}");
+        let response = app.post_json_as("/v1/alerts", &dispatcher, &alert_body(area.clone())).await;
+        assert_problem(response, 422, "area_too_small").await;
+    }
+    let id = app.send_new_alert(&dispatcher, alert_body(circle(ROTTERDAM, 1_000.0))).await;
+    let tiny = json!({"area": square_of_meters(KRALINGEN, 5.0)});
+    let response = app.post_json_as(&format!("/v1/alerts/{id}/expansions"), &dispatcher, &tiny).await;
+    assert_problem(response, 422, "area_too_small").await;
+}
+
+#[tokio::test]
+async fn an_area_must_lie_within_the_region_give_or_take_a_margin_across_its_border() {
+    let app = app().await;
+    let dispatcher = app.dispatcher_token("rotterdam");
+    app.participant("+31610000081", Profile::default()).await;
+    app.participant("+31610000082", Profile { places: vec![AMSTERDAM], ..Profile::default() }).await;
+
+    // A block in Rotterdam and a city in another region: it touches the region, but that is not
+    // enough. Refused for the preview and for a draft, saying how much lies outside.
+    let straddling = rotterdam_block_and_amsterdam();
+    let response =
+        app.post_json_as("/v1/alerts/reach-preview", &dispatcher, &preview_of(straddling.clone())).await;
+    let problem = assert_problem(response, 422, "area_outside_region").await;
+    let detail = problem["detail"].as_str().unwrap();
+    assert!(detail.contains("km²") && detail.contains("99") && detail.contains('%'), "{detail}");
+    let response = app.post_json_as("/v1/alerts", &dispatcher, &alert_body(straddling.clone())).await;
+    assert_problem(response, 422, "area_outside_region").await;
+
+    // Across the border: up to 5 km is allowed, for incidents at a border; further is not.
+    let near_across = circle(NORTH_BORDER, 4_000.0);
+    let far_across = far_across_the_north_border();
+    app.expect_ok(Method::POST, "/v1/alerts/reach-preview", &dispatcher, preview_of(near_across.clone()))
+        .await;
+    app.create_alert(&dispatcher, alert_body(near_across.clone())).await;
+    let response =
+        app.post_json_as("/v1/alerts/reach-preview", &dispatcher, &preview_of(far_across.clone())).await;
+    let problem = assert_problem(response, 422, "area_outside_region").await;
+    let detail = problem["detail"].as_str().unwrap();
+    assert!(detail.contains("5 km") && detail.contains("km²") && detail.contains("50%"), "{detail}");
+    let response = app.post_json_as("/v1/alerts", &dispatcher, &alert_body(far_across.clone())).await;
+    assert_problem(response, 422, "area_outside_region").await;
+
+    // Expansions are held to the same rule: nobody in Amsterdam is alerted.
+    let id = app.send_new_alert(&dispatcher, alert_body(circle(ROTTERDAM, 1_000.0))).await;
+    app.wait_until_delivered(&dispatcher, &id).await;
+    for area in [straddling, far_across] {
+        let expansion = json!({"area": area});
+        let response =
+            app.post_json_as(&format!("/v1/alerts/{id}/expansions"), &dispatcher, &expansion).await;
+        assert_problem(response, 422, "area_outside_region").await;
+    }
+    let expansion = json!({"area": near_across});
+    app.expect_ok(Method::POST, &format!("/v1/alerts/{id}/expansions"), &dispatcher, expansion).await;
+    app.wait_for_counters(&dispatcher, &id, |c| c["batches_pending"] == 0).await;
+    let alert = app.get_json(&format!("/v1/alerts/{id}"), &dispatcher).await;
+    assert_eq!(alert["areas"].as_array().unwrap().len(), 2, "only the expansion across the border was added");
+    let sent = alert_sms(&app);
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0].0, "+31610000081");
+}
+
+#[tokio::test]
+async fn the_margin_across_the_border_is_a_setting() {
+    let alert_areas = AreaLimits { region_margin_meters: 0.0, ..AreaLimits::default() };
+    let app = TestApp::spawn_with(TestAppOptions { alert_areas, ..TestAppOptions::default() }).await;
+    app.load_reference_data().await;
+    let dispatcher = app.dispatcher_token("rotterdam");
+    let response = app
+        .post_json_as("/v1/alerts/reach-preview", &dispatcher, &preview_of(circle(NORTH_BORDER, 4_000.0)))
+        .await;
+    let problem = assert_problem(response, 422, "area_outside_region").await;
+    let detail = problem["detail"].as_str().unwrap();
+    // Half the circle lies across the border.
+    assert!(detail.contains("50%") && !detail.contains("km outside"), "{detail}");
+    // Up to the border itself is inside: a square of Lansingerland whose north side is the border.
+    let up_to_the_border = square((NORTH_BORDER.0 - 0.01, NORTH_BORDER.1), 0.01);
+    app.expect_ok(Method::POST, "/v1/alerts/reach-preview", &dispatcher, preview_of(up_to_the_border)).await;
+}
+
+#[tokio::test]
+async fn every_preview_is_recorded_for_administrators_with_a_hash_of_its_area_not_the_area() {
+    let app = app().await;
+    let dispatcher = app.dispatcher_token("rotterdam");
+    app.participant("+31610000091", Profile::default()).await;
+    let area = circle(ROTTERDAM, 1_500.0);
+    app.expect_ok(Method::POST, "/v1/alerts/reach-preview", &dispatcher, preview_of(area.clone())).await;
+    let elsewhere = preview_of(circle(KRALINGEN, 1_000.0));
+    app.expect_ok(Method::POST, "/v1/alerts/reach-preview", &dispatcher, elsewhere).await;
+    // A refused area counts nobody, so there is nothing to record.
+    let refused = preview_of(circle(AMSTERDAM, 1_000.0));
+    assert_eq!(app.post_json_as("/v1/alerts/reach-preview", &dispatcher, &refused).await.status(), 422);
+    let id = app.create_alert(&dispatcher, alert_body(area)).await["id"].as_str().unwrap().to_string();
+    let admin = app.staff_token_for(burgernet_core::auth::dev_identity::StaffTokenRequest {
+        subject: "admin-1".into(),
+        name: Some("Beheerder".into()),
+        role: burgernet_core::auth::staff::StaffRole::Admin,
+        issuer: crate::helpers::app::ISSUER.into(),
+        audience: crate::helpers::app::AUDIENCE.into(),
+        lifetime: std::time::Duration::from_secs(600),
+    });
+    app.get_json(&format!("/v1/alerts/{id}/reach"), &admin).await;
+
+    let log = app.get_json("/v1/reach-previews", &admin).await;
+    let entries = log.as_array().unwrap();
+    assert_eq!(entries.len(), 3, "newest first: {log}");
+    assert_eq!(entries[0]["staff"], json!({"subject": "admin-1", "name": "Beheerder"}));
+    assert_eq!(entries[0]["alert_id"], id.as_str());
+    assert_eq!(entries[2]["staff"]["subject"], "staff-1");
+    assert_eq!(entries[2]["alert_id"], Value::Null);
+    for entry in entries {
+        assert_eq!(entry["region"], "rotterdam");
+        assert_eq!(entry["category"], "search");
+        assert_eq!(entry["reach"]["participants"], fewer_than_five(), "shown as in the preview: {entry}");
+        let hash = entry["area_sha256"].as_str().unwrap();
+        assert!(hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit()), "{hash}");
+        let at: chrono::DateTime<chrono::Utc> = entry["previewed_at"].as_str().unwrap().parse().unwrap();
+        assert!((chrono::Utc::now() - at).num_seconds() < 60, "{at}");
+    }
+    // The hash names the area: the alert drawn as previewed has the previewed area's hash.
+    assert_eq!(entries[0]["area_sha256"], entries[2]["area_sha256"]);
+    assert_ne!(entries[1]["area_sha256"], entries[2]["area_sha256"]);
+    assert_eq!(app.get_json("/v1/reach-previews?region=amsterdam", &admin).await, json!([]));
+    assert_eq!(app.get_json("/v1/reach-previews?limit=1", &admin).await[0], entries[0]);
+
+    // The log keeps the exact counts (1, 0 in Kralingen, 1) but no geometry, and nobody changes it
+    // afterwards.
+    for (offset, participants) in [(0, 1), (1, 0), (2, 1)] {
+        let recorded =
+            format!("SELECT participants AS count FROM reach_previews ORDER BY id OFFSET {offset} LIMIT 1");
+        assert_eq!(app.database_count(&recorded).await, participants, "entry {offset}");
+    }
+    let geometry_columns = "SELECT count(*) AS count FROM information_schema.columns
+                             WHERE table_name = 'reach_previews' AND udt_name IN ('geometry', 'geography')";
+    assert_eq!(app.database_count(geometry_columns).await, 0);
+    let mut conn = app.database.connect().await;
+    for statement in [
+        "UPDATE reach_previews SET participants = 0",
+        "DELETE FROM reach_previews",
+        "TRUNCATE reach_previews",
+    ] {
+        let error = diesel::sql_query(statement).execute(&mut conn).await.unwrap_err();
+        assert!(error.to_string().contains("append-only"), "{statement}: {error}");
+    }
 }
 
 #[tokio::test]

@@ -501,6 +501,9 @@ async fn every_alert_endpoint_answers_each_caller_as_the_matrix_says() {
             [NO_TOKEN, STAFF_ONLY, Allowed(201), other_region, ROLE_REQUIRED, ROLE_REQUIRED, ROLE_REQUIRED]),
         row(M::GET, "/v1/alerts/{alert_id}", &[&active], None, the_regions_dispatchers_and_admins(200)),
         row(M::GET, "/v1/alerts/{alert_id}/reach", &[&active], None, the_regions_dispatchers_and_admins(200)),
+        // The audit log of reach previews: administrators only.
+        row(M::GET, "/v1/reach-previews", &[], None,
+            [NO_TOKEN, STAFF_ONLY, ROLE_REQUIRED, ROLE_REQUIRED, ROLE_REQUIRED, ROLE_REQUIRED, Allowed(200)]),
         row(M::POST, "/v1/alerts/{alert_id}/send", &[&draft], None, only_the_regions_dispatchers(202)),
         row(M::POST, "/v1/alerts/{alert_id}/expansions", &[&active], Some(json!({"area": circle(ROTTERDAM, 2_000.0)})),
             only_the_regions_dispatchers(202)),

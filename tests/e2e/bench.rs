@@ -92,6 +92,33 @@ async fn fanout_prints_one_line_of_figures_with_every_recipient_reached_once() {
     assert_eq!(value("duplicates"), 0, "{line}");
 }
 
+/// `bench fanout --national` alerts the whole synthetic country, the benchmark's region: that area
+/// lies within the region even without any margin across its border.
+#[tokio::test]
+async fn the_national_alert_of_the_benchmark_lies_within_its_region() {
+    use burgernet_core::alerts::area::{AreaLimits, AreaShape, DrawnArea, validate};
+    use burgernet_core::db::synthetic;
+    use burgernet_core::reference_data::{RegionCode, find_region};
+
+    let database = TestDatabase::new().await;
+    let mut conn = database.connect().await;
+    synthetic::seed(&mut conn, 100).await.unwrap();
+    let code = RegionCode::parse(synthetic::BENCH_REGION_CODE).unwrap();
+    let region = find_region(&mut conn, &code).await.unwrap().expect("the bench region").id;
+    let ring = synthetic::national_outline()
+        .iter()
+        .map(|(longitude, latitude)| vec![*longitude, *latitude])
+        .collect();
+    let national = DrawnArea::parse(AreaShape::Polygon { coordinates: vec![ring] }).unwrap();
+    for region_margin_meters in [0.0, AreaLimits::default().region_margin_meters] {
+        // The benchmark allows areas of 100,000 km² (BURGERNET_ALERT_MAX_AREA_KM2).
+        let limits = AreaLimits { max_surface_km2: 100_000.0, region_margin_meters };
+        let area =
+            validate(&mut conn, &national, region, limits).await.expect("the national area is allowed");
+        assert!(area.surface_km2 > 80_000.0, "{}", area.surface_km2);
+    }
+}
+
 #[tokio::test]
 async fn media_prints_one_line_of_figures_for_the_photos_processed() {
     let output = tokio::task::spawn_blocking(|| {

@@ -410,7 +410,7 @@ async fn the_logs_of_a_full_sign_up_hold_no_phone_number_email_address_or_coordi
         json!({"type": "circle", "center": {"latitude": HOME.0, "longitude": HOME.1}, "radius_meters": 500});
     let preview = json!({"category": "search", "urgent": true, "channels": ["push", "sms"], "area": area});
     let (status, reach) = dispatcher_api.send(M::POST, "/v1/alerts/reach-preview", Some(preview)).await;
-    assert_eq!((status, reach["push"]["participants"].as_i64()), (200, Some(1)), "{reach}");
+    assert_eq!((status, &reach["push"]["participants"]), (200, &json!({"fewer_than": 5})), "{reach}");
     let alert = json!({
         "category": "search", "urgent": true, "channels": ["push", "sms"],
         "texts": {"nl": {"title": "Gezocht", "message": "Man met rode jas."}},

@@ -104,9 +104,11 @@ pub async fn list_alerts(
 }
 
 /// How many participants and devices an area reaches now, per channel, before anything is sent.
+/// Counts under 5 are shown as `{"fewer_than": 5}` (none included), others as `{"count": n}`.
+/// Every preview is recorded in the audit log (`GET /v1/reach-previews`).
 ///
-/// Who may call: dispatchers, for an area that touches their region. The area is checked as an
-/// alert's would be.
+/// Who may call: dispatchers, for an area within their region (give or take the margin across its
+/// border). The area is checked as an alert's would be.
 #[utoipa::path(
     tag = "alerts",
     security(("staff_token" = [])),
@@ -115,7 +117,7 @@ pub async fn list_alerts(
         (status = 200, description = "The reach.", body = Reach),
         JsonBodyProblems,
         StaffAccessProblems,
-        (status = 422, description = "`invalid_area`, `invalid_radius`, `too_many_vertices`, `area_too_large`, `area_outside_service_area`, `area_outside_region`, `invalid_channels` or `invalid_body`.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_area`, `invalid_radius`, `too_many_vertices`, `area_too_small`, `area_too_large`, `area_outside_service_area`, `area_outside_region`, `invalid_channels` or `invalid_body`.", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/v1/alerts/reach-preview")]
@@ -126,12 +128,14 @@ pub async fn preview_reach(
 ) -> Result<web::Json<Reach>, ApiError> {
     let mut conn = state.db().await?;
     let region = dispatcher_region(&mut conn, &dispatcher).await?;
-    Ok(web::Json(reach::preview(&mut conn, region, body.into_inner(), state.alert_areas).await?))
+    let viewer = Actor::staff(&dispatcher.member);
+    Ok(web::Json(reach::preview(&mut conn, region, &viewer, body.into_inner(), state.alert_areas).await?))
 }
 
 /// Create an alert as a draft: nothing is sent until it is sent.
 ///
-/// Who may call: dispatchers; the alert belongs to their region and its area must touch it.
+/// Who may call: dispatchers; the alert belongs to their region and its area must lie within it,
+/// give or take the margin across its border (`BURGERNET_ALERT_REGION_MARGIN`).
 #[utoipa::path(
     tag = "alerts",
     security(("staff_token" = [])),
@@ -140,7 +144,7 @@ pub async fn preview_reach(
         (status = 201, description = "The draft.", body = Alert),
         JsonBodyProblems,
         StaffAccessProblems,
-        (status = 422, description = "A field or the area is not valid: `invalid_area`, `invalid_radius`, `too_many_vertices`, `area_too_large`, `area_outside_service_area`, `area_outside_region`, `invalid_channels`, `invalid_text`, `invalid_description`, `invalid_call_back_number`, `invalid_body`.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A field or the area is not valid: `invalid_area`, `invalid_radius`, `too_many_vertices`, `area_too_small`, `area_too_large`, `area_outside_service_area`, `area_outside_region`, `invalid_channels`, `invalid_text`, `invalid_description`, `invalid_call_back_number`, `invalid_body`.", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/v1/alerts")]
@@ -186,7 +190,9 @@ pub async fn get_alert(
     Ok(web::Json(alert_view(&mut conn, alert).await?))
 }
 
-/// How many participants and devices the alert's current area reaches now.
+/// How many participants and devices the alert's current area reaches now, shown as the reach
+/// preview shows them (under 5: `{"fewer_than": 5}`) and recorded in the same audit log. Whom a
+/// sent alert reached is counted exactly in its counters and dossier.
 ///
 /// Who may call: dispatchers of the alert's region, and administrators.
 #[utoipa::path(
@@ -212,7 +218,7 @@ pub async fn alert_reach(
     let row = burgernet_core::db::alerts::find_alert(&mut conn, alert, false)
         .await?
         .ok_or_else(|| ApiError::not_found("There is no such alert."))?;
-    Ok(web::Json(reach::of_alert(&mut conn, &row).await?))
+    Ok(web::Json(reach::of_alert(&mut conn, &row, &Actor::staff(&viewer.0)).await?))
 }
 
 /// Send a draft: it becomes active and goes out to everyone its area reaches, within seconds.

@@ -109,7 +109,15 @@ pub async fn update_profile(
 ) -> Result<web::Json<Profile>, ApiError> {
     let changes = body.into_inner().into_changes()?;
     let mut conn = state.db().await?;
-    Ok(web::Json(account::update_profile(&mut conn, participant.id(), changes).await?))
+    Ok(web::Json(
+        account::update_profile(
+            &mut conn,
+            state.participant_tokens.key().counter_key(),
+            participant.id(),
+            changes,
+        )
+        .await?,
+    ))
 }
 
 /// Everything held about you, as one JSON document.

@@ -11,6 +11,7 @@ pub mod my_alerts;
 pub mod operations;
 pub mod participant_management;
 pub mod places;
+pub mod reach_previews;
 pub mod regions;
 pub mod session;
 pub mod sign_in;
@@ -68,6 +69,7 @@ pub fn configure(config: &mut ServiceConfig) {
         .service(alerts::expand_area)
         .service(alerts::post_update)
         .service(alerts::close_alert)
+        .service(reach_previews::list_reach_previews)
         .service(tip_review::list_tips)
         .service(tip_review::assess_tip)
         .service(tip_review::place_tip_hold)

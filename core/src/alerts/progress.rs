@@ -76,7 +76,8 @@ pub async fn counters(conn: &mut AsyncPgConnection, alert: AlertId) -> diesel::Q
     Ok(counters)
 }
 
-/// Who created the alert.
+/// A staff member as their token named them: who created an alert, or who asked for a reach
+/// preview.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct CreatedBy {
     pub subject: String,

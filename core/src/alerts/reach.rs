@@ -2,23 +2,65 @@
 //! and on how many devices. The same matching rule selects the recipients of a wave (see
 //! `db::recipients::stream_candidates`): one participant is one recipient, however many of their
 //! places match.
+//!
+//! A preview must not tell where one person lives or is now (design.md section 6: counts about
+//! people shown to staff are never below 5). So every count is shown as a [`ReachCount`]: exact
+//! from 5 on, and under 5 only as "fewer than 5", none included; together with the smallest area
+//! (`area::MIN_SURFACE_M2`) a preview cannot single out a house. Every preview is recorded in an
+//! audit log (who, when, a hash of the area, the exact counts) by the statement that counts it,
+//! and administrators read that log ([`recorded_previews`]). The exact number of people an alert
+//! reached is in its counters and dossier once it is sent.
 
+use chrono::{DateTime, Utc};
 use diesel_async::AsyncPgConnection;
 use serde::{Deserialize, Serialize};
 
 use super::area::{AreaLimits, AreaShape, DrawnArea, validate};
 use super::lifecycle::{AlertError, effective_channels};
-use super::{Category, Channel};
+use super::progress::CreatedBy;
+use super::{Actor, Category, Channel};
 use crate::db::alerts::{self as queries};
-use crate::db::recipients::{self, ReachRow};
+use crate::db::reach_previews::{self, RecordedPreviewRow};
+use crate::db::recipients::{self, PreviewRecord, ReachRow};
 use crate::ids::{AlertId, RegionId};
 use crate::participants::{InvalidInput, distinct};
 
-/// Who an area reaches now.
+/// Counts under this are shown only as "fewer than" it.
+pub const SMALLEST_COUNT_SHOWN: i64 = 5;
+
+/// A count of people or devices as staff see it: the number itself from 5 on (`{"count": 12}`);
+/// under 5, only that it is under 5 (`{"fewer_than": 5}`), which holds for none too. An object
+/// rather than a number with a flag, so that a client cannot read a hidden count as a number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum ReachCount {
+    /// Exactly this many; 5 or more.
+    Exact {
+        #[schema(minimum = 5)]
+        count: i64,
+    },
+    /// Fewer than `fewer_than` (always 5), perhaps none: the exact number is not shown.
+    FewerThan {
+        #[schema(minimum = 5, maximum = 5)]
+        fewer_than: i64,
+    },
+}
+
+impl ReachCount {
+    pub fn shown(count: i64) -> Self {
+        if count >= SMALLEST_COUNT_SHOWN {
+            Self::Exact { count }
+        } else {
+            Self::FewerThan { fewer_than: SMALLEST_COUNT_SHOWN }
+        }
+    }
+}
+
+/// Who an area reaches now, as shown to staff: each count a `ReachCount`, exact from 5 on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Reach {
     /// Participants the alert would go to.
-    pub participants: i64,
+    pub participants: ReachCount,
     pub push: PushReach,
     pub sms: SmsReach,
     pub email: EmailReach,
@@ -27,39 +69,40 @@ pub struct Reach {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct PushReach {
     /// Participants who get a push (they chose push and have a device).
-    pub participants: i64,
-    pub ios_devices: i64,
-    pub android_devices: i64,
+    pub participants: ReachCount,
+    pub ios_devices: ReachCount,
+    pub android_devices: ReachCount,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct SmsReach {
     /// Participants who get an SMS straight away (no push for them).
-    pub participants: i64,
+    pub participants: ReachCount,
     /// Push recipients who also chose SMS, whom the SMS fallback can still reach.
-    pub fallback_participants: i64,
+    pub fallback_participants: ReachCount,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct EmailReach {
     /// Participants who get an e-mail (non-urgent alerts only).
-    pub participants: i64,
+    pub participants: ReachCount,
 }
 
-impl From<ReachRow> for Reach {
-    fn from(row: ReachRow) -> Self {
+impl Reach {
+    /// The exact counts as staff may see them.
+    fn shown(row: &ReachRow) -> Self {
         Self {
-            participants: row.participants,
+            participants: ReachCount::shown(row.participants),
             push: PushReach {
-                participants: row.push_participants,
-                ios_devices: row.ios_devices,
-                android_devices: row.android_devices,
+                participants: ReachCount::shown(row.push_participants),
+                ios_devices: ReachCount::shown(row.ios_devices),
+                android_devices: ReachCount::shown(row.android_devices),
             },
             sms: SmsReach {
-                participants: row.sms_participants,
-                fallback_participants: row.sms_fallback_participants,
+                participants: ReachCount::shown(row.sms_participants),
+                fallback_participants: ReachCount::shown(row.sms_fallback_participants),
             },
-            email: EmailReach { participants: row.email_participants },
+            email: EmailReach { participants: ReachCount::shown(row.email_participants) },
         }
     }
 }
@@ -83,22 +126,111 @@ fn channel_names(urgent: bool, channels: &[Channel]) -> Result<Vec<String>, Inva
     Ok(effective_channels(urgent, &names))
 }
 
-/// The reach of an area drawn for `region`, checked as an alert's area would be.
+/// The reach of an area drawn for `region`, checked as an alert's area would be, and recorded as
+/// `viewer`'s.
 pub async fn preview(
     conn: &mut AsyncPgConnection,
     region: RegionId,
+    viewer: &Actor,
     request: ReachRequest,
     limits: AreaLimits,
 ) -> Result<Reach, AlertError> {
     let channels = channel_names(request.urgent, &request.channels)?;
     let drawn = DrawnArea::parse(request.area)?;
     let area = validate(conn, &drawn, region, limits).await?;
-    Ok(recipients::reach(conn, &area.geometry_wkb, request.category.as_str(), &channels).await?.into())
+    let subject = viewer.subject();
+    let record = PreviewRecord { staff_subject: &subject, staff_name: viewer.name(), region, alert: None };
+    let counted =
+        recipients::reach(conn, &area.geometry_wkb, request.category.as_str(), &channels, record).await?;
+    Ok(Reach::shown(&counted))
 }
 
-/// The reach of a saved alert's current area.
-pub async fn of_alert(conn: &mut AsyncPgConnection, alert: &queries::AlertRow) -> Result<Reach, AlertError> {
-    let wkb = queries::area_wkb(conn, AlertId(alert.id)).await?;
+/// The reach of a saved alert's current area, recorded as `viewer`'s.
+pub async fn of_alert(
+    conn: &mut AsyncPgConnection,
+    alert: &queries::AlertRow,
+    viewer: &Actor,
+) -> Result<Reach, AlertError> {
+    let id = AlertId(alert.id);
+    let wkb = queries::area_wkb(conn, id).await?;
     let channels = effective_channels(alert.urgent, &alert.channels);
-    Ok(recipients::reach(conn, &wkb, &alert.category, &channels).await?.into())
+    let subject = viewer.subject();
+    let record = PreviewRecord {
+        staff_subject: &subject,
+        staff_name: viewer.name(),
+        region: RegionId(alert.region_id),
+        alert: Some(id),
+    };
+    let counted = recipients::reach(conn, &wkb, &alert.category, &channels, record).await?;
+    Ok(Reach::shown(&counted))
+}
+
+/// One reach preview as the audit log recorded it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct RecordedPreview {
+    /// Grows with every preview; pass it as `before` for the entries before it.
+    pub id: i64,
+    pub previewed_at: DateTime<Utc>,
+    /// Who asked, as their token named them.
+    pub staff: CreatedBy,
+    /// The region the area was checked against.
+    pub region: String,
+    /// The alert whose reach was asked (`GET /v1/alerts/{id}/reach`); `null` for a preview of a
+    /// drawn area.
+    #[schema(value_type = Option<uuid::Uuid>)]
+    pub alert_id: Option<AlertId>,
+    /// SHA-256 (hex) of the area as counted: its WKB (the validated MultiPolygon, SRID 4326, as
+    /// PostGIS' `ST_AsBinary` writes it). The area itself is not kept; hash a known area the same
+    /// way to find its previews.
+    pub area_sha256: String,
+    pub category: Category,
+    /// The channels counted (e-mail left out of urgent alerts).
+    pub channels: Vec<Channel>,
+    /// What the preview showed.
+    pub reach: Reach,
+}
+
+impl From<RecordedPreviewRow> for RecordedPreview {
+    fn from(row: RecordedPreviewRow) -> Self {
+        Self {
+            id: row.id,
+            previewed_at: row.previewed_at,
+            staff: CreatedBy { subject: row.staff_subject, name: row.staff_name },
+            region: row.region_code,
+            alert_id: row.alert_id.map(AlertId),
+            area_sha256: crate::hex(&row.area_sha256),
+            category: Category::from_database(&row.category),
+            channels: row.channels.iter().map(|channel| Channel::from_database(channel)).collect(),
+            reach: Reach::shown(&row.counts),
+        }
+    }
+}
+
+/// Recorded previews, newest first: of one region or all, before the entry `before` if given.
+pub async fn recorded_previews(
+    conn: &mut AsyncPgConnection,
+    region: Option<RegionId>,
+    before: Option<i64>,
+    limit: i64,
+) -> diesel::QueryResult<Vec<RecordedPreview>> {
+    let rows = reach_previews::list(conn, region, before, limit).await?;
+    Ok(rows.into_iter().map(RecordedPreview::from).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_under_five_are_shown_only_as_fewer_than_five() {
+        for hidden in 0..5 {
+            assert_eq!(ReachCount::shown(hidden), ReachCount::FewerThan { fewer_than: 5 });
+        }
+        assert_eq!(ReachCount::shown(5), ReachCount::Exact { count: 5 });
+        assert_eq!(serde_json::to_value(ReachCount::shown(1)).unwrap(), serde_json::json!({"fewer_than": 5}));
+        assert_eq!(
+            serde_json::to_value(ReachCount::shown(60_000)).unwrap(),
+            serde_json::json!({"count": 60_000})
+        );
+    }
 }

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{Array, Bool, Bytea, Double, Nullable, SmallInt, Text, Uuid as SqlUuid};
+use diesel::sql_types::{Array, Bool, Bytea, Double, Integer, Nullable, SmallInt, Text, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
@@ -21,6 +21,11 @@ pub struct AreaGeometry {
     pub invalid_reason: Option<String>,
     #[diesel(sql_type = Double)]
     pub surface_km2: f64,
+    /// The smallest of its polygons (from 1, in the order drawn) and its surface in m².
+    #[diesel(sql_type = Integer)]
+    pub smallest_polygon: i32,
+    #[diesel(sql_type = Double)]
+    pub smallest_polygon_m2: f64,
     /// The geometry as WKB, SRID 4326, always a MultiPolygon.
     #[diesel(sql_type = Bytea)]
     pub wkb: Vec<u8>,
@@ -38,11 +43,16 @@ pub async fn build_area(conn: &mut AsyncPgConnection, drawn: &DrawnArea) -> Quer
                  THEN ST_Multi(ST_Buffer(ST_SetSRID(ST_MakePoint($2, $3), 4326)::geography, $4,
                                          'quad_segs=16')::geometry)
                  ELSE ST_Multi(ST_Force2D(ST_SetSRID(ST_GeomFromGeoJSON($1), 4326)))
-             END AS g)
+             END AS g),
+         smallest AS (
+             SELECT (part).path[1] AS polygon, ST_Area((part).geom::geography) AS m2
+               FROM (SELECT ST_Dump(g) AS part FROM drawn) AS parts
+              ORDER BY m2, polygon LIMIT 1)
          SELECT CASE WHEN ST_IsValid(g) THEN NULL ELSE ST_IsValidReason(g) END AS invalid_reason,
                 ST_Area(g::geography) / 1e6 AS surface_km2,
+                smallest.polygon AS smallest_polygon, smallest.m2 AS smallest_polygon_m2,
                 ST_AsBinary(g) AS wkb
-           FROM drawn",
+           FROM drawn, smallest",
     )
     .bind::<Nullable<Text>, _>(drawn.geojson())
     .bind::<Double, _>(longitude)
@@ -58,26 +68,40 @@ pub struct AreaPlacement {
     pub inside_service_area: bool,
     #[diesel(sql_type = Bool)]
     pub touches_region: bool,
+    /// The surface of the area (km²) further from the region than the margin.
+    #[diesel(sql_type = Double)]
+    pub beyond_margin_km2: f64,
 }
 
-/// Whether a (valid) area lies within the service area (the extent of the loaded municipalities,
-/// widened by 0.25°) and touches a municipality of `region`.
+/// Where a (valid) area lies: within the service area (the extent of the loaded municipalities,
+/// widened by 0.25°) or not, touching a municipality of `region` or not, and how much of it lies
+/// further than `margin_meters` from the region. Only the region's municipalities within the margin
+/// of the area are joined and widened, so a small area costs little however large the region.
 pub async fn place_area(
     conn: &mut AsyncPgConnection,
     wkb: &[u8],
     region: RegionId,
+    margin_meters: f64,
 ) -> QueryResult<AreaPlacement> {
     diesel::sql_query(
         "WITH area AS (SELECT ST_GeomFromWKB($1, 4326) AS g),
               service AS (SELECT ST_Expand(ST_SetSRID(ST_Extent(boundary)::geometry, 4326), 0.25) AS box
-                            FROM municipalities)
+                            FROM municipalities),
+              near AS (SELECT ST_Union(m.boundary) AS g FROM municipalities m, area
+                        WHERE m.region_id = $2 AND ST_DWithin(m.boundary::geography, area.g::geography, $3)),
+              allowed AS (SELECT CASE WHEN $3 > 0 THEN ST_Buffer(near.g::geography, $3)::geometry
+                                      ELSE near.g END AS g
+                            FROM near)
          SELECT coalesce(ST_Covers(service.box, area.g), false) AS inside_service_area,
                 EXISTS (SELECT 1 FROM municipalities m
-                         WHERE m.region_id = $2 AND ST_Intersects(m.boundary, area.g)) AS touches_region
-           FROM area, service",
+                         WHERE m.region_id = $2 AND ST_Intersects(m.boundary, area.g)) AS touches_region,
+                coalesce(ST_Area(ST_Difference(area.g, allowed.g)::geography),
+                         ST_Area(area.g::geography)) / 1e6 AS beyond_margin_km2
+           FROM area, service, allowed",
     )
     .bind::<Bytea, _>(wkb)
     .bind::<SqlUuid, _>(region.0)
+    .bind::<Double, _>(margin_meters)
     .get_result(conn)
     .await
 }

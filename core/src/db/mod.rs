@@ -10,6 +10,7 @@ pub mod jobs;
 pub mod media;
 pub mod participants;
 pub mod provider_quotas;
+pub mod reach_previews;
 pub mod recipients;
 pub mod reference_data;
 pub mod schema;

@@ -1,5 +1,6 @@
-//! Who an alert reaches: the selection (one query for the reach preview and the fan-out), and
-//! the snapshot of a wave's recipients, cut into batches, each with the delivery lanes it needs.
+//! Who an alert reaches: the selection (one query for the reach preview and the fan-out; the
+//! preview records itself in the audit log as it counts), and the snapshot of a wave's
+//! recipients, cut into batches, each with the delivery lanes it needs.
 //!
 //! The selection reads only the rows the spatial index returns: places and live positions carry
 //! what it needs of their participant (`reach_categories`, `reach_channels`, the device counts,
@@ -7,13 +8,13 @@
 //! not look up a single participant.
 
 use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt, Bytea, Integer, SmallInt, Text, Uuid as SqlUuid};
+use diesel::sql_types::{Array, BigInt, Bytea, Integer, Nullable, SmallInt, Text, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use futures_util::Stream;
 use uuid::Uuid;
 
 use super::schema::{alert_areas, alert_messages, alert_recipients, alerts};
-use crate::ids::{AlertId, AlertMessageId};
+use crate::ids::{AlertId, AlertMessageId, RegionId};
 
 /// Whether a place or live position (`{row}`) belongs to someone who wants `$2` (the category)
 /// and can be reached on one of `$3` (the channels).
@@ -53,7 +54,8 @@ fn reached_points() -> String {
 /// The moment of the selection, once, as a minute of the week (see `places.active_minutes`).
 const MOMENT: &str = "moment AS (SELECT minute_of_week(now()) AS minute)";
 
-#[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
+/// What a reach preview counts, exactly.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, QueryableByName)]
 pub struct ReachRow {
     #[diesel(sql_type = BigInt)]
     pub participants: i64,
@@ -75,14 +77,28 @@ pub struct ReachRow {
     pub email_participants: i64,
 }
 
+/// Who asked for a reach preview, and of what, as its audit record names them.
+#[derive(Debug, Clone, Copy)]
+pub struct PreviewRecord<'a> {
+    pub staff_subject: &'a str,
+    pub staff_name: Option<&'a str>,
+    /// The region the area was checked against (the dispatcher's, or the alert's).
+    pub region: RegionId,
+    /// The saved alert whose reach this is, if any.
+    pub alert: Option<AlertId>,
+}
+
 /// Counts who an area (WKB) would reach now, for `category`, over `channels` (the alert's
-/// channels, without e-mail for urgent alerts). One participant counts once however many of
-/// their points match; the grouping is done in memory.
+/// channels, without e-mail for urgent alerts), and records the preview in the audit log
+/// (`reach_previews`, see [`super::reach_previews`]) in the same statement: who asked, a SHA-256
+/// of the WKB (never the area itself) and the exact counts. One participant counts once however
+/// many of their points match; the grouping is done in memory.
 pub async fn reach(
     conn: &mut AsyncPgConnection,
     area_wkb: &[u8],
     category: &str,
     channels: &[String],
+    record: PreviewRecord<'_>,
 ) -> QueryResult<ReachRow> {
     use diesel_async::AsyncConnection;
     let query = format!(
@@ -94,15 +110,25 @@ pub async fn reach(
                     bool_or('email' = ANY (points.reach_channels) AND 'email' = ANY ($3)) AS gets_email,
                     bool_or('sms' = ANY (points.reach_channels) AND 'sms' = ANY ($3)) AS takes_sms
                FROM ({points}) AS points
-              GROUP BY points.participant_id)
-         SELECT count(*) AS participants,
-                count(*) FILTER (WHERE gets_push) AS push_participants,
-                coalesce(sum(ios) FILTER (WHERE gets_push), 0)::bigint AS ios_devices,
-                coalesce(sum(android) FILTER (WHERE gets_push), 0)::bigint AS android_devices,
-                count(*) FILTER (WHERE NOT gets_push AND NOT gets_email AND takes_sms) AS sms_participants,
-                count(*) FILTER (WHERE gets_push AND takes_sms) AS sms_fallback_participants,
-                count(*) FILTER (WHERE gets_email) AS email_participants
-           FROM per_participant",
+              GROUP BY points.participant_id),
+         counted AS (
+             SELECT count(*) AS participants,
+                    count(*) FILTER (WHERE gets_push) AS push_participants,
+                    coalesce(sum(ios) FILTER (WHERE gets_push), 0)::bigint AS ios_devices,
+                    coalesce(sum(android) FILTER (WHERE gets_push), 0)::bigint AS android_devices,
+                    count(*) FILTER (WHERE NOT gets_push AND NOT gets_email AND takes_sms) AS sms_participants,
+                    count(*) FILTER (WHERE gets_push AND takes_sms) AS sms_fallback_participants,
+                    count(*) FILTER (WHERE gets_email) AS email_participants
+               FROM per_participant),
+         recorded AS (
+             INSERT INTO reach_previews (staff_subject, staff_name, region_id, alert_id, area_sha256, category,
+                                         channels, participants, push_participants, ios_devices,
+                                         android_devices, sms_participants, sms_fallback_participants,
+                                         email_participants)
+             SELECT $4, $5, $6, $7, sha256($1), $2, $3, participants, push_participants, ios_devices,
+                    android_devices, sms_participants, sms_fallback_participants, email_participants
+               FROM counted)
+         SELECT * FROM counted",
         points = reached_points()
     );
     conn.transaction(async |conn| {
@@ -112,6 +138,10 @@ pub async fn reach(
             .bind::<Bytea, _>(area_wkb)
             .bind::<Text, _>(category)
             .bind::<Array<Text>, _>(channels)
+            .bind::<Text, _>(record.staff_subject)
+            .bind::<Nullable<Text>, _>(record.staff_name)
+            .bind::<SqlUuid, _>(record.region.0)
+            .bind::<Nullable<SqlUuid>, _>(record.alert.map(|alert| alert.0))
             .get_result(conn)
             .await
     })

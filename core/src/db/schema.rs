@@ -330,6 +330,27 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    reach_previews (id) {
+        id -> Int8,
+        previewed_at -> Timestamptz,
+        staff_subject -> Text,
+        staff_name -> Nullable<Text>,
+        region_id -> Uuid,
+        alert_id -> Nullable<Uuid>,
+        area_sha256 -> Bytea,
+        category -> Text,
+        channels -> Array<Text>,
+        participants -> Int8,
+        push_participants -> Int8,
+        ios_devices -> Int8,
+        android_devices -> Int8,
+        sms_participants -> Int8,
+        sms_fallback_participants -> Int8,
+        email_participants -> Int8,
+    }
+}
+
 diesel::joinable!(municipalities -> regions (region_id));
 diesel::joinable!(participant_sessions -> participants (participant_id));
 diesel::joinable!(refresh_tokens -> participant_sessions (session_id));
@@ -347,6 +368,7 @@ diesel::joinable!(deliveries -> alert_messages (message_id));
 diesel::joinable!(deliveries -> participants (participant_id));
 diesel::joinable!(tips -> alerts (alert_id));
 diesel::joinable!(alert_dossier -> alerts (alert_id));
+diesel::joinable!(reach_previews -> regions (region_id));
 diesel::allow_tables_to_appear_in_same_query!(
     regions,
     municipalities,
@@ -370,4 +392,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     deliveries,
     tips,
     alert_dossier,
+    reach_previews,
 );

@@ -17,7 +17,8 @@ use super::phone::PhoneNumber;
 use super::places::{
     MAX_PLACES_PER_PARTICIPANT, PlaceKind, PlaceName, Position, PostalAddress, TimeWindow, Weekday,
 };
-use super::{Category, Channel, InvalidInput, Language, ParticipantStatus, rate_limits};
+use super::rate_limits::{self, CounterKey};
+use super::{Category, Channel, InvalidInput, Language, ParticipantStatus};
 use crate::auth::participant::AuthenticatedParticipant;
 use crate::db::participants::{
     self as queries, DeviceRow, DeviceValues, ParticipantRow, PlaceRow, PlaceValues,
@@ -231,6 +232,7 @@ pub async fn profile(
 
 pub async fn update_profile(
     conn: &mut AsyncPgConnection,
+    counters: &CounterKey,
     participant: ParticipantId,
     changes: ProfileChanges,
 ) -> Result<Profile, AccountError> {
@@ -251,7 +253,7 @@ pub async fn update_profile(
             let email = email.map(|email| email.as_str().to_string());
             if email != current.email {
                 if let Some(address) = &email {
-                    limit_verification_emails(conn, participant, address).await?;
+                    limit_verification_emails(conn, counters, participant, address).await?;
                     send_verification = true;
                 }
                 update.email_set_at = Some(email.as_ref().map(|_| Utc::now()));
@@ -277,6 +279,7 @@ pub async fn update_profile(
 /// whole change is refused; counted inside its transaction, a refusal counts nothing.
 async fn limit_verification_emails(
     conn: &mut AsyncPgConnection,
+    counters: &CounterKey,
     participant: ParticipantId,
     address: &str,
 ) -> Result<(), AccountError> {
@@ -287,7 +290,7 @@ async fn limit_verification_emails(
     ];
     for (kind, value) in limited {
         if let Some(retry_after) =
-            rate_limits::count(conn, kind, &value, VERIFICATION_EMAILS_PER_HOUR).await?
+            rate_limits::count(conn, counters, kind, &value, VERIFICATION_EMAILS_PER_HOUR).await?
         {
             return Err(AccountError::TooManyVerificationEmails { retry_after });
         }

@@ -29,6 +29,7 @@ number in values as a float, which would print 41943040 as 4.194304e+07.
   "BURGERNET_SIGN_IN_CODES_PER_FOREIGN_COUNTRY_PER_HOUR" (int64 $c.signIn.codesPerForeignCountryPerHour | toString)
   "BURGERNET_LIVE_LOCATION_TTL" $c.liveLocationTtl
   "BURGERNET_ALERT_MAX_AREA_KM2" (int64 $c.alerts.maxAreaKm2 | toString)
+  "BURGERNET_ALERT_REGION_MARGIN" $c.alerts.regionMargin
   "BURGERNET_FANOUT_BATCH_SIZE" (int64 $c.alerts.fanoutBatchSize | toString)
   "BURGERNET_PUSH_WINDOW" (int64 $c.alerts.pushWindow | toString)
   "BURGERNET_SMS_FALLBACK_AFTER" $c.alerts.smsFallbackAfter

@@ -187,6 +187,33 @@ impl TestApp {
         diesel_async::RunQueryDsl::get_result::<Count>(diesel::sql_query(sql), &mut conn).await.unwrap().count
     }
 
+    /// What the latest reach preview counted, exactly, as the audit log keeps it (the preview itself
+    /// shows counts under 5 as "fewer than 5"), in the shape of the preview.
+    pub async fn recorded_reach(&self) -> Value {
+        #[derive(diesel::QueryableByName)]
+        struct Recorded {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            reach: String,
+        }
+        let mut conn = self.database.connect().await;
+        let recorded: Recorded = diesel_async::RunQueryDsl::get_result(
+            diesel::sql_query(
+                "SELECT json_build_object(
+                     'participants', participants,
+                     'push', json_build_object('participants', push_participants,
+                                               'ios_devices', ios_devices, 'android_devices', android_devices),
+                     'sms', json_build_object('participants', sms_participants,
+                                              'fallback_participants', sms_fallback_participants),
+                     'email', json_build_object('participants', email_participants))::text AS reach
+                   FROM reach_previews ORDER BY id DESC LIMIT 1",
+            ),
+            &mut conn,
+        )
+        .await
+        .expect("a recorded reach preview");
+        serde_json::from_str(&recorded.reach).unwrap()
+    }
+
     /// The kinds of the alert's dossier entries, in order.
     pub async fn dossier_kinds(&self, token: &str, alert: &str) -> Vec<String> {
         let dossier = self.get_json(&format!("/v1/alerts/{alert}/dossier"), token).await;

@@ -59,6 +59,8 @@ pub struct TestAppOptions {
     pub tips: TipSettings,
     /// ffprobe and ffmpeg for the workers (from `PATH`).
     pub video: VideoTools,
+    /// Limits on alert areas (the defaults of the environment).
+    pub alert_areas: AreaLimits,
 }
 
 impl Default for TestAppOptions {
@@ -76,6 +78,7 @@ impl Default for TestAppOptions {
             media: MediaSettings::from_env(&Env::default()).unwrap(),
             tips: TipSettings::from_env(&Env::default()).unwrap(),
             video: VideoTools::from_env(&Env::default()).unwrap(),
+            alert_areas: AreaLimits::default(),
         }
     }
 }
@@ -166,7 +169,7 @@ impl TestApp {
             // Tests speak for different clients through X-Forwarded-For, as a proxy would.
             trusted_proxy_hops: 1,
             messaging,
-            alert_areas: AreaLimits::default(),
+            alert_areas: options.alert_areas,
             tips: options.tips,
             media: options.media,
         };

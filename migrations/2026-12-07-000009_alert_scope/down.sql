@@ -1,0 +1,2 @@
+DROP TABLE reach_previews;
+DROP FUNCTION reach_previews_refuse_change();
