@@ -11,9 +11,8 @@ use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, web};
 use burgernet_core::auth::participant::AuthenticatedParticipant;
 use burgernet_core::auth::staff::{StaffMember, StaffRole, StaffTokenError};
-use burgernet_core::db::sign_in as sign_in_queries;
 use burgernet_core::ids::ParticipantId;
-use burgernet_core::participants::account::AccountError;
+use burgernet_core::participants::account;
 use futures_util::future::LocalBoxFuture;
 
 use crate::error::ApiError;
@@ -229,20 +228,14 @@ impl FromRequest for Participant {
     }
 }
 
-/// 401 `session_revoked` unless the token's session exists, is the participant's and has not
-/// been revoked.
+/// 401 `session_revoked` (or `participant_removed`) unless the token's session exists, is the
+/// participant's and has not been revoked.
 async fn ensure_session_active(
     state: &AppState,
     participant: &AuthenticatedParticipant,
 ) -> Result<(), ApiError> {
     let mut conn = state.db().await?;
-    if sign_in_queries::session_is_active(&mut conn, participant.session_id, participant.participant_id)
-        .await?
-    {
-        Ok(())
-    } else {
-        Err(AccountError::SessionEnded.into())
-    }
+    Ok(account::ensure_session_active(&mut conn, participant).await?)
 }
 
 /// A participant whose access token verified, with the session check left to the one data-layer
