@@ -5,7 +5,6 @@
 use std::time::Duration;
 
 use burgernet_core::auth::participant::SecretTokenHash;
-use burgernet_core::ids::ParticipantId;
 use burgernet_core::participants::sign_in::{REFRESH_RETRY_GRACE, SignInPolicy};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
@@ -256,12 +255,7 @@ async fn refresh(app: &TestApp, refresh_token: &str) -> reqwest::Response {
 async fn refreshed(app: &TestApp, refresh_token: &str) -> SignedIn {
     let response = refresh(app, refresh_token).await;
     assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
-    let body: serde_json::Value = response.json().await.unwrap();
-    SignedIn {
-        participant_id: ParticipantId(body["participant_id"].as_str().unwrap().parse().unwrap()),
-        access_token: body["access_token"].as_str().unwrap().to_string(),
-        refresh_token: body["refresh_token"].as_str().unwrap().to_string(),
-    }
+    SignedIn::from_answer(&response.json().await.unwrap())
 }
 
 #[tokio::test]

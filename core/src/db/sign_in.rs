@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use diesel::dsl;
+use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::sql_types::{Bool, Bytea, Integer, Interval, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
@@ -318,16 +319,7 @@ pub async fn revoke_session(
     session: SessionId,
     reason: SessionEnd,
 ) -> QueryResult<()> {
-    diesel::update(
-        participant_sessions::table.find(session.0).filter(participant_sessions::revoked_at.is_null()),
-    )
-    .set((
-        participant_sessions::revoked_at.eq(dsl::now),
-        participant_sessions::revoked_reason.eq(reason.as_str()),
-    ))
-    .execute(conn)
-    .await?;
-    Ok(())
+    end_sessions(conn, participant_sessions::id.eq(session.0), reason).await
 }
 
 /// Ends every session of the participant that has not ended yet.
@@ -336,17 +328,23 @@ pub async fn revoke_participant_sessions(
     participant: ParticipantId,
     reason: SessionEnd,
 ) -> QueryResult<()> {
-    diesel::update(
-        participant_sessions::table
-            .filter(participant_sessions::participant_id.eq(participant.0))
-            .filter(participant_sessions::revoked_at.is_null()),
-    )
-    .set((
-        participant_sessions::revoked_at.eq(dsl::now),
-        participant_sessions::revoked_reason.eq(reason.as_str()),
-    ))
-    .execute(conn)
-    .await?;
+    end_sessions(conn, participant_sessions::participant_id.eq(participant.0), reason).await
+}
+
+async fn end_sessions(
+    conn: &mut AsyncPgConnection,
+    which: impl BoxableExpression<participant_sessions::table, Pg, SqlType = Bool> + 'static,
+    reason: SessionEnd,
+) -> QueryResult<()> {
+    diesel::update(participant_sessions::table)
+        .filter(which)
+        .filter(participant_sessions::revoked_at.is_null())
+        .set((
+            participant_sessions::revoked_at.eq(dsl::now),
+            participant_sessions::revoked_reason.eq(reason.as_str()),
+        ))
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
