@@ -165,10 +165,15 @@ async fn serve_locally(env: Env, dir: &Path, database_url: &str) -> anyhow::Resu
         )
         .with_default("BURGERNET_STAFF_TOKEN_ISSUER", DEV_ISSUER)
         .with_default("BURGERNET_STAFF_TOKEN_AUDIENCE", DEV_AUDIENCE)
-        .with_default("BURGERNET_STAFF_TOKEN_KEYS", identity.jwks_path.to_string_lossy())
         .with_default("BURGERNET_PUBLIC_URL", public_url)
         .with_default("BURGERNET_MEDIA_DIR", dir.join("media").to_string_lossy())
         .with_default("BURGERNET_MEDIA_SIGNING_KEY", local_secret(&dir.join("media-signing-key"))?);
+    // Staff keys from a real identity provider's JWKS URL, when one is given, else the local one's.
+    let env = if env.is_set("BURGERNET_STAFF_TOKEN_JWKS_URL") {
+        env
+    } else {
+        env.with_default("BURGERNET_STAFF_TOKEN_KEYS", identity.jwks_path.to_string_lossy())
+    };
     let mut api = ApiConfig::from_env(&env)?;
     let listener = TcpListener::bind(api.bind)
         .map_err(|error| anyhow::anyhow!("cannot listen on {}: {error}", api.bind))?;

@@ -11,16 +11,15 @@ use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, web};
 use burgernet_core::auth::participant::AuthenticatedParticipant;
 use burgernet_core::auth::staff::{StaffMember, StaffRole, StaffTokenError};
-use burgernet_core::db::sign_in as sign_in_queries;
 use burgernet_core::ids::ParticipantId;
-use burgernet_core::participants::account::AccountError;
+use burgernet_core::participants::account;
 use burgernet_core::participants::rate_limits;
 use futures_util::future::LocalBoxFuture;
 
 use crate::error::ApiError;
 use crate::state::AppState;
 
-fn state(request: &HttpRequest) -> &AppState {
+fn state(request: &HttpRequest) -> &web::Data<AppState> {
     request.app_data::<web::Data<AppState>>().expect("AppState is registered on the app")
 }
 
@@ -43,25 +42,30 @@ fn bearer_token(request: &HttpRequest) -> Result<&str, ApiError> {
     }
 }
 
-fn authenticate_staff(request: &HttpRequest) -> Result<StaffMember, ApiError> {
-    let token = bearer_token(request)?;
-    let state = state(request);
-    match state.staff_tokens.verify(token) {
-        Ok(member) => Ok(member),
-        Err(StaffTokenError::MissingRole(missing)) => {
-            Err(ApiError::forbidden("missing_role", missing.to_string()))
-        }
-        Err(StaffTokenError::Token(error)) => {
-            if state.participant_tokens.verify_access_token(token).is_ok() {
-                Err(ApiError::forbidden(
-                    "staff_only",
-                    "This endpoint is for control-room and municipal staff only.",
-                ))
-            } else {
-                Err(error.into())
+/// Verifies the bearer token as a staff token. Asynchronous because the identity provider's keys
+/// may have to be fetched first (a token signed with a key we have not seen yet).
+fn authenticate_staff(request: &HttpRequest) -> LocalBoxFuture<'static, Result<StaffMember, ApiError>> {
+    let token = bearer_token(request).map(str::to_string);
+    let state = state(request).clone();
+    Box::pin(async move {
+        let token = token?;
+        match state.staff_tokens.verify(&token).await {
+            Ok(member) => Ok(member),
+            Err(StaffTokenError::MissingRole(missing)) => {
+                Err(ApiError::forbidden("missing_role", missing.to_string()))
+            }
+            Err(StaffTokenError::Token(error)) => {
+                if state.participant_tokens.verify_access_token(&token).is_ok() {
+                    Err(ApiError::forbidden(
+                        "staff_only",
+                        "This endpoint is for control-room and municipal staff only.",
+                    ))
+                } else {
+                    Err(error.into())
+                }
             }
         }
-    }
+    })
 }
 
 /// Any authenticated staff member.
@@ -70,22 +74,25 @@ pub struct Staff(pub StaffMember);
 
 impl FromRequest for Staff {
     type Error = ApiError;
-    type Future = Ready<Result<Self, ApiError>>;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(authenticate_staff(request).map(Staff))
+        let member = authenticate_staff(request);
+        Box::pin(async move { member.await.map(Staff) })
     }
 }
 
 /// Authenticates a staff member and keeps them only in the role `pick` accepts.
 fn staff_in_role<T>(
     request: &HttpRequest,
-    who: &str,
-    pick: impl FnOnce(StaffMember) -> Result<T, StaffMember>,
-) -> Ready<Result<T, ApiError>> {
-    ready(authenticate_staff(request).and_then(|member| {
-        pick(member).map_err(|_| ApiError::forbidden("role_required", format!("Only {who} may do this.")))
-    }))
+    who: &'static str,
+    pick: impl FnOnce(StaffMember) -> Result<T, StaffMember> + 'static,
+) -> LocalBoxFuture<'static, Result<T, ApiError>> {
+    let member = authenticate_staff(request);
+    Box::pin(async move {
+        pick(member.await?)
+            .map_err(|_| ApiError::forbidden("role_required", format!("Only {who} may do this.")))
+    })
 }
 
 /// A national administrator.
@@ -94,7 +101,7 @@ pub struct Admin(pub StaffMember);
 
 impl FromRequest for Admin {
     type Error = ApiError;
-    type Future = Ready<Result<Self, ApiError>>;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
         staff_in_role(request, "administrators", |member| match member.role {
@@ -113,7 +120,7 @@ pub struct Dispatcher {
 
 impl FromRequest for Dispatcher {
     type Error = ApiError;
-    type Future = Ready<Result<Self, ApiError>>;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
         staff_in_role(request, "dispatchers", |member| match &member.role {
@@ -132,7 +139,7 @@ pub struct RelationsOfficer {
 
 impl FromRequest for RelationsOfficer {
     type Error = ApiError;
-    type Future = Ready<Result<Self, ApiError>>;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
         staff_in_role(request, "relations officers", |member| match &member.role {
@@ -158,7 +165,7 @@ impl ParticipantManager {
 
 impl FromRequest for ParticipantManager {
     type Error = ApiError;
-    type Future = Ready<Result<Self, ApiError>>;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
         staff_in_role(request, "relations officers and administrators", |member| match &member.role {
@@ -182,7 +189,7 @@ impl AlertViewer {
 
 impl FromRequest for AlertViewer {
     type Error = ApiError;
-    type Future = Ready<Result<Self, ApiError>>;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
         staff_in_role(request, "dispatchers and administrators", |member| match &member.role {
@@ -203,16 +210,26 @@ impl Participant {
     }
 }
 
-fn verify_participant_token(request: &HttpRequest) -> Result<AuthenticatedParticipant, ApiError> {
-    let token = bearer_token(request)?;
-    let state = state(request);
-    state.participant_tokens.verify_access_token(token).map_err(|error| {
-        if state.staff_tokens.verify(token).is_ok() {
-            ApiError::forbidden("participants_only", "This endpoint is for participants using the app.")
-        } else {
-            error.into()
+/// Verifies the bearer token as a participant's access token. A token that is not one is told
+/// apart from a staff token (403 `participants_only`) only when it fails, off the hot path.
+async fn verify_participant_token(
+    state: &AppState,
+    token: Result<String, ApiError>,
+) -> Result<AuthenticatedParticipant, ApiError> {
+    let token = token?;
+    match state.participant_tokens.verify_access_token(&token) {
+        Ok(participant) => Ok(participant),
+        Err(error) => {
+            if state.staff_tokens.verify(&token).await.is_ok() {
+                Err(ApiError::forbidden(
+                    "participants_only",
+                    "This endpoint is for participants using the app.",
+                ))
+            } else {
+                Err(error.into())
+            }
         }
-    })
+    }
 }
 
 impl FromRequest for Participant {
@@ -220,30 +237,24 @@ impl FromRequest for Participant {
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let verified = verify_participant_token(request);
+        let token = bearer_token(request).map(str::to_string);
         let state = state(request).clone();
         Box::pin(async move {
-            let participant = verified?;
+            let participant = verify_participant_token(&state, token).await?;
             ensure_session_active(&state, &participant).await?;
             Ok(Participant(participant))
         })
     }
 }
 
-/// 401 `session_revoked` unless the token's session exists, is the participant's and has not
-/// been revoked.
+/// 401 `session_revoked` (or `participant_removed`) unless the token's session exists, is the
+/// participant's and has not been revoked.
 async fn ensure_session_active(
     state: &AppState,
     participant: &AuthenticatedParticipant,
 ) -> Result<(), ApiError> {
     let mut conn = state.db().await?;
-    if sign_in_queries::session_is_active(&mut conn, participant.session_id, participant.participant_id)
-        .await?
-    {
-        Ok(())
-    } else {
-        Err(AccountError::SessionEnded.into())
-    }
+    Ok(account::ensure_session_active(&mut conn, participant).await?)
 }
 
 /// A participant whose access token verified, with the session check left to the one data-layer
@@ -270,10 +281,14 @@ impl ParticipantSessionCheckedInStatement {
 
 impl FromRequest for ParticipantSessionCheckedInStatement {
     type Error = ApiError;
-    type Future = Ready<Result<Self, ApiError>>;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(verify_participant_token(request).map(ParticipantSessionCheckedInStatement))
+        let token = bearer_token(request).map(str::to_string);
+        let state = state(request).clone();
+        Box::pin(async move {
+            verify_participant_token(&state, token).await.map(ParticipantSessionCheckedInStatement)
+        })
     }
 }
 

@@ -292,6 +292,8 @@ impl From<burgernet_core::participants::sign_in::SignInError> for ApiError {
             E::RefreshTokenExpired => Self::unauthenticated("refresh_token_expired", detail),
             E::RefreshTokenReused => Self::unauthenticated("refresh_token_reused", detail),
             E::SessionRevoked => Self::unauthenticated("session_revoked", detail),
+            E::SessionEndedByRemoval => Self::unauthenticated("participant_removed", detail),
+            E::ParticipantRemoved => Self::forbidden("participant_removed", detail),
             E::Database(inner) => inner.into(),
         }
     }
@@ -303,6 +305,7 @@ impl From<burgernet_core::participants::account::AccountError> for ApiError {
         let detail = error.to_string();
         match error {
             E::AccountGone | E::SessionEnded => Self::unauthenticated("session_revoked", detail),
+            E::ParticipantRemoved => Self::unauthenticated("participant_removed", detail),
             E::Invalid(invalid) => invalid.into(),
             E::TooManyPlaces => Self::conflict("too_many_places", detail),
             E::OutsideServiceArea => Self::unprocessable("outside_service_area", detail),
@@ -335,7 +338,7 @@ impl From<burgernet_core::participants::management::DecisionError> for ApiError 
 pub enum ParticipantAccessProblems {
     #[response(
         status = 401,
-        description = "No token, an invalid or expired one, or one of a session that has ended.",
+        description = "No token, an invalid or expired one, or one of a session that has ended (`session_revoked`; `participant_removed` when the municipality removed the participant).",
         content_type = "application/problem+json"
     )]
     Unauthenticated(Problem),

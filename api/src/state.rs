@@ -69,7 +69,7 @@ impl AppState {
                 config.participant_tokens.access_token_ttl,
             )
             .accepting_previous(config.participant_tokens.previous_key.clone()),
-            staff_tokens: StaffTokenVerifier::new(&config.staff_tokens),
+            staff_tokens: StaffTokenVerifier::new(&config.staff_tokens)?,
             metrics: Metrics::new(),
             messaging: Messaging::from_config(&config.messaging, dev_outbox.as_ref())?,
             dev_outbox,

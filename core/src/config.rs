@@ -12,8 +12,9 @@ use std::time::Duration;
 use crate::alerts::area::{AreaLimits, MAX_REGION_MARGIN_METERS};
 use crate::alerts::delivery::DeliverySettings;
 use crate::alerts::delivery::throttle::Rate;
+use crate::auth::jwks::JwksUrl;
 use crate::auth::participant::ParticipantTokenKey;
-use crate::auth::staff::{StaffKeys, StaffTokenAlgorithms};
+use crate::auth::staff::{StaffKeySource, StaffKeys, StaffTokenAlgorithms};
 use crate::participants::sign_in::SignInPolicy;
 use crate::providers::apns::ApnsConfig;
 use crate::providers::email::SmtpConfig;
@@ -405,18 +406,36 @@ impl ParticipantTokenConfig {
 pub struct StaffTokenConfig {
     pub issuer: String,
     pub audience: String,
-    pub keys: StaffKeys,
+    pub keys: StaffKeySource,
     pub algorithms: StaffTokenAlgorithms,
 }
 
 impl StaffTokenConfig {
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        const FILE: &str = "BURGERNET_STAFF_TOKEN_KEYS";
+        const URL: &str = "BURGERNET_STAFF_TOKEN_JWKS_URL";
+        let keys = match (env.is_set(FILE), env.is_set(URL)) {
+            (true, true) => {
+                return Err(ConfigError {
+                    variable: URL,
+                    problem: format!("set either {FILE} or {URL}, not both"),
+                });
+            }
+            (false, true) => StaffKeySource::Url(env.required(URL, JwksUrl::parse)?),
+            (true, false) => StaffKeySource::Fixed(
+                env.required(FILE, |raw| StaffKeys::load(PathBuf::from(raw).as_path()))?,
+            ),
+            (false, false) => {
+                return Err(ConfigError {
+                    variable: FILE,
+                    problem: format!("is required unless {URL} is set"),
+                });
+            }
+        };
         Ok(Self {
             issuer: env.required("BURGERNET_STAFF_TOKEN_ISSUER", parse::text)?,
             audience: env.required("BURGERNET_STAFF_TOKEN_AUDIENCE", parse::text)?,
-            keys: env.required("BURGERNET_STAFF_TOKEN_KEYS", |raw| {
-                StaffKeys::load(PathBuf::from(raw).as_path())
-            })?,
+            keys,
             algorithms: env.or(
                 "BURGERNET_STAFF_TOKEN_ALGORITHMS",
                 StaffTokenAlgorithms::default(),
@@ -612,6 +631,44 @@ mod tests {
         for value in ["5", "-1km", "51km", "5 miles", "km", "NaNkm"] {
             assert_eq!(margin(value).unwrap_err().variable, "BURGERNET_ALERT_REGION_MARGIN", "{value}");
         }
+    }
+
+    #[test]
+    fn staff_token_keys_come_from_a_file_or_from_a_jwks_url() {
+        let env = |pairs: &[(&str, &str)]| {
+            let mut all = vec![
+                ("BURGERNET_STAFF_TOKEN_ISSUER", "https://idp.politie.test"),
+                ("BURGERNET_STAFF_TOKEN_AUDIENCE", "burgernet-api"),
+            ];
+            all.extend_from_slice(pairs);
+            Env::from_pairs(all)
+        };
+        let url = "https://idp.politie.test/realms/politie/protocol/openid-connect/certs";
+        assert!(StaffTokenConfig::from_env(&env(&[("BURGERNET_STAFF_TOKEN_JWKS_URL", url)])).is_ok());
+        // A query is part of some identity providers' key URLs (Azure AD B2C's policy).
+        let with_query =
+            "https://tenant.b2clogin.com/tenant.onmicrosoft.com/discovery/v2.0/keys?p=b2c_1_signin";
+        assert!(StaffTokenConfig::from_env(&env(&[("BURGERNET_STAFF_TOKEN_JWKS_URL", with_query)])).is_ok());
+
+        // Keys fetched over plain HTTP could be swapped on the way: only for this machine.
+        let error =
+            StaffTokenConfig::from_env(&env(&[("BURGERNET_STAFF_TOKEN_JWKS_URL", "http://idp.test/certs")]))
+                .unwrap_err();
+        assert_eq!(error.variable, "BURGERNET_STAFF_TOKEN_JWKS_URL");
+        assert!(
+            StaffTokenConfig::from_env(&env(&[(
+                "BURGERNET_STAFF_TOKEN_JWKS_URL",
+                "http://127.0.0.1:8089/jwks"
+            )]))
+            .is_ok()
+        );
+
+        let both =
+            env(&[("BURGERNET_STAFF_TOKEN_JWKS_URL", url), ("BURGERNET_STAFF_TOKEN_KEYS", "/keys.pem")]);
+        assert!(StaffTokenConfig::from_env(&both).unwrap_err().problem.contains("not both"));
+        let neither = StaffTokenConfig::from_env(&env(&[])).unwrap_err();
+        assert_eq!(neither.variable, "BURGERNET_STAFF_TOKEN_KEYS");
+        assert!(neither.problem.contains("BURGERNET_STAFF_TOKEN_JWKS_URL"), "{neither}");
     }
 
     #[test]

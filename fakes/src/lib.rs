@@ -4,7 +4,8 @@
 //!
 //! - [`apns`]: Apple Push Notification service, HTTP/2 over TLS, ES256 provider tokens;
 //! - [`fcm`]: Firebase Cloud Messaging HTTP v1 and Google's OAuth2 token endpoint;
-//! - [`sms`]: the SMS gateway of `burgernet_core::providers::sms`, with delivery receipts.
+//! - [`sms`]: the SMS gateway of `burgernet_core::providers::sms`, with delivery receipts;
+//! - [`identity`]: the organisation's identity provider, publishing its staff token keys (JWKS).
 //!
 //! The TLS servers present certificates from a throwaway certificate authority ([`tls`]); clients
 //! trust it as an extra CA, exactly as they would a corporate proxy's. The tests, the benchmark
@@ -15,5 +16,7 @@ pub mod accepts;
 pub mod apns;
 pub mod faults;
 pub mod fcm;
+mod http1;
+pub mod identity;
 pub mod sms;
 pub mod tls;

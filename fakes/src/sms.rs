@@ -46,19 +46,19 @@ use hmac::{Hmac, Mac};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper::header::{self, HeaderValue};
-use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode, Uri};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::TokioExecutor;
 use serde_json::json;
 use sha2::Sha256;
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::task::JoinHandle;
 
 use crate::accepts::AcceptSpan;
 use crate::faults::{Fault, Faults};
+use crate::http1::{self, DroppedConnection};
 
 /// How long the `wait_for_*` helpers wait before failing the test.
 const WAIT_LIMIT: Duration = Duration::from_secs(10);
@@ -151,7 +151,10 @@ impl FakeSmsGateway {
         let listener =
             TcpListener::bind("127.0.0.1:0").await.expect("bind a free port for the fake SMS gateway");
         let base_url = format!("http://{}", listener.local_addr().expect("the fake SMS gateway's address"));
-        let server = tokio::spawn(serve(listener, shared.clone()));
+        let server = tokio::spawn(http1::serve(listener, {
+            let shared = shared.clone();
+            move |request| handle(request, shared.clone())
+        }));
         Self { base_url, shared, server }
     }
 
@@ -252,40 +255,6 @@ impl Drop for FakeSmsGateway {
         self.server.abort();
     }
 }
-
-async fn serve(listener: TcpListener, shared: Arc<Shared>) {
-    let mut connections = JoinSet::new();
-    loop {
-        let Ok((stream, _)) = listener.accept().await else {
-            // Out of file descriptors, say: back off rather than spin.
-            tokio::time::sleep(Duration::from_millis(10)).await;
-            continue;
-        };
-        let shared = shared.clone();
-        connections.spawn(async move {
-            let service = service_fn(move |request| handle(request, shared.clone()));
-            // A connection ending early (our client gave up, or a dropped-connection fault) is
-            // part of what the fake is for.
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
-        });
-        while connections.try_join_next().is_some() {}
-    }
-}
-
-/// The fault that closes the connection without an answer: hyper drops a connection whose
-/// service fails.
-#[derive(Debug)]
-struct DroppedConnection;
-
-impl std::fmt::Display for DroppedConnection {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("connection dropped on purpose")
-    }
-}
-
-impl std::error::Error for DroppedConnection {}
 
 async fn handle(
     request: Request<Incoming>,

@@ -524,6 +524,28 @@ def test_api_gets_no_push_credentials(chart):
     assert {"BURGERNET_PARTICIPANT_TOKEN_SECRET", "BURGERNET_STAFF_TOKEN_KEYS"} <= names
 
 
+def test_staff_keys_from_the_identity_providers_jwks_url_need_no_key_file(chart):
+    url = "https://login.politie.nl/realms/politie/protocol/openid-connect/certs"
+    documents = render(chart, production(config={"staffToken": {"jwksUrl": url}}))
+    api = find(documents, "Deployment", "burgernet-api")
+    assert config_value(documents, api, "BURGERNET_STAFF_TOKEN_JWKS_URL") == url
+    assert "BURGERNET_STAFF_TOKEN_KEYS" not in environment_names(documents, api)
+    # No secret volume at all: one without items would hold every key of the Secret.
+    assert "secret-files" not in {v["name"] for v in pod_spec(api)["volumes"]}
+    assert "secret-files" not in {m["name"] for m in only_container(api)["volumeMounts"]}
+    # Without the URL, the key file as before.
+    documents = render(chart, production())
+    api = find(documents, "Deployment", "burgernet-api")
+    assert "BURGERNET_STAFF_TOKEN_JWKS_URL" not in environment_names(documents, api)
+
+
+@pytest.mark.parametrize(
+    "url", ["http://login.politie.nl/certs", "https://user:pass@login.politie.nl/certs", "login.politie.nl"]
+)
+def test_a_jwks_url_that_is_not_plain_https_is_refused(chart, url):
+    assert "jwksUrl" in refusal(chart, minimal(config={"staffToken": {"jwksUrl": url}}))
+
+
 def test_workers_get_no_participant_token_secret_or_staff_keys(chart):
     documents = render(chart, production())
     worker = find(documents, "Deployment", "burgernet-worker")
@@ -647,6 +669,7 @@ def test_every_readme_variable_reaches_the_processes_or_is_local_mode_only(chart
         config={
             "apns": {"caFile": "/etc/burgernet/ca/apns.pem", "rate": "100000/min"},
             "fcm": {"caFile": "/etc/burgernet/ca/fcm.pem", "tokenUri": "https://oauth2.googleapis.com/token"},
+            "staffToken": {"jwksUrl": "https://login.politie.nl/realms/politie/protocol/openid-connect/certs"},
         }
     )
     filesystem_store = minimal(config={"media": {"store": "filesystem", "filesystem": {"existingClaim": "media"}}})

@@ -5,12 +5,15 @@ use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use burgernet_core::auth::dev_identity::StaffTokenRequest;
+use burgernet_core::auth::dev_identity::{DevKeyPair, StaffTokenRequest};
+use burgernet_core::auth::jwks::JwksRefresh;
 use burgernet_core::auth::staff::StaffRole;
 use burgernet_core::ids::ParticipantId;
 use serde_json::json;
 
 use crate::helpers::app::{AUDIENCE, ISSUER, StaffKeyFormat};
+use burgernet_fakes::faults::Rates;
+
 use crate::helpers::{TestApp, TestAppOptions, problem};
 
 fn request(role: StaffRole) -> StaffTokenRequest {
@@ -83,6 +86,160 @@ async fn an_expired_staff_token_is_refused() {
     assert_refused(&app, &token, 401, "token_expired").await;
 }
 
+/// A token with these claims, signed by the app's identity provider as it signs its own.
+fn signed_by_the_identity_provider(app: &TestApp, claims: &serde_json::Value) -> String {
+    let key = jsonwebtoken::EncodingKey::from_ec_pem(app.identity.private_pem.expose().as_bytes()).unwrap();
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+    header.kid = Some(burgernet_core::auth::dev_identity::DEV_KEY_ID.into());
+    jsonwebtoken::encode(&header, claims, &key).unwrap()
+}
+
+#[tokio::test]
+async fn a_token_for_several_audiences_is_accepted_when_ours_is_one_of_them() {
+    // Identity providers send `aud` as a string or as an array (RFC 7519, 4.1.3).
+    let app = TestApp::spawn().await;
+    let mut claims = valid_claims();
+    claims["aud"] = json!(["account", AUDIENCE]);
+    let token = signed_by_the_identity_provider(&app, &claims);
+    assert_eq!(app.get_as("/v1/staff/me", &token).await.status(), 200);
+
+    claims["aud"] = json!(["account", "some-other-api"]);
+    let token = signed_by_the_identity_provider(&app, &claims);
+    assert_refused(&app, &token, 401, "invalid_token").await;
+}
+
+#[tokio::test]
+async fn a_token_that_is_not_valid_yet_is_refused_beyond_the_clock_leeway() {
+    let app = TestApp::spawn().await;
+    let now = chrono::Utc::now().timestamp();
+    let mut claims = valid_claims();
+    claims["nbf"] = json!(now + 600);
+    let (_, body) =
+        problem(app.get_as("/v1/staff/me", &signed_by_the_identity_provider(&app, &claims)).await).await;
+    assert_eq!(body["code"], "invalid_token");
+    assert!(body["detail"].as_str().unwrap().contains("not valid yet"), "{body}");
+
+    // Within the leeway allowed for clock skew, as for `exp`.
+    claims["nbf"] = json!(now + 10);
+    let token = signed_by_the_identity_provider(&app, &claims);
+    assert_eq!(app.get_as("/v1/staff/me", &token).await.status(), 200);
+}
+
+#[tokio::test]
+async fn a_token_without_iat_is_accepted() {
+    // `iat` is optional (RFC 7519, 4.1.6); not every identity provider sends it.
+    let app = TestApp::spawn().await;
+    let mut claims = valid_claims();
+    claims.as_object_mut().unwrap().remove("iat");
+    let token = signed_by_the_identity_provider(&app, &claims);
+    assert_eq!(app.get_as("/v1/staff/me", &token).await.status(), 200);
+}
+
+/// A token with these claims, signed with `pair`'s key and naming its key id.
+fn signed_with(pair: &DevKeyPair, claims: &serde_json::Value, key_id: &str) -> String {
+    let key = jsonwebtoken::EncodingKey::from_ec_pem(pair.private_pem.expose().as_bytes()).unwrap();
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+    header.kid = Some(key_id.into());
+    jsonwebtoken::encode(&header, claims, &key).unwrap()
+}
+
+/// One JWKS document with the public keys of all `pairs`.
+fn jwks_of(pairs: &[&DevKeyPair]) -> String {
+    let keys: Vec<serde_json::Value> = pairs
+        .iter()
+        .flat_map(|pair| {
+            let document: serde_json::Value = serde_json::from_str(&pair.jwks).unwrap();
+            document["keys"].as_array().unwrap().clone()
+        })
+        .collect();
+    json!({ "keys": keys }).to_string()
+}
+
+async fn staff_status(app: &TestApp, token: &str) -> u16 {
+    app.get_as("/v1/staff/me", token).await.status().as_u16()
+}
+
+async fn app_with_keys_from_a_jwks_url(refresh: JwksRefresh) -> TestApp {
+    TestApp::spawn_with(TestAppOptions { staff_keys: StaffKeyFormat::JwksUrl(refresh), ..Default::default() })
+        .await
+}
+
+#[tokio::test]
+async fn a_token_signed_with_a_key_new_at_the_identity_provider_makes_us_fetch_its_keys_at_once() {
+    // No scheduled fetch during the test: every fetch here is for a token's unknown key.
+    let refresh = JwksRefresh {
+        every: Duration::from_secs(3600),
+        at_most_every: Duration::from_secs(1),
+        timeout: Duration::from_secs(2),
+    };
+    let app = app_with_keys_from_a_jwks_url(refresh).await;
+    let idp = app.identity_provider.as_ref().unwrap();
+    assert_eq!(staff_status(&app, &app.admin_token()).await, 200);
+    assert_eq!(idp.fetches(), 1, "fetched at start");
+
+    // The identity provider rotates: it publishes a second key and signs with it. The first
+    // token naming the new key makes us fetch the keys (no sooner than `at_most_every` after the
+    // last fetch), without a restart.
+    let second = DevKeyPair::generate_with_key_id("idp-key-2");
+    idp.publish(&jwks_of(&[&app.identity, &second]));
+    tokio::time::sleep(refresh.at_most_every).await;
+    let from_second = signed_with(&second, &valid_claims(), &second.key_id);
+    assert_eq!(staff_status(&app, &from_second).await, 200);
+    assert_eq!(idp.fetches(), 2);
+    assert_eq!(staff_status(&app, &app.admin_token()).await, 200, "the first key still works");
+
+    // Tokens naming keys nobody published do not make us hammer the identity provider: at most
+    // one fetch per `at_most_every`.
+    let started = std::time::Instant::now();
+    for attempt in 0..15 {
+        let forged = signed_with(&second, &valid_claims(), &format!("made-up-{attempt}"));
+        assert_refused(&app, &forged, 401, "invalid_token").await;
+    }
+    let allowed = 1 + started.elapsed().as_millis() / refresh.at_most_every.as_millis();
+    assert!((idp.fetches() - 2) as u128 <= allowed, "{} fetches", idp.fetches() - 2);
+
+    // An identity provider that fails leaves the last good keys in use.
+    idp.faults().set_rates(Rates { server_error: 1.0, ..Rates::default() });
+    tokio::time::sleep(refresh.at_most_every).await;
+    let fetches = idp.fetches();
+    let third = DevKeyPair::generate_with_key_id("idp-key-3");
+    assert_refused(&app, &signed_with(&third, &valid_claims(), &third.key_id), 401, "invalid_token").await;
+    assert_eq!(idp.fetches(), fetches + 1, "a fetch was tried, and failed");
+    assert_eq!(staff_status(&app, &from_second).await, 200);
+    assert_eq!(staff_status(&app, &app.admin_token()).await, 200);
+
+    // Once it answers again, the third key is fetched like the second.
+    idp.faults().clear();
+    idp.publish(&jwks_of(&[&second, &third]));
+    tokio::time::sleep(refresh.at_most_every).await;
+    assert_eq!(staff_status(&app, &signed_with(&third, &valid_claims(), &third.key_id)).await, 200);
+}
+
+#[tokio::test]
+async fn staff_keys_from_a_jwks_url_are_fetched_on_a_schedule_so_a_retired_key_stops_working() {
+    let refresh = JwksRefresh {
+        every: Duration::from_millis(500),
+        at_most_every: Duration::from_millis(100),
+        timeout: Duration::from_secs(2),
+    };
+    let app = app_with_keys_from_a_jwks_url(refresh).await;
+    let idp = app.identity_provider.as_ref().unwrap();
+    assert_eq!(staff_status(&app, &app.admin_token()).await, 200);
+
+    // Rotated, and the first key retired: no token needs to ask; the next scheduled fetch
+    // drops it.
+    let second = DevKeyPair::generate_with_key_id("idp-key-2");
+    idp.publish(&jwks_of(&[&second]));
+    let fetches = idp.fetches();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while idp.fetches() < fetches + 2 {
+        assert!(std::time::Instant::now() < deadline, "no scheduled fetch");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_refused(&app, &app.admin_token(), 401, "invalid_token").await;
+    assert_eq!(staff_status(&app, &signed_with(&second, &valid_claims(), &second.key_id)).await, 200);
+}
+
 #[tokio::test]
 async fn a_token_from_another_issuer_or_for_another_audience_is_refused() {
     let app = TestApp::spawn().await;
@@ -143,12 +300,9 @@ async fn a_token_signed_by_an_unknown_key_is_refused() {
 #[tokio::test]
 async fn a_genuine_token_without_a_burgernet_role_is_forbidden() {
     let app = TestApp::spawn().await;
-    let key = jsonwebtoken::EncodingKey::from_ec_pem(app.identity.private_pem.expose().as_bytes()).unwrap();
     let mut claims = valid_claims();
     claims["role"] = json!("dispatcher"); // without the region it is scoped to
-    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
-    header.kid = Some(burgernet_core::auth::dev_identity::DEV_KEY_ID.into());
-    let token = jsonwebtoken::encode(&header, &claims, &key).unwrap();
+    let token = signed_by_the_identity_provider(&app, &claims);
     assert_refused(&app, &token, 403, "missing_role").await;
 }
 

@@ -6,7 +6,7 @@ use diesel_async::RunQueryDsl;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{SignedIn, TestApp, TestAppOptions, participant_ids, problem};
+use crate::helpers::{SignedIn, TestApp, TestAppOptions, assert_problem, participant_ids, problem};
 
 const ROTTERDAM: (f64, f64) = (51.9225, 4.4792);
 const SCHIEDAM: (f64, f64) = (51.9193, 4.3988);
@@ -286,4 +286,77 @@ async fn moving_home_into_a_municipality_that_requires_approval_needs_approval_a
     // Rotterdam no longer lists her.
     let officer = app.relations_officer_token("GM0599");
     assert_eq!(app.get_json("/v1/municipalities/GM0599/participants", &officer).await["total"], 0);
+}
+
+#[tokio::test]
+async fn removing_a_participant_ends_all_their_sessions_and_stops_sign_in_for_their_number() {
+    const PHONE: &str = "+31611111111";
+    let app = app().await;
+    let officer = app.relations_officer_token("GM0599");
+    let anna = resident(&app, PHONE, ROTTERDAM, "3011 AD").await;
+    app.sms.wait_for_sent(2).await; // the code, then the confirmation
+    let tablet = app.sign_up(PHONE).await;
+    // A code asked for just before the decision, used just after it.
+    let client = "198.51.100.77";
+    assert_eq!(app.request_code_from(PHONE, client).await.status(), 202);
+    let late_code = app.last_code_sent_to(PHONE);
+
+    assert_eq!(decide(&app, &officer, &anna, "remove", "Misbruik van tips").await.status(), 200);
+
+    // Every session ends at once: access tokens, refresh tokens and the location statement,
+    // with a code that tells the app why (the caller proved they held this session).
+    for session in [&anna, &tablet] {
+        assert_problem(app.get_as("/v1/me", &session.access_token).await, 401, "participant_removed").await;
+        let position = json!({"latitude": ROTTERDAM.0, "longitude": ROTTERDAM.1, "accuracy_meters": 10.0});
+        let response =
+            app.send_json_as(Method::PUT, "/v1/me/location", &session.access_token, &position).await;
+        assert_problem(response, 401, "participant_removed").await;
+        let response = app
+            .client
+            .post(app.url("/v1/session/refresh"))
+            .json(&json!({"refresh_token": session.refresh_token}))
+            .send()
+            .await
+            .unwrap();
+        assert_problem(response, 401, "participant_removed").await;
+    }
+    // Whoever holds a code sent to the number before the decision gets no session either; they
+    // proved they hold the phone, so they may learn why.
+    assert_problem(app.verify_code_from(PHONE, &late_code, client).await, 403, "participant_removed").await;
+
+    // Asking for a new code: no code goes out. The answer is the one every number gets, so the
+    // endpoint tells no stranger that this number was removed; the phone's holder reads why in
+    // the SMS that goes out instead of the code.
+    let sent_before = app.sms.wait_for_sent(5).await.len(); // ... the code, the removal notice
+    let response = app.request_code_from(PHONE, "198.51.100.78").await;
+    assert_eq!(response.status(), 202);
+    let answer: Value = response.json().await.unwrap();
+    assert!(answer["expires_at"].is_string() && answer["resend_after"].is_string(), "{answer}");
+    let sent = app.sms.wait_for_sent(sent_before + 1).await;
+    let notice = &sent.last().unwrap();
+    assert_eq!(notice.to, PHONE);
+    assert!(!notice.body.chars().any(|c| c.is_ascii_digit()), "no code: {}", notice.body);
+    assert!(notice.body.contains("afgemeld"), "{}", notice.body);
+    // A guessed code is answered as for any other number.
+    assert_problem(app.verify_code_from(PHONE, "000000", "198.51.100.78").await, 422, "code_incorrect").await;
+    assert_eq!(
+        app.get_json(&format!("/v1/municipalities/GM0599/participants/{}", anna.participant_id), &officer)
+            .await["status"],
+        "removed"
+    );
+    let sessions: i64 = diesel::sql_query(format!(
+        "SELECT count(*) AS count FROM participant_sessions WHERE participant_id = '{}' AND revoked_at IS NULL",
+        anna.participant_id
+    ))
+    .get_result::<Count>(&mut app.database.connect().await)
+    .await
+    .unwrap()
+    .count;
+    assert_eq!(sessions, 0);
+}
+
+#[derive(diesel::QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    count: i64,
 }

@@ -4,12 +4,13 @@
 
 use std::time::Duration;
 
-use burgernet_core::participants::sign_in::SignInPolicy;
+use burgernet_core::auth::participant::SecretTokenHash;
+use burgernet_core::participants::sign_in::{REFRESH_RETRY_GRACE, SignInPolicy};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use serde_json::json;
 
-use crate::helpers::{TestApp, TestAppOptions, assert_problem};
+use crate::helpers::{SignedIn, TestApp, TestAppOptions, assert_problem};
 use burgernet_fakes::faults::Fault;
 
 const PHONE: &str = "+31612345678";
@@ -269,7 +270,9 @@ async fn a_refresh_token_works_once_and_reuse_ends_the_whole_session() {
     let access = first["access_token"].as_str().unwrap();
     assert_eq!(app.get_as("/v1/me", access).await.status(), 200);
 
-    // The old token again: someone has a copy. The session ends for everyone.
+    // The old token again, after the grace for lost answers: someone has a copy. The session
+    // ends for everyone.
+    outlive_refresh_retry_grace(&app).await;
     assert_problem(refresh(&signed_in.refresh_token).await.unwrap(), 401, "refresh_token_reused").await;
     assert_problem(refresh(first["refresh_token"].as_str().unwrap()).await.unwrap(), 401, "session_revoked")
         .await;
@@ -280,6 +283,126 @@ async fn a_refresh_token_works_once_and_reuse_ends_the_whole_session() {
     let other = app.sign_up(PHONE).await;
     assert_eq!(app.get_as("/v1/me", &other.access_token).await.status(), 200);
     assert_problem(refresh("not-a-token").await.unwrap(), 401, "invalid_refresh_token").await;
+}
+
+/// Moves every refresh token's use back beyond the grace in which a retry is still answered.
+async fn outlive_refresh_retry_grace(app: &TestApp) {
+    let grace = REFRESH_RETRY_GRACE.as_secs() + 1;
+    diesel::sql_query(format!(
+        "UPDATE refresh_tokens SET used_at = used_at - interval '{grace} seconds' WHERE used_at IS NOT NULL"
+    ))
+    .execute(&mut app.database.connect().await)
+    .await
+    .unwrap();
+}
+
+async fn refresh(app: &TestApp, refresh_token: &str) -> reqwest::Response {
+    app.client
+        .post(app.url("/v1/session/refresh"))
+        .json(&json!({ "refresh_token": refresh_token }))
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn refreshed(app: &TestApp, refresh_token: &str) -> SignedIn {
+    let response = refresh(app, refresh_token).await;
+    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+    SignedIn::from_answer(&response.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn a_refresh_retried_within_seconds_gets_a_working_pair_of_the_same_session() {
+    // The app refreshed, but the answer was lost on a bad connection: it retries with the same
+    // refresh token, the only one it has.
+    let app = TestApp::spawn().await;
+    let signed_in = app.sign_up(PHONE).await;
+    let lost = refreshed(&app, &signed_in.refresh_token).await;
+    let retried = refreshed(&app, &signed_in.refresh_token).await;
+    assert_eq!(retried.participant_id, signed_in.participant_id);
+    assert_eq!(retried.session_id(&app), signed_in.session_id(&app));
+    assert_ne!(retried.refresh_token, lost.refresh_token);
+    assert_eq!(app.get_as("/v1/me", &retried.access_token).await.status(), 200);
+
+    // The session goes on from the retried answer.
+    let next = refreshed(&app, &retried.refresh_token).await;
+    assert_eq!(app.get_as("/v1/me", &next.access_token).await.status(), 200);
+
+    // The lost answer's refresh token was replaced by the retry's: if it turns up after all,
+    // two holders exist, and the session ends for both.
+    assert_problem(refresh(&app, &lost.refresh_token).await, 401, "refresh_token_reused").await;
+    assert_problem(app.get_as("/v1/me", &next.access_token).await, 401, "session_revoked").await;
+    // Of the four tokens, nothing but their hashes is stored.
+    let mut stored: Vec<Vec<u8>> = burgernet_core::db::schema::refresh_tokens::table
+        .select(burgernet_core::db::schema::refresh_tokens::token_hash)
+        .load(&mut app.database.connect().await)
+        .await
+        .unwrap();
+    let mut hashes: Vec<Vec<u8>> = [&signed_in, &lost, &retried, &next]
+        .iter()
+        .map(|tokens| SecretTokenHash::of(&tokens.refresh_token).0.to_vec())
+        .collect();
+    stored.sort();
+    hashes.sort();
+    assert_eq!(stored, hashes);
+}
+
+#[tokio::test]
+async fn a_refresh_token_replayed_later_or_after_the_session_moved_on_still_ends_the_session() {
+    let app = TestApp::spawn().await;
+
+    // Replayed after the grace: a copy.
+    let signed_in = app.sign_up(PHONE).await;
+    let next = refreshed(&app, &signed_in.refresh_token).await;
+    outlive_refresh_retry_grace(&app).await;
+    assert_problem(refresh(&app, &signed_in.refresh_token).await, 401, "refresh_token_reused").await;
+    assert_problem(app.get_as("/v1/me", &next.access_token).await, 401, "session_revoked").await;
+
+    // Replayed within the grace, but the holder has already used the next token: a copy too.
+    let signed_in = app.sign_up(PHONE).await;
+    let next = refreshed(&app, &signed_in.refresh_token).await;
+    let after_next = refreshed(&app, &next.refresh_token).await;
+    assert_problem(refresh(&app, &signed_in.refresh_token).await, 401, "refresh_token_reused").await;
+    assert_problem(app.get_as("/v1/me", &after_next.access_token).await, 401, "session_revoked").await;
+}
+
+#[tokio::test]
+async fn the_next_refresh_token_is_stored_in_the_transaction_that_retires_the_old_one() {
+    let app = TestApp::spawn().await;
+    let signed_in = app.sign_up(PHONE).await;
+    let mut conn = app.database.connect().await;
+    // The database fails while the next token is being stored.
+    diesel::sql_query(
+        "CREATE FUNCTION refuse_refresh_tokens() RETURNS trigger AS $$
+         BEGIN RAISE EXCEPTION 'disk full'; END; $$ LANGUAGE plpgsql",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    diesel::sql_query(
+        "CREATE TRIGGER refuse_refresh_tokens BEFORE INSERT ON refresh_tokens
+         FOR EACH ROW EXECUTE FUNCTION refuse_refresh_tokens()",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    assert_problem(refresh(&app, &signed_in.refresh_token).await, 500, "internal_error").await;
+
+    // The old token was not retired without a successor: it is as unused as before.
+    let used: Vec<Option<chrono::DateTime<chrono::Utc>>> = burgernet_core::db::schema::refresh_tokens::table
+        .select(burgernet_core::db::schema::refresh_tokens::used_at)
+        .load(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(used, vec![None]);
+
+    diesel::sql_query("DROP TRIGGER refuse_refresh_tokens ON refresh_tokens")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    outlive_refresh_retry_grace(&app).await;
+    let next = refreshed(&app, &signed_in.refresh_token).await;
+    assert_eq!(app.get_as("/v1/me", &next.access_token).await.status(), 200);
 }
 
 #[tokio::test]

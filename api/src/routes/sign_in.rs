@@ -39,6 +39,8 @@ pub struct CodeSentResponse {
 /// Who may call: anyone (this is how participants sign up and sign in). A code works for 10
 /// minutes and allows 5 wrong tries, after which the number is locked for a while. Requests are
 /// limited per number and per client; a refused request says when to retry (`Retry-After`).
+/// The number of a participant the municipality removed gets no code: it gets an SMS saying why,
+/// and the answer is the same as for any number.
 #[utoipa::path(
     tag = "sign-in",
     request_body = CodeRequest,
@@ -108,13 +110,15 @@ impl From<SessionTokens> for SessionTokensResponse {
 
 /// Trade a correct code for a session; the first sign-in creates the participant.
 ///
-/// Who may call: anyone holding the code sent to the number.
+/// Who may call: anyone holding the code sent to the number, unless the municipality has removed
+/// its participant.
 #[utoipa::path(
     tag = "sign-in",
     request_body = CodeVerification,
     responses(
         (status = 200, description = "Signed in.", body = SessionTokensResponse),
         JsonBodyProblems,
+        (status = 403, description = "`participant_removed`: the code was right, but the municipality has removed this number's participant.", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`invalid_body`, `invalid_phone_number`, `invalid_code`, `no_active_code`, `code_expired` or `code_incorrect` (the detail says how many tries are left).", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "`rate_limited`, or `sign_in_locked` after too many wrong codes; see `Retry-After`.", body = Problem, content_type = "application/problem+json"),
     )
@@ -145,13 +149,16 @@ pub struct RefreshRequest {
 ///
 /// Who may call: anyone holding a refresh token. Each refresh token works once; presenting a used
 /// one ends the whole session (someone else has a copy), and both holders must sign in again.
+/// One exception: a retry with the same token within 10 seconds, while the token it was traded
+/// for is still unused (the answer was lost on a bad connection), gets a new pair of the same
+/// session, and the pair of the lost answer stops working.
 #[utoipa::path(
     tag = "sign-in",
     request_body = RefreshRequest,
     responses(
         (status = 200, description = "The next pair of tokens.", body = SessionTokensResponse),
         JsonBodyProblems,
-        (status = 401, description = "`invalid_refresh_token`, `refresh_token_expired`, `refresh_token_reused` (the session is now ended) or `session_revoked`.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`invalid_refresh_token`, `refresh_token_expired`, `refresh_token_reused` (the session is now ended), `session_revoked`, or `participant_removed` (the municipality removed the participant, which ended the session).", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`invalid_body`: the body lacks `refresh_token` or holds other fields.", body = Problem, content_type = "application/problem+json"),
     )
 )]

@@ -11,7 +11,7 @@ use p256::SecretKey;
 use p256::pkcs8::{EncodePrivateKey, EncodePublicKey, LineEnding};
 use rand::RngCore;
 
-use super::staff::{StaffClaims, StaffRole};
+use super::staff::{Audience, StaffClaims, StaffRole};
 use crate::secret::{Secret, write_secret_file};
 
 pub const DEV_ISSUER: &str = "https://idp.burgernet.localhost";
@@ -20,13 +20,21 @@ pub const DEV_KEY_ID: &str = "burgernet-dev-1";
 
 /// A freshly generated ES256 key pair.
 pub struct DevKeyPair {
+    pub key_id: String,
     pub private_pem: Secret<String>,
     pub public_pem: String,
+    /// A JWKS document holding the public key.
     pub jwks: String,
 }
 
 impl DevKeyPair {
+    /// A key pair with the key id [`DEV_KEY_ID`].
     pub fn generate() -> Self {
+        Self::generate_with_key_id(DEV_KEY_ID)
+    }
+
+    /// A key pair with its own key id, as an identity provider names each key it rotates in.
+    pub fn generate_with_key_id(key_id: &str) -> Self {
         let secret = loop {
             let mut bytes = [0u8; 32];
             rand::rng().fill_bytes(&mut bytes);
@@ -40,11 +48,11 @@ impl DevKeyPair {
         let public_pem = public.to_public_key_pem(LineEnding::LF).expect("encode a P-256 public key");
         let mut jwk: serde_json::Value =
             serde_json::from_str(&public.to_jwk_string()).expect("a JWK is JSON");
-        jwk["kid"] = DEV_KEY_ID.into();
+        jwk["kid"] = key_id.into();
         jwk["alg"] = "ES256".into();
         jwk["use"] = "sig".into();
         let jwks = serde_json::json!({ "keys": [jwk] }).to_string();
-        Self { private_pem: Secret::new(private_pem), public_pem, jwks }
+        Self { key_id: key_id.to_string(), private_pem: Secret::new(private_pem), public_pem, jwks }
     }
 }
 
@@ -97,9 +105,10 @@ pub fn mint_staff_token(
     };
     let claims = StaffClaims {
         iss: request.issuer.clone(),
-        aud: request.audience.clone(),
+        aud: Audience::One(request.audience.clone()),
         sub: request.subject.clone(),
-        iat: now,
+        nbf: None,
+        iat: Some(now),
         exp: now + request.lifetime.as_secs() as i64,
         name: request.name.clone(),
         role: Some(role.into()),

@@ -3,6 +3,7 @@
 //! these live in the API crate.
 
 pub mod dev_identity;
+pub mod jwks;
 pub mod participant;
 pub mod staff;
 
@@ -12,6 +13,8 @@ pub mod staff;
 pub enum TokenError {
     #[error("the token has expired")]
     Expired,
+    #[error("the token is not valid yet (its nbf lies ahead)")]
+    NotYetValid,
     #[error("the token is malformed or its signature is not valid")]
     Invalid,
     #[error("the token was issued by an issuer this service does not trust")]
@@ -29,6 +32,7 @@ impl From<jsonwebtoken::errors::Error> for TokenError {
         use jsonwebtoken::errors::ErrorKind;
         match error.kind() {
             ErrorKind::ExpiredSignature => Self::Expired,
+            ErrorKind::ImmatureSignature => Self::NotYetValid,
             ErrorKind::InvalidIssuer => Self::WrongIssuer,
             ErrorKind::InvalidAudience => Self::WrongAudience,
             ErrorKind::InvalidAlgorithm

@@ -1,16 +1,25 @@
 //! Staff tokens, issued by the organisation's identity provider and verified here against its
-//! public keys (a PEM file or a JWKS document). Only asymmetric algorithms are ever accepted, so
-//! a token "signed" with a public key as an HMAC secret cannot pass.
+//! public keys: a PEM file or a JWKS document read at start, or a JWKS document fetched from the
+//! identity provider and kept fresh ([`super::jwks`]). Only asymmetric algorithms are ever
+//! accepted, so a token "signed" with a public key as an HMAC secret cannot pass.
+//!
+//! What real identity providers send is accepted: `aud` as one string or an array that holds
+//! ours, no `iat`, and `nbf`, which is checked with the same leeway for clock skew as `exp`.
 
 use std::fmt;
 use std::path::Path;
+use std::sync::Arc;
 
-use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::jwk::Jwk;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::{Deserialize, Serialize};
 
 use super::TokenError;
+use super::jwks::{JwksUrl, RemoteJwks};
 use crate::config::StaffTokenConfig;
+
+/// Clock skew allowed between the identity provider and us, for `exp` and `nbf`.
+const CLOCK_LEEWAY_SECONDS: u64 = 30;
 
 /// One verification key, with its key id when the JWKS document gives one.
 #[derive(Clone)]
@@ -52,6 +61,17 @@ impl StaffKeys {
         }
     }
 
+    /// A JWKS document, as an identity provider serves it.
+    pub fn parse_jwks(contents: &[u8]) -> Result<Self, String> {
+        let text = std::str::from_utf8(contents).map_err(|_| "is not a JWKS document".to_string())?;
+        Self::from_jwks(text)
+    }
+
+    /// Whether a key has this key id (`kid`).
+    pub fn has_key_id(&self, key_id: &str) -> bool {
+        self.keys.iter().any(|key| key.key_id.as_deref() == Some(key_id))
+    }
+
     fn from_pem(pem: &str) -> Result<Self, String> {
         if pem.contains("PRIVATE KEY") {
             return Err("holds a private key; give the identity provider's public key".into());
@@ -63,23 +83,30 @@ impl StaffKeys {
     }
 
     fn from_jwks(json: &str) -> Result<Self, String> {
-        let set: JwkSet =
+        #[derive(Deserialize)]
+        struct Document {
+            keys: Vec<serde_json::Value>,
+        }
+        let document: Document =
             serde_json::from_str(json).map_err(|error| format!("is not a valid JWKS document: {error}"))?;
-        let keys = set
-            .keys
-            .iter()
-            .enumerate()
-            .map(|(index, jwk)| {
-                let key = DecodingKey::from_jwk(jwk)
-                    .map_err(|error| format!("key {index} is not usable: {error}"))?;
-                if key.family() == jsonwebtoken::AlgorithmFamily::Hmac {
-                    return Err(format!("key {index} is a shared secret; only public keys are accepted"));
-                }
-                Ok(StaffKey { key_id: jwk.common.key_id.clone(), key })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut keys = Vec::new();
+        for (index, value) in document.keys.into_iter().enumerate() {
+            // Identity providers publish their encryption keys beside their signing keys
+            // (Keycloak does), some with algorithms no token is signed with.
+            if value.get("use").and_then(serde_json::Value::as_str) == Some("enc") {
+                continue;
+            }
+            let jwk: Jwk = serde_json::from_value(value)
+                .map_err(|error| format!("key {index} is not usable: {error}"))?;
+            let key =
+                DecodingKey::from_jwk(&jwk).map_err(|error| format!("key {index} is not usable: {error}"))?;
+            if key.family() == jsonwebtoken::AlgorithmFamily::Hmac {
+                return Err(format!("key {index} is a shared secret; only public keys are accepted"));
+            }
+            keys.push(StaffKey { key_id: jwk.common.key_id, key });
+        }
         if keys.is_empty() {
-            return Err("holds no keys".into());
+            return Err("holds no keys to verify signatures with".into());
         }
         Ok(Self { keys })
     }
@@ -99,6 +126,15 @@ impl StaffKeys {
             .filter(move |k| k.key.family() == algorithm.family())
             .map(|k| &k.key)
     }
+}
+
+/// Where the identity provider's public keys come from.
+#[derive(Debug, Clone)]
+pub enum StaffKeySource {
+    /// Read once at start (`BURGERNET_STAFF_TOKEN_KEYS`).
+    Fixed(StaffKeys),
+    /// Fetched from the identity provider and kept fresh (`BURGERNET_STAFF_TOKEN_JWKS_URL`).
+    Url(JwksUrl),
 }
 
 /// The signature algorithms accepted for staff tokens (`BURGERNET_STAFF_TOKEN_ALGORITHMS`).
@@ -160,10 +196,13 @@ pub struct StaffMember {
 #[derive(Debug, Serialize, Deserialize)]
 pub struct StaffClaims {
     pub iss: String,
-    pub aud: String,
+    pub aud: Audience,
     pub sub: String,
     pub exp: i64,
-    pub iat: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iat: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -172,6 +211,14 @@ pub struct StaffClaims {
     pub region: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub municipality: Option<String>,
+}
+
+/// Whom a token is meant for: one audience or several (RFC 7519, section 4.1.3).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Audience {
+    One(String),
+    Several(Vec<String>),
 }
 
 /// A verified token that does not carry a usable Burgernet role.
@@ -209,36 +256,54 @@ impl StaffClaims {
     }
 }
 
-/// Verifies staff tokens: signature by a configured key, an allowed algorithm, issuer, audience
-/// and expiry, then a well-formed role.
+/// Verifies staff tokens: signature by a configured key, an allowed algorithm, issuer, audience,
+/// expiry and not-before, then a well-formed role.
 #[derive(Debug, Clone)]
 pub struct StaffTokenVerifier {
-    keys: StaffKeys,
+    keys: VerifierKeys,
     validation: Validation,
 }
 
+#[derive(Debug, Clone)]
+enum VerifierKeys {
+    Fixed(Arc<StaffKeys>),
+    Remote(RemoteJwks),
+}
+
 impl StaffTokenVerifier {
-    pub fn new(config: &StaffTokenConfig) -> Self {
+    /// With keys from a URL, fetching them starts here, on the current tokio runtime.
+    pub fn new(config: &StaffTokenConfig) -> anyhow::Result<Self> {
         let mut validation = Validation::new(config.algorithms.0[0]);
         validation.algorithms = config.algorithms.0.clone();
         validation.set_issuer(&[&config.issuer]);
         validation.set_audience(&[&config.audience]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        validation.leeway = 30;
-        Self { keys: config.keys.clone(), validation }
+        validation.validate_nbf = true;
+        validation.leeway = CLOCK_LEEWAY_SECONDS;
+        let keys = match &config.keys {
+            StaffKeySource::Fixed(keys) => VerifierKeys::Fixed(Arc::new(keys.clone())),
+            StaffKeySource::Url(url) => VerifierKeys::Remote(RemoteJwks::start(url)?),
+        };
+        Ok(Self { keys, validation })
     }
 
-    pub fn verify(&self, token: &str) -> Result<StaffMember, StaffTokenError> {
+    pub async fn verify(&self, token: &str) -> Result<StaffMember, StaffTokenError> {
         let header = jsonwebtoken::decode_header(token).map_err(TokenError::from)?;
         if !self.validation.algorithms.contains(&header.alg) {
             return Err(TokenError::DisallowedAlgorithm.into());
         }
+        let keys = match &self.keys {
+            VerifierKeys::Fixed(keys) => keys.clone(),
+            VerifierKeys::Remote(remote) => {
+                remote.keys_for(header.kid.as_deref()).await.ok_or(TokenError::UnknownKey)?
+            }
+        };
         // jsonwebtoken insists that every allowed algorithm fits the key's family, so verify
         // with exactly the (already allowed) algorithm the header names.
         let mut validation = self.validation.clone();
         validation.algorithms = vec![header.alg];
         let mut last_error = TokenError::UnknownKey;
-        for key in self.keys.candidates(header.kid.as_deref(), header.alg) {
+        for key in keys.candidates(header.kid.as_deref(), header.alg) {
             match jsonwebtoken::decode::<StaffClaims>(token, key, &validation) {
                 Ok(data) => return Ok(data.claims.into_member()?),
                 // A bad signature under one key may still verify under the next (key rotation).
@@ -277,13 +342,14 @@ mod tests {
     use super::*;
     use crate::auth::dev_identity::{DevKeyPair, StaffTokenRequest, mint_staff_token};
 
-    fn config(keys: StaffKeys) -> StaffTokenConfig {
-        StaffTokenConfig {
+    fn verifier(keys: StaffKeys) -> StaffTokenVerifier {
+        StaffTokenVerifier::new(&StaffTokenConfig {
             issuer: "https://idp.test".into(),
             audience: "burgernet-api".into(),
-            keys,
+            keys: StaffKeySource::Fixed(keys),
             algorithms: StaffTokenAlgorithms::default(),
-        }
+        })
+        .unwrap()
     }
 
     fn dispatcher_token(pair: &DevKeyPair) -> String {
@@ -298,28 +364,25 @@ mod tests {
         mint_staff_token(pair.private_pem.expose(), &request).unwrap().expose().clone()
     }
 
-    #[test]
-    fn verifies_against_a_jwks_document_and_a_pem_key() {
+    #[tokio::test]
+    async fn verifies_against_a_jwks_document_and_a_pem_key() {
         let pair = DevKeyPair::generate();
         let token = dispatcher_token(&pair);
         for keys in [
             StaffKeys::parse(pair.jwks.as_bytes()).unwrap(),
             StaffKeys::parse(pair.public_pem.as_bytes()).unwrap(),
         ] {
-            let member = StaffTokenVerifier::new(&config(keys)).verify(&token).unwrap();
+            let member = verifier(keys).verify(&token).await.unwrap();
             assert_eq!(member.role, StaffRole::Dispatcher { region: "rotterdam".into() });
             assert_eq!(member.subject, "d-1");
         }
     }
 
-    #[test]
-    fn a_token_from_another_key_is_rejected() {
+    #[tokio::test]
+    async fn a_token_from_another_key_is_rejected() {
         let token = dispatcher_token(&DevKeyPair::generate());
         let keys = StaffKeys::parse(DevKeyPair::generate().public_pem.as_bytes()).unwrap();
-        assert_eq!(
-            StaffTokenVerifier::new(&config(keys)).verify(&token),
-            Err(StaffTokenError::Token(TokenError::Invalid))
-        );
+        assert_eq!(verifier(keys).verify(&token).await, Err(StaffTokenError::Token(TokenError::Invalid)));
     }
 
     #[test]
@@ -328,7 +391,23 @@ mod tests {
         assert!(StaffKeys::parse(pair.private_pem.expose().as_bytes()).unwrap_err().contains("private key"));
         assert!(StaffKeys::parse(br#"{"keys":[{"kty":"oct","k":"c2VjcmV0"}]}"#).is_err());
         assert!(StaffKeys::parse(br#"{"keys":[]}"#).unwrap_err().contains("no keys"));
+        assert!(StaffKeys::parse_jwks(pair.public_pem.as_bytes()).is_err());
         assert!(StaffKeys::parse(b"hello").is_err());
+    }
+
+    #[test]
+    fn encryption_keys_in_a_jwks_document_are_left_out() {
+        // As Keycloak publishes its realm keys: a signing key and an encryption key.
+        let pair = DevKeyPair::generate();
+        let mut document: serde_json::Value = serde_json::from_str(&pair.jwks).unwrap();
+        let mut encryption = document["keys"][0].clone();
+        encryption["kid"] = "enc-1".into();
+        encryption["use"] = "enc".into();
+        encryption["alg"] = "ECDH-ES+A256KW".into();
+        document["keys"].as_array_mut().unwrap().push(encryption);
+        let keys = StaffKeys::parse(document.to_string().as_bytes()).unwrap();
+        assert!(keys.has_key_id(crate::auth::dev_identity::DEV_KEY_ID));
+        assert!(!keys.has_key_id("enc-1"));
     }
 
     #[test]
@@ -346,10 +425,11 @@ mod tests {
     fn roles_need_their_scope() {
         let claims = |role: &str| StaffClaims {
             iss: "i".into(),
-            aud: "a".into(),
+            aud: Audience::One("a".into()),
             sub: "s".into(),
             exp: 0,
-            iat: 0,
+            nbf: None,
+            iat: None,
             name: None,
             role: Some(role.into()),
             region: None,

@@ -18,6 +18,7 @@ use super::schema::{
     participants, place_time_windows, places, sign_in_challenges,
 };
 use crate::ids::{DeviceId, ParticipantId, PlaceId, SessionId};
+use crate::participants::ParticipantStatus;
 use crate::participants::phone::PhoneNumber;
 
 /// The participant's row, as stored.
@@ -62,6 +63,20 @@ pub async fn find_or_create_by_phone(
         .first(conn)
         .await?;
     Ok((ParticipantId(id), false))
+}
+
+/// The status of the participant with this number, if there is one.
+pub async fn status_by_phone(
+    conn: &mut AsyncPgConnection,
+    phone: &PhoneNumber,
+) -> QueryResult<Option<ParticipantStatus>> {
+    let status: Option<String> = participants::table
+        .filter(participants::phone_number.eq(phone.as_str()))
+        .select(participants::status)
+        .first(conn)
+        .await
+        .optional()?;
+    Ok(status.as_deref().map(ParticipantStatus::from_database))
 }
 
 /// A participant who has not been erased; `lock` holds the row until the transaction ends, so

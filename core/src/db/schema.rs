@@ -111,6 +111,8 @@ diesel::table! {
         issued_at -> Timestamptz,
         expires_at -> Timestamptz,
         used_at -> Nullable<Timestamptz>,
+        rotated_from -> Nullable<Bytea>,
+        replaced_at -> Nullable<Timestamptz>,
     }
 }
 

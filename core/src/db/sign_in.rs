@@ -2,14 +2,18 @@
 //! refresh tokens. Times come from the database's `now()`, one clock for every API process.
 
 use chrono::{DateTime, Utc};
+use std::time::Duration;
+
 use diesel::dsl;
+use diesel::pg::Pg;
 use diesel::prelude::*;
-use diesel::sql_types::{Integer, Text, Timestamptz};
+use diesel::sql_types::{Bool, Bytea, Integer, Interval, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use super::schema::{participant_sessions, refresh_tokens, sign_in_challenges};
 use crate::auth::participant::SecretTokenHash;
 use crate::ids::{ParticipantId, SessionId};
+use crate::participants::SessionEnd;
 
 #[derive(QueryableByName)]
 pub struct RateLimitWindow {
@@ -166,17 +170,21 @@ pub async fn create_session(
     Ok(session)
 }
 
+/// Stores a new refresh token of `session`; `rotated_from` is the token it was issued in exchange
+/// for (none for the first token of a session).
 pub async fn insert_refresh_token(
     conn: &mut AsyncPgConnection,
     session: SessionId,
     hash: &SecretTokenHash,
     expires_at: DateTime<Utc>,
+    rotated_from: Option<&SecretTokenHash>,
 ) -> QueryResult<()> {
     diesel::insert_into(refresh_tokens::table)
         .values((
             refresh_tokens::token_hash.eq(hash.0.as_slice()),
             refresh_tokens::session_id.eq(session.0),
             refresh_tokens::expires_at.eq(expires_at),
+            refresh_tokens::rotated_from.eq(rotated_from.map(|previous| previous.0.to_vec())),
         ))
         .execute(conn)
         .await?;
@@ -188,90 +196,178 @@ pub async fn insert_refresh_token(
 pub enum RefreshTokenUse {
     /// Unknown token (or its session is gone).
     Unknown,
-    /// Marked used now; the caller issues the next token of the session.
-    Fresh {
+    /// Exchanged now: the caller stores the next token of the session, rotated from this one, in
+    /// the same transaction.
+    Exchanged {
         session: SessionId,
         participant: ParticipantId,
     },
     Expired,
-    /// Used before: someone else holds a copy.
+    /// Used before (beyond the retry grace), or replaced: someone else holds a copy.
     Reused {
         session: SessionId,
     },
-    /// The session was revoked (signed out, reuse, erasure).
-    Revoked,
+    /// The session has ended (signed out, reuse, erasure, removal).
+    Revoked {
+        reason: Option<SessionEnd>,
+    },
 }
 
-/// Marks the token used, atomically: of two concurrent uses, only one finds it fresh.
+#[derive(QueryableByName)]
+struct FoundRefreshToken {
+    #[diesel(sql_type = SqlUuid)]
+    session_id: uuid::Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    participant_id: uuid::Uuid,
+    #[diesel(sql_type = Bool)]
+    revoked: bool,
+    #[diesel(sql_type = Nullable<Text>)]
+    revoked_reason: Option<String>,
+    #[diesel(sql_type = Bool)]
+    expired: bool,
+    #[diesel(sql_type = Bool)]
+    used: bool,
+    #[diesel(sql_type = Bool)]
+    used_within_grace: bool,
+    #[diesel(sql_type = Bool)]
+    replaced: bool,
+}
+
+/// Exchanges a refresh token, atomically: concurrent uses of one token queue on its row, so of
+/// two, only one finds it fresh.
+///
+/// A token used less than `retry_grace` ago is exchanged once more, for a retry whose first answer
+/// was lost, as long as nothing it was exchanged for has been used: those tokens are marked
+/// replaced, so that if one turns up after all (a copy), it counts as reuse. A token used longer
+/// ago, or after the session moved on, or a replaced one, is reuse.
 pub async fn use_refresh_token(
     conn: &mut AsyncPgConnection,
     hash: &SecretTokenHash,
+    retry_grace: Duration,
 ) -> QueryResult<RefreshTokenUse> {
-    let found: Option<(uuid::Uuid, uuid::Uuid, bool, bool, bool)> = refresh_tokens::table
-        .inner_join(participant_sessions::table)
-        .filter(refresh_tokens::token_hash.eq(hash.0.as_slice()))
-        .select((
-            participant_sessions::id,
-            participant_sessions::participant_id,
-            refresh_tokens::used_at.is_not_null(),
-            participant_sessions::revoked_at.is_not_null(),
-            refresh_tokens::expires_at.le(dsl::now),
-        ))
-        .for_update()
-        .first(conn)
-        .await
-        .optional()?;
-    let Some((session, participant, used, revoked, expired)) = found else {
+    let found: Option<FoundRefreshToken> = diesel::sql_query(
+        "SELECT s.id AS session_id, s.participant_id, s.revoked_at IS NOT NULL AS revoked,
+                s.revoked_reason, t.expires_at <= now() AS expired, t.used_at IS NOT NULL AS used,
+                coalesce(t.used_at > now() - $2, false) AS used_within_grace,
+                t.replaced_at IS NOT NULL AS replaced
+           FROM refresh_tokens t JOIN participant_sessions s ON s.id = t.session_id
+          WHERE t.token_hash = $1
+            FOR UPDATE",
+    )
+    .bind::<Bytea, _>(hash.0.as_slice())
+    .bind::<Interval, _>(super::interval(retry_grace))
+    .get_result(conn)
+    .await
+    .optional()?;
+    let Some(found) = found else {
         return Ok(RefreshTokenUse::Unknown);
     };
-    let session = SessionId(session);
-    if revoked {
-        return Ok(RefreshTokenUse::Revoked);
+    let session = SessionId(found.session_id);
+    if found.revoked {
+        let reason = found.revoked_reason.as_deref().map(SessionEnd::from_database);
+        return Ok(RefreshTokenUse::Revoked { reason });
     }
-    if used {
+    if found.replaced || (found.used && !found.used_within_grace) {
         return Ok(RefreshTokenUse::Reused { session });
     }
-    if expired {
+    if found.expired {
         return Ok(RefreshTokenUse::Expired);
     }
-    diesel::update(refresh_tokens::table.find(hash.0.as_slice()))
-        .set(refresh_tokens::used_at.eq(dsl::now))
+    if found.used {
+        // A retry. Replace first, then look: a use of the next token that commits meanwhile is
+        // either waited for by the update (and then seen below) or finds its token replaced.
+        diesel::update(
+            refresh_tokens::table
+                .filter(refresh_tokens::rotated_from.eq(hash.0.as_slice()))
+                .filter(refresh_tokens::used_at.is_null())
+                .filter(refresh_tokens::replaced_at.is_null()),
+        )
+        .set(refresh_tokens::replaced_at.eq(dsl::now))
         .execute(conn)
         .await?;
+        let moved_on: bool = diesel::select(dsl::exists(
+            refresh_tokens::table
+                .filter(refresh_tokens::rotated_from.eq(hash.0.as_slice()))
+                .filter(refresh_tokens::used_at.is_not_null()),
+        ))
+        .get_result(conn)
+        .await?;
+        if moved_on {
+            return Ok(RefreshTokenUse::Reused { session });
+        }
+    } else {
+        diesel::update(refresh_tokens::table.find(hash.0.as_slice()))
+            .set(refresh_tokens::used_at.eq(dsl::now))
+            .execute(conn)
+            .await?;
+    }
     diesel::update(participant_sessions::table.find(session.0))
         .set(participant_sessions::last_refreshed_at.eq(dsl::now))
         .execute(conn)
         .await?;
-    Ok(RefreshTokenUse::Fresh { session, participant: ParticipantId(participant) })
+    Ok(RefreshTokenUse::Exchanged { session, participant: ParticipantId(found.participant_id) })
 }
 
 /// Ends a session; its access and refresh tokens stop working.
 pub async fn revoke_session(
     conn: &mut AsyncPgConnection,
     session: SessionId,
-    reason: &str,
+    reason: SessionEnd,
 ) -> QueryResult<()> {
-    diesel::update(
-        participant_sessions::table.find(session.0).filter(participant_sessions::revoked_at.is_null()),
-    )
-    .set((participant_sessions::revoked_at.eq(dsl::now), participant_sessions::revoked_reason.eq(reason)))
-    .execute(conn)
-    .await?;
+    end_sessions(conn, participant_sessions::id.eq(session.0), reason).await
+}
+
+/// Ends every session of the participant that has not ended yet.
+pub async fn revoke_participant_sessions(
+    conn: &mut AsyncPgConnection,
+    participant: ParticipantId,
+    reason: SessionEnd,
+) -> QueryResult<()> {
+    end_sessions(conn, participant_sessions::participant_id.eq(participant.0), reason).await
+}
+
+async fn end_sessions(
+    conn: &mut AsyncPgConnection,
+    which: impl BoxableExpression<participant_sessions::table, Pg, SqlType = Bool> + 'static,
+    reason: SessionEnd,
+) -> QueryResult<()> {
+    diesel::update(participant_sessions::table)
+        .filter(which)
+        .filter(participant_sessions::revoked_at.is_null())
+        .set((
+            participant_sessions::revoked_at.eq(dsl::now),
+            participant_sessions::revoked_reason.eq(reason.as_str()),
+        ))
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
-/// Whether an access token's session still stands.
-pub async fn session_is_active(
+/// Where an access token's session stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionStanding {
+    Active,
+    /// Ended, with the recorded reason; none when the session is gone altogether (erasure).
+    Ended(Option<SessionEnd>),
+}
+
+/// Whether an access token's session still stands: it exists, is the participant's and has not
+/// been revoked.
+pub async fn session_standing(
     conn: &mut AsyncPgConnection,
     session: SessionId,
     participant: ParticipantId,
-) -> QueryResult<bool> {
-    diesel::select(diesel::dsl::exists(
-        participant_sessions::table
-            .find(session.0)
-            .filter(participant_sessions::participant_id.eq(participant.0))
-            .filter(participant_sessions::revoked_at.is_null()),
-    ))
-    .get_result(conn)
-    .await
+) -> QueryResult<SessionStanding> {
+    let found: Option<(bool, Option<String>)> = participant_sessions::table
+        .find(session.0)
+        .filter(participant_sessions::participant_id.eq(participant.0))
+        .select((participant_sessions::revoked_at.is_not_null(), participant_sessions::revoked_reason))
+        .first(conn)
+        .await
+        .optional()?;
+    Ok(match found {
+        Some((false, _)) => SessionStanding::Active,
+        Some((true, reason)) => SessionStanding::Ended(reason.as_deref().map(SessionEnd::from_database)),
+        None => SessionStanding::Ended(None),
+    })
 }

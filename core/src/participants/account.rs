@@ -18,12 +18,12 @@ use super::places::{
     MAX_PLACES_PER_PARTICIPANT, PlaceKind, PlaceName, Position, PostalAddress, TimeWindow, Weekday,
 };
 use super::rate_limits::{self, CounterKey};
-use super::{Category, Channel, InvalidInput, Language, ParticipantStatus};
+use super::{Category, Channel, InvalidInput, Language, ParticipantStatus, SessionEnd};
 use crate::auth::participant::AuthenticatedParticipant;
 use crate::db::participants::{
     self as queries, DeviceRow, DeviceValues, ParticipantRow, PlaceRow, PlaceValues,
 };
-use crate::db::sign_in as sign_in_queries;
+use crate::db::sign_in::{self as sign_in_queries, SessionStanding};
 use crate::ids::{DeviceId, ParticipantId, PlaceId};
 use crate::jobs::BackgroundJob;
 
@@ -42,6 +42,11 @@ pub enum AccountError {
     /// The access token's session has ended (signed out, revoked, or the account erased).
     #[error("This session has ended; sign in again.")]
     SessionEnded,
+    /// The session ended because the municipality removed the participant.
+    #[error(
+        "Your municipality has signed you off Burgernet, which ended this session. Questions? Contact your municipality."
+    )]
+    ParticipantRemoved,
     #[error(transparent)]
     Invalid(#[from] InvalidInput),
     #[error("A participant can have at most {MAX_PLACES_PER_PARTICIPANT} places.")]
@@ -453,11 +458,22 @@ pub async fn update_live_location(
     if let Some(row) = stored {
         return Ok(live_location_from_row(row));
     }
-    if !sign_in_queries::session_is_active(conn, session, participant).await? {
-        return Err(AccountError::SessionEnded);
-    }
+    ensure_session_active(conn, caller).await?;
     require(conn, participant, false).await?;
     Err(AccountError::LiveLocationOff)
+}
+
+/// Refuses an access token whose session has ended (signed out, revoked for refresh-token reuse,
+/// erased, or the participant removed), saying which where the caller may know.
+pub async fn ensure_session_active(
+    conn: &mut AsyncPgConnection,
+    caller: &AuthenticatedParticipant,
+) -> Result<(), AccountError> {
+    match sign_in_queries::session_standing(conn, caller.session_id, caller.participant_id).await? {
+        SessionStanding::Active => Ok(()),
+        SessionStanding::Ended(Some(SessionEnd::ParticipantRemoved)) => Err(AccountError::ParticipantRemoved),
+        SessionStanding::Ended(_) => Err(AccountError::SessionEnded),
+    }
 }
 
 fn live_location_from_row(row: queries::LiveLocationRow) -> LiveLocation {

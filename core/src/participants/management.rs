@@ -15,9 +15,10 @@ use super::account::{self, Place};
 use super::email::EmailAddress;
 use super::notices::{Notice, NotifyParticipant};
 use super::phone::PhoneNumber;
-use super::{InvalidInput, ParticipantStatus};
+use super::{InvalidInput, ParticipantStatus, SessionEnd};
 use crate::auth::staff::{StaffMember, StaffRole};
 use crate::db::participants::{self as queries, NewStaffAction, ParticipantFilter, ParticipantRow};
+use crate::db::sign_in as sign_in_queries;
 use crate::ids::ParticipantId;
 use crate::jobs::BackgroundJob;
 
@@ -335,7 +336,8 @@ fn role_name(role: &StaffRole) -> &'static str {
 }
 
 /// Applies a decision, records who took it and why, and sends the participant the message it
-/// causes, all in one transaction.
+/// causes, all in one transaction. A decision that removes the participant ends all their
+/// sessions in it too (sign-in then stays closed to their number, see `sign_in`).
 pub async fn decide(
     conn: &mut AsyncPgConnection,
     municipality_cbs: &str,
@@ -367,6 +369,10 @@ pub async fn decide(
             },
         )
         .await?;
+        if to == ParticipantStatus::Removed {
+            sign_in_queries::revoke_participant_sessions(conn, participant, SessionEnd::ParticipantRemoved)
+                .await?;
+        }
         let notice = match to {
             ParticipantStatus::Active => Some(Notice::Activated),
             ParticipantStatus::Removed => Some(Notice::Removed),

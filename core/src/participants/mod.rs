@@ -74,6 +74,20 @@ text_enum!(
 );
 
 text_enum!(
+    /// Why a participant's session ended, as recorded with it.
+    SessionEnd {
+        /// The participant signed out on that device.
+        SignedOut => "signed_out",
+        /// A used refresh token of the session was presented again: someone holds a copy.
+        RefreshTokenReused => "refresh_token_reused",
+        /// The participant erased their account.
+        Erased => "erased",
+        /// The municipality removed the participant (or rejected their sign-up).
+        ParticipantRemoved => "participant_removed",
+    }
+);
+
+text_enum!(
     /// The language messages to the participant are written in.
     Language {
         Dutch => "nl",

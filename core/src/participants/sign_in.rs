@@ -4,7 +4,13 @@
 //! which the number is locked for `lockout`; a new code is sent at most every
 //! `resend_interval`; code requests are counted per phone number and per client address, and
 //! verifications per client address. A refresh token works once: using it again means a copy
-//! exists somewhere, so the whole session is revoked.
+//! exists somewhere, so the whole session is revoked. The one exception is a retry within
+//! [`REFRESH_RETRY_GRACE`] of the first use, before the session moved on (see [`SignIn::refresh`]).
+//!
+//! A participant the municipality removed cannot sign in again. Asking for a code for their
+//! number is answered as for any number (the endpoint must not tell strangers who was removed),
+//! but the SMS says why instead of carrying a code; a code sent before the removal signs no one
+//! in (`ParticipantRemoved`, told only to whoever proved they hold the phone).
 
 use std::time::Duration;
 
@@ -12,14 +18,20 @@ use chrono::{DateTime, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use rand::Rng;
 
-use super::Language;
 use super::phone::PhoneNumber;
 use super::rate_limits::{self, CounterKey, until};
+use super::{Language, ParticipantStatus, SessionEnd};
 use crate::auth::participant::{IssuedToken, NewSecretToken, ParticipantTokens, SecretTokenHash};
+use crate::db::sign_in::RefreshTokenUse;
 use crate::db::{participants as participant_queries, sign_in as queries};
 use crate::ids::{ParticipantId, SessionId};
 use crate::providers::sms::{SmsError, SmsMessage, SmsSender};
 use crate::secret::Secret;
+
+/// How long after a refresh token was used a retry with it is still answered (see
+/// [`SignIn::refresh`]): long enough for an app to retry a refresh whose answer was lost on a bad
+/// connection, short enough that a copy replayed later is still caught as reuse.
+pub const REFRESH_RETRY_GRACE: Duration = Duration::from_secs(10);
 
 /// Limits of the sign-in flow; see the module doc. Configured by `BURGERNET_SIGN_IN_*`.
 #[derive(Debug, Clone)]
@@ -82,6 +94,14 @@ pub enum SignInError {
     RefreshTokenReused,
     #[error("The session has ended; sign in again.")]
     SessionRevoked,
+    #[error(
+        "Your municipality has signed you off Burgernet, which ended this session. Questions? Contact your municipality."
+    )]
+    SessionEndedByRemoval,
+    #[error(
+        "Your municipality has signed you off Burgernet, so this number cannot sign in. Questions? Contact your municipality."
+    )]
+    ParticipantRemoved,
     #[error(transparent)]
     Database(#[from] diesel::result::Error),
 }
@@ -154,8 +174,26 @@ fn sms_text(language: Language, code: &str) -> String {
     }
 }
 
+/// What a removed participant's phone gets instead of a code.
+fn removed_sms_text(language: Language) -> &'static str {
+    match language {
+        Language::Dutch => {
+            "Burgernet: je gemeente heeft je afgemeld, dus met dit nummer kun je je niet aanmelden. \
+             Vragen? Neem contact op met je gemeente."
+        }
+        Language::English => {
+            "Burgernet: your municipality has signed you off, so this number cannot sign in. \
+             Questions? Contact your municipality."
+        }
+    }
+}
+
 impl SignIn<'_> {
     /// Sends a new code to `phone`. Fails, rather than pretending, when the SMS does not go out.
+    ///
+    /// For the number of a removed participant everything happens as for any other number (the
+    /// limits, the stored challenge, the answer), but the SMS says that they were signed off
+    /// instead of carrying the code, so nobody learns the code and the answer reveals nothing.
     pub async fn request_code(
         &self,
         conn: &mut AsyncPgConnection,
@@ -169,7 +207,7 @@ impl SignIn<'_> {
         let code = format!("{:06}", rand::rng().random_range(0..1_000_000));
         let code_hash = self.tokens.key().sign_in_code_hash(phone.as_str(), &code);
         let policy = self.policy;
-        let sent = conn
+        let (sent, removed) = conn
             .transaction(async |conn| {
                 let (existing, now) = queries::lock_challenge(conn, phone.as_str()).await?;
                 if let Some(existing) = &existing {
@@ -192,12 +230,17 @@ impl SignIn<'_> {
                 enforce_budgets(conn, counters, phone, policy).await?;
                 let expires_at = now + policy.code_ttl;
                 queries::store_challenge(conn, phone.as_str(), &code_hash, now, expires_at).await?;
-                Ok(CodeSent { expires_at, resend_after: now + policy.resend_interval })
+                let removed = participant_queries::status_by_phone(conn, phone).await?
+                    == Some(ParticipantStatus::Removed);
+                Ok::<_, SignInError>((
+                    CodeSent { expires_at, resend_after: now + policy.resend_interval },
+                    removed,
+                ))
             })
             .await?;
 
         let reference = uuid::Uuid::new_v4().to_string();
-        let text = sms_text(language, &code);
+        let text = if removed { removed_sms_text(language).to_string() } else { sms_text(language, &code) };
         let message = SmsMessage { to: phone, body: &text, reference: &reference };
         match self.sms.send(&message).await {
             Ok(delivered) => {
@@ -233,79 +276,97 @@ impl SignIn<'_> {
         let policy = self.policy;
         // A wrong code must be counted even though the call fails, so the outcome is decided
         // inside the transaction and the error raised after it commits.
-        let outcome = conn
-            .transaction(async |conn| -> Result<Result<(ParticipantId, bool), SignInError>, SignInError> {
-                let (challenge, now) = queries::lock_challenge(conn, phone.as_str()).await?;
-                let Some(challenge) = challenge else {
-                    return Ok(Err(SignInError::NoActiveCode));
-                };
-                if let Some(locked_until) = challenge.locked_until.filter(|until| *until > now) {
-                    return Ok(Err(SignInError::Locked { retry_after: until(now, locked_until) }));
-                }
-                if challenge.expires_at <= now {
-                    queries::delete_challenge(conn, phone.as_str(), &challenge.code_hash).await?;
-                    return Ok(Err(SignInError::CodeExpired));
-                }
-                if !self.tokens.sign_in_code_matches(&challenge.code_hash, phone.as_str(), code) {
-                    let attempts = challenge.failed_attempts + 1;
-                    if attempts >= policy.max_attempts {
-                        let locked_until = now + policy.lockout;
-                        queries::record_failed_attempt(conn, phone.as_str(), Some(locked_until)).await?;
-                        return Ok(Err(SignInError::Locked { retry_after: policy.lockout }));
-                    }
-                    queries::record_failed_attempt(conn, phone.as_str(), None).await?;
-                    return Ok(Err(SignInError::CodeIncorrect {
-                        attempts_left: policy.max_attempts - attempts,
-                    }));
-                }
+        conn.transaction(async |conn| -> Result<Result<SessionTokens, SignInError>, SignInError> {
+            let (challenge, now) = queries::lock_challenge(conn, phone.as_str()).await?;
+            let Some(challenge) = challenge else {
+                return Ok(Err(SignInError::NoActiveCode));
+            };
+            if let Some(locked_until) = challenge.locked_until.filter(|until| *until > now) {
+                return Ok(Err(SignInError::Locked { retry_after: until(now, locked_until) }));
+            }
+            if challenge.expires_at <= now {
                 queries::delete_challenge(conn, phone.as_str(), &challenge.code_hash).await?;
-                Ok(Ok(participant_queries::find_or_create_by_phone(conn, phone).await?))
-            })
-            .await?;
-        let (participant, new_participant) = outcome?;
-        let session = queries::create_session(conn, participant).await?;
-        let mut tokens = self.issue(conn, participant, session).await?;
-        tokens.new_participant = new_participant;
-        Ok(tokens)
+                return Ok(Err(SignInError::CodeExpired));
+            }
+            if !self.tokens.sign_in_code_matches(&challenge.code_hash, phone.as_str(), code) {
+                let attempts = challenge.failed_attempts + 1;
+                if attempts >= policy.max_attempts {
+                    let locked_until = now + policy.lockout;
+                    queries::record_failed_attempt(conn, phone.as_str(), Some(locked_until)).await?;
+                    return Ok(Err(SignInError::Locked { retry_after: policy.lockout }));
+                }
+                queries::record_failed_attempt(conn, phone.as_str(), None).await?;
+                return Ok(Err(SignInError::CodeIncorrect { attempts_left: policy.max_attempts - attempts }));
+            }
+            queries::delete_challenge(conn, phone.as_str(), &challenge.code_hash).await?;
+            let (participant, new_participant) =
+                participant_queries::find_or_create_by_phone(conn, phone).await?;
+            // Locked, so that a removal either comes first and is seen here, or comes after
+            // and ends the session created here.
+            let row = participant_queries::find(conn, participant, true).await?;
+            if row.is_some_and(|row| {
+                ParticipantStatus::from_database(&row.status) == ParticipantStatus::Removed
+            }) {
+                return Ok(Err(SignInError::ParticipantRemoved));
+            }
+            let session = queries::create_session(conn, participant).await?;
+            let mut tokens = self.issue(conn, participant, session, None).await?;
+            tokens.new_participant = new_participant;
+            Ok(Ok(tokens))
+        })
+        .await?
     }
 
     /// Trades a refresh token for a new pair. Reuse ends the session for every holder.
+    ///
+    /// The old token is retired and the next one stored in one transaction, so a failure in
+    /// between leaves the old token as it was. A retry with the same token within
+    /// [`REFRESH_RETRY_GRACE`] (the first answer was lost on a bad connection) gets a new pair of
+    /// the same session, and the pair of the lost answer stops working: should that one turn up,
+    /// it counts as reuse. A token replayed after the grace, or after the session moved on, is
+    /// reuse.
     pub async fn refresh(
         &self,
         conn: &mut AsyncPgConnection,
         refresh_token: &str,
     ) -> Result<SessionTokens, SignInError> {
         let hash = SecretTokenHash::of(refresh_token);
-        let found = conn
-            .transaction(async |conn| {
-                let found = queries::use_refresh_token(conn, &hash).await?;
-                if let queries::RefreshTokenUse::Reused { session } = found {
-                    queries::revoke_session(conn, session, "refresh_token_reused").await?;
+        // Ending the session on reuse must commit although the call fails, so the outcome is
+        // decided inside the transaction and the error raised after it commits.
+        conn.transaction(async |conn| -> Result<Result<SessionTokens, SignInError>, SignInError> {
+            Ok(match queries::use_refresh_token(conn, &hash, REFRESH_RETRY_GRACE).await? {
+                RefreshTokenUse::Exchanged { session, participant } => {
+                    Ok(self.issue(conn, participant, session, Some(&hash)).await?)
                 }
-                Ok::<_, diesel::result::Error>(found)
+                RefreshTokenUse::Reused { session } => {
+                    queries::revoke_session(conn, session, SessionEnd::RefreshTokenReused).await?;
+                    Err(SignInError::RefreshTokenReused)
+                }
+                RefreshTokenUse::Unknown => Err(SignInError::InvalidRefreshToken),
+                RefreshTokenUse::Expired => Err(SignInError::RefreshTokenExpired),
+                RefreshTokenUse::Revoked { reason: Some(SessionEnd::ParticipantRemoved) } => {
+                    Err(SignInError::SessionEndedByRemoval)
+                }
+                RefreshTokenUse::Revoked { .. } => Err(SignInError::SessionRevoked),
             })
-            .await?;
-        match found {
-            queries::RefreshTokenUse::Fresh { session, participant } => {
-                self.issue(conn, participant, session).await
-            }
-            queries::RefreshTokenUse::Unknown => Err(SignInError::InvalidRefreshToken),
-            queries::RefreshTokenUse::Expired => Err(SignInError::RefreshTokenExpired),
-            queries::RefreshTokenUse::Reused { .. } => Err(SignInError::RefreshTokenReused),
-            queries::RefreshTokenUse::Revoked => Err(SignInError::SessionRevoked),
-        }
+        })
+        .await?
     }
 
+    /// A new access token and the next refresh token of the session, stored in the caller's
+    /// transaction.
     async fn issue(
         &self,
         conn: &mut AsyncPgConnection,
         participant: ParticipantId,
         session: SessionId,
+        rotated_from: Option<&SecretTokenHash>,
     ) -> Result<SessionTokens, SignInError> {
         let now = Utc::now();
         let refresh = NewSecretToken::generate();
         let refresh_token_expires_at = now + self.policy.refresh_token_ttl;
-        queries::insert_refresh_token(conn, session, &refresh.hash, refresh_token_expires_at).await?;
+        queries::insert_refresh_token(conn, session, &refresh.hash, refresh_token_expires_at, rotated_from)
+            .await?;
         Ok(SessionTokens {
             participant_id: participant,
             session_id: session,
@@ -319,5 +380,5 @@ impl SignIn<'_> {
 
 /// Ends the session the caller signed in with.
 pub async fn sign_out(conn: &mut AsyncPgConnection, session: SessionId) -> Result<(), diesel::result::Error> {
-    queries::revoke_session(conn, session, "signed_out").await
+    queries::revoke_session(conn, session, SessionEnd::SignedOut).await
 }

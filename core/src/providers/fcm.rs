@@ -75,9 +75,10 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
+use super::error_chain;
 use super::http2::{Answer, Http2Connections};
 use super::push::{PushAccepted, PushError, PushNotification, fit_body};
-use super::sms::{error_chain, retry_after};
+use super::sms::retry_after;
 use crate::config::{ConfigError, Env, parse};
 use crate::secret::Secret;
 

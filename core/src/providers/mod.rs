@@ -1,5 +1,5 @@
 //! Clients for the providers that carry messages to participants: an SMS gateway over HTTP(S)
-//! ([`sms`]) and e-mail over SMTP ([`email`]). Each is an enum of the real client and the local
+//! ([`sms`], on the pooled HTTP/1.1 client of [`http1`]) and e-mail over SMTP ([`email`]). Each is an enum of the real client and the local
 //! stand-in that `burgernet dev` uses (the [`LocalOutbox`](crate::outbox::LocalOutbox)), so callers
 //! hold one concrete type and never a trait object. Push goes to APNs ([`apns`]) and FCM ([`fcm`])
 //! (both behind [`push::PushSender`]) over HTTP/2 connections of our own (`http2.rs`).
@@ -18,6 +18,7 @@
 pub mod apns;
 pub mod email;
 pub mod fcm;
+pub mod http1;
 mod http2;
 pub mod push;
 pub mod sms;
@@ -64,6 +65,23 @@ pub fn tls_client_config_trusting(extra_ca_pem: Option<&str>) -> anyhow::Result<
         .with_custom_certificate_verifier(Arc::new(verifier))
         .with_no_client_auth();
     Ok(config)
+}
+
+/// An error and its causes, joined, each said once: "tcp connect error: Connection refused (os
+/// error 111)". These come from the network stack and never hold message contents.
+pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if cause_text.contains(&text) {
+            text = cause_text;
+        } else if !text.contains(&cause_text) {
+            text = format!("{text}: {cause_text}");
+        }
+        source = cause.source();
+    }
+    text
 }
 
 /// The provider's code in an error detail the clients wrote: the reason in `HTTP 503 (reason)`,

@@ -67,20 +67,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::Full;
 use hyper::body::Bytes;
 use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, StatusCode, Uri};
-use hyper_rustls::HttpsConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioTimer};
 use serde::Deserialize;
 
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
+use super::http1::Http1Client;
 use crate::config::{ConfigError, Env, parse};
 use crate::outbox::{LocalOutbox, OutboxChannel, OutgoingMessage};
 use crate::participants::phone::PhoneNumber;
@@ -299,11 +296,10 @@ pub struct HttpSmsGateway {
 }
 
 struct GatewayClient {
-    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    client: Http1Client,
     endpoint: Uri,
     authorization: HeaderValue,
     sender_id: String,
-    timeout: Duration,
 }
 
 impl fmt::Debug for HttpSmsGateway {
@@ -311,7 +307,7 @@ impl fmt::Debug for HttpSmsGateway {
         f.debug_struct("HttpSmsGateway")
             .field("endpoint", &self.inner.endpoint.to_string())
             .field("sender_id", &self.inner.sender_id)
-            .field("timeout", &self.inner.timeout)
+            .field("timeout", &self.inner.client.timeout())
             .finish_non_exhaustive()
     }
 }
@@ -324,38 +320,11 @@ impl HttpSmsGateway {
         let mut authorization = HeaderValue::from_str(&format!("Bearer {}", config.api_key.expose()))
             .map_err(|_| anyhow::anyhow!("the SMS gateway API key cannot be sent in a header"))?;
         authorization.set_sensitive(true);
-
-        let mut http = HttpConnector::new();
-        http.enforce_http(false);
-        http.set_nodelay(true);
-        http.set_connect_timeout(Some(config.timeout));
-        let builder = hyper_rustls::HttpsConnectorBuilder::new();
-        let connector = if endpoint.scheme_str() == Some("https") {
-            // hyper-rustls sets ALPN (http/1.1) itself.
-            builder
-                .with_tls_config(super::tls_client_config()?)
-                .https_only()
-                .enable_http1()
-                .wrap_connector(http)
-        } else {
-            // Plain HTTP (a local relay, the tests): no certificates are needed, and none are
-            // loaded, so this also works on machines without a CA bundle.
-            builder
-                .with_tls_config(plain_http_only_tls()?)
-                .https_or_http()
-                .enable_http1()
-                .wrap_connector(http)
-        };
-        let client = Client::builder(TokioExecutor::new())
-            .pool_timer(TokioTimer::new())
-            .pool_idle_timeout(Duration::from_secs(60))
-            .build(connector);
         let inner = GatewayClient {
-            client,
+            client: Http1Client::new(&endpoint, config.timeout)?,
             endpoint,
             authorization,
             sender_id: config.sender_id,
-            timeout: config.timeout,
         };
         Ok(Self { inner: Arc::new(inner) })
     }
@@ -377,32 +346,7 @@ impl HttpSmsGateway {
             .header(header::USER_AGENT, concat!("burgernet/", env!("CARGO_PKG_VERSION")))
             .body(Full::new(Bytes::from(body.to_string())))
             .map_err(|_| unavailable("could not build the request"))?;
-
-        let exchange = async {
-            let response = this.client.request(request).await.map_err(|error| {
-                let what = if error.is_connect() { "could not connect" } else { "the request failed" };
-                // hyper-util's own text ("client error (Connect)") adds nothing to its cause's.
-                unavailable(format!(
-                    "{what}: {}",
-                    error_chain(std::error::Error::source(&error).unwrap_or(&error))
-                ))
-            })?;
-            let (parts, body) = response.into_parts();
-            let bytes = Limited::new(body, MAX_RESPONSE_BYTES)
-                .collect()
-                .await
-                .map_err(|error| {
-                    unavailable(format!(
-                        "could not read the response (HTTP {}): {error}",
-                        parts.status.as_u16()
-                    ))
-                })?
-                .to_bytes();
-            Ok::<_, SmsError>((parts, bytes))
-        };
-        let (parts, bytes) = tokio::time::timeout(this.timeout, exchange).await.map_err(|_| {
-            unavailable(format!("no response within {}", humantime::format_duration(this.timeout)))
-        })??;
+        let (parts, bytes) = this.client.exchange(request, MAX_RESPONSE_BYTES).await.map_err(unavailable)?;
 
         let result = interpret_response(parts.status, &parts.headers, &bytes);
         match &result {
@@ -423,34 +367,8 @@ impl HttpSmsGateway {
     }
 }
 
-/// A TLS config that trusts nobody, for a connector that only ever speaks plain HTTP.
-fn plain_http_only_tls() -> anyhow::Result<rustls::ClientConfig> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    Ok(rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()?
-        .with_root_certificates(rustls::RootCertStore::empty())
-        .with_no_client_auth())
-}
-
 fn unavailable(detail: impl Into<String>) -> SmsError {
     SmsError::Unavailable { detail: detail.into() }
-}
-
-/// An error and its causes, joined, each said once: "tcp connect error: Connection refused (os
-/// error 111)". These come from the network stack and never hold message contents.
-pub(super) fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if cause_text.contains(&text) {
-            text = cause_text;
-        } else if !text.contains(&cause_text) {
-            text = format!("{text}: {cause_text}");
-        }
-        source = cause.source();
-    }
-    text
 }
 
 #[derive(Deserialize)]

@@ -69,6 +69,9 @@ number in values as a float, which would print 41943040 as 4.194304e+07.
 {{- with $c.video.maxDuration }}
 {{- $_ := set $env "BURGERNET_VIDEO_MAX_DURATION" . }}
 {{- end }}
+{{- with $c.staffToken.jwksUrl }}
+{{- $_ := set $env "BURGERNET_STAFF_TOKEN_JWKS_URL" . }}
+{{- end }}
 {{- if eq $c.media.store "s3" }}
 {{- $_ := set $env "BURGERNET_S3_BUCKET" $c.media.s3.bucket }}
 {{- $_ := set $env "BURGERNET_S3_REGION" $c.media.s3.region }}

@@ -9,8 +9,9 @@ use burgernet_core::alerts::area::AreaLimits;
 use burgernet_core::alerts::delivery::DeliverySettings;
 use burgernet_core::alerts::tips::TipSettings;
 use burgernet_core::auth::dev_identity::{DevKeyPair, StaffTokenRequest, mint_staff_token};
+use burgernet_core::auth::jwks::{JwksRefresh, JwksUrl};
 use burgernet_core::auth::participant::{ParticipantTokenKey, ParticipantTokens};
-use burgernet_core::auth::staff::{StaffKeys, StaffRole, StaffTokenAlgorithms};
+use burgernet_core::auth::staff::{StaffKeySource, StaffKeys, StaffRole, StaffTokenAlgorithms};
 use burgernet_core::config::{
     ApiConfig, Env, LaneJobs, MessagingConfig, ParticipantTokenConfig, StaffTokenConfig, WorkerConfig,
 };
@@ -22,6 +23,7 @@ use burgernet_core::metrics::{self, DeliveryMetrics};
 use burgernet_core::outbox::LocalOutbox;
 use burgernet_core::participants::sign_in::SignInPolicy;
 use burgernet_fakes::fcm::FakeFcm;
+use burgernet_fakes::identity::FakeIdentityProvider;
 use burgernet_workers::{HealthServer, RunnerHandle, WorkerHealth, stall_threshold};
 
 use super::TestDatabase;
@@ -40,6 +42,8 @@ pub const PARTICIPANT_SECRET: &str = "test-participant-secret-0123456789abcdef";
 pub enum StaffKeyFormat {
     Jwks,
     Pem,
+    /// Fetched from a fake identity provider ([`TestApp::identity_provider`]), refreshed so.
+    JwksUrl(JwksRefresh),
 }
 
 #[derive(Debug, Clone)]
@@ -88,6 +92,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub database: TestDatabase,
     pub identity: DevKeyPair,
+    /// With [`StaffKeyFormat::JwksUrl`]: the identity provider publishing `identity`'s key.
+    pub identity_provider: Option<FakeIdentityProvider>,
     pub participant_tokens: ParticipantTokens,
     pub outbox: Option<LocalOutbox>,
     /// The SMS gateway the app sends through (unused in dev mode).
@@ -132,11 +138,21 @@ impl TestApp {
     /// The app over a database the test provides (say, on a cluster of its own).
     pub async fn spawn_on(database: TestDatabase, options: TestAppOptions) -> Self {
         let identity = DevKeyPair::generate();
+        let mut identity_provider = None;
         let keys = match options.staff_keys {
-            StaffKeyFormat::Jwks => StaffKeys::parse(identity.jwks.as_bytes()),
-            StaffKeyFormat::Pem => StaffKeys::parse(identity.public_pem.as_bytes()),
-        }
-        .expect("test keys parse");
+            StaffKeyFormat::Jwks => {
+                StaffKeySource::Fixed(StaffKeys::parse(identity.jwks.as_bytes()).unwrap())
+            }
+            StaffKeyFormat::Pem => {
+                StaffKeySource::Fixed(StaffKeys::parse(identity.public_pem.as_bytes()).unwrap())
+            }
+            StaffKeyFormat::JwksUrl(refresh) => {
+                let provider = FakeIdentityProvider::start(&identity.jwks).await;
+                let url = JwksUrl { url: provider.jwks_url().to_string(), refresh };
+                identity_provider = Some(provider);
+                StaffKeySource::Url(url)
+            }
+        };
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind a random port");
         let address = format!("http://{}", listener.local_addr().unwrap());
         let sms = FakeSmsGateway::start().await;
@@ -230,6 +246,7 @@ impl TestApp {
             client,
             database,
             identity,
+            identity_provider,
             participant_tokens,
             outbox,
             sms,
@@ -349,6 +366,15 @@ pub struct SignedIn {
 }
 
 impl SignedIn {
+    /// The tokens in an answer of `POST /v1/sign-in/tokens` or `POST /v1/session/refresh`.
+    pub fn from_answer(body: &serde_json::Value) -> Self {
+        SignedIn {
+            participant_id: ParticipantId(body["participant_id"].as_str().unwrap().parse().unwrap()),
+            access_token: body["access_token"].as_str().unwrap().to_string(),
+            refresh_token: body["refresh_token"].as_str().unwrap().to_string(),
+        }
+    }
+
     /// The session id inside the access token.
     pub fn session_id(&self, app: &TestApp) -> SessionId {
         app.participant_tokens.verify_access_token(&self.access_token).expect("a valid token").session_id
@@ -401,12 +427,7 @@ impl TestApp {
         let code = self.last_code_sent_to(phone);
         let response = self.verify_code_from(phone, &code, &client).await;
         assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
-        let body: serde_json::Value = response.json().await.unwrap();
-        SignedIn {
-            participant_id: ParticipantId(body["participant_id"].as_str().unwrap().parse().unwrap()),
-            access_token: body["access_token"].as_str().unwrap().to_string(),
-            refresh_token: body["refresh_token"].as_str().unwrap().to_string(),
-        }
+        SignedIn::from_answer(&response.json().await.unwrap())
     }
 
     pub async fn send_json_as(
