@@ -655,12 +655,17 @@ fn large_photo() -> Vec<u8> {
     jpeg_with_exif(&image, 97, &SampleExif::default())
 }
 
-#[tokio::test]
-async fn a_file_above_the_single_upload_limit_goes_up_in_parts_and_is_completed_once() {
+/// A scene in which files above 1 MiB go up in parts of 5 MiB.
+async fn scene_with_small_parts() -> Scene {
     let mut options = TestAppOptions::default();
     options.media.single_upload_max_bytes = 1024 * 1024;
     options.media.part_bytes = 5 * 1024 * 1024;
-    let scene = scene(options).await;
+    scene(options).await
+}
+
+#[tokio::test]
+async fn a_file_above_the_single_upload_limit_goes_up_in_parts_and_is_completed_once() {
+    let scene = scene_with_small_parts().await;
     let tip = scene.tip(&scene.witness, json!({"text": "Grote foto."})).await;
     let bytes = large_photo();
     assert!(bytes.len() > 5 * 1024 * 1024, "{} bytes", bytes.len());
@@ -701,6 +706,58 @@ async fn a_file_above_the_single_upload_limit_goes_up_in_parts_and_is_completed_
 
     let tips = scene.app.get_json(&format!("/v1/alerts/{}/tips", scene.alert), &scene.dispatcher).await;
     assert_eq!(tips[0]["media"][0]["sha256"], sha256(&bytes));
+}
+
+#[tokio::test]
+async fn a_completion_must_name_every_uploaded_part_once_and_in_order() {
+    let scene = scene_with_small_parts().await;
+    let tip = scene.tip(&scene.witness, json!({"text": "Grote foto."})).await;
+    let bytes = large_photo();
+    let declared: Value =
+        scene.declare(&scene.witness, &tip, "image/jpeg", &bytes, &bytes).await.json().await.unwrap();
+    let requests = declared["upload"]["parts"].as_array().unwrap();
+    let media = declared["media"]["id"].as_str().unwrap().to_string();
+    let path = format!("{}/{media}/completion", scene.media_path(&tip));
+    let mut parts = Vec::new();
+    for (index, (request, chunk)) in requests.iter().zip(bytes.chunks(5 * 1024 * 1024)).enumerate() {
+        let uploaded = put_presigned(&scene.app, request, chunk.to_vec()).await;
+        assert!(uploaded.status().is_success());
+        let etag = uploaded.headers()["etag"].to_str().unwrap().to_string();
+        parts.push(json!({"number": index + 1, "etag": etag}));
+    }
+    assert!(parts.len() >= 2);
+    let (app, token) = (&scene.app, &scene.witness.access_token);
+    let complete = |parts: Vec<Value>| {
+        let body = json!({"parts": parts});
+        let path = path.clone();
+        async move { app.post_json_as(&path, token, &body).await }
+    };
+    let with = |changes: &[(usize, Value)]| {
+        let mut changed = parts.clone();
+        for (index, part) in changes {
+            changed[*index] = part.clone();
+        }
+        changed
+    };
+
+    // A list that leaves a part out (the parts then add up to less than declared), or names a part
+    // with another part's ETag: the file has not arrived in full.
+    let without_the_last = parts[..parts.len() - 1].to_vec();
+    assert_problem(complete(without_the_last).await, 409, "upload_missing").await;
+    let wrong_etag = with(&[(1, json!({"number": 2, "etag": parts[0]["etag"]}))]);
+    assert_problem(complete(wrong_etag).await, 409, "upload_missing").await;
+    // Repeated or out of order (S3's InvalidPartOrder): the list itself is wrong.
+    let mut first_twice = vec![parts[0].clone()];
+    first_twice.extend(parts.iter().cloned());
+    let swapped = with(&[(0, parts[1].clone()), (1, parts[0].clone())]);
+    for list in [vec![parts[0].clone(); 40], first_twice, swapped] {
+        assert_problem(complete(list).await, 422, "invalid_part_list").await;
+    }
+    // None of these wrote anything, and the file still waits for its completion.
+    assert_eq!(scene.stored_objects(&media).await, Vec::<String>::new());
+    let completed = complete(parts.clone()).await;
+    assert_eq!(completed.status(), 200);
+    assert_eq!(scene.settled(&scene.witness, &tip, &media).await["state"], "ready");
 }
 
 #[tokio::test]

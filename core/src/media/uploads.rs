@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 
 use super::inspect::{MediaKind, MediaType, Rejection};
 use super::processing::ProcessMedia;
-use super::store::{CompletedPart, MediaStore, MultipartUploadId, PresignedRequest, StoreError, UploadSpec};
+use super::store::{
+    CompletedPart, InvalidParts, MediaStore, MultipartUploadId, PresignedRequest, StoreError, UploadSpec,
+};
 use super::{MediaSettings, MediaState, upload_key};
 use crate::alerts::AlertStatus;
 use crate::alerts::tips::SenderKey;
@@ -148,6 +150,8 @@ pub enum MediaError {
     IdempotencyKeyReused,
     #[error("The file has not arrived in full; upload it (every part) first, then report completion.")]
     UploadMissing,
+    #[error("Name each uploaded part once, in ascending order of number, with the ETag its upload answered.")]
+    InvalidPartList,
     #[error("This upload can no longer be completed: it is {}.", .0.as_str())]
     NotPending(MediaState),
     #[error("The media store cannot be reached just now; please retry.")]
@@ -347,11 +351,16 @@ pub async fn complete(
             if parts.is_empty() {
                 return Err(MediaError::UploadMissing);
             }
-            store.complete_multipart(&key, &MultipartUploadId(upload.clone()), &parts).await.map_err(
-                |error| {
-                    if error.is_retryable() { MediaError::Store(error) } else { MediaError::UploadMissing }
-                },
-            )?;
+            let declared_size = row.size_bytes as u64;
+            store
+                .complete_multipart(&key, &MultipartUploadId(upload.clone()), &parts, declared_size)
+                .await
+                .map_err(|error| match error {
+                StoreError::InvalidParts(InvalidParts::Order) => MediaError::InvalidPartList,
+                error if error.is_retryable() => MediaError::Store(error),
+                // A part not uploaded, another ETag, or parts left out: not arrived in full.
+                _ => MediaError::UploadMissing,
+            })?;
             arrived = store.size(&key).await?;
         }
         match arrived {
