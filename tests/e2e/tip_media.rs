@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use burgernet_core::media::photo::samples::{SampleExif, jpeg_with_exif};
 use burgernet_core::media::retention;
+use burgernet_core::media::store::MediaStore;
 use chrono::NaiveDate;
 use image::RgbImage;
 use reqwest::Method;
@@ -35,6 +36,11 @@ fn photo() -> Vec<u8> {
 
 /// A PNG whose header claims 60000 x 60000 pixels (10.8 GB decoded): a decompression bomb.
 fn png_bomb() -> Vec<u8> {
+    png_claiming(60_000, 60_000)
+}
+
+/// A PNG whose header claims `width` x `height` RGB pixels, with a few bytes of pixel data.
+fn png_claiming(width: u32, height: u32) -> Vec<u8> {
     fn chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
         let mut chunk = (data.len() as u32).to_be_bytes().to_vec();
         chunk.extend_from_slice(kind);
@@ -44,8 +50,8 @@ fn png_bomb() -> Vec<u8> {
         chunk
     }
     let mut header = Vec::new();
-    header.extend_from_slice(&60_000u32.to_be_bytes());
-    header.extend_from_slice(&60_000u32.to_be_bytes());
+    header.extend_from_slice(&width.to_be_bytes());
+    header.extend_from_slice(&height.to_be_bytes());
     header.extend_from_slice(&[8, 2, 0, 0, 0]);
     let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
     png.extend(chunk(b"IHDR", &header));
@@ -351,6 +357,56 @@ async fn files_that_are_not_what_they_claim_are_rejected_and_nothing_is_kept() {
 
     let dossier = scene.app.dossier_kinds(&scene.dispatcher, &scene.alert).await;
     assert_eq!(dossier.iter().filter(|kind| *kind == "media_rejected").count(), 5);
+}
+
+#[tokio::test]
+async fn a_photo_over_the_pixel_limit_is_refused_at_the_first_attempt_and_never_decided_again() {
+    let scene = scene(TestAppOptions::default()).await;
+    let tip = scene.tip(&scene.witness, json!({"text": "Een panorama."})).await;
+    // 8000 x 8000 is 64 megapixels: within the sides allowed, over the pixels.
+    let photo = png_claiming(8000, 8000);
+    let declared: Value =
+        scene.declare(&scene.witness, &tip, "image/png", &photo, &photo).await.json().await.unwrap();
+    let media = declared["media"]["id"].as_str().unwrap().to_string();
+    assert!(put_presigned(&scene.app, &declared["upload"]["request"], photo).await.status().is_success());
+    // Removing the refused file fails for a while, as when the store cannot be reached: a
+    // directory stands where its evidence copy would be.
+    let MediaStore::Filesystem(store) = &scene.app.media_store else { panic!("a filesystem store") };
+    let obstacle = store.root().join(format!("objects/evidence/{media}"));
+    std::fs::create_dir_all(obstacle.join("in-the-way")).unwrap();
+    assert_eq!(scene.complete(&scene.witness, &tip, &media).await.status(), 200);
+
+    // The refusal is recorded at the first attempt, with a reason the app can show...
+    let settled = scene.settled(&scene.witness, &tip, &media).await;
+    assert_eq!(settled["state"], "rejected", "{settled}");
+    assert_eq!(settled["rejection"]["code"], "image_too_large");
+    let reason = settled["rejection"]["reason"].as_str().unwrap();
+    assert!(reason.contains("50 megapixels"), "{reason}");
+    // ...while the job fails on the store and waits to come back, only to finish the removal.
+    let jobs = format!(
+        "SELECT count(*) AS count FROM background_jobs \
+         WHERE job_type = 'process_media' AND payload->>'media_id' = '{media}'"
+    );
+    let waiting_to_retry = format!("{jobs} AND state = 'queued' AND attempts = 1 AND last_error IS NOT NULL");
+    wait_until(|| async { scene.app.database_count(&waiting_to_retry).await == 1 }).await;
+    std::fs::remove_dir_all(&obstacle).unwrap();
+    wait_until(|| async { scene.app.database_count(&jobs).await == 0 }).await;
+
+    // The retry removed what was left and decided nothing again.
+    assert_eq!(scene.stored_objects(&media).await, Vec::<String>::new());
+    let settled = scene.settled(&scene.witness, &tip, &media).await;
+    assert_eq!(settled["rejection"]["code"], "image_too_large");
+    let dossier = scene.app.dossier_kinds(&scene.dispatcher, &scene.alert).await;
+    assert_eq!(dossier.iter().filter(|kind| *kind == "media_rejected").count(), 1);
+}
+
+/// Waits until `done` holds, for at most 30 seconds.
+async fn wait_until<F: Future<Output = bool>>(done: impl Fn() -> F) {
+    let started = std::time::Instant::now();
+    while !done().await {
+        assert!(started.elapsed() < Duration::from_secs(30), "still not done after 30 s");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 fn photo_of_something_else() -> Vec<u8> {
