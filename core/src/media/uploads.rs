@@ -351,16 +351,11 @@ pub async fn complete(
             if parts.is_empty() {
                 return Err(MediaError::UploadMissing);
             }
-            let declared_size = row.size_bytes as u64;
+            let upload = MultipartUploadId(upload.clone());
             store
-                .complete_multipart(&key, &MultipartUploadId(upload.clone()), &parts, declared_size)
+                .complete_multipart(&key, &upload, &parts, row.size_bytes as u64)
                 .await
-                .map_err(|error| match error {
-                StoreError::InvalidParts(InvalidParts::Order) => MediaError::InvalidPartList,
-                error if error.is_retryable() => MediaError::Store(error),
-                // A part not uploaded, another ETag, or parts left out: not arrived in full.
-                _ => MediaError::UploadMissing,
-            })?;
+                .map_err(completion_refused)?;
             arrived = store.size(&key).await?;
         }
         match arrived {
@@ -379,6 +374,16 @@ pub async fn complete(
         Ok(MyMedia::from(&row))
     })
     .await
+}
+
+/// Why the store did not complete an upload from the parts named, for the app.
+fn completion_refused(error: StoreError) -> MediaError {
+    match error {
+        StoreError::InvalidParts(InvalidParts::Order) => MediaError::InvalidPartList,
+        error if error.is_retryable() => MediaError::Store(error),
+        // A part not uploaded, another ETag, or parts left out: not arrived in full.
+        _ => MediaError::UploadMissing,
+    }
 }
 
 /// The sender's tip with the state of each file.
