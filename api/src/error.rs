@@ -444,6 +444,7 @@ impl From<burgernet_core::media::uploads::MediaError> for ApiError {
             E::Invalid(invalid) => invalid.into(),
             E::IdempotencyKeyReused => Self::unprocessable("idempotency_key_reused", detail),
             E::UploadMissing => Self::conflict("upload_missing", detail),
+            E::InvalidPartList => Self::unprocessable("invalid_part_list", detail),
             E::NotPending(_) => Self::conflict("media_expired", detail),
             E::Store(inner) => inner.into(),
             E::Database(inner) => inner.into(),

@@ -9,7 +9,8 @@
 use std::time::Duration;
 
 use burgernet_core::media::store::{
-    CompletedPart, MediaStore, ObjectKey, PresignedRequest, StoreError, UploadSpec,
+    CompletedPart, InvalidParts, MediaStore, MultipartUploadId, ObjectKey, PresignedRequest, StoreError,
+    UploadSpec,
 };
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncReadExt;
@@ -97,6 +98,28 @@ impl StoreUnderTest {
             Backend::S3 => s3,
             Backend::Filesystem => filesystem,
         }
+    }
+
+    /// Uploads `parts` through presigned part requests, as parts 1, 2, ...; returns them as a
+    /// completion names them.
+    async fn upload_parts(
+        &self,
+        key: &ObjectKey,
+        upload: &MultipartUploadId,
+        parts: &[Vec<u8>],
+    ) -> Vec<CompletedPart> {
+        let mut completed = Vec::new();
+        for (index, part) in parts.iter().enumerate() {
+            let number = index as u16 + 1;
+            let request =
+                self.store.presign_part(key, upload, number, part.len() as u64, MINUTE).await.unwrap();
+            assert_eq!(request.headers["content-length"], part.len().to_string());
+            let response = self.send(&request, part.clone()).await;
+            assert_eq!(response.status(), 200, "part {number}");
+            let etag = response.headers()["etag"].to_str().unwrap().to_string();
+            completed.push(CompletedPart { number, etag });
+        }
+        completed
     }
 
     async fn read(&self, key: &ObjectKey) -> Vec<u8> {
@@ -262,20 +285,10 @@ async fn a_multipart_upload_of_three_parts_completes(backend: Backend) {
     let key = key("uploads");
     let parts = [pattern(5 * 1024 * 1024, 10), pattern(5 * 1024 * 1024, 11), pattern(1234, 12)];
     let upload = under_test.store.start_multipart(&key, "video/mp4").await.unwrap();
-    let mut completed = Vec::new();
-    for (index, part) in parts.iter().enumerate() {
-        let number = index as u16 + 1;
-        let request =
-            under_test.store.presign_part(&key, &upload, number, part.len() as u64, MINUTE).await.unwrap();
-        assert_eq!(request.headers["content-length"], part.len().to_string());
-        let response = under_test.send(&request, part.clone()).await;
-        assert_eq!(response.status(), 200, "part {number}");
-        let etag = response.headers()["etag"].to_str().unwrap().to_string();
-        completed.push(CompletedPart { number, etag });
-    }
+    let completed = under_test.upload_parts(&key, &upload, &parts).await;
     assert_eq!(under_test.store.size(&key).await.unwrap(), None, "nothing exists before completion");
-    under_test.store.complete_multipart(&key, &upload, &completed).await.unwrap();
     let whole = parts.concat();
+    under_test.store.complete_multipart(&key, &upload, &completed, whole.len() as u64).await.unwrap();
     assert_eq!(under_test.store.size(&key).await.unwrap(), Some(whole.len() as u64));
     assert!(under_test.read(&key).await == whole, "the parts joined in order");
     let link = under_test.store.presign_download(&key, MINUTE, None).await.unwrap();
@@ -293,6 +306,44 @@ async fn a_part_of_another_length_is_refused(backend: Backend) {
     under_test.store.abort_multipart(&key, &upload).await.unwrap();
 }
 
+/// S3's own checks of a completion, on both backends: each part once and in ascending order, every
+/// part uploaded with the ETag named, and (with `x-amz-mp-object-size`) the declared total. A
+/// refused list writes nothing and leaves the upload open.
+async fn a_completion_with_an_invalid_part_list_is_refused_and_writes_nothing(backend: Backend) {
+    let under_test = StoreUnderTest::start(backend).await;
+    let key = key("uploads");
+    let parts = [pattern(5 * 1024 * 1024, 50), pattern(5 * 1024 * 1024, 51), pattern(1234, 52)];
+    let total = parts.iter().map(Vec::len).sum::<usize>() as u64;
+    let upload = under_test.store.start_multipart(&key, "video/mp4").await.unwrap();
+    let uploaded = under_test.upload_parts(&key, &upload, &parts).await;
+    let [first, second, last] = [uploaded[0].clone(), uploaded[1].clone(), uploaded[2].clone()];
+    let unknown = CompletedPart { number: 4, etag: last.etag.clone() };
+    let other_etag = CompletedPart { number: 3, etag: first.etag.clone() };
+    let cases = [
+        (vec![first.clone(), first.clone(), second.clone(), last.clone()], total, InvalidParts::Order),
+        (vec![first.clone(); 500], total, InvalidParts::Order),
+        (vec![second.clone(), first.clone(), last.clone()], total, InvalidParts::Order),
+        (vec![first.clone(), last.clone(), second.clone()], total, InvalidParts::Order),
+        (vec![first.clone(), second.clone(), last.clone(), unknown], total, InvalidParts::Part),
+        (vec![first.clone(), second.clone(), other_etag], total, InvalidParts::Part),
+        (vec![first.clone(), second.clone()], total, InvalidParts::Size),
+        (uploaded.clone(), total + 1, InvalidParts::Size),
+        (uploaded.clone(), total - 1, InvalidParts::Size),
+    ];
+    for (list, declared, expected) in cases {
+        let numbers: Vec<u16> = list.iter().map(|part| part.number).collect();
+        let refused = under_test.store.complete_multipart(&key, &upload, &list, declared).await;
+        assert!(
+            matches!(&refused, Err(StoreError::InvalidParts(invalid)) if *invalid == expected),
+            "{numbers:?} of {declared} bytes: {refused:?}"
+        );
+        assert!(!refused.unwrap_err().is_retryable());
+        assert_eq!(under_test.store.size(&key).await.unwrap(), None, "{numbers:?}: something was written");
+    }
+    under_test.store.complete_multipart(&key, &upload, &uploaded, total).await.unwrap();
+    assert!(under_test.read(&key).await == parts.concat(), "the parts joined in order");
+}
+
 async fn an_aborted_multipart_upload_is_gone(backend: Backend) {
     let under_test = StoreUnderTest::start(backend).await;
     let key = key("uploads");
@@ -305,7 +356,7 @@ async fn an_aborted_multipart_upload_is_gone(backend: Backend) {
 
     under_test.store.abort_multipart(&key, &upload).await.unwrap();
     let completion =
-        under_test.store.complete_multipart(&key, &upload, &[CompletedPart { number: 1, etag }]).await;
+        under_test.store.complete_multipart(&key, &upload, &[CompletedPart { number: 1, etag }], 1000).await;
     assert!(matches!(completion, Err(StoreError::NotFound)), "{completion:?}");
     let late_part = under_test.send(&request, pattern(1000, 20)).await;
     assert_eq!(late_part.status(), 404, "a part for an aborted upload is refused");
@@ -395,6 +446,7 @@ conformance!(
     a_body_with_another_checksum_is_refused,
     a_tampered_url_is_refused,
     a_multipart_upload_of_three_parts_completes,
+    a_completion_with_an_invalid_part_list_is_refused_and_writes_nothing,
     a_part_of_another_length_is_refused,
     an_aborted_multipart_upload_is_gone,
     copy_keeps_the_bytes,

@@ -8,6 +8,7 @@ use std::time::Duration;
 use burgernet_core::auth::staff::StaffRole;
 use burgernet_core::media::photo::samples::{SampleExif, jpeg_with_exif};
 use burgernet_core::media::retention;
+use burgernet_core::media::store::MediaStore;
 use chrono::NaiveDate;
 use image::RgbImage;
 use reqwest::Method;
@@ -38,6 +39,11 @@ fn photo() -> Vec<u8> {
 
 /// A PNG whose header claims 60000 x 60000 pixels (10.8 GB decoded): a decompression bomb.
 fn png_bomb() -> Vec<u8> {
+    png_claiming(60_000, 60_000)
+}
+
+/// A PNG whose header claims `width` x `height` RGB pixels, with a few bytes of pixel data.
+fn png_claiming(width: u32, height: u32) -> Vec<u8> {
     fn chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
         let mut chunk = (data.len() as u32).to_be_bytes().to_vec();
         chunk.extend_from_slice(kind);
@@ -47,8 +53,8 @@ fn png_bomb() -> Vec<u8> {
         chunk
     }
     let mut header = Vec::new();
-    header.extend_from_slice(&60_000u32.to_be_bytes());
-    header.extend_from_slice(&60_000u32.to_be_bytes());
+    header.extend_from_slice(&width.to_be_bytes());
+    header.extend_from_slice(&height.to_be_bytes());
     header.extend_from_slice(&[8, 2, 0, 0, 0]);
     let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
     png.extend(chunk(b"IHDR", &header));
@@ -411,6 +417,56 @@ async fn files_that_are_not_what_they_claim_are_rejected_and_nothing_is_kept() {
     assert_eq!(dossier.iter().filter(|kind| *kind == "media_rejected").count(), 5);
 }
 
+#[tokio::test]
+async fn a_photo_over_the_pixel_limit_is_refused_at_the_first_attempt_and_never_decided_again() {
+    let scene = scene(TestAppOptions::default()).await;
+    let tip = scene.tip(&scene.witness, json!({"text": "Een panorama."})).await;
+    // 8000 x 8000 is 64 megapixels: within the sides allowed, over the pixels.
+    let photo = png_claiming(8000, 8000);
+    let declared: Value =
+        scene.declare(&scene.witness, &tip, "image/png", &photo, &photo).await.json().await.unwrap();
+    let media = declared["media"]["id"].as_str().unwrap().to_string();
+    assert!(put_presigned(&scene.app, &declared["upload"]["request"], photo).await.status().is_success());
+    // Removing the refused file fails for a while, as when the store cannot be reached: a
+    // directory stands where its evidence copy would be.
+    let MediaStore::Filesystem(store) = &scene.app.media_store else { panic!("a filesystem store") };
+    let obstacle = store.root().join(format!("objects/evidence/{media}"));
+    std::fs::create_dir_all(obstacle.join("in-the-way")).unwrap();
+    assert_eq!(scene.complete(&scene.witness, &tip, &media).await.status(), 200);
+
+    // The refusal is recorded at the first attempt, with a reason the app can show...
+    let settled = scene.settled(&scene.witness, &tip, &media).await;
+    assert_eq!(settled["state"], "rejected", "{settled}");
+    assert_eq!(settled["rejection"]["code"], "image_too_large");
+    let reason = settled["rejection"]["reason"].as_str().unwrap();
+    assert!(reason.contains("50 megapixels"), "{reason}");
+    // ...while the job fails on the store and waits to come back, only to finish the removal.
+    let jobs = format!(
+        "SELECT count(*) AS count FROM background_jobs \
+         WHERE job_type = 'process_media' AND payload->>'media_id' = '{media}'"
+    );
+    let waiting_to_retry = format!("{jobs} AND state = 'queued' AND attempts = 1 AND last_error IS NOT NULL");
+    wait_until(|| async { scene.app.database_count(&waiting_to_retry).await == 1 }).await;
+    std::fs::remove_dir_all(&obstacle).unwrap();
+    wait_until(|| async { scene.app.database_count(&jobs).await == 0 }).await;
+
+    // The retry removed what was left and decided nothing again.
+    assert_eq!(scene.stored_objects(&media).await, Vec::<String>::new());
+    let settled = scene.settled(&scene.witness, &tip, &media).await;
+    assert_eq!(settled["rejection"]["code"], "image_too_large");
+    let dossier = scene.app.dossier_kinds(&scene.dispatcher, &scene.alert).await;
+    assert_eq!(dossier.iter().filter(|kind| *kind == "media_rejected").count(), 1);
+}
+
+/// Waits until `done` holds, for at most 30 seconds.
+async fn wait_until<F: Future<Output = bool>>(done: impl Fn() -> F) {
+    let started = std::time::Instant::now();
+    while !done().await {
+        assert!(started.elapsed() < Duration::from_secs(30), "still not done after 30 s");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 fn photo_of_something_else() -> Vec<u8> {
     let image = RgbImage::from_fn(64, 64, |_, _| image::Rgb([1, 2, 3]));
     jpeg_with_exif(&image, 80, &SampleExif::default())
@@ -747,12 +803,17 @@ fn large_photo() -> Vec<u8> {
     jpeg_with_exif(&image, 97, &SampleExif::default())
 }
 
-#[tokio::test]
-async fn a_file_above_the_single_upload_limit_goes_up_in_parts_and_is_completed_once() {
+/// A scene in which files above 1 MiB go up in parts of 5 MiB.
+async fn scene_with_small_parts() -> Scene {
     let mut options = TestAppOptions::default();
     options.media.single_upload_max_bytes = 1024 * 1024;
     options.media.part_bytes = 5 * 1024 * 1024;
-    let scene = scene(options).await;
+    scene(options).await
+}
+
+#[tokio::test]
+async fn a_file_above_the_single_upload_limit_goes_up_in_parts_and_is_completed_once() {
+    let scene = scene_with_small_parts().await;
     let tip = scene.tip(&scene.witness, json!({"text": "Grote foto."})).await;
     let bytes = large_photo();
     assert!(bytes.len() > 5 * 1024 * 1024, "{} bytes", bytes.len());
@@ -793,6 +854,58 @@ async fn a_file_above_the_single_upload_limit_goes_up_in_parts_and_is_completed_
 
     let tips = scene.app.get_json(&format!("/v1/alerts/{}/tips", scene.alert), &scene.dispatcher).await;
     assert_eq!(tips[0]["media"][0]["sha256"], sha256(&bytes));
+}
+
+#[tokio::test]
+async fn a_completion_must_name_every_uploaded_part_once_and_in_order() {
+    let scene = scene_with_small_parts().await;
+    let tip = scene.tip(&scene.witness, json!({"text": "Grote foto."})).await;
+    let bytes = large_photo();
+    let declared: Value =
+        scene.declare(&scene.witness, &tip, "image/jpeg", &bytes, &bytes).await.json().await.unwrap();
+    let requests = declared["upload"]["parts"].as_array().unwrap();
+    let media = declared["media"]["id"].as_str().unwrap().to_string();
+    let path = format!("{}/{media}/completion", scene.media_path(&tip));
+    let mut parts = Vec::new();
+    for (index, (request, chunk)) in requests.iter().zip(bytes.chunks(5 * 1024 * 1024)).enumerate() {
+        let uploaded = put_presigned(&scene.app, request, chunk.to_vec()).await;
+        assert!(uploaded.status().is_success());
+        let etag = uploaded.headers()["etag"].to_str().unwrap().to_string();
+        parts.push(json!({"number": index + 1, "etag": etag}));
+    }
+    assert!(parts.len() >= 2);
+    let (app, token) = (&scene.app, &scene.witness.access_token);
+    let complete = |parts: Vec<Value>| {
+        let body = json!({"parts": parts});
+        let path = path.clone();
+        async move { app.post_json_as(&path, token, &body).await }
+    };
+    let with = |changes: &[(usize, Value)]| {
+        let mut changed = parts.clone();
+        for (index, part) in changes {
+            changed[*index] = part.clone();
+        }
+        changed
+    };
+
+    // A list that leaves a part out (the parts then add up to less than declared), or names a part
+    // with another part's ETag: the file has not arrived in full.
+    let without_the_last = parts[..parts.len() - 1].to_vec();
+    assert_problem(complete(without_the_last).await, 409, "upload_missing").await;
+    let wrong_etag = with(&[(1, json!({"number": 2, "etag": parts[0]["etag"]}))]);
+    assert_problem(complete(wrong_etag).await, 409, "upload_missing").await;
+    // Repeated or out of order (S3's InvalidPartOrder): the list itself is wrong.
+    let mut first_twice = vec![parts[0].clone()];
+    first_twice.extend(parts.iter().cloned());
+    let swapped = with(&[(0, parts[1].clone()), (1, parts[0].clone())]);
+    for list in [vec![parts[0].clone(); 40], first_twice, swapped] {
+        assert_problem(complete(list).await, 422, "invalid_part_list").await;
+    }
+    // None of these wrote anything, and the file still waits for its completion.
+    assert_eq!(scene.stored_objects(&media).await, Vec::<String>::new());
+    let completed = complete(parts.clone()).await;
+    assert_eq!(completed.status(), 200);
+    assert_eq!(scene.settled(&scene.witness, &tip, &media).await["state"], "ready");
 }
 
 #[tokio::test]

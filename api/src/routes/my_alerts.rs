@@ -293,8 +293,8 @@ pub async fn declare_media(
         JsonBodyProblems,
         ParticipantAccessProblems,
         (status = 404, description = "No such tip of yours, or no such file on it.", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`upload_missing`: the file (or a part) has not arrived; `media_expired`: too late.", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`invalid_body`: e.g. a part without its number or ETag.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`upload_missing`: the file (or a part) has not arrived, or the parts named leave one out or carry another ETag; nothing was completed, so report again once every part is uploaded; `media_expired`: too late.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_part_list`: a part is named twice or out of ascending order; `invalid_body`.", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "`media_store_unavailable`: retry later.", body = Problem, content_type = "application/problem+json"),
     )
 )]

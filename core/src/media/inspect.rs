@@ -151,8 +151,14 @@ impl Rejection {
         Self::new("image_unreadable", "The photo is damaged or incomplete and cannot be read.")
     }
 
-    pub fn image_too_large() -> Self {
-        Self::new("image_too_large", "The photo has too many pixels to be processed.")
+    /// More pixels than a worker decodes: `max_megapixels` is the limit.
+    pub fn image_too_large(max_megapixels: u64) -> Self {
+        Self {
+            code: "image_too_large",
+            reason: format!(
+                "The photo has too many pixels to be processed (at most {max_megapixels} megapixels); send it at a smaller size."
+            ),
+        }
     }
 
     pub fn video_unreadable() -> Self {

@@ -2,15 +2,20 @@
 //! anything is allocated for its pixels), turned upright by their EXIF orientation, and derived
 //! into a thumbnail and a display image that carry no metadata at all. The capture time and the
 //! position are read from EXIF for the staff and kept apart from the images.
+//!
+//! Memory: the decoded pixels are the one full-size buffer we make. Transparency is flattened in
+//! it, the display image is resized from it in the decoder's own pixel format, and only that small
+//! image becomes 8-bit RGB. So a photo takes what its decoding takes (from the header, at most
+//! [`PhotoLimits::max_decoding_bytes`]) and a few tens of MB for resizing;
+//! `core/tests/photo_memory.rs` holds the worst photos the limits allow to a budget.
 
 use std::io::Cursor;
 
 use chrono::{FixedOffset, NaiveDateTime};
 use exif::{Exif, In, Tag, Value};
-use fast_image_resize::images::{Image, ImageRef};
-use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
+use fast_image_resize::{FilterType, IntoImageView, IntoImageViewMut, ResizeAlg, ResizeOptions, Resizer};
 use image::metadata::Orientation;
-use image::{DynamicImage, ImageDecoder, ImageError, ImageFormat, ImageReader, RgbImage};
+use image::{DynamicImage, ImageDecoder, ImageError, ImageFormat, ImageReader, Primitive, RgbImage};
 use jpeg_encoder::{ColorType, Encoder};
 
 use super::inspect::{MediaType, Rejection};
@@ -22,19 +27,39 @@ pub const DISPLAY_LONGEST_SIDE: u32 = 1600;
 /// JPEG quality of the derived images.
 const DERIVED_QUALITY: u8 = 80;
 
-/// What a photo may be before it is refused as too large to decode.
+/// What a photo may be before it is refused as too large to decode. Checked against the header,
+/// before anything is allocated for the pixels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PhotoLimits {
     pub max_width: u32,
     pub max_height: u32,
-    /// The decoded pixels, at the decoder's own pixel format.
-    pub max_decoded_bytes: u64,
+    /// Width times height.
+    pub max_pixels: u64,
+    /// What decoding may take: the decoded pixels at the decoder's own pixel format (16 bits a
+    /// channel take twice 8's), and what the decoder holds beside them (a progressive JPEG's
+    /// coefficients, a WebP's intermediate frames).
+    pub max_decoding_bytes: u64,
 }
 
 impl Default for PhotoLimits {
-    /// 144 megapixels at most on either side's account; 512 MiB of decoded pixels.
+    /// 50 megapixels (a phone's full-resolution photo is 12 to 50), at most 12,000 on a side, and
+    /// 200 MB for decoding: 50 megapixels of a baseline JPEG, a PNG or a lossless WebP with alpha;
+    /// fewer at 16 bits a channel (25), of a progressive JPEG (33 at 4:2:0) or a lossy WebP with
+    /// alpha (19). A worker processes one photo per core, and two of these beside the deliveries
+    /// fit the chart's 1 GiB.
     fn default() -> Self {
-        Self { max_width: 12_000, max_height: 12_000, max_decoded_bytes: 512 * 1024 * 1024 }
+        Self {
+            max_width: 12_000,
+            max_height: 12_000,
+            max_pixels: 50_000_000,
+            max_decoding_bytes: 200_000_000,
+        }
+    }
+}
+
+impl PhotoLimits {
+    fn too_large(&self) -> Rejection {
+        Rejection::image_too_large(self.max_pixels / 1_000_000)
     }
 }
 
@@ -97,8 +122,7 @@ pub fn process_photo(
     let (width, height) = (decoded.width(), decoded.height());
     // Rotating the display image is cheaper than rotating the original; the longest side is the
     // same either way.
-    let display = downscale(&decoded, DISPLAY_LONGEST_SIDE)?;
-    drop(decoded);
+    let display = display_image(decoded)?;
     let display = upright(display, orientation);
     let thumbnail = downscale(&display, THUMBNAIL_LONGEST_SIDE)?;
     let (width, height) = if swaps_sides(orientation) { (height, width) } else { (width, height) };
@@ -111,50 +135,76 @@ pub fn process_photo(
     })
 }
 
-/// Decodes within `limits`: the dimensions come from the header, and the decoder refuses before
-/// allocating the pixels.
-fn decode(bytes: &[u8], format: ImageFormat, limits: &PhotoLimits) -> Result<RgbImage, Rejection> {
+/// Decodes within `limits`, in the decoder's own pixel format: the dimensions come from the header,
+/// and a photo over the limits is refused before its pixels are allocated.
+fn decode(bytes: &[u8], format: ImageFormat, limits: &PhotoLimits) -> Result<DynamicImage, Rejection> {
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
     let mut decoder_limits = image::Limits::default();
     decoder_limits.max_image_width = Some(limits.max_width);
     decoder_limits.max_image_height = Some(limits.max_height);
-    decoder_limits.max_alloc = Some(limits.max_decoded_bytes);
+    decoder_limits.max_alloc = Some(limits.max_decoding_bytes);
     reader.limits(decoder_limits);
+    let rejection = |error| match error {
+        ImageError::Limits(_) => limits.too_large(),
+        _ => Rejection::image_unreadable(),
+    };
     let decoder = reader.into_decoder().map_err(rejection)?;
     let (width, height) = decoder.dimensions();
     if width == 0 || height == 0 {
         return Err(Rejection::image_unreadable());
     }
+    let pixels = u64::from(width) * u64::from(height);
     if width > limits.max_width
         || height > limits.max_height
-        || decoder.total_bytes() > limits.max_decoded_bytes
+        || pixels > limits.max_pixels
+        || decoder.total_bytes().saturating_add(decoder_working_bytes(bytes, format, pixels))
+            > limits.max_decoding_bytes
     {
-        return Err(Rejection::image_too_large());
+        return Err(limits.too_large());
     }
-    let image = DynamicImage::from_decoder(decoder).map_err(rejection)?;
-    Ok(if image.color().has_alpha() { flatten_on_white(image) } else { image.into_rgb8() })
+    DynamicImage::from_decoder(decoder).map_err(rejection)
 }
 
-fn rejection(error: ImageError) -> Rejection {
-    match error {
-        ImageError::Limits(_) => Rejection::image_too_large(),
-        _ => Rejection::image_unreadable(),
+/// The display image of the decoded photo, made without a second full-size buffer: transparency is
+/// flattened in place, the pixels are resized in their own format, and only the result is turned
+/// into 8-bit RGB.
+fn display_image(mut image: DynamicImage) -> Result<RgbImage, Rejection> {
+    flatten_on_white(&mut image);
+    let (width, height) = fitted(image.width(), image.height(), DISPLAY_LONGEST_SIDE);
+    if (width, height) == (image.width(), image.height()) {
+        return Ok(image.into_rgb8());
     }
+    let mut display = DynamicImage::new(width, height, image.color());
+    resize(&image, &mut display)?;
+    drop(image);
+    Ok(display.into_rgb8())
 }
 
 /// Transparent parts become white (JPEG has no transparency; dropping the alpha channel would
-/// show whatever colour the transparent pixels happen to hold).
-fn flatten_on_white(image: DynamicImage) -> RgbImage {
-    let rgba = image.into_rgba8();
-    let (width, height) = rgba.dimensions();
-    let mut rgb = Vec::with_capacity(width as usize * height as usize * 3);
-    for pixel in rgba.as_raw().chunks_exact(4) {
-        let alpha = u16::from(pixel[3]);
-        for &channel in &pixel[..3] {
-            rgb.push(((u16::from(channel) * alpha + 255 * (255 - alpha) + 127) / 255) as u8);
-        }
+/// show whatever colour the transparent pixels happen to hold). In place; the alpha channel is
+/// left fully opaque. The decoders of the formats we take give 8 or 16 bits a channel.
+fn flatten_on_white(image: &mut DynamicImage) {
+    match image {
+        DynamicImage::ImageLumaA8(pixels) => flatten_samples(pixels, 2),
+        DynamicImage::ImageRgba8(pixels) => flatten_samples(pixels, 4),
+        DynamicImage::ImageLumaA16(pixels) => flatten_samples(pixels, 2),
+        DynamicImage::ImageRgba16(pixels) => flatten_samples(pixels, 4),
+        _ => {}
     }
-    RgbImage::from_raw(width, height, rgb).expect("three bytes for every pixel")
+}
+
+/// Blends each pixel of `channels` samples (the last one alpha) with white.
+fn flatten_samples<T: Primitive + Into<u32> + TryFrom<u32>>(samples: &mut [T], channels: usize) {
+    let max: u32 = T::DEFAULT_MAX_VALUE.into();
+    for pixel in samples.chunks_exact_mut(channels) {
+        let (colour, alpha) = pixel.split_at_mut(channels - 1);
+        let opacity: u32 = alpha[0].into();
+        for sample in colour {
+            let blended = ((*sample).into() * opacity + max * (max - opacity) + max / 2) / max;
+            *sample = T::try_from(blended).unwrap_or(T::DEFAULT_MAX_VALUE);
+        }
+        alpha[0] = T::DEFAULT_MAX_VALUE;
+    }
 }
 
 /// The size that fits `longest_side`, keeping the aspect ratio; never larger than the original.
@@ -174,14 +224,19 @@ fn downscale(image: &RgbImage, longest_side: u32) -> Result<RgbImage, Rejection>
     if (target_width, target_height) == (width, height) {
         return Ok(image.clone());
     }
-    let source = ImageRef::new(width, height, image.as_raw(), PixelType::U8x3)
-        .map_err(|_| Rejection::image_unreadable())?;
-    let mut target = Image::new(target_width, target_height, PixelType::U8x3);
+    let mut target = RgbImage::new(target_width, target_height);
+    resize(image, &mut target)?;
+    Ok(target)
+}
+
+/// Resizes `source` to the size of `target`, both of the same pixel format.
+fn resize(source: &impl IntoImageView, target: &mut impl IntoImageViewMut) -> Result<(), Rejection> {
     // A convolution whose kernel grows with the scale factor: no aliasing on a large downscale,
-    // and a fraction of Lanczos3's cost.
-    let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Bilinear));
-    Resizer::new().resize(&source, &mut target, &options).map_err(|_| Rejection::image_unreadable())?;
-    RgbImage::from_raw(target_width, target_height, target.into_vec()).ok_or_else(Rejection::image_unreadable)
+    // and a fraction of Lanczos3's cost. Transparency is flattened before, so the alpha channel
+    // needs no premultiplying (which would take a full-size copy of the source).
+    let options =
+        ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Bilinear)).use_alpha(false);
+    Resizer::new().resize(source, target, &options).map_err(|_| Rejection::image_unreadable())
 }
 
 fn upright(image: RgbImage, orientation: Orientation) -> RgbImage {
@@ -211,7 +266,7 @@ fn encode_jpeg(image: &RgbImage) -> Result<DerivedImage, Rejection> {
 /// `image` as a baseline JPEG with 4:2:0 chroma and nothing besides the pixels but the JFIF
 /// header.
 fn jpeg_bytes(image: &RgbImage, quality: u8) -> Result<Vec<u8>, Rejection> {
-    let side = |length: u32| u16::try_from(length).map_err(|_| Rejection::image_too_large());
+    let side = |length: u32| u16::try_from(length).map_err(|_| Rejection::image_unreadable());
     let (width, height) = (side(image.width())?, side(image.height())?);
     let mut jpeg = Vec::with_capacity(image.as_raw().len() / 8);
     Encoder::new(&mut jpeg, quality)
@@ -220,30 +275,105 @@ fn jpeg_bytes(image: &RgbImage, quality: u8) -> Result<Vec<u8>, Rejection> {
     Ok(jpeg)
 }
 
-/// Whether a JPEG's entropy-coded data ends with the end-of-image marker: the segments before the
-/// first scan are walked by their lengths (an EXIF thumbnail's own markers are skipped that way),
-/// then the marker is looked for after the scan starts. Within scan data a 0xFF byte is always
-/// followed by 0x00 or a restart marker, so 0xFF 0xD9 there is the real end.
-fn jpeg_is_complete(bytes: &[u8]) -> bool {
+/// The segments of a JPEG before its first scan, walked by their lengths (an EXIF thumbnail's own
+/// markers are skipped that way).
+struct JpegHeader<'a> {
+    /// The progressive frame header's payload (after its length), when the frame is progressive.
+    progressive_frame: Option<&'a [u8]>,
+    /// Where the first scan's entropy-coded data starts.
+    scan_start: usize,
+}
+
+/// None when the file breaks off before its first scan.
+fn jpeg_header(bytes: &[u8]) -> Option<JpegHeader<'_>> {
     let mut at = 2;
-    let scan_start = loop {
-        let Some(&[0xFF, marker]) = bytes.get(at..at + 2) else { return false };
+    let mut progressive_frame = None;
+    loop {
+        let &[0xFF, marker] = bytes.get(at..at + 2)? else { return None };
         at += 2;
         match marker {
             // Fill bytes before a marker.
             0xFF => at -= 1,
             0x01 | 0xD0..=0xD7 => {}
-            0xD8 | 0xD9 => return false,
+            0xD8 | 0xD9 => return None,
             _ => {
-                let Some(&[high, low]) = bytes.get(at..at + 2) else { return false };
-                at += usize::from(u16::from_be_bytes([high, low]));
+                let &[high, low] = bytes.get(at..at + 2)? else { return None };
+                let length = usize::from(u16::from_be_bytes([high, low]));
+                if marker == 0xC2 {
+                    progressive_frame = bytes.get(at + 2..at + length);
+                }
+                at += length;
                 if marker == 0xDA {
-                    break at;
+                    return Some(JpegHeader { progressive_frame, scan_start: at });
                 }
             }
         }
+    }
+}
+
+/// Whether a JPEG's entropy-coded data ends with the end-of-image marker, looked for after the
+/// first scan starts. Within scan data a 0xFF byte is always followed by 0x00 or a restart marker,
+/// so 0xFF 0xD9 there is the real end.
+fn jpeg_is_complete(bytes: &[u8]) -> bool {
+    jpeg_header(bytes)
+        .and_then(|header| bytes.get(header.scan_start..))
+        .is_some_and(|scan| scan.windows(2).rev().any(|pair| pair == [0xFF, 0xD9]))
+}
+
+/// What the decoder holds besides the decoded pixels until it is done, in bytes, as the decoders
+/// we use allocate it (`core/tests/photo_memory.rs` measures the worst cases).
+fn decoder_working_bytes(bytes: &[u8], format: ImageFormat, pixels: u64) -> u64 {
+    match format {
+        ImageFormat::Jpeg => jpeg_header(bytes)
+            .and_then(|header| header.progressive_frame)
+            .map_or(0, progressive_coefficient_bytes),
+        ImageFormat::WebP => webp_working_bytes(bytes, pixels),
+        // Decoded row by row into the pixels themselves.
+        _ => 0,
+    }
+}
+
+/// A progressive JPEG's DCT coefficients, kept for every block of every component until the last
+/// scan: 2 bytes a sample, over whole MCUs. `frame` is the frame header after its length:
+/// precision, height, width, the number of components, then 3 bytes a component whose second
+/// holds its sampling factors.
+fn progressive_coefficient_bytes(frame: &[u8]) -> u64 {
+    let [_, height_high, height_low, width_high, width_low, count, components @ ..] = frame else { return 0 };
+    let height = u64::from(u16::from_be_bytes([*height_high, *height_low]));
+    let width = u64::from(u16::from_be_bytes([*width_high, *width_low]));
+    let sampling: Vec<(u64, u64)> = components
+        .chunks_exact(3)
+        .take(usize::from(*count))
+        .map(|component| (u64::from(component[1] >> 4).max(1), u64::from(component[1] & 0x0F).max(1)))
+        .collect();
+    let horizontal_max = sampling.iter().map(|(horizontal, _)| *horizontal).max().unwrap_or(1);
+    let vertical_max = sampling.iter().map(|(_, vertical)| *vertical).max().unwrap_or(1);
+    let mcus = width.div_ceil(8 * horizontal_max) * height.div_ceil(8 * vertical_max);
+    sampling.iter().map(|(horizontal, vertical)| mcus * horizontal * vertical * 64 * 2).sum()
+}
+
+/// What the WebP decoder holds besides the decoded pixels, from the first chunk: a lossy image's
+/// YUV frame (1.5 bytes a pixel); a lossless image without alpha is decoded as RGBA first (4);
+/// an extended one with alpha may be lossy with a lossless alpha plane (YUV, and the plane as RGBA
+/// and as one byte: 6.5); an animation's first frame is composed on a canvas (at most 14.5).
+fn webp_working_bytes(bytes: &[u8], pixels: u64) -> u64 {
+    let tenths_a_pixel = match bytes.get(12..16) {
+        Some(b"VP8 ") => 15,
+        Some(b"VP8L") => {
+            // After the signature byte: 14 bits of width, 14 of height, then alpha_is_used.
+            let header = bytes
+                .get(21..25)
+                .map_or(0, |header| u32::from_le_bytes(header.try_into().expect("four bytes")));
+            if header >> 28 & 1 == 1 { 0 } else { 40 }
+        }
+        Some(b"VP8X") => match bytes.get(20) {
+            Some(flags) if flags & 0x02 != 0 => 145,
+            Some(flags) if flags & 0x10 != 0 => 65,
+            _ => 40,
+        },
+        _ => 0,
     };
-    bytes.get(scan_start..).is_some_and(|scan| scan.windows(2).rev().any(|pair| pair == [0xFF, 0xD9]))
+    pixels * tenths_a_pixel / 10
 }
 
 fn restricted_metadata(exif: &Exif) -> RestrictedMetadata {
@@ -624,6 +754,107 @@ mod tests {
         let display = pixels(&display);
         assert!(is_near(display.get_pixel(5, 10), Rgb([255, 255, 255])), "{:?}", display.get_pixel(5, 10));
         assert!(is_near(display.get_pixel(35, 10), BLUE));
+    }
+
+    #[test]
+    fn transparency_becomes_white_in_16_bit_photos_and_when_resized() {
+        let (width, height) = (3200, 1600);
+        let rgba = |x: u32, _| if x < width / 2 { [0u16, 0, 0, 0] } else { [7710, 7710, 56540, 65535] };
+        let samples8: Vec<u8> = (0..height)
+            .flat_map(|y| (0..width).flat_map(move |x| rgba(x, y).map(|sample| (sample >> 8) as u8)))
+            .collect();
+        let samples16: Vec<u8> = (0..height)
+            .flat_map(|y| (0..width).flat_map(move |x| rgba(x, y)))
+            .flat_map(u16::to_ne_bytes)
+            .collect();
+        for (samples, color) in [(samples8, ExtendedColorType::Rgba8), (samples16, ExtendedColorType::Rgba16)]
+        {
+            let mut png = Vec::new();
+            PngEncoder::new(&mut png).write_image(&samples, width, height, color).unwrap();
+            let (_, display, ..) =
+                previewed(process_photo(&png, MediaType::Png, &PhotoLimits::default()).unwrap());
+            assert_eq!((display.width, display.height), (1600, 800), "{color:?}");
+            let display = pixels(&display);
+            assert!(is_near(display.get_pixel(200, 400), Rgb([255, 255, 255])), "{color:?}");
+            assert!(is_near(display.get_pixel(1400, 400), BLUE), "{color:?}");
+        }
+    }
+
+    #[test]
+    fn a_grey_photo_is_previewed() {
+        let grey =
+            image::GrayImage::from_fn(2000, 1000, |x, _| image::Luma([if x < 1000 { 40 } else { 220 }]));
+        let mut png = Vec::new();
+        PngEncoder::new(&mut png).write_image(grey.as_raw(), 2000, 1000, ExtendedColorType::L8).unwrap();
+        let (_, display, ..) =
+            previewed(process_photo(&png, MediaType::Png, &PhotoLimits::default()).unwrap());
+        assert_eq!((display.width, display.height), (1600, 800));
+        let display = pixels(&display);
+        assert!(is_near(display.get_pixel(100, 400), Rgb([40, 40, 40])));
+        assert!(is_near(display.get_pixel(1500, 400), Rgb([220, 220, 220])));
+    }
+
+    #[test]
+    fn more_pixels_than_allowed_are_refused_with_the_limit_in_the_reason() {
+        let photo = jpeg(&red_left_blue_right(300, 200), &SampleExif::default());
+        let limits = PhotoLimits { max_pixels: 59_999, ..PhotoLimits::default() };
+        let rejection = process_photo(&photo, MediaType::Jpeg, &limits).unwrap_err();
+        assert_eq!(rejection.code, "image_too_large");
+        let rejection =
+            process_photo(&png_of(&red_left_blue_right(8000, 7000)), MediaType::Png, &PhotoLimits::default())
+                .unwrap_err();
+        assert_eq!(rejection.code, "image_too_large");
+        assert!(rejection.reason.contains("at most 50 megapixels"), "{}", rejection.reason);
+    }
+
+    fn png_of(image: &RgbImage) -> Vec<u8> {
+        let mut png = Vec::new();
+        PngEncoder::new(&mut png)
+            .write_image(image.as_raw(), image.width(), image.height(), ExtendedColorType::Rgb8)
+            .unwrap();
+        png
+    }
+
+    #[test]
+    fn a_progressive_jpeg_counts_its_coefficients_as_decoding_memory() {
+        // 800 x 800 without subsampling: 1.92 MB of pixels, and 3.84 MB of coefficients while a
+        // progressive JPEG is decoded.
+        let image = red_left_blue_right(800, 800);
+        let encode = |progressive: bool| {
+            let mut jpeg = Vec::new();
+            let mut encoder = Encoder::new(&mut jpeg, 90);
+            encoder.set_progressive(progressive);
+            encoder.set_sampling_factor(jpeg_encoder::SamplingFactor::F_1_1);
+            encoder.encode(image.as_raw(), 800, 800, ColorType::Rgb).unwrap();
+            jpeg
+        };
+        let limits = PhotoLimits { max_decoding_bytes: 5_000_000, ..PhotoLimits::default() };
+        assert!(process_photo(&encode(false), MediaType::Jpeg, &limits).is_ok());
+        let rejection = process_photo(&encode(true), MediaType::Jpeg, &limits).unwrap_err();
+        assert_eq!(rejection.code, "image_too_large");
+        let roomier = PhotoLimits { max_decoding_bytes: 5_760_000, ..limits };
+        assert!(process_photo(&encode(true), MediaType::Jpeg, &roomier).is_ok());
+    }
+
+    #[test]
+    fn a_lossless_webp_without_alpha_counts_the_rgba_frame_it_is_decoded_through() {
+        // 1000 x 1000: 3 MB of RGB, decoded through 4 MB of RGBA; with alpha, straight into its
+        // 4 MB.
+        let rgb = vec![90u8; 3_000_000];
+        let rgba = vec![90u8; 4_000_000];
+        let mut opaque = Vec::new();
+        WebPEncoder::new_lossless(&mut opaque)
+            .write_image(&rgb, 1000, 1000, ExtendedColorType::Rgb8)
+            .unwrap();
+        let mut transparent = Vec::new();
+        WebPEncoder::new_lossless(&mut transparent)
+            .write_image(&rgba, 1000, 1000, ExtendedColorType::Rgba8)
+            .unwrap();
+        let limits = PhotoLimits { max_decoding_bytes: 5_000_000, ..PhotoLimits::default() };
+        assert_eq!(process_photo(&opaque, MediaType::Webp, &limits).unwrap_err().code, "image_too_large");
+        assert!(process_photo(&transparent, MediaType::Webp, &limits).is_ok());
+        let roomier = PhotoLimits { max_decoding_bytes: 7_000_000, ..limits };
+        assert!(process_photo(&opaque, MediaType::Webp, &roomier).is_ok());
     }
 
     #[test]

@@ -4,8 +4,9 @@
 //! (from its first bytes) must be the declared one and allowed. Photos are decoded under limits
 //! and get a thumbnail and a display image without metadata; capture time and position from the
 //! file go into restricted fields. Videos are probed and get a poster frame. The original is then
-//! copied unchanged into the evidence area and the upload removed. A refused file is removed
-//! entirely and its reason recorded. Each step can be repeated, so a retry after a crash is safe.
+//! copied unchanged into the evidence area and the upload removed. A refused file has its reason
+//! recorded, then is removed entirely. Each step can be repeated, so a retry after a crash or a
+//! store failure is safe; a refusal is final once recorded, and a retry only finishes the removal.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -64,8 +65,15 @@ impl BackgroundJob for ProcessMedia {
         let Some(row) = queries::find(conn, self.media_id).await.map_err(JobError::retryable)? else {
             return Ok(()); // removed meanwhile (retention)
         };
-        if !matches!(MediaState::from_database(&row.state), MediaState::Uploaded | MediaState::Processing) {
-            return Ok(());
+        match MediaState::from_database(&row.state) {
+            MediaState::Uploaded | MediaState::Processing => {}
+            // An earlier attempt refused the file and failed to remove all of it.
+            MediaState::Rejected => {
+                return super::retention::remove_objects(&ctx.store, self.media_id)
+                    .await
+                    .map_err(store_failure);
+            }
+            _ => return Ok(()),
         }
         queries::set_state(conn, self.media_id, MediaState::Processing.as_str())
             .await
@@ -77,9 +85,11 @@ impl BackgroundJob for ProcessMedia {
                 ctx.store.delete(&upload_key(self.media_id)).await.map_err(store_failure)?;
                 record_ready(conn, &row, &facts).await.map_err(JobError::retryable)
             }
+            // Recorded first: a store failure while removing the file must not have the refusal
+            // decided again, or differently (the upload already gone), on the next attempt.
             Err(rejection) => {
-                super::retention::remove_objects(&ctx.store, self.media_id).await.map_err(store_failure)?;
-                record_rejected(conn, &row, &rejection).await.map_err(JobError::retryable)
+                record_rejected(conn, &row, &rejection).await.map_err(JobError::retryable)?;
+                super::retention::remove_objects(&ctx.store, self.media_id).await.map_err(store_failure)
             }
         }
     }

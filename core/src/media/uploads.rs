@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 
 use super::inspect::{MediaKind, MediaType, Rejection};
 use super::processing::ProcessMedia;
-use super::store::{CompletedPart, MediaStore, MultipartUploadId, PresignedRequest, StoreError, UploadSpec};
+use super::store::{
+    CompletedPart, InvalidParts, MediaStore, MultipartUploadId, PresignedRequest, StoreError, UploadSpec,
+};
 use super::{MediaSettings, MediaState, upload_key};
 use crate::alerts::AlertStatus;
 use crate::alerts::tips::SenderKey;
@@ -149,6 +151,8 @@ pub enum MediaError {
     IdempotencyKeyReused,
     #[error("The file has not arrived in full; upload it (every part) first, then report completion.")]
     UploadMissing,
+    #[error("Name each uploaded part once, in ascending order of number, with the ETag its upload answered.")]
+    InvalidPartList,
     #[error("This upload can no longer be completed: it is {}.", .0.as_str())]
     NotPending(MediaState),
     #[error("The media store cannot be reached just now; please retry.")]
@@ -356,11 +360,11 @@ pub async fn complete(
             if parts.is_empty() {
                 return Err(MediaError::UploadMissing);
             }
-            store.complete_multipart(&key, &MultipartUploadId(upload.clone()), &parts).await.map_err(
-                |error| {
-                    if error.is_retryable() { MediaError::Store(error) } else { MediaError::UploadMissing }
-                },
-            )?;
+            let upload = MultipartUploadId(upload.clone());
+            store
+                .complete_multipart(&key, &upload, &parts, row.size_bytes as u64)
+                .await
+                .map_err(completion_refused)?;
             arrived = store.size(&key).await?;
         }
         match arrived {
@@ -379,6 +383,16 @@ pub async fn complete(
         Ok(MyMedia::from(&row))
     })
     .await
+}
+
+/// Why the store did not complete an upload from the parts named, for the app.
+fn completion_refused(error: StoreError) -> MediaError {
+    match error {
+        StoreError::InvalidParts(InvalidParts::Order) => MediaError::InvalidPartList,
+        error if error.is_retryable() => MediaError::Store(error),
+        // A part not uploaded, another ETag, or parts left out: not arrived in full.
+        _ => MediaError::UploadMissing,
+    }
 }
 
 /// The sender's tip with the state of each file.

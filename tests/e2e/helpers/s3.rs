@@ -2,7 +2,9 @@
 //! URLs checked with the access key below) over `s3s-fs` (objects in a scratch directory), on a
 //! TCP socket of 127.0.0.1.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use burgernet_core::config::Env;
 use burgernet_core::media::store::MediaStore;
@@ -51,7 +53,7 @@ impl FakeS3 {
         let root = ScratchDir::new("s3");
         std::fs::create_dir(root.path().join(BUCKET)).expect("create the bucket");
         let filesystem = s3s_fs::FileSystem::new(root.path()).expect("s3s-fs over the scratch directory");
-        let mut builder = S3ServiceBuilder::new(AsS3Answers(filesystem));
+        let mut builder = S3ServiceBuilder::new(AsS3Answers { filesystem, uploads: Mutex::default() });
         builder.set_auth(SimpleAuth::from_single(ACCESS_KEY_ID, SECRET_ACCESS_KEY));
         let service = builder.build();
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind a random port");
@@ -88,9 +90,50 @@ pub fn s3_media_store(endpoint: &str, secret_access_key: &str) -> MediaStore {
     .expect("the S3 store's configuration")
 }
 
-/// s3s-fs, answering unknown multipart uploads as S3 does: 404 `NoSuchUpload` where s3s-fs says
-/// `AccessDenied` (with one access key, an upload that is not ours is one that does not exist).
-struct AsS3Answers(s3s_fs::FileSystem);
+/// s3s-fs, answering as S3 does where it does not:
+///
+/// - an unknown multipart upload is 404 `NoSuchUpload` where s3s-fs says `AccessDenied` (with one
+///   access key, an upload that is not ours is one that does not exist);
+/// - a completion's part list is checked as S3 checks it, before anything is written and with the
+///   upload left open (s3s-fs takes any ETag, wants the numbers 1, 2, 3, ..., and drops the upload
+///   before it looks): `InvalidPartOrder` for numbers not ascending or repeated, `InvalidPart` for
+///   a part not uploaded or of another ETag, `InvalidRequest` for parts that do not add up to
+///   `x-amz-mp-object-size`.
+struct AsS3Answers {
+    filesystem: s3s_fs::FileSystem,
+    /// The multipart uploads in progress, by id.
+    uploads: Mutex<HashMap<String, UploadedParts>>,
+}
+
+/// The ETag and size of each uploaded part, by number.
+type UploadedParts = HashMap<i32, (String, i64)>;
+
+impl AsS3Answers {
+    fn check_part_list(&self, input: &CompleteMultipartUploadInput) -> S3Result<()> {
+        let uploads = self.uploads.lock().unwrap();
+        let Some(uploaded) = uploads.get(&input.upload_id) else { return Err(s3_error!(NoSuchUpload)) };
+        let listed =
+            input.multipart_upload.as_ref().and_then(|upload| upload.parts.as_deref()).unwrap_or_default();
+        let numbers: Vec<i32> = listed.iter().map(|part| part.part_number.unwrap_or_default()).collect();
+        if numbers.windows(2).any(|pair| pair[0] >= pair[1]) {
+            return Err(s3_error!(InvalidPartOrder));
+        }
+        let mut total = 0;
+        for (part, number) in listed.iter().zip(numbers) {
+            let Some((etag, size)) = uploaded.get(&number) else {
+                return Err(s3_error!(InvalidPart));
+            };
+            if part.e_tag.as_ref().map(ETag::value) != Some(etag.as_str()) {
+                return Err(s3_error!(InvalidPart));
+            }
+            total += size;
+        }
+        match input.mpu_object_size {
+            Some(declared) if declared != total => Err(s3_error!(InvalidRequest)),
+            _ => Ok(()),
+        }
+    }
+}
 
 fn no_such_upload(error: S3Error) -> S3Error {
     if *error.code() == S3ErrorCode::AccessDenied { s3_error!(NoSuchUpload) } else { error }
@@ -99,50 +142,69 @@ fn no_such_upload(error: S3Error) -> S3Error {
 #[async_trait::async_trait]
 impl S3 for AsS3Answers {
     async fn put_object(&self, req: S3Request<PutObjectInput>) -> S3Result<S3Response<PutObjectOutput>> {
-        self.0.put_object(req).await
+        self.filesystem.put_object(req).await
     }
 
     async fn get_object(&self, req: S3Request<GetObjectInput>) -> S3Result<S3Response<GetObjectOutput>> {
-        self.0.get_object(req).await
+        self.filesystem.get_object(req).await
     }
 
     async fn head_object(&self, req: S3Request<HeadObjectInput>) -> S3Result<S3Response<HeadObjectOutput>> {
-        self.0.head_object(req).await
+        self.filesystem.head_object(req).await
     }
 
     async fn copy_object(&self, req: S3Request<CopyObjectInput>) -> S3Result<S3Response<CopyObjectOutput>> {
-        self.0.copy_object(req).await
+        self.filesystem.copy_object(req).await
     }
 
     async fn delete_object(
         &self,
         req: S3Request<DeleteObjectInput>,
     ) -> S3Result<S3Response<DeleteObjectOutput>> {
-        self.0.delete_object(req).await
+        self.filesystem.delete_object(req).await
     }
 
     async fn create_multipart_upload(
         &self,
         req: S3Request<CreateMultipartUploadInput>,
     ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
-        self.0.create_multipart_upload(req).await
+        let response = self.filesystem.create_multipart_upload(req).await?;
+        if let Some(upload) = &response.output.upload_id {
+            self.uploads.lock().unwrap().insert(upload.clone(), HashMap::new());
+        }
+        Ok(response)
     }
 
     async fn upload_part(&self, req: S3Request<UploadPartInput>) -> S3Result<S3Response<UploadPartOutput>> {
-        self.0.upload_part(req).await.map_err(no_such_upload)
+        let (upload, number) = (req.input.upload_id.clone(), req.input.part_number);
+        let size = req.input.content_length.unwrap_or_default();
+        let response = self.filesystem.upload_part(req).await.map_err(no_such_upload)?;
+        if let (Some(parts), Some(etag)) =
+            (self.uploads.lock().unwrap().get_mut(&upload), &response.output.e_tag)
+        {
+            parts.insert(number, (etag.value().to_string(), size));
+        }
+        Ok(response)
     }
 
     async fn complete_multipart_upload(
         &self,
         req: S3Request<CompleteMultipartUploadInput>,
     ) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
-        self.0.complete_multipart_upload(req).await.map_err(no_such_upload)
+        self.check_part_list(&req.input)?;
+        let upload = req.input.upload_id.clone();
+        let response = self.filesystem.complete_multipart_upload(req).await.map_err(no_such_upload)?;
+        self.uploads.lock().unwrap().remove(&upload);
+        Ok(response)
     }
 
     async fn abort_multipart_upload(
         &self,
         req: S3Request<AbortMultipartUploadInput>,
     ) -> S3Result<S3Response<AbortMultipartUploadOutput>> {
-        self.0.abort_multipart_upload(req).await.map_err(no_such_upload)
+        let upload = req.input.upload_id.clone();
+        let response = self.filesystem.abort_multipart_upload(req).await.map_err(no_such_upload)?;
+        self.uploads.lock().unwrap().remove(&upload);
+        Ok(response)
     }
 }

@@ -30,11 +30,11 @@ use chrono::{DateTime, Utc};
 use futures_util::{Stream, StreamExt};
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::{
-    CompletedPart, MultipartUploadId, ObjectKey, ObjectReader, PART_NUMBERS, PresignedRequest, StoreError,
-    UploadSpec, check_content_type, check_ttl, content_disposition, expiry,
+    CompletedPart, InvalidParts, MultipartUploadId, ObjectKey, ObjectReader, PART_NUMBERS, PresignedRequest,
+    StoreError, UploadSpec, check_content_type, check_ttl, content_disposition, expiry,
 };
 use crate::config::{ConfigError, Env, parse};
 use crate::secret::Secret;
@@ -287,37 +287,52 @@ impl FilesystemStore {
         }
     }
 
+    /// As S3 completes an upload: the list must name each part once, in ascending order
+    /// (`InvalidPartOrder`), every part uploaded with the ETag given (`InvalidPart`), and the parts
+    /// must add up to `total_bytes`; all checked before a byte is written.
     pub(super) async fn complete_multipart(
         &self,
         key: &ObjectKey,
         upload: &MultipartUploadId,
         parts: &[CompletedPart],
+        total_bytes: u64,
     ) -> Result<(), StoreError> {
         let dir = self.upload_for(key, &upload.0).await?;
-        let mut part_paths = Vec::with_capacity(parts.len());
+        if parts.windows(2).any(|pair| pair[0].number >= pair[1].number) {
+            return Err(InvalidParts::Order.into());
+        }
+        let not_uploaded = |error: std::io::Error| {
+            if error.kind() == std::io::ErrorKind::NotFound {
+                InvalidParts::Part.into()
+            } else {
+                io_error(error)
+            }
+        };
+        let mut sources = Vec::with_capacity(parts.len());
+        let mut sum: u64 = 0;
         for part in parts {
             let path = dir.join(format!("part-{}", part.number));
-            let etag = tokio::fs::read_to_string(path.with_extension("etag")).await.map_err(|error| {
-                if error.kind() == std::io::ErrorKind::NotFound {
-                    StoreError::Rejected(format!("InvalidPart: part {} was not uploaded", part.number))
-                } else {
-                    io_error(error)
-                }
-            })?;
+            let etag = tokio::fs::read_to_string(path.with_extension("etag")).await.map_err(not_uploaded)?;
             if etag != part.etag {
-                return Err(StoreError::Rejected(format!(
-                    "InvalidPart: part {} has another ETag",
-                    part.number
-                )));
+                return Err(InvalidParts::Part.into());
             }
-            part_paths.push(path);
+            let size = tokio::fs::metadata(&path).await.map_err(not_uploaded)?.len();
+            sum = sum.saturating_add(size);
+            sources.push((path, size));
+        }
+        if sum != total_bytes {
+            return Err(InvalidParts::Size.into());
         }
         let content_type = tokio::fs::read_to_string(dir.join("content-type")).await.map_err(io_error)?;
         let target = self.object_path(key);
         let mut temp = TempFile::beside(&target).await?;
-        for path in &part_paths {
-            let mut part = tokio::fs::File::open(path).await.map_err(io_error)?;
-            tokio::io::copy(&mut part, &mut temp.file).await.map_err(io_error)?;
+        for (path, size) in &sources {
+            // No more than was counted, should a part be uploaded again meanwhile.
+            let part = tokio::fs::File::open(path).await.map_err(not_uploaded)?;
+            let copied = tokio::io::copy(&mut part.take(*size), &mut temp.file).await.map_err(io_error)?;
+            if copied != *size {
+                return Err(InvalidParts::Part.into());
+            }
         }
         temp.persist(&target).await?;
         self.record_type(key, &content_type).await?;
@@ -744,6 +759,101 @@ mod tests {
         }
         let leftovers: Vec<_> = std::fs::read_dir(root.join("objects/uploads")).unwrap().collect();
         assert!(leftovers.is_empty(), "refused bodies leave no files: {leftovers:?}");
+        std::fs::remove_dir_all(root).unwrap();
+    }
+
+    /// An upload in parts of `parts`, each uploaded through its signed URL; returns the upload and
+    /// each part as completion names it.
+    async fn uploaded_in_parts(
+        store: &FilesystemStore,
+        key: &ObjectKey,
+        parts: &[&[u8]],
+    ) -> (MultipartUploadId, Vec<CompletedPart>) {
+        let upload = store.start_multipart(key, "video/mp4").await.unwrap();
+        let mut completed = Vec::new();
+        for (index, bytes) in parts.iter().enumerate() {
+            let number = u16::try_from(index + 1).unwrap();
+            let length = bytes.len() as u64;
+            let request = store.presign_part(key, &upload, number, length, Duration::from_secs(60)).unwrap();
+            let (k, q) = key_and_query(&request.url);
+            let received = store.receive(&k, &q, Some(length), None, body(bytes)).await.unwrap();
+            completed.push(CompletedPart { number, etag: received.etag });
+        }
+        (upload, completed)
+    }
+
+    /// Completing with `list` is refused as `expected`, and nothing is written.
+    async fn assert_refused(
+        store: &FilesystemStore,
+        key: &ObjectKey,
+        upload: &MultipartUploadId,
+        list: &[CompletedPart],
+        total_bytes: u64,
+        expected: InvalidParts,
+    ) {
+        let numbers: Vec<u16> = list.iter().map(|part| part.number).collect();
+        let refused = store.complete_multipart(key, upload, list, total_bytes).await;
+        assert!(
+            matches!(refused, Err(StoreError::InvalidParts(invalid)) if invalid == expected),
+            "{numbers:?} of {total_bytes} bytes: {refused:?}"
+        );
+        assert_eq!(store.size(key).await.unwrap(), None, "{numbers:?}: something was written");
+        let leftovers: Vec<_> = std::fs::read_dir(store.root().join("objects/uploads"))
+            .map(|entries| entries.collect())
+            .unwrap_or_default();
+        assert!(leftovers.is_empty(), "{numbers:?}: {leftovers:?}");
+    }
+
+    #[tokio::test]
+    async fn a_part_list_that_repeats_or_reorders_parts_is_refused_before_anything_is_written() {
+        let (store, root) = store();
+        let key = ObjectKey::new("uploads/a").unwrap();
+        let (upload, parts) = uploaded_in_parts(&store, &key, &[b"first ", b"second ", b"last"]).await;
+        let [first, second, last] = [parts[0].clone(), parts[1].clone(), parts[2].clone()];
+        for list in [
+            // Within the declared size, and (for a body of 64 KiB) many times over it.
+            vec![first.clone(), first.clone()],
+            vec![first.clone(); 1000],
+            vec![first.clone(), second.clone(), second.clone(), last.clone()],
+            vec![second.clone(), first.clone(), last.clone()],
+            vec![first.clone(), last.clone(), second.clone()],
+        ] {
+            assert_refused(&store, &key, &upload, &list, 17, InvalidParts::Order).await;
+        }
+        // The upload is still open: the right list completes it.
+        store.complete_multipart(&key, &upload, &parts, 17).await.unwrap();
+        assert_eq!(std::fs::read(root.join("objects/uploads/a")).unwrap(), b"first second last");
+        std::fs::remove_dir_all(root).unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_part_that_was_not_uploaded_or_has_another_etag_is_refused() {
+        let (store, root) = store();
+        let key = ObjectKey::new("uploads/a").unwrap();
+        let (upload, parts) = uploaded_in_parts(&store, &key, &[b"first ", b"last"]).await;
+        let unknown = CompletedPart { number: 3, etag: parts[1].etag.clone() };
+        let other_etag = CompletedPart { number: 2, etag: parts[0].etag.clone() };
+        for list in [vec![parts[0].clone(), parts[1].clone(), unknown], vec![parts[0].clone(), other_etag]] {
+            assert_refused(&store, &key, &upload, &list, 10, InvalidParts::Part).await;
+        }
+        store.complete_multipart(&key, &upload, &parts, 10).await.unwrap();
+        assert_eq!(store.size(&key).await.unwrap(), Some(10));
+        std::fs::remove_dir_all(root).unwrap();
+    }
+
+    #[tokio::test]
+    async fn parts_that_do_not_add_up_to_the_declared_size_are_refused() {
+        let (store, root) = store();
+        let key = ObjectKey::new("uploads/a").unwrap();
+        let (upload, parts) = uploaded_in_parts(&store, &key, &[b"first ", b"second ", b"last"]).await;
+        // A part left out, an empty list, and all parts of an upload declared otherwise.
+        assert_refused(&store, &key, &upload, &[parts[0].clone(), parts[2].clone()], 17, InvalidParts::Size)
+            .await;
+        assert_refused(&store, &key, &upload, &[], 17, InvalidParts::Size).await;
+        assert_refused(&store, &key, &upload, &parts, 16, InvalidParts::Size).await;
+        assert_refused(&store, &key, &upload, &parts, 18, InvalidParts::Size).await;
+        store.complete_multipart(&key, &upload, &parts, 17).await.unwrap();
+        assert_eq!(store.size(&key).await.unwrap(), Some(17));
         std::fs::remove_dir_all(root).unwrap();
     }
 

@@ -114,6 +114,22 @@ pub struct CompletedPart {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MultipartUploadId(pub String);
 
+/// Why the parts named to complete a multipart upload were refused, by S3's codes. Nothing was
+/// written and the upload stays open, so a corrected list can still complete it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidParts {
+    /// `InvalidPartOrder`: the part numbers are not in ascending order, or one is repeated.
+    #[error("InvalidPartOrder: the parts are not listed once each in ascending order")]
+    Order,
+    /// `InvalidPart`: a part was not uploaded, or its ETag is not the one given.
+    #[error("InvalidPart: a part was not uploaded or has another ETag")]
+    Part,
+    /// The parts do not add up to the size the object was declared to have (S3 answers
+    /// `InvalidRequest` to an `x-amz-mp-object-size` that differs).
+    #[error("the parts do not add up to the declared size")]
+    Size,
+}
+
 /// Why a store operation failed. The texts name keys at most, never contents or credentials.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -130,6 +146,9 @@ pub enum StoreError {
     /// The store refused the request (4xx): retrying the same request does not help.
     #[error("the media store rejected the request: {0}")]
     Rejected(String),
+    /// The store refused to complete a multipart upload from the parts named.
+    #[error("the media store refused the part list: {0}")]
+    InvalidParts(#[from] InvalidParts),
 }
 
 impl StoreError {
@@ -243,19 +262,19 @@ impl MediaStore {
         }
     }
 
-    /// Joins the parts, in the order given (ascending numbers), into the object at `key`.
+    /// Joins the parts, each once and in ascending order of number, into the object at `key`, when
+    /// they add up to `total_bytes` (the declared size). Otherwise [`StoreError::InvalidParts`],
+    /// before anything is written.
     pub async fn complete_multipart(
         &self,
         key: &ObjectKey,
         upload: &MultipartUploadId,
         parts: &[CompletedPart],
+        total_bytes: u64,
     ) -> Result<(), StoreError> {
-        if parts.is_empty() || parts.windows(2).any(|pair| pair[0].number >= pair[1].number) {
-            return Err(StoreError::InvalidRequest("parts must be given in ascending order".into()));
-        }
         match self {
-            Self::S3(store) => store.complete_multipart(key, upload, parts).await,
-            Self::Filesystem(store) => store.complete_multipart(key, upload, parts).await,
+            Self::S3(store) => store.complete_multipart(key, upload, parts, total_bytes).await,
+            Self::Filesystem(store) => store.complete_multipart(key, upload, parts, total_bytes).await,
         }
     }
 

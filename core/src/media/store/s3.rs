@@ -21,8 +21,8 @@ use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 use base64::Engine;
 
 use super::{
-    CompletedPart, MultipartUploadId, ObjectKey, ObjectReader, PresignedRequest, StoreError, UploadSpec,
-    check_content_type, check_ttl, content_disposition, expiry,
+    CompletedPart, InvalidParts, MultipartUploadId, ObjectKey, ObjectReader, PresignedRequest, StoreError,
+    UploadSpec, check_content_type, check_ttl, content_disposition, expiry,
 };
 use crate::config::{ConfigError, Env, parse};
 use crate::secret::Secret;
@@ -200,12 +200,16 @@ impl S3Store {
         Ok(into_presigned_request(presigned, ttl))
     }
 
+    /// S3 itself checks the list and, with `x-amz-mp-object-size`, the total.
     pub(super) async fn complete_multipart(
         &self,
         key: &ObjectKey,
         upload: &MultipartUploadId,
         parts: &[CompletedPart],
+        total_bytes: u64,
     ) -> Result<(), StoreError> {
+        let total_bytes = i64::try_from(total_bytes)
+            .map_err(|_| StoreError::InvalidRequest("the declared size is too large".into()))?;
         let parts = parts
             .iter()
             .map(|part| {
@@ -218,9 +222,19 @@ impl S3Store {
             .key(key.as_str())
             .upload_id(&upload.0)
             .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(parts)).build())
+            .mpu_object_size(total_bytes)
             .send()
             .await
-            .map_err(map_error)?;
+            .map_err(|error| {
+                let invalid = match error.as_service_error().and_then(ProvideErrorMetadata::code) {
+                    Some("InvalidPartOrder") => Some(InvalidParts::Order),
+                    Some("InvalidPart") => Some(InvalidParts::Part),
+                    // What S3 answers when the parts do not add up to x-amz-mp-object-size.
+                    Some("InvalidRequest") => Some(InvalidParts::Size),
+                    _ => None,
+                };
+                invalid.map_or_else(|| map_error(error), StoreError::from)
+            })?;
         Ok(())
     }
 
