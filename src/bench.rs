@@ -159,16 +159,15 @@ impl FakesProcess {
             .with_default("BURGERNET_SMS_WEBHOOK_SECRET", read("sms_webhook_secret_file"))
     }
 
+    /// The JSON answer of the fakes' stats server to `request`.
+    async fn answer(request: reqwest::RequestBuilder) -> anyhow::Result<Value> {
+        Ok(request.timeout(FAKES_LIMIT).send().await?.error_for_status()?.json().await?)
+    }
+
     /// How many messages each fake accepted, and when the first and the last.
     async fn stats(&self) -> anyhow::Result<FakeStats> {
-        let stats: Value = reqwest::Client::new()
-            .get(format!("{}/stats", self.field("stats_url")))
-            .timeout(FAKES_LIMIT)
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
-            .await?;
+        let client = reqwest::Client::new();
+        let stats = Self::answer(client.get(format!("{}/stats", self.field("stats_url")))).await?;
         Ok(FakeStats {
             apns: ProviderStats::read(&stats["apns"]),
             fcm: ProviderStats::read(&stats["fcm"]),
@@ -183,15 +182,9 @@ impl FakesProcess {
             .iter()
             .map(|t| json!({"provider": t.provider, "address": t.address, "handed_over": t.handed_over}))
             .collect();
-        let checked: Value = reqwest::Client::new()
-            .post(format!("{}/check", self.field("stats_url")))
-            .json(&targets)
-            .timeout(FAKES_LIMIT)
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
-            .await?;
+        let client = reqwest::Client::new();
+        let checked =
+            Self::answer(client.post(format!("{}/check", self.field("stats_url"))).json(&targets)).await?;
         Ok(TargetCheck {
             missing: checked["missing"].as_u64().unwrap_or_default(),
             duplicates: checked["duplicates"].as_u64().unwrap_or_default(),

@@ -334,20 +334,9 @@ fn classify(error: SmtpError) -> EmailError {
 }
 
 /// The causes of an error (not its own text), joined, each said once: network and TLS messages,
-/// which hold no message contents.
+/// which hold no message contents. Without a cause, the error's own text.
 fn causes(error: &dyn std::error::Error) -> String {
-    let mut text = String::new();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if cause_text.contains(&text) {
-            text = cause_text;
-        } else if !text.contains(&cause_text) {
-            text = format!("{text}: {cause_text}");
-        }
-        source = cause.source();
-    }
-    if text.is_empty() { error.to_string() } else { text }
+    error.source().map_or_else(|| error.to_string(), super::error_chain)
 }
 
 /// The RFC 3463 enhanced status code at the start of the server's reply (`5.1.1`), if any: only
