@@ -67,7 +67,48 @@ pub fn openapi_document() -> utoipa::openapi::OpenApi {
         .openapi(ApiDoc::openapi())
         .configure(crate::routes::configure)
         .split_for_parts();
+    let mut document = document;
+    utoipa::Modify::modify(&EventsAsSent, &mut document);
     document
+}
+
+/// Describes each Server-Sent Event as a client reads it off the wire. The stream's schema names
+/// its events as Rust sees them (`data` an object, `id` a number), but on the wire every field of
+/// an event is text: `data` is one line of JSON and `id` a number written out. So each event's
+/// `data` becomes a string whose JSON follows the schema it had (`contentMediaType` and
+/// `contentSchema`, which validators such as schemathesis check) and `id` a string of digits.
+/// utoipa has no `contentSchema`; it goes in as an extension, which is written as it is named.
+struct EventsAsSent;
+
+/// The schemas that describe an event stream's events.
+const EVENT_SCHEMAS: [&str; 1] = ["AlertStreamEvent"];
+
+impl utoipa::Modify for EventsAsSent {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::schema::{Object, ObjectBuilder, Schema, Type};
+        use utoipa::openapi::{RefOr, extensions::Extensions};
+
+        let Some(components) = openapi.components.as_mut() else { return };
+        for name in EVENT_SCHEMAS {
+            let Some(RefOr::T(Schema::OneOf(events))) = components.schemas.get_mut(name) else {
+                panic!("{name} is described as one of its events");
+            };
+            for event in &mut events.items {
+                let RefOr::T(Schema::Object(Object { properties, .. })) = event else { continue };
+                if let Some(data) = properties.get_mut("data") {
+                    let payload = serde_json::to_value(&*data).expect("a schema serialises");
+                    *data = ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .content_media_type("application/json")
+                        .extensions(Some(Extensions::from_iter([("contentSchema", payload)])))
+                        .into();
+                }
+                if let Some(id) = properties.get_mut("id") {
+                    *id = ObjectBuilder::new().schema_type(Type::String).pattern(Some("^[0-9]+$")).into();
+                }
+            }
+        }
+    }
 }
 
 /// The contract in the forms the server hands out, computed once at start.
