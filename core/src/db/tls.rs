@@ -106,7 +106,9 @@ impl ParsedUrl {
         let mut root_cert = None;
         let mut rest = Vec::new();
         for pair in query.split('&').filter(|pair| !pair.is_empty()) {
-            let (key, value) = url::form_urlencoded::parse(pair.as_bytes()).next().unwrap_or_default();
+            // Percent-decoded as libpq does: a `+` stays a `+` (form decoding would make it a space).
+            let pair_bytes = pair.replace('+', "%2B");
+            let (key, value) = url::form_urlencoded::parse(pair_bytes.as_bytes()).next().unwrap_or_default();
             match &*key {
                 "sslmode" => mode = Some(value.parse::<SslMode>()?),
                 "sslrootcert" => root_cert = Some(value.into_owned()),
@@ -440,10 +442,10 @@ mod tests {
     fn sslmode_and_sslrootcert_are_read_and_taken_out_of_what_tokio_postgres_sees() {
         let parsed = parse(
             "postgres://app:pw@db.example.nl:5433/burgernet?sslmode=verify-full&application_name=api\
-             &sslrootcert=%2Fetc%2Fca.crt",
+             &sslrootcert=%2Fetc%2Fdb+ca.crt",
         );
         assert_eq!(parsed.mode, SslMode::VerifyFull);
-        assert_eq!(parsed.roots, TrustedRoots::File("/etc/ca.crt".into()));
+        assert_eq!(parsed.roots, TrustedRoots::File("/etc/db+ca.crt".into()));
         assert_eq!(parsed.config.get_application_name(), Some("api"));
         assert_eq!(parsed.config.get_ssl_mode(), tokio_postgres::config::SslMode::Require);
         assert_eq!(parsed.config.get_dbname(), Some("burgernet"));
