@@ -189,10 +189,6 @@ impl Connector {
         Ok(Self { local: parsed.is_local(), config: parsed.config, tls, mode: parsed.mode })
     }
 
-    pub fn sslmode(&self) -> SslMode {
-        self.mode
-    }
-
     /// Says so in the log when connections to a remote server do not check who answers.
     pub fn warn_if_unverified(&self) {
         if !self.local && !self.mode.verifies_server() {
