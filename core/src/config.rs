@@ -167,6 +167,8 @@ pub mod parse {
 
     pub fn postgres_url(raw: &str) -> Result<Secret<String>, String> {
         if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
+            // Its sslmode and the rest, so a typo stops start-up rather than the first connection.
+            crate::db::tls::check_url(raw)?;
             Ok(Secret::new(raw.to_string()))
         } else {
             // Do not echo the value: it may hold a password.
@@ -557,6 +559,19 @@ mod tests {
         let error = DatabaseConfig::from_env(&env).unwrap_err();
         assert_eq!(error.variable, "DATABASE_URL");
         assert!(!error.to_string().contains("hunter2"));
+    }
+
+    #[test]
+    fn an_unknown_sslmode_stops_start_up_naming_it_without_the_password() {
+        let env = Env::from_pairs([("DATABASE_URL", "postgres://app:hunter2@db/burgernet?sslmode=verify")]);
+        let error = DatabaseConfig::from_env(&env).unwrap_err().to_string();
+        assert!(error.contains("DATABASE_URL") && error.contains("sslmode \"verify\""), "{error}");
+        assert!(!error.contains("hunter2"), "{error}");
+        let env = Env::from_pairs([(
+            "DATABASE_URL",
+            "postgres://app:hunter2@db/burgernet?sslmode=verify-full&sslrootcert=/etc/burgernet/database-ca/ca.crt",
+        )]);
+        assert!(DatabaseConfig::from_env(&env).is_ok());
     }
 
     #[test]

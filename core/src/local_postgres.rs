@@ -189,6 +189,12 @@ impl LocalPostgres {
     }
 }
 
+/// Hands a file or directory the caller made for the server (a TLS key, an `hba_file`) to the
+/// account the cluster runs as, readable by it alone, as PostgreSQL requires of a key file.
+pub fn hand_to_server(path: &Path) -> anyhow::Result<()> {
+    restrict_to(path, &cluster_user()?)
+}
+
 /// The PostgreSQL server binaries: `BURGERNET_PG_BINDIR`, else `initdb` on the PATH, else the
 /// newest `/usr/lib/postgresql/<version>/bin` (Debian and Ubuntu keep them there).
 fn find_bin_dir() -> anyhow::Result<PathBuf> {

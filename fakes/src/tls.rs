@@ -19,7 +19,9 @@ pub struct LocalCertificateAuthority {
     ca_pem: String,
     ca_der: CertificateDer<'static>,
     server_chain: Vec<CertificateDer<'static>>,
+    server_chain_pem: String,
     server_key_der: Vec<u8>,
+    server_key_pem: String,
 }
 
 impl std::fmt::Debug for LocalCertificateAuthority {
@@ -54,7 +56,9 @@ impl LocalCertificateAuthority {
             ca_pem: ca.pem(),
             ca_der: ca.der().clone(),
             server_chain: vec![server_certificate.der().clone(), ca.der().clone()],
+            server_chain_pem: format!("{}{}", server_certificate.pem(), ca.pem()),
             server_key_der: server_key.serialize_der(),
+            server_key_pem: server_key.serialize_pem(),
         })
     }
 
@@ -65,6 +69,17 @@ impl LocalCertificateAuthority {
 
     pub fn ca_der(&self) -> &CertificateDer<'static> {
         &self.ca_der
+    }
+
+    /// The signed certificate and the authority's, in PEM: the certificate file of a server that
+    /// is not one of ours (PostgreSQL's `ssl_cert_file`).
+    pub fn server_chain_pem(&self) -> &str {
+        &self.server_chain_pem
+    }
+
+    /// The signed certificate's private key in PEM (PKCS#8): PostgreSQL's `ssl_key_file`.
+    pub fn server_key_pem(&self) -> &str {
+        &self.server_key_pem
     }
 
     /// A TLS server configuration presenting the signed certificate, offering `alpn` protocols

@@ -780,6 +780,32 @@ def test_s3_store_mounts_no_media_volume(chart):
         assert "media" not in {v["name"] for v in pod_spec(deployment)["volumes"]}
 
 
+def test_no_database_ca_is_mounted_unless_one_is_named(chart):
+    for workload in workloads(render(chart, minimal())):
+        assert "database-ca" not in {v["name"] for v in pod_spec(workload)["volumes"]}
+
+
+@pytest.mark.parametrize("source", ["configMap", "secret"])
+def test_the_database_ca_is_mounted_where_sslrootcert_finds_it_in_every_pod(chart, source):
+    values = minimal(config={"database": {"caCertificate": {source: "db-ca", "key": "root.pem"}}})
+    documents = render(chart, values)
+    assert len(workloads(documents)) == 3
+    for workload in workloads(documents):
+        volume = {v["name"]: v for v in pod_spec(workload)["volumes"]}["database-ca"]
+        reference = volume["configMap"] if source == "configMap" else volume["secret"]
+        assert reference.get("name", reference.get("secretName")) == "db-ca"
+        assert reference["items"] == [{"key": "root.pem", "path": "ca.crt"}]
+        mount = {m["name"]: m for m in only_container(workload)["volumeMounts"]}["database-ca"]
+        assert mount == {"name": "database-ca", "mountPath": "/etc/burgernet/database-ca", "readOnly": True}
+    readme = (CHART / "README.md").read_text()
+    assert "sslmode=verify-full&sslrootcert=/etc/burgernet/database-ca/ca.crt" in readme
+
+
+def test_a_database_ca_from_both_a_config_map_and_a_secret_is_refused(chart):
+    error = refusal(chart, minimal(config={"database": {"caCertificate": {"configMap": "a", "secret": "b"}}}))
+    assert "config.database.caCertificate" in error
+
+
 # ---------------------------------------------------------------------------------------------
 # Services and the Ingress
 

@@ -10,6 +10,7 @@ mod authorization;
 mod bench;
 mod command_line;
 mod contract;
+mod database_tls;
 mod dev_outbox;
 mod edge;
 mod fcm;

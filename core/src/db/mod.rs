@@ -18,6 +18,7 @@ pub mod sign_in;
 pub mod sms_receipts;
 pub mod synthetic;
 pub mod tips;
+pub mod tls;
 
 use std::collections::BTreeSet;
 
@@ -25,7 +26,7 @@ use diesel::prelude::*;
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
 use diesel_async::pooled_connection::deadpool::{Object, Pool};
 use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod};
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 use crate::config::DatabaseConfig;
@@ -54,6 +55,14 @@ pub fn build_pool(config: &DatabaseConfig) -> anyhow::Result<DbPool> {
     // answers 503.
     let mut manager_config = ManagerConfig::default();
     manager_config.recycling_method = RecyclingMethod::Fast;
+    // Every pooled connection comes from the connector, with the TLS the URL asks for (diesel's
+    // own setup would connect without TLS).
+    let connector = tls::Connector::new(config.url.expose())?;
+    connector.warn_if_unverified();
+    manager_config.custom_setup = Box::new(move |_url| {
+        let connector = connector.clone();
+        Box::pin(async move { connector.connect().await })
+    });
     let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(
         config.url.expose().clone(),
         manager_config,
@@ -70,8 +79,11 @@ pub fn build_pool(config: &DatabaseConfig) -> anyhow::Result<DbPool> {
         .build()?)
 }
 
+/// One connection, with the TLS the URL asks for (see [`tls`]).
 pub async fn connect(url: &str) -> ConnectionResult<AsyncPgConnection> {
-    AsyncPgConnection::establish(url).await
+    let connector =
+        tls::Connector::new(url).map_err(|error| ConnectionError::BadConnection(format!("{error:#}")))?;
+    connector.connect().await
 }
 
 /// The advisory lock key `migrate` holds (any fixed number; this one spells "burgern").

@@ -68,6 +68,36 @@ app.kubernetes.io/component: {{ .component }}
 {{- define "burgernet.workerPort" -}}8081{{- end }}
 {{- define "burgernet.secretsDir" -}}/var/run/secrets/burgernet{{- end }}
 {{- define "burgernet.mediaDir" -}}/var/lib/burgernet/media{{- end }}
+{{- define "burgernet.databaseCaDir" -}}/etc/burgernet/database-ca{{- end }}
+
+{{/* The database's CA certificate (config.database.caCertificate), for sslrootcert: the volume
+and its mount, each empty when no source is set. The same in every pod, migrations included. */}}
+{{- define "burgernet.databaseCaVolume" -}}
+{{- $ca := .Values.config.database.caCertificate }}
+{{- if or $ca.configMap $ca.secret }}
+- name: database-ca
+  {{- if $ca.configMap }}
+  configMap:
+    name: {{ $ca.configMap }}
+  {{- else }}
+  secret:
+    secretName: {{ $ca.secret }}
+  {{- end }}
+    defaultMode: 0444
+    items:
+      - key: {{ $ca.key }}
+        path: ca.crt
+{{- end }}
+{{- end }}
+
+{{- define "burgernet.databaseCaVolumeMount" -}}
+{{- $ca := .Values.config.database.caCertificate }}
+{{- if or $ca.configMap $ca.secret }}
+- name: database-ca
+  mountPath: {{ include "burgernet.databaseCaDir" . }}
+  readOnly: true
+{{- end }}
+{{- end }}
 
 {{/* Checks that the schema cannot express. Included by every workload template. */}}
 {{- define "burgernet.validate" -}}
@@ -82,6 +112,9 @@ app.kubernetes.io/component: {{ .component }}
 {{- end }}
 {{- if and (gt (int .Values.api.preStopSleepSeconds) 0) (le (int .Values.api.terminationGracePeriodSeconds) (int .Values.api.preStopSleepSeconds)) }}
 {{- fail "api.terminationGracePeriodSeconds must exceed api.preStopSleepSeconds, or the API is killed before it finishes its requests" }}
+{{- end }}
+{{- if and .Values.config.database.caCertificate.configMap .Values.config.database.caCertificate.secret }}
+{{- fail "config.database.caCertificate: set configMap or secret, not both" }}
 {{- end }}
 {{- range $name, $_ := .Values.config.extraEnv }}
 {{- if has $name (include "burgernet.secretEnvNames" $ | splitList " ") }}
