@@ -951,48 +951,127 @@ def test_an_image_digest_pins_the_image(chart):
 # Network policy and monitoring
 
 
-def test_network_policies_render_only_when_enabled(chart):
-    assert kinds(render(chart, minimal()), "NetworkPolicy") == []
-    assert len(kinds(render(chart, production()), "NetworkPolicy")) == 2
+def test_network_policies_render_by_default_and_only_then_restrict_egress(chart):
+    documents = render(chart, minimal())
+    for name in ["burgernet-api", "burgernet-worker"]:
+        assert find(documents, "NetworkPolicy", name)["spec"]["policyTypes"] == ["Ingress", "Egress"]
+    assert len(kinds(documents, "NetworkPolicy")) == 2
+    assert kinds(render(chart, minimal(networkPolicy={"enabled": False})), "NetworkPolicy") == []
 
 
-def test_api_port_is_open_to_the_ingress_controller_and_monitoring_only(chart):
-    documents = render(chart, production())
-    policy = find(documents, "NetworkPolicy", "burgernet-api")
-    pod_labels = find(documents, "Deployment", "burgernet-api")["spec"]["template"]["metadata"]["labels"]
+def policy_of(documents, component):
+    """The component's NetworkPolicy, after checking that it selects the component's pods."""
+    policy = find(documents, "NetworkPolicy", f"burgernet-{component}")
+    pod_labels = find(documents, "Deployment", f"burgernet-{component}")["spec"]["template"]["metadata"]["labels"]
     assert policy["spec"]["podSelector"]["matchLabels"].items() <= pod_labels.items()
-    [rule] = policy["spec"]["ingress"]
+    assert policy["spec"]["podSelector"]["matchLabels"]["app.kubernetes.io/component"] == component
+    return policy
+
+
+def test_by_default_the_api_port_answers_ingress_nginx_and_prometheus_only(chart):
+    [rule] = policy_of(render(chart, minimal()), "api")["spec"]["ingress"]
     assert rule["ports"] == [{"port": "http", "protocol": "TCP"}]
     assert rule["from"] == [
         {
             "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}},
-            "podSelector": {"matchLabels": {"app.kubernetes.io/name": "ingress-nginx"}},
+            "podSelector": {
+                "matchLabels": {"app.kubernetes.io/name": "ingress-nginx", "app.kubernetes.io/component": "controller"}
+            },
         },
-        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}},
+        {
+            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}},
+            "podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}},
+        },
     ]
 
 
-def test_worker_metrics_port_is_open_to_monitoring_only(chart):
-    documents = render(chart, production())
-    policy = find(documents, "NetworkPolicy", "burgernet-worker")
-    assert policy["spec"]["podSelector"]["matchLabels"]["app.kubernetes.io/component"] == "worker"
-    assert policy["spec"]["ingress"] == [
+def test_by_default_the_worker_metrics_port_answers_prometheus_only(chart):
+    assert policy_of(render(chart, minimal()), "worker")["spec"]["ingress"] == [
         {
-            "from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}],
+            "from": [
+                {
+                    "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}},
+                    "podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}},
+                }
+            ],
             "ports": [{"port": "metrics", "protocol": "TCP"}],
         }
     ]
 
 
-def test_egress_is_open_unless_restricted_and_then_allows_dns_and_the_given_rules(chart):
-    unrestricted = production(networkPolicy={"egress": {"restrict": False}})
-    open_egress = find(render(chart, unrestricted), "NetworkPolicy", "burgernet-api")
-    assert open_egress["spec"]["policyTypes"] == ["Ingress"] and "egress" not in open_egress["spec"]
-    restricted = find(render(chart, production()), "NetworkPolicy", "burgernet-worker")
-    assert restricted["spec"]["policyTypes"] == ["Ingress", "Egress"]
-    dns, *given = restricted["spec"]["egress"]
-    assert {p["port"] for p in dns["ports"]} == {53} and "to" not in dns
-    assert given == values_file("production")["networkPolicy"]["egress"]["rules"]
+def test_the_policies_admit_exactly_the_peers_the_values_name(chart):
+    traefik = {
+        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "traefik"}},
+        "podSelector": {"matchExpressions": [{"key": "app", "operator": "In", "values": ["traefik"]}]},
+    }
+    prometheus = {"podSelector": {"matchLabels": {"app": "prometheus"}}}
+    documents = render(chart, minimal(networkPolicy={"ingressControllers": [traefik], "monitoring": [prometheus]}))
+    [api] = policy_of(documents, "api")["spec"]["ingress"]
+    assert api["from"] == [traefik, prometheus]
+    [worker] = policy_of(documents, "worker")["spec"]["ingress"]
+    assert worker["from"] == [prometheus]
+
+    # No monitoring: the workers answer nobody (a rule without peers would admit everyone).
+    documents = render(chart, minimal(networkPolicy={"monitoring": []}))
+    assert policy_of(documents, "worker")["spec"]["ingress"] == []
+    [api] = policy_of(documents, "api")["spec"]["ingress"]
+    assert api["from"] == chart.values["networkPolicy"]["ingressControllers"]
+
+
+def test_schema_refuses_a_peer_that_names_no_pods(chart):
+    for peer in [{}, {"ipBlock": {"cidr": "0.0.0.0/0"}}]:
+        assert "/networkPolicy/monitoring/0" in refusal(chart, minimal(networkPolicy={"monitoring": [peer]}))
+
+
+def egress_ports(policy):
+    """DNS's ports and the TCP ports of the rule the chart derives from its settings."""
+    dns, derived, *_ = policy["spec"]["egress"]
+    assert "to" not in dns
+    assert all(port["protocol"] == "TCP" for port in derived["ports"])
+    return {(port["port"], port["protocol"]) for port in dns["ports"]}, [port["port"] for port in derived["ports"]]
+
+
+def test_egress_allows_dns_the_database_smtp_and_the_ports_of_the_configured_urls(chart):
+    documents = render(chart, minimal())
+    for component in ["api", "worker"]:
+        dns, ports = egress_ports(policy_of(documents, component))
+        assert dns == {(53, "UDP"), (53, "TCP")}
+        # PostgreSQL, SMTP submission, then HTTPS: the SMS gateway, S3, APNs, FCM, Google's tokens.
+        assert ports == [5432, 587, 443], component
+        assert len(policy_of(documents, component)["spec"]["egress"]) == 2
+
+    moved = minimal(
+        config={
+            "sms": {"gatewayUrl": "https://sms.gateway.example:8443/api"},
+            "media": {"s3": {"endpoint": "http://minio.storage:9000"}},
+            "staffToken": {"jwksUrl": "https://login.politie.example:9443/jwks"},
+            "apns": {"url": "https://apns-proxy.example:2197"},
+            "fcm": {"tokenUri": "https://tokens.example:8444/token"},
+        },
+        networkPolicy={"egress": {"databasePort": 6432, "smtpPort": 25}},
+    )
+    documents = render(chart, moved)
+    assert egress_ports(policy_of(documents, "api"))[1] == [6432, 25, 8443, 9000, 9443]
+    assert egress_ports(policy_of(documents, "worker"))[1] == [6432, 25, 8443, 9000, 2197, 443, 8444]
+
+    filesystem = minimal(config={"media": {"store": "filesystem", "filesystem": {"existingClaim": "media"}}})
+    assert egress_ports(policy_of(render(chart, filesystem), "api"))[1] == [5432, 587, 443]
+
+
+def test_egress_goes_where_the_values_say_with_the_extra_rules(chart):
+    values = values_file("production")["networkPolicy"]["egress"]
+    for component in ["api", "worker"]:
+        _, derived, *extra = policy_of(render(chart, production()), component)["spec"]["egress"]
+        assert derived["to"] == values["to"]
+        assert 465 in [port["port"] for port in derived["ports"]]
+        assert extra == values["rules"]
+
+
+def test_egress_is_open_when_not_restricted(chart):
+    unrestricted = minimal(networkPolicy={"egress": {"restrict": False}})
+    for component in ["api", "worker"]:
+        policy = policy_of(render(chart, unrestricted), component)
+        assert policy["spec"]["policyTypes"] == ["Ingress"] and "egress" not in policy["spec"]
 
 
 def test_service_monitors_render_only_when_enabled_and_scrape_the_right_ports(chart):

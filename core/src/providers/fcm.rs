@@ -15,10 +15,12 @@
 //! ```
 //!
 //! The JWT says who we are (`iss`: the account's e-mail), what for (`scope`: Firebase messaging),
-//! to whom (`aud`: the token endpoint) and for how long (`iat`, `exp` one hour later). The answer
-//! is `{"access_token": "...", "expires_in": 3599, "token_type": "Bearer"}`. The token is kept
-//! until five minutes before it expires and shared by all clones of the client; while one sender
-//! fetches a new one, the others wait for it (and share its failure) instead of each asking.
+//! to whom (`aud`: the token endpoint) and for how long (`iat`, `exp` one hour later). It is signed
+//! with `ring` (RSASSA-PKCS1-v1_5 with SHA-256), not through jsonwebtoken: jsonwebtoken's RSA is
+//! the `rsa` crate, whose private-key operations leak timing (RUSTSEC-2023-0071, see deny.toml).
+//! The answer is `{"access_token": "...", "expires_in": 3599, "token_type": "Bearer"}`. The token
+//! is kept until five minutes before it expires and shared by all clones of the client; while one
+//! sender fetches a new one, the others wait for it (and share its failure) instead of each asking.
 //!
 //! # Sending
 //!
@@ -62,6 +64,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use http_body_util::Full;
 use hyper::body::Bytes;
@@ -71,7 +75,10 @@ use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use ring::rand::SystemRandom;
+use ring::signature::{RSA_PKCS1_SHA256, RsaKeyPair};
+use rustls_pki_types::PrivateKeyDer;
+use rustls_pki_types::pem::PemObject;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
@@ -111,7 +118,7 @@ const MAX_RESPONSE_BYTES: usize = 64 * 1024;
 pub struct ServiceAccount {
     pub project_id: String,
     pub client_email: String,
-    /// PEM, PKCS#8 RSA (`-----BEGIN PRIVATE KEY-----`).
+    /// PEM, PKCS#8 RSA (`-----BEGIN PRIVATE KEY-----`); PKCS#1 (`BEGIN RSA PRIVATE KEY`) is read too.
     pub private_key: Secret<String>,
     pub private_key_id: Option<String>,
     /// Where access tokens come from, e.g. `https://oauth2.googleapis.com/token`.
@@ -140,8 +147,7 @@ impl ServiceAccount {
             return Err("is not a service-account key file (\"type\" is not \"service_account\")".into());
         }
         let private_key = required("private_key")?;
-        EncodingKey::from_rsa_pem(private_key.as_bytes())
-            .map_err(|_| "has a \"private_key\" that is not an RSA private key in PEM form".to_string())?;
+        rsa_key_pair(&private_key).map_err(|problem| format!("has a \"private_key\" that {problem}"))?;
         let token_uri = match optional("token_uri") {
             Some(uri) => https_url(&uri).map_err(|_| "has a \"token_uri\" that is not an https:// URL")?,
             None => DEFAULT_TOKEN_URI.to_string(),
@@ -221,6 +227,17 @@ fn read_ca_file(path: &str) -> Result<String, String> {
     }
 }
 
+/// The RSA key of a service account, from PEM (PKCS#8 as Google hands it out, or PKCS#1). The
+/// problem says what is wrong without repeating the key.
+fn rsa_key_pair(pem: &str) -> Result<RsaKeyPair, String> {
+    let unusable = |rejection| format!("is not an RSA private key that can sign RS256 ({rejection})");
+    match PrivateKeyDer::from_pem_slice(pem.as_bytes()) {
+        Ok(PrivateKeyDer::Pkcs8(der)) => RsaKeyPair::from_pkcs8(der.secret_pkcs8_der()).map_err(unusable),
+        Ok(PrivateKeyDer::Pkcs1(der)) => RsaKeyPair::from_der(der.secret_pkcs1_der()).map_err(unusable),
+        _ => Err("is not an RSA private key in PEM form".into()),
+    }
+}
+
 /// Credentials and messages travel only over TLS.
 fn https_url(raw: &str) -> Result<String, String> {
     let url = parse::http_url(raw)?;
@@ -244,12 +261,58 @@ struct Inner {
     token: tokio::sync::Mutex<TokenState>,
 }
 
-/// Signs the JWTs we trade for access tokens.
+/// Signs the JWTs we trade for access tokens (RS256, RFC 7515 compact form).
 struct AssertionSigner {
-    key: EncodingKey,
-    header: Header,
+    key: RsaKeyPair,
+    random: SystemRandom,
+    /// The JOSE header, base64url: `{"alg":"RS256","typ":"JWT","kid":"<private_key_id>"}`.
+    encoded_header: String,
     issuer: String,
     audience: String,
+}
+
+#[derive(Serialize)]
+struct AssertionHeader<'a> {
+    alg: &'a str,
+    typ: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kid: Option<&'a str>,
+}
+
+impl AssertionSigner {
+    fn new(account: &ServiceAccount) -> anyhow::Result<Self> {
+        let key = rsa_key_pair(account.private_key.expose())
+            .map_err(|problem| anyhow::anyhow!("the service account's private key {problem}"))?;
+        let header = AssertionHeader { alg: "RS256", typ: "JWT", kid: account.private_key_id.as_deref() };
+        Ok(Self {
+            key,
+            random: SystemRandom::new(),
+            encoded_header: URL_SAFE_NO_PAD.encode(serde_json::to_vec(&header)?),
+            issuer: account.client_email.clone(),
+            audience: account.token_uri.clone(),
+        })
+    }
+
+    /// An assertion valid for an hour from `now` (Unix seconds).
+    fn sign(&self, now: i64) -> Result<String, PushError> {
+        let claims = AssertionClaims {
+            iss: &self.issuer,
+            scope: MESSAGING_SCOPE,
+            aud: &self.audience,
+            iat: now,
+            exp: now + ASSERTION_LIFETIME_SECONDS,
+        };
+        let failed = || PushError::Unauthorized {
+            detail: "could not sign the token request with the service account's key".into(),
+        };
+        let claims = serde_json::to_vec(&claims).map_err(|_| failed())?;
+        let signing_input = format!("{}.{}", self.encoded_header, URL_SAFE_NO_PAD.encode(claims));
+        let mut signature = vec![0; self.key.public().modulus_len()];
+        self.key
+            .sign(&RSA_PKCS1_SHA256, &self.random, signing_input.as_bytes(), &mut signature)
+            .map_err(|_| failed())?;
+        Ok(format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature)))
+    }
 }
 
 #[derive(Default)]
@@ -335,13 +398,7 @@ impl FcmClient {
             .map_err(|problem| anyhow::anyhow!("the token URI is not usable: {problem}"))?
             .parse()
             .context("read the token URI")?;
-        let key = EncodingKey::from_rsa_pem(account.private_key.expose().as_bytes()).map_err(|_| {
-            anyhow::anyhow!("the service account's private key is not an RSA private key in PEM form")
-        })?;
-        let mut header = Header::new(Algorithm::RS256);
-        header.kid = account.private_key_id;
-        let signer =
-            AssertionSigner { key, header, issuer: account.client_email, audience: account.token_uri };
+        let signer = AssertionSigner::new(&account)?;
 
         let tls = super::tls_client_config_trusting(config.extra_ca_pem.as_deref())?;
         let messages =
@@ -446,20 +503,7 @@ impl FcmClient {
     }
 
     async fn fetch_access_token(&self) -> Result<AccessToken, PushError> {
-        let signer = &self.inner.signer;
-        let now = Utc::now().timestamp();
-        let claims = AssertionClaims {
-            iss: &signer.issuer,
-            scope: MESSAGING_SCOPE,
-            aud: &signer.audience,
-            iat: now,
-            exp: now + ASSERTION_LIFETIME_SECONDS,
-        };
-        let assertion = jsonwebtoken::encode(&signer.header, &claims, &signer.key).map_err(|_| {
-            PushError::Unauthorized {
-                detail: "could not sign the token request with the service account's key".into(),
-            }
-        })?;
+        let assertion = self.inner.signer.sign(Utc::now().timestamp())?;
         let form = url::form_urlencoded::Serializer::new(String::new())
             .append_pair("grant_type", JWT_BEARER_GRANT)
             .append_pair("assertion", &assertion)
@@ -650,6 +694,90 @@ mod tests {
             assert!(body.starts_with(kept));
         }
         assert_eq!(fitting_body("t", "short", &data), "short");
+    }
+
+    /// A service account whose key was made by the `rsa` crate, and that key's public half.
+    fn service_account_and_public_key() -> (ServiceAccount, jsonwebtoken::DecodingKey) {
+        use rsa::pkcs1::EncodeRsaPublicKey;
+        use rsa::pkcs8::{EncodePrivateKey, LineEnding};
+        let key = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).unwrap();
+        let key_file = json!({
+            "type": "service_account",
+            "project_id": "burgernet-test",
+            "private_key_id": "d41d8cd98f00b204e9800998ecf8427e",
+            "private_key": key.to_pkcs8_pem(LineEnding::LF).unwrap().as_str(),
+            "client_email": "push@burgernet-test.iam.gserviceaccount.com",
+            "token_uri": "https://oauth2.googleapis.com/token",
+        });
+        let account = ServiceAccount::parse(&key_file.to_string()).unwrap();
+        let public = key.to_public_key().to_pkcs1_der().unwrap();
+        (account, jsonwebtoken::DecodingKey::from_rsa_der(public.as_bytes()))
+    }
+
+    #[test]
+    fn assertions_are_rs256_jwts_that_verify_with_the_service_accounts_public_key() {
+        let (account, public_key) = service_account_and_public_key();
+        let now = Utc::now().timestamp();
+        let assertion = AssertionSigner::new(&account).unwrap().sign(now).unwrap();
+
+        // Compact form: three base64url parts without padding.
+        let parts: Vec<&str> = assertion.split('.').collect();
+        assert_eq!(parts.len(), 3, "{assertion}");
+        let base64url =
+            |part: &str| part.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        assert!(parts.iter().all(|part| base64url(part)), "{assertion}");
+        let header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[0]).unwrap()).unwrap();
+        assert_eq!(header, json!({"alg": "RS256", "typ": "JWT", "kid": "d41d8cd98f00b204e9800998ecf8427e"}));
+        assert_eq!(URL_SAFE_NO_PAD.decode(parts[2]).unwrap().len(), 256, "an RSA-2048 signature");
+
+        // Verified as Google does, with nothing but the public key (and another RSA implementation).
+        let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+        validation.set_audience(&["https://oauth2.googleapis.com/token"]);
+        validation.set_issuer(&["push@burgernet-test.iam.gserviceaccount.com"]);
+        let claims: Value = jsonwebtoken::decode(&assertion, &public_key, &validation).unwrap().claims;
+        assert_eq!(
+            claims,
+            json!({
+                "iss": "push@burgernet-test.iam.gserviceaccount.com",
+                "scope": MESSAGING_SCOPE,
+                "aud": "https://oauth2.googleapis.com/token",
+                "iat": now,
+                "exp": now + 3600,
+            })
+        );
+
+        // The signature covers the claims: one more second of validity breaks it.
+        let longer = json!({"iss": claims["iss"], "scope": MESSAGING_SCOPE, "aud": claims["aud"], "iat": now, "exp": now + 3601});
+        let forged = format!("{}.{}.{}", parts[0], URL_SAFE_NO_PAD.encode(longer.to_string()), parts[2]);
+        let refusal = jsonwebtoken::decode::<Value>(&forged, &public_key, &validation).unwrap_err();
+        assert_eq!(*refusal.kind(), jsonwebtoken::errors::ErrorKind::InvalidSignature);
+    }
+
+    #[test]
+    fn a_key_file_without_a_usable_rsa_key_is_refused_without_repeating_it() {
+        let (account, _) = service_account_and_public_key();
+        let pem = account.private_key.expose();
+        let mut key_file = json!({
+            "type": "service_account",
+            "project_id": "burgernet-test",
+            "client_email": "push@burgernet-test.iam.gserviceaccount.com",
+        });
+        // 40 base64 characters (30 bytes) out of the middle of the key: still PEM, no longer DER.
+        let cut = pem.replacen(&pem.lines().nth(3).unwrap()[8..48], "", 1);
+        use p256::pkcs8::EncodePrivateKey;
+        let elliptic = p256::SecretKey::from_slice(&[7; 32]).unwrap();
+        let elliptic = elliptic.to_pkcs8_pem(p256::pkcs8::LineEnding::LF).unwrap().to_string();
+        for (key, problem) in [
+            ("hunter2".to_string(), "is not an RSA private key in PEM form"),
+            (cut, "is not an RSA private key that can sign RS256 (InvalidEncoding)"),
+            (elliptic, "is not an RSA private key that can sign RS256 (WrongAlgorithm)"),
+        ] {
+            key_file["private_key"] = key.clone().into();
+            let refusal = ServiceAccount::parse(&key_file.to_string()).unwrap_err();
+            assert!(refusal.starts_with("has a \"private_key\" that "), "{refusal}");
+            assert!(refusal.contains(problem), "{refusal}");
+            assert!(!refusal.contains(&key), "{refusal}");
+        }
     }
 
     fn answer(status: u16, headers: &[(&str, &str)], body: &str) -> Answer {

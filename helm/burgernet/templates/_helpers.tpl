@@ -99,6 +99,13 @@ and its mount, each empty when no source is set. The same in every pod, migratio
 {{- end }}
 {{- end }}
 
+{{/* The TCP port a URL connects to: its own, else its scheme's (the NetworkPolicies' egress). */}}
+{{- define "burgernet.urlPort" -}}
+{{- $url := urlParse . }}
+{{- $port := trimPrefix ":" (regexFind ":[0-9]+$" $url.host) }}
+{{- if $port }}{{ $port }}{{ else if eq $url.scheme "http" }}80{{ else }}443{{ end }}
+{{- end }}
+
 {{/* Checks that the schema cannot express. Included by every workload template. */}}
 {{- define "burgernet.validate" -}}
 {{- if and (eq .Values.config.media.store "filesystem") (not .Values.config.media.filesystem.existingClaim) }}
