@@ -9,7 +9,7 @@ use actix_web::HttpResponse;
 use actix_web::http::header;
 use actix_web::web::Bytes;
 use burgernet_core::alerts::AlertStatus;
-use burgernet_core::alerts::dossier::DossierEntry;
+use burgernet_core::alerts::dossier::{self, DossierEntry};
 use burgernet_core::alerts::progress::{self, Counters};
 use burgernet_core::db::dossier as dossier_queries;
 use burgernet_core::ids::AlertId;
@@ -142,9 +142,9 @@ impl Watch {
         let entries =
             dossier_queries::entries(&mut conn, self.alert, self.last_seq, ENTRIES_PER_POLL).await?;
         let caught_up = (entries.len() as i64) < ENTRIES_PER_POLL;
-        for row in entries {
-            self.last_seq = row.seq;
-            let entry = summarised(DossierEntry::from(row));
+        for entry in dossier::readable(&mut conn, entries).await? {
+            self.last_seq = entry.seq;
+            let entry = summarised(entry);
             out.push_str(&AlertStreamEvent::Dossier { id: entry.seq, data: entry }.to_sse());
         }
         let counters = progress::counters(&mut conn, self.alert).await?;

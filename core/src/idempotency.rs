@@ -8,13 +8,13 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use diesel_async::AsyncPgConnection;
-use ring::aead::{Aad, CHACHA20_POLY1305, LessSafeKey, Nonce, UnboundKey};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 
 use crate::db::idempotency as queries;
 use crate::participants::InvalidInput;
+use crate::sealing::SealingKey;
 
 /// The client's key: 1 to 255 visible ASCII characters (a UUID, usually).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,28 +70,19 @@ impl IdempotentRequest<'_> {
 struct AnswerKey([u8; 32]);
 
 impl AnswerKey {
-    fn aead(&self) -> LessSafeKey {
-        LessSafeKey::new(UnboundKey::new(&CHACHA20_POLY1305, &self.0).expect("a 32-byte key"))
-    }
-
-    /// A key seals one answer only (each request has its own key), so a fixed nonce is never
-    /// used twice under one key.
-    fn nonce() -> Nonce {
-        Nonce::assume_unique_for_key([0; 12])
+    /// Each request has a key of its own that seals its one answer: a single-use seal.
+    fn key(&self) -> SealingKey {
+        SealingKey::from_bytes(self.0)
     }
 
     fn seal(&self, answer: &serde_json::Value) -> serde_json::Value {
-        let mut sealed = answer.to_string().into_bytes();
-        self.aead()
-            .seal_in_place_append_tag(Self::nonce(), Aad::empty(), &mut sealed)
-            .expect("an answer far below ChaCha20-Poly1305's limit");
+        let sealed = self.key().seal_single_use(answer.to_string().as_bytes());
         serde_json::json!({ "sealed": STANDARD.encode(sealed) })
     }
 
     fn open(&self, stored: serde_json::Value) -> Option<serde_json::Value> {
-        let mut sealed = STANDARD.decode(stored.get("sealed")?.as_str()?).ok()?;
-        let plain = self.aead().open_in_place(Self::nonce(), Aad::empty(), &mut sealed).ok()?;
-        serde_json::from_slice(plain).ok()
+        let sealed = STANDARD.decode(stored.get("sealed")?.as_str()?).ok()?;
+        serde_json::from_slice(&self.key().open_single_use(&sealed)?).ok()
     }
 }
 

@@ -15,6 +15,7 @@ pub mod outbox;
 pub mod participants;
 pub mod providers;
 pub mod reference_data;
+pub mod sealing;
 pub mod secret;
 
 /// Lower-case hexadecimal, as hashes are shown.

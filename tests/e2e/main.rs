@@ -24,6 +24,7 @@ mod participant_management;
 mod providers;
 mod reference_data;
 mod resilience;
+mod retention_and_erasure;
 mod selection;
 mod sign_in;
 mod sms_receipts;

@@ -3,17 +3,27 @@
 //! each to the previous by SHA-256 and refuses to change or delete them (see the alerts
 //! migration); [`verify`] recomputes the chain independently and names the first broken entry.
 //!
-//! Entries name participants by id only, never by phone number, address or position.
+//! Entries name participants by id only, never by phone number, address or position. Personal
+//! free text (a tip's words, the control room's notes on a tip) is written sealed, see
+//! [`TipText`], so that retention can destroy it without breaking the chain.
 
+use std::collections::HashMap;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, SecondsFormat, Utc};
 use diesel_async::AsyncPgConnection;
 use serde::Serialize;
+use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
+use uuid::Uuid;
 
 use super::Actor;
 use crate::db::dossier::{self as queries, DossierEntryRow, NewDossierEntry};
+use crate::db::tips as tip_queries;
 use crate::hex;
-use crate::ids::AlertId;
+use crate::ids::{AlertId, TipId};
+use crate::sealing::SealingKey;
 
 /// Appends an event to the alert's dossier, on the connection of the transaction it belongs to.
 pub async fn record(
@@ -48,6 +58,92 @@ pub async fn record_view(
     Ok(())
 }
 
+/// A tip's personal text as the dossier keeps it: sealed with a key of the tip's own, which is
+/// kept outside the chain (`tip_text_keys`). The chain hashes the sealed text. Retention deletes
+/// the tip and its key with it: the words can then not be read by anyone, and every entry still
+/// verifies. A participant's erasure keeps the key: their tips stay as evidence without their
+/// identity (see `db::tips::detach_participant`) until the tips' own retention.
+///
+/// In a body, a sealed field is `{"sealed": "<base64>"}` next to the entry's `tip_id`.
+pub struct TipText {
+    tip: TipId,
+    key: SealingKey,
+}
+
+impl TipText {
+    /// The tip's key, made with its first sealed text. Call it after the tip's row is written, in
+    /// the same transaction.
+    pub async fn key_of(conn: &mut AsyncPgConnection, tip: TipId) -> diesel::QueryResult<Self> {
+        let stored = tip_queries::text_key(conn, tip, SealingKey::generate().as_bytes()).await?;
+        let key = SealingKey::from_slice(&stored).ok_or_else(|| {
+            diesel::result::Error::DeserializationError("a tip text key is 32 bytes".into())
+        })?;
+        Ok(Self { tip, key })
+    }
+
+    /// `text` sealed as the body field `field` (it opens only there, for this tip).
+    pub fn seal(&self, field: &str, text: &str) -> Value {
+        json!({ SEALED: STANDARD.encode(self.key.seal(&Self::context(self.tip, field), text.as_bytes())) })
+    }
+
+    fn context(tip: TipId, field: &str) -> Vec<u8> {
+        format!("dossier tip text {tip} {field}").into_bytes()
+    }
+}
+
+const SEALED: &str = "sealed";
+
+/// The sealed text of a body field, if it is one.
+fn sealed_text(value: &Value) -> Option<&str> {
+    let object = value.as_object()?;
+    if object.len() != 1 {
+        return None;
+    }
+    object.get(SEALED)?.as_str()
+}
+
+/// The tip whose key seals the body's sealed fields, when it has any.
+fn sealing_tip(body: &Value) -> Option<TipId> {
+    let fields = body.as_object()?;
+    if !fields.values().any(|value| sealed_text(value).is_some()) {
+        return None;
+    }
+    fields.get("tip_id")?.as_str()?.parse::<Uuid>().ok().map(TipId)
+}
+
+/// Opens the body's sealed fields with the tip's key. Without the key (retention destroyed it) a
+/// field becomes `null` beside `<field>_removed: "retention"`; a text that does not open with the
+/// key it has becomes `null` beside `<field>_unreadable: true`.
+fn open_sealed_fields(body: &mut Value, tip: TipId, key: Option<&SealingKey>) {
+    let Some(fields) = body.as_object_mut() else { return };
+    let sealed: Vec<(String, String)> = fields
+        .iter()
+        .filter_map(|(name, value)| Some((name.clone(), sealed_text(value)?.to_string())))
+        .collect();
+    for (name, text) in sealed {
+        let Some(key) = key else {
+            fields.insert(name.clone(), Value::Null);
+            fields.insert(format!("{name}_removed"), json!("retention"));
+            continue;
+        };
+        let opened = STANDARD
+            .decode(&text)
+            .ok()
+            .and_then(|sealed| key.open(&TipText::context(tip, &name), &sealed))
+            .and_then(|plain| String::from_utf8(plain).ok());
+        match opened {
+            Some(plain) => {
+                fields.insert(name, json!(plain));
+            }
+            None => {
+                tracing::warn!(tip_id = %tip, field = %name, "a sealed dossier text does not open with its tip's key");
+                fields.insert(name.clone(), Value::Null);
+                fields.insert(format!("{name}_unreadable"), json!(true));
+            }
+        }
+    }
+}
+
 /// One entry as the export shows it.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DossierEntry {
@@ -58,6 +154,9 @@ pub struct DossierEntry {
     /// `staff:<subject>`, `participant:<id>` or `system`.
     pub actor: String,
     pub actor_name: Option<String>,
+    /// What the event was. A tip's words and notes on a tip (`text`, `note`) are shown as long as
+    /// the tip is kept; after its retention they are `null` and `text_removed` / `note_removed`
+    /// say `"retention"`.
     #[schema(value_type = Object)]
     pub body: serde_json::Value,
     pub recorded_at: DateTime<Utc>,
@@ -67,6 +166,7 @@ pub struct DossierEntry {
     pub hash: String,
 }
 
+/// The entry as stored: sealed text stays sealed (see [`readable`]).
 impl From<DossierEntryRow> for DossierEntry {
     fn from(row: DossierEntryRow) -> Self {
         Self {
@@ -82,17 +182,47 @@ impl From<DossierEntryRow> for DossierEntry {
     }
 }
 
+/// Stored entries as people read them: sealed text opened while its tip's key exists, and
+/// marked removed once retention destroyed it. The hashes stay those of the stored entries.
+pub async fn readable(
+    conn: &mut AsyncPgConnection,
+    rows: Vec<DossierEntryRow>,
+) -> diesel::QueryResult<Vec<DossierEntry>> {
+    let mut tips: Vec<Uuid> = rows.iter().filter_map(|row| sealing_tip(&row.body)).map(|tip| tip.0).collect();
+    tips.sort_unstable();
+    tips.dedup();
+    let keys: HashMap<Uuid, SealingKey> = if tips.is_empty() {
+        HashMap::new()
+    } else {
+        tip_queries::text_keys(conn, &tips)
+            .await?
+            .into_iter()
+            .filter_map(|(tip, key)| Some((tip, SealingKey::from_slice(&key)?)))
+            .collect()
+    };
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let mut entry = DossierEntry::from(row);
+            if let Some(tip) = sealing_tip(&entry.body) {
+                open_sealed_fields(&mut entry.body, tip, keys.get(&tip.0));
+            }
+            entry
+        })
+        .collect())
+}
+
 /// Entries are read in pages of this many.
 const PAGE: i64 = 1_000;
 
-/// The whole dossier, oldest first.
+/// The whole dossier, oldest first, [`readable`].
 pub async fn export(conn: &mut AsyncPgConnection, alert: AlertId) -> diesel::QueryResult<Vec<DossierEntry>> {
     let mut entries = Vec::new();
     loop {
         let after = entries.last().map_or(0, |entry: &DossierEntry| entry.seq);
         let page = queries::entries(conn, alert, after, PAGE).await?;
         let done = (page.len() as i64) < PAGE;
-        entries.extend(page.into_iter().map(DossierEntry::from));
+        entries.extend(readable(conn, page).await?);
         if done {
             return Ok(entries);
         }
@@ -169,4 +299,47 @@ fn check_entry(row: &DossierEntryRow, body_text: &str, previous: Option<&(i32, V
         return Some("its contents do not match its hash: it was changed after it was written".into());
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tip_text() -> TipText {
+        TipText { tip: TipId(Uuid::new_v4()), key: SealingKey::generate() }
+    }
+
+    #[test]
+    fn a_sealed_text_opens_with_its_tips_key_and_reads_as_removed_without_it() {
+        let sealing = tip_text();
+        let stored =
+            json!({"tip_id": sealing.tip, "text": sealing.seal("text", "Rode jas"), "may_call_back": true});
+        assert!(!stored.to_string().contains("Rode jas"), "{stored}");
+        assert_eq!(sealing_tip(&stored), Some(sealing.tip));
+
+        let mut opened = stored.clone();
+        open_sealed_fields(&mut opened, sealing.tip, Some(&sealing.key));
+        assert_eq!(opened, json!({"tip_id": sealing.tip, "text": "Rode jas", "may_call_back": true}));
+
+        let mut removed = stored;
+        open_sealed_fields(&mut removed, sealing.tip, None);
+        assert_eq!(
+            removed,
+            json!({"tip_id": sealing.tip, "text": null, "text_removed": "retention", "may_call_back": true})
+        );
+    }
+
+    #[test]
+    fn a_sealed_text_moved_to_another_field_or_tip_does_not_open() {
+        let sealing = tip_text();
+        let mut moved = json!({"tip_id": sealing.tip, "note": sealing.seal("text", "Rode jas")});
+        open_sealed_fields(&mut moved, sealing.tip, Some(&sealing.key));
+        assert_eq!(moved, json!({"tip_id": sealing.tip, "note": null, "note_unreadable": true}));
+    }
+
+    #[test]
+    fn a_body_without_sealed_text_is_left_alone() {
+        let body = json!({"tip_id": Uuid::new_v4(), "note": null, "reason": {"code": "x"}});
+        assert_eq!(sealing_tip(&body), None);
+    }
 }

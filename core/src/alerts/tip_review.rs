@@ -175,8 +175,10 @@ pub async fn assess(
         {
             return Err(TipReviewError::NotFound);
         }
+        let sealing = dossier::TipText::key_of(conn, tip).await?;
+        let note_sealed = note.as_deref().map(|note| sealing.seal("note", note));
         let body =
-            json!({ "tip_id": tip, "assessment": assessment, "forwarded_to": forwarded_to, "note": note });
+            json!({ "tip_id": tip, "assessment": assessment, "forwarded_to": forwarded_to, "note": note_sealed });
         dossier::record(conn, alert, assessor, "tip_assessed", body).await?;
         let row = queries::find(conn, alert, tip).await?.ok_or(TipReviewError::NotFound)?;
         Ok(Tip::from_row(row, vec![]).assessment.expect("just assessed"))

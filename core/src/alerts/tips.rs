@@ -228,9 +228,10 @@ async fn insert_tip(
     )
     .await?;
     let actor = if tip.anonymous { Actor::Anonymous } else { Actor::Participant(participant) };
+    let sealing = dossier::TipText::key_of(conn, id).await?;
     let mut body = json!({
         "tip_id": id,
-        "text": tip.text,
+        "text": sealing.seal("text", &tip.text),
         "seen_at": tip.seen_at,
         "has_location": tip.location.is_some(),
         "may_call_back": tip.may_call_back,

@@ -153,7 +153,8 @@ pub async fn reach(
 pub struct Candidate {
     #[diesel(sql_type = SqlUuid)]
     pub participant_id: Uuid,
-    /// `place` or `live_location`.
+    /// `place` or `live_location`: counted per wave in the dossier, never kept per recipient
+    /// (it would be a record of where they were).
     #[diesel(sql_type = Text)]
     pub matched_by: String,
     /// The channels they can be reached on (before the alert's own channels are applied).
@@ -199,7 +200,6 @@ pub async fn hold_open_alert(conn: &mut AsyncPgConnection, alert: AlertId) -> Qu
 pub struct NewRecipient {
     pub participant_id: Uuid,
     pub batch_no: i32,
-    pub matched_by: &'static str,
     /// See `alert_recipients.push_expected`.
     pub push_expected: bool,
 }
@@ -227,14 +227,12 @@ pub async fn insert_recipients(
     recipients.sort_by_key(|recipient| recipient.participant_id);
     let ids: Vec<Uuid> = recipients.iter().map(|r| r.participant_id).collect();
     let batches: Vec<i32> = recipients.iter().map(|r| r.batch_no).collect();
-    let matched_by: Vec<&str> = recipients.iter().map(|r| r.matched_by).collect();
     let push_expected: Vec<bool> = recipients.iter().map(|r| r.push_expected).collect();
     diesel::sql_query(
         "WITH added AS (
-             INSERT INTO alert_recipients (alert_id, participant_id, wave, batch_no, matched_by, push_expected)
-             SELECT $1, r.id, $2, r.batch_no, r.matched_by, r.push_expected
-               FROM unnest($3::uuid[], $4::int4[], $5::text[], $6::bool[])
-                    AS r (id, batch_no, matched_by, push_expected)
+             INSERT INTO alert_recipients (alert_id, participant_id, wave, batch_no, push_expected)
+             SELECT $1, r.id, $2, r.batch_no, r.push_expected
+               FROM unnest($3::uuid[], $4::int4[], $5::bool[]) AS r (id, batch_no, push_expected)
              ON CONFLICT DO NOTHING
              RETURNING batch_no)
          SELECT batch_no, count(*) AS added FROM added GROUP BY batch_no ORDER BY batch_no",
@@ -243,7 +241,6 @@ pub async fn insert_recipients(
     .bind::<SmallInt, _>(wave)
     .bind::<Array<SqlUuid>, _>(&ids)
     .bind::<Array<Integer>, _>(&batches)
-    .bind::<Array<Text>, _>(&matched_by)
     .bind::<Array<diesel::sql_types::Bool>, _>(&push_expected)
     .load(conn)
     .await

@@ -255,7 +255,6 @@ diesel::table! {
         participant_id -> Uuid,
         wave -> Int2,
         batch_no -> Int4,
-        matched_by -> Text,
         received_at -> Nullable<Timestamptz>,
         opened_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
@@ -319,6 +318,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    tip_text_keys (tip_id) {
+        tip_id -> Uuid,
+        key -> Bytea,
+    }
+}
+
+diesel::table! {
     alert_dossier (alert_id, seq) {
         alert_id -> Uuid,
         seq -> Int4,
@@ -369,6 +375,7 @@ diesel::joinable!(delivery_batches -> alert_messages (message_id));
 diesel::joinable!(deliveries -> alert_messages (message_id));
 diesel::joinable!(deliveries -> participants (participant_id));
 diesel::joinable!(tips -> alerts (alert_id));
+diesel::joinable!(tip_text_keys -> tips (tip_id));
 diesel::joinable!(alert_dossier -> alerts (alert_id));
 diesel::joinable!(reach_previews -> regions (region_id));
 diesel::allow_tables_to_appear_in_same_query!(
@@ -393,6 +400,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     delivery_batches,
     deliveries,
     tips,
+    tip_text_keys,
     alert_dossier,
     reach_previews,
 );

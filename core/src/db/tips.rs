@@ -184,7 +184,7 @@ pub async fn lock_past_retention(
     Ok(rows.into_iter().map(|row| (row.id, row.alert_id)).collect())
 }
 
-/// Deletes tips; their media rows go with them.
+/// Deletes tips; their media rows and their text keys (`tip_text_keys`) go with them.
 pub async fn delete(conn: &mut AsyncPgConnection, tips: &[Uuid]) -> QueryResult<usize> {
     diesel::sql_query("DELETE FROM tips WHERE id = ANY($1)")
         .bind::<diesel::sql_types::Array<SqlUuid>, _>(tips)
@@ -272,7 +272,10 @@ pub async fn alert_legal_hold(
     Ok(hold.and_then(|hold| Some((hold.legal_hold_reason?, hold.legal_hold_by, hold.legal_hold_at?))))
 }
 
-/// Erasing a participant: their tips stay as evidence, without their identity.
+/// Erasing a participant: their tips stay as evidence, without their identity. Their words stay
+/// too, readable in the tip and the dossier (the tip's text key is kept) until the tip's own
+/// retention: a tip is a statement to the police about the alert's incident, not data about its
+/// sender, and an investigation may rely on it.
 pub async fn detach_participant(conn: &mut AsyncPgConnection, participant: Uuid) -> QueryResult<usize> {
     diesel::sql_query(
         "UPDATE tips SET participant_id = NULL, may_call_back = false WHERE participant_id = $1",
@@ -280,4 +283,28 @@ pub async fn detach_participant(conn: &mut AsyncPgConnection, participant: Uuid)
     .bind::<SqlUuid, _>(participant)
     .execute(conn)
     .await
+}
+
+/// The key that seals the tip's personal text in its alert's dossier: `new_key` is stored with the
+/// first text sealed, and the stored key is returned ever after. Deleting the tip deletes it.
+pub async fn text_key(conn: &mut AsyncPgConnection, tip: TipId, new_key: &[u8]) -> QueryResult<Vec<u8>> {
+    use super::schema::tip_text_keys;
+    diesel::insert_into(tip_text_keys::table)
+        .values((tip_text_keys::tip_id.eq(tip.0), tip_text_keys::key.eq(new_key)))
+        .on_conflict(tip_text_keys::tip_id)
+        .do_update()
+        .set(tip_text_keys::key.eq(tip_text_keys::key))
+        .returning(tip_text_keys::key)
+        .get_result(conn)
+        .await
+}
+
+/// The keys of those tips that still have one (retention deletes a tip with its key).
+pub async fn text_keys(conn: &mut AsyncPgConnection, tips: &[Uuid]) -> QueryResult<Vec<(Uuid, Vec<u8>)>> {
+    use super::schema::tip_text_keys;
+    tip_text_keys::table
+        .filter(tip_text_keys::tip_id.eq_any(tips))
+        .select((tip_text_keys::tip_id, tip_text_keys::key))
+        .load(conn)
+        .await
 }

@@ -68,6 +68,8 @@ pub async fn enforce(
                 }
                 remove_objects(store, MediaId(row.id)).await?;
             }
+            // Their text keys go with them, so their words sealed in the dossier can no longer
+            // be read (see `alerts::dossier::TipText`).
             tip_queries::delete(conn, &tips).await?;
             let removed_media: Vec<_> = media
                 .iter()

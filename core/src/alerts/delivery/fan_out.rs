@@ -152,16 +152,12 @@ impl BatchCut {
                 self.lanes.push(lane);
             }
         }
-        let matched_by = if candidate.matched_by == "live_location" {
+        if candidate.matched_by == "live_location" {
             self.by_live_location += 1;
-            "live_location"
-        } else {
-            "place"
-        };
+        }
         self.recipients.push(NewRecipient {
             participant_id: candidate.participant_id,
             batch_no: self.batch_no,
-            matched_by,
             push_expected: plan::push_expected(routing, &reach),
         });
     }
