@@ -299,7 +299,9 @@ pub async fn declare(
         && !matches!(answer, Ok(Answer { replayed: false, .. }))
     {
         // Recorded nowhere: abort it now. Should the store fail, the queued job aborts it later.
-        let _ = store.abort_multipart(&upload_key(media), &started.upload).await;
+        if let Err(error) = store.abort_multipart(&upload_key(media), &started.upload).await {
+            tracing::warn!(%error, %media, "could not abort an upload in parts not recorded; its job will");
+        }
     }
     answer
 }
