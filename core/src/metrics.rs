@@ -13,6 +13,8 @@ use crate::alerts::delivery::{
 };
 use crate::jobs::BackgroundJob;
 use crate::media::processing::ProcessMedia;
+use crate::media::retention::RemoveMediaObjects;
+use crate::media::uploads::AbortUnclaimedUpload;
 use crate::participants::Channel;
 use crate::participants::notices::NotifyParticipant;
 
@@ -20,7 +22,7 @@ use crate::participants::notices::NotifyParticipant;
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 /// The job types of the application, so queue metrics report every one (with 0 when idle).
-pub const JOB_TYPES: [&str; 8] = [
+pub const JOB_TYPES: [&str; 10] = [
     NotifyParticipant::JOB_TYPE,
     FanOutWave::JOB_TYPE,
     DeliverPush::JOB_TYPE,
@@ -29,6 +31,8 @@ pub const JOB_TYPES: [&str; 8] = [
     DeliverFallbackSms::JOB_TYPE,
     SmsFallbackCheck::JOB_TYPE,
     ProcessMedia::JOB_TYPE,
+    RemoveMediaObjects::JOB_TYPE,
+    AbortUnclaimedUpload::JOB_TYPE,
 ];
 
 /// A registry whose metric names all start with `burgernet_`.

@@ -426,6 +426,27 @@ async fn a_download_link_serves_the_bytes_and_expires(backend: Backend) {
     assert_eq!(code, under_test.expect("AccessDenied", "upload_url_expired"));
 }
 
+/// An upload whose id was never recorded is found by its key: every upload in progress of that
+/// key is aborted, and none of another key, even one that begins with it.
+async fn the_uploads_in_progress_of_a_key_are_aborted_whatever_their_ids(backend: Backend) {
+    let under_test = StoreUnderTest::start(backend).await;
+    let store = &under_test.store;
+    let key = key("uploads");
+    let longer = ObjectKey::new(format!("{key}-2")).unwrap();
+    let first = store.start_multipart(&key, "video/mp4").await.unwrap();
+    let second = store.start_multipart(&key, "video/mp4").await.unwrap();
+    let kept = store.start_multipart(&longer, "video/mp4").await.unwrap();
+
+    store.abort_multipart_uploads_of(&key).await.unwrap();
+    for upload in [&first, &second] {
+        let request = store.presign_part(&key, upload, 1, 1000, MINUTE).await.unwrap();
+        assert_eq!(under_test.send(&request, pattern(1000, 30)).await.status(), 404, "aborted");
+    }
+    let request = store.presign_part(&longer, &kept, 1, 1000, MINUTE).await.unwrap();
+    assert_eq!(under_test.send(&request, pattern(1000, 30)).await.status(), 200, "another key's");
+    store.abort_multipart_uploads_of(&key).await.expect("aborting again is fine");
+}
+
 /// Each test once per backend: `media_store::s3::<test>` and `media_store::filesystem::<test>`.
 macro_rules! conformance {
     ($($test:ident),* $(,)?) => {
@@ -449,6 +470,7 @@ conformance!(
     a_completion_with_an_invalid_part_list_is_refused_and_writes_nothing,
     a_part_of_another_length_is_refused,
     an_aborted_multipart_upload_is_gone,
+    the_uploads_in_progress_of_a_key_are_aborted_whatever_their_ids,
     copy_keeps_the_bytes,
     delete_is_idempotent,
     an_absent_object_has_no_size_and_does_not_open,

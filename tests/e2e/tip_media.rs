@@ -649,15 +649,13 @@ async fn the_control_room_assesses_tips_and_retention_keeps_only_what_is_on_hold
     .await;
 
     let mut conn = app.database.connect().await;
-    let upkeep = retention::EvidenceUpkeep {
-        store: app.media_store.clone(),
-        retention: Duration::from_secs(90 * 86_400),
-    };
+    let upkeep = retention::EvidenceUpkeep { retention: Duration::from_secs(90 * 86_400) };
     let done = upkeep.run(&mut conn).await.unwrap();
     assert_eq!((done.expired_uploads, done.removed_tips), (1, 1));
     let remaining = format!("SELECT count(*) AS count FROM tips WHERE alert_id = '{alert}'");
     assert_eq!(app.database_count(&remaining).await, 1, "the tip on hold stays");
-    assert_eq!(scene.stored_objects(&dropped_media).await, Vec::<String>::new());
+    // A job removes the files after the commit.
+    wait_until(|| async { scene.stored_objects(&dropped_media).await.is_empty() }).await;
     assert_eq!(scene.stored_objects(&kept_media).await.len(), 3);
     let dossier = app.get_json(&format!("/v1/alerts/{alert}/dossier"), dispatcher).await;
     let removal =
@@ -669,7 +667,7 @@ async fn the_control_room_assesses_tips_and_retention_keeps_only_what_is_on_hold
     assert_eq!(app.delete_as(&hold, dispatcher).await.status(), 204);
     assert_eq!(upkeep.run(&mut conn).await.unwrap().removed_tips, 1);
     assert_eq!(app.database_count(&remaining).await, 0);
-    assert_eq!(scene.stored_objects(&kept_media).await, Vec::<String>::new());
+    wait_until(|| async { scene.stored_objects(&kept_media).await.is_empty() }).await;
 }
 
 #[tokio::test]
@@ -697,10 +695,7 @@ async fn an_alert_on_legal_hold_keeps_its_tips_and_erasure_keeps_the_evidence_wi
     ))
     .await;
     let mut conn = app.database.connect().await;
-    let upkeep = retention::EvidenceUpkeep {
-        store: app.media_store.clone(),
-        retention: Duration::from_secs(90 * 86_400),
-    };
+    let upkeep = retention::EvidenceUpkeep { retention: Duration::from_secs(90 * 86_400) };
     assert_eq!(upkeep.run(&mut conn).await.unwrap().removed_tips, 0);
     assert_eq!(scene.stored_objects(&media).await.len(), 3);
     let kinds = app.dossier_kinds(dispatcher, alert).await;
@@ -953,4 +948,163 @@ async fn an_iphone_heic_photo_is_kept_without_a_preview_rather_than_refused() {
     let tips = scene.app.get_json(&format!("/v1/alerts/{}/tips", scene.alert), &scene.dispatcher).await;
     assert_eq!(tips[0]["media"][0]["has_preview"], false);
     assert_eq!(scene.stored_objects(&media).await, [format!("evidence/{media}")], "the original is kept");
+}
+
+/// The store is never waited on inside a database transaction: a slow store holds no locks and
+/// no transaction open, and a failure on either side leaves nothing behind on the other.
+mod store_outside_transactions {
+    use super::*;
+    use crate::helpers::s3::{FakeS3, S3Operation};
+
+    /// A trigger function with which the database refuses a write, as a failing database would.
+    const REFUSE: &str = "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS
+                            $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$";
+
+    /// A scene on an S3 store in which every file goes up in parts (one part, for a small file).
+    async fn scene_on(s3: &FakeS3) -> Scene {
+        let mut options = TestAppOptions { media_store: Some(s3.media_store()), ..TestAppOptions::default() };
+        options.media.single_upload_max_bytes = 1024;
+        options.media.part_bytes = 5 * 1024 * 1024;
+        scene(options).await
+    }
+
+    /// Asserts, while the store holds a request of `operation`, that no connection of the app
+    /// waits inside a transaction; then lets the request go.
+    async fn no_transaction_waits_on(app: &TestApp, held: crate::helpers::s3::Held) {
+        held.arrived().await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let waiting = "SELECT count(*) AS count FROM pg_stat_activity
+                        WHERE datname = current_database() AND state LIKE 'idle in transaction%'
+                          AND now() - state_change > interval '200 milliseconds'";
+        assert_eq!(app.database_count(waiting).await, 0, "a transaction waits for the store");
+        drop(held);
+    }
+
+    #[tokio::test]
+    async fn a_slow_store_keeps_no_transaction_open_while_a_file_is_declared_and_completed() {
+        let s3 = FakeS3::start().await;
+        let scene = scene_on(&s3).await;
+        let tip = scene.tip(&scene.witness, json!({"text": "Foto."})).await;
+        let bytes = photo();
+
+        let creating = s3.hold(S3Operation::CreateMultipartUpload);
+        let (declared, ()) = tokio::join!(
+            scene.declare(&scene.witness, &tip, "image/jpeg", &bytes, &bytes),
+            no_transaction_waits_on(&scene.app, creating)
+        );
+        assert_eq!(declared.status(), 201);
+        let declared: Value = declared.json().await.unwrap();
+        assert_eq!(declared["upload"]["method"], "multipart");
+        let part = &declared["upload"]["parts"][0];
+        let uploaded = put_presigned(&scene.app, part, bytes.clone()).await;
+        assert!(uploaded.status().is_success(), "{}", uploaded.status());
+        let etag = uploaded.headers()["etag"].to_str().unwrap().to_string();
+        let media = declared["media"]["id"].as_str().unwrap().to_string();
+        let path = format!("{}/{media}/completion", scene.media_path(&tip));
+        let completion = json!({"parts": [{"number": 1, "etag": etag}]});
+
+        let looking = s3.hold(S3Operation::HeadObject);
+        let completing = s3.hold(S3Operation::CompleteMultipartUpload);
+        let (completed, ()) =
+            tokio::join!(scene.app.post_json_as(&path, &scene.witness.access_token, &completion), async {
+                no_transaction_waits_on(&scene.app, looking).await;
+                no_transaction_waits_on(&scene.app, completing).await;
+            });
+        assert_eq!(completed.status(), 200);
+        assert_eq!(completed.json::<Value>().await.unwrap()["state"], "uploaded");
+        assert_eq!(scene.settled(&scene.witness, &tip, &media).await["state"], "ready");
+        assert_eq!(s3.uploads_in_progress(), Vec::<String>::new());
+    }
+
+    #[tokio::test]
+    async fn a_declaration_that_fails_after_its_upload_was_created_leaves_no_upload_behind() {
+        let s3 = FakeS3::start().await;
+        let scene = scene_on(&s3).await;
+        let app = &scene.app;
+        let tip = scene.tip(&scene.witness, json!({"text": "Foto."})).await;
+        let bytes = photo();
+        // The database refuses the file's row: the store has created the upload by then.
+        app.database_exec(REFUSE).await;
+        app.database_exec(
+            "CREATE TRIGGER refuse BEFORE INSERT ON tip_media FOR EACH ROW EXECUTE FUNCTION refuse()",
+        )
+        .await;
+
+        let refused = scene.declare(&scene.witness, &tip, "image/jpeg", &bytes, &bytes).await;
+        assert_eq!(refused.status(), 500);
+        assert_eq!(s3.uploads_in_progress(), Vec::<String>::new(), "aborted at once");
+
+        // The store cannot abort it just then (or the API stops before it tries): the job queued
+        // before the upload was created aborts it later.
+        s3.fail(S3Operation::AbortMultipartUpload, true);
+        let refused = scene.declare(&scene.witness, &tip, "image/jpeg", &bytes, &bytes).await;
+        assert_eq!(refused.status(), 500);
+        assert_eq!(s3.uploads_in_progress().len(), 1);
+        s3.fail(S3Operation::AbortMultipartUpload, false);
+        app.database_exec(
+            "UPDATE background_jobs SET run_at = now() WHERE job_type = 'abort_unclaimed_upload' AND state = 'queued'",
+        )
+        .await;
+        wait_until(|| async { s3.uploads_in_progress().is_empty() }).await;
+
+        // A declaration that is recorded keeps its upload, whatever the job does later.
+        app.database_exec("DROP TRIGGER refuse ON tip_media").await;
+        let declared = scene.declare(&scene.witness, &tip, "image/jpeg", &bytes, &bytes).await;
+        assert_eq!(declared.status(), 201);
+        let queued =
+            "SELECT count(*) AS count FROM background_jobs WHERE job_type = 'abort_unclaimed_upload'";
+        wait_until(|| async { app.database_count(queued).await == 0 }).await;
+        assert_eq!(s3.uploads_in_progress().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn retention_removes_files_only_after_its_commit_and_a_failing_store_delays_only_the_files() {
+        let s3 = FakeS3::start().await;
+        let scene =
+            scene(TestAppOptions { media_store: Some(s3.media_store()), ..TestAppOptions::default() }).await;
+        let (app, dispatcher, alert) = (&scene.app, &scene.dispatcher, &scene.alert);
+        let tip = scene.tip(&scene.witness, json!({"text": "Een foto."})).await;
+        let media = scene.attach(&scene.witness, &tip, "image/jpeg", &photo()).await;
+        scene.settled(&scene.witness, &tip, &media).await;
+        assert_eq!(scene.stored_objects(&media).await.len(), 3);
+        let closing = json!({"outcome": "hard_success", "texts": {"nl": {"message": "Aangehouden."}}});
+        app.expect_ok(Method::POST, &format!("/v1/alerts/{alert}/close"), dispatcher, closing).await;
+        app.database_exec(&format!(
+            "UPDATE alerts SET closed_at = now() - interval '91 days' WHERE id = '{alert}'"
+        ))
+        .await;
+        let upkeep = retention::EvidenceUpkeep { retention: Duration::from_secs(90 * 86_400) };
+        let mut conn = app.database.connect().await;
+        let tips = format!("SELECT count(*) AS count FROM tips WHERE alert_id = '{alert}'");
+
+        // The removal cannot be recorded in the dossier: it rolls back, and the files stay.
+        app.database_exec(REFUSE).await;
+        app.database_exec(
+            "CREATE TRIGGER refuse BEFORE INSERT ON alert_dossier
+               FOR EACH ROW WHEN (NEW.kind = 'retention_removed') EXECUTE FUNCTION refuse()",
+        )
+        .await;
+        assert!(upkeep.run(&mut conn).await.is_err());
+        assert_eq!(app.database_count(&tips).await, 1);
+        assert_eq!(scene.stored_objects(&media).await.len(), 3, "the rows remain, so do the files");
+        app.database_exec("DROP TRIGGER refuse ON alert_dossier").await;
+
+        // The store fails: the rows go all the same, and the files once it works again.
+        s3.fail(S3Operation::DeleteObject, true);
+        assert_eq!(upkeep.run(&mut conn).await.unwrap().removed_tips, 1);
+        assert_eq!(app.database_count(&tips).await, 0);
+        assert!(app.dossier_kinds(dispatcher, alert).await.contains(&"retention_removed".to_string()));
+        let failed_once = "SELECT count(*) AS count FROM background_jobs
+                            WHERE job_type = 'remove_media_objects' AND attempts >= 1 AND last_error IS NOT NULL";
+        wait_until(|| async { app.database_count(failed_once).await == 1 }).await;
+        assert_eq!(scene.stored_objects(&media).await.len(), 3);
+        s3.fail(S3Operation::DeleteObject, false);
+        app.database_exec(
+            "UPDATE background_jobs SET run_at = now() WHERE job_type = 'remove_media_objects' AND state = 'queued'",
+        )
+        .await;
+        wait_until(|| async { scene.stored_objects(&media).await.is_empty() }).await;
+        let jobs = "SELECT count(*) AS count FROM background_jobs WHERE job_type = 'remove_media_objects'";
+        assert_eq!(app.database_count(jobs).await, 0);
+    }
 }

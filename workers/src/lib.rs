@@ -32,8 +32,9 @@ use burgernet_core::config::WorkerConfig;
 use burgernet_core::db::DbPool;
 use burgernet_core::media::photo::PhotoLimits;
 use burgernet_core::media::processing::{MediaContext, ProcessMedia};
-use burgernet_core::media::retention::EvidenceUpkeep;
+use burgernet_core::media::retention::{EvidenceUpkeep, RemoveMediaObjects};
 use burgernet_core::media::store::MediaStore;
+use burgernet_core::media::uploads::AbortUnclaimedUpload;
 use burgernet_core::metrics::DeliveryMetrics;
 use burgernet_core::participants::notices::{Messaging, NoticeContext, NotifyParticipant};
 
@@ -54,8 +55,8 @@ pub fn application_runner(
         config.delivery.clone(),
         metrics.clone(),
     );
-    let media = MediaContext::new(pool.clone(), store.clone(), config.video.clone(), PhotoLimits::default());
-    let upkeep = EvidenceUpkeep { store, retention: config.tip_retention };
+    let media = MediaContext::new(pool.clone(), store, config.video.clone(), PhotoLimits::default());
+    let upkeep = EvidenceUpkeep { retention: config.tip_retention };
     let lane_jobs = config.lane_jobs;
     Runner::new(pool.clone(), config, uuid::Uuid::new_v4())
         .slot_group("push", lane_jobs.push)
@@ -72,7 +73,9 @@ pub fn application_runner(
         .register_in::<DeliverFallbackSms>("sms", delivery.clone())
         .register_in::<SmsFallbackCheck>("sms", delivery.clone())
         .register_in::<DeliverEmail>("email", delivery)
-        .register::<ProcessMedia>(media)
+        .register::<ProcessMedia>(media.clone())
+        .register::<RemoveMediaObjects>(media.clone())
+        .register::<AbortUnclaimedUpload>(media)
         .with_evidence_upkeep(upkeep)
         .with_push_timing(metrics)
 }

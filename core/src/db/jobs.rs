@@ -261,6 +261,16 @@ pub async fn release(conn: &mut AsyncPgConnection, id: JobId, worker: Uuid) -> Q
     Ok(updated == 1)
 }
 
+/// Deletes a job that has not started, to call it off. Returns false if it is running, failed or
+/// gone: it can no longer be called off.
+pub async fn cancel_queued(conn: &mut AsyncPgConnection, id: JobId) -> QueryResult<bool> {
+    let deleted =
+        diesel::delete(background_jobs::table.find(id.0).filter(background_jobs::state.eq(JobState::Queued)))
+            .execute(conn)
+            .await?;
+    Ok(deleted == 1)
+}
+
 /// Fails the jobs whose worker vanished during their last attempt; `claim_next` will not take
 /// them again, so without this they would stay 'running' forever. Returns how many.
 pub async fn fail_expired_final_attempts(conn: &mut AsyncPgConnection) -> QueryResult<usize> {

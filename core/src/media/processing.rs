@@ -95,7 +95,7 @@ impl BackgroundJob for ProcessMedia {
     }
 }
 
-fn store_failure(error: StoreError) -> JobError {
+pub(super) fn store_failure(error: StoreError) -> JobError {
     if error.is_retryable() { JobError::retryable(error) } else { JobError::permanent(error) }
 }
 

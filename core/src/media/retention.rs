@@ -3,18 +3,26 @@
 //! their alert closed, unless the tip or the alert is on legal hold; each removal is recorded in
 //! the alert's dossier with the hashes of the files removed. Workers run both every minute; rows
 //! are taken with `SKIP LOCKED`, so several workers share the work.
+//!
+//! The store is never called inside these transactions: the rows change and a
+//! [`RemoveMediaObjects`] job is queued in one transaction, and the job removes the objects after
+//! the commit. A rollback so removes nothing whose row remains, and a crash loses no removal.
 
 use std::time::Duration;
 
 use diesel_async::{AsyncConnection, AsyncPgConnection};
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use super::processing::{MediaContext, store_failure};
 use super::store::{MediaStore, MultipartUploadId, StoreError};
 use super::{MediaState, Preview, evidence_key, preview_key, upload_key};
 use crate::alerts::{Actor, dossier};
+use crate::db::media::MediaRow;
 use crate::db::{media as media_queries, tips as tip_queries};
 use crate::hex;
 use crate::ids::{AlertId, MediaId, TipId};
+use crate::jobs::{BackgroundJob, JobError};
 
 /// Rows handled per run, so one run stays short.
 const BATCH: i64 = 100;
@@ -22,38 +30,25 @@ const BATCH: i64 = 100;
 #[derive(Debug, thiserror::Error)]
 pub enum RetentionError {
     #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error(transparent)]
     Database(#[from] diesel::result::Error),
 }
 
-/// Expires uploads not completed in time and removes what arrived of them. Returns how many.
-pub async fn expire_abandoned_uploads(
-    conn: &mut AsyncPgConnection,
-    store: &MediaStore,
-) -> Result<usize, RetentionError> {
+/// Expires uploads not completed in time; a job removes what arrived of them. Returns how many.
+pub async fn expire_abandoned_uploads(conn: &mut AsyncPgConnection) -> Result<usize, RetentionError> {
     conn.transaction(async |conn| {
         let abandoned = media_queries::lock_abandoned(conn, BATCH).await?;
         for row in &abandoned {
-            let media = MediaId(row.id);
-            if let Some(upload) = &row.multipart_upload_id {
-                store.abort_multipart(&upload_key(media), &MultipartUploadId(upload.clone())).await?;
-            }
-            store.delete(&upload_key(media)).await?;
-            media_queries::set_state(conn, media, MediaState::Expired.as_str()).await?;
+            media_queries::set_state(conn, MediaId(row.id), MediaState::Expired.as_str()).await?;
         }
+        RemoveMediaObjects::of(&abandoned).enqueue_if_any(conn).await?;
         Ok(abandoned.len())
     })
     .await
 }
 
 /// Deletes tips (with their media) whose alert closed more than `retention` ago, unless on legal
-/// hold. Returns how many tips were removed.
-pub async fn enforce(
-    conn: &mut AsyncPgConnection,
-    store: &MediaStore,
-    retention: Duration,
-) -> Result<usize, RetentionError> {
+/// hold; a job removes their files. Returns how many tips were removed.
+pub async fn enforce(conn: &mut AsyncPgConnection, retention: Duration) -> Result<usize, RetentionError> {
     conn.transaction(async |conn| {
         let due = tip_queries::lock_past_retention(conn, retention, BATCH).await?;
         let mut by_alert: std::collections::BTreeMap<uuid::Uuid, Vec<uuid::Uuid>> = Default::default();
@@ -62,12 +57,7 @@ pub async fn enforce(
         }
         for (alert, tips) in by_alert {
             let media = media_queries::for_tips(conn, &tips).await?;
-            for row in &media {
-                if let Some(upload) = &row.multipart_upload_id {
-                    store.abort_multipart(&upload_key(MediaId(row.id)), &MultipartUploadId(upload.clone())).await?;
-                }
-                remove_objects(store, MediaId(row.id)).await?;
-            }
+            RemoveMediaObjects::of(&media).enqueue_if_any(conn).await?;
             // Their text keys go with them, so their words sealed in the dossier can no longer
             // be read (see `alerts::dossier::TipText`).
             tip_queries::delete(conn, &tips).await?;
@@ -87,6 +77,64 @@ pub async fn enforce(
     .await
 }
 
+/// Removes from the store everything of files whose rows were expired or deleted: an upload in
+/// parts still open, the upload, the original and the derived images. Queued in the transaction
+/// that changes the rows; every step is idempotent, so a retry after a partial run is safe.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RemoveMediaObjects {
+    pub media: Vec<RemovedMedia>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RemovedMedia {
+    pub media_id: MediaId,
+    /// The store's id of its upload in parts, if it had one.
+    pub multipart_upload_id: Option<String>,
+}
+
+impl RemoveMediaObjects {
+    pub fn of(rows: &[MediaRow]) -> Self {
+        let media = rows
+            .iter()
+            .map(|row| RemovedMedia {
+                media_id: MediaId(row.id),
+                multipart_upload_id: row.multipart_upload_id.clone(),
+            })
+            .collect();
+        Self { media }
+    }
+
+    /// Queues the job, unless there is nothing to remove.
+    pub async fn enqueue_if_any(&self, conn: &mut AsyncPgConnection) -> diesel::QueryResult<()> {
+        if !self.media.is_empty() {
+            self.enqueue(conn).await?;
+        }
+        Ok(())
+    }
+}
+
+impl BackgroundJob for RemoveMediaObjects {
+    const JOB_TYPE: &'static str = "remove_media_objects";
+    /// With the backoff's doubling from 5 s, about an hour and a half of store outage; then the
+    /// job is kept as failed, for an operator to requeue.
+    const MAX_ATTEMPTS: i32 = 10;
+    type Context = MediaContext;
+
+    async fn run(&self, ctx: Self::Context) -> Result<(), JobError> {
+        for removed in &self.media {
+            let media = removed.media_id;
+            if let Some(upload) = &removed.multipart_upload_id {
+                ctx.store
+                    .abort_multipart(&upload_key(media), &MultipartUploadId(upload.clone()))
+                    .await
+                    .map_err(store_failure)?;
+            }
+            remove_objects(&ctx.store, media).await.map_err(store_failure)?;
+        }
+        Ok(())
+    }
+}
+
 /// Removes the upload, the original and everything derived from it.
 pub(super) async fn remove_objects(store: &MediaStore, media: MediaId) -> Result<(), StoreError> {
     store.delete(&upload_key(media)).await?;
@@ -100,7 +148,6 @@ pub(super) async fn remove_objects(store: &MediaStore, media: MediaId) -> Result
 /// What the workers do each housekeeping round: expire abandoned uploads and enforce retention.
 #[derive(Clone)]
 pub struct EvidenceUpkeep {
-    pub store: MediaStore,
     pub retention: Duration,
 }
 
@@ -120,8 +167,8 @@ impl UpkeepDone {
 impl EvidenceUpkeep {
     pub async fn run(&self, conn: &mut AsyncPgConnection) -> Result<UpkeepDone, RetentionError> {
         Ok(UpkeepDone {
-            expired_uploads: expire_abandoned_uploads(conn, &self.store).await?,
-            removed_tips: enforce(conn, &self.store, self.retention).await?,
+            expired_uploads: expire_abandoned_uploads(conn).await?,
+            removed_tips: enforce(conn, self.retention).await?,
         })
     }
 }

@@ -5,22 +5,26 @@
 //! A tip is the sender's when it names them, or, for an anonymous tip, when they show its
 //! [`SenderKey`].
 
+use std::time::Duration;
+
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use serde::{Deserialize, Serialize};
 
 use super::inspect::{MediaKind, MediaType, Rejection};
-use super::processing::ProcessMedia;
+use super::processing::{MediaContext, ProcessMedia, store_failure};
+use super::retention::RemoveMediaObjects;
 use super::store::{
     CompletedPart, InvalidParts, MediaStore, MultipartUploadId, PresignedRequest, StoreError, UploadSpec,
 };
 use super::{MediaSettings, MediaState, upload_key};
 use crate::alerts::AlertStatus;
 use crate::alerts::tips::SenderKey;
+use crate::db::jobs as job_queries;
 use crate::db::media::{self as queries, MediaRow, NewMedia};
 use crate::db::tips::{self as tip_queries, TipOwnership};
 use crate::idempotency::{self, Answer, Begun, IdempotencyError, IdempotencyKey, IdempotentRequest};
 use crate::ids::{AlertId, MediaId, ParticipantId, TipId};
-use crate::jobs::BackgroundJob;
+use crate::jobs::{BackgroundJob, JobError, JobId};
 use crate::participants::InvalidInput;
 use crate::participants::rate_limits::{self, CounterKey};
 
@@ -231,8 +235,17 @@ async fn own_tip(
         .ok_or(MediaError::TipNotFound)
 }
 
+/// How long an upload in parts may wait for the declaration that created it before
+/// [`AbortUnclaimedUpload`] aborts it. The declaration calls the job off as it commits (and fails
+/// if the job has started), so this only has to outlast a slow store.
+const UNCLAIMED_UPLOAD_GRACE: Duration = Duration::from_secs(15 * 60);
+
 /// Declares a file for the tip and answers how to upload it. With an idempotency key, a retry
 /// returns the first answer and declares nothing new.
+///
+/// No transaction waits for the store: an upload in parts is created before the transaction that
+/// records it, and aborted when that transaction does not record it. A job queued before the
+/// upload is created aborts it should the API stop in between.
 #[allow(clippy::too_many_arguments)]
 pub async fn declare(
     conn: &mut AsyncPgConnection,
@@ -249,63 +262,114 @@ pub async fn declare(
     let caller = format!("{}:{tip}", sender.participant);
     let request =
         idempotency_key.map(|key| IdempotentRequest { operation: "tip_media", caller: &caller, key });
-    conn.transaction(async |conn| {
-        let pending = match idempotency::begin(conn, request.as_ref(), declaration).await? {
-            Begun::Replay(value) => return Ok(Answer { value, replayed: true }),
-            Begun::Fresh(pending) => pending,
-        };
-        let ownership = own_tip(conn, sender, alert, tip).await?;
-        if AlertStatus::from_database(&ownership.alert_status) == AlertStatus::Closed {
-            return Err(MediaError::AlertClosed);
+    let media = MediaId::new();
+    let multipart = if declared.size_bytes > settings.single_upload_max_bytes {
+        Some(start_multipart(conn, store, media, &declared).await?)
+    } else {
+        None
+    };
+    let answer = conn
+        .transaction(async |conn| {
+            let pending = match idempotency::begin(conn, request.as_ref(), declaration).await? {
+                Begun::Replay(value) => return Ok(Answer { value, replayed: true }),
+                Begun::Fresh(pending) => pending,
+            };
+            let ownership = own_tip(conn, sender, alert, tip).await?;
+            if AlertStatus::from_database(&ownership.alert_status) == AlertStatus::Closed {
+                return Err(MediaError::AlertClosed);
+            }
+            if queries::count_live_for_tip(conn, tip).await? >= settings.per_tip {
+                return Err(MediaError::TooManyMedia(settings.per_tip));
+            }
+            let participant = sender.participant.to_string();
+            if let Some(retry_after) =
+                rate_limits::count(conn, counters, "media", &participant, settings.per_participant_per_hour)
+                    .await?
+            {
+                return Err(MediaError::RateLimited { retry_after });
+            }
+            let upload =
+                record_upload(conn, store, settings, alert, tip, media, &declared, multipart.as_ref())
+                    .await?;
+            pending.finish(conn, &upload).await?;
+            Ok(Answer { value: upload, replayed: false })
+        })
+        .await;
+    if let Some(started) = &multipart
+        && !matches!(answer, Ok(Answer { replayed: false, .. }))
+    {
+        // Recorded nowhere: abort it now. Should the store fail, the queued job aborts it later.
+        if let Err(error) = store.abort_multipart(&upload_key(media), &started.upload).await {
+            tracing::warn!(%error, %media, "could not abort an upload in parts not recorded; its job will");
         }
-        if queries::count_live_for_tip(conn, tip).await? >= settings.per_tip {
-            return Err(MediaError::TooManyMedia(settings.per_tip));
-        }
-        let participant = sender.participant.to_string();
-        if let Some(retry_after) =
-            rate_limits::count(conn, counters, "media", &participant, settings.per_participant_per_hour)
-                .await?
-        {
-            return Err(MediaError::RateLimited { retry_after });
-        }
-        let upload = start_upload(conn, store, settings, alert, tip, &declared).await?;
-        pending.finish(conn, &upload).await?;
-        Ok(Answer { value: upload, replayed: false })
-    })
-    .await
+    }
+    answer
 }
 
-async fn start_upload(
+/// An upload in parts created for a declaration, and the job that aborts it unless the
+/// declaration commits.
+struct StartedUpload {
+    upload: MultipartUploadId,
+    abort_unless_recorded: JobId,
+}
+
+/// Queues [`AbortUnclaimedUpload`] (committed on its own, before the store is asked), then creates
+/// the upload in parts. Called outside any transaction.
+async fn start_multipart(
+    conn: &mut AsyncPgConnection,
+    store: &MediaStore,
+    media: MediaId,
+    declared: &Declared,
+) -> Result<StartedUpload, MediaError> {
+    let abort_unless_recorded =
+        AbortUnclaimedUpload { media_id: media }.enqueue_after(conn, UNCLAIMED_UPLOAD_GRACE).await?;
+    let upload = store.start_multipart(&upload_key(media), declared.media_type.mime()).await?;
+    Ok(StartedUpload { upload, abort_unless_recorded })
+}
+
+/// Records the file and answers how to upload it. Presigning is computed locally: it does not
+/// call the store.
+#[allow(clippy::too_many_arguments)]
+async fn record_upload(
     conn: &mut AsyncPgConnection,
     store: &MediaStore,
     settings: &MediaSettings,
     alert: AlertId,
     tip: TipId,
+    id: MediaId,
     declared: &Declared,
+    multipart: Option<&StartedUpload>,
 ) -> Result<MediaUpload, MediaError> {
-    let id = MediaId::new();
     let key = upload_key(id);
     let content_type = declared.media_type.mime();
     let ttl = settings.upload_url_ttl;
-    let (instructions, multipart) = if declared.size_bytes <= settings.single_upload_max_bytes {
-        let spec = UploadSpec {
-            content_length: declared.size_bytes,
-            content_type: content_type.to_string(),
-            sha256: declared.sha256,
-        };
-        (UploadInstructions::Single { request: store.presign_upload(&key, &spec, ttl).await? }, None)
-    } else {
-        let upload = store.start_multipart(&key, content_type).await?;
-        let part_size = settings.part_bytes;
-        let mut parts = Vec::new();
-        for (index, offset) in (0..declared.size_bytes).step_by(part_size as usize).enumerate() {
-            let length = part_size.min(declared.size_bytes - offset);
-            let number = u16::try_from(index + 1).map_err(|_| {
-                InvalidInput::new("media_too_large", "The file needs more than 10,000 parts.")
-            })?;
-            parts.push(store.presign_part(&key, &upload, number, length, ttl).await?);
+    let (instructions, multipart) = match multipart {
+        None => {
+            let spec = UploadSpec {
+                content_length: declared.size_bytes,
+                content_type: content_type.to_string(),
+                sha256: declared.sha256,
+            };
+            (UploadInstructions::Single { request: store.presign_upload(&key, &spec, ttl).await? }, None)
         }
-        (UploadInstructions::Multipart { part_size_bytes: part_size, parts }, Some((upload.0, part_size)))
+        Some(started) => {
+            // The row now holds the upload: the job must not abort it. Once started, it may
+            // have aborted it already.
+            if !job_queries::cancel_queued(conn, started.abort_unless_recorded).await? {
+                return Err(StoreError::Unavailable("the upload in parts was given up".into()).into());
+            }
+            let part_size = settings.part_bytes;
+            let mut parts = Vec::new();
+            for (index, offset) in (0..declared.size_bytes).step_by(part_size as usize).enumerate() {
+                let length = part_size.min(declared.size_bytes - offset);
+                let number = u16::try_from(index + 1).map_err(|_| {
+                    InvalidInput::new("media_too_large", "The file needs more than 10,000 parts.")
+                })?;
+                parts.push(store.presign_part(&key, &started.upload, number, length, ttl).await?);
+            }
+            let instructions = UploadInstructions::Multipart { part_size_bytes: part_size, parts };
+            (instructions, Some((started.upload.0.as_str(), part_size as i64)))
+        }
     };
     let row = queries::insert(
         conn,
@@ -317,7 +381,7 @@ async fn start_upload(
             content_type,
             size_bytes: declared.size_bytes as i64,
             sha256: &declared.sha256,
-            multipart: multipart.as_ref().map(|(upload, part)| (upload.as_str(), *part as i64)),
+            multipart,
             upload_ttl: settings.abandon_after,
         },
     )
@@ -325,8 +389,36 @@ async fn start_upload(
     Ok(MediaUpload { media: MyMedia::from(&row), upload: instructions })
 }
 
+/// Aborts the upload in parts created for a declaration that was never recorded (it failed, or
+/// the API stopped before it committed). Queued before the upload is created, and called off by
+/// the declaration that records it; its id unknown, the upload is found by its key, which is the
+/// file's own.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AbortUnclaimedUpload {
+    pub media_id: MediaId,
+}
+
+impl BackgroundJob for AbortUnclaimedUpload {
+    const JOB_TYPE: &'static str = "abort_unclaimed_upload";
+    const MAX_ATTEMPTS: i32 = 10;
+    type Context = MediaContext;
+
+    async fn run(&self, ctx: Self::Context) -> Result<(), JobError> {
+        let mut conn = ctx.pool.get().await.map_err(JobError::retryable)?;
+        if queries::find(&mut conn, self.media_id).await.map_err(JobError::retryable)?.is_some() {
+            return Ok(()); // recorded after all: expiry and retention see to it
+        }
+        drop(conn);
+        ctx.store.abort_multipart_uploads_of(&upload_key(self.media_id)).await.map_err(store_failure)
+    }
+}
+
 /// Records that the upload is done and hands the file to the worker. Completing again answers the
 /// current state; an upload that has not arrived (in full) is refused and can be completed later.
+///
+/// The store is asked (and an upload in parts completed) outside any transaction; then a short
+/// transaction locks the row and records the outcome, unless another completion or the expiry
+/// came first.
 pub async fn complete(
     conn: &mut AsyncPgConnection,
     store: &MediaStore,
@@ -336,53 +428,84 @@ pub async fn complete(
     media: MediaId,
     completion: &UploadCompletion,
 ) -> Result<MyMedia, MediaError> {
-    conn.transaction(async |conn| {
-        own_tip(conn, sender, alert, tip).await?;
-        let row = queries::lock(conn, media)
-            .await?
-            .filter(|row| row.tip_id == tip.0)
-            .ok_or(MediaError::MediaNotFound)?;
-        match MediaState::from_database(&row.state) {
-            MediaState::PendingUpload => {}
-            MediaState::Expired => return Err(MediaError::NotPending(MediaState::Expired)),
-            _ => return Ok(MyMedia::from(&row)),
-        }
-        let key = upload_key(media);
-        let mut arrived = store.size(&key).await?;
-        // Parts become the object when completed; a completion repeated after a lost answer finds
-        // the object already there.
-        if let (None, Some(upload)) = (arrived, &row.multipart_upload_id) {
-            let parts: Vec<CompletedPart> = completion
-                .parts
-                .iter()
-                .map(|part| CompletedPart { number: part.number, etag: part.etag.clone() })
-                .collect();
-            if parts.is_empty() {
-                return Err(MediaError::UploadMissing);
+    own_tip(conn, sender, alert, tip).await?;
+    let row = queries::find(conn, media)
+        .await?
+        .filter(|row| row.tip_id == tip.0)
+        .ok_or(MediaError::MediaNotFound)?;
+    match MediaState::from_database(&row.state) {
+        MediaState::PendingUpload => {}
+        MediaState::Expired => return Err(MediaError::NotPending(MediaState::Expired)),
+        _ => return Ok(MyMedia::from(&row)),
+    }
+    let arrived = arrived(store, &row, completion).await;
+    let settled = conn
+        .transaction(async |conn| {
+            own_tip(conn, sender, alert, tip).await?;
+            let row = queries::lock(conn, media)
+                .await?
+                .filter(|row| row.tip_id == tip.0)
+                .ok_or(MediaError::MediaNotFound)?;
+            match MediaState::from_database(&row.state) {
+                MediaState::PendingUpload => {}
+                MediaState::Expired => {
+                    // Expired meanwhile: what this completion wrote may have come after the
+                    // expiry's removal.
+                    if matches!(arrived, Ok(Some(_))) {
+                        RemoveMediaObjects::of(std::slice::from_ref(&row)).enqueue(conn).await?;
+                    }
+                    return Ok(None);
+                }
+                // Another completion came first.
+                _ => return Ok(Some(MyMedia::from(&row))),
             }
-            let upload = MultipartUploadId(upload.clone());
-            store
-                .complete_multipart(&key, &upload, &parts, row.size_bytes as u64)
-                .await
-                .map_err(completion_refused)?;
-            arrived = store.size(&key).await?;
-        }
-        match arrived {
-            None => return Err(MediaError::UploadMissing),
-            Some(size) if size != row.size_bytes as u64 => {
-                store.delete(&key).await?;
-                let rejection = Rejection::size_mismatch();
-                queries::reject(conn, media, rejection.code, &rejection.reason).await?;
+            match arrived? {
+                None => return Err(MediaError::UploadMissing),
+                Some(size) if size != row.size_bytes as u64 => {
+                    let rejection = Rejection::size_mismatch();
+                    queries::reject(conn, media, rejection.code, &rejection.reason).await?;
+                    RemoveMediaObjects::of(std::slice::from_ref(&row)).enqueue(conn).await?;
+                }
+                Some(_) => {
+                    queries::set_state(conn, media, MediaState::Uploaded.as_str()).await?;
+                    ProcessMedia { media_id: media }.enqueue(conn).await?;
+                }
             }
-            Some(_) => {
-                queries::set_state(conn, media, MediaState::Uploaded.as_str()).await?;
-                ProcessMedia { media_id: media }.enqueue(conn).await?;
-            }
-        }
-        let row = queries::find(conn, media).await?.ok_or(MediaError::MediaNotFound)?;
-        Ok(MyMedia::from(&row))
-    })
-    .await
+            let row = queries::find(conn, media).await?.ok_or(MediaError::MediaNotFound)?;
+            Ok(Some(MyMedia::from(&row)))
+        })
+        .await?;
+    settled.ok_or(MediaError::NotPending(MediaState::Expired))
+}
+
+/// The size of what arrived at the file's key, after completing an upload in parts from the parts
+/// named; None when nothing has.
+async fn arrived(
+    store: &MediaStore,
+    row: &MediaRow,
+    completion: &UploadCompletion,
+) -> Result<Option<u64>, MediaError> {
+    let key = upload_key(MediaId(row.id));
+    let arrived = store.size(&key).await?;
+    // Parts become the object when completed; a completion repeated after a lost answer finds
+    // the object already there.
+    let (None, Some(upload)) = (arrived, &row.multipart_upload_id) else {
+        return Ok(arrived);
+    };
+    let parts: Vec<CompletedPart> = completion
+        .parts
+        .iter()
+        .map(|part| CompletedPart { number: part.number, etag: part.etag.clone() })
+        .collect();
+    if parts.is_empty() {
+        return Err(MediaError::UploadMissing);
+    }
+    let upload = MultipartUploadId(upload.clone());
+    store
+        .complete_multipart(&key, &upload, &parts, row.size_bytes as u64)
+        .await
+        .map_err(completion_refused)?;
+    Ok(store.size(&key).await?)
 }
 
 /// Why the store did not complete an upload from the parts named, for the app.

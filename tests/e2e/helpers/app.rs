@@ -65,6 +65,9 @@ pub struct TestAppOptions {
     pub video: VideoTools,
     /// Limits on alert areas (the defaults of the environment).
     pub alert_areas: AreaLimits,
+    /// The media store of the app and the workers (say, on a [`super::s3::FakeS3`]); by default a
+    /// filesystem store in a scratch directory, its URLs served by the app.
+    pub media_store: Option<MediaStore>,
 }
 
 impl Default for TestAppOptions {
@@ -83,6 +86,7 @@ impl Default for TestAppOptions {
             tips: TipSettings::from_env(&Env::default()).unwrap(),
             video: VideoTools::from_env(&Env::default()).unwrap(),
             alert_areas: AreaLimits::default(),
+            media_store: None,
         }
     }
 }
@@ -103,7 +107,8 @@ pub struct TestApp {
     /// APNs and FCM, which the workers push through.
     pub apns: ApnsHarness,
     pub fcm: FakeFcm,
-    /// The media store: a filesystem store in a scratch directory, its URLs served by the app.
+    /// The media store: the one of the options, or a filesystem store in a scratch directory, its
+    /// URLs served by the app.
     pub media_store: MediaStore,
     _media_dir: ScratchDir,
     /// With workers: where they serve `/healthz`, `/readyz` and `/metrics`.
@@ -197,7 +202,10 @@ impl TestApp {
             ("BURGERNET_MEDIA_SIGNING_KEY", MEDIA_SIGNING_KEY),
             ("BURGERNET_PUBLIC_URL", address.as_str()),
         ]);
-        let media_store = MediaStore::from_env(&env).expect("the media store's configuration");
+        let media_store = match options.media_store {
+            Some(store) => store,
+            None => MediaStore::from_env(&env).expect("the media store's configuration"),
+        };
         let state =
             AppState::new(&config, database.pool(), outbox.clone(), media_store.clone()).expect("providers");
         let messaging = state.messaging.clone();

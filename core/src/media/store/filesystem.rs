@@ -346,6 +346,23 @@ impl FilesystemStore {
         }
     }
 
+    pub(super) async fn abort_multipart_uploads_of(&self, key: &ObjectKey) -> Result<(), StoreError> {
+        let mut uploads = match tokio::fs::read_dir(self.inner.root.join("multipart")).await {
+            Ok(uploads) => uploads,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(error) => return Err(io_error(error)),
+        };
+        while let Some(upload) = uploads.next_entry().await.map_err(io_error)? {
+            let Some(id) = upload.file_name().to_str().map(str::to_string) else { continue };
+            match self.upload_for(key, &id).await {
+                Ok(dir) => remove_dir_if_present(&dir).await?,
+                Err(StoreError::NotFound) => {}
+                Err(error) => return Err(error),
+            }
+        }
+        Ok(())
+    }
+
     pub(super) async fn size(&self, key: &ObjectKey) -> Result<Option<u64>, StoreError> {
         match tokio::fs::metadata(self.object_path(key)).await {
             Ok(metadata) if metadata.is_file() => Ok(Some(metadata.len())),

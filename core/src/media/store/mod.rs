@@ -290,6 +290,15 @@ impl MediaStore {
         }
     }
 
+    /// Aborts every upload in parts still in progress for the key, whatever its id: for an upload
+    /// whose id was never recorded (the declaration did not commit). Idempotent.
+    pub async fn abort_multipart_uploads_of(&self, key: &ObjectKey) -> Result<(), StoreError> {
+        match self {
+            Self::S3(store) => store.abort_multipart_uploads_of(key).await,
+            Self::Filesystem(store) => store.abort_multipart_uploads_of(key).await,
+        }
+    }
+
     /// The object's size in bytes; None when absent.
     pub async fn size(&self, key: &ObjectKey) -> Result<Option<u64>, StoreError> {
         match self {

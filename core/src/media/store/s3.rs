@@ -258,6 +258,35 @@ impl S3Store {
         }
     }
 
+    /// Lists the uploads in progress under the key (S3 lists by prefix; only the exact key counts)
+    /// and aborts each.
+    pub(super) async fn abort_multipart_uploads_of(&self, key: &ObjectKey) -> Result<(), StoreError> {
+        let mut markers: (Option<String>, Option<String>) = (None, None);
+        loop {
+            let listed = self
+                .client
+                .list_multipart_uploads()
+                .bucket(&*self.bucket)
+                .prefix(key.as_str())
+                .set_key_marker(markers.0.take())
+                .set_upload_id_marker(markers.1.take())
+                .send()
+                .await
+                .map_err(map_error)?;
+            for upload in listed.uploads() {
+                if let (Some(of), Some(id)) = (upload.key(), upload.upload_id())
+                    && of == key.as_str()
+                {
+                    self.abort_multipart(key, &MultipartUploadId(id.to_string())).await?;
+                }
+            }
+            if listed.is_truncated() != Some(true) {
+                return Ok(());
+            }
+            markers = (listed.next_key_marker, listed.next_upload_id_marker);
+        }
+    }
+
     pub(super) async fn size(&self, key: &ObjectKey) -> Result<Option<u64>, StoreError> {
         let head =
             self.client.head_object().bucket(&*self.bucket).key(key.as_str()).send().await.map_err(map_error);
