@@ -98,10 +98,7 @@ impl Scene {
                 self.alert
             ))
             .await;
-        let upkeep = retention::EvidenceUpkeep {
-            store: self.app.media_store.clone(),
-            retention: Duration::from_secs(90 * 86_400),
-        };
+        let upkeep = retention::EvidenceUpkeep { retention: Duration::from_secs(90 * 86_400) };
         upkeep.run(&mut self.app.database.connect().await).await.unwrap();
         let tips = format!("SELECT count(*) AS count FROM tips WHERE alert_id = '{}'", self.alert);
         assert_eq!(self.app.database_count(&tips).await, 0, "retention removed the tips");
