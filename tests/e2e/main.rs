@@ -12,6 +12,7 @@ mod command_line;
 mod contract;
 mod dev_outbox;
 mod edge;
+mod event_streams;
 mod fcm;
 mod helpers;
 mod jobs;

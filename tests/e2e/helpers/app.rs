@@ -13,7 +13,8 @@ use burgernet_core::auth::jwks::{JwksRefresh, JwksUrl};
 use burgernet_core::auth::participant::{ParticipantTokenKey, ParticipantTokens};
 use burgernet_core::auth::staff::{StaffKeySource, StaffKeys, StaffRole, StaffTokenAlgorithms};
 use burgernet_core::config::{
-    ApiConfig, Env, LaneJobs, MessagingConfig, ParticipantTokenConfig, StaffTokenConfig, WorkerConfig,
+    ApiConfig, Env, EventStreamSettings, LaneJobs, MessagingConfig, ParticipantTokenConfig, StaffTokenConfig,
+    WorkerConfig,
 };
 use burgernet_core::ids::{ParticipantId, SessionId};
 use burgernet_core::media::MediaSettings;
@@ -65,6 +66,8 @@ pub struct TestAppOptions {
     pub video: VideoTools,
     /// Limits on alert areas (the defaults of the environment).
     pub alert_areas: AreaLimits,
+    /// Limits on event streams (the defaults of the environment).
+    pub event_streams: EventStreamSettings,
 }
 
 impl Default for TestAppOptions {
@@ -83,6 +86,7 @@ impl Default for TestAppOptions {
             tips: TipSettings::from_env(&Env::default()).unwrap(),
             video: VideoTools::from_env(&Env::default()).unwrap(),
             alert_areas: AreaLimits::default(),
+            event_streams: EventStreamSettings::from_env(&Env::default()).unwrap(),
         }
     }
 }
@@ -188,6 +192,7 @@ impl TestApp {
             alert_areas: options.alert_areas,
             tips: options.tips,
             media: options.media,
+            event_streams: options.event_streams,
         };
         let outbox = options.dev_mode.then(LocalOutbox::new);
         let media_dir = ScratchDir::new("media");
