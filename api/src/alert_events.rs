@@ -431,20 +431,22 @@ impl Viewer {
     /// before it that the stream missed (it resumed from an earlier one, or fell behind): a page
     /// at a time from the database, keeping `finding` pending until they are sent.
     async fn send(&mut self, finding: Arc<Finding>) -> anyhow::Result<String> {
+        // A new stream goes on from the latest entry unless told where to resume.
+        let sent_seq = *self.sent_seq.get_or_insert(finding.last_seq);
+        let missed = if sent_seq < finding.after {
+            self.pending = Some(finding.clone());
+            let mut conn = self.pool.get().await?;
+            Some(dossier_queries::entries(&mut conn, self.place.alert, sent_seq, ENTRIES_PER_POLL).await?)
+        } else {
+            None
+        };
         let mut out = String::new();
-        // A new stream starts with where the alert stands ...
+        // A new stream starts with where the alert stands.
         if self.sent_counters.is_none() {
             out.push_str(&AlertStreamEvent::Counters { data: finding.counters.clone() }.to_sse());
             self.sent_counters = Some(finding.counters.clone());
         }
-        // ... and goes on from the latest entry unless told where to resume.
-        let sent_seq = *self.sent_seq.get_or_insert(finding.last_seq);
-        if sent_seq < finding.after {
-            self.pending = Some(finding.clone());
-            let mut conn = self.pool.get().await?;
-            let rows =
-                dossier_queries::entries(&mut conn, self.place.alert, sent_seq, ENTRIES_PER_POLL).await?;
-            drop(conn);
+        if let Some(rows) = missed {
             let complete = (rows.len() as i64) < ENTRIES_PER_POLL
                 || rows.last().is_some_and(|row| row.seq >= finding.after);
             for row in rows.into_iter().take_while(|row| row.seq <= finding.after) {
@@ -457,7 +459,7 @@ impl Viewer {
             self.pending = None;
             self.sent_seq = Some(finding.after);
         }
-        let sent_seq = *self.sent_seq.get_or_insert(finding.last_seq);
+        let sent_seq = self.sent_seq.unwrap_or(finding.last_seq);
         for (seq, event) in finding.entries.iter().filter(|(seq, _)| *seq > sent_seq) {
             out.push_str(event);
             self.sent_seq = Some(*seq);

@@ -1,8 +1,8 @@
 //! Prometheus metrics of the API process: requests by route and status, their latency, database
 //! pool usage, the job queue (read from the database at each scrape; only the API reports it, so
 //! it is not counted twice), and the deliveries whose arrival the API learns of (SMS delivery
-//! receipts, app receipts). The workers expose what happens while delivering
-//! (`burgernet_core::metrics`).
+//! receipts, app receipts), and the live event streams of alerts with the polls feeding them. The
+//! workers expose what happens while delivering (`burgernet_core::metrics`).
 
 use burgernet_core::db::{self, DbPool};
 use burgernet_core::metrics::{self as shared, DeliveryCounter, ProviderErrorCounter};
