@@ -325,25 +325,7 @@ pub fn stream(
     alert: AlertId,
     resume_after: Option<i32>,
 ) -> Result<HttpResponse, ApiError> {
-    let token_expires_at = member.token_expires_at;
-    let place = streams.open(member, alert)?;
-    let (findings, latest) = place.feed.subscribe();
-    let keep_alive = streams.shared.settings.keep_alive;
-    let until_expiry = (token_expires_at - Utc::now()).to_std().unwrap_or_default();
-    let viewer = Viewer {
-        pool: streams.shared.pool.clone(),
-        place,
-        findings,
-        pending: latest,
-        sent_seq: resume_after,
-        sent_counters: None,
-        token_expiry: Box::pin(tokio::time::sleep(until_expiry)),
-        token_expires_at,
-        stopping,
-        keep_alive,
-        last_output: Instant::now(),
-        ended: false,
-    };
+    let viewer = streams.watch(stopping, member, alert, resume_after)?;
     let events = futures_util::stream::unfold(viewer, |mut viewer| async move {
         let chunk = viewer.next_chunk().await?;
         Some((Ok::<_, actix_web::Error>(Bytes::from(chunk)), viewer))
@@ -354,6 +336,34 @@ pub fn stream(
         // Reverse proxies must not buffer the stream.
         .insert_header(("x-accel-buffering", "no"))
         .streaming(events))
+}
+
+impl EventStreams {
+    fn watch(
+        &self,
+        stopping: watch::Receiver<bool>,
+        member: &StaffMember,
+        alert: AlertId,
+        resume_after: Option<i32>,
+    ) -> Result<Viewer, ApiError> {
+        let place = self.open(member, alert)?;
+        let (findings, latest) = place.feed.subscribe();
+        let until_expiry = (member.token_expires_at - Utc::now()).to_std().unwrap_or_default();
+        Ok(Viewer {
+            pool: self.shared.pool.clone(),
+            place,
+            findings,
+            pending: latest,
+            sent_seq: resume_after,
+            sent_counters: None,
+            token_expiry: Box::pin(tokio::time::sleep(until_expiry)),
+            token_expires_at: member.token_expires_at,
+            stopping,
+            keep_alive: self.shared.settings.keep_alive,
+            last_output: Instant::now(),
+            ended: false,
+        })
+    }
 }
 
 /// One stream: what it has sent, and what it waits for.
@@ -496,7 +506,54 @@ fn summarised(mut entry: DossierEntry) -> DossierEntry {
 
 #[cfg(test)]
 mod tests {
+    use burgernet_core::auth::staff::StaffRole;
+    use diesel_async::AsyncPgConnection;
+    use diesel_async::pooled_connection::AsyncDieselConnectionManager;
+
     use super::*;
+    use crate::metrics::Metrics;
+
+    /// Streams over a database that cannot be reached: the findings come from the test.
+    fn streams() -> EventStreams {
+        let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new("postgres://127.0.0.1:1/none");
+        let pool = DbPool::builder(manager).build().unwrap();
+        let settings =
+            EventStreamSettings { per_staff_member: 5, per_process: 5, keep_alive: Duration::from_secs(60) };
+        EventStreams::new(settings, Metrics::new().event_streams, pool)
+    }
+
+    fn finding(tips: i64) -> Finding {
+        let counters = Counters { tips, ..Counters::default() };
+        Finding { after: 0, entries: Vec::new(), last_seq: 0, counters, over: false }
+    }
+
+    #[tokio::test]
+    async fn a_stream_that_falls_behind_goes_on_from_the_latest_finding_without_holding_up_the_rest() {
+        let streams = streams();
+        let member = StaffMember {
+            subject: "d-1".into(),
+            name: None,
+            role: StaffRole::Admin,
+            token_expires_at: Utc::now() + chrono::Duration::minutes(5),
+        };
+        let alert = AlertId(uuid::Uuid::new_v4());
+        let (_stop, stopping) = watch::channel(false);
+        let mut slow = streams.watch(stopping.clone(), &member, alert, None).unwrap();
+        let mut keeping_up = streams.watch(stopping, &member, alert, None).unwrap();
+        let feed = slow.place.feed.clone();
+        feed.publish(finding(0));
+        assert!(keeping_up.next_chunk().await.unwrap().contains(r#""tips":0"#));
+
+        // Far more findings than a stream may fall behind on: publishing never waits for it.
+        for tips in 1..=3 * FINDINGS_BUFFERED as i64 {
+            feed.publish(finding(tips));
+            assert!(keeping_up.next_chunk().await.unwrap().contains(&format!(r#""tips":{tips}"#)));
+        }
+        // The slow one skips what it missed: its first event is where the alert stands now.
+        let first = slow.next_chunk().await.unwrap();
+        assert!(first.contains(&format!(r#""tips":{}"#, 3 * FINDINGS_BUFFERED)), "{first}");
+        assert_eq!(first.matches("event: ").count(), 1, "{first}");
+    }
 
     #[test]
     fn each_event_is_written_under_the_name_and_with_the_data_the_contract_gives_it() {
