@@ -168,20 +168,11 @@ impl EventStreams {
         let mut open = locked(&shared.open);
         let of_member = open.by_staff_member.get(&member.subject).copied().unwrap_or_default();
         let refusal = if of_member >= shared.settings.per_staff_member {
-            Some((
-                "per_staff_member",
-                format!(
-                    "You have {of_member} event streams open, as many as one person may; close one (on \
-                 another screen or tab) and try again."
-                ),
-            ))
+            let detail = format!("You have {of_member} event streams open, as many as one person may.");
+            Some(("per_staff_member", format!("{detail} Close one (another screen or tab) and try again.")))
         } else if open.total >= shared.settings.per_process {
-            Some((
-                "per_process",
-                "This server has as many event streams open as it can take; try \
-                 again shortly."
-                    .to_string(),
-            ))
+            let detail = "This server has as many event streams open as it can take; try again shortly.";
+            Some(("per_process", detail.to_string()))
         } else {
             None
         };
