@@ -1,12 +1,14 @@
 //! Prometheus metrics of the API process: requests by route and status, their latency, database
 //! pool usage, the job queue (read from the database at each scrape; only the API reports it, so
 //! it is not counted twice), and the deliveries whose arrival the API learns of (SMS delivery
-//! receipts, app receipts). The workers expose what happens while delivering
-//! (`burgernet_core::metrics`).
+//! receipts, app receipts), and the live event streams of alerts with the polls feeding them. The
+//! workers expose what happens while delivering (`burgernet_core::metrics`).
 
 use burgernet_core::db::{self, DbPool};
 use burgernet_core::metrics::{self as shared, DeliveryCounter, ProviderErrorCounter};
-use prometheus::{GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry};
+use prometheus::{
+    GaugeVec, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+};
 
 #[derive(Clone)]
 pub struct Metrics {
@@ -22,6 +24,55 @@ pub struct Metrics {
     pub deliveries: DeliveryCounter,
     /// Errors of the SMS gateway when sending sign-in codes.
     pub provider_errors: ProviderErrorCounter,
+    pub event_streams: EventStreamMetrics,
+}
+
+/// The live event streams of alerts ([`crate::alert_events`]).
+#[derive(Clone)]
+pub struct EventStreamMetrics {
+    /// Streams open now.
+    pub open: IntGauge,
+    /// Streams refused by a limit (`per_staff_member`, `per_process`).
+    pub refused: IntCounterVec,
+    /// Alerts being polled for their viewers now: one each, however many watch it.
+    pub pollers: IntGauge,
+    /// Reads of an alert's progress by the pollers.
+    pub polls: IntCounter,
+}
+
+impl EventStreamMetrics {
+    fn register(registry: &Registry) -> Self {
+        let open = IntGauge::new("alert_event_streams_open", "Live event streams of alerts open now.")
+            .expect("valid metric");
+        let refused = IntCounterVec::new(
+            Opts::new(
+                "alert_event_streams_refused_total",
+                "Event streams refused by a limit: per_staff_member or per_process.",
+            ),
+            &["limit"],
+        )
+        .expect("valid metric");
+        let pollers = IntGauge::new(
+            "alert_event_stream_pollers",
+            "Alerts whose progress is being polled for their event streams now: one poller per \
+             alert, however many streams watch it.",
+        )
+        .expect("valid metric");
+        let polls = IntCounter::new(
+            "alert_event_stream_polls_total",
+            "Reads of an alert's progress (status, new dossier entries, counters) by the pollers.",
+        )
+        .expect("valid metric");
+        for collector in [
+            Box::new(open.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(refused.clone()),
+            Box::new(pollers.clone()),
+            Box::new(polls.clone()),
+        ] {
+            registry.register(collector).expect("metric registered once");
+        }
+        Self { open, refused, pollers, polls }
+    }
 }
 
 impl Default for Metrics {
@@ -91,6 +142,7 @@ impl Metrics {
         }
         let deliveries = DeliveryCounter::register(&registry);
         let provider_errors = ProviderErrorCounter::register(&registry);
+        let event_streams = EventStreamMetrics::register(&registry);
         Self {
             registry,
             requests,
@@ -102,6 +154,7 @@ impl Metrics {
             dead_jobs,
             deliveries,
             provider_errors,
+            event_streams,
         }
     }
 

@@ -19,6 +19,7 @@ use burgernet_core::secret::Secret;
 
 use tokio::sync::watch;
 
+use crate::alert_events::EventStreams;
 use crate::error::ApiError;
 use crate::metrics::Metrics;
 
@@ -40,6 +41,8 @@ pub struct AppState {
     /// not wait for them (clients reconnect elsewhere with `Last-Event-ID`).
     pub stopping: watch::Receiver<bool>,
     stop_streams: Arc<watch::Sender<bool>>,
+    /// The live event streams of alerts open in this process, and the pollers feeding them.
+    pub event_streams: EventStreams,
     /// The key SMS delivery receipts are signed with; without a gateway (local mode) there is none,
     /// and every receipt is refused.
     /// What SMS delivery receipts may be signed with (none without a gateway: every receipt is
@@ -60,9 +63,13 @@ impl AppState {
         media_store: MediaStore,
     ) -> anyhow::Result<Self> {
         let (stop_streams, stopping) = watch::channel(false);
+        let metrics = Metrics::new();
+        let event_streams =
+            EventStreams::new(config.event_streams, metrics.event_streams.clone(), pool.clone());
         Ok(Self {
             stopping,
             stop_streams: Arc::new(stop_streams),
+            event_streams,
             pool,
             participant_tokens: ParticipantTokens::new(
                 config.participant_tokens.key.clone(),
@@ -70,7 +77,7 @@ impl AppState {
             )
             .accepting_previous(config.participant_tokens.previous_key.clone()),
             staff_tokens: StaffTokenVerifier::new(&config.staff_tokens)?,
-            metrics: Metrics::new(),
+            metrics,
             messaging: Messaging::from_config(&config.messaging, dev_outbox.as_ref())?,
             dev_outbox,
             max_body_bytes: config.max_body_bytes,

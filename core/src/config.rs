@@ -234,6 +234,7 @@ pub struct ApiConfig {
     pub alert_areas: AreaLimits,
     pub tips: crate::alerts::tips::TipSettings,
     pub media: crate::media::MediaSettings,
+    pub event_streams: EventStreamSettings,
 }
 
 impl ApiConfig {
@@ -254,6 +255,33 @@ impl ApiConfig {
             alert_areas: Self::alert_areas_from_env(env)?,
             tips: crate::alerts::tips::TipSettings::from_env(env)?,
             media: crate::media::MediaSettings::from_env(env)?,
+            event_streams: EventStreamSettings::from_env(env)?,
+        })
+    }
+}
+
+/// Limits on the control room's live event streams of alerts, per API process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventStreamSettings {
+    /// Streams one staff member may have open at once (a dispatcher may watch on a few screens).
+    pub per_staff_member: usize,
+    /// Streams open at once in all.
+    pub per_process: usize,
+    /// Longest silence on a stream before a keep-alive comment: proxies keep the connection, and
+    /// a client that left is noticed (and its stream's place freed) within two of these.
+    pub keep_alive: Duration,
+}
+
+impl EventStreamSettings {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        Ok(Self {
+            per_staff_member: env.or("BURGERNET_EVENT_STREAMS_PER_STAFF", 5, parse::positive_number)?,
+            per_process: env.or("BURGERNET_EVENT_STREAMS_PER_PROCESS", 500, parse::positive_number)?,
+            keep_alive: env.or(
+                "BURGERNET_EVENT_STREAM_KEEP_ALIVE",
+                Duration::from_secs(15),
+                parse::duration,
+            )?,
         })
     }
 }

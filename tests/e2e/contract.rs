@@ -141,9 +141,9 @@ fn the_event_stream_describes_each_event_and_its_data() {
         assert!(variant["description"].is_string(), "{name} is not described");
         described.insert(name, (variant["properties"]["id"].is_object(), data));
     }
-    assert_eq!(described.keys().collect::<Vec<_>>(), ["counters", "dossier", "end"]);
+    assert_eq!(described.keys().collect::<Vec<_>>(), ["counters", "dossier", "end", "token_expired"]);
     // Only dossier entries carry an id (their number), which Last-Event-ID resumes after.
-    assert_eq!(described.values().map(|(id, _)| *id).collect::<Vec<_>>(), [false, true, false]);
+    assert_eq!(described.values().map(|(id, _)| *id).collect::<Vec<_>>(), [false, true, false, false]);
     assert!(described["counters"].1["properties"]["batches_pending"].is_object());
     assert!(described["dossier"].1["properties"]["kind"].is_object());
 }

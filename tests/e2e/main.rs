@@ -13,6 +13,7 @@ mod contract;
 mod database_tls;
 mod dev_outbox;
 mod edge;
+mod event_streams;
 mod fcm;
 mod helpers;
 mod jobs;

@@ -80,7 +80,7 @@ async fn every_response_carries_a_request_id_and_a_sane_incoming_one_is_kept() {
 
 /// The value of the series `name` whose labels include `labels`, read from a Prometheus text
 /// exposition.
-fn metric_value(metrics: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+pub(crate) fn metric_value(metrics: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
     metrics.lines().filter(|line| !line.starts_with('#')).find_map(|line| {
         let (series, value) = line.rsplit_once(' ')?;
         let (series_name, series_labels) = match series.split_once('{') {

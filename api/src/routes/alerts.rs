@@ -11,6 +11,7 @@ use burgernet_core::alerts::lifecycle::{self, NewAlertRequest};
 use burgernet_core::alerts::progress::{self, Alert, AlertSummary};
 use burgernet_core::alerts::reach::{self, Reach, ReachRequest};
 use burgernet_core::alerts::{Actor, AlertStatus, Outcome};
+use burgernet_core::auth::TokenError;
 use burgernet_core::auth::staff::{StaffMember, StaffRole};
 use burgernet_core::db::Connection;
 use burgernet_core::ids::{AlertId, RegionId};
@@ -410,6 +411,10 @@ pub async fn export_dossier(
 /// number, so a reconnect with `Last-Event-ID` resumes after it), comments as keep-alives, and
 /// `end` once the alert is closed and every message handed over.
 ///
+/// The stream also ends when the token it was opened with expires (`token_expired`: reconnect
+/// with a fresh token) and when the server stops (a comment says so: reconnect). A staff member
+/// may have a few streams open at once.
+///
 /// Who may call: dispatchers of the alert's region, and administrators.
 #[utoipa::path(
     tag = "alerts",
@@ -423,6 +428,7 @@ pub async fn export_dossier(
         (status = 400, description = "The id is not a UUID, or Last-Event-ID is not a number.", body = Problem, content_type = "application/problem+json"),
         StaffAccessProblems,
         (status = 404, description = "No such alert.", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`too_many_event_streams`: the caller has as many event streams open as one staff member may (`BURGERNET_EVENT_STREAMS_PER_STAFF`), or this server as many as it takes (`BURGERNET_EVENT_STREAMS_PER_PROCESS`); see Retry-After. A stream's place is freed when its client disconnects.", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/v1/alerts/{alert_id}/events")]
@@ -449,8 +455,12 @@ pub async fn alert_event_stream(
                 })?,
         ),
     };
+    // Accepted within the allowance for clock skew, but a stream would end at once.
+    if viewer.0.token_expires_at <= chrono::Utc::now() {
+        return Err(TokenError::Expired.into());
+    }
     let mut conn = state.db().await?;
     ensure_alert_scope(&mut conn, &viewer.0, alert).await?;
     drop(conn);
-    alert_events::stream(state.into_inner(), alert, resume_after).await
+    alert_events::stream(&state.event_streams, state.stopping.clone(), &viewer.0, alert, resume_after)
 }

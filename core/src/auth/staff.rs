@@ -10,6 +10,7 @@ use std::fmt;
 use std::path::Path;
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
 use jsonwebtoken::jwk::Jwk;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::{Deserialize, Serialize};
@@ -190,6 +191,10 @@ pub struct StaffMember {
     pub name: Option<String>,
     #[serde(flatten)]
     pub role: StaffRole,
+    /// When the token that named them expires (its `exp`): what lasts beyond one request (an
+    /// event stream) ends then.
+    #[serde(skip)]
+    pub token_expires_at: DateTime<Utc>,
 }
 
 /// The claims we read from a staff token; the identity provider may add others.
@@ -252,7 +257,9 @@ impl StaffClaims {
             Some("admin") => StaffRole::Admin,
             _ => return Err(MissingRole("the token carries no Burgernet role")),
         };
-        Ok(StaffMember { subject: self.sub, name: self.name, role })
+        // Out of chrono's range only for an `exp` hundreds of millennia ahead.
+        let token_expires_at = DateTime::from_timestamp(self.exp, 0).unwrap_or(DateTime::<Utc>::MAX_UTC);
+        Ok(StaffMember { subject: self.sub, name: self.name, role, token_expires_at })
     }
 }
 
@@ -375,6 +382,8 @@ mod tests {
             let member = verifier(keys).verify(&token).await.unwrap();
             assert_eq!(member.role, StaffRole::Dispatcher { region: "rotterdam".into() });
             assert_eq!(member.subject, "d-1");
+            let lifetime = member.token_expires_at - Utc::now();
+            assert!((590..=600).contains(&lifetime.num_seconds()), "the token's exp: {lifetime}");
         }
     }
 
@@ -443,7 +452,8 @@ mod tests {
 
     #[test]
     fn scope_rules() {
-        let member = |role| StaffMember { subject: "s".into(), name: None, role };
+        let member =
+            |role| StaffMember { subject: "s".into(), name: None, role, token_expires_at: Utc::now() };
         let dispatcher = member(StaffRole::Dispatcher { region: "rotterdam".into() });
         assert!(dispatcher.may_access_region("rotterdam"));
         assert!(!dispatcher.may_access_region("amsterdam"));

@@ -28,6 +28,9 @@ number in values as a float, which would print 41943040 as 4.194304e+07.
   "BURGERNET_SIGN_IN_CODES_PER_HOUR" (int64 $c.signIn.codesPerHour | toString)
   "BURGERNET_SIGN_IN_CODES_PER_FOREIGN_COUNTRY_PER_HOUR" (int64 $c.signIn.codesPerForeignCountryPerHour | toString)
   "BURGERNET_LIVE_LOCATION_TTL" $c.liveLocationTtl
+  "BURGERNET_EVENT_STREAMS_PER_STAFF" (int64 $c.eventStreams.perStaffMember | toString)
+  "BURGERNET_EVENT_STREAMS_PER_PROCESS" (int64 $c.eventStreams.perProcess | toString)
+  "BURGERNET_EVENT_STREAM_KEEP_ALIVE" $c.eventStreams.keepAlive
   "BURGERNET_ALERT_MAX_AREA_KM2" (int64 $c.alerts.maxAreaKm2 | toString)
   "BURGERNET_ALERT_REGION_MARGIN" $c.alerts.regionMargin
   "BURGERNET_FANOUT_BATCH_SIZE" (int64 $c.alerts.fanoutBatchSize | toString)

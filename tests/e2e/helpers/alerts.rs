@@ -228,27 +228,52 @@ impl TestApp {
 
 /// Reads Server-Sent Events from `response` until `done` holds for the events so far.
 pub async fn read_events(
-    mut response: reqwest::Response,
+    response: reqwest::Response,
     done: impl Fn(&[(String, Value)]) -> bool,
 ) -> Vec<(String, Value)> {
-    let mut buffer = String::new();
-    let mut events = Vec::new();
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
-    while !done(&events) {
-        let chunk = tokio::time::timeout_at(deadline, response.chunk())
-            .await
-            .unwrap_or_else(|_| panic!("the stream never got there: {events:?}"))
-            .unwrap()
-            .expect("the stream is still open");
-        buffer.push_str(std::str::from_utf8(&chunk).unwrap());
-        while let Some(end) = buffer.find("\n\n") {
-            let block: String = buffer.drain(..end + 2).collect();
-            let field =
-                |name: &str| block.lines().find_map(|line| line.strip_prefix(name)).map(str::to_string);
-            if let (Some(event), Some(data)) = (field("event: "), field("data: ")) {
-                events.push((event, serde_json::from_str(&data).unwrap()));
+    let mut stream = EventStream::new(response);
+    assert!(stream.read_until(done).await, "the stream ended early: {:?}", stream.events);
+    stream.events
+}
+
+/// A stream of Server-Sent Events being read, and the events read so far.
+pub struct EventStream {
+    response: reqwest::Response,
+    buffer: String,
+    pub events: Vec<(String, Value)>,
+}
+
+impl EventStream {
+    pub fn new(response: reqwest::Response) -> Self {
+        assert_eq!(response.status(), 200, "an event stream opens");
+        Self { response, buffer: String::new(), events: Vec::new() }
+    }
+
+    /// Reads until `done` holds for the events so far (true), or the server ends the stream
+    /// (false); 30 seconds at most.
+    pub async fn read_until(&mut self, done: impl Fn(&[(String, Value)]) -> bool) -> bool {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+        while !done(&self.events) {
+            let chunk = tokio::time::timeout_at(deadline, self.response.chunk())
+                .await
+                .unwrap_or_else(|_| panic!("the stream never got there: {:?}", self.events))
+                .unwrap();
+            let Some(chunk) = chunk else { return false };
+            self.buffer.push_str(std::str::from_utf8(&chunk).unwrap());
+            while let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                let field =
+                    |name: &str| block.lines().find_map(|line| line.strip_prefix(name)).map(str::to_string);
+                if let (Some(event), Some(data)) = (field("event: "), field("data: ")) {
+                    self.events.push((event, serde_json::from_str(&data).unwrap()));
+                }
             }
         }
+        true
     }
-    events
+
+    /// Reads until the server ends the stream.
+    pub async fn read_to_end(&mut self) {
+        assert!(!self.read_until(|_| false).await);
+    }
 }

@@ -13,7 +13,8 @@ use burgernet_core::auth::jwks::{JwksRefresh, JwksUrl};
 use burgernet_core::auth::participant::{ParticipantTokenKey, ParticipantTokens};
 use burgernet_core::auth::staff::{StaffKeySource, StaffKeys, StaffRole, StaffTokenAlgorithms};
 use burgernet_core::config::{
-    ApiConfig, Env, LaneJobs, MessagingConfig, ParticipantTokenConfig, StaffTokenConfig, WorkerConfig,
+    ApiConfig, Env, EventStreamSettings, LaneJobs, MessagingConfig, ParticipantTokenConfig, StaffTokenConfig,
+    WorkerConfig,
 };
 use burgernet_core::ids::{ParticipantId, SessionId};
 use burgernet_core::media::MediaSettings;
@@ -68,6 +69,8 @@ pub struct TestAppOptions {
     /// The media store of the app and the workers (say, on a [`super::s3::FakeS3`]); by default a
     /// filesystem store in a scratch directory, its URLs served by the app.
     pub media_store: Option<MediaStore>,
+    /// Limits on event streams (the defaults of the environment).
+    pub event_streams: EventStreamSettings,
 }
 
 impl Default for TestAppOptions {
@@ -87,6 +90,7 @@ impl Default for TestAppOptions {
             video: VideoTools::from_env(&Env::default()).unwrap(),
             alert_areas: AreaLimits::default(),
             media_store: None,
+            event_streams: EventStreamSettings::from_env(&Env::default()).unwrap(),
         }
     }
 }
@@ -193,6 +197,7 @@ impl TestApp {
             alert_areas: options.alert_areas,
             tips: options.tips,
             media: options.media,
+            event_streams: options.event_streams,
         };
         let outbox = options.dev_mode.then(LocalOutbox::new);
         let media_dir = ScratchDir::new("media");
