@@ -136,13 +136,20 @@ fn the_event_stream_describes_each_event_and_its_data() {
     for variant in variants {
         let variant = resolve(variant);
         let name = variant["properties"]["event"]["enum"][0].as_str().expect("an event name").to_string();
-        let data = resolve(&variant["properties"]["data"]);
+        // On the wire `data` is one line of JSON: a string, whose JSON has the schema named.
+        let data = &variant["properties"]["data"];
+        assert_eq!(
+            (&data["type"], &data["contentMediaType"]),
+            (&serde_json::json!("string"), &serde_json::json!("application/json")),
+            "{name}"
+        );
+        let data = resolve(&data["contentSchema"]);
         assert!(data.is_object() && data != serde_json::json!({}), "{name}: no schema for its data");
         assert!(variant["description"].is_string(), "{name} is not described");
         described.insert(name, (variant["properties"]["id"].is_object(), data));
     }
     assert_eq!(described.keys().collect::<Vec<_>>(), ["counters", "dossier", "end", "token_expired"]);
-    // Only dossier entries carry an id (their number), which Last-Event-ID resumes after.
+    // Only dossier entries carry an id (their number, written out), which Last-Event-ID resumes after.
     assert_eq!(described.values().map(|(id, _)| *id).collect::<Vec<_>>(), [false, true, false, false]);
     assert!(described["counters"].1["properties"]["batches_pending"].is_object());
     assert!(described["dossier"].1["properties"]["kind"].is_object());
