@@ -9,7 +9,9 @@ use burgernet_fakes::faults::{Fault, Rates};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::alerts::{Profile, ROTTERDAM, alert_body, android_device, circle, ios_device};
+use crate::helpers::alerts::{
+    Profile, ROTTERDAM, alert_body, android_device, circle, ios_device, read_events,
+};
 use crate::helpers::{TestApp, TestAppOptions};
 
 async fn app_with(delivery: DeliverySettings) -> TestApp {
@@ -299,6 +301,16 @@ async fn a_follow_up_waits_for_its_batch_without_spending_attempts_and_goes_afte
         ))
         .await;
     assert_eq!(abandoned, 1, "the failed batch counts as finished, and as abandoned");
+
+    // Nor does the abandoned batch hold up the closing or the end of the control room's stream.
+    let stream = app.client.get(app.url(&format!("/v1/alerts/{id}/events"))).bearer_auth(&dispatcher);
+    let stream = stream.send().await.unwrap();
+    let closing = json!({"outcome": "no_result", "texts": {"nl": {"message": "De actie is beëindigd."}}});
+    app.expect_ok(Method::POST, &format!("/v1/alerts/{id}/close"), &dispatcher, closing).await;
+    let received = app.apns.fake.wait_for_received(3).await.unwrap();
+    assert_eq!(received[2].payload["kind"], "closing", "{:?}", received[2].payload);
+    let events = read_events(stream, |events| events.iter().any(|(event, _)| event == "end")).await;
+    assert!(events.iter().any(|(event, data)| event == "dossier" && data["kind"] == "closed"), "{events:?}");
 }
 
 #[tokio::test]
