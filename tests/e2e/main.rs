@@ -11,6 +11,7 @@ mod bench;
 mod command_line;
 mod contract;
 mod dev_outbox;
+mod dossier_anchor;
 mod edge;
 mod fcm;
 mod helpers;

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use burgernet_core::config::Env;
 use burgernet_core::media::store::MediaStore;
@@ -45,6 +45,7 @@ impl Drop for ScratchDir {
 /// The S3 server; it stops when the test's runtime ends.
 pub struct FakeS3 {
     pub endpoint: String,
+    object_locks: Arc<Mutex<HashMap<String, String>>>,
     _root: ScratchDir,
 }
 
@@ -53,7 +54,12 @@ impl FakeS3 {
         let root = ScratchDir::new("s3");
         std::fs::create_dir(root.path().join(BUCKET)).expect("create the bucket");
         let filesystem = s3s_fs::FileSystem::new(root.path()).expect("s3s-fs over the scratch directory");
-        let mut builder = S3ServiceBuilder::new(AsS3Answers { filesystem, uploads: Mutex::default() });
+        let object_locks = Arc::new(Mutex::default());
+        let mut builder = S3ServiceBuilder::new(AsS3Answers {
+            filesystem,
+            uploads: Mutex::default(),
+            object_locks: object_locks.clone(),
+        });
         builder.set_auth(SimpleAuth::from_single(ACCESS_KEY_ID, SECRET_ACCESS_KEY));
         let service = builder.build();
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind a random port");
@@ -68,7 +74,12 @@ impl FakeS3 {
                 });
             }
         });
-        Self { endpoint, _root: root }
+        Self { endpoint, object_locks, _root: root }
+    }
+
+    /// The Object Lock mode (`COMPLIANCE`, `GOVERNANCE`) `key` was written with, if any.
+    pub fn object_lock(&self, key: &str) -> Option<String> {
+        self.object_locks.lock().unwrap().get(key).cloned()
     }
 
     /// A media store on this server, configured as an operator would.
@@ -103,6 +114,8 @@ struct AsS3Answers {
     filesystem: s3s_fs::FileSystem,
     /// The multipart uploads in progress, by id.
     uploads: Mutex<HashMap<String, UploadedParts>>,
+    /// The Object Lock mode each key was last written with, when one was asked for.
+    object_locks: Arc<Mutex<HashMap<String, String>>>,
 }
 
 /// The ETag and size of each uploaded part, by number.
@@ -142,7 +155,21 @@ fn no_such_upload(error: S3Error) -> S3Error {
 #[async_trait::async_trait]
 impl S3 for AsS3Answers {
     async fn put_object(&self, req: S3Request<PutObjectInput>) -> S3Result<S3Response<PutObjectOutput>> {
-        self.filesystem.put_object(req).await
+        let key = req.input.key.clone();
+        let lock = req.input.object_lock_mode.as_ref().map(|mode| mode.as_str().to_string());
+        let response = self.filesystem.put_object(req).await?;
+        // s3s-fs keeps no Object Lock; remember what was asked, for the tests to see.
+        if let Some(mode) = lock {
+            self.object_locks.lock().unwrap().insert(key, mode);
+        }
+        Ok(response)
+    }
+
+    async fn list_objects_v2(
+        &self,
+        req: S3Request<ListObjectsV2Input>,
+    ) -> S3Result<S3Response<ListObjectsV2Output>> {
+        self.filesystem.list_objects_v2(req).await
     }
 
     async fn get_object(&self, req: S3Request<GetObjectInput>) -> S3Result<S3Response<GetObjectOutput>> {
