@@ -128,6 +128,11 @@ impl Checkpoint {
         ObjectKey::new(format!("{FOLDER}/{number:012}.json")).expect("a valid key")
     }
 
+    /// The number in a checkpoint's key, as [`Checkpoint::object_key`] writes it.
+    fn number_of(key: &ObjectKey) -> Option<i64> {
+        key.as_str().strip_prefix(FOLDER)?.strip_prefix('/')?.strip_suffix(".json")?.parse().ok()
+    }
+
     /// The text the signature and the digest cover: one field a line, each head as
     /// `<alert>:<seq>:<hash>`.
     fn signed_text(&self) -> String {
@@ -285,8 +290,8 @@ pub async fn verify(
     let mut problem = |object: &ObjectKey, problem: String| {
         found.problems.push(CheckpointProblem { checkpoint: object.to_string(), problem })
     };
-    // The number and digest of the checkpoint read before this one.
-    let mut previous: Option<(i64, Vec<u8>)> = None;
+    // The number of the checkpoint read before this one, and its digest when it could be read.
+    let mut previous: Option<(i64, Option<Vec<u8>>)> = None;
     let mut anchored_heads = 0;
     let mut checkpoints = 0;
     for object in store.list(&folder).await? {
@@ -300,7 +305,7 @@ pub async fn verify(
             Ok(checkpoint) => checkpoint,
             Err(why) => {
                 problem(&object, why);
-                previous = None;
+                previous = Checkpoint::number_of(&object).map(|number| (number, None));
                 continue;
             }
         };
@@ -313,7 +318,7 @@ pub async fn verify(
                 &object,
                 format!("checkpoints {expected_number} to {} before it are missing", checkpoint.number - 1),
             );
-        } else if let Some((number, digest)) =
+        } else if let Some((number, Some(digest))) =
             previous.as_ref().filter(|(number, _)| *number + 1 == checkpoint.number)
             && checkpoint.previous.as_deref() != Some(hex(digest).as_str())
         {
@@ -343,7 +348,7 @@ pub async fn verify(
                 Some(_) => {}
             }
         }
-        previous = Some((checkpoint.number, checkpoint.digest()));
+        previous = Some((checkpoint.number, Some(checkpoint.digest())));
     }
     drop(problem);
     found.checkpoints = checkpoints;
@@ -400,6 +405,13 @@ mod tests {
             let altered = sealed.replacen(from, to, 1);
             assert!(Checkpoint::open(altered.as_bytes(), &key("one")).is_err(), "{from} -> {to}");
         }
+    }
+
+    #[test]
+    fn keys_carry_the_number_in_order() {
+        assert_eq!(Checkpoint::object_key(42).as_str(), "dossier-checkpoints/000000000042.json");
+        assert_eq!(Checkpoint::number_of(&Checkpoint::object_key(42)), Some(42));
+        assert!(Checkpoint::object_key(9).as_str() < Checkpoint::object_key(10).as_str());
     }
 
     #[test]
