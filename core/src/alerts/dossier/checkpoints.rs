@@ -286,9 +286,9 @@ pub async fn verify(
     alert: AlertId,
 ) -> Result<CheckpointVerification, CheckpointError> {
     let folder = ObjectKey::new(FOLDER).expect("a valid key");
-    let mut found = CheckpointVerification { checkpoints: 0, anchored_heads: 0, problems: Vec::new() };
+    let mut problems = Vec::new();
     let mut problem = |object: &ObjectKey, problem: String| {
-        found.problems.push(CheckpointProblem { checkpoint: object.to_string(), problem })
+        problems.push(CheckpointProblem { checkpoint: object.to_string(), problem })
     };
     // The number of the checkpoint read before this one, and its digest when it could be read.
     let mut previous: Option<(i64, Option<Vec<u8>>)> = None;
@@ -350,10 +350,7 @@ pub async fn verify(
         }
         previous = Some((checkpoint.number, Some(checkpoint.digest())));
     }
-    drop(problem);
-    found.checkpoints = checkpoints;
-    found.anchored_heads = anchored_heads;
-    Ok(found)
+    Ok(CheckpointVerification { checkpoints, anchored_heads, problems })
 }
 
 /// Warns (at start-up) when the application's database role could rewrite the dossier unseen by
