@@ -1,7 +1,8 @@
 //! `burgernet dev`: the whole service on one machine with embedded defaults. Starts its own
 //! PostgreSQL + PostGIS (unless `DATABASE_URL` is set), migrates, loads the demo municipalities
-//! and region, and runs (as a database role that can only read and append to the dossier) the API and the workers in one process on localhost:8080 (the workers'
-//! health and metrics on localhost:8081), with local
+//! and region, and runs the API and the workers in one process on localhost:8080 (the workers'
+//! health and metrics on localhost:8081), as a database role that can only read and append to
+//! the dossier (`burgernet_app`; the cluster's superuser migrates), with local
 //! stand-ins for push, SMS and e-mail whose messages appear at `GET /dev/outbox`. Push and SMS run
 //! the real clients against the local fakes (see `local_providers`).
 
@@ -149,7 +150,7 @@ impl LocalService {
 }
 
 /// The role local mode runs the API and the workers as, on a PostgreSQL of its own.
-pub const APP_ROLE: &str = "burgernet_app";
+const APP_ROLE: &str = "burgernet_app";
 
 /// `migration_url` owns the schema (on a PostgreSQL of our own: the cluster's superuser).
 async fn serve_locally(

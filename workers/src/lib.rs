@@ -38,7 +38,8 @@ use burgernet_core::metrics::DeliveryMetrics;
 use burgernet_core::participants::notices::{Messaging, NoticeContext, NotifyParticipant};
 
 /// A runner for every job type of the application, keeping the evidence too (and anchoring the
-/// dossier, when the configuration has a checkpoint key); `work`, `dev` and the tests start this one. Deliveries are measured in `metrics`.
+/// dossier, when the configuration has a checkpoint key); `work`, `dev` and the tests start this
+/// one. Deliveries are measured in `metrics`.
 pub fn application_runner(
     pool: DbPool,
     config: WorkerConfig,
