@@ -328,7 +328,8 @@ impl S3Store {
         }
         match request.send().await {
             Ok(_) => Ok(PutOnce::Written),
-            // 412: the key is taken. (409 is a conditional write racing ours: retried as unavailable.)
+            // 412: the key is taken. (A 409 is a conditional write racing ours: an error, and the
+            // caller's next round finds the key taken or free.)
             Err(SdkError::ServiceError(context)) if context.raw().status().as_u16() == 412 => {
                 Ok(PutOnce::Exists)
             }
