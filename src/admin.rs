@@ -4,12 +4,14 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context;
+use burgernet_core::alerts::dossier::checkpoints::{self, CheckpointSettings};
 use burgernet_core::alerts::{dossier, progress};
 use burgernet_core::auth::dev_identity::{DEV_AUDIENCE, DEV_ISSUER, StaffTokenRequest, mint_staff_token};
 use burgernet_core::auth::staff::StaffRole;
 use burgernet_core::config::{DatabaseConfig, Env, parse};
 use burgernet_core::db;
 use burgernet_core::ids::AlertId;
+use burgernet_core::media::store::MediaStore;
 use burgernet_core::reference_data::{self, CbsCode, RegionCode};
 use clap::{Subcommand, ValueEnum};
 
@@ -71,9 +73,10 @@ pub enum AdminCommand {
         /// The job's id, as `failed-jobs` lists it.
         job_id: i64,
     },
-    /// Check an alert's dossier: recompute every entry's hash and its link to the one before
-    /// (needs DATABASE_URL). Exits non-zero and names the first broken entry when the chain does
-    /// not hold.
+    /// Check an alert's dossier: recompute every entry's hash and its link to the one before, and
+    /// hold it against every signed checkpoint in the object store (needs DATABASE_URL, the media
+    /// store's settings and BURGERNET_DOSSIER_CHECKPOINT_KEY). Exits non-zero and names the first
+    /// broken entry, or each checkpoint that disagrees, when the dossier does not hold.
     VerifyDossier {
         /// The alert's id.
         alert_id: uuid::Uuid,
@@ -169,22 +172,44 @@ pub async fn run(command: AdminCommand, env: &Env) -> anyhow::Result<()> {
             println!("job {job_id} is queued again");
         }
         AdminCommand::VerifyDossier { alert_id } => {
+            let settings = CheckpointSettings::required(env)?;
+            let store = MediaStore::from_env(env)?;
             let mut conn = connect(env).await?;
             let alert = AlertId(alert_id);
             if progress::region_of(&mut conn, alert).await?.is_none() {
                 anyhow::bail!("there is no alert {alert_id}");
             }
             let verification = dossier::verify(&mut conn, alert).await?;
-            match verification.first_broken {
-                None => {
-                    println!("The dossier of alert {alert_id} is intact: {} entries.", verification.entries)
-                }
-                Some(broken) => anyhow::bail!(
+            let anchors = checkpoints::verify(&mut conn, &store, &settings.key, alert).await?;
+            for problem in &anchors.problems {
+                eprintln!("checkpoint {} disagrees: {}", problem.checkpoint, problem.problem);
+            }
+            if let Some(broken) = verification.first_broken {
+                anyhow::bail!(
                     "the dossier of alert {alert_id} is broken at entry {}: {} ({} entries before it check out)",
                     broken.seq,
                     broken.problem,
                     verification.entries
-                ),
+                );
+            }
+            if !anchors.problems.is_empty() {
+                anyhow::bail!(
+                    "the dossier of alert {alert_id} does not match {} of its checkpoints (above), although its \
+                     own chain holds: it was rewritten and re-chained, or the checkpoints were tampered with",
+                    anchors.problems.len()
+                );
+            }
+            println!("The dossier of alert {alert_id} is intact: {} entries.", verification.entries);
+            if anchors.anchored_heads == 0 {
+                println!(
+                    "No checkpoint anchors it yet ({} checkpoints read; the workers write one every minute).",
+                    anchors.checkpoints
+                );
+            } else {
+                println!(
+                    "It matches the {} checkpoints of it ({} checkpoints read, all signed and linked).",
+                    anchors.anchored_heads, anchors.checkpoints
+                );
             }
         }
         AdminCommand::Openapi => {

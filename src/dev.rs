@@ -1,7 +1,8 @@
 //! `burgernet dev`: the whole service on one machine with embedded defaults. Starts its own
 //! PostgreSQL + PostGIS (unless `DATABASE_URL` is set), migrates, loads the demo municipalities
 //! and region, and runs the API and the workers in one process on localhost:8080 (the workers'
-//! health and metrics on localhost:8081), with local
+//! health and metrics on localhost:8081), as a database role that can only read and append to
+//! the dossier (`burgernet_app`; the cluster's superuser migrates), with local
 //! stand-ins for push, SMS and e-mail whose messages appear at `GET /dev/outbox`. Push and SMS run
 //! the real clients against the local fakes (see `local_providers`).
 
@@ -10,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use burgernet_api::state::AppState;
+use burgernet_core::alerts::dossier::checkpoints::{self, CheckpointSettings};
 use burgernet_core::auth::dev_identity::{DEV_AUDIENCE, DEV_ISSUER, DevIdentityProvider};
 use burgernet_core::config::{ApiConfig, DatabaseConfig, Env, WorkerConfig};
 use burgernet_core::local_postgres::{LocalPostgres, LocalPostgresOptions};
@@ -42,9 +44,8 @@ pub async fn run(env: Env) -> anyhow::Result<()> {
         println!("Starting PostgreSQL in {} ...", dir.join("postgres").display());
     }
     let (postgres, database_url) = database(&env, &dir, DEV_DATABASE, Vec::new()).await?;
-    write_secret_file(&dir.join("database-url"), database_url.expose())?;
 
-    let outcome = serve_locally(env, &dir, database_url.expose()).await;
+    let outcome = serve_locally(env, &dir, postgres.as_ref(), database_url.expose()).await;
     if let Some(server) = postgres {
         println!("Stopping PostgreSQL ...");
         tokio::task::spawn_blocking(move || server.stop()).await?;
@@ -96,6 +97,10 @@ impl LocalService {
         let database = DatabaseConfig::from_env(env)?;
         let workers = WorkerConfig::from_env(env)?;
         let pool = db::build_pool(&database)?;
+        tokio::spawn({
+            let pool = pool.clone();
+            async move { checkpoints::warn_if_role_can_rewrite_dossier(&pool).await }
+        });
         let store = MediaStore::from_env(env)?;
         let state = AppState::new(api, pool.clone(), outbox, store.clone())?;
         let messaging = state.messaging.clone();
@@ -144,14 +149,37 @@ impl LocalService {
     }
 }
 
-async fn serve_locally(env: Env, dir: &Path, database_url: &str) -> anyhow::Result<()> {
-    let applied = db::run_migrations(database_url).await?;
+/// The role local mode runs the API and the workers as, on a PostgreSQL of its own.
+const APP_ROLE: &str = "burgernet_app";
+
+/// `migration_url` owns the schema (on a PostgreSQL of our own: the cluster's superuser).
+async fn serve_locally(
+    env: Env,
+    dir: &Path,
+    postgres: Option<&LocalPostgres>,
+    migration_url: &str,
+) -> anyhow::Result<()> {
+    let applied = db::run_migrations(migration_url).await?;
     if !applied.is_empty() {
         println!("Applied {} migrations.", applied.len());
     }
-    let mut conn = db::connect(database_url).await?;
+    let mut conn = db::connect(migration_url).await?;
     reference_data::load_demo_reference_data(&mut conn).await?;
     drop(conn);
+    // On a PostgreSQL of its own, local mode runs as production should: the application as a role
+    // that can only read and append to the dossier, never switch its triggers off.
+    let database_url = match postgres {
+        Some(server) => {
+            let password = Secret::new(local_secret(&dir.join("database-app-password"))?);
+            db::ensure_login_role(server.url("postgres").expose(), APP_ROLE, &password).await?;
+            db::grant_application_role(migration_url, APP_ROLE).await?;
+            write_secret_file(&dir.join("migration-database-url"), migration_url)?;
+            server.url_as(APP_ROLE, &password, DEV_DATABASE)
+        }
+        None => Secret::new(migration_url.to_string()),
+    };
+    write_secret_file(&dir.join("database-url"), database_url.expose())?;
+    let database_url = database_url.expose();
 
     let identity = DevIdentityProvider::ensure(&dir.join("identity-provider"))?;
     let public_url = format!("http://{}", bind_address(&env)?);
@@ -167,7 +195,8 @@ async fn serve_locally(env: Env, dir: &Path, database_url: &str) -> anyhow::Resu
         .with_default("BURGERNET_STAFF_TOKEN_AUDIENCE", DEV_AUDIENCE)
         .with_default("BURGERNET_PUBLIC_URL", public_url)
         .with_default("BURGERNET_MEDIA_DIR", dir.join("media").to_string_lossy())
-        .with_default("BURGERNET_MEDIA_SIGNING_KEY", local_secret(&dir.join("media-signing-key"))?);
+        .with_default("BURGERNET_MEDIA_SIGNING_KEY", local_secret(&dir.join("media-signing-key"))?)
+        .with_default(CheckpointSettings::KEY_VARIABLE, local_secret(&dir.join("dossier-checkpoint-key"))?);
     // Staff keys from a real identity provider's JWKS URL, when one is given, else the local one's.
     let env = if env.is_set("BURGERNET_STAFF_TOKEN_JWKS_URL") {
         env
@@ -212,6 +241,8 @@ fn print_banner(api: &ApiConfig, worker_bind: std::net::SocketAddr, dir: &Path) 
          \nOther roles: --role admin, or --role relations_officer --municipality GM0599 (Rotterdam).\
          \nUse it as: curl -H \"Authorization: Bearer $TOKEN\" {base}/v1/staff/me\
          \n\nAdmin commands against this database: export DATABASE_URL=$(cat {dir}/database-url)\
+         \n(verify-dossier also needs the media store's settings and BURGERNET_DOSSIER_CHECKPOINT_KEY: the\
+         \nkeys are in {dir}, the media in {dir}/media)\
          \nPress Ctrl-C to stop everything (including the local PostgreSQL).\n",
         region = reference_data::DEMO_REGION_CODE,
         dir = dir.display(),

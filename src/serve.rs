@@ -3,7 +3,10 @@
 use std::net::TcpListener;
 
 use burgernet_api::state::AppState;
-use burgernet_core::config::{ApiConfig, DatabaseConfig, Env, MessagingConfig, WorkerConfig};
+use burgernet_core::alerts::dossier::checkpoints::{self, CheckpointSettings};
+use burgernet_core::config::{
+    ApiConfig, DatabaseConfig, Env, MessagingConfig, MigrationConfig, WorkerConfig,
+};
 use burgernet_core::db;
 use burgernet_core::media::store::MediaStore;
 use burgernet_core::metrics::{self, DeliveryMetrics};
@@ -17,6 +20,7 @@ pub async fn serve(env: &Env) -> anyhow::Result<()> {
     let api = ApiConfig::from_env(env)?;
     api.messaging.require_providers()?;
     let pool = db::build_pool(&database)?;
+    tokio::spawn(warn_if_role_can_rewrite_dossier(pool.clone()));
     let listener = TcpListener::bind(api.bind)
         .map_err(|error| anyhow::anyhow!("cannot listen on {}: {error}", api.bind))?;
     let state = AppState::new(&api, pool, None, MediaStore::from_env(env)?)?;
@@ -39,8 +43,11 @@ pub async fn work(env: &Env) -> anyhow::Result<()> {
     let messaging = MessagingConfig::from_env(env)?;
     messaging.require_providers()?;
     messaging.require_push_providers()?;
+    // The dossier must be anchored outside the database: the workers sign its checkpoints.
+    CheckpointSettings::required(env)?;
     let messaging = Messaging::from_config(&messaging, None)?;
     let pool = db::build_pool(&database)?;
+    tokio::spawn(warn_if_role_can_rewrite_dossier(pool.clone()));
     let listener = TcpListener::bind(workers.bind)
         .map_err(|error| anyhow::anyhow!("cannot listen on {}: {error}", workers.bind))?;
     let address = listener.local_addr()?;
@@ -65,6 +72,7 @@ pub async fn work(env: &Env) -> anyhow::Result<()> {
 
 pub async fn migrate(env: &Env) -> anyhow::Result<()> {
     let database = DatabaseConfig::from_env(env)?;
+    let migration = MigrationConfig::from_env(env)?;
     let applied = db::run_migrations(database.url.expose()).await?;
     if applied.is_empty() {
         println!("The database schema is current; nothing to apply.");
@@ -73,5 +81,13 @@ pub async fn migrate(env: &Env) -> anyhow::Result<()> {
             println!("applied {version}");
         }
     }
+    if let Some(role) = &migration.app_role {
+        db::grant_application_role(database.url.expose(), role).await?;
+        println!("granted the application role {role} its rights (the dossier: read and append only)");
+    }
     Ok(())
+}
+
+async fn warn_if_role_can_rewrite_dossier(pool: db::DbPool) {
+    checkpoints::warn_if_role_can_rewrite_dossier(&pool).await;
 }

@@ -165,6 +165,19 @@ pub mod parse {
         raw.parse().map_err(|_| format!("expected an address such as 0.0.0.0:8080, got {raw:?}"))
     }
 
+    /// A PostgreSQL role name as created unquoted: lowercase letters, digits and `_`, not starting
+    /// with a digit, at most 63 characters.
+    pub fn database_role(raw: &str) -> Result<String, String> {
+        let valid = (1..=63).contains(&raw.len())
+            && !raw.starts_with(|c: char| c.is_ascii_digit())
+            && raw.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        if valid {
+            Ok(raw.to_string())
+        } else {
+            Err(format!("expected a role name of lowercase letters, digits and _, got {raw:?}"))
+        }
+    }
+
     pub fn postgres_url(raw: &str) -> Result<Secret<String>, String> {
         if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
             // Its sslmode and the rest, so a typo stops start-up rather than the first connection.
@@ -214,6 +227,22 @@ impl DatabaseConfig {
             url: env.required("DATABASE_URL", parse::postgres_url)?,
             pool_size: env.or("BURGERNET_DB_POOL_SIZE", 16, parse::positive_number)?,
         })
+    }
+}
+
+/// What `migrate` needs besides `DATABASE_URL` (the migration role's, which owns the schema).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MigrationConfig {
+    /// The role the API and the workers connect as (`BURGERNET_DATABASE_APP_ROLE`): after
+    /// migrating, `migrate` grants it what the application needs and no more, so it cannot change
+    /// or delete the dossier. None: the application shares the migration role (tests, small
+    /// installs).
+    pub app_role: Option<String>,
+}
+
+impl MigrationConfig {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        Ok(Self { app_role: env.optional("BURGERNET_DATABASE_APP_ROLE", parse::database_role)? })
     }
 }
 
@@ -494,6 +523,8 @@ pub struct WorkerConfig {
     pub video: crate::media::video::VideoTools,
     /// Tips and their media are deleted this long after their alert closed, unless on hold.
     pub tip_retention: Duration,
+    /// Signing the dossier's checkpoints; None: none are written (`work` requires them).
+    pub dossier_checkpoints: Option<crate::alerts::dossier::checkpoints::CheckpointSettings>,
 }
 
 impl WorkerConfig {
@@ -516,6 +547,7 @@ impl WorkerConfig {
             delivery: delivery_settings(env)?,
             video: crate::media::video::VideoTools::from_env(env)?,
             tip_retention: crate::alerts::tips::TipSettings::from_env(env)?.retention,
+            dossier_checkpoints: crate::alerts::dossier::checkpoints::CheckpointSettings::from_env(env)?,
         };
         if config.lease < Duration::from_secs(2) {
             return Err(ConfigError {
@@ -712,6 +744,18 @@ mod tests {
         let neither = StaffTokenConfig::from_env(&env(&[])).unwrap_err();
         assert_eq!(neither.variable, "BURGERNET_STAFF_TOKEN_KEYS");
         assert!(neither.problem.contains("BURGERNET_STAFF_TOKEN_JWKS_URL"), "{neither}");
+    }
+
+    #[test]
+    fn the_application_role_is_a_plain_role_name() {
+        let role = |value: &str| {
+            MigrationConfig::from_env(&Env::from_pairs([("BURGERNET_DATABASE_APP_ROLE", value)]))
+        };
+        assert_eq!(role("burgernet_app").unwrap().app_role.as_deref(), Some("burgernet_app"));
+        assert_eq!(MigrationConfig::from_env(&Env::default()).unwrap().app_role, None);
+        for value in ["Burgernet", "app\"; DROP TABLE alerts; --", "1app", "app-role"] {
+            assert_eq!(role(value).unwrap_err().variable, "BURGERNET_DATABASE_APP_ROLE", "{value}");
+        }
     }
 
     #[test]

@@ -178,6 +178,12 @@ impl LocalPostgres {
         ))
     }
 
+    /// A connection URL for `database` as `role`, a login role created on this cluster with
+    /// `password` (see `db::ensure_login_role`).
+    pub fn url_as(&self, role: &str, password: &Secret<String>, database: &str) -> Secret<String> {
+        Secret::new(format!("postgres://{role}:{}@127.0.0.1:{}/{database}", password.expose(), self.port))
+    }
+
     /// Shuts the server down cleanly and waits for it.
     pub fn stop(mut self) {
         if let Some(stop) = self.stop.take() {

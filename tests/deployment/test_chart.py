@@ -291,10 +291,33 @@ def test_migration_job_is_bounded_in_retries_and_time(chart):
     assert pod_spec(job)["restartPolicy"] == "Never"
 
 
-def test_migration_job_runs_migrate_with_the_database_url_from_the_secret(chart):
-    job = find(render(chart, minimal()), "Job", "burgernet-migrate")
+def test_migration_job_runs_migrate_as_the_schema_owner_and_grants_the_application_role(chart):
+    documents = render(chart, minimal())
+    job = find(documents, "Job", "burgernet-migrate")
     assert only_container(job)["args"] == ["migrate"]
-    assert env_of(job)["DATABASE_URL"]["valueFrom"]["secretKeyRef"] == {"name": SECRET, "key": "database-url"}
+    assert env_of(job)["DATABASE_URL"]["valueFrom"]["secretKeyRef"] == {
+        "name": SECRET,
+        "key": "migration-database-url",
+    }
+    assert env_of(job)["BURGERNET_DATABASE_APP_ROLE"]["value"] == "burgernet_app"
+    # The API and the workers connect with other credentials: the application's role.
+    for name in ["burgernet-api", "burgernet-worker"]:
+        deployment = find(documents, "Deployment", name)
+        assert env_of(deployment)["DATABASE_URL"]["valueFrom"]["secretKeyRef"]["key"] == "database-url"
+    single_role = find(render(chart, minimal(config={"database": {"appRole": ""}})), "Job", "burgernet-migrate")
+    assert "BURGERNET_DATABASE_APP_ROLE" not in env_of(single_role)
+
+
+def test_only_the_workers_get_the_dossier_checkpoint_key(chart):
+    documents = render(chart, production())
+    worker = find(documents, "Deployment", "burgernet-worker")
+    assert env_of(worker)["BURGERNET_DOSSIER_CHECKPOINT_KEY"]["valueFrom"]["secretKeyRef"] == {
+        "name": SECRET,
+        "key": "dossier-checkpoint-key",
+    }
+    assert config_value(documents, worker, "BURGERNET_DOSSIER_CHECKPOINT_RETENTION") == "3650d"
+    api = find(documents, "Deployment", "burgernet-api")
+    assert "BURGERNET_DOSSIER_CHECKPOINT_KEY" not in environment_names(documents, api)
 
 
 def all_keys(tree):
@@ -601,7 +624,10 @@ def test_previous_secrets_are_optional_for_rotation_without_downtime(chart, curr
 
 
 def test_secret_key_names_can_be_mapped_to_an_existing_secret_layout(chart):
-    values = minimal(existingSecret="vault-burgernet", secretKeys={"databaseUrl": "DB_URL", "apnsKey": "apns.p8"})
+    values = minimal(
+        existingSecret="vault-burgernet",
+        secretKeys={"migrationDatabaseUrl": "DB_URL", "apnsKey": "apns.p8"},
+    )
     documents = render(chart, values)
     job = find(documents, "Job", "burgernet-migrate")
     assert env_of(job)["DATABASE_URL"]["valueFrom"]["secretKeyRef"] == {"name": "vault-burgernet", "key": "DB_URL"}

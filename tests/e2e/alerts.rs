@@ -446,13 +446,17 @@ async fn every_preview_is_recorded_for_administrators_with_a_hash_of_its_area_no
     let geometry_columns = "SELECT count(*) AS count FROM information_schema.columns
                              WHERE table_name = 'reach_previews' AND udt_name IN ('geometry', 'geography')";
     assert_eq!(app.database_count(geometry_columns).await, 0);
-    let mut conn = app.database.connect().await;
+    // The application's role may only read and append; the owner is stopped by the triggers.
+    let mut as_app = app.database.connect().await;
+    let mut as_owner = app.database.connect_as_owner().await;
     for statement in [
         "UPDATE reach_previews SET participants = 0",
         "DELETE FROM reach_previews",
         "TRUNCATE reach_previews",
     ] {
-        let error = diesel::sql_query(statement).execute(&mut conn).await.unwrap_err();
+        let error = diesel::sql_query(statement).execute(&mut as_app).await.unwrap_err();
+        assert!(error.to_string().contains("permission denied"), "{statement}: {error}");
+        let error = diesel::sql_query(statement).execute(&mut as_owner).await.unwrap_err();
         assert!(error.to_string().contains("append-only"), "{statement}: {error}");
     }
 }
@@ -635,20 +639,6 @@ async fn participants_see_their_alerts_and_report_receipts() {
     assert_eq!(kinds.iter().filter(|k| *k == "opened").count(), 1);
 }
 
-/// Runs `burgernet admin verify-dossier`; returns whether it succeeded, and its output.
-fn verify_dossier_command(app: &TestApp, alert: &str) -> (bool, String, String) {
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_burgernet"))
-        .args(["admin", "verify-dossier", alert])
-        .env("DATABASE_URL", app.database.url.expose())
-        .output()
-        .expect("run burgernet");
-    (
-        output.status.success(),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
-}
-
 #[derive(QueryableByName)]
 struct Count {
     #[diesel(sql_type = diesel::sql_types::BigInt)]
@@ -678,23 +668,28 @@ async fn the_dossier_is_append_only_and_its_chain_shows_tampering() {
     assert!(!delivery.to_string().contains("+3161"), "the dossier names no phone number: {delivery}");
 
     let alert = burgernet_core::ids::AlertId(id.parse().unwrap());
-    let mut conn = app.database.connect().await;
+    // The application's role may not change the dossier at all; even its owner is stopped by the
+    // triggers.
+    let mut as_app = app.database.connect().await;
+    let mut conn = app.database.connect_as_owner().await;
     for statement in [
         format!("UPDATE alert_dossier SET body = '{{}}' WHERE alert_id = '{id}'"),
         format!("DELETE FROM alert_dossier WHERE alert_id = '{id}'"),
         "TRUNCATE alert_dossier".to_string(),
     ] {
+        let error = diesel::sql_query(&statement).execute(&mut as_app).await.unwrap_err();
+        assert!(error.to_string().contains("permission denied"), "{statement}: {error}");
         let error = diesel::sql_query(&statement).execute(&mut conn).await.unwrap_err();
         assert!(error.to_string().contains("append-only"), "{statement}: {error}");
     }
     let verified = burgernet_core::alerts::dossier::verify(&mut conn, alert).await.unwrap();
     assert_eq!(verified.first_broken, None);
     assert_eq!(verified.entries, entries.len());
-    let (intact, stdout, _) = verify_dossier_command(&app, &id);
+    let (intact, stdout, _) = app.verify_dossier(&id);
     assert!(intact, "{stdout}");
     assert!(stdout.contains(&format!("is intact: {} entries", entries.len())), "{stdout}");
 
-    // Someone with the power to switch triggers off edits entry 2.
+    // Someone with the power to switch triggers off (not the application) edits entry 2.
     diesel::sql_query("SET session_replication_role = replica").execute(&mut conn).await.unwrap();
     diesel::sql_query(format!(
         "UPDATE alert_dossier SET body = jsonb_set(body, '{{wave}}', '7') WHERE alert_id = '{id}' AND seq = 2"
@@ -706,7 +701,7 @@ async fn the_dossier_is_append_only_and_its_chain_shows_tampering() {
     let broken = verified.first_broken.expect("the edit is found");
     assert_eq!(broken.seq, 2);
     assert!(broken.problem.contains("changed after it was written"), "{}", broken.problem);
-    let (intact, _, stderr) = verify_dossier_command(&app, &id);
+    let (intact, _, stderr) = app.verify_dossier(&id);
     assert!(!intact);
     assert!(stderr.contains("is broken at entry 2: its contents do not match its hash"), "{stderr}");
 

@@ -156,6 +156,48 @@ async fn migrate_applies_the_schema_and_admin_loads_municipalities_all_or_nothin
     let (ok, stdout, _) = run(burgernet().arg("migrate").env("DATABASE_URL", &url));
     assert!(ok && stdout.contains("nothing to apply"), "{stdout}");
 
+    // With the application's role named, every migrate grants it what the application needs and
+    // no more: the dossier it may only read and append to. Never to the role migrating.
+    let (ok, stdout, stderr) = run(burgernet()
+        .arg("migrate")
+        .env("DATABASE_URL", &url)
+        .env("BURGERNET_DATABASE_APP_ROLE", crate::helpers::database::APP_ROLE));
+    assert!(ok && stdout.contains("granted the application role burgernet_app"), "{stdout}{stderr}");
+    let mut conn = database.connect().await;
+    for (table, privilege, granted) in [
+        ("alert_dossier", "SELECT", true),
+        ("alert_dossier", "INSERT", true),
+        ("alert_dossier", "UPDATE", false),
+        ("alert_dossier", "DELETE", false),
+        ("alert_dossier", "TRUNCATE", false),
+        ("reach_previews", "UPDATE", false),
+        ("participants", "UPDATE", true),
+        ("participants", "DELETE", true),
+        ("participants", "TRUNCATE", false),
+        ("dossier_anchors", "UPDATE", true),
+    ] {
+        let row: Granted = diesel_async::RunQueryDsl::get_result(
+            diesel::sql_query(format!(
+                "SELECT has_table_privilege('burgernet_app', '{table}', '{privilege}') AS granted"
+            )),
+            &mut conn,
+        )
+        .await
+        .unwrap();
+        assert_eq!(row.granted, granted, "{privilege} on {table}");
+    }
+    let owner: RoleName = diesel_async::RunQueryDsl::get_result(
+        diesel::sql_query("SELECT current_user::text AS name"),
+        &mut conn,
+    )
+    .await
+    .unwrap();
+    let (ok, _, stderr) = run(burgernet()
+        .arg("migrate")
+        .env("DATABASE_URL", &url)
+        .env("BURGERNET_DATABASE_APP_ROLE", &owner.name));
+    assert!(!ok && stderr.contains("is the role migrating"), "{stderr}");
+
     let dir = std::env::temp_dir().join(format!("burgernet-cli-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&dir).unwrap();
     let bad = dir.join("bad.geojson");
@@ -201,7 +243,6 @@ async fn migrate_applies_the_schema_and_admin_loads_municipalities_all_or_nothin
 
     let (ok, stdout, _) = run(burgernet().args(["admin", "failed-jobs"]).env("DATABASE_URL", &url));
     assert!(ok && stdout.contains("No failed jobs."), "{stdout}");
-    let mut conn = database.connect().await;
     diesel_async::RunQueryDsl::execute(
         diesel::sql_query(
             "INSERT INTO background_jobs (job_type, payload, state, attempts, max_attempts, last_error) \
@@ -236,6 +277,18 @@ async fn migrate_applies_the_schema_and_admin_loads_municipalities_all_or_nothin
     assert!(!ok && stderr.contains("is not a failed job"), "{stderr}");
     let (ok, stdout, _) = run(burgernet().args(["admin", "failed-jobs"]).env("DATABASE_URL", &url));
     assert!(ok && stdout.contains("No failed jobs."), "{stdout}");
+}
+
+#[derive(diesel::QueryableByName)]
+struct Granted {
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    granted: bool,
+}
+
+#[derive(diesel::QueryableByName)]
+struct RoleName {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    name: String,
 }
 
 #[derive(diesel::QueryableByName)]
@@ -296,6 +349,27 @@ async fn dev_mode_starts_everything_serves_the_outbox_and_stops_everything_on_ct
     assert_eq!(me.status(), 200);
     let region: serde_json::Value = me.json().await.unwrap();
     assert_eq!(region["municipality_count"], 19, "the demo region is loaded");
+
+    // The API and the workers run as a role that can read and append to the dossier, never
+    // switch its triggers off; admin commands get the same role.
+    let url = std::fs::read_to_string(dir.join("database-url")).unwrap();
+    let mut conn = burgernet_core::db::connect(url.trim()).await.unwrap();
+    let row: Granted = diesel_async::RunQueryDsl::get_result(
+        diesel::sql_query("SELECT current_user = 'burgernet_app' AS granted"),
+        &mut conn,
+    )
+    .await
+    .unwrap();
+    assert!(row.granted, "local mode runs as burgernet_app");
+    assert!(!burgernet_core::db::dossier_checkpoints::role_can_rewrite_dossier(&mut conn).await.unwrap());
+    let error = diesel_async::RunQueryDsl::execute(
+        diesel::sql_query("ALTER TABLE alert_dossier DISABLE TRIGGER ALL"),
+        &mut conn,
+    )
+    .await
+    .unwrap_err();
+    assert!(error.to_string().contains("must be owner"), "{error}");
+    drop(conn);
 
     // Ctrl-C stops the API, the workers and the PostgreSQL it started.
     // SAFETY: signals a child process we started.

@@ -202,6 +202,7 @@ fn worker_config() -> WorkerConfig {
         delivery: Default::default(),
         video: burgernet_core::media::video::VideoTools::from_env(&Default::default()).unwrap(),
         tip_retention: Duration::from_secs(90 * 86_400),
+        dossier_checkpoints: None,
     }
 }
 

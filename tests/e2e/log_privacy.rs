@@ -280,6 +280,7 @@ async fn the_logs_of_a_full_sign_up_hold_no_phone_number_email_address_or_coordi
         .envs(fcm.fcm_env(&dir))
         .env("BURGERNET_WORKER_CONCURRENCY", "2")
         .env("BURGERNET_WORKER_BIND", "127.0.0.1:0")
+        .env("BURGERNET_DOSSIER_CHECKPOINT_KEY", crate::helpers::app::DOSSIER_CHECKPOINT_KEY)
         .env("BURGERNET_JOB_POLL_INTERVAL", "250ms")
         .env("BURGERNET_SHUTDOWN_GRACE", "2s");
     let work = start(work, &dir, "work");

@@ -12,6 +12,7 @@ mod command_line;
 mod contract;
 mod database_tls;
 mod dev_outbox;
+mod dossier_anchor;
 mod edge;
 mod event_streams;
 mod fcm;

@@ -33,7 +33,7 @@ async fn readyz_is_ready_when_the_database_answers_and_the_schema_is_current() {
 async fn readyz_is_not_ready_while_migrations_are_pending() {
     let app = TestApp::spawn().await;
     let newest = db::known_migration_versions().pop().unwrap();
-    let mut conn = app.database.connect().await;
+    let mut conn = app.database.connect_as_owner().await;
     diesel::sql_query(format!("DELETE FROM __diesel_schema_migrations WHERE version = '{newest}'"))
         .execute(&mut conn)
         .await

@@ -29,7 +29,7 @@ use diesel::sql_types::{Text, Uuid as SqlUuid};
 use diesel_async::RunQueryDsl;
 
 use crate::helpers::alerts::{alert_body, circle};
-use crate::helpers::app::PUBLIC_URL;
+use crate::helpers::app::{DOSSIER_CHECKPOINT_KEY, PUBLIC_URL};
 use crate::helpers::database::OwnCluster;
 use crate::helpers::population::{POPULATION_CENTRE, Population};
 use crate::helpers::{TestApp, TestAppOptions, problem};
@@ -431,6 +431,7 @@ impl WorkerFiles {
             ("BURGERNET_PUBLIC_URL", PUBLIC_URL.into()),
             ("BURGERNET_MEDIA_DIR", path("media")),
             ("BURGERNET_MEDIA_SIGNING_KEY", "a-media-signing-key-for-this-test-0123456789".into()),
+            ("BURGERNET_DOSSIER_CHECKPOINT_KEY", DOSSIER_CHECKPOINT_KEY.into()),
             ("BURGERNET_APNS_KEY_FILE", path("apns-key.p8")),
             ("BURGERNET_APNS_KEY_ID", apns.key_id.clone()),
             ("BURGERNET_APNS_TEAM_ID", apns.team_id.clone()),

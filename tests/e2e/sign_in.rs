@@ -370,7 +370,8 @@ async fn a_refresh_token_replayed_later_or_after_the_session_moved_on_still_ends
 async fn the_next_refresh_token_is_stored_in_the_transaction_that_retires_the_old_one() {
     let app = TestApp::spawn().await;
     let signed_in = app.sign_up(PHONE).await;
-    let mut conn = app.database.connect().await;
+    // Adding a trigger takes the schema's owner.
+    let mut conn = app.database.connect_as_owner().await;
     // The database fails while the next token is being stored.
     diesel::sql_query(
         "CREATE FUNCTION refuse_refresh_tokens() RETURNS trigger AS $$

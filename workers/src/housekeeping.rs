@@ -1,7 +1,8 @@
 //! Deletes what has outlived its purpose: live positions past their expiry (there must be no
 //! stale positions lying around, let alone a history), expired sign-in codes and e-mail links,
 //! old rate-limit counters and long-expired refresh tokens; and, where configured, uploads never
-//! completed and tips past their retention; and it observes the send-to-push timing of alerts whose
+//! completed and tips past their retention; it writes the dossier's signed checkpoints (one
+//! worker at a time, by an advisory lock); and it observes the send-to-push timing of alerts whose
 //! initial wave finished unobserved. Every worker does it; the deletes are idempotent or skip rows
 //! another worker holds, and each alert's timing is observed once, so running it in several
 //! processes at once is harmless.
@@ -10,6 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use burgernet_core::alerts::delivery::timing;
+use burgernet_core::alerts::dossier::checkpoints;
 use burgernet_core::db;
 use burgernet_core::media::retention::EvidenceUpkeep;
 use tokio::time::{MissedTickBehavior, interval};
@@ -38,6 +40,14 @@ pub(crate) async fn run(state: Arc<RunnerState>) {
         );
         if let Some(upkeep) = &state.evidence_upkeep {
             keep_evidence(&mut conn, upkeep).await;
+        }
+        if let Some((store, settings)) = &state.dossier_checkpoints {
+            // A failure waits for the next round; alerts never wait for a checkpoint.
+            match checkpoints::write_checkpoint(&mut conn, store, settings).await {
+                Ok(Some(number)) => tracing::info!(number, "wrote a checkpoint of the dossier"),
+                Ok(None) => {}
+                Err(error) => tracing::error!(%error, "could not write a checkpoint of the dossier"),
+            }
         }
         if let Some(metrics) = &state.push_timing {
             log_count(

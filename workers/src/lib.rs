@@ -11,7 +11,7 @@
 //! - `registry`: the job types this runner knows, behind one type-erased handler each;
 //! - `housekeeping`: deletes expired personal data (live positions, codes, links) every minute,
 //!   expires abandoned uploads, removes tips past their retention and catches up on send-to-push
-//!   timing;
+//!   timing, and writes the dossier's signed checkpoints to the object store;
 //! - `health`: the worker's `/healthz`, `/readyz` and `/metrics`, and the heartbeat the slots beat.
 
 mod health;
@@ -38,8 +38,9 @@ use burgernet_core::media::uploads::AbortUnclaimedUpload;
 use burgernet_core::metrics::DeliveryMetrics;
 use burgernet_core::participants::notices::{Messaging, NoticeContext, NotifyParticipant};
 
-/// A runner for every job type of the application, keeping the evidence too; `work`, `dev` and the
-/// tests start this one. Deliveries are measured in `metrics`.
+/// A runner for every job type of the application, keeping the evidence too (and anchoring the
+/// dossier, when the configuration has a checkpoint key); `work`, `dev` and the tests start this
+/// one. Deliveries are measured in `metrics`.
 pub fn application_runner(
     pool: DbPool,
     config: WorkerConfig,
@@ -55,10 +56,11 @@ pub fn application_runner(
         config.delivery.clone(),
         metrics.clone(),
     );
-    let media = MediaContext::new(pool.clone(), store, config.video.clone(), PhotoLimits::default());
+    let media = MediaContext::new(pool.clone(), store.clone(), config.video.clone(), PhotoLimits::default());
+    let checkpoints = config.dossier_checkpoints.clone().map(|settings| (store.clone(), settings));
     let upkeep = EvidenceUpkeep { retention: config.tip_retention };
     let lane_jobs = config.lane_jobs;
-    Runner::new(pool.clone(), config, uuid::Uuid::new_v4())
+    let runner = Runner::new(pool.clone(), config, uuid::Uuid::new_v4())
         .slot_group("push", lane_jobs.push)
         .slot_group("sms", lane_jobs.sms)
         .slot_group("email", lane_jobs.email)
@@ -77,5 +79,9 @@ pub fn application_runner(
         .register::<RemoveMediaObjects>(media.clone())
         .register::<AbortUnclaimedUpload>(media)
         .with_evidence_upkeep(upkeep)
-        .with_push_timing(metrics)
+        .with_push_timing(metrics);
+    match checkpoints {
+        Some((store, settings)) => runner.with_dossier_checkpoints(store, settings),
+        None => runner,
+    }
 }

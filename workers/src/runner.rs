@@ -14,7 +14,9 @@ use uuid::Uuid;
 use crate::health::Heartbeat;
 use crate::registry::Registry;
 use crate::{housekeeping, listener, poller, slot};
+use burgernet_core::alerts::dossier::checkpoints::CheckpointSettings;
 use burgernet_core::media::retention::EvidenceUpkeep;
+use burgernet_core::media::store::MediaStore;
 
 /// Where a runner is in its life; slots watch it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,6 +53,8 @@ pub(crate) struct RunnerState {
     pub(crate) evidence_upkeep: Option<EvidenceUpkeep>,
     /// Observing alerts' initial waves that finished unobserved, when this runner delivers alerts.
     pub(crate) push_timing: Option<DeliveryMetrics>,
+    /// Writing the dossier's checkpoints to this store, when this runner does it.
+    pub(crate) dossier_checkpoints: Option<(MediaStore, CheckpointSettings)>,
     /// Beaten by the slots on every round of their loop: the worker's liveness.
     pub(crate) heartbeat: Heartbeat,
 }
@@ -64,6 +68,7 @@ pub struct Runner {
     groups: Vec<(&'static str, usize)>,
     evidence_upkeep: Option<EvidenceUpkeep>,
     push_timing: Option<DeliveryMetrics>,
+    dossier_checkpoints: Option<(MediaStore, CheckpointSettings)>,
 }
 
 impl Runner {
@@ -77,6 +82,7 @@ impl Runner {
             groups: Vec::new(),
             evidence_upkeep: None,
             push_timing: None,
+            dossier_checkpoints: None,
         }
     }
 
@@ -84,6 +90,13 @@ impl Runner {
     /// wave finished without a delivery job noticing (see `alerts::delivery::timing`).
     pub fn with_push_timing(mut self, metrics: DeliveryMetrics) -> Self {
         self.push_timing = Some(metrics);
+        self
+    }
+
+    /// Also write a checkpoint of the dossier to `store`, every housekeeping round that finds a
+    /// dossier grown (see `alerts::dossier::checkpoints`).
+    pub fn with_dossier_checkpoints(mut self, store: MediaStore, settings: CheckpointSettings) -> Self {
+        self.dossier_checkpoints = Some((store, settings));
         self
     }
 
@@ -141,6 +154,7 @@ impl Runner {
             stage: stage_receiver,
             evidence_upkeep: self.evidence_upkeep,
             push_timing: self.push_timing,
+            dossier_checkpoints: self.dossier_checkpoints,
             heartbeat: Heartbeat::new(),
         });
         for group in &state.groups {

@@ -3,9 +3,14 @@
 //! each to the previous by SHA-256 and refuses to change or delete them (see the alerts
 //! migration); [`verify`] recomputes the chain independently and names the first broken entry.
 //!
+//! Whoever can switch those triggers off could also re-chain a rewritten dossier, so the chain
+//! heads are also anchored outside the database, in signed checkpoints (see [`checkpoints`]).
+//!
 //! Entries name participants by id only, never by phone number, address or position. Personal
 //! free text (a tip's words, the control room's notes on a tip) is written sealed, see
 //! [`TipText`], so that retention can destroy it without breaking the chain.
+
+pub mod checkpoints;
 
 use std::collections::HashMap;
 

@@ -5,6 +5,7 @@
 pub mod alerts;
 pub mod deliveries;
 pub mod dossier;
+pub mod dossier_checkpoints;
 pub mod idempotency;
 pub mod jobs;
 pub mod media;
@@ -30,6 +31,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 use crate::config::DatabaseConfig;
+use crate::secret::Secret;
 
 pub use diesel_async::AsyncPgConnection as Connection;
 
@@ -106,6 +108,81 @@ pub async fn run_migrations(url: &str) -> anyhow::Result<Vec<String>> {
         Ok(applied.into_iter().map(|version| version.to_string()).collect())
     })
     .await?
+}
+
+/// Gives the application's role (`BURGERNET_DATABASE_APP_ROLE`) what the API and the workers
+/// need on the schema and no more: reading and writing the ordinary tables and using their
+/// sequences, but only reading and appending to the audit records (the dossier and the log of
+/// reach previews), and never altering, truncating or owning anything, so it cannot switch the
+/// dossier's triggers off. Run by every `migrate`, after the migrations, so tables added later are
+/// covered; `url` is the migration role's, which owns the schema.
+pub async fn grant_application_role(url: &str, role: &str) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        role.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
+        "role names here are lowercase letters, digits and underscores"
+    );
+    let mut connection = connect(url).await?;
+    let grants = [
+        format!("GRANT USAGE ON SCHEMA public TO \"{role}\""),
+        format!("REVOKE ALL ON ALL TABLES IN SCHEMA public FROM \"{role}\""),
+        format!("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO \"{role}\""),
+        format!(
+            "REVOKE INSERT, UPDATE, DELETE ON __diesel_schema_migrations, spatial_ref_sys FROM \"{role}\""
+        ),
+        format!("REVOKE UPDATE, DELETE ON alert_dossier, reach_previews FROM \"{role}\""),
+        format!("REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM \"{role}\""),
+        format!("GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO \"{role}\""),
+    ];
+    connection
+        .transaction(async |conn| {
+            #[derive(QueryableByName)]
+            struct Same {
+                #[diesel(sql_type = diesel::sql_types::Bool)]
+                same: bool,
+            }
+            let same: Same = diesel::sql_query("SELECT current_user = $1 AS same")
+                .bind::<diesel::sql_types::Text, _>(role)
+                .get_result(conn)
+                .await?;
+            anyhow::ensure!(
+                !same.same,
+                "the application role {role} is the role migrating: give the application a role of its own"
+            );
+            for grant in &grants {
+                diesel::sql_query(grant).execute(conn).await?;
+            }
+            Ok(())
+        })
+        .await
+}
+
+/// Creates the login role `role` with `password` on the server behind `admin_url`, or sets its
+/// password when it exists (local mode and the tests: the application's role). The password is
+/// random text of letters and digits.
+pub async fn ensure_login_role(admin_url: &str, role: &str, password: &Secret<String>) -> anyhow::Result<()> {
+    let plain = |text: &str| text.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    anyhow::ensure!(plain(role), "role names here are lowercase letters, digits and underscores");
+    anyhow::ensure!(
+        password.expose().bytes().all(|b| b.is_ascii_alphanumeric()),
+        "passwords here are letters and digits"
+    );
+    let mut conn = connect(admin_url).await?;
+    let found: Exists =
+        diesel::sql_query("SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1) AS exists")
+            .bind::<diesel::sql_types::Text, _>(role)
+            .get_result(&mut conn)
+            .await?;
+    let verb = if found.exists { "ALTER" } else { "CREATE" };
+    let statement = format!("{verb} ROLE \"{role}\" LOGIN PASSWORD '{}'", password.expose());
+    if let Err(error) = diesel::sql_query(statement).execute(&mut conn).await {
+        // Two test processes may create it at once; the other one's is as good.
+        let taken = matches!(
+            &error,
+            diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)
+        );
+        anyhow::ensure!(taken, "cannot create the role {role}: {error}");
+    }
+    Ok(())
 }
 
 /// Versions of the embedded migrations, in order.

@@ -97,7 +97,7 @@ number in values as a float, which would print 41943040 as 4.194304e+07.
 {{- end }}
 
 {{/*
-Settings only the workers get: APNs and FCM. The API refuses any BURGERNET_APNS_* or
+Settings only the workers get: APNs, FCM and the dossier's checkpoints. The API refuses any BURGERNET_APNS_* or
 BURGERNET_FCM_* variable without the key file, which it has no business holding.
 */}}
 {{- define "burgernet.workerConfig" -}}
@@ -126,6 +126,9 @@ BURGERNET_FCM_* variable without the key file, which it has no business holding.
 {{- end }}
 {{- with $c.fcm.caFile }}
 {{- $_ := set $env "BURGERNET_FCM_CA_FILE" . }}
+{{- end }}
+{{- with $c.dossier.checkpointRetention }}
+{{- $_ := set $env "BURGERNET_DOSSIER_CHECKPOINT_RETENTION" . }}
 {{- end }}
 {{- range $name, $value := $c.extraEnv }}
 {{- if include "burgernet.isPushVariable" $name }}

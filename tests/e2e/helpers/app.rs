@@ -7,6 +7,7 @@ use std::time::Duration;
 use burgernet_api::state::AppState;
 use burgernet_core::alerts::area::AreaLimits;
 use burgernet_core::alerts::delivery::DeliverySettings;
+use burgernet_core::alerts::dossier::checkpoints::{CheckpointKey, CheckpointSettings};
 use burgernet_core::alerts::tips::TipSettings;
 use burgernet_core::auth::dev_identity::{DevKeyPair, StaffTokenRequest, mint_staff_token};
 use burgernet_core::auth::jwks::{JwksRefresh, JwksUrl};
@@ -132,6 +133,13 @@ pub const LANE_JOBS: LaneJobs = LaneJobs { push: 2, sms: 2, email: 1 };
 /// The key the app's filesystem media store signs its URLs with.
 pub const MEDIA_SIGNING_KEY: &str = "test-media-signing-key-0123456789abcdef";
 
+/// The key the workers sign the dossier's checkpoints with.
+pub const DOSSIER_CHECKPOINT_KEY: &str = "test-dossier-checkpoint-key-0123456789abcdef";
+
+pub fn dossier_checkpoint_settings() -> CheckpointSettings {
+    CheckpointSettings { key: CheckpointKey::parse(DOSSIER_CHECKPOINT_KEY).unwrap(), retention: None }
+}
+
 /// The public URL the test app puts in links.
 pub const PUBLIC_URL: &str = "https://api.burgernet.test";
 
@@ -230,6 +238,7 @@ impl TestApp {
                 delivery: options.delivery.clone(),
                 video: options.video.clone(),
                 tip_retention: options.tips.retention,
+                dossier_checkpoints: Some(dossier_checkpoint_settings()),
             };
             let registry = metrics::new_registry();
             let delivery_metrics = DeliveryMetrics::register(&registry);
@@ -276,6 +285,35 @@ impl TestApp {
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
+    }
+
+    /// Runs `burgernet admin verify-dossier` on an alert of this app; returns whether it
+    /// succeeded, and its output.
+    pub fn verify_dossier(&self, alert: &str) -> (bool, String, String) {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_burgernet"))
+            .args(["admin", "verify-dossier", alert])
+            .env_clear()
+            .envs(self.admin_environment())
+            .output()
+            .expect("run burgernet");
+        (
+            output.status.success(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    }
+
+    /// The environment `burgernet admin` needs to reach this app's database (as the app's role)
+    /// and media store, and to check the dossier's checkpoints.
+    pub fn admin_environment(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("DATABASE_URL", self.database.url.expose().clone()),
+            ("BURGERNET_MEDIA_STORE", "filesystem".into()),
+            ("BURGERNET_MEDIA_DIR", self._media_dir.path().to_str().expect("a UTF-8 path").into()),
+            ("BURGERNET_MEDIA_SIGNING_KEY", MEDIA_SIGNING_KEY.into()),
+            ("BURGERNET_PUBLIC_URL", self.address.clone()),
+            ("BURGERNET_DOSSIER_CHECKPOINT_KEY", DOSSIER_CHECKPOINT_KEY.into()),
+        ]
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {

@@ -1,6 +1,11 @@
 //! One throwaway PostgreSQL + PostGIS cluster per test run (or the server in `DATABASE_URL`),
 //! a template database migrated once, and a fresh clone of it for every test, so tests run in
 //! parallel and never see each other's rows.
+//!
+//! As in production, two roles: the migration role (the cluster's superuser) owns the schema, and
+//! the app and the tests connect as [`APP_ROLE`], which `migrate` grants only what the application
+//! needs (the dossier: read and append). Tests that must act as the owner (tampering, extra
+//! triggers) use [`TestDatabase::connect_as_owner`].
 
 use std::time::Duration;
 
@@ -9,6 +14,12 @@ use burgernet_core::local_postgres::{LocalPostgres, LocalPostgresOptions};
 use burgernet_core::secret::Secret;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use tokio::sync::OnceCell;
+
+/// The application's database role in tests.
+pub const APP_ROLE: &str = "burgernet_app";
+
+/// Its password: the same in every test process, which may share a server (`DATABASE_URL`).
+const APP_ROLE_PASSWORD: &str = "burgernetapptestpassword0123456789";
 
 struct TestCluster {
     /// Connects to the maintenance database, to create test databases.
@@ -50,7 +61,7 @@ async fn start_cluster() -> TestCluster {
     let template = format!("burgernet_template_{}", uuid::Uuid::new_v4().simple());
     execute(&admin_url, &format!("CREATE DATABASE {template}")).await;
     let template_url = format!("{base_url}/{template}");
-    db::run_migrations(&template_url).await.expect("migrate the template database");
+    migrate_with_app_role(admin_url.expose(), &template_url).await;
     TestCluster { admin_url, base_url, template, _server: server }
 }
 
@@ -84,6 +95,23 @@ fn remove_abandoned_clusters() {
     }
 }
 
+/// Migrates the database at `url` (the owner's) as `burgernet migrate` does with
+/// `BURGERNET_DATABASE_APP_ROLE` set, creating the application's role first.
+async fn migrate_with_app_role(admin_url: &str, url: &str) {
+    db::ensure_login_role(admin_url, APP_ROLE, &Secret::new(APP_ROLE_PASSWORD.into()))
+        .await
+        .expect("create the application's role");
+    db::run_migrations(url).await.expect("migrate the database");
+    db::grant_application_role(url, APP_ROLE).await.expect("grant the application's role its rights");
+}
+
+/// The URL of the same database as the application's role.
+fn as_app_role(owner_url: &str) -> Secret<String> {
+    let (scheme, rest) = owner_url.split_once("://").expect("a database URL");
+    let host = rest.split_once('@').map_or(rest, |(_, host)| host);
+    Secret::new(format!("{scheme}://{APP_ROLE}:{APP_ROLE_PASSWORD}@{host}"))
+}
+
 fn strip_database(url: &str) -> String {
     let (before_query, _) = url.split_once('?').unwrap_or((url, ""));
     let slash = before_query.rfind('/').expect("a database URL has a path");
@@ -97,7 +125,10 @@ async fn execute(url: &Secret<String>, sql: &str) {
 
 /// A migrated database of one's own.
 pub struct TestDatabase {
+    /// As the application's role: what the app and the tests use.
     pub url: Secret<String>,
+    /// As the role that owns the schema (the migration role).
+    pub owner_url: Secret<String>,
     pub name: String,
 }
 
@@ -119,15 +150,17 @@ impl TestDatabase {
                 Err(error) => panic!("{sql}: {error}"),
             }
         }
-        Self { url: Secret::new(format!("{}/{name}", cluster.base_url)), name }
+        let owner_url = format!("{}/{name}", cluster.base_url);
+        Self { url: as_app_role(&owner_url), owner_url: Secret::new(owner_url), name }
     }
 
-    /// An empty database with nothing migrated (for migration tests).
+    /// An empty database with nothing migrated (for migration tests): both URLs are the owner's.
     pub async fn empty() -> Self {
         let cluster = cluster().await;
         let name = format!("test_{}", uuid::Uuid::new_v4().simple());
         execute(&cluster.admin_url, &format!("CREATE DATABASE {name}")).await;
-        Self { url: Secret::new(format!("{}/{name}", cluster.base_url)), name }
+        let url = Secret::new(format!("{}/{name}", cluster.base_url));
+        Self { url: url.clone(), owner_url: url, name }
     }
 
     /// Simulates losing the database: new connections are refused and open ones are cut.
@@ -146,6 +179,12 @@ impl TestDatabase {
 
     pub async fn connect(&self) -> AsyncPgConnection {
         db::connect(self.url.expose()).await.expect("connect to the test database")
+    }
+
+    /// A connection as the role that owns the schema: for tests that do what the application's
+    /// role may not (tamper with the dossier, add triggers).
+    pub async fn connect_as_owner(&self) -> AsyncPgConnection {
+        db::connect(self.owner_url.expose()).await.expect("connect to the test database as its owner")
     }
 
     pub fn pool(&self) -> DbPool {
@@ -172,15 +211,20 @@ impl OwnCluster {
         let server = start_server(options.clone(), None).await;
         let admin_url = server.url("postgres");
         execute(&admin_url, &format!("CREATE DATABASE {}", Self::DATABASE)).await;
-        let url = server.url(Self::DATABASE);
-        db::run_migrations(url.expose()).await.expect("migrate the database");
-        let database = TestDatabase { url, name: Self::DATABASE.into() };
+        let owner_url = server.url(Self::DATABASE);
+        migrate_with_app_role(admin_url.expose(), owner_url.expose()).await;
+        let database =
+            TestDatabase { url: as_app_role(owner_url.expose()), owner_url, name: Self::DATABASE.into() };
         Self { options, port: server.port(), server: Some(server), database }
     }
 
     /// The migrated database (its URL stays valid across restarts).
     pub fn database(&self) -> TestDatabase {
-        TestDatabase { url: self.database.url.clone(), name: self.database.name.clone() }
+        TestDatabase {
+            url: self.database.url.clone(),
+            owner_url: self.database.owner_url.clone(),
+            name: self.database.name.clone(),
+        }
     }
 
     /// Shuts the server down (PostgreSQL's fast shutdown: sessions are cut, data is kept).

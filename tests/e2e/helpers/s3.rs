@@ -50,6 +50,7 @@ pub struct FakeS3 {
     pub endpoint: String,
     faults: Arc<Faults>,
     uploads: Arc<Mutex<HashMap<String, Upload>>>,
+    object_locks: Arc<Mutex<HashMap<String, String>>>,
     _root: ScratchDir,
 }
 
@@ -141,7 +142,13 @@ impl FakeS3 {
         let filesystem = s3s_fs::FileSystem::new(root.path()).expect("s3s-fs over the scratch directory");
         let faults = Arc::new(Faults::default());
         let uploads = Arc::new(Mutex::default());
-        let answers = AsS3Answers { filesystem, faults: faults.clone(), uploads: Arc::clone(&uploads) };
+        let object_locks = Arc::new(Mutex::default());
+        let answers = AsS3Answers {
+            filesystem,
+            faults: faults.clone(),
+            uploads: Arc::clone(&uploads),
+            object_locks: object_locks.clone(),
+        };
         let mut builder = S3ServiceBuilder::new(answers);
         builder.set_auth(SimpleAuth::from_single(ACCESS_KEY_ID, SECRET_ACCESS_KEY));
         let service = builder.build();
@@ -157,7 +164,7 @@ impl FakeS3 {
                 });
             }
         });
-        Self { endpoint, faults, uploads, _root: root }
+        Self { endpoint, faults, uploads, object_locks, _root: root }
     }
 
     /// Holds every request of `operation` (before it is carried out) until the answer is dropped.
@@ -183,6 +190,11 @@ impl FakeS3 {
             self.uploads.lock().unwrap().values().map(|upload| upload.key.clone()).collect();
         keys.sort();
         keys
+    }
+
+    /// The Object Lock mode (`COMPLIANCE`, `GOVERNANCE`) `key` was written with, if any.
+    pub fn object_lock(&self, key: &str) -> Option<String> {
+        self.object_locks.lock().unwrap().get(key).cloned()
     }
 
     /// A media store on this server, configured as an operator would.
@@ -219,6 +231,8 @@ struct AsS3Answers {
     faults: Arc<Faults>,
     /// The multipart uploads in progress, by id.
     uploads: Arc<Mutex<HashMap<String, Upload>>>,
+    /// The Object Lock mode each key was last written with, when one was asked for.
+    object_locks: Arc<Mutex<HashMap<String, String>>>,
 }
 
 struct Upload {
@@ -264,7 +278,21 @@ fn no_such_upload(error: S3Error) -> S3Error {
 impl S3 for AsS3Answers {
     async fn put_object(&self, req: S3Request<PutObjectInput>) -> S3Result<S3Response<PutObjectOutput>> {
         self.faults.pass(S3Operation::PutObject).await?;
-        self.filesystem.put_object(req).await
+        let key = req.input.key.clone();
+        let lock = req.input.object_lock_mode.as_ref().map(|mode| mode.as_str().to_string());
+        let response = self.filesystem.put_object(req).await?;
+        // s3s-fs keeps no Object Lock; remember what was asked, for the tests to see.
+        if let Some(mode) = lock {
+            self.object_locks.lock().unwrap().insert(key, mode);
+        }
+        Ok(response)
+    }
+
+    async fn list_objects_v2(
+        &self,
+        req: S3Request<ListObjectsV2Input>,
+    ) -> S3Result<S3Response<ListObjectsV2Output>> {
+        self.filesystem.list_objects_v2(req).await
     }
 
     async fn get_object(&self, req: S3Request<GetObjectInput>) -> S3Result<S3Response<GetObjectOutput>> {

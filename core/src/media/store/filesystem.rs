@@ -34,7 +34,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::{
     CompletedPart, InvalidParts, MultipartUploadId, ObjectKey, ObjectReader, PART_NUMBERS, PresignedRequest,
-    StoreError, UploadSpec, check_content_type, check_ttl, content_disposition, expiry,
+    PutOnce, StoreError, UploadSpec, check_content_type, check_ttl, content_disposition, expiry,
 };
 use crate::config::{ConfigError, Env, parse};
 use crate::secret::Secret;
@@ -398,6 +398,43 @@ impl FilesystemStore {
         self.record_type(key, content_type).await
     }
 
+    pub(super) async fn put_once(
+        &self,
+        key: &ObjectKey,
+        bytes: Vec<u8>,
+        content_type: &str,
+    ) -> Result<PutOnce, StoreError> {
+        let target = self.object_path(key);
+        let mut temp = TempFile::beside(&target).await?;
+        temp.file.write_all(&bytes).await.map_err(io_error)?;
+        if !temp.persist_new(&target).await? {
+            return Ok(PutOnce::Exists);
+        }
+        self.record_type(key, content_type).await?;
+        Ok(PutOnce::Written)
+    }
+
+    pub(super) async fn list(&self, prefix: &ObjectKey) -> Result<Vec<ObjectKey>, StoreError> {
+        let dir = self.inner.root.join("objects").join(prefix.as_str());
+        let mut entries = match tokio::fs::read_dir(&dir).await {
+            Ok(entries) => entries,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(error) => return Err(io_error(error)),
+        };
+        let mut keys = Vec::new();
+        while let Some(entry) = entries.next_entry().await.map_err(io_error)? {
+            let Some(name) = entry.file_name().to_str().map(str::to_owned) else { continue };
+            // Files being written start with a dot and are no objects yet.
+            if name.starts_with('.') || !entry.file_type().await.map_err(io_error)?.is_file() {
+                continue;
+            }
+            if let Ok(key) = ObjectKey::new(format!("{prefix}/{name}")) {
+                keys.push(key);
+            }
+        }
+        Ok(keys)
+    }
+
     pub(super) async fn copy(&self, from: &ObjectKey, to: &ObjectKey) -> Result<(), StoreError> {
         let (mut source, _) = self.open_file(from).await?;
         let content_type = self.recorded_type(from).await?;
@@ -619,6 +656,27 @@ impl TempFile {
             sync_dir(dir).await.map_err(io_error)?;
         }
         Ok(())
+    }
+}
+
+impl TempFile {
+    /// Like [`TempFile::persist`], but only when nothing is at `target` yet (a hard link fails
+    /// when the name is taken, where a rename would replace). Returns whether it was.
+    async fn persist_new(mut self, target: &Path) -> Result<bool, StoreError> {
+        self.file.flush().await.map_err(io_error)?;
+        self.file.sync_all().await.map_err(io_error)?;
+        let path = self.path.take().expect("persisted once");
+        let linked = tokio::fs::hard_link(&path, target).await;
+        let _ = tokio::fs::remove_file(&path).await;
+        match linked {
+            Ok(()) => {}
+            Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => return Ok(false),
+            Err(error) => return Err(io_error(error)),
+        }
+        if let Some(dir) = target.parent() {
+            sync_dir(dir).await.map_err(io_error)?;
+        }
+        Ok(true)
     }
 }
 

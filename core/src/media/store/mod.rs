@@ -198,6 +198,14 @@ impl AsyncRead for ObjectReader {
     }
 }
 
+/// What a write-once put did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PutOnce {
+    Written,
+    /// Something was at the key already; it was left as it was.
+    Exists,
+}
+
 /// The configured store. Cloning is cheap (shared clients and keys).
 #[derive(Clone, Debug)]
 pub enum MediaStore {
@@ -321,6 +329,50 @@ impl MediaStore {
             Self::S3(store) => store.put(key, bytes, content_type).await,
             Self::Filesystem(store) => store.put(key, bytes, content_type).await,
         }
+    }
+
+    /// Writes the object only if nothing is at `key` yet, and never replaces one: for records that
+    /// must stay as first written (the dossier's checkpoints). S3: `If-None-Match: *`, and with
+    /// `retain_until` Object Lock in compliance mode until then (the bucket must have Object Lock
+    /// enabled); filesystem: the file is linked into place, which fails when the name is taken.
+    pub async fn put_once(
+        &self,
+        key: &ObjectKey,
+        bytes: Vec<u8>,
+        content_type: &str,
+        retain_until: Option<DateTime<Utc>>,
+    ) -> Result<PutOnce, StoreError> {
+        check_content_type(content_type)?;
+        match self {
+            Self::S3(store) => store.put_once(key, bytes, content_type, retain_until).await,
+            Self::Filesystem(store) => store.put_once(key, bytes, content_type).await,
+        }
+    }
+
+    /// The keys of the objects in the folder `prefix` (say `dossier-checkpoints`), in key order.
+    pub async fn list(&self, prefix: &ObjectKey) -> Result<Vec<ObjectKey>, StoreError> {
+        let mut keys = match self {
+            Self::S3(store) => store.list(prefix).await?,
+            Self::Filesystem(store) => store.list(prefix).await?,
+        };
+        keys.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+        Ok(keys)
+    }
+
+    /// The whole object, when it is at most `limit` bytes (larger: [`StoreError::InvalidRequest`]).
+    pub async fn read_small(&self, key: &ObjectKey, limit: u64) -> Result<Vec<u8>, StoreError> {
+        use tokio::io::AsyncReadExt;
+        let mut bytes = Vec::new();
+        self.open(key)
+            .await?
+            .take(limit.saturating_add(1))
+            .read_to_end(&mut bytes)
+            .await
+            .map_err(|error| StoreError::Unavailable(format!("reading {key}: {}", error.kind())))?;
+        if bytes.len() as u64 > limit {
+            return Err(StoreError::InvalidRequest(format!("{key} is larger than {limit} bytes")));
+        }
+        Ok(bytes)
     }
 
     /// Server-side copy (objects up to 1 GiB), keeping the bytes and the content type.

@@ -16,13 +16,15 @@ use aws_sdk_s3::config::{
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart as S3CompletedPart};
+use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart as S3CompletedPart, ObjectLockMode};
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 use base64::Engine;
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
 
 use super::{
-    CompletedPart, InvalidParts, MultipartUploadId, ObjectKey, ObjectReader, PresignedRequest, StoreError,
-    UploadSpec, check_content_type, check_ttl, content_disposition, expiry,
+    CompletedPart, InvalidParts, MultipartUploadId, ObjectKey, ObjectReader, PresignedRequest, PutOnce,
+    StoreError, UploadSpec, check_content_type, check_ttl, content_disposition, expiry,
 };
 use crate::config::{ConfigError, Env, parse};
 use crate::secret::Secret;
@@ -328,6 +330,56 @@ impl S3Store {
             .await
             .map_err(map_error)?;
         Ok(())
+    }
+
+    pub(super) async fn put_once(
+        &self,
+        key: &ObjectKey,
+        bytes: Vec<u8>,
+        content_type: &str,
+        retain_until: Option<DateTime<Utc>>,
+    ) -> Result<PutOnce, StoreError> {
+        // A checksum travels along: S3 requires one with Object Lock, and it keeps the bytes whole.
+        let checksum = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(&bytes));
+        let mut request = self
+            .client
+            .put_object()
+            .bucket(&*self.bucket)
+            .key(key.as_str())
+            .content_type(content_type)
+            .if_none_match("*")
+            .checksum_sha256(checksum)
+            .body(ByteStream::from(bytes));
+        if let Some(until) = retain_until {
+            request = request.object_lock_mode(ObjectLockMode::Compliance).object_lock_retain_until_date(
+                aws_sdk_s3::primitives::DateTime::from_secs(until.timestamp()),
+            );
+        }
+        match request.send().await {
+            Ok(_) => Ok(PutOnce::Written),
+            // 412: the key is taken. (A 409 is a conditional write racing ours: an error, and the
+            // caller's next round finds the key taken or free.)
+            Err(SdkError::ServiceError(context)) if context.raw().status().as_u16() == 412 => {
+                Ok(PutOnce::Exists)
+            }
+            Err(error) => Err(map_error(error)),
+        }
+    }
+
+    pub(super) async fn list(&self, prefix: &ObjectKey) -> Result<Vec<ObjectKey>, StoreError> {
+        let mut keys = Vec::new();
+        let mut pages = self
+            .client
+            .list_objects_v2()
+            .bucket(&*self.bucket)
+            .prefix(format!("{prefix}/"))
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(map_error)?;
+            keys.extend(page.contents().iter().filter_map(|object| ObjectKey::new(object.key()?).ok()));
+        }
+        Ok(keys)
     }
 
     pub(super) async fn copy(&self, from: &ObjectKey, to: &ObjectKey) -> Result<(), StoreError> {

@@ -1,0 +1,2 @@
+DROP TABLE dossier_anchors;
+DROP TABLE dossier_checkpoints;
