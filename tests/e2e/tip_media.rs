@@ -256,8 +256,10 @@ async fn an_anonymous_tip_cannot_be_tied_to_its_sender_by_reading_the_database()
     let sender_key = first["sender_key"].as_str().unwrap().to_string();
     let tip = first["id"].as_str().unwrap().to_string();
     let participant = scene.witness.participant_id.to_string();
+    // A photo with it counts against the hourly media limit.
+    scene.attach(&scene.witness, &first, "image/jpeg", &photo()).await;
 
-    // The rate limit's counter began in the clock's hour, not at the tip's moment.
+    // The rate limits' counters began in the clock's hour, not at the tip's moment.
     let joined_by_time = app
         .database_count(&format!(
             "SELECT count(*) FROM tips t JOIN rate_limit_counters c ON c.window_started_at = t.created_at
@@ -265,12 +267,17 @@ async fn an_anonymous_tip_cannot_be_tied_to_its_sender_by_reading_the_database()
         ))
         .await;
     assert_eq!(joined_by_time, 0);
-    let tips_counters =
-        app.database_count("SELECT count(*) FROM rate_limit_counters WHERE key LIKE 'tips:%'").await;
-    assert_eq!(tips_counters, 1, "the tip was counted");
+    for kind in ["tips", "media"] {
+        let counters = app
+            .database_count(&format!("SELECT count(*) FROM rate_limit_counters WHERE key LIKE '{kind}:%'"))
+            .await;
+        assert_eq!(counters, 1, "the {kind} counter was counted");
+    }
     // Counter keys are not a plain hash of the participant's id or phone number (trying every
     // participant, or every number, finds nothing).
-    for (kind, value) in [("tips", participant.as_str()), ("sign-in:phone", "+31610000081")] {
+    let plain =
+        [("tips", participant.as_str()), ("media", participant.as_str()), ("sign-in:phone", "+31610000081")];
+    for (kind, value) in plain {
         let plain_hash = app
             .database_count(&format!(
                 "SELECT count(*) FROM rate_limit_counters
@@ -1024,8 +1031,8 @@ mod store_outside_transactions {
         let tip = scene.tip(&scene.witness, json!({"text": "Foto."})).await;
         let bytes = photo();
         // The database refuses the file's row: the store has created the upload by then.
-        app.database_exec(REFUSE).await;
-        app.database_exec(
+        app.database_exec_as_owner(REFUSE).await;
+        app.database_exec_as_owner(
             "CREATE TRIGGER refuse BEFORE INSERT ON tip_media FOR EACH ROW EXECUTE FUNCTION refuse()",
         )
         .await;
@@ -1048,7 +1055,7 @@ mod store_outside_transactions {
         wait_until(|| async { s3.uploads_in_progress().is_empty() }).await;
 
         // A declaration that is recorded keeps its upload, whatever the job does later.
-        app.database_exec("DROP TRIGGER refuse ON tip_media").await;
+        app.database_exec_as_owner("DROP TRIGGER refuse ON tip_media").await;
         let declared = scene.declare(&scene.witness, &tip, "image/jpeg", &bytes, &bytes).await;
         assert_eq!(declared.status(), 201);
         let queued =
@@ -1078,8 +1085,8 @@ mod store_outside_transactions {
         let tips = format!("SELECT count(*) AS count FROM tips WHERE alert_id = '{alert}'");
 
         // The removal cannot be recorded in the dossier: it rolls back, and the files stay.
-        app.database_exec(REFUSE).await;
-        app.database_exec(
+        app.database_exec_as_owner(REFUSE).await;
+        app.database_exec_as_owner(
             "CREATE TRIGGER refuse BEFORE INSERT ON alert_dossier
                FOR EACH ROW WHEN (NEW.kind = 'retention_removed') EXECUTE FUNCTION refuse()",
         )
@@ -1087,7 +1094,7 @@ mod store_outside_transactions {
         assert!(upkeep.run(&mut conn).await.is_err());
         assert_eq!(app.database_count(&tips).await, 1);
         assert_eq!(scene.stored_objects(&media).await.len(), 3, "the rows remain, so do the files");
-        app.database_exec("DROP TRIGGER refuse ON alert_dossier").await;
+        app.database_exec_as_owner("DROP TRIGGER refuse ON alert_dossier").await;
 
         // The store fails: the rows go all the same, and the files once it works again.
         s3.fail(S3Operation::DeleteObject, true);

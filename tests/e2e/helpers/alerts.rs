@@ -176,6 +176,13 @@ impl TestApp {
         diesel_async::RunQueryDsl::execute(diesel::sql_query(sql), &mut conn).await.unwrap();
     }
 
+    /// Runs a statement as the schema's owner, for what the application's role may not do (make a
+    /// trigger that stands in for a failure, say).
+    pub async fn database_exec_as_owner(&self, sql: &str) {
+        let mut conn = self.database.connect_as_owner().await;
+        diesel_async::RunQueryDsl::execute(diesel::sql_query(sql), &mut conn).await.unwrap();
+    }
+
     /// Runs a query that returns one `count` (bigint).
     pub async fn database_count(&self, sql: &str) -> i64 {
         #[derive(diesel::QueryableByName)]
