@@ -9,4 +9,9 @@ CREATE TABLE tip_text_keys (
 
 -- How each recipient was matched (a place of theirs or their live location in the alert's area
 -- at the time) is a location record; nothing reads it, and the dossier keeps each wave's count.
-ALTER TABLE alert_recipients DROP COLUMN matched_by;
+-- This release no longer writes it and forgets what was kept. The column itself stays one release
+-- longer, optional, because the previous release still writes it while a rolling upgrade runs
+-- (docs/operations.md, "Upgrade"); the next release's migration drops it, and with it whatever
+-- the old pods wrote in that window.
+ALTER TABLE alert_recipients ALTER COLUMN matched_by DROP NOT NULL;
+UPDATE alert_recipients SET matched_by = NULL WHERE matched_by IS NOT NULL;
