@@ -165,13 +165,18 @@ pub mod parse {
         raw.parse().map_err(|_| format!("expected an address such as 0.0.0.0:8080, got {raw:?}"))
     }
 
-    /// A PostgreSQL role name as created unquoted: lowercase letters, digits and `_`, not starting
-    /// with a digit, at most 63 characters.
+    /// Whether `name` is a PostgreSQL identifier as written unquoted: lowercase letters, digits and
+    /// `_`, not starting with a digit, at most 63 characters. Role and database names that go into
+    /// SQL statements (which cannot take them as parameters) must be.
+    pub fn is_plain_identifier(name: &str) -> bool {
+        (1..=63).contains(&name.len())
+            && !name.starts_with(|c: char| c.is_ascii_digit())
+            && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    }
+
+    /// A PostgreSQL role name as created unquoted (see [`is_plain_identifier`]).
     pub fn database_role(raw: &str) -> Result<String, String> {
-        let valid = (1..=63).contains(&raw.len())
-            && !raw.starts_with(|c: char| c.is_ascii_digit())
-            && raw.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
-        if valid {
+        if is_plain_identifier(raw) {
             Ok(raw.to_string())
         } else {
             Err(format!("expected a role name of lowercase letters, digits and _, got {raw:?}"))

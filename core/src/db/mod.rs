@@ -31,6 +31,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 use crate::config::DatabaseConfig;
+use crate::config::parse::is_plain_identifier;
 use crate::secret::Secret;
 
 pub use diesel_async::AsyncPgConnection as Connection;
@@ -118,7 +119,7 @@ pub async fn run_migrations(url: &str) -> anyhow::Result<Vec<String>> {
 /// covered; `url` is the migration role's, which owns the schema.
 pub async fn grant_application_role(url: &str, role: &str) -> anyhow::Result<()> {
     anyhow::ensure!(
-        role.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
+        is_plain_identifier(role),
         "role names here are lowercase letters, digits and underscores"
     );
     let mut connection = connect(url).await?;
@@ -160,8 +161,10 @@ pub async fn grant_application_role(url: &str, role: &str) -> anyhow::Result<()>
 /// password when it exists (local mode and the tests: the application's role). The password is
 /// random text of letters and digits.
 pub async fn ensure_login_role(admin_url: &str, role: &str, password: &Secret<String>) -> anyhow::Result<()> {
-    let plain = |text: &str| text.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
-    anyhow::ensure!(plain(role), "role names here are lowercase letters, digits and underscores");
+    anyhow::ensure!(
+        is_plain_identifier(role),
+        "role names here are lowercase letters, digits and underscores"
+    );
     anyhow::ensure!(
         password.expose().bytes().all(|b| b.is_ascii_alphanumeric()),
         "passwords here are letters and digits"
@@ -260,7 +263,7 @@ struct Exists {
 /// Creates `name` on the server behind `maintenance_url` unless it exists (used by local mode).
 pub async fn create_database_if_missing(maintenance_url: &str, name: &str) -> anyhow::Result<()> {
     anyhow::ensure!(
-        name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
+        is_plain_identifier(name),
         "database names here are lowercase letters, digits and underscores"
     );
     let mut conn = connect(maintenance_url).await?;
