@@ -8,11 +8,13 @@ use burgernet_core::alerts::dossier::checkpoints::{self, CheckpointSettings};
 use burgernet_core::alerts::{dossier, progress};
 use burgernet_core::auth::dev_identity::{DEV_AUDIENCE, DEV_ISSUER, StaffTokenRequest, mint_staff_token};
 use burgernet_core::auth::staff::StaffRole;
-use burgernet_core::config::{DatabaseConfig, Env, parse};
 use burgernet_core::db;
+use burgernet_core::db::DatabaseConfig;
+use burgernet_core::env::{Env, parse};
 use burgernet_core::ids::AlertId;
 use burgernet_core::media::store::MediaStore;
-use burgernet_core::reference_data::{self, CbsCode, RegionCode};
+use burgernet_core::reference_data;
+use burgernet_core::vocabulary::regions::{CbsCode, RegionCode};
 use clap::{Subcommand, ValueEnum};
 
 #[derive(Debug, Subcommand)]
@@ -166,7 +168,7 @@ pub async fn run(command: AdminCommand, env: &Env) -> anyhow::Result<()> {
         }
         AdminCommand::RetryFailedJob { job_id } => {
             let mut conn = connect(env).await?;
-            if !db::jobs::requeue_failed(&mut conn, burgernet_core::jobs::JobId(job_id)).await? {
+            if !db::jobs::requeue_failed(&mut conn, burgernet_core::ids::JobId(job_id)).await? {
                 anyhow::bail!("job {job_id} is not a failed job (it may have been retried already)");
             }
             println!("job {job_id} is queued again");

@@ -15,8 +15,8 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
-use burgernet_core::config::{Env, parse};
 use burgernet_core::db::synthetic::ExpectedTarget;
+use burgernet_core::env::{Env, parse};
 use burgernet_core::secret::write_secret_file;
 use burgernet_fakes::accepts::AcceptSpan;
 use burgernet_fakes::apns::{ApnsTestCredentials, FakeApns};

@@ -13,7 +13,9 @@ use anyhow::Context;
 use burgernet_api::state::AppState;
 use burgernet_core::alerts::dossier::checkpoints::{self, CheckpointSettings};
 use burgernet_core::auth::dev_identity::{DEV_AUDIENCE, DEV_ISSUER, DevIdentityProvider};
-use burgernet_core::config::{ApiConfig, DatabaseConfig, Env, WorkerConfig};
+use burgernet_core::config::{ApiConfig, WorkerConfig};
+use burgernet_core::db::DatabaseConfig;
+use burgernet_core::env::Env;
 use burgernet_core::local_postgres::{LocalPostgres, LocalPostgresOptions};
 use burgernet_core::media::store::MediaStore;
 use burgernet_core::metrics::{self, DeliveryMetrics};
@@ -32,7 +34,7 @@ pub fn dev_dir(env: &Env) -> anyhow::Result<PathBuf> {
     Ok(PathBuf::from(env.or(
         DEV_DIR_VARIABLE,
         ".burgernet-dev".to_string(),
-        burgernet_core::config::parse::text,
+        burgernet_core::env::parse::text,
     )?))
 }
 
@@ -250,7 +252,7 @@ fn print_banner(api: &ApiConfig, worker_bind: std::net::SocketAddr, dir: &Path) 
 }
 
 fn bind_address(env: &Env) -> anyhow::Result<std::net::SocketAddr> {
-    Ok(env.or("BURGERNET_BIND", ([127, 0, 0, 1], 8080).into(), burgernet_core::config::parse::socket_addr)?)
+    Ok(env.or("BURGERNET_BIND", ([127, 0, 0, 1], 8080).into(), burgernet_core::env::parse::socket_addr)?)
 }
 
 /// A random secret kept in `path`, so tokens stay valid across restarts of local mode.

@@ -8,7 +8,8 @@ mod logging;
 mod serve;
 mod shutdown;
 
-use burgernet_core::config::{Env, LogConfig, LogFormat};
+use burgernet_core::config::{LogConfig, LogFormat};
+use burgernet_core::env::Env;
 use clap::{Parser, Subcommand};
 
 /// Burgernet: the police control rooms alert participating citizens in an area.

@@ -4,13 +4,14 @@ use std::net::TcpListener;
 
 use burgernet_api::state::AppState;
 use burgernet_core::alerts::dossier::checkpoints::{self, CheckpointSettings};
-use burgernet_core::config::{
-    ApiConfig, DatabaseConfig, Env, MessagingConfig, MigrationConfig, WorkerConfig,
-};
+use burgernet_core::config::{ApiConfig, WorkerConfig};
 use burgernet_core::db;
+use burgernet_core::db::{DatabaseConfig, MigrationConfig};
+use burgernet_core::env::Env;
 use burgernet_core::media::store::MediaStore;
 use burgernet_core::metrics::{self, DeliveryMetrics};
 use burgernet_core::participants::notices::Messaging;
+use burgernet_core::providers::MessagingConfig;
 use burgernet_workers::{HealthServer, WorkerHealth, application_runner, stall_threshold};
 
 use crate::shutdown;

@@ -251,8 +251,8 @@ pub enum StaffAccessProblems {
     Forbidden(Problem),
 }
 
-impl From<burgernet_core::participants::InvalidInput> for ApiError {
-    fn from(error: burgernet_core::participants::InvalidInput) -> Self {
+impl From<burgernet_core::vocabulary::InvalidInput> for ApiError {
+    fn from(error: burgernet_core::vocabulary::InvalidInput) -> Self {
         Self::unprocessable(error.code, error.detail)
     }
 }

@@ -189,7 +189,7 @@ impl Metrics {
                     }
                     Err(error) => tracing::warn!(%error, "cannot count background jobs for metrics"),
                 }
-                match db::jobs::queue_health(&mut conn, &shared::JOB_TYPES).await {
+                match db::jobs::queue_health(&mut conn, &burgernet_core::application::JOB_TYPES).await {
                     Ok(queues) => {
                         for queue in queues {
                             let job_type = [queue.job_type.as_str()];

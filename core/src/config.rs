@@ -2,198 +2,17 @@
 //! into typed values; a missing or malformed value stops start-up with a message that names
 //! the variable. The README lists every variable; keep it in step with this file.
 
-use std::collections::HashMap;
-use std::fmt;
 use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::str::FromStr;
 use std::time::Duration;
 
 use crate::alerts::area::{AreaLimits, MAX_REGION_MARGIN_METERS};
 use crate::alerts::delivery::DeliverySettings;
 use crate::alerts::delivery::throttle::Rate;
-use crate::auth::jwks::JwksUrl;
-use crate::auth::participant::ParticipantTokenKey;
-use crate::auth::staff::{StaffKeySource, StaffKeys, StaffTokenAlgorithms};
+use crate::auth::participant::ParticipantTokenConfig;
+use crate::auth::staff::StaffTokenConfig;
+use crate::env::{ConfigError, Env, parse};
 use crate::participants::sign_in::SignInPolicy;
-use crate::providers::apns::ApnsConfig;
-use crate::providers::email::SmtpConfig;
-use crate::providers::fcm::FcmConfig;
-use crate::providers::sms::SmsGatewayConfig;
-use crate::secret::Secret;
-
-/// A configuration value that is missing or wrong. Never carries the value itself: it may be a
-/// secret.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("configuration error in {variable}: {problem}")]
-pub struct ConfigError {
-    pub variable: &'static str,
-    pub problem: String,
-}
-
-/// A snapshot of the environment variables, read once.
-#[derive(Clone, Default)]
-pub struct Env {
-    vars: HashMap<String, String>,
-}
-
-impl fmt::Debug for Env {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // Values may be secrets: show only which variables are set.
-        f.debug_struct("Env").field("variables", &self.vars.keys().collect::<Vec<_>>()).finish()
-    }
-}
-
-impl Env {
-    pub fn from_process() -> Self {
-        Self { vars: std::env::vars().collect() }
-    }
-
-    pub fn from_pairs<K: Into<String>, V: Into<String>>(pairs: impl IntoIterator<Item = (K, V)>) -> Self {
-        Self { vars: pairs.into_iter().map(|(k, v)| (k.into(), v.into())).collect() }
-    }
-
-    /// Returns a copy with `name` set, unless it is set already (used by `dev` for its defaults).
-    pub fn with_default(mut self, name: &str, value: impl Into<String>) -> Self {
-        self.vars.entry(name.to_string()).or_insert_with(|| value.into());
-        self
-    }
-
-    pub fn is_set(&self, name: &str) -> bool {
-        self.raw(name).is_some()
-    }
-
-    fn raw(&self, name: &str) -> Option<&str> {
-        self.vars.get(name).map(String::as_str).filter(|value| !value.trim().is_empty())
-    }
-
-    pub fn required<T>(
-        &self,
-        variable: &'static str,
-        parse: impl FnOnce(&str) -> Result<T, String>,
-    ) -> Result<T, ConfigError> {
-        let raw = self
-            .raw(variable)
-            .ok_or_else(|| ConfigError { variable, problem: "is required but not set".into() })?;
-        parse(raw.trim()).map_err(|problem| ConfigError { variable, problem })
-    }
-
-    pub fn optional<T>(
-        &self,
-        variable: &'static str,
-        parse: impl FnOnce(&str) -> Result<T, String>,
-    ) -> Result<Option<T>, ConfigError> {
-        match self.raw(variable) {
-            None => Ok(None),
-            Some(raw) => parse(raw.trim()).map(Some).map_err(|problem| ConfigError { variable, problem }),
-        }
-    }
-
-    pub fn or<T>(
-        &self,
-        variable: &'static str,
-        default: T,
-        parse: impl FnOnce(&str) -> Result<T, String>,
-    ) -> Result<T, ConfigError> {
-        Ok(self.optional(variable, parse)?.unwrap_or(default))
-    }
-}
-
-/// Parsers for the value shapes our variables use.
-pub mod parse {
-    use super::*;
-
-    pub fn text(raw: &str) -> Result<String, String> {
-        Ok(raw.to_string())
-    }
-
-    pub fn number<T: FromStr>(raw: &str) -> Result<T, String> {
-        raw.parse().map_err(|_| format!("expected a whole number, got {raw:?}"))
-    }
-
-    pub fn positive_number<T: FromStr + PartialOrd + Default>(raw: &str) -> Result<T, String> {
-        let value: T = number(raw)?;
-        if value > T::default() { Ok(value) } else { Err(format!("must be greater than zero, got {raw:?}")) }
-    }
-
-    /// Durations such as `30s`, `15m`, `2h`.
-    pub fn duration(raw: &str) -> Result<Duration, String> {
-        let value = humantime::parse_duration(raw)
-            .map_err(|_| format!("expected a duration such as 30s, 15m or 2h, got {raw:?}"))?;
-        if value.is_zero() { Err("must be longer than zero".into()) } else { Ok(value) }
-    }
-
-    /// Distances such as `5km`, `2.5km` or `800m` (`0`: none), in metres.
-    pub fn distance(raw: &str) -> Result<f64, String> {
-        let wrong = || format!("expected a distance such as 5km or 800m, got {raw:?}");
-        let (number, meters_per_unit) = if let Some(number) = raw.strip_suffix("km") {
-            (number, 1_000.0)
-        } else if let Some(number) = raw.strip_suffix('m') {
-            (number, 1.0)
-        } else if raw == "0" {
-            (raw, 1.0)
-        } else {
-            return Err(wrong());
-        };
-        let value: f64 = number.trim().parse().map_err(|_| wrong())?;
-        if !value.is_finite() || value < 0.0 {
-            return Err(wrong());
-        }
-        Ok(value * meters_per_unit)
-    }
-
-    /// An `http://` or `https://` base URL: a host, optionally a path prefix, nothing else (no
-    /// credentials, query or fragment). Kept without a trailing slash. The value is not echoed:
-    /// a URL may carry credentials.
-    pub fn http_url(raw: &str) -> Result<String, String> {
-        let expected = "expected an http:// or https:// URL such as https://api.burgernet.nl, without \
-                        user name, password, query or fragment";
-        let uri: hyper::Uri = raw.parse().map_err(|_| expected.to_string())?;
-        let scheme_ok = matches!(uri.scheme_str(), Some("http" | "https"));
-        let Some(authority) = uri.authority() else { return Err(expected.into()) };
-        if !scheme_ok
-            || authority.host().is_empty()
-            || authority.as_str().contains('@')
-            || raw.contains(['?', '#'])
-        {
-            return Err(expected.into());
-        }
-        Ok(raw.trim_end_matches('/').to_string())
-    }
-
-    pub fn socket_addr(raw: &str) -> Result<SocketAddr, String> {
-        raw.parse().map_err(|_| format!("expected an address such as 0.0.0.0:8080, got {raw:?}"))
-    }
-
-    /// Whether `name` is a PostgreSQL identifier as written unquoted: lowercase letters, digits and
-    /// `_`, not starting with a digit, at most 63 characters. Role and database names that go into
-    /// SQL statements (which cannot take them as parameters) must be.
-    pub fn is_plain_identifier(name: &str) -> bool {
-        (1..=63).contains(&name.len())
-            && !name.starts_with(|c: char| c.is_ascii_digit())
-            && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
-    }
-
-    /// A PostgreSQL role name as created unquoted (see [`is_plain_identifier`]).
-    pub fn database_role(raw: &str) -> Result<String, String> {
-        if is_plain_identifier(raw) {
-            Ok(raw.to_string())
-        } else {
-            Err(format!("expected a role name of lowercase letters, digits and _, got {raw:?}"))
-        }
-    }
-
-    pub fn postgres_url(raw: &str) -> Result<Secret<String>, String> {
-        if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
-            // Its sslmode and the rest, so a typo stops start-up rather than the first connection.
-            crate::db::tls::check_url(raw)?;
-            Ok(Secret::new(raw.to_string()))
-        } else {
-            // Do not echo the value: it may hold a password.
-            Err("expected a URL starting with postgres:// or postgresql://".into())
-        }
-    }
-}
+use crate::providers::MessagingConfig;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {
@@ -217,37 +36,6 @@ impl LogConfig {
         })?;
         let filter = env.or("BURGERNET_LOG", "info".to_string(), parse::text)?;
         Ok(Self { format, filter })
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct DatabaseConfig {
-    pub url: Secret<String>,
-    pub pool_size: usize,
-}
-
-impl DatabaseConfig {
-    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
-        Ok(Self {
-            url: env.required("DATABASE_URL", parse::postgres_url)?,
-            pool_size: env.or("BURGERNET_DB_POOL_SIZE", 16, parse::positive_number)?,
-        })
-    }
-}
-
-/// What `migrate` needs besides `DATABASE_URL` (the migration role's, which owns the schema).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MigrationConfig {
-    /// The role the API and the workers connect as (`BURGERNET_DATABASE_APP_ROLE`): after
-    /// migrating, `migrate` grants it what the application needs and no more, so it cannot change
-    /// or delete the dossier. None: the application shares the migration role (tests, small
-    /// installs).
-    pub app_role: Option<String>,
-}
-
-impl MigrationConfig {
-    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
-        Ok(Self { app_role: env.optional("BURGERNET_DATABASE_APP_ROLE", parse::database_role)? })
     }
 }
 
@@ -385,130 +173,6 @@ fn sign_in_policy(env: &Env) -> Result<SignInPolicy, ConfigError> {
     })
 }
 
-/// How messages reach participants. Without a gateway or SMTP server only local mode can run:
-/// it uses its local stand-in instead.
-#[derive(Debug, Clone)]
-pub struct MessagingConfig {
-    pub apns: Option<ApnsConfig>,
-    pub fcm: Option<FcmConfig>,
-    pub sms: Option<SmsGatewayConfig>,
-    pub smtp: Option<SmtpConfig>,
-    /// The API's public base URL, used in links sent to participants.
-    pub public_url: String,
-}
-
-impl MessagingConfig {
-    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
-        Ok(Self {
-            apns: ApnsConfig::from_env(env)?,
-            fcm: FcmConfig::from_env(env)?,
-            sms: SmsGatewayConfig::from_env(env)?,
-            smtp: SmtpConfig::from_env(env)?,
-            public_url: env.required("BURGERNET_PUBLIC_URL", parse::http_url)?,
-        })
-    }
-
-    /// For `serve` and `work`: real providers are required.
-    pub fn require_providers(&self) -> Result<(), ConfigError> {
-        if self.sms.is_none() {
-            return Err(ConfigError {
-                variable: "BURGERNET_SMS_GATEWAY_URL",
-                problem: "is required: sign-in codes and notices go out by SMS".into(),
-            });
-        }
-        if self.smtp.is_none() {
-            return Err(ConfigError {
-                variable: "BURGERNET_SMTP_URL",
-                problem: "is required: e-mail verification and notices go out by e-mail".into(),
-            });
-        }
-        Ok(())
-    }
-
-    /// For `work`: alerts go out by push, so both push providers are required too.
-    pub fn require_push_providers(&self) -> Result<(), ConfigError> {
-        if self.apns.is_none() {
-            return Err(ConfigError {
-                variable: "BURGERNET_APNS_KEY_FILE",
-                problem: "is required: alerts reach iPhones through APNs".into(),
-            });
-        }
-        if self.fcm.is_none() {
-            return Err(ConfigError {
-                variable: "BURGERNET_FCM_SERVICE_ACCOUNT_FILE",
-                problem: "is required: alerts reach Android phones through FCM".into(),
-            });
-        }
-        Ok(())
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct ParticipantTokenConfig {
-    pub key: ParticipantTokenKey,
-    /// The key being rotated out, still accepted for verification.
-    pub previous_key: Option<ParticipantTokenKey>,
-    pub access_token_ttl: Duration,
-}
-
-impl ParticipantTokenConfig {
-    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
-        Ok(Self {
-            key: env.required("BURGERNET_PARTICIPANT_TOKEN_SECRET", ParticipantTokenKey::parse)?,
-            previous_key: env
-                .optional("BURGERNET_PARTICIPANT_TOKEN_PREVIOUS_SECRET", ParticipantTokenKey::parse)?,
-            access_token_ttl: env.or(
-                "BURGERNET_PARTICIPANT_ACCESS_TOKEN_TTL",
-                Duration::from_secs(15 * 60),
-                parse::duration,
-            )?,
-        })
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct StaffTokenConfig {
-    pub issuer: String,
-    pub audience: String,
-    pub keys: StaffKeySource,
-    pub algorithms: StaffTokenAlgorithms,
-}
-
-impl StaffTokenConfig {
-    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
-        const FILE: &str = "BURGERNET_STAFF_TOKEN_KEYS";
-        const URL: &str = "BURGERNET_STAFF_TOKEN_JWKS_URL";
-        let keys = match (env.is_set(FILE), env.is_set(URL)) {
-            (true, true) => {
-                return Err(ConfigError {
-                    variable: URL,
-                    problem: format!("set either {FILE} or {URL}, not both"),
-                });
-            }
-            (false, true) => StaffKeySource::Url(env.required(URL, JwksUrl::parse)?),
-            (true, false) => StaffKeySource::Fixed(
-                env.required(FILE, |raw| StaffKeys::load(PathBuf::from(raw).as_path()))?,
-            ),
-            (false, false) => {
-                return Err(ConfigError {
-                    variable: FILE,
-                    problem: format!("is required unless {URL} is set"),
-                });
-            }
-        };
-        Ok(Self {
-            issuer: env.required("BURGERNET_STAFF_TOKEN_ISSUER", parse::text)?,
-            audience: env.required("BURGERNET_STAFF_TOKEN_AUDIENCE", parse::text)?,
-            keys,
-            algorithms: env.or(
-                "BURGERNET_STAFF_TOKEN_ALGORITHMS",
-                StaffTokenAlgorithms::default(),
-                StaffTokenAlgorithms::parse,
-            )?,
-        })
-    }
-}
-
 #[derive(Debug, Clone)]
 pub struct WorkerConfig {
     /// Where the worker serves `/healthz`, `/readyz` and `/metrics`.
@@ -610,6 +274,7 @@ fn delivery_settings(env: &Env) -> Result<DeliverySettings, ConfigError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::db::{DatabaseConfig, MigrationConfig};
 
     #[test]
     fn missing_required_variable_is_named() {

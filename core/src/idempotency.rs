@@ -13,8 +13,8 @@ use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 
 use crate::db::idempotency as queries;
-use crate::participants::InvalidInput;
 use crate::sealing::SealingKey;
+use crate::vocabulary::InvalidInput;
 
 /// The client's key: 1 to 255 visible ASCII characters (a UUID, usually).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -67,3 +67,19 @@ uuid_id!(
     /// A photo or video attached to a tip.
     MediaId
 );
+
+/// The id of a row in `background_jobs`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct JobId(pub i64);
+
+impl From<i64> for JobId {
+    fn from(id: i64) -> Self {
+        Self(id)
+    }
+}
+
+impl std::fmt::Display for JobId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}

@@ -13,22 +13,7 @@ use serde::de::DeserializeOwned;
 
 use crate::backoff::Backoff;
 use crate::db;
-
-/// The id of a row in `background_jobs`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct JobId(pub i64);
-
-impl From<i64> for JobId {
-    fn from(id: i64) -> Self {
-        Self(id)
-    }
-}
-
-impl fmt::Display for JobId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
+use crate::ids::JobId;
 
 pub trait BackgroundJob: Serialize + DeserializeOwned + Send + Sync + 'static {
     /// Stored with the job and used to find its handler; unique across the application.

@@ -8,32 +8,10 @@
 
 use prometheus::{Encoder, Histogram, HistogramOpts, IntCounterVec, Opts, Registry, TextEncoder};
 
-use crate::alerts::delivery::{
-    DeliverEmail, DeliverFallbackSms, DeliverPush, DeliverSms, FanOutWave, SmsFallbackCheck,
-};
-use crate::jobs::BackgroundJob;
-use crate::media::processing::ProcessMedia;
-use crate::media::retention::RemoveMediaObjects;
-use crate::media::uploads::AbortUnclaimedUpload;
-use crate::participants::Channel;
-use crate::participants::notices::NotifyParticipant;
+use crate::vocabulary::Channel;
 
 /// The media type of the text exposition.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
-
-/// The job types of the application, so queue metrics report every one (with 0 when idle).
-pub const JOB_TYPES: [&str; 10] = [
-    NotifyParticipant::JOB_TYPE,
-    FanOutWave::JOB_TYPE,
-    DeliverPush::JOB_TYPE,
-    DeliverSms::JOB_TYPE,
-    DeliverEmail::JOB_TYPE,
-    DeliverFallbackSms::JOB_TYPE,
-    SmsFallbackCheck::JOB_TYPE,
-    ProcessMedia::JOB_TYPE,
-    RemoveMediaObjects::JOB_TYPE,
-    AbortUnclaimedUpload::JOB_TYPE,
-];
 
 /// A registry whose metric names all start with `burgernet_`.
 pub fn new_registry() -> Registry {

@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use sha2::{Digest, Sha256};
+
 /// Holds a secret (a password, a signing key, a database URL with credentials).
 /// `Debug` and `Display` print a placeholder; read the value with [`Secret::expose`].
 #[derive(Clone, PartialEq, Eq)]
@@ -50,5 +52,16 @@ mod tests {
         assert!(!format!("{secret:?}").contains("hunter2"));
         assert!(!format!("{secret}").contains("hunter2"));
         assert_eq!(secret.expose(), "postgres://app:hunter2@db/burgernet");
+    }
+}
+
+/// The SHA-256 of a random secret token (a refresh token, a sign-in session's), as stored: the
+/// token itself is never kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SecretTokenHash(pub [u8; 32]);
+
+impl SecretTokenHash {
+    pub fn of(token: &str) -> Self {
+        Self(Sha256::digest(token.as_bytes()).into())
     }
 }

@@ -31,8 +31,9 @@ use burgernet_core::auth::dev_identity::{
     DEV_AUDIENCE, DEV_ISSUER, DevIdentityProvider, StaffTokenRequest, mint_staff_token,
 };
 use burgernet_core::auth::staff::StaffRole;
-use burgernet_core::config::{ApiConfig, Env, parse};
+use burgernet_core::config::ApiConfig;
 use burgernet_core::db::{self, synthetic};
+use burgernet_core::env::{Env, parse};
 use burgernet_core::ids::AlertId;
 use burgernet_core::outbox::LocalOutbox;
 use burgernet_core::secret::Secret;

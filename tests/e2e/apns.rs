@@ -5,11 +5,11 @@
 use std::collections::HashSet;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use burgernet_core::config::Env;
-use burgernet_core::participants::devices::ApnsEnvironment;
+use burgernet_core::env::Env;
 use burgernet_core::providers::apns::{ApnsClient, ApnsConfig};
 use burgernet_core::providers::push::{PushError, PushNotification};
 use burgernet_core::secret::Secret;
+use burgernet_core::vocabulary::devices::ApnsEnvironment;
 use burgernet_fakes::apns::{ApnsTestCredentials, FakeApns, FakeApnsOptions};
 use burgernet_fakes::faults::Fault;
 use chrono::{DateTime, Utc};

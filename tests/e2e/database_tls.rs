@@ -5,8 +5,8 @@
 
 use std::path::PathBuf;
 
-use burgernet_core::config::DatabaseConfig;
 use burgernet_core::db;
+use burgernet_core::db::DatabaseConfig;
 use burgernet_core::local_postgres::{self, LocalPostgres, LocalPostgresOptions};
 use burgernet_core::secret::Secret;
 use burgernet_fakes::tls::LocalCertificateAuthority;

@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use burgernet_core::auth::dev_identity::StaffTokenRequest;
 use burgernet_core::auth::staff::StaffRole;
-use burgernet_core::config::{Env, EventStreamSettings};
+use burgernet_core::config::EventStreamSettings;
+use burgernet_core::env::Env;
 use reqwest::Method;
 use serde_json::json;
 use tokio::time::Instant;

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
-use burgernet_core::config::Env;
+use burgernet_core::env::Env;
 use burgernet_core::providers::fcm::{FcmClient, FcmConfig, MAX_PAYLOAD_BYTES, ServiceAccount};
 use burgernet_core::providers::push::{PushError, PushNotification};
 use burgernet_fakes::faults::Fault;

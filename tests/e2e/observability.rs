@@ -162,7 +162,9 @@ async fn the_queue_gauges_report_due_oldest_and_dead_jobs_for_every_job_type() {
     // A failed job is not waiting in the queue.
     assert_eq!(metric_value(&metrics, "burgernet_job_queue_depth", &of("process_media")), Some(0.0));
     // Idle job types are reported too, so alert rules see them.
-    for job_type in metrics::JOB_TYPES.into_iter().filter(|t| !["deliver_push", "process_media"].contains(t))
+    for job_type in burgernet_core::application::JOB_TYPES
+        .into_iter()
+        .filter(|t| !["deliver_push", "process_media"].contains(t))
     {
         assert_eq!(
             metric_value(&metrics, "burgernet_job_queue_depth", &of(job_type)),

@@ -4,11 +4,11 @@
 use std::time::{Duration, Instant};
 
 use burgernet_core::outbox::{LocalOutbox, OutboxChannel};
-use burgernet_core::participants::email::EmailAddress;
-use burgernet_core::participants::phone::PhoneNumber;
 use burgernet_core::providers::email::{EmailError, EmailMessage, EmailSender, SmtpMailer};
 use burgernet_core::providers::sms::{HttpSmsGateway, SmsError, SmsMessage, SmsSender};
 use burgernet_core::secret::Secret;
+use burgernet_core::vocabulary::email::EmailAddress;
+use burgernet_core::vocabulary::phone::PhoneNumber;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 use burgernet_fakes::faults::Fault;

@@ -2,8 +2,9 @@
 
 use burgernet_core::db::schema::{municipalities, regions};
 use burgernet_core::reference_data::{
-    self, CbsCode, DEMO_MUNICIPALITIES_GEOJSON, LoadSummary, ReferenceDataError, ReferenceKind, RegionCode,
+    self, DEMO_MUNICIPALITIES_GEOJSON, LoadSummary, ReferenceDataError, ReferenceKind,
 };
+use burgernet_core::vocabulary::regions::{CbsCode, RegionCode};
 use diesel::prelude::*;
 use diesel::sql_types::{Double, Text};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};

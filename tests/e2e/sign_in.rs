@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use burgernet_core::auth::participant::SecretTokenHash;
 use burgernet_core::participants::sign_in::{REFRESH_RETRY_GRACE, SignInPolicy};
+use burgernet_core::secret::SecretTokenHash;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use serde_json::json;

@@ -6,8 +6,8 @@
 
 use std::time::Duration;
 
-use burgernet_core::participants::phone::PhoneNumber;
 use burgernet_core::providers::sms::{SmsMessage, receipt_signature};
+use burgernet_core::vocabulary::phone::PhoneNumber;
 use chrono::{DateTime, Utc};
 use diesel::QueryableByName;
 use diesel::sql_types::{BigInt, Nullable, Text, Timestamptz, Uuid as SqlUuid};

@@ -175,7 +175,7 @@ mod tests {
     #[actix_web::test]
     async fn a_stalled_loop_fails_liveness_with_worker_stalled() {
         use actix_web::test::{TestRequest, call_service, init_service, read_body_json};
-        use burgernet_core::config::DatabaseConfig;
+        use burgernet_core::db::DatabaseConfig;
         use burgernet_core::secret::Secret;
 
         // Its last beat was a minute ago.

@@ -80,6 +80,13 @@ pub fn application_runner(
         .register::<AbortUnclaimedUpload>(media)
         .with_evidence_upkeep(upkeep)
         .with_push_timing(metrics);
+    let mut listed = burgernet_core::application::JOB_TYPES.to_vec();
+    listed.sort_unstable();
+    assert_eq!(
+        runner.job_types(),
+        listed,
+        "the runner must run every job type of the application, and only those"
+    );
     match checkpoints {
         Some((store, settings)) => runner.with_dossier_checkpoints(store, settings),
         None => runner,

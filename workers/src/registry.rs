@@ -61,6 +61,13 @@ impl Registry {
         self.handlers.get(job_type).map(|(_, group)| *group)
     }
 
+    /// Every job type, sorted.
+    pub(crate) fn job_types(&self) -> Vec<&'static str> {
+        let mut types: Vec<&'static str> = self.handlers.keys().copied().collect();
+        types.sort_unstable();
+        types
+    }
+
     /// The job types of one slot group.
     pub(crate) fn job_types_of(&self, group: &str) -> Vec<&'static str> {
         let mut types: Vec<&'static str> =

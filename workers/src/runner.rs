@@ -114,6 +114,11 @@ impl Runner {
     }
 
     /// Adds a group of `slots` slots that run only the job types registered in it.
+    /// The job types this runner runs, sorted.
+    pub fn job_types(&self) -> Vec<&'static str> {
+        self.registry.job_types()
+    }
+
     pub fn slot_group(mut self, name: &'static str, slots: usize) -> Self {
         assert!(
             name != GENERAL && !self.groups.iter().any(|(other, _)| *other == name),

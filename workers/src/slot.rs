@@ -7,7 +7,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use burgernet_core::db::jobs::{self as store, StoredJob};
-use burgernet_core::jobs::{JobError, JobId};
+use burgernet_core::ids::JobId;
+use burgernet_core::jobs::JobError;
 use futures_util::FutureExt;
 use tokio::sync::watch;
 use tracing::Instrument;

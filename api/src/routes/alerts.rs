@@ -4,7 +4,6 @@
 //! read every alert but act on none.
 
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
-use burgernet_core::alerts::area::{AreaShape, DrawnArea};
 use burgernet_core::alerts::content::MessageTexts;
 use burgernet_core::alerts::dossier::{self, DossierEntry};
 use burgernet_core::alerts::lifecycle::{self, NewAlertRequest};
@@ -15,7 +14,9 @@ use burgernet_core::auth::TokenError;
 use burgernet_core::auth::staff::{StaffMember, StaffRole};
 use burgernet_core::db::Connection;
 use burgernet_core::ids::{AlertId, RegionId};
-use burgernet_core::reference_data::{self, RegionCode};
+use burgernet_core::reference_data;
+use burgernet_core::vocabulary::area::{AreaShape, DrawnArea};
+use burgernet_core::vocabulary::regions::RegionCode;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;

@@ -2,9 +2,9 @@
 
 use actix_web::{HttpResponse, delete, get, post, put, web};
 use burgernet_core::ids::DeviceId;
-use burgernet_core::participants::InvalidInput;
 use burgernet_core::participants::account::{self, Device, DeviceInput};
-use burgernet_core::participants::devices::{
+use burgernet_core::vocabulary::InvalidInput;
+use burgernet_core::vocabulary::devices::{
     ApnsEnvironment, AppVersion, Locale, Platform, PushToken, check_apns_environment,
 };
 use serde::Deserialize;

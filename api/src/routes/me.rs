@@ -3,8 +3,8 @@
 
 use actix_web::{HttpResponse, delete, get, patch, web};
 use burgernet_core::participants::account::{self, ParticipantExport, Profile, ProfileChanges};
-use burgernet_core::participants::email::EmailAddress;
-use burgernet_core::participants::{Category, Channel, InvalidInput, Language, parse_display_name};
+use burgernet_core::vocabulary::email::EmailAddress;
+use burgernet_core::vocabulary::{Category, Channel, InvalidInput, Language, parse_display_name};
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::auth::Participant;

@@ -1,7 +1,8 @@
 //! Municipalities.
 
 use actix_web::{get, web};
-use burgernet_core::reference_data::{self, CbsCode, Municipality};
+use burgernet_core::reference_data;
+use burgernet_core::vocabulary::regions::{CbsCode, Municipality};
 
 use crate::auth::{Staff, ensure_scope};
 use crate::error::{ApiError, Problem, StaffAccessProblems};

@@ -11,7 +11,7 @@ use burgernet_core::media::uploads::{
     self, MediaDeclaration, MediaUpload, MyMedia, MyTip, Sender, UploadCompletion,
 };
 use burgernet_core::metrics::DeliveryResult;
-use burgernet_core::participants::Channel;
+use burgernet_core::vocabulary::Channel;
 use serde::Deserialize;
 use uuid::Uuid;
 

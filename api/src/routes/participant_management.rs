@@ -4,13 +4,13 @@
 use actix_web::{get, post, put, web};
 use burgernet_core::db::participants as participant_queries;
 use burgernet_core::ids::ParticipantId;
-use burgernet_core::participants::ParticipantStatus;
 use burgernet_core::participants::management::{
     self, Decision, Listing, Page, ParticipantPage, ParticipantRecord, Queue, parse_reason,
 };
-use burgernet_core::participants::phone::PhoneNumber;
-use burgernet_core::participants::places::normalise_postcode;
-use burgernet_core::reference_data::CbsCode;
+use burgernet_core::vocabulary::ParticipantStatus;
+use burgernet_core::vocabulary::phone::PhoneNumber;
+use burgernet_core::vocabulary::places::normalise_postcode;
+use burgernet_core::vocabulary::regions::CbsCode;
 use serde::{Deserialize, Serialize};
 
 use crate::auth::ParticipantManager;

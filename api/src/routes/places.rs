@@ -2,9 +2,9 @@
 
 use actix_web::{HttpResponse, delete, get, post, put, web};
 use burgernet_core::ids::PlaceId;
-use burgernet_core::participants::InvalidInput;
 use burgernet_core::participants::account::{self, LiveLocation, Place, PlaceInput};
-use burgernet_core::participants::places::{
+use burgernet_core::vocabulary::InvalidInput;
+use burgernet_core::vocabulary::places::{
     PlaceKind, PlaceName, Position, PostalAddress, RawTimeWindow, parse_time_windows,
 };
 use serde::{Deserialize, Serialize};

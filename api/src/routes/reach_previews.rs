@@ -4,7 +4,8 @@
 
 use actix_web::{get, web};
 use burgernet_core::alerts::reach::{self, RecordedPreview};
-use burgernet_core::reference_data::{self, RegionCode};
+use burgernet_core::reference_data;
+use burgernet_core::vocabulary::regions::RegionCode;
 use serde::Deserialize;
 
 use crate::auth::Admin;

@@ -1,7 +1,8 @@
 //! Police regions and their municipalities.
 
 use actix_web::{HttpResponse, get, post, web};
-use burgernet_core::reference_data::{self, CbsCode, Municipality, Region, RegionCode};
+use burgernet_core::reference_data;
+use burgernet_core::vocabulary::regions::{CbsCode, Municipality, Region, RegionCode};
 use serde::Deserialize;
 
 use crate::auth::{Admin, Staff, ensure_scope};

@@ -4,9 +4,9 @@
 use actix_web::{HttpResponse, delete, post, web};
 use burgernet_core::ids::ParticipantId;
 use burgernet_core::metrics::ErrorSource;
-use burgernet_core::participants::Language;
-use burgernet_core::participants::phone::PhoneNumber;
 use burgernet_core::participants::sign_in::{self, SessionTokens};
+use burgernet_core::vocabulary::Language;
+use burgernet_core::vocabulary::phone::PhoneNumber;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 

@@ -2,8 +2,8 @@
 
 use actix_web::{HttpRequest, HttpResponse, post, web};
 use burgernet_core::alerts::sms_receipts::{ReceiptOutcome, record_sms_receipt};
-use burgernet_core::participants::Channel;
 use burgernet_core::providers::sms::{SmsReceiptBody, parse_receipt, verify_receipt_signature};
+use burgernet_core::vocabulary::Channel;
 
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;

@@ -1,6 +1,5 @@
-//! The area of an alert, as the dispatcher draws it: a circle, or a GeoJSON Polygon or
-//! MultiPolygon. Checked in two steps: the shape's structure here (numbers, rings, vertex count,
-//! radius), then what needs PostGIS in [`validate`] (valid geometry, surface, inside the service
+//! The area of an alert, as the dispatcher draws it (`vocabulary::area`). Checked in two steps:
+//! the shape's structure when it is parsed, then what needs PostGIS in [`validate`] (valid geometry, surface, inside the service
 //! area, within the dispatcher's region). Every refusal says what is wrong, so the control
 //! room can fix the drawing.
 //!
@@ -10,15 +9,12 @@
 //! ([`AreaLimits::region_margin_meters`]).
 
 use diesel_async::AsyncPgConnection;
-use serde::{Deserialize, Serialize};
 
 use crate::db::alerts as queries;
 use crate::ids::RegionId;
-use crate::participants::InvalidInput;
+use crate::vocabulary::InvalidInput;
+use crate::vocabulary::area::{AreaShape, DrawnArea, MIN_RADIUS_METERS};
 
-pub const MIN_RADIUS_METERS: f64 = 100.0;
-pub const MAX_RADIUS_METERS: f64 = 50_000.0;
-pub const MAX_VERTICES: usize = 1_000;
 /// The smallest surface a polygon may cover: the smallest circle's (31,416 m²), so that no
 /// polygon singles out one house. Each polygon of a MultiPolygon is held to it.
 pub const MIN_SURFACE_M2: f64 = std::f64::consts::PI * MIN_RADIUS_METERS * MIN_RADIUS_METERS;
@@ -27,39 +23,6 @@ pub const MAX_REGION_MARGIN_METERS: f64 = 50_000.0;
 /// What may lie beyond the region's margin without counting: the floating-point slivers of an area
 /// drawn exactly along the border (1 m²).
 const BEYOND_MARGIN_TOLERANCE_KM2: f64 = 1e-6;
-
-/// A WGS84 point, as the app and the control room send it.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Coordinates {
-    #[schema(example = 51.9225)]
-    pub latitude: f64,
-    #[schema(example = 4.47917)]
-    pub longitude: f64,
-}
-
-/// An area as drawn. GeoJSON positions are `[longitude, latitude]` (an altitude is ignored).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(tag = "type")]
-pub enum AreaShape {
-    /// Everything within `radius_meters` (100 m to 50 km) of `center`.
-    #[serde(rename = "circle")]
-    Circle { center: Coordinates, radius_meters: f64 },
-    /// A GeoJSON Polygon: an outer ring and optional holes, each closed.
-    Polygon {
-        #[schema(value_type = Vec<Vec<Vec<f64>>>)]
-        coordinates: Vec<Vec<Vec<f64>>>,
-    },
-    /// A GeoJSON MultiPolygon.
-    MultiPolygon {
-        #[schema(value_type = Vec<Vec<Vec<Vec<f64>>>>)]
-        coordinates: Vec<Vec<Vec<Vec<f64>>>>,
-    },
-}
-
-/// An area whose structure is sound; PostGIS still has to judge the geometry.
-#[derive(Debug, Clone, PartialEq)]
-pub struct DrawnArea(AreaShape);
 
 /// An area that passed every check, with its geometry (WKB, SRID 4326) ready to store.
 #[derive(Debug, Clone)]
@@ -182,113 +145,6 @@ impl AreaError {
     }
 }
 
-fn invalid(detail: impl Into<String>) -> InvalidInput {
-    InvalidInput::new("invalid_area", detail)
-}
-
-impl DrawnArea {
-    /// Checks what can be checked without PostGIS.
-    pub fn parse(shape: AreaShape) -> Result<Self, InvalidInput> {
-        match &shape {
-            AreaShape::Circle { center, radius_meters } => {
-                check_coordinates(center.longitude, center.latitude, "The circle's center")?;
-                if !(MIN_RADIUS_METERS..=MAX_RADIUS_METERS).contains(radius_meters) {
-                    return Err(InvalidInput::new(
-                        "invalid_radius",
-                        format!(
-                            "A circle's radius is {MIN_RADIUS_METERS:.0} to {MAX_RADIUS_METERS:.0} meters."
-                        ),
-                    ));
-                }
-            }
-            AreaShape::Polygon { coordinates } => {
-                let vertices = check_polygon(coordinates, "The polygon")?;
-                check_vertex_count(vertices)?;
-            }
-            AreaShape::MultiPolygon { coordinates } => {
-                if coordinates.is_empty() {
-                    return Err(invalid("A MultiPolygon needs at least one polygon."));
-                }
-                let mut vertices = 0;
-                for (index, polygon) in coordinates.iter().enumerate() {
-                    vertices += check_polygon(polygon, &format!("Polygon {}", index + 1))?;
-                }
-                check_vertex_count(vertices)?;
-            }
-        }
-        Ok(Self(shape))
-    }
-
-    pub fn shape(&self) -> &AreaShape {
-        &self.0
-    }
-
-    /// The GeoJSON text of a polygon shape (`None` for a circle).
-    pub(crate) fn geojson(&self) -> Option<String> {
-        match &self.0 {
-            AreaShape::Circle { .. } => None,
-            AreaShape::Polygon { coordinates } => {
-                Some(serde_json::json!({ "type": "Polygon", "coordinates": coordinates }).to_string())
-            }
-            AreaShape::MultiPolygon { coordinates } => {
-                Some(serde_json::json!({ "type": "MultiPolygon", "coordinates": coordinates }).to_string())
-            }
-        }
-    }
-}
-
-fn check_vertex_count(vertices: usize) -> Result<(), InvalidInput> {
-    if vertices > MAX_VERTICES {
-        return Err(InvalidInput::new(
-            "too_many_vertices",
-            format!("The area has {vertices} vertices; at most {MAX_VERTICES} are allowed."),
-        ));
-    }
-    Ok(())
-}
-
-fn check_coordinates(longitude: f64, latitude: f64, what: &str) -> Result<(), InvalidInput> {
-    // NaN fails both range checks; infinities are out of range.
-    if !(-90.0..=90.0).contains(&latitude) || !(-180.0..=180.0).contains(&longitude) {
-        return Err(invalid(format!(
-            "{what} has coordinates out of range: latitude must be -90 to 90 and longitude -180 to 180 degrees."
-        )));
-    }
-    Ok(())
-}
-
-/// Checks the rings of one polygon; returns its number of vertices.
-fn check_polygon(rings: &[Vec<Vec<f64>>], what: &str) -> Result<usize, InvalidInput> {
-    if rings.is_empty() {
-        return Err(invalid(format!("{what} has no rings.")));
-    }
-    let mut vertices = 0;
-    for (ring_index, ring) in rings.iter().enumerate() {
-        let ring_name = if ring_index == 0 { "outer ring".to_string() } else { format!("hole {ring_index}") };
-        if ring.len() < 4 {
-            return Err(invalid(format!(
-                "{what}'s {ring_name} has {} positions; a ring needs at least 4 (the last repeating the first).",
-                ring.len()
-            )));
-        }
-        for position in ring {
-            if !(2..=3).contains(&position.len()) {
-                return Err(invalid(format!(
-                    "{what}'s {ring_name} has a position that is not [longitude, latitude]."
-                )));
-            }
-            check_coordinates(position[0], position[1], &format!("{what}'s {ring_name}"))?;
-        }
-        if ring.first().map(|p| &p[..2]) != ring.last().map(|p| &p[..2]) {
-            return Err(invalid(format!(
-                "{what}'s {ring_name} is not closed: its last position must repeat the first."
-            )));
-        }
-        vertices += ring.len() - 1;
-    }
-    Ok(vertices)
-}
-
 /// Limits on areas, from configuration.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct AreaLimits {
@@ -318,7 +174,10 @@ pub async fn validate(
 ) -> Result<ValidatedArea, AreaError> {
     let geometry = queries::build_area(conn, drawn).await?;
     if let Some(reason) = geometry.invalid_reason {
-        return Err(AreaError::Invalid(invalid(format!("The area is not a valid shape: {reason}."))));
+        return Err(AreaError::Invalid(InvalidInput::new(
+            "invalid_area",
+            format!("The area is not a valid shape: {reason}."),
+        )));
     }
     // A circle's size is its radius, checked already (its 64-sided polygon is a little smaller).
     if !matches!(drawn.shape(), AreaShape::Circle { .. }) && geometry.smallest_polygon_m2 < MIN_SURFACE_M2 {
@@ -358,6 +217,7 @@ pub async fn validate(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::vocabulary::area::Coordinates;
 
     fn circle(latitude: f64, longitude: f64, radius_meters: f64) -> AreaShape {
         AreaShape::Circle { center: Coordinates { latitude, longitude }, radius_meters }

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::participants::{InvalidInput, Language, text_enum};
+use crate::vocabulary::{InvalidInput, Language, text_enum};
 
 const MAX_FIELD: usize = 200;
 const MAX_FREE_TEXT: usize = 2_000;

@@ -7,18 +7,20 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::area::{AreaError, AreaLimits, AreaShape, DrawnArea, validate};
+use super::area::{AreaError, AreaLimits, validate};
 use super::content::{AlertTexts, Description, MessageTexts, parse_call_back_number};
 use super::delivery::FanOutWave;
-use super::delivery::lanes::Lane;
+use super::delivery::lanes::lane_job;
 use super::delivery::plan::{AlertRouting, follow_up_lanes};
+use super::delivery::plan::{Lane, effective_channels};
 use super::{Actor, AlertStatus, Category, Channel, MessageKind, Outcome, dossier};
 use crate::db::alerts::{self as queries, AlertRow, NewAlert};
 use crate::db::jobs;
 use crate::db::recipients::{self, NewLaneBatch};
 use crate::ids::{AlertId, AlertMessageId, RegionId};
 use crate::jobs::BackgroundJob;
-use crate::participants::{InvalidInput, distinct};
+use crate::vocabulary::area::{AreaShape, DrawnArea};
+use crate::vocabulary::{InvalidInput, distinct};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AlertError {
@@ -98,15 +100,6 @@ impl NewAlertRequest {
             area: DrawnArea::parse(self.area)?,
         })
     }
-}
-
-/// The channels an alert is actually sent on: e-mail only when it is not urgent.
-pub fn effective_channels(urgent: bool, channels: &[String]) -> Vec<String> {
-    channels
-        .iter()
-        .filter(|channel| !(urgent && channel.as_str() == Channel::Email.as_str()))
-        .cloned()
-        .collect()
 }
 
 /// Saves a draft for the dispatcher's region; nothing is sent yet.
@@ -272,7 +265,7 @@ async fn send_follow_up(
         .collect();
     recipients::insert_lane_batches(conn, alert_id, &lane_batches).await?;
     let lane_jobs: Vec<_> =
-        lane_batches.iter().map(|l| Lane::from_database(l.lane).job(message, l.batch_no)).collect();
+        lane_batches.iter().map(|l| lane_job(Lane::from_database(l.lane), message, l.batch_no)).collect();
     jobs::insert_many(conn, &lane_jobs).await?;
     Ok(message)
 }

@@ -23,9 +23,9 @@ pub mod sms_receipts;
 pub mod tip_review;
 pub mod tips;
 
-use crate::participants::text_enum;
+use crate::vocabulary::text_enum;
 
-pub use crate::participants::{Category, Channel};
+pub use crate::vocabulary::{Category, Channel};
 
 text_enum!(
     /// Where an alert is in its life.

@@ -16,7 +16,7 @@ use crate::db::alerts::{self as queries, AlertRow, MessageRow};
 use crate::db::deliveries as delivery_queries;
 use crate::db::participants as participant_queries;
 use crate::ids::{AlertId, DeviceId, ParticipantId, RegionId};
-use crate::participants::Language;
+use crate::vocabulary::Language;
 
 /// Deliveries on one channel.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]

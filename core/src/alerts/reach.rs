@@ -15,15 +15,17 @@ use chrono::{DateTime, Utc};
 use diesel_async::AsyncPgConnection;
 use serde::{Deserialize, Serialize};
 
-use super::area::{AreaLimits, AreaShape, DrawnArea, validate};
-use super::lifecycle::{AlertError, effective_channels};
+use super::area::{AreaLimits, validate};
+use super::delivery::plan::effective_channels;
+use super::lifecycle::AlertError;
 use super::progress::CreatedBy;
 use super::{Actor, Category, Channel};
 use crate::db::alerts::{self as queries};
 use crate::db::reach_previews::{self, RecordedPreviewRow};
 use crate::db::recipients::{self, PreviewRecord, ReachRow};
 use crate::ids::{AlertId, RegionId};
-use crate::participants::{InvalidInput, distinct};
+use crate::vocabulary::area::{AreaShape, DrawnArea};
+use crate::vocabulary::{InvalidInput, distinct};
 
 /// Counts under this are shown only as "fewer than" it.
 pub const SMALLEST_COUNT_SHOWN: i64 = 5;

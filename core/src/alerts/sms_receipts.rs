@@ -15,9 +15,9 @@ use crate::db::participants::{self as participant_queries, NewStaffAction};
 use crate::db::sms_receipts as queries;
 use crate::ids::ParticipantId;
 use crate::metrics::DeliveryResult;
-use crate::participants::ParticipantStatus;
 use crate::participants::management::Decision;
 use crate::providers::sms::{ReceiptStatus, SmsReceipt};
+use crate::vocabulary::ParticipantStatus;
 
 /// Who the record of an automatic quarantine names as its author.
 const SYSTEM: &str = "system";

@@ -14,7 +14,7 @@ use crate::ids::{AlertId, ParticipantId, TipId};
 use crate::media::MediaSettings;
 use crate::media::review::{self, ReviewError, ReviewedMedia};
 use crate::media::store::MediaStore;
-use crate::participants::{InvalidInput, text_enum};
+use crate::vocabulary::{InvalidInput, text_enum};
 
 text_enum!(
     /// What the control room made of a tip.

@@ -15,14 +15,14 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use super::{Actor, AlertStatus, dossier};
-use crate::config::{ConfigError, Env, parse};
 use crate::db::alerts as alert_queries;
 use crate::db::tips::{self as queries, NewTip};
+use crate::env::{ConfigError, Env, parse};
 use crate::idempotency::{self, Answer, Begun, IdempotencyError, IdempotencyKey, IdempotentRequest};
 use crate::ids::{AlertId, ParticipantId, TipId};
-use crate::participants::InvalidInput;
-use crate::participants::places::Position;
 use crate::participants::rate_limits::{self, CounterKey};
+use crate::vocabulary::InvalidInput;
+use crate::vocabulary::places::Position;
 
 pub const MAX_TIP_CHARS: usize = 2_000;
 

@@ -19,7 +19,7 @@ use hyper::{Method, Request, StatusCode, Uri};
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
-use super::staff::StaffKeys;
+use super::keys::StaffKeys;
 use crate::providers::http1::Http1Client;
 
 /// JWKS documents larger than this are not read: real ones hold a few keys, a few KiB.

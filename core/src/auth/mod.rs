@@ -4,6 +4,7 @@
 
 pub mod dev_identity;
 pub mod jwks;
+pub mod keys;
 pub mod participant;
 pub mod staff;
 

@@ -11,12 +11,13 @@ use hmac::{Hmac, Mac};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
 
 use super::TokenError;
+use crate::env::{ConfigError, Env, parse};
 use crate::ids::{ParticipantId, SessionId};
 use crate::participants::rate_limits::CounterKey;
-use crate::secret::Secret;
+use crate::secret::{Secret, SecretTokenHash};
 
 const ISSUER: &str = "burgernet";
 const AUDIENCE: &str = "burgernet-app";
@@ -200,9 +201,6 @@ pub struct NewSecretToken {
     pub hash: SecretTokenHash,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SecretTokenHash(pub [u8; 32]);
-
 impl NewSecretToken {
     pub fn generate() -> Self {
         let mut bytes = [0u8; 32];
@@ -213,9 +211,26 @@ impl NewSecretToken {
     }
 }
 
-impl SecretTokenHash {
-    pub fn of(token: &str) -> Self {
-        Self(Sha256::digest(token.as_bytes()).into())
+#[derive(Debug, Clone)]
+pub struct ParticipantTokenConfig {
+    pub key: ParticipantTokenKey,
+    /// The key being rotated out, still accepted for verification.
+    pub previous_key: Option<ParticipantTokenKey>,
+    pub access_token_ttl: Duration,
+}
+
+impl ParticipantTokenConfig {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        Ok(Self {
+            key: env.required("BURGERNET_PARTICIPANT_TOKEN_SECRET", ParticipantTokenKey::parse)?,
+            previous_key: env
+                .optional("BURGERNET_PARTICIPANT_TOKEN_PREVIOUS_SECRET", ParticipantTokenKey::parse)?,
+            access_token_ttl: env.or(
+                "BURGERNET_PARTICIPANT_ACCESS_TOKEN_TTL",
+                Duration::from_secs(15 * 60),
+                parse::duration,
+            )?,
+        })
     }
 }
 

@@ -9,8 +9,8 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::schema::{alert_areas, alert_messages, alert_recipients, alerts, regions};
-use crate::alerts::area::{AreaShape, DrawnArea};
 use crate::ids::{AlertId, AlertMessageId, RegionId};
+use crate::vocabulary::area::{AreaShape, DrawnArea};
 
 // --- areas ---
 

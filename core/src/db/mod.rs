@@ -30,8 +30,8 @@ use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfi
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
-use crate::config::DatabaseConfig;
-use crate::config::parse::is_plain_identifier;
+use crate::env::parse::{self, is_plain_identifier};
+use crate::env::{ConfigError, Env};
 use crate::secret::Secret;
 
 pub use diesel_async::AsyncPgConnection as Connection;
@@ -39,6 +39,49 @@ pub use diesel_async::AsyncPgConnection as Connection;
 pub type DbPool = Pool<AsyncPgConnection>;
 pub type PooledConnection = Object<AsyncPgConnection>;
 pub type PoolError = diesel_async::pooled_connection::deadpool::PoolError;
+
+#[derive(Debug, Clone)]
+pub struct DatabaseConfig {
+    pub url: Secret<String>,
+    pub pool_size: usize,
+}
+
+impl DatabaseConfig {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        Ok(Self {
+            url: env.required("DATABASE_URL", postgres_url)?,
+            pool_size: env.or("BURGERNET_DB_POOL_SIZE", 16, parse::positive_number)?,
+        })
+    }
+}
+
+/// What `migrate` needs besides `DATABASE_URL` (the migration role's, which owns the schema).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MigrationConfig {
+    /// The role the API and the workers connect as (`BURGERNET_DATABASE_APP_ROLE`): after
+    /// migrating, `migrate` grants it what the application needs and no more, so it cannot change
+    /// or delete the dossier. None: the application shares the migration role (tests, small
+    /// installs).
+    pub app_role: Option<String>,
+}
+
+impl MigrationConfig {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        Ok(Self { app_role: env.optional("BURGERNET_DATABASE_APP_ROLE", parse::database_role)? })
+    }
+}
+
+/// A `postgres://` URL whose TLS parameters we understand.
+fn postgres_url(raw: &str) -> Result<Secret<String>, String> {
+    if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
+        // Its sslmode and the rest, so a typo stops start-up rather than the first connection.
+        tls::check_url(raw)?;
+        Ok(Secret::new(raw.to_string()))
+    } else {
+        // Do not echo the value: it may hold a password.
+        Err("expected a URL starting with postgres:// or postgresql://".into())
+    }
+}
 
 /// The migrations under `migrations/`, compiled into the binary.
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations");

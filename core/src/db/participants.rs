@@ -18,8 +18,8 @@ use super::schema::{
     participants, place_time_windows, places, sign_in_challenges,
 };
 use crate::ids::{DeviceId, ParticipantId, PlaceId, SessionId};
-use crate::participants::ParticipantStatus;
-use crate::participants::phone::PhoneNumber;
+use crate::vocabulary::ParticipantStatus;
+use crate::vocabulary::phone::PhoneNumber;
 
 /// The participant's row, as stored.
 #[derive(Debug, Clone, Queryable, Selectable)]

@@ -13,7 +13,7 @@ use uuid::Uuid;
 use super::schema::sql_types::Geometry;
 use super::schema::{municipalities, regions};
 use crate::ids::RegionId;
-use crate::reference_data::{
+use crate::vocabulary::regions::{
     BoundingBox, CbsCode, LonLat, Municipality, MunicipalityImport, Region, RegionCode,
 };
 

@@ -11,9 +11,9 @@ use diesel::sql_types::{Bool, Bytea, Integer, Interval, Nullable, Text, Timestam
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use super::schema::{participant_sessions, refresh_tokens, sign_in_challenges};
-use crate::auth::participant::SecretTokenHash;
 use crate::ids::{ParticipantId, SessionId};
-use crate::participants::SessionEnd;
+use crate::secret::SecretTokenHash;
+use crate::vocabulary::SessionEnd;
 
 #[derive(QueryableByName)]
 pub struct RateLimitWindow {

@@ -16,11 +16,11 @@ pub mod video;
 
 use std::time::Duration;
 
-use crate::config::{ConfigError, Env, parse};
+use crate::env::{ConfigError, Env, parse};
 use crate::ids::MediaId;
-use crate::participants::text_enum;
+use crate::vocabulary::text_enum;
 use inspect::{MediaKind, MediaType};
-use store::ObjectKey;
+use store::{MediaStore, ObjectKey, StoreError};
 
 text_enum!(
     /// Where an attached photo or video stands.
@@ -163,6 +163,16 @@ pub fn preview_key(id: MediaId, preview: Preview) -> ObjectKey {
         Preview::Poster => "poster.jpg",
     };
     key(format!("derived/{id}/{name}"))
+}
+
+/// Removes the upload, the original and everything derived from it.
+pub async fn remove_objects(store: &MediaStore, media: MediaId) -> Result<(), StoreError> {
+    store.delete(&upload_key(media)).await?;
+    store.delete(&evidence_key(media)).await?;
+    for preview in [Preview::Thumbnail, Preview::Display, Preview::Poster] {
+        store.delete(&preview_key(media, preview)).await?;
+    }
+    Ok(())
 }
 
 fn key(text: String) -> ObjectKey {

@@ -69,9 +69,7 @@ impl BackgroundJob for ProcessMedia {
             MediaState::Uploaded | MediaState::Processing => {}
             // An earlier attempt refused the file and failed to remove all of it.
             MediaState::Rejected => {
-                return super::retention::remove_objects(&ctx.store, self.media_id)
-                    .await
-                    .map_err(store_failure);
+                return super::remove_objects(&ctx.store, self.media_id).await.map_err(store_failure);
             }
             _ => return Ok(()),
         }
@@ -89,7 +87,7 @@ impl BackgroundJob for ProcessMedia {
             // decided again, or differently (the upload already gone), on the next attempt.
             Err(rejection) => {
                 record_rejected(conn, &row, &rejection).await.map_err(JobError::retryable)?;
-                super::retention::remove_objects(&ctx.store, self.media_id).await.map_err(store_failure)
+                super::remove_objects(&ctx.store, self.media_id).await.map_err(store_failure)
             }
         }
     }

@@ -15,8 +15,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::processing::{MediaContext, store_failure};
-use super::store::{MediaStore, MultipartUploadId, StoreError};
-use super::{MediaState, Preview, evidence_key, preview_key, upload_key};
+use super::store::MultipartUploadId;
+use super::{MediaState, upload_key};
 use crate::alerts::{Actor, dossier};
 use crate::db::media::MediaRow;
 use crate::db::{media as media_queries, tips as tip_queries};
@@ -129,20 +129,10 @@ impl BackgroundJob for RemoveMediaObjects {
                     .await
                     .map_err(store_failure)?;
             }
-            remove_objects(&ctx.store, media).await.map_err(store_failure)?;
+            super::remove_objects(&ctx.store, media).await.map_err(store_failure)?;
         }
         Ok(())
     }
-}
-
-/// Removes the upload, the original and everything derived from it.
-pub(super) async fn remove_objects(store: &MediaStore, media: MediaId) -> Result<(), StoreError> {
-    store.delete(&upload_key(media)).await?;
-    store.delete(&evidence_key(media)).await?;
-    for preview in [Preview::Thumbnail, Preview::Display, Preview::Poster] {
-        store.delete(&preview_key(media, preview)).await?;
-    }
-    Ok(())
 }
 
 /// What the workers do each housekeeping round: expire abandoned uploads and enforce retention.

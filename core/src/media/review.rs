@@ -17,7 +17,7 @@ use crate::alerts::{Actor, dossier};
 use crate::db::media::{self as queries, MediaRow};
 use crate::hex;
 use crate::ids::{AlertId, MediaId, TipId};
-use crate::participants::InvalidInput;
+use crate::vocabulary::InvalidInput;
 
 /// A link that works for a few minutes.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]

@@ -23,10 +23,11 @@ use crate::db::jobs as job_queries;
 use crate::db::media::{self as queries, MediaRow, NewMedia};
 use crate::db::tips::{self as tip_queries, TipOwnership};
 use crate::idempotency::{self, Answer, Begun, IdempotencyError, IdempotencyKey, IdempotentRequest};
+use crate::ids::JobId;
 use crate::ids::{AlertId, MediaId, ParticipantId, TipId};
-use crate::jobs::{BackgroundJob, JobError, JobId};
-use crate::participants::InvalidInput;
+use crate::jobs::{BackgroundJob, JobError};
 use crate::participants::rate_limits::{self, CounterKey};
+use crate::vocabulary::InvalidInput;
 
 /// A file the app is about to upload.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]

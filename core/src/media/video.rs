@@ -20,7 +20,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::inspect::{MediaType, Rejection};
 use super::photo::{DISPLAY_LONGEST_SIDE, DerivedImage, PhotoLimits, PhotoOutcome, process_photo};
-use crate::config::{ConfigError, Env, parse};
+use crate::env::{ConfigError, Env, parse};
 
 /// The video tools and how they may run.
 #[derive(Debug, Clone)]

@@ -9,16 +9,8 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::devices::{ApnsEnvironment, AppVersion, Locale, Platform, PushToken};
-use super::email::EmailAddress;
-use super::management;
 use super::notices::{Notice, NotifyParticipant};
-use super::phone::PhoneNumber;
-use super::places::{
-    MAX_PLACES_PER_PARTICIPANT, PlaceKind, PlaceName, Position, PostalAddress, TimeWindow, Weekday,
-};
 use super::rate_limits::{self, CounterKey};
-use super::{Category, Channel, InvalidInput, Language, ParticipantStatus, SessionEnd};
 use crate::auth::participant::AuthenticatedParticipant;
 use crate::db::participants::{
     self as queries, DeviceRow, DeviceValues, ParticipantRow, PlaceRow, PlaceValues,
@@ -26,6 +18,13 @@ use crate::db::participants::{
 use crate::db::sign_in::{self as sign_in_queries, SessionStanding};
 use crate::ids::{DeviceId, ParticipantId, PlaceId};
 use crate::jobs::BackgroundJob;
+use crate::vocabulary::devices::{ApnsEnvironment, AppVersion, Locale, Platform, PushToken};
+use crate::vocabulary::email::EmailAddress;
+use crate::vocabulary::phone::PhoneNumber;
+use crate::vocabulary::places::{
+    MAX_PLACES_PER_PARTICIPANT, PlaceKind, PlaceName, Position, PostalAddress, TimeWindow, Weekday,
+};
+use crate::vocabulary::{Category, Channel, InvalidInput, Language, ParticipantStatus, SessionEnd};
 
 /// Push devices one participant may register (phones, tablets).
 pub const MAX_DEVICES_PER_PARTICIPANT: i64 = 10;
@@ -215,7 +214,7 @@ pub struct ParticipantExport {
     pub live_location: Option<LiveLocation>,
     pub devices: Vec<Device>,
     /// What municipal staff did with the account, and why.
-    pub staff_actions: Vec<management::StaffAction>,
+    pub staff_actions: Vec<StaffAction>,
     /// Signed-in sessions are listed by count only: their tokens are secrets.
     pub active_sessions: i64,
 }
@@ -246,10 +245,12 @@ pub async fn update_profile(
         let mut update = queries::ProfileUpdate {
             display_name: changes.display_name,
             language: changes.language.map(|language| language.as_str().to_string()),
-            channels: changes.channels.map(|channels| names(&super::distinct(&channels), |c| c.as_str())),
+            channels: changes
+                .channels
+                .map(|channels| names(&crate::vocabulary::distinct(&channels), |c| c.as_str())),
             categories: changes
                 .categories
-                .map(|categories| names(&super::distinct(&categories), |c| c.as_str())),
+                .map(|categories| names(&crate::vocabulary::distinct(&categories), |c| c.as_str())),
             live_location_enabled: changes.alerts_where_i_am,
             ..Default::default()
         };
@@ -313,9 +314,77 @@ pub async fn confirm_email(
     conn: &mut AsyncPgConnection,
     token: &str,
 ) -> Result<Option<Language>, diesel::result::Error> {
-    let hash = crate::auth::participant::SecretTokenHash::of(token).0;
+    let hash = crate::secret::SecretTokenHash::of(token).0;
     let language = queries::confirm_email_verification(conn, &hash).await?;
     Ok(language.map(|language| Language::from_database(&language)))
+}
+
+// --- staff actions and the managing municipality ---
+
+/// Something a staff member did with a participant.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct StaffAction {
+    pub id: i64,
+    pub action: String,
+    pub from_status: Option<ParticipantStatus>,
+    pub to_status: Option<ParticipantStatus>,
+    pub reason: String,
+    /// The staff member's id at the identity provider.
+    pub staff_subject: String,
+    pub staff_name: Option<String>,
+    pub staff_role: String,
+    pub at: DateTime<Utc>,
+}
+
+pub async fn staff_actions(
+    conn: &mut AsyncPgConnection,
+    participant: ParticipantId,
+) -> Result<Vec<StaffAction>, diesel::result::Error> {
+    Ok(queries::list_staff_actions(conn, participant)
+        .await?
+        .into_iter()
+        .map(|row| StaffAction {
+            id: row.id,
+            action: row.action,
+            from_status: row.from_status.as_deref().map(ParticipantStatus::from_database),
+            to_status: row.to_status.as_deref().map(ParticipantStatus::from_database),
+            reason: row.reason,
+            staff_subject: row.staff_subject,
+            staff_name: row.staff_name,
+            staff_role: row.staff_role,
+            at: row.created_at,
+        })
+        .collect())
+}
+
+/// Keeps the participant's managing municipality in step with their places, and their status
+/// with the municipality's approval rule. Call inside the transaction that changed the places,
+/// with the participant row as it was before (locked).
+pub(crate) async fn follow_managing_municipality(
+    conn: &mut AsyncPgConnection,
+    before: &ParticipantRow,
+) -> Result<(), diesel::result::Error> {
+    let participant = ParticipantId(before.id);
+    let municipality = queries::managing_municipality(conn, participant).await?;
+    if municipality == before.municipality_cbs {
+        return Ok(());
+    }
+    let status = ParticipantStatus::from_database(&before.status);
+    let mut new_status = status;
+    if let Some(cbs_code) = &municipality
+        && status == ParticipantStatus::Active
+    {
+        if queries::requires_approval(conn, cbs_code).await? {
+            new_status = ParticipantStatus::Pending;
+        } else if before.municipality_cbs.is_none() {
+            // The first place completes the sign-up.
+            NotifyParticipant { participant_id: participant, notice: Notice::Activated }
+                .enqueue(conn)
+                .await?;
+        }
+    }
+    queries::set_status_and_municipality(conn, participant, new_status.as_str(), municipality.as_deref())
+        .await
 }
 
 // --- places ---
@@ -408,7 +477,7 @@ pub async fn save_place(
         if !queries::save_place(conn, participant, id, &values, existing.is_some()).await? {
             return Err(AccountError::PlaceNotFound);
         }
-        management::follow_managing_municipality(conn, &row).await?;
+        follow_managing_municipality(conn, &row).await?;
         let mut places = load_places(conn, &[participant.0]).await?;
         let index = places.iter().position(|(_, place)| place.id == id).expect("the place was just saved");
         Ok(places.swap_remove(index).1)
@@ -426,7 +495,7 @@ pub async fn remove_place(
         if !queries::delete_place(conn, participant, place).await? {
             return Err(AccountError::PlaceNotFound);
         }
-        management::follow_managing_municipality(conn, &row).await?;
+        follow_managing_municipality(conn, &row).await?;
         Ok(())
     })
     .await
@@ -575,7 +644,7 @@ pub async fn export(
         places: load_places(conn, &[participant.0]).await?.into_iter().map(|(_, place)| place).collect(),
         live_location: queries::find_live_location(conn, participant).await?.map(live_location_from_row),
         devices: queries::list_devices(conn, participant).await?.into_iter().map(device_from_row).collect(),
-        staff_actions: management::staff_actions(conn, participant).await?,
+        staff_actions: staff_actions(conn, participant).await?,
         active_sessions: queries::count_active_sessions(conn, participant).await?,
     })
 }

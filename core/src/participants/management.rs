@@ -11,50 +11,20 @@ use chrono::{DateTime, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use serde::Serialize;
 
-use super::account::{self, Place};
-use super::email::EmailAddress;
+use super::account::{self, Place, StaffAction, staff_actions};
 use super::notices::{Notice, NotifyParticipant};
-use super::phone::PhoneNumber;
-use super::{InvalidInput, ParticipantStatus, SessionEnd};
 use crate::auth::staff::{StaffMember, StaffRole};
 use crate::db::participants::{self as queries, NewStaffAction, ParticipantFilter, ParticipantRow};
 use crate::db::sign_in as sign_in_queries;
 use crate::ids::ParticipantId;
 use crate::jobs::BackgroundJob;
+use crate::vocabulary::email::EmailAddress;
+use crate::vocabulary::phone::PhoneNumber;
+use crate::vocabulary::{InvalidInput, ParticipantStatus, SessionEnd};
 
 /// How long an e-mail address may stay unverified before the participant shows up in the
 /// verification queue.
 pub const VERIFICATION_GRACE: chrono::TimeDelta = chrono::TimeDelta::days(7);
-
-/// Keeps the participant's managing municipality in step with their places, and their status
-/// with the municipality's approval rule. Call inside the transaction that changed the places,
-/// with the participant row as it was before (locked).
-pub(crate) async fn follow_managing_municipality(
-    conn: &mut AsyncPgConnection,
-    before: &ParticipantRow,
-) -> Result<(), diesel::result::Error> {
-    let participant = ParticipantId(before.id);
-    let municipality = queries::managing_municipality(conn, participant).await?;
-    if municipality == before.municipality_cbs {
-        return Ok(());
-    }
-    let status = ParticipantStatus::from_database(&before.status);
-    let mut new_status = status;
-    if let Some(cbs_code) = &municipality
-        && status == ParticipantStatus::Active
-    {
-        if queries::requires_approval(conn, cbs_code).await? {
-            new_status = ParticipantStatus::Pending;
-        } else if before.municipality_cbs.is_none() {
-            // The first place completes the sign-up.
-            NotifyParticipant { participant_id: participant, notice: Notice::Activated }
-                .enqueue(conn)
-                .await?;
-        }
-    }
-    queries::set_status_and_municipality(conn, participant, new_status.as_str(), municipality.as_deref())
-        .await
-}
 
 /// A participant as municipal staff see them in lists.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -95,42 +65,6 @@ pub struct ParticipantRecord {
     pub places: Vec<Place>,
     /// Newest first.
     pub staff_actions: Vec<StaffAction>,
-}
-
-/// Something a staff member did with a participant.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct StaffAction {
-    pub id: i64,
-    pub action: String,
-    pub from_status: Option<ParticipantStatus>,
-    pub to_status: Option<ParticipantStatus>,
-    pub reason: String,
-    /// The staff member's id at the identity provider.
-    pub staff_subject: String,
-    pub staff_name: Option<String>,
-    pub staff_role: String,
-    pub at: DateTime<Utc>,
-}
-
-pub async fn staff_actions(
-    conn: &mut AsyncPgConnection,
-    participant: ParticipantId,
-) -> Result<Vec<StaffAction>, diesel::result::Error> {
-    Ok(queries::list_staff_actions(conn, participant)
-        .await?
-        .into_iter()
-        .map(|row| StaffAction {
-            id: row.id,
-            action: row.action,
-            from_status: row.from_status.as_deref().map(ParticipantStatus::from_database),
-            to_status: row.to_status.as_deref().map(ParticipantStatus::from_database),
-            reason: row.reason,
-            staff_subject: row.staff_subject,
-            staff_name: row.staff_name,
-            staff_role: row.staff_role,
-            at: row.created_at,
-        })
-        .collect())
 }
 
 /// The work lists of a municipality (verificatiebak, quarantainebak, approvals).

@@ -9,22 +9,22 @@ use std::time::Duration;
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
-use super::email::EmailAddress;
-use super::phone::PhoneNumber;
-use super::{Channel, Language};
 use crate::auth::participant::NewSecretToken;
-use crate::config::MessagingConfig;
 use crate::db::DbPool;
 use crate::db::participants::{self as queries, ParticipantRow};
 use crate::ids::ParticipantId;
 use crate::jobs::{BackgroundJob, JobError};
 use crate::metrics::{ErrorSource, ProviderErrorCounter};
 use crate::outbox::LocalOutbox;
+use crate::providers::MessagingConfig;
 use crate::providers::apns::ApnsClient;
 use crate::providers::email::{EmailMessage, EmailSender, SmtpMailer};
 use crate::providers::fcm::FcmClient;
 use crate::providers::push::PushSender;
 use crate::providers::sms::{HttpSmsGateway, SmsMessage, SmsSender};
+use crate::vocabulary::email::EmailAddress;
+use crate::vocabulary::phone::PhoneNumber;
+use crate::vocabulary::{Channel, Language};
 
 /// How long an e-mail verification link works.
 pub const EMAIL_VERIFICATION_TTL: Duration = Duration::from_secs(7 * 24 * 3600);

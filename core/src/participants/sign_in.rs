@@ -18,15 +18,16 @@ use chrono::{DateTime, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use rand::Rng;
 
-use super::phone::PhoneNumber;
 use super::rate_limits::{self, CounterKey, until};
-use super::{Language, ParticipantStatus, SessionEnd};
-use crate::auth::participant::{IssuedToken, NewSecretToken, ParticipantTokens, SecretTokenHash};
+use crate::auth::participant::{IssuedToken, NewSecretToken, ParticipantTokens};
 use crate::db::sign_in::RefreshTokenUse;
 use crate::db::{participants as participant_queries, sign_in as queries};
 use crate::ids::{ParticipantId, SessionId};
 use crate::providers::sms::{SmsError, SmsMessage, SmsSender};
 use crate::secret::Secret;
+use crate::secret::SecretTokenHash;
+use crate::vocabulary::phone::PhoneNumber;
+use crate::vocabulary::{Language, ParticipantStatus, SessionEnd};
 
 /// How long after a refresh token was used a retry with it is still answered (see
 /// [`SignIn::refresh`]): long enough for an app to retry a refresh whose answer was lost on a bad

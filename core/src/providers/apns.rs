@@ -53,9 +53,9 @@ use serde_json::{Map, Value, json};
 use super::http2::{Answer, Http2Connections};
 use super::push::{PushAccepted, PushError, PushNotification, fit_body};
 use super::sms::retry_after;
-use crate::config::{ConfigError, Env, parse};
-use crate::participants::devices::ApnsEnvironment;
+use crate::env::{ConfigError, Env, parse};
 use crate::secret::Secret;
+use crate::vocabulary::devices::ApnsEnvironment;
 
 pub const DEFAULT_PRODUCTION_URL: &str = "https://api.push.apple.com";
 pub const DEFAULT_SANDBOX_URL: &str = "https://api.sandbox.push.apple.com";

@@ -24,10 +24,10 @@ use lettre::message::{Mailbox, Message};
 use lettre::transport::smtp::Error as SmtpError;
 use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
-use crate::config::{ConfigError, Env, parse};
+use crate::env::{ConfigError, Env, parse};
 use crate::outbox::{LocalOutbox, OutboxChannel, OutgoingMessage};
-use crate::participants::email::EmailAddress;
 use crate::secret::Secret;
+use crate::vocabulary::email::EmailAddress;
 
 /// The sender when `BURGERNET_EMAIL_FROM` is not set.
 pub const DEFAULT_FROM: &str = "Burgernet <noreply@burgernet.nl>";

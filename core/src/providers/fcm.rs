@@ -86,7 +86,7 @@ use super::error_chain;
 use super::http2::{Answer, Http2Connections};
 use super::push::{PushAccepted, PushError, PushNotification, fit_body};
 use super::sms::retry_after;
-use crate::config::{ConfigError, Env, parse};
+use crate::env::{ConfigError, Env, parse};
 use crate::secret::Secret;
 
 /// Google's FCM API.

@@ -26,8 +26,13 @@ pub mod sms_text;
 
 use std::sync::Arc;
 
+use crate::env::{ConfigError, Env, parse};
 use anyhow::Context;
+use apns::ApnsConfig;
+use email::SmtpConfig;
+use fcm::FcmConfig;
 use rustls_platform_verifier::BuilderVerifierExt;
+use sms::SmsGatewayConfig;
 
 /// The TLS client settings for talking to providers: rustls with the ring crypto provider, TLS 1.2
 /// and 1.3, and the certificate authorities the operating system trusts (on Linux the
@@ -111,6 +116,64 @@ pub(crate) fn status_or_reason(reason: &str) -> &str {
 /// time, else `connect` (refused, broken, TLS).
 pub(crate) fn transport_code(detail: &str) -> &'static str {
     if detail.contains(" within ") || detail.contains(" in time") { "timeout" } else { "connect" }
+}
+
+/// How messages reach participants. Without a gateway or SMTP server only local mode can run:
+/// it uses its local stand-in instead.
+#[derive(Debug, Clone)]
+pub struct MessagingConfig {
+    pub apns: Option<ApnsConfig>,
+    pub fcm: Option<FcmConfig>,
+    pub sms: Option<SmsGatewayConfig>,
+    pub smtp: Option<SmtpConfig>,
+    /// The API's public base URL, used in links sent to participants.
+    pub public_url: String,
+}
+
+impl MessagingConfig {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        Ok(Self {
+            apns: ApnsConfig::from_env(env)?,
+            fcm: FcmConfig::from_env(env)?,
+            sms: SmsGatewayConfig::from_env(env)?,
+            smtp: SmtpConfig::from_env(env)?,
+            public_url: env.required("BURGERNET_PUBLIC_URL", parse::http_url)?,
+        })
+    }
+
+    /// For `serve` and `work`: real providers are required.
+    pub fn require_providers(&self) -> Result<(), ConfigError> {
+        if self.sms.is_none() {
+            return Err(ConfigError {
+                variable: "BURGERNET_SMS_GATEWAY_URL",
+                problem: "is required: sign-in codes and notices go out by SMS".into(),
+            });
+        }
+        if self.smtp.is_none() {
+            return Err(ConfigError {
+                variable: "BURGERNET_SMTP_URL",
+                problem: "is required: e-mail verification and notices go out by e-mail".into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// For `work`: alerts go out by push, so both push providers are required too.
+    pub fn require_push_providers(&self) -> Result<(), ConfigError> {
+        if self.apns.is_none() {
+            return Err(ConfigError {
+                variable: "BURGERNET_APNS_KEY_FILE",
+                problem: "is required: alerts reach iPhones through APNs".into(),
+            });
+        }
+        if self.fcm.is_none() {
+            return Err(ConfigError {
+                variable: "BURGERNET_FCM_SERVICE_ACCOUNT_FILE",
+                problem: "is required: alerts reach Android phones through FCM".into(),
+            });
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]

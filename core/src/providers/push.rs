@@ -21,7 +21,7 @@ use chrono::{DateTime, Utc};
 
 use super::apns::ApnsClient;
 use super::fcm::FcmClient;
-use crate::participants::devices::{ApnsEnvironment, Platform};
+use crate::vocabulary::devices::{ApnsEnvironment, Platform};
 
 /// One notification for one device.
 #[derive(Debug, Clone)]

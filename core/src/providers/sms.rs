@@ -78,10 +78,10 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use super::http1::Http1Client;
-use crate::config::{ConfigError, Env, parse};
+use crate::env::{ConfigError, Env, parse};
 use crate::outbox::{LocalOutbox, OutboxChannel, OutgoingMessage};
-use crate::participants::phone::PhoneNumber;
 use crate::secret::Secret;
+use crate::vocabulary::phone::PhoneNumber;
 
 /// The sender id the local stand-in reports, and the default for the gateway.
 pub const DEFAULT_SENDER_ID: &str = "Burgernet";

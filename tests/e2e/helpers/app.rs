@@ -11,12 +11,12 @@ use burgernet_core::alerts::dossier::checkpoints::{CheckpointKey, CheckpointSett
 use burgernet_core::alerts::tips::TipSettings;
 use burgernet_core::auth::dev_identity::{DevKeyPair, StaffTokenRequest, mint_staff_token};
 use burgernet_core::auth::jwks::{JwksRefresh, JwksUrl};
+use burgernet_core::auth::keys::StaffKeys;
+use burgernet_core::auth::participant::ParticipantTokenConfig;
 use burgernet_core::auth::participant::{ParticipantTokenKey, ParticipantTokens};
-use burgernet_core::auth::staff::{StaffKeySource, StaffKeys, StaffRole, StaffTokenAlgorithms};
-use burgernet_core::config::{
-    ApiConfig, Env, EventStreamSettings, LaneJobs, MessagingConfig, ParticipantTokenConfig, StaffTokenConfig,
-    WorkerConfig,
-};
+use burgernet_core::auth::staff::{StaffKeySource, StaffRole, StaffTokenAlgorithms, StaffTokenConfig};
+use burgernet_core::config::{ApiConfig, EventStreamSettings, LaneJobs, WorkerConfig};
+use burgernet_core::env::Env;
 use burgernet_core::ids::{ParticipantId, SessionId};
 use burgernet_core::media::MediaSettings;
 use burgernet_core::media::store::MediaStore;
@@ -24,6 +24,7 @@ use burgernet_core::media::video::VideoTools;
 use burgernet_core::metrics::{self, DeliveryMetrics};
 use burgernet_core::outbox::LocalOutbox;
 use burgernet_core::participants::sign_in::SignInPolicy;
+use burgernet_core::providers::MessagingConfig;
 use burgernet_fakes::fcm::FakeFcm;
 use burgernet_fakes::identity::FakeIdentityProvider;
 use burgernet_workers::{HealthServer, RunnerHandle, WorkerHealth, stall_threshold};
@@ -379,8 +380,8 @@ impl TestApp {
             "properties":{"cbs_code":"GM0363","name":"Amsterdam","inhabitants":931298},
             "geometry":{"type":"Polygon","coordinates":[[[4.73,52.28],[5.07,52.28],[5.07,52.43],[4.73,52.43],[4.73,52.28]]]}}]}"#;
         burgernet_core::reference_data::load_municipalities(&mut conn, amsterdam, None).await.unwrap();
-        let code = burgernet_core::reference_data::RegionCode::parse("amsterdam").unwrap();
-        let gm0363 = burgernet_core::reference_data::CbsCode::parse("GM0363").unwrap();
+        let code = burgernet_core::vocabulary::regions::RegionCode::parse("amsterdam").unwrap();
+        let gm0363 = burgernet_core::vocabulary::regions::CbsCode::parse("GM0363").unwrap();
         burgernet_core::reference_data::create_region(&mut conn, &code, "Eenheid Amsterdam", &[gm0363])
             .await
             .unwrap();

@@ -188,7 +188,7 @@ impl TestDatabase {
     }
 
     pub fn pool(&self) -> DbPool {
-        db::build_pool(&burgernet_core::config::DatabaseConfig { url: self.url.clone(), pool_size: 8 })
+        db::build_pool(&burgernet_core::db::DatabaseConfig { url: self.url.clone(), pool_size: 8 })
             .expect("build a pool")
     }
 }

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use burgernet_core::config::Env;
+use burgernet_core::env::Env;
 use burgernet_core::media::store::MediaStore;
 use hyper_util::rt::TokioIo;
 use s3s::auth::SimpleAuth;

@@ -20,17 +20,18 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tokio::sync::{Mutex, mpsc};
 
-use super::lanes::Lane;
+use super::lanes::lane_job;
+use super::plan::Lane;
 use super::plan::{self, AlertRouting};
 use super::{DeliveryContext, timing};
-use crate::alerts::lifecycle::effective_channels;
+use crate::alerts::delivery::plan::effective_channels;
 use crate::alerts::{Actor, AlertStatus, dossier};
 use crate::db::alerts as alert_queries;
 use crate::db::jobs;
 use crate::db::recipients::{self, Candidate, NewLaneBatch, NewRecipient};
 use crate::ids::{AlertId, AlertMessageId};
 use crate::jobs::{BackgroundJob, JobError};
-use crate::participants::Channel;
+use crate::vocabulary::Channel;
 
 /// Snapshots the recipients of one wave of an alert, in batches with their delivery jobs.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -300,7 +301,7 @@ async fn cut(
         let lane_jobs: Vec<_> = added
             .iter()
             .map(|(message, batch_no, lane)| {
-                Lane::from_database(lane).job(AlertMessageId(*message), *batch_no)
+                lane_job(Lane::from_database(lane), AlertMessageId(*message), *batch_no)
             })
             .collect();
         jobs::insert_many(conn, &lane_jobs).await?;

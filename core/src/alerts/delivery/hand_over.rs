@@ -14,12 +14,12 @@ use super::render::Rendered;
 use super::throttle;
 use crate::alerts::MessageKind;
 use crate::metrics::ErrorSource;
-use crate::participants::devices::Platform;
-use crate::participants::email::EmailAddress;
-use crate::participants::phone::PhoneNumber;
 use crate::providers::email::{EmailError, EmailMessage};
 use crate::providers::push::{PushError, PushNotification};
 use crate::providers::sms::{SmsError, SmsMessage};
+use crate::vocabulary::devices::Platform;
+use crate::vocabulary::email::EmailAddress;
+use crate::vocabulary::phone::PhoneNumber;
 
 /// The token of a device the provider declared dead, with when it learned so (APNs gives the
 /// moment; a device registered again after it is kept).

@@ -24,6 +24,7 @@
 //! at most [`DeliverySettings::max_unrecorded_hand_overs`] hand-overs that no record shows; the
 //! runs that take over mark what they send again `resent_after_interruption`.
 
+pub mod context;
 pub mod fallback;
 pub mod fan_out;
 pub mod hand_over;
@@ -31,23 +32,18 @@ pub mod lanes;
 pub mod plan;
 pub mod recording;
 pub mod render;
+pub mod rounds;
 pub mod throttle;
 pub mod timing;
 
-use std::sync::Arc;
 use std::time::Duration;
 
-pub use self::fallback::{DeliverFallbackSms, SmsFallbackCheck};
+pub use self::context::DeliveryContext;
+pub use self::fallback::SmsFallbackCheck;
 pub use self::fan_out::FanOutWave;
-use self::lanes::Lanes;
-pub use self::lanes::{DeliverEmail, DeliverPush, DeliverSms, Lane, LaneBatch};
-use self::recording::Recorder;
+pub use self::lanes::{DeliverEmail, DeliverFallbackSms, DeliverPush, DeliverSms, LaneBatch};
+pub use self::plan::Lane;
 use self::throttle::Rate;
-use crate::db::DbPool;
-use crate::metrics::DeliveryMetrics;
-use crate::providers::email::EmailSender;
-use crate::providers::push::PushSender;
-use crate::providers::sms::SmsSender;
 
 #[derive(Debug, Clone)]
 pub struct DeliverySettings {
@@ -102,36 +98,5 @@ impl DeliverySettings {
     /// what may arrive twice when it dies (twice each lane's window, see the module docs).
     pub fn max_unrecorded_hand_overs(&self) -> usize {
         2 * (self.push_window + self.sms_window + self.email_window)
-    }
-}
-
-/// What the delivery jobs of one process share: the providers, the lanes' windows and gates,
-/// and the recorder.
-#[derive(Clone)]
-pub struct DeliveryContext {
-    pub pool: DbPool,
-    pub push: PushSender,
-    pub sms: SmsSender,
-    pub email: EmailSender,
-    pub settings: DeliverySettings,
-    /// Where hand-overs, provider errors and the time to the first and last push are counted.
-    pub metrics: DeliveryMetrics,
-    lanes: Arc<Lanes>,
-    recorder: Recorder,
-}
-
-impl DeliveryContext {
-    /// Starts the process's recorder; call from within the runtime that runs the jobs.
-    pub fn new(
-        pool: DbPool,
-        push: PushSender,
-        sms: SmsSender,
-        email: EmailSender,
-        settings: DeliverySettings,
-        metrics: DeliveryMetrics,
-    ) -> Self {
-        let lanes = Arc::new(Lanes::new(&settings, &pool));
-        let recorder = Recorder::start(pool.clone(), metrics.clone());
-        Self { pool, push, sms, email, settings, metrics, lanes, recorder }
     }
 }

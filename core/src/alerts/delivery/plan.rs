@@ -22,16 +22,58 @@ use std::collections::HashMap;
 
 use uuid::Uuid;
 
-use super::lanes::Lane;
-use crate::participants::Channel;
+use crate::vocabulary::Channel;
+use crate::vocabulary::text_enum;
+
+text_enum!(
+    /// A lane of delivery work.
+    Lane {
+        Push => "push",
+        Sms => "sms",
+        Email => "email",
+        /// The SMS to recipients the push lane was meant to reach: after their pushes failed for
+        /// good (or their device went before it was tried). Queued when the push lane ends.
+        FallbackSms => "fallback_sms",
+    }
+);
+
+impl Lane {
+    pub fn channel(self) -> Channel {
+        match self {
+            Self::Push => Channel::Push,
+            Self::Sms | Self::FallbackSms => Channel::Sms,
+            Self::Email => Channel::Email,
+        }
+    }
+
+    /// The lanes of earlier messages that a follow-up in this lane waits for, batch by batch, so
+    /// that it arrives after them: its own channel's, and for SMS also the push lane's (whose end
+    /// queues the SMS after failed pushes).
+    pub(super) fn follows(self) -> &'static [&'static str] {
+        match self {
+            Self::Push => &["push"],
+            Self::Sms | Self::FallbackSms => &["push", "sms", "fallback_sms"],
+            Self::Email => &["email"],
+        }
+    }
+}
+
+/// The channels an alert is actually sent on: e-mail only when it is not urgent.
+pub fn effective_channels(urgent: bool, channels: &[String]) -> Vec<String> {
+    channels
+        .iter()
+        .filter(|channel| !(urgent && channel.as_str() == Channel::Email.as_str()))
+        .cloned()
+        .collect()
+}
 
 /// A push device of a recipient.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeviceTarget {
     pub id: Uuid,
-    pub platform: crate::participants::devices::Platform,
+    pub platform: crate::vocabulary::devices::Platform,
     pub token: String,
-    pub apns_environment: Option<crate::participants::devices::ApnsEnvironment>,
+    pub apns_environment: Option<crate::vocabulary::devices::ApnsEnvironment>,
 }
 
 /// What is known about one recipient when their batch is delivered.
@@ -256,7 +298,7 @@ pub fn follow_up_routes(recipient: &Recipient, reached: &[Channel], made: &Made)
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::participants::devices::Platform;
+    use crate::vocabulary::devices::Platform;
 
     fn device(n: u128) -> DeviceTarget {
         DeviceTarget {

@@ -21,7 +21,7 @@ use crate::db::DbPool;
 use crate::db::deliveries::{self as queries, DeliveryRecord};
 use crate::ids::{AlertId, DeviceId};
 use crate::metrics::{DeliveryMetrics, DeliveryResult};
-use crate::participants::Channel;
+use crate::vocabulary::Channel;
 
 /// Outcomes written in one transaction, at most.
 const MOST_PER_WRITE: usize = 2_000;

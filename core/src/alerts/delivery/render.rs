@@ -3,8 +3,8 @@
 
 use crate::alerts::MessageKind;
 use crate::alerts::content::{AlertTexts, MessageTexts};
-use crate::participants::Language;
 use crate::providers::sms_text;
+use crate::vocabulary::Language;
 
 /// The longest SMS an alert message may become, in segments.
 pub const MAX_SMS_SEGMENTS: usize = 3;

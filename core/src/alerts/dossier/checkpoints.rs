@@ -18,8 +18,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::config::{ConfigError, Env, parse};
 use crate::db::{self, dossier_checkpoints as queries};
+use crate::env::{ConfigError, Env, parse};
 use crate::hex;
 use crate::ids::AlertId;
 use crate::media::store::{MediaStore, ObjectKey, PutOnce, StoreError};

@@ -32,11 +32,11 @@ use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use super::{
+use super::objects::{
     CompletedPart, InvalidParts, MultipartUploadId, ObjectKey, ObjectReader, PART_NUMBERS, PresignedRequest,
     PutOnce, StoreError, UploadSpec, check_content_type, check_ttl, content_disposition, expiry,
 };
-use crate::config::{ConfigError, Env, parse};
+use crate::env::{ConfigError, Env, parse};
 use crate::secret::Secret;
 
 /// The path below the public URL that the API serves the store's URLs on.

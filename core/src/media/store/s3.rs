@@ -22,11 +22,11 @@ use base64::Engine;
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
-use super::{
+use super::objects::{
     CompletedPart, InvalidParts, MultipartUploadId, ObjectKey, ObjectReader, PresignedRequest, PutOnce,
     StoreError, UploadSpec, check_content_type, check_ttl, content_disposition, expiry,
 };
-use crate::config::{ConfigError, Env, parse};
+use crate::env::{ConfigError, Env, parse};
 use crate::secret::Secret;
 
 /// Where the bucket is and how to sign in.

@@ -1,0 +1,170 @@
+//! The shared vocabulary: the checked values and closed sets the whole program speaks in, after
+//! input from the app or from staff has been parsed. Nothing inside the program handles an
+//! unchecked phone number, position or push token. Everything here is pure: no database, no
+//! network, no module of a higher layer.
+
+pub mod area;
+pub mod devices;
+pub mod email;
+pub mod phone;
+pub mod places;
+pub mod regions;
+
+/// Input from outside that does not describe a valid value. `code` is stable and machine
+/// readable (it becomes the problem `code` at the HTTP edge); `detail` is for a person and
+/// never repeats a full phone number, e-mail address or position.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{detail}")]
+pub struct InvalidInput {
+    pub code: &'static str,
+    pub detail: String,
+}
+
+impl InvalidInput {
+    pub fn new(code: &'static str, detail: impl Into<String>) -> Self {
+        Self { code, detail: detail.into() }
+    }
+}
+
+/// Generates a closed set of lower-case names stored as text: serde, the schema, and the
+/// database round trip share one spelling.
+macro_rules! text_enum {
+    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident => $text:tt),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+        pub enum $name {
+            $($(#[$vdoc])* #[serde(rename = $text)] $variant),+
+        }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text),+
+                }
+            }
+
+            /// For values read back from our own tables, which only ever hold valid names.
+            pub fn from_database(text: &str) -> Self {
+                match text {
+                    $($text => $name::$variant,)+
+                    other => panic!(concat!("unknown ", stringify!($name), " in the database: {}"), other),
+                }
+            }
+        }
+    };
+}
+pub(crate) use text_enum;
+
+text_enum!(
+    /// Where a participant stands with their municipality.
+    ParticipantStatus {
+        /// Waiting for the municipality's approval; receives no alerts yet.
+        Pending => "pending",
+        /// Receives alerts.
+        Active => "active",
+        /// A channel proved undeliverable; receives no alerts until reinstated.
+        Quarantined => "quarantined",
+        /// Signed off by the municipality or by themselves; receives nothing.
+        Removed => "removed",
+    }
+);
+
+text_enum!(
+    /// Why a participant's session ended, as recorded with it.
+    SessionEnd {
+        /// The participant signed out on that device.
+        SignedOut => "signed_out",
+        /// A used refresh token of the session was presented again: someone holds a copy.
+        RefreshTokenReused => "refresh_token_reused",
+        /// The participant erased their account.
+        Erased => "erased",
+        /// The municipality removed the participant (or rejected their sign-up).
+        ParticipantRemoved => "participant_removed",
+    }
+);
+
+text_enum!(
+    /// The language messages to the participant are written in.
+    Language {
+        Dutch => "nl",
+        English => "en",
+    }
+);
+
+text_enum!(
+    /// A way to reach a participant.
+    Channel {
+        Push => "push",
+        Sms => "sms",
+        Email => "email",
+    }
+);
+
+text_enum!(
+    /// The alert categories a participant wants (the four domains of the seeds).
+    Category {
+        /// Prevention, road closures, forest fire risk.
+        Inform => "inform",
+        /// Runaway child, burglaries in the street.
+        Engage => "engage",
+        /// Gas leak, explosion, disaster.
+        Alarm => "alarm",
+        /// Robber, burglar, missing person, stolen vehicle.
+        Search => "search",
+    }
+);
+
+/// A display name as the participant chose it: trimmed, 1 to 100 characters, no control
+/// characters.
+pub fn parse_display_name(raw: &str) -> Result<String, InvalidInput> {
+    let name = raw.trim();
+    let length = name.chars().count();
+    if !(1..=100).contains(&length) || name.chars().any(char::is_control) {
+        return Err(InvalidInput::new(
+            "invalid_display_name",
+            "A display name has 1 to 100 characters and no control characters.",
+        ));
+    }
+    Ok(name.to_string())
+}
+
+/// A set of choices without duplicates, in a stable order.
+pub fn distinct<T: Ord + Copy>(values: &[T]) -> Vec<T> {
+    let mut values = values.to_vec();
+    values.sort();
+    values.dedup();
+    values
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_enums_round_trip_through_the_database_spelling() {
+        for status in ParticipantStatus::ALL {
+            assert_eq!(ParticipantStatus::from_database(status.as_str()), *status);
+        }
+        assert_eq!(serde_json::to_value(Language::English).unwrap(), "en");
+        assert_eq!(serde_json::from_value::<Channel>("sms".into()).unwrap(), Channel::Sms);
+        assert!(serde_json::from_value::<Category>("gossip".into()).is_err());
+    }
+
+    #[test]
+    fn display_names_are_trimmed_and_bounded() {
+        assert_eq!(parse_display_name("  Anna  ").unwrap(), "Anna");
+        assert_eq!(parse_display_name("   ").unwrap_err().code, "invalid_display_name");
+        assert!(parse_display_name(&"x".repeat(101)).is_err());
+        assert!(parse_display_name("a\u{7}b").is_err());
+    }
+
+    #[test]
+    fn distinct_sorts_and_removes_repeats() {
+        assert_eq!(
+            distinct(&[Channel::Email, Channel::Push, Channel::Email]),
+            vec![Channel::Push, Channel::Email]
+        );
+    }
+}
