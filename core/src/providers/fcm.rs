@@ -615,20 +615,22 @@ fn interpret_send_answer(answer: &Answer) -> Result<PushAccepted, PushError> {
     let reason = code.clone().unwrap_or_else(|| format!("http_{status}"));
     let detail = format!("HTTP {status} ({reason})");
     let retry_after = retry_after(&answer.headers);
-    let answer = ProviderAnswer::Answered { status, code };
+    let answered = ProviderAnswer::Answered { status, code };
     let by_http_status = || match status {
-        429 => PushError::RateLimited { reason: reason.clone(), retry_after, answer: answer.clone() },
-        500..=599 => PushError::Unavailable { detail: detail.clone(), retry_after, answer: answer.clone() },
-        401 | 403 => PushError::Unauthorized { detail: detail.clone(), answer: Some(answer.clone()) },
-        _ => PushError::Rejected { status, reason: reason.clone(), answer: Some(answer.clone()) },
+        429 => PushError::RateLimited { reason: reason.clone(), retry_after, answer: answered.clone() },
+        500..=599 => PushError::Unavailable { detail: detail.clone(), retry_after, answer: answered.clone() },
+        401 | 403 => PushError::Unauthorized { detail: detail.clone(), answer: Some(answered.clone()) },
+        _ => PushError::Rejected { status, reason: reason.clone(), answer: Some(answered.clone()) },
     };
     Err(match reason.as_str() {
-        "UNREGISTERED" => PushError::Unregistered { reason, since: None, answer: Some(answer) },
-        "SENDER_ID_MISMATCH" => PushError::Rejected { status, reason, answer: Some(answer) },
-        "QUOTA_EXCEEDED" | "RESOURCE_EXHAUSTED" => PushError::RateLimited { reason, retry_after, answer },
-        "UNAVAILABLE" | "INTERNAL" => PushError::Unavailable { detail, retry_after, answer },
+        "UNREGISTERED" => PushError::Unregistered { reason, since: None, answer: Some(answered) },
+        "SENDER_ID_MISMATCH" => PushError::Rejected { status, reason, answer: Some(answered) },
+        "QUOTA_EXCEEDED" | "RESOURCE_EXHAUSTED" => {
+            PushError::RateLimited { reason, retry_after, answer: answered }
+        }
+        "UNAVAILABLE" | "INTERNAL" => PushError::Unavailable { detail, retry_after, answer: answered },
         "THIRD_PARTY_AUTH_ERROR" | "PERMISSION_DENIED" | "UNAUTHENTICATED" => {
-            PushError::Unauthorized { detail, answer: Some(answer) }
+            PushError::Unauthorized { detail, answer: Some(answered) }
         }
         _ => by_http_status(),
     })
