@@ -6,6 +6,7 @@ use std::collections::HashSet;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use burgernet_core::env::Env;
+use burgernet_core::providers::ProviderAnswer;
 use burgernet_core::providers::apns::{ApnsClient, ApnsConfig};
 use burgernet_core::providers::push::{PushError, PushNotification};
 use burgernet_core::secret::Secret;
@@ -147,8 +148,9 @@ async fn an_unregistered_token_is_reported_with_the_moment_apple_learned_it() {
 
     let error = send_error(&apns.client(), TOKEN).await;
 
-    let PushError::Unregistered { reason, since: Some(since) } = &error else { panic!("{error:?}") };
+    let PushError::Unregistered { reason, since: Some(since), answer } = &error else { panic!("{error:?}") };
     assert_eq!(reason, "Unregistered");
+    assert_eq!(answer, &Some(ProviderAnswer::coded(410, "Unregistered")));
     assert!(*since >= before - chrono::Duration::milliseconds(1) && *since <= Utc::now(), "{since}");
     assert!(!error.is_retryable());
     assert_eq!(apns.fake.count_for(TOKEN), 0);
@@ -161,12 +163,20 @@ async fn a_malformed_device_token_counts_as_unregistered() {
 
     // Hex, but too short: Apple's verdict.
     let error = send_error(&client, "abcdef0123").await;
-    assert_eq!(error, PushError::Unregistered { reason: "BadDeviceToken".into(), since: None });
+    assert_eq!(
+        error,
+        PushError::Unregistered {
+            reason: "BadDeviceToken".into(),
+            since: None,
+            answer: Some(ProviderAnswer::coded(400, "BadDeviceToken")),
+        }
+    );
     assert_eq!(apns.fake.requests()[0].reason.as_deref(), Some("BadDeviceToken"));
 
     // Not hex: it cannot be put in the URL, so it never leaves; the verdict is the same.
     let error = send_error(&client, "not/a token").await;
-    assert_eq!(error, PushError::Unregistered { reason: "BadDeviceToken".into(), since: None });
+    assert_eq!(error, PushError::Unregistered { reason: "BadDeviceToken".into(), since: None, answer: None });
+    assert_eq!(error.provider_code(), "BadDeviceToken");
     assert_eq!(apns.fake.requests().len(), 1);
 }
 
@@ -181,7 +191,8 @@ async fn too_many_requests_is_rate_limiting_with_apples_retry_after() {
         error,
         PushError::RateLimited {
             reason: "TooManyRequests".into(),
-            retry_after: Some(Duration::from_secs(7))
+            retry_after: Some(Duration::from_secs(7)),
+            answer: ProviderAnswer::coded(429, "TooManyRequests"),
         }
     );
     assert!(error.is_retryable());
@@ -197,7 +208,11 @@ async fn service_unavailable_is_worth_retrying_and_is_not_retried_by_the_client_
 
     assert_eq!(
         error,
-        PushError::Unavailable { detail: "HTTP 503 (ServiceUnavailable)".into(), retry_after: None }
+        PushError::Unavailable {
+            detail: "HTTP 503 (ServiceUnavailable)".into(),
+            retry_after: None,
+            answer: ProviderAnswer::coded(503, "ServiceUnavailable"),
+        }
     );
     assert!(error.is_retryable());
     assert_eq!(apns.fake.requests().len(), 1);
@@ -211,7 +226,14 @@ async fn other_refusals_are_rejected_and_never_worth_retrying() {
 
     let error = send_error(&client, TOKEN).await;
 
-    assert_eq!(error, PushError::Rejected { status: 400, reason: "TopicDisallowed".into() });
+    assert_eq!(
+        error,
+        PushError::Rejected {
+            status: 400,
+            reason: "TopicDisallowed".into(),
+            answer: Some(ProviderAnswer::coded(400, "TopicDisallowed")),
+        }
+    );
     assert!(!error.is_retryable());
 }
 
@@ -223,7 +245,7 @@ async fn a_collapse_id_over_64_bytes_is_refused_before_sending() {
     let message = PushNotification { collapse_id: &collapse_id, ..notification(TOKEN, true) };
     let error = apns.client().send(ApnsEnvironment::Production, &message).await.unwrap_err();
 
-    assert_eq!(error, PushError::Rejected { status: 400, reason: "BadCollapseId".into() });
+    assert_eq!(error, PushError::Rejected { status: 400, reason: "BadCollapseId".into(), answer: None });
     assert!(apns.fake.requests().is_empty());
 }
 
@@ -273,7 +295,13 @@ async fn a_provider_token_refused_as_expired_even_when_fresh_is_unauthorized() {
 
     let error = send_error(&apns.client(), TOKEN).await;
 
-    assert_eq!(error, PushError::Unauthorized { detail: "HTTP 403 (ExpiredProviderToken)".into() });
+    assert_eq!(
+        error,
+        PushError::Unauthorized {
+            detail: "HTTP 403 (ExpiredProviderToken)".into(),
+            answer: Some(ProviderAnswer::coded(403, "ExpiredProviderToken")),
+        }
+    );
     assert!(error.is_retryable(), "a key rotation may be under way");
     assert_eq!(apns.fake.requests().len(), 2, "one renewal, one repeat");
 }
@@ -288,7 +316,13 @@ async fn a_token_signed_with_another_key_is_unauthorized() {
 
     let error = send_error(&client, TOKEN).await;
 
-    assert_eq!(error, PushError::Unauthorized { detail: "HTTP 403 (InvalidProviderToken)".into() });
+    assert_eq!(
+        error,
+        PushError::Unauthorized {
+            detail: "HTTP 403 (InvalidProviderToken)".into(),
+            answer: Some(ProviderAnswer::coded(403, "InvalidProviderToken")),
+        }
+    );
     assert_eq!(apns.fake.requests().len(), 1, "only an expired token is renewed");
 }
 
@@ -299,7 +333,9 @@ async fn a_client_that_does_not_trust_the_fakes_certificate_authority_cannot_con
 
     let error = send_error(&client, TOKEN).await;
 
-    let PushError::Unavailable { detail, .. } = &error else { panic!("{error:?}") };
+    let PushError::Unavailable { detail, answer: ProviderAnswer::Connect, .. } = &error else {
+        panic!("{error:?}")
+    };
     assert!(
         detail.starts_with("TLS with APNs production failed") && detail.contains("certificate"),
         "{detail}"
@@ -319,7 +355,11 @@ async fn an_answer_slower_than_the_timeout_is_unavailable() {
 
     assert_eq!(
         error,
-        PushError::Unavailable { detail: "no answer from APNs within 300ms".into(), retry_after: None }
+        PushError::Unavailable {
+            detail: "no answer from APNs within 300ms".into(),
+            retry_after: None,
+            answer: ProviderAnswer::Timeout,
+        }
     );
     assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
 }
@@ -331,7 +371,9 @@ async fn a_connection_dropped_before_the_answer_fails_that_notification_and_the_
     apns.fake.faults().fail_next(1, Fault::DropConnection);
 
     let error = send_error(&client, TOKEN).await;
-    let PushError::Unavailable { detail, .. } = &error else { panic!("{error:?}") };
+    let PushError::Unavailable { detail, answer: ProviderAnswer::Connect, .. } = &error else {
+        panic!("{error:?}")
+    };
     assert!(detail.starts_with("the connection to APNs production broke before an answer"), "{detail}");
 
     client.send(ApnsEnvironment::Production, &notification(TOKEN, true)).await.unwrap();

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
 use burgernet_core::env::Env;
+use burgernet_core::providers::ProviderAnswer;
 use burgernet_core::providers::fcm::{FcmClient, FcmConfig, MAX_PAYLOAD_BYTES, ServiceAccount};
 use burgernet_core::providers::push::{PushError, PushNotification};
 use burgernet_fakes::faults::Fault;
@@ -158,7 +159,13 @@ async fn credentials_refused_even_when_fresh_are_unauthorized_after_one_retry() 
 
     let error = fcm.fcm_client().send(&alert(DEVICE)).await.unwrap_err();
 
-    assert_eq!(error, PushError::Unauthorized { detail: "HTTP 401 (UNAUTHENTICATED)".into() });
+    assert_eq!(
+        error,
+        PushError::Unauthorized {
+            detail: "HTTP 401 (UNAUTHENTICATED)".into(),
+            answer: Some(ProviderAnswer::coded(401, "UNAUTHENTICATED")),
+        }
+    );
     assert_eq!(error.code(), "unauthorized");
     assert_eq!((fcm.tokens_issued(), fcm.requests()), (2, 2));
     assert!(fcm.received().is_empty());
@@ -181,7 +188,8 @@ async fn a_key_google_does_not_know_is_unauthorized_at_the_token_endpoint() {
     assert_eq!(
         error,
         PushError::Unauthorized {
-            detail: "the OAuth2 token endpoint answered HTTP 400 (invalid_grant)".into()
+            detail: "the OAuth2 token endpoint answered HTTP 400 (invalid_grant)".into(),
+            answer: Some(ProviderAnswer::coded(400, "invalid_grant")),
         }
     );
     assert!(error.is_retryable(), "an operator problem: a key rotation may be under way");
@@ -195,7 +203,14 @@ async fn an_unregistered_device_is_reported_for_removal_and_never_retried() {
 
     let error = fcm.fcm_client().send(&alert(DEVICE)).await.unwrap_err();
 
-    assert_eq!(error, PushError::Unregistered { reason: "UNREGISTERED".into(), since: None });
+    assert_eq!(
+        error,
+        PushError::Unregistered {
+            reason: "UNREGISTERED".into(),
+            since: None,
+            answer: Some(ProviderAnswer::coded(404, "UNREGISTERED")),
+        }
+    );
     assert!(!error.is_retryable());
     assert_eq!(error.code(), "UNREGISTERED");
 }
@@ -211,7 +226,8 @@ async fn quota_exceeded_is_rate_limited_with_the_wait_fcm_asked_for() {
         error,
         PushError::RateLimited {
             reason: "QUOTA_EXCEEDED".into(),
-            retry_after: Some(Duration::from_secs(17))
+            retry_after: Some(Duration::from_secs(17)),
+            answer: ProviderAnswer::coded(429, "QUOTA_EXCEEDED"),
         }
     );
     assert!(error.is_retryable());
@@ -225,7 +241,14 @@ async fn a_503_is_unavailable_and_the_next_attempt_goes_through() {
     let client = fcm.fcm_client();
 
     let error = client.send(&alert(DEVICE)).await.unwrap_err();
-    assert_eq!(error, PushError::Unavailable { detail: "HTTP 503 (UNAVAILABLE)".into(), retry_after: None });
+    assert_eq!(
+        error,
+        PushError::Unavailable {
+            detail: "HTTP 503 (UNAVAILABLE)".into(),
+            retry_after: None,
+            answer: ProviderAnswer::coded(503, "UNAVAILABLE"),
+        }
+    );
     assert!(error.is_retryable());
 
     client.send(&alert(DEVICE)).await.expect("the retry goes through");
@@ -240,7 +263,9 @@ async fn a_dropped_connection_is_unavailable_and_the_client_reconnects() {
     fcm.faults().fail_next(1, Fault::DropConnection);
 
     let error = client.send(&alert(DEVICE)).await.unwrap_err();
-    let PushError::Unavailable { detail, retry_after: None } = &error else { panic!("{error:?}") };
+    let PushError::Unavailable { detail, retry_after: None, answer: ProviderAnswer::Connect } = &error else {
+        panic!("{error:?}")
+    };
     assert!(detail.starts_with("the connection to FCM broke before an answer"), "{detail}");
 
     client.send(&alert(DEVICE)).await.expect("a new connection");
@@ -332,7 +357,8 @@ async fn a_server_that_does_not_speak_http2_gets_no_message_and_the_error_says_s
         error,
         PushError::Unavailable {
             detail: "FCM did not agree to HTTP/2 (it refused ALPN h2)".into(),
-            retry_after: None
+            retry_after: None,
+            answer: ProviderAnswer::Connect,
         }
     );
     assert_eq!(http1_only.tokens_issued(), 1, "the token endpoint works over HTTP/1.1");
@@ -351,7 +377,11 @@ async fn an_fcm_slower_than_the_timeout_is_unavailable() {
     assert!(started.elapsed() < Duration::from_secs(2), "gave up after {:?}", started.elapsed());
     assert_eq!(
         error,
-        PushError::Unavailable { detail: "FCM: no response within 300ms".into(), retry_after: None }
+        PushError::Unavailable {
+            detail: "FCM: no response within 300ms".into(),
+            retry_after: None,
+            answer: ProviderAnswer::Timeout,
+        }
     );
 }
 
@@ -365,7 +395,9 @@ async fn an_unreachable_token_endpoint_is_unavailable() {
 
     let error = client.send(&alert(DEVICE)).await.unwrap_err();
 
-    let PushError::Unavailable { detail, .. } = &error else { panic!("{error:?}") };
+    let PushError::Unavailable { detail, answer: ProviderAnswer::Connect, .. } = &error else {
+        panic!("{error:?}")
+    };
     assert!(detail.starts_with("the OAuth2 token endpoint: could not connect"), "{detail}");
     assert_eq!(fcm.requests(), 0);
 }
@@ -376,7 +408,14 @@ async fn an_invalid_argument_is_rejected_for_good() {
 
     let error = fcm.fcm_client().send(&alert("")).await.unwrap_err();
 
-    assert_eq!(error, PushError::Rejected { status: 400, reason: "INVALID_ARGUMENT".into() });
+    assert_eq!(
+        error,
+        PushError::Rejected {
+            status: 400,
+            reason: "INVALID_ARGUMENT".into(),
+            answer: Some(ProviderAnswer::coded(400, "INVALID_ARGUMENT")),
+        }
+    );
     assert!(!error.is_retryable());
     assert_eq!(error.code(), "INVALID_ARGUMENT");
 }
@@ -388,7 +427,14 @@ async fn a_device_of_another_firebase_project_is_rejected_for_good() {
 
     let error = fcm.fcm_client().send(&alert(DEVICE)).await.unwrap_err();
 
-    assert_eq!(error, PushError::Rejected { status: 403, reason: "SENDER_ID_MISMATCH".into() });
+    assert_eq!(
+        error,
+        PushError::Rejected {
+            status: 403,
+            reason: "SENDER_ID_MISMATCH".into(),
+            answer: Some(ProviderAnswer::coded(403, "SENDER_ID_MISMATCH")),
+        }
+    );
     assert!(!error.is_retryable());
 }
 
@@ -400,7 +446,13 @@ async fn sending_for_a_project_the_account_may_not_use_is_unauthorized() {
 
     let error = client.send(&alert(DEVICE)).await.unwrap_err();
 
-    assert_eq!(error, PushError::Unauthorized { detail: "HTTP 403 (PERMISSION_DENIED)".into() });
+    assert_eq!(
+        error,
+        PushError::Unauthorized {
+            detail: "HTTP 403 (PERMISSION_DENIED)".into(),
+            answer: Some(ProviderAnswer::coded(403, "PERMISSION_DENIED")),
+        }
+    );
 }
 
 #[tokio::test]

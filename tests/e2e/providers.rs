@@ -4,6 +4,7 @@
 use std::time::{Duration, Instant};
 
 use burgernet_core::outbox::{LocalOutbox, OutboxChannel};
+use burgernet_core::providers::ProviderAnswer;
 use burgernet_core::providers::email::{EmailError, EmailMessage, EmailSender, SmtpMailer};
 use burgernet_core::providers::sms::{HttpSmsGateway, SmsError, SmsMessage, SmsSender};
 use burgernet_core::secret::Secret;
@@ -106,7 +107,13 @@ async fn a_503_from_the_gateway_is_unavailable_and_worth_retrying() {
     let to = number();
 
     let error = sender.send(&sms(&to)).await.unwrap_err();
-    assert_eq!(error, SmsError::Unavailable { detail: "HTTP 503 (service_unavailable)".into() });
+    assert_eq!(
+        error,
+        SmsError::Unavailable {
+            detail: "HTTP 503 (service_unavailable)".into(),
+            answer: ProviderAnswer::coded(503, "service_unavailable"),
+        }
+    );
     assert!(error.is_retryable());
     assert!(gateway.sent().is_empty());
 
@@ -136,7 +143,13 @@ async fn a_number_the_gateway_cannot_deliver_to_is_rejected_for_good() {
 
     let error = gateway.sms_sender().send(&sms(&to)).await.unwrap_err();
 
-    assert_eq!(error, SmsError::Rejected { detail: "HTTP 422 (invalid_recipient)".into() });
+    assert_eq!(
+        error,
+        SmsError::Rejected {
+            detail: "HTTP 422 (invalid_recipient)".into(),
+            answer: ProviderAnswer::coded(422, "invalid_recipient"),
+        }
+    );
     assert!(!error.is_retryable());
     assert_eq!(error.retry_after(), None);
     assert!(gateway.sent().is_empty());
@@ -151,7 +164,9 @@ async fn a_connection_the_gateway_drops_without_an_answer_is_unavailable() {
 
     let error = sender.send(&sms(&to)).await.unwrap_err();
 
-    let SmsError::Unavailable { detail } = &error else { panic!("{error:?}") };
+    let SmsError::Unavailable { detail, answer: ProviderAnswer::Connect } = &error else {
+        panic!("{error:?}")
+    };
     assert!(detail.starts_with("the request failed"), "{detail}");
     assert!(gateway.sent().is_empty());
     sender.send(&sms(&to)).await.expect("the next request is answered");
@@ -169,7 +184,13 @@ async fn a_body_the_gateway_will_not_carry_is_rejected_for_good() {
         .await
         .unwrap_err();
 
-    assert_eq!(error, SmsError::Rejected { detail: "HTTP 422 (invalid_body)".into() });
+    assert_eq!(
+        error,
+        SmsError::Rejected {
+            detail: "HTTP 422 (invalid_body)".into(),
+            answer: ProviderAnswer::coded(422, "invalid_body"),
+        }
+    );
 }
 
 #[tokio::test]
@@ -183,7 +204,10 @@ async fn a_gateway_slower_than_the_timeout_is_unavailable() {
     let error = sender.send(&sms(&to)).await.unwrap_err();
 
     assert!(started.elapsed() < Duration::from_secs(2), "gave up after {:?}", started.elapsed());
-    assert_eq!(error, SmsError::Unavailable { detail: "no response within 300ms".into() });
+    assert_eq!(
+        error,
+        SmsError::Unavailable { detail: "no response within 300ms".into(), answer: ProviderAnswer::Timeout }
+    );
     assert!(error.is_retryable());
 }
 
@@ -199,7 +223,9 @@ async fn an_unreachable_gateway_is_unavailable() {
 
     let error = sender.send(&sms(&to)).await.unwrap_err();
 
-    let SmsError::Unavailable { detail } = &error else { panic!("{error:?}") };
+    let SmsError::Unavailable { detail, answer: ProviderAnswer::Connect } = &error else {
+        panic!("{error:?}")
+    };
     assert!(detail.starts_with("could not connect"), "{detail}");
     assert!(error.is_retryable());
 }
@@ -388,7 +414,11 @@ async fn a_temporary_refusal_is_worth_retrying() {
     let sender = sink.email_sender();
 
     let error = sender.send(&verification_mail()).await.unwrap_err();
-    assert_eq!(error, EmailError::Unavailable { detail: "SMTP 451 4.3.0".into() });
+    assert_eq!(
+        error,
+        EmailError::Unavailable { detail: "SMTP 451 4.3.0".into(), answer: ProviderAnswer::status(451) }
+    );
+    assert_eq!(error.provider_code(), "451");
     assert!(error.is_retryable());
     assert!(sink.messages().is_empty());
 
@@ -404,7 +434,10 @@ async fn an_unknown_mailbox_is_rejected_for_good() {
     let error = sink.email_sender().send(&verification_mail()).await.unwrap_err();
 
     // The sink, like Postfix, repeats the address in its reply; we keep only the codes.
-    assert_eq!(error, EmailError::Rejected { detail: "SMTP 550 5.1.1".into() });
+    assert_eq!(
+        error,
+        EmailError::Rejected { detail: "SMTP 550 5.1.1".into(), answer: Some(ProviderAnswer::status(550)) }
+    );
     assert!(!error.is_retryable());
     assert!(sink.messages().is_empty());
 }
@@ -423,7 +456,10 @@ async fn a_mail_server_slower_than_the_timeout_is_unavailable() {
     assert!(started.elapsed() < Duration::from_secs(2), "gave up after {:?}", started.elapsed());
     assert_eq!(
         error,
-        EmailError::Unavailable { detail: "the mail server did not accept the message within 300ms".into() }
+        EmailError::Unavailable {
+            detail: "the mail server did not accept the message within 300ms".into(),
+            answer: ProviderAnswer::Timeout,
+        }
     );
     assert!(error.is_retryable());
 }
@@ -441,7 +477,7 @@ async fn an_unreachable_mail_server_is_unavailable() {
 
     let error = sender.send(&verification_mail()).await.unwrap_err();
 
-    assert!(matches!(error, EmailError::Unavailable { .. }), "{error:?}");
+    assert!(matches!(error, EmailError::Unavailable { answer: ProviderAnswer::Connect, .. }), "{error:?}");
     assert!(error.is_retryable());
 }
 

@@ -172,7 +172,8 @@ impl RemoteJwks {
             .header(header::USER_AGENT, concat!("burgernet/", env!("CARGO_PKG_VERSION")))
             .body(Full::new(Bytes::new()))
             .map_err(|error| format!("could not build the request: {error}"))?;
-        let (parts, body) = self.inner.client.exchange(request, MAX_JWKS_BYTES).await?;
+        let (parts, body) =
+            self.inner.client.exchange(request, MAX_JWKS_BYTES).await.map_err(|failed| failed.detail)?;
         if parts.status != StatusCode::OK {
             return Err(format!("HTTP {}", parts.status.as_u16()));
         }

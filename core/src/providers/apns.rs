@@ -50,6 +50,7 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
+use super::ProviderAnswer;
 use super::http2::{Answer, Http2Connections};
 use super::push::{PushAccepted, PushError, PushNotification, fit_body};
 use super::sms::retry_after;
@@ -315,10 +316,10 @@ impl ApnsClient {
         let timeout = self.inner.timeout;
         tokio::time::timeout(timeout, endpoint.exchange(prepared.request(bearer))).await.unwrap_or_else(
             |_| {
-                Err(PushError::unavailable(format!(
-                    "no answer from APNs within {}",
-                    humantime::format_duration(timeout)
-                )))
+                Err(PushError::unavailable(
+                    format!("no answer from APNs within {}", humantime::format_duration(timeout)),
+                    ProviderAnswer::Timeout,
+                ))
             },
         )
     }
@@ -356,11 +357,11 @@ impl PreparedRequest {
     ) -> Result<Self, PushError> {
         // Apple's own verdict on such a token; checked here because it goes into the URL.
         if notification.token.is_empty() || !notification.token.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(PushError::Unregistered { reason: "BadDeviceToken".into(), since: None });
+            return Err(bad_device_token());
         }
         let uri: Uri = format!("{}/3/device/{}", endpoint.base_url(), notification.token)
             .parse()
-            .map_err(|_| PushError::Unregistered { reason: "BadDeviceToken".into(), since: None })?;
+            .map_err(|_| bad_device_token())?;
 
         let mut headers = HeaderMap::new();
         headers.insert(HeaderName::from_static("apns-topic"), topic.clone());
@@ -376,7 +377,11 @@ impl PreparedRequest {
                 .ok()
                 .filter(|_| notification.collapse_id.len() <= MAX_COLLAPSE_ID_BYTES)
                 // Our collapse ids are alert ids: a longer one is a bug on our side.
-                .ok_or_else(|| PushError::Rejected { status: 400, reason: "BadCollapseId".into() })?;
+                .ok_or_else(|| PushError::Rejected {
+                    status: 400,
+                    reason: "BadCollapseId".into(),
+                    answer: None,
+                })?;
             headers.insert(HeaderName::from_static("apns-collapse-id"), collapse_id);
         }
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
@@ -401,7 +406,7 @@ fn payload(notification: &PushNotification<'_>) -> Result<Vec<u8>, PushError> {
     }
     if data.contains_key("aps") {
         // `aps` is Apple's dictionary; our data keys are fixed names, so this is a bug of ours.
-        return Err(PushError::Rejected { status: 400, reason: "BadPayload".into() });
+        return Err(PushError::Rejected { status: 400, reason: "BadPayload".into(), answer: None });
     }
     let level = if notification.urgent { "time-sensitive" } else { "active" };
     let render = |body: &str| {
@@ -421,7 +426,7 @@ fn payload(notification: &PushNotification<'_>) -> Result<Vec<u8>, PushError> {
         return Ok(whole);
     }
     let body = fit_body(notification.body, |body| render(body).len() <= MAX_PAYLOAD_BYTES)
-        .ok_or_else(|| PushError::Rejected { status: 413, reason: "PayloadTooLarge".into() })?;
+        .ok_or_else(|| PushError::Rejected { status: 413, reason: "PayloadTooLarge".into(), answer: None })?;
     Ok(render(&body))
 }
 
@@ -452,31 +457,51 @@ fn interpret_response(
         let apns_id = headers.get("apns-id").and_then(|id| id.to_str().ok()).map(str::to_string);
         return Ok(PushAccepted { provider_message_id: apns_id });
     }
+    let status = status.as_u16();
     let given_reason = reason(body);
+    // Apple always gives a reason; should one be missing, the status's own reason stands in,
+    // recorded and counted alike.
     let reason_or = |fallback: &str| given_reason.clone().unwrap_or_else(|| fallback.to_string());
+    let read_as = |reason: &str| ProviderAnswer::coded(status, reason);
+    let answer = ProviderAnswer::Answered { status, code: given_reason.clone() };
     let described = match &given_reason {
-        Some(reason) => format!("HTTP {} ({reason})", status.as_u16()),
-        None => format!("HTTP {}", status.as_u16()),
+        Some(reason) => format!("HTTP {status} ({reason})"),
+        None => format!("HTTP {status}"),
     };
-    match status.as_u16() {
+    match status {
         410 => {
             let since = serde_json::from_slice::<ErrorBody>(body)
                 .ok()
                 .and_then(|body| body.timestamp)
                 .and_then(DateTime::from_timestamp_millis);
-            Err(PushError::Unregistered { reason: reason_or("Unregistered"), since })
+            let reason = reason_or("Unregistered");
+            Err(PushError::Unregistered { answer: Some(read_as(&reason)), reason, since })
         }
-        400 if given_reason.as_deref() == Some("BadDeviceToken") => {
-            Err(PushError::Unregistered { reason: reason_or("BadDeviceToken"), since: None })
-        }
-        403 => Err(PushError::Unauthorized { detail: described }),
-        429 => Err(PushError::RateLimited {
-            reason: reason_or("TooManyRequests"),
-            retry_after: retry_after(headers),
+        400 if given_reason.as_deref() == Some("BadDeviceToken") => Err(PushError::Unregistered {
+            reason: "BadDeviceToken".into(),
+            since: None,
+            answer: Some(answer),
         }),
-        400..=499 => Err(PushError::Rejected { status: status.as_u16(), reason: reason_or("Unknown") }),
-        _ => Err(PushError::Unavailable { detail: described, retry_after: retry_after(headers) }),
+        403 => Err(PushError::Unauthorized { detail: described, answer: Some(answer) }),
+        429 => {
+            let reason = reason_or("TooManyRequests");
+            Err(PushError::RateLimited {
+                answer: read_as(&reason),
+                reason,
+                retry_after: retry_after(headers),
+            })
+        }
+        400..=499 => {
+            let reason = reason_or("Unknown");
+            Err(PushError::Rejected { status, answer: Some(read_as(&reason)), reason })
+        }
+        _ => Err(PushError::Unavailable { detail: described, retry_after: retry_after(headers), answer }),
     }
+}
+
+/// Apple's verdict on a token that is not hex, given by us before asking: nothing was sent.
+fn bad_device_token() -> PushError {
+    PushError::Unregistered { reason: "BadDeviceToken".into(), since: None, answer: None }
 }
 
 /// The provider token in use, shared by all requests.
@@ -543,10 +568,15 @@ impl ProviderTokens {
     fn sign(&self, now: SystemTime) -> Result<ProviderToken, PushError> {
         let iat = now.duration_since(UNIX_EPOCH).map(|since| since.as_secs()).unwrap_or(0);
         let jwt = jsonwebtoken::encode(&self.header, &Claims { iss: &self.team_id, iat }, &self.key)
-            .map_err(|_| PushError::Unauthorized { detail: "could not sign the provider token".into() })?;
-        let mut bearer = HeaderValue::from_str(&format!("bearer {jwt}")).map_err(|_| {
-            PushError::Unauthorized { detail: "the provider token is not a header value".into() }
-        })?;
+            .map_err(|_| PushError::Unauthorized {
+                detail: "could not sign the provider token".into(),
+                answer: None,
+            })?;
+        let mut bearer =
+            HeaderValue::from_str(&format!("bearer {jwt}")).map_err(|_| PushError::Unauthorized {
+                detail: "the provider token is not a header value".into(),
+                answer: None,
+            })?;
         bearer.set_sensitive(true);
         Ok(ProviderToken { bearer, issued_at: now })
     }
@@ -623,7 +653,7 @@ mod tests {
         let too_large = PushNotification { title: &title, ..notification("body", &[]) };
         assert_eq!(
             payload(&too_large),
-            Err(PushError::Rejected { status: 413, reason: "PayloadTooLarge".into() })
+            Err(PushError::Rejected { status: 413, reason: "PayloadTooLarge".into(), answer: None })
         );
         assert!(matches!(payload(&notification("body", &[("aps", "x")])), Err(PushError::Rejected { .. })));
     }
@@ -692,23 +722,39 @@ mod tests {
             Err(PushError::Unregistered {
                 reason: "Unregistered".into(),
                 since: DateTime::from_timestamp_millis(1_700_000_000_123),
+                answer: Some(ProviderAnswer::coded(410, "Unregistered")),
             })
         );
         assert_eq!(
             answer(400, &[], r#"{"reason":"BadDeviceToken"}"#),
-            Err(PushError::Unregistered { reason: "BadDeviceToken".into(), since: None })
+            Err(PushError::Unregistered {
+                reason: "BadDeviceToken".into(),
+                since: None,
+                answer: Some(ProviderAnswer::coded(400, "BadDeviceToken")),
+            })
         );
         assert_eq!(
             answer(400, &[], r#"{"reason":"BadPriority"}"#),
-            Err(PushError::Rejected { status: 400, reason: "BadPriority".into() })
+            Err(PushError::Rejected {
+                status: 400,
+                reason: "BadPriority".into(),
+                answer: Some(ProviderAnswer::coded(400, "BadPriority")),
+            })
         );
         assert_eq!(
             answer(413, &[], r#"{"reason":"PayloadTooLarge"}"#),
-            Err(PushError::Rejected { status: 413, reason: "PayloadTooLarge".into() })
+            Err(PushError::Rejected {
+                status: 413,
+                reason: "PayloadTooLarge".into(),
+                answer: Some(ProviderAnswer::coded(413, "PayloadTooLarge")),
+            })
         );
         assert_eq!(
             answer(403, &[], r#"{"reason":"InvalidProviderToken"}"#),
-            Err(PushError::Unauthorized { detail: "HTTP 403 (InvalidProviderToken)".into() })
+            Err(PushError::Unauthorized {
+                detail: "HTTP 403 (InvalidProviderToken)".into(),
+                answer: Some(ProviderAnswer::coded(403, "InvalidProviderToken")),
+            })
         );
         assert_eq!(
             answer(429, &[("retry-after", "30")], r#"{"reason":"TooManyRequests"}"#)
@@ -720,7 +766,8 @@ mod tests {
             answer(500, &[], r#"{"reason":"InternalServerError"}"#),
             Err(PushError::Unavailable {
                 detail: "HTTP 500 (InternalServerError)".into(),
-                retry_after: None
+                retry_after: None,
+                answer: ProviderAnswer::coded(500, "InternalServerError"),
             })
         );
         assert_eq!(
@@ -730,7 +777,25 @@ mod tests {
         // A reason that is not one of Apple's words is not repeated.
         assert_eq!(
             answer(400, &[], r#"{"reason":"token 3f2a9c0e is bad"}"#),
-            Err(PushError::Rejected { status: 400, reason: "Unknown".into() })
+            Err(PushError::Rejected {
+                status: 400,
+                reason: "Unknown".into(),
+                answer: Some(ProviderAnswer::coded(400, "Unknown")),
+            })
         );
+    }
+
+    #[test]
+    fn apples_answers_are_counted_by_reason_else_status() {
+        let counted = |status, body: &str| answer(status, &[], body).unwrap_err().provider_code();
+        assert_eq!(counted(503, r#"{"reason":"ServiceUnavailable"}"#), "ServiceUnavailable");
+        assert_eq!(counted(503, ""), "503");
+        assert_eq!(counted(403, ""), "403");
+        assert_eq!(counted(400, r#"{"reason":"BadDeviceToken"}"#), "BadDeviceToken");
+        assert_eq!(counted(410, r#"{"reason":"Unregistered"}"#), "Unregistered");
+        // Without a reason, the status's own reason stands in, as on the delivery record.
+        assert_eq!(counted(410, ""), "Unregistered");
+        assert_eq!(counted(429, ""), "TooManyRequests");
+        assert_eq!(counted(400, ""), "Unknown");
     }
 }

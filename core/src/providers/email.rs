@@ -24,6 +24,7 @@ use lettre::message::{Mailbox, Message};
 use lettre::transport::smtp::Error as SmtpError;
 use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
+use super::ProviderAnswer;
 use crate::env::{ConfigError, Env, parse};
 use crate::outbox::{LocalOutbox, OutboxChannel, OutgoingMessage};
 use crate::secret::Secret;
@@ -68,11 +69,11 @@ pub enum EmailError {
     /// The server will never accept this message (a permanent 5xx reply, e.g. 550 mailbox
     /// unavailable), or the address cannot be used. Retrying does not help.
     #[error("the mail server rejected the message: {detail}")]
-    Rejected { detail: String },
+    Rejected { detail: String, answer: Option<ProviderAnswer> },
     /// A temporary refusal (4xx), or the server could not be reached, timed out, or TLS failed.
     /// Worth retrying later.
     #[error("the mail server is unavailable: {detail}")]
-    Unavailable { detail: String },
+    Unavailable { detail: String, answer: ProviderAnswer },
 }
 
 impl EmailError {
@@ -82,15 +83,21 @@ impl EmailError {
     }
 
     /// The mail server's answer for metrics: the SMTP status (`550`), or `timeout` / `connect`
-    /// when none came.
+    /// when none came ([`ProviderAnswer::code`]); `rejected` for a message refused before it was
+    /// offered.
     pub fn provider_code(&self) -> String {
         match self {
             Self::Unauthorized => "unauthorized".into(),
-            Self::Rejected { detail } => super::answer_code(detail).unwrap_or_else(|| "rejected".into()),
-            Self::Unavailable { detail } => {
-                super::answer_code(detail).unwrap_or_else(|| super::transport_code(detail).into())
+            Self::Rejected { answer, .. } => {
+                answer.as_ref().map_or_else(|| "rejected".into(), ProviderAnswer::code)
             }
+            Self::Unavailable { answer, .. } => answer.code(),
         }
+    }
+
+    /// A message we cannot offer the server at all.
+    fn unsendable(detail: impl Into<String>) -> Self {
+        Self::Rejected { detail: detail.into(), answer: None }
     }
 }
 
@@ -247,8 +254,8 @@ impl SmtpMailer {
     }
 
     pub async fn send(&self, message: &EmailMessage) -> Result<SentEmail, EmailError> {
-        let to = Address::from_str(message.to.as_str()).map_err(|_| EmailError::Rejected {
-            detail: "the recipient address cannot be used in an SMTP envelope".into(),
+        let to = Address::from_str(message.to.as_str()).map_err(|_| {
+            EmailError::unsendable("the recipient address cannot be used in an SMTP envelope")
         })?;
         let this = &*self.inner;
         let message_id = format!("<{}@{}>", uuid::Uuid::new_v4(), this.from.email.domain());
@@ -266,9 +273,7 @@ impl SmtpMailer {
             ))
             .header(ContentType::TEXT_PLAIN)
             .body(message.text_body.clone())
-            .map_err(|error| EmailError::Rejected {
-                detail: format!("the message cannot be built: {error}"),
-            })?;
+            .map_err(|error| EmailError::unsendable(format!("the message cannot be built: {error}")))?;
 
         // lettre's own timeout covers only connecting; this one covers the whole conversation.
         let result = match tokio::time::timeout(this.timeout, this.transport.send(email)).await {
@@ -278,6 +283,7 @@ impl SmtpMailer {
                     "the mail server did not accept the message within {}",
                     humantime::format_duration(this.timeout)
                 ),
+                answer: ProviderAnswer::Timeout,
             }),
         };
         match &result {
@@ -300,18 +306,23 @@ fn classify(error: SmtpError) -> EmailError {
             Some(enhanced) => format!("SMTP {code} {enhanced}"),
             None => format!("SMTP {code}"),
         };
+        // The reply code is what is counted; the enhanced status stays in the detail.
+        let answer = ProviderAnswer::status(code);
         return match code {
             // RFC 4954: authentication required, mechanism too weak, credentials invalid,
             // encryption required for the mechanism.
             530 | 534 | 535 | 538 => EmailError::Unauthorized,
-            500..=599 => EmailError::Rejected { detail },
-            _ => EmailError::Unavailable { detail },
+            500..=599 => EmailError::Rejected { detail, answer: Some(answer) },
+            _ => EmailError::Unavailable { detail, answer },
         };
     }
-    let unavailable = |detail: String| EmailError::Unavailable { detail };
     if error.is_timeout() {
-        return unavailable("no answer from the mail server in time".into());
+        return EmailError::Unavailable {
+            detail: "no answer from the mail server in time".into(),
+            answer: ProviderAnswer::Timeout,
+        };
     }
+    let unavailable = |detail: String| EmailError::Unavailable { detail, answer: ProviderAnswer::Connect };
     if error.is_tls() {
         return unavailable(format!("TLS with the mail server failed: {}", causes(&error)));
     }
@@ -326,7 +337,7 @@ fn classify(error: SmtpError) -> EmailError {
             return EmailError::Unauthorized;
         }
         if text.contains("non-ascii") {
-            return EmailError::Rejected { detail: text };
+            return EmailError::unsendable(text);
         }
         return unavailable(format!("SMTP client error: {text}"));
     }

@@ -82,10 +82,10 @@ use rustls_pki_types::pem::PemObject;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use super::error_chain;
 use super::http2::{Answer, Http2Connections};
 use super::push::{PushAccepted, PushError, PushNotification, fit_body};
 use super::sms::retry_after;
+use super::{ProviderAnswer, error_chain};
 use crate::env::{ConfigError, Env, parse};
 use crate::secret::Secret;
 
@@ -304,6 +304,7 @@ impl AssertionSigner {
         };
         let failed = || PushError::Unauthorized {
             detail: "could not sign the token request with the service account's key".into(),
+            answer: None,
         };
         let claims = serde_json::to_vec(&claims).map_err(|_| failed())?;
         let signing_input = format!("{}.{}", self.encoded_header, URL_SAFE_NO_PAD.encode(claims));
@@ -462,7 +463,9 @@ impl FcmClient {
             .header(header::CONTENT_TYPE, "application/json")
             .header(header::USER_AGENT, concat!("burgernet/", env!("CARGO_PKG_VERSION")))
             .body(Full::new(body))
-            .map_err(|_| PushError::unavailable("could not build the FCM request"))?;
+            .map_err(|_| {
+                PushError::unavailable("could not build the FCM request", ProviderAnswer::Connect)
+            })?;
         self.within_timeout("FCM", self.inner.messages.exchange(request)).await
     }
 
@@ -514,7 +517,9 @@ impl FcmClient {
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
             .header(header::USER_AGENT, concat!("burgernet/", env!("CARGO_PKG_VERSION")))
             .body(Full::new(Bytes::from(form)))
-            .map_err(|_| PushError::unavailable("could not build the token request"))?;
+            .map_err(|_| {
+                PushError::unavailable("could not build the token request", ProviderAnswer::Connect)
+            })?;
         let fetched_at = Instant::now();
         let peer = "the OAuth2 token endpoint";
         let answer = self.within_timeout(peer, self.token_exchange(request, peer)).await?;
@@ -527,7 +532,7 @@ impl FcmClient {
             let what = if error.is_connect() { "could not connect" } else { "the request failed" };
             // hyper-util's own text ("client error (Connect)") adds nothing to its cause's.
             let cause = error_chain(std::error::Error::source(&error).unwrap_or(&error));
-            PushError::unavailable(format!("{peer}: {what}: {cause}"))
+            PushError::unavailable(format!("{peer}: {what}: {cause}"), ProviderAnswer::Connect)
         })?;
         Answer::read(response, MAX_RESPONSE_BYTES, peer).await
     }
@@ -540,10 +545,10 @@ impl FcmClient {
     ) -> Result<Answer, PushError> {
         let timeout = self.inner.timeout;
         tokio::time::timeout(timeout, exchange).await.map_err(|_| {
-            PushError::unavailable(format!(
-                "{peer}: no response within {}",
-                humantime::format_duration(timeout)
-            ))
+            PushError::unavailable(
+                format!("{peer}: no response within {}", humantime::format_duration(timeout)),
+                ProviderAnswer::Timeout,
+            )
         })?
     }
 }
@@ -557,12 +562,16 @@ fn interpret_token_answer(answer: &Answer, fetched_at: Instant) -> Result<Access
             .ok()
             .filter(|granted| granted.token_type.eq_ignore_ascii_case("bearer"))
             .ok_or_else(|| {
-                PushError::unavailable("the OAuth2 token endpoint answered HTTP 200 without a bearer token")
+                PushError::unavailable(
+                    "the OAuth2 token endpoint answered HTTP 200 without a bearer token",
+                    ProviderAnswer::status(status),
+                )
             })?;
         let mut authorization =
             HeaderValue::try_from(format!("Bearer {}", granted.access_token)).map_err(|_| {
                 PushError::unavailable(
                     "the OAuth2 token endpoint answered a token that cannot be sent in a header",
+                    ProviderAnswer::status(status),
                 )
             })?;
         authorization.set_sensitive(true);
@@ -576,16 +585,19 @@ fn interpret_token_answer(answer: &Answer, fetched_at: Instant) -> Result<Access
         .ok()
         .map(|refused| refused.error)
         .filter(|code| is_code(code));
-    let detail = match code {
+    let detail = match &code {
         Some(code) => format!("the OAuth2 token endpoint answered HTTP {status} ({code})"),
         None => format!("the OAuth2 token endpoint answered HTTP {status}"),
     };
+    let answered = ProviderAnswer::Answered { status, code };
     match status {
-        408 | 429 | 500..=599 => {
-            Err(PushError::Unavailable { detail, retry_after: retry_after(&answer.headers) })
-        }
-        400..=499 => Err(PushError::Unauthorized { detail }),
-        _ => Err(PushError::unavailable(detail)),
+        408 | 429 | 500..=599 => Err(PushError::Unavailable {
+            detail,
+            retry_after: retry_after(&answer.headers),
+            answer: answered,
+        }),
+        400..=499 => Err(PushError::Unauthorized { detail, answer: Some(answered) }),
+        _ => Err(PushError::unavailable(detail, answered)),
     }
 }
 
@@ -598,22 +610,27 @@ fn interpret_send_answer(answer: &Answer) -> Result<PushAccepted, PushError> {
         return Ok(PushAccepted { provider_message_id: name });
     }
     let (error_code, google_status) = read_google_error(&answer.body);
-    let reason = error_code.clone().or(google_status).unwrap_or_else(|| format!("http_{status}"));
+    let code = error_code.or(google_status);
+    // Without a code the delivery record says `http_404`; the metric counts the status.
+    let reason = code.clone().unwrap_or_else(|| format!("http_{status}"));
     let detail = format!("HTTP {status} ({reason})");
     let retry_after = retry_after(&answer.headers);
+    let answered = ProviderAnswer::Answered { status, code };
     let by_http_status = || match status {
-        429 => PushError::RateLimited { reason: reason.clone(), retry_after },
-        500..=599 => PushError::Unavailable { detail: detail.clone(), retry_after },
-        401 | 403 => PushError::Unauthorized { detail: detail.clone() },
-        _ => PushError::Rejected { status, reason: reason.clone() },
+        429 => PushError::RateLimited { reason: reason.clone(), retry_after, answer: answered.clone() },
+        500..=599 => PushError::Unavailable { detail: detail.clone(), retry_after, answer: answered.clone() },
+        401 | 403 => PushError::Unauthorized { detail: detail.clone(), answer: Some(answered.clone()) },
+        _ => PushError::Rejected { status, reason: reason.clone(), answer: Some(answered.clone()) },
     };
     Err(match reason.as_str() {
-        "UNREGISTERED" => PushError::Unregistered { reason, since: None },
-        "SENDER_ID_MISMATCH" => PushError::Rejected { status, reason },
-        "QUOTA_EXCEEDED" | "RESOURCE_EXHAUSTED" => PushError::RateLimited { reason, retry_after },
-        "UNAVAILABLE" | "INTERNAL" => PushError::Unavailable { detail, retry_after },
+        "UNREGISTERED" => PushError::Unregistered { reason, since: None, answer: Some(answered) },
+        "SENDER_ID_MISMATCH" => PushError::Rejected { status, reason, answer: Some(answered) },
+        "QUOTA_EXCEEDED" | "RESOURCE_EXHAUSTED" => {
+            PushError::RateLimited { reason, retry_after, answer: answered }
+        }
+        "UNAVAILABLE" | "INTERNAL" => PushError::Unavailable { detail, retry_after, answer: answered },
         "THIRD_PARTY_AUTH_ERROR" | "PERMISSION_DENIED" | "UNAUTHENTICATED" => {
-            PushError::Unauthorized { detail }
+            PushError::Unauthorized { detail, answer: Some(answered) }
         }
         _ => by_http_status(),
     })
@@ -809,12 +826,17 @@ mod tests {
         assert_eq!(sent.provider_message_id.as_deref(), Some("projects/p/messages/0:1"));
         assert_eq!(interpret_send_answer(&answer(200, &[], "?")).unwrap().provider_message_id, None);
 
+        let coded = |status, code| Some(ProviderAnswer::coded(status, code));
         let cases = [
             (
                 404,
                 "NOT_FOUND",
                 Some("UNREGISTERED"),
-                PushError::Unregistered { reason: "UNREGISTERED".into(), since: None },
+                PushError::Unregistered {
+                    reason: "UNREGISTERED".into(),
+                    since: None,
+                    answer: coded(404, "UNREGISTERED"),
+                },
             ),
             (
                 429,
@@ -823,6 +845,7 @@ mod tests {
                 PushError::RateLimited {
                     reason: "QUOTA_EXCEEDED".into(),
                     retry_after: Some(Duration::from_secs(9)),
+                    answer: ProviderAnswer::coded(429, "QUOTA_EXCEEDED"),
                 },
             ),
             (
@@ -832,6 +855,7 @@ mod tests {
                 PushError::Unavailable {
                     detail: "HTTP 503 (UNAVAILABLE)".into(),
                     retry_after: Some(Duration::from_secs(9)),
+                    answer: ProviderAnswer::coded(503, "UNAVAILABLE"),
                 },
             ),
             (
@@ -841,37 +865,56 @@ mod tests {
                 PushError::Unavailable {
                     detail: "HTTP 500 (INTERNAL)".into(),
                     retry_after: Some(Duration::from_secs(9)),
+                    answer: ProviderAnswer::coded(500, "INTERNAL"),
                 },
             ),
             (
                 403,
                 "PERMISSION_DENIED",
                 Some("SENDER_ID_MISMATCH"),
-                PushError::Rejected { status: 403, reason: "SENDER_ID_MISMATCH".into() },
+                PushError::Rejected {
+                    status: 403,
+                    reason: "SENDER_ID_MISMATCH".into(),
+                    answer: coded(403, "SENDER_ID_MISMATCH"),
+                },
             ),
             (
                 403,
                 "PERMISSION_DENIED",
                 None,
-                PushError::Unauthorized { detail: "HTTP 403 (PERMISSION_DENIED)".into() },
+                PushError::Unauthorized {
+                    detail: "HTTP 403 (PERMISSION_DENIED)".into(),
+                    answer: coded(403, "PERMISSION_DENIED"),
+                },
             ),
             (
                 401,
                 "UNAUTHENTICATED",
                 Some("THIRD_PARTY_AUTH_ERROR"),
-                PushError::Unauthorized { detail: "HTTP 401 (THIRD_PARTY_AUTH_ERROR)".into() },
+                PushError::Unauthorized {
+                    detail: "HTTP 401 (THIRD_PARTY_AUTH_ERROR)".into(),
+                    answer: coded(401, "THIRD_PARTY_AUTH_ERROR"),
+                },
             ),
             (
                 400,
                 "INVALID_ARGUMENT",
                 Some("INVALID_ARGUMENT"),
-                PushError::Rejected { status: 400, reason: "INVALID_ARGUMENT".into() },
+                PushError::Rejected {
+                    status: 400,
+                    reason: "INVALID_ARGUMENT".into(),
+                    answer: coded(400, "INVALID_ARGUMENT"),
+                },
             ),
             (
                 413,
                 "FAILED_PRECONDITION",
                 None,
-                PushError::Rejected { status: 413, reason: "FAILED_PRECONDITION".into() },
+                PushError::Rejected {
+                    status: 413,
+                    reason: "FAILED_PRECONDITION".into(),
+                    answer: coded(413, "FAILED_PRECONDITION"),
+                },
             ),
         ];
         for (status, google_status, error_code, expected) in cases {
@@ -880,24 +923,46 @@ mod tests {
             assert_eq!(error, expected);
             assert!(!format!("{error} {error:?}").contains("abc:123"));
         }
-        // Without Google's body, the HTTP status decides.
+        // Without Google's body, the HTTP status decides, and is what is counted.
+        let bad_gateway = interpret_send_answer(&answer(502, &[], "<html>Bad gateway</html>")).unwrap_err();
         assert_eq!(
-            interpret_send_answer(&answer(502, &[], "<html>Bad gateway</html>")).unwrap_err(),
-            PushError::Unavailable { detail: "HTTP 502 (http_502)".into(), retry_after: None }
+            bad_gateway,
+            PushError::Unavailable {
+                detail: "HTTP 502 (http_502)".into(),
+                retry_after: None,
+                answer: ProviderAnswer::status(502),
+            }
         );
+        assert_eq!(bad_gateway.provider_code(), "502");
+        let limited = interpret_send_answer(&answer(429, &[], "")).unwrap_err();
         assert_eq!(
-            interpret_send_answer(&answer(429, &[], "")).unwrap_err(),
-            PushError::RateLimited { reason: "http_429".into(), retry_after: None }
+            limited,
+            PushError::RateLimited {
+                reason: "http_429".into(),
+                retry_after: None,
+                answer: ProviderAnswer::status(429),
+            }
         );
+        assert_eq!((limited.code(), limited.provider_code().as_str()), ("http_429", "429"));
+        let not_found = interpret_send_answer(&answer(404, &[], "")).unwrap_err();
         assert_eq!(
-            interpret_send_answer(&answer(404, &[], "")).unwrap_err(),
-            PushError::Rejected { status: 404, reason: "http_404".into() }
+            not_found,
+            PushError::Rejected {
+                status: 404,
+                reason: "http_404".into(),
+                answer: Some(ProviderAnswer::status(404))
+            }
         );
+        assert_eq!((not_found.code(), not_found.provider_code().as_str()), ("http_404", "404"));
         // Free text where a code belongs is left out.
         let odd = json!({"error": {"status": "token abc:123 unknown"}}).to_string();
         assert_eq!(
             interpret_send_answer(&answer(400, &[], &odd)).unwrap_err(),
-            PushError::Rejected { status: 400, reason: "http_400".into() }
+            PushError::Rejected {
+                status: 400,
+                reason: "http_400".into(),
+                answer: Some(ProviderAnswer::status(400))
+            }
         );
     }
 
@@ -913,23 +978,25 @@ mod tests {
         assert!(granted.authorization.is_sensitive());
         assert_eq!(granted.refresh_after, now + Duration::from_secs(3599 - 300));
         let refused = r#"{"error":"invalid_grant","error_description":"Invalid JWT Signature."}"#;
+        let refusal = interpret_token_answer(&answer(400, &[], refused), now).err().unwrap();
         assert_eq!(
-            interpret_token_answer(&answer(400, &[], refused), now).err(),
-            Some(PushError::Unauthorized {
-                detail: "the OAuth2 token endpoint answered HTTP 400 (invalid_grant)".into()
-            })
+            refusal,
+            PushError::Unauthorized {
+                detail: "the OAuth2 token endpoint answered HTTP 400 (invalid_grant)".into(),
+                answer: Some(ProviderAnswer::coded(400, "invalid_grant")),
+            }
         );
-        assert!(matches!(
-            interpret_token_answer(&answer(503, &[], ""), now).err(),
-            Some(PushError::Unavailable { .. })
-        ));
-        assert!(matches!(
-            interpret_token_answer(
-                &answer(200, &[], r#"{"access_token":"x","expires_in":1,"token_type":"MAC"}"#),
-                now
-            )
-            .err(),
-            Some(PushError::Unavailable { .. })
-        ));
+        assert_eq!(refusal.provider_code(), "invalid_grant");
+        let unavailable = interpret_token_answer(&answer(503, &[], ""), now).err().unwrap();
+        assert!(matches!(unavailable, PushError::Unavailable { .. }));
+        assert_eq!(unavailable.provider_code(), "503");
+        let not_bearer = interpret_token_answer(
+            &answer(200, &[], r#"{"access_token":"x","expires_in":1,"token_type":"MAC"}"#),
+            now,
+        )
+        .err()
+        .unwrap();
+        assert!(matches!(not_bearer, PushError::Unavailable { .. }));
+        assert_eq!(not_bearer.provider_code(), "200");
     }
 }

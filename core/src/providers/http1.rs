@@ -16,7 +16,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 
-use super::error_chain;
+use super::{ProviderAnswer, error_chain};
 
 /// Cheap to clone: clones share the connection pool.
 #[derive(Clone)]
@@ -62,34 +62,50 @@ impl Http1Client {
     }
 
     /// Sends `request` and reads the whole answer, at most `max_body_bytes` of it, within the
-    /// time limit. The error says what failed in words fit for logs (it comes from the network
-    /// stack, never from the request): `could not connect: ...`, `the request failed: ...`,
-    /// `could not read the response (HTTP 200): ...` or `no response within 10s`.
+    /// time limit.
     pub async fn exchange(
         &self,
         request: Request<Full<Bytes>>,
         max_body_bytes: usize,
-    ) -> Result<(Parts, Bytes), String> {
+    ) -> Result<(Parts, Bytes), ExchangeFailed> {
         let exchange = async {
             let response = self.client.request(request).await.map_err(|error| {
                 let what = if error.is_connect() { "could not connect" } else { "the request failed" };
                 // hyper-util's own text ("client error (Connect)") adds nothing to its cause's.
-                format!("{what}: {}", error_chain(std::error::Error::source(&error).unwrap_or(&error)))
+                let cause = error_chain(std::error::Error::source(&error).unwrap_or(&error));
+                ExchangeFailed { detail: format!("{what}: {cause}"), answer: ProviderAnswer::Connect }
             })?;
             let (parts, body) = response.into_parts();
             let bytes = Limited::new(body, max_body_bytes)
                 .collect()
                 .await
                 .map_err(|error| {
-                    format!("could not read the response (HTTP {}): {error}", parts.status.as_u16())
+                    let status = parts.status.as_u16();
+                    ExchangeFailed {
+                        detail: format!("could not read the response (HTTP {status}): {error}"),
+                        answer: ProviderAnswer::status(status),
+                    }
                 })?
                 .to_bytes();
             Ok((parts, bytes))
         };
-        tokio::time::timeout(self.timeout, exchange)
-            .await
-            .map_err(|_| format!("no response within {}", humantime::format_duration(self.timeout)))?
+        tokio::time::timeout(self.timeout, exchange).await.map_err(|_| ExchangeFailed {
+            detail: format!("no response within {}", humantime::format_duration(self.timeout)),
+            answer: ProviderAnswer::Timeout,
+        })?
     }
+}
+
+/// Why an exchange brought no whole answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExchangeFailed {
+    /// What failed, in words fit for logs (they come from the network stack, never from the
+    /// request): `could not connect: ...`, `the request failed: ...`, `could not read the response
+    /// (HTTP 200): ...` or `no response within 10s`.
+    pub detail: String,
+    /// [`ProviderAnswer::Connect`], [`ProviderAnswer::Timeout`], or the status of an answer whose
+    /// body could not be read.
+    pub answer: ProviderAnswer,
 }
 
 /// A TLS config that trusts nobody, for a connector that only ever speaks plain HTTP.

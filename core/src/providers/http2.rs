@@ -10,7 +10,8 @@
 //! unsent is sent once more on a fresh connection. Keep-alive pings notice connections that died
 //! silently.
 //!
-//! Errors are [`PushError::Unavailable`] and name the server (`APNs production`, `FCM`), never the
+//! Errors are [`PushError::Unavailable`] (with [`ProviderAnswer::Connect`], or the status of an
+//! answer that could not be read) and name the server (`APNs production`, `FCM`), never the
 //! request: its URL or body may hold a device token.
 
 use std::sync::Arc;
@@ -28,8 +29,8 @@ use rustls_pki_types::ServerName;
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
-use super::error_chain;
 use super::push::PushError;
+use super::{ProviderAnswer, error_chain};
 
 const KEEP_ALIVE_INTERVAL: Duration = Duration::from_secs(30);
 const KEEP_ALIVE_TIMEOUT: Duration = Duration::from_secs(20);
@@ -54,10 +55,10 @@ impl Answer {
             .collect()
             .await
             .map_err(|error| {
-                PushError::unavailable(format!(
-                    "could not read the answer of {peer} (HTTP {}): {error}",
-                    parts.status.as_u16()
-                ))
+                PushError::unavailable(
+                    format!("could not read the answer of {peer} (HTTP {}): {error}", parts.status.as_u16()),
+                    ProviderAnswer::status(parts.status.as_u16()),
+                )
             })?
             .to_bytes();
         Ok(Self { status: parts.status, headers: parts.headers, body })
@@ -140,11 +141,14 @@ impl Http2Connections {
                         request = unsent;
                     }
                     _ => {
-                        return Err(PushError::unavailable(format!(
-                            "the connection to {} broke before an answer: {}",
-                            self.peer,
-                            error_chain(&error.into_error())
-                        )));
+                        return Err(PushError::unavailable(
+                            format!(
+                                "the connection to {} broke before an answer: {}",
+                                self.peer,
+                                error_chain(&error.into_error())
+                            ),
+                            ProviderAnswer::Connect,
+                        ));
                     }
                 },
             }
@@ -178,7 +182,7 @@ impl Http2Connections {
 
     async fn connect(&self) -> Result<Connection, PushError> {
         let peer = self.peer;
-        let unavailable = PushError::unavailable;
+        let unavailable = |detail| PushError::unavailable(detail, ProviderAnswer::Connect);
         let tcp = TcpStream::connect((self.host.as_str(), self.port))
             .await
             .map_err(|error| unavailable(format!("could not connect to {peer}: {}", error_chain(&error))))?;

@@ -4,10 +4,11 @@
 //! hold one concrete type and never a trait object. Push goes to APNs ([`apns`]) and FCM ([`fcm`])
 //! (both behind [`push::PushSender`]) over HTTP/2 connections of our own (`http2.rs`).
 //!
-//! Errors from these clients follow the providers' rules and say whether a retry can help
-//! (`is_retryable`). Their text never contains a phone number, an e-mail address or a message
-//! body: bodies hold one-time codes and verification links, and error texts end up in logs and in
-//! the job table.
+//! Errors from these clients follow the providers' rules, say whether a retry can help
+//! (`is_retryable`) and carry what the provider answered ([`ProviderAnswer`]), which metrics
+//! count. Their text never contains a phone number, an e-mail address or a message body: bodies
+//! hold one-time codes and verification links, and error texts end up in logs and in the job
+//! table.
 //!
 //! TLS: every provider client uses [`tls_client_config`]: rustls with the *ring* crypto provider,
 //! handed to the client explicitly. No process-wide default crypto provider is installed, and
@@ -89,33 +90,44 @@ pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
     text
 }
 
-/// The provider's code in an error detail the clients wrote: the reason in `HTTP 503 (reason)`,
-/// else the status of `HTTP 503` or `SMTP 451 4.3.0`. `None` when no answer was read. FCM's
-/// stand-in reason for a body without one (`http_503`) becomes the bare status.
-pub(crate) fn answer_code(detail: &str) -> Option<String> {
-    ["HTTP ", "SMTP "].iter().find_map(|protocol| {
-        let rest = &detail[detail.find(protocol)? + protocol.len()..];
-        let status = rest.get(..3).filter(|status| status.bytes().all(|b| b.is_ascii_digit()))?;
-        let reason = rest[3..].strip_prefix(" (").and_then(|reason| reason.split_once(')')).map(|(r, _)| r);
-        Some(match reason {
-            Some(reason) if *protocol == "HTTP " => status_or_reason(reason).to_string(),
-            _ => status.to_string(),
-        })
-    })
+/// What a provider answered to one request, as its client read it: what metrics count and the
+/// clients' errors are classified by. Every provider error carries one, filled where the answer was
+/// read, so nobody has to read it back out of an error's text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProviderAnswer {
+    /// The provider answered: the HTTP status (or the SMTP reply code), and the provider's own
+    /// code for the error when it gave one fit to keep (APNs' `reason`, FCM's `errorCode` or
+    /// Google's `status`, the gateway's `code`, the OAuth2 `error`).
+    Answered { status: u16, code: Option<String> },
+    /// No answer came within the time limit.
+    Timeout,
+    /// No answer came: the connection could not be made or broke (refused, TLS, HTTP/2, GOAWAY),
+    /// or the request could not be made at all.
+    Connect,
 }
 
-/// `503` for FCM's `http_503` (no reason in the body), else the reason itself.
-pub(crate) fn status_or_reason(reason: &str) -> &str {
-    reason
-        .strip_prefix("http_")
-        .filter(|status| status.len() == 3 && status.bytes().all(|b| b.is_ascii_digit()))
-        .unwrap_or(reason)
-}
+impl ProviderAnswer {
+    /// An answer with a status and no code of the provider's own.
+    pub fn status(status: u16) -> Self {
+        Self::Answered { status, code: None }
+    }
 
-/// How a request that got no answer failed: `timeout` when the clients say it did not come in
-/// time, else `connect` (refused, broken, TLS).
-pub(crate) fn transport_code(detail: &str) -> &'static str {
-    if detail.contains(" within ") || detail.contains(" in time") { "timeout" } else { "connect" }
+    /// An answer with a status and the provider's code for the error.
+    pub fn coded(status: u16, code: impl Into<String>) -> Self {
+        Self::Answered { status, code: Some(code.into()) }
+    }
+
+    /// The provider's own name for the answer, for metrics: its code where it gave one
+    /// (`BadDeviceToken`, `UNREGISTERED`, `invalid_recipient`), else the status (`503`, `451`),
+    /// or `timeout` / `connect` when no answer came. Unsanitised: see `metrics::error_code_label`.
+    pub fn code(&self) -> String {
+        match self {
+            Self::Answered { code: Some(code), .. } => code.clone(),
+            Self::Answered { status, code: None } => status.to_string(),
+            Self::Timeout => "timeout".into(),
+            Self::Connect => "connect".into(),
+        }
+    }
 }
 
 /// How messages reach participants. Without a gateway or SMTP server only local mode can run:
@@ -181,21 +193,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn codes_are_read_from_the_details_the_clients_write() {
-        assert_eq!(answer_code("HTTP 503 (ServiceUnavailable)").as_deref(), Some("ServiceUnavailable"));
-        assert_eq!(answer_code("HTTP 502 (http_502)").as_deref(), Some("502"));
-        assert_eq!(answer_code("HTTP 503").as_deref(), Some("503"));
-        assert_eq!(answer_code("could not read the APNs answer (HTTP 500): x").as_deref(), Some("500"));
-        assert_eq!(
-            answer_code("the OAuth2 token endpoint answered HTTP 400 (invalid_grant)").as_deref(),
-            Some("invalid_grant")
-        );
-        assert_eq!(answer_code("SMTP 451 4.3.0").as_deref(), Some("451"));
-        assert_eq!(answer_code("no answer from APNs within 300ms"), None);
-        assert_eq!(transport_code("no answer from APNs within 300ms"), "timeout");
-        assert_eq!(transport_code("no answer from the mail server in time"), "timeout");
-        assert_eq!(transport_code("could not connect: Connection refused (os error 111)"), "connect");
-        assert_eq!(status_or_reason("http_404"), "404");
-        assert_eq!(status_or_reason("UNREGISTERED"), "UNREGISTERED");
+    fn an_answer_is_named_by_the_providers_code_else_its_status() {
+        assert_eq!(ProviderAnswer::coded(503, "ServiceUnavailable").code(), "ServiceUnavailable");
+        assert_eq!(ProviderAnswer::status(503).code(), "503");
+        assert_eq!(ProviderAnswer::status(451).code(), "451");
+        assert_eq!(ProviderAnswer::Timeout.code(), "timeout");
+        assert_eq!(ProviderAnswer::Connect.code(), "connect");
     }
 }

@@ -19,6 +19,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use super::ProviderAnswer;
 use super::apns::ApnsClient;
 use super::fcm::FcmClient;
 use crate::vocabulary::devices::{ApnsEnvironment, Platform};
@@ -54,24 +55,27 @@ pub struct PushAccepted {
     pub provider_message_id: Option<String>,
 }
 
+/// Why a push was not accepted. Each error carries what the provider answered ([`ProviderAnswer`]);
+/// those the client decides without asking (a token that cannot be one, a payload that cannot
+/// fit, a provider token it cannot sign) carry none.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PushError {
     /// The token will never work again: remove the device. `since` is when the provider learned
     /// so (APNs' `timestamp` with 410); a device registered again after that moment is kept.
     #[error("the device token is no longer valid ({reason})")]
-    Unregistered { reason: String, since: Option<DateTime<Utc>> },
+    Unregistered { reason: String, since: Option<DateTime<Utc>>, answer: Option<ProviderAnswer> },
     /// 429: too many requests.
     #[error("the push provider is rate limiting us ({reason}){}", after_text(*.retry_after))]
-    RateLimited { reason: String, retry_after: Option<Duration> },
+    RateLimited { reason: String, retry_after: Option<Duration>, answer: ProviderAnswer },
     /// 5xx, a refused or broken connection, GOAWAY, a time-out: try again later.
     #[error("the push provider is unavailable: {detail}{}", after_text(*.retry_after))]
-    Unavailable { detail: String, retry_after: Option<Duration> },
+    Unavailable { detail: String, retry_after: Option<Duration>, answer: ProviderAnswer },
     /// Any other refusal of this notification (a 4xx): retrying cannot help.
     #[error("the push provider rejected the notification: HTTP {status} ({reason})")]
-    Rejected { status: u16, reason: String },
+    Rejected { status: u16, reason: String, answer: Option<ProviderAnswer> },
     /// The provider refused our credentials, even after a fresh token.
     #[error("the push provider refused our credentials: {detail}")]
-    Unauthorized { detail: String },
+    Unauthorized { detail: String, answer: Option<ProviderAnswer> },
 }
 
 fn after_text(retry_after: Option<Duration>) -> String {
@@ -83,8 +87,8 @@ fn after_text(retry_after: Option<Duration>) -> String {
 
 impl PushError {
     /// A passing failure without the provider's `Retry-After`: no answer, a broken connection.
-    pub(crate) fn unavailable(detail: impl Into<String>) -> Self {
-        Self::Unavailable { detail: detail.into(), retry_after: None }
+    pub(crate) fn unavailable(detail: impl Into<String>, answer: ProviderAnswer) -> Self {
+        Self::Unavailable { detail: detail.into(), retry_after: None, answer }
     }
 
     /// Whether sending the same notification again later may succeed.
@@ -113,19 +117,18 @@ impl PushError {
         }
     }
 
-    /// The provider's own name for the error, for metrics: its reason where it gave one
-    /// (`BadDeviceToken`, `UNREGISTERED`, `QUOTA_EXCEEDED`), else the HTTP status (`503`), or
-    /// `timeout` / `connect` when no answer came. Unsanitised: see `metrics::error_code_label`.
+    /// The provider's own name for the error, for metrics: [`ProviderAnswer::code`] (its reason,
+    /// else the HTTP status, or `timeout` / `connect`); for an error decided without asking, the
+    /// reason the provider gives such a request, or `unauthorized` for credentials we could not
+    /// make. Unsanitised: see `metrics::error_code_label`.
     pub fn provider_code(&self) -> String {
         match self {
-            Self::Unregistered { reason, .. }
-            | Self::RateLimited { reason, .. }
-            | Self::Rejected { reason, .. } => super::status_or_reason(reason).to_string(),
-            Self::Unavailable { detail, .. } => {
-                super::answer_code(detail).unwrap_or_else(|| super::transport_code(detail).into())
+            Self::RateLimited { answer, .. } | Self::Unavailable { answer, .. } => answer.code(),
+            Self::Unregistered { reason, answer, .. } | Self::Rejected { reason, answer, .. } => {
+                answer.as_ref().map_or_else(|| reason.clone(), ProviderAnswer::code)
             }
-            Self::Unauthorized { detail } => {
-                super::answer_code(detail).unwrap_or_else(|| "unauthorized".into())
+            Self::Unauthorized { answer, .. } => {
+                answer.as_ref().map_or_else(|| "unauthorized".into(), ProviderAnswer::code)
             }
         }
     }
@@ -203,9 +206,9 @@ impl PushSender {
         apns_environment: Option<ApnsEnvironment>,
         notification: &PushNotification<'_>,
     ) -> Result<PushAccepted, PushError> {
-        let not_configured = |what: &str| PushError::Unavailable {
-            detail: format!("no {what} client is configured"),
-            retry_after: None,
+        // Counted as `connect`: no provider could be reached.
+        let not_configured = |what: &str| {
+            PushError::unavailable(format!("no {what} client is configured"), ProviderAnswer::Connect)
         };
         match platform {
             Platform::Ios => {
@@ -249,12 +252,17 @@ mod tests {
 
     #[test]
     fn classification() {
-        let gone = PushError::Unregistered { reason: "Unregistered".into(), since: None };
+        let gone = PushError::Unregistered {
+            reason: "Unregistered".into(),
+            since: None,
+            answer: Some(ProviderAnswer::coded(410, "Unregistered")),
+        };
         assert!(!gone.is_retryable());
         assert_eq!(gone.code(), "Unregistered");
         let limited = PushError::RateLimited {
             reason: "TooManyRequests".into(),
             retry_after: Some(Duration::from_secs(3)),
+            answer: ProviderAnswer::coded(429, "TooManyRequests"),
         };
         assert!(limited.is_retryable());
         assert_eq!(limited.retry_after(), Some(Duration::from_secs(3)));
@@ -262,29 +270,43 @@ mod tests {
             limited.to_string(),
             "the push provider is rate limiting us (TooManyRequests), retry after 3s"
         );
-        assert!(!PushError::Rejected { status: 400, reason: "PayloadTooLarge".into() }.is_retryable());
-        assert!(PushError::Unavailable { detail: "HTTP 503".into(), retry_after: None }.is_retryable());
+        let too_large = PushError::Rejected { status: 413, reason: "PayloadTooLarge".into(), answer: None };
+        assert!(!too_large.is_retryable());
+        assert!(PushError::unavailable("HTTP 503", ProviderAnswer::status(503)).is_retryable());
     }
 
     #[test]
     fn provider_codes_name_the_error_as_the_provider_does() {
         let code = |error: PushError| error.provider_code();
+        // Decided by the client itself, in the provider's words.
         assert_eq!(
-            code(PushError::Unregistered { reason: "BadDeviceToken".into(), since: None }),
+            code(PushError::Unregistered { reason: "BadDeviceToken".into(), since: None, answer: None }),
             "BadDeviceToken"
         );
-        assert_eq!(code(PushError::Rejected { status: 404, reason: "http_404".into() }), "404");
-        let unavailable = |detail: &str| PushError::Unavailable { detail: detail.into(), retry_after: None };
-        assert_eq!(code(unavailable("HTTP 503 (UNAVAILABLE)")), "UNAVAILABLE");
-        assert_eq!(code(unavailable("HTTP 503")), "503");
-        assert_eq!(code(unavailable("no answer from APNs within 300ms")), "timeout");
-        assert_eq!(code(unavailable("could not connect to APNs production: refused")), "connect");
+        // FCM's stand-in reason for an answer without a code is recorded; the status is counted.
+        let rejected = PushError::Rejected {
+            status: 404,
+            reason: "http_404".into(),
+            answer: Some(ProviderAnswer::status(404)),
+        };
+        assert_eq!((rejected.code(), code(rejected.clone()).as_str()), ("http_404", "404"));
+        let unavailable = |answer| PushError::unavailable("(only for logs)", answer);
+        assert_eq!(code(unavailable(ProviderAnswer::coded(503, "UNAVAILABLE"))), "UNAVAILABLE");
+        assert_eq!(code(unavailable(ProviderAnswer::status(503))), "503");
+        assert_eq!(code(unavailable(ProviderAnswer::Timeout)), "timeout");
+        assert_eq!(code(unavailable(ProviderAnswer::Connect)), "connect");
         assert_eq!(
-            code(PushError::Unauthorized { detail: "HTTP 403 (InvalidProviderToken)".into() }),
+            code(PushError::Unauthorized {
+                detail: "HTTP 403 (InvalidProviderToken)".into(),
+                answer: Some(ProviderAnswer::coded(403, "InvalidProviderToken")),
+            }),
             "InvalidProviderToken"
         );
         assert_eq!(
-            code(PushError::Unauthorized { detail: "could not sign the provider token".into() }),
+            code(PushError::Unauthorized {
+                detail: "could not sign the provider token".into(),
+                answer: None
+            }),
             "unauthorized"
         );
     }

@@ -77,6 +77,7 @@ use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
+use super::ProviderAnswer;
 use super::http1::Http1Client;
 use crate::env::{ConfigError, Env, parse};
 use crate::outbox::{LocalOutbox, OutboxChannel, OutgoingMessage};
@@ -115,14 +116,14 @@ pub enum SmsError {
     /// The gateway will never send this message (400/422), e.g. because the number cannot
     /// receive SMS. Retrying does not help.
     #[error("the SMS gateway rejected the message: {detail}")]
-    Rejected { detail: String },
+    Rejected { detail: String, answer: ProviderAnswer },
     /// Too many requests (429); try again after `retry_after` when the gateway said so.
     #[error("the SMS gateway is rate limiting us{}", retry_after_text(*.retry_after))]
     RateLimited { retry_after: Option<Duration> },
     /// The gateway could not be reached or failed (5xx, time-out, connection refused, an answer we
     /// cannot read). Worth retrying later.
     #[error("the SMS gateway is unavailable: {detail}")]
-    Unavailable { detail: String },
+    Unavailable { detail: String, answer: ProviderAnswer },
 }
 
 fn retry_after_text(retry_after: Option<Duration>) -> String {
@@ -147,15 +148,13 @@ impl SmsError {
     }
 
     /// The gateway's own name for the error, for metrics: its error code where it gave one
-    /// (`invalid_recipient`), else the HTTP status, or `timeout` / `connect` when no answer came.
+    /// (`invalid_recipient`), else the HTTP status, or `timeout` / `connect` when no answer came
+    /// ([`ProviderAnswer::code`]). A refused key is `unauthorized` whatever the status.
     pub fn provider_code(&self) -> String {
         match self {
             Self::Unauthorized => "unauthorized".into(),
-            Self::Rejected { detail } => super::answer_code(detail).unwrap_or_else(|| "rejected".into()),
+            Self::Rejected { answer, .. } | Self::Unavailable { answer, .. } => answer.code(),
             Self::RateLimited { .. } => "429".into(),
-            Self::Unavailable { detail } => {
-                super::answer_code(detail).unwrap_or_else(|| super::transport_code(detail).into())
-            }
         }
     }
 }
@@ -345,8 +344,12 @@ impl HttpSmsGateway {
             .header(header::ACCEPT, "application/json")
             .header(header::USER_AGENT, concat!("burgernet/", env!("CARGO_PKG_VERSION")))
             .body(Full::new(Bytes::from(body.to_string())))
-            .map_err(|_| unavailable("could not build the request"))?;
-        let (parts, bytes) = this.client.exchange(request, MAX_RESPONSE_BYTES).await.map_err(unavailable)?;
+            .map_err(|_| unavailable("could not build the request", ProviderAnswer::Connect))?;
+        let (parts, bytes) = this
+            .client
+            .exchange(request, MAX_RESPONSE_BYTES)
+            .await
+            .map_err(|failed| unavailable(failed.detail, failed.answer))?;
 
         let result = interpret_response(parts.status, &parts.headers, &bytes);
         match &result {
@@ -367,8 +370,8 @@ impl HttpSmsGateway {
     }
 }
 
-fn unavailable(detail: impl Into<String>) -> SmsError {
-    SmsError::Unavailable { detail: detail.into() }
+fn unavailable(detail: impl Into<String>, answer: ProviderAnswer) -> SmsError {
+    SmsError::Unavailable { detail: detail.into(), answer }
 }
 
 #[derive(Deserialize)]
@@ -397,33 +400,38 @@ fn interpret_response(
             Ok(accepted) if !accepted.id.trim().is_empty() => {
                 Ok(SentSms { provider_message_id: accepted.id })
             }
-            _ => Err(unavailable(format!(
-                "HTTP {} without a message id in the response; the message may have been sent",
-                status.as_u16()
-            ))),
+            _ => Err(unavailable(
+                format!(
+                    "HTTP {} without a message id in the response; the message may have been sent",
+                    status.as_u16()
+                ),
+                ProviderAnswer::status(status.as_u16()),
+            )),
         };
     }
-    let described = describe_status(status, body);
-    match status.as_u16() {
-        400 | 413 | 422 => Err(SmsError::Rejected { detail: described }),
+    let status = status.as_u16();
+    let code = error_code(body);
+    // "HTTP 422 (invalid_recipient)"
+    let detail = match &code {
+        Some(code) => format!("HTTP {status} ({code})"),
+        None => format!("HTTP {status}"),
+    };
+    let answer = ProviderAnswer::Answered { status, code };
+    match status {
+        400 | 413 | 422 => Err(SmsError::Rejected { detail, answer }),
         401 | 403 => Err(SmsError::Unauthorized),
         429 => Err(SmsError::RateLimited { retry_after: retry_after(headers) }),
-        _ => Err(unavailable(described)),
+        _ => Err(unavailable(detail, answer)),
     }
 }
 
-/// "HTTP 422 (invalid_recipient)": the status and the provider's error code, when it has a
-/// machine-readable shape. The provider's free-text message is left out on purpose.
-fn describe_status(status: StatusCode, body: &[u8]) -> String {
-    let code =
-        serde_json::from_slice::<ErrorBody>(body).ok().and_then(|body| body.error.code).filter(|code| {
-            (1..=64).contains(&code.len())
-                && code.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
-        });
-    match code {
-        Some(code) => format!("HTTP {} ({code})", status.as_u16()),
-        None => format!("HTTP {}", status.as_u16()),
-    }
+/// The gateway's error code (`invalid_recipient`), when it has a machine-readable shape. The
+/// gateway's free-text message is left out on purpose.
+fn error_code(body: &[u8]) -> Option<String> {
+    serde_json::from_slice::<ErrorBody>(body).ok().and_then(|body| body.error.code).filter(|code| {
+        (1..=64).contains(&code.len())
+            && code.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+    })
 }
 
 /// `Retry-After` as a number of seconds or as an HTTP date.
@@ -770,7 +778,14 @@ mod tests {
             r#"{"error":{"code":"invalid_recipient","message":"+31612345678 cannot receive SMS"}}"#,
         )
         .unwrap_err();
-        assert_eq!(rejected, SmsError::Rejected { detail: "HTTP 422 (invalid_recipient)".into() });
+        assert_eq!(
+            rejected,
+            SmsError::Rejected {
+                detail: "HTTP 422 (invalid_recipient)".into(),
+                answer: ProviderAnswer::coded(422, "invalid_recipient"),
+            }
+        );
+        assert_eq!(rejected.provider_code(), "invalid_recipient");
         assert!(!rejected.is_retryable());
         assert!(matches!(answer(400, &[], "not json"), Err(SmsError::Rejected { .. })));
         let limited = answer(429, &[("retry-after", "7")], "").unwrap_err();
@@ -778,12 +793,28 @@ mod tests {
         assert!(limited.is_retryable());
         assert_eq!(answer(429, &[], "").unwrap_err().retry_after(), None);
         let unavailable = answer(503, &[], r#"{"error":{"code":"overloaded","message":"x"}}"#).unwrap_err();
-        assert_eq!(unavailable, SmsError::Unavailable { detail: "HTTP 503 (overloaded)".into() });
+        assert_eq!(
+            unavailable,
+            SmsError::Unavailable {
+                detail: "HTTP 503 (overloaded)".into(),
+                answer: ProviderAnswer::coded(503, "overloaded"),
+            }
+        );
         assert!(unavailable.is_retryable());
-        assert!(matches!(answer(404, &[], ""), Err(SmsError::Unavailable { .. })));
-        // A code that is not a code is left out rather than echoed.
+        let not_found = answer(404, &[], "").unwrap_err();
+        assert!(matches!(not_found, SmsError::Unavailable { .. }));
+        assert_eq!(not_found.provider_code(), "404");
+        // A code that is not a code is left out rather than echoed; the status is counted.
         let odd = answer(422, &[], r#"{"error":{"code":"no such number +31612345678"}}"#).unwrap_err();
-        assert_eq!(odd, SmsError::Rejected { detail: "HTTP 422".into() });
+        assert_eq!(
+            odd,
+            SmsError::Rejected { detail: "HTTP 422".into(), answer: ProviderAnswer::status(422) }
+        );
+        assert_eq!(odd.provider_code(), "422");
+        // Accepted without an id: the status is what the gateway answered.
+        assert_eq!(answer(201, &[], "{}").unwrap_err().provider_code(), "201");
+        assert_eq!(answer(401, &[], "").unwrap_err().provider_code(), "unauthorized");
+        assert_eq!(answer(429, &[], "").unwrap_err().provider_code(), "429");
     }
 
     #[test]

@@ -182,11 +182,16 @@ pub fn classify_email(error: &EmailError) -> HandOver {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::providers::ProviderAnswer;
 
     #[test]
     fn a_dead_token_fails_for_good_and_ends_the_device() {
         let since = DateTime::from_timestamp(1_800_000_000, 0);
-        let outcome = classify_push(PushError::Unregistered { reason: "Unregistered".into(), since });
+        let outcome = classify_push(PushError::Unregistered {
+            reason: "Unregistered".into(),
+            since,
+            answer: Some(ProviderAnswer::coded(410, "Unregistered")),
+        });
         assert_eq!(
             outcome,
             HandOver::Failed { code: "Unregistered".into(), dead_token: Some(DeadToken { since }) }
@@ -198,20 +203,32 @@ mod tests {
         let outcome = classify_push(PushError::RateLimited {
             reason: "QUOTA_EXCEEDED".into(),
             retry_after: Some(Duration::from_secs(70)),
+            answer: ProviderAnswer::coded(429, "QUOTA_EXCEEDED"),
         });
         assert_eq!(
             outcome,
             HandOver::Retry { code: "QUOTA_EXCEEDED".into(), after: Some(Duration::from_secs(70)) }
         );
-        let outcome = classify_push(PushError::Unavailable { detail: "HTTP 503".into(), retry_after: None });
+        let outcome = classify_push(PushError::Unavailable {
+            detail: "HTTP 503".into(),
+            retry_after: None,
+            answer: ProviderAnswer::status(503),
+        });
         assert_eq!(outcome, HandOver::Retry { code: "unavailable".into(), after: None });
-        let outcome = classify_push(PushError::Unauthorized { detail: "HTTP 403".into() });
+        let outcome = classify_push(PushError::Unauthorized {
+            detail: "HTTP 403".into(),
+            answer: Some(ProviderAnswer::status(403)),
+        });
         assert_eq!(outcome, HandOver::Retry { code: "unauthorized".into(), after: None });
     }
 
     #[test]
     fn other_push_refusals_are_final() {
-        let outcome = classify_push(PushError::Rejected { status: 400, reason: "PayloadTooLarge".into() });
+        let outcome = classify_push(PushError::Rejected {
+            status: 400,
+            reason: "PayloadTooLarge".into(),
+            answer: None,
+        });
         assert_eq!(outcome, HandOver::Failed { code: "PayloadTooLarge".into(), dead_token: None });
     }
 
@@ -226,7 +243,10 @@ mod tests {
             HandOver::Retry { code: "unauthorized".into(), after: None }
         );
         assert!(matches!(
-            classify_sms(&SmsError::Rejected { detail: "invalid number".into() }),
+            classify_sms(&SmsError::Rejected {
+                detail: "HTTP 422 (invalid_recipient)".into(),
+                answer: ProviderAnswer::coded(422, "invalid_recipient"),
+            }),
             HandOver::Failed { .. }
         ));
     }

@@ -203,6 +203,7 @@ impl ProviderGate {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::providers::ProviderAnswer;
 
     fn at(ms: i64) -> DateTime<Utc> {
         DateTime::from_timestamp_millis(1_800_000_000_000 + ms).unwrap()
@@ -275,6 +276,7 @@ mod tests {
         let limited = |reason: &str, after: Option<u64>| PushError::RateLimited {
             reason: reason.into(),
             retry_after: after.map(Duration::from_secs),
+            answer: ProviderAnswer::coded(429, reason),
         };
         // FCM's quota: at least a minute, longer when asked.
         assert_eq!(push_pause(&limited("QUOTA_EXCEEDED", None)), Some(Duration::from_secs(60)));
@@ -285,11 +287,19 @@ mod tests {
             push_pause(&limited("TooManyProviderTokenUpdates", Some(3))),
             Some(Duration::from_secs(3))
         );
-        let unavailable =
-            PushError::Unavailable { detail: "HTTP 503".into(), retry_after: Some(Duration::from_secs(2)) };
+        let unavailable = PushError::Unavailable {
+            detail: "HTTP 503".into(),
+            retry_after: Some(Duration::from_secs(2)),
+            answer: ProviderAnswer::status(503),
+        };
         assert_eq!(push_pause(&unavailable), Some(Duration::from_secs(2)));
         // Too many pushes to one device says nothing about the others.
         assert_eq!(push_pause(&limited("TooManyRequests", None)), None);
-        assert_eq!(push_pause(&PushError::Rejected { status: 400, reason: "BadTopic".into() }), None);
+        let rejected = PushError::Rejected {
+            status: 400,
+            reason: "BadTopic".into(),
+            answer: Some(ProviderAnswer::coded(400, "BadTopic")),
+        };
+        assert_eq!(push_pause(&rejected), None);
     }
 }
