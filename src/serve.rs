@@ -11,7 +11,7 @@ use burgernet_core::env::Env;
 use burgernet_core::media::store::MediaStore;
 use burgernet_core::metrics::{self, DeliveryMetrics};
 use burgernet_core::participants::notices::Messaging;
-use burgernet_core::providers::MessagingConfig;
+use burgernet_core::participants::notices::MessagingConfig;
 use burgernet_workers::{HealthServer, WorkerHealth, application_runner, stall_threshold};
 
 use crate::shutdown;

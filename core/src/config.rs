@@ -11,8 +11,8 @@ use crate::alerts::delivery::throttle::Rate;
 use crate::auth::participant::ParticipantTokenConfig;
 use crate::auth::staff::StaffTokenConfig;
 use crate::env::{ConfigError, Env, parse};
+use crate::participants::notices::MessagingConfig;
 use crate::participants::sign_in::SignInPolicy;
-use crate::providers::MessagingConfig;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {

@@ -12,16 +12,16 @@ use serde::{Deserialize, Serialize};
 use crate::auth::participant::NewSecretToken;
 use crate::db::DbPool;
 use crate::db::participants::{self as queries, ParticipantRow};
+use crate::env::{ConfigError, Env, parse};
 use crate::ids::ParticipantId;
 use crate::jobs::{BackgroundJob, JobError};
 use crate::metrics::{ErrorSource, ProviderErrorCounter};
 use crate::outbox::LocalOutbox;
-use crate::providers::MessagingConfig;
-use crate::providers::apns::ApnsClient;
-use crate::providers::email::{EmailMessage, EmailSender, SmtpMailer};
-use crate::providers::fcm::FcmClient;
-use crate::providers::push::PushSender;
-use crate::providers::sms::{HttpSmsGateway, SmsMessage, SmsSender};
+use crate::providers::PushSender;
+use crate::providers::apns::{ApnsClient, ApnsConfig};
+use crate::providers::email::{EmailMessage, EmailSender, SmtpConfig, SmtpMailer};
+use crate::providers::fcm::{FcmClient, FcmConfig};
+use crate::providers::sms::{HttpSmsGateway, SmsGatewayConfig, SmsMessage, SmsSender};
 use crate::vocabulary::email::EmailAddress;
 use crate::vocabulary::phone::PhoneNumber;
 use crate::vocabulary::{Channel, Language};
@@ -257,6 +257,64 @@ impl BackgroundJob for NotifyParticipant {
             ctx.provider_errors.count(provider, &code);
             if error.is_retryable() { JobError::retryable(error) } else { JobError::permanent(error) }
         })
+    }
+}
+
+/// How messages reach participants. Without a gateway or SMTP server only local mode can run:
+/// it uses its local stand-in instead.
+#[derive(Debug, Clone)]
+pub struct MessagingConfig {
+    pub apns: Option<ApnsConfig>,
+    pub fcm: Option<FcmConfig>,
+    pub sms: Option<SmsGatewayConfig>,
+    pub smtp: Option<SmtpConfig>,
+    /// The API's public base URL, used in links sent to participants.
+    pub public_url: String,
+}
+
+impl MessagingConfig {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        Ok(Self {
+            apns: ApnsConfig::from_env(env)?,
+            fcm: FcmConfig::from_env(env)?,
+            sms: SmsGatewayConfig::from_env(env)?,
+            smtp: SmtpConfig::from_env(env)?,
+            public_url: env.required("BURGERNET_PUBLIC_URL", parse::http_url)?,
+        })
+    }
+
+    /// For `serve` and `work`: real providers are required.
+    pub fn require_providers(&self) -> Result<(), ConfigError> {
+        if self.sms.is_none() {
+            return Err(ConfigError {
+                variable: "BURGERNET_SMS_GATEWAY_URL",
+                problem: "is required: sign-in codes and notices go out by SMS".into(),
+            });
+        }
+        if self.smtp.is_none() {
+            return Err(ConfigError {
+                variable: "BURGERNET_SMTP_URL",
+                problem: "is required: e-mail verification and notices go out by e-mail".into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// For `work`: alerts go out by push, so both push providers are required too.
+    pub fn require_push_providers(&self) -> Result<(), ConfigError> {
+        if self.apns.is_none() {
+            return Err(ConfigError {
+                variable: "BURGERNET_APNS_KEY_FILE",
+                problem: "is required: alerts reach iPhones through APNs".into(),
+            });
+        }
+        if self.fcm.is_none() {
+            return Err(ConfigError {
+                variable: "BURGERNET_FCM_SERVICE_ACCOUNT_FILE",
+                problem: "is required: alerts reach Android phones through FCM".into(),
+            });
+        }
+        Ok(())
     }
 }
 

@@ -20,9 +20,6 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use super::ProviderAnswer;
-use super::apns::ApnsClient;
-use super::fcm::FcmClient;
-use crate::vocabulary::devices::{ApnsEnvironment, Platform};
 
 /// One notification for one device.
 #[derive(Debug, Clone)]
@@ -170,58 +167,6 @@ pub(crate) fn fit_body<'a>(body: &'a str, fits: impl Fn(&str) -> bool) -> Option
         if fits(&shorten(body, middle)) { low = middle } else { high = middle }
     }
     Some(shorten(body, low))
-}
-
-/// Push to a device of either platform: APNs for iOS, FCM for Android.
-#[derive(Clone, Debug, Default)]
-pub struct PushSender {
-    pub apns: Option<ApnsClient>,
-    pub fcm: Option<FcmClient>,
-}
-
-impl PushSender {
-    /// Readies both providers (tokens, connections) before the first alert needs them; a
-    /// provider that cannot be reached now is reported and tried again on the first push.
-    pub async fn warm_up(&self) {
-        let apns = async {
-            if let Some(apns) = &self.apns
-                && let Err(error) = apns.warm_up().await
-            {
-                tracing::warn!(%error, "could not ready APNs; the first push will try again");
-            }
-        };
-        let fcm = async {
-            if let Some(fcm) = &self.fcm
-                && let Err(error) = fcm.warm_up().await
-            {
-                tracing::warn!(%error, "could not ready FCM; the first push will try again");
-            }
-        };
-        tokio::join!(apns, fcm);
-    }
-
-    pub async fn send(
-        &self,
-        platform: Platform,
-        apns_environment: Option<ApnsEnvironment>,
-        notification: &PushNotification<'_>,
-    ) -> Result<PushAccepted, PushError> {
-        // Counted as `connect`: no provider could be reached.
-        let not_configured = |what: &str| {
-            PushError::unavailable(format!("no {what} client is configured"), ProviderAnswer::Connect)
-        };
-        match platform {
-            Platform::Ios => {
-                let client = self.apns.as_ref().ok_or_else(|| not_configured("APNs"))?;
-                // Devices table CHECK: an iOS device always has its environment.
-                let environment = apns_environment.unwrap_or(ApnsEnvironment::Production);
-                client.send(environment, notification).await
-            }
-            Platform::Android => {
-                self.fcm.as_ref().ok_or_else(|| not_configured("FCM"))?.send(notification).await
-            }
-        }
-    }
 }
 
 #[cfg(test)]
