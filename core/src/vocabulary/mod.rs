@@ -27,11 +27,17 @@ impl InvalidInput {
 }
 
 /// Generates a closed set of lower-case names stored as text: serde, the schema, and the
-/// database round trip share one spelling.
+/// database round trip share one spelling. Values are read and written by diesel as `Text` (and
+/// `Text[]` as a `Vec`); a name the program does not know, read from the database, is an error of
+/// that query, never a panic.
 macro_rules! text_enum {
     ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident => $text:tt),+ $(,)? }) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+            utoipa::ToSchema, diesel::expression::AsExpression, diesel::deserialize::FromSqlRow,
+        )]
+        #[diesel(sql_type = diesel::sql_types::Text)]
         pub enum $name {
             $($(#[$vdoc])* #[serde(rename = $text)] $variant),+
         }
@@ -45,12 +51,39 @@ macro_rules! text_enum {
                 }
             }
 
+            /// The value named `text`, if there is one.
+            pub fn from_name(text: &str) -> Option<Self> {
+                match text {
+                    $($text => Some($name::$variant),)+
+                    _ => None,
+                }
+            }
+
             /// For values read back from our own tables, which only ever hold valid names.
             pub fn from_database(text: &str) -> Self {
-                match text {
-                    $($text => $name::$variant,)+
-                    other => panic!(concat!("unknown ", stringify!($name), " in the database: {}"), other),
-                }
+                Self::from_name(text)
+                    .unwrap_or_else(|| panic!(concat!("unknown ", stringify!($name), " in the database: {}"), text))
+            }
+        }
+
+        impl diesel::serialize::ToSql<diesel::sql_types::Text, diesel::pg::Pg> for $name {
+            fn to_sql<'b>(
+                &'b self,
+                out: &mut diesel::serialize::Output<'b, '_, diesel::pg::Pg>,
+            ) -> diesel::serialize::Result {
+                <str as diesel::serialize::ToSql<diesel::sql_types::Text, diesel::pg::Pg>>::to_sql(
+                    self.as_str(),
+                    out,
+                )
+            }
+        }
+
+        impl diesel::deserialize::FromSql<diesel::sql_types::Text, diesel::pg::Pg> for $name {
+            fn from_sql(value: diesel::pg::PgValue<'_>) -> diesel::deserialize::Result<Self> {
+                let text = std::str::from_utf8(value.as_bytes())?;
+                Self::from_name(text).ok_or_else(|| {
+                    format!(concat!("unknown ", stringify!($name), " in the database: {:?}"), text).into()
+                })
             }
         }
     };
