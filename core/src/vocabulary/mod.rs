@@ -90,6 +90,36 @@ macro_rules! text_enum {
 }
 pub(crate) use text_enum;
 
+/// Implements diesel's `Text` conversion for a checked value kept as text in our tables, a
+/// newtype over `String` declared with `#[derive(diesel::expression::AsExpression,
+/// diesel::deserialize::FromSqlRow)]` and `#[diesel(sql_type = diesel::sql_types::Text)]`. Only
+/// values parsed on the way in are ever stored (and CHECK constraints hold most of them to the same
+/// rules), so reading one back does not parse it again.
+macro_rules! stored_as_text {
+    ($name:ident) => {
+        impl diesel::serialize::ToSql<diesel::sql_types::Text, diesel::pg::Pg> for $name {
+            fn to_sql<'b>(
+                &'b self,
+                out: &mut diesel::serialize::Output<'b, '_, diesel::pg::Pg>,
+            ) -> diesel::serialize::Result {
+                <str as diesel::serialize::ToSql<diesel::sql_types::Text, diesel::pg::Pg>>::to_sql(
+                    self.0.as_str(),
+                    out,
+                )
+            }
+        }
+
+        impl diesel::deserialize::FromSql<diesel::sql_types::Text, diesel::pg::Pg> for $name {
+            fn from_sql(value: diesel::pg::PgValue<'_>) -> diesel::deserialize::Result<Self> {
+                <String as diesel::deserialize::FromSql<diesel::sql_types::Text, diesel::pg::Pg>>::from_sql(value)
+                    .map(Self)
+            }
+        }
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use stored_as_text;
+
 text_enum!(
     /// Where a participant stands with their municipality.
     ParticipantStatus {
