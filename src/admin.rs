@@ -178,7 +178,7 @@ pub async fn run(command: AdminCommand, env: &Env) -> anyhow::Result<()> {
             let store = MediaStore::from_env(env)?;
             let mut conn = connect(env).await?;
             let alert = AlertId(alert_id);
-            if progress::region_of(&mut conn, alert).await?.is_none() {
+            if !progress::exists(&mut conn, alert).await? {
                 anyhow::bail!("there is no alert {alert_id}");
             }
             let verification = dossier::verify(&mut conn, alert).await?;

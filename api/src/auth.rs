@@ -322,9 +322,5 @@ impl FromRequest for ClientAddress {
 
 /// Refuses a staff member outside their scope with the same answer every time.
 pub fn ensure_scope(allowed: bool) -> Result<(), ApiError> {
-    if allowed {
-        Ok(())
-    } else {
-        Err(ApiError::forbidden("out_of_scope", "This belongs to another region or municipality than yours."))
-    }
+    if allowed { Ok(()) } else { Err(burgernet_core::auth::staff::OutOfScope.into()) }
 }

@@ -380,6 +380,25 @@ impl From<burgernet_core::alerts::area::AreaError> for ApiError {
     }
 }
 
+impl From<burgernet_core::auth::staff::OutOfScope> for ApiError {
+    fn from(error: burgernet_core::auth::staff::OutOfScope) -> Self {
+        Self::forbidden("out_of_scope", error.to_string())
+    }
+}
+
+impl From<burgernet_core::alerts::access::AccessError> for ApiError {
+    fn from(error: burgernet_core::alerts::access::AccessError) -> Self {
+        use burgernet_core::alerts::access::AccessError as E;
+        let detail = error.to_string();
+        match error {
+            E::NotFound => Self::not_found(detail),
+            E::OutOfScope(out_of_scope) => out_of_scope.into(),
+            E::UnknownRegion(_) => Self::forbidden("unknown_region", detail),
+            E::Database(inner) => inner.into(),
+        }
+    }
+}
+
 impl From<burgernet_core::alerts::lifecycle::AlertError> for ApiError {
     fn from(error: burgernet_core::alerts::lifecycle::AlertError) -> Self {
         use burgernet_core::alerts::lifecycle::AlertError as E;
@@ -388,7 +407,7 @@ impl From<burgernet_core::alerts::lifecycle::AlertError> for ApiError {
             return Self::conflict(code, detail);
         }
         match error {
-            E::NotFound => Self::not_found(detail),
+            E::Access(access) => access.into(),
             E::Area(area) => area.into(),
             E::Invalid(invalid) => invalid.into(),
             E::Database(inner) => inner.into(),
@@ -457,6 +476,7 @@ impl From<burgernet_core::media::review::ReviewError> for ApiError {
         use burgernet_core::media::review::ReviewError as E;
         let detail = error.to_string();
         match error {
+            E::Access(access) => access.into(),
             E::NotFound => Self::not_found(detail),
             E::NotReady(_) => Self::conflict("media_not_ready", detail),
             E::NoPreview => Self::conflict("no_preview", detail),
@@ -472,6 +492,7 @@ impl From<burgernet_core::alerts::tip_review::TipReviewError> for ApiError {
         use burgernet_core::alerts::tip_review::TipReviewError as E;
         let detail = error.to_string();
         match error {
+            E::Access(access) => access.into(),
             E::NotFound => Self::not_found(detail),
             E::Invalid(invalid) => invalid.into(),
             E::Database(inner) => inner.into(),

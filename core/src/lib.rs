@@ -1,4 +1,15 @@
 //! The Burgernet domain and data layer, shared by the API, the workers and the command line.
+//!
+//! Its modules form layers, and imports point down only (checked by `tests/module_layers.rs`):
+//!
+//! 1. vocabulary: [`ids`], [`secret`], [`env`] (the environment reader), [`vocabulary`] (closed
+//!    sets and checked values), [`backoff`], [`sealing`];
+//! 2. the data layer [`db`] and the provider clients [`providers`];
+//! 3. the job mechanism [`jobs`] and the [`metrics`];
+//! 4. the domain services: [`auth`], [`participants`], [`alerts`], [`media`], [`reference_data`],
+//!    [`idempotency`];
+//! 5. the settings of each process ([`config`]) and what the application is made of
+//!    ([`application`]).
 
 pub mod alerts;
 pub mod application;

@@ -4,61 +4,24 @@
 //! read every alert but act on none.
 
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use burgernet_core::alerts::access;
 use burgernet_core::alerts::content::MessageTexts;
 use burgernet_core::alerts::dossier::{self, DossierEntry};
 use burgernet_core::alerts::lifecycle::{self, NewAlertRequest};
 use burgernet_core::alerts::progress::{self, Alert, AlertSummary};
 use burgernet_core::alerts::reach::{self, Reach, ReachRequest};
-use burgernet_core::alerts::{Actor, AlertStatus, Outcome};
+use burgernet_core::alerts::{AlertStatus, Outcome};
 use burgernet_core::auth::TokenError;
-use burgernet_core::auth::staff::{StaffMember, StaffRole};
-use burgernet_core::db::Connection;
-use burgernet_core::ids::{AlertId, RegionId};
-use burgernet_core::reference_data;
+use burgernet_core::ids::AlertId;
 use burgernet_core::vocabulary::area::{AreaShape, DrawnArea};
-use burgernet_core::vocabulary::regions::RegionCode;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use uuid::Uuid;
 
 use crate::alert_events::{self, AlertStreamEvent};
-use crate::auth::{AlertViewer, Dispatcher, ensure_scope};
+use crate::auth::{AlertViewer, Dispatcher};
 use crate::error::{ApiError, JsonBodyProblems, Problem, StaffAccessProblems};
 use crate::json::JsonBody;
 use crate::state::AppState;
-
-/// The stored region with the code a staff token names; `None` when Burgernet does not know it.
-async fn known_region(conn: &mut Connection, code: &str) -> Result<Option<RegionId>, ApiError> {
-    let code = RegionCode::parse(code)
-        .map_err(|_| ApiError::forbidden("unknown_region", "Your region is not known to Burgernet."))?;
-    Ok(reference_data::find_region(conn, &code).await?.map(|region| region.id))
-}
-
-/// The region a dispatcher works for, as stored.
-async fn dispatcher_region(conn: &mut Connection, dispatcher: &Dispatcher) -> Result<RegionId, ApiError> {
-    known_region(conn, &dispatcher.region).await?.ok_or_else(|| {
-        ApiError::forbidden(
-            "unknown_region",
-            format!("Your region {:?} is not known to Burgernet.", dispatcher.region),
-        )
-    })
-}
-
-/// Refuses staff outside the alert's region; 404 when there is no such alert.
-pub(crate) async fn ensure_alert_scope(
-    conn: &mut Connection,
-    member: &StaffMember,
-    alert: AlertId,
-) -> Result<(), ApiError> {
-    let region = progress::region_of(conn, alert)
-        .await?
-        .ok_or_else(|| ApiError::not_found("There is no such alert."))?;
-    ensure_scope(member.may_access_region(&region))
-}
-
-async fn alert_view(conn: &mut Connection, alert: AlertId) -> Result<Alert, ApiError> {
-    progress::view(conn, alert).await?.ok_or_else(|| ApiError::not_found("There is no such alert."))
-}
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -94,15 +57,7 @@ pub async fn list_alerts(
         return Err(ApiError::bad_request("invalid_query", "limit is 1 to 200."));
     }
     let mut conn = state.db().await?;
-    let region = match &viewer.0.role {
-        // A dispatcher of a region Burgernet does not know has no alerts to see.
-        StaffRole::Dispatcher { region } => match known_region(&mut conn, region).await? {
-            Some(region) => Some(region),
-            None => return Ok(web::Json(Vec::new())),
-        },
-        _ => None,
-    };
-    Ok(web::Json(progress::list(&mut conn, region, query.status, limit).await?))
+    Ok(web::Json(progress::list(&mut conn, &viewer.0, query.status, limit).await?))
 }
 
 /// How many participants and devices an area reaches now, per channel, before anything is sent.
@@ -129,9 +84,7 @@ pub async fn preview_reach(
     body: JsonBody<ReachRequest>,
 ) -> Result<web::Json<Reach>, ApiError> {
     let mut conn = state.db().await?;
-    let region = dispatcher_region(&mut conn, &dispatcher).await?;
-    let viewer = Actor::staff(&dispatcher.member);
-    Ok(web::Json(reach::preview(&mut conn, region, &viewer, body.into_inner(), state.alert_areas).await?))
+    Ok(web::Json(reach::preview(&mut conn, &dispatcher.member, body.into_inner(), state.alert_areas).await?))
 }
 
 /// Create an alert as a draft: nothing is sent until it is sent.
@@ -157,11 +110,8 @@ pub async fn create_alert(
 ) -> Result<HttpResponse, ApiError> {
     let draft = body.into_inner().parse()?;
     let mut conn = state.db().await?;
-    let region = dispatcher_region(&mut conn, &dispatcher).await?;
-    let id =
-        lifecycle::create(&mut conn, region, &Actor::staff(&dispatcher.member), draft, state.alert_areas)
-            .await?;
-    Ok(HttpResponse::Created().json(alert_view(&mut conn, id).await?))
+    let id = lifecycle::create(&mut conn, &dispatcher.member, draft, state.alert_areas).await?;
+    Ok(HttpResponse::Created().json(progress::view(&mut conn, &dispatcher.member, id).await?))
 }
 
 /// One alert with its areas, messages and counters. The view is recorded in the dossier (once per
@@ -187,9 +137,7 @@ pub async fn get_alert(
 ) -> Result<web::Json<Alert>, ApiError> {
     let alert = AlertId(*alert_id);
     let mut conn = state.db().await?;
-    ensure_alert_scope(&mut conn, &viewer.0, alert).await?;
-    dossier::record_view(&mut conn, alert, &Actor::staff(&viewer.0), "viewed", json!({})).await?;
-    Ok(web::Json(alert_view(&mut conn, alert).await?))
+    Ok(web::Json(progress::look_up(&mut conn, &viewer.0, alert).await?))
 }
 
 /// How many participants and devices the alert's current area reaches now, shown as the reach
@@ -216,11 +164,7 @@ pub async fn alert_reach(
 ) -> Result<web::Json<Reach>, ApiError> {
     let alert = AlertId(*alert_id);
     let mut conn = state.db().await?;
-    ensure_alert_scope(&mut conn, &viewer.0, alert).await?;
-    let row = burgernet_core::db::alerts::find_alert(&mut conn, alert, false)
-        .await?
-        .ok_or_else(|| ApiError::not_found("There is no such alert."))?;
-    Ok(web::Json(reach::of_alert(&mut conn, &row, &Actor::staff(&viewer.0)).await?))
+    Ok(web::Json(reach::of_alert(&mut conn, &viewer.0, alert).await?))
 }
 
 /// Send a draft: it becomes active and goes out to everyone its area reaches, within seconds.
@@ -246,9 +190,8 @@ pub async fn send_alert(
 ) -> Result<HttpResponse, ApiError> {
     let alert = AlertId(*alert_id);
     let mut conn = state.db().await?;
-    ensure_alert_scope(&mut conn, &dispatcher.member, alert).await?;
-    lifecycle::send(&mut conn, alert, &Actor::staff(&dispatcher.member)).await?;
-    Ok(HttpResponse::Accepted().json(alert_view(&mut conn, alert).await?))
+    let sent = lifecycle::send(&mut conn, &dispatcher.member, alert).await?;
+    Ok(HttpResponse::Accepted().json(progress::view_of(&mut conn, sent).await?))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -285,9 +228,8 @@ pub async fn expand_area(
     let alert = AlertId(*alert_id);
     let area = DrawnArea::parse(body.into_inner().area)?;
     let mut conn = state.db().await?;
-    ensure_alert_scope(&mut conn, &dispatcher.member, alert).await?;
-    lifecycle::expand(&mut conn, alert, &Actor::staff(&dispatcher.member), area, state.alert_areas).await?;
-    Ok(HttpResponse::Accepted().json(alert_view(&mut conn, alert).await?))
+    lifecycle::expand(&mut conn, &dispatcher.member, alert, area, state.alert_areas).await?;
+    Ok(HttpResponse::Accepted().json(progress::view(&mut conn, &dispatcher.member, alert).await?))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -323,9 +265,8 @@ pub async fn post_update(
     let alert = AlertId(*alert_id);
     let texts = MessageTexts::parse(body.into_inner().texts)?;
     let mut conn = state.db().await?;
-    ensure_alert_scope(&mut conn, &dispatcher.member, alert).await?;
-    lifecycle::post_update(&mut conn, alert, &Actor::staff(&dispatcher.member), texts).await?;
-    Ok(HttpResponse::Accepted().json(alert_view(&mut conn, alert).await?))
+    lifecycle::post_update(&mut conn, &dispatcher.member, alert, texts).await?;
+    Ok(HttpResponse::Accepted().json(progress::view(&mut conn, &dispatcher.member, alert).await?))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -365,9 +306,8 @@ pub async fn close_alert(
     let Closing { outcome, texts } = body.into_inner();
     let texts = MessageTexts::parse(texts)?;
     let mut conn = state.db().await?;
-    ensure_alert_scope(&mut conn, &dispatcher.member, alert).await?;
-    lifecycle::close(&mut conn, alert, &Actor::staff(&dispatcher.member), outcome, texts).await?;
-    Ok(web::Json(alert_view(&mut conn, alert).await?))
+    lifecycle::close(&mut conn, &dispatcher.member, alert, outcome, texts).await?;
+    Ok(web::Json(progress::view(&mut conn, &dispatcher.member, alert).await?))
 }
 
 /// The alert dossier as exported.
@@ -402,9 +342,10 @@ pub async fn export_dossier(
 ) -> Result<web::Json<DossierExport>, ApiError> {
     let alert = AlertId(*alert_id);
     let mut conn = state.db().await?;
-    ensure_alert_scope(&mut conn, &viewer.0, alert).await?;
-    dossier::record(&mut conn, alert, &Actor::staff(&viewer.0), "exported", json!({})).await?;
-    Ok(web::Json(DossierExport { alert_id: alert, entries: dossier::export(&mut conn, alert).await? }))
+    Ok(web::Json(DossierExport {
+        alert_id: alert,
+        entries: dossier::export_for(&mut conn, &viewer.0, alert).await?,
+    }))
 }
 
 /// A live stream of the alert's progress (Server-Sent Events): `counters` whenever they change
@@ -461,7 +402,7 @@ pub async fn alert_event_stream(
         return Err(TokenError::Expired.into());
     }
     let mut conn = state.db().await?;
-    ensure_alert_scope(&mut conn, &viewer.0, alert).await?;
+    access::region_seen_by(&mut conn, &viewer.0, alert).await?;
     drop(conn);
     alert_events::stream(&state.event_streams, state.stopping.clone(), &viewer.0, alert, resume_after)
 }

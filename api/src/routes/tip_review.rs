@@ -3,7 +3,6 @@
 //! legal holds that keep evidence past its retention. Everything is written to the dossier.
 
 use actix_web::{HttpResponse, delete, get, post, put, web};
-use burgernet_core::alerts::Actor;
 use burgernet_core::alerts::tip_review::{self, LegalHold, LegalHoldRequest, Tip, TipAssessment};
 use burgernet_core::ids::{AlertId, MediaId, TipId};
 use burgernet_core::media::Preview;
@@ -11,7 +10,6 @@ use burgernet_core::media::review::{self, MediaLink, OriginalDownloadRequest};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::alerts::ensure_alert_scope;
 use crate::auth::{AlertViewer, Dispatcher};
 use crate::error::{ApiError, JsonBodyProblems, Problem, StaffAccessProblems};
 use crate::json::JsonBody;
@@ -43,9 +41,7 @@ pub async fn list_tips(
 ) -> Result<web::Json<Vec<Tip>>, ApiError> {
     let alert = AlertId(*alert_id);
     let mut conn = state.db().await?;
-    ensure_alert_scope(&mut conn, &viewer.0, alert).await?;
-    let tips = tip_review::list(&mut conn, &state.media_store, &state.media, alert, &Actor::staff(&viewer.0))
-        .await?;
+    let tips = tip_review::list(&mut conn, &state.media_store, &state.media, &viewer.0, alert).await?;
     Ok(web::Json(tips))
 }
 
@@ -76,9 +72,7 @@ pub async fn assess_tip(
 ) -> Result<web::Json<TipAssessment>, ApiError> {
     let (alert, tip) = path.into_inner();
     let mut conn = state.db().await?;
-    ensure_alert_scope(&mut conn, &dispatcher.member, AlertId(alert)).await?;
-    let actor = Actor::staff(&dispatcher.member);
-    Ok(web::Json(tip_review::assess(&mut conn, AlertId(alert), TipId(tip), &body, &actor).await?))
+    Ok(web::Json(tip_review::assess(&mut conn, &dispatcher.member, AlertId(alert), TipId(tip), &body).await?))
 }
 
 /// Place a legal hold on a tip: it and its media are kept past the retention period until the
@@ -191,8 +185,7 @@ async fn legal_hold(
     request: Option<&LegalHoldRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let mut conn = state.db().await?;
-    ensure_alert_scope(&mut conn, &viewer.0, alert).await?;
-    let hold = tip_review::set_legal_hold(&mut conn, alert, tip, request, &Actor::staff(&viewer.0)).await?;
+    let hold = tip_review::set_legal_hold(&mut conn, &viewer.0, alert, tip, request).await?;
     Ok(match hold {
         Some(hold) => HttpResponse::Ok().json(hold),
         None => HttpResponse::NoContent().finish(),
@@ -234,16 +227,14 @@ pub async fn view_media(
 ) -> Result<web::Json<MediaLink>, ApiError> {
     let (alert, media) = path.into_inner();
     let mut conn = state.db().await?;
-    ensure_alert_scope(&mut conn, &viewer.0, AlertId(alert)).await?;
-    let actor = Actor::staff(&viewer.0);
     let link = review::view(
         &mut conn,
         &state.media_store,
         &state.media,
+        &viewer.0,
         AlertId(alert),
         MediaId(media),
         body.preview,
-        &actor,
     )
     .await?;
     Ok(web::Json(link))
@@ -277,16 +268,14 @@ pub async fn download_original(
 ) -> Result<web::Json<MediaLink>, ApiError> {
     let (alert, media) = path.into_inner();
     let mut conn = state.db().await?;
-    ensure_alert_scope(&mut conn, &viewer.0, AlertId(alert)).await?;
-    let actor = Actor::staff(&viewer.0);
     let link = review::download_original(
         &mut conn,
         &state.media_store,
         &state.media,
+        &viewer.0,
         AlertId(alert),
         MediaId(media),
         &body,
-        &actor,
     )
     .await?;
     Ok(web::Json(link))

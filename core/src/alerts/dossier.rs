@@ -24,6 +24,8 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::Actor;
+use super::access::{self, AccessError};
+use crate::auth::staff::StaffMember;
 use crate::db::dossier::{self as queries, DossierEntryRow, NewDossierEntry};
 use crate::db::tips as tip_queries;
 use crate::hex;
@@ -219,6 +221,18 @@ pub async fn readable(
 
 /// Entries are read in pages of this many.
 const PAGE: i64 = 1_000;
+
+/// The whole dossier as a staff member who may see the alert exports it; the export is recorded
+/// in it first (and so is its last entry).
+pub async fn export_for(
+    conn: &mut AsyncPgConnection,
+    staff: &StaffMember,
+    alert: AlertId,
+) -> Result<Vec<DossierEntry>, AccessError> {
+    access::region_seen_by(conn, staff, alert).await?;
+    record(conn, alert, &Actor::staff(staff), "exported", json!({})).await?;
+    Ok(export(conn, alert).await?)
+}
 
 /// The whole dossier, oldest first, [`readable`].
 pub async fn export(conn: &mut AsyncPgConnection, alert: AlertId) -> diesel::QueryResult<Vec<DossierEntry>> {

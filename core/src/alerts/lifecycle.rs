@@ -7,6 +7,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 use serde::Deserialize;
 use serde_json::json;
 
+use super::access::{self, AccessError};
 use super::area::{AreaError, AreaLimits, validate};
 use super::content::{AlertTexts, Description, MessageTexts, parse_call_back_number};
 use super::delivery::FanOutWave;
@@ -14,6 +15,7 @@ use super::delivery::lanes::lane_job;
 use super::delivery::plan::{AlertRouting, follow_up_lanes};
 use super::delivery::plan::{Lane, effective_channels};
 use super::{Actor, AlertStatus, Category, Channel, MessageKind, Outcome, dossier};
+use crate::auth::staff::StaffMember;
 use crate::db::alerts::{self as queries, AlertRow, NewAlert};
 use crate::db::jobs;
 use crate::db::recipients::{self, NewLaneBatch};
@@ -24,8 +26,9 @@ use crate::vocabulary::{InvalidInput, distinct};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AlertError {
-    #[error("There is no such alert.")]
-    NotFound,
+    /// No such alert, or one of another region than the staff member's.
+    #[error(transparent)]
+    Access(#[from] AccessError),
     #[error("This alert is {}; it cannot be {action}.", .status.as_str())]
     WrongStatus { status: AlertStatus, action: &'static str },
     #[error(transparent)]
@@ -105,11 +108,12 @@ impl NewAlertRequest {
 /// Saves a draft for the dispatcher's region; nothing is sent yet.
 pub async fn create(
     conn: &mut AsyncPgConnection,
-    region: RegionId,
-    actor: &Actor,
+    staff: &StaffMember,
     draft: AlertDraft,
     limits: AreaLimits,
 ) -> Result<AlertId, AlertError> {
+    let region = access::dispatcher_region(conn, staff).await?;
+    let actor = &Actor::staff(staff);
     let area = validate(conn, &draft.area, region, limits).await?;
     let id = AlertId::new();
     let shape = serde_json::to_value(&area.shape).expect("an area shape serializes");
@@ -158,11 +162,13 @@ pub async fn create(
 /// The alert, locked for a change, if it is in one of `allowed` statuses.
 async fn lock_in_status(
     conn: &mut AsyncPgConnection,
+    staff: &StaffMember,
     id: AlertId,
     allowed: AlertStatus,
     action: &'static str,
 ) -> Result<AlertRow, AlertError> {
-    let alert = queries::find_alert(conn, id, true).await?.ok_or(AlertError::NotFound)?;
+    let alert = access::alert_seen_by(conn, staff, id, true).await?;
+    access::may_act(staff, &alert.region_code)?;
     let status = AlertStatus::from_database(&alert.status);
     if status != allowed {
         return Err(AlertError::WrongStatus { status, action });
@@ -170,11 +176,18 @@ async fn lock_in_status(
     Ok(alert)
 }
 
-/// Sends a draft: marks it active, records it, and enqueues the fan-out of wave 0.
-pub async fn send(conn: &mut AsyncPgConnection, id: AlertId, actor: &Actor) -> Result<(), AlertError> {
+/// Sends a draft: marks it active, records it, and enqueues the fan-out of wave 0. Returns the
+/// alert as it now is, read once (locked) for the whole request.
+pub async fn send(
+    conn: &mut AsyncPgConnection,
+    staff: &StaffMember,
+    id: AlertId,
+) -> Result<AlertRow, AlertError> {
+    let actor = &Actor::staff(staff);
     conn.transaction(async |conn| {
-        let alert = lock_in_status(conn, id, AlertStatus::Draft, "sent").await?;
-        queries::mark_sent(conn, id).await?;
+        let mut alert = lock_in_status(conn, staff, id, AlertStatus::Draft, "sent").await?;
+        alert.sent_at = Some(queries::mark_sent(conn, id).await?);
+        alert.status = AlertStatus::Active.as_str().to_string();
         let message = AlertMessageId::new();
         queries::insert_message(
             conn,
@@ -188,7 +201,7 @@ pub async fn send(conn: &mut AsyncPgConnection, id: AlertId, actor: &Actor) -> R
         .await?;
         dossier::record(conn, id, actor, "sent", json!({ "message_id": message, "wave": 0 })).await?;
         FanOutWave { alert_id: id, message_id: message, wave: 0 }.enqueue(conn).await?;
-        Ok(())
+        Ok(alert)
     })
     .await
 }
@@ -196,19 +209,21 @@ pub async fn send(conn: &mut AsyncPgConnection, id: AlertId, actor: &Actor) -> R
 /// Adds an area to an active alert; only participants not reached yet are notified.
 pub async fn expand(
     conn: &mut AsyncPgConnection,
+    staff: &StaffMember,
     id: AlertId,
-    actor: &Actor,
     area: DrawnArea,
     limits: AreaLimits,
 ) -> Result<i16, AlertError> {
+    let actor = &Actor::staff(staff);
     let region = {
-        let alert = queries::find_alert(conn, id, false).await?.ok_or(AlertError::NotFound)?;
+        let alert = access::alert_seen_by(conn, staff, id, false).await?;
+        access::may_act(staff, &alert.region_code)?;
         RegionId(alert.region_id)
     };
     let area = validate(conn, &area, region, limits).await?;
     let shape = serde_json::to_value(&area.shape).expect("an area shape serializes");
     conn.transaction(async |conn| {
-        let alert = lock_in_status(conn, id, AlertStatus::Active, "expanded").await?;
+        let alert = lock_in_status(conn, staff, id, AlertStatus::Active, "expanded").await?;
         let wave = queries::add_area(conn, id, &shape, &area.geometry_wkb, &actor.subject()).await?;
         let message = AlertMessageId::new();
         queries::insert_message(
@@ -273,12 +288,13 @@ async fn send_follow_up(
 /// An extra message to everyone the alert reached, e.g. "last seen heading north".
 pub async fn post_update(
     conn: &mut AsyncPgConnection,
+    staff: &StaffMember,
     id: AlertId,
-    actor: &Actor,
     texts: MessageTexts,
 ) -> Result<AlertMessageId, AlertError> {
+    let actor = &Actor::staff(staff);
     conn.transaction(async |conn| {
-        let alert = lock_in_status(conn, id, AlertStatus::Active, "updated").await?;
+        let alert = lock_in_status(conn, staff, id, AlertStatus::Active, "updated").await?;
         let message = send_follow_up(conn, &alert, actor, MessageKind::Update, &texts).await?;
         dossier::record(conn, id, actor, "updated", json!({ "message_id": message, "texts": texts })).await?;
         Ok(message)
@@ -290,13 +306,14 @@ pub async fn post_update(
 /// channels that reached them. A closed alert accepts nothing more.
 pub async fn close(
     conn: &mut AsyncPgConnection,
+    staff: &StaffMember,
     id: AlertId,
-    actor: &Actor,
     outcome: Outcome,
     texts: MessageTexts,
 ) -> Result<AlertMessageId, AlertError> {
+    let actor = &Actor::staff(staff);
     conn.transaction(async |conn| {
-        let alert = lock_in_status(conn, id, AlertStatus::Active, "closed").await?;
+        let alert = lock_in_status(conn, staff, id, AlertStatus::Active, "closed").await?;
         queries::mark_closed(conn, id, outcome.as_str()).await?;
         let message = send_follow_up(conn, &alert, actor, MessageKind::Closing, &texts).await?;
         dossier::record(

@@ -12,6 +12,7 @@
 //! - [`sms_receipts`]: delivery receipts from the SMS gateway;
 //! - [`tips`]: what participants saw, sent to the control room, anonymously if they choose.
 
+pub mod access;
 pub mod area;
 pub mod content;
 pub mod delivery;

@@ -10,12 +10,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
 
+use super::access::{self, AccessError, Regions};
 use super::content::{AlertText, AlertTexts, Description, MessageTexts};
 use super::{Actor, AlertStatus, Category, Channel, MessageKind, Outcome, dossier};
+use crate::auth::staff::StaffMember;
 use crate::db::alerts::{self as queries, AlertRow, MessageRow};
 use crate::db::deliveries as delivery_queries;
 use crate::db::participants as participant_queries;
-use crate::ids::{AlertId, DeviceId, ParticipantId, RegionId};
+use crate::ids::{AlertId, DeviceId, ParticipantId};
 use crate::vocabulary::Language;
 
 /// Deliveries on one channel.
@@ -185,17 +187,41 @@ impl From<AlertRow> for AlertSummary {
     }
 }
 
-/// The region the alert belongs to, for scope checks; `None` when there is no such alert.
-pub async fn region_of(conn: &mut AsyncPgConnection, alert: AlertId) -> diesel::QueryResult<Option<String>> {
-    Ok(queries::find_state(conn, alert).await?.map(|state| state.region_code))
+/// Whether there is such an alert, for the operator's tasks (`burgernet admin`), which act outside
+/// any staff member's scope.
+pub async fn exists(conn: &mut AsyncPgConnection, alert: AlertId) -> diesel::QueryResult<bool> {
+    Ok(queries::find_state(conn, alert).await?.is_some())
 }
 
-pub async fn view(conn: &mut AsyncPgConnection, id: AlertId) -> diesel::QueryResult<Option<Alert>> {
-    let Some(row) = queries::find_alert(conn, id, false).await? else { return Ok(None) };
+/// One alert as a staff member who may see it looks it up; the look is recorded in the dossier
+/// (`viewed`, once per quarter of an hour per person).
+pub async fn look_up(
+    conn: &mut AsyncPgConnection,
+    staff: &StaffMember,
+    id: AlertId,
+) -> Result<Alert, AccessError> {
+    let row = access::alert_seen_by(conn, staff, id, false).await?;
+    dossier::record_view(conn, id, &Actor::staff(staff), "viewed", json!({})).await?;
+    Ok(view_of(conn, row).await?)
+}
+
+/// One alert, for a staff member who may see it.
+pub async fn view(
+    conn: &mut AsyncPgConnection,
+    staff: &StaffMember,
+    id: AlertId,
+) -> Result<Alert, AccessError> {
+    let row = access::alert_seen_by(conn, staff, id, false).await?;
+    Ok(view_of(conn, row).await?)
+}
+
+/// The alert of `row` with its areas, messages and counters.
+pub async fn view_of(conn: &mut AsyncPgConnection, row: AlertRow) -> diesel::QueryResult<Alert> {
+    let id = AlertId(row.id);
     let areas = queries::list_areas(conn, id).await?;
     let messages = queries::list_messages(conn, id).await?;
     let counters = counters(conn, id).await?;
-    Ok(Some(Alert {
+    Ok(Alert {
         id,
         texts: texts_of(&row),
         description: serde_json::from_value(row.description).expect("a stored description is a Description"),
@@ -217,16 +243,21 @@ pub async fn view(conn: &mut AsyncPgConnection, id: AlertId) -> diesel::QueryRes
         closed_at: row.closed_at,
         messages: messages.into_iter().map(AlertMessage::from).collect(),
         counters,
-    }))
+    })
 }
 
-/// The newest alerts first, of one region (or all, for administrators).
+/// The newest alerts first that `staff` sees: their region's, or every region's for administrators.
 pub async fn list(
     conn: &mut AsyncPgConnection,
-    region: Option<RegionId>,
+    staff: &StaffMember,
     status: Option<AlertStatus>,
     limit: i64,
-) -> diesel::QueryResult<Vec<AlertSummary>> {
+) -> Result<Vec<AlertSummary>, AccessError> {
+    let region = match access::regions_seen_by(conn, staff).await? {
+        Regions::All => None,
+        Regions::One(region) => Some(region),
+        Regions::None => return Ok(Vec::new()),
+    };
     let rows = queries::list_alerts(conn, region, status.map(AlertStatus::as_str), limit).await?;
     Ok(rows.into_iter().map(AlertSummary::from).collect())
 }

@@ -15,11 +15,13 @@ use chrono::{DateTime, Utc};
 use diesel_async::AsyncPgConnection;
 use serde::{Deserialize, Serialize};
 
+use super::access;
 use super::area::{AreaLimits, validate};
 use super::delivery::plan::effective_channels;
 use super::lifecycle::AlertError;
 use super::progress::CreatedBy;
 use super::{Actor, Category, Channel};
+use crate::auth::staff::StaffMember;
 use crate::db::alerts::{self as queries};
 use crate::db::reach_previews::{self, RecordedPreviewRow};
 use crate::db::recipients::{self, PreviewRecord, ReachRow};
@@ -128,15 +130,16 @@ fn channel_names(urgent: bool, channels: &[Channel]) -> Result<Vec<String>, Inva
     Ok(effective_channels(urgent, &names))
 }
 
-/// The reach of an area drawn for `region`, checked as an alert's area would be, and recorded as
-/// `viewer`'s.
+/// The reach of an area a dispatcher drew for their region, checked as an alert's area would be,
+/// and recorded as theirs.
 pub async fn preview(
     conn: &mut AsyncPgConnection,
-    region: RegionId,
-    viewer: &Actor,
+    staff: &StaffMember,
     request: ReachRequest,
     limits: AreaLimits,
 ) -> Result<Reach, AlertError> {
+    let region = access::dispatcher_region(conn, staff).await?;
+    let viewer = &Actor::staff(staff);
     let channels = channel_names(request.urgent, &request.channels)?;
     let drawn = DrawnArea::parse(request.area)?;
     let area = validate(conn, &drawn, region, limits).await?;
@@ -147,13 +150,15 @@ pub async fn preview(
     Ok(Reach::shown(&counted))
 }
 
-/// The reach of a saved alert's current area, recorded as `viewer`'s.
+/// The reach of a saved alert's current area, for a staff member who may see the alert, recorded
+/// as theirs.
 pub async fn of_alert(
     conn: &mut AsyncPgConnection,
-    alert: &queries::AlertRow,
-    viewer: &Actor,
+    staff: &StaffMember,
+    id: AlertId,
 ) -> Result<Reach, AlertError> {
-    let id = AlertId(alert.id);
+    let alert = &access::alert_seen_by(conn, staff, id, false).await?;
+    let viewer = &Actor::staff(staff);
     let wkb = queries::area_wkb(conn, id).await?;
     let channels = effective_channels(alert.urgent, &alert.channels);
     let subject = viewer.subject();

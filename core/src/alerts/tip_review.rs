@@ -7,8 +7,10 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use super::access::{self, AccessError};
 use super::tips::TipLocation;
 use super::{Actor, dossier};
+use crate::auth::staff::StaffMember;
 use crate::db::tips::{self as queries, TipRow};
 use crate::ids::{AlertId, ParticipantId, TipId};
 use crate::media::MediaSettings;
@@ -112,9 +114,11 @@ pub async fn list(
     conn: &mut AsyncPgConnection,
     store: &MediaStore,
     settings: &MediaSettings,
+    staff: &StaffMember,
     alert: AlertId,
-    viewer: &Actor,
 ) -> Result<Vec<Tip>, ReviewError> {
+    access::region_seen_by(conn, staff, alert).await?;
+    let viewer = &Actor::staff(staff);
     let rows = queries::list(conn, alert, 500).await?;
     let mut media = review::for_alert(conn, store, settings, alert).await?;
     let thumbnails: usize = media.values().flatten().filter(|item| item.thumbnail.is_some()).count();
@@ -131,6 +135,9 @@ pub async fn list(
 
 #[derive(Debug, thiserror::Error)]
 pub enum TipReviewError {
+    /// No such alert, or one the staff member may not see (or, to assess, act on).
+    #[error(transparent)]
+    Access(#[from] AccessError),
     #[error("This alert has no such tip.")]
     NotFound,
     #[error("{}", .0.detail)]
@@ -153,11 +160,14 @@ fn short_text(field: &'static str, raw: Option<&str>, max: usize) -> Result<Opti
 /// Records what the control room made of the tip (replacing an earlier assessment).
 pub async fn assess(
     conn: &mut AsyncPgConnection,
+    staff: &StaffMember,
     alert: AlertId,
     tip: TipId,
     request: &TipAssessment,
-    assessor: &Actor,
 ) -> Result<TipAssessment, TipReviewError> {
+    let region = access::region_seen_by(conn, staff, alert).await?;
+    access::may_act(staff, &region)?;
+    let assessor = &Actor::staff(staff);
     let forwarded_to = short_text("forwarded_to", request.forwarded_to.as_deref(), 200)?;
     let note = short_text("note", request.note.as_deref(), 2_000)?;
     if (request.assessment == Assessment::Forwarded) != forwarded_to.is_some() {
@@ -198,11 +208,13 @@ pub struct LegalHoldRequest {
 /// an absent hold changes nothing but is still recorded.
 pub async fn set_legal_hold(
     conn: &mut AsyncPgConnection,
+    staff: &StaffMember,
     alert: AlertId,
     tip: Option<TipId>,
     request: Option<&LegalHoldRequest>,
-    actor: &Actor,
 ) -> Result<Option<LegalHold>, TipReviewError> {
+    access::region_seen_by(conn, staff, alert).await?;
+    let actor = &Actor::staff(staff);
     let reason = request
         .map(|request| {
             let reason = request.reason.trim();

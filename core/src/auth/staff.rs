@@ -213,7 +213,37 @@ impl StaffTokenVerifier {
     }
 }
 
+/// Refused: what was asked for belongs to another region or municipality than the staff
+/// member's (or to none their role may see). The same answer every time, so it tells nothing
+/// about the other region's data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("This belongs to another region or municipality than yours.")]
+pub struct OutOfScope;
+
 impl StaffMember {
+    /// What [`Self::may_access_region`] allows, as a result the services return.
+    pub fn ensure_region(&self, region_code: &str) -> Result<(), OutOfScope> {
+        if self.may_access_region(region_code) { Ok(()) } else { Err(OutOfScope) }
+    }
+
+    /// Acting on the region's alerts: its own dispatchers only (administrators read every region's
+    /// alerts but act on none).
+    pub fn ensure_dispatcher_of(&self, region_code: &str) -> Result<(), OutOfScope> {
+        match &self.role {
+            StaffRole::Dispatcher { region } if region == region_code => Ok(()),
+            _ => Err(OutOfScope),
+        }
+    }
+
+    /// What [`Self::may_access_municipality`] allows, as a result the services return.
+    pub fn ensure_municipality(
+        &self,
+        cbs_code: &str,
+        region_of_municipality: Option<&str>,
+    ) -> Result<(), OutOfScope> {
+        if self.may_access_municipality(cbs_code, region_of_municipality) { Ok(()) } else { Err(OutOfScope) }
+    }
+
     /// Admins everywhere; dispatchers in their own region.
     pub fn may_access_region(&self, region_code: &str) -> bool {
         match &self.role {

@@ -286,12 +286,13 @@ pub async fn list_alerts(
     query.order_by((alerts::created_at.desc(), alerts::id)).limit(limit).load(conn).await
 }
 
-pub async fn mark_sent(conn: &mut AsyncPgConnection, id: AlertId) -> QueryResult<()> {
+/// Marks the alert sent; returns when (the database's clock).
+pub async fn mark_sent(conn: &mut AsyncPgConnection, id: AlertId) -> QueryResult<DateTime<Utc>> {
     diesel::update(alerts::table.find(id.0))
         .set((alerts::status.eq("active"), alerts::sent_at.eq(diesel::dsl::now)))
-        .execute(conn)
+        .returning(alerts::sent_at.assume_not_null())
+        .get_result(conn)
         .await
-        .map(drop)
 }
 
 pub async fn mark_closed(conn: &mut AsyncPgConnection, id: AlertId, outcome: &str) -> QueryResult<()> {

@@ -13,7 +13,9 @@ use super::inspect::MediaKind;
 use super::store::{MediaStore, StoreError};
 use super::uploads::{MediaRejection, MyMedia};
 use super::{MediaSettings, MediaState, Preview, evidence_key, preview_key};
+use crate::alerts::access::{self, AccessError};
 use crate::alerts::{Actor, dossier};
+use crate::auth::staff::StaffMember;
 use crate::db::media::{self as queries, MediaRow};
 use crate::hex;
 use crate::ids::{AlertId, MediaId, TipId};
@@ -62,6 +64,9 @@ pub struct ReviewedMedia {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReviewError {
+    /// No such alert, or one the staff member may not see.
+    #[error(transparent)]
+    Access(#[from] AccessError),
     #[error("There is no such photo or video in this alert.")]
     NotFound,
     #[error("This file is {}; it can be viewed once it is ready.", .0.as_str())]
@@ -157,11 +162,13 @@ pub async fn view(
     conn: &mut AsyncPgConnection,
     store: &MediaStore,
     settings: &MediaSettings,
+    staff: &StaffMember,
     alert: AlertId,
     media: MediaId,
     preview: Preview,
-    viewer: &Actor,
 ) -> Result<MediaLink, ReviewError> {
+    access::region_seen_by(conn, staff, alert).await?;
+    let viewer = &Actor::staff(staff);
     conn.transaction(async |conn| {
         let row = ready_media(conn, alert, media).await?;
         if !previews(&row).contains(&preview) {
@@ -187,11 +194,13 @@ pub async fn download_original(
     conn: &mut AsyncPgConnection,
     store: &MediaStore,
     settings: &MediaSettings,
+    staff: &StaffMember,
     alert: AlertId,
     media: MediaId,
     request: &OriginalDownloadRequest,
-    viewer: &Actor,
 ) -> Result<MediaLink, ReviewError> {
+    access::region_seen_by(conn, staff, alert).await?;
+    let viewer = &Actor::staff(staff);
     let reason = request.reason.trim();
     if !(3..=500).contains(&reason.chars().count()) || reason.chars().any(char::is_control) {
         return Err(InvalidInput::new(

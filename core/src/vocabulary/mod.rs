@@ -95,6 +95,7 @@ pub(crate) use text_enum;
 /// diesel::deserialize::FromSqlRow)]` and `#[diesel(sql_type = diesel::sql_types::Text)]`. Only
 /// values parsed on the way in are ever stored (and CHECK constraints hold most of them to the same
 /// rules), so reading one back does not parse it again.
+#[allow(unused_macros)]
 macro_rules! stored_as_text {
     ($name:ident) => {
         impl diesel::serialize::ToSql<diesel::sql_types::Text, diesel::pg::Pg> for $name {
@@ -111,8 +112,10 @@ macro_rules! stored_as_text {
 
         impl diesel::deserialize::FromSql<diesel::sql_types::Text, diesel::pg::Pg> for $name {
             fn from_sql(value: diesel::pg::PgValue<'_>) -> diesel::deserialize::Result<Self> {
-                <String as diesel::deserialize::FromSql<diesel::sql_types::Text, diesel::pg::Pg>>::from_sql(value)
-                    .map(Self)
+                <String as diesel::deserialize::FromSql<diesel::sql_types::Text, diesel::pg::Pg>>::from_sql(
+                    value,
+                )
+                .map(Self)
             }
         }
     };
