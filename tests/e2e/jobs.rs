@@ -632,10 +632,10 @@ async fn a_notification_wakes_an_idle_runner_without_waiting_for_the_poll() {
     let db = TestDatabase::new().await;
     let mut conn = db.connect().await;
     let (runner, recorded) = start_recording_runner(&db, without_polling()).await;
-    // Let the slots find the queue empty and go idle. Their first claim is one query on an empty
-    // table, made as they start; should a slow machine take longer, the job is claimed by that
-    // claim and the test passes without showing the wake-up, so the sleep errs long: it cannot
-    // be a wait for work, since idleness leaves no trace to wait for.
+    // Let the slots find the queue empty and go idle: their first claim, one query on an empty
+    // table as they start, takes milliseconds. Going idle leaves nothing to wait for, hence a
+    // sleep; too short a one would let that first claim take the job, and the test would pass
+    // without showing the wake-up, so it errs long.
     tokio::time::sleep(Duration::from_millis(300)).await;
 
     Record { number: 1 }.enqueue(&mut conn).await.unwrap();
