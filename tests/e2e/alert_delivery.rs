@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use burgernet_core::alerts::delivery::DeliverySettings;
+use burgernet_core::db::jobs::JobState;
 use burgernet_fakes::faults::{Fault, Rates};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -12,6 +13,7 @@ use serde_json::{Value, json};
 use crate::helpers::alerts::{
     Profile, ROTTERDAM, alert_body, android_device, circle, ios_device, read_events,
 };
+use crate::helpers::jobs::describe;
 use crate::helpers::{TestApp, TestAppOptions};
 
 async fn app_with(delivery: DeliverySettings) -> TestApp {
@@ -162,12 +164,13 @@ async fn a_dead_token_removes_the_device_and_an_sms_takes_over() {
 
 #[tokio::test]
 async fn an_urgent_push_nobody_acknowledged_is_followed_by_an_sms() {
-    let app = app_with(DeliverySettings {
+    let delivery = DeliverySettings {
         sms_fallback_after: Duration::from_secs(4),
         retry_base: Duration::from_millis(20),
         ..DeliverySettings::default()
-    })
-    .await;
+    };
+    let sms_fallback_after = delivery.sms_fallback_after;
+    let app = app_with(delivery).await;
     let dispatcher = app.dispatcher_token("rotterdam");
     let attentive = app
         .participant("+31620000031", Profile { devices: vec![android_device("awake")], ..Profile::default() })
@@ -189,12 +192,15 @@ async fn an_urgent_push_nobody_acknowledged_is_followed_by_an_sms() {
     app.expect_ok(Method::POST, &format!("/v1/me/alerts/{id}/receipts"), &attentive.access_token, receipt)
         .await;
 
-    let counters = app.wait_for_counters(&dispatcher, &id, |c| c["sms"]["sent"] == 1).await;
+    // The check for unacknowledged pushes comes `sms_fallback_after` after the push lane ended.
+    app.run_jobs_due_within(sms_fallback_after + Duration::from_secs(1)).await;
+    let counters = app.get_json(&format!("/v1/alerts/{id}"), &dispatcher).await["counters"].clone();
+    assert_eq!(counters["sms"]["sent"], 1, "{counters}");
     assert_eq!(counters["acknowledged"], 1);
     assert_eq!(alert_sms_to(&app), ["+31620000032"], "only the one who chose SMS and did not acknowledge");
-    // Nothing more follows.
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    assert_eq!(alert_sms_to(&app).len(), 1);
+    // Nothing more follows: no job is left in the queue that could send it.
+    let left = app.database.jobs().await;
+    assert!(left.is_empty(), "{}", describe(&left));
     let dossier = app.get_json(&format!("/v1/alerts/{id}/dossier"), &dispatcher).await;
     let reasons: Vec<Value> = dossier["entries"]
         .as_array()
@@ -251,29 +257,31 @@ async fn a_follow_up_waits_for_its_batch_without_spending_attempts_and_goes_afte
 
     let update = json!({"texts": {"nl": {"message": "Gezien bij de Maas."}}});
     app.expect_ok(Method::POST, &format!("/v1/alerts/{id}/updates"), &dispatcher, update).await;
-    // The update's job runs, finds the alert still on its way to the batch, and waits: every run
-    // of it over these seconds (one each 2 s) leaves its attempts as they were.
+    // The update's job runs, finds the alert still on its way to the batch, and waits (2 s at a
+    // time): none of its runs, here made due at once three times over, spends an attempt.
     let waited =
         format!("SELECT count(*) {UPDATE_JOB} AND j.last_error LIKE 'waiting for the earlier messages%'");
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while app.database_count(&waited).await == 0 {
-        assert!(std::time::Instant::now() < deadline, "the update's job never ran");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    tokio::time::sleep(Duration::from_secs(5)).await;
     // Read while it waits in the queue (a run in progress holds its attempt until it ends).
     let attempts_while_queued = format!(
         "SELECT coalesce(max(j.attempts) FILTER (WHERE j.state = 'queued'), -1)::bigint AS count {UPDATE_JOB}"
     );
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    let attempts = loop {
-        match app.database_count(&attempts_while_queued).await {
-            -1 if std::time::Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(20)).await,
-            attempts => break attempts,
+    for run in 1..=3 {
+        if run > 1 {
+            let due_now =
+                format!("UPDATE background_jobs SET run_at = now() WHERE id IN (SELECT j.id {UPDATE_JOB})");
+            app.database_exec(&due_now).await;
         }
-    };
-    assert_eq!(attempts, 0);
-    assert_eq!(app.apns.fake.requests().len(), 1, "the update did not overtake the alert");
+        app.run_pending_jobs().await;
+        assert_eq!(app.database_count(&waited).await, 1, "run {run} of the update's job waited");
+        let mut attempts = app.database_count(&attempts_while_queued).await;
+        if attempts == -1 {
+            // Its next run (2 s on) began meanwhile.
+            app.run_pending_jobs().await;
+            attempts = app.database_count(&attempts_while_queued).await;
+        }
+        assert_eq!(attempts, 0, "after run {run}");
+        assert_eq!(app.apns.fake.requests().len(), 1, "the update did not overtake the alert");
+    }
 
     // The alert's push lane job fails for good: its next failed run, due now, is its last.
     app.database_exec(
@@ -282,12 +290,9 @@ async fn a_follow_up_waits_for_its_batch_without_spending_attempts_and_goes_afte
           WHERE m.id = (j.payload->>'message_id')::uuid AND m.kind = 'alert' AND j.job_type = 'deliver_push'",
     )
     .await;
+    app.run_pending_jobs().await;
     let failed = "SELECT count(*) FROM background_jobs WHERE job_type = 'deliver_push' AND state = 'failed'";
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while app.database_count(failed).await == 0 {
-        assert!(std::time::Instant::now() < deadline, "the alert's push lane job never failed for good");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    assert_eq!(app.database_count(failed).await, 1, "the alert's push lane job failed for good");
     // The update still goes out, to the device the alert reached, and nothing is pending any more.
     let received = app.apns.fake.wait_for_received(2).await.unwrap();
     assert_eq!(received[1].payload["kind"], "update", "{:?}", received[1].payload);
@@ -434,13 +439,10 @@ async fn fcm_over_its_quota_is_left_alone_for_at_least_a_minute_and_apns_is_not(
         .await;
     assert_eq!(error, 1);
     // The push lane's job comes back after the minute (plus jitter), not after Retry-After.
+    app.run_pending_jobs().await;
     let requeued =
         "SELECT count(*) FROM background_jobs WHERE job_type = 'deliver_push' AND state = 'queued'";
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while app.database_count(requeued).await == 0 {
-        assert!(std::time::Instant::now() < deadline, "the push lane's job was not queued again");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    assert_eq!(app.database_count(requeued).await, 1, "the push lane's job was queued again");
     let queued_for = app
         .database_count(
             "SELECT min(extract(epoch FROM run_at - now()))::bigint AS count FROM background_jobs
@@ -448,6 +450,9 @@ async fn fcm_over_its_quota_is_left_alone_for_at_least_a_minute_and_apns_is_not(
         )
         .await;
     assert!((55..=80).contains(&queued_for), "the push lane comes back in {queued_for} s");
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // The queue has run dry and its one job for FCM waits out the pause: nothing else can go
+    // to FCM meanwhile.
+    let left: Vec<_> = app.database.jobs().await.into_iter().map(|job| (job.job_type, job.state)).collect();
+    assert_eq!(left, [("deliver_push".to_string(), JobState::Queued)]);
     assert_eq!(app.fcm.requests(), 1, "nothing more went to FCM within its pause");
 }

@@ -12,6 +12,7 @@ use burgernet_core::alerts::area::AreaLimits;
 use crate::helpers::alerts::{
     AMSTERDAM, KRALINGEN, Profile, ROTTERDAM, alert_body, android_device, circle, ios_device, read_events,
 };
+use crate::helpers::jobs::describe;
 use crate::helpers::population::POPULATION_CENTRE;
 use crate::helpers::{TestApp, TestAppOptions, assert_problem};
 
@@ -105,8 +106,11 @@ async fn an_alert_starts_as_a_draft_that_sends_nothing_and_is_recorded() {
 
     let id = alert["id"].as_str().unwrap();
     assert_eq!(app.dossier_kinds(&dispatcher, id).await, ["created", "exported"]);
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    // Nothing is sent, and nothing is left in the queue that could send it later.
+    app.run_pending_jobs().await;
     assert!(alert_sms(&app).is_empty(), "a draft sends nothing");
+    let left = app.database.jobs().await;
+    assert!(left.is_empty(), "a draft queues nothing: {}", describe(&left));
 }
 
 #[tokio::test]

@@ -200,6 +200,7 @@ async fn a_token_signed_with_a_key_new_at_the_identity_provider_makes_us_fetch_i
 
     // An identity provider that fails leaves the last good keys in use.
     idp.faults().set_rates(Rates { server_error: 1.0, ..Rates::default() });
+    // Past `at_most_every` since the last fetch, so the next unknown key may fetch again.
     tokio::time::sleep(refresh.at_most_every).await;
     let fetches = idp.fetches();
     let third = DevKeyPair::generate_with_key_id("idp-key-3");
@@ -211,6 +212,7 @@ async fn a_token_signed_with_a_key_new_at_the_identity_provider_makes_us_fetch_i
     // Once it answers again, the third key is fetched like the second.
     idp.faults().clear();
     idp.publish(&jwks_of(&[&second, &third]));
+    // Past `at_most_every` since the failed fetch: the third key may be fetched.
     tokio::time::sleep(refresh.at_most_every).await;
     assert_eq!(staff_status(&app, &signed_with(&third, &valid_claims(), &third.key_id)).await, 200);
 }

@@ -160,6 +160,7 @@ async fn the_viewers_of_an_alert_share_one_poll() {
 
     let (start, polls_before) =
         (Instant::now(), api_metric(&app, "burgernet_alert_event_stream_polls_total").await);
+    // The polls are counted over a few seconds: polls per second is what is measured.
     tokio::time::sleep(Duration::from_secs(3)).await;
     let polls = api_metric(&app, "burgernet_alert_event_stream_polls_total").await - polls_before;
     // One poll a second for all four, as for one (and one more for a poll under way at the start).

@@ -189,6 +189,24 @@ impl BackgroundJob for Sleep {
     }
 }
 
+/// Takes a while, then queues a [`Record`] of its number: work that causes more work.
+#[derive(Serialize, Deserialize)]
+struct Relay {
+    number: u32,
+}
+
+impl BackgroundJob for Relay {
+    const JOB_TYPE: &'static str = "test.relay";
+    type Context = DbPool;
+
+    async fn run(&self, pool: DbPool) -> Result<(), JobError> {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let mut conn = pool.get().await?;
+        Record { number: self.number }.enqueue(&mut conn).await?;
+        Ok(())
+    }
+}
+
 // ---- Helpers ----
 
 fn worker_config() -> WorkerConfig {
@@ -565,6 +583,38 @@ async fn a_job_whose_worker_disappeared_on_its_final_attempt_is_marked_failed() 
     runner.shutdown().await;
 }
 
+// ---- Running the queue dry (what tests wait for instead of sleeping) ----
+
+#[tokio::test]
+async fn running_the_queue_dry_waits_for_running_jobs_and_the_jobs_they_queue_but_not_for_later_ones() {
+    let db = TestDatabase::new().await;
+    let mut conn = db.connect().await;
+    let recorded = Recorded::default();
+    let runner = Runner::new(db.pool(), worker_config(), Uuid::new_v4())
+        .register::<Relay>(db.pool())
+        .register::<Record>(recorded.clone())
+        .start()
+        .await;
+    Relay { number: 1 }.enqueue(&mut conn).await.unwrap();
+    let later = Record { number: 2 }.enqueue_after(&mut conn, Duration::from_secs(60)).await.unwrap();
+
+    db.run_pending_jobs().await;
+    assert_eq!(*recorded.lock().unwrap(), [1], "the relay ran, and so did the job it queued");
+    let left: Vec<_> = db.jobs().await.into_iter().map(|job| (job.id, job.state)).collect();
+    assert_eq!(left, [(later, JobState::Queued)], "the job due later was not waited for");
+
+    // Looking far enough ahead waits for it as well.
+    diesel::update(background_jobs::table.find(later.0))
+        .set(background_jobs::run_at.eq(diesel::dsl::sql::<Timestamptz>("now() + interval '1 second'")))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    db.run_jobs_due_within(Duration::from_secs(2)).await;
+    assert_eq!(*recorded.lock().unwrap(), [1, 2]);
+    assert!(db.jobs().await.is_empty());
+    runner.shutdown().await;
+}
+
 // ---- Wake-ups ----
 
 fn without_polling() -> WorkerConfig {
@@ -583,7 +633,10 @@ async fn a_notification_wakes_an_idle_runner_without_waiting_for_the_poll() {
     let db = TestDatabase::new().await;
     let mut conn = db.connect().await;
     let (runner, recorded) = start_recording_runner(&db, without_polling()).await;
-    // Let the slots find the queue empty and go idle.
+    // Let the slots find the queue empty and go idle: their first claim, one query on an empty
+    // table as they start, takes milliseconds. Going idle leaves nothing to wait for, hence a
+    // sleep; too short a one would let that first claim take the job, and the test would pass
+    // without showing the wake-up, so it errs long.
     tokio::time::sleep(Duration::from_millis(300)).await;
 
     Record { number: 1 }.enqueue(&mut conn).await.unwrap();

@@ -195,20 +195,18 @@ async fn worker_metrics(app: &TestApp) -> String {
     worker_get(app, "/metrics").await.text().await.unwrap()
 }
 
-/// Polls the workers' metrics until the series has `expected`; returns the whole text then.
-async fn wait_for_worker_metric(app: &TestApp, name: &str, labels: &[(&str, &str)], expected: f64) -> String {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let metrics = worker_metrics(app).await;
-        if metric_value(&metrics, name, labels) == Some(expected) {
-            return metrics;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{name} {labels:?} never reached {expected}: {metrics}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+/// Lets the workers run every job that is due, then asserts that the series has `expected`;
+/// returns the whole text of the workers' metrics.
+async fn worker_metric_after_the_jobs(
+    app: &TestApp,
+    name: &str,
+    labels: &[(&str, &str)],
+    expected: f64,
+) -> String {
+    app.run_pending_jobs().await;
+    let metrics = worker_metrics(app).await;
+    assert_eq!(metric_value(&metrics, name, labels), Some(expected), "{name} {labels:?}: {metrics}");
+    metrics
 }
 
 /// A worker's problem document: the API's shape (no request id: probes send none to correlate).
@@ -283,7 +281,8 @@ async fn deliveries_provider_errors_and_the_time_to_push_are_counted_once() {
     let alert = app.send_new_alert(&dispatcher, body).await;
     app.wait_until_delivered(&dispatcher, &alert).await;
     let metrics =
-        wait_for_worker_metric(&app, "burgernet_alert_send_to_first_push_seconds_count", &[], 1.0).await;
+        worker_metric_after_the_jobs(&app, "burgernet_alert_send_to_first_push_seconds_count", &[], 1.0)
+            .await;
 
     let deliveries = |channel, result| {
         metric_value(&metrics, "burgernet_deliveries_total", &[("channel", channel), ("result", result)])
@@ -392,7 +391,8 @@ async fn sms_gateway_errors_are_counted_by_the_process_that_met_them() {
                       "address": {"postcode": "3011 AD", "house_number": "1"}});
     let response = app.send_json_as(Method::POST, "/v1/me/places", &participant.access_token, &home).await;
     assert_eq!(response.status(), 201);
-    let metrics = wait_for_worker_metric(&app, "burgernet_provider_errors_total", &gateway_down, 1.0).await;
+    let metrics =
+        worker_metric_after_the_jobs(&app, "burgernet_provider_errors_total", &gateway_down, 1.0).await;
     assert!(!metrics.contains("611111111"), "{metrics}");
     // The retry reaches the participant.
     let confirmation = app.sms.wait_for_sent(2).await.pop().unwrap();

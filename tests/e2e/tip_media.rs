@@ -154,23 +154,18 @@ impl Scene {
         request.send().await.unwrap()
     }
 
-    /// Waits until the worker has settled the file; returns it as the sender sees it.
+    /// Lets the worker settle the file; returns it as the sender sees it then.
     async fn settled(&self, who: &SignedIn, tip: &Value, media: &str) -> Value {
+        self.app.run_pending_jobs().await;
         let path = format!("/v1/me/alerts/{}/tips/{}", self.alert, tip["id"].as_str().unwrap());
-        let started = std::time::Instant::now();
-        loop {
-            let mut request = self.app.client.get(self.app.url(&path)).bearer_auth(&who.access_token);
-            if let Some(key) = tip["sender_key"].as_str() {
-                request = request.header("Tip-Sender-Key", key);
-            }
-            let mine: Value = request.send().await.unwrap().json().await.unwrap();
-            let file = mine["media"].as_array().unwrap().iter().find(|m| m["id"] == media).unwrap().clone();
-            if ["ready", "rejected"].contains(&file["state"].as_str().unwrap()) {
-                return file;
-            }
-            assert!(started.elapsed() < Duration::from_secs(30), "still {file}");
-            tokio::time::sleep(Duration::from_millis(100)).await;
+        let mut request = self.app.client.get(self.app.url(&path)).bearer_auth(&who.access_token);
+        if let Some(key) = tip["sender_key"].as_str() {
+            request = request.header("Tip-Sender-Key", key);
         }
+        let mine: Value = request.send().await.unwrap().json().await.unwrap();
+        let file = mine["media"].as_array().unwrap().iter().find(|m| m["id"] == media).unwrap().clone();
+        assert!(["ready", "rejected"].contains(&file["state"].as_str().unwrap()), "still {file}");
+        file
     }
 
     /// Objects the store holds for the file, in any area.
@@ -453,9 +448,12 @@ async fn a_photo_over_the_pixel_limit_is_refused_at_the_first_attempt_and_never_
          WHERE job_type = 'process_media' AND payload->>'media_id' = '{media}'"
     );
     let waiting_to_retry = format!("{jobs} AND state = 'queued' AND attempts = 1 AND last_error IS NOT NULL");
-    wait_until(|| async { scene.app.database_count(&waiting_to_retry).await == 1 }).await;
+    scene.app.run_pending_jobs().await;
+    assert_eq!(scene.app.database_count(&waiting_to_retry).await, 1);
     std::fs::remove_dir_all(&obstacle).unwrap();
-    wait_until(|| async { scene.app.database_count(&jobs).await == 0 }).await;
+    scene.app.database.make_jobs_due("process_media").await;
+    scene.app.run_pending_jobs().await;
+    assert_eq!(scene.app.database_count(&jobs).await, 0);
 
     // The retry removed what was left and decided nothing again.
     assert_eq!(scene.stored_objects(&media).await, Vec::<String>::new());
@@ -463,15 +461,6 @@ async fn a_photo_over_the_pixel_limit_is_refused_at_the_first_attempt_and_never_
     assert_eq!(settled["rejection"]["code"], "image_too_large");
     let dossier = scene.app.dossier_kinds(&scene.dispatcher, &scene.alert).await;
     assert_eq!(dossier.iter().filter(|kind| *kind == "media_rejected").count(), 1);
-}
-
-/// Waits until `done` holds, for at most 30 seconds.
-async fn wait_until<F: Future<Output = bool>>(done: impl Fn() -> F) {
-    let started = std::time::Instant::now();
-    while !done().await {
-        assert!(started.elapsed() < Duration::from_secs(30), "still not done after 30 s");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 fn photo_of_something_else() -> Vec<u8> {
@@ -662,7 +651,8 @@ async fn the_control_room_assesses_tips_and_retention_keeps_only_what_is_on_hold
     let remaining = format!("SELECT count(*) AS count FROM tips WHERE alert_id = '{alert}'");
     assert_eq!(app.database_count(&remaining).await, 1, "the tip on hold stays");
     // A job removes the files after the commit.
-    wait_until(|| async { scene.stored_objects(&dropped_media).await.is_empty() }).await;
+    app.run_pending_jobs().await;
+    assert_eq!(scene.stored_objects(&dropped_media).await, Vec::<String>::new());
     assert_eq!(scene.stored_objects(&kept_media).await.len(), 3);
     let dossier = app.get_json(&format!("/v1/alerts/{alert}/dossier"), dispatcher).await;
     let removal =
@@ -674,7 +664,8 @@ async fn the_control_room_assesses_tips_and_retention_keeps_only_what_is_on_hold
     assert_eq!(app.delete_as(&hold, dispatcher).await.status(), 204);
     assert_eq!(upkeep.run(&mut conn).await.unwrap().removed_tips, 1);
     assert_eq!(app.database_count(&remaining).await, 0);
-    wait_until(|| async { scene.stored_objects(&kept_media).await.is_empty() }).await;
+    app.run_pending_jobs().await;
+    assert_eq!(scene.stored_objects(&kept_media).await, Vec::<String>::new());
 }
 
 #[tokio::test]
@@ -979,6 +970,8 @@ mod store_outside_transactions {
     /// waits inside a transaction; then lets the request go.
     async fn no_transaction_waits_on(app: &TestApp, held: crate::helpers::s3::Held) {
         held.arrived().await;
+        // Long enough for a transaction left open around the held request to have been idle
+        // past the 200 ms below, which a transaction merely between two statements never is.
         tokio::time::sleep(Duration::from_millis(300)).await;
         let waiting = "SELECT count(*) AS count FROM pg_stat_activity
                         WHERE datname = current_database() AND state LIKE 'idle in transaction%'
@@ -1048,11 +1041,9 @@ mod store_outside_transactions {
         assert_eq!(refused.status(), 500);
         assert_eq!(s3.uploads_in_progress().len(), 1);
         s3.fail(S3Operation::AbortMultipartUpload, false);
-        app.database_exec(
-            "UPDATE background_jobs SET run_at = now() WHERE job_type = 'abort_unclaimed_upload' AND state = 'queued'",
-        )
-        .await;
-        wait_until(|| async { s3.uploads_in_progress().is_empty() }).await;
+        app.database.make_jobs_due("abort_unclaimed_upload").await;
+        app.run_pending_jobs().await;
+        assert_eq!(s3.uploads_in_progress(), Vec::<String>::new());
 
         // A declaration that is recorded keeps its upload, whatever the job does later.
         app.database_exec_as_owner("DROP TRIGGER refuse ON tip_media").await;
@@ -1060,7 +1051,8 @@ mod store_outside_transactions {
         assert_eq!(declared.status(), 201);
         let queued =
             "SELECT count(*) AS count FROM background_jobs WHERE job_type = 'abort_unclaimed_upload'";
-        wait_until(|| async { app.database_count(queued).await == 0 }).await;
+        app.run_pending_jobs().await;
+        assert_eq!(app.database_count(queued).await, 0);
         assert_eq!(s3.uploads_in_progress().len(), 1);
     }
 
@@ -1103,14 +1095,13 @@ mod store_outside_transactions {
         assert!(app.dossier_kinds(dispatcher, alert).await.contains(&"retention_removed".to_string()));
         let failed_once = "SELECT count(*) AS count FROM background_jobs
                             WHERE job_type = 'remove_media_objects' AND attempts >= 1 AND last_error IS NOT NULL";
-        wait_until(|| async { app.database_count(failed_once).await == 1 }).await;
+        app.run_pending_jobs().await;
+        assert_eq!(app.database_count(failed_once).await, 1);
         assert_eq!(scene.stored_objects(&media).await.len(), 3);
         s3.fail(S3Operation::DeleteObject, false);
-        app.database_exec(
-            "UPDATE background_jobs SET run_at = now() WHERE job_type = 'remove_media_objects' AND state = 'queued'",
-        )
-        .await;
-        wait_until(|| async { scene.stored_objects(&media).await.is_empty() }).await;
+        app.database.make_jobs_due("remove_media_objects").await;
+        app.run_pending_jobs().await;
+        assert_eq!(scene.stored_objects(&media).await, Vec::<String>::new());
         let jobs = "SELECT count(*) AS count FROM background_jobs WHERE job_type = 'remove_media_objects'";
         assert_eq!(app.database_count(jobs).await, 0);
     }

@@ -337,6 +337,26 @@ pub async fn queue_health(conn: &mut AsyncPgConnection, job_types: &[&str]) -> Q
     .await
 }
 
+/// The jobs not yet done with: running, or queued and due within `within` from now (by the
+/// database's clock), most urgent first. Jobs queued for later, and failed ones, are not among
+/// them. Read in one statement, so a job that queues another before it ends is never missed
+/// between the two.
+pub async fn pending(conn: &mut AsyncPgConnection, within: Duration) -> QueryResult<Vec<StoredJob>> {
+    let running = background_jobs::state.eq(JobState::Running);
+    let due = background_jobs::state.eq(JobState::Queued).and(background_jobs::run_at.le(now_plus(within)));
+    background_jobs::table
+        .filter(running.or(due))
+        .order_by((background_jobs::priority.desc(), background_jobs::run_at, background_jobs::id))
+        .select(StoredJob::as_select())
+        .load(conn)
+        .await
+}
+
+/// Every job in the queue, whatever its state, oldest first.
+pub async fn list_all(conn: &mut AsyncPgConnection) -> QueryResult<Vec<StoredJob>> {
+    background_jobs::table.order_by(background_jobs::id).select(StoredJob::as_select()).load(conn).await
+}
+
 pub async fn find(conn: &mut AsyncPgConnection, id: JobId) -> QueryResult<Option<StoredJob>> {
     background_jobs::table.find(id.0).select(StoredJob::as_select()).first(conn).await.optional()
 }

@@ -5,6 +5,7 @@ pub mod apns;
 pub mod app;
 pub mod database;
 pub mod fcm;
+pub mod jobs;
 pub mod population;
 pub mod s3;
 pub mod sms;
