@@ -15,10 +15,11 @@ FROM rust:${RUST_VERSION}-${DEBIAN_RELEASE} AS build
 WORKDIR /src
 COPY . .
 # The caches keep crates and build artefacts between builds; the binary is copied out of the
-# cached target directory because cache mounts are not part of the image.
+# cached target directory because cache mounts are not part of the image. Without default
+# features: no local mode (`dev`, `bench`, the fake providers, the local outbox) in the image.
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
-    cargo build --release --locked --bin burgernet \
+    cargo build --release --locked --bin burgernet --no-default-features \
     && install -D -m 0755 target/release/burgernet /out/usr/local/bin/burgernet
 
 FROM debian:${DEBIAN_RELEASE}-slim AS video-tools

@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::Context;
 use burgernet_core::alerts::dossier::checkpoints::{self, CheckpointSettings};
 use burgernet_core::alerts::{dossier, progress};
-use burgernet_core::auth::dev_identity::{DEV_AUDIENCE, DEV_ISSUER, StaffTokenRequest, mint_staff_token};
+#[cfg(feature = "local")]
 use burgernet_core::auth::staff::StaffRole;
 use burgernet_core::db;
 use burgernet_core::db::DatabaseConfig;
@@ -15,6 +15,8 @@ use burgernet_core::ids::AlertId;
 use burgernet_core::media::store::MediaStore;
 use burgernet_core::reference_data;
 use burgernet_core::vocabulary::regions::{CbsCode, RegionCode};
+#[cfg(feature = "local")]
+use burgernet_local::identity::{DEV_AUDIENCE, DEV_ISSUER, StaffTokenRequest, mint_staff_token};
 use clap::{Subcommand, ValueEnum};
 
 #[derive(Debug, Subcommand)]
@@ -41,7 +43,8 @@ pub enum AdminCommand {
         #[arg(long)]
         region: Option<String>,
     },
-    /// Sign a staff token with the local identity provider's key, for local use and testing.
+    /// Sign a staff token with the local identity provider's key, for local use and testing (not in
+    /// a build without local mode).
     MintStaffToken {
         #[arg(long, value_enum)]
         role: RoleArg,
@@ -118,6 +121,9 @@ pub async fn run(command: AdminCommand, env: &Env) -> anyhow::Result<()> {
             let summary = reference_data::load_municipalities(&mut conn, &geojson, region.as_ref()).await?;
             println!("{summary}");
         }
+        #[cfg(not(feature = "local"))]
+        AdminCommand::MintStaffToken { .. } => return Err(crate::no_local_mode("admin mint-staff-token")),
+        #[cfg(feature = "local")]
         AdminCommand::MintStaffToken { role, region, municipality, subject, name, valid_for, key } => {
             let role = match role {
                 RoleArg::Dispatcher => {

@@ -15,7 +15,6 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
-use burgernet_core::db::synthetic::ExpectedTarget;
 use burgernet_core::env::{Env, parse};
 use burgernet_core::secret::write_secret_file;
 use burgernet_fakes::accepts::AcceptSpan;
@@ -23,6 +22,7 @@ use burgernet_fakes::apns::{ApnsTestCredentials, FakeApns};
 use burgernet_fakes::fcm::{FakeFcm, FcmTestServiceAccount};
 use burgernet_fakes::sms::FakeSmsGateway;
 use burgernet_fakes::tls::LocalCertificateAuthority;
+use burgernet_local::db::synthetic::ExpectedTarget;
 use clap::Subcommand;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;

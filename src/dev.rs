@@ -12,16 +12,16 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use burgernet_api::state::AppState;
 use burgernet_core::alerts::dossier::checkpoints::{self, CheckpointSettings};
-use burgernet_core::auth::dev_identity::{DEV_AUDIENCE, DEV_ISSUER, DevIdentityProvider};
 use burgernet_core::config::{ApiConfig, WorkerConfig};
 use burgernet_core::db::DatabaseConfig;
 use burgernet_core::env::Env;
-use burgernet_core::local_postgres::{LocalPostgres, LocalPostgresOptions};
 use burgernet_core::media::store::MediaStore;
 use burgernet_core::metrics::{self, DeliveryMetrics};
 use burgernet_core::outbox::LocalOutbox;
 use burgernet_core::secret::{Secret, write_secret_file};
 use burgernet_core::{db, reference_data};
+use burgernet_local::identity::{DEV_AUDIENCE, DEV_ISSUER, DevIdentityProvider};
+use burgernet_local::postgres::{LocalPostgres, LocalPostgresOptions};
 use burgernet_workers::{HealthServer, WorkerHealth, stall_threshold};
 
 use crate::local_providers::LocalProviders;
@@ -94,7 +94,7 @@ impl LocalService {
         env: &Env,
         api: &ApiConfig,
         listener: TcpListener,
-        outbox: Option<LocalOutbox>,
+        outbox: LocalOutbox,
     ) -> anyhow::Result<Self> {
         let database = DatabaseConfig::from_env(env)?;
         let workers = WorkerConfig::from_env(env)?;
@@ -104,7 +104,7 @@ impl LocalService {
             async move { checkpoints::warn_if_role_can_rewrite_dossier(&pool).await }
         });
         let store = MediaStore::from_env(env)?;
-        let state = AppState::new(api, pool.clone(), outbox, store.clone())?;
+        let state = AppState::in_local_mode(api, pool.clone(), outbox, store.clone())?;
         let messaging = state.messaging.clone();
         // Tokens and connections ready before the first alert needs them.
         tokio::spawn({
@@ -219,7 +219,7 @@ async fn serve_locally(
     let worker_listener = TcpListener::bind(worker_bind)
         .map_err(|error| anyhow::anyhow!("cannot listen on {worker_bind}: {error}"))?;
     let worker_listener_address = worker_listener.local_addr()?;
-    let mut service = LocalService::start(&env, &api, listener, Some(outbox)).await?;
+    let mut service = LocalService::start(&env, &api, listener, outbox).await?;
     service.serve_worker_health(worker_listener)?;
 
     print_banner(&api, worker_listener_address, dir);

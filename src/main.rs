@@ -1,8 +1,11 @@
 //! `burgernet`: the one binary of the Burgernet backend.
 
 mod admin;
+#[cfg(feature = "local")]
 mod bench;
+#[cfg(feature = "local")]
 mod dev;
+#[cfg(feature = "local")]
 mod local_providers;
 mod logging;
 mod serve;
@@ -31,6 +34,10 @@ enum Command {
     /// Apply pending database migrations, then exit.
     Migrate,
     /// Run everything locally: own PostgreSQL, API and workers, stand-ins for push, SMS, e-mail.
+    #[cfg(feature = "local")]
+    Dev,
+    /// Run everything locally (not in this build: it has no local mode).
+    #[cfg(not(feature = "local"))]
     Dev,
     /// Operator tasks: regions, municipalities, tokens, the contract.
     Admin {
@@ -38,9 +45,17 @@ enum Command {
         command: admin::AdminCommand,
     },
     /// Benchmarks with fixed, printed output; they start their own PostgreSQL like `dev`.
+    #[cfg(feature = "local")]
     Bench {
         #[command(subcommand)]
         command: bench::BenchCommand,
+    },
+    /// Benchmarks (not in this build: it has no local mode).
+    #[cfg(not(feature = "local"))]
+    Bench {
+        /// Whatever the benchmark would have taken; this build refuses it.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+        arguments: Vec<String>,
     },
 }
 
@@ -68,8 +83,24 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Serve => serve::serve(&env).await,
         Command::Work => serve::work(&env).await,
         Command::Migrate => serve::migrate(&env).await,
+        #[cfg(feature = "local")]
         Command::Dev => dev::run(env).await,
+        #[cfg(not(feature = "local"))]
+        Command::Dev => Err(no_local_mode("dev")),
         Command::Admin { command } => admin::run(command, &env).await,
+        #[cfg(feature = "local")]
         Command::Bench { command } => bench::run(command, env).await,
+        #[cfg(not(feature = "local"))]
+        Command::Bench { .. } => Err(no_local_mode("bench")),
     }
+}
+
+/// The answer of the local-mode commands in a build without the `local` feature (the container
+/// image): they parse, so the operator learns why they do nothing.
+#[cfg(not(feature = "local"))]
+fn no_local_mode(command: &str) -> anyhow::Error {
+    anyhow::anyhow!(
+        "`burgernet {command}` is not in this build: it has no local mode (built without the `local` \
+         feature, as the container image is)"
+    )
 }

@@ -24,7 +24,7 @@ pub async fn serve(env: &Env) -> anyhow::Result<()> {
     tokio::spawn(warn_if_role_can_rewrite_dossier(pool.clone()));
     let listener = TcpListener::bind(api.bind)
         .map_err(|error| anyhow::anyhow!("cannot listen on {}: {error}", api.bind))?;
-    let state = AppState::new(&api, pool, None, MediaStore::from_env(env)?)?;
+    let state = AppState::new(&api, pool, MediaStore::from_env(env)?)?;
     let streams = state.clone();
     let server = burgernet_api::build_server(listener, state)?;
     tracing::info!(address = %api.bind, "serving the API");
@@ -46,7 +46,7 @@ pub async fn work(env: &Env) -> anyhow::Result<()> {
     messaging.require_push_providers()?;
     // The dossier must be anchored outside the database: the workers sign its checkpoints.
     CheckpointSettings::required(env)?;
-    let messaging = Messaging::from_config(&messaging, None)?;
+    let messaging = Messaging::from_config(&messaging)?;
     let pool = db::build_pool(&database)?;
     tokio::spawn(warn_if_role_can_rewrite_dossier(pool.clone()));
     let listener = TcpListener::bind(workers.bind)

@@ -31,6 +31,18 @@ use crate::openapi::Contract;
 use crate::state::AppState;
 use crate::telemetry::current_request_id;
 
+/// The routes of local mode, outside the contract: `GET /dev/outbox` when there is an outbox.
+#[cfg(feature = "local")]
+fn local_mode_routes(config: &mut web::ServiceConfig, state: &AppState) {
+    if state.dev_outbox.is_some() {
+        config.service(routes::dev::outbox);
+    }
+}
+
+/// A build without local mode has none.
+#[cfg(not(feature = "local"))]
+fn local_mode_routes(_: &mut web::ServiceConfig, _: &AppState) {}
+
 /// Starts serving on `listener`; the returned server runs until stopped or signalled.
 pub fn build_server(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
     let state = web::Data::new(state);
@@ -41,11 +53,7 @@ pub fn build_server(listener: TcpListener, state: AppState) -> std::io::Result<S
             .into_utoipa_app()
             .configure(routes::configure)
             .into_app()
-            .configure(|config| {
-                if state.dev_outbox.is_some() {
-                    config.service(routes::dev::outbox);
-                }
-            })
+            .configure(|config| local_mode_routes(config, &state))
             .app_data(state.clone())
             .app_data(contract.clone())
             .app_data(web::JsonConfig::default().limit(max_body_bytes).error_handler(json::json_error))

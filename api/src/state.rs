@@ -11,6 +11,7 @@ use burgernet_core::config::ApiConfig;
 use burgernet_core::db::{DbPool, PooledConnection};
 use burgernet_core::media::MediaSettings;
 use burgernet_core::media::store::MediaStore;
+#[cfg(feature = "local")]
 use burgernet_core::outbox::LocalOutbox;
 use burgernet_core::participants::notices::Messaging;
 use burgernet_core::participants::sign_in::{SignIn, SignInPolicy};
@@ -29,7 +30,9 @@ pub struct AppState {
     pub participant_tokens: ParticipantTokens,
     pub staff_tokens: StaffTokenVerifier,
     pub metrics: Metrics,
-    /// Present only in `burgernet dev`: the local stand-in for push, SMS and e-mail.
+    /// Present only in `burgernet dev` (and the tests' local mode): the local stand-in for push,
+    /// SMS and e-mail.
+    #[cfg(feature = "local")]
     pub dev_outbox: Option<LocalOutbox>,
     pub max_body_bytes: usize,
     pub sign_in_policy: SignInPolicy,
@@ -55,11 +58,30 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Without configured providers, messages go to `dev_outbox` (local mode only).
-    pub fn new(
+    /// The state of a production process: the SMS gateway and the SMTP server must be configured.
+    pub fn new(config: &ApiConfig, pool: DbPool, media_store: MediaStore) -> anyhow::Result<Self> {
+        Self::with_messaging(config, pool, Messaging::from_config(&config.messaging)?, media_store)
+    }
+
+    /// Local mode: SMS and e-mail without a configured provider go to `outbox`, which
+    /// `GET /dev/outbox` lists.
+    #[cfg(feature = "local")]
+    pub fn in_local_mode(
         config: &ApiConfig,
         pool: DbPool,
-        dev_outbox: Option<LocalOutbox>,
+        outbox: LocalOutbox,
+        media_store: MediaStore,
+    ) -> anyhow::Result<Self> {
+        let messaging = Messaging::with_local_outbox(&config.messaging, &outbox)?;
+        let mut state = Self::with_messaging(config, pool, messaging, media_store)?;
+        state.dev_outbox = Some(outbox);
+        Ok(state)
+    }
+
+    fn with_messaging(
+        config: &ApiConfig,
+        pool: DbPool,
+        messaging: Messaging,
         media_store: MediaStore,
     ) -> anyhow::Result<Self> {
         let (stop_streams, stopping) = watch::channel(false);
@@ -78,8 +100,9 @@ impl AppState {
             .accepting_previous(config.participant_tokens.previous_key.clone()),
             staff_tokens: StaffTokenVerifier::new(&config.staff_tokens)?,
             metrics,
-            messaging: Messaging::from_config(&config.messaging, dev_outbox.as_ref())?,
-            dev_outbox,
+            messaging,
+            #[cfg(feature = "local")]
+            dev_outbox: None,
             max_body_bytes: config.max_body_bytes,
             sign_in_policy: config.sign_in.clone(),
             live_location_ttl: config.live_location_ttl,

@@ -21,9 +21,9 @@ pub mod env;
 pub mod idempotency;
 pub mod ids;
 pub mod jobs;
-pub mod local_postgres;
 pub mod media;
 pub mod metrics;
+#[cfg(feature = "local")]
 pub mod outbox;
 pub mod participants;
 pub mod providers;

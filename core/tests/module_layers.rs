@@ -25,8 +25,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("vocabulary", 1),
     ("backoff", 1),
     ("sealing", 1),
-    // Local stand-ins, used only by local mode, the benchmark and the tests.
-    ("local_postgres", 2),
+    // The local outbox (the `local` feature): local mode and the tests only.
     ("outbox", 2),
     ("db", 2),
     ("providers", 2),

@@ -1,5 +1,5 @@
 //! `burgernet bench fanout`: the national fan-out benchmark. Seeds (once per size) a synthetic
-//! national population (`burgernet_core::db::synthetic`), starts the fake providers with 20 ms
+//! national population (`burgernet_local::db::synthetic`), starts the fake providers with 20 ms
 //! latency in a process of their own (`burgernet bench fakes`), runs the API and the workers in
 //! this process, sends one urgent alert, waits until it is delivered, and prints one line:
 //!
@@ -27,16 +27,17 @@ use std::path::Path;
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, bail};
-use burgernet_core::auth::dev_identity::{
-    DEV_AUDIENCE, DEV_ISSUER, DevIdentityProvider, StaffTokenRequest, mint_staff_token,
-};
 use burgernet_core::auth::staff::StaffRole;
 use burgernet_core::config::ApiConfig;
-use burgernet_core::db::{self, synthetic};
+use burgernet_core::db;
 use burgernet_core::env::{Env, parse};
 use burgernet_core::ids::AlertId;
 use burgernet_core::outbox::LocalOutbox;
 use burgernet_core::secret::Secret;
+use burgernet_local::db::synthetic;
+use burgernet_local::identity::{
+    DEV_AUDIENCE, DEV_ISSUER, DevIdentityProvider, StaffTokenRequest, mint_staff_token,
+};
 use serde_json::{Value, json};
 
 use super::{BENCH_DIR_VARIABLE, FakesProcess, peak_rss_mb, unix_ms};
@@ -130,7 +131,7 @@ async fn fanout_on(
         .with_default("BURGERNET_ALERT_MAX_AREA_KM2", "100000");
     // Urgent alerts are not e-mailed; the local outbox stands in for an SMTP server nobody uses.
     let api = ApiConfig::from_env(&env)?;
-    let service = dev::LocalService::start(&env, &api, listener, Some(LocalOutbox::new())).await?;
+    let service = dev::LocalService::start(&env, &api, listener, LocalOutbox::new()).await?;
     let measured = measure(&identity, address, &fakes, &mut conn, participants, national).await;
     service.stop().await?;
     drop(fakes);

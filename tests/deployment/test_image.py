@@ -85,6 +85,17 @@ def test_the_release_binary_is_built_from_the_locked_dependencies():
     assert "cargo build --release --locked --bin burgernet" in commands
 
 
+def test_the_image_has_no_local_mode():
+    # `dev`, `bench`, the fake providers and the local outbox are the binary's default `local`
+    # feature (Cargo.toml); the image's build leaves them out.
+    build = stages()["build"]
+    commands = " ".join(values(build, "RUN"))
+    assert "--no-default-features" in commands
+    manifest = (ROOT / "Cargo.toml").read_text()
+    assert 'default = ["local"]' in manifest
+    assert '"dep:burgernet-fakes"' in manifest and '"dep:burgernet-local"' in manifest
+
+
 def test_the_runtime_has_no_shell_and_no_package_manager():
     base = values(runtime(), "FROM")[0]
     assert base.startswith("gcr.io/distroless/cc-debian12"), base

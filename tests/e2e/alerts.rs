@@ -408,7 +408,7 @@ async fn every_preview_is_recorded_for_administrators_with_a_hash_of_its_area_no
     let refused = preview_of(circle(AMSTERDAM, 1_000.0));
     assert_eq!(app.post_json_as("/v1/alerts/reach-preview", &dispatcher, &refused).await.status(), 422);
     let id = app.create_alert(&dispatcher, alert_body(area)).await["id"].as_str().unwrap().to_string();
-    let admin = app.staff_token_for(burgernet_core::auth::dev_identity::StaffTokenRequest {
+    let admin = app.staff_token_for(burgernet_local::identity::StaffTokenRequest {
         subject: "admin-1".into(),
         name: Some("Beheerder".into()),
         role: burgernet_core::auth::staff::StaffRole::Admin,

@@ -5,10 +5,10 @@ use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use burgernet_core::auth::dev_identity::{DevKeyPair, StaffTokenRequest};
 use burgernet_core::auth::jwks::JwksRefresh;
 use burgernet_core::auth::staff::StaffRole;
 use burgernet_core::ids::ParticipantId;
+use burgernet_local::identity::{DevKeyPair, StaffTokenRequest};
 use serde_json::json;
 
 use crate::helpers::app::{AUDIENCE, ISSUER, StaffKeyFormat};
@@ -90,7 +90,7 @@ async fn an_expired_staff_token_is_refused() {
 fn signed_by_the_identity_provider(app: &TestApp, claims: &serde_json::Value) -> String {
     let key = jsonwebtoken::EncodingKey::from_ec_pem(app.identity.private_pem.expose().as_bytes()).unwrap();
     let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
-    header.kid = Some(burgernet_core::auth::dev_identity::DEV_KEY_ID.into());
+    header.kid = Some(burgernet_local::identity::DEV_KEY_ID.into());
     jsonwebtoken::encode(&header, claims, &key).unwrap()
 }
 

@@ -98,10 +98,10 @@ async fn fanout_prints_one_line_of_figures_with_every_recipient_reached_once() {
 #[tokio::test]
 async fn the_national_alert_of_the_benchmark_lies_within_its_region() {
     use burgernet_core::alerts::area::{AreaLimits, validate};
-    use burgernet_core::db::synthetic;
     use burgernet_core::reference_data::find_region;
     use burgernet_core::vocabulary::area::{AreaShape, DrawnArea};
     use burgernet_core::vocabulary::regions::RegionCode;
+    use burgernet_local::db::synthetic;
 
     let database = TestDatabase::new().await;
     // Seeding tunes the tables (VACUUM ANALYZE): as their owner, as the benchmark runs.

@@ -77,7 +77,7 @@ fn a_missing_or_malformed_setting_stops_start_up_and_names_the_variable() {
 
     // Without an SMS gateway nobody could sign in: serve and work refuse to start.
     let keys = std::env::temp_dir().join(format!("burgernet-keys-{}.json", uuid::Uuid::new_v4()));
-    std::fs::write(&keys, burgernet_core::auth::dev_identity::DevKeyPair::generate().jwks).unwrap();
+    std::fs::write(&keys, burgernet_local::identity::DevKeyPair::generate().jwks).unwrap();
     let api_key = "an-sms-key-that-must-never-be-printed";
     for subcommand in ["serve", "work"] {
         // Everything but the providers.
@@ -401,7 +401,7 @@ async fn serve_logs_json_with_request_ids_and_never_personal_data() {
     let database = TestDatabase::new().await;
     let dir = std::env::temp_dir().join(format!("burgernet-serve-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&dir).unwrap();
-    let identity = burgernet_core::auth::dev_identity::DevKeyPair::generate();
+    let identity = burgernet_local::identity::DevKeyPair::generate();
     std::fs::write(dir.join("jwks.json"), &identity.jwks).unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let child = burgernet()

@@ -7,9 +7,9 @@ use std::path::PathBuf;
 
 use burgernet_core::db;
 use burgernet_core::db::DatabaseConfig;
-use burgernet_core::local_postgres::{self, LocalPostgres, LocalPostgresOptions};
 use burgernet_core::secret::Secret;
 use burgernet_fakes::tls::LocalCertificateAuthority;
+use burgernet_local::postgres::{self, LocalPostgres, LocalPostgresOptions};
 use diesel::QueryableByName;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
@@ -52,9 +52,9 @@ impl TlsCluster {
         ];
         for (name, contents) in server_files {
             std::fs::write(tls_dir.join(name), contents).unwrap();
-            local_postgres::hand_to_server(&tls_dir.join(name)).unwrap();
+            postgres::hand_to_server(&tls_dir.join(name)).unwrap();
         }
-        local_postgres::hand_to_server(&tls_dir).unwrap();
+        postgres::hand_to_server(&tls_dir).unwrap();
         let file = |name: &str| tls_dir.join(name).display().to_string();
         let options = LocalPostgresOptions {
             data_dir: dir.join("data"),

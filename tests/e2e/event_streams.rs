@@ -3,10 +3,10 @@
 
 use std::time::Duration;
 
-use burgernet_core::auth::dev_identity::StaffTokenRequest;
 use burgernet_core::auth::staff::StaffRole;
 use burgernet_core::config::EventStreamSettings;
 use burgernet_core::env::Env;
+use burgernet_local::identity::StaffTokenRequest;
 use reqwest::Method;
 use serde_json::json;
 use tokio::time::Instant;

@@ -10,8 +10,8 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use burgernet_core::auth::dev_identity::{DevKeyPair, StaffTokenRequest, mint_staff_token};
 use burgernet_core::auth::staff::StaffRole;
+use burgernet_local::identity::{DevKeyPair, StaffTokenRequest, mint_staff_token};
 use serde_json::{Value, json};
 
 use crate::helpers::TestDatabase;

@@ -2,6 +2,7 @@
 //! document is generated from the same call, so the two cannot drift apart.
 
 pub mod alerts;
+#[cfg(feature = "local")]
 pub mod dev;
 pub mod devices;
 pub mod me;

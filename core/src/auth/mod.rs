@@ -2,7 +2,6 @@
 //! the organisation's identity provider and are only verified here. The HTTP extractors that use
 //! these live in the API crate.
 
-pub mod dev_identity;
 pub mod jwks;
 pub mod keys;
 pub mod participant;

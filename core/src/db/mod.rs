@@ -17,7 +17,6 @@ pub mod reference_data;
 pub mod schema;
 pub mod sign_in;
 pub mod sms_receipts;
-pub mod synthetic;
 pub mod tips;
 pub mod tls;
 

@@ -16,6 +16,7 @@ use crate::env::{ConfigError, Env, parse};
 use crate::ids::ParticipantId;
 use crate::jobs::{BackgroundJob, JobError};
 use crate::metrics::{ErrorSource, ProviderErrorCounter};
+#[cfg(feature = "local")]
 use crate::outbox::LocalOutbox;
 use crate::providers::PushSender;
 use crate::providers::apns::{ApnsClient, ApnsConfig};
@@ -155,18 +156,35 @@ fn text(notice: Notice, language: Language, link: Option<&str>) -> Text {
 }
 
 impl Messaging {
-    /// The configured providers; where one is missing, the local stand-in (local mode only).
-    pub fn from_config(config: &MessagingConfig, local: Option<&LocalOutbox>) -> anyhow::Result<Self> {
-        let sms = match (&config.sms, local) {
-            (Some(gateway), _) => SmsSender::Gateway(HttpSmsGateway::new(gateway.clone())?),
-            (None, Some(outbox)) => SmsSender::Local(outbox.clone()),
-            (None, None) => anyhow::bail!("no SMS gateway is configured (BURGERNET_SMS_GATEWAY_URL)"),
+    /// The configured providers; the SMS gateway and the SMTP server are required.
+    pub fn from_config(config: &MessagingConfig) -> anyhow::Result<Self> {
+        let sms = match &config.sms {
+            Some(gateway) => SmsSender::Gateway(HttpSmsGateway::new(gateway.clone())?),
+            None => anyhow::bail!("no SMS gateway is configured (BURGERNET_SMS_GATEWAY_URL)"),
         };
-        let email = match (&config.smtp, local) {
-            (Some(smtp), _) => EmailSender::Smtp(SmtpMailer::new(smtp.clone())?),
-            (None, Some(outbox)) => EmailSender::Local(outbox.clone()),
-            (None, None) => anyhow::bail!("no SMTP server is configured (BURGERNET_SMTP_URL)"),
+        let email = match &config.smtp {
+            Some(smtp) => EmailSender::Smtp(SmtpMailer::new(smtp.clone())?),
+            None => anyhow::bail!("no SMTP server is configured (BURGERNET_SMTP_URL)"),
         };
+        Self::with_senders(config, sms, email)
+    }
+
+    /// The configured providers; where SMS or e-mail has none, the local outbox stands in (local
+    /// mode and the tests).
+    #[cfg(feature = "local")]
+    pub fn with_local_outbox(config: &MessagingConfig, outbox: &LocalOutbox) -> anyhow::Result<Self> {
+        let sms = match &config.sms {
+            Some(gateway) => SmsSender::Gateway(HttpSmsGateway::new(gateway.clone())?),
+            None => SmsSender::Local(outbox.clone()),
+        };
+        let email = match &config.smtp {
+            Some(smtp) => EmailSender::Smtp(SmtpMailer::new(smtp.clone())?),
+            None => EmailSender::Local(outbox.clone()),
+        };
+        Self::with_senders(config, sms, email)
+    }
+
+    fn with_senders(config: &MessagingConfig, sms: SmsSender, email: EmailSender) -> anyhow::Result<Self> {
         let push = PushSender {
             apns: config.apns.clone().map(ApnsClient::new).transpose()?,
             fcm: config.fcm.clone().map(FcmClient::new).transpose()?,

@@ -1,5 +1,5 @@
 //! Sending e-mail: address verification links and other mail to participants, over SMTP with
-//! `lettre`, or into the [`LocalOutbox`] in local mode.
+//! `lettre`, or (the `local` feature only) into the local outbox (`LocalOutbox`) in local mode.
 //!
 //! Messages are plain UTF-8 text (`text/plain; charset=utf-8`; lettre picks 7bit,
 //! quoted-printable or base64 per message). We set the `Message-ID` ourselves, as
@@ -26,6 +26,7 @@ use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
 use super::ProviderAnswer;
 use crate::env::{ConfigError, Env, parse};
+#[cfg(feature = "local")]
 use crate::outbox::{LocalOutbox, OutboxChannel, OutgoingMessage};
 use crate::secret::Secret;
 use crate::vocabulary::email::EmailAddress;
@@ -101,10 +102,12 @@ impl EmailError {
     }
 }
 
-/// Sends e-mail through the configured SMTP server, or into the local outbox in local mode.
+/// Sends e-mail through the configured SMTP server, or into the local outbox in local mode (the
+/// `local` feature only).
 #[derive(Clone, Debug)]
 pub enum EmailSender {
     Smtp(SmtpMailer),
+    #[cfg(feature = "local")]
     Local(LocalOutbox),
 }
 
@@ -112,6 +115,7 @@ impl EmailSender {
     pub async fn send(&self, message: &EmailMessage) -> Result<SentEmail, EmailError> {
         match self {
             Self::Smtp(mailer) => mailer.send(message).await,
+            #[cfg(feature = "local")]
             Self::Local(outbox) => {
                 let message_id = format!("<{}@burgernet.local>", uuid::Uuid::new_v4());
                 outbox.deliver(OutgoingMessage {

@@ -1,7 +1,8 @@
 //! Clients for the providers that carry messages to participants: an SMS gateway over HTTP(S)
-//! ([`sms`], on the pooled HTTP/1.1 client of [`http1`]) and e-mail over SMTP ([`email`]). Each is an enum of the real client and the local
-//! stand-in that `burgernet dev` uses (the [`LocalOutbox`](crate::outbox::LocalOutbox)), so callers
-//! hold one concrete type and never a trait object. Push goes to APNs ([`apns`]) and FCM ([`fcm`])
+//! ([`sms`], on the pooled HTTP/1.1 client of [`http1`]) and e-mail over SMTP ([`email`]). Each is an enum of the real client and, with the
+//! `local` feature only (local mode and the tests), the stand-in that puts messages in the local
+//! outbox (`crate::outbox::LocalOutbox`), so callers hold one concrete type and never a trait
+//! object. Push goes to APNs ([`apns`]) and FCM ([`fcm`])
 //! (both behind [`PushSender`]) over HTTP/2 connections of our own (`http2.rs`).
 //!
 //! Errors from these clients follow the providers' rules, say whether a retry can help

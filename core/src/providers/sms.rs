@@ -1,8 +1,8 @@
 //! Sending SMS: the fallback channel for participants without a usable push device, and the
 //! carrier of phone-verification codes.
 //!
-//! [`SmsSender`] is either the HTTP gateway client ([`HttpSmsGateway`]) or the local stand-in that
-//! puts messages in the [`LocalOutbox`] (`burgernet dev`).
+//! [`SmsSender`] is the HTTP gateway client ([`HttpSmsGateway`]) or, with the `local` feature
+//! only, the local stand-in that puts messages in the local outbox (`LocalOutbox`; the tests).
 //!
 //! # The gateway protocol
 //!
@@ -80,6 +80,7 @@ use sha2::Sha256;
 use super::ProviderAnswer;
 use super::http1::Http1Client;
 use crate::env::{ConfigError, Env, parse};
+#[cfg(feature = "local")]
 use crate::outbox::{LocalOutbox, OutboxChannel, OutgoingMessage};
 use crate::secret::Secret;
 use crate::vocabulary::phone::PhoneNumber;
@@ -159,10 +160,11 @@ impl SmsError {
     }
 }
 
-/// Sends SMS through the configured gateway, or into the local outbox in local mode.
+/// Sends SMS through the configured gateway, or into the local outbox (the `local` feature only).
 #[derive(Clone, Debug)]
 pub enum SmsSender {
     Gateway(HttpSmsGateway),
+    #[cfg(feature = "local")]
     Local(LocalOutbox),
 }
 
@@ -170,6 +172,7 @@ impl SmsSender {
     pub async fn send(&self, message: &SmsMessage<'_>) -> Result<SentSms, SmsError> {
         match self {
             Self::Gateway(gateway) => gateway.send(message).await,
+            #[cfg(feature = "local")]
             Self::Local(outbox) => {
                 let stored = outbox.deliver(OutgoingMessage {
                     channel: OutboxChannel::Sms,

@@ -9,7 +9,6 @@ use burgernet_core::alerts::area::AreaLimits;
 use burgernet_core::alerts::delivery::DeliverySettings;
 use burgernet_core::alerts::dossier::checkpoints::{CheckpointKey, CheckpointSettings};
 use burgernet_core::alerts::tips::TipSettings;
-use burgernet_core::auth::dev_identity::{DevKeyPair, StaffTokenRequest, mint_staff_token};
 use burgernet_core::auth::jwks::{JwksRefresh, JwksUrl};
 use burgernet_core::auth::keys::StaffKeys;
 use burgernet_core::auth::participant::ParticipantTokenConfig;
@@ -27,6 +26,7 @@ use burgernet_core::participants::notices::MessagingConfig;
 use burgernet_core::participants::sign_in::SignInPolicy;
 use burgernet_fakes::fcm::FakeFcm;
 use burgernet_fakes::identity::FakeIdentityProvider;
+use burgernet_local::identity::{DevKeyPair, StaffTokenRequest, mint_staff_token};
 use burgernet_workers::{HealthServer, RunnerHandle, WorkerHealth, stall_threshold};
 
 use super::TestDatabase;
@@ -220,8 +220,13 @@ impl TestApp {
             Some(store) => store,
             None => MediaStore::from_env(&env).expect("the media store's configuration"),
         };
-        let state =
-            AppState::new(&config, database.pool(), outbox.clone(), media_store.clone()).expect("providers");
+        let state = match &outbox {
+            Some(outbox) => {
+                AppState::in_local_mode(&config, database.pool(), outbox.clone(), media_store.clone())
+            }
+            None => AppState::new(&config, database.pool(), media_store.clone()),
+        }
+        .expect("providers");
         let messaging = state.messaging.clone();
         let server = burgernet_api::build_server(listener, state).expect("build the server");
         tokio::spawn(server);

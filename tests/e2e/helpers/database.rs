@@ -10,8 +10,8 @@
 use std::time::Duration;
 
 use burgernet_core::db::{self, DbPool};
-use burgernet_core::local_postgres::{LocalPostgres, LocalPostgresOptions};
 use burgernet_core::secret::Secret;
+use burgernet_local::postgres::{LocalPostgres, LocalPostgresOptions};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use tokio::sync::OnceCell;
 

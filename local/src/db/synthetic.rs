@@ -17,7 +17,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Double, Integer, Nullable, Text, Uuid as SqlUuid};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
-use crate::ids::AlertId;
+use burgernet_core::ids::AlertId;
 
 pub const BENCH_REGION_CODE: &str = "bench";
 const BENCH_REGION_NAME: &str = "Benchmark (synthetic population)";

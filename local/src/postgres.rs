@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use rand::RngCore;
 
-use crate::secret::Secret;
+use burgernet_core::secret::Secret;
 
 const SUPERUSER: &str = "burgernet";
 

@@ -11,8 +11,8 @@ use p256::SecretKey;
 use p256::pkcs8::{EncodePrivateKey, EncodePublicKey, LineEnding};
 use rand::RngCore;
 
-use super::staff::{Audience, StaffClaims, StaffRole};
-use crate::secret::{Secret, write_secret_file};
+use burgernet_core::auth::staff::{Audience, StaffClaims, StaffRole};
+use burgernet_core::secret::{Secret, write_secret_file};
 
 pub const DEV_ISSUER: &str = "https://idp.burgernet.localhost";
 pub const DEV_AUDIENCE: &str = "burgernet-api";
@@ -118,4 +118,87 @@ pub fn mint_staff_token(
     let mut header = Header::new(Algorithm::ES256);
     header.kid = Some(DEV_KEY_ID.into());
     Ok(Secret::new(jsonwebtoken::encode(&header, &claims, &key)?))
+}
+
+/// Tokens of the local identity provider as the API's verifier sees them (the keys it publishes
+/// in both forms, and only its public half).
+#[cfg(test)]
+mod tests {
+    use burgernet_core::auth::TokenError;
+    use burgernet_core::auth::keys::StaffKeys;
+    use burgernet_core::auth::staff::{
+        StaffKeySource, StaffTokenAlgorithms, StaffTokenConfig, StaffTokenError, StaffTokenVerifier,
+    };
+
+    use super::*;
+
+    fn verifier(keys: StaffKeys) -> StaffTokenVerifier {
+        StaffTokenVerifier::new(&StaffTokenConfig {
+            issuer: "https://idp.test".into(),
+            audience: "burgernet-api".into(),
+            keys: StaffKeySource::Fixed(keys),
+            algorithms: StaffTokenAlgorithms::default(),
+        })
+        .unwrap()
+    }
+
+    fn dispatcher_token(pair: &DevKeyPair) -> String {
+        let request = StaffTokenRequest {
+            subject: "d-1".into(),
+            name: Some("D. Ispatcher".into()),
+            role: StaffRole::Dispatcher { region: "rotterdam".into() },
+            issuer: "https://idp.test".into(),
+            audience: "burgernet-api".into(),
+            lifetime: Duration::from_secs(600),
+        };
+        mint_staff_token(pair.private_pem.expose(), &request).unwrap().expose().clone()
+    }
+
+    #[tokio::test]
+    async fn verifies_against_a_jwks_document_and_a_pem_key() {
+        let pair = DevKeyPair::generate();
+        let token = dispatcher_token(&pair);
+        for keys in [
+            StaffKeys::parse(pair.jwks.as_bytes()).unwrap(),
+            StaffKeys::parse(pair.public_pem.as_bytes()).unwrap(),
+        ] {
+            let member = verifier(keys).verify(&token).await.unwrap();
+            assert_eq!(member.role, StaffRole::Dispatcher { region: "rotterdam".into() });
+            assert_eq!(member.subject, "d-1");
+            let lifetime = member.token_expires_at - Utc::now();
+            assert!((590..=600).contains(&lifetime.num_seconds()), "the token's exp: {lifetime}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_token_from_another_key_is_rejected() {
+        let token = dispatcher_token(&DevKeyPair::generate());
+        let keys = StaffKeys::parse(DevKeyPair::generate().public_pem.as_bytes()).unwrap();
+        assert_eq!(verifier(keys).verify(&token).await, Err(StaffTokenError::Token(TokenError::Invalid)));
+    }
+
+    #[test]
+    fn key_files_must_hold_public_keys() {
+        let pair = DevKeyPair::generate();
+        assert!(StaffKeys::parse(pair.private_pem.expose().as_bytes()).unwrap_err().contains("private key"));
+        assert!(StaffKeys::parse(br#"{"keys":[{"kty":"oct","k":"c2VjcmV0"}]}"#).is_err());
+        assert!(StaffKeys::parse(br#"{"keys":[]}"#).unwrap_err().contains("no keys"));
+        assert!(StaffKeys::parse_jwks(pair.public_pem.as_bytes()).is_err());
+        assert!(StaffKeys::parse(b"hello").is_err());
+    }
+
+    #[test]
+    fn encryption_keys_in_a_jwks_document_are_left_out() {
+        // As Keycloak publishes its realm keys: a signing key and an encryption key.
+        let pair = DevKeyPair::generate();
+        let mut document: serde_json::Value = serde_json::from_str(&pair.jwks).unwrap();
+        let mut encryption = document["keys"][0].clone();
+        encryption["kid"] = "enc-1".into();
+        encryption["use"] = "enc".into();
+        encryption["alg"] = "ECDH-ES+A256KW".into();
+        document["keys"].as_array_mut().unwrap().push(encryption);
+        let keys = StaffKeys::parse(document.to_string().as_bytes()).unwrap();
+        assert!(keys.has_key_id(DEV_KEY_ID));
+        assert!(!keys.has_key_id("enc-1"));
+    }
 }

@@ -1,0 +1,3 @@
+//! The SQL of local tooling: the benchmark's synthetic population.
+
+pub mod synthetic;
