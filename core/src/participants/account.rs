@@ -250,16 +250,16 @@ pub async fn update_profile(
             ..Default::default()
         };
         let mut send_verification = false;
-        if let Some(email) = changes.email {
-            if email != current.email {
-                if let Some(address) = &email {
-                    limit_verification_emails(conn, counters, participant, address.as_str()).await?;
-                    send_verification = true;
-                }
-                update.email_set_at = Some(email.as_ref().map(|_| Utc::now()));
-                update.email = Some(email);
-                update.email_verified_at = Some(None);
+        if let Some(email) = changes.email
+            && email != current.email
+        {
+            if let Some(address) = &email {
+                limit_verification_emails(conn, counters, participant, address.as_str()).await?;
+                send_verification = true;
             }
+            update.email_set_at = Some(email.as_ref().map(|_| Utc::now()));
+            update.email = Some(email);
+            update.email_verified_at = Some(None);
         }
         queries::update_profile(conn, participant, &update).await?;
         if changes.alerts_where_i_am == Some(false) {
