@@ -232,6 +232,31 @@ async fn quarantine_reinstate_reject_and_remove_follow_the_status_rules_and_are_
 }
 
 #[tokio::test]
+async fn a_status_the_program_does_not_know_read_back_is_a_server_error_not_a_panic() {
+    let app = app().await;
+    let officer = app.relations_officer_token("GM0599");
+    let anna = resident(&app, "+31611111111", ROTTERDAM, "3011 AD").await;
+    assert_eq!(decide(&app, &officer, &anna, "quarantine", "SMS komt niet aan").await.status(), 200);
+    // `to_status` has no CHECK constraint; a value written by something other than this
+    // program (a manual fix, a newer version) must not take the process down when read.
+    let mut conn = app.database.connect_as_owner().await;
+    let changed = diesel::sql_query(format!(
+        "UPDATE participant_staff_actions SET to_status = 'suspended' WHERE participant_id = '{}'",
+        anna.participant_id
+    ))
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(changed, 1);
+
+    let record = format!("/v1/municipalities/GM0599/participants/{}", anna.participant_id);
+    assert_problem(app.get_as(&record, &officer).await, 500, "internal_error").await;
+    // The server lives on and answers the next request.
+    let page = app.get_json("/v1/municipalities/GM0599/participants", &officer).await;
+    assert_eq!(participant_ids(&page), vec![anna.participant_id.to_string()]);
+}
+
+#[tokio::test]
 async fn the_verification_queue_holds_addresses_unverified_after_a_week() {
     let app = app().await;
     let officer = app.relations_officer_token("GM0599");

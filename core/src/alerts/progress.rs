@@ -306,7 +306,7 @@ pub async fn received(
 ) -> diesel::QueryResult<Vec<ReceivedAlert>> {
     let language = participant_queries::find(conn, participant, false)
         .await?
-        .map_or(Language::Dutch, |row| Language::from_database(&row.language));
+        .map_or(Language::Dutch, |row| row.language);
     let rows = queries::received_alerts(conn, participant.0, only, RECENT_ALERTS).await?;
     let ids: Vec<Uuid> = rows.iter().map(|row| row.alert.id).collect();
     let mut messages: HashMap<Uuid, Vec<MessageRow>> = HashMap::new();

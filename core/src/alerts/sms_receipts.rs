@@ -17,7 +17,6 @@ use crate::ids::ParticipantId;
 use crate::metrics::DeliveryResult;
 use crate::participants::management::Decision;
 use crate::providers::sms::{ReceiptStatus, SmsReceipt};
-use crate::vocabulary::ParticipantStatus;
 
 /// Who the record of an automatic quarantine names as its author.
 const SYSTEM: &str = "system";
@@ -108,10 +107,10 @@ async fn quarantine_if_active(
     error_code: &str,
 ) -> Result<bool, diesel::result::Error> {
     let Some(row) = participant_queries::find(conn, participant, true).await? else { return Ok(false) };
-    let from = ParticipantStatus::from_database(&row.status);
+    let from = row.status;
     let Some(to) = Decision::Quarantine.transition(from) else { return Ok(false) };
     let municipality = row.municipality_cbs.as_deref();
-    participant_queries::set_status_and_municipality(conn, participant, to.as_str(), municipality).await?;
+    participant_queries::set_status_and_municipality(conn, participant, to, municipality).await?;
     let reason = format!("SMS to this number proved undeliverable ({error_code})");
     participant_queries::insert_staff_action(
         conn,
@@ -122,8 +121,8 @@ async fn quarantine_if_active(
             staff_name: None,
             staff_role: SYSTEM,
             action: Decision::Quarantine.as_str(),
-            from_status: Some(from.as_str()),
-            to_status: Some(to.as_str()),
+            from_status: Some(from),
+            to_status: Some(to),
             reason: &reason,
         },
     )

@@ -12,6 +12,8 @@ use uuid::Uuid;
 
 use super::schema::{alert_recipients, delivery_batches, devices};
 use crate::ids::{AlertId, AlertMessageId, DeviceId};
+use crate::vocabulary::email::EmailAddress;
+use crate::vocabulary::phone::PhoneNumber;
 
 /// A run of a lane's delivery job, as [`start_lane_run`] counted it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,10 +91,10 @@ pub struct ContactRow {
     #[diesel(sql_type = Text)]
     pub language: String,
     #[diesel(sql_type = Nullable<Text>)]
-    pub phone_number: Option<String>,
+    pub phone_number: Option<PhoneNumber>,
     /// Only a verified address.
     #[diesel(sql_type = Nullable<Text>)]
-    pub email: Option<String>,
+    pub email: Option<EmailAddress>,
     #[diesel(sql_type = Bool)]
     pub acknowledged: bool,
     /// The selection found them reachable by push (see `plan::Recipient::push_expected`).

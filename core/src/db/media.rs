@@ -7,9 +7,9 @@ use diesel::sql_types::{
     BigInt, Bool, Bytea, Double, Integer, Interval, Nullable, Text, Timestamp, Timestamptz, Uuid as SqlUuid,
 };
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use uuid::Uuid;
 
 use crate::ids::{AlertId, MediaId, TipId};
+use crate::vocabulary::media::{MediaKind, MediaState};
 
 const COLUMNS: &str = "m.id, m.tip_id, m.alert_id, m.kind, m.content_type, m.size_bytes, m.sha256, m.state,
      m.multipart_upload_id, m.part_size_bytes, m.upload_expires_at, m.rejection_code, m.rejection_reason,
@@ -20,13 +20,13 @@ const COLUMNS: &str = "m.id, m.tip_id, m.alert_id, m.kind, m.content_type, m.siz
 #[derive(Debug, Clone, QueryableByName)]
 pub struct MediaRow {
     #[diesel(sql_type = SqlUuid)]
-    pub id: Uuid,
+    pub id: MediaId,
     #[diesel(sql_type = SqlUuid)]
-    pub tip_id: Uuid,
+    pub tip_id: TipId,
     #[diesel(sql_type = SqlUuid)]
-    pub alert_id: Uuid,
+    pub alert_id: AlertId,
     #[diesel(sql_type = Text)]
-    pub kind: String,
+    pub kind: MediaKind,
     #[diesel(sql_type = Text)]
     pub content_type: String,
     #[diesel(sql_type = BigInt)]
@@ -34,7 +34,7 @@ pub struct MediaRow {
     #[diesel(sql_type = Bytea)]
     pub sha256: Vec<u8>,
     #[diesel(sql_type = Text)]
-    pub state: String,
+    pub state: MediaState,
     #[diesel(sql_type = Nullable<Text>)]
     pub multipart_upload_id: Option<String>,
     #[diesel(sql_type = Nullable<BigInt>)]
@@ -71,7 +71,7 @@ pub struct NewMedia<'a> {
     pub id: MediaId,
     pub tip: TipId,
     pub alert: AlertId,
-    pub kind: &'a str,
+    pub kind: MediaKind,
     pub content_type: &'a str,
     pub size_bytes: i64,
     pub sha256: &'a [u8],
@@ -89,9 +89,9 @@ pub async fn insert(conn: &mut AsyncPgConnection, media: &NewMedia<'_>) -> Query
             RETURNING *)
          SELECT {COLUMNS} FROM m"
     ))
-    .bind::<SqlUuid, _>(media.id.0)
-    .bind::<SqlUuid, _>(media.tip.0)
-    .bind::<SqlUuid, _>(media.alert.0)
+    .bind::<SqlUuid, _>(media.id)
+    .bind::<SqlUuid, _>(media.tip)
+    .bind::<SqlUuid, _>(media.alert)
     .bind::<Text, _>(media.kind)
     .bind::<Text, _>(media.content_type)
     .bind::<BigInt, _>(media.size_bytes)
@@ -113,7 +113,7 @@ pub async fn count_live_for_tip(conn: &mut AsyncPgConnection, tip: TipId) -> Que
     diesel::sql_query(
         "SELECT count(*) AS count FROM tip_media WHERE tip_id = $1 AND state NOT IN ('rejected', 'expired')",
     )
-    .bind::<SqlUuid, _>(tip.0)
+    .bind::<SqlUuid, _>(tip)
     .get_result::<Count>(conn)
     .await
     .map(|row| row.count)
@@ -122,7 +122,7 @@ pub async fn count_live_for_tip(conn: &mut AsyncPgConnection, tip: TipId) -> Que
 /// The media row, locked until the transaction ends.
 pub async fn lock(conn: &mut AsyncPgConnection, id: MediaId) -> QueryResult<Option<MediaRow>> {
     diesel::sql_query(format!("SELECT {COLUMNS} FROM tip_media m WHERE m.id = $1 FOR UPDATE"))
-        .bind::<SqlUuid, _>(id.0)
+        .bind::<SqlUuid, _>(id)
         .get_result(conn)
         .await
         .optional()
@@ -130,7 +130,7 @@ pub async fn lock(conn: &mut AsyncPgConnection, id: MediaId) -> QueryResult<Opti
 
 pub async fn find(conn: &mut AsyncPgConnection, id: MediaId) -> QueryResult<Option<MediaRow>> {
     diesel::sql_query(format!("SELECT {COLUMNS} FROM tip_media m WHERE m.id = $1"))
-        .bind::<SqlUuid, _>(id.0)
+        .bind::<SqlUuid, _>(id)
         .get_result(conn)
         .await
         .optional()
@@ -141,7 +141,7 @@ pub async fn for_tip(conn: &mut AsyncPgConnection, tip: TipId) -> QueryResult<Ve
     diesel::sql_query(format!(
         "SELECT {COLUMNS} FROM tip_media m WHERE m.tip_id = $1 ORDER BY m.created_at, m.id"
     ))
-    .bind::<SqlUuid, _>(tip.0)
+    .bind::<SqlUuid, _>(tip)
     .load(conn)
     .await
 }
@@ -151,18 +151,18 @@ pub async fn for_alert(conn: &mut AsyncPgConnection, alert: AlertId) -> QueryRes
     diesel::sql_query(format!(
         "SELECT {COLUMNS} FROM tip_media m WHERE m.alert_id = $1 ORDER BY m.created_at, m.id"
     ))
-    .bind::<SqlUuid, _>(alert.0)
+    .bind::<SqlUuid, _>(alert)
     .load(conn)
     .await
 }
 
-pub async fn set_state(conn: &mut AsyncPgConnection, id: MediaId, state: &str) -> QueryResult<()> {
+pub async fn set_state(conn: &mut AsyncPgConnection, id: MediaId, state: MediaState) -> QueryResult<()> {
     diesel::sql_query(
         "UPDATE tip_media SET state = $2,
                 uploaded_at = CASE WHEN $2 = 'uploaded' THEN now() ELSE uploaded_at END
           WHERE id = $1",
     )
-    .bind::<SqlUuid, _>(id.0)
+    .bind::<SqlUuid, _>(id)
     .bind::<Text, _>(state)
     .execute(conn)
     .await?;
@@ -174,7 +174,7 @@ pub async fn reject(conn: &mut AsyncPgConnection, id: MediaId, code: &str, reaso
         "UPDATE tip_media SET state = 'rejected', rejection_code = $2, rejection_reason = $3, processed_at = now()
           WHERE id = $1",
     )
-    .bind::<SqlUuid, _>(id.0)
+    .bind::<SqlUuid, _>(id)
     .bind::<Text, _>(code)
     .bind::<Text, _>(reason)
     .execute(conn)
@@ -211,7 +211,7 @@ pub async fn mark_ready(conn: &mut AsyncPgConnection, id: MediaId, facts: &Media
                 processed_at = now()
           WHERE id = $1",
     )
-    .bind::<SqlUuid, _>(id.0)
+    .bind::<SqlUuid, _>(id)
     .bind::<Bool, _>(facts.has_preview)
     .bind::<Nullable<Integer>, _>(facts.width)
     .bind::<Nullable<Integer>, _>(facts.height)
@@ -240,7 +240,7 @@ pub async fn lock_abandoned(conn: &mut AsyncPgConnection, limit: i64) -> QueryRe
 }
 
 /// The media of these tips.
-pub async fn for_tips(conn: &mut AsyncPgConnection, tips: &[Uuid]) -> QueryResult<Vec<MediaRow>> {
+pub async fn for_tips(conn: &mut AsyncPgConnection, tips: &[TipId]) -> QueryResult<Vec<MediaRow>> {
     diesel::sql_query(format!(
         "SELECT {COLUMNS} FROM tip_media m WHERE m.tip_id = ANY($1) ORDER BY m.created_at, m.id"
     ))

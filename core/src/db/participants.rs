@@ -18,23 +18,26 @@ use super::schema::{
     participants, place_time_windows, places, sign_in_challenges,
 };
 use crate::ids::{DeviceId, ParticipantId, PlaceId, SessionId};
-use crate::vocabulary::ParticipantStatus;
+use crate::vocabulary::devices::{ApnsEnvironment, AppVersion, Locale, Platform, PushToken};
+use crate::vocabulary::email::EmailAddress;
 use crate::vocabulary::phone::PhoneNumber;
+use crate::vocabulary::places::{PlaceKind, PlaceName, PostalAddress};
+use crate::vocabulary::{Category, Channel, Language, ParticipantStatus};
 
 /// The participant's row, as stored.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = participants)]
 pub struct ParticipantRow {
-    pub id: Uuid,
-    pub status: String,
-    pub phone_number: Option<String>,
+    pub id: ParticipantId,
+    pub status: ParticipantStatus,
+    pub phone_number: Option<PhoneNumber>,
     pub display_name: Option<String>,
-    pub email: Option<String>,
+    pub email: Option<EmailAddress>,
     pub email_verified_at: Option<DateTime<Utc>>,
     pub email_set_at: Option<DateTime<Utc>>,
-    pub language: String,
-    pub channels: Vec<String>,
-    pub categories: Vec<String>,
+    pub language: Language,
+    pub channels: Vec<Channel>,
+    pub categories: Vec<Category>,
     pub live_location_enabled: bool,
     pub municipality_cbs: Option<String>,
     pub status_changed_at: DateTime<Utc>,
@@ -46,8 +49,8 @@ pub async fn find_or_create_by_phone(
     conn: &mut AsyncPgConnection,
     phone: &PhoneNumber,
 ) -> QueryResult<(ParticipantId, bool)> {
-    let created: Option<Uuid> = diesel::insert_into(participants::table)
-        .values((participants::id.eq(Uuid::new_v4()), participants::phone_number.eq(phone.as_str())))
+    let created: Option<ParticipantId> = diesel::insert_into(participants::table)
+        .values((participants::id.eq(ParticipantId::new()), participants::phone_number.eq(phone)))
         .on_conflict(participants::phone_number)
         .do_nothing()
         .returning(participants::id)
@@ -55,14 +58,14 @@ pub async fn find_or_create_by_phone(
         .await
         .optional()?;
     if let Some(id) = created {
-        return Ok((ParticipantId(id), true));
+        return Ok((id, true));
     }
     let id = participants::table
-        .filter(participants::phone_number.eq(phone.as_str()))
+        .filter(participants::phone_number.eq(phone))
         .select(participants::id)
         .first(conn)
         .await?;
-    Ok((ParticipantId(id), false))
+    Ok((id, false))
 }
 
 /// The status of the participant with this number, if there is one.
@@ -70,13 +73,12 @@ pub async fn status_by_phone(
     conn: &mut AsyncPgConnection,
     phone: &PhoneNumber,
 ) -> QueryResult<Option<ParticipantStatus>> {
-    let status: Option<String> = participants::table
-        .filter(participants::phone_number.eq(phone.as_str()))
+    participants::table
+        .filter(participants::phone_number.eq(phone))
         .select(participants::status)
         .first(conn)
         .await
-        .optional()?;
-    Ok(status.as_deref().map(ParticipantStatus::from_database))
+        .optional()
 }
 
 /// A participant who has not been erased; `lock` holds the row until the transaction ends, so
@@ -87,7 +89,7 @@ pub async fn find(
     lock: bool,
 ) -> QueryResult<Option<ParticipantRow>> {
     let query = participants::table
-        .find(participant.0)
+        .find(participant)
         .filter(participants::erased_at.is_null())
         .select(ParticipantRow::as_select());
     if lock { query.for_update().first(conn).await.optional() } else { query.first(conn).await.optional() }
@@ -97,12 +99,12 @@ pub async fn find(
 #[diesel(table_name = participants)]
 pub struct ProfileUpdate {
     pub display_name: Option<Option<String>>,
-    pub email: Option<Option<String>>,
+    pub email: Option<Option<EmailAddress>>,
     pub email_verified_at: Option<Option<DateTime<Utc>>>,
     pub email_set_at: Option<Option<DateTime<Utc>>>,
-    pub language: Option<String>,
-    pub channels: Option<Vec<String>>,
-    pub categories: Option<Vec<String>>,
+    pub language: Option<Language>,
+    pub channels: Option<Vec<Channel>>,
+    pub categories: Option<Vec<Category>>,
     pub live_location_enabled: Option<bool>,
 }
 
@@ -139,17 +141,17 @@ pub async fn update_profile(
     if update.changes_nothing() {
         return Ok(());
     }
-    diesel::update(participants::table.find(participant.0)).set(update).execute(conn).await?;
+    diesel::update(participants::table.find(participant)).set(update).execute(conn).await?;
     Ok(())
 }
 
 pub async fn set_status_and_municipality(
     conn: &mut AsyncPgConnection,
     participant: ParticipantId,
-    status: &str,
+    status: ParticipantStatus,
     municipality_cbs: Option<&str>,
 ) -> QueryResult<()> {
-    diesel::update(participants::table.find(participant.0))
+    diesel::update(participants::table.find(participant))
         .set((
             participants::municipality_cbs.eq(municipality_cbs),
             participants::status_changed_at.eq(diesel::dsl::case_when(
@@ -189,16 +191,16 @@ pub async fn replace_email_verification(
     conn: &mut AsyncPgConnection,
     participant: ParticipantId,
     token_hash: &[u8; 32],
-    email: &str,
+    email: &EmailAddress,
     expires_at: DateTime<Utc>,
 ) -> QueryResult<()> {
-    diesel::delete(email_verifications::table.filter(email_verifications::participant_id.eq(participant.0)))
+    diesel::delete(email_verifications::table.filter(email_verifications::participant_id.eq(participant)))
         .execute(conn)
         .await?;
     diesel::insert_into(email_verifications::table)
         .values((
             email_verifications::token_hash.eq(token_hash.as_slice()),
-            email_verifications::participant_id.eq(participant.0),
+            email_verifications::participant_id.eq(participant),
             email_verifications::email.eq(email),
             email_verifications::expires_at.eq(expires_at),
         ))
@@ -212,8 +214,8 @@ pub async fn replace_email_verification(
 pub async fn confirm_email_verification(
     conn: &mut AsyncPgConnection,
     token_hash: &[u8; 32],
-) -> QueryResult<Option<String>> {
-    let found: Option<(Uuid, String)> = diesel::delete(
+) -> QueryResult<Option<Language>> {
+    let found: Option<(ParticipantId, EmailAddress)> = diesel::delete(
         email_verifications::table
             .filter(email_verifications::token_hash.eq(token_hash.as_slice()))
             .filter(email_verifications::expires_at.gt(now)),
@@ -241,21 +243,20 @@ pub async fn confirm_email_verification(
 #[derive(Debug, Clone, QueryableByName)]
 pub struct PlaceRow {
     #[diesel(sql_type = SqlUuid)]
-    pub id: Uuid,
+    pub id: PlaceId,
     #[diesel(sql_type = SqlUuid)]
-    pub participant_id: Uuid,
+    pub participant_id: ParticipantId,
     #[diesel(sql_type = Text)]
-    pub kind: String,
+    pub kind: PlaceKind,
     #[diesel(sql_type = Text)]
-    pub name: String,
+    pub name: PlaceName,
     #[diesel(sql_type = Double)]
     pub latitude: f64,
     #[diesel(sql_type = Double)]
     pub longitude: f64,
-    #[diesel(sql_type = Nullable<Text>)]
-    pub postcode: Option<String>,
-    #[diesel(sql_type = Nullable<Text>)]
-    pub house_number: Option<String>,
+    /// The `postcode` and `house_number` columns.
+    #[diesel(embed)]
+    pub address: Option<PostalAddress>,
     #[diesel(sql_type = Text)]
     pub municipality_cbs: String,
     #[diesel(sql_type = Timestamptz)]
@@ -271,7 +272,7 @@ const PLACE_COLUMNS: &str =
 /// The places of these participants, oldest first.
 pub async fn list_places(
     conn: &mut AsyncPgConnection,
-    participant_ids: &[Uuid],
+    participant_ids: &[ParticipantId],
 ) -> QueryResult<Vec<PlaceRow>> {
     diesel::sql_query(format!(
         "SELECT {PLACE_COLUMNS} FROM places WHERE participant_id = ANY($1) ORDER BY created_at, id"
@@ -283,7 +284,7 @@ pub async fn list_places(
 
 #[derive(Debug, Clone, Queryable)]
 pub struct TimeWindowRow {
-    pub place_id: Uuid,
+    pub place_id: PlaceId,
     pub days: Vec<i16>,
     pub from_minute: i16,
     pub until_minute: i16,
@@ -291,7 +292,7 @@ pub struct TimeWindowRow {
 
 pub async fn list_time_windows(
     conn: &mut AsyncPgConnection,
-    place_ids: &[Uuid],
+    place_ids: &[PlaceId],
 ) -> QueryResult<Vec<TimeWindowRow>> {
     place_time_windows::table
         .filter(place_time_windows::place_id.eq_any(place_ids))
@@ -334,19 +335,18 @@ pub async fn municipality_containing(
 
 /// The fields of a place as written.
 pub struct PlaceValues<'a> {
-    pub kind: &'a str,
-    pub name: &'a str,
+    pub kind: PlaceKind,
+    pub name: &'a PlaceName,
     pub latitude: f64,
     pub longitude: f64,
-    pub postcode: Option<&'a str>,
-    pub house_number: Option<&'a str>,
+    pub address: Option<&'a PostalAddress>,
     pub municipality_cbs: &'a str,
     /// (ISO days, from minute, until minute)
     pub time_windows: Vec<(Vec<i16>, i16, i16)>,
 }
 
 pub async fn count_places(conn: &mut AsyncPgConnection, participant: ParticipantId) -> QueryResult<i64> {
-    places::table.filter(places::participant_id.eq(participant.0)).count().get_result(conn).await
+    places::table.filter(places::participant_id.eq(participant)).count().get_result(conn).await
 }
 
 /// Inserts the place, or replaces the participant's place `id` with these values. Returns false
@@ -367,21 +367,21 @@ pub async fn save_place(
          VALUES ($1, $2, $3, $4, ST_SetSRID(ST_MakePoint($5, $6), 4326), $7, $8, $9)"
     };
     let written = diesel::sql_query(sql)
-        .bind::<SqlUuid, _>(id.0)
-        .bind::<SqlUuid, _>(participant.0)
+        .bind::<SqlUuid, _>(id)
+        .bind::<SqlUuid, _>(participant)
         .bind::<Text, _>(values.kind)
         .bind::<Text, _>(values.name)
         .bind::<Double, _>(values.longitude)
         .bind::<Double, _>(values.latitude)
-        .bind::<Nullable<Text>, _>(values.postcode)
-        .bind::<Nullable<Text>, _>(values.house_number)
+        .bind::<Nullable<Text>, _>(values.address.map(PostalAddress::postcode))
+        .bind::<Nullable<Text>, _>(values.address.map(PostalAddress::house_number))
         .bind::<Text, _>(values.municipality_cbs)
         .execute(conn)
         .await?;
     if written == 0 {
         return Ok(false);
     }
-    diesel::delete(place_time_windows::table.filter(place_time_windows::place_id.eq(id.0)))
+    diesel::delete(place_time_windows::table.filter(place_time_windows::place_id.eq(id)))
         .execute(conn)
         .await?;
     let rows: Vec<_> = values
@@ -390,7 +390,7 @@ pub async fn save_place(
         .enumerate()
         .map(|(position, (days, from, until))| {
             (
-                place_time_windows::place_id.eq(id.0),
+                place_time_windows::place_id.eq(id),
                 place_time_windows::position.eq(position as i16),
                 place_time_windows::days.eq(days.clone()),
                 place_time_windows::from_minute.eq(*from),
@@ -409,7 +409,7 @@ pub async fn delete_place(
     participant: ParticipantId,
     id: PlaceId,
 ) -> QueryResult<bool> {
-    let deleted = diesel::delete(places::table.find(id.0).filter(places::participant_id.eq(participant.0)))
+    let deleted = diesel::delete(places::table.find(id).filter(places::participant_id.eq(participant)))
         .execute(conn)
         .await?;
     Ok(deleted > 0)
@@ -421,8 +421,8 @@ pub async fn managing_municipality(
     participant: ParticipantId,
 ) -> QueryResult<Option<String>> {
     places::table
-        .filter(places::participant_id.eq(participant.0))
-        .order((places::kind.ne("home"), places::created_at, places::id))
+        .filter(places::participant_id.eq(participant))
+        .order((places::kind.ne(PlaceKind::Home), places::created_at, places::id))
         .select(places::municipality_cbs)
         .first(conn)
         .await
@@ -558,7 +558,7 @@ pub async fn find_live_location(
         "SELECT ST_Y(location) AS latitude, ST_X(location) AS longitude, accuracy_meters, recorded_at, expires_at
            FROM live_locations WHERE participant_id = $1 AND expires_at > now()",
     )
-    .bind::<SqlUuid, _>(participant.0)
+    .bind::<SqlUuid, _>(participant)
     .get_result(conn)
     .await
     .optional()
@@ -568,7 +568,7 @@ pub async fn delete_live_location(
     conn: &mut AsyncPgConnection,
     participant: ParticipantId,
 ) -> QueryResult<()> {
-    diesel::delete(live_locations::table.find(participant.0)).execute(conn).await?;
+    diesel::delete(live_locations::table.find(participant)).execute(conn).await?;
     Ok(())
 }
 
@@ -609,22 +609,22 @@ pub async fn purge_expired(conn: &mut AsyncPgConnection) -> QueryResult<usize> {
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = devices)]
 pub struct DeviceRow {
-    pub id: Uuid,
-    pub platform: String,
-    pub push_token: String,
-    pub apns_environment: Option<String>,
-    pub app_version: String,
-    pub locale: String,
+    pub id: DeviceId,
+    pub platform: Platform,
+    pub push_token: PushToken,
+    pub apns_environment: Option<ApnsEnvironment>,
+    pub app_version: AppVersion,
+    pub locale: Locale,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
 pub struct DeviceValues<'a> {
-    pub platform: &'a str,
-    pub push_token: &'a str,
-    pub apns_environment: Option<&'a str>,
-    pub app_version: &'a str,
-    pub locale: &'a str,
+    pub platform: Platform,
+    pub push_token: &'a PushToken,
+    pub apns_environment: Option<ApnsEnvironment>,
+    pub app_version: &'a AppVersion,
+    pub locale: &'a Locale,
 }
 
 pub async fn list_devices(
@@ -632,7 +632,7 @@ pub async fn list_devices(
     participant: ParticipantId,
 ) -> QueryResult<Vec<DeviceRow>> {
     devices::table
-        .filter(devices::participant_id.eq(participant.0))
+        .filter(devices::participant_id.eq(participant))
         .order((devices::created_at, devices::id))
         .select(DeviceRow::as_select())
         .load(conn)
@@ -647,7 +647,7 @@ pub async fn register_device(
     participant: ParticipantId,
     values: &DeviceValues<'_>,
 ) -> QueryResult<(DeviceRow, bool)> {
-    let previous_owner: Option<Uuid> = devices::table
+    let previous_owner: Option<ParticipantId> = devices::table
         .filter(devices::platform.eq(values.platform))
         .filter(devices::push_token.eq(values.push_token))
         .select(devices::participant_id)
@@ -655,11 +655,10 @@ pub async fn register_device(
         .first(conn)
         .await
         .optional()?;
-    let new_id = Uuid::new_v4();
     let row: DeviceRow = diesel::insert_into(devices::table)
         .values((
-            devices::id.eq(new_id),
-            devices::participant_id.eq(participant.0),
+            devices::id.eq(DeviceId::new()),
+            devices::participant_id.eq(participant),
             devices::platform.eq(values.platform),
             devices::push_token.eq(values.push_token),
             devices::apns_environment.eq(values.apns_environment),
@@ -669,7 +668,7 @@ pub async fn register_device(
         .on_conflict((devices::platform, devices::push_token))
         .do_update()
         .set((
-            devices::participant_id.eq(participant.0),
+            devices::participant_id.eq(participant),
             devices::apns_environment.eq(values.apns_environment),
             devices::app_version.eq(values.app_version),
             devices::locale.eq(values.locale),
@@ -677,7 +676,7 @@ pub async fn register_device(
         .returning(DeviceRow::as_returning())
         .get_result(conn)
         .await?;
-    Ok((row, previous_owner != Some(participant.0)))
+    Ok((row, previous_owner != Some(participant)))
 }
 
 /// Updates one of the participant's devices (a rotated token, a new app version). A token held
@@ -692,11 +691,11 @@ pub async fn update_device(
         devices::table
             .filter(devices::platform.eq(values.platform))
             .filter(devices::push_token.eq(values.push_token))
-            .filter(devices::id.ne(id.0)),
+            .filter(devices::id.ne(id)),
     )
     .execute(conn)
     .await?;
-    diesel::update(devices::table.find(id.0).filter(devices::participant_id.eq(participant.0)))
+    diesel::update(devices::table.find(id).filter(devices::participant_id.eq(participant)))
         .set((
             devices::platform.eq(values.platform),
             devices::push_token.eq(values.push_token),
@@ -715,14 +714,14 @@ pub async fn delete_device(
     participant: ParticipantId,
     id: DeviceId,
 ) -> QueryResult<bool> {
-    let deleted = diesel::delete(devices::table.find(id.0).filter(devices::participant_id.eq(participant.0)))
+    let deleted = diesel::delete(devices::table.find(id).filter(devices::participant_id.eq(participant)))
         .execute(conn)
         .await?;
     Ok(deleted > 0)
 }
 
 pub async fn count_devices(conn: &mut AsyncPgConnection, participant: ParticipantId) -> QueryResult<i64> {
-    devices::table.filter(devices::participant_id.eq(participant.0)).count().get_result(conn).await
+    devices::table.filter(devices::participant_id.eq(participant)).count().get_result(conn).await
 }
 
 // --- erasure ---
@@ -749,7 +748,7 @@ pub async fn erase(conn: &mut AsyncPgConnection, participant: ParticipantId) -> 
             participants::email_verified_at.eq(None::<DateTime<Utc>>),
             participants::email_set_at.eq(None::<DateTime<Utc>>),
             participants::live_location_enabled.eq(false),
-            participants::status.eq("removed"),
+            participants::status.eq(ParticipantStatus::Removed),
             participants::status_changed_at.eq(now),
             participants::erased_at.eq(now),
         ))
@@ -764,13 +763,13 @@ pub async fn erase(conn: &mut AsyncPgConnection, participant: ParticipantId) -> 
 #[diesel(table_name = participant_staff_actions)]
 pub struct StaffActionRow {
     pub id: i64,
-    pub participant_id: Uuid,
+    pub participant_id: ParticipantId,
     pub staff_subject: String,
     pub staff_name: Option<String>,
     pub staff_role: String,
     pub action: String,
-    pub from_status: Option<String>,
-    pub to_status: Option<String>,
+    pub from_status: Option<ParticipantStatus>,
+    pub to_status: Option<ParticipantStatus>,
     pub reason: String,
     pub created_at: DateTime<Utc>,
 }
@@ -782,8 +781,8 @@ pub struct NewStaffAction<'a> {
     pub staff_name: Option<&'a str>,
     pub staff_role: &'a str,
     pub action: &'a str,
-    pub from_status: Option<&'a str>,
-    pub to_status: Option<&'a str>,
+    pub from_status: Option<ParticipantStatus>,
+    pub to_status: Option<ParticipantStatus>,
     pub reason: &'a str,
 }
 
@@ -793,7 +792,7 @@ pub async fn insert_staff_action(
 ) -> QueryResult<StaffActionRow> {
     diesel::insert_into(participant_staff_actions::table)
         .values((
-            participant_staff_actions::participant_id.eq(action.participant.0),
+            participant_staff_actions::participant_id.eq(action.participant),
             participant_staff_actions::municipality_cbs.eq(action.municipality_cbs),
             participant_staff_actions::staff_subject.eq(action.staff_subject),
             participant_staff_actions::staff_name.eq(action.staff_name),
@@ -814,7 +813,7 @@ pub async fn list_staff_actions(
     participant: ParticipantId,
 ) -> QueryResult<Vec<StaffActionRow>> {
     participant_staff_actions::table
-        .filter(participant_staff_actions::participant_id.eq(participant.0))
+        .filter(participant_staff_actions::participant_id.eq(participant))
         .order(participant_staff_actions::id.desc())
         .select(StaffActionRow::as_select())
         .load(conn)
@@ -826,8 +825,8 @@ pub async fn list_staff_actions(
 /// Which participants of a municipality to list.
 pub struct ParticipantFilter<'a> {
     pub municipality_cbs: &'a str,
-    pub statuses: Option<Vec<&'a str>>,
-    pub phone_number: Option<&'a str>,
+    pub statuses: Option<Vec<ParticipantStatus>>,
+    pub phone_number: Option<&'a PhoneNumber>,
     pub postcode: Option<&'a str>,
     /// Only those with an e-mail address set before this moment and still unverified.
     pub email_unverified_since: Option<DateTime<Utc>>,
@@ -880,7 +879,7 @@ pub async fn count_active_sessions(
     participant: ParticipantId,
 ) -> QueryResult<i64> {
     participant_sessions::table
-        .filter(participant_sessions::participant_id.eq(participant.0))
+        .filter(participant_sessions::participant_id.eq(participant))
         .filter(participant_sessions::revoked_at.is_null())
         .count()
         .get_result(conn)

@@ -8,7 +8,6 @@ use diesel::prelude::*;
 use diesel::sql_types::{Array, Integer, Nullable, Text, Uuid as SqlUuid};
 use diesel::upsert::excluded;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use uuid::Uuid;
 
 use super::schema::sql_types::Geometry;
 use super::schema::{municipalities, regions};
@@ -95,11 +94,11 @@ pub async fn upsert_municipality(
                 boundary = excluded.boundary,
                 region_id = coalesce(excluded.region_id, municipalities.region_id)"
     ))
-    .bind::<Text, _>(municipality.cbs_code.as_str())
+    .bind::<Text, _>(&municipality.cbs_code)
     .bind::<Text, _>(&municipality.name)
     .bind::<Integer, _>(municipality.inhabitants)
     .bind::<Text, _>(&municipality.boundary_geojson)
-    .bind::<Nullable<SqlUuid>, _>(region.map(|id| id.0))
+    .bind::<Nullable<SqlUuid>, _>(region)
     .execute(conn)
     .await?;
     Ok(())
@@ -110,12 +109,7 @@ pub async fn region_ids(
     conn: &mut AsyncPgConnection,
     codes: &[&str],
 ) -> QueryResult<Vec<(RegionCode, RegionId)>> {
-    let rows: Vec<(String, Uuid)> = regions::table
-        .select((regions::code, regions::id))
-        .filter(regions::code.eq_any(codes))
-        .load(conn)
-        .await?;
-    Ok(rows.into_iter().map(|(code, id)| (RegionCode::from_database(code), RegionId(id))).collect())
+    regions::table.select((regions::code, regions::id)).filter(regions::code.eq_any(codes)).load(conn).await
 }
 
 /// Creates a region; `None` when its code is taken.
@@ -125,14 +119,13 @@ pub async fn insert_region(
     name: &str,
 ) -> QueryResult<Option<RegionId>> {
     diesel::insert_into(regions::table)
-        .values((regions::code.eq(code.as_str()), regions::name.eq(name)))
+        .values((regions::code.eq(code), regions::name.eq(name)))
         .on_conflict(regions::code)
         .do_nothing()
         .returning(regions::id)
         .get_result(conn)
         .await
         .optional()
-        .map(|id| id.map(RegionId))
 }
 
 /// Creates the region, or gives the existing one with this code the name.
@@ -142,14 +135,13 @@ pub async fn ensure_region(
     name: &str,
 ) -> QueryResult<RegionId> {
     diesel::insert_into(regions::table)
-        .values((regions::code.eq(code.as_str()), regions::name.eq(name)))
+        .values((regions::code.eq(code), regions::name.eq(name)))
         .on_conflict(regions::code)
         .do_update()
         .set(regions::name.eq(excluded(regions::name)))
         .returning(regions::id)
         .get_result(conn)
         .await
-        .map(RegionId)
 }
 
 pub async fn assign_municipalities(
@@ -158,7 +150,7 @@ pub async fn assign_municipalities(
     cbs_codes: &[&str],
 ) -> QueryResult<usize> {
     diesel::update(municipalities::table.filter(municipalities::cbs_code.eq_any(cbs_codes)))
-        .set(municipalities::region_id.eq(region.0))
+        .set(municipalities::region_id.eq(region))
         .execute(conn)
         .await
 }
@@ -166,8 +158,8 @@ pub async fn assign_municipalities(
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = regions, check_for_backend(Pg))]
 struct RegionRow {
-    id: Uuid,
-    code: String,
+    id: RegionId,
+    code: RegionCode,
     name: String,
     #[diesel(
         select_expression = count(municipalities::cbs_code.nullable()),
@@ -184,8 +176,8 @@ struct RegionRow {
 impl From<RegionRow> for Region {
     fn from(row: RegionRow) -> Self {
         Region {
-            id: RegionId(row.id),
-            code: RegionCode::from_database(row.code),
+            id: row.id,
+            code: row.code,
             name: row.name,
             municipality_count: row.municipality_count,
             inhabitants: row.inhabitants.unwrap_or(0),
@@ -208,7 +200,7 @@ pub async fn list_regions(conn: &mut AsyncPgConnection) -> QueryResult<Vec<Regio
 pub async fn find_region(conn: &mut AsyncPgConnection, code: &RegionCode) -> QueryResult<Option<Region>> {
     let row: Option<RegionRow> = regions::table
         .left_join(municipalities::table)
-        .filter(regions::code.eq(code.as_str()))
+        .filter(regions::code.eq(code))
         .group_by(regions::id)
         .select(RegionRow::as_select())
         .first(conn)
@@ -220,14 +212,14 @@ pub async fn find_region(conn: &mut AsyncPgConnection, code: &RegionCode) -> Que
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = municipalities, check_for_backend(Pg))]
 struct MunicipalityRow {
-    cbs_code: String,
+    cbs_code: CbsCode,
     name: String,
     inhabitants: i32,
     #[diesel(
         select_expression = regions::code.nullable(),
         select_expression_type = diesel::dsl::Nullable<regions::code>,
     )]
-    region: Option<String>,
+    region: Option<RegionCode>,
     #[diesel(
         select_expression = st_xmin(municipalities::boundary),
         select_expression_type = st_xmin<municipalities::boundary>,
@@ -263,10 +255,10 @@ struct MunicipalityRow {
 impl From<MunicipalityRow> for Municipality {
     fn from(row: MunicipalityRow) -> Self {
         Municipality {
-            cbs_code: CbsCode::from_database(row.cbs_code),
+            cbs_code: row.cbs_code,
             name: row.name,
             inhabitants: row.inhabitants,
-            region: row.region.map(RegionCode::from_database),
+            region: row.region,
             bounding_box: BoundingBox {
                 min_lon: row.min_lon,
                 min_lat: row.min_lat,
@@ -284,7 +276,7 @@ pub async fn find_municipality(
 ) -> QueryResult<Option<Municipality>> {
     let row: Option<MunicipalityRow> = municipalities::table
         .left_join(regions::table)
-        .filter(municipalities::cbs_code.eq(cbs_code.as_str()))
+        .filter(municipalities::cbs_code.eq(cbs_code))
         .select(MunicipalityRow::as_select())
         .first(conn)
         .await
@@ -303,7 +295,7 @@ pub async fn list_municipalities(
         .order((municipalities::name, municipalities::cbs_code))
         .into_boxed();
     if let Some(region) = region {
-        query = query.filter(municipalities::region_id.eq(region.0));
+        query = query.filter(municipalities::region_id.eq(region));
     }
     let rows: Vec<MunicipalityRow> = query.load(conn).await?;
     Ok(rows.into_iter().map(Municipality::from).collect())
@@ -313,12 +305,12 @@ pub async fn municipality_region(
     conn: &mut AsyncPgConnection,
     cbs_code: &CbsCode,
 ) -> QueryResult<Option<RegionCode>> {
-    let code: Option<Option<String>> = municipalities::table
+    let code: Option<Option<RegionCode>> = municipalities::table
         .left_join(regions::table)
-        .filter(municipalities::cbs_code.eq(cbs_code.as_str()))
+        .filter(municipalities::cbs_code.eq(cbs_code))
         .select(regions::code.nullable())
         .first(conn)
         .await
         .optional()?;
-    Ok(code.flatten().map(RegionCode::from_database))
+    Ok(code.flatten())
 }

@@ -14,6 +14,7 @@ use super::schema::{participant_sessions, refresh_tokens, sign_in_challenges};
 use crate::ids::{ParticipantId, SessionId};
 use crate::secret::SecretTokenHash;
 use crate::vocabulary::SessionEnd;
+use crate::vocabulary::phone::PhoneNumber;
 
 #[derive(QueryableByName)]
 pub struct RateLimitWindow {
@@ -53,7 +54,7 @@ pub struct StoredChallenge {
 /// The challenge for a number, locked until the transaction ends, with the database's time.
 pub async fn lock_challenge(
     conn: &mut AsyncPgConnection,
-    phone_number: &str,
+    phone_number: &PhoneNumber,
 ) -> QueryResult<(Option<StoredChallenge>, DateTime<Utc>)> {
     let challenge = sign_in_challenges::table
         .find(phone_number)
@@ -69,7 +70,7 @@ pub async fn lock_challenge(
 /// Replaces any earlier code for the number: the attempt count starts again.
 pub async fn store_challenge(
     conn: &mut AsyncPgConnection,
-    phone_number: &str,
+    phone_number: &PhoneNumber,
     code_hash: &[u8; 32],
     sent_at: DateTime<Utc>,
     expires_at: DateTime<Utc>,
@@ -98,7 +99,7 @@ pub async fn store_challenge(
 
 pub async fn set_challenge_message_id(
     conn: &mut AsyncPgConnection,
-    phone_number: &str,
+    phone_number: &PhoneNumber,
     code_hash: &[u8; 32],
     provider_message_id: &str,
 ) -> QueryResult<()> {
@@ -116,7 +117,7 @@ pub async fn set_challenge_message_id(
 /// Removes the challenge, but only if it still holds this code (a newer one stays).
 pub async fn delete_challenge(
     conn: &mut AsyncPgConnection,
-    phone_number: &str,
+    phone_number: &PhoneNumber,
     code_hash: &[u8],
 ) -> QueryResult<()> {
     diesel::delete(
@@ -130,7 +131,7 @@ pub async fn delete_challenge(
 /// Records a wrong code. With `lock_until` the attempts are used up: the code dies with the lock.
 pub async fn record_failed_attempt(
     conn: &mut AsyncPgConnection,
-    phone_number: &str,
+    phone_number: &PhoneNumber,
     lock_until: Option<DateTime<Utc>>,
 ) -> QueryResult<()> {
     let challenge = sign_in_challenges::table.find(phone_number);
@@ -161,10 +162,7 @@ pub async fn create_session(
 ) -> QueryResult<SessionId> {
     let session = SessionId::new();
     diesel::insert_into(participant_sessions::table)
-        .values((
-            participant_sessions::id.eq(session.0),
-            participant_sessions::participant_id.eq(participant.0),
-        ))
+        .values((participant_sessions::id.eq(session), participant_sessions::participant_id.eq(participant)))
         .execute(conn)
         .await?;
     Ok(session)
@@ -182,7 +180,7 @@ pub async fn insert_refresh_token(
     diesel::insert_into(refresh_tokens::table)
         .values((
             refresh_tokens::token_hash.eq(hash.0.as_slice()),
-            refresh_tokens::session_id.eq(session.0),
+            refresh_tokens::session_id.eq(session),
             refresh_tokens::expires_at.eq(expires_at),
             refresh_tokens::rotated_from.eq(rotated_from.map(|previous| previous.0.to_vec())),
         ))
@@ -216,13 +214,13 @@ pub enum RefreshTokenUse {
 #[derive(QueryableByName)]
 struct FoundRefreshToken {
     #[diesel(sql_type = SqlUuid)]
-    session_id: uuid::Uuid,
+    session_id: SessionId,
     #[diesel(sql_type = SqlUuid)]
-    participant_id: uuid::Uuid,
+    participant_id: ParticipantId,
     #[diesel(sql_type = Bool)]
     revoked: bool,
     #[diesel(sql_type = Nullable<Text>)]
-    revoked_reason: Option<String>,
+    revoked_reason: Option<SessionEnd>,
     #[diesel(sql_type = Bool)]
     expired: bool,
     #[diesel(sql_type = Bool)]
@@ -262,10 +260,9 @@ pub async fn use_refresh_token(
     let Some(found) = found else {
         return Ok(RefreshTokenUse::Unknown);
     };
-    let session = SessionId(found.session_id);
+    let session = found.session_id;
     if found.revoked {
-        let reason = found.revoked_reason.as_deref().map(SessionEnd::from_database);
-        return Ok(RefreshTokenUse::Revoked { reason });
+        return Ok(RefreshTokenUse::Revoked { reason: found.revoked_reason });
     }
     if found.replaced || (found.used && !found.used_within_grace) {
         return Ok(RefreshTokenUse::Reused { session });
@@ -301,11 +298,11 @@ pub async fn use_refresh_token(
             .execute(conn)
             .await?;
     }
-    diesel::update(participant_sessions::table.find(session.0))
+    diesel::update(participant_sessions::table.find(session))
         .set(participant_sessions::last_refreshed_at.eq(dsl::now))
         .execute(conn)
         .await?;
-    Ok(RefreshTokenUse::Exchanged { session, participant: ParticipantId(found.participant_id) })
+    Ok(RefreshTokenUse::Exchanged { session, participant: found.participant_id })
 }
 
 /// Ends a session; its access and refresh tokens stop working.
@@ -314,7 +311,7 @@ pub async fn revoke_session(
     session: SessionId,
     reason: SessionEnd,
 ) -> QueryResult<()> {
-    end_sessions(conn, participant_sessions::id.eq(session.0), reason).await
+    end_sessions(conn, participant_sessions::id.eq(session), reason).await
 }
 
 /// Ends every session of the participant that has not ended yet.
@@ -323,7 +320,7 @@ pub async fn revoke_participant_sessions(
     participant: ParticipantId,
     reason: SessionEnd,
 ) -> QueryResult<()> {
-    end_sessions(conn, participant_sessions::participant_id.eq(participant.0), reason).await
+    end_sessions(conn, participant_sessions::participant_id.eq(participant), reason).await
 }
 
 async fn end_sessions(
@@ -334,10 +331,7 @@ async fn end_sessions(
     diesel::update(participant_sessions::table)
         .filter(which)
         .filter(participant_sessions::revoked_at.is_null())
-        .set((
-            participant_sessions::revoked_at.eq(dsl::now),
-            participant_sessions::revoked_reason.eq(reason.as_str()),
-        ))
+        .set((participant_sessions::revoked_at.eq(dsl::now), participant_sessions::revoked_reason.eq(reason)))
         .execute(conn)
         .await?;
     Ok(())
@@ -358,16 +352,16 @@ pub async fn session_standing(
     session: SessionId,
     participant: ParticipantId,
 ) -> QueryResult<SessionStanding> {
-    let found: Option<(bool, Option<String>)> = participant_sessions::table
-        .find(session.0)
-        .filter(participant_sessions::participant_id.eq(participant.0))
+    let found: Option<(bool, Option<SessionEnd>)> = participant_sessions::table
+        .find(session)
+        .filter(participant_sessions::participant_id.eq(participant))
         .select((participant_sessions::revoked_at.is_not_null(), participant_sessions::revoked_reason))
         .first(conn)
         .await
         .optional()?;
     Ok(match found {
         Some((false, _)) => SessionStanding::Active,
-        Some((true, reason)) => SessionStanding::Ended(reason.as_deref().map(SessionEnd::from_database)),
+        Some((true, reason)) => SessionStanding::Ended(reason),
         None => SessionStanding::Ended(None),
     })
 }

@@ -3,14 +3,7 @@
 
 use std::fmt;
 
-use serde::{Deserialize, Serialize};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum MediaKind {
-    Photo,
-    Video,
-}
+use crate::vocabulary::media::MediaKind;
 
 /// The media types a tip may carry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -18,42 +18,8 @@ use std::time::Duration;
 
 use crate::env::{ConfigError, Env, parse};
 use crate::ids::MediaId;
-use crate::vocabulary::text_enum;
-use inspect::{MediaKind, MediaType};
+use inspect::MediaType;
 use store::{MediaStore, ObjectKey, StoreError};
-
-text_enum!(
-    /// Where an attached photo or video stands.
-    MediaState {
-        /// Declared; the app has yet to upload it and report completion.
-        PendingUpload => "pending_upload",
-        /// The app reported the upload complete; waiting for the worker.
-        Uploaded => "uploaded",
-        /// The worker is checking it and making previews.
-        Processing => "processing",
-        /// Verified and kept as evidence.
-        Ready => "ready",
-        /// Refused (see the reason); nothing of it is kept.
-        Rejected => "rejected",
-        /// Never completed; removed.
-        Expired => "expired",
-    }
-);
-
-impl MediaKind {
-    /// As stored in `tip_media.kind`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Photo => "photo",
-            Self::Video => "video",
-        }
-    }
-
-    /// For values read back from `tip_media.kind`, which holds only these two.
-    pub fn from_database(text: &str) -> Self {
-        if text == "video" { Self::Video } else { Self::Photo }
-    }
-}
 
 impl MediaType {
     /// The usual file name extension, for downloads.

@@ -18,17 +18,18 @@ use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use super::inspect::{MediaKind, MediaType, Rejection, verify_type};
+use super::inspect::{MediaType, Rejection, verify_type};
 use super::photo::{PhotoLimits, PhotoOutcome, process_photo};
 use super::store::{MediaStore, ObjectKey, StoreError};
 use super::video::{VideoOutcome, VideoTools, process_video};
-use super::{MediaState, Preview, evidence_key, preview_key, upload_key};
+use super::{Preview, evidence_key, preview_key, upload_key};
 use crate::alerts::{Actor, dossier};
 use crate::db::DbPool;
 use crate::db::media::{self as queries, MediaFacts, MediaRow};
 use crate::hex;
-use crate::ids::{AlertId, MediaId};
+use crate::ids::MediaId;
 use crate::jobs::{BackgroundJob, JobError};
+use crate::vocabulary::media::{MediaKind, MediaState};
 
 /// What processing needs from the worker.
 #[derive(Clone)]
@@ -65,7 +66,7 @@ impl BackgroundJob for ProcessMedia {
         let Some(row) = queries::find(conn, self.media_id).await.map_err(JobError::retryable)? else {
             return Ok(()); // removed meanwhile (retention)
         };
-        match MediaState::from_database(&row.state) {
+        match row.state {
             MediaState::Uploaded | MediaState::Processing => {}
             // An earlier attempt refused the file and failed to remove all of it.
             MediaState::Rejected => {
@@ -73,9 +74,7 @@ impl BackgroundJob for ProcessMedia {
             }
             _ => return Ok(()),
         }
-        queries::set_state(conn, self.media_id, MediaState::Processing.as_str())
-            .await
-            .map_err(JobError::retryable)?;
+        queries::set_state(conn, self.media_id, MediaState::Processing).await.map_err(JobError::retryable)?;
         match examine(&ctx, &row).await.map_err(store_failure)? {
             Ok(facts) => {
                 let evidence = evidence_key(self.media_id);
@@ -111,7 +110,7 @@ async fn source_key(store: &MediaStore, media: MediaId) -> Result<Option<ObjectK
 /// Reads the file once, checks it and writes its previews. The outer error is the store's
 /// (retry); the inner one refuses the file.
 async fn examine(ctx: &MediaContext, row: &MediaRow) -> Result<Result<MediaFacts, Rejection>, StoreError> {
-    let media = MediaId(row.id);
+    let media = row.id;
     let Some(source) = source_key(&ctx.store, media).await? else {
         return Ok(Err(Rejection::upload_missing()));
     };
@@ -312,7 +311,7 @@ async fn record_ready(
     facts: &MediaFacts,
 ) -> diesel::QueryResult<()> {
     conn.transaction(async |conn| {
-        queries::mark_ready(conn, MediaId(row.id), facts).await?;
+        queries::mark_ready(conn, row.id, facts).await?;
         let body = json!({
             "media_id": row.id,
             "tip_id": row.tip_id,
@@ -322,7 +321,7 @@ async fn record_ready(
             "sha256": hex(&row.sha256),
             "has_preview": facts.has_preview,
         });
-        dossier::record(conn, AlertId(row.alert_id), &Actor::System, "media_ready", body).await?;
+        dossier::record(conn, row.alert_id, &Actor::System, "media_ready", body).await?;
         Ok(())
     })
     .await
@@ -334,14 +333,14 @@ async fn record_rejected(
     rejection: &Rejection,
 ) -> diesel::QueryResult<()> {
     conn.transaction(async |conn| {
-        queries::reject(conn, MediaId(row.id), rejection.code, &rejection.reason).await?;
+        queries::reject(conn, row.id, rejection.code, &rejection.reason).await?;
         let body = json!({
             "media_id": row.id,
             "tip_id": row.tip_id,
             "code": rejection.code,
             "declared_sha256": hex(&row.sha256),
         });
-        dossier::record(conn, AlertId(row.alert_id), &Actor::System, "media_rejected", body).await?;
+        dossier::record(conn, row.alert_id, &Actor::System, "media_rejected", body).await?;
         Ok(())
     })
     .await

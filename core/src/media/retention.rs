@@ -16,13 +16,14 @@ use serde_json::json;
 
 use super::processing::{MediaContext, store_failure};
 use super::store::MultipartUploadId;
-use super::{MediaState, upload_key};
+use super::upload_key;
 use crate::alerts::{Actor, dossier};
 use crate::db::media::MediaRow;
 use crate::db::{media as media_queries, tips as tip_queries};
 use crate::hex;
 use crate::ids::{AlertId, MediaId, TipId};
 use crate::jobs::{BackgroundJob, JobError};
+use crate::vocabulary::media::MediaState;
 
 /// Rows handled per run, so one run stays short.
 const BATCH: i64 = 100;
@@ -38,7 +39,7 @@ pub async fn expire_abandoned_uploads(conn: &mut AsyncPgConnection) -> Result<us
     conn.transaction(async |conn| {
         let abandoned = media_queries::lock_abandoned(conn, BATCH).await?;
         for row in &abandoned {
-            media_queries::set_state(conn, MediaId(row.id), MediaState::Expired.as_str()).await?;
+            media_queries::set_state(conn, row.id, MediaState::Expired).await?;
         }
         RemoveMediaObjects::of(&abandoned).enqueue_if_any(conn).await?;
         Ok(abandoned.len())
@@ -56,7 +57,8 @@ pub async fn enforce(conn: &mut AsyncPgConnection, retention: Duration) -> Resul
             by_alert.entry(*alert).or_default().push(*tip);
         }
         for (alert, tips) in by_alert {
-            let media = media_queries::for_tips(conn, &tips).await?;
+            let tip_ids: Vec<TipId> = tips.iter().copied().map(TipId).collect();
+            let media = media_queries::for_tips(conn, &tip_ids).await?;
             RemoveMediaObjects::of(&media).enqueue_if_any(conn).await?;
             // Their text keys go with them, so their words sealed in the dossier can no longer
             // be read (see `alerts::dossier::TipText`).
@@ -66,7 +68,7 @@ pub async fn enforce(conn: &mut AsyncPgConnection, retention: Duration) -> Resul
                 .map(|row| json!({ "media_id": row.id, "tip_id": row.tip_id, "sha256": hex(&row.sha256), "state": row.state }))
                 .collect();
             let body = json!({
-                "tips": tips.iter().map(|tip| TipId(*tip)).collect::<Vec<_>>(),
+                "tips": tip_ids,
                 "media": removed_media,
                 "retention_days": retention.as_secs() / 86_400,
             });
@@ -97,7 +99,7 @@ impl RemoveMediaObjects {
         let media = rows
             .iter()
             .map(|row| RemovedMedia {
-                media_id: MediaId(row.id),
+                media_id: row.id,
                 multipart_upload_id: row.multipart_upload_id.clone(),
             })
             .collect();

@@ -9,10 +9,9 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::inspect::MediaKind;
 use super::store::{MediaStore, StoreError};
 use super::uploads::{MediaRejection, MyMedia};
-use super::{MediaSettings, MediaState, Preview, evidence_key, preview_key};
+use super::{MediaSettings, Preview, evidence_key, preview_key};
 use crate::alerts::access::{self, AccessError};
 use crate::alerts::{Actor, dossier};
 use crate::auth::staff::StaffMember;
@@ -20,6 +19,7 @@ use crate::db::media::{self as queries, MediaRow};
 use crate::hex;
 use crate::ids::{AlertId, MediaId, TipId};
 use crate::vocabulary::InvalidInput;
+use crate::vocabulary::media::{MediaKind, MediaState};
 
 /// A link that works for a few minutes.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -109,15 +109,15 @@ pub async fn for_alert(
 ) -> Result<HashMap<TipId, Vec<ReviewedMedia>>, ReviewError> {
     let mut by_tip: HashMap<TipId, Vec<ReviewedMedia>> = HashMap::new();
     for row in queries::for_alert(conn, alert).await? {
-        let ready = row.state == MediaState::Ready.as_str();
+        let ready = row.state == MediaState::Ready;
         let thumbnail = match previews(&row).first() {
             Some(preview) if ready => {
-                Some(link(store, &preview_key(MediaId(row.id), *preview), settings, None).await?)
+                Some(link(store, &preview_key(row.id, *preview), settings, None).await?)
             }
             _ => None,
         };
         let mine = MyMedia::from(&row);
-        by_tip.entry(TipId(row.tip_id)).or_default().push(ReviewedMedia {
+        by_tip.entry(row.tip_id).or_default().push(ReviewedMedia {
             id: mine.id,
             kind: mine.kind,
             content_type: mine.content_type,
@@ -146,11 +146,9 @@ async fn ready_media(
     alert: AlertId,
     media: MediaId,
 ) -> Result<MediaRow, ReviewError> {
-    let row = queries::find(conn, media)
-        .await?
-        .filter(|row| row.alert_id == alert.0)
-        .ok_or(ReviewError::NotFound)?;
-    match MediaState::from_database(&row.state) {
+    let row =
+        queries::find(conn, media).await?.filter(|row| row.alert_id == alert).ok_or(ReviewError::NotFound)?;
+    match row.state {
         MediaState::Ready => Ok(row),
         other => Err(ReviewError::NotReady(other)),
     }

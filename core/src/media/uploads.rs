@@ -10,13 +10,13 @@ use std::time::Duration;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use serde::{Deserialize, Serialize};
 
-use super::inspect::{MediaKind, MediaType, Rejection};
+use super::inspect::{MediaType, Rejection};
 use super::processing::{MediaContext, ProcessMedia, store_failure};
 use super::retention::RemoveMediaObjects;
 use super::store::{
     CompletedPart, InvalidParts, MediaStore, MultipartUploadId, PresignedRequest, StoreError, UploadSpec,
 };
-use super::{MediaSettings, MediaState, upload_key};
+use super::{MediaSettings, upload_key};
 use crate::alerts::AlertStatus;
 use crate::alerts::tips::SenderKey;
 use crate::db::jobs as job_queries;
@@ -28,6 +28,7 @@ use crate::ids::{AlertId, MediaId, ParticipantId, TipId};
 use crate::jobs::{BackgroundJob, JobError};
 use crate::participants::rate_limits::{self, CounterKey};
 use crate::vocabulary::InvalidInput;
+use crate::vocabulary::media::{MediaKind, MediaState};
 
 /// A file the app is about to upload.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
@@ -75,11 +76,11 @@ pub struct MyMedia {
 impl From<&MediaRow> for MyMedia {
     fn from(row: &MediaRow) -> Self {
         Self {
-            id: MediaId(row.id),
-            kind: MediaKind::from_database(&row.kind),
+            id: row.id,
+            kind: row.kind,
             content_type: row.content_type.clone(),
             size_bytes: u64::try_from(row.size_bytes).unwrap_or_default(),
-            state: MediaState::from_database(&row.state),
+            state: row.state,
             rejection: row.rejection_code.clone().map(|code| MediaRejection {
                 code,
                 reason: row.rejection_reason.clone().unwrap_or_default(),
@@ -276,7 +277,7 @@ pub async fn declare(
                 Begun::Fresh(pending) => pending,
             };
             let ownership = own_tip(conn, sender, alert, tip).await?;
-            if AlertStatus::from_database(&ownership.alert_status) == AlertStatus::Closed {
+            if ownership.alert_status == AlertStatus::Closed.as_str() {
                 return Err(MediaError::AlertClosed);
             }
             if queries::count_live_for_tip(conn, tip).await? >= settings.per_tip {
@@ -378,7 +379,7 @@ async fn record_upload(
             id,
             tip,
             alert,
-            kind: declared.media_type.kind().as_str(),
+            kind: declared.media_type.kind(),
             content_type,
             size_bytes: declared.size_bytes as i64,
             sha256: &declared.sha256,
@@ -430,11 +431,9 @@ pub async fn complete(
     completion: &UploadCompletion,
 ) -> Result<MyMedia, MediaError> {
     own_tip(conn, sender, alert, tip).await?;
-    let row = queries::find(conn, media)
-        .await?
-        .filter(|row| row.tip_id == tip.0)
-        .ok_or(MediaError::MediaNotFound)?;
-    match MediaState::from_database(&row.state) {
+    let row =
+        queries::find(conn, media).await?.filter(|row| row.tip_id == tip).ok_or(MediaError::MediaNotFound)?;
+    match row.state {
         MediaState::PendingUpload => {}
         MediaState::Expired => return Err(MediaError::NotPending(MediaState::Expired)),
         _ => return Ok(MyMedia::from(&row)),
@@ -445,9 +444,9 @@ pub async fn complete(
             own_tip(conn, sender, alert, tip).await?;
             let row = queries::lock(conn, media)
                 .await?
-                .filter(|row| row.tip_id == tip.0)
+                .filter(|row| row.tip_id == tip)
                 .ok_or(MediaError::MediaNotFound)?;
-            match MediaState::from_database(&row.state) {
+            match row.state {
                 MediaState::PendingUpload => {}
                 MediaState::Expired => {
                     // Expired meanwhile: what this completion wrote may have come after the
@@ -468,7 +467,7 @@ pub async fn complete(
                     RemoveMediaObjects::of(std::slice::from_ref(&row)).enqueue(conn).await?;
                 }
                 Some(_) => {
-                    queries::set_state(conn, media, MediaState::Uploaded.as_str()).await?;
+                    queries::set_state(conn, media, MediaState::Uploaded).await?;
                     ProcessMedia { media_id: media }.enqueue(conn).await?;
                 }
             }
@@ -486,7 +485,7 @@ async fn arrived(
     row: &MediaRow,
     completion: &UploadCompletion,
 ) -> Result<Option<u64>, MediaError> {
-    let key = upload_key(MediaId(row.id));
+    let key = upload_key(row.id);
     let arrived = store.size(&key).await?;
     // Parts become the object when completed; a completion repeated after a lost answer finds
     // the object already there.

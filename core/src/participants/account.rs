@@ -7,7 +7,6 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use serde::Serialize;
-use uuid::Uuid;
 
 use super::notices::{Notice, NotifyParticipant};
 use super::rate_limits::{self, CounterKey};
@@ -93,15 +92,15 @@ pub struct Profile {
 impl Profile {
     pub(crate) fn from_row(row: ParticipantRow) -> Self {
         Self {
-            id: ParticipantId(row.id),
-            status: ParticipantStatus::from_database(&row.status),
-            phone_number: PhoneNumber::from_database(row.phone_number.expect("not erased")),
+            id: row.id,
+            status: row.status,
+            phone_number: row.phone_number.expect("not erased"),
             display_name: row.display_name,
-            email: row.email.map(EmailAddress::from_database),
+            email: row.email,
             email_verified: row.email_verified_at.is_some(),
-            language: Language::from_database(&row.language),
-            channels: row.channels.iter().map(|c| Channel::from_database(c)).collect(),
-            categories: row.categories.iter().map(|c| Category::from_database(c)).collect(),
+            language: row.language,
+            channels: row.channels,
+            categories: row.categories,
             alerts_where_i_am: row.live_location_enabled,
             municipality: row.municipality_cbs,
             created_at: row.created_at,
@@ -181,23 +180,23 @@ pub struct DeviceInput {
 impl DeviceInput {
     fn values(&self) -> DeviceValues<'_> {
         DeviceValues {
-            platform: self.platform.as_str(),
-            push_token: self.push_token.as_str(),
-            apns_environment: self.apns_environment.map(ApnsEnvironment::as_str),
-            app_version: self.app_version.as_str(),
-            locale: self.locale.as_str(),
+            platform: self.platform,
+            push_token: &self.push_token,
+            apns_environment: self.apns_environment,
+            app_version: &self.app_version,
+            locale: &self.locale,
         }
     }
 }
 
 fn device_from_row(row: DeviceRow) -> Device {
     Device {
-        id: DeviceId(row.id),
-        platform: Platform::from_database(&row.platform),
-        push_token: PushToken::from_database(row.push_token),
-        apns_environment: row.apns_environment.as_deref().map(ApnsEnvironment::from_database),
-        app_version: AppVersion::from_database(row.app_version),
-        locale: Locale::from_database(row.locale),
+        id: row.id,
+        platform: row.platform,
+        push_token: row.push_token,
+        apns_environment: row.apns_environment,
+        app_version: row.app_version,
+        locale: row.locale,
         registered_at: row.created_at,
         updated_at: row.updated_at,
     }
@@ -244,28 +243,23 @@ pub async fn update_profile(
         let current = require(conn, participant, true).await?;
         let mut update = queries::ProfileUpdate {
             display_name: changes.display_name,
-            language: changes.language.map(|language| language.as_str().to_string()),
-            channels: changes
-                .channels
-                .map(|channels| names(&crate::vocabulary::distinct(&channels), |c| c.as_str())),
-            categories: changes
-                .categories
-                .map(|categories| names(&crate::vocabulary::distinct(&categories), |c| c.as_str())),
+            language: changes.language,
+            channels: changes.channels.map(|channels| crate::vocabulary::distinct(&channels)),
+            categories: changes.categories.map(|categories| crate::vocabulary::distinct(&categories)),
             live_location_enabled: changes.alerts_where_i_am,
             ..Default::default()
         };
         let mut send_verification = false;
-        if let Some(email) = changes.email {
-            let email = email.map(|email| email.as_str().to_string());
-            if email != current.email {
-                if let Some(address) = &email {
-                    limit_verification_emails(conn, counters, participant, address).await?;
-                    send_verification = true;
-                }
-                update.email_set_at = Some(email.as_ref().map(|_| Utc::now()));
-                update.email = Some(email);
-                update.email_verified_at = Some(None);
+        if let Some(email) = changes.email
+            && email != current.email
+        {
+            if let Some(address) = &email {
+                limit_verification_emails(conn, counters, participant, address.as_str()).await?;
+                send_verification = true;
             }
+            update.email_set_at = Some(email.as_ref().map(|_| Utc::now()));
+            update.email = Some(email);
+            update.email_verified_at = Some(None);
         }
         queries::update_profile(conn, participant, &update).await?;
         if changes.alerts_where_i_am == Some(false) {
@@ -304,10 +298,6 @@ async fn limit_verification_emails(
     Ok(())
 }
 
-fn names<T: Copy>(values: &[T], name: impl Fn(T) -> &'static str) -> Vec<String> {
-    values.iter().map(|value| name(*value).to_string()).collect()
-}
-
 /// Confirms an e-mail address from the link sent to it. Returns the participant's language, or
 /// none when the link is unknown, expired or for an address no longer set.
 pub async fn confirm_email(
@@ -315,8 +305,7 @@ pub async fn confirm_email(
     token: &str,
 ) -> Result<Option<Language>, diesel::result::Error> {
     let hash = crate::secret::SecretTokenHash::of(token).0;
-    let language = queries::confirm_email_verification(conn, &hash).await?;
-    Ok(language.map(|language| Language::from_database(&language)))
+    queries::confirm_email_verification(conn, &hash).await
 }
 
 // --- staff actions and the managing municipality ---
@@ -346,8 +335,8 @@ pub async fn staff_actions(
         .map(|row| StaffAction {
             id: row.id,
             action: row.action,
-            from_status: row.from_status.as_deref().map(ParticipantStatus::from_database),
-            to_status: row.to_status.as_deref().map(ParticipantStatus::from_database),
+            from_status: row.from_status,
+            to_status: row.to_status,
             reason: row.reason,
             staff_subject: row.staff_subject,
             staff_name: row.staff_name,
@@ -364,12 +353,12 @@ pub(crate) async fn follow_managing_municipality(
     conn: &mut AsyncPgConnection,
     before: &ParticipantRow,
 ) -> Result<(), diesel::result::Error> {
-    let participant = ParticipantId(before.id);
+    let participant = before.id;
     let municipality = queries::managing_municipality(conn, participant).await?;
     if municipality == before.municipality_cbs {
         return Ok(());
     }
-    let status = ParticipantStatus::from_database(&before.status);
+    let status = before.status;
     let mut new_status = status;
     if let Some(cbs_code) = &municipality
         && status == ParticipantStatus::Active
@@ -383,19 +372,18 @@ pub(crate) async fn follow_managing_municipality(
                 .await?;
         }
     }
-    queries::set_status_and_municipality(conn, participant, new_status.as_str(), municipality.as_deref())
-        .await
+    queries::set_status_and_municipality(conn, participant, new_status, municipality.as_deref()).await
 }
 
 // --- places ---
 
 pub(crate) async fn load_places(
     conn: &mut AsyncPgConnection,
-    participant_ids: &[Uuid],
+    participant_ids: &[ParticipantId],
 ) -> Result<Vec<(ParticipantId, Place)>, diesel::result::Error> {
     let rows = queries::list_places(conn, participant_ids).await?;
-    let place_ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
-    let mut windows: HashMap<Uuid, Vec<TimeWindow>> = HashMap::new();
+    let place_ids: Vec<PlaceId> = rows.iter().map(|row| row.id).collect();
+    let mut windows: HashMap<PlaceId, Vec<TimeWindow>> = HashMap::new();
     for row in queries::list_time_windows(conn, &place_ids).await? {
         let days: Vec<Weekday> =
             row.days.iter().filter_map(|day| Weekday::from_iso_number(*day as u8)).collect();
@@ -403,25 +391,16 @@ pub(crate) async fn load_places(
             .expect("stored windows were validated when written");
         windows.entry(row.place_id).or_default().push(window);
     }
-    Ok(rows
-        .into_iter()
-        .map(|row| {
-            let owner = ParticipantId(row.participant_id);
-            (owner, place_from_row(row, &mut windows))
-        })
-        .collect())
+    Ok(rows.into_iter().map(|row| (row.participant_id, place_from_row(row, &mut windows))).collect())
 }
 
-fn place_from_row(row: PlaceRow, windows: &mut HashMap<Uuid, Vec<TimeWindow>>) -> Place {
+fn place_from_row(row: PlaceRow, windows: &mut HashMap<PlaceId, Vec<TimeWindow>>) -> Place {
     Place {
-        id: PlaceId(row.id),
-        kind: PlaceKind::from_database(&row.kind),
-        name: PlaceName::from_database(row.name),
+        id: row.id,
+        kind: row.kind,
+        name: row.name,
         position: Position::parse(row.latitude, row.longitude).expect("stored positions are valid"),
-        address: row
-            .postcode
-            .zip(row.house_number)
-            .map(|(postcode, number)| PostalAddress::from_database(postcode, number)),
+        address: row.address,
         municipality: row.municipality_cbs,
         time_windows: windows.remove(&row.id).unwrap_or_default(),
         created_at: row.created_at,
@@ -434,7 +413,7 @@ pub async fn places(
     participant: ParticipantId,
 ) -> Result<Vec<Place>, AccountError> {
     require(conn, participant, false).await?;
-    Ok(load_places(conn, &[participant.0]).await?.into_iter().map(|(_, place)| place).collect())
+    Ok(load_places(conn, &[participant]).await?.into_iter().map(|(_, place)| place).collect())
 }
 
 /// Adds a place (`existing` none) or replaces one. The place is assigned to the municipality
@@ -458,12 +437,11 @@ pub async fn save_place(
                 .ok_or(AccountError::OutsideServiceArea)?;
         let id = existing.unwrap_or_default();
         let values = PlaceValues {
-            kind: input.kind.as_str(),
-            name: input.name.as_str(),
+            kind: input.kind,
+            name: &input.name,
             latitude: input.position.latitude(),
             longitude: input.position.longitude(),
-            postcode: input.address.as_ref().map(PostalAddress::postcode),
-            house_number: input.address.as_ref().map(PostalAddress::house_number),
+            address: input.address.as_ref(),
             municipality_cbs: &municipality,
             time_windows: input
                 .time_windows
@@ -478,7 +456,7 @@ pub async fn save_place(
             return Err(AccountError::PlaceNotFound);
         }
         follow_managing_municipality(conn, &row).await?;
-        let mut places = load_places(conn, &[participant.0]).await?;
+        let mut places = load_places(conn, &[participant]).await?;
         let index = places.iter().position(|(_, place)| place.id == id).expect("the place was just saved");
         Ok(places.swap_remove(index).1)
     })
@@ -641,7 +619,7 @@ pub async fn export(
         profile: Profile::from_row(row),
         email_verified_at,
         status_changed_at,
-        places: load_places(conn, &[participant.0]).await?.into_iter().map(|(_, place)| place).collect(),
+        places: load_places(conn, &[participant]).await?.into_iter().map(|(_, place)| place).collect(),
         live_location: queries::find_live_location(conn, participant).await?.map(live_location_from_row),
         devices: queries::list_devices(conn, participant).await?.into_iter().map(device_from_row).collect(),
         staff_actions: staff_actions(conn, participant).await?,

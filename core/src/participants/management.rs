@@ -44,11 +44,11 @@ pub struct ParticipantSummary {
 impl ParticipantSummary {
     fn from_row(row: ParticipantRow) -> Self {
         Self {
-            id: ParticipantId(row.id),
-            status: ParticipantStatus::from_database(&row.status),
-            phone_number: PhoneNumber::from_database(row.phone_number.expect("not erased")),
+            id: row.id,
+            status: row.status,
+            phone_number: row.phone_number.expect("not erased"),
             display_name: row.display_name,
-            email: row.email.map(EmailAddress::from_database),
+            email: row.email,
             email_verified: row.email_verified_at.is_some(),
             municipality: row.municipality_cbs,
             signed_up_at: row.created_at,
@@ -149,21 +149,21 @@ pub async fn list(
     municipality_cbs: &str,
     listing: &Listing,
 ) -> Result<ParticipantPage, diesel::result::Error> {
-    let mut statuses = listing.status.map(|status| vec![status.as_str()]);
+    let mut statuses = listing.status.map(|status| vec![status]);
     let mut email_unverified_since = None;
     match listing.queue {
         None => {}
-        Some(Queue::Approval) => statuses = Some(vec![ParticipantStatus::Pending.as_str()]),
-        Some(Queue::Quarantine) => statuses = Some(vec![ParticipantStatus::Quarantined.as_str()]),
+        Some(Queue::Approval) => statuses = Some(vec![ParticipantStatus::Pending]),
+        Some(Queue::Quarantine) => statuses = Some(vec![ParticipantStatus::Quarantined]),
         Some(Queue::Verification) => {
-            statuses = Some(vec![ParticipantStatus::Active.as_str()]);
+            statuses = Some(vec![ParticipantStatus::Active]);
             email_unverified_since = Some(Utc::now() - VERIFICATION_GRACE);
         }
     }
     let filter = ParticipantFilter {
         municipality_cbs,
         statuses,
-        phone_number: listing.phone_number.as_ref().map(PhoneNumber::as_str),
+        phone_number: listing.phone_number.as_ref(),
         postcode: listing.postcode.as_deref(),
         email_unverified_since,
         limit: listing.page.size(),
@@ -190,7 +190,7 @@ pub async fn record(
     }
     Ok(Some(ParticipantRecord {
         summary: ParticipantSummary::from_row(row),
-        places: account::load_places(conn, &[participant.0])
+        places: account::load_places(conn, &[participant])
             .await?
             .into_iter()
             .map(|(_, place)| place)
@@ -285,9 +285,9 @@ pub async fn decide(
         if row.municipality_cbs.as_deref() != Some(municipality_cbs) {
             return Err(DecisionError::NotFound);
         }
-        let from = ParticipantStatus::from_database(&row.status);
+        let from = row.status;
         let to = decision.transition(from).ok_or(DecisionError::NotApplicable { decision, from })?;
-        queries::set_status_and_municipality(conn, participant, to.as_str(), Some(municipality_cbs)).await?;
+        queries::set_status_and_municipality(conn, participant, to, Some(municipality_cbs)).await?;
         queries::insert_staff_action(
             conn,
             &NewStaffAction {
@@ -297,8 +297,8 @@ pub async fn decide(
                 staff_name: staff.name.as_deref(),
                 staff_role: role_name(&staff.role),
                 action: decision.as_str(),
-                from_status: Some(from.as_str()),
-                to_status: Some(to.as_str()),
+                from_status: Some(from),
+                to_status: Some(to),
                 reason,
             },
         )

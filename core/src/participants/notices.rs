@@ -86,12 +86,10 @@ enum Recipient {
 }
 
 fn recipient_for(row: &ParticipantRow) -> Option<Recipient> {
-    let wants_email = row.channels.iter().any(|channel| channel == Channel::Email.as_str());
+    let wants_email = row.channels.contains(&Channel::Email);
     match (&row.email, row.email_verified_at) {
-        (Some(email), Some(_)) if wants_email => {
-            Some(Recipient::Email(EmailAddress::from_database(email.clone())))
-        }
-        _ => row.phone_number.clone().map(|phone| Recipient::Sms(PhoneNumber::from_database(phone))),
+        (Some(email), Some(_)) if wants_email => Some(Recipient::Email(email.clone())),
+        _ => row.phone_number.clone().map(Recipient::Sms),
     }
 }
 
@@ -210,8 +208,7 @@ impl Messaging {
     /// Sends `notice` to the participant now, by their preferred channel.
     pub async fn send_notice(&self, row: &ParticipantRow, notice: Notice) -> Result<(), DeliveryError> {
         let Some(recipient) = recipient_for(row) else { return Ok(()) };
-        let language = Language::from_database(&row.language);
-        self.send(&recipient, text(notice, language, None), &uuid::Uuid::new_v4().to_string()).await
+        self.send(&recipient, text(notice, row.language, None), &uuid::Uuid::new_v4().to_string()).await
     }
 }
 
@@ -264,8 +261,8 @@ impl BackgroundJob for NotifyParticipant {
                     ctx.messaging.public_url.trim_end_matches('/'),
                     token.token.expose()
                 );
-                let text = text(Notice::VerifyEmail, Language::from_database(&row.language), Some(&link));
-                let recipient = Recipient::Email(EmailAddress::from_database(email));
+                let text = text(Notice::VerifyEmail, row.language, Some(&link));
+                let recipient = Recipient::Email(email);
                 ctx.messaging.send(&recipient, text, &self.participant_id.to_string()).await
             }
             notice => ctx.messaging.send_notice(&row, notice).await,

@@ -210,7 +210,7 @@ impl SignIn<'_> {
         let policy = self.policy;
         let (sent, removed) = conn
             .transaction(async |conn| {
-                let (existing, now) = queries::lock_challenge(conn, phone.as_str()).await?;
+                let (existing, now) = queries::lock_challenge(conn, phone).await?;
                 if let Some(existing) = &existing {
                     if let Some(locked_until) = existing.locked_until.filter(|until| *until > now) {
                         return Err(SignInError::Locked { retry_after: until(now, locked_until) });
@@ -230,7 +230,7 @@ impl SignIn<'_> {
                 .await?;
                 enforce_budgets(conn, counters, phone, policy).await?;
                 let expires_at = now + policy.code_ttl;
-                queries::store_challenge(conn, phone.as_str(), &code_hash, now, expires_at).await?;
+                queries::store_challenge(conn, phone, &code_hash, now, expires_at).await?;
                 let removed = participant_queries::status_by_phone(conn, phone).await?
                     == Some(ParticipantStatus::Removed);
                 Ok::<_, SignInError>((
@@ -245,19 +245,14 @@ impl SignIn<'_> {
         let message = SmsMessage { to: phone, body: &text, reference: &reference };
         match self.sms.send(&message).await {
             Ok(delivered) => {
-                queries::set_challenge_message_id(
-                    conn,
-                    phone.as_str(),
-                    &code_hash,
-                    &delivered.provider_message_id,
-                )
-                .await?;
+                queries::set_challenge_message_id(conn, phone, &code_hash, &delivered.provider_message_id)
+                    .await?;
                 Ok(sent)
             }
             Err(error) => {
                 // The code never arrived: forget it, so asking again is not held up by the
                 // resend interval.
-                queries::delete_challenge(conn, phone.as_str(), &code_hash).await?;
+                queries::delete_challenge(conn, phone, &code_hash).await?;
                 Err(SignInError::SmsNotSent(error))
             }
         }
@@ -278,7 +273,7 @@ impl SignIn<'_> {
         // A wrong code must be counted even though the call fails, so the outcome is decided
         // inside the transaction and the error raised after it commits.
         conn.transaction(async |conn| -> Result<Result<SessionTokens, SignInError>, SignInError> {
-            let (challenge, now) = queries::lock_challenge(conn, phone.as_str()).await?;
+            let (challenge, now) = queries::lock_challenge(conn, phone).await?;
             let Some(challenge) = challenge else {
                 return Ok(Err(SignInError::NoActiveCode));
             };
@@ -286,28 +281,26 @@ impl SignIn<'_> {
                 return Ok(Err(SignInError::Locked { retry_after: until(now, locked_until) }));
             }
             if challenge.expires_at <= now {
-                queries::delete_challenge(conn, phone.as_str(), &challenge.code_hash).await?;
+                queries::delete_challenge(conn, phone, &challenge.code_hash).await?;
                 return Ok(Err(SignInError::CodeExpired));
             }
             if !self.tokens.sign_in_code_matches(&challenge.code_hash, phone.as_str(), code) {
                 let attempts = challenge.failed_attempts + 1;
                 if attempts >= policy.max_attempts {
                     let locked_until = now + policy.lockout;
-                    queries::record_failed_attempt(conn, phone.as_str(), Some(locked_until)).await?;
+                    queries::record_failed_attempt(conn, phone, Some(locked_until)).await?;
                     return Ok(Err(SignInError::Locked { retry_after: policy.lockout }));
                 }
-                queries::record_failed_attempt(conn, phone.as_str(), None).await?;
+                queries::record_failed_attempt(conn, phone, None).await?;
                 return Ok(Err(SignInError::CodeIncorrect { attempts_left: policy.max_attempts - attempts }));
             }
-            queries::delete_challenge(conn, phone.as_str(), &challenge.code_hash).await?;
+            queries::delete_challenge(conn, phone, &challenge.code_hash).await?;
             let (participant, new_participant) =
                 participant_queries::find_or_create_by_phone(conn, phone).await?;
             // Locked, so that a removal either comes first and is seen here, or comes after
             // and ends the session created here.
             let row = participant_queries::find(conn, participant, true).await?;
-            if row.is_some_and(|row| {
-                ParticipantStatus::from_database(&row.status) == ParticipantStatus::Removed
-            }) {
+            if row.is_some_and(|row| row.status == ParticipantStatus::Removed) {
                 return Ok(Err(SignInError::ParticipantRemoved));
             }
             let session = queries::create_session(conn, participant).await?;

@@ -6,7 +6,7 @@ use std::fmt;
 
 use serde::Serialize;
 
-use super::{InvalidInput, text_enum};
+use super::{InvalidInput, stored_as_text, text_enum};
 
 text_enum!(
     /// The mobile platform; it decides which push service (APNs or FCM) delivers alerts.
@@ -44,10 +44,21 @@ pub fn check_apns_environment(
 }
 
 /// An APNs device token (iOS, lower-case hex) or an FCM registration token (Android).
-#[derive(Clone, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
+#[derive(
+    Clone,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    utoipa::ToSchema,
+    diesel::expression::AsExpression,
+    diesel::deserialize::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 #[serde(transparent)]
 #[schema(value_type = String, example = "3f2a9c0e5b7d4a1f8e6c2b0a9d7f5e3c1b9a7f5d3e1c0b8a6f4d2e0c8b6a4f2d")]
 pub struct PushToken(String);
+stored_as_text!(PushToken);
 
 impl PushToken {
     pub fn parse(platform: Platform, raw: &str) -> Result<Self, InvalidInput> {
@@ -82,11 +93,6 @@ impl PushToken {
         }
     }
 
-    /// A token read back from the database, where only parsed tokens are stored.
-    pub fn from_database(token: String) -> Self {
-        Self(token)
-    }
-
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -101,10 +107,22 @@ impl fmt::Debug for PushToken {
 }
 
 /// The app's version as it reports it, like `2.4.1` or `2.5.0-beta.1+512`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    utoipa::ToSchema,
+    diesel::expression::AsExpression,
+    diesel::deserialize::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 #[serde(transparent)]
 #[schema(value_type = String, example = "2.4.1")]
 pub struct AppVersion(String);
+stored_as_text!(AppVersion);
 
 impl AppVersion {
     pub fn parse(raw: &str) -> Result<Self, InvalidInput> {
@@ -119,21 +137,28 @@ impl AppVersion {
         Ok(Self(raw.to_string()))
     }
 
-    /// A version read back from the database, where only parsed versions are stored.
-    pub fn from_database(version: String) -> Self {
-        Self(version)
-    }
-
     pub fn as_str(&self) -> &str {
         &self.0
     }
 }
 
 /// The device's language as a BCP 47 tag, like `nl-NL`; it picks the language of alerts.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    utoipa::ToSchema,
+    diesel::expression::AsExpression,
+    diesel::deserialize::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 #[serde(transparent)]
 #[schema(value_type = String, example = "nl-NL")]
 pub struct Locale(String);
+stored_as_text!(Locale);
 
 impl Locale {
     /// Accepts a language of 2 or 3 letters followed by subtags of 2 to 8 letters or digits,
@@ -177,11 +202,6 @@ impl Locale {
         Ok(Self(normalised.join("-")))
     }
 
-    /// A locale read back from the database, where only parsed locales are stored.
-    pub fn from_database(locale: String) -> Self {
-        Self(locale)
-    }
-
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -200,11 +220,11 @@ mod tests {
     #[test]
     fn enums_round_trip_through_serde_and_database() {
         for platform in Platform::ALL {
-            assert_eq!(Platform::from_database(platform.as_str()), *platform);
+            assert_eq!(Platform::from_name(platform.as_str()), Some(*platform));
             assert_eq!(serde_json::to_value(platform).unwrap(), json!(platform.as_str()));
         }
         for environment in ApnsEnvironment::ALL {
-            assert_eq!(ApnsEnvironment::from_database(environment.as_str()), *environment);
+            assert_eq!(ApnsEnvironment::from_name(environment.as_str()), Some(*environment));
             assert_eq!(serde_json::to_value(environment).unwrap(), json!(environment.as_str()));
         }
         assert_eq!(serde_json::from_value::<Platform>(json!("android")).unwrap(), Platform::Android);

@@ -7,7 +7,7 @@ use std::fmt;
 
 use serde::Serialize;
 
-use super::InvalidInput;
+use super::{InvalidInput, stored_as_text};
 
 const INVALID: &str = "invalid_email";
 /// RFC 5321 limits, in octets.
@@ -17,10 +17,21 @@ const MAX_LABEL_LEN: usize = 63;
 
 /// An e-mail address with a lower-cased domain, like `jan.jansen@example.nl`. The local part
 /// keeps its case: mail servers may treat it as case-sensitive.
-#[derive(Clone, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
+#[derive(
+    Clone,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    utoipa::ToSchema,
+    diesel::expression::AsExpression,
+    diesel::deserialize::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 #[serde(transparent)]
 #[schema(value_type = String, format = Email, example = "jan.jansen@example.nl")]
 pub struct EmailAddress(String);
+stored_as_text!(EmailAddress);
 
 impl EmailAddress {
     pub fn parse(raw: &str) -> Result<Self, InvalidInput> {
@@ -47,11 +58,6 @@ impl EmailAddress {
             ));
         }
         Ok(Self(format!("{local}@{domain}")))
-    }
-
-    /// An address read back from the database, where only parsed addresses are stored.
-    pub fn from_database(address: String) -> Self {
-        Self(address)
     }
 
     pub fn as_str(&self) -> &str {
@@ -179,7 +185,7 @@ mod tests {
         let address = EmailAddress::parse("Jan.Jansen@Example.nl").unwrap();
         assert_eq!(address.masked(), "J***@example.nl");
         assert_eq!(format!("{address:?}"), "EmailAddress(\"J***@example.nl\")");
-        assert_eq!(EmailAddress::from_database("geen-adres".into()).masked(), "***");
+        assert_eq!(EmailAddress("geen-adres".into()).masked(), "***");
     }
 
     #[test]

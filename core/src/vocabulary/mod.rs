@@ -6,6 +6,7 @@
 pub mod area;
 pub mod devices;
 pub mod email;
+pub mod media;
 pub mod phone;
 pub mod places;
 pub mod regions;
@@ -120,7 +121,6 @@ macro_rules! stored_as_text {
         }
     };
 }
-#[allow(unused_imports)]
 pub(crate) use stored_as_text;
 
 text_enum!(
@@ -211,7 +211,7 @@ mod tests {
     #[test]
     fn text_enums_round_trip_through_the_database_spelling() {
         for status in ParticipantStatus::ALL {
-            assert_eq!(ParticipantStatus::from_database(status.as_str()), *status);
+            assert_eq!(ParticipantStatus::from_name(status.as_str()), Some(*status));
         }
         assert_eq!(serde_json::to_value(Language::English).unwrap(), "en");
         assert_eq!(serde_json::from_value::<Channel>("sms".into()).unwrap(), Channel::Sms);

@@ -7,7 +7,7 @@ use std::fmt;
 
 use serde::Serialize;
 
-use super::InvalidInput;
+use super::{InvalidInput, stored_as_text};
 
 const INVALID: &str = "invalid_phone_number";
 const UNSUPPORTED_COUNTRY: &str = "unsupported_phone_country";
@@ -49,10 +49,21 @@ const ACCEPTED_COUNTRY_CODES: &[&str] = &[
 ];
 
 /// A phone number in E.164 form, like `+31612345678`.
-#[derive(Clone, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
+#[derive(
+    Clone,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    utoipa::ToSchema,
+    diesel::expression::AsExpression,
+    diesel::deserialize::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 #[serde(transparent)]
 #[schema(value_type = String, example = "+31612345678")]
 pub struct PhoneNumber(String);
+stored_as_text!(PhoneNumber);
 
 impl PhoneNumber {
     /// Accepts what people type: separators (space, `-`, `.`, parentheses), `00` for `+`, a Dutch
@@ -89,11 +100,6 @@ impl PhoneNumber {
             }
         }
         Ok(Self(format!("+{digits}")))
-    }
-
-    /// A number read back from the database, where only parsed numbers are stored.
-    pub fn from_database(number: String) -> Self {
-        Self(number)
     }
 
     pub fn as_str(&self) -> &str {
@@ -260,8 +266,8 @@ mod tests {
         let number = PhoneNumber::parse("06 12345678").unwrap();
         assert_eq!(number.masked(), "+31*******78");
         assert_eq!(format!("{number:?}"), "PhoneNumber(\"+31*******78\")");
-        assert_eq!(PhoneNumber::from_database("+4915123456789".into()).masked(), "+49*********89");
-        assert_eq!(PhoneNumber::from_database("+312".into()).masked(), "****");
+        assert_eq!(PhoneNumber("+4915123456789".into()).masked(), "+49*********89");
+        assert_eq!(PhoneNumber("+312".into()).masked(), "****");
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize, Serializer};
 
-use super::{InvalidInput, text_enum};
+use super::{InvalidInput, stored_as_text, text_enum};
 
 pub const MAX_PLACES_PER_PARTICIPANT: usize = 5;
 pub const MAX_TIME_WINDOWS_PER_PLACE: usize = 14;
@@ -25,10 +25,22 @@ text_enum!(
 );
 
 /// The participant's own name for a place, like `Thuis` or `Sportclub`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    utoipa::ToSchema,
+    diesel::expression::AsExpression,
+    diesel::deserialize::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 #[serde(transparent)]
 #[schema(value_type = String, example = "Thuis")]
 pub struct PlaceName(String);
+stored_as_text!(PlaceName);
 
 impl PlaceName {
     pub fn parse(raw: &str) -> Result<Self, InvalidInput> {
@@ -44,11 +56,6 @@ impl PlaceName {
             ));
         }
         Ok(Self(name.to_string()))
-    }
-
-    /// A name read back from the database, where only parsed names are stored.
-    pub fn from_database(name: String) -> Self {
-        Self(name)
     }
 
     pub fn as_str(&self) -> &str {
@@ -99,13 +106,17 @@ impl fmt::Debug for Position {
 }
 
 /// A Dutch postcode and house number, as typed by the participant and normalised.
-#[derive(Clone, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
+// Read from a row's `postcode` and `house_number` columns (both set or both null), where only
+// parsed addresses are stored.
+#[derive(Clone, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema, diesel::QueryableByName)]
 pub struct PostalAddress {
     /// Four digits and two capital letters, without a space.
     #[schema(example = "3011AD")]
+    #[diesel(sql_type = diesel::sql_types::Text)]
     postcode: String,
     /// The number with an optional addition.
     #[schema(example = "12a")]
+    #[diesel(sql_type = diesel::sql_types::Text)]
     house_number: String,
 }
 
@@ -126,11 +137,6 @@ impl PostalAddress {
             ));
         }
         Ok(Self { postcode, house_number: house_number.to_string() })
-    }
-
-    /// An address read back from the database, where only parsed addresses are stored.
-    pub fn from_database(postcode: String, house_number: String) -> Self {
-        Self { postcode, house_number }
     }
 
     pub fn postcode(&self) -> &str {
@@ -358,7 +364,7 @@ mod tests {
     #[test]
     fn place_kind_round_trips_through_serde_and_database() {
         for kind in PlaceKind::ALL {
-            assert_eq!(PlaceKind::from_database(kind.as_str()), *kind);
+            assert_eq!(PlaceKind::from_name(kind.as_str()), Some(*kind));
             assert_eq!(serde_json::to_value(kind).unwrap(), json!(kind.as_str()));
         }
         assert_eq!(serde_json::from_value::<PlaceKind>(json!("work")).unwrap(), PlaceKind::Work);

@@ -6,13 +6,29 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use super::stored_as_text;
 use crate::ids::RegionId;
 
 /// A CBS municipality code: `GM` followed by four digits, like `GM0599` (Rotterdam).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+    diesel::expression::AsExpression,
+    diesel::deserialize::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 #[serde(try_from = "String", into = "String")]
 #[schema(value_type = String, example = "GM0599")]
 pub struct CbsCode(String);
+stored_as_text!(CbsCode);
 
 impl CbsCode {
     pub fn parse(code: &str) -> Result<Self, InvalidCode> {
@@ -27,11 +43,6 @@ impl CbsCode {
         }
     }
 
-    /// A code read back from the database, whose CHECK constraint enforces the same rule.
-    pub(crate) fn from_database(code: String) -> Self {
-        Self(code)
-    }
-
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -39,10 +50,25 @@ impl CbsCode {
 
 /// A region's code: 2 to 63 lowercase letters, digits and hyphens, not starting with a hyphen,
 /// like `rotterdam` or `midden-nederland`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+    diesel::expression::AsExpression,
+    diesel::deserialize::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 #[serde(try_from = "String", into = "String")]
 #[schema(value_type = String, example = "rotterdam")]
 pub struct RegionCode(String);
+stored_as_text!(RegionCode);
 
 impl RegionCode {
     pub fn parse(code: &str) -> Result<Self, InvalidCode> {
@@ -58,11 +84,6 @@ impl RegionCode {
                  hyphens, starting with a letter or digit, like rotterdam or midden-nederland"
             )))
         }
-    }
-
-    /// A code read back from the database, whose CHECK constraint enforces the same rule.
-    pub(crate) fn from_database(code: String) -> Self {
-        Self(code)
     }
 
     pub fn as_str(&self) -> &str {

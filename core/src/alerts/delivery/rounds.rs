@@ -123,8 +123,8 @@ impl Batch {
                     push_expected: row.push_expected,
                 },
                 language: Language::from_database(&row.language),
-                phone: row.phone_number.map(PhoneNumber::from_database),
-                email: row.email.map(EmailAddress::from_database),
+                phone: row.phone_number,
+                email: row.email,
             })
             .collect();
         let made = queries::existing(conn, message_id, batch_no)
