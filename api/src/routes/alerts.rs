@@ -4,17 +4,18 @@
 //! read every alert but act on none.
 
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use burgernet_core::alerts::Actor;
 use burgernet_core::alerts::content::MessageTexts;
 use burgernet_core::alerts::dossier::{self, DossierEntry};
 use burgernet_core::alerts::lifecycle::{self, NewAlertRequest};
 use burgernet_core::alerts::progress::{self, Alert, AlertSummary};
 use burgernet_core::alerts::reach::{self, Reach, ReachRequest};
-use burgernet_core::alerts::{Actor, AlertStatus, Outcome};
 use burgernet_core::auth::TokenError;
 use burgernet_core::auth::staff::{StaffMember, StaffRole};
 use burgernet_core::db::Connection;
 use burgernet_core::ids::{AlertId, RegionId};
 use burgernet_core::reference_data;
+use burgernet_core::vocabulary::alerts::{AlertStatus, Outcome};
 use burgernet_core::vocabulary::area::{AreaShape, DrawnArea};
 use burgernet_core::vocabulary::regions::RegionCode;
 use serde::{Deserialize, Serialize};

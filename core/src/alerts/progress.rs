@@ -11,12 +11,13 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::content::{AlertText, AlertTexts, Description, MessageTexts};
-use super::{Actor, AlertStatus, Category, Channel, MessageKind, Outcome, dossier};
+use super::{Actor, Category, Channel, dossier};
 use crate::db::alerts::{self as queries, AlertRow, MessageRow};
 use crate::db::deliveries as delivery_queries;
 use crate::db::participants as participant_queries;
 use crate::ids::{AlertId, DeviceId, ParticipantId, RegionId};
 use crate::vocabulary::Language;
+use crate::vocabulary::alerts::{AlertStatus, MessageKind, Outcome};
 
 /// Deliveries on one channel.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -67,7 +68,7 @@ pub async fn counters(conn: &mut AsyncPgConnection, alert: AlertId) -> diesel::Q
             acknowledged: row.acknowledged,
             opened: row.opened,
         };
-        match Channel::from_database(&row.channel) {
+        match row.channel {
             Channel::Push => counters.push = channel,
             Channel::Sms => counters.sms = channel,
             Channel::Email => counters.email = channel,
@@ -110,13 +111,7 @@ pub struct AlertMessage {
 
 impl From<MessageRow> for AlertMessage {
     fn from(row: MessageRow) -> Self {
-        Self {
-            id: row.id,
-            kind: MessageKind::from_database(&row.kind),
-            wave: row.wave,
-            texts: row.texts,
-            created_at: row.created_at,
-        }
+        Self { id: row.id, kind: row.kind, wave: row.wave, texts: row.texts, created_at: row.created_at }
     }
 }
 
@@ -174,10 +169,10 @@ impl From<AlertRow> for AlertSummary {
             title: texts_of(&row).nl.title,
             id: AlertId(row.id),
             region: row.region_code,
-            status: AlertStatus::from_database(&row.status),
-            category: Category::from_database(&row.category),
+            status: row.status,
+            category: row.category,
             urgent: row.urgent,
-            outcome: row.outcome.as_deref().map(Outcome::from_database),
+            outcome: row.outcome,
             created_at: row.created_at,
             sent_at: row.sent_at,
             closed_at: row.closed_at,
@@ -200,17 +195,17 @@ pub async fn view(conn: &mut AsyncPgConnection, id: AlertId) -> diesel::QueryRes
         texts: texts_of(&row),
         description: serde_json::from_value(row.description).expect("a stored description is a Description"),
         region: row.region_code,
-        status: AlertStatus::from_database(&row.status),
-        category: Category::from_database(&row.category),
+        status: row.status,
+        category: row.category,
         urgent: row.urgent,
-        channels: row.channels.iter().map(|c| Channel::from_database(c)).collect(),
+        channels: row.channels.clone(),
         call_back_number: row.call_back_number,
         area: serde_json::from_str(&row.area_geojson).expect("PostGIS writes GeoJSON"),
         areas: areas
             .into_iter()
             .map(|area| AreaWave { wave: area.wave, shape: area.shape, created_at: area.created_at })
             .collect(),
-        outcome: row.outcome.as_deref().map(Outcome::from_database),
+        outcome: row.outcome,
         created_by: CreatedBy { subject: row.created_by_subject, name: row.created_by_name },
         created_at: row.created_at,
         sent_at: row.sent_at,
@@ -227,7 +222,7 @@ pub async fn list(
     status: Option<AlertStatus>,
     limit: i64,
 ) -> diesel::QueryResult<Vec<AlertSummary>> {
-    let rows = queries::list_alerts(conn, region, status.map(AlertStatus::as_str), limit).await?;
+    let rows = queries::list_alerts(conn, region, status, limit).await?;
     Ok(rows.into_iter().map(AlertSummary::from).collect())
 }
 
@@ -297,8 +292,8 @@ pub async fn received(
             };
             ReceivedAlert {
                 id: AlertId(alert.id),
-                status: AlertStatus::from_database(&alert.status),
-                category: Category::from_database(&alert.category),
+                status: alert.status,
+                category: alert.category,
                 urgent: alert.urgent,
                 text: texts_of(&alert).in_language(language).clone(),
                 description: serde_json::from_value(alert.description)
@@ -306,12 +301,8 @@ pub async fn received(
                 call_back_number: alert.call_back_number,
                 area: serde_json::from_str(&alert.area_geojson).expect("PostGIS writes GeoJSON"),
                 sent_at: alert.sent_at,
-                updates: follow_ups
-                    .iter()
-                    .filter(|m| m.kind == MessageKind::Update.as_str())
-                    .map(follow_up)
-                    .collect(),
-                closing: follow_ups.iter().find(|m| m.kind == MessageKind::Closing.as_str()).map(follow_up),
+                updates: follow_ups.iter().filter(|m| m.kind == MessageKind::Update).map(follow_up).collect(),
+                closing: follow_ups.iter().find(|m| m.kind == MessageKind::Closing).map(follow_up),
                 closed_at: alert.closed_at,
                 received_at: row.received_at,
                 opened_at: row.opened_at,

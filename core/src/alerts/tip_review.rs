@@ -14,17 +14,8 @@ use crate::ids::{AlertId, ParticipantId, TipId};
 use crate::media::MediaSettings;
 use crate::media::review::{self, ReviewError, ReviewedMedia};
 use crate::media::store::MediaStore;
-use crate::vocabulary::{InvalidInput, text_enum};
-
-text_enum!(
-    /// What the control room made of a tip.
-    Assessment {
-        Relevant => "relevant",
-        NotRelevant => "not_relevant",
-        /// Passed on to a unit (named in `forwarded_to`).
-        Forwarded => "forwarded",
-    }
-);
+use crate::vocabulary::InvalidInput;
+use crate::vocabulary::alerts::Assessment;
 
 /// The control room's assessment of a tip.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
@@ -90,7 +81,7 @@ impl Tip {
             call_back_phone_number: row.call_back_phone,
             created_at: row.created_at,
             assessment: row.assessment.map(|assessment| TipAssessment {
-                assessment: Assessment::from_database(&assessment),
+                assessment: assessment,
                 forwarded_to: row.forwarded_to,
                 note: row.assessment_note,
                 assessed_by: row.assessed_by_subject,
@@ -169,7 +160,7 @@ pub async fn assess(
     }
     conn.transaction(async |conn| {
         let subject = assessor.subject();
-        let assessment = request.assessment.as_str();
+        let assessment = request.assessment;
         if !queries::assess(conn, alert, tip, assessment, forwarded_to.as_deref(), note.as_deref(), &subject)
             .await?
         {

@@ -9,6 +9,7 @@ use uuid::Uuid;
 use super::recipients::ReachRow;
 use super::schema::{reach_previews, regions};
 use crate::ids::RegionId;
+use crate::vocabulary::{Category, Channel};
 
 /// One recorded preview, with its region's code.
 #[derive(Debug, Clone, Queryable)]
@@ -20,8 +21,8 @@ pub struct RecordedPreviewRow {
     pub region_code: String,
     pub alert_id: Option<Uuid>,
     pub area_sha256: Vec<u8>,
-    pub category: String,
-    pub channels: Vec<String>,
+    pub category: Category,
+    pub channels: Vec<Channel>,
     pub counts: ReachRow,
 }
 

@@ -3,6 +3,7 @@
 //! unchecked phone number, position or push token. Everything here is pure: no database, no
 //! network, no module of a higher layer.
 
+pub mod alerts;
 pub mod area;
 pub mod devices;
 pub mod email;
@@ -111,8 +112,10 @@ macro_rules! stored_as_text {
 
         impl diesel::deserialize::FromSql<diesel::sql_types::Text, diesel::pg::Pg> for $name {
             fn from_sql(value: diesel::pg::PgValue<'_>) -> diesel::deserialize::Result<Self> {
-                <String as diesel::deserialize::FromSql<diesel::sql_types::Text, diesel::pg::Pg>>::from_sql(value)
-                    .map(Self)
+                <String as diesel::deserialize::FromSql<diesel::sql_types::Text, diesel::pg::Pg>>::from_sql(
+                    value,
+                )
+                .map(Self)
             }
         }
     };
