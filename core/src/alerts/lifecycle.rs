@@ -204,7 +204,7 @@ pub async fn expand(
 ) -> Result<i16, AlertError> {
     let region = {
         let alert = queries::find_alert(conn, id, false).await?.ok_or(AlertError::NotFound)?;
-        RegionId(alert.region_id)
+        alert.region_id
     };
     let area = validate(conn, &area, region, limits).await?;
     let shape = serde_json::to_value(&area.shape).expect("an area shape serializes");
@@ -246,7 +246,7 @@ async fn send_follow_up(
     kind: MessageKind,
     texts: &MessageTexts,
 ) -> diesel::QueryResult<AlertMessageId> {
-    let alert_id = AlertId(alert.id);
+    let alert_id = alert.id;
     let message = AlertMessageId::new();
     let texts = serde_json::to_value(texts).expect("texts serialize");
     queries::insert_message(conn, message, alert_id, kind, None, &texts, &actor.subject()).await?;

@@ -8,14 +8,13 @@ use chrono::{DateTime, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use uuid::Uuid;
 
 use super::content::{AlertText, AlertTexts, Description, MessageTexts};
 use super::{Actor, Category, Channel, dossier};
 use crate::db::alerts::{self as queries, AlertRow, MessageRow};
 use crate::db::deliveries as delivery_queries;
 use crate::db::participants as participant_queries;
-use crate::ids::{AlertId, DeviceId, ParticipantId, RegionId};
+use crate::ids::{AlertId, AlertMessageId, DeviceId, ParticipantId, RegionId};
 use crate::vocabulary::Language;
 use crate::vocabulary::alerts::{AlertStatus, MessageKind, Outcome};
 
@@ -99,7 +98,7 @@ pub struct AreaWave {
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct AlertMessage {
     #[schema(value_type = Uuid)]
-    pub id: Uuid,
+    pub id: AlertMessageId,
     pub kind: MessageKind,
     /// For `alert` messages: the wave they went to.
     pub wave: Option<i16>,
@@ -167,7 +166,7 @@ impl From<AlertRow> for AlertSummary {
     fn from(row: AlertRow) -> Self {
         Self {
             title: texts_of(&row).nl.title,
-            id: AlertId(row.id),
+            id: row.id,
             region: row.region_code,
             status: row.status,
             category: row.category,
@@ -272,8 +271,8 @@ pub async fn received(
         .await?
         .map_or(Language::Dutch, |row| Language::from_database(&row.language));
     let rows = queries::received_alerts(conn, participant.0, only, RECENT_ALERTS).await?;
-    let ids: Vec<Uuid> = rows.iter().map(|row| row.alert.id).collect();
-    let mut messages: HashMap<Uuid, Vec<MessageRow>> = HashMap::new();
+    let ids: Vec<AlertId> = rows.iter().map(|row| row.alert.id).collect();
+    let mut messages: HashMap<AlertId, Vec<MessageRow>> = HashMap::new();
     for message in queries::messages_of(conn, &ids).await? {
         messages.entry(message.alert_id).or_default().push(message);
     }
@@ -291,7 +290,7 @@ pub async fn received(
                 sent_at: message.created_at,
             };
             ReceivedAlert {
-                id: AlertId(alert.id),
+                id: alert.id,
                 status: alert.status,
                 category: alert.category,
                 urgent: alert.urgent,

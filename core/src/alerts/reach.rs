@@ -151,14 +151,14 @@ pub async fn of_alert(
     alert: &queries::AlertRow,
     viewer: &Actor,
 ) -> Result<Reach, AlertError> {
-    let id = AlertId(alert.id);
+    let id = alert.id;
     let wkb = queries::area_wkb(conn, id).await?;
     let channels = effective_channels(alert.urgent, &alert.channels);
     let subject = viewer.subject();
     let record = PreviewRecord {
         staff_subject: &subject,
         staff_name: viewer.name(),
-        region: RegionId(alert.region_id),
+        region: alert.region_id,
         alert: Some(id),
     };
     let counted = recipients::reach(conn, &wkb, alert.category, &channels, record).await?;
@@ -197,7 +197,7 @@ impl From<RecordedPreviewRow> for RecordedPreview {
             previewed_at: row.previewed_at,
             staff: CreatedBy { subject: row.staff_subject, name: row.staff_name },
             region: row.region_code,
-            alert_id: row.alert_id.map(AlertId),
+            alert_id: row.alert_id,
             area_sha256: crate::hex(&row.area_sha256),
             category: row.category,
             channels: row.channels.clone(),

@@ -64,7 +64,7 @@ pub struct Tip {
 impl Tip {
     fn from_row(row: TipRow, media: Vec<ReviewedMedia>) -> Self {
         Tip {
-            id: TipId(row.id),
+            id: row.id,
             text: row.text,
             seen_at: row.seen_at,
             location: match (row.latitude, row.longitude) {
@@ -76,12 +76,12 @@ impl Tip {
                 _ => None,
             },
             anonymous: row.participant_id.is_none(),
-            participant_id: row.participant_id.map(ParticipantId),
+            participant_id: row.participant_id,
             may_call_back: row.may_call_back,
             call_back_phone_number: row.call_back_phone,
             created_at: row.created_at,
             assessment: row.assessment.map(|assessment| TipAssessment {
-                assessment: assessment,
+                assessment,
                 forwarded_to: row.forwarded_to,
                 note: row.assessment_note,
                 assessed_by: row.assessed_by_subject,
@@ -114,7 +114,7 @@ pub async fn list(
     Ok(rows
         .into_iter()
         .map(|row| {
-            let files = media.remove(&TipId(row.id)).unwrap_or_default();
+            let files = media.remove(&row.id).unwrap_or_default();
             Tip::from_row(row, files)
         })
         .collect())

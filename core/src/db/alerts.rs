@@ -149,8 +149,8 @@ pub async fn insert_alert(conn: &mut AsyncPgConnection, alert: &NewAlert<'_>) ->
 /// An alert row with its region code and its area as GeoJSON.
 #[derive(Debug, Clone, Queryable)]
 pub struct AlertRow {
-    pub id: Uuid,
-    pub region_id: Uuid,
+    pub id: AlertId,
+    pub region_id: RegionId,
     pub region_code: String,
     pub status: AlertStatus,
     pub category: Category,
@@ -376,8 +376,8 @@ pub async fn list_areas(conn: &mut AsyncPgConnection, alert: AlertId) -> QueryRe
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = alert_messages)]
 pub struct MessageRow {
-    pub id: Uuid,
-    pub alert_id: Uuid,
+    pub id: AlertMessageId,
+    pub alert_id: AlertId,
     pub kind: MessageKind,
     pub wave: Option<i16>,
     pub texts: serde_json::Value,
@@ -443,7 +443,10 @@ pub async fn area_wkb(conn: &mut AsyncPgConnection, alert: AlertId) -> QueryResu
 }
 
 /// The messages of these alerts, oldest first.
-pub async fn messages_of(conn: &mut AsyncPgConnection, alert_ids: &[Uuid]) -> QueryResult<Vec<MessageRow>> {
+pub async fn messages_of(
+    conn: &mut AsyncPgConnection,
+    alert_ids: &[AlertId],
+) -> QueryResult<Vec<MessageRow>> {
     alert_messages::table
         .filter(alert_messages::alert_id.eq_any(alert_ids))
         .order_by((alert_messages::created_at, alert_messages::id))

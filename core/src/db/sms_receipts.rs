@@ -4,9 +4,9 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use uuid::Uuid;
 
 use super::schema::deliveries;
+use crate::ids::{AlertId, ParticipantId};
 use crate::vocabulary::Channel;
 use crate::vocabulary::alerts::DeliveryState;
 
@@ -15,8 +15,8 @@ use crate::vocabulary::alerts::DeliveryState;
 #[diesel(table_name = deliveries)]
 pub struct SmsDeliveryRow {
     pub id: i64,
-    pub alert_id: Uuid,
-    pub participant_id: Uuid,
+    pub alert_id: AlertId,
+    pub participant_id: ParticipantId,
     pub state: DeliveryState,
 }
 

@@ -6,7 +6,7 @@ use diesel::sql_types::{Bool, Bytea, Double, Float4, Nullable, Text, Timestamptz
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::ids::{AlertId, TipId};
+use crate::ids::{AlertId, ParticipantId, TipId};
 use crate::vocabulary::alerts::{AlertStatus, Assessment};
 
 pub struct NewTip<'a> {
@@ -57,9 +57,9 @@ pub async fn insert(conn: &mut AsyncPgConnection, tip: &NewTip<'_>) -> QueryResu
 #[derive(Debug, Clone, QueryableByName)]
 pub struct TipRow {
     #[diesel(sql_type = SqlUuid)]
-    pub id: Uuid,
+    pub id: TipId,
     #[diesel(sql_type = Nullable<SqlUuid>)]
-    pub participant_id: Option<Uuid>,
+    pub participant_id: Option<ParticipantId>,
     #[diesel(sql_type = Text)]
     pub text: String,
     #[diesel(sql_type = Nullable<Timestamptz>)]

@@ -13,7 +13,7 @@ use super::DeliveryContext;
 use super::plan::{Made, Route};
 use super::rounds::{self, Batch, Contact};
 use crate::db::deliveries as queries;
-use crate::ids::{AlertId, AlertMessageId};
+use crate::ids::AlertMessageId;
 use crate::jobs::{BackgroundJob, JobError};
 use crate::vocabulary::Channel;
 use crate::vocabulary::alerts::{AlertStatus, DeliveryState, Lane, Reason};
@@ -40,15 +40,11 @@ impl BackgroundJob for SmsFallbackCheck {
             if alert.status == AlertStatus::Closed {
                 return Ok(());
             }
-            let unacknowledged: HashSet<Uuid> = queries::unacknowledged_push_recipients(
-                conn,
-                AlertId(alert.id),
-                self.message_id,
-                self.batch_no,
-            )
-            .await?
-            .into_iter()
-            .collect();
+            let unacknowledged: HashSet<Uuid> =
+                queries::unacknowledged_push_recipients(conn, alert.id, self.message_id, self.batch_no)
+                    .await?
+                    .into_iter()
+                    .collect();
             if unacknowledged.is_empty() {
                 return Ok(());
             }

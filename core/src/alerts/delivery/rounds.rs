@@ -39,8 +39,7 @@ pub(super) async fn load(
 ) -> Result<(AlertRow, MessageRow), JobError> {
     let missing = || JobError::permanent(anyhow::anyhow!("the message or its alert does not exist"));
     let message = alert_queries::find_message(conn, message).await?.ok_or_else(missing)?;
-    let alert =
-        alert_queries::find_alert(conn, AlertId(message.alert_id), false).await?.ok_or_else(missing)?;
+    let alert = alert_queries::find_alert(conn, message.alert_id, false).await?.ok_or_else(missing)?;
     Ok((alert, message))
 }
 
@@ -84,8 +83,8 @@ impl Batch {
         lane: Lane,
         follows_interruption: bool,
     ) -> Result<Self, JobError> {
-        let alert_id = AlertId(alert.id);
-        let message_id = AlertMessageId(message.id);
+        let alert_id = alert.id;
+        let message_id = message.id;
         let kind = message.kind;
         // Of the alert itself, each lane has its recipients (see `Route::lane`): the push lane and
         // the fallback after it those the selection found reachable by push, the SMS lane the
