@@ -18,7 +18,6 @@ use std::time::Duration;
 use actix_web::HttpResponse;
 use actix_web::http::header;
 use actix_web::web::Bytes;
-use burgernet_core::alerts::AlertStatus;
 use burgernet_core::alerts::dossier::{self, DossierEntry};
 use burgernet_core::alerts::progress::{self, Counters};
 use burgernet_core::auth::staff::StaffMember;
@@ -26,6 +25,7 @@ use burgernet_core::config::EventStreamSettings;
 use burgernet_core::db::DbPool;
 use burgernet_core::db::dossier as dossier_queries;
 use burgernet_core::ids::AlertId;
+use burgernet_core::vocabulary::alerts::AlertStatus;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::json;
@@ -292,7 +292,7 @@ async fn find_progress(pool: &DbPool, alert: AlertId, after: Option<i32>) -> any
     // among what is read next.
     let closed = burgernet_core::db::alerts::find_state(&mut conn, alert)
         .await?
-        .is_some_and(|alert| AlertStatus::from_database(&alert.status) == AlertStatus::Closed);
+        .is_some_and(|alert| alert.status == AlertStatus::Closed);
     let (after, rows) = match after {
         Some(after) => (after, dossier_queries::entries(&mut conn, alert, after, ENTRIES_PER_POLL).await?),
         None => (dossier_queries::last_seq(&mut conn, alert).await?, Vec::new()),

@@ -457,7 +457,7 @@ fn use_tree(
                     out.push((path, bound));
                     return at + 2;
                 }
-                if !tokens.get(at).is_some_and(|token| token.text == "::") {
+                if tokens.get(at).is_none_or(|token| token.text != "::") {
                     let bound = path.last().cloned();
                     out.push((path, bound));
                     return at;

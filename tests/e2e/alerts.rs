@@ -466,6 +466,41 @@ async fn every_preview_is_recorded_for_administrators_with_a_hash_of_its_area_no
 }
 
 #[tokio::test]
+async fn an_alert_status_the_program_does_not_know_is_an_error_of_the_read_not_a_crash() {
+    let app = app().await;
+    let dispatcher = app.dispatcher_token("rotterdam");
+    let response = app.post_json_as("/v1/alerts", &dispatcher, &alert_body(circle(ROTTERDAM, 2_000.0))).await;
+    assert_eq!(response.status(), 201);
+    let id = response.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string();
+    // Only the owner, without the table's CHECK constraints, can store a status the program does
+    // not know: the rows are read as enums, and the read fails with an error.
+    let mut as_owner = app.database.connect_as_owner().await;
+    diesel::sql_query(
+        "DO $$ DECLARE c text; BEGIN
+           FOR c IN SELECT conname FROM pg_constraint WHERE conrelid = 'alerts'::regclass AND contype = 'c' LOOP
+             EXECUTE format('ALTER TABLE alerts DROP CONSTRAINT %I', c);
+           END LOOP;
+         END $$",
+    )
+    .execute(&mut as_owner)
+    .await
+    .unwrap();
+    diesel::sql_query(format!("UPDATE alerts SET status = 'paused' WHERE id = '{id}'"))
+        .execute(&mut as_owner)
+        .await
+        .unwrap();
+
+    assert_problem(app.get_as(&format!("/v1/alerts/{id}"), &dispatcher).await, 500, "internal_error").await;
+    assert_problem(app.get_as("/v1/alerts", &dispatcher).await, 500, "internal_error").await;
+    // The service carries on: an alert it can read is still served.
+    diesel::sql_query(format!("UPDATE alerts SET status = 'draft' WHERE id = '{id}'"))
+        .execute(&mut as_owner)
+        .await
+        .unwrap();
+    assert_eq!(app.get_as(&format!("/v1/alerts/{id}"), &dispatcher).await.status(), 200);
+}
+
+#[tokio::test]
 async fn sending_reaches_everyone_in_the_area_once_and_the_counters_follow() {
     let app = app().await;
     let dispatcher = app.dispatcher_token("rotterdam");

@@ -43,7 +43,7 @@ pub async fn record(
     let label = actor.label();
     queries::append(
         conn,
-        &NewDossierEntry { alert_id: alert.0, kind, actor: &label, actor_name: actor.name(), body },
+        &NewDossierEntry { alert_id: alert, kind, actor: &label, actor_name: actor.name(), body },
     )
     .await
 }

@@ -12,15 +12,15 @@ use super::area::{AreaError, AreaLimits, validate};
 use super::content::{AlertTexts, Description, MessageTexts, parse_call_back_number};
 use super::delivery::FanOutWave;
 use super::delivery::lanes::lane_job;
-use super::delivery::plan::{AlertRouting, follow_up_lanes};
-use super::delivery::plan::{Lane, effective_channels};
-use super::{Actor, AlertStatus, Category, Channel, MessageKind, Outcome, dossier};
+use super::delivery::plan::{AlertRouting, effective_channels, follow_up_lanes};
+use super::{Actor, Category, Channel, dossier};
 use crate::auth::staff::StaffMember;
 use crate::db::alerts::{self as queries, AlertRow, NewAlert};
 use crate::db::jobs;
 use crate::db::recipients::{self, NewLaneBatch};
-use crate::ids::{AlertId, AlertMessageId, RegionId};
+use crate::ids::{AlertId, AlertMessageId};
 use crate::jobs::BackgroundJob;
+use crate::vocabulary::alerts::{AlertStatus, MessageKind, Outcome};
 use crate::vocabulary::area::{AreaShape, DrawnArea};
 use crate::vocabulary::{InvalidInput, distinct};
 
@@ -124,9 +124,9 @@ pub async fn create(
             &NewAlert {
                 id,
                 region,
-                category: draft.category.as_str(),
+                category: draft.category,
                 urgent: draft.urgent,
-                channels: draft.channels.iter().map(|c| c.as_str().to_string()).collect(),
+                channels: draft.channels.clone(),
                 description: serde_json::to_value(&draft.description).expect("a description serializes"),
                 texts: serde_json::to_value(&draft.texts).expect("texts serialize"),
                 call_back_number: draft.call_back_number.as_deref(),
@@ -169,7 +169,7 @@ async fn lock_in_status(
 ) -> Result<AlertRow, AlertError> {
     let alert = access::alert_seen_by(conn, staff, id, true).await?;
     access::may_act(staff, &alert.region_code)?;
-    let status = AlertStatus::from_database(&alert.status);
+    let status = alert.status;
     if status != allowed {
         return Err(AlertError::WrongStatus { status, action });
     }
@@ -187,13 +187,13 @@ pub async fn send(
     conn.transaction(async |conn| {
         let mut alert = lock_in_status(conn, staff, id, AlertStatus::Draft, "sent").await?;
         alert.sent_at = Some(queries::mark_sent(conn, id).await?);
-        alert.status = AlertStatus::Active.as_str().to_string();
+        alert.status = AlertStatus::Active;
         let message = AlertMessageId::new();
         queries::insert_message(
             conn,
             message,
             id,
-            MessageKind::Alert.as_str(),
+            MessageKind::Alert,
             Some(0),
             &alert.texts,
             &actor.subject(),
@@ -218,7 +218,7 @@ pub async fn expand(
     let region = {
         let alert = access::alert_seen_by(conn, staff, id, false).await?;
         access::may_act(staff, &alert.region_code)?;
-        RegionId(alert.region_id)
+        alert.region_id
     };
     let area = validate(conn, &area, region, limits).await?;
     let shape = serde_json::to_value(&area.shape).expect("an area shape serializes");
@@ -230,7 +230,7 @@ pub async fn expand(
             conn,
             message,
             id,
-            MessageKind::Alert.as_str(),
+            MessageKind::Alert,
             Some(wave),
             &alert.texts,
             &actor.subject(),
@@ -260,12 +260,11 @@ async fn send_follow_up(
     kind: MessageKind,
     texts: &MessageTexts,
 ) -> diesel::QueryResult<AlertMessageId> {
-    let alert_id = AlertId(alert.id);
+    let alert_id = alert.id;
     let message = AlertMessageId::new();
     let texts = serde_json::to_value(texts).expect("texts serialize");
-    queries::insert_message(conn, message, alert_id, kind.as_str(), None, &texts, &actor.subject()).await?;
-    let channels: Vec<Channel> =
-        effective_channels(alert.urgent, &alert.channels).iter().map(|c| Channel::from_database(c)).collect();
+    queries::insert_message(conn, message, alert_id, kind, None, &texts, &actor.subject()).await?;
+    let channels = effective_channels(alert.urgent, &alert.channels);
     let lanes = follow_up_lanes(AlertRouting::new(alert.urgent, &channels));
     let batches = recipients::batch_numbers(conn, alert_id).await?;
     let lane_batches: Vec<NewLaneBatch> = batches
@@ -274,13 +273,12 @@ async fn send_follow_up(
             lanes.iter().map(move |lane| NewLaneBatch {
                 message_id: message,
                 batch_no: *batch_no,
-                lane: lane.as_str(),
+                lane: *lane,
             })
         })
         .collect();
     recipients::insert_lane_batches(conn, alert_id, &lane_batches).await?;
-    let lane_jobs: Vec<_> =
-        lane_batches.iter().map(|l| lane_job(Lane::from_database(l.lane), message, l.batch_no)).collect();
+    let lane_jobs: Vec<_> = lane_batches.iter().map(|l| lane_job(l.lane, message, l.batch_no)).collect();
     jobs::insert_many(conn, &lane_jobs).await?;
     Ok(message)
 }
@@ -314,7 +312,7 @@ pub async fn close(
     let actor = &Actor::staff(staff);
     conn.transaction(async |conn| {
         let alert = lock_in_status(conn, staff, id, AlertStatus::Active, "closed").await?;
-        queries::mark_closed(conn, id, outcome.as_str()).await?;
+        queries::mark_closed(conn, id, outcome).await?;
         let message = send_follow_up(conn, &alert, actor, MessageKind::Closing, &texts).await?;
         dossier::record(
             conn,

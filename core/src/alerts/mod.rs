@@ -24,45 +24,7 @@ pub mod sms_receipts;
 pub mod tip_review;
 pub mod tips;
 
-use crate::vocabulary::text_enum;
-
 pub use crate::vocabulary::{Category, Channel};
-
-text_enum!(
-    /// Where an alert is in its life.
-    AlertStatus {
-        /// Being prepared; nothing has been sent.
-        Draft => "draft",
-        /// Sent; participants are being reached and may answer.
-        Active => "active",
-        /// Closed with an outcome and a closing message; accepts nothing more.
-        Closed => "closed",
-    }
-);
-
-text_enum!(
-    /// How an alert ended; success rates steer the programme (design.md section 1).
-    Outcome {
-        /// A direct result thanks to participants.
-        HardSuccess => "hard_success",
-        /// A good outcome not due to participants.
-        SoftSuccess => "soft_success",
-        NoResult => "no_result",
-        Cancelled => "cancelled",
-    }
-);
-
-text_enum!(
-    /// What a message of an alert is.
-    MessageKind {
-        /// The alert itself, sent to the recipients of one wave.
-        Alert => "alert",
-        /// An extra message to everyone reached.
-        Update => "update",
-        /// The closing message to everyone reached.
-        Closing => "closing",
-    }
-);
 
 /// Who did something to an alert, as the dossier records it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -8,17 +8,17 @@ use chrono::{DateTime, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use uuid::Uuid;
 
 use super::access::{self, AccessError, Regions};
 use super::content::{AlertText, AlertTexts, Description, MessageTexts};
-use super::{Actor, AlertStatus, Category, Channel, MessageKind, Outcome, dossier};
+use super::{Actor, Category, Channel, dossier};
 use crate::auth::staff::StaffMember;
 use crate::db::alerts::{self as queries, AlertRow, MessageRow};
 use crate::db::deliveries as delivery_queries;
 use crate::db::participants as participant_queries;
-use crate::ids::{AlertId, DeviceId, ParticipantId};
+use crate::ids::{AlertId, AlertMessageId, DeviceId, ParticipantId};
 use crate::vocabulary::Language;
+use crate::vocabulary::alerts::{AlertStatus, MessageKind, Outcome};
 
 /// Deliveries on one channel.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -69,7 +69,7 @@ pub async fn counters(conn: &mut AsyncPgConnection, alert: AlertId) -> diesel::Q
             acknowledged: row.acknowledged,
             opened: row.opened,
         };
-        match Channel::from_database(&row.channel) {
+        match row.channel {
             Channel::Push => counters.push = channel,
             Channel::Sms => counters.sms = channel,
             Channel::Email => counters.email = channel,
@@ -100,7 +100,7 @@ pub struct AreaWave {
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct AlertMessage {
     #[schema(value_type = Uuid)]
-    pub id: Uuid,
+    pub id: AlertMessageId,
     pub kind: MessageKind,
     /// For `alert` messages: the wave they went to.
     pub wave: Option<i16>,
@@ -112,13 +112,7 @@ pub struct AlertMessage {
 
 impl From<MessageRow> for AlertMessage {
     fn from(row: MessageRow) -> Self {
-        Self {
-            id: row.id,
-            kind: MessageKind::from_database(&row.kind),
-            wave: row.wave,
-            texts: row.texts,
-            created_at: row.created_at,
-        }
+        Self { id: row.id, kind: row.kind, wave: row.wave, texts: row.texts, created_at: row.created_at }
     }
 }
 
@@ -174,12 +168,12 @@ impl From<AlertRow> for AlertSummary {
     fn from(row: AlertRow) -> Self {
         Self {
             title: texts_of(&row).nl.title,
-            id: AlertId(row.id),
+            id: row.id,
             region: row.region_code,
-            status: AlertStatus::from_database(&row.status),
-            category: Category::from_database(&row.category),
+            status: row.status,
+            category: row.category,
             urgent: row.urgent,
-            outcome: row.outcome.as_deref().map(Outcome::from_database),
+            outcome: row.outcome,
             created_at: row.created_at,
             sent_at: row.sent_at,
             closed_at: row.closed_at,
@@ -217,7 +211,7 @@ pub async fn view(
 
 /// The alert of `row` with its areas, messages and counters.
 pub async fn view_of(conn: &mut AsyncPgConnection, row: AlertRow) -> diesel::QueryResult<Alert> {
-    let id = AlertId(row.id);
+    let id = row.id;
     let areas = queries::list_areas(conn, id).await?;
     let messages = queries::list_messages(conn, id).await?;
     let counters = counters(conn, id).await?;
@@ -226,17 +220,17 @@ pub async fn view_of(conn: &mut AsyncPgConnection, row: AlertRow) -> diesel::Que
         texts: texts_of(&row),
         description: serde_json::from_value(row.description).expect("a stored description is a Description"),
         region: row.region_code,
-        status: AlertStatus::from_database(&row.status),
-        category: Category::from_database(&row.category),
+        status: row.status,
+        category: row.category,
         urgent: row.urgent,
-        channels: row.channels.iter().map(|c| Channel::from_database(c)).collect(),
+        channels: row.channels.clone(),
         call_back_number: row.call_back_number,
         area: serde_json::from_str(&row.area_geojson).expect("PostGIS writes GeoJSON"),
         areas: areas
             .into_iter()
             .map(|area| AreaWave { wave: area.wave, shape: area.shape, created_at: area.created_at })
             .collect(),
-        outcome: row.outcome.as_deref().map(Outcome::from_database),
+        outcome: row.outcome,
         created_by: CreatedBy { subject: row.created_by_subject, name: row.created_by_name },
         created_at: row.created_at,
         sent_at: row.sent_at,
@@ -258,7 +252,7 @@ pub async fn list(
         Regions::One(region) => Some(region),
         Regions::None => return Ok(Vec::new()),
     };
-    let rows = queries::list_alerts(conn, region, status.map(AlertStatus::as_str), limit).await?;
+    let rows = queries::list_alerts(conn, region, status, limit).await?;
     Ok(rows.into_iter().map(AlertSummary::from).collect())
 }
 
@@ -308,8 +302,8 @@ pub async fn received(
         .await?
         .map_or(Language::Dutch, |row| row.language);
     let rows = queries::received_alerts(conn, participant.0, only, RECENT_ALERTS).await?;
-    let ids: Vec<Uuid> = rows.iter().map(|row| row.alert.id).collect();
-    let mut messages: HashMap<Uuid, Vec<MessageRow>> = HashMap::new();
+    let ids: Vec<AlertId> = rows.iter().map(|row| row.alert.id).collect();
+    let mut messages: HashMap<AlertId, Vec<MessageRow>> = HashMap::new();
     for message in queries::messages_of(conn, &ids).await? {
         messages.entry(message.alert_id).or_default().push(message);
     }
@@ -327,9 +321,9 @@ pub async fn received(
                 sent_at: message.created_at,
             };
             ReceivedAlert {
-                id: AlertId(alert.id),
-                status: AlertStatus::from_database(&alert.status),
-                category: Category::from_database(&alert.category),
+                id: alert.id,
+                status: alert.status,
+                category: alert.category,
                 urgent: alert.urgent,
                 text: texts_of(&alert).in_language(language).clone(),
                 description: serde_json::from_value(alert.description)
@@ -337,12 +331,8 @@ pub async fn received(
                 call_back_number: alert.call_back_number,
                 area: serde_json::from_str(&alert.area_geojson).expect("PostGIS writes GeoJSON"),
                 sent_at: alert.sent_at,
-                updates: follow_ups
-                    .iter()
-                    .filter(|m| m.kind == MessageKind::Update.as_str())
-                    .map(follow_up)
-                    .collect(),
-                closing: follow_ups.iter().find(|m| m.kind == MessageKind::Closing.as_str()).map(follow_up),
+                updates: follow_ups.iter().filter(|m| m.kind == MessageKind::Update).map(follow_up).collect(),
+                closing: follow_ups.iter().find(|m| m.kind == MessageKind::Closing).map(follow_up),
                 closed_at: alert.closed_at,
                 received_at: row.received_at,
                 opened_at: row.opened_at,

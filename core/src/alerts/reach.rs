@@ -121,13 +121,12 @@ pub struct ReachRequest {
     pub area: AreaShape,
 }
 
-fn channel_names(urgent: bool, channels: &[Channel]) -> Result<Vec<String>, InvalidInput> {
+fn channels_sent_on(urgent: bool, channels: &[Channel]) -> Result<Vec<Channel>, InvalidInput> {
     let channels = distinct(channels);
     if channels.is_empty() {
         return Err(InvalidInput::new("invalid_channels", "Name at least one channel."));
     }
-    let names: Vec<String> = channels.iter().map(|c| c.as_str().to_string()).collect();
-    Ok(effective_channels(urgent, &names))
+    Ok(effective_channels(urgent, &channels))
 }
 
 /// The reach of an area a dispatcher drew for their region, checked as an alert's area would be,
@@ -140,13 +139,12 @@ pub async fn preview(
 ) -> Result<Reach, AlertError> {
     let region = access::dispatcher_region(conn, staff).await?;
     let viewer = &Actor::staff(staff);
-    let channels = channel_names(request.urgent, &request.channels)?;
+    let channels = channels_sent_on(request.urgent, &request.channels)?;
     let drawn = DrawnArea::parse(request.area)?;
     let area = validate(conn, &drawn, region, limits).await?;
     let subject = viewer.subject();
     let record = PreviewRecord { staff_subject: &subject, staff_name: viewer.name(), region, alert: None };
-    let counted =
-        recipients::reach(conn, &area.geometry_wkb, request.category.as_str(), &channels, record).await?;
+    let counted = recipients::reach(conn, &area.geometry_wkb, request.category, &channels, record).await?;
     Ok(Reach::shown(&counted))
 }
 
@@ -165,10 +163,10 @@ pub async fn of_alert(
     let record = PreviewRecord {
         staff_subject: &subject,
         staff_name: viewer.name(),
-        region: RegionId(alert.region_id),
+        region: alert.region_id,
         alert: Some(id),
     };
-    let counted = recipients::reach(conn, &wkb, &alert.category, &channels, record).await?;
+    let counted = recipients::reach(conn, &wkb, alert.category, &channels, record).await?;
     Ok(Reach::shown(&counted))
 }
 
@@ -204,10 +202,10 @@ impl From<RecordedPreviewRow> for RecordedPreview {
             previewed_at: row.previewed_at,
             staff: CreatedBy { subject: row.staff_subject, name: row.staff_name },
             region: row.region_code,
-            alert_id: row.alert_id.map(AlertId),
+            alert_id: row.alert_id,
             area_sha256: crate::hex(&row.area_sha256),
-            category: Category::from_database(&row.category),
-            channels: row.channels.iter().map(|channel| Channel::from_database(channel)).collect(),
+            category: row.category,
+            channels: row.channels.clone(),
             reach: Reach::shown(&row.counts),
         }
     }

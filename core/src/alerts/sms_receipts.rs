@@ -17,6 +17,7 @@ use crate::ids::ParticipantId;
 use crate::metrics::DeliveryResult;
 use crate::participants::management::Decision;
 use crate::providers::sms::{ReceiptStatus, SmsReceipt};
+use crate::vocabulary::alerts::DeliveryState;
 
 /// Who the record of an automatic quarantine names as its author.
 const SYSTEM: &str = "system";
@@ -57,10 +58,10 @@ pub async fn record_sms_receipt(
                 queries::mark_failed(conn, delivery.id, receipt.error_code.as_deref(), receipt.at).await?
             }
         }
-        let participant = ParticipantId(delivery.participant_id);
+        let participant = delivery.participant_id;
         // Only the receipt that settles the delivery acts on it: a gateway's retry of a receipt
         // we recorded must not quarantine a participant an officer has since reinstated.
-        let settled_before = matches!(delivery.state.as_str(), "delivered" | "failed");
+        let settled_before = matches!(delivery.state, DeliveryState::Delivered | DeliveryState::Failed);
         let quarantined = match receipt.permanent_failure_code() {
             Some(code) if !settled_before => {
                 quarantine_if_active(conn, participant, code).await?.then_some(participant)

@@ -16,17 +16,8 @@ use crate::ids::{AlertId, ParticipantId, TipId};
 use crate::media::MediaSettings;
 use crate::media::review::{self, ReviewError, ReviewedMedia};
 use crate::media::store::MediaStore;
-use crate::vocabulary::{InvalidInput, text_enum};
-
-text_enum!(
-    /// What the control room made of a tip.
-    Assessment {
-        Relevant => "relevant",
-        NotRelevant => "not_relevant",
-        /// Passed on to a unit (named in `forwarded_to`).
-        Forwarded => "forwarded",
-    }
-);
+use crate::vocabulary::InvalidInput;
+use crate::vocabulary::alerts::Assessment;
 
 /// The control room's assessment of a tip.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
@@ -75,7 +66,7 @@ pub struct Tip {
 impl Tip {
     fn from_row(row: TipRow, media: Vec<ReviewedMedia>) -> Self {
         Tip {
-            id: TipId(row.id),
+            id: row.id,
             text: row.text,
             seen_at: row.seen_at,
             location: match (row.latitude, row.longitude) {
@@ -87,12 +78,12 @@ impl Tip {
                 _ => None,
             },
             anonymous: row.participant_id.is_none(),
-            participant_id: row.participant_id.map(ParticipantId),
+            participant_id: row.participant_id,
             may_call_back: row.may_call_back,
             call_back_phone_number: row.call_back_phone,
             created_at: row.created_at,
             assessment: row.assessment.map(|assessment| TipAssessment {
-                assessment: Assessment::from_database(&assessment),
+                assessment,
                 forwarded_to: row.forwarded_to,
                 note: row.assessment_note,
                 assessed_by: row.assessed_by_subject,
@@ -127,7 +118,7 @@ pub async fn list(
     Ok(rows
         .into_iter()
         .map(|row| {
-            let files = media.remove(&TipId(row.id)).unwrap_or_default();
+            let files = media.remove(&row.id).unwrap_or_default();
             Tip::from_row(row, files)
         })
         .collect())
@@ -179,7 +170,7 @@ pub async fn assess(
     }
     conn.transaction(async |conn| {
         let subject = assessor.subject();
-        let assessment = request.assessment.as_str();
+        let assessment = request.assessment;
         if !queries::assess(conn, alert, tip, assessment, forwarded_to.as_deref(), note.as_deref(), &subject)
             .await?
         {

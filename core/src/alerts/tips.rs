@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use super::{Actor, AlertStatus, dossier};
+use super::{Actor, dossier};
 use crate::db::alerts as alert_queries;
 use crate::db::tips::{self as queries, NewTip};
 use crate::env::{ConfigError, Env, parse};
@@ -22,6 +22,7 @@ use crate::idempotency::{self, Answer, Begun, IdempotencyError, IdempotencyKey, 
 use crate::ids::{AlertId, ParticipantId, TipId};
 use crate::participants::rate_limits::{self, CounterKey};
 use crate::vocabulary::InvalidInput;
+use crate::vocabulary::alerts::AlertStatus;
 use crate::vocabulary::places::Position;
 
 pub const MAX_TIP_CHARS: usize = 2_000;
@@ -197,7 +198,7 @@ async fn insert_tip(
     if !alert_queries::is_recipient(conn, alert, participant.0).await? {
         return Err(TipError::NotFound);
     }
-    if AlertStatus::from_database(&status) == AlertStatus::Closed {
+    if status == AlertStatus::Closed {
         return Err(TipError::AlertClosed);
     }
     let over_limit = rate_limits::count(

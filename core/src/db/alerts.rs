@@ -10,7 +10,9 @@ use uuid::Uuid;
 
 use super::schema::{alert_areas, alert_messages, alert_recipients, alerts, regions};
 use crate::ids::{AlertId, AlertMessageId, RegionId};
+use crate::vocabulary::alerts::{AlertStatus, MessageKind, Outcome};
 use crate::vocabulary::area::{AreaShape, DrawnArea};
+use crate::vocabulary::{Category, Channel};
 
 // --- areas ---
 
@@ -111,9 +113,9 @@ pub async fn place_area(
 pub struct NewAlert<'a> {
     pub id: AlertId,
     pub region: RegionId,
-    pub category: &'a str,
+    pub category: Category,
     pub urgent: bool,
-    pub channels: Vec<String>,
+    pub channels: Vec<Channel>,
     pub description: serde_json::Value,
     pub texts: serde_json::Value,
     pub call_back_number: Option<&'a str>,
@@ -147,18 +149,18 @@ pub async fn insert_alert(conn: &mut AsyncPgConnection, alert: &NewAlert<'_>) ->
 /// An alert row with its region code and its area as GeoJSON.
 #[derive(Debug, Clone, Queryable)]
 pub struct AlertRow {
-    pub id: Uuid,
-    pub region_id: Uuid,
+    pub id: AlertId,
+    pub region_id: RegionId,
     pub region_code: String,
-    pub status: String,
-    pub category: String,
+    pub status: AlertStatus,
+    pub category: Category,
     pub urgent: bool,
-    pub channels: Vec<String>,
+    pub channels: Vec<Channel>,
     pub description: serde_json::Value,
     pub texts: serde_json::Value,
     pub call_back_number: Option<String>,
     pub area_geojson: String,
-    pub outcome: Option<String>,
+    pub outcome: Option<Outcome>,
     pub created_by_subject: String,
     pub created_by_name: Option<String>,
     pub created_at: DateTime<Utc>,
@@ -239,7 +241,7 @@ pub async fn find_alert(
 #[derive(Debug, Clone, Queryable)]
 pub struct AlertState {
     pub region_code: String,
-    pub status: String,
+    pub status: AlertStatus,
 }
 
 /// The alert's region and status.
@@ -254,7 +256,7 @@ pub async fn find_state(conn: &mut AsyncPgConnection, id: AlertId) -> QueryResul
 }
 
 /// The alert's status, with its row locked as [`find_alert`] locks it.
-pub async fn lock_status(conn: &mut AsyncPgConnection, id: AlertId) -> QueryResult<Option<String>> {
+pub async fn lock_status(conn: &mut AsyncPgConnection, id: AlertId) -> QueryResult<Option<AlertStatus>> {
     alerts::table.find(id.0).select(alerts::status).for_no_key_update().first(conn).await.optional()
 }
 
@@ -273,7 +275,7 @@ pub async fn is_recipient(
 pub async fn list_alerts(
     conn: &mut AsyncPgConnection,
     region: Option<RegionId>,
-    status: Option<&str>,
+    status: Option<AlertStatus>,
     limit: i64,
 ) -> QueryResult<Vec<AlertRow>> {
     let mut query = alerts::table.inner_join(regions::table).select(alert_columns()).into_boxed();
@@ -289,16 +291,16 @@ pub async fn list_alerts(
 /// Marks the alert sent; returns when (the database's clock).
 pub async fn mark_sent(conn: &mut AsyncPgConnection, id: AlertId) -> QueryResult<DateTime<Utc>> {
     diesel::update(alerts::table.find(id.0))
-        .set((alerts::status.eq("active"), alerts::sent_at.eq(diesel::dsl::now)))
+        .set((alerts::status.eq(AlertStatus::Active), alerts::sent_at.eq(diesel::dsl::now)))
         .returning(alerts::sent_at.assume_not_null())
         .get_result(conn)
         .await
 }
 
-pub async fn mark_closed(conn: &mut AsyncPgConnection, id: AlertId, outcome: &str) -> QueryResult<()> {
+pub async fn mark_closed(conn: &mut AsyncPgConnection, id: AlertId, outcome: Outcome) -> QueryResult<()> {
     diesel::update(alerts::table.find(id.0))
         .set((
-            alerts::status.eq("closed"),
+            alerts::status.eq(AlertStatus::Closed),
             alerts::outcome.eq(outcome),
             alerts::closed_at.eq(diesel::dsl::now),
         ))
@@ -375,9 +377,9 @@ pub async fn list_areas(conn: &mut AsyncPgConnection, alert: AlertId) -> QueryRe
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = alert_messages)]
 pub struct MessageRow {
-    pub id: Uuid,
-    pub alert_id: Uuid,
-    pub kind: String,
+    pub id: AlertMessageId,
+    pub alert_id: AlertId,
+    pub kind: MessageKind,
     pub wave: Option<i16>,
     pub texts: serde_json::Value,
     pub created_by_subject: String,
@@ -388,7 +390,7 @@ pub async fn insert_message(
     conn: &mut AsyncPgConnection,
     id: AlertMessageId,
     alert: AlertId,
-    kind: &str,
+    kind: MessageKind,
     wave: Option<i16>,
     texts: &serde_json::Value,
     subject: &str,
@@ -442,7 +444,10 @@ pub async fn area_wkb(conn: &mut AsyncPgConnection, alert: AlertId) -> QueryResu
 }
 
 /// The messages of these alerts, oldest first.
-pub async fn messages_of(conn: &mut AsyncPgConnection, alert_ids: &[Uuid]) -> QueryResult<Vec<MessageRow>> {
+pub async fn messages_of(
+    conn: &mut AsyncPgConnection,
+    alert_ids: &[AlertId],
+) -> QueryResult<Vec<MessageRow>> {
     alert_messages::table
         .filter(alert_messages::alert_id.eq_any(alert_ids))
         .order_by((alert_messages::created_at, alert_messages::id))

@@ -12,8 +12,11 @@ use uuid::Uuid;
 
 use super::schema::{alert_recipients, delivery_batches, devices};
 use crate::ids::{AlertId, AlertMessageId, DeviceId};
+use crate::vocabulary::alerts::{DeliveryState, Lane, Reason};
+use crate::vocabulary::devices::{ApnsEnvironment, Platform};
 use crate::vocabulary::email::EmailAddress;
 use crate::vocabulary::phone::PhoneNumber;
+use crate::vocabulary::{Channel, Language, ParticipantStatus};
 
 /// A run of a lane's delivery job, as [`start_lane_run`] counted it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,14 +30,14 @@ pub struct LaneRun {
 
 /// One message to one batch in one lane.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LaneKey<'a> {
+pub struct LaneKey {
     pub message: AlertMessageId,
     pub batch_no: i32,
-    pub lane: &'a str,
+    pub lane: Lane,
 }
 
 /// Counts a run of a lane's job that begins sending.
-pub async fn start_lane_run(conn: &mut AsyncPgConnection, key: LaneKey<'_>) -> QueryResult<LaneRun> {
+pub async fn start_lane_run(conn: &mut AsyncPgConnection, key: LaneKey) -> QueryResult<LaneRun> {
     let row = delivery_batches::table.find((key.message.0, key.batch_no, key.lane));
     let (attempts, recorded): (i32, i32) = diesel::update(row)
         .set((
@@ -49,7 +52,7 @@ pub async fn start_lane_run(conn: &mut AsyncPgConnection, key: LaneKey<'_>) -> Q
 }
 
 /// Notes that a run recorded every outcome; `finished` when nothing is left to retry.
-pub async fn end_lane_run(conn: &mut AsyncPgConnection, key: LaneKey<'_>, finished: bool) -> QueryResult<()> {
+pub async fn end_lane_run(conn: &mut AsyncPgConnection, key: LaneKey, finished: bool) -> QueryResult<()> {
     let row = delivery_batches::table.find((key.message.0, key.batch_no, key.lane));
     if finished {
         diesel::update(row)
@@ -70,7 +73,7 @@ pub async fn end_lane_run(conn: &mut AsyncPgConnection, key: LaneKey<'_>, finish
 }
 
 /// Ends a lane that has nothing to send (its alert was closed before it ran).
-pub async fn finish_lane_unsent(conn: &mut AsyncPgConnection, key: LaneKey<'_>) -> QueryResult<()> {
+pub async fn finish_lane_unsent(conn: &mut AsyncPgConnection, key: LaneKey) -> QueryResult<()> {
     diesel::update(delivery_batches::table.find((key.message.0, key.batch_no, key.lane)))
         .set(delivery_batches::finished_at.eq(diesel::dsl::now))
         .execute(conn)
@@ -85,11 +88,11 @@ pub struct ContactRow {
     #[diesel(sql_type = SqlUuid)]
     pub participant_id: Uuid,
     #[diesel(sql_type = Text)]
-    pub status: String,
+    pub status: ParticipantStatus,
     #[diesel(sql_type = Array<Text>)]
-    pub channels: Vec<String>,
+    pub channels: Vec<Channel>,
     #[diesel(sql_type = Text)]
-    pub language: String,
+    pub language: Language,
     #[diesel(sql_type = Nullable<Text>)]
     pub phone_number: Option<PhoneNumber>,
     /// Only a verified address.
@@ -129,9 +132,9 @@ pub async fn batch_contacts(
 pub struct PushDeviceRow {
     pub id: Uuid,
     pub participant_id: Uuid,
-    pub platform: String,
+    pub platform: Platform,
     pub push_token: String,
-    pub apns_environment: Option<String>,
+    pub apns_environment: Option<ApnsEnvironment>,
 }
 
 pub async fn devices_of(
@@ -158,11 +161,11 @@ pub struct ExistingDelivery {
     #[diesel(sql_type = SqlUuid)]
     pub participant_id: Uuid,
     #[diesel(sql_type = Text)]
-    pub channel: String,
+    pub channel: Channel,
     #[diesel(sql_type = Nullable<SqlUuid>)]
     pub device_id: Option<Uuid>,
     #[diesel(sql_type = Text)]
-    pub state: String,
+    pub state: DeliveryState,
     #[diesel(sql_type = SmallInt)]
     pub attempts: i16,
 }
@@ -189,12 +192,12 @@ pub struct DeliveryRecord {
     pub message_id: AlertMessageId,
     pub batch_no: i32,
     pub participant_id: Uuid,
-    pub channel: &'static str,
+    pub channel: Channel,
     pub device_id: Option<Uuid>,
-    pub platform: Option<&'static str>,
-    pub reason: &'static str,
-    /// `sent`, `failed` or `retrying`.
-    pub state: &'static str,
+    pub platform: Option<Platform>,
+    pub reason: Reason,
+    /// Sent, failed or retrying.
+    pub state: DeliveryState,
     pub attempts: i16,
     pub resent_after_interruption: bool,
     pub provider_message_id: Option<String>,
@@ -212,11 +215,11 @@ pub async fn record(conn: &mut AsyncPgConnection, records: &[DeliveryRecord]) ->
     let messages: Vec<Uuid> = records.iter().map(|r| r.message_id.0).collect();
     let batches: Vec<i32> = records.iter().map(|r| r.batch_no).collect();
     let participants: Vec<Uuid> = records.iter().map(|r| r.participant_id).collect();
-    let channels: Vec<&str> = records.iter().map(|r| r.channel).collect();
+    let channels: Vec<Channel> = records.iter().map(|r| r.channel).collect();
     let devices: Vec<Option<Uuid>> = records.iter().map(|r| r.device_id).collect();
-    let platforms: Vec<Option<&str>> = records.iter().map(|r| r.platform).collect();
-    let reasons: Vec<&str> = records.iter().map(|r| r.reason).collect();
-    let states: Vec<&str> = records.iter().map(|r| r.state).collect();
+    let platforms: Vec<Option<Platform>> = records.iter().map(|r| r.platform).collect();
+    let reasons: Vec<Reason> = records.iter().map(|r| r.reason).collect();
+    let states: Vec<DeliveryState> = records.iter().map(|r| r.state).collect();
     let attempts: Vec<i16> = records.iter().map(|r| r.attempts).collect();
     let resent: Vec<bool> = records.iter().map(|r| r.resent_after_interruption).collect();
     let provider_ids: Vec<Option<&str>> = records.iter().map(|r| r.provider_message_id.as_deref()).collect();
@@ -266,7 +269,7 @@ pub struct ReachedBy {
     #[diesel(sql_type = SqlUuid)]
     pub participant_id: Uuid,
     #[diesel(sql_type = Text)]
-    pub channel: String,
+    pub channel: Channel,
 }
 
 /// The channels by which the alert itself reached each recipient of a batch.
@@ -299,7 +302,7 @@ pub async fn earlier_lanes_finished(
     conn: &mut AsyncPgConnection,
     message: AlertMessageId,
     batch_no: i32,
-    lanes: &[&str],
+    lanes: &[Lane],
 ) -> QueryResult<bool> {
     let pending: Pending = diesel::sql_query(
         "SELECT count(*) AS unfinished
@@ -421,10 +424,10 @@ pub async fn mark_push_delivered(
     .await
 }
 
-#[derive(Debug, Clone, Default, QueryableByName)]
+#[derive(Debug, Clone, QueryableByName)]
 pub struct ChannelCounts {
     #[diesel(sql_type = Text)]
-    pub channel: String,
+    pub channel: Channel,
     #[diesel(sql_type = BigInt)]
     pub retrying: i64,
     #[diesel(sql_type = BigInt)]

@@ -5,7 +5,6 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use uuid::Uuid;
 
 use super::schema::alert_dossier;
 use crate::ids::AlertId;
@@ -14,7 +13,7 @@ use crate::ids::AlertId;
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = alert_dossier)]
 pub struct NewDossierEntry<'a> {
-    pub alert_id: Uuid,
+    pub alert_id: AlertId,
     pub kind: &'a str,
     /// `staff:<subject>`, `participant:<id>` or `system`.
     pub actor: &'a str,
@@ -26,7 +25,7 @@ pub struct NewDossierEntry<'a> {
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = alert_dossier)]
 pub struct DossierEntryRow {
-    pub alert_id: Uuid,
+    pub alert_id: AlertId,
     pub seq: i32,
     pub kind: String,
     pub actor: String,

@@ -4,11 +4,11 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use uuid::Uuid;
 
 use super::recipients::ReachRow;
 use super::schema::{reach_previews, regions};
-use crate::ids::RegionId;
+use crate::ids::{AlertId, RegionId};
+use crate::vocabulary::{Category, Channel};
 
 /// One recorded preview, with its region's code.
 #[derive(Debug, Clone, Queryable)]
@@ -18,10 +18,10 @@ pub struct RecordedPreviewRow {
     pub staff_subject: String,
     pub staff_name: Option<String>,
     pub region_code: String,
-    pub alert_id: Option<Uuid>,
+    pub alert_id: Option<AlertId>,
     pub area_sha256: Vec<u8>,
-    pub category: String,
-    pub channels: Vec<String>,
+    pub category: Category,
+    pub channels: Vec<Channel>,
     pub counts: ReachRow,
 }
 

@@ -15,6 +15,8 @@ use uuid::Uuid;
 
 use super::schema::{alert_areas, alert_messages, alert_recipients, alerts};
 use crate::ids::{AlertId, AlertMessageId, RegionId};
+use crate::vocabulary::alerts::{AlertStatus, Lane, MessageKind};
+use crate::vocabulary::{Category, Channel};
 
 /// Whether a place or live position (`{row}`) belongs to someone who wants `$2` (the category)
 /// and can be reached on one of `$3` (the channels).
@@ -96,8 +98,8 @@ pub struct PreviewRecord<'a> {
 pub async fn reach(
     conn: &mut AsyncPgConnection,
     area_wkb: &[u8],
-    category: &str,
-    channels: &[String],
+    category: Category,
+    channels: &[Channel],
     record: PreviewRecord<'_>,
 ) -> QueryResult<ReachRow> {
     use diesel_async::AsyncConnection;
@@ -159,7 +161,7 @@ pub struct Candidate {
     pub matched_by: String,
     /// The channels they can be reached on (before the alert's own channels are applied).
     #[diesel(sql_type = Array<Text>)]
-    pub reach_channels: Vec<String>,
+    pub reach_channels: Vec<Channel>,
 }
 
 /// Everyone the alert's current area reaches, as a stream in the order the spatial index yields
@@ -171,8 +173,8 @@ pub struct Candidate {
 pub async fn stream_candidates<'conn>(
     conn: &'conn mut AsyncPgConnection,
     alert: AlertId,
-    category: &'conn str,
-    channels: &'conn [String],
+    category: Category,
+    channels: &'conn [Channel],
 ) -> QueryResult<impl Stream<Item = QueryResult<Candidate>> + Send + 'conn> {
     let query = format!(
         "WITH area AS MATERIALIZED (SELECT area AS g FROM alerts WHERE id = $1), {MOMENT}
@@ -190,9 +192,9 @@ pub async fn stream_candidates<'conn>(
 /// Locks the alert against changes of its messages (an update, the closing, an expansion) while
 /// a batch is cut, without holding up other cuts of it; returns whether it is still open.
 pub async fn hold_open_alert(conn: &mut AsyncPgConnection, alert: AlertId) -> QueryResult<bool> {
-    let status: Option<String> =
+    let status: Option<AlertStatus> =
         alerts::table.find(alert.0).select(alerts::status).for_share().first(conn).await.optional()?;
-    Ok(status.is_some_and(|status| status != "closed"))
+    Ok(status.is_some_and(|status| status != AlertStatus::Closed))
 }
 
 /// One recipient of a batch being cut.
@@ -292,7 +294,7 @@ pub async fn next_batch_no(conn: &mut AsyncPgConnection, alert: AlertId) -> Quer
 pub async fn update_message_ids(conn: &mut AsyncPgConnection, alert: AlertId) -> QueryResult<Vec<Uuid>> {
     alert_messages::table
         .filter(alert_messages::alert_id.eq(alert.0))
-        .filter(alert_messages::kind.eq("update"))
+        .filter(alert_messages::kind.eq(MessageKind::Update))
         .order_by((alert_messages::created_at, alert_messages::id))
         .select(alert_messages::id)
         .load(conn)
@@ -315,7 +317,7 @@ pub async fn batch_numbers(conn: &mut AsyncPgConnection, alert: AlertId) -> Quer
 pub struct NewLaneBatch {
     pub message_id: AlertMessageId,
     pub batch_no: i32,
-    pub lane: &'static str,
+    pub lane: Lane,
 }
 
 /// Registers lane batches; one that is registered already is left as it is. Returns those
@@ -324,10 +326,10 @@ pub async fn insert_lane_batches(
     conn: &mut AsyncPgConnection,
     alert: AlertId,
     lanes: &[NewLaneBatch],
-) -> QueryResult<Vec<(Uuid, i32, String)>> {
+) -> QueryResult<Vec<(Uuid, i32, Lane)>> {
     let messages: Vec<Uuid> = lanes.iter().map(|l| l.message_id.0).collect();
     let batches: Vec<i32> = lanes.iter().map(|l| l.batch_no).collect();
-    let names: Vec<&str> = lanes.iter().map(|l| l.lane).collect();
+    let names: Vec<Lane> = lanes.iter().map(|l| l.lane).collect();
     #[derive(QueryableByName)]
     struct Added {
         #[diesel(sql_type = SqlUuid)]
@@ -335,7 +337,7 @@ pub async fn insert_lane_batches(
         #[diesel(sql_type = Integer)]
         batch_no: i32,
         #[diesel(sql_type = Text)]
-        lane: String,
+        lane: Lane,
     }
     let added: Vec<Added> = diesel::sql_query(
         "INSERT INTO delivery_batches (message_id, batch_no, alert_id, lane)

@@ -4,18 +4,20 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use uuid::Uuid;
 
 use super::schema::deliveries;
+use crate::ids::{AlertId, ParticipantId};
+use crate::vocabulary::Channel;
+use crate::vocabulary::alerts::DeliveryState;
 
 /// The SMS delivery a receipt is about, as far as recording the receipt needs it.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = deliveries)]
 pub struct SmsDeliveryRow {
     pub id: i64,
-    pub alert_id: Uuid,
-    pub participant_id: Uuid,
-    pub state: String,
+    pub alert_id: AlertId,
+    pub participant_id: ParticipantId,
+    pub state: DeliveryState,
 }
 
 /// The SMS delivery the gateway gave `provider_message_id`, locked until the transaction ends so
@@ -25,7 +27,7 @@ pub async fn find_for_update(
     provider_message_id: &str,
 ) -> QueryResult<Option<SmsDeliveryRow>> {
     deliveries::table
-        .filter(deliveries::channel.eq("sms"))
+        .filter(deliveries::channel.eq(Channel::Sms))
         .filter(deliveries::provider_message_id.eq(provider_message_id))
         .select(SmsDeliveryRow::as_select())
         .for_update()
@@ -42,7 +44,7 @@ pub async fn mark_delivered(
 ) -> QueryResult<()> {
     diesel::update(deliveries::table.find(delivery_id))
         .set((
-            deliveries::state.eq("delivered"),
+            deliveries::state.eq(DeliveryState::Delivered),
             deliveries::delivered_at.eq(diesel::dsl::case_when(deliveries::delivered_at.is_null(), Some(at))
                 .otherwise(deliveries::delivered_at)),
         ))
@@ -59,13 +61,15 @@ pub async fn mark_failed(
     error_code: Option<&str>,
     at: DateTime<Utc>,
 ) -> QueryResult<()> {
-    diesel::update(deliveries::table.find(delivery_id).filter(deliveries::state.ne("delivered")))
-        .set((
-            deliveries::state.eq("failed"),
-            deliveries::failed_at.eq(at),
-            deliveries::error_code.eq(error_code),
-        ))
-        .execute(conn)
-        .await?;
+    diesel::update(
+        deliveries::table.find(delivery_id).filter(deliveries::state.ne(DeliveryState::Delivered)),
+    )
+    .set((
+        deliveries::state.eq(DeliveryState::Failed),
+        deliveries::failed_at.eq(at),
+        deliveries::error_code.eq(error_code),
+    ))
+    .execute(conn)
+    .await?;
     Ok(())
 }

@@ -6,7 +6,8 @@ use diesel::sql_types::{Bool, Bytea, Double, Float4, Nullable, Text, Timestamptz
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::ids::{AlertId, TipId};
+use crate::ids::{AlertId, ParticipantId, TipId};
+use crate::vocabulary::alerts::{AlertStatus, Assessment};
 
 pub struct NewTip<'a> {
     pub id: TipId,
@@ -56,9 +57,9 @@ pub async fn insert(conn: &mut AsyncPgConnection, tip: &NewTip<'_>) -> QueryResu
 #[derive(Debug, Clone, QueryableByName)]
 pub struct TipRow {
     #[diesel(sql_type = SqlUuid)]
-    pub id: Uuid,
+    pub id: TipId,
     #[diesel(sql_type = Nullable<SqlUuid>)]
-    pub participant_id: Option<Uuid>,
+    pub participant_id: Option<ParticipantId>,
     #[diesel(sql_type = Text)]
     pub text: String,
     #[diesel(sql_type = Nullable<Timestamptz>)]
@@ -77,7 +78,7 @@ pub struct TipRow {
     #[diesel(sql_type = Timestamptz)]
     pub created_at: DateTime<Utc>,
     #[diesel(sql_type = Nullable<Text>)]
-    pub assessment: Option<String>,
+    pub assessment: Option<Assessment>,
     #[diesel(sql_type = Nullable<Text>)]
     pub assessment_note: Option<String>,
     #[diesel(sql_type = Nullable<Text>)]
@@ -135,7 +136,7 @@ pub struct TipOwnership {
     #[diesel(sql_type = Nullable<Bytea>)]
     pub sender_key_hash: Option<Vec<u8>>,
     #[diesel(sql_type = Text)]
-    pub alert_status: String,
+    pub alert_status: AlertStatus,
 }
 
 /// The tip of that alert, locked until the transaction ends (so its media count cannot race).
@@ -197,7 +198,7 @@ pub async fn assess(
     conn: &mut AsyncPgConnection,
     alert: AlertId,
     tip: TipId,
-    assessment: &str,
+    assessment: Assessment,
     forwarded_to: Option<&str>,
     note: Option<&str>,
     by: &str,

@@ -17,7 +17,6 @@ use super::store::{
     CompletedPart, InvalidParts, MediaStore, MultipartUploadId, PresignedRequest, StoreError, UploadSpec,
 };
 use super::{MediaSettings, upload_key};
-use crate::alerts::AlertStatus;
 use crate::alerts::tips::SenderKey;
 use crate::db::jobs as job_queries;
 use crate::db::media::{self as queries, MediaRow, NewMedia};
@@ -28,6 +27,7 @@ use crate::ids::{AlertId, MediaId, ParticipantId, TipId};
 use crate::jobs::{BackgroundJob, JobError};
 use crate::participants::rate_limits::{self, CounterKey};
 use crate::vocabulary::InvalidInput;
+use crate::vocabulary::alerts::AlertStatus;
 use crate::vocabulary::media::{MediaKind, MediaState};
 
 /// A file the app is about to upload.
@@ -277,7 +277,7 @@ pub async fn declare(
                 Begun::Fresh(pending) => pending,
             };
             let ownership = own_tip(conn, sender, alert, tip).await?;
-            if ownership.alert_status == AlertStatus::Closed.as_str() {
+            if ownership.alert_status == AlertStatus::Closed {
                 return Err(MediaError::AlertClosed);
             }
             if queries::count_live_for_tip(conn, tip).await? >= settings.per_tip {

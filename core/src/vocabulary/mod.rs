@@ -3,6 +3,7 @@
 //! unchecked phone number, position or push token. Everything here is pure: no database, no
 //! network, no module of a higher layer.
 
+pub mod alerts;
 pub mod area;
 pub mod devices;
 pub mod email;
@@ -58,12 +59,6 @@ macro_rules! text_enum {
                     $($text => Some($name::$variant),)+
                     _ => None,
                 }
-            }
-
-            /// For values read back from our own tables, which only ever hold valid names.
-            pub fn from_database(text: &str) -> Self {
-                Self::from_name(text)
-                    .unwrap_or_else(|| panic!(concat!("unknown ", stringify!($name), " in the database: {}"), text))
             }
         }
 

@@ -10,14 +10,13 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::DeliveryContext;
-use super::plan::Lane;
-use super::plan::{Made, Reason, Route, State};
+use super::plan::{Made, Route};
 use super::rounds::{self, Batch, Contact};
-use crate::alerts::AlertStatus;
 use crate::db::deliveries as queries;
-use crate::ids::{AlertId, AlertMessageId};
+use crate::ids::AlertMessageId;
 use crate::jobs::{BackgroundJob, JobError};
 use crate::vocabulary::Channel;
+use crate::vocabulary::alerts::{AlertStatus, DeliveryState, Lane, Reason};
 
 /// For urgent alerts: an SMS to recipients whose devices got the push but who did not confirm
 /// receipt in time, if they chose SMS.
@@ -38,18 +37,14 @@ impl BackgroundJob for SmsFallbackCheck {
             let mut conn = ctx.pool.get().await.map_err(JobError::retryable)?;
             let conn = &mut *conn;
             let (alert, message) = rounds::load(conn, self.message_id).await?;
-            if AlertStatus::from_database(&alert.status) == AlertStatus::Closed {
+            if alert.status == AlertStatus::Closed {
                 return Ok(());
             }
-            let unacknowledged: HashSet<Uuid> = queries::unacknowledged_push_recipients(
-                conn,
-                AlertId(alert.id),
-                self.message_id,
-                self.batch_no,
-            )
-            .await?
-            .into_iter()
-            .collect();
+            let unacknowledged: HashSet<Uuid> =
+                queries::unacknowledged_push_recipients(conn, alert.id, self.message_id, self.batch_no)
+                    .await?
+                    .into_iter()
+                    .collect();
             if unacknowledged.is_empty() {
                 return Ok(());
             }
@@ -65,7 +60,7 @@ impl BackgroundJob for SmsFallbackCheck {
             let wants_sms = recipient.channels.contains(&Channel::Sms) && recipient.has_phone;
             let pending = matches!(
                 made.get(&(recipient.participant_id, Channel::Sms, None)),
-                None | Some((State::Retrying, _))
+                None | Some((DeliveryState::Retrying, _))
             );
             if recipient.active && wants_sms && pending && unacknowledged.contains(&recipient.participant_id)
             {

@@ -21,17 +21,17 @@ use serde_json::json;
 use tokio::sync::{Mutex, mpsc};
 
 use super::lanes::lane_job;
-use super::plan::Lane;
 use super::plan::{self, AlertRouting};
 use super::{DeliveryContext, timing};
 use crate::alerts::delivery::plan::effective_channels;
-use crate::alerts::{Actor, AlertStatus, dossier};
+use crate::alerts::{Actor, dossier};
 use crate::db::alerts as alert_queries;
 use crate::db::jobs;
 use crate::db::recipients::{self, Candidate, NewLaneBatch, NewRecipient};
 use crate::ids::{AlertId, AlertMessageId};
 use crate::jobs::{BackgroundJob, JobError};
-use crate::vocabulary::Channel;
+use crate::vocabulary::alerts::{AlertStatus, Lane};
+use crate::vocabulary::{Category, Channel};
 
 /// Snapshots the recipients of one wave of an alert, in batches with their delivery jobs.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -61,7 +61,7 @@ impl BackgroundJob for FanOutWave {
             let alert = alert_queries::find_alert(conn, self.alert_id, false)
                 .await?
                 .ok_or_else(|| JobError::permanent(anyhow::anyhow!("the alert does not exist")))?;
-            if AlertStatus::from_database(&alert.status) == AlertStatus::Closed {
+            if alert.status == AlertStatus::Closed {
                 recipients::mark_wave_selected(conn, self.alert_id, self.wave).await?;
                 return Ok(());
             }
@@ -74,14 +74,11 @@ impl BackgroundJob for FanOutWave {
             (alert, recipients::next_batch_no(conn, self.alert_id).await?)
         };
         let channels = effective_channels(alert.urgent, &alert.channels);
-        let routing = AlertRouting::new(
-            alert.urgent,
-            &channels.iter().map(|channel| Channel::from_database(channel)).collect::<Vec<_>>(),
-        );
+        let routing = AlertRouting::new(alert.urgent, &channels);
         let (batches, cut_queue) = mpsc::channel(BATCHES_QUEUED);
         let wave = WaveCut { alert: self.alert_id, message: self.message_id, wave: self.wave, routing };
         let (selected, cut) = tokio::join!(
-            select(&ctx, &wave, &alert.category, &channels, first_batch_no, batches),
+            select(&ctx, &wave, alert.category, &channels, first_batch_no, batches),
             cut_all(&ctx, &wave, cut_queue),
         );
         let (selected, cut) = (selected?, cut?);
@@ -146,9 +143,8 @@ impl BatchCut {
     }
 
     fn add(&mut self, candidate: Candidate, routing: AlertRouting) {
-        let reach: Vec<Channel> =
-            candidate.reach_channels.iter().map(|c| Channel::from_database(c)).collect();
-        for lane in plan::lanes_for_reach(routing, &reach) {
+        let reach = &candidate.reach_channels;
+        for lane in plan::lanes_for_reach(routing, reach) {
             if !self.lanes.contains(&lane) {
                 self.lanes.push(lane);
             }
@@ -159,7 +155,7 @@ impl BatchCut {
         self.recipients.push(NewRecipient {
             participant_id: candidate.participant_id,
             batch_no: self.batch_no,
-            push_expected: plan::push_expected(routing, &reach),
+            push_expected: plan::push_expected(routing, reach),
         });
     }
 
@@ -179,8 +175,8 @@ struct Selected {
 async fn select(
     ctx: &DeliveryContext,
     wave: &WaveCut,
-    category: &str,
-    channels: &[String],
+    category: Category,
+    channels: &[Channel],
     first_batch_no: i32,
     batches: mpsc::Sender<BatchCut>,
 ) -> Result<Selected, JobError> {
@@ -281,18 +277,14 @@ async fn cut(
                 continue;
             };
             for lane in &batch.lanes {
-                lanes.push(NewLaneBatch {
-                    message_id: wave.message,
-                    batch_no: batch.batch_no,
-                    lane: lane.as_str(),
-                });
+                lanes.push(NewLaneBatch { message_id: wave.message, batch_no: batch.batch_no, lane: *lane });
             }
             for update in &updates {
                 for lane in plan::follow_up_lanes(wave.routing) {
                     lanes.push(NewLaneBatch {
                         message_id: AlertMessageId(*update),
                         batch_no: batch.batch_no,
-                        lane: lane.as_str(),
+                        lane,
                     });
                 }
             }
@@ -300,9 +292,7 @@ async fn cut(
         let added = recipients::insert_lane_batches(conn, wave.alert, &lanes).await?;
         let lane_jobs: Vec<_> = added
             .iter()
-            .map(|(message, batch_no, lane)| {
-                lane_job(Lane::from_database(lane), AlertMessageId(*message), *batch_no)
-            })
+            .map(|(message, batch_no, lane)| lane_job(*lane, AlertMessageId(*message), *batch_no))
             .collect();
         jobs::insert_many(conn, &lane_jobs).await?;
         Ok(Some(CutTotals {

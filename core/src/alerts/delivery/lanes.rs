@@ -15,10 +15,9 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 use serde::{Deserialize, Serialize};
 
 use super::fallback::SmsFallbackCheck;
-use super::plan::{Lane, Made};
+use super::plan::Made;
 use super::rounds::{self, Batch, Contact};
 use super::{DeliveryContext, DeliverySettings, timing};
-use crate::alerts::{AlertStatus, MessageKind};
 use crate::backoff::Backoff;
 use crate::db::alerts::MessageRow;
 use crate::db::deliveries::{self as queries, LaneKey};
@@ -26,6 +25,7 @@ use crate::db::jobs::{self, NewJob};
 use crate::db::recipients::{self, NewLaneBatch};
 use crate::ids::AlertMessageId;
 use crate::jobs::{BackgroundJob, JobError};
+use crate::vocabulary::alerts::{AlertStatus, Lane, MessageKind};
 
 /// The job that delivers `message` to `batch_no` in `lane`, ready to be inserted.
 pub fn lane_job(lane: Lane, message_id: AlertMessageId, batch_no: i32) -> NewJob<'static> {
@@ -103,12 +103,12 @@ impl BackgroundJob for DeliverFallbackSms {
 
 /// Delivers one message to one batch in `lane`: one run of a lane job.
 pub(super) async fn deliver(ctx: &DeliveryContext, lane: Lane, job: LaneBatch) -> Result<(), JobError> {
-    let key = LaneKey { message: job.message_id, batch_no: job.batch_no, lane: lane.as_str() };
+    let key = LaneKey { message: job.message_id, batch_no: job.batch_no, lane };
     let (batch, run) = {
         let mut conn = ctx.pool.get().await.map_err(JobError::retryable)?;
         let conn = &mut *conn;
         let (alert, message) = rounds::load(conn, job.message_id).await?;
-        let kind = MessageKind::from_database(&message.kind);
+        let kind = message.kind;
         if kind != MessageKind::Alert
             && !queries::earlier_lanes_finished(conn, job.message_id, job.batch_no, lane.follows()).await?
         {
@@ -117,7 +117,7 @@ pub(super) async fn deliver(ctx: &DeliveryContext, lane: Lane, job: LaneBatch) -
                 anyhow::anyhow!("waiting for the earlier messages to reach this batch"),
             ));
         }
-        if kind == MessageKind::Alert && AlertStatus::from_database(&alert.status) == AlertStatus::Closed {
+        if kind == MessageKind::Alert && alert.status == AlertStatus::Closed {
             // Closed before this batch was alerted here: no alert, and so no closing either.
             queries::finish_lane_unsent(conn, key).await?;
             return Ok(());
@@ -177,11 +177,8 @@ pub(super) async fn after_push_lane(
             && batch.all_routes(contact, made).iter().any(|route| route.lane(true) == Lane::FallbackSms)
     });
     if needs_fallback {
-        let lane = NewLaneBatch {
-            message_id: batch.message_id,
-            batch_no: batch.batch_no,
-            lane: Lane::FallbackSms.as_str(),
-        };
+        let lane =
+            NewLaneBatch { message_id: batch.message_id, batch_no: batch.batch_no, lane: Lane::FallbackSms };
         if !recipients::insert_lane_batches(conn, batch.alert_id, &[lane]).await?.is_empty() {
             jobs::insert_many(conn, &[lane_job(Lane::FallbackSms, batch.message_id, batch.batch_no)]).await?;
         }

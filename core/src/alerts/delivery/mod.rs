@@ -42,7 +42,6 @@ pub use self::context::DeliveryContext;
 pub use self::fallback::SmsFallbackCheck;
 pub use self::fan_out::FanOutWave;
 pub use self::lanes::{DeliverEmail, DeliverFallbackSms, DeliverPush, DeliverSms, LaneBatch};
-pub use self::plan::Lane;
 use self::throttle::Rate;
 
 #[derive(Debug, Clone)]

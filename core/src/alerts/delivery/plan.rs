@@ -23,48 +23,11 @@ use std::collections::HashMap;
 use uuid::Uuid;
 
 use crate::vocabulary::Channel;
-use crate::vocabulary::text_enum;
-
-text_enum!(
-    /// A lane of delivery work.
-    Lane {
-        Push => "push",
-        Sms => "sms",
-        Email => "email",
-        /// The SMS to recipients the push lane was meant to reach: after their pushes failed for
-        /// good (or their device went before it was tried). Queued when the push lane ends.
-        FallbackSms => "fallback_sms",
-    }
-);
-
-impl Lane {
-    pub fn channel(self) -> Channel {
-        match self {
-            Self::Push => Channel::Push,
-            Self::Sms | Self::FallbackSms => Channel::Sms,
-            Self::Email => Channel::Email,
-        }
-    }
-
-    /// The lanes of earlier messages that a follow-up in this lane waits for, batch by batch, so
-    /// that it arrives after them: its own channel's, and for SMS also the push lane's (whose end
-    /// queues the SMS after failed pushes).
-    pub(super) fn follows(self) -> &'static [&'static str] {
-        match self {
-            Self::Push => &["push"],
-            Self::Sms | Self::FallbackSms => &["push", "sms", "fallback_sms"],
-            Self::Email => &["email"],
-        }
-    }
-}
+use crate::vocabulary::alerts::{DeliveryState, Lane, Reason};
 
 /// The channels an alert is actually sent on: e-mail only when it is not urgent.
-pub fn effective_channels(urgent: bool, channels: &[String]) -> Vec<String> {
-    channels
-        .iter()
-        .filter(|channel| !(urgent && channel.as_str() == Channel::Email.as_str()))
-        .cloned()
-        .collect()
+pub fn effective_channels(urgent: bool, channels: &[Channel]) -> Vec<Channel> {
+    channels.iter().copied().filter(|channel| !(urgent && *channel == Channel::Email)).collect()
 }
 
 /// A push device of a recipient.
@@ -89,26 +52,6 @@ pub struct Recipient {
     /// The selection found them reachable by push: the push lane is theirs, and an SMS for the
     /// alert goes by the fallback lane once the push lane has ended.
     pub push_expected: bool,
-}
-
-/// Why a channel is used: the primary route, or which SMS fallback rule applied.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Reason {
-    Primary,
-    NoPushDevice,
-    PushFailed,
-    NotAcknowledged,
-}
-
-impl Reason {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Primary => "primary",
-            Self::NoPushDevice => "no_push_device",
-            Self::PushFailed => "push_failed",
-            Self::NotAcknowledged => "not_acknowledged",
-        }
-    }
 }
 
 /// One delivery to make.
@@ -157,18 +100,8 @@ impl Route {
     }
 }
 
-/// Where a delivery stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum State {
-    /// A passing failure; try again.
-    Retrying,
-    /// Accepted by the provider (or confirmed delivered).
-    Sent,
-    Failed,
-}
-
 /// The deliveries of one message, by (participant, channel, device).
-pub type Made = HashMap<(Uuid, Channel, Option<Uuid>), (State, i16)>;
+pub type Made = HashMap<(Uuid, Channel, Option<Uuid>), (DeliveryState, i16)>;
 
 /// The alert's routing settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -190,7 +123,7 @@ impl AlertRouting {
     }
 }
 
-fn state_of(made: &Made, participant: Uuid, channel: Channel, device: Option<Uuid>) -> Option<State> {
+fn state_of(made: &Made, participant: Uuid, channel: Channel, device: Option<Uuid>) -> Option<DeliveryState> {
     made.get(&(participant, channel, device)).map(|(state, _)| *state)
 }
 
@@ -201,7 +134,7 @@ fn still_needed(made: &Made, participant: Uuid, routes: Vec<Route>) -> Vec<Route
         .filter(|route| {
             matches!(
                 state_of(made, participant, route.channel(), route.device_id()),
-                None | Some(State::Retrying)
+                None | Some(DeliveryState::Retrying)
             )
         })
         .collect()
@@ -221,7 +154,7 @@ pub fn alert_routes(routing: AlertRouting, recipient: &Recipient, made: &Made) -
     routes.extend(push_devices.iter().cloned().map(Route::Push));
     if routing.sms && wants(Channel::Sms) && recipient.has_phone {
         // Also covers devices removed meanwhile: their failed pushes still count.
-        let push_states: Vec<State> = made
+        let push_states: Vec<DeliveryState> = made
             .iter()
             .filter(|((participant, channel, _), _)| *participant == id && *channel == Channel::Push)
             .map(|(_, (state, _))| *state)
@@ -231,11 +164,10 @@ pub fn alert_routes(routing: AlertRouting, recipient: &Recipient, made: &Made) -
                 routes.push(Route::Sms(Reason::NoPushDevice));
             }
         } else {
-            let all_failed = push_devices
-                .iter()
-                .all(|device| state_of(made, id, Channel::Push, Some(device.id)) == Some(State::Failed))
-                && !push_states.is_empty()
-                && push_states.iter().all(|state| *state == State::Failed);
+            let all_failed = push_devices.iter().all(|device| {
+                state_of(made, id, Channel::Push, Some(device.id)) == Some(DeliveryState::Failed)
+            }) && !push_states.is_empty()
+                && push_states.iter().all(|state| *state == DeliveryState::Failed);
             if all_failed {
                 routes.push(Route::Sms(Reason::PushFailed));
             }
@@ -349,13 +281,13 @@ mod tests {
         let r = recipient(&[Channel::Push, Channel::Sms], vec![device(1), device(2)]);
         let id = r.participant_id;
         let mut made = Made::new();
-        made.insert((id, Channel::Push, Some(device(1).id)), (State::Failed, 1));
-        made.insert((id, Channel::Push, Some(device(2).id)), (State::Retrying, 1));
+        made.insert((id, Channel::Push, Some(device(1).id)), (DeliveryState::Failed, 1));
+        made.insert((id, Channel::Push, Some(device(2).id)), (DeliveryState::Retrying, 1));
         // One push is still being retried: resend it, no SMS yet.
         assert_eq!(alert_routes(URGENT, &r, &made), vec![Route::Push(device(2))]);
-        made.insert((id, Channel::Push, Some(device(2).id)), (State::Failed, 3));
+        made.insert((id, Channel::Push, Some(device(2).id)), (DeliveryState::Failed, 3));
         assert_eq!(alert_routes(URGENT, &r, &made), vec![Route::Sms(Reason::PushFailed)]);
-        made.insert((id, Channel::Sms, None), (State::Sent, 1));
+        made.insert((id, Channel::Sms, None), (DeliveryState::Sent, 1));
         assert!(alert_routes(URGENT, &r, &made).is_empty());
     }
 
@@ -398,7 +330,7 @@ mod tests {
         // after a failed push, not one for want of a device.
         let r = recipient(&[Channel::Push, Channel::Sms], vec![]);
         let mut made = Made::new();
-        made.insert((r.participant_id, Channel::Push, Some(device(1).id)), (State::Failed, 1));
+        made.insert((r.participant_id, Channel::Push, Some(device(1).id)), (DeliveryState::Failed, 1));
         assert_eq!(alert_routes(URGENT, &r, &made), vec![Route::Sms(Reason::PushFailed)]);
     }
 

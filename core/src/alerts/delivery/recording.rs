@@ -16,12 +16,13 @@ use serde_json::json;
 use tokio::sync::{Mutex, OwnedSemaphorePermit, mpsc, watch};
 use uuid::Uuid;
 
-use super::super::{Actor, MessageKind, dossier};
+use super::super::{Actor, dossier};
 use crate::db::DbPool;
 use crate::db::deliveries::{self as queries, DeliveryRecord};
 use crate::ids::{AlertId, DeviceId};
 use crate::metrics::{DeliveryMetrics, DeliveryResult};
 use crate::vocabulary::Channel;
+use crate::vocabulary::alerts::{DeliveryState, MessageKind};
 
 /// Outcomes written in one transaction, at most.
 const MOST_PER_WRITE: usize = 2_000;
@@ -159,11 +160,11 @@ async fn write_as_they_come(
             Ok(()) => {
                 for outcome in &outcomes {
                     let result = match outcome.record.state {
-                        "sent" => DeliveryResult::Sent,
-                        "retrying" => DeliveryResult::Retrying,
-                        _ => DeliveryResult::Failed,
+                        DeliveryState::Sent | DeliveryState::Delivered => DeliveryResult::Sent,
+                        DeliveryState::Retrying => DeliveryResult::Retrying,
+                        DeliveryState::Failed => DeliveryResult::Failed,
                     };
-                    metrics.deliveries.count(Channel::from_database(outcome.record.channel), result, 1);
+                    metrics.deliveries.count(outcome.record.channel, result, 1);
                 }
                 for pending in &gathered {
                     pending.ledger.written(None);
@@ -184,7 +185,7 @@ async fn write_as_they_come(
 async fn write(pool: &DbPool, outcomes: &[&Outcome]) -> anyhow::Result<()> {
     // A target may have two outcomes here (a quick retry): the table keeps the later one, the
     // dossier both.
-    let mut latest: HashMap<(Uuid, i32, Uuid, &str, Option<Uuid>), &DeliveryRecord> = HashMap::new();
+    let mut latest: HashMap<(Uuid, i32, Uuid, Channel, Option<Uuid>), &DeliveryRecord> = HashMap::new();
     let mut by_alert: Vec<(AlertId, Vec<serde_json::Value>)> = Vec::new();
     for outcome in outcomes {
         let r = &outcome.record;

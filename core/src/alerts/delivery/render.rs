@@ -1,10 +1,10 @@
 //! A message as each medium carries it, in the recipient's language: a push (title and text), an
 //! SMS (built for the medium: at most three segments, the call-back line always kept), an e-mail.
 
-use crate::alerts::MessageKind;
 use crate::alerts::content::{AlertTexts, MessageTexts};
 use crate::providers::sms_text;
 use crate::vocabulary::Language;
+use crate::vocabulary::alerts::MessageKind;
 
 /// The longest SMS an alert message may become, in segments.
 pub const MAX_SMS_SEGMENTS: usize = 3;

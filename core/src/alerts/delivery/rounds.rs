@@ -13,20 +13,18 @@ use uuid::Uuid;
 
 use super::DeliveryContext;
 use super::hand_over::{self, HandOver, MessageRef};
-use super::plan::Lane;
 use super::plan::effective_channels;
-use super::plan::{self, AlertRouting, DeviceTarget, Made, Recipient, Route, State};
+use super::plan::{self, AlertRouting, DeviceTarget, Made, Recipient, Route};
 use super::recording::{DeadDevice, Ledger, Outcome};
 use super::render::{self, Rendered};
 use super::throttle::{Deferred, LONGEST_WAIT_IN_A_RUN};
-use crate::alerts::MessageKind;
 use crate::alerts::content::{AlertTexts, MessageTexts};
 use crate::backoff::Backoff;
 use crate::db::alerts::{self as alert_queries, AlertRow, MessageRow};
 use crate::db::deliveries::{self as queries, DeliveryRecord};
 use crate::ids::{AlertId, AlertMessageId};
 use crate::jobs::JobError;
-use crate::vocabulary::devices::{ApnsEnvironment, Platform};
+use crate::vocabulary::alerts::{DeliveryState, Lane, MessageKind};
 use crate::vocabulary::email::EmailAddress;
 use crate::vocabulary::phone::PhoneNumber;
 use crate::vocabulary::{Channel, Language, ParticipantStatus};
@@ -41,8 +39,7 @@ pub(super) async fn load(
 ) -> Result<(AlertRow, MessageRow), JobError> {
     let missing = || JobError::permanent(anyhow::anyhow!("the message or its alert does not exist"));
     let message = alert_queries::find_message(conn, message).await?.ok_or_else(missing)?;
-    let alert =
-        alert_queries::find_alert(conn, AlertId(message.alert_id), false).await?.ok_or_else(missing)?;
+    let alert = alert_queries::find_alert(conn, message.alert_id, false).await?.ok_or_else(missing)?;
     Ok((alert, message))
 }
 
@@ -86,9 +83,9 @@ impl Batch {
         lane: Lane,
         follows_interruption: bool,
     ) -> Result<Self, JobError> {
-        let alert_id = AlertId(alert.id);
-        let message_id = AlertMessageId(message.id);
-        let kind = MessageKind::from_database(&message.kind);
+        let alert_id = alert.id;
+        let message_id = message.id;
+        let kind = message.kind;
         // Of the alert itself, each lane has its recipients (see `Route::lane`): the push lane and
         // the fallback after it those the selection found reachable by push, the SMS lane the
         // others. Only the lanes that may push need their devices.
@@ -104,9 +101,9 @@ impl Batch {
             for device in queries::devices_of(conn, &ids).await? {
                 devices.entry(device.participant_id).or_default().push(DeviceTarget {
                     id: device.id,
-                    platform: Platform::from_database(&device.platform),
+                    platform: device.platform,
                     token: device.push_token,
-                    apns_environment: device.apns_environment.as_deref().map(ApnsEnvironment::from_database),
+                    apns_environment: device.apns_environment,
                 });
             }
         }
@@ -115,14 +112,14 @@ impl Batch {
             .map(|row| Contact {
                 recipient: Recipient {
                     participant_id: row.participant_id,
-                    active: row.status == ParticipantStatus::Active.as_str(),
-                    channels: row.channels.iter().map(|c| Channel::from_database(c)).collect(),
+                    active: row.status == ParticipantStatus::Active,
+                    channels: row.channels,
                     has_phone: row.phone_number.is_some(),
                     has_verified_email: row.email.is_some(),
                     devices: devices.remove(&row.participant_id).unwrap_or_default(),
                     push_expected: row.push_expected,
                 },
-                language: Language::from_database(&row.language),
+                language: row.language,
                 phone: row.phone_number,
                 email: row.email,
             })
@@ -130,22 +127,12 @@ impl Batch {
         let made = queries::existing(conn, message_id, batch_no)
             .await?
             .into_iter()
-            .map(|row| {
-                let state = match row.state.as_str() {
-                    "retrying" => State::Retrying,
-                    "failed" => State::Failed,
-                    _ => State::Sent,
-                };
-                (
-                    (row.participant_id, Channel::from_database(&row.channel), row.device_id),
-                    (state, row.attempts),
-                )
-            })
+            .map(|row| ((row.participant_id, row.channel, row.device_id), (row.state, row.attempts)))
             .collect();
         let mut reached: HashMap<Uuid, Vec<Channel>> = HashMap::new();
         if kind != MessageKind::Alert {
             for row in queries::reached_channels(conn, alert_id, batch_no).await? {
-                reached.entry(row.participant_id).or_default().push(Channel::from_database(&row.channel));
+                reached.entry(row.participant_id).or_default().push(row.channel);
             }
         }
         let alert_texts: AlertTexts = serde_json::from_value(alert.texts.clone()).map_err(|error| {
@@ -171,10 +158,7 @@ impl Batch {
                 (*language, texts)
             })
             .collect();
-        let channels: Vec<Channel> = effective_channels(alert.urgent, &alert.channels)
-            .iter()
-            .map(|c| Channel::from_database(c))
-            .collect();
+        let channels = effective_channels(alert.urgent, &alert.channels);
         Ok(Self {
             alert_id,
             message_id,
@@ -258,7 +242,7 @@ pub(super) async fn deliver_rounds(
         }
         let is_retry = |(index, route): &(usize, Route)| {
             let key = (batch.contacts[*index].recipient.participant_id, route.channel(), route.device_id());
-            matches!(made.get(&key), Some((State::Retrying, _)))
+            matches!(made.get(&key), Some((DeliveryState::Retrying, _)))
         };
         if round == ROUNDS_PER_RUN {
             // This run's retries are spent; what is new still goes now, the rest waits.
@@ -345,7 +329,7 @@ async fn hand_over_all(
         let previous = made.get(&key).map_or(0, |(_, attempts)| *attempts);
         let mut dead_device = None;
         let (state, provider_message_id, error_code) = match outcome {
-            HandOver::Sent { provider_message_id } => (State::Sent, provider_message_id, None),
+            HandOver::Sent { provider_message_id } => (DeliveryState::Sent, provider_message_id, None),
             HandOver::Failed { code, dead_token } => {
                 if let (Route::Push(device), Some(dead)) = (&route, dead_token) {
                     dead_device = Some(DeadDevice {
@@ -355,11 +339,11 @@ async fn hand_over_all(
                         code: code.clone(),
                     });
                 }
-                (State::Failed, None, Some(code))
+                (DeliveryState::Failed, None, Some(code))
             }
             HandOver::Retry { code, after } => {
                 end.wait_hint = end.wait_hint.max(after);
-                (if give_up { State::Failed } else { State::Retrying }, None, Some(code))
+                (if give_up { DeliveryState::Failed } else { DeliveryState::Retrying }, None, Some(code))
             }
         };
         made.insert(key, (state, previous.saturating_add(1)));
@@ -368,18 +352,14 @@ async fn hand_over_all(
             message_id: batch.message_id,
             batch_no: batch.batch_no,
             participant_id,
-            channel: route.channel().as_str(),
+            channel: route.channel(),
             device_id: route.device_id(),
             platform: match &route {
-                Route::Push(device) => Some(device.platform.as_str()),
+                Route::Push(device) => Some(device.platform),
                 _ => None,
             },
-            reason: route.reason().as_str(),
-            state: match state {
-                State::Sent => "sent",
-                State::Failed => "failed",
-                State::Retrying => "retrying",
-            },
+            reason: route.reason(),
+            state,
             attempts: previous.saturating_add(1),
             resent_after_interruption: batch.follows_interruption && previous == 0,
             provider_message_id,

@@ -1,0 +1,105 @@
+//! The closed sets of alerts and their delivery, as the alert and delivery tables store them.
+
+use super::{Channel, text_enum};
+
+text_enum!(
+    /// Where an alert is in its life.
+    AlertStatus {
+        /// Being prepared; nothing has been sent.
+        Draft => "draft",
+        /// Sent; participants are being reached and may answer.
+        Active => "active",
+        /// Closed with an outcome and a closing message; accepts nothing more.
+        Closed => "closed",
+    }
+);
+
+text_enum!(
+    /// How an alert ended; success rates steer the programme (design.md section 1).
+    Outcome {
+        /// A direct result thanks to participants.
+        HardSuccess => "hard_success",
+        /// A good outcome not due to participants.
+        SoftSuccess => "soft_success",
+        NoResult => "no_result",
+        Cancelled => "cancelled",
+    }
+);
+
+text_enum!(
+    /// What a message of an alert is.
+    MessageKind {
+        /// The alert itself, sent to the recipients of one wave.
+        Alert => "alert",
+        /// An extra message to everyone reached.
+        Update => "update",
+        /// The closing message to everyone reached.
+        Closing => "closing",
+    }
+);
+
+text_enum!(
+    /// What the control room made of a tip.
+    Assessment {
+        Relevant => "relevant",
+        NotRelevant => "not_relevant",
+        /// Passed on to a unit (named in `forwarded_to`).
+        Forwarded => "forwarded",
+    }
+);
+
+text_enum!(
+    /// A lane of delivery work.
+    Lane {
+        Push => "push",
+        Sms => "sms",
+        Email => "email",
+        /// The SMS to recipients the push lane was meant to reach: after their pushes failed for
+        /// good (or their device went before it was tried). Queued when the push lane ends.
+        FallbackSms => "fallback_sms",
+    }
+);
+
+impl Lane {
+    pub fn channel(self) -> Channel {
+        match self {
+            Self::Push => Channel::Push,
+            Self::Sms | Self::FallbackSms => Channel::Sms,
+            Self::Email => Channel::Email,
+        }
+    }
+
+    /// The lanes of earlier messages that a follow-up in this lane waits for, batch by batch, so
+    /// that it arrives after them: its own channel's, and for SMS also the push lane's (whose end
+    /// queues the SMS after failed pushes).
+    pub fn follows(self) -> &'static [Lane] {
+        match self {
+            Self::Push => &[Lane::Push],
+            Self::Sms | Self::FallbackSms => &[Lane::Push, Lane::Sms, Lane::FallbackSms],
+            Self::Email => &[Lane::Email],
+        }
+    }
+}
+
+text_enum!(
+    /// Why a channel is used: the primary route, or which SMS fallback rule applied.
+    Reason {
+        Primary => "primary",
+        NoPushDevice => "no_push_device",
+        PushFailed => "push_failed",
+        NotAcknowledged => "not_acknowledged",
+    }
+);
+
+text_enum!(
+    /// Where a delivery stands.
+    DeliveryState {
+        /// A passing failure; try again.
+        Retrying => "retrying",
+        /// Accepted by the provider.
+        Sent => "sent",
+        /// The provider confirmed it arrived (an SMS receipt).
+        Delivered => "delivered",
+        Failed => "failed",
+    }
+);
