@@ -23,9 +23,7 @@ use burgernet_core::alerts::progress::{self, Counters};
 use burgernet_core::auth::staff::StaffMember;
 use burgernet_core::config::EventStreamSettings;
 use burgernet_core::db::DbPool;
-use burgernet_core::db::dossier as dossier_queries;
 use burgernet_core::ids::AlertId;
-use burgernet_core::vocabulary::alerts::AlertStatus;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::json;
@@ -290,19 +288,14 @@ async fn find_progress(pool: &DbPool, alert: AlertId, after: Option<i32>) -> any
     let mut conn = pool.get().await?;
     // The status first: the closing's dossier entry and batches, committed with it, are then
     // among what is read next.
-    let closed = burgernet_core::db::alerts::find_state(&mut conn, alert)
-        .await?
-        .is_some_and(|alert| alert.status == AlertStatus::Closed);
+    let closed = progress::is_closed(&mut conn, alert).await?;
     let (after, rows) = match after {
-        Some(after) => (after, dossier_queries::entries(&mut conn, alert, after, ENTRIES_PER_POLL).await?),
-        None => (dossier_queries::last_seq(&mut conn, alert).await?, Vec::new()),
+        Some(after) => (after, dossier::entries_after(&mut conn, alert, after, ENTRIES_PER_POLL).await?),
+        None => (dossier::last_seq(&mut conn, alert).await?, Vec::new()),
     };
     let caught_up = (rows.len() as i64) < ENTRIES_PER_POLL;
-    let entries: Vec<(i32, String)> = dossier::readable(&mut conn, rows)
-        .await?
-        .into_iter()
-        .map(|entry| (entry.seq, dossier_event(entry)))
-        .collect();
+    let entries: Vec<(i32, String)> =
+        rows.into_iter().map(|entry| (entry.seq, dossier_event(entry))).collect();
     let last_seq = entries.last().map_or(after, |(seq, _)| *seq);
     let counters = progress::counters(&mut conn, alert).await?;
     let over = closed && caught_up && counters.batches_pending == 0;
@@ -440,9 +433,7 @@ impl Viewer {
         let missed = if sent_seq < finding.after {
             self.pending = Some(finding.clone());
             let mut conn = self.pool.get().await?;
-            let rows =
-                dossier_queries::entries(&mut conn, self.place.alert, sent_seq, ENTRIES_PER_POLL).await?;
-            Some(dossier::readable(&mut conn, rows).await?)
+            Some(dossier::entries_after(&mut conn, self.place.alert, sent_seq, ENTRIES_PER_POLL).await?)
         } else {
             None
         };

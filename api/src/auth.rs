@@ -158,6 +158,8 @@ impl FromRequest for RelationsOfficer {
 pub struct ParticipantManager(pub StaffMember);
 
 impl ParticipantManager {
+    /// Refuses another municipality at once, before the request's input is judged (the services
+    /// refuse it again whatever calls them).
     pub fn ensure_municipality(&self, cbs_code: &str) -> Result<(), ApiError> {
         ensure_scope(self.0.may_access_municipality(cbs_code, None))
     }

@@ -233,6 +233,18 @@ impl From<burgernet_core::reference_data::ReferenceDataError> for ApiError {
     }
 }
 
+impl From<burgernet_core::reference_data::LookupError> for ApiError {
+    fn from(error: burgernet_core::reference_data::LookupError) -> Self {
+        use burgernet_core::reference_data::LookupError as E;
+        let detail = error.to_string();
+        match error {
+            E::OutOfScope(out_of_scope) => out_of_scope.into(),
+            E::NoSuchRegion(_) | E::NoSuchMunicipality(_) => Self::not_found(detail),
+            E::Database(inner) => inner.into(),
+        }
+    }
+}
+
 /// What every staff endpoint answers to a caller who may not use it; listed in each operation's
 /// responses beside its own.
 #[derive(utoipa::IntoResponses)]
@@ -320,12 +332,13 @@ impl From<burgernet_core::participants::account::AccountError> for ApiError {
     }
 }
 
-impl From<burgernet_core::participants::management::DecisionError> for ApiError {
-    fn from(error: burgernet_core::participants::management::DecisionError) -> Self {
-        use burgernet_core::participants::management::DecisionError as E;
+impl From<burgernet_core::participants::management::ManagementError> for ApiError {
+    fn from(error: burgernet_core::participants::management::ManagementError) -> Self {
+        use burgernet_core::participants::management::ManagementError as E;
         let detail = error.to_string();
         match error {
-            E::NotFound => Self::not_found(detail),
+            E::OutOfScope(out_of_scope) => out_of_scope.into(),
+            E::NotFound | E::NoSuchMunicipality(_) => Self::not_found(detail),
             E::NotApplicable { .. } => Self::conflict("decision_not_applicable", detail),
             E::Invalid(invalid) => invalid.into(),
             E::Database(inner) => inner.into(),

@@ -13,6 +13,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use crate::auth::staff::{OutOfScope, StaffMember};
 use crate::db::reference_data as queries;
 use crate::ids::RegionId;
 use crate::vocabulary::regions::{CbsCode, Municipality, MunicipalityImport, Region, RegionCode};
@@ -230,6 +231,60 @@ pub async fn list_municipalities(
         None => None,
     };
     Ok(queries::list_municipalities(conn, region_id).await?)
+}
+
+/// Why a staff member gets no region or municipality.
+#[derive(Debug, thiserror::Error)]
+pub enum LookupError {
+    /// Another region or municipality than theirs.
+    #[error(transparent)]
+    OutOfScope(#[from] OutOfScope),
+    #[error("There is no region {0}.")]
+    NoSuchRegion(String),
+    #[error("There is no municipality {0}.")]
+    NoSuchMunicipality(String),
+    #[error(transparent)]
+    Database(#[from] diesel::result::Error),
+}
+
+/// The region, for a staff member who may see it (its dispatchers, and administrators).
+pub async fn region_for(
+    conn: &mut AsyncPgConnection,
+    staff: &StaffMember,
+    code: &RegionCode,
+) -> Result<Region, LookupError> {
+    staff.ensure_region(code.as_str())?;
+    queries::find_region(conn, code)
+        .await?
+        .ok_or_else(|| LookupError::NoSuchRegion(code.as_str().to_string()))
+}
+
+/// The region's municipalities by name, for a staff member who may see the region.
+pub async fn municipalities_of_region_for(
+    conn: &mut AsyncPgConnection,
+    staff: &StaffMember,
+    code: &RegionCode,
+) -> Result<Vec<Municipality>, LookupError> {
+    staff.ensure_region(code.as_str())?;
+    match list_municipalities(conn, Some(code)).await {
+        Ok(municipalities) => Ok(municipalities),
+        Err(ReferenceDataError::Database(error)) => Err(error.into()),
+        Err(_) => Err(LookupError::NoSuchRegion(code.as_str().to_string())),
+    }
+}
+
+/// The municipality, for a staff member who may see it: its relations officers, the dispatchers
+/// of its region, administrators. Scope first, so staff outside it cannot learn whether a code
+/// exists.
+pub async fn municipality_for(
+    conn: &mut AsyncPgConnection,
+    staff: &StaffMember,
+    code: &CbsCode,
+) -> Result<Municipality, LookupError> {
+    let municipality = queries::find_municipality(conn, code).await?;
+    let region = municipality.as_ref().and_then(|m| m.region.as_ref()).map(|r| r.as_str());
+    staff.ensure_municipality(code.as_str(), region)?;
+    municipality.ok_or_else(|| LookupError::NoSuchMunicipality(code.as_str().to_string()))
 }
 
 /// The region a municipality belongs to (`None` when it has none or does not exist).

@@ -28,6 +28,7 @@ mod reference_data;
 mod resilience;
 mod retention_and_erasure;
 mod selection;
+mod service_access;
 mod sign_in;
 mod sms_receipts;
 mod tip_media;

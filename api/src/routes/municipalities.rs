@@ -4,7 +4,7 @@ use actix_web::{get, web};
 use burgernet_core::reference_data;
 use burgernet_core::vocabulary::regions::{CbsCode, Municipality};
 
-use crate::auth::{Staff, ensure_scope};
+use crate::auth::Staff;
 use crate::error::{ApiError, Problem, StaffAccessProblems};
 use crate::state::AppState;
 
@@ -30,12 +30,5 @@ pub async fn get_municipality(
     cbs_code: web::Path<CbsCode>,
 ) -> Result<web::Json<Municipality>, ApiError> {
     let mut conn = state.db().await?;
-    let municipality = reference_data::find_municipality(&mut conn, &cbs_code).await?;
-    let region = municipality.as_ref().and_then(|m| m.region.as_ref()).map(|r| r.as_str());
-    // Scope first, so staff outside it cannot learn whether a code exists.
-    ensure_scope(member.may_access_municipality(cbs_code.as_str(), region))?;
-    Ok(web::Json(
-        municipality
-            .ok_or_else(|| ApiError::not_found(format!("There is no municipality {}.", cbs_code.as_str())))?,
-    ))
+    Ok(web::Json(reference_data::municipality_for(&mut conn, &member, &cbs_code).await?))
 }

@@ -2,7 +2,6 @@
 //! participant's record, decisions about their status, and whether sign-ups need approval.
 
 use actix_web::{get, post, put, web};
-use burgernet_core::db::participants as participant_queries;
 use burgernet_core::ids::ParticipantId;
 use burgernet_core::participants::management::{
     self, Decision, Listing, Page, ParticipantPage, ParticipantRecord, Queue, parse_reason,
@@ -92,7 +91,7 @@ pub async fn list_participants(
         page,
     };
     let mut conn = state.db().await?;
-    Ok(web::Json(management::list(&mut conn, cbs_code.as_str(), &listing).await?))
+    Ok(web::Json(management::list(&mut conn, &manager.0, cbs_code.as_str(), &listing).await?))
 }
 
 /// A work queue of the municipality: `approval` (pending sign-ups), `verification` (e-mail
@@ -128,7 +127,7 @@ pub async fn list_queue(
         ..Listing::default()
     };
     let mut conn = state.db().await?;
-    Ok(web::Json(management::list(&mut conn, cbs_code.as_str(), &listing).await?))
+    Ok(web::Json(management::list(&mut conn, &manager.0, cbs_code.as_str(), &listing).await?))
 }
 
 /// One participant of the municipality: contact details, status, places and the staff actions
@@ -156,12 +155,10 @@ pub async fn get_participant(
     path: web::Path<(CbsCode, uuid::Uuid)>,
 ) -> Result<web::Json<ParticipantRecord>, ApiError> {
     let (cbs_code, participant) = path.into_inner();
-    manager.ensure_municipality(cbs_code.as_str())?;
     let mut conn = state.db().await?;
-    management::record(&mut conn, cbs_code.as_str(), ParticipantId(participant))
-        .await?
-        .map(web::Json)
-        .ok_or_else(|| ApiError::not_found("There is no such participant in this municipality."))
+    Ok(web::Json(
+        management::record(&mut conn, &manager.0, cbs_code.as_str(), ParticipantId(participant)).await?,
+    ))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -208,11 +205,11 @@ pub async fn decide(
     let mut conn = state.db().await?;
     let record = management::decide(
         &mut conn,
+        &manager.0,
         cbs_code.as_str(),
         ParticipantId(participant),
         body.decision,
         &reason,
-        &manager.0,
     )
     .await?;
     Ok(web::Json(record))
@@ -248,13 +245,8 @@ pub async fn set_approval_policy(
     cbs_code: web::Path<CbsCode>,
     body: JsonBody<ApprovalPolicy>,
 ) -> Result<web::Json<ApprovalPolicy>, ApiError> {
-    manager.ensure_municipality(cbs_code.as_str())?;
     let mut conn = state.db().await?;
-    if participant_queries::set_requires_approval(&mut conn, cbs_code.as_str(), body.requires_approval)
-        .await?
-        == 0
-    {
-        return Err(ApiError::not_found(format!("There is no municipality {}.", cbs_code.as_str())));
-    }
+    management::set_requires_approval(&mut conn, &manager.0, cbs_code.as_str(), body.requires_approval)
+        .await?;
     Ok(web::Json(body.into_inner()))
 }

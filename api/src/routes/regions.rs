@@ -5,7 +5,7 @@ use burgernet_core::reference_data;
 use burgernet_core::vocabulary::regions::{CbsCode, Municipality, Region, RegionCode};
 use serde::Deserialize;
 
-use crate::auth::{Admin, Staff, ensure_scope};
+use crate::auth::{Admin, Staff};
 use crate::error::{ApiError, JsonBodyProblems, Problem, StaffAccessProblems};
 use crate::json::JsonBody;
 use crate::state::AppState;
@@ -90,12 +90,8 @@ pub async fn get_region(
     Staff(member): Staff,
     code: web::Path<RegionCode>,
 ) -> Result<web::Json<Region>, ApiError> {
-    ensure_scope(member.may_access_region(code.as_str()))?;
     let mut conn = state.db().await?;
-    let region = reference_data::find_region(&mut conn, &code).await?;
-    Ok(web::Json(
-        region.ok_or_else(|| ApiError::not_found(format!("There is no region {}.", code.as_str())))?,
-    ))
+    Ok(web::Json(reference_data::region_for(&mut conn, &member, &code).await?))
 }
 
 /// The municipalities of a police region.
@@ -118,12 +114,6 @@ pub async fn list_region_municipalities(
     Staff(member): Staff,
     code: web::Path<RegionCode>,
 ) -> Result<web::Json<Vec<Municipality>>, ApiError> {
-    ensure_scope(member.may_access_region(code.as_str()))?;
     let mut conn = state.db().await?;
-    match reference_data::list_municipalities(&mut conn, Some(&code)).await {
-        Err(reference_data::ReferenceDataError::NotFound { .. }) => {
-            Err(ApiError::not_found(format!("There is no region {}.", code.as_str())))
-        }
-        other => Ok(web::Json(other?)),
-    }
+    Ok(web::Json(reference_data::municipalities_of_region_for(&mut conn, &member, &code).await?))
 }

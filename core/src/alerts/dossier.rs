@@ -219,6 +219,23 @@ pub async fn readable(
         .collect())
 }
 
+/// Up to `limit` entries after entry `after_seq`, oldest first, [`readable`] (the live event
+/// stream's page).
+pub async fn entries_after(
+    conn: &mut AsyncPgConnection,
+    alert: AlertId,
+    after_seq: i32,
+    limit: i64,
+) -> diesel::QueryResult<Vec<DossierEntry>> {
+    let rows = queries::entries(conn, alert, after_seq, limit).await?;
+    readable(conn, rows).await
+}
+
+/// The number of the alert's latest entry (0 when it has none).
+pub async fn last_seq(conn: &mut AsyncPgConnection, alert: AlertId) -> diesel::QueryResult<i32> {
+    queries::last_seq(conn, alert).await
+}
+
 /// Entries are read in pages of this many.
 const PAGE: i64 = 1_000;
 

@@ -187,6 +187,11 @@ pub async fn exists(conn: &mut AsyncPgConnection, alert: AlertId) -> diesel::Que
     Ok(queries::find_state(conn, alert).await?.is_some())
 }
 
+/// Whether the alert is closed (`false` when there is no such alert).
+pub async fn is_closed(conn: &mut AsyncPgConnection, alert: AlertId) -> diesel::QueryResult<bool> {
+    Ok(queries::find_state(conn, alert).await?.is_some_and(|state| state.status == AlertStatus::Closed))
+}
+
 /// One alert as a staff member who may see it looks it up; the look is recorded in the dossier
 /// (`viewed`, once per quarter of an hour per person).
 pub async fn look_up(

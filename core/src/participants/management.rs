@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use super::account::{self, Place, StaffAction, staff_actions};
 use super::notices::{Notice, NotifyParticipant};
-use crate::auth::staff::{StaffMember, StaffRole};
+use crate::auth::staff::{OutOfScope, StaffMember, StaffRole};
 use crate::db::participants::{self as queries, NewStaffAction, ParticipantFilter, ParticipantRow};
 use crate::db::sign_in as sign_in_queries;
 use crate::ids::ParticipantId;
@@ -144,11 +144,14 @@ pub struct ParticipantPage {
     pub total: i64,
 }
 
+/// The participants `staff` manages in the municipality, as `listing` asks.
 pub async fn list(
     conn: &mut AsyncPgConnection,
+    staff: &StaffMember,
     municipality_cbs: &str,
     listing: &Listing,
-) -> Result<ParticipantPage, diesel::result::Error> {
+) -> Result<ParticipantPage, ManagementError> {
+    staff.ensure_municipality(municipality_cbs, None)?;
     let mut statuses = listing.status.map(|status| vec![status]);
     let mut email_unverified_since = None;
     match listing.queue {
@@ -178,17 +181,19 @@ pub async fn list(
     })
 }
 
-/// The participant, if their managing municipality is this one.
+/// The participant, if their managing municipality is this one and `staff` manages it.
 pub async fn record(
     conn: &mut AsyncPgConnection,
+    staff: &StaffMember,
     municipality_cbs: &str,
     participant: ParticipantId,
-) -> Result<Option<ParticipantRecord>, diesel::result::Error> {
-    let Some(row) = queries::find(conn, participant, false).await? else { return Ok(None) };
+) -> Result<ParticipantRecord, ManagementError> {
+    staff.ensure_municipality(municipality_cbs, None)?;
+    let row = queries::find(conn, participant, false).await?.ok_or(ManagementError::NotFound)?;
     if row.municipality_cbs.as_deref() != Some(municipality_cbs) {
-        return Ok(None);
+        return Err(ManagementError::NotFound);
     }
-    Ok(Some(ParticipantRecord {
+    Ok(ParticipantRecord {
         summary: ParticipantSummary::from_row(row),
         places: account::load_places(conn, &[participant])
             .await?
@@ -196,7 +201,21 @@ pub async fn record(
             .map(|(_, place)| place)
             .collect(),
         staff_actions: staff_actions(conn, participant).await?,
-    }))
+    })
+}
+
+/// Whether sign-ups in the municipality wait for its approval, as `staff` (who manages it) sets it.
+pub async fn set_requires_approval(
+    conn: &mut AsyncPgConnection,
+    staff: &StaffMember,
+    municipality_cbs: &str,
+    requires_approval: bool,
+) -> Result<(), ManagementError> {
+    staff.ensure_municipality(municipality_cbs, None)?;
+    if queries::set_requires_approval(conn, municipality_cbs, requires_approval).await? == 0 {
+        return Err(ManagementError::NoSuchMunicipality(municipality_cbs.to_string()));
+    }
+    Ok(())
 }
 
 /// A decision by municipal staff about a participant.
@@ -240,10 +259,16 @@ impl Decision {
     }
 }
 
+/// Why a municipal task was refused.
 #[derive(Debug, thiserror::Error)]
-pub enum DecisionError {
+pub enum ManagementError {
+    /// Another municipality than the staff member's (or one their role may not manage).
+    #[error(transparent)]
+    OutOfScope(#[from] OutOfScope),
     #[error("There is no such participant in this municipality.")]
     NotFound,
+    #[error("There is no municipality {0}.")]
+    NoSuchMunicipality(String),
     #[error("A participant who is {from} cannot be {decision}d.", from = .from.as_str(), decision = .decision.as_str())]
     NotApplicable { decision: Decision, from: ParticipantStatus },
     #[error(transparent)]
@@ -274,19 +299,20 @@ fn role_name(role: &StaffRole) -> &'static str {
 /// sessions in it too (sign-in then stays closed to their number, see `sign_in`).
 pub async fn decide(
     conn: &mut AsyncPgConnection,
+    staff: &StaffMember,
     municipality_cbs: &str,
     participant: ParticipantId,
     decision: Decision,
     reason: &str,
-    staff: &StaffMember,
-) -> Result<ParticipantRecord, DecisionError> {
+) -> Result<ParticipantRecord, ManagementError> {
+    staff.ensure_municipality(municipality_cbs, None)?;
     conn.transaction(async |conn| {
-        let row = queries::find(conn, participant, true).await?.ok_or(DecisionError::NotFound)?;
+        let row = queries::find(conn, participant, true).await?.ok_or(ManagementError::NotFound)?;
         if row.municipality_cbs.as_deref() != Some(municipality_cbs) {
-            return Err(DecisionError::NotFound);
+            return Err(ManagementError::NotFound);
         }
         let from = row.status;
-        let to = decision.transition(from).ok_or(DecisionError::NotApplicable { decision, from })?;
+        let to = decision.transition(from).ok_or(ManagementError::NotApplicable { decision, from })?;
         queries::set_status_and_municipality(conn, participant, to, Some(municipality_cbs)).await?;
         queries::insert_staff_action(
             conn,
@@ -315,9 +341,7 @@ pub async fn decide(
         if let Some(notice) = notice {
             NotifyParticipant { participant_id: participant, notice }.enqueue(conn).await?;
         }
-        Ok(record(conn, municipality_cbs, participant)
-            .await?
-            .expect("the participant is in this municipality"))
+        record(conn, staff, municipality_cbs, participant).await
     })
     .await
 }
