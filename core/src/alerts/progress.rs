@@ -199,9 +199,9 @@ pub async fn look_up(
     staff: &StaffMember,
     id: AlertId,
 ) -> Result<Alert, AccessError> {
-    let row = access::alert_seen_by(conn, staff, id, false).await?;
+    let alert = view(conn, staff, id).await?;
     dossier::record_view(conn, id, &Actor::staff(staff), "viewed", json!({})).await?;
-    Ok(view_of(conn, row).await?)
+    Ok(alert)
 }
 
 /// One alert, for a staff member who may see it.
