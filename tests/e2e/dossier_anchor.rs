@@ -166,7 +166,7 @@ async fn a_forged_checkpoint_is_reported() {
         number: 2,
         previous: None,
         written_at: chrono::Utc::now(),
-        heads: vec![ChainHead { alert_id: alert.0, seq, hash: burgernet_core::hex(&hash) }],
+        heads: vec![ChainHead { alert_id: alert, seq, hash: burgernet_core::hex(&hash) }],
     };
     let other_key = CheckpointKey::parse("not-the-workers-key-0123456789abcdef0123").unwrap();
     let written = app

@@ -219,7 +219,7 @@ async fn insert_tip(
         &NewTip {
             id,
             alert,
-            participant: (!tip.anonymous).then_some(participant.0),
+            participant: (!tip.anonymous).then_some(participant),
             sender_key_hash: sender_key.as_ref().map(SenderKey::hash),
             text: &tip.text,
             seen_at: tip.seen_at,

@@ -11,7 +11,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::schema::{alert_recipients, delivery_batches, devices};
-use crate::ids::{AlertId, AlertMessageId, DeviceId};
+use crate::ids::{AlertId, AlertMessageId, DeviceId, ParticipantId};
 use crate::vocabulary::alerts::{DeliveryState, Lane, Reason};
 use crate::vocabulary::devices::{ApnsEnvironment, Platform};
 use crate::vocabulary::email::EmailAddress;
@@ -86,7 +86,7 @@ pub async fn finish_lane_unsent(conn: &mut AsyncPgConnection, key: LaneKey) -> Q
 #[derive(Debug, Clone, QueryableByName)]
 pub struct ContactRow {
     #[diesel(sql_type = SqlUuid)]
-    pub participant_id: Uuid,
+    pub participant_id: ParticipantId,
     #[diesel(sql_type = Text)]
     pub status: ParticipantStatus,
     #[diesel(sql_type = Array<Text>)]
@@ -130,8 +130,8 @@ pub async fn batch_contacts(
 
 #[derive(Debug, Clone, Queryable)]
 pub struct PushDeviceRow {
-    pub id: Uuid,
-    pub participant_id: Uuid,
+    pub id: DeviceId,
+    pub participant_id: ParticipantId,
     pub platform: Platform,
     pub push_token: String,
     pub apns_environment: Option<ApnsEnvironment>,
@@ -139,7 +139,7 @@ pub struct PushDeviceRow {
 
 pub async fn devices_of(
     conn: &mut AsyncPgConnection,
-    participants: &[Uuid],
+    participants: &[ParticipantId],
 ) -> QueryResult<Vec<PushDeviceRow>> {
     devices::table
         .filter(devices::participant_id.eq_any(participants))
@@ -159,11 +159,11 @@ pub async fn devices_of(
 #[derive(Debug, Clone, QueryableByName)]
 pub struct ExistingDelivery {
     #[diesel(sql_type = SqlUuid)]
-    pub participant_id: Uuid,
+    pub participant_id: ParticipantId,
     #[diesel(sql_type = Text)]
     pub channel: Channel,
     #[diesel(sql_type = Nullable<SqlUuid>)]
-    pub device_id: Option<Uuid>,
+    pub device_id: Option<DeviceId>,
     #[diesel(sql_type = Text)]
     pub state: DeliveryState,
     #[diesel(sql_type = SmallInt)]
@@ -191,9 +191,9 @@ pub struct DeliveryRecord {
     pub alert_id: AlertId,
     pub message_id: AlertMessageId,
     pub batch_no: i32,
-    pub participant_id: Uuid,
+    pub participant_id: ParticipantId,
     pub channel: Channel,
-    pub device_id: Option<Uuid>,
+    pub device_id: Option<DeviceId>,
     pub platform: Option<Platform>,
     pub reason: Reason,
     /// Sent, failed or retrying.
@@ -214,9 +214,9 @@ pub async fn record(conn: &mut AsyncPgConnection, records: &[DeliveryRecord]) ->
     let alerts: Vec<Uuid> = records.iter().map(|r| r.alert_id.0).collect();
     let messages: Vec<Uuid> = records.iter().map(|r| r.message_id.0).collect();
     let batches: Vec<i32> = records.iter().map(|r| r.batch_no).collect();
-    let participants: Vec<Uuid> = records.iter().map(|r| r.participant_id).collect();
+    let participants: Vec<ParticipantId> = records.iter().map(|r| r.participant_id).collect();
     let channels: Vec<Channel> = records.iter().map(|r| r.channel).collect();
-    let devices: Vec<Option<Uuid>> = records.iter().map(|r| r.device_id).collect();
+    let devices: Vec<Option<DeviceId>> = records.iter().map(|r| r.device_id).collect();
     let platforms: Vec<Option<Platform>> = records.iter().map(|r| r.platform).collect();
     let reasons: Vec<Reason> = records.iter().map(|r| r.reason).collect();
     let states: Vec<DeliveryState> = records.iter().map(|r| r.state).collect();
@@ -267,7 +267,7 @@ pub async fn record(conn: &mut AsyncPgConnection, records: &[DeliveryRecord]) ->
 #[derive(Debug, Clone, QueryableByName)]
 pub struct ReachedBy {
     #[diesel(sql_type = SqlUuid)]
-    pub participant_id: Uuid,
+    pub participant_id: ParticipantId,
     #[diesel(sql_type = Text)]
     pub channel: Channel,
 }
@@ -324,7 +324,7 @@ pub async fn earlier_lanes_finished(
 #[derive(QueryableByName)]
 struct ParticipantIdRow {
     #[diesel(sql_type = SqlUuid)]
-    participant_id: Uuid,
+    participant_id: ParticipantId,
 }
 
 /// Recipients of a batch whom `message` reached by push but who have not confirmed receipt and
@@ -334,7 +334,7 @@ pub async fn unacknowledged_push_recipients(
     alert: AlertId,
     message: AlertMessageId,
     batch_no: i32,
-) -> QueryResult<Vec<Uuid>> {
+) -> QueryResult<Vec<ParticipantId>> {
     let rows: Vec<ParticipantIdRow> = diesel::sql_query(
         "SELECT r.participant_id
            FROM alert_recipients r
@@ -496,7 +496,7 @@ pub async fn recipient_counts(conn: &mut AsyncPgConnection, alert: AlertId) -> Q
 #[derive(Debug, Clone, PartialEq, QueryableByName)]
 pub struct PushTiming {
     #[diesel(sql_type = SqlUuid)]
-    pub alert_id: Uuid,
+    pub alert_id: AlertId,
     /// `None` when the wave handed no push to a provider.
     #[diesel(sql_type = Nullable<Double>)]
     pub to_first_push: Option<f64>,

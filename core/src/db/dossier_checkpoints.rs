@@ -5,7 +5,6 @@ use chrono::{DateTime, Utc};
 use diesel::sql_types::{Array, BigInt, Bytea, Integer, Nullable, Timestamptz, Uuid as SqlUuid};
 use diesel::{OptionalExtension, QueryableByName};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use uuid::Uuid;
 
 use crate::ids::AlertId;
 
@@ -17,7 +16,7 @@ const CHECKPOINT_LOCK: i64 = 0x646f_7373_6965_7263;
 #[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
 pub struct ChainHeadRow {
     #[diesel(sql_type = SqlUuid)]
-    pub alert_id: Uuid,
+    pub alert_id: AlertId,
     #[diesel(sql_type = Integer)]
     pub seq: i32,
     #[diesel(sql_type = Bytea)]
@@ -90,7 +89,7 @@ pub async fn record(
     number: i64,
     digest: &[u8],
     written_at: DateTime<Utc>,
-    heads: &[(Uuid, i32)],
+    heads: &[(AlertId, i32)],
 ) -> diesel::QueryResult<()> {
     diesel::sql_query("INSERT INTO dossier_checkpoints (number, digest, written_at) VALUES ($1, $2, $3)")
         .bind::<BigInt, _>(number)
@@ -98,7 +97,7 @@ pub async fn record(
         .bind::<Timestamptz, _>(written_at)
         .execute(conn)
         .await?;
-    let (alerts, seqs): (Vec<Uuid>, Vec<i32>) = heads.iter().copied().unzip();
+    let (alerts, seqs): (Vec<AlertId>, Vec<i32>) = heads.iter().copied().unzip();
     diesel::sql_query(
         "INSERT INTO dossier_anchors (alert_id, seq, checkpoint)
          SELECT alert_id, seq, $3 FROM unnest($1::uuid[], $2::integer[]) AS heads (alert_id, seq)

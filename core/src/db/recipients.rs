@@ -14,7 +14,7 @@ use futures_util::Stream;
 use uuid::Uuid;
 
 use super::schema::{alert_areas, alert_messages, alert_recipients, alerts};
-use crate::ids::{AlertId, AlertMessageId, RegionId};
+use crate::ids::{AlertId, AlertMessageId, ParticipantId, RegionId};
 use crate::vocabulary::alerts::{AlertStatus, Lane, MessageKind};
 use crate::vocabulary::{Category, Channel};
 
@@ -154,7 +154,7 @@ pub async fn reach(
 #[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
 pub struct Candidate {
     #[diesel(sql_type = SqlUuid)]
-    pub participant_id: Uuid,
+    pub participant_id: ParticipantId,
     /// `place` or `live_location`: counted per wave in the dossier, never kept per recipient
     /// (it would be a record of where they were).
     #[diesel(sql_type = Text)]
@@ -200,7 +200,7 @@ pub async fn hold_open_alert(conn: &mut AsyncPgConnection, alert: AlertId) -> Qu
 /// One recipient of a batch being cut.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewRecipient {
-    pub participant_id: Uuid,
+    pub participant_id: ParticipantId,
     pub batch_no: i32,
     /// See `alert_recipients.push_expected`.
     pub push_expected: bool,
@@ -227,7 +227,7 @@ pub async fn insert_recipients(
 ) -> QueryResult<Vec<BatchFilled>> {
     let mut recipients: Vec<&NewRecipient> = recipients.iter().collect();
     recipients.sort_by_key(|recipient| recipient.participant_id);
-    let ids: Vec<Uuid> = recipients.iter().map(|r| r.participant_id).collect();
+    let ids: Vec<ParticipantId> = recipients.iter().map(|r| r.participant_id).collect();
     let batches: Vec<i32> = recipients.iter().map(|r| r.batch_no).collect();
     let push_expected: Vec<bool> = recipients.iter().map(|r| r.push_expected).collect();
     diesel::sql_query(

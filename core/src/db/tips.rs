@@ -13,7 +13,7 @@ pub struct NewTip<'a> {
     pub id: TipId,
     pub alert: AlertId,
     /// `None` for an anonymous tip: nothing in the row names its sender.
-    pub participant: Option<Uuid>,
+    pub participant: Option<ParticipantId>,
     /// For an anonymous tip: the hash of the key its sender holds.
     pub sender_key_hash: Option<Vec<u8>>,
     pub text: &'a str,
@@ -132,7 +132,7 @@ pub async fn list(conn: &mut AsyncPgConnection, alert: AlertId, limit: i64) -> Q
 #[derive(Debug, Clone, QueryableByName)]
 pub struct TipOwnership {
     #[diesel(sql_type = Nullable<SqlUuid>)]
-    pub participant_id: Option<Uuid>,
+    pub participant_id: Option<ParticipantId>,
     #[diesel(sql_type = Nullable<Bytea>)]
     pub sender_key_hash: Option<Vec<u8>>,
     #[diesel(sql_type = Text)]

@@ -132,7 +132,7 @@ pub struct Sender<'a> {
 impl Sender<'_> {
     fn owns(&self, tip: &TipOwnership) -> bool {
         match (&tip.participant_id, &tip.sender_key_hash, self.key) {
-            (Some(owner), _, _) => *owner == self.participant.0,
+            (Some(owner), _, _) => *owner == self.participant,
             (None, Some(hash), Some(key)) => key.hash() == *hash,
             (None, _, _) => false,
         }

@@ -7,13 +7,12 @@
 use std::collections::HashSet;
 
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 use super::DeliveryContext;
 use super::plan::{Made, Route};
 use super::rounds::{self, Batch, Contact};
 use crate::db::deliveries as queries;
-use crate::ids::AlertMessageId;
+use crate::ids::{AlertMessageId, ParticipantId};
 use crate::jobs::{BackgroundJob, JobError};
 use crate::vocabulary::Channel;
 use crate::vocabulary::alerts::{AlertStatus, DeliveryState, Lane, Reason};
@@ -40,7 +39,7 @@ impl BackgroundJob for SmsFallbackCheck {
             if alert.status == AlertStatus::Closed {
                 return Ok(());
             }
-            let unacknowledged: HashSet<Uuid> =
+            let unacknowledged: HashSet<ParticipantId> =
                 queries::unacknowledged_push_recipients(conn, alert.id, self.message_id, self.batch_no)
                     .await?
                     .into_iter()

@@ -20,7 +20,7 @@
 
 use std::collections::HashMap;
 
-use uuid::Uuid;
+use crate::ids::{DeviceId, ParticipantId};
 
 use crate::vocabulary::Channel;
 use crate::vocabulary::alerts::{DeliveryState, Lane, Reason};
@@ -33,7 +33,7 @@ pub fn effective_channels(urgent: bool, channels: &[Channel]) -> Vec<Channel> {
 /// A push device of a recipient.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeviceTarget {
-    pub id: Uuid,
+    pub id: DeviceId,
     pub platform: crate::vocabulary::devices::Platform,
     pub token: String,
     pub apns_environment: Option<crate::vocabulary::devices::ApnsEnvironment>,
@@ -42,7 +42,7 @@ pub struct DeviceTarget {
 /// What is known about one recipient when their batch is delivered.
 #[derive(Debug, Clone)]
 pub struct Recipient {
-    pub participant_id: Uuid,
+    pub participant_id: ParticipantId,
     /// Still active: a participant quarantined, removed or erased since the snapshot gets nothing.
     pub active: bool,
     pub channels: Vec<Channel>,
@@ -71,7 +71,7 @@ impl Route {
         }
     }
 
-    pub fn device_id(&self) -> Option<Uuid> {
+    pub fn device_id(&self) -> Option<DeviceId> {
         match self {
             Self::Push(device) => Some(device.id),
             _ => None,
@@ -101,7 +101,7 @@ impl Route {
 }
 
 /// The deliveries of one message, by (participant, channel, device).
-pub type Made = HashMap<(Uuid, Channel, Option<Uuid>), (DeliveryState, i16)>;
+pub type Made = HashMap<(ParticipantId, Channel, Option<DeviceId>), (DeliveryState, i16)>;
 
 /// The alert's routing settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -123,12 +123,17 @@ impl AlertRouting {
     }
 }
 
-fn state_of(made: &Made, participant: Uuid, channel: Channel, device: Option<Uuid>) -> Option<DeliveryState> {
+fn state_of(
+    made: &Made,
+    participant: ParticipantId,
+    channel: Channel,
+    device: Option<DeviceId>,
+) -> Option<DeliveryState> {
     made.get(&(participant, channel, device)).map(|(state, _)| *state)
 }
 
 /// Keeps the routes that still need a hand-over: never made, or being retried.
-fn still_needed(made: &Made, participant: Uuid, routes: Vec<Route>) -> Vec<Route> {
+fn still_needed(made: &Made, participant: ParticipantId, routes: Vec<Route>) -> Vec<Route> {
     routes
         .into_iter()
         .filter(|route| {
@@ -229,12 +234,14 @@ pub fn follow_up_routes(recipient: &Recipient, reached: &[Channel], made: &Made)
 
 #[cfg(test)]
 mod tests {
+    use uuid::Uuid;
+
     use super::*;
     use crate::vocabulary::devices::Platform;
 
     fn device(n: u128) -> DeviceTarget {
         DeviceTarget {
-            id: Uuid::from_u128(n),
+            id: DeviceId(Uuid::from_u128(n)),
             platform: Platform::Android,
             token: format!("t{n}"),
             apns_environment: None,
@@ -243,7 +250,7 @@ mod tests {
 
     fn recipient(channels: &[Channel], devices: Vec<DeviceTarget>) -> Recipient {
         Recipient {
-            participant_id: Uuid::from_u128(1),
+            participant_id: ParticipantId(Uuid::from_u128(1)),
             active: true,
             channels: channels.to_vec(),
             has_phone: true,

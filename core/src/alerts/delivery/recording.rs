@@ -14,12 +14,11 @@ use chrono::{DateTime, Utc};
 use diesel_async::AsyncConnection;
 use serde_json::json;
 use tokio::sync::{Mutex, OwnedSemaphorePermit, mpsc, watch};
-use uuid::Uuid;
 
 use super::super::{Actor, dossier};
 use crate::db::DbPool;
 use crate::db::deliveries::{self as queries, DeliveryRecord};
-use crate::ids::{AlertId, DeviceId};
+use crate::ids::{AlertId, AlertMessageId, DeviceId, ParticipantId};
 use crate::metrics::{DeliveryMetrics, DeliveryResult};
 use crate::vocabulary::Channel;
 use crate::vocabulary::alerts::{DeliveryState, MessageKind};
@@ -38,7 +37,7 @@ const WRITERS: usize = 2;
 /// A device whose token the provider declared dead.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeadDevice {
-    pub device_id: Uuid,
+    pub device_id: DeviceId,
     pub token: String,
     /// When the provider learned so: a device registered again since is kept.
     pub since: Option<DateTime<Utc>>,
@@ -185,11 +184,14 @@ async fn write_as_they_come(
 async fn write(pool: &DbPool, outcomes: &[&Outcome]) -> anyhow::Result<()> {
     // A target may have two outcomes here (a quick retry): the table keeps the later one, the
     // dossier both.
-    let mut latest: HashMap<(Uuid, i32, Uuid, Channel, Option<Uuid>), &DeliveryRecord> = HashMap::new();
+    let mut latest: HashMap<
+        (AlertMessageId, i32, ParticipantId, Channel, Option<DeviceId>),
+        &DeliveryRecord,
+    > = HashMap::new();
     let mut by_alert: Vec<(AlertId, Vec<serde_json::Value>)> = Vec::new();
     for outcome in outcomes {
         let r = &outcome.record;
-        latest.insert((r.message_id.0, r.batch_no, r.participant_id, r.channel, r.device_id), r);
+        latest.insert((r.message_id, r.batch_no, r.participant_id, r.channel, r.device_id), r);
         let result = json!({
             "message_id": r.message_id,
             "kind": outcome.kind,
@@ -217,7 +219,7 @@ async fn write(pool: &DbPool, outcomes: &[&Outcome]) -> anyhow::Result<()> {
         }
         for outcome in outcomes {
             let Some(dead) = &outcome.dead_device else { continue };
-            if queries::remove_dead_device(conn, DeviceId(dead.device_id), &dead.token, dead.since).await? {
+            if queries::remove_dead_device(conn, dead.device_id, &dead.token, dead.since).await? {
                 dossier::record(
                     conn,
                     outcome.record.alert_id,

@@ -9,7 +9,6 @@ use diesel_async::AsyncPgConnection;
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 use tokio::sync::OwnedSemaphorePermit;
-use uuid::Uuid;
 
 use super::DeliveryContext;
 use super::hand_over::{self, HandOver, MessageRef};
@@ -22,7 +21,7 @@ use crate::alerts::content::{AlertTexts, MessageTexts};
 use crate::backoff::Backoff;
 use crate::db::alerts::{self as alert_queries, AlertRow, MessageRow};
 use crate::db::deliveries::{self as queries, DeliveryRecord};
-use crate::ids::{AlertId, AlertMessageId};
+use crate::ids::{AlertId, AlertMessageId, ParticipantId};
 use crate::jobs::JobError;
 use crate::vocabulary::alerts::{DeliveryState, Lane, MessageKind};
 use crate::vocabulary::email::EmailAddress;
@@ -68,7 +67,7 @@ pub(super) struct Batch {
     pub(super) contacts: Vec<Contact>,
     rendered: HashMap<Language, Rendered>,
     /// For follow-ups: the channels that carried the alert to each recipient.
-    reached: HashMap<Uuid, Vec<Channel>>,
+    reached: HashMap<ParticipantId, Vec<Channel>>,
     /// What was made before this run.
     made: Made,
     follows_interruption: bool,
@@ -95,9 +94,9 @@ impl Batch {
             _ => None,
         };
         let rows = queries::batch_contacts(conn, alert_id, batch_no, push_expected).await?;
-        let mut devices: HashMap<Uuid, Vec<DeviceTarget>> = HashMap::new();
+        let mut devices: HashMap<ParticipantId, Vec<DeviceTarget>> = HashMap::new();
         if matches!(lane, Lane::Push | Lane::FallbackSms) {
-            let ids: Vec<Uuid> = rows.iter().map(|c| c.participant_id).collect();
+            let ids: Vec<ParticipantId> = rows.iter().map(|c| c.participant_id).collect();
             for device in queries::devices_of(conn, &ids).await? {
                 devices.entry(device.participant_id).or_default().push(DeviceTarget {
                     id: device.id,
@@ -129,7 +128,7 @@ impl Batch {
             .into_iter()
             .map(|row| ((row.participant_id, row.channel, row.device_id), (row.state, row.attempts)))
             .collect();
-        let mut reached: HashMap<Uuid, Vec<Channel>> = HashMap::new();
+        let mut reached: HashMap<ParticipantId, Vec<Channel>> = HashMap::new();
         if kind != MessageKind::Alert {
             for row in queries::reached_channels(conn, alert_id, batch_no).await? {
                 reached.entry(row.participant_id).or_default().push(row.channel);

@@ -16,7 +16,6 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use uuid::Uuid;
 
 use crate::db::{self, dossier_checkpoints as queries};
 use crate::env::{ConfigError, Env, parse};
@@ -98,7 +97,7 @@ impl CheckpointSettings {
 /// The last entry of one alert's dossier, as a checkpoint names it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChainHead {
-    pub alert_id: Uuid,
+    pub alert_id: AlertId,
     pub seq: i32,
     /// SHA-256 of the entry, hex.
     pub hash: String,
@@ -251,7 +250,8 @@ pub async fn write_checkpoint(
                 stored
             }
         };
-        let heads: Vec<(Uuid, i32)> = recorded.heads.iter().map(|head| (head.alert_id, head.seq)).collect();
+        let heads: Vec<(AlertId, i32)> =
+            recorded.heads.iter().map(|head| (head.alert_id, head.seq)).collect();
         queries::record(conn, number, &recorded.digest(), recorded.written_at, &heads).await?;
         Ok(Some(number))
     })
@@ -324,7 +324,7 @@ pub async fn verify(
         {
             problem(&object, format!("it does not link to checkpoint {number}: one of the two was replaced"));
         }
-        for head in checkpoint.heads.iter().filter(|head| head.alert_id == alert.0) {
+        for head in checkpoint.heads.iter().filter(|head| head.alert_id == alert) {
             anchored_heads += 1;
             match queries::entry_hash(conn, alert, head.seq).await? {
                 None => problem(
@@ -370,6 +370,8 @@ pub async fn warn_if_role_can_rewrite_dossier(pool: &db::DbPool) {
 
 #[cfg(test)]
 mod tests {
+    use uuid::Uuid;
+
     use super::*;
 
     fn key(text: &str) -> CheckpointKey {
@@ -381,7 +383,7 @@ mod tests {
             number: 7,
             previous: Some("ab".repeat(32)),
             written_at: "2026-12-08T03:00:00.123456Z".parse().unwrap(),
-            heads: vec![ChainHead { alert_id: Uuid::nil(), seq: 4, hash: "cd".repeat(32) }],
+            heads: vec![ChainHead { alert_id: AlertId(Uuid::nil()), seq: 4, hash: "cd".repeat(32) }],
         }
     }
 
