@@ -771,8 +771,11 @@ async fn the_event_stream_follows_the_alert_live_and_ends_when_it_is_over() {
     assert_eq!(response.headers()["content-type"], "text/event-stream");
     assert_eq!(response.headers()["cache-control"], "no-cache");
     app.expect_ok(Method::POST, &format!("/v1/alerts/{id}/send"), &dispatcher, json!({})).await;
+    // The counters may show the SMS a poll before its dossier entry arrives (a poll reads the
+    // entries, then the counters): read until both are there, or the stream gives up.
     let events = read_events(response, |events| {
         events.iter().any(|(event, data)| event == "counters" && data["sms"]["sent"] == 1)
+            && events.iter().any(|(event, data)| event == "dossier" && data["kind"] == "deliveries")
     })
     .await;
     assert_eq!(events[0].0, "counters", "the current counters come first");
