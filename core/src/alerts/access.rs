@@ -32,9 +32,8 @@ pub fn may_see(staff: &StaffMember, region_code: &str) -> Result<(), AccessError
 }
 
 /// Whether `staff` may act on (send, expand, update, close, assess the tips of) the alert of
-/// `region_code`. Someone who may not even see it is told the same as for seeing.
+/// `region_code`: only its own dispatchers, who may see it too.
 pub fn may_act(staff: &StaffMember, region_code: &str) -> Result<(), AccessError> {
-    may_see(staff, region_code)?;
     Ok(staff.ensure_dispatcher_of(region_code)?)
 }
 

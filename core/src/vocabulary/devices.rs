@@ -4,9 +4,7 @@
 
 use std::fmt;
 
-use serde::Serialize;
-
-use super::{InvalidInput, stored_as_text, text_enum};
+use super::{InvalidInput, checked_text, text_enum};
 
 text_enum!(
     /// The mobile platform; it decides which push service (APNs or FCM) delivers alerts.
@@ -43,22 +41,13 @@ pub fn check_apns_environment(
     }
 }
 
-/// An APNs device token (iOS, lower-case hex) or an FCM registration token (Android).
-#[derive(
-    Clone,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    utoipa::ToSchema,
-    diesel::expression::AsExpression,
-    diesel::deserialize::FromSqlRow,
-)]
-#[diesel(sql_type = diesel::sql_types::Text)]
-#[serde(transparent)]
-#[schema(value_type = String, example = "3f2a9c0e5b7d4a1f8e6c2b0a9d7f5e3c1b9a7f5d3e1c0b8a6f4d2e0c8b6a4f2d")]
-pub struct PushToken(String);
-stored_as_text!(PushToken);
+checked_text!(
+    /// An APNs device token (iOS, lower-case hex) or an FCM registration token (Android).
+    #[derive()]
+    #[serde(transparent)]
+    #[schema(value_type = String, example = "3f2a9c0e5b7d4a1f8e6c2b0a9d7f5e3c1b9a7f5d3e1c0b8a6f4d2e0c8b6a4f2d")]
+    PushToken
+);
 
 impl PushToken {
     pub fn parse(platform: Platform, raw: &str) -> Result<Self, InvalidInput> {
@@ -92,10 +81,6 @@ impl PushToken {
             }
         }
     }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
 impl fmt::Debug for PushToken {
@@ -106,23 +91,13 @@ impl fmt::Debug for PushToken {
     }
 }
 
-/// The app's version as it reports it, like `2.4.1` or `2.5.0-beta.1+512`.
-#[derive(
-    Debug,
-    Clone,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    utoipa::ToSchema,
-    diesel::expression::AsExpression,
-    diesel::deserialize::FromSqlRow,
-)]
-#[diesel(sql_type = diesel::sql_types::Text)]
-#[serde(transparent)]
-#[schema(value_type = String, example = "2.4.1")]
-pub struct AppVersion(String);
-stored_as_text!(AppVersion);
+checked_text!(
+    /// The app's version as it reports it, like `2.4.1` or `2.5.0-beta.1+512`.
+    #[derive(Debug)]
+    #[serde(transparent)]
+    #[schema(value_type = String, example = "2.4.1")]
+    AppVersion
+);
 
 impl AppVersion {
     pub fn parse(raw: &str) -> Result<Self, InvalidInput> {
@@ -136,29 +111,15 @@ impl AppVersion {
         }
         Ok(Self(raw.to_string()))
     }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
-/// The device's language as a BCP 47 tag, like `nl-NL`; it picks the language of alerts.
-#[derive(
-    Debug,
-    Clone,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    utoipa::ToSchema,
-    diesel::expression::AsExpression,
-    diesel::deserialize::FromSqlRow,
-)]
-#[diesel(sql_type = diesel::sql_types::Text)]
-#[serde(transparent)]
-#[schema(value_type = String, example = "nl-NL")]
-pub struct Locale(String);
-stored_as_text!(Locale);
+checked_text!(
+    /// The device's language as a BCP 47 tag, like `nl-NL`; it picks the language of alerts.
+    #[derive(Debug)]
+    #[serde(transparent)]
+    #[schema(value_type = String, example = "nl-NL")]
+    Locale
+);
 
 impl Locale {
     /// Accepts a language of 2 or 3 letters followed by subtags of 2 to 8 letters or digits,
@@ -200,10 +161,6 @@ impl Locale {
             });
         }
         Ok(Self(normalised.join("-")))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
     }
 }
 

@@ -5,9 +5,7 @@
 
 use std::fmt;
 
-use serde::Serialize;
-
-use super::{InvalidInput, stored_as_text};
+use super::{InvalidInput, checked_text};
 
 const INVALID: &str = "invalid_email";
 /// RFC 5321 limits, in octets.
@@ -15,23 +13,14 @@ const MAX_ADDRESS_LEN: usize = 254;
 const MAX_LOCAL_PART_LEN: usize = 64;
 const MAX_LABEL_LEN: usize = 63;
 
-/// An e-mail address with a lower-cased domain, like `jan.jansen@example.nl`. The local part
-/// keeps its case: mail servers may treat it as case-sensitive.
-#[derive(
-    Clone,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    utoipa::ToSchema,
-    diesel::expression::AsExpression,
-    diesel::deserialize::FromSqlRow,
-)]
-#[diesel(sql_type = diesel::sql_types::Text)]
-#[serde(transparent)]
-#[schema(value_type = String, format = Email, example = "jan.jansen@example.nl")]
-pub struct EmailAddress(String);
-stored_as_text!(EmailAddress);
+checked_text!(
+    /// An e-mail address with a lower-cased domain, like `jan.jansen@example.nl`. The local part
+    /// keeps its case: mail servers may treat it as case-sensitive.
+    #[derive()]
+    #[serde(transparent)]
+    #[schema(value_type = String, format = Email, example = "jan.jansen@example.nl")]
+    EmailAddress
+);
 
 impl EmailAddress {
     pub fn parse(raw: &str) -> Result<Self, InvalidInput> {
@@ -58,10 +47,6 @@ impl EmailAddress {
             ));
         }
         Ok(Self(format!("{local}@{domain}")))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
     }
 
     /// Enough to recognise the address in a log or on a staff screen: `j***@example.nl`.

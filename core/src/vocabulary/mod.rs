@@ -86,14 +86,28 @@ macro_rules! text_enum {
 }
 pub(crate) use text_enum;
 
-/// Implements diesel's `Text` conversion for a checked value kept as text in our tables, a
-/// newtype over `String` declared with `#[derive(diesel::expression::AsExpression,
-/// diesel::deserialize::FromSqlRow)]` and `#[diesel(sql_type = diesel::sql_types::Text)]`. Only
-/// values parsed on the way in are ever stored (and CHECK constraints hold most of them to the same
-/// rules), so reading one back does not parse it again.
-#[allow(unused_macros)]
-macro_rules! stored_as_text {
-    ($name:ident) => {
+/// Declares a checked value kept as text in our tables: a newtype over `String` with the derives
+/// every such value has (plus those in its own `#[derive(...)]`), its `as_str`, and diesel's `Text`
+/// conversion. Only values parsed on the way in are ever stored (and CHECK constraints hold most of
+/// them to the same rules), so reading one back does not parse it again. The type's `parse` is its
+/// own.
+macro_rules! checked_text {
+    ($(#[doc = $doc:expr])* #[derive($($extra:ident),*)] $(#[$attr:meta])* $name:ident) => {
+        $(#[doc = $doc])*
+        #[derive(
+            Clone, PartialEq, Eq, Hash, serde::Serialize, utoipa::ToSchema,
+            diesel::expression::AsExpression, diesel::deserialize::FromSqlRow, $($extra),*
+        )]
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        $(#[$attr])*
+        pub struct $name(String);
+
+        impl $name {
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
         impl diesel::serialize::ToSql<diesel::sql_types::Text, diesel::pg::Pg> for $name {
             fn to_sql<'b>(
                 &'b self,
@@ -108,15 +122,13 @@ macro_rules! stored_as_text {
 
         impl diesel::deserialize::FromSql<diesel::sql_types::Text, diesel::pg::Pg> for $name {
             fn from_sql(value: diesel::pg::PgValue<'_>) -> diesel::deserialize::Result<Self> {
-                <String as diesel::deserialize::FromSql<diesel::sql_types::Text, diesel::pg::Pg>>::from_sql(
-                    value,
-                )
-                .map(Self)
+                <String as diesel::deserialize::FromSql<diesel::sql_types::Text, diesel::pg::Pg>>::from_sql(value)
+                    .map(Self)
             }
         }
     };
 }
-pub(crate) use stored_as_text;
+pub(crate) use checked_text;
 
 text_enum!(
     /// Where a participant stands with their municipality.

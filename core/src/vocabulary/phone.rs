@@ -5,9 +5,7 @@
 
 use std::fmt;
 
-use serde::Serialize;
-
-use super::{InvalidInput, stored_as_text};
+use super::{InvalidInput, checked_text};
 
 const INVALID: &str = "invalid_phone_number";
 const UNSUPPORTED_COUNTRY: &str = "unsupported_phone_country";
@@ -48,22 +46,13 @@ const ACCEPTED_COUNTRY_CODES: &[&str] = &[
     "423", // Liechtenstein
 ];
 
-/// A phone number in E.164 form, like `+31612345678`.
-#[derive(
-    Clone,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    utoipa::ToSchema,
-    diesel::expression::AsExpression,
-    diesel::deserialize::FromSqlRow,
-)]
-#[diesel(sql_type = diesel::sql_types::Text)]
-#[serde(transparent)]
-#[schema(value_type = String, example = "+31612345678")]
-pub struct PhoneNumber(String);
-stored_as_text!(PhoneNumber);
+checked_text!(
+    /// A phone number in E.164 form, like `+31612345678`.
+    #[derive()]
+    #[serde(transparent)]
+    #[schema(value_type = String, example = "+31612345678")]
+    PhoneNumber
+);
 
 impl PhoneNumber {
     /// Accepts what people type: separators (space, `-`, `.`, parentheses), `00` for `+`, a Dutch
@@ -100,10 +89,6 @@ impl PhoneNumber {
             }
         }
         Ok(Self(format!("+{digits}")))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
     }
 
     /// Enough to recognise the number in a log or on a staff screen, not enough to call it:

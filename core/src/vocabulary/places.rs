@@ -7,7 +7,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize, Serializer};
 
-use super::{InvalidInput, stored_as_text, text_enum};
+use super::{InvalidInput, checked_text, text_enum};
 
 pub const MAX_PLACES_PER_PARTICIPANT: usize = 5;
 pub const MAX_TIME_WINDOWS_PER_PLACE: usize = 14;
@@ -24,23 +24,13 @@ text_enum!(
     }
 );
 
-/// The participant's own name for a place, like `Thuis` or `Sportclub`.
-#[derive(
-    Debug,
-    Clone,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    utoipa::ToSchema,
-    diesel::expression::AsExpression,
-    diesel::deserialize::FromSqlRow,
-)]
-#[diesel(sql_type = diesel::sql_types::Text)]
-#[serde(transparent)]
-#[schema(value_type = String, example = "Thuis")]
-pub struct PlaceName(String);
-stored_as_text!(PlaceName);
+checked_text!(
+    /// The participant's own name for a place, like `Thuis` or `Sportclub`.
+    #[derive(Debug)]
+    #[serde(transparent)]
+    #[schema(value_type = String, example = "Thuis")]
+    PlaceName
+);
 
 impl PlaceName {
     pub fn parse(raw: &str) -> Result<Self, InvalidInput> {
@@ -56,10 +46,6 @@ impl PlaceName {
             ));
         }
         Ok(Self(name.to_string()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
     }
 }
 

@@ -6,29 +6,16 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use super::stored_as_text;
+use super::checked_text;
 use crate::ids::RegionId;
 
-/// A CBS municipality code: `GM` followed by four digits, like `GM0599` (Rotterdam).
-#[derive(
-    Debug,
-    Clone,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    utoipa::ToSchema,
-    diesel::expression::AsExpression,
-    diesel::deserialize::FromSqlRow,
-)]
-#[diesel(sql_type = diesel::sql_types::Text)]
-#[serde(try_from = "String", into = "String")]
-#[schema(value_type = String, example = "GM0599")]
-pub struct CbsCode(String);
-stored_as_text!(CbsCode);
+checked_text!(
+    /// A CBS municipality code: `GM` followed by four digits, like `GM0599` (Rotterdam).
+    #[derive(Debug, PartialOrd, Ord, Deserialize)]
+    #[serde(try_from = "String", into = "String")]
+    #[schema(value_type = String, example = "GM0599")]
+    CbsCode
+);
 
 impl CbsCode {
     pub fn parse(code: &str) -> Result<Self, InvalidCode> {
@@ -42,33 +29,16 @@ impl CbsCode {
             )))
         }
     }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
-/// A region's code: 2 to 63 lowercase letters, digits and hyphens, not starting with a hyphen,
-/// like `rotterdam` or `midden-nederland`.
-#[derive(
-    Debug,
-    Clone,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    utoipa::ToSchema,
-    diesel::expression::AsExpression,
-    diesel::deserialize::FromSqlRow,
-)]
-#[diesel(sql_type = diesel::sql_types::Text)]
-#[serde(try_from = "String", into = "String")]
-#[schema(value_type = String, example = "rotterdam")]
-pub struct RegionCode(String);
-stored_as_text!(RegionCode);
+checked_text!(
+    /// A region's code: 2 to 63 lowercase letters, digits and hyphens, not starting with a hyphen,
+    /// like `rotterdam` or `midden-nederland`.
+    #[derive(Debug, PartialOrd, Ord, Deserialize)]
+    #[serde(try_from = "String", into = "String")]
+    #[schema(value_type = String, example = "rotterdam")]
+    RegionCode
+);
 
 impl RegionCode {
     pub fn parse(code: &str) -> Result<Self, InvalidCode> {
@@ -84,10 +54,6 @@ impl RegionCode {
                  hyphens, starting with a letter or digit, like rotterdam or midden-nederland"
             )))
         }
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
     }
 }
 
