@@ -3,17 +3,27 @@
 #
 #   docker build -t burgernet:0.1.0 .
 #
-# Three stages: the release build; a Debian stage that gathers ffmpeg and ffprobe with exactly
+# Four stages: the console's bundle (Node.js, packages pinned by console/package-lock.json); the
+# release build, which embeds that bundle; a Debian stage that gathers ffmpeg and ffprobe with exactly
 # the shared libraries they load; and a distroless runtime (glibc, CA certificates, tzdata, no
 # shell, no package manager) that gets the binary and those tools. Builder, tool stage and
 # runtime are all Debian 12 (bookworm), so the copied libraries match the runtime's glibc.
 
 ARG RUST_VERSION=1.95
+ARG NODE_VERSION=20
 ARG DEBIAN_RELEASE=bookworm
+
+FROM node:${NODE_VERSION}-${DEBIAN_RELEASE}-slim AS console
+WORKDIR /console
+COPY console/package.json console/package-lock.json ./
+RUN npm ci --no-audit --no-fund --loglevel=error
+COPY console/ ./
+RUN node build.mjs
 
 FROM rust:${RUST_VERSION}-${DEBIAN_RELEASE} AS build
 WORKDIR /src
 COPY . .
+COPY --from=console /console/dist console/dist
 # The caches keep crates and build artefacts between builds; the binary is copied out of the
 # cached target directory because cache mounts are not part of the image. Without default
 # features: no local mode (`dev`, `bench`, the fake providers, the local outbox) in the image.

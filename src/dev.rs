@@ -198,6 +198,8 @@ async fn serve_locally(
         .with_default("BURGERNET_PUBLIC_URL", public_url)
         .with_default("BURGERNET_MEDIA_DIR", dir.join("media").to_string_lossy())
         .with_default("BURGERNET_MEDIA_SIGNING_KEY", local_secret(&dir.join("media-signing-key"))?)
+        // No background map unless one is configured: local mode works without internet.
+        .with_default("BURGERNET_CONSOLE_TILES", "none")
         .with_default(CheckpointSettings::KEY_VARIABLE, local_secret(&dir.join("dossier-checkpoint-key"))?);
     // Staff keys from a real identity provider's JWKS URL, when one is given, else the local one's.
     let env = if env.is_set("BURGERNET_STAFF_TOKEN_JWKS_URL") {

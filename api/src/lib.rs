@@ -4,6 +4,7 @@
 
 pub mod alert_events;
 pub mod auth;
+pub mod console;
 pub mod error;
 pub mod json;
 pub mod metrics;
@@ -36,6 +37,7 @@ use crate::telemetry::current_request_id;
 fn local_mode_routes(config: &mut web::ServiceConfig, state: &AppState) {
     if state.dev_outbox.is_some() {
         config.service(routes::dev::outbox);
+        config.route("/", web::get().to(console::to_console));
     }
 }
 
@@ -53,6 +55,7 @@ pub fn build_server(listener: TcpListener, state: AppState) -> std::io::Result<S
             .into_utoipa_app()
             .configure(routes::configure)
             .into_app()
+            .configure(console::routes)
             .configure(|config| local_mode_routes(config, &state))
             .app_data(state.clone())
             .app_data(contract.clone())

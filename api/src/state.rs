@@ -21,6 +21,7 @@ use burgernet_core::secret::Secret;
 use tokio::sync::watch;
 
 use crate::alert_events::EventStreams;
+use crate::console::ConsoleSite;
 use crate::error::ApiError;
 use crate::metrics::Metrics;
 
@@ -55,6 +56,8 @@ pub struct AppState {
     pub media_store: MediaStore,
     pub media: MediaSettings,
     pub tips: TipSettings,
+    /// The console's settings and the policy its pages carry.
+    pub console: ConsoleSite,
 }
 
 impl AppState {
@@ -75,6 +78,7 @@ impl AppState {
         let messaging = Messaging::with_local_outbox(&config.messaging, &outbox)?;
         let mut state = Self::with_messaging(config, pool, messaging, media_store)?;
         state.dev_outbox = Some(outbox);
+        state.console = ConsoleSite::new(&config.console, true);
         Ok(state)
     }
 
@@ -117,6 +121,7 @@ impl AppState {
             media_store,
             media: config.media,
             tips: config.tips,
+            console: ConsoleSite::new(&config.console, false),
         })
     }
 

@@ -57,6 +57,7 @@ pub struct ApiConfig {
     pub tips: crate::alerts::tips::TipSettings,
     pub media: crate::media::MediaSettings,
     pub event_streams: EventStreamSettings,
+    pub console: ConsoleConfig,
 }
 
 impl ApiConfig {
@@ -78,8 +79,107 @@ impl ApiConfig {
             tips: crate::alerts::tips::TipSettings::from_env(env)?,
             media: crate::media::MediaSettings::from_env(env)?,
             event_streams: EventStreamSettings::from_env(env)?,
+            console: ConsoleConfig::from_env(env)?,
         })
     }
+}
+
+/// The browser console (`/console/`): how it signs staff in and what it may load.
+///
+/// It is a public OpenID Connect client (authorization code flow with PKCE) of the organisation's
+/// identity provider: `BURGERNET_CONSOLE_OIDC_ISSUER` (default: the staff tokens' issuer; the
+/// console reads `{issuer}/.well-known/openid-configuration`), `BURGERNET_CONSOLE_OIDC_CLIENT_ID`
+/// (default `burgernet-console`), `BURGERNET_CONSOLE_OIDC_SCOPES` (default `openid profile`), and
+/// the redirect URI `{BURGERNET_PUBLIC_URL}/console/` (`BURGERNET_CONSOLE_REDIRECT_URI` to differ).
+/// `BURGERNET_CONSOLE_TILES` is the background map as an XYZ URL template (default PDOK's BRT
+/// achtergrondkaart; `none` for none), `BURGERNET_CONSOLE_TILE_ATTRIBUTION` its credit line, and
+/// `BURGERNET_CONSOLE_MEDIA_ORIGIN` the origin of the media store's links when they are not the
+/// API's own (an S3 endpoint): the console's Content-Security-Policy allows these hosts and no
+/// other.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsoleConfig {
+    pub oidc_issuer: String,
+    pub oidc_client_id: String,
+    pub oidc_scopes: String,
+    pub redirect_uri: String,
+    pub tiles: Option<TileService>,
+    pub media_origin: Option<String>,
+}
+
+/// A background map of XYZ tiles in Web Mercator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TileService {
+    /// With `{z}`, `{x}` and `{y}`, e.g. PDOK's BRT achtergrondkaart.
+    pub url_template: String,
+    pub attribution: String,
+}
+
+/// The Dutch government's public background map (Kadaster, via PDOK), in Web Mercator tiles.
+pub const PDOK_BRT_TILES: &str =
+    "https://service.pdok.nl/brt/achtergrondkaart/wmts/v2_0/standaard/EPSG:3857/{z}/{x}/{y}.png";
+const PDOK_BRT_ATTRIBUTION: &str = "Kaartgegevens © Kadaster (PDOK BRT-Achtergrondkaart)";
+
+impl ConsoleConfig {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let staff_issuer = env.or("BURGERNET_STAFF_TOKEN_ISSUER", String::new(), parse::text)?;
+        let oidc_issuer = env.or("BURGERNET_CONSOLE_OIDC_ISSUER", staff_issuer, parse::http_url)?;
+        let redirect_uri = match env.optional("BURGERNET_CONSOLE_REDIRECT_URI", parse::http_url)? {
+            Some(uri) => uri,
+            None => format!("{}/console/", env.or("BURGERNET_PUBLIC_URL", String::new(), parse::http_url)?),
+        };
+        let tiles = env.or("BURGERNET_CONSOLE_TILES", Some(PDOK_BRT_TILES.to_string()), tile_template)?;
+        let attribution = env.or(
+            "BURGERNET_CONSOLE_TILE_ATTRIBUTION",
+            match &tiles {
+                Some(template) if template == PDOK_BRT_TILES => PDOK_BRT_ATTRIBUTION.to_string(),
+                _ => String::new(),
+            },
+            parse::text,
+        )?;
+        Ok(Self {
+            oidc_issuer,
+            oidc_client_id: env.or(
+                "BURGERNET_CONSOLE_OIDC_CLIENT_ID",
+                "burgernet-console".into(),
+                parse::text,
+            )?,
+            oidc_scopes: env.or("BURGERNET_CONSOLE_OIDC_SCOPES", "openid profile".into(), parse::text)?,
+            redirect_uri,
+            tiles: tiles.map(|url_template| TileService { url_template, attribution }),
+            media_origin: env.optional("BURGERNET_CONSOLE_MEDIA_ORIGIN", origin)?,
+        })
+    }
+}
+
+/// `none`, or an https (http on loopback only) URL template with `{z}`, `{x}` and `{y}`.
+fn tile_template(raw: &str) -> Result<Option<String>, String> {
+    if raw == "none" {
+        return Ok(None);
+    }
+    let expected = "expected `none` or an https:// URL template with {z}, {x} and {y}";
+    if !["{z}", "{x}", "{y}"].iter().all(|part| raw.contains(part)) {
+        return Err(expected.into());
+    }
+    let (scheme, rest) = raw.split_once("://").ok_or(expected)?;
+    let host = rest.split(['/', ':']).next().unwrap_or_default();
+    let loopback = matches!(host, "127.0.0.1" | "localhost" | "[::1]");
+    if host.is_empty()
+        || !(scheme == "https" || (scheme == "http" && loopback))
+        || raw.contains(['"', ' ', ';'])
+    {
+        return Err(expected.into());
+    }
+    Ok(Some(raw.to_string()))
+}
+
+/// An origin such as `https://media.burgernet.nl`: scheme, host and port, nothing else.
+fn origin(raw: &str) -> Result<String, String> {
+    let url = parse::http_url(raw)?;
+    let after_scheme = url.split_once("://").map(|(_, rest)| rest).unwrap_or_default();
+    if after_scheme.contains('/') {
+        return Err("expected an origin such as https://media.burgernet.nl, without a path".into());
+    }
+    Ok(url)
 }
 
 /// Limits on the control room's live event streams of alerts, per API process.
@@ -275,6 +375,48 @@ fn delivery_settings(env: &Env) -> Result<DeliverySettings, ConfigError> {
 mod tests {
     use super::*;
     use crate::db::{DatabaseConfig, MigrationConfig};
+
+    #[test]
+    fn the_console_signs_in_with_the_staff_issuer_and_shows_pdok_by_default() {
+        let env = Env::from_pairs([
+            ("BURGERNET_STAFF_TOKEN_ISSUER", "https://idp.politie.test/realms/burgernet"),
+            ("BURGERNET_PUBLIC_URL", "https://api.burgernet.test/"),
+        ]);
+        let console = ConsoleConfig::from_env(&env).unwrap();
+        assert_eq!(console.oidc_issuer, "https://idp.politie.test/realms/burgernet");
+        assert_eq!(console.oidc_client_id, "burgernet-console");
+        assert_eq!(console.redirect_uri, "https://api.burgernet.test/console/");
+        let tiles = console.tiles.expect("PDOK by default");
+        assert_eq!(tiles.url_template, PDOK_BRT_TILES);
+        assert!(tiles.attribution.contains("Kadaster"), "{}", tiles.attribution);
+        assert_eq!(console.media_origin, None);
+    }
+
+    #[test]
+    fn console_tiles_are_none_or_an_https_template_and_the_media_origin_is_an_origin() {
+        let with = |pairs: &[(&'static str, &'static str)]| {
+            let mut all = vec![
+                ("BURGERNET_STAFF_TOKEN_ISSUER", "https://idp.test"),
+                ("BURGERNET_PUBLIC_URL", "https://api.test"),
+            ];
+            all.extend_from_slice(pairs);
+            ConsoleConfig::from_env(&Env::from_pairs(all))
+        };
+        assert_eq!(with(&[("BURGERNET_CONSOLE_TILES", "none")]).unwrap().tiles, None);
+        let own = with(&[("BURGERNET_CONSOLE_TILES", "https://tiles.test/{z}/{x}/{y}.png")]).unwrap();
+        assert_eq!(own.tiles.unwrap().attribution, "", "no credit line is invented for another service");
+        assert!(with(&[("BURGERNET_CONSOLE_TILES", "http://127.0.0.1:9000/{z}/{x}/{y}.png")]).is_ok());
+        for wrong in
+            ["http://tiles.test/{z}/{x}/{y}.png", "https://tiles.test/{z}/{x}.png", "tiles.test/{z}/{x}/{y}"]
+        {
+            let error = with(&[("BURGERNET_CONSOLE_TILES", wrong)]).unwrap_err();
+            assert_eq!(error.variable, "BURGERNET_CONSOLE_TILES", "{wrong}");
+        }
+        let media = with(&[("BURGERNET_CONSOLE_MEDIA_ORIGIN", "https://media.burgernet.test")]).unwrap();
+        assert_eq!(media.media_origin.as_deref(), Some("https://media.burgernet.test"));
+        let error = with(&[("BURGERNET_CONSOLE_MEDIA_ORIGIN", "https://media.test/bucket")]).unwrap_err();
+        assert_eq!(error.variable, "BURGERNET_CONSOLE_MEDIA_ORIGIN");
+    }
 
     #[test]
     fn missing_required_variable_is_named() {

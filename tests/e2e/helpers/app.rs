@@ -14,7 +14,7 @@ use burgernet_core::auth::keys::StaffKeys;
 use burgernet_core::auth::participant::ParticipantTokenConfig;
 use burgernet_core::auth::participant::{ParticipantTokenKey, ParticipantTokens};
 use burgernet_core::auth::staff::{StaffKeySource, StaffRole, StaffTokenAlgorithms, StaffTokenConfig};
-use burgernet_core::config::{ApiConfig, EventStreamSettings, LaneJobs, WorkerConfig};
+use burgernet_core::config::{ApiConfig, ConsoleConfig, EventStreamSettings, LaneJobs, WorkerConfig};
 use burgernet_core::env::Env;
 use burgernet_core::ids::{ParticipantId, SessionId};
 use burgernet_core::media::MediaSettings;
@@ -207,6 +207,15 @@ impl TestApp {
             tips: options.tips,
             media: options.media,
             event_streams: options.event_streams,
+            console: ConsoleConfig {
+                oidc_issuer: ISSUER.into(),
+                oidc_client_id: "burgernet-console".into(),
+                oidc_scopes: "openid profile".into(),
+                redirect_uri: format!("{address}/console/"),
+                // No background map: the tests' browser loads nothing from outside.
+                tiles: None,
+                media_origin: None,
+            },
         };
         let outbox = options.dev_mode.then(LocalOutbox::new);
         let media_dir = ScratchDir::new("media");

@@ -1,0 +1,358 @@
+//! The console in a real browser (headless Chromium through ChromeDriver) against the real server,
+//! database and workers: what a dispatcher and a relations officer do, as they do it, including
+//! signing in through the local identity provider's page. Screenshots of the main screens go to
+//! `target/console-screenshots/`.
+
+use std::io::Cursor;
+
+use burgernet_core::alerts::content::AlertTexts;
+use burgernet_core::alerts::delivery::render::{MAX_SMS_SEGMENTS, render};
+use burgernet_core::providers::sms_text;
+use burgernet_core::vocabulary::Language;
+use burgernet_core::vocabulary::alerts::MessageKind;
+use image::{ImageFormat, RgbImage};
+use reqwest::Method;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use crate::helpers::alerts::{AMSTERDAM, Profile, ROTTERDAM, alert_body, circle};
+use crate::helpers::browser::Browser;
+use crate::helpers::population::POPULATION_CENTRE;
+use crate::helpers::{SignedIn, TestApp, TestAppOptions};
+
+const POPULATION: u32 = 40;
+
+async fn console_app() -> TestApp {
+    let app =
+        TestApp::spawn_with(TestAppOptions { dev_mode: true, workers: true, ..TestAppOptions::default() })
+            .await;
+    app.load_reference_data().await;
+    app
+}
+
+/// Who signs in on the local identity provider's page.
+enum Staff<'a> {
+    Dispatcher(&'a str),
+    RelationsOfficer(&'a str),
+}
+
+/// Opens the console and signs in through the identity provider's page, as a person would.
+async fn sign_in(browser: &Browser, app: &TestApp, staff: Staff<'_>) {
+    browser.goto(&app.url("/console/")).await;
+    // The console sends the browser to the identity provider (here the local one's page).
+    browser.find("form[action*='/dev/identity/authorize']").await;
+    match staff {
+        Staff::Dispatcher(region) => {
+            browser.select("select[name='role']", "dispatcher").await;
+            browser.select("select[name='region']", region).await;
+        }
+        Staff::RelationsOfficer(municipality) => {
+            browser.select("select[name='role']", "relations_officer").await;
+            browser.select("select[name='municipality']", municipality).await;
+        }
+    }
+    browser.click_on("form[action*='/dev/identity/authorize'] button[type='submit']").await;
+    // Back in the console, signed in: the header names the role.
+    browser.find("header.top .who").await;
+}
+
+fn jpeg_photo() -> Vec<u8> {
+    let image = RgbImage::from_fn(800, 600, |x, y| image::Rgb([(x % 251) as u8, (y % 241) as u8, 120]));
+    let mut bytes = Cursor::new(Vec::new());
+    image.write_to(&mut bytes, ImageFormat::Jpeg).unwrap();
+    bytes.into_inner()
+}
+
+/// A tip with a photo, sent through the participant API as the app sends it.
+async fn send_tip_with_photo(app: &TestApp, witness: &SignedIn, alert: &str, text: &str) {
+    let tip = app
+        .expect_ok(
+            Method::POST,
+            &format!("/v1/me/alerts/{alert}/tips"),
+            &witness.access_token,
+            json!({
+                "text": text,
+                "may_call_back": true,
+                "location": {"latitude": ROTTERDAM.0, "longitude": ROTTERDAM.1, "accuracy_meters": 12.0},
+            }),
+        )
+        .await;
+    let photo = jpeg_photo();
+    let media_path = format!("/v1/me/alerts/{alert}/tips/{}/media", tip["id"].as_str().unwrap());
+    let declared = app
+        .expect_ok(
+            Method::POST,
+            &media_path,
+            &witness.access_token,
+            json!({"content_type": "image/jpeg", "size_bytes": photo.len(), "sha256": burgernet_core::hex(&Sha256::digest(&photo))}),
+        )
+        .await;
+    let request = &declared["upload"]["request"];
+    let mut upload = app
+        .client
+        .request(
+            Method::from_bytes(request["method"].as_str().unwrap().as_bytes()).unwrap(),
+            request["url"].as_str().unwrap(),
+        )
+        .body(photo);
+    for (name, value) in request["headers"].as_object().unwrap() {
+        if !name.eq_ignore_ascii_case("content-length") {
+            upload = upload.header(name, value.as_str().unwrap());
+        }
+    }
+    assert!(upload.send().await.unwrap().status().is_success());
+    let media = declared["media"]["id"].as_str().unwrap();
+    app.expect_ok(
+        Method::POST,
+        &format!("{media_path}/{media}/completion"),
+        &witness.access_token,
+        json!({}),
+    )
+    .await;
+}
+
+/// The number in a counters cell.
+async fn counter(browser: &Browser, channel: &str, row: &str) -> i64 {
+    let text =
+        browser.text_of(&format!("#counters td[data-channel='{channel}'][data-counter='{row}']")).await;
+    text.trim().parse().unwrap_or(-1)
+}
+
+#[tokio::test]
+async fn a_dispatcher_draws_an_area_sees_the_reach_sends_and_follows_the_alert_to_its_close() {
+    let app = console_app().await;
+    let population = app.seed_population(POPULATION, 50).await;
+    let witness = app.participant("+31610000091", Profile::default()).await;
+    let browser = Browser::start().await;
+    sign_in(&browser, &app, Staff::Dispatcher("rotterdam")).await;
+
+    // The first screen: the region's map and an empty alert.
+    browser.find("#compose-heading").await;
+    browser
+        .wait_until(
+            "the region's boundaries on the map",
+            "return document.querySelectorAll('.leaflet-overlay-pane path').length > 3;",
+            vec![],
+        )
+        .await;
+    let first_screen = browser
+        .eval("return performance.getEntriesByName('console-ready')[0]?.startTime ?? -1;", vec![])
+        .await;
+    println!("console first_screen_ms={first_screen}");
+    let violations = browser.serious_accessibility_violations().await;
+    assert!(violations.is_empty(), "accessibility: {violations:#?}");
+
+    // A circle entered with the keyboard brings the map to the neighbourhood; a polygon drawn with
+    // the mouse around the population then replaces it.
+    browser.click_on("details summary").await;
+    browser.fill("#circle-latitude", &POPULATION_CENTRE.0.to_string()).await;
+    browser.fill("#circle-longitude", &POPULATION_CENTRE.1.to_string()).await;
+    browser.fill("#circle-radius", "1800").await;
+    browser.click_on(".area-panel form button[type='submit']").await;
+    browser.wait_for_text("#area-summary", |text| text.contains("1800")).await;
+    browser.click_on("#draw-polygon").await;
+    let map = browser.find(".map").await;
+    let size = browser
+        .eval(
+            "const r = document.querySelector('.map').getBoundingClientRect(); return [r.width, r.height];",
+            vec![],
+        )
+        .await;
+    let (width, height) = (size[0].as_f64().unwrap() as i64, size[1].as_f64().unwrap() as i64);
+    let (cx, cy, dx, dy) = (width / 2, height / 2, width * 3 / 10, height * 4 / 10);
+    for (x, y) in
+        [(cx - dx, cy - dy), (cx + dx, cy - dy), (cx + dx, cy + dy), (cx - dx, cy + dy), (cx - dx, cy - dy)]
+    {
+        browser.click_at(&map, x, y).await;
+    }
+    browser.wait_for_text("#area-summary", |text| text.contains("4")).await;
+
+    // The reach follows the drawing: every seeded participant and the witness live inside.
+    let everyone = (POPULATION + 1).to_string();
+    browser.wait_for_text("#reach tr[data-reach='participants'] td", |text| text == everyone).await;
+    let reach_ms = browser.request_durations("/v1/alerts/reach-preview").await;
+    println!("console reach_preview_ms={reach_ms:?}");
+
+    // The texts; the SMS counter counts as the server's renderer does.
+    browser.fill("#nl-title", "Vermist: jongen van 8").await;
+    browser
+        .fill(
+            "#nl-message",
+            "Jongen, 8 jaar, blauwe jas, rode pet. Laatst gezien bij het Centraal Station – richting Weena…",
+        )
+        .await;
+    browser.fill("#nl-instruction", "Zie je hem? Blijf bij hem en bel 112.").await;
+    browser.fill("#call-back-number", "0900-8844").await;
+    let texts: AlertTexts = serde_json::from_value(json!({"nl": {
+        "title": "Vermist: jongen van 8",
+        "message": "Jongen, 8 jaar, blauwe jas, rode pet. Laatst gezien bij het Centraal Station – richting Weena…",
+        "instruction": "Zie je hem? Blijf bij hem en bel 112."}}))
+    .unwrap();
+    let rendered = render(MessageKind::Alert, &texts, None, Some("0900-8844"), Language::Dutch);
+    let server_sms = sms_text::prepare(&rendered.sms);
+    assert!(server_sms.segments <= MAX_SMS_SEGMENTS);
+    let counted = browser
+        .eval("const p = document.querySelector('#sms-counter-nl'); return [p.dataset.segments, p.dataset.encoding, p.dataset.units];", vec![])
+        .await;
+    assert_eq!(counted[0], server_sms.segments.to_string(), "segments as the server counts them");
+    assert_eq!(counted[1], "gsm7", "the dash and ellipsis have GSM-7 forms, as on the server");
+    assert_eq!(browser.text_of(".notification .push-title").await, rendered.push_title);
+    browser.save_screenshot("dispatcher-compose").await;
+
+    // Send: the confirmation repeats the reach.
+    browser.click_on("#send-alert").await;
+    let confirmation = browser.wait_for_text("#confirm-send p", |text| text.contains(&everyone)).await;
+    assert!(confirmation.contains(&everyone), "{confirmation}");
+    browser.click_on("#confirm-send-button").await;
+    browser
+        .wait_until("the live view of the alert", "return location.hash.startsWith('#/alerts/');", vec![])
+        .await;
+    let alert =
+        browser.eval("return location.hash.split('/')[2];", vec![]).await.as_str().unwrap().to_string();
+
+    // The counters reach the number of recipients, from the event stream.
+    browser.wait_for_text("#recipients-count", |text| text == everyone).await;
+    let devices = (population.android_tokens.len() + population.ios_tokens.len()) as i64;
+    let sms_only = population.sms_only_phones.len() as i64 + 1;
+    for _ in 0..300 {
+        if counter(&browser, "push", "sent").await == devices
+            && counter(&browser, "sms", "sent").await == sms_only
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert_eq!(counter(&browser, "push", "sent").await, devices, "a push to every device");
+    assert_eq!(counter(&browser, "sms", "sent").await, sms_only, "an SMS to everyone without a device");
+    browser.wait_for_text("#since-send", |text| !text.is_empty()).await;
+
+    // A tip with a photo arrives live; the viewer shows the display image.
+    send_tip_with_photo(&app, &witness, &alert, "Ik zie hem bij de fontein op het Stationsplein.").await;
+    browser.wait_for_text("#tips .tip-text", |text| text.contains("fontein")).await;
+    browser.click_on("#tips .thumbnail").await;
+    browser
+        .wait_until("the display image", "const i = document.querySelector('#display-image'); return !!i && i.complete && i.naturalWidth > 0;", vec![])
+        .await;
+    browser.save_screenshot("dispatcher-tip-viewer").await;
+    browser.click_on("#media-viewer .buttons button").await;
+
+    // Expand with a second polygon east of the first; the preview counts only new participants.
+    browser.click_on("#action-expand").await;
+    browser.click_on("#expand-draw-polygon").await;
+    for (x, y) in [
+        (cx + dx + 20, cy - 40),
+        (width - 30, cy - 40),
+        (width - 30, cy + 40),
+        (cx + dx + 20, cy + 40),
+        (cx + dx + 20, cy - 40),
+    ] {
+        browser.click_at(&map, x, y).await;
+    }
+    browser
+        .wait_for_text("#expansion-reach tr[data-reach='participants'] td", |text| text.starts_with('<'))
+        .await;
+    browser.click_on("#expand-form button[type='submit']").await;
+    browser.wait_for_text("#timeline", |text| text.contains("expanded")).await;
+
+    // An update, then closing with an outcome and a closing message.
+    browser.click_on("#action-update").await;
+    browser.fill("#update-nl", "Hij is gezien op de Coolsingel, richting Beurs.").await;
+    browser.click_on("#update-form button[type='submit']").await;
+    browser.wait_for_text("#timeline", |text| text.contains("updated")).await;
+    browser.save_screenshot("dispatcher-alert-live").await;
+    browser.click_on("#action-close").await;
+    browser.select("#close-outcome", "hard_success").await;
+    browser.fill("#close-nl", "De jongen is gevonden. Dank voor het uitkijken!").await;
+    browser.click_on("#close-form button[type='submit']").await;
+    browser.wait_for_text(".status", |text| text == "Afgesloten").await;
+
+    // Nothing the page loaded came from anywhere but this server.
+    let origins = browser.eval("return [...new Set(performance.getEntriesByType('resource').map((e) => new URL(e.name).origin))];", vec![]).await;
+    assert_eq!(origins, json!([app.url("")]), "the console loads nothing from elsewhere");
+    let closed = app.get_json(&format!("/v1/alerts/{alert}"), &app.dispatcher_token("rotterdam")).await;
+    assert_eq!(closed["status"], "closed");
+    assert_eq!(closed["outcome"], "hard_success");
+    assert_eq!(closed["areas"].as_array().unwrap().len(), 2, "the expansion is the second wave");
+}
+
+#[tokio::test]
+async fn another_regions_dispatcher_does_not_see_the_alert_and_an_area_outside_the_region_is_refused() {
+    let app = console_app().await;
+    app.seed_population(10, 0).await;
+    let alert =
+        app.send_new_alert(&app.dispatcher_token("rotterdam"), alert_body(circle(ROTTERDAM, 1_000.0))).await;
+    let browser = Browser::start().await;
+    sign_in(&browser, &app, Staff::Dispatcher("amsterdam")).await;
+    browser.find("#compose-heading").await;
+
+    // An area in Rotterdam is outside Amsterdam's region: the server's refusal, in words, with its code.
+    browser.click_on("details summary").await;
+    browser.fill("#circle-latitude", &ROTTERDAM.0.to_string()).await;
+    browser.fill("#circle-longitude", &ROTTERDAM.1.to_string()).await;
+    browser.fill("#circle-radius", "1000").await;
+    browser.click_on(".area-panel form button[type='submit']").await;
+    let refusal = browser.wait_for_text("#reach .error", |text| !text.is_empty()).await;
+    assert!(refusal.contains("buiten jouw eenheid"), "{refusal}");
+    assert!(refusal.contains("area_outside_region"), "the code for support: {refusal}");
+    // In their own region the reach is shown.
+    browser.fill("#circle-latitude", &AMSTERDAM.0.to_string()).await;
+    browser.fill("#circle-longitude", &AMSTERDAM.1.to_string()).await;
+    browser.click_on(".area-panel form button[type='submit']").await;
+    browser.wait_for_text("#reach tr[data-reach='participants'] td", |text| text == "< 5").await;
+
+    // The alerts list holds no alert of Rotterdam, and opening it by its address shows nothing of it.
+    browser.goto(&app.url("/console/#/alerts")).await;
+    sign_in_again_if_asked(&browser).await;
+    browser.find("#status-filter").await;
+    assert!(browser.find_now(&format!("[data-alert='{alert}']")).await.is_none());
+    browser.goto(&app.url(&format!("/console/#/alerts/{alert}"))).await;
+    sign_in_again_if_asked(&browser).await;
+    let error = browser.wait_for_text(".error", |text| !text.is_empty()).await;
+    assert!(error.contains("not_found"), "{error}");
+    assert!(!browser.text_of("main").await.contains("Gezocht"), "nothing of the alert is shown");
+}
+
+/// A new page load signs in again (the token lives in the page's memory only).
+async fn sign_in_again_if_asked(browser: &Browser) {
+    if browser.find_now("form[action*='/dev/identity/authorize']").await.is_some() {
+        browser.select("select[name='role']", "dispatcher").await;
+        browser.select("select[name='region']", "amsterdam").await;
+        browser.click_on("form[action*='/dev/identity/authorize'] button[type='submit']").await;
+    }
+}
+
+#[tokio::test]
+async fn a_relations_officer_approves_a_waiting_participant_from_the_queue() {
+    let app = console_app().await;
+    let officer = app.relations_officer_token("GM0599");
+    app.expect_ok(
+        Method::PUT,
+        "/v1/municipalities/GM0599/approval-policy",
+        &officer,
+        json!({"requires_approval": true}),
+    )
+    .await;
+    let waiting = app.participant("+31610000092", Profile::default()).await;
+    let page = app.get_json("/v1/municipalities/GM0599/queues/approval", &officer).await;
+    assert_eq!(page["total"], 1, "the new participant waits for approval: {page}");
+
+    let browser = Browser::start().await;
+    sign_in(&browser, &app, Staff::RelationsOfficer("GM0599")).await;
+    browser.find("#queues-heading").await;
+    let row = browser.find("#queue-items li").await;
+    let text = browser.text(&row).await;
+    assert!(text.contains("+31610000092") || text.contains("06"), "{text}");
+    let violations = browser.serious_accessibility_violations().await;
+    assert!(violations.is_empty(), "accessibility: {violations:#?}");
+    browser.save_screenshot("relations-officer-queue").await;
+
+    browser.fill("#queue-items input[id^='reason-']", "Woont in de gemeente; gegevens gecontroleerd.").await;
+    browser.click_on("#queue-items button[type='submit']").await;
+    browser
+        .wait_until("the queue to empty", "return !document.querySelector('#queue-items li');", vec![])
+        .await;
+    let decided = app
+        .get_json(&format!("/v1/municipalities/GM0599/participants/{}", waiting.participant_id), &officer)
+        .await;
+    assert_eq!(decided["status"], "active", "{decided}");
+}
