@@ -78,6 +78,7 @@ export class ConsoleMap {
         .addTo(this.density);
     }
     this.showAlerts(regionMap.active_alerts ?? []);
+    if (!regionMap.bounds) return;
     const [minLon, minLat, maxLon, maxLat] = regionMap.bounds;
     this.map.fitBounds([
       [minLat, minLon],

@@ -40,7 +40,7 @@ enum Staff<'a> {
 async fn sign_in(browser: &Browser, app: &TestApp, staff: Staff<'_>) {
     browser.goto(&app.url("/console/")).await;
     // The console sends the browser to the identity provider (here the local one's page).
-    browser.find("form[action*='/dev/identity/authorize']").await;
+    browser.find("form[action='authorize']").await;
     match staff {
         Staff::Dispatcher(region) => {
             browser.select("select[name='role']", "dispatcher").await;
@@ -51,7 +51,7 @@ async fn sign_in(browser: &Browser, app: &TestApp, staff: Staff<'_>) {
             browser.select("select[name='municipality']", municipality).await;
         }
     }
-    browser.click_on("form[action*='/dev/identity/authorize'] button[type='submit']").await;
+    browser.click_on("form[action='authorize'] button[type='submit']").await;
     // Back in the console, signed in: the header names the role.
     browser.find("header.top .who").await;
 }
@@ -314,10 +314,10 @@ async fn another_regions_dispatcher_does_not_see_the_alert_and_an_area_outside_t
 
 /// A new page load signs in again (the token lives in the page's memory only).
 async fn sign_in_again_if_asked(browser: &Browser) {
-    if browser.find_now("form[action*='/dev/identity/authorize']").await.is_some() {
+    if browser.find_now("form[action='authorize']").await.is_some() {
         browser.select("select[name='role']", "dispatcher").await;
         browser.select("select[name='region']", "amsterdam").await;
-        browser.click_on("form[action*='/dev/identity/authorize'] button[type='submit']").await;
+        browser.click_on("form[action='authorize'] button[type='submit']").await;
     }
 }
 
