@@ -16,7 +16,9 @@ use burgernet_core::media::store::MediaStore;
 use burgernet_core::reference_data;
 use burgernet_core::vocabulary::regions::{CbsCode, RegionCode};
 #[cfg(feature = "local")]
-use burgernet_local::identity::{DEV_AUDIENCE, DEV_ISSUER, StaffTokenRequest, mint_staff_token};
+use burgernet_local::identity::openid::issuer_for;
+#[cfg(feature = "local")]
+use burgernet_local::identity::{DEV_AUDIENCE, StaffTokenRequest, mint_staff_token, recorded_issuer};
 use clap::{Subcommand, ValueEnum};
 
 #[derive(Debug, Subcommand)]
@@ -144,11 +146,17 @@ pub async fn run(command: AdminCommand, env: &Env) -> anyhow::Result<()> {
                     key_path.display()
                 )
             })?;
+            // By default the issuer the local mode using this key expects: as it noted, else as
+            // it would with this environment.
+            let local_issuer = match recorded_issuer(&key_path) {
+                Some(issuer) => issuer,
+                None => issuer_for(&crate::dev::public_url(env)?),
+            };
             let request = StaffTokenRequest {
                 subject,
                 name,
                 role,
-                issuer: env.or("BURGERNET_STAFF_TOKEN_ISSUER", DEV_ISSUER.to_string(), parse::text)?,
+                issuer: env.or("BURGERNET_STAFF_TOKEN_ISSUER", local_issuer, parse::text)?,
                 audience: env.or("BURGERNET_STAFF_TOKEN_AUDIENCE", DEV_AUDIENCE.to_string(), parse::text)?,
                 lifetime: valid_for,
             };

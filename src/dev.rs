@@ -4,7 +4,9 @@
 //! health and metrics on localhost:8081), as a database role that can only read and append to
 //! the dossier (`burgernet_app`; the cluster's superuser migrates), with local
 //! stand-ins for push, SMS and e-mail whose messages appear at `GET /dev/outbox`. Push and SMS run
-//! the real clients against the local fakes (see `local_providers`).
+//! the real clients against the local fakes (see `local_providers`). Staff sign in through the
+//! local identity provider at `/dev/identity` (an OpenID Connect provider with a sign-in page),
+//! unless another identity provider is configured.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -20,7 +22,8 @@ use burgernet_core::metrics::{self, DeliveryMetrics};
 use burgernet_core::outbox::LocalOutbox;
 use burgernet_core::secret::{Secret, write_secret_file};
 use burgernet_core::{db, reference_data};
-use burgernet_local::identity::{DEV_AUDIENCE, DEV_ISSUER, DevIdentityProvider};
+use burgernet_local::identity::openid::{self, LocalOpenIdProvider};
+use burgernet_local::identity::{DEV_AUDIENCE, DevIdentityProvider};
 use burgernet_local::postgres::{LocalPostgres, LocalPostgresOptions};
 use burgernet_workers::{HealthServer, WorkerHealth, stall_threshold};
 
@@ -88,13 +91,14 @@ pub struct LocalService {
 }
 
 impl LocalService {
-    /// Serves the API (as `api` says) on `listener` and runs the workers (database and worker
-    /// settings from `env`).
+    /// Serves the API (as `api` says) on `listener`, with the local identity provider when there
+    /// is one, and runs the workers (database and worker settings from `env`).
     pub async fn start(
         env: &Env,
         api: &ApiConfig,
         listener: TcpListener,
         outbox: LocalOutbox,
+        identity: Option<LocalOpenIdProvider>,
     ) -> anyhow::Result<Self> {
         let database = DatabaseConfig::from_env(env)?;
         let workers = WorkerConfig::from_env(env)?;
@@ -104,7 +108,10 @@ impl LocalService {
             async move { checkpoints::warn_if_role_can_rewrite_dossier(&pool).await }
         });
         let store = MediaStore::from_env(env)?;
-        let state = AppState::in_local_mode(api, pool.clone(), outbox, store.clone())?;
+        let mut state = AppState::in_local_mode(api, pool.clone(), outbox, store.clone())?;
+        if let Some(identity) = identity {
+            state = state.with_dev_identity(identity);
+        }
         let messaging = state.messaging.clone();
         // Tokens and connections ready before the first alert needs them.
         tokio::spawn({
@@ -184,18 +191,23 @@ async fn serve_locally(
     let database_url = database_url.expose();
 
     let identity = DevIdentityProvider::ensure(&dir.join("identity-provider"))?;
-    let public_url = format!("http://{}", bind_address(&env)?);
+    let bind = bind_address(&env)?;
+    let public_url = public_url(&env)?;
+    let issuer = openid::issuer_for(&public_url);
+    // Staff sign in with the local identity provider unless keys of another one are given.
+    let local_sign_in =
+        !env.is_set("BURGERNET_STAFF_TOKEN_JWKS_URL") && !env.is_set("BURGERNET_STAFF_TOKEN_KEYS");
     let env = env
         .with_default("DATABASE_URL", database_url)
-        .with_default("BURGERNET_BIND", public_url.trim_start_matches("http://"))
+        .with_default("BURGERNET_BIND", bind.to_string())
         .with_default("BURGERNET_WORKER_BIND", "127.0.0.1:8081")
         .with_default(
             "BURGERNET_PARTICIPANT_TOKEN_SECRET",
             local_secret(&dir.join("participant-token-secret"))?,
         )
-        .with_default("BURGERNET_STAFF_TOKEN_ISSUER", DEV_ISSUER)
+        .with_default("BURGERNET_STAFF_TOKEN_ISSUER", issuer.as_str())
         .with_default("BURGERNET_STAFF_TOKEN_AUDIENCE", DEV_AUDIENCE)
-        .with_default("BURGERNET_PUBLIC_URL", public_url)
+        .with_default("BURGERNET_PUBLIC_URL", public_url.as_str())
         .with_default("BURGERNET_MEDIA_DIR", dir.join("media").to_string_lossy())
         .with_default("BURGERNET_MEDIA_SIGNING_KEY", local_secret(&dir.join("media-signing-key"))?)
         // No background map unless one is configured: local mode works without internet.
@@ -208,6 +220,16 @@ async fn serve_locally(
         env.with_default("BURGERNET_STAFF_TOKEN_KEYS", identity.jwks_path.to_string_lossy())
     };
     let mut api = ApiConfig::from_env(&env)?;
+    // Its tokens verify only when the API expects its issuer.
+    let open_id_provider = if local_sign_in && api.staff_tokens.issuer == issuer {
+        Some(identity.open_id_provider(&public_url, &api.staff_tokens.audience)?)
+    } else {
+        None
+    };
+    let sign_in = open_id_provider.as_ref().map(|provider| provider.issuer().to_string());
+    if local_sign_in {
+        identity.record_issuer(&api.staff_tokens.issuer)?;
+    }
     let listener = TcpListener::bind(api.bind)
         .map_err(|error| anyhow::anyhow!("cannot listen on {}: {error}", api.bind))?;
     // Push and SMS go through the real clients to local fakes; what they accept shows in the
@@ -221,18 +243,23 @@ async fn serve_locally(
     let worker_listener = TcpListener::bind(worker_bind)
         .map_err(|error| anyhow::anyhow!("cannot listen on {worker_bind}: {error}"))?;
     let worker_listener_address = worker_listener.local_addr()?;
-    let mut service = LocalService::start(&env, &api, listener, outbox).await?;
+    let mut service = LocalService::start(&env, &api, listener, outbox, open_id_provider).await?;
     service.serve_worker_health(worker_listener)?;
 
-    print_banner(&api, worker_listener_address, dir);
+    print_banner(&api, worker_listener_address, dir, sign_in.as_deref());
     shutdown::signalled().await;
     println!("Stopping ...");
     service.stop().await
 }
 
-fn print_banner(api: &ApiConfig, worker_bind: std::net::SocketAddr, dir: &Path) {
+/// `identity`: the local identity provider's issuer, when staff sign in there.
+fn print_banner(api: &ApiConfig, worker_bind: std::net::SocketAddr, dir: &Path, identity: Option<&str>) {
     let base = format!("http://{}", api.bind);
     let workers = format!("http://{worker_bind}");
+    let identity = match identity {
+        Some(issuer) => format!("{issuer}   (sign-in page for the console: pick a role and a region)"),
+        None => format!("{}   (the configured identity provider)", api.staff_tokens.issuer),
+    };
     println!(
         "\nBurgernet is running (local mode).\n\
          \n  API:            {base}\
@@ -240,6 +267,7 @@ fn print_banner(api: &ApiConfig, worker_bind: std::net::SocketAddr, dir: &Path) 
          \n  Readiness:      {base}/readyz\
          \n  Workers:        {workers}/healthz, {workers}/readyz, {workers}/metrics\
          \n  Outbox:         {base}/dev/outbox   (push, SMS and e-mail the local stand-ins received)\
+         \n  Identity:       {identity}\
          \n\nA staff token for the demo region (dispatcher), valid 8 hours:\
          \n  cargo run -q -- admin mint-staff-token --role dispatcher --region {region}\
          \nOther roles: --role admin, or --role relations_officer --municipality GM0599 (Rotterdam).\
@@ -251,6 +279,13 @@ fn print_banner(api: &ApiConfig, worker_bind: std::net::SocketAddr, dir: &Path) 
         region = reference_data::DEMO_REGION_CODE,
         dir = dir.display(),
     );
+}
+
+/// The API's public base URL in local mode: `BURGERNET_PUBLIC_URL`, else `http://` and the
+/// address it listens on. The local identity provider's issuer is under it.
+pub fn public_url(env: &Env) -> anyhow::Result<String> {
+    let listening = format!("http://{}", bind_address(env)?);
+    Ok(env.or("BURGERNET_PUBLIC_URL", listening, burgernet_core::env::parse::http_url)?)
 }
 
 fn bind_address(env: &Env) -> anyhow::Result<std::net::SocketAddr> {

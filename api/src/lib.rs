@@ -32,12 +32,16 @@ use crate::openapi::Contract;
 use crate::state::AppState;
 use crate::telemetry::current_request_id;
 
-/// The routes of local mode, outside the contract: `GET /dev/outbox` when there is an outbox.
+/// The routes of local mode, outside the contract: `GET /dev/outbox` when there is an outbox,
+/// `/dev/identity/...` when there is a local identity provider.
 #[cfg(feature = "local")]
 fn local_mode_routes(config: &mut web::ServiceConfig, state: &AppState) {
     if state.dev_outbox.is_some() {
         config.service(routes::dev::outbox);
         config.route("/", web::get().to(console::to_console));
+    }
+    if let Some(provider) = &state.dev_identity {
+        routes::dev_identity::configure(config, provider);
     }
 }
 

@@ -17,6 +17,8 @@ use burgernet_core::participants::notices::Messaging;
 use burgernet_core::participants::sign_in::{SignIn, SignInPolicy};
 use burgernet_core::providers::sms::SmsGatewayConfig;
 use burgernet_core::secret::Secret;
+#[cfg(feature = "local")]
+use burgernet_local::identity::openid::LocalOpenIdProvider;
 
 use tokio::sync::watch;
 
@@ -35,6 +37,10 @@ pub struct AppState {
     /// SMS and e-mail.
     #[cfg(feature = "local")]
     pub dev_outbox: Option<LocalOutbox>,
+    /// Present only in local mode with the local identity provider: the OpenID Connect provider
+    /// the console signs in with, served under `/dev/identity`.
+    #[cfg(feature = "local")]
+    pub dev_identity: Option<Arc<LocalOpenIdProvider>>,
     pub max_body_bytes: usize,
     pub sign_in_policy: SignInPolicy,
     pub messaging: Messaging,
@@ -82,6 +88,13 @@ impl AppState {
         Ok(state)
     }
 
+    /// Serves `provider` under `/dev/identity` (local mode only).
+    #[cfg(feature = "local")]
+    pub fn with_dev_identity(mut self, provider: LocalOpenIdProvider) -> Self {
+        self.dev_identity = Some(Arc::new(provider));
+        self
+    }
+
     fn with_messaging(
         config: &ApiConfig,
         pool: DbPool,
@@ -107,6 +120,8 @@ impl AppState {
             messaging,
             #[cfg(feature = "local")]
             dev_outbox: None,
+            #[cfg(feature = "local")]
+            dev_identity: None,
             max_body_bytes: config.max_body_bytes,
             sign_in_policy: config.sign_in.clone(),
             live_location_ttl: config.live_location_ttl,

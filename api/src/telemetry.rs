@@ -77,6 +77,10 @@ pub async fn observe(
     Ok(response)
 }
 
+/// Marks an error response in another protocol's format on purpose (the local identity
+/// provider's OAuth token errors, RFC 6749 §5.2): it is left as it is.
+pub struct OwnErrorFormat;
+
 /// An error response that is not already a problem document (actix's own 404, 405, 413, ...).
 /// HTML pages meant for people (the e-mail verification link) are left as they are.
 fn is_bare_error(response: &ServiceResponse<BoxBody>) -> bool {
@@ -85,6 +89,7 @@ fn is_bare_error(response: &ServiceResponse<BoxBody>) -> bool {
     (status.is_client_error() || status.is_server_error())
         && content_type != Some(PROBLEM_CONTENT_TYPE)
         && !content_type.is_some_and(|value| value.starts_with("text/html"))
+        && !response.response().extensions().contains::<OwnErrorFormat>()
 }
 
 fn into_problem(response: ServiceResponse<BoxBody>, request_id: &str) -> ServiceResponse<BoxBody> {

@@ -1,6 +1,10 @@
 //! A stand-in for the organisation's identity provider, for local use and tests only: an ES256
-//! key pair on disk, its public half as a JWKS document the API can be pointed at, and a way to
-//! mint staff tokens with it (`burgernet admin mint-staff-token`).
+//! key pair on disk, its public half as a JWKS document the API can be pointed at, a way to
+//! mint staff tokens with it (`burgernet admin mint-staff-token`), and an OpenID Connect provider
+//! with a sign-in page for the console ([`openid`], served by the API under `/dev/identity`).
+
+pub mod openid;
+pub mod sign_in_page;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -14,7 +18,9 @@ use rand::RngCore;
 use burgernet_core::auth::staff::{Audience, StaffClaims, StaffRole};
 use burgernet_core::secret::{Secret, write_secret_file};
 
-pub const DEV_ISSUER: &str = "https://idp.burgernet.localhost";
+/// The issuer of the local identity provider in `burgernet dev` on its default address
+/// ([`openid::issuer_for`] `http://127.0.0.1:8080`).
+pub const DEV_ISSUER: &str = "http://127.0.0.1:8080/dev/identity";
 pub const DEV_AUDIENCE: &str = "burgernet-api";
 pub const DEV_KEY_ID: &str = "burgernet-dev-1";
 
@@ -76,6 +82,31 @@ impl DevIdentityProvider {
         }
         Ok(provider)
     }
+
+    /// Notes the issuer the running local mode expects, beside the key, so tokens minted later
+    /// with that key carry it (`burgernet admin mint-staff-token`, see [`recorded_issuer`]).
+    pub fn record_issuer(&self, issuer: &str) -> std::io::Result<()> {
+        std::fs::write(self.private_key_path.with_file_name(ISSUER_FILE), issuer)
+    }
+
+    /// The OpenID Connect provider of the API at `public_url`, signing with this key pair.
+    pub fn open_id_provider(
+        &self,
+        public_url: &str,
+        api_audience: &str,
+    ) -> anyhow::Result<openid::LocalOpenIdProvider> {
+        let private_key = std::fs::read_to_string(&self.private_key_path)?;
+        let jwks = std::fs::read_to_string(&self.jwks_path)?;
+        openid::LocalOpenIdProvider::new(public_url, api_audience, Secret::new(private_key), jwks)
+    }
+}
+
+const ISSUER_FILE: &str = "issuer";
+
+/// The issuer local mode last used with the signing key at `private_key_path`, if it noted one.
+pub fn recorded_issuer(private_key_path: &Path) -> Option<String> {
+    let issuer = std::fs::read_to_string(private_key_path.with_file_name(ISSUER_FILE)).ok()?;
+    Some(issuer.trim().to_string()).filter(|issuer| !issuer.is_empty())
 }
 
 /// What a minted staff token should say.

@@ -131,7 +131,7 @@ async fn fanout_on(
         .with_default("BURGERNET_ALERT_MAX_AREA_KM2", "100000");
     // Urgent alerts are not e-mailed; the local outbox stands in for an SMTP server nobody uses.
     let api = ApiConfig::from_env(&env)?;
-    let service = dev::LocalService::start(&env, &api, listener, LocalOutbox::new()).await?;
+    let service = dev::LocalService::start(&env, &api, listener, LocalOutbox::new(), None).await?;
     let measured = measure(&identity, address, &fakes, &mut conn, participants, national).await;
     service.stop().await?;
     drop(fakes);

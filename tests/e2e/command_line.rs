@@ -349,6 +349,10 @@ async fn dev_mode_starts_everything_serves_the_outbox_and_stops_everything_on_ct
     assert_eq!(me.status(), 200);
     let region: serde_json::Value = me.json().await.unwrap();
     assert_eq!(region["municipality_count"], 19, "the demo region is loaded");
+    // Staff sign in at the local identity provider, on this instance's own address.
+    let discovery = client.get(format!("{base}/dev/identity/.well-known/openid-configuration")).send().await;
+    let discovery: serde_json::Value = discovery.unwrap().json().await.unwrap();
+    assert_eq!(discovery["issuer"], format!("{base}/dev/identity"));
 
     // The API and the workers run as a role that can read and append to the dossier, never
     // switch its triggers off; admin commands get the same role.

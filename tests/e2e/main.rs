@@ -19,6 +19,7 @@ mod event_streams;
 mod fcm;
 mod helpers;
 mod jobs;
+mod local_identity;
 mod log_privacy;
 mod media_store;
 mod migrations;

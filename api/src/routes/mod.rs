@@ -4,6 +4,8 @@
 pub mod alerts;
 #[cfg(feature = "local")]
 pub mod dev;
+#[cfg(feature = "local")]
+pub mod dev_identity;
 pub mod devices;
 pub mod me;
 pub mod media_store;

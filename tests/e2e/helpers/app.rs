@@ -1,5 +1,9 @@
 //! `TestApp`: the real API server on a random port, over its own database, with a test identity
-//! provider whose tokens it trusts.
+//! provider whose tokens it trusts. In dev mode (or with `local_identity`) the app also serves
+//! that identity provider's OpenID Connect endpoints and sign-in page under `/dev/identity`, as
+//! `burgernet dev` does: tokens from the page and from [`TestApp::staff_token`] then carry the
+//! same issuer ([`TestApp::identity_issuer`]), and the console's redirect URI is
+//! [`TestApp::console_url`].
 
 use std::net::TcpListener;
 use std::time::Duration;
@@ -26,6 +30,7 @@ use burgernet_core::participants::notices::MessagingConfig;
 use burgernet_core::participants::sign_in::SignInPolicy;
 use burgernet_fakes::fcm::FakeFcm;
 use burgernet_fakes::identity::FakeIdentityProvider;
+use burgernet_local::identity::openid::{self, LocalOpenIdProvider};
 use burgernet_local::identity::{DevKeyPair, StaffTokenRequest, mint_staff_token};
 use burgernet_workers::{HealthServer, RunnerHandle, WorkerHealth, stall_threshold};
 
@@ -36,6 +41,8 @@ use super::s3::ScratchDir;
 use super::sms::{FakeSmsGateway, SmsGatewayExt};
 use super::smtp_sink::SmtpSink;
 
+/// The issuer of staff tokens, unless the app serves the local identity provider (then
+/// [`TestApp::identity_issuer`]).
 pub const ISSUER: &str = "https://idp.politie.test";
 pub const AUDIENCE: &str = "burgernet-api";
 pub const PARTICIPANT_SECRET: &str = "test-participant-secret-0123456789abcdef";
@@ -52,8 +59,12 @@ pub enum StaffKeyFormat {
 #[derive(Debug, Clone)]
 pub struct TestAppOptions {
     pub staff_keys: StaffKeyFormat,
-    /// Messages go to the local outbox instead of the fake providers, and `/dev/outbox` exists.
+    /// Messages go to the local outbox instead of the fake providers, and `/dev/outbox` exists;
+    /// the local identity provider is served under `/dev/identity` (as with `local_identity`).
     pub dev_mode: bool,
+    /// The local identity provider (OpenID Connect, with its sign-in page) is served under
+    /// `/dev/identity`, signing with [`TestApp::identity`], and staff tokens carry its issuer.
+    pub local_identity: bool,
     pub max_body_bytes: usize,
     pub sign_in: SignInPolicy,
     /// Also run the job workers, so jobs the API enqueues (notices, e-mails) are carried out.
@@ -80,6 +91,7 @@ impl Default for TestAppOptions {
         Self {
             staff_keys: StaffKeyFormat::Jwks,
             dev_mode: false,
+            local_identity: false,
             max_body_bytes: 64 * 1024,
             sign_in: SignInPolicy::default(),
             workers: false,
@@ -102,6 +114,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub database: TestDatabase,
     pub identity: DevKeyPair,
+    /// The `iss` of staff tokens: [`ISSUER`], or the local identity provider's when it is served.
+    staff_token_issuer: String,
     /// With [`StaffKeyFormat::JwksUrl`]: the identity provider publishing `identity`'s key.
     pub identity_provider: Option<FakeIdentityProvider>,
     pub participant_tokens: ParticipantTokens,
@@ -173,6 +187,14 @@ impl TestApp {
         };
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind a random port");
         let address = format!("http://{}", listener.local_addr().unwrap());
+        let local_identity = (options.dev_mode || options.local_identity).then(|| {
+            LocalOpenIdProvider::new(&address, AUDIENCE, identity.private_pem.clone(), identity.jwks.clone())
+                .expect("the local identity provider")
+        });
+        let staff_token_issuer = match &local_identity {
+            Some(provider) => provider.issuer().to_string(),
+            None => ISSUER.to_string(),
+        };
         let sms = FakeSmsGateway::start().await;
         let smtp = SmtpSink::start().await;
         let apns = ApnsHarness::start().await;
@@ -193,7 +215,7 @@ impl TestApp {
                 access_token_ttl: Duration::from_secs(900),
             },
             staff_tokens: StaffTokenConfig {
-                issuer: ISSUER.into(),
+                issuer: staff_token_issuer.clone(),
                 audience: AUDIENCE.into(),
                 keys,
                 algorithms: StaffTokenAlgorithms::default(),
@@ -236,6 +258,10 @@ impl TestApp {
             None => AppState::new(&config, database.pool(), media_store.clone()),
         }
         .expect("providers");
+        let state = match local_identity {
+            Some(provider) => state.with_dev_identity(provider),
+            None => state,
+        };
         let messaging = state.messaging.clone();
         let server = burgernet_api::build_server(listener, state).expect("build the server");
         tokio::spawn(server);
@@ -283,6 +309,7 @@ impl TestApp {
             client,
             database,
             identity,
+            staff_token_issuer,
             identity_provider,
             participant_tokens,
             outbox,
@@ -300,6 +327,17 @@ impl TestApp {
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
+    }
+
+    /// The issuer of the staff tokens the app accepts: with `dev_mode` or `local_identity`, the
+    /// local identity provider's (`{address}/dev/identity`).
+    pub fn identity_issuer(&self) -> &str {
+        &self.staff_token_issuer
+    }
+
+    /// The console's address: the local identity provider's one redirect URI.
+    pub fn console_url(&self) -> String {
+        openid::console_url_for(&self.address)
     }
 
     /// Runs `burgernet admin verify-dossier` on an alert of this app; returns whether it
@@ -354,7 +392,7 @@ impl TestApp {
             subject: subject.into(),
             name: Some("Test Staff".into()),
             role,
-            issuer: ISSUER.into(),
+            issuer: self.staff_token_issuer.clone(),
             audience: AUDIENCE.into(),
             lifetime: Duration::from_secs(600),
         })
