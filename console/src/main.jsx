@@ -1,7 +1,7 @@
 // The console's shell: settings, sign-in, the staff member, navigation by role, and the view of
 // the current route (`#/...`).
 
-import { render } from "preact";
+import { Component, render } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import "./style.css";
 import { beginSignIn, completeSignIn, discover, signOut, watchExpiry, accessToken } from "./auth.js";
@@ -23,6 +23,8 @@ function useRoute() {
   useEffect(() => {
     const changed = () => setRoute(window.location.hash || "#/");
     window.addEventListener("hashchange", changed);
+    // The address may have changed between the first render and now.
+    changed();
     return () => window.removeEventListener("hashchange", changed);
   }, []);
   return route;
@@ -67,8 +69,26 @@ function View({ route, member, tiles }) {
   if (parts[0] === "queues" && member.role === "relations_officer") return <Queues member={member} />;
   if (parts[0] === "participants" && member.role === "relations_officer") return <Participants member={member} />;
   if (parts[0] === "overview" && member.role === "admin") return <Overview />;
-  window.location.hash = homeOf(member);
+  return <Redirect to={homeOf(member)} />;
+}
+
+/** Goes to `to` without leaving the address it replaces in the history. */
+function Redirect({ to }) {
+  useEffect(() => window.location.replace(to), [to]);
   return null;
+}
+
+/** A view that fails shows what went wrong instead of a blank page; the rest keeps working. */
+class ViewBoundary extends Component {
+  componentDidCatch(error) {
+    console.error("console view failed", error);
+    this.setState({ error });
+  }
+
+  render({ children }, { error }) {
+    if (error) return <ErrorBox error={{ code: "console_error", message: String(error?.message ?? error) }} />;
+    return children;
+  }
 }
 
 function Shell({ settings, provider, member }) {
@@ -118,7 +138,9 @@ function Shell({ settings, provider, member }) {
         </button>
       </header>
       <main id="main" tabIndex={-1}>
-        <View route={route} member={member} tiles={settings.tiles} key={currentLanguage()} />
+        <ViewBoundary key={`${route}/${currentLanguage()}`}>
+          <View route={route} member={member} tiles={settings.tiles} />
+        </ViewBoundary>
       </main>
     </div>
   );

@@ -24,7 +24,7 @@ const POPULATION: u32 = 40;
 
 async fn console_app() -> TestApp {
     let app =
-        TestApp::spawn_with(TestAppOptions { dev_mode: true, workers: true, ..TestAppOptions::default() })
+        TestApp::spawn_with(TestAppOptions { local_identity: true, workers: true, ..TestAppOptions::default() })
             .await;
     app.load_reference_data().await;
     app
@@ -308,7 +308,7 @@ async fn another_regions_dispatcher_does_not_see_the_alert_and_an_area_outside_t
     browser.goto(&app.url(&format!("/console/#/alerts/{alert}"))).await;
     sign_in_again_if_asked(&browser).await;
     let error = browser.wait_for_text(".error", |text| !text.is_empty()).await;
-    assert!(error.contains("not_found"), "{error}");
+    assert!(error.contains("buiten jouw eenheid") && error.contains("out_of_scope"), "{error}");
     assert!(!browser.text_of("main").await.contains("Gezocht"), "nothing of the alert is shown");
 }
 

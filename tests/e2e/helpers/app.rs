@@ -230,10 +230,10 @@ impl TestApp {
             media: options.media,
             event_streams: options.event_streams,
             console: ConsoleConfig {
-                oidc_issuer: ISSUER.into(),
+                oidc_issuer: staff_token_issuer.clone(),
                 oidc_client_id: "burgernet-console".into(),
                 oidc_scopes: "openid profile".into(),
-                redirect_uri: format!("{address}/console/"),
+                redirect_uri: openid::console_url_for(&address),
                 // No background map: the tests' browser loads nothing from outside.
                 tiles: None,
                 media_origin: None,

@@ -186,8 +186,9 @@ impl Browser {
             }
             if started.elapsed() > PATIENCE {
                 self.save_screenshot(&format!("missing-{}", sanitize(css))).await;
+                let page = self.eval("return document.body.innerHTML.slice(0, 3000);", vec![]).await;
                 panic!(
-                    "no element {css:?} on {} after {PATIENCE:?}; browser log: {}",
+                    "no element {css:?} on {} after {PATIENCE:?}; the page: {page}; browser log: {}",
                     self.current_url().await,
                     self.log().await
                 );
