@@ -5,8 +5,9 @@
 //! and get a thumbnail and a display image without metadata; capture time and position from the
 //! file go into restricted fields. Videos are probed and get a poster frame and a preview a browser
 //! plays, both without metadata. The original is then copied unchanged into the evidence area and
-//! the upload removed. A refused file has its reason recorded, then is removed entirely. Each step can be repeated, so a retry after a crash or a
-//! store failure is safe; a refusal is final once recorded, and a retry only finishes the removal.
+//! the upload removed. A refused file has its reason recorded, then is removed entirely. Each step
+//! can be repeated, so a retry after a crash or a store failure is safe; a refusal is final once
+//! recorded, and a retry only finishes the removal.
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -1,6 +1,6 @@
 //! The control room's side: each file's state and facts, and short-lived links to look at the
-//! derived images, to play a video's preview or, with a stated reason, to download the original. Every link handed out is
-//! written to the alert's dossier with who asked for it.
+//! derived images, to play a video's preview or, with a stated reason, to download the original.
+//! Every link handed out is written to the alert's dossier with who asked for it.
 
 use std::collections::HashMap;
 
@@ -52,7 +52,8 @@ pub struct ReviewedMedia {
     /// The previews a link can be asked for (`POST …/media/{media_id}/views`): `thumbnail` and
     /// `display` of a photo; `poster` and `video` of a video, `video` being a preview a browser
     /// plays (H.264/AAC MP4, at most 720p, without metadata). Empty until the file is ready, and
-    /// for a file without previews; a video whose transcoding failed or took too long has no `video`.
+    /// for a file without previews; a video whose transcoding failed or took too long has no
+    /// `video`.
     pub previews: Vec<Preview>,
     pub width: Option<i32>,
     pub height: Option<i32>,
