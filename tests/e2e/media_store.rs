@@ -448,6 +448,29 @@ async fn the_uploads_in_progress_of_a_key_are_aborted_whatever_their_ids(backend
 }
 
 /// Each test once per backend: `media_store::s3::<test>` and `media_store::filesystem::<test>`.
+/// A video preview is stored from the worker's local file, and a browser plays it by ranges.
+async fn a_local_file_is_stored_and_its_link_serves_ranges_of_it(backend: Backend) {
+    let under_test = StoreUnderTest::start(backend).await;
+    let key = key("derived");
+    let body = pattern(50_000, 50);
+    let local = std::env::temp_dir().join(format!("burgernet-e2e-local-{}", uuid::Uuid::new_v4()));
+    std::fs::write(&local, &body).unwrap();
+    let stored = under_test.store.put_file(&key, &local, "video/mp4").await;
+    std::fs::remove_file(&local).unwrap();
+    stored.unwrap();
+    assert_eq!(under_test.read(&key).await, body);
+
+    let link = under_test.store.presign_download(&key, MINUTE, None).await.unwrap();
+    let response = under_test.http.get(&link.url).header("Range", "bytes=1000-1999").send().await.unwrap();
+    assert_eq!(response.status(), 206);
+    assert_eq!(response.headers()["content-type"], "video/mp4");
+    assert_eq!(response.headers()["content-range"], "bytes 1000-1999/50000");
+    assert!(response.bytes().await.unwrap() == body[1000..2000]);
+    let response = under_test.http.get(&link.url).header("Range", "bytes=-100").send().await.unwrap();
+    assert_eq!(response.status(), 206);
+    assert!(response.bytes().await.unwrap() == body[49_900..]);
+}
+
 macro_rules! conformance {
     ($($test:ident),* $(,)?) => {
         mod s3 {
@@ -475,6 +498,7 @@ conformance!(
     delete_is_idempotent,
     an_absent_object_has_no_size_and_does_not_open,
     a_download_link_serves_the_bytes_and_expires,
+    a_local_file_is_stored_and_its_link_serves_ranges_of_it,
 );
 
 /// How the S3 client sorts failures: what a later retry may fix, and what it will not.

@@ -178,6 +178,7 @@ impl Scene {
             format!("derived/{media}/thumbnail.jpg"),
             format!("derived/{media}/display.jpg"),
             format!("derived/{media}/poster.jpg"),
+            format!("derived/{media}/preview.mp4"),
         ] {
             let object = burgernet_core::media::store::ObjectKey::new(key.clone()).unwrap();
             if store.size(&object).await.unwrap().is_some() {
@@ -322,6 +323,7 @@ async fn a_photo_becomes_evidence_and_the_control_room_sees_it_without_metadata(
     assert_eq!(file["id"], media.as_str());
     assert_eq!(file["sha256"], sha256(&original));
     assert_eq!(file["state"], "ready");
+    assert_eq!(file["previews"], json!(["thumbnail", "display"]));
     assert_eq!((file["width"].as_i64(), file["height"].as_i64()), (Some(1200), Some(900)));
     // Restricted metadata from the file, for the control room only. The camera wrote its clock
     // without a zone: Dutch time is assumed (CET in November).
@@ -744,6 +746,7 @@ async fn a_video_gets_a_poster_frame_and_the_event_stream_shows_it_ready() {
     let file = &tips[0]["media"][0];
     assert_eq!(file["kind"], "video");
     assert_eq!(file["has_preview"], true);
+    assert_eq!(file["previews"], json!(["poster", "video"]));
     assert_eq!((file["width"].as_i64(), file["height"].as_i64()), (Some(640), Some(480)));
     assert!((file["duration_seconds"].as_f64().unwrap() - 2.0).abs() < 0.2, "{file}");
     assert_eq!(file["codec"], "h264");
@@ -757,7 +760,14 @@ async fn a_video_gets_a_poster_frame_and_the_event_stream_shows_it_ready() {
     assert_eq!(viewed, poster, "the link serves the poster");
     let mut objects = scene.stored_objects(&media).await;
     objects.sort();
-    assert_eq!(objects, [format!("derived/{media}/poster.jpg"), format!("evidence/{media}")]);
+    assert_eq!(
+        objects,
+        [
+            format!("derived/{media}/poster.jpg"),
+            format!("derived/{media}/preview.mp4"),
+            format!("evidence/{media}")
+        ]
+    );
 }
 
 #[tokio::test]
@@ -776,12 +786,144 @@ async fn without_ffmpeg_a_video_is_kept_as_evidence_without_a_preview() {
     let tips = scene.app.get_json(&format!("/v1/alerts/{}/tips", scene.alert), &scene.dispatcher).await;
     let file = &tips[0]["media"][0];
     assert_eq!(file["has_preview"], false);
+    assert_eq!(file["previews"], json!([]));
     assert_eq!(file["thumbnail"], Value::Null);
     assert_eq!(scene.stored_objects(&media).await, [format!("evidence/{media}")]);
     let views = format!("/v1/alerts/{}/media/{media}/views", scene.alert);
-    let poster =
-        scene.app.send_json_as(Method::POST, &views, &scene.dispatcher, &json!({"preview": "poster"})).await;
-    assert_problem(poster, 409, "no_preview").await;
+    for preview in ["poster", "video"] {
+        let view = scene
+            .app
+            .send_json_as(Method::POST, &views, &scene.dispatcher, &json!({"preview": preview}))
+            .await;
+        assert_problem(view, 409, "no_preview").await;
+    }
+}
+
+/// A 1-second 1920x1080 recording with sound that carries, as a phone's does, where and when it
+/// was taken (ffmpeg writes the QuickTime tags).
+fn phone_video() -> Vec<u8> {
+    let path = std::env::temp_dir().join(format!("burgernet-e2e-phone-{}.mov", uuid::Uuid::new_v4()));
+    let status = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-nostdin", "-f", "lavfi", "-i", "testsrc=size=1920x1080:rate=10"])
+        .args(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100", "-t", "1"])
+        .args(["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac"])
+        .args(["-metadata", "location=+51.9225+004.4792/", "-metadata", "creation_time=2026-11-30T03:04:05Z"])
+        .args(["-metadata", "com.apple.quicktime.location.ISO6709=+51.9225+004.4792+002.000/"])
+        .args(["-movflags", "use_metadata_tags", "-y"])
+        .arg(&path)
+        .status()
+        .expect("ffmpeg runs");
+    assert!(status.success());
+    let bytes = std::fs::read(&path).unwrap();
+    let _ = std::fs::remove_file(&path);
+    bytes
+}
+
+/// `ffprobe`'s view of a file's streams and tags.
+fn probe(bytes: &[u8]) -> Value {
+    let path = std::env::temp_dir().join(format!("burgernet-e2e-probe-{}.mp4", uuid::Uuid::new_v4()));
+    std::fs::write(&path, bytes).unwrap();
+    let output = std::process::Command::new("ffprobe")
+        .args(["-v", "error", "-print_format", "json", "-show_format", "-show_streams"])
+        .arg(&path)
+        .output()
+        .expect("ffprobe runs");
+    let _ = std::fs::remove_file(&path);
+    assert!(output.status.success(), "ffprobe cannot read it");
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+#[tokio::test]
+async fn a_video_plays_in_the_control_room_from_a_preview_without_its_position_until_retention_removes_it() {
+    let scene = scene(TestAppOptions::default()).await;
+    let (app, dispatcher, alert) = (&scene.app, &scene.dispatcher, &scene.alert);
+    let tip = scene.tip(&scene.witness, json!({"text": "Hij rende weg, ik heb het gefilmd."})).await;
+    let media = scene.attach(&scene.witness, &tip, "video/quicktime", &phone_video()).await;
+    assert_eq!(scene.settled(&scene.witness, &tip, &media).await["state"], "ready");
+
+    let tips = app.get_json(&format!("/v1/alerts/{alert}/tips"), dispatcher).await;
+    let file = &tips[0]["media"][0];
+    assert_eq!(file["previews"], json!(["poster", "video"]));
+    let views = format!("/v1/alerts/{alert}/media/{media}/views");
+    let link = app.expect_ok(Method::POST, &views, dispatcher, json!({"preview": "video"})).await;
+    let url = link["url"].as_str().unwrap();
+
+    let whole = app.client.get(url).send().await.unwrap();
+    assert_eq!(whole.status(), 200);
+    assert_eq!(whole.headers()["content-type"], "video/mp4");
+    assert_eq!(whole.headers()["accept-ranges"], "bytes");
+    let preview = whole.bytes().await.unwrap();
+    let probed = probe(&preview);
+    let streams = probed["streams"].as_array().unwrap();
+    let codecs: Vec<&str> = streams.iter().map(|stream| stream["codec_name"].as_str().unwrap()).collect();
+    assert_eq!(codecs, ["h264", "aac"]);
+    assert_eq!(streams[0]["height"], 720);
+    let format_tags = probed["format"]["tags"].as_object().unwrap();
+    assert!(
+        !format_tags.keys().any(|name| name.contains("location") || name == "creation_time"),
+        "{format_tags:?}"
+    );
+    assert!(!preview.windows(8).any(|window| window == b"+51.9225"), "the position is in the preview");
+
+    // A browser plays and seeks with ranges.
+    let range = app.client.get(url).header("Range", "bytes=100-199").send().await.unwrap();
+    assert_eq!(range.status(), 206);
+    let total = preview.len();
+    assert_eq!(range.headers()["content-range"], format!("bytes 100-199/{total}").as_str());
+    assert_eq!(range.bytes().await.unwrap(), preview[100..200]);
+    let beyond = app.client.get(url).header("Range", format!("bytes={total}-")).send().await.unwrap();
+    assert_problem(beyond, 416, "range_not_satisfiable").await;
+
+    let dossier = app.get_json(&format!("/v1/alerts/{alert}/dossier"), dispatcher).await;
+    let viewed = dossier["entries"].as_array().unwrap().iter().find(|entry| entry["kind"] == "media_viewed");
+    assert_eq!(viewed.unwrap()["body"]["preview"], "video");
+
+    // Retention removes the preview with the rest.
+    let closing = json!({"outcome": "hard_success", "texts": {"nl": {"message": "Aangehouden."}}});
+    app.expect_ok(Method::POST, &format!("/v1/alerts/{alert}/close"), dispatcher, closing).await;
+    app.database_exec(&format!(
+        "UPDATE alerts SET closed_at = now() - interval '91 days' WHERE id = '{alert}'"
+    ))
+    .await;
+    let mut conn = app.database.connect().await;
+    let upkeep = retention::EvidenceUpkeep { retention: Duration::from_secs(90 * 86_400) };
+    assert_eq!(upkeep.run(&mut conn).await.unwrap().removed_tips, 1);
+    let kept = scene.stored_objects(&media).await;
+    let preview_key = format!("derived/{media}/preview.mp4");
+    assert!(kept.contains(&preview_key), "the files go only after the commit: {kept:?}");
+    app.run_pending_jobs().await;
+    assert_eq!(scene.stored_objects(&media).await, Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn a_video_whose_transcoding_times_out_keeps_its_poster_without_a_playable_preview() {
+    use std::os::unix::fs::PermissionsExt;
+
+    // ffmpeg as installed, but the transcoding (the one run with libx264) hangs.
+    let dir = std::env::temp_dir().join(format!("burgernet-e2e-tools-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ffmpeg = dir.join("ffmpeg");
+    std::fs::write(&ffmpeg, "#!/bin/sh\ncase \"$*\" in *libx264*) sleep 60;; esac\nexec ffmpeg \"$@\"\n")
+        .unwrap();
+    std::fs::set_permissions(&ffmpeg, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let video_tools =
+        burgernet_core::media::video::VideoTools::new("ffprobe".into(), ffmpeg, Duration::from_secs(3), 1);
+    let scene = scene(TestAppOptions { video: video_tools, ..TestAppOptions::default() }).await;
+    let tip = scene.tip(&scene.witness, json!({"text": "Filmpje."})).await;
+    let media = scene.attach(&scene.witness, &tip, "video/mp4", &video()).await;
+    assert_eq!(scene.settled(&scene.witness, &tip, &media).await["state"], "ready");
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    let tips = scene.app.get_json(&format!("/v1/alerts/{}/tips", scene.alert), &scene.dispatcher).await;
+    let file = &tips[0]["media"][0];
+    assert_eq!((&file["has_preview"], &file["previews"]), (&json!(true), &json!(["poster"])));
+    let mut objects = scene.stored_objects(&media).await;
+    objects.sort();
+    assert_eq!(objects, [format!("derived/{media}/poster.jpg"), format!("evidence/{media}")]);
+    let views = format!("/v1/alerts/{}/media/{media}/views", scene.alert);
+    let video =
+        scene.app.send_json_as(Method::POST, &views, &scene.dispatcher, &json!({"preview": "video"})).await;
+    assert_problem(video, 409, "no_preview").await;
 }
 
 /// A photo of noise, which JPEG cannot compress: more than 5 MiB.

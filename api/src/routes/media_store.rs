@@ -3,7 +3,7 @@
 //! these URLs point at the object store instead, and these routes answer 404.
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::header::{self, Header, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, get, put, web};
 use burgernet_core::media::store::{FilesystemStore, FilesystemUploadError, MediaStore, StoreError};
 
@@ -61,18 +61,25 @@ pub async fn upload_object(
 ///
 /// Who may call: anyone with a URL the API handed out; the signature in it is the authority. The
 /// response carries the object's type, its length and, when the link names a file,
-/// `Content-Disposition: attachment`.
+/// `Content-Disposition: attachment`. A `Range` header asking for one range of bytes (as browsers
+/// do to play and seek in a video) is answered with just those bytes; any other `Range` header
+/// is answered with the whole object.
 #[utoipa::path(
     tag = "media store",
     params(
         ("key" = String, Path, description = "The store key, such as `evidence/<id>`."),
         ("expires" = i64, Query, description = "When the URL expires, in seconds since 1970."),
         ("signature" = String, Query, description = "The URL's signature; other signed parameters (`type`, `name`) come with it."),
+        ("Range" = Option<String>, Header, description = "One range of bytes, such as `bytes=0-1023`, `bytes=1024-` or `bytes=-512`."),
     ),
     responses(
-        (status = 200, description = "The object's bytes.", content_type = "application/octet-stream", body = ObjectBytes),
+        (status = 200, description = "The object's bytes.", content_type = "application/octet-stream", body = ObjectBytes,
+         headers(("Accept-Ranges" = String, description = "`bytes`."))),
+        (status = 206, description = "The range of bytes asked for.", content_type = "application/octet-stream", body = ObjectBytes,
+         headers(("Content-Range" = String, description = "Which bytes, such as `bytes 0-1023/4096`."))),
         (status = 403, description = "`upload_signature_invalid` or `upload_url_expired`.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`not_found`: no object at this key.", body = Problem, content_type = "application/problem+json"),
+        (status = 416, description = "`range_not_satisfiable`: the range lies outside the object.", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "`media_store_unavailable`: the media directory cannot be read.", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -84,15 +91,52 @@ pub async fn download_object(
 ) -> Result<HttpResponse, ApiError> {
     let store = filesystem_store(&state)?;
     let served = store.serve(&key, request.query_string()).await?;
-    let mut response = HttpResponse::Ok();
+    let length = served.content_length;
+    let range = requested_range(&request, length)?;
+    let mut response = match range {
+        Some(_) => HttpResponse::PartialContent(),
+        None => HttpResponse::Ok(),
+    };
     response
-        .insert_header((header::CONTENT_TYPE, served.content_type))
+        .insert_header((header::CONTENT_TYPE, served.content_type.clone()))
         .insert_header((header::CACHE_CONTROL, "private, no-store"))
-        .no_chunking(served.content_length);
-    if let Some(disposition) = served.content_disposition {
-        response.insert_header((header::CONTENT_DISPOSITION, disposition));
+        .insert_header((header::ACCEPT_RANGES, "bytes"));
+    if let Some(disposition) = &served.content_disposition {
+        response.insert_header((header::CONTENT_DISPOSITION, disposition.clone()));
     }
-    Ok(response.streaming(served.reader.into_chunks()))
+    let reader = match range {
+        Some((first, last)) => {
+            response
+                .insert_header((header::CONTENT_RANGE, format!("bytes {first}-{last}/{length}")))
+                .no_chunking(last - first + 1);
+            served.into_range_reader(first, last).await.map_err(FilesystemUploadError::Store)?
+        }
+        None => {
+            response.no_chunking(length);
+            served.into_reader()
+        }
+    };
+    Ok(response.streaming(reader.into_chunks()))
+}
+
+/// The one range of bytes the request asks for, first and last included. Anything else (several
+/// ranges, another unit, a header that does not parse) gets the whole object, as HTTP allows.
+fn requested_range(request: &HttpRequest, length: u64) -> Result<Option<(u64, u64)>, ApiError> {
+    if !request.headers().contains_key(header::RANGE) {
+        return Ok(None);
+    }
+    match header::Range::parse(request) {
+        Ok(header::Range::Bytes(ranges)) if ranges.len() == 1 => {
+            ranges[0].to_satisfiable_range(length).map(Some).ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::RANGE_NOT_SATISFIABLE,
+                    "range_not_satisfiable",
+                    format!("The range lies outside the object, which is {length} bytes long."),
+                )
+            })
+        }
+        _ => Ok(None),
+    }
 }
 
 fn filesystem_store(state: &AppState) -> Result<&FilesystemStore, ApiError> {

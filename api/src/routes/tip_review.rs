@@ -195,12 +195,15 @@ async fn legal_hold(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ViewRequest {
-    /// `thumbnail` or `display` for a photo, `poster` for a video.
+    /// `thumbnail` or `display` for a photo, `poster` or `video` for a video: one of the file's
+    /// `previews`.
     pub preview: Preview,
 }
 
-/// A link to a photo's thumbnail or display image, or a video's poster frame, valid for at most
-/// 5 minutes. Derived images carry no metadata. The viewing is recorded in the dossier.
+/// A link to a photo's thumbnail or display image, or a video's poster frame or playable preview
+/// (`video/mp4`: H.264 and AAC, at most 720p, for a `<video>` element; the link answers `Range`
+/// requests), valid for at most 5 minutes. Previews carry no metadata. The viewing is recorded in
+/// the dossier.
 ///
 /// Who may call: dispatchers of the alert's region, and administrators.
 #[utoipa::path(
@@ -213,7 +216,7 @@ pub struct ViewRequest {
         JsonBodyProblems,
         StaffAccessProblems,
         (status = 404, description = "No such alert, or no such file in it.", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`media_not_ready` or `no_preview`.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`media_not_ready`, or `no_preview`: the file has no such preview (see its `previews`).", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`invalid_body`.", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "`media_store_unavailable`: the link could not be made; retry later.", body = Problem, content_type = "application/problem+json"),
     )

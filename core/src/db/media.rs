@@ -13,7 +13,7 @@ use crate::vocabulary::media::{MediaKind, MediaState};
 
 const COLUMNS: &str = "m.id, m.tip_id, m.alert_id, m.kind, m.content_type, m.size_bytes, m.sha256, m.state,
      m.multipart_upload_id, m.part_size_bytes, m.upload_expires_at, m.rejection_code, m.rejection_reason,
-     m.has_preview, m.width, m.height, m.duration_seconds, m.codec, m.captured_at,
+     m.has_preview, m.has_video_preview, m.width, m.height, m.duration_seconds, m.codec, m.captured_at,
      ST_Y(m.capture_location) AS capture_latitude, ST_X(m.capture_location) AS capture_longitude,
      m.created_at, m.processed_at";
 
@@ -47,6 +47,9 @@ pub struct MediaRow {
     pub rejection_reason: Option<String>,
     #[diesel(sql_type = Nullable<Bool>)]
     pub has_preview: Option<bool>,
+    /// Whether a video has a preview a browser plays (`derived/<id>/preview.mp4`).
+    #[diesel(sql_type = Bool)]
+    pub has_video_preview: bool,
     #[diesel(sql_type = Nullable<Integer>)]
     pub width: Option<i32>,
     #[diesel(sql_type = Nullable<Integer>)]
@@ -185,7 +188,10 @@ pub async fn reject(conn: &mut AsyncPgConnection, id: MediaId, code: &str, reaso
 /// What processing learnt about a file.
 #[derive(Debug, Clone, Default)]
 pub struct MediaFacts {
+    /// Derived images: a photo's thumbnail and display image, or a video's poster.
     pub has_preview: bool,
+    /// A video's playable preview.
+    pub has_video_preview: bool,
     pub width: Option<i32>,
     pub height: Option<i32>,
     pub duration_seconds: Option<f64>,
@@ -203,7 +209,7 @@ pub async fn mark_ready(conn: &mut AsyncPgConnection, id: MediaId, facts: &Media
     let (latitude, longitude) = facts.capture_position.unzip();
     diesel::sql_query(
         "UPDATE tip_media SET state = 'ready', has_preview = $2, width = $3, height = $4, duration_seconds = $5,
-                codec = $6,
+                codec = $6, has_video_preview = $11,
                 captured_at = CASE WHEN $10::int4 IS NULL THEN $7::timestamp AT TIME ZONE 'Europe/Amsterdam'
                                    ELSE ($7::timestamp - make_interval(secs => $10)) AT TIME ZONE 'UTC' END,
                 capture_location = CASE WHEN $8::float8 IS NULL THEN NULL
@@ -221,6 +227,7 @@ pub async fn mark_ready(conn: &mut AsyncPgConnection, id: MediaId, facts: &Media
     .bind::<Nullable<Double>, _>(latitude)
     .bind::<Nullable<Double>, _>(longitude)
     .bind::<Nullable<Integer>, _>(facts.captured_at_offset.map(|offset| offset.local_minus_utc()))
+    .bind::<Bool, _>(facts.has_video_preview)
     .execute(conn)
     .await?;
     Ok(())

@@ -2,8 +2,9 @@
 //!
 //! The app uploads straight to the media store with presigned requests ([`uploads`]); a worker
 //! verifies each upload, moves the original unchanged into the evidence area and writes derived
-//! images without metadata ([`processing`]); the control room sees them through short-lived,
-//! logged links ([`review`]); retention deletes them once their time is up ([`retention`]).
+//! images and video previews without metadata ([`processing`]); the control room sees them
+//! through short-lived, logged links ([`review`]); retention deletes them once their time is up
+//! ([`retention`]).
 
 pub mod inspect;
 pub mod photo;
@@ -120,6 +121,20 @@ pub enum Preview {
     Display,
     /// A frame of a video.
     Poster,
+    /// A video as a browser plays it: H.264 and AAC in an MP4, at most 720p, without metadata.
+    Video,
+}
+
+impl Preview {
+    pub const ALL: [Self; 4] = [Self::Thumbnail, Self::Display, Self::Poster, Self::Video];
+
+    /// The type the preview is stored and served as.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Self::Thumbnail | Self::Display | Self::Poster => "image/jpeg",
+            Self::Video => "video/mp4",
+        }
+    }
 }
 
 pub fn preview_key(id: MediaId, preview: Preview) -> ObjectKey {
@@ -127,6 +142,7 @@ pub fn preview_key(id: MediaId, preview: Preview) -> ObjectKey {
         Preview::Thumbnail => "thumbnail.jpg",
         Preview::Display => "display.jpg",
         Preview::Poster => "poster.jpg",
+        Preview::Video => "preview.mp4",
     };
     key(format!("derived/{id}/{name}"))
 }
@@ -135,7 +151,7 @@ pub fn preview_key(id: MediaId, preview: Preview) -> ObjectKey {
 pub async fn remove_objects(store: &MediaStore, media: MediaId) -> Result<(), StoreError> {
     store.delete(&upload_key(media)).await?;
     store.delete(&evidence_key(media)).await?;
-    for preview in [Preview::Thumbnail, Preview::Display, Preview::Poster] {
+    for preview in Preview::ALL {
         store.delete(&preview_key(media, preview)).await?;
     }
     Ok(())

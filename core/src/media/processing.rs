@@ -3,10 +3,11 @@
 //! In order: the size and SHA-256 of what arrived must match the declaration, and its real type
 //! (from its first bytes) must be the declared one and allowed. Photos are decoded under limits
 //! and get a thumbnail and a display image without metadata; capture time and position from the
-//! file go into restricted fields. Videos are probed and get a poster frame. The original is then
-//! copied unchanged into the evidence area and the upload removed. A refused file has its reason
-//! recorded, then is removed entirely. Each step can be repeated, so a retry after a crash or a
-//! store failure is safe; a refusal is final once recorded, and a retry only finishes the removal.
+//! file go into restricted fields. Videos are probed and get a poster frame and a preview a browser
+//! plays, both without metadata. The original is then copied unchanged into the evidence area and
+//! the upload removed. A refused file has its reason recorded, then is removed entirely. Each step
+//! can be repeated, so a retry after a crash or a store failure is safe; a refusal is final once
+//! recorded, and a retry only finishes the removal.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -21,7 +22,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use super::inspect::{MediaType, Rejection, verify_type};
 use super::photo::{PhotoLimits, PhotoOutcome, process_photo};
 use super::store::{MediaStore, ObjectKey, StoreError};
-use super::video::{VideoOutcome, VideoTools, process_video};
+use super::video::{VideoOutcome, VideoTools, make_playable_preview, process_video};
 use super::{Preview, evidence_key, preview_key, upload_key};
 use crate::alerts::{Actor, dossier};
 use crate::db::DbPool;
@@ -173,7 +174,7 @@ async fn photo(
         ),
     };
     for (preview, jpeg) in previews {
-        ctx.store.put(&preview_key(media, preview), jpeg, "image/jpeg").await?;
+        ctx.store.put(&preview_key(media, preview), jpeg, preview.content_type()).await?;
     }
     Ok(Ok(facts))
 }
@@ -187,21 +188,30 @@ async fn video(
         Ok(outcome) => outcome,
         Err(rejection) => return Ok(Err(rejection)),
     };
-    let facts_of = |facts: &super::video::VideoFacts, has_preview| MediaFacts {
+    let (facts, poster) = match outcome {
+        VideoOutcome::Previewed { facts, poster } => (facts, Some(poster)),
+        VideoOutcome::NoPreview { facts: Some(facts) } => (facts, None),
+        // ffprobe is missing or took too long: ffmpeg is not tried on it either.
+        VideoOutcome::NoPreview { facts: None } => return Ok(Ok(MediaFacts::default())),
+    };
+    let has_preview = poster.is_some();
+    if let Some(poster) = poster {
+        let poster_type = Preview::Poster.content_type();
+        ctx.store.put(&preview_key(media, Preview::Poster), poster.jpeg, poster_type).await?;
+    }
+    let playable = make_playable_preview(&ctx.video, path).await;
+    if let Some(playable) = &playable {
+        let key = preview_key(media, Preview::Video);
+        ctx.store.put_file(&key, playable.path(), Preview::Video.content_type()).await?;
+    }
+    Ok(Ok(MediaFacts {
         has_preview,
+        has_video_preview: playable.is_some(),
         width: i32::try_from(facts.width).ok(),
         height: i32::try_from(facts.height).ok(),
         duration_seconds: Some(facts.duration_seconds),
-        codec: Some(facts.codec.clone()),
+        codec: Some(facts.codec),
         ..Default::default()
-    };
-    Ok(Ok(match outcome {
-        VideoOutcome::Previewed { facts, poster } => {
-            ctx.store.put(&preview_key(media, Preview::Poster), poster.jpeg, "image/jpeg").await?;
-            facts_of(&facts, true)
-        }
-        VideoOutcome::NoPreview { facts: Some(facts) } => facts_of(&facts, false),
-        VideoOutcome::NoPreview { facts: None } => MediaFacts::default(),
     }))
 }
 
@@ -320,6 +330,7 @@ async fn record_ready(
             "size_bytes": row.size_bytes,
             "sha256": hex(&row.sha256),
             "has_preview": facts.has_preview,
+            "has_video_preview": facts.has_video_preview,
         });
         dossier::record(conn, row.alert_id, &Actor::System, "media_ready", body).await?;
         Ok(())

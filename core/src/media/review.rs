@@ -1,6 +1,6 @@
 //! The control room's side: each file's state and facts, and short-lived links to look at the
-//! derived images or, with a stated reason, to download the original. Every link handed out is
-//! written to the alert's dossier with who asked for it.
+//! derived images, to play a video's preview or, with a stated reason, to download the original.
+//! Every link handed out is written to the alert's dossier with who asked for it.
 
 use std::collections::HashMap;
 
@@ -49,6 +49,12 @@ pub struct ReviewedMedia {
     pub rejection: Option<MediaRejection>,
     /// Whether derived images exist (not for HEIC photos, nor for videos without ffmpeg).
     pub has_preview: bool,
+    /// The previews a link can be asked for (`POST …/media/{media_id}/views`): `thumbnail` and
+    /// `display` of a photo; `poster` and `video` of a video, `video` being a preview a browser
+    /// plays (H.264/AAC MP4, at most 720p, without metadata). Empty until the file is ready, and
+    /// for a file without previews; a video whose transcoding failed or took too long has no
+    /// `video`.
+    pub previews: Vec<Preview>,
     pub width: Option<i32>,
     pub height: Option<i32>,
     pub duration_seconds: Option<f64>,
@@ -81,12 +87,16 @@ pub enum ReviewError {
     Database(#[from] diesel::result::Error),
 }
 
-/// The previews a ready file has.
-fn previews(row: &MediaRow) -> &'static [Preview] {
-    match (row.has_preview, row.kind.as_str()) {
-        (Some(true), "video") => &[Preview::Poster],
-        (Some(true), _) => &[Preview::Thumbnail, Preview::Display],
-        _ => &[],
+/// The previews a ready file has; the first is the one the list shows.
+fn previews(row: &MediaRow) -> Vec<Preview> {
+    let images = row.has_preview == Some(true);
+    match row.kind {
+        MediaKind::Video => [(images, Preview::Poster), (row.has_video_preview, Preview::Video)]
+            .into_iter()
+            .filter_map(|(has, preview)| has.then_some(preview))
+            .collect(),
+        _ if images => vec![Preview::Thumbnail, Preview::Display],
+        _ => vec![],
     }
 }
 
@@ -110,8 +120,9 @@ pub async fn for_alert(
     let mut by_tip: HashMap<TipId, Vec<ReviewedMedia>> = HashMap::new();
     for row in queries::for_alert(conn, alert).await? {
         let ready = row.state == MediaState::Ready;
-        let thumbnail = match previews(&row).first() {
-            Some(preview) if ready => {
+        let previews = if ready { previews(&row) } else { vec![] };
+        let thumbnail = match previews.first() {
+            Some(preview @ (Preview::Thumbnail | Preview::Poster)) => {
                 Some(link(store, &preview_key(row.id, *preview), settings, None).await?)
             }
             _ => None,
@@ -126,6 +137,7 @@ pub async fn for_alert(
             state: mine.state,
             rejection: mine.rejection,
             has_preview: row.has_preview.unwrap_or(false),
+            previews,
             width: row.width,
             height: row.height,
             duration_seconds: row.duration_seconds,
@@ -154,8 +166,8 @@ async fn ready_media(
     }
 }
 
-/// A link to one derived image (thumbnail, display image or poster); the viewing is written to
-/// the dossier first.
+/// A link to one preview (thumbnail, display image, poster or playable video); the viewing is
+/// written to the dossier first.
 pub async fn view(
     conn: &mut AsyncPgConnection,
     store: &MediaStore,

@@ -1,6 +1,8 @@
 //! Videos of a tip: checked and described by `ffprobe`, with a poster frame from `ffmpeg` that
-//! goes through the photo code (so it carries no metadata). Both tools are optional: where they
-//! are missing, a video is kept without a preview.
+//! goes through the photo code (so it carries no metadata), and a playable preview that `ffmpeg`
+//! transcodes for the control room's browser, without any of the source's metadata (phone videos
+//! carry the position they were taken at). Both tools are optional: where they are missing, a
+//! video is kept without a preview.
 //!
 //! A tool that runs past its timeout is killed and the video is kept without a preview (or
 //! without a poster) rather than refused: a timeout says more about the machine's load than about
@@ -177,6 +179,120 @@ fn poster_arguments(path: &Path, at_seconds: f64) -> Vec<OsString> {
         ]
         .map(OsString::from),
     );
+    arguments
+}
+
+/// A playable preview's bounds: 720p, whichever way up the video is shown.
+const PREVIEW_LONG_SIDE: u32 = 1280;
+const PREVIEW_SHORT_SIDE: u32 = 720;
+
+/// A video as the control room's browser plays it: H.264 (High profile, yuv420p) and AAC in an MP4
+/// with its index first, at most 720p, upright, without metadata. It is a temporary file beside
+/// the video's local copy, removed when dropped, so it lives no longer than that copy's room on
+/// disk (see `VideoTools::room_for_local_copy`).
+#[derive(Debug)]
+pub struct PlayablePreview {
+    path: PathBuf,
+}
+
+impl PlayablePreview {
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for PlayablePreview {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Transcodes the video in the local file at `path` into its playable preview: one more run of
+/// `ffmpeg` under the same timeout and permits. A missing tool, a failure or a timeout give `None`
+/// and the video is kept without one, as it is without a poster; no partial file is left.
+pub async fn make_playable_preview(tools: &VideoTools, path: &Path) -> Option<PlayablePreview> {
+    let mut name = path.file_name()?.to_os_string();
+    name.push(".preview.mp4");
+    let preview = PlayablePreview { path: path.with_file_name(name) };
+    match run(tools, &tools.ffmpeg, preview_arguments(path, &preview.path)).await {
+        Ok(output) if output.status.success() => Some(preview),
+        Ok(output) => {
+            tracing::warn!(tool = "ffmpeg", status = %output.status, "no playable preview could be made; video kept without one");
+            None
+        }
+        Err(failure) => {
+            tracing::warn!(tool = "ffmpeg", %failure, "video kept without a playable preview");
+            None
+        }
+    }
+}
+
+/// Only the first video and the first audio stream are kept (data, timecode, subtitle and chapter
+/// tracks are dropped), and no metadata: neither the container's (`location`, `creation_time`,
+/// `make`, `model`, the QuickTime keys) nor the streams'; `bitexact` keeps ffmpeg from writing its
+/// own version and times. ffmpeg turns the picture upright itself (the display matrix applied),
+/// as for the poster. Scaled down to fit 1280 x 720 (720 x 1280 when upright), never up, to even
+/// sides; at most 30 frames a second, the bitrate bounded.
+fn preview_arguments(source: &Path, target: &Path) -> Vec<OsString> {
+    let mut arguments: Vec<OsString> = ["-v", "error", "-nostdin", "-y"].map(OsString::from).to_vec();
+    arguments.extend(input(source));
+    let (long, short) = (PREVIEW_LONG_SIDE, PREVIEW_SHORT_SIDE);
+    let video_filter = format!(
+        "scale=w='min(iw,if(gte(iw,ih),{long},{short}))':h='min(ih,if(gte(iw,ih),{short},{long}))'\
+         :force_original_aspect_ratio=decrease:force_divisible_by=2,format=yuv420p"
+    );
+    arguments.extend(
+        [
+            "-map",
+            "0:v:0",
+            "-map",
+            "0:a:0?",
+            "-map_metadata",
+            "-1",
+            "-map_metadata:s",
+            "-1",
+            "-map_chapters",
+            "-1",
+            "-dn",
+            "-sn",
+            "-vf",
+            &video_filter,
+            "-fpsmax",
+            "30",
+            "-c:v",
+            "libx264",
+            "-profile:v",
+            "high",
+            "-preset",
+            "veryfast",
+            "-crf",
+            "26",
+            "-maxrate",
+            "2500k",
+            "-bufsize",
+            "5000k",
+            "-c:a",
+            "aac",
+            "-b:a",
+            "128k",
+            "-ac",
+            "2",
+            "-fflags",
+            "+bitexact",
+            "-flags:v",
+            "+bitexact",
+            "-flags:a",
+            "+bitexact",
+            "-movflags",
+            "+faststart",
+            "-f",
+            "mp4",
+        ]
+        .map(OsString::from),
+    );
+    let mut output = OsString::from("file:");
+    output.push(target.as_os_str());
+    arguments.push(output);
     arguments
 }
 
@@ -407,6 +523,158 @@ mod tests {
         assert_eq!(process_video(&tools, &video).await.unwrap_err().code, "video_too_long");
         let tools = VideoTools { max_duration: Some(Duration::from_secs(3)), ..installed_tools() };
         assert!(matches!(process_video(&tools, &video).await, Ok(VideoOutcome::Previewed { .. })));
+    }
+
+    /// `ffprobe`'s JSON of the file: format, streams and chapters.
+    fn probe(path: &Path) -> Value {
+        let output = std::process::Command::new("ffprobe")
+            .args(["-v", "error", "-print_format", "json", "-show_format", "-show_streams", "-show_chapters"])
+            .arg(path)
+            .output()
+            .expect("ffprobe is installed (scripts/install-deps)");
+        assert!(output.status.success(), "ffprobe cannot read {}", path.display());
+        serde_json::from_slice(&output.stdout).unwrap()
+    }
+
+    /// A 1-second 1920 x 1080 recording with sound, carrying what a phone writes into its videos:
+    /// where and when it was taken, and on what.
+    fn phone_video(dir: &Path) -> PathBuf {
+        let path = dir.join("phone.mov");
+        let status = std::process::Command::new("ffmpeg")
+            .args(["-v", "error", "-nostdin", "-f", "lavfi", "-i", "testsrc=size=1920x1080:rate=10"])
+            .args(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100", "-t", "1"])
+            .args(["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac"])
+            .args([
+                "-metadata",
+                "location=+52.3702+004.8952/",
+                "-metadata",
+                "creation_time=2026-11-30T03:04:05Z",
+            ])
+            .args(["-metadata", "com.apple.quicktime.location.ISO6709=+52.3702+004.8952+001.500/"])
+            .args(["-metadata", "make=Apple", "-metadata", "model=iPhone 15 Pro"])
+            .args([
+                "-metadata:s:v",
+                "creation_time=2026-11-30T03:04:05Z",
+                "-metadata:s:v",
+                "handler_name=Core Media Video",
+            ])
+            .args(["-movflags", "use_metadata_tags"])
+            .arg(&path)
+            .status()
+            .expect("ffmpeg is installed (scripts/install-deps)");
+        assert!(status.success(), "ffmpeg made no test video");
+        path
+    }
+
+    /// Every tag of the container and of each stream, as (name, value).
+    fn tags(probe: &Value) -> Vec<(String, String)> {
+        let streams = probe["streams"].as_array().unwrap().iter();
+        std::iter::once(&probe["format"])
+            .chain(streams)
+            .filter_map(|item| item["tags"].as_object())
+            .flatten()
+            .map(|(name, value)| (name.clone(), value.as_str().unwrap_or_default().to_string()))
+            .collect()
+    }
+
+    fn codecs(probe: &Value) -> Vec<(String, String)> {
+        let streams = probe["streams"].as_array().unwrap().iter();
+        streams.map(|stream| (stream["codec_type"].to_string(), stream["codec_name"].to_string())).collect()
+    }
+
+    #[tokio::test]
+    async fn a_phone_video_becomes_a_720p_h264_preview_without_any_of_its_metadata() {
+        let scratch = Scratch::new();
+        let source = phone_video(&scratch.0);
+        let source_tags = tags(&probe(&source));
+        assert!(source_tags.iter().any(|(name, _)| name == "location"), "{source_tags:?}");
+        assert!(source_tags.iter().any(|(name, _)| name == "creation_time"), "{source_tags:?}");
+
+        let preview = make_playable_preview(&installed_tools(), &source).await.expect("a preview");
+        let probed = probe(preview.path());
+        assert_eq!(
+            codecs(&probed),
+            [(r#""video""#.into(), r#""h264""#.into()), (r#""audio""#.into(), r#""aac""#.into())]
+        );
+        let video = &probed["streams"][0];
+        assert_eq!((video["width"].as_u64(), video["height"].as_u64()), (Some(1280), Some(720)));
+        assert_eq!((video["profile"].as_str(), video["pix_fmt"].as_str()), (Some("High"), Some("yuv420p")));
+        assert_eq!(probed["chapters"], serde_json::json!([]));
+
+        // Only the tags the MP4 muxer writes of itself remain; none of the source's.
+        let structural = [
+            "major_brand",
+            "minor_version",
+            "compatible_brands",
+            "language",
+            "handler_name",
+            "vendor_id",
+            "encoder",
+        ];
+        let left = tags(&probed);
+        assert!(left.iter().all(|(name, _)| structural.contains(&name.as_str())), "{left:?}");
+        for (name, value) in &source_tags {
+            let kept = left.iter().any(|(_, left_value)| left_value == value);
+            assert!(!kept || structural.contains(&name.as_str()), "{name}={value} was kept: {left:?}");
+        }
+        let bytes = std::fs::read(preview.path()).unwrap();
+        for trace in [&b"+52.3702"[..], b"iPhone", b"Apple", b"2026-11-30", b"Core Media"] {
+            assert!(!bytes.windows(trace.len()).any(|window| window == trace), "{:?} in the preview", trace);
+        }
+        // Its index comes first, so a browser plays it while it loads.
+        let at = |atom: &[u8]| bytes.windows(4).position(|window| window == atom).unwrap();
+        assert!(at(b"moov") < at(b"mdat"));
+    }
+
+    #[tokio::test]
+    async fn a_small_video_keeps_its_size_and_without_sound_its_preview_has_none() {
+        let scratch = Scratch::new();
+        let source = test_video(&scratch.0);
+        let preview = make_playable_preview(&installed_tools(), &source).await.expect("a preview");
+        let probed = probe(preview.path());
+        assert_eq!(codecs(&probed), [(r#""video""#.into(), r#""h264""#.into())]);
+        let video = &probed["streams"][0];
+        assert_eq!((video["width"].as_u64(), video["height"].as_u64()), (Some(640), Some(480)));
+
+        // The temporary file goes with the preview.
+        let path = preview.path().to_path_buf();
+        drop(preview);
+        assert!(!path.exists());
+    }
+
+    #[tokio::test]
+    async fn a_video_recorded_upright_on_a_phone_gets_an_upright_preview() {
+        let scratch = Scratch::new();
+        let source = test_video(&scratch.0);
+        turn_a_quarter(&source);
+        let preview = make_playable_preview(&installed_tools(), &source).await.expect("a preview");
+        let video = probe(preview.path())["streams"][0].clone();
+        assert_eq!((video["width"].as_u64(), video["height"].as_u64()), (Some(480), Some(640)));
+        assert_eq!(video["side_data_list"], Value::Null, "no display matrix is left to turn it again");
+    }
+
+    #[tokio::test]
+    async fn a_transcode_past_its_timeout_is_stopped_and_leaves_no_file() {
+        use std::os::unix::fs::PermissionsExt;
+
+        let scratch = Scratch::new();
+        let source = test_video(&scratch.0);
+        // Writes part of its output (the last argument, `file:<path>`), then hangs.
+        let hanging = scratch.0.join("hanging-ffmpeg");
+        let script = "#!/bin/sh\nfor last; do :; done\necho partial > \"${last#file:}\"\nsleep 30\n";
+        std::fs::write(&hanging, script).unwrap();
+        std::fs::set_permissions(&hanging, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let tools = VideoTools { ffmpeg: hanging, timeout: Duration::from_millis(500), ..installed_tools() };
+
+        let started = Instant::now();
+        assert!(make_playable_preview(&tools, &source).await.is_none());
+        assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
+        let left: Vec<_> =
+            std::fs::read_dir(&scratch.0).unwrap().map(|entry| entry.unwrap().file_name()).collect();
+        assert_eq!(left.len(), 2, "only the source and the script remain: {left:?}");
+
+        let nowhere = VideoTools { ffmpeg: scratch.0.join("no-such-ffmpeg"), ..installed_tools() };
+        assert!(make_playable_preview(&nowhere, &source).await.is_none());
     }
 
     #[test]

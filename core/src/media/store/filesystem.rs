@@ -130,13 +130,28 @@ pub struct ReceivedObject {
     pub etag: String,
 }
 
-/// What a valid GET link serves.
+/// What a valid GET link serves: the whole object, or one range of its bytes (browsers ask for
+/// ranges to play and seek in a video).
 #[derive(Debug)]
 pub struct ServedObject {
-    pub reader: ObjectReader,
+    file: tokio::fs::File,
     pub content_length: u64,
     pub content_type: String,
     pub content_disposition: Option<String>,
+}
+
+impl ServedObject {
+    pub fn into_reader(self) -> ObjectReader {
+        ObjectReader::new(self.file)
+    }
+
+    /// The bytes from `first` to `last`, both included; `first <= last < content_length`.
+    pub async fn into_range_reader(mut self, first: u64, last: u64) -> Result<ObjectReader, StoreError> {
+        use tokio::io::AsyncSeekExt;
+        debug_assert!(first <= last && last < self.content_length);
+        self.file.seek(std::io::SeekFrom::Start(first)).await.map_err(io_error)?;
+        Ok(ObjectReader::new(self.file.take(last - first + 1)))
+    }
 }
 
 impl FilesystemStore {
@@ -398,6 +413,20 @@ impl FilesystemStore {
         self.record_type(key, content_type).await
     }
 
+    pub(super) async fn put_file(
+        &self,
+        key: &ObjectKey,
+        path: &Path,
+        content_type: &str,
+    ) -> Result<(), StoreError> {
+        let target = self.object_path(key);
+        let mut source = tokio::fs::File::open(path).await.map_err(io_error)?;
+        let mut temp = TempFile::beside(&target).await?;
+        tokio::io::copy(&mut source, &mut temp.file).await.map_err(io_error)?;
+        temp.persist(&target).await?;
+        self.record_type(key, content_type).await
+    }
+
     pub(super) async fn put_once(
         &self,
         key: &ObjectKey,
@@ -577,7 +606,7 @@ impl FilesystemStore {
             other => other.into(),
         })?;
         Ok(ServedObject {
-            reader: ObjectReader::new(file),
+            file,
             content_length,
             content_type,
             content_disposition: params.get("name").map(|name| content_disposition(name)),
@@ -747,6 +776,32 @@ mod tests {
 
     fn body(bytes: &[u8]) -> impl Stream<Item = Result<Vec<u8>, std::io::Error>> + Unpin {
         futures_util::stream::iter(bytes.chunks(3).map(|chunk| Ok(chunk.to_vec())).collect::<Vec<_>>())
+    }
+
+    #[tokio::test]
+    async fn a_local_file_is_stored_and_its_link_serves_it_whole_or_a_range_of_it() {
+        let (store, root) = store();
+        let local = root.with_extension("local");
+        std::fs::write(&local, b"0123456789").unwrap();
+        let key = ObjectKey::new("derived/a/preview.mp4").unwrap();
+        store.put_file(&key, &local, "video/mp4").await.unwrap();
+        std::fs::remove_file(&local).unwrap();
+
+        let link = store.presign_download(&key, Duration::from_secs(60), None).await.unwrap();
+        let (k, q) = key_and_query(&link.url);
+        let read = async |reader: ObjectReader| {
+            let mut text = String::new();
+            tokio::io::AsyncReadExt::read_to_string(&mut { reader }, &mut text).await.unwrap();
+            text
+        };
+        let served = store.serve(&k, &q).await.unwrap();
+        assert_eq!((served.content_length, served.content_type.as_str()), (10, "video/mp4"));
+        assert_eq!(read(served.into_reader()).await, "0123456789");
+        let served = store.serve(&k, &q).await.unwrap();
+        assert_eq!(read(served.into_range_reader(2, 5).await.unwrap()).await, "2345");
+        let served = store.serve(&k, &q).await.unwrap();
+        assert_eq!(read(served.into_range_reader(9, 9).await.unwrap()).await, "9");
+        std::fs::remove_dir_all(root).unwrap();
     }
 
     #[tokio::test]

@@ -164,6 +164,21 @@ impl MediaStore {
         }
     }
 
+    /// Like [`MediaStore::put`], with the bytes of the local file at `path`, streamed rather than
+    /// loaded whole (a video preview may run to many megabytes).
+    pub async fn put_file(
+        &self,
+        key: &ObjectKey,
+        path: &std::path::Path,
+        content_type: &str,
+    ) -> Result<(), StoreError> {
+        check_content_type(content_type)?;
+        match self {
+            Self::S3(store) => store.put_file(key, path, content_type).await,
+            Self::Filesystem(store) => store.put_file(key, path, content_type).await,
+        }
+    }
+
     /// Writes the object only if nothing is at `key` yet, and never replaces one: for records that
     /// must stay as first written (the dossier's checkpoints). S3: `If-None-Match: *`, and with
     /// `retain_until` Object Lock in compliance mode until then (the bucket must have Object Lock

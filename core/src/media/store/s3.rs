@@ -332,6 +332,27 @@ impl S3Store {
         Ok(())
     }
 
+    pub(super) async fn put_file(
+        &self,
+        key: &ObjectKey,
+        path: &std::path::Path,
+        content_type: &str,
+    ) -> Result<(), StoreError> {
+        let body = ByteStream::from_path(path)
+            .await
+            .map_err(|error| StoreError::Unavailable(format!("reading the local file failed: {error}")))?;
+        self.client
+            .put_object()
+            .bucket(&*self.bucket)
+            .key(key.as_str())
+            .content_type(content_type)
+            .body(body)
+            .send()
+            .await
+            .map_err(map_error)?;
+        Ok(())
+    }
+
     pub(super) async fn put_once(
         &self,
         key: &ObjectKey,

@@ -1,0 +1,1 @@
+ALTER TABLE tip_media DROP COLUMN has_video_preview;
