@@ -179,3 +179,52 @@ fn entity_tag(asset: &'static Asset) -> &'static str {
         format!("\"{hex}\"")
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use burgernet_core::config::{PDOK_BRT_TILES, TileService};
+
+    use super::*;
+
+    #[test]
+    fn the_policy_allows_the_tile_service_the_media_store_and_the_identity_provider_and_nothing_else() {
+        let config = ConsoleConfig {
+            oidc_issuer: "https://idp.politie.test/realms/burgernet".into(),
+            oidc_client_id: "burgernet-console".into(),
+            oidc_scopes: "openid profile".into(),
+            redirect_uri: "https://burgernet.test/console/".into(),
+            tiles: Some(TileService { url_template: PDOK_BRT_TILES.into(), attribution: "Kadaster".into() }),
+            media_origin: Some("https://media.burgernet.test".into()),
+        };
+        let site = ConsoleSite::new(&config, false);
+        let policy = site.content_security_policy.to_str().unwrap();
+        assert_eq!(
+            policy,
+            "default-src 'self'; script-src 'self'; style-src 'self'; font-src 'self'; \
+             img-src 'self' data: blob: https://service.pdok.nl https://media.burgernet.test; \
+             media-src 'self' blob: https://media.burgernet.test; \
+             connect-src 'self' https://idp.politie.test; form-action 'self' https://idp.politie.test; \
+             object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+        );
+        assert_eq!(site.settings["tiles"]["url"], PDOK_BRT_TILES);
+        assert_eq!(site.settings["oidc"]["issuer"], "https://idp.politie.test/realms/burgernet");
+        assert_eq!(site.settings["local_mode"], false);
+    }
+
+    #[test]
+    fn without_a_tile_service_the_policy_names_no_other_host_for_pictures() {
+        let config = ConsoleConfig {
+            oidc_issuer: "http://127.0.0.1:8080/dev/identity".into(),
+            oidc_client_id: "burgernet-console".into(),
+            oidc_scopes: "openid profile".into(),
+            redirect_uri: "http://127.0.0.1:8080/console/".into(),
+            tiles: None,
+            media_origin: None,
+        };
+        let site = ConsoleSite::new(&config, true);
+        let policy = site.content_security_policy.to_str().unwrap();
+        assert!(policy.contains("img-src 'self' data: blob:; media-src 'self' blob:;"), "{policy}");
+        assert!(policy.contains("connect-src 'self' http://127.0.0.1:8080;"), "{policy}");
+        assert_eq!(site.settings["tiles"], serde_json::Value::Null);
+    }
+}

@@ -39,8 +39,16 @@ enum Staff<'a> {
 /// Opens the console and signs in through the identity provider's page, as a person would.
 async fn sign_in(browser: &Browser, app: &TestApp, staff: Staff<'_>) {
     browser.goto(&app.url("/console/")).await;
-    // The console sends the browser to the identity provider (here the local one's page).
+    sign_in_on_the_page(browser, staff, None).await;
+}
+
+/// Fills in the identity provider's page the console sent the browser to; `session` is one of the
+/// page's session lengths (`1m`, ...), else its default.
+async fn sign_in_on_the_page(browser: &Browser, staff: Staff<'_>, session: Option<&str>) {
     browser.find("form[action='authorize']").await;
+    if let Some(session) = session {
+        browser.select("select[name='session']", session).await;
+    }
     match staff {
         Staff::Dispatcher(region) => {
             browser.select("select[name='role']", "dispatcher").await;
@@ -315,10 +323,60 @@ async fn another_regions_dispatcher_does_not_see_the_alert_and_an_area_outside_t
 /// A new page load signs in again (the token lives in the page's memory only).
 async fn sign_in_again_if_asked(browser: &Browser) {
     if browser.find_now("form[action='authorize']").await.is_some() {
-        browser.select("select[name='role']", "dispatcher").await;
-        browser.select("select[name='region']", "amsterdam").await;
-        browser.click_on("form[action='authorize'] button[type='submit']").await;
+        sign_in_on_the_page(browser, Staff::Dispatcher("amsterdam"), None).await;
     }
+}
+
+#[tokio::test]
+async fn an_expired_session_returns_to_sign_in_and_the_draft_being_written_is_still_there() {
+    let app = console_app().await;
+    let browser = Browser::start().await;
+    browser.goto(&app.url("/console/")).await;
+    sign_in_on_the_page(&browser, Staff::Dispatcher("rotterdam"), Some("1m")).await;
+    browser.fill("#nl-title", "Vermist: meisje van 6").await;
+    browser.fill("#nl-message", "Meisje, 6 jaar, roze jas.").await;
+    // The session ends after a minute: the console goes back to the identity provider by itself.
+    browser.find("form[action='authorize']").await;
+    sign_in_on_the_page(&browser, Staff::Dispatcher("rotterdam"), None).await;
+    browser.find("#compose-heading").await;
+    assert_eq!(browser.eval("return document.querySelector('#nl-title').value;", vec![]).await, "Vermist: meisje van 6");
+    assert_eq!(browser.eval("return document.querySelector('#nl-message').value;", vec![]).await, "Meisje, 6 jaar, roze jas.");
+    assert!(browser.text_of("main").await.contains("concept is teruggezet"), "the dispatcher is told");
+    // No token was kept where scripts of other pages or a later reader could find it.
+    let stored = browser
+        .eval("return JSON.stringify([Object.entries(localStorage), Object.entries(sessionStorage)]);", vec![])
+        .await;
+    assert!(!stored.as_str().unwrap().contains("eyJ"), "a JWT in web storage: {stored}");
+}
+
+#[tokio::test]
+async fn the_console_is_served_with_a_strict_policy_and_its_settings_name_the_identity_provider() {
+    let app = console_app().await;
+    let page = app.get("/console/").await;
+    assert_eq!(page.status(), 200);
+    let policy = page.headers()["content-security-policy"].to_str().unwrap().to_string();
+    assert!(policy.starts_with("default-src 'self'; script-src 'self'; style-src 'self'"), "{policy}");
+    assert!(policy.contains("frame-ancestors 'none'") && !policy.contains("unsafe"), "{policy}");
+    let html = page.text().await.unwrap();
+    assert!(html.contains("<script defer src=\"/console/app.js\"></script>"), "one script, from here");
+    assert!(!html.contains("<script>") && !html.contains("style="), "no inline script or style");
+
+    // Assets carry a validator: a reload costs a 304.
+    let script = app.get("/console/app.js").await;
+    assert_eq!(script.headers()["content-type"], "text/javascript; charset=utf-8");
+    let tag = script.headers()["etag"].to_str().unwrap().to_string();
+    let again = app.client.get(app.url("/console/app.js")).header("if-none-match", &tag).send().await.unwrap();
+    assert_eq!(again.status(), 304);
+
+    let settings: serde_json::Value = app.get("/console/settings.json").await.json().await.unwrap();
+    assert_eq!(settings["oidc"]["issuer"], app.identity_issuer());
+    assert_eq!(settings["oidc"]["client_id"], "burgernet-console");
+    assert_eq!(settings["oidc"]["redirect_uri"], app.console_url());
+    assert_eq!(settings["tiles"], serde_json::Value::Null, "no background map in the tests");
+
+    // `/console` leads to `/console/`; an unknown asset is a problem document, not the page.
+    assert_eq!(app.get("/console").await.headers()["location"], "/console/");
+    assert_eq!(app.get("/console/nothing.js").await.status(), 404);
 }
 
 #[tokio::test]

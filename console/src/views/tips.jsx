@@ -98,11 +98,13 @@ function MediaViewer({ alertId, media, mayAct, onClose }) {
     setError(null);
     if (!media) return;
     const load = async () => {
+      const offers = media.previews ?? [];
       if (media.kind === "video") {
-        const poster = media.has_preview ? await mediaLink(alertId, media, "poster").catch(() => null) : null;
-        const video = media.has_video_preview ? await mediaLink(alertId, media, "video") : null;
+        // The playable preview (H.264, no metadata) when the worker made one, else the poster.
+        const poster = offers.includes("poster") ? await mediaLink(alertId, media, "poster").catch(() => null) : null;
+        const video = offers.includes("video") ? await mediaLink(alertId, media, "video") : null;
         setSource({ kind: "video", poster, video });
-      } else if (media.has_preview) {
+      } else if (offers.includes("display")) {
         setSource({ kind: "photo", url: await mediaLink(alertId, media, "display") });
       } else {
         setSource({ kind: "none" });
