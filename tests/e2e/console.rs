@@ -336,7 +336,7 @@ async fn an_expired_session_returns_to_sign_in_and_the_draft_being_written_is_st
     browser.fill("#nl-title", "Vermist: meisje van 6").await;
     browser.fill("#nl-message", "Meisje, 6 jaar, roze jas.").await;
     // The session ends after a minute: the console goes back to the identity provider by itself.
-    browser.find("form[action='authorize']").await;
+    browser.find_within("form[action='authorize']", std::time::Duration::from_secs(150)).await;
     sign_in_on_the_page(&browser, Staff::Dispatcher("rotterdam"), None).await;
     browser.find("#compose-heading").await;
     assert_eq!(browser.eval("return document.querySelector('#nl-title').value;", vec![]).await, "Vermist: meisje van 6");

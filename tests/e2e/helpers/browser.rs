@@ -179,16 +179,21 @@ impl Browser {
 
     /// Waits for an element matching `css`.
     pub async fn find(&self, css: &str) -> Element {
+        self.find_within(css, PATIENCE).await
+    }
+
+    /// Waits up to `patience` for an element matching `css`.
+    pub async fn find_within(&self, css: &str, patience: Duration) -> Element {
         let started = Instant::now();
         loop {
             if let Some(element) = self.find_now(css).await {
                 return element;
             }
-            if started.elapsed() > PATIENCE {
+            if started.elapsed() > patience {
                 self.save_screenshot(&format!("missing-{}", sanitize(css))).await;
                 let page = self.eval("return document.body.innerHTML.slice(0, 3000);", vec![]).await;
                 panic!(
-                    "no element {css:?} on {} after {PATIENCE:?}; the page: {page}; browser log: {}",
+                    "no element {css:?} on {} after {patience:?}; the page: {page}; browser log: {}",
                     self.current_url().await,
                     self.log().await
                 );
