@@ -9,6 +9,7 @@ mod auth;
 mod authorization;
 mod bench;
 mod command_line;
+mod console_api;
 mod contract;
 mod database_tls;
 mod dev_outbox;

@@ -22,8 +22,9 @@ pub struct Participation {
     pub inhabitants: i32,
     /// Active participants the municipality manages.
     pub active: ReachCount,
-    /// Active participants per 100 inhabitants, to 2 decimals; `null` when `active` is not shown
-    /// as a number (or the municipality has no inhabitants on record).
+    /// Active participants per 100 inhabitants (not rounded: a new municipality's first
+    /// participants are a share well under 0.01%); `null` when `active` is not shown as a number
+    /// (or the municipality has no inhabitants on record).
     pub share_percent: Option<f64>,
     /// The approval queue: sign-ups and moves waiting for the municipality's approval.
     pub awaiting_approval: ReachCount,
@@ -83,9 +84,7 @@ pub async fn participation_for(
 /// count would give the count away.
 fn share_percent(active: ReachCount, inhabitants: i32) -> Option<f64> {
     match active {
-        ReachCount::Exact { count } if inhabitants > 0 => {
-            Some((count as f64 * 10_000.0 / f64::from(inhabitants)).round() / 100.0)
-        }
+        ReachCount::Exact { count } if inhabitants > 0 => Some(count as f64 * 100.0 / f64::from(inhabitants)),
         _ => None,
     }
 }
@@ -99,6 +98,6 @@ mod tests {
         assert_eq!(share_percent(ReachCount::shown(4), 100), None);
         assert_eq!(share_percent(ReachCount::shown(5), 0), None);
         assert_eq!(share_percent(ReachCount::shown(5), 200), Some(2.5));
-        assert_eq!(share_percent(ReachCount::shown(1_234), 655_468), Some(0.19));
+        assert_eq!(share_percent(ReachCount::shown(7), 700_000), Some(0.001));
     }
 }
