@@ -90,8 +90,9 @@ pub struct ParticipationRow {
 }
 
 /// The municipality's participants by status, queue and channel. The channels a participant can
-/// be reached on are those of `participant_reach`, the definition the selection uses (empty for
-/// anyone not active).
+/// be reached on are those of `reach_of`, the definition the selection uses (empty for anyone not
+/// active), given their devices counted in one pass (`participant_reach` per participant would
+/// look each one's devices up on its own: seconds for a city).
 pub async fn municipality_participation(
     conn: &mut AsyncPgConnection,
     cbs_code: &str,
@@ -107,7 +108,13 @@ pub async fn municipality_participation(
                 count(*) FILTER (WHERE 'sms' = ANY (reach.channels)) AS reachable_by_sms,
                 count(*) FILTER (WHERE 'email' = ANY (reach.channels)) AS reachable_by_email
            FROM participants p
-          CROSS JOIN LATERAL participant_reach(p.id) AS reach
+           LEFT JOIN (SELECT d.participant_id,
+                             (count(*) FILTER (WHERE d.platform = 'ios'))::smallint AS ios,
+                             (count(*) FILTER (WHERE d.platform = 'android'))::smallint AS android
+                        FROM devices d JOIN participants owner ON owner.id = d.participant_id
+                       WHERE owner.municipality_cbs = $1
+                       GROUP BY d.participant_id) AS devices ON devices.participant_id = p.id
+          CROSS JOIN LATERAL reach_of(p, coalesce(devices.ios, 0::smallint), coalesce(devices.android, 0::smallint)) AS reach
           WHERE p.municipality_cbs = $1 AND p.erased_at IS NULL",
     )
     .bind::<Text, _>(cbs_code)
