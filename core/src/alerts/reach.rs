@@ -183,7 +183,8 @@ pub async fn of_alert(
 /// expansion's wave alerts (in practice those in the extra part, and anyone in the current area
 /// who became reachable since). Checked as the expansion itself is (the caller's region, the
 /// area's rules, the alert's status), and recorded in the audit log like every preview, with the
-/// alert's id and the hash of the expanded area.
+/// alert's id and the hash of the expanded area. While a wave's recipients are still being
+/// selected, those it has not reached yet count as new: the expansion would not alert them twice.
 pub async fn of_expansion(
     conn: &mut AsyncPgConnection,
     staff: &StaffMember,
