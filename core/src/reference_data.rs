@@ -6,6 +6,9 @@
 //! on geometry validity; only a file without any problem is written, in one transaction. The SQL
 //! lives in [`crate::db::reference_data`].
 
+pub mod overview;
+pub mod region_map;
+
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 
@@ -27,6 +30,8 @@ pub const DEMO_REGION_CODE: &str = "rotterdam";
 pub const DEMO_REGION_NAME: &str = "Eenheid Rotterdam (demo)";
 
 const MAX_NAME_CHARS: usize = 200;
+/// No region may have this code: `/v1/regions/overview` is the overview of them all.
+const RESERVED_REGION_CODE: &str = "overview";
 
 /// What is wrong with one feature of a file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -168,6 +173,12 @@ pub async fn create_region(
     municipalities: &[CbsCode],
 ) -> Result<Region, ReferenceDataError> {
     check_name(name).map_err(|message| ReferenceDataError::InvalidInput(format!("name {message}")))?;
+    if code.as_str() == RESERVED_REGION_CODE {
+        return Err(ReferenceDataError::InvalidInput(format!(
+            "code {RESERVED_REGION_CODE} is reserved: GET /v1/regions/{RESERVED_REGION_CODE} is the overview of \
+             every region"
+        )));
+    }
     let codes: Vec<&str> = municipalities.iter().map(CbsCode::as_str).collect();
     conn.transaction(async |conn| {
         let existing: BTreeSet<String> =

@@ -382,6 +382,9 @@ async fn every_participant_and_participant_management_endpoint_answers_each_call
         },
         row(M::PUT, "/v1/municipalities/{cbs_code}/approval-policy", &["GM0599"],
             Some(json!({"requires_approval": false})), only_the_municipalitys_managers(200)),
+        // Counts only, no participant: the dispatchers of its region see them too.
+        row(M::GET, "/v1/municipalities/{cbs_code}/participation", &["GM0599"], None,
+            [NO_TOKEN, STAFF_ONLY, Allowed(200), OUT_OF_SCOPE, Allowed(200), OUT_OF_SCOPE, Allowed(200)]),
 
         // The SMS gateway reports on the participant's messages; only its signature counts.
         row(M::POST, "/v1/sms/receipts", &[],
@@ -505,6 +508,8 @@ async fn every_alert_endpoint_answers_each_caller_as_the_matrix_says() {
         row(M::GET, "/v1/reach-previews", &[], None,
             [NO_TOKEN, STAFF_ONLY, ROLE_REQUIRED, ROLE_REQUIRED, ROLE_REQUIRED, ROLE_REQUIRED, Allowed(200)]),
         row(M::POST, "/v1/alerts/{alert_id}/send", &[&draft], None, only_the_regions_dispatchers(202)),
+        row(M::POST, "/v1/alerts/{alert_id}/expansion-preview", &[&active],
+            Some(json!({"area": circle(ROTTERDAM, 2_000.0)})), only_the_regions_dispatchers(200)),
         row(M::POST, "/v1/alerts/{alert_id}/expansions", &[&active], Some(json!({"area": circle(ROTTERDAM, 2_000.0)})),
             only_the_regions_dispatchers(202)),
         row(M::POST, "/v1/alerts/{alert_id}/updates", &[&active], Some(update), only_the_regions_dispatchers(202)),
@@ -525,6 +530,8 @@ async fn every_alert_endpoint_answers_each_caller_as_the_matrix_says() {
             Some(json!({"reason": "Voor het onderzoek."})),
             [NO_TOKEN, STAFF_ONLY, not_ready, OUT_OF_SCOPE, ROLE_REQUIRED, ROLE_REQUIRED, not_ready]),
         row(M::GET, "/v1/alerts/{alert_id}/dossier", &[&active], None, the_regions_dispatchers_and_admins(200)),
+        row(M::GET, "/v1/alerts/{alert_id}/dossier/verification", &[&active], None,
+            the_regions_dispatchers_and_admins(200)),
         row(M::GET, "/v1/alerts/{alert_id}/events", &[&active], None, the_regions_dispatchers_and_admins(200)),
 
         // The participant's own alerts.

@@ -10,6 +10,7 @@ mod authorization;
 mod bench;
 mod command_line;
 mod console;
+mod console_api;
 mod contract;
 mod database_tls;
 mod dev_outbox;

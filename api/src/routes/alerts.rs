@@ -6,7 +6,7 @@
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use burgernet_core::alerts::access;
 use burgernet_core::alerts::content::MessageTexts;
-use burgernet_core::alerts::dossier::{self, DossierEntry};
+use burgernet_core::alerts::dossier::{self, DossierEntry, DossierVerification};
 use burgernet_core::alerts::lifecycle::{self, NewAlertRequest};
 use burgernet_core::alerts::progress::{self, Alert, AlertSummary};
 use burgernet_core::alerts::reach::{self, Reach, ReachRequest};
@@ -232,6 +232,39 @@ pub async fn expand_area(
     Ok(HttpResponse::Accepted().json(progress::view(&mut conn, &dispatcher.member, alert).await?))
 }
 
+/// What expanding an active alert by an area would add: the reach (as `POST
+/// /v1/alerts/reach-preview` shows it) of everyone the expanded area reaches now who is not a
+/// recipient of the alert yet, whom the expansion would alert. Nothing is expanded. Recorded in
+/// the audit log of reach previews (`GET /v1/reach-previews`) with the alert's id.
+///
+/// Who may call: dispatchers of the alert's region. The area is checked as for an expansion.
+#[utoipa::path(
+    tag = "alerts",
+    security(("staff_token" = [])),
+    params(("alert_id" = Uuid, Path, description = "The alert.")),
+    request_body = Expansion,
+    responses(
+        (status = 200, description = "The reach the expansion would add.", body = Reach),
+        JsonBodyProblems,
+        StaffAccessProblems,
+        (status = 404, description = "No such alert.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`alert_not_sent` or `alert_closed`: only an active alert can be expanded.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The area is not valid (codes as for creating an alert), or `invalid_body`.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/v1/alerts/{alert_id}/expansion-preview")]
+pub async fn preview_expansion(
+    state: web::Data<AppState>,
+    dispatcher: Dispatcher,
+    alert_id: web::Path<Uuid>,
+    body: JsonBody<Expansion>,
+) -> Result<web::Json<Reach>, ApiError> {
+    let alert = AlertId(*alert_id);
+    let area = DrawnArea::parse(body.into_inner().area)?;
+    let mut conn = state.db().await?;
+    Ok(web::Json(reach::of_expansion(&mut conn, &dispatcher.member, alert, area, state.alert_areas).await?))
+}
+
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Update {
@@ -346,6 +379,34 @@ pub async fn export_dossier(
         alert_id: alert,
         entries: dossier::export_for(&mut conn, &viewer.0, alert).await?,
     }))
+}
+
+/// Check the alert dossier's chain: every entry numbered without gaps, carrying the hash of the
+/// one before, its contents matching its own hash. Names the first entry that does not check
+/// out, and the latest checkpoint that anchors the dossier outside the database. The check is not
+/// recorded in the dossier and changes nothing.
+///
+/// Who may call: dispatchers of the alert's region, and administrators (as for the export).
+#[utoipa::path(
+    tag = "alerts",
+    security(("staff_token" = [])),
+    params(("alert_id" = Uuid, Path, description = "The alert.")),
+    responses(
+        (status = 200, description = "What the check found.", body = DossierVerification),
+        (status = 400, description = "The id is not a UUID.", body = Problem, content_type = "application/problem+json"),
+        StaffAccessProblems,
+        (status = 404, description = "No such alert.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/v1/alerts/{alert_id}/dossier/verification")]
+pub async fn verify_dossier(
+    state: web::Data<AppState>,
+    viewer: AlertViewer,
+    alert_id: web::Path<Uuid>,
+) -> Result<web::Json<DossierVerification>, ApiError> {
+    let alert = AlertId(*alert_id);
+    let mut conn = state.db().await?;
+    Ok(web::Json(dossier::verification_for(&mut conn, &viewer.0, alert).await?))
 }
 
 /// A live stream of the alert's progress (Server-Sent Events): `counters` whenever they change

@@ -2,6 +2,8 @@
 
 use actix_web::{HttpResponse, get, post, web};
 use burgernet_core::reference_data;
+use burgernet_core::reference_data::overview::{self, RegionOverview};
+use burgernet_core::reference_data::region_map::{self, RegionMap};
 use burgernet_core::vocabulary::regions::{CbsCode, Municipality, Region, RegionCode};
 use serde::Deserialize;
 
@@ -116,4 +118,56 @@ pub async fn list_region_municipalities(
 ) -> Result<web::Json<Vec<Municipality>>, ApiError> {
     let mut conn = state.db().await?;
     Ok(web::Json(reference_data::municipalities_of_region_for(&mut conn, &member, &code).await?))
+}
+
+/// Every region at a glance: its municipalities and inhabitants, its active participants (under 5
+/// shown as `{"fewer_than": 5}`), and its active and draft alerts.
+///
+/// Who may call: administrators.
+#[utoipa::path(
+    tag = "reference data",
+    security(("staff_token" = [])),
+    responses(
+        (status = 200, description = "Every region with its figures, by name.", body = [RegionOverview]),
+        StaffAccessProblems,
+    )
+)]
+#[get("/v1/regions/overview")]
+pub async fn regions_overview(
+    state: web::Data<AppState>,
+    Admin(admin): Admin,
+) -> Result<web::Json<Vec<RegionOverview>>, ApiError> {
+    let mut conn = state.db().await?;
+    Ok(web::Json(overview::overview_for(&mut conn, &admin).await?))
+}
+
+/// The region as a map draws it: the box around it, its municipalities' boundaries (a GeoJSON
+/// FeatureCollection of MultiPolygons, simplified to within 20 m, coordinates to 6 decimals),
+/// where its participants are dense, and its active alerts with their current areas (circles
+/// as the polygons they are stored as).
+///
+/// Density counts the distinct active participants with a registered place (home, work, other;
+/// never a live position) in each 1 km square of the Dutch national grid (RD New); a square with
+/// fewer than 5 is left out entirely.
+///
+/// Who may call: administrators, and dispatchers of this region.
+#[utoipa::path(
+    tag = "reference data",
+    security(("staff_token" = [])),
+    params(("code" = String, Path, description = "The region code, e.g. `rotterdam`.")),
+    responses(
+        (status = 200, description = "The region's map.", body = RegionMap),
+        (status = 400, description = "Not a valid region code (`invalid_path_parameter`).", body = Problem, content_type = "application/problem+json"),
+        StaffAccessProblems,
+        (status = 404, description = "No such region.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/v1/regions/{code}/map")]
+pub async fn get_region_map(
+    state: web::Data<AppState>,
+    Staff(member): Staff,
+    code: web::Path<RegionCode>,
+) -> Result<web::Json<RegionMap>, ApiError> {
+    let mut conn = state.db().await?;
+    Ok(web::Json(region_map::region_map_for(&mut conn, &member, &code).await?))
 }

@@ -27,6 +27,7 @@ use super::Actor;
 use super::access::{self, AccessError};
 use crate::auth::staff::StaffMember;
 use crate::db::dossier::{self as queries, DossierEntryRow, NewDossierEntry};
+use crate::db::dossier_checkpoints as checkpoint_queries;
 use crate::db::tips as tip_queries;
 use crate::hex;
 use crate::ids::{AlertId, TipId};
@@ -273,10 +274,58 @@ pub struct Verification {
     pub first_broken: Option<BrokenEntry>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// The first entry of a dossier that does not check out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct BrokenEntry {
     pub seq: i32,
+    /// Why, in words: an entry missing, the link to the previous entry broken, or its contents
+    /// changed after it was written.
     pub problem: String,
+}
+
+/// What the chain check found, as staff see it (`GET /v1/alerts/{id}/dossier/verification`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct DossierVerification {
+    /// Every entry checks out: numbered without gaps, each carrying its predecessor's hash and
+    /// its own contents matching its hash.
+    pub intact: bool,
+    /// The entries that check out, from the first; all of them when the chain is intact.
+    #[schema(value_type = u64)]
+    pub entries: usize,
+    /// The first entry that does not check out; `null` when the chain is intact.
+    pub first_broken: Option<BrokenEntry>,
+    /// The latest checkpoint that anchors this dossier outside the database, as the database
+    /// records having written it; absent before the first. Holding the dossier against the signed
+    /// checkpoints in the object store is `burgernet admin verify-dossier`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_checkpoint: Option<CheckpointAnchor>,
+}
+
+/// A checkpoint that anchors the dossier's head.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct CheckpointAnchor {
+    /// The checkpoint's number.
+    pub number: i64,
+    pub written_at: DateTime<Utc>,
+    /// The dossier entry it anchors (its head when the checkpoint was written).
+    pub seq: i32,
+}
+
+/// The alert's chain checked by [`verify`], for a staff member who may export the dossier (its
+/// region's dispatchers, administrators). Reading the check changes nothing, the dossier neither.
+pub async fn verification_for(
+    conn: &mut AsyncPgConnection,
+    staff: &StaffMember,
+    alert: AlertId,
+) -> Result<DossierVerification, AccessError> {
+    access::region_seen_by(conn, staff, alert).await?;
+    let Verification { entries, first_broken } = verify(conn, alert).await?;
+    let last_checkpoint = checkpoint_queries::anchor_of(conn, alert).await?.map(|anchor| CheckpointAnchor {
+        number: anchor.checkpoint,
+        written_at: anchor.written_at,
+        seq: anchor.seq,
+    });
+    Ok(DossierVerification { intact: first_broken.is_none(), entries, first_broken, last_checkpoint })
 }
 
 /// The text an entry's hash covers: each field as `<bytes>:<value>;` (the same as the

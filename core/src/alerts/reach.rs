@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use diesel_async::AsyncPgConnection;
 use serde::{Deserialize, Serialize};
 
-use super::access;
+use super::access::{self, AccessError};
 use super::area::{AreaLimits, validate};
 use super::delivery::plan::effective_channels;
 use super::lifecycle::AlertError;
@@ -26,6 +26,7 @@ use crate::db::alerts::{self as queries};
 use crate::db::reach_previews::{self, RecordedPreviewRow};
 use crate::db::recipients::{self, PreviewRecord, ReachRow};
 use crate::ids::{AlertId, RegionId};
+use crate::vocabulary::alerts::AlertStatus;
 use crate::vocabulary::area::{AreaShape, DrawnArea};
 use crate::vocabulary::{InvalidInput, distinct};
 
@@ -143,7 +144,13 @@ pub async fn preview(
     let drawn = DrawnArea::parse(request.area)?;
     let area = validate(conn, &drawn, region, limits).await?;
     let subject = viewer.subject();
-    let record = PreviewRecord { staff_subject: &subject, staff_name: viewer.name(), region, alert: None };
+    let record = PreviewRecord {
+        staff_subject: &subject,
+        staff_name: viewer.name(),
+        region,
+        alert: None,
+        only_new_recipients: false,
+    };
     let counted = recipients::reach(conn, &area.geometry_wkb, request.category, &channels, record).await?;
     Ok(Reach::shown(&counted))
 }
@@ -165,6 +172,43 @@ pub async fn of_alert(
         staff_name: viewer.name(),
         region: alert.region_id,
         alert: Some(id),
+        only_new_recipients: false,
+    };
+    let counted = recipients::reach(conn, &wkb, alert.category, &channels, record).await?;
+    Ok(Reach::shown(&counted))
+}
+
+/// What expanding an active alert by `extra` would add: everyone the expanded area (the current
+/// one with `extra`) reaches now who is not a recipient of the alert yet, which is whom the
+/// expansion's wave alerts (in practice those in the extra part, and anyone in the current area
+/// who became reachable since). Checked as the expansion itself is (the caller's region, the
+/// area's rules, the alert's status), and recorded in the audit log like every preview, with the
+/// alert's id and the hash of the expanded area. While a wave's recipients are still being
+/// selected, those it has not reached yet count as new: the expansion would not alert them twice.
+pub async fn of_expansion(
+    conn: &mut AsyncPgConnection,
+    staff: &StaffMember,
+    id: AlertId,
+    extra: DrawnArea,
+    limits: AreaLimits,
+) -> Result<Reach, AlertError> {
+    let alert = &access::alert_seen_by(conn, staff, id, false).await?;
+    access::may_act(staff, &alert.region_code)?;
+    let extra = validate(conn, &extra, alert.region_id, limits).await?;
+    if alert.status != AlertStatus::Active {
+        return Err(AlertError::WrongStatus { status: alert.status, action: "expanded" });
+    }
+    let wkb =
+        queries::area_with_extra_wkb(conn, id, &extra.geometry_wkb).await?.ok_or(AccessError::NotFound)?;
+    let viewer = &Actor::staff(staff);
+    let channels = effective_channels(alert.urgent, &alert.channels);
+    let subject = viewer.subject();
+    let record = PreviewRecord {
+        staff_subject: &subject,
+        staff_name: viewer.name(),
+        region: alert.region_id,
+        alert: Some(id),
+        only_new_recipients: true,
     };
     let counted = recipients::reach(conn, &wkb, alert.category, &channels, record).await?;
     Ok(Reach::shown(&counted))
@@ -180,8 +224,9 @@ pub struct RecordedPreview {
     pub staff: CreatedBy,
     /// The region the area was checked against.
     pub region: String,
-    /// The alert whose reach was asked (`GET /v1/alerts/{id}/reach`); `null` for a preview of a
-    /// drawn area.
+    /// The alert whose reach was asked (`GET /v1/alerts/{id}/reach`), or whose expansion was
+    /// previewed (`POST /v1/alerts/{id}/expansion-preview`: then the area is the expanded one and
+    /// its recipients so far were not counted); `null` for a preview of a drawn area.
     #[schema(value_type = Option<uuid::Uuid>)]
     pub alert_id: Option<AlertId>,
     /// SHA-256 (hex) of the area as counted: its WKB (the validated MultiPolygon, SRID 4326, as

@@ -309,6 +309,40 @@ pub async fn mark_closed(conn: &mut AsyncPgConnection, id: AlertId, outcome: Out
         .map(drop)
 }
 
+/// The alert's area (`area`) with the extra area (`$2`, WKB) added, as an expansion stores it.
+const AREA_WITH_EXTRA: &str = "ST_Multi(ST_CollectionExtract(ST_Union(area, ST_GeomFromWKB($2, 4326)), 3))";
+
+/// What the alert's area would be with `extra_wkb` added by an expansion (WKB, SRID 4326);
+/// `None` when there is no such alert.
+pub async fn area_with_extra_wkb(
+    conn: &mut AsyncPgConnection,
+    alert: AlertId,
+    extra_wkb: &[u8],
+) -> QueryResult<Option<Vec<u8>>> {
+    let row: Option<Wkb> =
+        diesel::sql_query(format!("SELECT ST_AsBinary({AREA_WITH_EXTRA}) AS wkb FROM alerts WHERE id = $1"))
+            .bind::<SqlUuid, _>(alert.0)
+            .bind::<Bytea, _>(extra_wkb)
+            .get_result(conn)
+            .await
+            .optional()?;
+    Ok(row.map(|row| row.wkb))
+}
+
+/// How many alerts each region has in a status, by region (regions without any left out).
+pub async fn count_per_region(
+    conn: &mut AsyncPgConnection,
+    status: AlertStatus,
+) -> QueryResult<Vec<(RegionId, i64)>> {
+    alerts::table
+        .filter(alerts::status.eq(status))
+        .group_by(alerts::region_id)
+        .select((alerts::region_id, diesel::dsl::count_star()))
+        .load::<(Uuid, i64)>(conn)
+        .await
+        .map(|rows| rows.into_iter().map(|(region, count)| (RegionId(region), count)).collect())
+}
+
 /// Adds a wave's area to the alert's and returns the number of the wave.
 pub async fn add_area(
     conn: &mut AsyncPgConnection,
@@ -331,15 +365,11 @@ pub async fn add_area(
     .await?
     .wave;
     if wave > 0 {
-        diesel::sql_query(
-            "UPDATE alerts
-                SET area = ST_Multi(ST_CollectionExtract(ST_Union(area, ST_GeomFromWKB($2, 4326)), 3))
-              WHERE id = $1",
-        )
-        .bind::<SqlUuid, _>(alert.0)
-        .bind::<Bytea, _>(wkb)
-        .execute(conn)
-        .await?;
+        diesel::sql_query(format!("UPDATE alerts SET area = {AREA_WITH_EXTRA} WHERE id = $1"))
+            .bind::<SqlUuid, _>(alert.0)
+            .bind::<Bytea, _>(wkb)
+            .execute(conn)
+            .await?;
     }
     Ok(wave)
 }

@@ -147,3 +147,32 @@ pub async fn role_can_rewrite_dossier(conn: &mut AsyncPgConnection) -> diesel::Q
     .await?;
     Ok(row.flag.unwrap_or(true))
 }
+
+/// The latest head of an alert's dossier a checkpoint anchors, as this database remembers
+/// writing it.
+#[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
+pub struct AnchorRow {
+    /// The checkpoint's number.
+    #[diesel(sql_type = BigInt)]
+    pub checkpoint: i64,
+    #[diesel(sql_type = Timestamptz)]
+    pub written_at: DateTime<Utc>,
+    /// The dossier entry it anchors.
+    #[diesel(sql_type = Integer)]
+    pub seq: i32,
+}
+
+pub async fn anchor_of(
+    conn: &mut AsyncPgConnection,
+    alert: AlertId,
+) -> diesel::QueryResult<Option<AnchorRow>> {
+    diesel::sql_query(
+        "SELECT anchor.checkpoint, checkpoint.written_at, anchor.seq
+           FROM dossier_anchors anchor JOIN dossier_checkpoints checkpoint ON checkpoint.number = anchor.checkpoint
+          WHERE anchor.alert_id = $1",
+    )
+    .bind::<SqlUuid, _>(alert.0)
+    .get_result(conn)
+    .await
+    .optional()
+}

@@ -10,6 +10,7 @@ pub mod idempotency;
 pub mod jobs;
 pub mod media;
 pub mod participants;
+pub mod participation;
 pub mod provider_quotas;
 pub mod reach_previews;
 pub mod recipients;

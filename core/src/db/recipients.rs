@@ -88,13 +88,16 @@ pub struct PreviewRecord<'a> {
     pub region: RegionId,
     /// The saved alert whose reach this is, if any.
     pub alert: Option<AlertId>,
+    /// Count only those who are not recipients of `alert` yet (what an expansion would add).
+    pub only_new_recipients: bool,
 }
 
 /// Counts who an area (WKB) would reach now, for `category`, over `channels` (the alert's
 /// channels, without e-mail for urgent alerts), and records the preview in the audit log
 /// (`reach_previews`, see [`super::reach_previews`]) in the same statement: who asked, a SHA-256
 /// of the WKB (never the area itself) and the exact counts. One participant counts once however
-/// many of their points match; the grouping is done in memory.
+/// many of their points match; the grouping is done in memory. With
+/// [`PreviewRecord::only_new_recipients`], the alert's recipients so far are left out.
 pub async fn reach(
     conn: &mut AsyncPgConnection,
     area_wkb: &[u8],
@@ -112,6 +115,8 @@ pub async fn reach(
                     bool_or('email' = ANY (points.reach_channels) AND 'email' = ANY ($3)) AS gets_email,
                     bool_or('sms' = ANY (points.reach_channels) AND 'sms' = ANY ($3)) AS takes_sms
                FROM ({points}) AS points
+              WHERE NOT $8 OR NOT EXISTS (SELECT 1 FROM alert_recipients r
+                                           WHERE r.alert_id = $7 AND r.participant_id = points.participant_id)
               GROUP BY points.participant_id),
          counted AS (
              SELECT count(*) AS participants,
@@ -144,6 +149,7 @@ pub async fn reach(
             .bind::<Nullable<Text>, _>(record.staff_name)
             .bind::<SqlUuid, _>(record.region.0)
             .bind::<Nullable<SqlUuid>, _>(record.alert.map(|alert| alert.0))
+            .bind::<diesel::sql_types::Bool, _>(record.only_new_recipients)
             .get_result(conn)
             .await
     })

@@ -314,3 +314,75 @@ pub async fn municipality_region(
         .optional()?;
     Ok(code.flatten())
 }
+
+/// A municipality's boundary for a map: simplified and in GeoJSON.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct MapBoundaryRow {
+    #[diesel(sql_type = Text)]
+    pub cbs_code: CbsCode,
+    #[diesel(sql_type = Text)]
+    pub name: String,
+    #[diesel(sql_type = Integer)]
+    pub inhabitants: i32,
+    /// A GeoJSON MultiPolygon, coordinates rounded to 6 decimals (about 10 cm).
+    #[diesel(sql_type = Text)]
+    pub boundary_geojson: String,
+}
+
+/// The region's municipalities by name, each boundary simplified to within `tolerance_m` metres
+/// (in the Dutch national grid, RD New, where a metre is a metre), its topology kept.
+pub async fn map_boundaries(
+    conn: &mut AsyncPgConnection,
+    region: RegionId,
+    tolerance_m: f64,
+) -> QueryResult<Vec<MapBoundaryRow>> {
+    diesel::sql_query(
+        "SELECT cbs_code, name, inhabitants,
+                ST_AsGeoJSON(ST_Multi(ST_Transform(
+                    ST_SimplifyPreserveTopology(ST_Transform(boundary, 28992), $2), 4326)), 6) AS boundary_geojson
+           FROM municipalities
+          WHERE region_id = $1
+          ORDER BY name, cbs_code",
+    )
+    .bind::<SqlUuid, _>(region.0)
+    .bind::<diesel::sql_types::Double, _>(tolerance_m)
+    .load(conn)
+    .await
+}
+
+#[derive(QueryableByName)]
+struct Extent {
+    #[diesel(sql_type = Nullable<diesel::sql_types::Double>)]
+    min_lon: Option<f64>,
+    #[diesel(sql_type = Nullable<diesel::sql_types::Double>)]
+    min_lat: Option<f64>,
+    #[diesel(sql_type = Nullable<diesel::sql_types::Double>)]
+    max_lon: Option<f64>,
+    #[diesel(sql_type = Nullable<diesel::sql_types::Double>)]
+    max_lat: Option<f64>,
+}
+
+/// The box around the region's municipalities, rounded outwards to 6 decimals; `None` when the
+/// region has none.
+pub async fn region_extent(
+    conn: &mut AsyncPgConnection,
+    region: RegionId,
+) -> QueryResult<Option<BoundingBox>> {
+    let extent: Extent = diesel::sql_query(
+        "SELECT floor(ST_XMin(e) * 1e6) / 1e6 AS min_lon, floor(ST_YMin(e) * 1e6) / 1e6 AS min_lat,
+                ceil(ST_XMax(e) * 1e6) / 1e6 AS max_lon, ceil(ST_YMax(e) * 1e6) / 1e6 AS max_lat
+           FROM (SELECT ST_Extent(boundary) AS e FROM municipalities WHERE region_id = $1) AS extent",
+    )
+    .bind::<SqlUuid, _>(region.0)
+    .get_result(conn)
+    .await?;
+    Ok(match extent {
+        Extent {
+            min_lon: Some(min_lon),
+            min_lat: Some(min_lat),
+            max_lon: Some(max_lon),
+            max_lat: Some(max_lat),
+        } => Some(BoundingBox { min_lon, min_lat, max_lon, max_lat }),
+        _ => None,
+    })
+}

@@ -5,5 +5,6 @@
 pub mod account;
 pub mod management;
 pub mod notices;
+pub mod participation;
 pub mod rate_limits;
 pub mod sign_in;
