@@ -136,6 +136,12 @@ export class ConsoleMap {
       removalMode: true,
       rotateMode: false,
     });
+    // Geoman names its buttons only in a tooltip on their container; screen readers need the name
+    // on the button itself.
+    for (const container of this.map.getContainer().querySelectorAll(".leaflet-pm-toolbar .button-container")) {
+      const button = container.querySelector(".leaflet-buttons-control-button");
+      if (button && container.title) button.setAttribute("aria-label", container.title);
+    }
   }
 
   disableDrawing() {

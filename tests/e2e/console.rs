@@ -23,9 +23,12 @@ use crate::helpers::{SignedIn, TestApp, TestAppOptions};
 const POPULATION: u32 = 40;
 
 async fn console_app() -> TestApp {
-    let app =
-        TestApp::spawn_with(TestAppOptions { local_identity: true, workers: true, ..TestAppOptions::default() })
-            .await;
+    let app = TestApp::spawn_with(TestAppOptions {
+        local_identity: true,
+        workers: true,
+        ..TestAppOptions::default()
+    })
+    .await;
     app.load_reference_data().await;
     app
 }
@@ -159,7 +162,6 @@ async fn a_dispatcher_draws_an_area_sees_the_reach_sends_and_follows_the_alert_t
     browser.click_on(".area-panel form button[type='submit']").await;
     browser.wait_for_text("#area-summary", |text| text.contains("1800")).await;
     browser.click_on("#draw-polygon").await;
-    let map = browser.find(".map").await;
     let size = browser
         .eval(
             "const r = document.querySelector('.map').getBoundingClientRect(); return [r.width, r.height];",
@@ -171,7 +173,7 @@ async fn a_dispatcher_draws_an_area_sees_the_reach_sends_and_follows_the_alert_t
     for (x, y) in
         [(cx - dx, cy - dy), (cx + dx, cy - dy), (cx + dx, cy + dy), (cx - dx, cy + dy), (cx - dx, cy - dy)]
     {
-        browser.click_at(&map, x, y).await;
+        browser.click_at(".map", x, y).await;
     }
     browser.wait_for_text("#area-summary", |text| text.contains("4")).await;
 
@@ -254,7 +256,7 @@ async fn a_dispatcher_draws_an_area_sees_the_reach_sends_and_follows_the_alert_t
         (cx + dx + 20, cy + 40),
         (cx + dx + 20, cy - 40),
     ] {
-        browser.click_at(&map, x, y).await;
+        browser.click_at(".map", x, y).await;
     }
     browser
         .wait_for_text("#expansion-reach tr[data-reach='participants'] td", |text| text.starts_with('<'))
@@ -339,12 +341,21 @@ async fn an_expired_session_returns_to_sign_in_and_the_draft_being_written_is_st
     browser.find_within("form[action='authorize']", std::time::Duration::from_secs(150)).await;
     sign_in_on_the_page(&browser, Staff::Dispatcher("rotterdam"), None).await;
     browser.find("#compose-heading").await;
-    assert_eq!(browser.eval("return document.querySelector('#nl-title').value;", vec![]).await, "Vermist: meisje van 6");
-    assert_eq!(browser.eval("return document.querySelector('#nl-message').value;", vec![]).await, "Meisje, 6 jaar, roze jas.");
+    assert_eq!(
+        browser.eval("return document.querySelector('#nl-title').value;", vec![]).await,
+        "Vermist: meisje van 6"
+    );
+    assert_eq!(
+        browser.eval("return document.querySelector('#nl-message').value;", vec![]).await,
+        "Meisje, 6 jaar, roze jas."
+    );
     assert!(browser.text_of("main").await.contains("concept is teruggezet"), "the dispatcher is told");
     // No token was kept where scripts of other pages or a later reader could find it.
     let stored = browser
-        .eval("return JSON.stringify([Object.entries(localStorage), Object.entries(sessionStorage)]);", vec![])
+        .eval(
+            "return JSON.stringify([Object.entries(localStorage), Object.entries(sessionStorage)]);",
+            vec![],
+        )
         .await;
     assert!(!stored.as_str().unwrap().contains("eyJ"), "a JWT in web storage: {stored}");
 }
@@ -365,7 +376,8 @@ async fn the_console_is_served_with_a_strict_policy_and_its_settings_name_the_id
     let script = app.get("/console/app.js").await;
     assert_eq!(script.headers()["content-type"], "text/javascript; charset=utf-8");
     let tag = script.headers()["etag"].to_str().unwrap().to_string();
-    let again = app.client.get(app.url("/console/app.js")).header("if-none-match", &tag).send().await.unwrap();
+    let again =
+        app.client.get(app.url("/console/app.js")).header("if-none-match", &tag).send().await.unwrap();
     assert_eq!(again.status(), 304);
 
     let settings: serde_json::Value = app.get("/console/settings.json").await.json().await.unwrap();

@@ -404,8 +404,21 @@ async fn a_municipalitys_participation_counts_its_own_participants_and_hides_cou
             "awaiting_verification": count(5),
             "in_quarantine": fewer_than_five(),
             "reachable_by": {"app": count(5), "sms": count(7), "email": fewer_than_five()},
+            "requires_approval": false,
         })
     );
+    // The approval policy as the officer sets it.
+    let policy = json!({"requires_approval": true});
+    app.expect_ok(Method::PUT, "/v1/municipalities/GM0599/approval-policy", &officer, policy).await;
+    let changed = app.get_json("/v1/municipalities/GM0599/participation", &officer).await;
+    assert_eq!(changed["requires_approval"], true);
+    app.expect_ok(
+        Method::PUT,
+        "/v1/municipalities/GM0599/approval-policy",
+        &officer,
+        json!({"requires_approval": false}),
+    )
+    .await;
     // The queue counts are those of the queues.
     for (queue, total) in [("approval", 6), ("verification", 5), ("quarantine", 3)] {
         let page = app.get_json(&format!("/v1/municipalities/GM0599/queues/{queue}"), &officer).await;

@@ -9,6 +9,7 @@ use serde::Serialize;
 use super::management::VERIFICATION_GRACE;
 use crate::alerts::reach::ReachCount;
 use crate::auth::staff::StaffMember;
+use crate::db::participants as participant_queries;
 use crate::db::participation as queries;
 use crate::db::reference_data as reference_queries;
 use crate::reference_data::LookupError;
@@ -34,6 +35,8 @@ pub struct Participation {
     /// The quarantine queue: participants with a channel that proved undeliverable.
     pub in_quarantine: ReachCount,
     pub reachable_by: ReachableBy,
+    /// The approval policy: whether new participants (and those moving here) wait for approval.
+    pub requires_approval: bool,
 }
 
 /// Active participants per channel they can be reached on (the rule the selection uses): one
@@ -63,6 +66,7 @@ pub async fn participation_for(
     let counted =
         queries::municipality_participation(conn, code.as_str(), Utc::now() - VERIFICATION_GRACE).await?;
     let active = ReachCount::shown(counted.active);
+    let requires_approval = participant_queries::requires_approval(conn, code.as_str()).await?;
     Ok(Participation {
         share_percent: share_percent(active, municipality.inhabitants),
         cbs_code: municipality.cbs_code,
@@ -77,6 +81,7 @@ pub async fn participation_for(
             sms: ReachCount::shown(counted.reachable_by_sms),
             email: ReachCount::shown(counted.reachable_by_email),
         },
+        requires_approval,
     })
 }
 

@@ -221,17 +221,19 @@ impl Browser {
     pub async fn wait_for_text(&self, css: &str, accept: impl Fn(&str) -> bool) -> String {
         let started = Instant::now();
         loop {
-            if let Some(element) = self.find_now(css).await {
-                let text = self.text(&element).await;
-                if accept(&text) {
-                    return text;
-                }
-                if started.elapsed() > PATIENCE {
-                    self.save_screenshot(&format!("text-{}", sanitize(css))).await;
-                    panic!("{css:?} says {text:?}; browser log: {}", self.log().await);
-                }
-            } else if started.elapsed() > PATIENCE {
-                panic!("no element {css:?}");
+            // Read in the page, not through an element reference: the console re-renders as the
+            // event stream speaks, and a reference to a replaced element is stale.
+            let text = self
+                .eval("return document.querySelector(arguments[0])?.innerText ?? null;", vec![json!(css)])
+                .await;
+            if let Some(text) = text.as_str()
+                && accept(text)
+            {
+                return text.to_string();
+            }
+            if started.elapsed() > PATIENCE {
+                self.save_screenshot(&format!("text-{}", sanitize(css))).await;
+                panic!("{css:?} says {text}; browser log: {}", self.log().await);
             }
             tokio::time::sleep(Duration::from_millis(150)).await;
         }
@@ -265,14 +267,17 @@ impl Browser {
     }
 
     pub async fn text_of(&self, css: &str) -> String {
-        let element = self.find(css).await;
-        self.text(&element).await
+        self.wait_for_text(css, |_| true).await
     }
 
-    /// Clicks at `(x, y)` pixels from the top left of `element`, as a person's mouse would.
-    pub async fn click_at(&self, element: &Element, x: i64, y: i64) {
-        let rect = self.get(&format!("/element/{}/rect", element.0)).await;
-        let (left, top) = (rect["x"].as_f64().unwrap() as i64, rect["y"].as_f64().unwrap() as i64);
+    /// Clicks at `(x, y)` pixels from the top left of the element matching `css`, as a person's
+    /// mouse would.
+    pub async fn click_at(&self, css: &str, x: i64, y: i64) {
+        self.find(css).await;
+        let rect = self
+            .eval("const r = document.querySelector(arguments[0]).getBoundingClientRect(); return [r.left, r.top];", vec![json!(css)])
+            .await;
+        let (left, top) = (rect[0].as_f64().unwrap() as i64, rect[1].as_f64().unwrap() as i64);
         let actions = json!({ "actions": [{
             "type": "pointer", "id": "mouse", "parameters": { "pointerType": "mouse" },
             "actions": [
