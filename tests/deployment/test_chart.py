@@ -696,6 +696,7 @@ def test_every_readme_variable_reaches_the_processes_or_is_local_mode_only(chart
             "apns": {"caFile": "/etc/burgernet/ca/apns.pem", "rate": "100000/min"},
             "fcm": {"caFile": "/etc/burgernet/ca/fcm.pem", "tokenUri": "https://oauth2.googleapis.com/token"},
             "staffToken": {"jwksUrl": "https://login.politie.nl/realms/politie/protocol/openid-connect/certs"},
+            "console": {"tileAttribution": "Kaartgegevens © Kadaster", "mediaOrigin": "https://s3.burgernet.nl"},
         }
     )
     filesystem_store = minimal(config={"media": {"store": "filesystem", "filesystem": {"existingClaim": "media"}}})

@@ -68,7 +68,18 @@ number in values as a float, which would print 41943040 as 4.194304e+07.
   "BURGERNET_FFMPEG" $c.video.ffmpeg
   "BURGERNET_VIDEO_TOOL_TIMEOUT" $c.video.toolTimeout
   "BURGERNET_VIDEO_TOOL_CONCURRENCY" (int64 $c.video.toolConcurrency | toString)
+  "BURGERNET_CONSOLE_OIDC_ISSUER" (default $c.staffToken.issuer $c.console.oidcIssuer)
+  "BURGERNET_CONSOLE_OIDC_CLIENT_ID" $c.console.clientId
+  "BURGERNET_CONSOLE_OIDC_SCOPES" $c.console.scopes
+  "BURGERNET_CONSOLE_REDIRECT_URI" (printf "%s/console/" (trimSuffix "/" $c.publicUrl))
+  "BURGERNET_CONSOLE_TILES" $c.console.tiles
 }}
+{{- with $c.console.tileAttribution }}
+{{- $_ := set $env "BURGERNET_CONSOLE_TILE_ATTRIBUTION" . }}
+{{- end }}
+{{- with $c.console.mediaOrigin }}
+{{- $_ := set $env "BURGERNET_CONSOLE_MEDIA_ORIGIN" . }}
+{{- end }}
 {{- with $c.video.maxDuration }}
 {{- $_ := set $env "BURGERNET_VIDEO_MAX_DURATION" . }}
 {{- end }}
