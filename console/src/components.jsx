@@ -1,6 +1,6 @@
 // Small building blocks shared by the views.
 
-import { useEffect, useRef } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { explain } from "./errors.js";
 import { t } from "./i18n.js";
 import { shownCount } from "./api.js";
@@ -76,4 +76,27 @@ export function setIn(object, path, value) {
 
 export function getIn(object, path) {
   return path.split(".").reduce((value, key) => (value == null ? undefined : value[key]), object);
+}
+
+/**
+ * A form's submission: `submit` runs `action` (then `onDone`), `busy` while it runs, `error` when
+ * it failed. The form's fields are untouched either way, so nothing typed is lost on an error.
+ */
+export function useSubmit(action, onDone) {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState(null);
+  const submit = async (event) => {
+    event?.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      await action();
+      onDone?.();
+    } catch (failure) {
+      setError(failure);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return { submit, busy, error };
 }

@@ -148,10 +148,20 @@ def test_the_video_tools_come_with_their_libraries_and_temporary_files_go_to_tmp
 def test_every_stage_is_debian_12_so_copied_libraries_match_the_runtime_glibc():
     text = DOCKERFILE.read_text()
     assert "ARG DEBIAN_RELEASE=bookworm" in text
-    bases = [values(stage, "FROM")[0] for stage in stages().values()]
-    assert bases[0].startswith("rust:${RUST_VERSION}-${DEBIAN_RELEASE}")
-    assert bases[1].startswith("debian:${DEBIAN_RELEASE}-slim")
-    assert "debian12" in bases[2]
+    bases = {name: values(stage, "FROM")[0] for name, stage in stages().items()}
+    assert list(bases) == ["console", "build", "video-tools", list(bases)[-1]]
+    # The console's bundle is platform-independent JavaScript and CSS; its stage is Debian 12 too.
+    assert bases["console"].startswith("node:${NODE_VERSION}-${DEBIAN_RELEASE}-slim")
+    assert bases["build"].startswith("rust:${RUST_VERSION}-${DEBIAN_RELEASE}")
+    assert bases["video-tools"].startswith("debian:${DEBIAN_RELEASE}-slim")
+    assert "debian12" in list(bases.values())[-1]
+
+
+def test_the_console_bundle_is_built_from_the_lockfile_and_embedded_by_the_release_build():
+    console = " ".join(values(stages()["console"], "RUN"))
+    assert "npm ci" in console and "node build.mjs" in console
+    copies = values(stages()["build"], "COPY")
+    assert "--from=console /console/dist console/dist" in copies
 
 
 def ignored(path: str, patterns: list[str]) -> bool:

@@ -74,8 +74,23 @@ fn jpeg_photo() -> Vec<u8> {
     bytes.into_inner()
 }
 
-/// A tip with a photo, sent through the participant API as the app sends it.
-async fn send_tip_with_photo(app: &TestApp, witness: &SignedIn, alert: &str, text: &str) {
+/// A 2-second 640x480 H.264 video with a position in its metadata, made by ffmpeg.
+fn phone_video() -> Vec<u8> {
+    let path = std::env::temp_dir().join(format!("burgernet-e2e-console-video-{}.mp4", uuid::Uuid::new_v4()));
+    let status = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-f", "lavfi", "-i", "testsrc=size=640x480:rate=10", "-t", "2"])
+        .args(["-c:v", "libx264", "-pix_fmt", "yuv420p", "-metadata", "location=+51.9225+004.4792/", "-y"])
+        .arg(&path)
+        .status()
+        .expect("ffmpeg runs (scripts/install-deps)");
+    assert!(status.success());
+    let bytes = std::fs::read(&path).unwrap();
+    let _ = std::fs::remove_file(&path);
+    bytes
+}
+
+/// A tip with files, sent through the participant API as the app sends it.
+async fn send_tip(app: &TestApp, witness: &SignedIn, alert: &str, text: &str, files: &[(&str, Vec<u8>)]) {
     let tip = app
         .expect_ok(
             Method::POST,
@@ -88,38 +103,28 @@ async fn send_tip_with_photo(app: &TestApp, witness: &SignedIn, alert: &str, tex
             }),
         )
         .await;
-    let photo = jpeg_photo();
     let media_path = format!("/v1/me/alerts/{alert}/tips/{}/media", tip["id"].as_str().unwrap());
-    let declared = app
-        .expect_ok(
+    for (content_type, bytes) in files {
+        let declaration = json!({"content_type": content_type, "size_bytes": bytes.len(), "sha256": burgernet_core::hex(&Sha256::digest(bytes))});
+        let declared = app.expect_ok(Method::POST, &media_path, &witness.access_token, declaration).await;
+        let request = &declared["upload"]["request"];
+        let method = Method::from_bytes(request["method"].as_str().unwrap().as_bytes()).unwrap();
+        let mut upload = app.client.request(method, request["url"].as_str().unwrap()).body(bytes.clone());
+        for (name, value) in request["headers"].as_object().unwrap() {
+            if !name.eq_ignore_ascii_case("content-length") {
+                upload = upload.header(name, value.as_str().unwrap());
+            }
+        }
+        assert!(upload.send().await.unwrap().status().is_success());
+        let media = declared["media"]["id"].as_str().unwrap();
+        app.expect_ok(
             Method::POST,
-            &media_path,
+            &format!("{media_path}/{media}/completion"),
             &witness.access_token,
-            json!({"content_type": "image/jpeg", "size_bytes": photo.len(), "sha256": burgernet_core::hex(&Sha256::digest(&photo))}),
+            json!({}),
         )
         .await;
-    let request = &declared["upload"]["request"];
-    let mut upload = app
-        .client
-        .request(
-            Method::from_bytes(request["method"].as_str().unwrap().as_bytes()).unwrap(),
-            request["url"].as_str().unwrap(),
-        )
-        .body(photo);
-    for (name, value) in request["headers"].as_object().unwrap() {
-        if !name.eq_ignore_ascii_case("content-length") {
-            upload = upload.header(name, value.as_str().unwrap());
-        }
     }
-    assert!(upload.send().await.unwrap().status().is_success());
-    let media = declared["media"]["id"].as_str().unwrap();
-    app.expect_ok(
-        Method::POST,
-        &format!("{media_path}/{media}/completion"),
-        &witness.access_token,
-        json!({}),
-    )
-    .await;
 }
 
 /// The number in a counters cell.
@@ -188,7 +193,9 @@ async fn a_dispatcher_draws_an_area_sees_the_reach_sends_and_follows_the_alert_t
         browser.fill("#circle-radius", &radius.to_string()).await;
         browser.click_on(".area-panel form button[type='submit']").await;
         browser.wait_for_text("#area-summary", |text| text.contains(&radius.to_string())).await;
-        browser.wait_until("the reach to settle", "return !document.querySelector('#reach .pending');", vec![]).await;
+        browser
+            .wait_until("the reach to settle", "return !document.querySelector('#reach .pending');", vec![])
+            .await;
     }
     let mut reach_ms = browser.request_durations("/v1/alerts/reach-preview").await;
     reach_ms.sort_by(f64::total_cmp);
@@ -196,7 +203,9 @@ async fn a_dispatcher_draws_an_area_sees_the_reach_sends_and_follows_the_alert_t
     println!("console reach_previews={} reach_p95_ms={p95:.0}", reach_ms.len());
     // A polygon again, drawn around the population at the map's new scale, for the alert itself.
     browser.click_on("#draw-polygon").await;
-    for (x, y) in [(cx - dx, cy - dy), (cx + dx, cy - dy), (cx + dx, cy + dy), (cx - dx, cy + dy), (cx - dx, cy - dy)] {
+    for (x, y) in
+        [(cx - dx, cy - dy), (cx + dx, cy - dy), (cx + dx, cy + dy), (cx - dx, cy + dy), (cx - dx, cy - dy)]
+    {
         browser.click_at(".map", x, y).await;
     }
     browser.wait_for_text("#area-summary", |text| text.contains("4")).await;
@@ -256,7 +265,14 @@ async fn a_dispatcher_draws_an_area_sees_the_reach_sends_and_follows_the_alert_t
     browser.wait_for_text("#since-send", |text| !text.is_empty()).await;
 
     // A tip with a photo arrives live; the viewer shows the display image.
-    send_tip_with_photo(&app, &witness, &alert, "Ik zie hem bij de fontein op het Stationsplein.").await;
+    send_tip(
+        &app,
+        &witness,
+        &alert,
+        "Ik zie hem bij de fontein op het Stationsplein.",
+        &[("image/jpeg", jpeg_photo())],
+    )
+    .await;
     browser.wait_for_text("#tips .tip-text", |text| text.contains("fontein")).await;
     browser.click_on("#tips .thumbnail").await;
     browser
@@ -435,6 +451,13 @@ async fn a_relations_officer_approves_a_waiting_participant_from_the_queue() {
     assert!(violations.is_empty(), "accessibility: {violations:#?}");
     browser.save_screenshot("relations-officer-queue").await;
 
+    let share = browser.wait_for_text("#participation-share", |text| !text.is_empty()).await;
+    assert!(share.contains("612"), "Rotterdam's inhabitants: {share}");
+    assert_eq!(
+        browser.eval("return document.querySelector('#approval-policy').checked;", vec![]).await,
+        true
+    );
+
     browser.fill("#queue-items input[id^='reason-']", "Woont in de gemeente; gegevens gecontroleerd.").await;
     browser.click_on("#queue-items button[type='submit']").await;
     browser
@@ -444,4 +467,128 @@ async fn a_relations_officer_approves_a_waiting_participant_from_the_queue() {
         .get_json(&format!("/v1/municipalities/GM0599/participants/{}", waiting.participant_id), &officer)
         .await;
     assert_eq!(decided["status"], "active", "{decided}");
+
+    // Searching the municipality's participants by phone number.
+    browser.click_on("a[href='#/participants']").await;
+    browser.fill("#search-phone", "06 1000 0092").await;
+    browser.click_on("form.inline button[type='submit']").await;
+    let found = browser.wait_for_text("main [role='status']", |text| !text.is_empty()).await;
+    assert_eq!(found, "1 gevonden");
+    assert!(browser.text_of("main table").await.contains("+31610000092"));
+    let violations = browser.serious_accessibility_violations().await;
+    assert!(violations.is_empty(), "accessibility of the search: {violations:#?}");
+}
+
+#[tokio::test]
+async fn a_dispatcher_reviews_a_tip_plays_its_video_and_checks_and_exports_the_dossier() {
+    let app = console_app().await;
+    app.seed_population(10, 100).await;
+    let witness = app.participant("+31610000093", Profile::default()).await;
+    let dispatcher = app.dispatcher_token("rotterdam");
+    let alert = app.send_new_alert(&dispatcher, alert_body(circle(ROTTERDAM, 1_000.0))).await;
+    app.wait_until_delivered(&dispatcher, &alert).await;
+    send_tip(
+        &app,
+        &witness,
+        &alert,
+        "Filmpje van de scooter op de Coolsingel.",
+        &[("video/mp4", phone_video())],
+    )
+    .await;
+
+    let browser = Browser::start().await;
+    sign_in(&browser, &app, Staff::Dispatcher("rotterdam")).await;
+    browser.goto(&app.url(&format!("/console/#/alerts/{alert}"))).await;
+    browser.wait_for_text("#tips .tip-text", |text| text.contains("Coolsingel")).await;
+    let violations = browser.serious_accessibility_violations().await;
+    assert!(violations.is_empty(), "accessibility of the alert's page: {violations:#?}");
+
+    // The video plays in the browser from the worker's preview (its poster is the thumbnail).
+    browser.click_on("#tips .thumbnail").await;
+    browser
+        .wait_until(
+            "the video preview to load",
+            "const v = document.querySelector('#display-video'); return !!v && v.readyState >= 1 && v.videoWidth > 0;",
+            vec![],
+        )
+        .await;
+    let size = browser
+        .eval(
+            "const v = document.querySelector('#display-video'); return [v.videoWidth, v.videoHeight];",
+            vec![],
+        )
+        .await;
+    assert_eq!(size, json!([640, 480]));
+    // The original only with a reason, which the dossier keeps.
+    browser.fill("#download-reason", "Doorgestuurd naar de recherche, zaak 2026-123").await;
+    browser.click_on("#media-viewer form button[type='submit']").await;
+    browser
+        .wait_until(
+            "the download to be recorded",
+            "return document.querySelector('#timeline')?.innerText.includes('media_original_downloaded');",
+            vec![],
+        )
+        .await;
+    browser.goto(&app.url(&format!("/console/#/alerts/{alert}"))).await;
+
+    // Assessment and legal hold.
+    browser.click_on("#tips .decisions summary").await;
+    browser.select("#tips select[id^='assessment-']", "forwarded").await;
+    browser.fill("#tips input[id^='forwarded-']", "Noodhulp Rotterdam-Centrum").await;
+    browser.click_on("#tips .decisions form button[type='submit']").await;
+    browser.wait_for_text("#tips .decisions [role='status']", |text| text == "Gelukt.").await;
+    browser.fill("#tips input[id^='hold-']", "Zaak 2026-123").await;
+    browser.click_on("#tips .decisions form:nth-of-type(2) button[type='submit']").await;
+    browser.wait_for_text("#tips .held", |text| text.contains("Zaak 2026-123")).await;
+    let tips = app.get_json(&format!("/v1/alerts/{alert}/tips"), &dispatcher).await;
+    assert_eq!(tips[0]["assessment"]["assessment"], "forwarded");
+    assert_eq!(tips[0]["assessment"]["forwarded_to"], "Noodhulp Rotterdam-Centrum");
+    assert_eq!(tips[0]["legal_hold"]["reason"], "Zaak 2026-123");
+
+    // The dossier: every entry, the chain verified, and the export.
+    browser.click_on(&format!("a[href='#/alerts/{alert}/dossier']")).await;
+    browser.wait_for_text("#verification", |text| text.contains("onbeschadigd")).await;
+    browser
+        .wait_for_text("#timeline", |text| text.contains("tip_assessed") && text.contains("created"))
+        .await;
+    let violations = browser.serious_accessibility_violations().await;
+    assert!(violations.is_empty(), "accessibility of the dossier: {violations:#?}");
+    browser.click_on("#export-dossier").await;
+    let kinds = app.dossier_kinds(&dispatcher, &alert).await;
+    assert!(kinds.iter().filter(|kind| *kind == "exported").count() >= 1, "{kinds:?}");
+}
+
+#[tokio::test]
+async fn an_administrator_sees_the_regions_at_a_glance_and_the_alerts_read_only() {
+    let app = console_app().await;
+    app.seed_population(12, 50).await;
+    let alert =
+        app.send_new_alert(&app.dispatcher_token("rotterdam"), alert_body(circle(ROTTERDAM, 1_000.0))).await;
+    let browser = Browser::start().await;
+    browser.goto(&app.url("/console/")).await;
+    browser.find("form[action='authorize']").await;
+    browser.select("select[name='role']", "admin").await;
+    browser.click_on("form[action='authorize'] button[type='submit']").await;
+
+    let rotterdam =
+        browser.wait_for_text("#regions-table tr[data-region='rotterdam']", |text| !text.is_empty()).await;
+    assert!(rotterdam.contains("12"), "12 active participants: {rotterdam}");
+    browser.click_on("#regions-table tr[data-region='rotterdam'] button").await;
+    browser
+        .wait_for_text(".municipalities", |text| text.contains("Schiedam") && text.contains("GM0599"))
+        .await;
+    let violations = browser.serious_accessibility_violations().await;
+    assert!(violations.is_empty(), "accessibility of the overview: {violations:#?}");
+    browser.save_screenshot("administrator-overview").await;
+
+    // Every region's alerts, read only: no actions on an active alert.
+    browser.click_on("a[href='#/alerts']").await;
+    browser.select("#status-filter", "active").await;
+    browser.click_on(&format!("[data-alert='{alert}'] a")).await;
+    browser.find("#counters").await;
+    assert!(browser.find_now("#action-close").await.is_none(), "an administrator acts on nothing");
+
+    // In English on request.
+    browser.select("header select", "en").await;
+    browser.wait_for_text("header nav", |text| text.contains("Alerts")).await;
 }

@@ -7,7 +7,7 @@ import { post } from "../api.js";
 import { t } from "../i18n.js";
 import { areaSummary } from "../map.js";
 import { dropDraft, loadDraft, saveDraft } from "../drafts.js";
-import { ErrorBox, Field } from "../components.jsx";
+import { ErrorBox, Field, useSubmit } from "../components.jsx";
 import { ReachTable } from "./reach.jsx";
 
 const OUTCOMES = ["hard_success", "soft_success", "no_result", "cancelled"];
@@ -53,8 +53,6 @@ export function AlertActions({ alert, map, onDone }) {
 function Expand({ alert, map, onDone }) {
   const [area, setArea] = useState(null);
   const [reach, setReach] = useState({ value: null, error: null });
-  const [error, setError] = useState(null);
-  const [busy, setBusy] = useState(false);
   const round = useRef(0);
   useEffect(() => {
     map.current?.enableDrawing(setArea);
@@ -74,21 +72,9 @@ function Expand({ alert, map, onDone }) {
     }, 300);
     return () => clearTimeout(timer);
   }, [areaKey]);
-  const expand = async (event) => {
-    event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      await post(`/v1/alerts/${alert.id}/expansions`, { area });
-      onDone();
-    } catch (failure) {
-      setError(failure);
-    } finally {
-      setBusy(false);
-    }
-  };
+  const { submit, busy, error } = useSubmit(() => post(`/v1/alerts/${alert.id}/expansions`, { area }), onDone);
   return (
-    <form onSubmit={expand} class="action-form" id="expand-form">
+    <form onSubmit={submit} class="action-form" id="expand-form">
       <p>{t("expand_help")}</p>
       <div class="buttons">
         <button type="button" onClick={() => map.current?.startDrawing("Circle")}>
@@ -113,24 +99,12 @@ function Expand({ alert, map, onDone }) {
 
 function Update({ alert, onDone }) {
   const [texts, setTexts, drop] = useDraft(`update-${alert.id}`, { nl: "", en: "" });
-  const [error, setError] = useState(null);
-  const [busy, setBusy] = useState(false);
-  const send = async (event) => {
-    event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      await post(`/v1/alerts/${alert.id}/updates`, { texts: messageTexts(texts) });
-      drop();
-      onDone();
-    } catch (failure) {
-      setError(failure);
-    } finally {
-      setBusy(false);
-    }
-  };
+  const { submit, busy, error } = useSubmit(
+    () => post(`/v1/alerts/${alert.id}/updates`, { texts: messageTexts(texts) }),
+    () => (drop(), onDone()),
+  );
   return (
-    <form onSubmit={send} class="action-form" id="update-form">
+    <form onSubmit={submit} class="action-form" id="update-form">
       <MessageFields texts={texts} setTexts={setTexts} prefix="update" />
       <ErrorBox error={error} />
       <button type="submit" class="primary" disabled={busy}>
@@ -142,24 +116,12 @@ function Update({ alert, onDone }) {
 
 function Close({ alert, onDone }) {
   const [closing, setClosing, drop] = useDraft(`close-${alert.id}`, { outcome: "", nl: "", en: "" });
-  const [error, setError] = useState(null);
-  const [busy, setBusy] = useState(false);
-  const close = async (event) => {
-    event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      await post(`/v1/alerts/${alert.id}/close`, { outcome: closing.outcome, texts: messageTexts(closing) });
-      drop();
-      onDone();
-    } catch (failure) {
-      setError(failure);
-    } finally {
-      setBusy(false);
-    }
-  };
+  const { submit, busy, error } = useSubmit(
+    () => post(`/v1/alerts/${alert.id}/close`, { outcome: closing.outcome, texts: messageTexts(closing) }),
+    () => (drop(), onDone()),
+  );
   return (
-    <form onSubmit={close} class="action-form" id="close-form">
+    <form onSubmit={submit} class="action-form" id="close-form">
       <Field id="close-outcome" label={t("outcome")}>
         <select id="close-outcome" required value={closing.outcome} onChange={(event) => setClosing({ ...closing, outcome: event.currentTarget.value })}>
           <option value="">{t("none_chosen")}</option>

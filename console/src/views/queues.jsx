@@ -4,8 +4,8 @@
 import { useEffect, useState } from "preact/hooks";
 import { get, post, put, shownCount } from "../api.js";
 import { formatTime, t } from "../i18n.js";
-import { ErrorBox, Field } from "../components.jsx";
-import { loadDraft, saveDraft } from "../drafts.js";
+import { ErrorBox, Field, useSubmit } from "../components.jsx";
+import { dropDraft, loadDraft, saveDraft } from "../drafts.js";
 
 const QUEUES = ["approval", "verification", "quarantine"];
 const DECISIONS = {
@@ -78,26 +78,15 @@ export function Queues({ member }) {
 function QueueItem({ municipality, queue, participant, onDecided }) {
   const draftName = `decision-${participant.id}`;
   const [decision, setDecision] = useState(() => loadDraft(draftName) ?? { decision: DECISIONS[queue][0], reason: "" });
-  const [error, setError] = useState(null);
-  const [busy, setBusy] = useState(false);
   useEffect(() => saveDraft(draftName, decision), [decision]);
-  const decide = async (event) => {
-    event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      await post(`/v1/municipalities/${municipality}/participants/${participant.id}/decisions`, {
+  const { submit: decide, busy, error } = useSubmit(
+    () =>
+      post(`/v1/municipalities/${municipality}/participants/${participant.id}/decisions`, {
         decision: decision.decision,
         reason: decision.reason.trim(),
-      });
-      sessionStorage.removeItem(`burgernet.console.draft.${draftName}`);
-      onDecided();
-    } catch (failure) {
-      setError(failure);
-    } finally {
-      setBusy(false);
-    }
-  };
+      }),
+    () => (dropDraft(draftName), onDecided()),
+  );
   return (
     <li data-participant={participant.id}>
       <p>

@@ -5,7 +5,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { del, post, put } from "../api.js";
 import { formatTime, t } from "../i18n.js";
-import { Dialog, ErrorBox, Field } from "../components.jsx";
+import { Dialog, ErrorBox, Field, useSubmit } from "../components.jsx";
 
 const ASSESSMENTS = ["relevant", "not_relevant", "forwarded"];
 
@@ -159,34 +159,25 @@ function TipDecisions({ alertId, tip, onChanged }) {
   const [forwardedTo, setForwardedTo] = useState(tip.assessment?.forwarded_to ?? "");
   const [note, setNote] = useState(tip.assessment?.note ?? "");
   const [holdReason, setHoldReason] = useState("");
-  const [error, setError] = useState(null);
   const [saved, setSaved] = useState(false);
   const base = `/v1/alerts/${alertId}/tips/${tip.id}`;
-  const act = (call) => async (event) => {
-    event.preventDefault();
-    setError(null);
-    setSaved(false);
-    try {
-      await call();
-      setSaved(true);
-      onChanged();
-    } catch (failure) {
-      setError(failure);
-    }
-  };
-  const assess = act(() =>
-    put(`${base}/assessment`, {
-      assessment,
-      forwarded_to: assessment === "forwarded" ? forwardedTo.trim() || null : null,
-      note: note.trim() || null,
-    }),
+  const done = () => (setSaved(true), onChanged());
+  const assessing = useSubmit(
+    () =>
+      put(`${base}/assessment`, {
+        assessment,
+        forwarded_to: assessment === "forwarded" ? forwardedTo.trim() || null : null,
+        note: note.trim() || null,
+      }),
+    done,
   );
-  const hold = act(() => put(`${base}/legal-hold`, { reason: holdReason.trim() }));
-  const lift = act(() => del(`${base}/legal-hold`));
+  const holding = useSubmit(() => put(`${base}/legal-hold`, { reason: holdReason.trim() }), done);
+  const lifting = useSubmit(() => del(`${base}/legal-hold`), done);
+  const error = assessing.error ?? holding.error ?? lifting.error;
   return (
     <details class="decisions">
       <summary>{t("assess")}</summary>
-      <form onSubmit={assess}>
+      <form onSubmit={assessing.submit}>
         <Field id={`assessment-${tip.id}`} label={t("assess")}>
           <select id={`assessment-${tip.id}`} value={assessment} required onChange={(event) => setAssessment(event.currentTarget.value)}>
             <option value="">{t("none_chosen")}</option>
@@ -208,11 +199,11 @@ function TipDecisions({ alertId, tip, onChanged }) {
         <button type="submit">{t("save")}</button>
       </form>
       {tip.legal_hold ? (
-        <form onSubmit={lift}>
+        <form onSubmit={lifting.submit}>
           <button type="submit">{t("lift_hold")}</button>
         </form>
       ) : (
-        <form onSubmit={hold}>
+        <form onSubmit={holding.submit}>
           <Field id={`hold-${tip.id}`} label={t("legal_hold_reason")}>
             <input id={`hold-${tip.id}`} value={holdReason} minLength={3} required onInput={(event) => setHoldReason(event.currentTarget.value)} />
           </Field>

@@ -22,7 +22,7 @@ use super::lifecycle::AlertError;
 use super::progress::CreatedBy;
 use super::{Actor, Category, Channel};
 use crate::auth::staff::StaffMember;
-use crate::db::alerts::{self as queries};
+use crate::db::alerts::{self as queries, AlertRow};
 use crate::db::reach_previews::{self, RecordedPreviewRow};
 use crate::db::recipients::{self, PreviewRecord, ReachRow};
 use crate::ids::{AlertId, RegionId};
@@ -163,19 +163,8 @@ pub async fn of_alert(
     id: AlertId,
 ) -> Result<Reach, AlertError> {
     let alert = &access::alert_seen_by(conn, staff, id, false).await?;
-    let viewer = &Actor::staff(staff);
     let wkb = queries::area_wkb(conn, id).await?;
-    let channels = effective_channels(alert.urgent, &alert.channels);
-    let subject = viewer.subject();
-    let record = PreviewRecord {
-        staff_subject: &subject,
-        staff_name: viewer.name(),
-        region: alert.region_id,
-        alert: Some(id),
-        only_new_recipients: false,
-    };
-    let counted = recipients::reach(conn, &wkb, alert.category, &channels, record).await?;
-    Ok(Reach::shown(&counted))
+    reach_for_alert(conn, staff, alert, &wkb, false).await
 }
 
 /// What expanding an active alert by `extra` would add: everyone the expanded area (the current
@@ -200,6 +189,18 @@ pub async fn of_expansion(
     }
     let wkb =
         queries::area_with_extra_wkb(conn, id, &extra.geometry_wkb).await?.ok_or(AccessError::NotFound)?;
+    reach_for_alert(conn, staff, alert, &wkb, true).await
+}
+
+/// The reach of the area `wkb` for `alert`'s category and channels (only those not yet its
+/// recipients with `only_new_recipients`), recorded in the audit log as `staff`'s, with the alert.
+async fn reach_for_alert(
+    conn: &mut AsyncPgConnection,
+    staff: &StaffMember,
+    alert: &AlertRow,
+    wkb: &[u8],
+    only_new_recipients: bool,
+) -> Result<Reach, AlertError> {
     let viewer = &Actor::staff(staff);
     let channels = effective_channels(alert.urgent, &alert.channels);
     let subject = viewer.subject();
@@ -207,10 +208,10 @@ pub async fn of_expansion(
         staff_subject: &subject,
         staff_name: viewer.name(),
         region: alert.region_id,
-        alert: Some(id),
-        only_new_recipients: true,
+        alert: Some(alert.id),
+        only_new_recipients,
     };
-    let counted = recipients::reach(conn, &wkb, alert.category, &channels, record).await?;
+    let counted = recipients::reach(conn, wkb, alert.category, &channels, record).await?;
     Ok(Reach::shown(&counted))
 }
 
