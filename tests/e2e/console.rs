@@ -151,6 +151,13 @@ async fn a_dispatcher_draws_an_area_sees_the_reach_sends_and_follows_the_alert_t
             vec![],
         )
         .await;
+    let density_cells = browser
+        .eval(
+            "return document.querySelectorAll('.leaflet-overlay-pane path[fill=\"#e37400\"]').length;",
+            vec![],
+        )
+        .await;
+    assert!(density_cells.as_i64().unwrap() >= 1, "the population's squares are shaded");
     let first_screen = browser
         .eval("return performance.getEntriesByName('console-ready')[0]?.startTime ?? -1;", vec![])
         .await;
@@ -498,6 +505,14 @@ async fn a_dispatcher_reviews_a_tip_plays_its_video_and_checks_and_exports_the_d
 
     let browser = Browser::start().await;
     sign_in(&browser, &app, Staff::Dispatcher("rotterdam")).await;
+    // The region's map shows the active alert's area (dashed).
+    browser
+        .wait_until(
+            "the active alert on the map",
+            "return !!document.querySelector('.leaflet-overlay-pane path[stroke-dasharray]');",
+            vec![],
+        )
+        .await;
     browser.goto(&app.url(&format!("/console/#/alerts/{alert}"))).await;
     browser.wait_for_text("#tips .tip-text", |text| text.contains("Coolsingel")).await;
     let violations = browser.serious_accessibility_violations().await;
@@ -529,7 +544,7 @@ async fn a_dispatcher_reviews_a_tip_plays_its_video_and_checks_and_exports_the_d
             vec![],
         )
         .await;
-    browser.goto(&app.url(&format!("/console/#/alerts/{alert}"))).await;
+    browser.click_on("#media-viewer .buttons button").await;
 
     // Assessment and legal hold.
     browser.click_on("#tips .decisions summary").await;
@@ -591,4 +606,23 @@ async fn an_administrator_sees_the_regions_at_a_glance_and_the_alerts_read_only(
     // In English on request.
     browser.select("header select", "en").await;
     browser.wait_for_text("header nav", |text| text.contains("Alerts")).await;
+    browser.click_on("a[href='#/alerts']").await;
+    browser.find("#alerts-table").await;
+    let violations = browser.serious_accessibility_violations().await;
+    assert!(violations.is_empty(), "accessibility of the alerts list: {violations:#?}");
+
+    // Signing out ends the identity provider's session and leaves the console signed out.
+    browser.click_on("header button").await;
+    browser.wait_for_text("main", |text| text.contains("You are signed out")).await;
+    assert!(browser.find_now("header.top").await.is_none());
+}
+
+#[tokio::test]
+async fn in_local_mode_the_address_of_the_server_leads_to_the_console() {
+    let local = TestApp::spawn_with(TestAppOptions { dev_mode: true, ..TestAppOptions::default() }).await;
+    let root = local.get("/").await;
+    assert_eq!(root.status(), 303);
+    assert_eq!(root.headers()["location"], "/console/");
+    let production = TestApp::spawn().await;
+    assert_eq!(production.get("/").await.status(), 404, "outside local mode `/` is no page");
 }
