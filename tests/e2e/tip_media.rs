@@ -93,6 +93,19 @@ async fn scene(options: TestAppOptions) -> Scene {
 }
 
 impl Scene {
+    /// Closes the alert with `outcome` and makes it look closed `days_ago`, for retention.
+    async fn close_days_ago(&self, outcome: &str, message: &str, days_ago: u32) {
+        let closing = json!({"outcome": outcome, "texts": {"nl": {"message": message}}});
+        self.app
+            .expect_ok(Method::POST, &format!("/v1/alerts/{}/close", self.alert), &self.dispatcher, closing)
+            .await;
+        let backdate = format!(
+            "UPDATE alerts SET closed_at = now() - interval '{days_ago} days' WHERE id = '{}'",
+            self.alert
+        );
+        self.app.database_exec(&backdate).await;
+    }
+
     async fn tip(&self, who: &SignedIn, body: Value) -> Value {
         let response = self
             .app
@@ -634,12 +647,7 @@ async fn the_control_room_assesses_tips_and_retention_keeps_only_what_is_on_hold
     assert_eq!(listed["legal_hold"]["reason"], "Zaak 2026-118");
 
     // The alert closed 91 days ago; the upload never completed is two days old.
-    let closing = json!({"outcome": "hard_success", "texts": {"nl": {"message": "Aangehouden."}}});
-    app.expect_ok(Method::POST, &format!("/v1/alerts/{alert}/close"), dispatcher, closing).await;
-    app.database_exec(&format!(
-        "UPDATE alerts SET closed_at = now() - interval '91 days' WHERE id = '{alert}'"
-    ))
-    .await;
+    scene.close_days_ago("hard_success", "Aangehouden.", 91).await;
     let abandoned_id = abandoned["media"]["id"].as_str().unwrap();
     app.database_exec(&format!(
         "UPDATE tip_media SET upload_expires_at = now() - interval '1 minute' WHERE id = '{abandoned_id}'"
@@ -688,12 +696,7 @@ async fn an_alert_on_legal_hold_keeps_its_tips_and_erasure_keeps_the_evidence_wi
     let hold = format!("/v1/alerts/{alert}/legal-hold");
     let placed = app.send_json_as(Method::PUT, &hold, &admin, &json!({"reason": "OM-verzoek"})).await;
     assert_eq!(placed.status(), 200);
-    let closing = json!({"outcome": "no_result", "texts": {"nl": {"message": "Beëindigd."}}});
-    app.expect_ok(Method::POST, &format!("/v1/alerts/{alert}/close"), dispatcher, closing).await;
-    app.database_exec(&format!(
-        "UPDATE alerts SET closed_at = now() - interval '400 days' WHERE id = '{alert}'"
-    ))
-    .await;
+    scene.close_days_ago("no_result", "Beëindigd.", 400).await;
     let mut conn = app.database.connect().await;
     let upkeep = retention::EvidenceUpkeep { retention: Duration::from_secs(90 * 86_400) };
     assert_eq!(upkeep.run(&mut conn).await.unwrap().removed_tips, 0);
@@ -879,12 +882,7 @@ async fn a_video_plays_in_the_control_room_from_a_preview_without_its_position_u
     assert_eq!(viewed.unwrap()["body"]["preview"], "video");
 
     // Retention removes the preview with the rest.
-    let closing = json!({"outcome": "hard_success", "texts": {"nl": {"message": "Aangehouden."}}});
-    app.expect_ok(Method::POST, &format!("/v1/alerts/{alert}/close"), dispatcher, closing).await;
-    app.database_exec(&format!(
-        "UPDATE alerts SET closed_at = now() - interval '91 days' WHERE id = '{alert}'"
-    ))
-    .await;
+    scene.close_days_ago("hard_success", "Aangehouden.", 91).await;
     let mut conn = app.database.connect().await;
     let upkeep = retention::EvidenceUpkeep { retention: Duration::from_secs(90 * 86_400) };
     assert_eq!(upkeep.run(&mut conn).await.unwrap().removed_tips, 1);
@@ -1208,12 +1206,7 @@ mod store_outside_transactions {
         let media = scene.attach(&scene.witness, &tip, "image/jpeg", &photo()).await;
         scene.settled(&scene.witness, &tip, &media).await;
         assert_eq!(scene.stored_objects(&media).await.len(), 3);
-        let closing = json!({"outcome": "hard_success", "texts": {"nl": {"message": "Aangehouden."}}});
-        app.expect_ok(Method::POST, &format!("/v1/alerts/{alert}/close"), dispatcher, closing).await;
-        app.database_exec(&format!(
-            "UPDATE alerts SET closed_at = now() - interval '91 days' WHERE id = '{alert}'"
-        ))
-        .await;
+        scene.close_days_ago("hard_success", "Aangehouden.", 91).await;
         let upkeep = retention::EvidenceUpkeep { retention: Duration::from_secs(90 * 86_400) };
         let mut conn = app.database.connect().await;
         let tips = format!("SELECT count(*) AS count FROM tips WHERE alert_id = '{alert}'");
