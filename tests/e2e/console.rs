@@ -228,6 +228,19 @@ async fn a_dispatcher_draws_an_area_sees_the_reach_sends_and_follows_the_alert_t
         .await;
     browser.fill("#nl-instruction", "Zie je hem? Blijf bij hem en bel 112.").await;
     browser.fill("#call-back-number", "0900-8844").await;
+    // The description and the English text.
+    browser.click_on("#person-details summary").await;
+    browser.select("#description-person-sex", "male").await;
+    browser.fill("#description-person-age_min", "7").await;
+    browser.fill("#description-person-age_max", "9").await;
+    browser.fill("#description-person-clothing", "blauwe jas, rode pet").await;
+    browser.click_on("#vehicle-details summary").await;
+    browser.select("#description-vehicle-kind", "bicycle").await;
+    browser.fill("#description-vehicle-colour", "groen").await;
+    browser.click_on("#english-texts summary").await;
+    browser.fill("#en-title", "Missing: boy aged 8").await;
+    browser.fill("#en-message", "Boy, 8, blue coat, red cap. Last seen at Rotterdam Central.").await;
+    browser.wait_for_text("#sms-counter-en", |text| text.starts_with("EN")).await;
     let texts: AlertTexts = serde_json::from_value(json!({"nl": {
         "title": "Vermist: jongen van 8",
         "message": "Jongen, 8 jaar, blauwe jas, rode pet. Laatst gezien bij het Centraal Station – richting Weena…",
@@ -270,6 +283,17 @@ async fn a_dispatcher_draws_an_area_sees_the_reach_sends_and_follows_the_alert_t
     assert_eq!(counter(&browser, "push", "sent").await, devices, "a push to every device");
     assert_eq!(counter(&browser, "sms", "sent").await, sms_only, "an SMS to everyone without a device");
     browser.wait_for_text("#since-send", |text| !text.is_empty()).await;
+    let sent = app.get_json(&format!("/v1/alerts/{alert}"), &app.dispatcher_token("rotterdam")).await;
+    let person = &sent["description"]["person"];
+    assert_eq!(
+        (&person["sex"], &person["age_min"], &person["age_max"]),
+        (&json!("male"), &json!(7), &json!(9))
+    );
+    assert_eq!(person["clothing"], "blauwe jas, rode pet");
+    let vehicle = &sent["description"]["vehicle"];
+    assert_eq!((&vehicle["kind"], &vehicle["colour"]), (&json!("bicycle"), &json!("groen")));
+    assert_eq!(sent["texts"]["en"]["title"], "Missing: boy aged 8");
+    assert_eq!(sent["call_back_number"], "0900-8844");
 
     // A tip with a photo arrives live; the viewer shows the display image.
     send_tip(
@@ -281,6 +305,9 @@ async fn a_dispatcher_draws_an_area_sees_the_reach_sends_and_follows_the_alert_t
     )
     .await;
     browser.wait_for_text("#tips .tip-text", |text| text.contains("fontein")).await;
+    browser
+        .wait_until("the tip's position on the map", "return document.querySelectorAll('.leaflet-overlay-pane path[stroke=\"#1e8e3e\"]').length === 1;", vec![])
+        .await;
     browser.click_on("#tips .thumbnail").await;
     browser
         .wait_until("the display image", "const i = document.querySelector('#display-image'); return !!i && i.complete && i.naturalWidth > 0;", vec![])

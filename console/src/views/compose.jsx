@@ -339,7 +339,7 @@ function AlertFields({ draft, change }) {
         {draft.urgent && draft.channels.includes("email") && <p class="hint">{t("email_only_not_urgent")}</p>}
       </fieldset>
       <TextFields language="nl" draft={draft} change={change} required />
-      <details>
+      <details id="english-texts">
         <summary>{t("texts_en")}</summary>
         <TextFields language="en" draft={draft} change={change} />
       </details>
@@ -388,7 +388,7 @@ function DescriptionFields({ draft, change }) {
   return (
     <fieldset>
       <legend>{t("description")}</legend>
-      <details>
+      <details id="person-details">
         <summary>{t("person")}</summary>
         <div class="grid">
           {choice("description.person.sex", t("sex"), SEXES, "sex")}
@@ -396,7 +396,7 @@ function DescriptionFields({ draft, change }) {
           {PERSON_TEXT.map((key) => text(`description.person.${key}`, t(key)))}
         </div>
       </details>
-      <details>
+      <details id="vehicle-details">
         <summary>{t("vehicle")}</summary>
         <div class="grid">
           {choice("description.vehicle.kind", t("vehicle_kind"), VEHICLE_KINDS, "vehicle")}
