@@ -217,6 +217,20 @@ async fn a_dispatcher_draws_an_area_sees_the_reach_sends_and_follows_the_alert_t
     }
     browser.wait_for_text("#area-summary", |text| text.contains("4")).await;
     browser.wait_for_text("#reach tr[data-reach='participants'] td", |text| text == everyone).await;
+    // Reshaped with the mouse: a corner dragged outwards in the map's edit mode asks for the
+    // reach again.
+    let previews_before = browser.request_durations("/v1/alerts/reach-preview").await.len();
+    browser.click_on("a.leaflet-buttons-control-button:has(.leaflet-pm-icon-edit)").await;
+    browser.drag(".leaflet-marker-pane .marker-icon:not(.marker-icon-middle)", -25, -25).await;
+    browser.click_on("a.leaflet-buttons-control-button:has(.leaflet-pm-icon-edit)").await;
+    browser
+        .wait_until(
+            "a new reach for the reshaped area",
+            "return performance.getEntriesByType('resource').filter((e) => e.name.includes('/v1/alerts/reach-preview')).length > arguments[0];",
+            vec![json!(previews_before)],
+        )
+        .await;
+    browser.wait_for_text("#reach tr[data-reach='participants'] td", |text| text == everyone).await;
 
     // The texts; the SMS counter counts as the server's renderer does.
     browser.fill("#nl-title", "Vermist: jongen van 8").await;
@@ -319,11 +333,11 @@ async fn a_dispatcher_draws_an_area_sees_the_reach_sends_and_follows_the_alert_t
     browser.click_on("#action-expand").await;
     browser.click_on("#expand-draw-polygon").await;
     for (x, y) in [
-        (cx + dx + 20, cy - 40),
+        (cx + dx + 60, cy - 40),
         (width - 30, cy - 40),
         (width - 30, cy + 40),
-        (cx + dx + 20, cy + 40),
-        (cx + dx + 20, cy - 40),
+        (cx + dx + 60, cy + 40),
+        (cx + dx + 60, cy - 40),
     ] {
         browser.click_at(".map", x, y).await;
     }

@@ -292,6 +292,31 @@ impl Browser {
         self.command(reqwest::Method::DELETE, "/actions", None).await;
     }
 
+    /// Drags the element matching `css` by `(dx, dy)` pixels with the mouse, in small steps as a
+    /// hand would (map libraries follow the pointer's moves, not only where it ends).
+    pub async fn drag(&self, css: &str, dx: i64, dy: i64) {
+        self.find(css).await;
+        let centre = self
+            .eval(
+                "const r = document.querySelector(arguments[0]).getBoundingClientRect(); return [r.left + r.width / 2, r.top + r.height / 2];",
+                vec![json!(css)],
+            )
+            .await;
+        let (x, y) = (centre[0].as_f64().unwrap() as i64, centre[1].as_f64().unwrap() as i64);
+        let mut steps = vec![
+            json!({ "type": "pointerMove", "origin": "viewport", "x": x, "y": y, "duration": 50 }),
+            json!({ "type": "pointerDown", "button": 0 }),
+        ];
+        for step in 1..=10 {
+            steps.push(json!({ "type": "pointerMove", "origin": "viewport", "x": x + dx * step / 10, "y": y + dy * step / 10, "duration": 30 }));
+        }
+        steps.push(json!({ "type": "pointerUp", "button": 0 }));
+        steps.push(json!({ "type": "pause", "duration": 250 }));
+        let actions = json!({ "actions": [{ "type": "pointer", "id": "mouse", "parameters": { "pointerType": "mouse" }, "actions": steps }] });
+        self.post("/actions", actions).await;
+        self.command(reqwest::Method::DELETE, "/actions", None).await;
+    }
+
     /// A PNG of the viewport, saved as `target/console-screenshots/{name}.png`.
     pub async fn save_screenshot(&self, name: &str) -> PathBuf {
         let encoded = self.get("/screenshot").await;
