@@ -262,6 +262,7 @@ fn print_banner(api: &ApiConfig, worker_bind: std::net::SocketAddr, dir: &Path, 
     };
     println!(
         "\nBurgernet is running (local mode).\n\
+         \n  Console:        {base}/console/   (the control room's and municipalities' console)\
          \n  API:            {base}\
          \n  API reference:  {base}/docs\
          \n  Readiness:      {base}/readyz\
