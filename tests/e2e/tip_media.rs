@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::helpers::alerts::{Profile, ROTTERDAM, alert_body, circle, read_events};
+use crate::helpers::videos::made_by_ffmpeg;
 use crate::helpers::{SignedIn, TestApp, TestAppOptions, assert_problem};
 
 const DAM_SQUARE: (f64, f64) = (52.373, 4.8931);
@@ -707,17 +708,21 @@ async fn an_alert_on_legal_hold_keeps_its_tips_and_erasure_keeps_the_evidence_wi
 
 /// A 2-second 640x480 H.264 video made by ffmpeg (installed by `scripts/install-deps`).
 fn video() -> Vec<u8> {
-    let path = std::env::temp_dir().join(format!("burgernet-e2e-video-{}.mp4", uuid::Uuid::new_v4()));
-    let status = std::process::Command::new("ffmpeg")
-        .args(["-v", "error", "-f", "lavfi", "-i", "testsrc=size=640x480:rate=10", "-t", "2"])
-        .args(["-c:v", "libx264", "-pix_fmt", "yuv420p", "-y"])
-        .arg(&path)
-        .status()
-        .expect("ffmpeg runs");
-    assert!(status.success());
-    let bytes = std::fs::read(&path).unwrap();
-    let _ = std::fs::remove_file(&path);
-    bytes
+    made_by_ffmpeg(
+        "mp4",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=640x480:rate=10",
+            "-t",
+            "2",
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+        ],
+    )
 }
 
 #[tokio::test]
@@ -805,21 +810,37 @@ async fn without_ffmpeg_a_video_is_kept_as_evidence_without_a_preview() {
 /// A 1-second 1920x1080 recording with sound that carries, as a phone's does, where and when it
 /// was taken (ffmpeg writes the QuickTime tags).
 fn phone_video() -> Vec<u8> {
-    let path = std::env::temp_dir().join(format!("burgernet-e2e-phone-{}.mov", uuid::Uuid::new_v4()));
-    let status = std::process::Command::new("ffmpeg")
-        .args(["-v", "error", "-nostdin", "-f", "lavfi", "-i", "testsrc=size=1920x1080:rate=10"])
-        .args(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100", "-t", "1"])
-        .args(["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac"])
-        .args(["-metadata", "location=+51.9225+004.4792/", "-metadata", "creation_time=2026-11-30T03:04:05Z"])
-        .args(["-metadata", "com.apple.quicktime.location.ISO6709=+51.9225+004.4792+002.000/"])
-        .args(["-movflags", "use_metadata_tags", "-y"])
-        .arg(&path)
-        .status()
-        .expect("ffmpeg runs");
-    assert!(status.success());
-    let bytes = std::fs::read(&path).unwrap();
-    let _ = std::fs::remove_file(&path);
-    bytes
+    made_by_ffmpeg(
+        "mov",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=1920x1080:rate=10",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:sample_rate=44100",
+            "-t",
+            "1",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            "-metadata",
+            "location=+51.9225+004.4792/",
+            "-metadata",
+            "creation_time=2026-11-30T03:04:05Z",
+            "-metadata",
+            "com.apple.quicktime.location.ISO6709=+51.9225+004.4792+002.000/",
+            "-movflags",
+            "use_metadata_tags",
+        ],
+    )
 }
 
 /// `ffprobe`'s view of a file's streams and tags.

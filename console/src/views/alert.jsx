@@ -5,7 +5,7 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { get } from "../api.js";
 import { follow } from "../stream.js";
-import { formatDuration, formatTime, t } from "../i18n.js";
+import { formatDuration, t } from "../i18n.js";
 import { ErrorBox } from "../components.jsx";
 import { RegionMap } from "./region-map.jsx";
 import { Timeline } from "./timeline.jsx";

@@ -7,7 +7,7 @@ import { t } from "../i18n.js";
 import { areaSummary } from "../map.js";
 import { alertPush, alertSms, MAX_SMS_SEGMENTS } from "../sms.js";
 import { loadDraft, saveDraft, dropDraft } from "../drafts.js";
-import { Count, Dialog, ErrorBox, Field, Notice, getIn, setIn } from "../components.jsx";
+import { Dialog, ErrorBox, Field, Notice, getIn, setIn } from "../components.jsx";
 import { RegionMap } from "./region-map.jsx";
 import { ReachTable } from "./reach.jsx";
 

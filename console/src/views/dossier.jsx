@@ -4,7 +4,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { get } from "../api.js";
 import { follow } from "../stream.js";
-import { formatTime, t } from "../i18n.js";
+import { t } from "../i18n.js";
 import { ErrorBox } from "../components.jsx";
 import { Timeline } from "./timeline.jsx";
 

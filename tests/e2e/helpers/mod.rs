@@ -11,6 +11,7 @@ pub mod population;
 pub mod s3;
 pub mod sms;
 pub mod smtp_sink;
+pub mod videos;
 
 pub use app::{SignedIn, TestApp, TestAppOptions, assert_problem, participant_ids, problem};
 pub use database::TestDatabase;
