@@ -302,15 +302,15 @@ async fn find_progress(pool: &DbPool, alert: AlertId, after: Option<i32>) -> any
     Ok(Finding { after, entries, last_seq, counters, over })
 }
 
-/// Opens a stream of `alert` for `member`, whom the caller has let see it, after dossier entry
-/// `resume_after` (default: the latest, so only what happens from now on is sent; the current
-/// counters come first). It ends when `member`'s token expires.
+/// Opens a stream of `alert` for `member`, whom the caller has let see it, sending the dossier
+/// entries after `resume_after` (the current counters come first). It ends when `member`'s token
+/// expires.
 pub fn stream(
     streams: &EventStreams,
     stopping: watch::Receiver<bool>,
     member: &StaffMember,
     alert: AlertId,
-    resume_after: Option<i32>,
+    resume_after: i32,
 ) -> Result<HttpResponse, ApiError> {
     let viewer = streams.watch(stopping, member, alert, resume_after)?;
     let events = futures_util::stream::unfold(viewer, |mut viewer| async move {
@@ -331,7 +331,7 @@ impl EventStreams {
         stopping: watch::Receiver<bool>,
         member: &StaffMember,
         alert: AlertId,
-        resume_after: Option<i32>,
+        resume_after: i32,
     ) -> Result<Viewer, ApiError> {
         let place = self.open(member, alert)?;
         let (findings, latest) = place.feed.subscribe();
@@ -360,8 +360,8 @@ struct Viewer {
     findings: broadcast::Receiver<Arc<Finding>>,
     /// A finding still to send: after the entries before it that this stream missed.
     pending: Option<Arc<Finding>>,
-    /// The last dossier entry sent (or skipped); none before the first finding.
-    sent_seq: Option<i32>,
+    /// The last dossier entry sent (or, where the stream starts, skipped).
+    sent_seq: i32,
     sent_counters: Option<Counters>,
     token_expiry: Pin<Box<Sleep>>,
     token_expires_at: DateTime<Utc>,
@@ -428,8 +428,7 @@ impl Viewer {
     /// before it that the stream missed (it resumed from an earlier one, or fell behind): a page
     /// at a time from the database, keeping `finding` pending until they are sent.
     async fn send(&mut self, finding: Arc<Finding>) -> anyhow::Result<String> {
-        // A new stream goes on from the latest entry unless told where to resume.
-        let sent_seq = *self.sent_seq.get_or_insert(finding.last_seq);
+        let sent_seq = self.sent_seq;
         let missed = if sent_seq < finding.after {
             self.pending = Some(finding.clone());
             let mut conn = self.pool.get().await?;
@@ -447,19 +446,19 @@ impl Viewer {
             let complete = (rows.len() as i64) < ENTRIES_PER_POLL
                 || rows.last().is_some_and(|row| row.seq >= finding.after);
             for entry in rows.into_iter().take_while(|entry| entry.seq <= finding.after) {
-                self.sent_seq = Some(entry.seq);
+                self.sent_seq = entry.seq;
                 out.push_str(&dossier_event(entry));
             }
             if !complete {
                 return Ok(out);
             }
             self.pending = None;
-            self.sent_seq = Some(finding.after);
+            self.sent_seq = finding.after;
         }
-        let sent_seq = self.sent_seq.unwrap_or(finding.last_seq);
+        let sent_seq = self.sent_seq;
         for (seq, event) in finding.entries.iter().filter(|(seq, _)| *seq > sent_seq) {
             out.push_str(event);
-            self.sent_seq = Some(*seq);
+            self.sent_seq = *seq;
         }
         if self.sent_counters.as_ref() != Some(&finding.counters) {
             out.push_str(&AlertStreamEvent::Counters { data: finding.counters.clone() }.to_sse());
@@ -525,8 +524,8 @@ mod tests {
         };
         let alert = AlertId(uuid::Uuid::new_v4());
         let (_stop, stopping) = watch::channel(false);
-        let mut slow = streams.watch(stopping.clone(), &member, alert, None).unwrap();
-        let mut keeping_up = streams.watch(stopping, &member, alert, None).unwrap();
+        let mut slow = streams.watch(stopping.clone(), &member, alert, 0).unwrap();
+        let mut keeping_up = streams.watch(stopping, &member, alert, 0).unwrap();
         let feed = slow.place.feed.clone();
         feed.publish(finding(0));
         assert!(keeping_up.next_chunk().await.unwrap().contains(r#""tips":0"#));

@@ -464,6 +464,12 @@ pub async fn alert_event_stream(
     }
     let mut conn = state.db().await?;
     access::region_seen_by(&mut conn, &viewer.0, alert).await?;
+    // Without Last-Event-ID the stream sends what happens from this request on: an entry recorded
+    // before the poller's first look, but after the client got its answer, is not skipped.
+    let resume_after = match resume_after {
+        Some(seq) => seq,
+        None => dossier::last_seq(&mut conn, alert).await?,
+    };
     drop(conn);
     alert_events::stream(&state.event_streams, state.stopping.clone(), &viewer.0, alert, resume_after)
 }
