@@ -97,6 +97,7 @@ pub enum AdminCommand {
 pub enum RoleArg {
     Dispatcher,
     RelationsOfficer,
+    RegionManager,
     Admin,
 }
 
@@ -134,6 +135,9 @@ pub async fn run(command: AdminCommand, env: &Env) -> anyhow::Result<()> {
                 RoleArg::RelationsOfficer => StaffRole::RelationsOfficer {
                     municipality: municipality.context("a relations officer needs --municipality")?,
                 },
+                RoleArg::RegionManager => {
+                    StaffRole::RegionManager { region: region.context("a region manager needs --region")? }
+                }
                 RoleArg::Admin => StaffRole::Admin,
             };
             let key_path = match key {

@@ -177,7 +177,7 @@ impl FromRequest for ParticipantManager {
     }
 }
 
-/// Whoever may see alerts: a dispatcher (held to their own region by
+/// Whoever may see alerts: a dispatcher or region manager (held to their own region by
 /// [`AlertViewer::ensure_region`]) or an administrator. Relations officers see participants, not
 /// alerts.
 #[derive(Debug, Clone)]
@@ -194,8 +194,29 @@ impl FromRequest for AlertViewer {
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
+        staff_in_role(request, "dispatchers, region managers and administrators", |member| {
+            match &member.role {
+                StaffRole::Dispatcher { .. } | StaffRole::RegionManager { .. } | StaffRole::Admin => {
+                    Ok(AlertViewer(member))
+                }
+                _ => Err(member),
+            }
+        })
+    }
+}
+
+/// Whoever may keep an alert's evidence past its retention (legal holds): a dispatcher (held to
+/// their own region by the service) or an administrator. Region managers read, and keep nothing.
+#[derive(Debug, Clone)]
+pub struct EvidenceKeeper(pub StaffMember);
+
+impl FromRequest for EvidenceKeeper {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
         staff_in_role(request, "dispatchers and administrators", |member| match &member.role {
-            StaffRole::Dispatcher { .. } | StaffRole::Admin => Ok(AlertViewer(member)),
+            StaffRole::Dispatcher { .. } | StaffRole::Admin => Ok(EvidenceKeeper(member)),
             _ => Err(member),
         })
     }

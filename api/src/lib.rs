@@ -10,6 +10,7 @@ pub mod json;
 pub mod metrics;
 pub mod openapi;
 mod reference_page;
+pub mod reports;
 pub mod routes;
 pub mod state;
 pub mod telemetry;

@@ -33,6 +33,7 @@ function useRoute() {
 function homeOf(member) {
   if (member.role === "dispatcher") return "#/map";
   if (member.role === "relations_officer") return "#/queues";
+  if (member.role === "region_manager") return "#/alerts";
   return "#/overview";
 }
 
@@ -49,6 +50,7 @@ function navigationOf(member) {
       ["#/participants", t("nav_participants")],
     ];
   }
+  if (member.role === "region_manager") return [["#/alerts", t("nav_alerts")]];
   return [
     ["#/overview", t("nav_overview")],
     ["#/alerts", t("nav_alerts")],

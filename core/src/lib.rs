@@ -28,6 +28,7 @@ pub mod outbox;
 pub mod participants;
 pub mod providers;
 pub mod reference_data;
+pub mod reports;
 pub mod sealing;
 pub mod secret;
 pub mod vocabulary;

@@ -298,6 +298,11 @@ pub async fn municipality_for(
     municipality.ok_or_else(|| LookupError::NoSuchMunicipality(code.as_str().to_string()))
 }
 
+/// Inhabitants of the whole country (every municipality on record).
+pub async fn national_inhabitants(conn: &mut AsyncPgConnection) -> Result<i64, LookupError> {
+    Ok(queries::national_inhabitants(conn).await?)
+}
+
 /// The region a municipality belongs to (`None` when it has none or does not exist).
 pub async fn municipality_region(
     conn: &mut AsyncPgConnection,

@@ -37,6 +37,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("participants", 4),
     ("alerts", 4),
     ("media", 4),
+    ("reports", 4),
     ("config", 5),
     ("application", 5),
 ];

@@ -127,13 +127,8 @@ pub fn mint_staff_token(
 ) -> anyhow::Result<Secret<String>> {
     let key = EncodingKey::from_ec_pem(private_key_pem.as_bytes())?;
     let now = Utc::now().timestamp();
-    let (role, region, municipality) = match &request.role {
-        StaffRole::Dispatcher { region } => ("dispatcher", Some(region.clone()), None),
-        StaffRole::RelationsOfficer { municipality } => {
-            ("relations_officer", None, Some(municipality.clone()))
-        }
-        StaffRole::Admin => ("admin", None, None),
-    };
+    let role = &request.role;
+    let (region, municipality) = (role.region().map(str::to_string), role.municipality().map(str::to_string));
     let claims = StaffClaims {
         iss: request.issuer.clone(),
         aud: Audience::One(request.audience.clone()),
@@ -142,7 +137,7 @@ pub fn mint_staff_token(
         iat: Some(now),
         exp: now + request.lifetime.as_secs() as i64,
         name: request.name.clone(),
-        role: Some(role.into()),
+        role: Some(role.name().into()),
         region,
         municipality,
     };

@@ -303,9 +303,11 @@ async fn a_token_signed_by_an_unknown_key_is_refused() {
 async fn a_genuine_token_without_a_burgernet_role_is_forbidden() {
     let app = TestApp::spawn().await;
     let mut claims = valid_claims();
-    claims["role"] = json!("dispatcher"); // without the region it is scoped to
-    let token = signed_by_the_identity_provider(&app, &claims);
-    assert_refused(&app, &token, 403, "missing_role").await;
+    for role in ["dispatcher", "region_manager"] {
+        claims["role"] = json!(role); // without the region it is scoped to
+        let token = signed_by_the_identity_provider(&app, &claims);
+        assert_refused(&app, &token, 403, "missing_role").await;
+    }
 }
 
 #[tokio::test]
@@ -419,4 +421,57 @@ async fn only_admins_create_regions() {
         problem(app.post_json_as("/v1/regions", &app.admin_token(), &unknown).await).await;
     assert_eq!((status, problem_body["code"].as_str().unwrap()), (422, "unknown_reference"));
     assert!(problem_body["detail"].as_str().unwrap().contains("GM0001"));
+}
+
+#[tokio::test]
+async fn a_region_manager_reads_the_alerts_and_figures_of_their_region_and_acts_on_nothing() {
+    use crate::helpers::alerts::{ROTTERDAM, alert_body, circle};
+    use reqwest::Method;
+
+    let app = TestApp::spawn().await;
+    app.load_reference_data().await;
+    let dispatcher = app.dispatcher_token("rotterdam");
+    let alert = app.send_new_alert(&dispatcher, alert_body(circle(ROTTERDAM, 2_000.0))).await;
+    let manager = app.region_manager_token("rotterdam");
+
+    // Reading: the region, its municipalities, its alerts, an alert, its dossier and tips.
+    for path in [
+        "/v1/regions/rotterdam".to_string(),
+        "/v1/regions/rotterdam/municipalities".to_string(),
+        "/v1/municipalities/GM0599/participation".to_string(),
+        "/v1/alerts".to_string(),
+        format!("/v1/alerts/{alert}"),
+        format!("/v1/alerts/{alert}/dossier"),
+        format!("/v1/alerts/{alert}/tips"),
+    ] {
+        assert_eq!(app.get_as(&path, &manager).await.status(), 200, "{path}");
+    }
+    let listed = app.get_json("/v1/alerts", &manager).await;
+    assert_eq!(listed.as_array().map(Vec::len), Some(1));
+
+    // Acting: neither on alerts nor on evidence nor on participants.
+    let hold = json!({"reason": "Nodig voor het onderzoek"});
+    for (method, path, body) in [
+        (Method::POST, "/v1/alerts".to_string(), alert_body(circle(ROTTERDAM, 1_000.0))),
+        (Method::POST, format!("/v1/alerts/{alert}/close"), json!({"outcome": "no_result"})),
+        (Method::PUT, format!("/v1/alerts/{alert}/legal-hold"), hold),
+        (
+            Method::PUT,
+            "/v1/municipalities/GM0599/approval-policy".to_string(),
+            json!({"requires_approval": true}),
+        ),
+    ] {
+        let (status, body) = problem(app.send_json_as(method.clone(), &path, &manager, &body).await).await;
+        assert_eq!((status, body["code"].as_str().unwrap()), (403, "role_required"), "{method} {path}");
+    }
+    assert_eq!(app.get_json(&format!("/v1/alerts/{alert}"), &manager).await["status"], "active");
+    let (status, body) = problem(app.get_as("/v1/municipalities/GM0599/participants", &manager).await).await;
+    assert_eq!((status, body["code"].as_str().unwrap()), (403, "role_required"), "no personal data");
+
+    // The same role of another region sees none of it.
+    let other = app.region_manager_token("amsterdam");
+    assert_eq!(app.get_as(&format!("/v1/alerts/{alert}"), &other).await.status(), 403);
+    assert_eq!(app.get_as("/v1/regions/rotterdam", &other).await.status(), 403);
+    assert_eq!(app.get_as("/v1/municipalities/GM0599/participation", &other).await.status(), 403);
+    assert_eq!(app.get_json("/v1/alerts", &other).await, json!([]));
 }

@@ -30,6 +30,10 @@ fn dispatcher_of(region: &str) -> StaffMember {
     staff(StaffRole::Dispatcher { region: region.into() })
 }
 
+fn manager_of(region: &str) -> StaffMember {
+    staff(StaffRole::RegionManager { region: region.into() })
+}
+
 fn officer_of(municipality: &str) -> StaffMember {
     staff(StaffRole::RelationsOfficer { municipality: municipality.into() })
 }
@@ -53,9 +57,10 @@ async fn alert_services_refuse_other_regions_and_let_administrators_look_but_not
     let conn = &mut conn;
     let (rotterdam, amsterdam) = (dispatcher_of("rotterdam"), dispatcher_of("amsterdam"));
     let (admin, officer) = (staff(StaffRole::Admin), officer_of("GM0599"));
+    let (rotterdam_manager, amsterdam_manager) = (manager_of("rotterdam"), manager_of("amsterdam"));
 
-    // Looking: the region's dispatchers and administrators; nobody else.
-    for outsider in [&amsterdam, &officer] {
+    // Looking: the region's dispatchers and manager, and administrators; nobody else.
+    for outsider in [&amsterdam, &amsterdam_manager, &officer] {
         assert!(out_of_scope(progress::view(conn, outsider, alert).await), "{outsider:?}");
         assert!(out_of_scope(progress::look_up(conn, outsider, alert).await), "{outsider:?}");
         assert!(out_of_scope(dossier::export_for(conn, outsider, alert).await), "{outsider:?}");
@@ -67,13 +72,23 @@ async fn alert_services_refuse_other_regions_and_let_administrators_look_but_not
         );
     }
     assert_eq!(progress::view(conn, &admin, alert).await.unwrap().status, AlertStatus::Draft);
+    assert_eq!(progress::view(conn, &rotterdam_manager, alert).await.unwrap().status, AlertStatus::Draft);
+    assert!(dossier::export_for(conn, &rotterdam_manager, alert).await.is_ok());
+    assert_eq!(progress::list(conn, &rotterdam_manager, None, 50).await.unwrap().len(), 1);
+    assert!(progress::list(conn, &amsterdam_manager, None, 50).await.unwrap().is_empty());
     assert!(progress::list(conn, &amsterdam, None, 50).await.unwrap().is_empty());
     assert_eq!(progress::list(conn, &admin, None, 50).await.unwrap().len(), 1);
     // An alert that does not exist is not found, for anyone who may look at all.
     assert!(matches!(progress::view(conn, &rotterdam, AlertId::new()).await, Err(AccessError::NotFound)));
 
-    // Acting: the region's own dispatchers only; administrators read every alert but act on none.
-    for outsider in [&amsterdam, &admin, &officer] {
+    // The region's manager reads the alert but keeps no evidence: a legal hold is refused before
+    // its reason is even read.
+    let hold = tip_review::set_legal_hold(conn, &rotterdam_manager, alert, None, None).await;
+    assert!(matches!(hold, Err(tip_review::TipReviewError::Access(AccessError::OutOfScope(_)))), "{hold:?}");
+
+    // Acting: the region's own dispatchers only; administrators and the region's manager read
+    // every alert of theirs but act on none.
+    for outsider in [&amsterdam, &admin, &rotterdam_manager, &officer] {
         assert!(alert_out_of_scope(lifecycle::send(conn, outsider, alert).await), "{outsider:?}");
         let assessed = tip_review::assess(
             conn,
@@ -104,9 +119,11 @@ async fn municipal_services_refuse_other_municipalities_and_dispatchers() {
     let rotterdam_officer = officer_of("GM0599");
     let schiedam_officer = officer_of("GM0606");
     let dispatcher = dispatcher_of("rotterdam");
+    let manager = manager_of("rotterdam");
     let no_one = ParticipantId::new();
 
-    for outsider in [&schiedam_officer, &dispatcher] {
+    // The region's dispatchers and manager read figures, not participants' records.
+    for outsider in [&schiedam_officer, &dispatcher, &manager] {
         let listed = management::list(conn, outsider, "GM0599", &Listing::default()).await;
         assert!(matches!(listed, Err(ManagementError::OutOfScope(_))), "{outsider:?}: {listed:?}");
         // Scope first: an outsider cannot even learn whether the participant exists.
@@ -134,4 +151,8 @@ async fn municipal_services_refuse_other_municipalities_and_dispatchers() {
     assert!(matches!(municipality, Err(LookupError::OutOfScope(_))), "{municipality:?}");
     assert_eq!(reference_data::municipality_for(conn, &dispatcher, &gm0599).await.unwrap().cbs_code, gm0599);
     assert_eq!(reference_data::region_for(conn, &dispatcher, &rotterdam).await.unwrap().code, rotterdam);
+    assert_eq!(reference_data::municipality_for(conn, &manager, &gm0599).await.unwrap().cbs_code, gm0599);
+    let other_manager = manager_of("amsterdam");
+    let municipality = reference_data::municipality_for(conn, &other_manager, &gm0599).await;
+    assert!(matches!(municipality, Err(LookupError::OutOfScope(_))), "{municipality:?}");
 }

@@ -35,7 +35,8 @@ pub struct ListQuery {
 
 /// Alerts, newest first.
 ///
-/// Who may call: dispatchers (their own region's alerts) and administrators (every region's).
+/// Who may call: dispatchers and region managers (their own region's alerts) and administrators
+/// (every region's).
 #[utoipa::path(
     tag = "alerts",
     security(("staff_token" = [])),
@@ -117,7 +118,7 @@ pub async fn create_alert(
 /// One alert with its areas, messages and counters. The view is recorded in the dossier (once per
 /// quarter of an hour per staff member).
 ///
-/// Who may call: dispatchers of the alert's region, and administrators.
+/// Who may call: dispatchers and region managers of the alert's region, and administrators.
 #[utoipa::path(
     tag = "alerts",
     security(("staff_token" = [])),
@@ -144,7 +145,7 @@ pub async fn get_alert(
 /// preview shows them (under 5: `{"fewer_than": 5}`) and recorded in the same audit log. Whom a
 /// sent alert reached is counted exactly in its counters and dossier.
 ///
-/// Who may call: dispatchers of the alert's region, and administrators.
+/// Who may call: dispatchers and region managers of the alert's region, and administrators.
 #[utoipa::path(
     tag = "alerts",
     security(("staff_token" = [])),
@@ -355,7 +356,7 @@ pub struct DossierExport {
 /// Export the alert dossier: every event of the alert, each entry carrying the hash of the one
 /// before. The export is recorded in the dossier first.
 ///
-/// Who may call: dispatchers of the alert's region, and administrators.
+/// Who may call: dispatchers and region managers of the alert's region, and administrators.
 #[utoipa::path(
     tag = "alerts",
     security(("staff_token" = [])),
@@ -386,7 +387,8 @@ pub async fn export_dossier(
 /// out, and the latest checkpoint that anchors the dossier outside the database. The check is not
 /// recorded in the dossier and changes nothing.
 ///
-/// Who may call: dispatchers of the alert's region, and administrators (as for the export).
+/// Who may call: dispatchers and region managers of the alert's region, and administrators (as
+/// for the export).
 #[utoipa::path(
     tag = "alerts",
     security(("staff_token" = [])),
@@ -418,7 +420,7 @@ pub async fn verify_dossier(
 /// with a fresh token) and when the server stops (a comment says so: reconnect). A staff member
 /// may have a few streams open at once.
 ///
-/// Who may call: dispatchers of the alert's region, and administrators.
+/// Who may call: dispatchers and region managers of the alert's region, and administrators.
 #[utoipa::path(
     tag = "alerts",
     security(("staff_token" = [])),

@@ -11,8 +11,8 @@ use crate::state::AppState;
 
 /// One municipality: name, inhabitants, region and where it lies.
 ///
-/// Who may call: administrators, the municipality's own relations officers, and dispatchers of
-/// the region it belongs to.
+/// Who may call: administrators, the municipality's own relations officers, and dispatchers and
+/// region managers of the region it belongs to.
 #[utoipa::path(
     tag = "reference data",
     security(("staff_token" = [])),
@@ -39,8 +39,8 @@ pub async fn get_municipality(
 /// reaches. Counts under 5 are shown as `{"fewer_than": 5}`, and the share only from a count
 /// that is shown.
 ///
-/// Who may call: administrators, the municipality's own relations officers, and dispatchers of
-/// the region it belongs to.
+/// Who may call: administrators, the municipality's own relations officers, and dispatchers and
+/// region managers of the region it belongs to.
 #[utoipa::path(
     tag = "participant management",
     security(("staff_token" = [])),

@@ -74,7 +74,7 @@ pub async fn create_region(
 
 /// One police region.
 ///
-/// Who may call: administrators, and dispatchers of this region.
+/// Who may call: administrators, and dispatchers and region managers of this region.
 #[utoipa::path(
     tag = "reference data",
     security(("staff_token" = [])),
@@ -98,7 +98,7 @@ pub async fn get_region(
 
 /// The municipalities of a police region.
 ///
-/// Who may call: administrators, and dispatchers of this region.
+/// Who may call: administrators, and dispatchers and region managers of this region.
 #[utoipa::path(
     tag = "reference data",
     security(("staff_token" = [])),
@@ -150,7 +150,7 @@ pub async fn regions_overview(
 /// never a live position) in each 1 km square of the Dutch national grid (RD New); a square with
 /// fewer than 5 is left out entirely.
 ///
-/// Who may call: administrators, and dispatchers of this region.
+/// Who may call: administrators, and dispatchers and region managers of this region.
 #[utoipa::path(
     tag = "reference data",
     security(("staff_token" = [])),

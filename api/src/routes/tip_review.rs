@@ -10,7 +10,7 @@ use burgernet_core::media::review::{self, MediaLink, OriginalDownloadRequest};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::auth::{AlertViewer, Dispatcher};
+use crate::auth::{AlertViewer, Dispatcher, EvidenceKeeper};
 use crate::error::{ApiError, JsonBodyProblems, Problem, StaffAccessProblems};
 use crate::json::JsonBody;
 use crate::state::AppState;
@@ -20,7 +20,7 @@ use crate::state::AppState;
 /// verified hash, restricted capture metadata and a thumbnail link (valid 5 minutes). The viewing
 /// is recorded in the dossier (once per quarter of an hour per staff member).
 ///
-/// Who may call: dispatchers of the alert's region, and administrators.
+/// Who may call: dispatchers and region managers of the alert's region, and administrators.
 #[utoipa::path(
     tag = "alerts",
     security(("staff_token" = [])),
@@ -95,12 +95,12 @@ pub async fn assess_tip(
 #[put("/v1/alerts/{alert_id}/tips/{tip_id}/legal-hold")]
 pub async fn place_tip_hold(
     state: web::Data<AppState>,
-    viewer: AlertViewer,
+    keeper: EvidenceKeeper,
     path: web::Path<(Uuid, Uuid)>,
     body: JsonBody<LegalHoldRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let (alert, tip) = path.into_inner();
-    legal_hold(&state, &viewer, AlertId(alert), Some(TipId(tip)), Some(&body)).await
+    legal_hold(&state, &keeper, AlertId(alert), Some(TipId(tip)), Some(&body)).await
 }
 
 /// Lift a tip's legal hold: it is deleted with the rest once its retention has passed.
@@ -120,11 +120,11 @@ pub async fn place_tip_hold(
 #[delete("/v1/alerts/{alert_id}/tips/{tip_id}/legal-hold")]
 pub async fn lift_tip_hold(
     state: web::Data<AppState>,
-    viewer: AlertViewer,
+    keeper: EvidenceKeeper,
     path: web::Path<(Uuid, Uuid)>,
 ) -> Result<HttpResponse, ApiError> {
     let (alert, tip) = path.into_inner();
-    legal_hold(&state, &viewer, AlertId(alert), Some(TipId(tip)), None).await
+    legal_hold(&state, &keeper, AlertId(alert), Some(TipId(tip)), None).await
 }
 
 /// Place a legal hold on the whole alert: all its tips and media are kept past the retention
@@ -147,11 +147,11 @@ pub async fn lift_tip_hold(
 #[put("/v1/alerts/{alert_id}/legal-hold")]
 pub async fn place_alert_hold(
     state: web::Data<AppState>,
-    viewer: AlertViewer,
+    keeper: EvidenceKeeper,
     alert_id: web::Path<Uuid>,
     body: JsonBody<LegalHoldRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    legal_hold(&state, &viewer, AlertId(*alert_id), None, Some(&body)).await
+    legal_hold(&state, &keeper, AlertId(*alert_id), None, Some(&body)).await
 }
 
 /// Lift the alert's legal hold (holds on single tips stay).
@@ -171,21 +171,21 @@ pub async fn place_alert_hold(
 #[delete("/v1/alerts/{alert_id}/legal-hold")]
 pub async fn lift_alert_hold(
     state: web::Data<AppState>,
-    viewer: AlertViewer,
+    keeper: EvidenceKeeper,
     alert_id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    legal_hold(&state, &viewer, AlertId(*alert_id), None, None).await
+    legal_hold(&state, &keeper, AlertId(*alert_id), None, None).await
 }
 
 async fn legal_hold(
     state: &AppState,
-    viewer: &AlertViewer,
+    keeper: &EvidenceKeeper,
     alert: AlertId,
     tip: Option<TipId>,
     request: Option<&LegalHoldRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let mut conn = state.db().await?;
-    let hold = tip_review::set_legal_hold(&mut conn, &viewer.0, alert, tip, request).await?;
+    let hold = tip_review::set_legal_hold(&mut conn, &keeper.0, alert, tip, request).await?;
     Ok(match hold {
         Some(hold) => HttpResponse::Ok().json(hold),
         None => HttpResponse::NoContent().finish(),
@@ -205,7 +205,7 @@ pub struct ViewRequest {
 /// requests), valid for at most 5 minutes. Previews carry no metadata. The viewing is recorded in
 /// the dossier.
 ///
-/// Who may call: dispatchers of the alert's region, and administrators.
+/// Who may call: dispatchers and region managers of the alert's region, and administrators.
 #[utoipa::path(
     tag = "alerts",
     security(("staff_token" = [])),
@@ -246,7 +246,7 @@ pub async fn view_media(
 /// A link to download the original, unchanged, valid for at most 5 minutes. A reason is required;
 /// it is recorded in the dossier with who asked.
 ///
-/// Who may call: dispatchers of the alert's region, and administrators.
+/// Who may call: dispatchers and region managers of the alert's region, and administrators.
 #[utoipa::path(
     tag = "alerts",
     security(("staff_token" = [])),

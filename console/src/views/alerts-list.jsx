@@ -20,7 +20,7 @@ export function AlertsList({ member }) {
   return (
     <section class="page">
       <h1>{t("alerts")}</h1>
-      {member.role === "admin" && <p class="hint">{t("read_only")}</p>}
+      {member.role !== "dispatcher" && <p class="hint">{t("read_only")}</p>}
       <div class="field inline">
         <label for="status-filter">{t("status")}</label>
         <select id="status-filter" value={status} onChange={(event) => setStatus(event.currentTarget.value)}>

@@ -37,6 +37,15 @@ pub fn may_act(staff: &StaffMember, region_code: &str) -> Result<(), AccessError
     Ok(staff.ensure_dispatcher_of(region_code)?)
 }
 
+/// Whether `staff` may keep the evidence of the alert of `region_code` past its retention (legal
+/// holds): its own dispatchers, and administrators; not region managers, who read and keep nothing.
+pub fn may_keep_evidence(staff: &StaffMember, region_code: &str) -> Result<(), AccessError> {
+    match staff.role {
+        StaffRole::RegionManager { .. } => Err(OutOfScope.into()),
+        _ => may_see(staff, region_code),
+    }
+}
+
 /// The alert's region, once `staff` is known to see it.
 pub async fn region_seen_by(
     conn: &mut AsyncPgConnection,
@@ -68,10 +77,12 @@ pub async fn regions_seen_by(
 ) -> Result<Regions, AccessError> {
     match &staff.role {
         StaffRole::Admin => Ok(Regions::All),
-        StaffRole::Dispatcher { region } => Ok(match known_region(conn, region).await? {
-            Some(region) => Regions::One(region),
-            None => Regions::None,
-        }),
+        StaffRole::Dispatcher { region } | StaffRole::RegionManager { region } => {
+            Ok(match known_region(conn, region).await? {
+                Some(region) => Regions::One(region),
+                None => Regions::None,
+            })
+        }
         StaffRole::RelationsOfficer { .. } => Err(OutOfScope.into()),
     }
 }

@@ -204,7 +204,8 @@ pub async fn set_legal_hold(
     tip: Option<TipId>,
     request: Option<&LegalHoldRequest>,
 ) -> Result<Option<LegalHold>, TipReviewError> {
-    access::region_seen_by(conn, staff, alert).await?;
+    let region = access::region_seen_by(conn, staff, alert).await?;
+    access::may_keep_evidence(staff, &region)?;
     let actor = &Actor::staff(staff);
     let reason = request
         .map(|request| {

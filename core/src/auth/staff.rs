@@ -71,8 +71,40 @@ pub enum StaffRole {
     Dispatcher { region: String },
     /// A municipality's relations officer, scoped to one municipality (by CBS code).
     RelationsOfficer { municipality: String },
+    /// The manager of a police region's Burgernet ("Manager Burgernet"): reads everything of the
+    /// region that its dispatchers read (alerts, dossiers, participation, reports) and acts on
+    /// nothing.
+    RegionManager { region: String },
     /// A national administrator.
     Admin,
+}
+
+impl StaffRole {
+    /// The role as tokens name it (the `role` claim) and records store it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Dispatcher { .. } => "dispatcher",
+            Self::RelationsOfficer { .. } => "relations_officer",
+            Self::RegionManager { .. } => "region_manager",
+            Self::Admin => "admin",
+        }
+    }
+
+    /// The region a role is scoped to, if it is scoped to one.
+    pub fn region(&self) -> Option<&str> {
+        match self {
+            Self::Dispatcher { region } | Self::RegionManager { region } => Some(region),
+            Self::RelationsOfficer { .. } | Self::Admin => None,
+        }
+    }
+
+    /// The municipality a role is scoped to, if it is scoped to one.
+    pub fn municipality(&self) -> Option<&str> {
+        match self {
+            Self::RelationsOfficer { municipality } => Some(municipality),
+            Self::Dispatcher { .. } | Self::RegionManager { .. } | Self::Admin => None,
+        }
+    }
 }
 
 /// A staff member whose token has been verified.
@@ -145,6 +177,12 @@ impl StaffClaims {
                     .municipality
                     .filter(|m| !m.is_empty())
                     .ok_or(MissingRole("a relations officer token must name a municipality"))?,
+            },
+            Some("region_manager") => StaffRole::RegionManager {
+                region: self
+                    .region
+                    .filter(|r| !r.is_empty())
+                    .ok_or(MissingRole("a region manager token must name a region"))?,
             },
             Some("admin") => StaffRole::Admin,
             _ => return Err(MissingRole("the token carries no Burgernet role")),
@@ -244,22 +282,24 @@ impl StaffMember {
         if self.may_access_municipality(cbs_code, region_of_municipality) { Ok(()) } else { Err(OutOfScope) }
     }
 
-    /// Admins everywhere; dispatchers in their own region.
+    /// Admins everywhere; dispatchers and region managers in their own region.
     pub fn may_access_region(&self, region_code: &str) -> bool {
         match &self.role {
             StaffRole::Admin => true,
-            StaffRole::Dispatcher { region } => region == region_code,
+            StaffRole::Dispatcher { region } | StaffRole::RegionManager { region } => region == region_code,
             StaffRole::RelationsOfficer { .. } => false,
         }
     }
 
-    /// Admins everywhere; relations officers in their own municipality; dispatchers in the
-    /// municipalities of their region.
+    /// Admins everywhere; relations officers in their own municipality; dispatchers and region
+    /// managers in the municipalities of their region.
     pub fn may_access_municipality(&self, cbs_code: &str, region_of_municipality: Option<&str>) -> bool {
         match &self.role {
             StaffRole::Admin => true,
             StaffRole::RelationsOfficer { municipality } => municipality == cbs_code,
-            StaffRole::Dispatcher { region } => region_of_municipality == Some(region.as_str()),
+            StaffRole::Dispatcher { region } | StaffRole::RegionManager { region } => {
+                region_of_municipality == Some(region.as_str())
+            }
         }
     }
 }

@@ -270,6 +270,13 @@ impl From<MunicipalityRow> for Municipality {
     }
 }
 
+/// Inhabitants of every municipality together.
+pub async fn national_inhabitants(conn: &mut AsyncPgConnection) -> QueryResult<i64> {
+    let total: Option<i64> =
+        municipalities::table.select(diesel::dsl::sum(municipalities::inhabitants)).first(conn).await?;
+    Ok(total.unwrap_or(0))
+}
+
 pub async fn find_municipality(
     conn: &mut AsyncPgConnection,
     cbs_code: &CbsCode,

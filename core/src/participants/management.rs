@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use super::account::{self, Place, StaffAction, staff_actions};
 use super::notices::{Notice, NotifyParticipant};
-use crate::auth::staff::{OutOfScope, StaffMember, StaffRole};
+use crate::auth::staff::{OutOfScope, StaffMember};
 use crate::db::participants::{self as queries, NewStaffAction, ParticipantFilter, ParticipantRow};
 use crate::db::sign_in as sign_in_queries;
 use crate::ids::ParticipantId;
@@ -286,14 +286,6 @@ pub fn parse_reason(raw: &str) -> Result<String, InvalidInput> {
     Ok(reason.to_string())
 }
 
-fn role_name(role: &StaffRole) -> &'static str {
-    match role {
-        StaffRole::Dispatcher { .. } => "dispatcher",
-        StaffRole::RelationsOfficer { .. } => "relations_officer",
-        StaffRole::Admin => "admin",
-    }
-}
-
 /// Applies a decision, records who took it and why, and sends the participant the message it
 /// causes, all in one transaction. A decision that removes the participant ends all their
 /// sessions in it too (sign-in then stays closed to their number, see `sign_in`).
@@ -321,7 +313,7 @@ pub async fn decide(
                 municipality_cbs: Some(municipality_cbs),
                 staff_subject: &staff.subject,
                 staff_name: staff.name.as_deref(),
-                staff_role: role_name(&staff.role),
+                staff_role: staff.role.name(),
                 action: decision.as_str(),
                 from_status: Some(from),
                 to_status: Some(to),

@@ -156,12 +156,13 @@ pub fn role_in_words(role: &str) -> Option<(&'static str, &'static str)> {
     match role {
         "dispatcher" => Some(("Meldkamercentralist", "Dispatcher, one police region")),
         "relations_officer" => Some(("Relatiebeheerder gemeente", "Relations officer, one municipality")),
+        "region_manager" => Some(("Manager Burgernet", "Region manager, reads one police region")),
         "admin" => Some(("Beheerder", "Administrator")),
         _ => None,
     }
 }
 
-pub const ROLES: [&str; 3] = ["dispatcher", "relations_officer", "admin"];
+pub const ROLES: [&str; 4] = ["dispatcher", "relations_officer", "region_manager", "admin"];
 
 /// How long the tokens of a sign-in stay valid: a working shift, or short, to try what an expired
 /// session does.
@@ -261,12 +262,19 @@ impl SignInForm {
             );
         }
         let role = match self.role.as_str() {
-            "dispatcher" => {
+            "dispatcher" | "region_manager" => {
                 let region = regions
                     .iter()
                     .find(|region| !self.region.is_empty() && region.code.as_str() == self.region)
-                    .ok_or("Kies de regio van de meldkamer. (A dispatcher needs a region.)")?;
-                StaffRole::Dispatcher { region: region.code.as_str().to_string() }
+                    .ok_or("Kies de regio. (A dispatcher or region manager needs a region.)")?
+                    .code
+                    .as_str()
+                    .to_string();
+                if self.role == "dispatcher" {
+                    StaffRole::Dispatcher { region }
+                } else {
+                    StaffRole::RegionManager { region }
+                }
             }
             "relations_officer" => {
                 let municipality = municipalities
@@ -298,11 +306,8 @@ impl ChosenIdentity {
     /// The same person (name, role and scope) gets the same subject at every sign-in, as at a
     /// real identity provider.
     pub fn subject(&self) -> String {
-        let scope = match &self.role {
-            StaffRole::Dispatcher { region } => format!("dispatcher\n{region}"),
-            StaffRole::RelationsOfficer { municipality } => format!("relations_officer\n{municipality}"),
-            StaffRole::Admin => "admin\n".to_string(),
-        };
+        let role = &self.role;
+        let scope = format!("{}\n{}", role.name(), role.region().or(role.municipality()).unwrap_or_default());
         let digest = Sha256::digest(format!("{scope}\n{}", self.name).as_bytes());
         let hex: String = digest[..16].iter().map(|byte| format!("{byte:02x}")).collect();
         format!("local-{hex}")
@@ -931,6 +936,11 @@ mod tests {
             StaffRole::RelationsOfficer { municipality: "GM0599".into() }
         );
         assert_eq!(with(|form| form.role = "admin".into()).unwrap().role, StaffRole::Admin);
+        assert_eq!(
+            with(|form| form.role = "region_manager".into()).unwrap().role,
+            StaffRole::RegionManager { region: "rotterdam".into() }
+        );
+        assert!(with(|form| (form.role, form.region) = ("region_manager".into(), "utrecht".into())).is_err());
         assert!(with(|form| form.role = "superuser".into()).is_err());
         assert!(with(|form| form.name = "   ".into()).is_err());
         assert!(with(|form| form.session = "1y".into()).is_err());

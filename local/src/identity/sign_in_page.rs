@@ -100,8 +100,8 @@ impl SignInPage<'_> {
         body.push_str("</select>\n");
 
         body.push_str(
-            "<label for=\"region\">Regio (voor de meldkamer) <span class=\"en\" lang=\"en\">Police region, \
-             for dispatchers</span></label>\n<select id=\"region\" name=\"region\">\n",
+            "<label for=\"region\">Regio (meldkamer of manager) <span class=\"en\" lang=\"en\">Police region, \
+             for dispatchers and region managers</span></label>\n<select id=\"region\" name=\"region\">\n",
         );
         body.push_str(&option("", "Geen regio (no region)", form.region.is_empty()));
         for region in self.regions {

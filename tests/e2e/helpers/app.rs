@@ -410,6 +410,10 @@ impl TestApp {
         self.staff_token(StaffRole::RelationsOfficer { municipality: municipality.into() })
     }
 
+    pub fn region_manager_token(&self, region: &str) -> String {
+        self.staff_token(StaffRole::RegionManager { region: region.into() })
+    }
+
     pub fn admin_token(&self) -> String {
         self.staff_token(StaffRole::Admin)
     }
