@@ -123,6 +123,79 @@ pub fn csv(tables: &[Table]) -> String {
     out
 }
 
+/// A report section on a printable page: its heading and its tables.
+pub struct Section {
+    pub heading: String,
+    pub tables: Vec<Table>,
+}
+
+/// The printable page's policy: nothing loads and nothing runs, only its own inline style.
+pub const PRINTABLE_POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'self'";
+
+/// A report as one printable HTML page (A4, a section per page part, figures aligned right): what
+/// a municipality files or prints to PDF from the browser. Self-contained, without scripts.
+pub fn printable(title: &str, facts: &[(String, String)], sections: &[Section]) -> String {
+    let mut page = String::from("<!DOCTYPE html>\n<html lang=\"nl\">\n<head>\n<meta charset=\"utf-8\">\n");
+    page.push_str(&format!("<title>{}</title>\n", escape(title)));
+    page.push_str(
+        "<style>\n\
+         @page { size: A4; margin: 18mm 15mm; }\n\
+         body { font-family: system-ui, sans-serif; font-size: 10pt; color: #111; margin: 0 auto; max-width: 60rem; }\n\
+         h1 { font-size: 16pt; margin: 0 0 .5rem; } h2 { font-size: 13pt; margin: 1.5rem 0 .5rem; break-after: avoid; }\n\
+         dl { display: grid; grid-template-columns: max-content auto; gap: .1rem 1rem; margin: 0 0 1rem; }\n\
+         dt { font-weight: 600; } dd { margin: 0; }\n\
+         table { border-collapse: collapse; width: 100%; margin: 0 0 1rem; break-inside: auto; }\n\
+         caption { text-align: left; font-weight: 600; padding: .25rem 0; }\n\
+         th, td { border-bottom: 1px solid #bbb; padding: .15rem .4rem; text-align: left; vertical-align: top; }\n\
+         th { border-bottom: 2px solid #444; } tr { break-inside: avoid; }\n\
+         td.n { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }\n\
+         section + section { break-before: page; }\n\
+         </style>\n</head>\n<body>\n<header>\n",
+    );
+    page.push_str(&format!("<h1>{}</h1>\n<dl>\n", escape(title)));
+    for (term, value) in facts {
+        page.push_str(&format!("<dt>{}</dt><dd>{}</dd>\n", escape(term), escape(value)));
+    }
+    page.push_str("</dl>\n</header>\n<main>\n");
+    for section in sections {
+        page.push_str(&format!("<section>\n<h2>{}</h2>\n", escape(&section.heading)));
+        for table in &section.tables {
+            page.push_str(&format!("<table>\n<caption>{}</caption>\n<thead><tr>", escape(&table.title)));
+            for column in &table.columns {
+                page.push_str(&format!("<th scope=\"col\">{}</th>", escape(column)));
+            }
+            page.push_str("</tr></thead>\n<tbody>\n");
+            for row in &table.rows {
+                page.push_str("<tr>");
+                for cell in row {
+                    let class = if cell.is_figure() { " class=\"n\"" } else { "" };
+                    page.push_str(&format!("<td{class}>{}</td>", escape(&cell.render())));
+                }
+                page.push_str("</tr>\n");
+            }
+            page.push_str("</tbody>\n</table>\n");
+        }
+        page.push_str("</section>\n");
+    }
+    page.push_str("</main>\n</body>\n</html>\n");
+    page
+}
+
+fn escape(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for character in text.chars() {
+        match character {
+            '&' => escaped.push_str("&amp;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            '"' => escaped.push_str("&quot;"),
+            '\'' => escaped.push_str("&#39;"),
+            other => escaped.push(other),
+        }
+    }
+    escaped
+}
+
 fn csv_line(fields: impl Iterator<Item = String>) -> String {
     let fields: Vec<String> = fields
         .map(|field| {
@@ -142,6 +215,26 @@ mod tests {
     use burgernet_core::reports::Cell;
 
     use super::*;
+
+    #[test]
+    fn a_printable_page_escapes_every_text_and_aligns_figures() {
+        let mut table = Table::new("Deelname <per> gemeente", &["gemeente", "deelnemers"]);
+        table.push(vec![Cell::text("<script>alert(1)</script> & 'x'"), Cell::People(ReachCount::shown(2))]);
+        let facts = [("Periode".to_string(), "2026-Q3".to_string())];
+        let page = printable(
+            "Rapport \"Q3\"",
+            &facts,
+            &[Section { heading: "1. Deelname".into(), tables: vec![table] }],
+        );
+        assert!(page.starts_with("<!DOCTYPE html>"));
+        assert!(page.contains("<title>Rapport &quot;Q3&quot;</title>"));
+        assert!(page.contains("<caption>Deelname &lt;per&gt; gemeente</caption>"));
+        assert!(page.contains(
+            "<td>&lt;script&gt;alert(1)&lt;/script&gt; &amp; &#39;x&#39;</td><td class=\"n\">&lt;5</td>"
+        ));
+        assert!(!page.contains("<script"), "nothing runs");
+        assert!(page.contains("<dt>Periode</dt><dd>2026-Q3</dd>"));
+    }
 
     #[test]
     fn tables_become_one_csv_file_with_titles_and_quoted_fields() {
