@@ -3,7 +3,7 @@
 
 use actix_web::HttpResponse;
 use actix_web::http::header;
-use burgernet_core::reports::{InvalidPeriod, ReportPeriod, ReportScope, ScopeRequest, Table, dutch_date};
+use burgernet_core::reports::{InvalidPeriod, ReportPeriod, ReportScope, ScopeRequest, Section, Table, dutch_date};
 use burgernet_core::vocabulary::regions::{CbsCode, RegionCode};
 use serde::{Deserialize, Serialize};
 
@@ -121,12 +121,6 @@ pub fn csv(tables: &[Table]) -> String {
         }
     }
     out
-}
-
-/// A report section on a printable page: its heading and its tables.
-pub struct Section {
-    pub heading: String,
-    pub tables: Vec<Table>,
 }
 
 /// The printable page's policy: nothing loads and nothing runs, only its own inline style.

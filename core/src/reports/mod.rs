@@ -16,4 +16,4 @@ mod table;
 
 pub use period::{InvalidPeriod, ReportPeriod, dutch_date};
 pub use scope::{ReportScope, ScopeRequest, scope_for};
-pub use table::{Cell, Table};
+pub use table::{Cell, Section, Table};

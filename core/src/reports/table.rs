@@ -27,6 +27,13 @@ impl Table {
     }
 }
 
+/// A part of a document made of several reports: its heading and its tables.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Section {
+    pub heading: String,
+    pub tables: Vec<Table>,
+}
+
 /// One figure or label.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Cell {

@@ -1,3 +1,4 @@
 //! The SQL of local tooling: the benchmark's synthetic population.
 
 pub mod synthetic;
+pub mod synthetic_year;
