@@ -359,6 +359,58 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    alert_rollups (alert_id) {
+        alert_id -> Uuid,
+        region_id -> Uuid,
+        send_day -> Date,
+        category -> Text,
+        urgent -> Bool,
+        outcome -> Nullable<Text>,
+        recipients -> Int8,
+        acknowledged -> Int8,
+        opened -> Int8,
+        tips -> Int8,
+        seconds_to_first_push -> Nullable<Float8>,
+        seconds_to_last_push -> Nullable<Float8>,
+        #[sql_name = "final"]
+        is_final -> Bool,
+        rolled_up_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    // No primary key: a municipality of NULL (participants in none) has its row too; diesel
+    // needs one named, and these rows are only read through SQL.
+    alert_municipality_rollups (alert_id, send_day) {
+        alert_id -> Uuid,
+        send_day -> Date,
+        municipality_cbs -> Nullable<Text>,
+        recipients -> Int8,
+        acknowledged -> Int8,
+        opened -> Int8,
+    }
+}
+
+diesel::table! {
+    alert_channel_rollups (alert_id, send_day, channel) {
+        alert_id -> Uuid,
+        send_day -> Date,
+        municipality_cbs -> Nullable<Text>,
+        channel -> Text,
+        sent -> Int8,
+        delivered -> Int8,
+        failed -> Int8,
+        acknowledged -> Int8,
+        opened -> Int8,
+        sms_no_push_device -> Int8,
+        sms_push_failed -> Int8,
+        sms_not_acknowledged -> Int8,
+        sms_segments -> Int8,
+        devices_removed -> Int8,
+    }
+}
+
 diesel::joinable!(municipalities -> regions (region_id));
 diesel::joinable!(participant_sessions -> participants (participant_id));
 diesel::joinable!(refresh_tokens -> participant_sessions (session_id));
@@ -378,6 +430,8 @@ diesel::joinable!(tips -> alerts (alert_id));
 diesel::joinable!(tip_text_keys -> tips (tip_id));
 diesel::joinable!(alert_dossier -> alerts (alert_id));
 diesel::joinable!(reach_previews -> regions (region_id));
+diesel::joinable!(alert_rollups -> alerts (alert_id));
+diesel::joinable!(alert_rollups -> regions (region_id));
 diesel::allow_tables_to_appear_in_same_query!(
     regions,
     municipalities,
@@ -403,4 +457,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     tip_text_keys,
     alert_dossier,
     reach_previews,
+    alert_rollups,
+    alert_municipality_rollups,
+    alert_channel_rollups,
 );
