@@ -464,6 +464,59 @@ async fn a_closed_alert_s_figures_become_final_after_two_days() {
     assert_eq!(results["total"]["outcomes"]["active"], 1);
 }
 
+/// A non-urgent alert by e-mail: five readers in Rotterdam get it and its closing message, each
+/// an e-mail priced at the e-mail tariff; no SMS, no push.
+#[tokio::test]
+async fn e_mails_count_in_the_funnel_and_cost_their_tariff() {
+    let app = app().await;
+    let dispatcher = app.dispatcher_token("rotterdam");
+    for n in 1..=5 {
+        let reader = app
+            .participant(
+                &format!("+3162000060{n}"),
+                Profile { channels: vec!["email"], ..Profile::default() },
+            )
+            .await;
+        let email = json!({"email": format!("lezer{n}@example.nl")});
+        app.expect_ok(Method::PATCH, "/v1/me", &reader.access_token, email).await;
+    }
+    app.database_exec("UPDATE participants SET email_verified_at = now() WHERE email IS NOT NULL").await;
+    let mut body = alert_body(circle(ROTTERDAM, 2_000.0));
+    body["urgent"] = json!(false);
+    body["category"] = json!("inform");
+    body["channels"] = json!(["email"]);
+    let alert = app.send_new_alert(&dispatcher, body).await;
+    app.wait_until_delivered(&dispatcher, &alert).await;
+    close(&app, &dispatcher, &alert, "no_result").await;
+    app.run_jobs_due_within(Duration::from_secs(1)).await;
+    let mails =
+        app.smtp.messages().into_iter().filter(|m| m.subject.contains("Gezocht: man op witte scooter"));
+    assert_eq!(mails.count(), 10, "the alert and its closing message to each");
+    roll_up(&app, chrono::Utc::now()).await;
+
+    let today = dutch_date(chrono::Utc::now());
+    let officer = app.relations_officer_token("GM0599");
+    let delivery = report(&app, &format!("/v1/reports/delivery?from={today}&to={today}"), &officer).await;
+    let total = &delivery["total"];
+    assert_eq!(per_channel(total, "sent"), [json!(0), json!(0), json!(10)]);
+    assert_eq!(per_channel(total, "delivered"), [json!(0), json!(0), json!(0)], "SMTP confirms no arrival");
+    assert_eq!(per_channel(total, "failed"), [json!(0), json!(0), json!(0)]);
+    assert_eq!(total["sms_fallbacks"], json!({"no_push_device": 0, "push_failed": 0, "not_acknowledged": 0}));
+    let costs = report(&app, &format!("/v1/reports/costs?from={today}&to={today}"), &officer).await;
+    assert_eq!(costs["total"]["email_messages"], 10);
+    assert_eq!(costs["total"]["email_eur"], 0.02, "10 at € 0.002");
+    assert_eq!(costs["total"]["total_eur"], 0.02);
+    let results = report(&app, &format!("/v1/reports/alert-results?from={today}&to={today}"), &officer).await;
+    assert_eq!(results["total"]["outcomes"]["no_result"], 1);
+    assert_eq!(
+        (&results["total"]["hard_success_percent"], &results["total"]["reach"]),
+        (&json!(0.0), &exact(5))
+    );
+    assert_eq!(results["by_category"], json!([{"category": "inform", "urgent": false, "alerts": 1}]));
+    assert_eq!(results["push_times"]["alerts"], 0, "no push: no push times");
+    assert_eq!(results["push_times"]["to_first_push"], json!({"median_seconds": null, "p95_seconds": null}));
+}
+
 #[tokio::test]
 async fn only_staff_of_the_scope_read_the_alert_reports() {
     let app = TestApp::spawn().await;
