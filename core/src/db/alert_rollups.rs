@@ -39,14 +39,20 @@ struct AlertToRollUp {
     id: AlertId,
 }
 
-/// The sent alerts whose rollup is missing or not yet final, oldest send first.
-pub async fn alerts_to_roll_up(conn: &mut AsyncPgConnection) -> diesel::QueryResult<Vec<AlertId>> {
+/// At most `limit` sent alerts whose rollup is missing or not yet final, the latest sent first
+/// (what the reports of these days show stays fresh while a backlog is worked off).
+pub async fn alerts_to_roll_up(
+    conn: &mut AsyncPgConnection,
+    limit: i64,
+) -> diesel::QueryResult<Vec<AlertId>> {
     let rows: Vec<AlertToRollUp> = diesel::sql_query(
         "SELECT a.id FROM alerts a
           WHERE a.sent_at IS NOT NULL
             AND NOT EXISTS (SELECT 1 FROM alert_rollups r WHERE r.alert_id = a.id AND r.final)
-          ORDER BY a.sent_at",
+          ORDER BY a.sent_at DESC
+          LIMIT $1",
     )
+    .bind::<BigInt, _>(limit)
     .load(conn)
     .await?;
     Ok(rows.into_iter().map(|row| row.id).collect())

@@ -30,6 +30,10 @@ pub enum RollUpError {
     Texts { alert: AlertId, error: serde_json::Error },
 }
 
+/// Alerts one round rolls up at most: a backlog (the first round after this release, a long
+/// outage) is worked off over several rounds instead of in one long transaction.
+const MOST_PER_ROUND: i64 = 500;
+
 /// What one round did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RollUpRound {
@@ -41,8 +45,9 @@ pub struct RollUpRound {
     pub busy: bool,
 }
 
-/// Recomputes the rows of every sent alert whose rows are missing or not final (active, or
-/// closed less than [`SETTLING`] before `now`). One alert's failure does not stop the others.
+/// Recomputes the rows of the sent alerts whose rows are missing or not final (active, or closed
+/// less than [`SETTLING`] before `now`), the latest first and at most [`MOST_PER_ROUND`]. One
+/// alert's failure does not stop the others.
 pub async fn roll_up_alerts(
     conn: &mut AsyncPgConnection,
     now: DateTime<Utc>,
@@ -52,7 +57,7 @@ pub async fn roll_up_alerts(
             return Ok(RollUpRound { busy: true, ..RollUpRound::default() });
         }
         let mut round = RollUpRound::default();
-        for alert in queries::alerts_to_roll_up(conn).await? {
+        for alert in queries::alerts_to_roll_up(conn, MOST_PER_ROUND).await? {
             // A savepoint each: a failing alert leaves the others' rows.
             match conn.transaction(async |conn| roll_up_alert(conn, alert, now).await).await {
                 Ok(_) => round.rolled_up += 1,
