@@ -324,15 +324,15 @@ pub async fn municipality_reach(
     municipalities: Option<&[String]>,
 ) -> diesel::QueryResult<Vec<MunicipalityReachRow>> {
     diesel::sql_query(
-        "SELECT r.municipality_cbs, m.name, count(DISTINCT r.alert_id) AS alerts,
-                sum(r.recipients)::int8 AS recipients, sum(r.acknowledged)::int8 AS acknowledged,
-                sum(r.opened)::int8 AS opened
-           FROM alert_municipality_rollups r
-           LEFT JOIN municipalities m ON m.cbs_code = r.municipality_cbs
-          WHERE r.send_day >= $1 AND r.send_day < $2
-            AND ($3::text[] IS NULL OR r.municipality_cbs = ANY($3))
-          GROUP BY r.municipality_cbs, m.name
-          ORDER BY m.name NULLS LAST, r.municipality_cbs",
+        "SELECT g.*, m.name
+           FROM (SELECT r.municipality_cbs, count(*) AS alerts, sum(r.recipients) AS recipients,
+                        sum(r.acknowledged) AS acknowledged, sum(r.opened) AS opened
+                   FROM alert_municipality_rollups r
+                  WHERE r.send_day >= $1 AND r.send_day < $2
+                    AND ($3::text[] IS NULL OR r.municipality_cbs = ANY($3))
+                  GROUP BY r.municipality_cbs) g
+           LEFT JOIN municipalities m ON m.cbs_code = g.municipality_cbs
+          ORDER BY m.name NULLS LAST, g.municipality_cbs",
     )
     .bind::<Date, _>(first)
     .bind::<Date, _>(after)
@@ -385,20 +385,20 @@ pub async fn channel_months(
     municipalities: Option<&[String]>,
 ) -> diesel::QueryResult<Vec<ChannelMonthRow>> {
     diesel::sql_query(
-        "SELECT date_trunc('month', r.send_day)::date AS month, r.municipality_cbs, m.name, m.inhabitants,
-                r.channel,
-                sum(r.sent)::int8 AS sent, sum(r.delivered)::int8 AS delivered, sum(r.failed)::int8 AS failed,
-                sum(r.acknowledged)::int8 AS acknowledged, sum(r.opened)::int8 AS opened,
-                sum(r.sms_no_push_device)::int8 AS sms_no_push_device,
-                sum(r.sms_push_failed)::int8 AS sms_push_failed,
-                sum(r.sms_not_acknowledged)::int8 AS sms_not_acknowledged,
-                sum(r.sms_segments)::int8 AS sms_segments, sum(r.devices_removed)::int8 AS devices_removed
-           FROM alert_channel_rollups r
-           LEFT JOIN municipalities m ON m.cbs_code = r.municipality_cbs
-          WHERE r.send_day >= $1 AND r.send_day < $2
-            AND ($3::text[] IS NULL OR r.municipality_cbs = ANY($3))
-          GROUP BY 1, 2, 3, 4, 5
-          ORDER BY 1, m.name NULLS LAST, 2, 5",
+        "SELECT g.*, m.name, m.inhabitants
+           FROM (SELECT date_trunc('month', r.send_day)::date AS month, r.municipality_cbs, r.channel,
+                        sum(r.sent) AS sent, sum(r.delivered) AS delivered, sum(r.failed) AS failed,
+                        sum(r.acknowledged) AS acknowledged, sum(r.opened) AS opened,
+                        sum(r.sms_no_push_device) AS sms_no_push_device,
+                        sum(r.sms_push_failed) AS sms_push_failed,
+                        sum(r.sms_not_acknowledged) AS sms_not_acknowledged,
+                        sum(r.sms_segments) AS sms_segments, sum(r.devices_removed) AS devices_removed
+                   FROM alert_channel_rollups r
+                  WHERE r.send_day >= $1 AND r.send_day < $2
+                    AND ($3::text[] IS NULL OR r.municipality_cbs = ANY($3))
+                  GROUP BY 1, 2, 3) g
+           LEFT JOIN municipalities m ON m.cbs_code = g.municipality_cbs
+          ORDER BY g.month, m.name NULLS LAST, g.municipality_cbs, g.channel",
     )
     .bind::<Date, _>(first)
     .bind::<Date, _>(after)
