@@ -393,6 +393,7 @@ diesel::table! {
 }
 
 diesel::table! {
+    // No primary key either (see above).
     alert_channel_rollups (alert_id, send_day, channel) {
         alert_id -> Uuid,
         send_day -> Date,
