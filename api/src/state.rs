@@ -16,6 +16,7 @@ use burgernet_core::outbox::LocalOutbox;
 use burgernet_core::participants::notices::Messaging;
 use burgernet_core::participants::sign_in::{SignIn, SignInPolicy};
 use burgernet_core::providers::sms::SmsGatewayConfig;
+use burgernet_core::reports::costs::Tariffs;
 use burgernet_core::secret::Secret;
 #[cfg(feature = "local")]
 use burgernet_local::identity::openid::LocalOpenIdProvider;
@@ -64,6 +65,8 @@ pub struct AppState {
     pub tips: TipSettings,
     /// The console's settings and the policy its pages carry.
     pub console: ConsoleSite,
+    /// What messages cost, for the costs report.
+    pub tariffs: Tariffs,
 }
 
 impl AppState {
@@ -137,6 +140,7 @@ impl AppState {
             media: config.media,
             tips: config.tips,
             console: ConsoleSite::new(&config.console, false),
+            tariffs: config.tariffs,
         })
     }
 

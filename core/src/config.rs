@@ -13,6 +13,7 @@ use crate::auth::staff::StaffTokenConfig;
 use crate::env::{ConfigError, Env, parse};
 use crate::participants::notices::MessagingConfig;
 use crate::participants::sign_in::SignInPolicy;
+use crate::reports::costs::Tariffs;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {
@@ -58,6 +59,8 @@ pub struct ApiConfig {
     pub media: crate::media::MediaSettings,
     pub event_streams: EventStreamSettings,
     pub console: ConsoleConfig,
+    /// What messages cost, for the costs report.
+    pub tariffs: Tariffs,
 }
 
 impl ApiConfig {
@@ -80,6 +83,7 @@ impl ApiConfig {
             media: crate::media::MediaSettings::from_env(env)?,
             event_streams: EventStreamSettings::from_env(env)?,
             console: ConsoleConfig::from_env(env)?,
+            tariffs: tariffs_from_env(env)?,
         })
     }
 }
@@ -233,6 +237,40 @@ fn region_margin(raw: &str) -> Result<f64, String> {
         return Err(format!("must be at most 50km, got {raw:?}"));
     }
     Ok(meters)
+}
+
+/// The tariffs of the costs report: euros as decimal text (`0.07`), kept in millionths.
+fn tariffs_from_env(env: &Env) -> Result<Tariffs, ConfigError> {
+    let defaults = Tariffs::default();
+    Ok(Tariffs {
+        sms_segment_micros: env.or("BURGERNET_TARIFF_SMS_SEGMENT_EUR", defaults.sms_segment_micros, euros)?,
+        push_micros: env.or("BURGERNET_TARIFF_PUSH_EUR", defaults.push_micros, euros)?,
+        email_micros: env.or("BURGERNET_TARIFF_EMAIL_EUR", defaults.email_micros, euros)?,
+        voice_minute_micros: env.or(
+            "BURGERNET_TARIFF_VOICE_MINUTE_EUR",
+            defaults.voice_minute_micros,
+            euros,
+        )?,
+    })
+}
+
+/// Euros written as `0.07` (a dot, at most six decimals, at most € 1,000), in millionths.
+fn euros(raw: &str) -> Result<i64, String> {
+    let refused = || {
+        format!("expected an amount in euros such as 0.07 (at most 6 decimals, at most 1000), got {raw:?}")
+    };
+    let (whole, fraction) = raw.split_once('.').unwrap_or((raw, ""));
+    let digits = |text: &str| !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit());
+    if !digits(whole) || (raw.contains('.') && !digits(fraction)) || fraction.len() > 6 || whole.len() > 4 {
+        return Err(refused());
+    }
+    let whole: i64 = whole.parse().map_err(|_| refused())?;
+    let fraction: i64 = format!("{fraction:0<6}").parse().map_err(|_| refused())?;
+    let micros = whole * 1_000_000 + fraction;
+    if micros > 1_000 * 1_000_000 {
+        return Err(refused());
+    }
+    Ok(micros)
 }
 
 fn sign_in_policy(env: &Env) -> Result<SignInPolicy, ConfigError> {
@@ -574,5 +612,33 @@ mod tests {
     fn blank_values_count_as_unset() {
         let env = Env::from_pairs([("DATABASE_URL", "   ")]);
         assert_eq!(DatabaseConfig::from_env(&env).unwrap_err().problem, "is required but not set");
+    }
+
+    #[test]
+    fn tariffs_are_euros_with_at_most_six_decimals() {
+        let tariffs =
+            |pairs: &[(&'static str, &'static str)]| tariffs_from_env(&Env::from_pairs(pairs.to_vec()));
+        assert_eq!(tariffs(&[]).unwrap(), Tariffs::default());
+        assert_eq!(Tariffs::default().sms_segment_micros, 70_000, "€ 0.07 a segment");
+        let set = tariffs(&[
+            ("BURGERNET_TARIFF_SMS_SEGMENT_EUR", "0.0625"),
+            ("BURGERNET_TARIFF_PUSH_EUR", "0"),
+            ("BURGERNET_TARIFF_EMAIL_EUR", "0.000001"),
+            ("BURGERNET_TARIFF_VOICE_MINUTE_EUR", "1.5"),
+        ])
+        .unwrap();
+        assert_eq!(
+            set,
+            Tariffs {
+                sms_segment_micros: 62_500,
+                push_micros: 0,
+                email_micros: 1,
+                voice_minute_micros: 1_500_000
+            }
+        );
+        for value in ["-0.07", "0,07", "0.0000001", "€0.07", "1e-2", ".07", "7.", "1001", "NaN"] {
+            let refused = tariffs(&[("BURGERNET_TARIFF_SMS_SEGMENT_EUR", value)]).unwrap_err();
+            assert_eq!(refused.variable, "BURGERNET_TARIFF_SMS_SEGMENT_EUR", "{value}");
+        }
     }
 }

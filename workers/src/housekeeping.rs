@@ -3,7 +3,8 @@
 //! old rate-limit counters and long-expired refresh tokens; and, where configured, uploads never
 //! completed and tips past their retention; it writes the dossier's signed checkpoints (one
 //! worker at a time, by an advisory lock); and it observes the send-to-push timing of alerts whose
-//! initial wave finished unobserved. Every worker does it; the deletes are idempotent or skip rows
+//! initial wave finished unobserved; and it keeps the rollups of alerts that the reports read (one
+//! worker at a time, by an advisory lock). Every worker does it; the deletes are idempotent or skip rows
 //! another worker holds, and each alert's timing is observed once, so running it in several
 //! processes at once is harmless.
 
@@ -14,6 +15,7 @@ use burgernet_core::alerts::delivery::timing;
 use burgernet_core::alerts::dossier::checkpoints;
 use burgernet_core::db;
 use burgernet_core::media::retention::EvidenceUpkeep;
+use burgernet_core::reports::rollup;
 use tokio::time::{MissedTickBehavior, interval};
 
 use crate::runner::RunnerState;
@@ -55,6 +57,16 @@ pub(crate) async fn run(state: Arc<RunnerState>) {
                 "observed the send-to-push timing of finished initial waves",
                 "could not look for finished initial waves",
             );
+        }
+        // A failure waits for the next round; the reports show the last roll-up meanwhile.
+        match rollup::roll_up_alerts(&mut conn, chrono::Utc::now()).await {
+            Ok(round) if round.rolled_up > 0 || round.failed > 0 => tracing::info!(
+                rolled_up = round.rolled_up,
+                failed = round.failed,
+                "rolled up the figures of alerts for the reports"
+            ),
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "could not roll up the figures of alerts"),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! One file per resource. `configure` registers every route of the contract; the OpenAPI
 //! document is generated from the same call, so the two cannot drift apart.
 
+pub mod alert_reports;
 pub mod alerts;
 #[cfg(feature = "local")]
 pub mod dev;
@@ -41,6 +42,9 @@ pub fn configure(config: &mut ServiceConfig) {
         .service(regions::get_region_map)
         .service(municipalities::get_municipality)
         .service(municipalities::municipality_participation)
+        .service(alert_reports::alert_results_report)
+        .service(alert_reports::delivery_report)
+        .service(alert_reports::costs_report)
         .service(session::current_session)
         .service(sign_in::request_code)
         .service(sign_in::verify_code)

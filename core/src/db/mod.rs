@@ -2,6 +2,7 @@
 //! functions take a connection (`&mut AsyncPgConnection`), so the same function works inside or
 //! outside a transaction.
 
+pub mod alert_rollups;
 pub mod alerts;
 pub mod deliveries;
 pub mod dossier;

@@ -359,6 +359,59 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    alert_rollups (alert_id) {
+        alert_id -> Uuid,
+        region_id -> Uuid,
+        send_day -> Date,
+        category -> Text,
+        urgent -> Bool,
+        outcome -> Nullable<Text>,
+        recipients -> Int4,
+        acknowledged -> Int4,
+        opened -> Int4,
+        tips -> Int4,
+        seconds_to_first_push -> Nullable<Float8>,
+        seconds_to_last_push -> Nullable<Float8>,
+        #[sql_name = "final"]
+        is_final -> Bool,
+        rolled_up_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    // No primary key: a municipality of NULL (participants in none) has its row too; diesel
+    // needs one named, and these rows are only read through SQL.
+    alert_municipality_rollups (alert_id, send_day) {
+        alert_id -> Uuid,
+        send_day -> Date,
+        municipality_cbs -> Nullable<Text>,
+        recipients -> Int4,
+        acknowledged -> Int4,
+        opened -> Int4,
+    }
+}
+
+diesel::table! {
+    // No primary key either (see above).
+    alert_channel_rollups (alert_id, send_day, channel) {
+        alert_id -> Uuid,
+        send_day -> Date,
+        municipality_cbs -> Nullable<Text>,
+        channel -> Text,
+        sent -> Int4,
+        delivered -> Int4,
+        failed -> Int4,
+        acknowledged -> Int4,
+        opened -> Int4,
+        sms_no_push_device -> Int4,
+        sms_push_failed -> Int4,
+        sms_not_acknowledged -> Int4,
+        sms_segments -> Int4,
+        devices_removed -> Int4,
+    }
+}
+
 diesel::joinable!(municipalities -> regions (region_id));
 diesel::joinable!(participant_sessions -> participants (participant_id));
 diesel::joinable!(refresh_tokens -> participant_sessions (session_id));
@@ -378,6 +431,8 @@ diesel::joinable!(tips -> alerts (alert_id));
 diesel::joinable!(tip_text_keys -> tips (tip_id));
 diesel::joinable!(alert_dossier -> alerts (alert_id));
 diesel::joinable!(reach_previews -> regions (region_id));
+diesel::joinable!(alert_rollups -> alerts (alert_id));
+diesel::joinable!(alert_rollups -> regions (region_id));
 diesel::allow_tables_to_appear_in_same_query!(
     regions,
     municipalities,
@@ -403,4 +458,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     tip_text_keys,
     alert_dossier,
     reach_previews,
+    alert_rollups,
+    alert_municipality_rollups,
+    alert_channel_rollups,
 );

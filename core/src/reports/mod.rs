@@ -10,7 +10,11 @@
 //!
 //! [`ReachCount`]: crate::alerts::reach::ReachCount
 
+pub mod alert_results;
+pub mod costs;
+pub mod delivery;
 mod period;
+pub mod rollup;
 mod scope;
 mod table;
 

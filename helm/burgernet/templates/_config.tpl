@@ -31,6 +31,10 @@ number in values as a float, which would print 41943040 as 4.194304e+07.
   "BURGERNET_EVENT_STREAMS_PER_STAFF" (int64 $c.eventStreams.perStaffMember | toString)
   "BURGERNET_EVENT_STREAMS_PER_PROCESS" (int64 $c.eventStreams.perProcess | toString)
   "BURGERNET_EVENT_STREAM_KEEP_ALIVE" $c.eventStreams.keepAlive
+  "BURGERNET_TARIFF_SMS_SEGMENT_EUR" ($c.tariffs.smsSegmentEur | toString)
+  "BURGERNET_TARIFF_PUSH_EUR" ($c.tariffs.pushEur | toString)
+  "BURGERNET_TARIFF_EMAIL_EUR" ($c.tariffs.emailEur | toString)
+  "BURGERNET_TARIFF_VOICE_MINUTE_EUR" ($c.tariffs.voiceMinuteEur | toString)
   "BURGERNET_ALERT_MAX_AREA_KM2" (int64 $c.alerts.maxAreaKm2 | toString)
   "BURGERNET_ALERT_REGION_MARGIN" $c.alerts.regionMargin
   "BURGERNET_FANOUT_BATCH_SIZE" (int64 $c.alerts.fanoutBatchSize | toString)

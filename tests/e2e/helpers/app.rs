@@ -28,6 +28,7 @@ use burgernet_core::metrics::{self, DeliveryMetrics};
 use burgernet_core::outbox::LocalOutbox;
 use burgernet_core::participants::notices::MessagingConfig;
 use burgernet_core::participants::sign_in::SignInPolicy;
+use burgernet_core::reports::costs::Tariffs;
 use burgernet_fakes::fcm::FakeFcm;
 use burgernet_fakes::identity::FakeIdentityProvider;
 use burgernet_local::identity::openid::{self, LocalOpenIdProvider};
@@ -84,6 +85,8 @@ pub struct TestAppOptions {
     pub media_store: Option<MediaStore>,
     /// Limits on event streams (the defaults of the environment).
     pub event_streams: EventStreamSettings,
+    /// What messages cost (the defaults of the environment).
+    pub tariffs: Tariffs,
 }
 
 impl Default for TestAppOptions {
@@ -105,6 +108,7 @@ impl Default for TestAppOptions {
             alert_areas: AreaLimits::default(),
             media_store: None,
             event_streams: EventStreamSettings::from_env(&Env::default()).unwrap(),
+            tariffs: Tariffs::default(),
         }
     }
 }
@@ -229,6 +233,7 @@ impl TestApp {
             tips: options.tips,
             media: options.media,
             event_streams: options.event_streams,
+            tariffs: options.tariffs,
             console: ConsoleConfig {
                 oidc_issuer: staff_token_issuer.clone(),
                 oidc_client_id: "burgernet-console".into(),

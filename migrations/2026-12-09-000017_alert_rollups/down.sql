@@ -1,0 +1,3 @@
+DROP TABLE alert_channel_rollups;
+DROP TABLE alert_municipality_rollups;
+DROP TABLE alert_rollups;
