@@ -27,6 +27,7 @@ pub struct ReportQuery {
     /// A calendar quarter, e.g. `2026-Q3`, instead of `from` and `to`.
     pub quarter: Option<String>,
     /// `json` (default) or `csv`: the same figures as a download for a spreadsheet.
+    #[param(inline)]
     pub format: Option<ReportFormat>,
 }
 

@@ -7,7 +7,7 @@ use burgernet_core::alerts::area::AreaLimits;
 use burgernet_core::alerts::tips::TipSettings;
 use burgernet_core::auth::participant::ParticipantTokens;
 use burgernet_core::auth::staff::StaffTokenVerifier;
-use burgernet_core::config::ApiConfig;
+use burgernet_core::config::{ApiConfig, ReportSettings};
 use burgernet_core::db::{DbPool, PooledConnection};
 use burgernet_core::media::MediaSettings;
 use burgernet_core::media::store::MediaStore;
@@ -47,6 +47,7 @@ pub struct AppState {
     pub live_location_ttl: Duration,
     pub trusted_proxy_hops: usize,
     pub alert_areas: AreaLimits,
+    pub reports: ReportSettings,
     /// Turns true when the server begins to stop: event streams end then, so a graceful stop does
     /// not wait for them (clients reconnect elsewhere with `Last-Event-ID`).
     pub stopping: watch::Receiver<bool>,
@@ -127,6 +128,7 @@ impl AppState {
             live_location_ttl: config.live_location_ttl,
             trusted_proxy_hops: config.trusted_proxy_hops,
             alert_areas: config.alert_areas,
+            reports: config.reports,
             sms_webhook_secrets: config
                 .messaging
                 .sms

@@ -28,6 +28,7 @@ mod observability;
 mod participant_management;
 mod providers;
 mod reference_data;
+mod reports_participation;
 mod resilience;
 mod retention_and_erasure;
 mod selection;

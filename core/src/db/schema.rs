@@ -359,6 +359,27 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    participation_changes (municipality_cbs, day, reason) {
+        day -> Date,
+        municipality_cbs -> Text,
+        reason -> Text,
+        participants -> Int4,
+    }
+}
+
+diesel::table! {
+    participation_counts (municipality_cbs, day) {
+        day -> Date,
+        municipality_cbs -> Text,
+        active -> Int4,
+        app -> Int4,
+        sms_only -> Int4,
+        email_only -> Int4,
+        counted_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(municipalities -> regions (region_id));
 diesel::joinable!(participant_sessions -> participants (participant_id));
 diesel::joinable!(refresh_tokens -> participant_sessions (session_id));
@@ -403,4 +424,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     tip_text_keys,
     alert_dossier,
     reach_previews,
+    participation_changes,
+    participation_counts,
 );

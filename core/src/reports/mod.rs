@@ -10,6 +10,8 @@
 //!
 //! [`ReachCount`]: crate::alerts::reach::ReachCount
 
+pub mod distribution;
+pub mod participation;
 mod period;
 mod scope;
 mod table;

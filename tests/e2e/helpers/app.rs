@@ -18,7 +18,9 @@ use burgernet_core::auth::keys::StaffKeys;
 use burgernet_core::auth::participant::ParticipantTokenConfig;
 use burgernet_core::auth::participant::{ParticipantTokenKey, ParticipantTokens};
 use burgernet_core::auth::staff::{StaffKeySource, StaffRole, StaffTokenAlgorithms, StaffTokenConfig};
-use burgernet_core::config::{ApiConfig, ConsoleConfig, EventStreamSettings, LaneJobs, WorkerConfig};
+use burgernet_core::config::{
+    ApiConfig, ConsoleConfig, EventStreamSettings, LaneJobs, ReportSettings, WorkerConfig,
+};
 use burgernet_core::env::Env;
 use burgernet_core::ids::{ParticipantId, SessionId};
 use burgernet_core::media::MediaSettings;
@@ -84,6 +86,7 @@ pub struct TestAppOptions {
     pub media_store: Option<MediaStore>,
     /// Limits on event streams (the defaults of the environment).
     pub event_streams: EventStreamSettings,
+    pub reports: ReportSettings,
 }
 
 impl Default for TestAppOptions {
@@ -105,6 +108,7 @@ impl Default for TestAppOptions {
             alert_areas: AreaLimits::default(),
             media_store: None,
             event_streams: EventStreamSettings::from_env(&Env::default()).unwrap(),
+            reports: ReportSettings::from_env(&Env::default()).unwrap(),
         }
     }
 }
@@ -229,6 +233,7 @@ impl TestApp {
             tips: options.tips,
             media: options.media,
             event_streams: options.event_streams,
+            reports: options.reports,
             console: ConsoleConfig {
                 oidc_issuer: staff_token_issuer.clone(),
                 oidc_client_id: "burgernet-console".into(),
