@@ -90,11 +90,10 @@ pub async fn count_participation(
                           AS sms_only,
                       (count(*) FILTER (WHERE r.channels = ARRAY['email']))::int AS email_only
                  FROM participants p
-                 LEFT JOIN (SELECT participant_id,
-                                   (count(*) FILTER (WHERE platform = 'ios'))::smallint AS ios,
-                                   (count(*) FILTER (WHERE platform = 'android'))::smallint AS android
-                              FROM devices GROUP BY participant_id) AS d ON d.participant_id = p.id
-                CROSS JOIN LATERAL reach_of(p, coalesce(d.ios, 0::smallint), coalesce(d.android, 0::smallint)) AS r
+                CROSS JOIN LATERAL (SELECT (count(*) FILTER (WHERE platform = 'ios'))::smallint AS ios,
+                                           (count(*) FILTER (WHERE platform = 'android'))::smallint AS android
+                                      FROM devices WHERE devices.participant_id = p.id) AS d
+                CROSS JOIN LATERAL reach_of(p, d.ios, d.android) AS r
                 WHERE p.status = 'active' AND p.municipality_cbs IS NOT NULL
                 GROUP BY p.municipality_cbs) AS c ON c.municipality_cbs = m.cbs_code
          ON CONFLICT (municipality_cbs, day) DO UPDATE
