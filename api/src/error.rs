@@ -245,6 +245,17 @@ impl From<burgernet_core::reference_data::LookupError> for ApiError {
     }
 }
 
+impl From<burgernet_core::reports::distribution::DistributionError> for ApiError {
+    fn from(error: burgernet_core::reports::distribution::DistributionError) -> Self {
+        use burgernet_core::reports::distribution::DistributionError as E;
+        match error {
+            E::NationalScope => Self::bad_request("invalid_scope", error.to_string()),
+            E::Database(inner) => inner.into(),
+            E::Outline(_) => Self::internal(error),
+        }
+    }
+}
+
 /// What every staff endpoint answers to a caller who may not use it; listed in each operation's
 /// responses beside its own.
 #[derive(utoipa::IntoResponses)]

@@ -7,7 +7,7 @@ use burgernet_core::alerts::area::AreaLimits;
 use burgernet_core::alerts::tips::TipSettings;
 use burgernet_core::auth::participant::ParticipantTokens;
 use burgernet_core::auth::staff::StaffTokenVerifier;
-use burgernet_core::config::ApiConfig;
+use burgernet_core::config::{ApiConfig, ReportSettings};
 use burgernet_core::db::{DbPool, PooledConnection};
 use burgernet_core::media::MediaSettings;
 use burgernet_core::media::store::MediaStore;
@@ -16,7 +16,6 @@ use burgernet_core::outbox::LocalOutbox;
 use burgernet_core::participants::notices::Messaging;
 use burgernet_core::participants::sign_in::{SignIn, SignInPolicy};
 use burgernet_core::providers::sms::SmsGatewayConfig;
-use burgernet_core::reports::costs::Tariffs;
 use burgernet_core::secret::Secret;
 #[cfg(feature = "local")]
 use burgernet_local::identity::openid::LocalOpenIdProvider;
@@ -48,6 +47,7 @@ pub struct AppState {
     pub live_location_ttl: Duration,
     pub trusted_proxy_hops: usize,
     pub alert_areas: AreaLimits,
+    pub reports: ReportSettings,
     /// Turns true when the server begins to stop: event streams end then, so a graceful stop does
     /// not wait for them (clients reconnect elsewhere with `Last-Event-ID`).
     pub stopping: watch::Receiver<bool>,
@@ -65,8 +65,6 @@ pub struct AppState {
     pub tips: TipSettings,
     /// The console's settings and the policy its pages carry.
     pub console: ConsoleSite,
-    /// What messages cost, for the costs report.
-    pub tariffs: Tariffs,
 }
 
 impl AppState {
@@ -130,6 +128,7 @@ impl AppState {
             live_location_ttl: config.live_location_ttl,
             trusted_proxy_hops: config.trusted_proxy_hops,
             alert_areas: config.alert_areas,
+            reports: config.reports,
             sms_webhook_secrets: config
                 .messaging
                 .sms
@@ -140,7 +139,6 @@ impl AppState {
             media: config.media,
             tips: config.tips,
             console: ConsoleSite::new(&config.console, false),
-            tariffs: config.tariffs,
         })
     }
 

@@ -59,8 +59,7 @@ pub struct ApiConfig {
     pub media: crate::media::MediaSettings,
     pub event_streams: EventStreamSettings,
     pub console: ConsoleConfig,
-    /// What messages cost, for the costs report.
-    pub tariffs: Tariffs,
+    pub reports: ReportSettings,
 }
 
 impl ApiConfig {
@@ -83,7 +82,7 @@ impl ApiConfig {
             media: crate::media::MediaSettings::from_env(env)?,
             event_streams: EventStreamSettings::from_env(env)?,
             console: ConsoleConfig::from_env(env)?,
-            tariffs: tariffs_from_env(env)?,
+            reports: ReportSettings::from_env(env)?,
         })
     }
 }
@@ -184,6 +183,40 @@ fn origin(raw: &str) -> Result<String, String> {
         return Err("expected an origin such as https://media.burgernet.nl, without a path".into());
     }
     Ok(url)
+}
+
+/// The reports' settings.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ReportSettings {
+    /// The share of inhabitants (percent) a municipality's active participants should reach
+    /// (`BURGERNET_PARTICIPATION_TARGET_PERCENT`, default 10, the seeds' norm): the participation
+    /// report flags municipalities under it.
+    pub participation_target_percent: f64,
+    /// What messages cost, for the costs report (`BURGERNET_TARIFF_*_EUR`).
+    pub tariffs: Tariffs,
+}
+
+impl ReportSettings {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        Ok(Self {
+            participation_target_percent: env.or("BURGERNET_PARTICIPATION_TARGET_PERCENT", 10.0, percent)?,
+            tariffs: tariffs_from_env(env)?,
+        })
+    }
+}
+
+impl Default for ReportSettings {
+    /// The settings of an environment that sets none.
+    fn default() -> Self {
+        Self { participation_target_percent: 10.0, tariffs: Tariffs::default() }
+    }
+}
+
+/// A percentage above 0 and at most 100, e.g. `10` or `7.5`.
+fn percent(raw: &str) -> Result<f64, String> {
+    raw.trim().parse::<f64>().ok().filter(|value| *value > 0.0 && *value <= 100.0).ok_or_else(|| {
+        format!("expected a percentage above 0 and at most 100, such as 10 or 7.5, got {raw:?}")
+    })
 }
 
 /// Limits on the control room's live event streams of alerts, per API process.
@@ -413,6 +446,18 @@ fn delivery_settings(env: &Env) -> Result<DeliverySettings, ConfigError> {
 mod tests {
     use super::*;
     use crate::db::{DatabaseConfig, MigrationConfig};
+
+    #[test]
+    fn the_participation_target_is_a_percentage_ten_by_default() {
+        let target = |pairs: Vec<(&str, &str)>| {
+            ReportSettings::from_env(&Env::from_pairs(pairs)).map(|s| s.participation_target_percent)
+        };
+        assert_eq!(target(vec![]).unwrap(), 10.0);
+        assert_eq!(target(vec![("BURGERNET_PARTICIPATION_TARGET_PERCENT", "7.5")]).unwrap(), 7.5);
+        for wrong in ["0", "-1", "100.5", "ten", "NaN"] {
+            assert!(target(vec![("BURGERNET_PARTICIPATION_TARGET_PERCENT", wrong)]).is_err(), "{wrong}");
+        }
+    }
 
     #[test]
     fn the_console_signs_in_with_the_staff_issuer_and_shows_pdok_by_default() {

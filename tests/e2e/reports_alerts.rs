@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use burgernet_core::alerts::delivery::DeliverySettings;
 use burgernet_core::providers::sms_text;
+use burgernet_core::config::ReportSettings;
 use burgernet_core::reports::costs::Tariffs;
 use burgernet_core::reports::{dutch_date, rollup};
 use reqwest::Method;
@@ -44,7 +45,7 @@ async fn app() -> TestApp {
             retry_base: Duration::from_millis(20),
             ..DeliverySettings::default()
         },
-        tariffs: tariffs(),
+        reports: ReportSettings { tariffs: tariffs(), ..ReportSettings::default() },
         ..TestAppOptions::default()
     })
     .await;

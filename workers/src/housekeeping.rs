@@ -2,9 +2,11 @@
 //! stale positions lying around, let alone a history), expired sign-in codes and e-mail links,
 //! old rate-limit counters and long-expired refresh tokens; and, where configured, uploads never
 //! completed and tips past their retention; it writes the dossier's signed checkpoints (one
+//! worker at a time, by an advisory lock); it counts every municipality's active participants for the
+//! participation report (one worker at a time, by an advisory lock, and only when the last count
+//! by any worker is ten minutes old); it keeps the rollups of alerts that the reports read (one
 //! worker at a time, by an advisory lock); and it observes the send-to-push timing of alerts whose
-//! initial wave finished unobserved; and it keeps the rollups of alerts that the reports read (one
-//! worker at a time, by an advisory lock). Every worker does it; the deletes are idempotent or skip rows
+//! initial wave finished unobserved. Every worker does it; the deletes are idempotent or skip rows
 //! another worker holds, and each alert's timing is observed once, so running it in several
 //! processes at once is harmless.
 
@@ -15,7 +17,7 @@ use burgernet_core::alerts::delivery::timing;
 use burgernet_core::alerts::dossier::checkpoints;
 use burgernet_core::db;
 use burgernet_core::media::retention::EvidenceUpkeep;
-use burgernet_core::reports::rollup;
+use burgernet_core::reports::{participation, rollup};
 use tokio::time::{MissedTickBehavior, interval};
 
 use crate::runner::RunnerState;
@@ -50,6 +52,11 @@ pub(crate) async fn run(state: Arc<RunnerState>) {
                 Ok(None) => {}
                 Err(error) => tracing::error!(%error, "could not write a checkpoint of the dossier"),
             }
+        }
+        match participation::count_participation_when_due(&mut conn).await {
+            Ok(Some(municipalities)) => tracing::info!(municipalities, "counted participation"),
+            Ok(None) => {}
+            Err(error) => tracing::warn!(%error, "could not count participation"),
         }
         if let Some(metrics) = &state.push_timing {
             log_count(

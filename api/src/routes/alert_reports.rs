@@ -119,6 +119,6 @@ pub async fn costs_report(
     let (request, period) = (query.scope_request()?, query.period()?);
     let mut conn = state.db().await?;
     let scope = scope_for(&mut conn, &member, &request).await?;
-    let report = costs::costs_report(&mut conn, &scope, &period, &state.tariffs).await?;
+    let report = costs::costs_report(&mut conn, &scope, &period, &state.reports.tariffs).await?;
     Ok(reports::respond(query.format(), "costs", &scope, &period, &report, || report.tables()))
 }

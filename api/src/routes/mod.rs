@@ -14,6 +14,7 @@ pub mod municipalities;
 pub mod my_alerts;
 pub mod operations;
 pub mod participant_management;
+pub mod participation_reports;
 pub mod places;
 pub mod reach_previews;
 pub mod regions;
@@ -71,6 +72,8 @@ pub fn configure(config: &mut ServiceConfig) {
         .service(participant_management::get_participant)
         .service(participant_management::decide)
         .service(participant_management::set_approval_policy)
+        .service(participation_reports::participation_report)
+        .service(participation_reports::distribution_report)
         .service(alerts::list_alerts)
         .service(alerts::preview_reach)
         .service(alerts::create_alert)

@@ -16,6 +16,7 @@ use crate::db::sms_receipts as queries;
 use crate::ids::ParticipantId;
 use crate::metrics::DeliveryResult;
 use crate::participants::management::Decision;
+use crate::participants::membership;
 use crate::providers::sms::{ReceiptStatus, SmsReceipt};
 use crate::vocabulary::alerts::DeliveryState;
 
@@ -111,7 +112,7 @@ async fn quarantine_if_active(
     let from = row.status;
     let Some(to) = Decision::Quarantine.transition(from) else { return Ok(false) };
     let municipality = row.municipality_cbs.as_deref();
-    participant_queries::set_status_and_municipality(conn, participant, to, municipality).await?;
+    membership::change_status(conn, &row, to, municipality, Decision::Quarantine.cause()).await?;
     let reason = format!("SMS to this number proved undeliverable ({error_code})");
     participant_queries::insert_staff_action(
         conn,

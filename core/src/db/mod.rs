@@ -12,6 +12,7 @@ pub mod jobs;
 pub mod media;
 pub mod participants;
 pub mod participation;
+pub mod participation_reports;
 pub mod provider_quotas;
 pub mod reach_previews;
 pub mod recipients;

@@ -380,6 +380,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    participation_changes (municipality_cbs, day, reason) {
+        day -> Date,
+        municipality_cbs -> Text,
+        reason -> Text,
+        participants -> Int4,
+    }
+}
+
+diesel::table! {
     // No primary key: a municipality of NULL (participants in none) has its row too; diesel
     // needs one named, and these rows are only read through SQL.
     alert_municipality_rollups (alert_id, send_day) {
@@ -409,6 +418,18 @@ diesel::table! {
         sms_not_acknowledged -> Int4,
         sms_segments -> Int4,
         devices_removed -> Int4,
+    }
+}
+
+diesel::table! {
+    participation_counts (municipality_cbs, day) {
+        day -> Date,
+        municipality_cbs -> Text,
+        active -> Int4,
+        app -> Int4,
+        sms_only -> Int4,
+        email_only -> Int4,
+        counted_at -> Timestamptz,
     }
 }
 
@@ -461,4 +482,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     alert_rollups,
     alert_municipality_rollups,
     alert_channel_rollups,
+    participation_changes,
+    participation_counts,
 );

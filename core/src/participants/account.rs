@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use serde::Serialize;
 
+use super::membership::{self, Cause};
 use super::notices::{Notice, NotifyParticipant};
 use super::rate_limits::{self, CounterKey};
 use crate::auth::participant::AuthenticatedParticipant;
@@ -372,7 +373,7 @@ pub(crate) async fn follow_managing_municipality(
                 .await?;
         }
     }
-    queries::set_status_and_municipality(conn, participant, new_status, municipality.as_deref()).await
+    membership::change_status(conn, before, new_status, municipality.as_deref(), Cause::Places).await
 }
 
 // --- places ---
@@ -644,6 +645,12 @@ pub async fn erase(
             false
         }
     };
-    conn.transaction(async |conn| queries::erase(conn, participant).await).await?;
+    conn.transaction(async |conn| {
+        // Locked and read again: the row read above is from before the confirmation went out.
+        let Some(before) = queries::find(conn, participant, true).await? else { return Ok(()) };
+        queries::erase(conn, participant).await?;
+        membership::count_changes(conn, &before, ParticipantStatus::Removed, None, Cause::Erasure).await
+    })
+    .await?;
     Ok(confirmed)
 }

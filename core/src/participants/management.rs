@@ -12,6 +12,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 use serde::Serialize;
 
 use super::account::{self, Place, StaffAction, staff_actions};
+use super::membership::{self, Cause};
 use super::notices::{Notice, NotifyParticipant};
 use crate::auth::staff::{OutOfScope, StaffMember};
 use crate::db::participants::{self as queries, NewStaffAction, ParticipantFilter, ParticipantRow};
@@ -245,6 +246,16 @@ impl Decision {
         }
     }
 
+    /// What the decision is to the participation report's count of who joins and leaves.
+    pub(crate) fn cause(self) -> Cause {
+        match self {
+            Decision::Approve => Cause::Approval,
+            Decision::Reinstate => Cause::Reinstatement,
+            Decision::Quarantine => Cause::Quarantine,
+            Decision::Reject | Decision::Remove => Cause::Removal,
+        }
+    }
+
     /// The status the decision leads to from `from`, if it applies there.
     pub fn transition(self, from: ParticipantStatus) -> Option<ParticipantStatus> {
         use ParticipantStatus::*;
@@ -305,7 +316,7 @@ pub async fn decide(
         }
         let from = row.status;
         let to = decision.transition(from).ok_or(ManagementError::NotApplicable { decision, from })?;
-        queries::set_status_and_municipality(conn, participant, to, Some(municipality_cbs)).await?;
+        membership::change_status(conn, &row, to, Some(municipality_cbs), decision.cause()).await?;
         queries::insert_staff_action(
             conn,
             &NewStaffAction {

@@ -4,6 +4,7 @@
 
 pub mod account;
 pub mod management;
+pub(crate) mod membership;
 pub mod notices;
 pub mod participation;
 pub mod rate_limits;

@@ -13,6 +13,8 @@
 pub mod alert_results;
 pub mod costs;
 pub mod delivery;
+pub mod distribution;
+pub mod participation;
 mod period;
 pub mod rollup;
 mod scope;

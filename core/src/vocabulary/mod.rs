@@ -145,6 +145,39 @@ text_enum!(
 );
 
 text_enum!(
+    /// Why a participant started or stopped being an active participant of a municipality, as the
+    /// participation report counts it. The first four join the municipality, the others leave it.
+    ParticipationReason {
+        /// Completed the sign-up: the first place, in a municipality that does not ask approval.
+        SignedUp => "signed_up",
+        /// The municipality approved the sign-up or the move in.
+        Approved => "approved",
+        /// Let back in from quarantine.
+        Reinstated => "reinstated",
+        /// Came from another municipality, their home (or first place) now lying here.
+        MovedIn => "moved_in",
+        /// Signed off themselves (erased their account).
+        SignedOff => "signed_off",
+        /// Removed by the municipality or an administrator.
+        Removed => "removed",
+        /// Quarantined: a channel proved undeliverable (by staff, or by the system on an SMS
+        /// receipt).
+        Quarantined => "quarantined",
+        /// Moved to another municipality (also when that one still has to approve them).
+        MovedOut => "moved_out",
+        /// Removed their last place: no municipality manages them until they add one.
+        NoPlaceLeft => "no_place_left",
+    }
+);
+
+impl ParticipationReason {
+    /// Whether the participant joins the municipality (rather than leaves it).
+    pub fn joins(self) -> bool {
+        matches!(self, Self::SignedUp | Self::Approved | Self::Reinstated | Self::MovedIn)
+    }
+}
+
+text_enum!(
     /// Why a participant's session ended, as recorded with it.
     SessionEnd {
         /// The participant signed out on that device.

@@ -68,6 +68,7 @@ number in values as a float, which would print 41943040 as 4.194304e+07.
   "BURGERNET_MEDIA_LINK_TTL" $c.media.linkTtl
   "BURGERNET_TIPS_PER_HOUR" (int64 $c.tips.perHour | toString)
   "BURGERNET_TIP_RETENTION_DAYS" (int64 $c.tips.retentionDays | toString)
+  "BURGERNET_PARTICIPATION_TARGET_PERCENT" ($c.reports.participationTargetPercent | toString)
   "BURGERNET_FFPROBE" $c.video.ffprobe
   "BURGERNET_FFMPEG" $c.video.ffmpeg
   "BURGERNET_VIDEO_TOOL_TIMEOUT" $c.video.toolTimeout

@@ -18,7 +18,9 @@ use burgernet_core::auth::keys::StaffKeys;
 use burgernet_core::auth::participant::ParticipantTokenConfig;
 use burgernet_core::auth::participant::{ParticipantTokenKey, ParticipantTokens};
 use burgernet_core::auth::staff::{StaffKeySource, StaffRole, StaffTokenAlgorithms, StaffTokenConfig};
-use burgernet_core::config::{ApiConfig, ConsoleConfig, EventStreamSettings, LaneJobs, WorkerConfig};
+use burgernet_core::config::{
+    ApiConfig, ConsoleConfig, EventStreamSettings, LaneJobs, ReportSettings, WorkerConfig,
+};
 use burgernet_core::env::Env;
 use burgernet_core::ids::{ParticipantId, SessionId};
 use burgernet_core::media::MediaSettings;
@@ -28,7 +30,6 @@ use burgernet_core::metrics::{self, DeliveryMetrics};
 use burgernet_core::outbox::LocalOutbox;
 use burgernet_core::participants::notices::MessagingConfig;
 use burgernet_core::participants::sign_in::SignInPolicy;
-use burgernet_core::reports::costs::Tariffs;
 use burgernet_fakes::fcm::FakeFcm;
 use burgernet_fakes::identity::FakeIdentityProvider;
 use burgernet_local::identity::openid::{self, LocalOpenIdProvider};
@@ -85,8 +86,7 @@ pub struct TestAppOptions {
     pub media_store: Option<MediaStore>,
     /// Limits on event streams (the defaults of the environment).
     pub event_streams: EventStreamSettings,
-    /// What messages cost (the defaults of the environment).
-    pub tariffs: Tariffs,
+    pub reports: ReportSettings,
 }
 
 impl Default for TestAppOptions {
@@ -108,7 +108,7 @@ impl Default for TestAppOptions {
             alert_areas: AreaLimits::default(),
             media_store: None,
             event_streams: EventStreamSettings::from_env(&Env::default()).unwrap(),
-            tariffs: Tariffs::default(),
+            reports: ReportSettings::default(),
         }
     }
 }
@@ -233,7 +233,7 @@ impl TestApp {
             tips: options.tips,
             media: options.media,
             event_streams: options.event_streams,
-            tariffs: options.tariffs,
+            reports: options.reports,
             console: ConsoleConfig {
                 oidc_issuer: staff_token_issuer.clone(),
                 oidc_client_id: "burgernet-console".into(),

@@ -1,0 +1,2 @@
+DROP TABLE participation_counts;
+DROP TABLE participation_changes;
