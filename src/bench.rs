@@ -3,6 +3,7 @@
 //! - `fanout`: the national fan-out, see [`fanout`];
 //! - `media`: the photo work of the media worker, see [`media`];
 //! - `location`: live location updates against the API, see [`location`];
+//! - `reports`: the reports over a national year, see [`reports`];
 //! - `fakes` (hidden): the fake APNs, FCM and SMS gateway in a process of their own, which the
 //!   fan-out benchmark starts, with an endpoint for the figures and one that checks who received
 //!   what.
@@ -32,6 +33,7 @@ use serde_json::{Value, json};
 mod fanout;
 mod location;
 mod media;
+mod reports;
 
 pub const BENCH_DIR_VARIABLE: &str = "BURGERNET_BENCH_DIR";
 
@@ -61,6 +63,15 @@ pub enum BenchCommand {
     /// Start the API (`burgernet serve`) and send it live location updates of signed-in
     /// participants over keep-alive connections; print one line of figures.
     Location(location::LocationOptions),
+    /// Seed a year of alerts with their deliveries on the synthetic national population (kept in
+    /// .burgernet-bench/ like the fan-out's), bring the rollups up to date, read the national
+    /// participation, alert results and costs reports of the last twelve months, and print one
+    /// line of figures.
+    Reports {
+        /// Participants in the synthetic population.
+        #[arg(long, default_value_t = 3_000_000, value_parser = clap::value_parser!(i64).range(1_000..=20_000_000))]
+        participants: i64,
+    },
     /// Run the fake APNs, FCM and SMS gateway until stdin closes; print one JSON line with their
     /// URLs, credential files and the stats endpoint.
     #[command(hide = true)]
@@ -84,6 +95,7 @@ pub async fn run(command: BenchCommand, env: Env) -> anyhow::Result<()> {
             Ok(())
         }
         BenchCommand::Location(options) => location::run(env, options).await,
+        BenchCommand::Reports { participants } => reports::run(env, participants).await,
         BenchCommand::Fakes { latency, dir } => run_fakes(latency, &dir).await,
     }
 }

@@ -23,6 +23,7 @@ use utoipa_actix_web::AppExt;
         (name = "staff", description = "Control-room and municipal staff."),
         (name = "reference data", description = "Police regions and municipalities."),
         (name = "participants", description = "The app's own session."),
+        (name = "reports", description = "Figures for steering the programme: participation, distribution, alert results, delivery, costs and the quarterly management report; as JSON, CSV or a printable page."),
     )
 )]
 struct ApiDoc;

@@ -3,7 +3,9 @@
 
 use actix_web::HttpResponse;
 use actix_web::http::header;
-use burgernet_core::reports::{InvalidPeriod, ReportPeriod, ReportScope, ScopeRequest, Section, Table, dutch_date};
+use burgernet_core::reports::{
+    InvalidPeriod, ReportPeriod, ReportScope, ScopeRequest, Section, Table, dutch_date,
+};
 use burgernet_core::vocabulary::regions::{CbsCode, RegionCode};
 use serde::{Deserialize, Serialize};
 
@@ -48,22 +50,7 @@ impl From<InvalidPeriod> for ApiError {
 impl ReportQuery {
     /// The scope asked for; codes that are not codes are refused here, before any lookup.
     pub fn scope_request(&self) -> Result<ScopeRequest, ApiError> {
-        if self.region.is_some() && self.municipality.is_some() {
-            return Err(ApiError::bad_request(
-                "invalid_scope",
-                "Ask for a region or a municipality, not both.",
-            ));
-        }
-        let region = self
-            .region
-            .as_deref()
-            .map(RegionCode::parse)
-            .transpose()
-            .map_err(|_| ApiError::bad_request("invalid_scope", "region is not a region's code."))?;
-        let municipality = self.municipality.as_deref().map(CbsCode::parse).transpose().map_err(|_| {
-            ApiError::bad_request("invalid_scope", "municipality is not a CBS code like GM0599.")
-        })?;
-        Ok(ScopeRequest { region, municipality })
+        scope_request(self.region.as_deref(), self.municipality.as_deref())
     }
 
     /// The period asked for, in whole days of Dutch time.
@@ -75,6 +62,23 @@ impl ReportQuery {
     pub fn format(&self) -> ReportFormat {
         self.format.unwrap_or_default()
     }
+}
+
+/// The scope a query names with `region` or `municipality` (at most one); codes that are not
+/// codes are refused here, before any lookup.
+pub fn scope_request(region: Option<&str>, municipality: Option<&str>) -> Result<ScopeRequest, ApiError> {
+    if region.is_some() && municipality.is_some() {
+        return Err(ApiError::bad_request("invalid_scope", "Ask for a region or a municipality, not both."));
+    }
+    let region = region
+        .map(RegionCode::parse)
+        .transpose()
+        .map_err(|_| ApiError::bad_request("invalid_scope", "region is not a region's code."))?;
+    let municipality = municipality
+        .map(CbsCode::parse)
+        .transpose()
+        .map_err(|_| ApiError::bad_request("invalid_scope", "municipality is not a CBS code like GM0599."))?;
+    Ok(ScopeRequest { region, municipality })
 }
 
 /// The answer to a report request: `report` as JSON, or its `tables` as CSV named after the

@@ -29,6 +29,7 @@ mod participant_management;
 mod providers;
 mod reference_data;
 mod reports_alerts;
+mod reports_management;
 mod reports_participation;
 mod resilience;
 mod retention_and_erasure;

@@ -12,8 +12,8 @@
 use std::time::Duration;
 
 use burgernet_core::alerts::delivery::DeliverySettings;
-use burgernet_core::providers::sms_text;
 use burgernet_core::config::ReportSettings;
+use burgernet_core::providers::sms_text;
 use burgernet_core::reports::costs::Tariffs;
 use burgernet_core::reports::{dutch_date, rollup};
 use reqwest::Method;

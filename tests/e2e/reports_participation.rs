@@ -20,7 +20,8 @@ const SCHIEDAM: (f64, f64) = (51.9193, 4.3988);
 const TARGET_PERCENT: f64 = 0.01;
 
 async fn app() -> TestApp {
-    let reports = ReportSettings { participation_target_percent: TARGET_PERCENT };
+    let reports =
+        ReportSettings { participation_target_percent: TARGET_PERCENT, ..ReportSettings::default() };
     let app = TestApp::spawn_with(TestAppOptions { reports, ..TestAppOptions::default() }).await;
     app.load_reference_data().await;
     app

@@ -18,6 +18,7 @@ pub mod participation_reports;
 pub mod places;
 pub mod reach_previews;
 pub mod regions;
+pub mod reports;
 pub mod session;
 pub mod sign_in;
 pub mod sms_receipts;
@@ -43,9 +44,12 @@ pub fn configure(config: &mut ServiceConfig) {
         .service(regions::get_region_map)
         .service(municipalities::get_municipality)
         .service(municipalities::municipality_participation)
+        .service(participation_reports::participation_report)
+        .service(participation_reports::distribution_report)
         .service(alert_reports::alert_results_report)
         .service(alert_reports::delivery_report)
         .service(alert_reports::costs_report)
+        .service(reports::management)
         .service(session::current_session)
         .service(sign_in::request_code)
         .service(sign_in::verify_code)
@@ -72,8 +76,6 @@ pub fn configure(config: &mut ServiceConfig) {
         .service(participant_management::get_participant)
         .service(participant_management::decide)
         .service(participant_management::set_approval_policy)
-        .service(participation_reports::participation_report)
-        .service(participation_reports::distribution_report)
         .service(alerts::list_alerts)
         .service(alerts::preview_reach)
         .service(alerts::create_alert)

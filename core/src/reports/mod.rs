@@ -14,6 +14,7 @@ pub mod alert_results;
 pub mod costs;
 pub mod delivery;
 pub mod distribution;
+pub mod management;
 pub mod participation;
 mod period;
 pub mod rollup;

@@ -32,7 +32,7 @@ pub enum RollUpError {
 
 /// Alerts one round rolls up at most: a backlog (the first round after this release, a long
 /// outage) is worked off over several rounds instead of in one long transaction.
-const MOST_PER_ROUND: i64 = 500;
+pub const ALERTS_PER_ROUND: usize = 500;
 
 /// What one round did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -46,7 +46,7 @@ pub struct RollUpRound {
 }
 
 /// Recomputes the rows of the sent alerts whose rows are missing or not final (active, or closed
-/// less than [`SETTLING`] before `now`), the latest first and at most [`MOST_PER_ROUND`]. One
+/// less than [`SETTLING`] before `now`), the latest first and at most [`ALERTS_PER_ROUND`]. One
 /// alert's failure does not stop the others.
 pub async fn roll_up_alerts(
     conn: &mut AsyncPgConnection,
@@ -57,7 +57,7 @@ pub async fn roll_up_alerts(
             return Ok(RollUpRound { busy: true, ..RollUpRound::default() });
         }
         let mut round = RollUpRound::default();
-        for alert in queries::alerts_to_roll_up(conn, MOST_PER_ROUND).await? {
+        for alert in queries::alerts_to_roll_up(conn, ALERTS_PER_ROUND as i64).await? {
             // A savepoint each: a failing alert leaves the others' rows.
             match conn.transaction(async |conn| roll_up_alert(conn, alert, now).await).await {
                 Ok(_) => round.rolled_up += 1,
