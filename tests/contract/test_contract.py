@@ -158,6 +158,7 @@ def scene(server):
     tokens = {
         "dispatcher": staff_token(server, "dispatcher", "--region", REGION),
         "relations_officer": staff_token(server, "relations_officer", "--municipality", MUNICIPALITY),
+        "region_manager": staff_token(server, "region_manager", "--region", REGION),
         "admin": staff_token(server, "admin"),
     }
     participant = sign_in(api, PARTICIPANT_PHONE)
@@ -269,7 +270,9 @@ def findings(report):
 ENDS_THE_SESSION = ["--exclude-method-regex", "DELETE", "--exclude-path-regex", "^/v1/(me|session)$"]
 
 
-@pytest.mark.parametrize("role", ["anonymous", "dispatcher", "relations_officer", "admin", "participant"])
+@pytest.mark.parametrize(
+    "role", ["anonymous", "dispatcher", "relations_officer", "region_manager", "admin", "participant"]
+)
 def test_every_answer_is_declared_and_none_is_a_server_error(server, scene, role):
     token = scene["tokens"].get(role)
     status, report = run_schemathesis(server, scene, token, *(ENDS_THE_SESSION if role == "participant" else []))
