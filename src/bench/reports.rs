@@ -102,6 +102,9 @@ async fn roll_up(conn: &mut db::Connection) -> anyhow::Result<()> {
         if round.busy {
             bail!("another process holds the rollup lock: is a worker running on this database?");
         }
+        if round.failed > 0 {
+            bail!("{} alerts could not be rolled up (see the log)", round.failed);
+        }
         // A round takes the newest alerts without final rows; a short round took all there were.
         if round.rolled_up < rollup::ALERTS_PER_ROUND {
             break;

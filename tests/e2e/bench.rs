@@ -1,7 +1,8 @@
 //! `burgernet bench fanout`: the real binary, its own fakes process and the API and workers, over a
 //! fresh database of the test cluster with a small synthetic population. `burgernet bench media`:
 //! the real binary with two photos. `burgernet bench location`: the real binary and the API it
-//! starts (`burgernet serve`), over a fresh database, with a few hundred updates.
+//! starts (`burgernet serve`), over a fresh database, with a few hundred updates. `burgernet bench
+//! reports`: the real binary over a fresh database with a small population and a seeded year.
 
 use std::process::Command;
 
@@ -164,4 +165,27 @@ async fn location_prints_one_line_of_figures_for_the_updates_asked() {
     assert!(value("per_s") > 0.0, "{line}");
     assert!(value("p50_ms") > 0.0, "{line}");
     assert!(value("p50_ms") <= value("p99_ms"), "{line}");
+}
+
+#[tokio::test]
+async fn reports_prints_one_line_of_figures_over_a_seeded_year() {
+    let output = bench_on_a_fresh_database(&["reports", "--participants", "2000"]).await;
+    let (line, figures) = one_line_of_figures(&output, "reports");
+    let names: Vec<&str> = figures.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["participants", "alerts", "deliveries", "participation_ms", "results_ms", "costs_ms"],
+        "{line}"
+    );
+    let value = |wanted: &str| -> f64 {
+        let (_, value) = figures.iter().find(|(name, _)| name == wanted).unwrap();
+        value.parse().unwrap_or_else(|_| panic!("{wanted}={value} is not a number: {line}"))
+    };
+    assert_eq!(value("participants"), 2000.0, "{line}");
+    assert_eq!(value("alerts"), 8400.0, "700 a month: {line}");
+    // 21 recipients each (one in a hundred, plus one), an alert and a closing message to each.
+    assert_eq!(value("deliveries"), 8400.0 * 21.0 * 2.0, "{line}");
+    for report in ["participation_ms", "results_ms", "costs_ms"] {
+        assert!(value(report) > 0.0, "{line}");
+    }
 }

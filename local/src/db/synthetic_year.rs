@@ -44,7 +44,8 @@ pub async fn seeded_year(conn: &mut AsyncPgConnection) -> diesel::QueryResult<Op
 
 /// Seeds the year into a database holding the synthetic population of `participants`, in one
 /// transaction. Alert `k`'s recipients are the participants numbered from its centre on (numbers
-/// within a city's range live in that city), 200 to 1,199 of them; those with the app get a push
+/// within a city's range live in that city), 200 to 1,199 of them (at most one in a hundred of a
+/// small population); those with the app get a push
 /// and 70% of them report its receipt (40% open it), the others an SMS; everyone reached gets the
 /// closing message the same way. One alert in ten is a hard success, two a soft success, one is
 /// cancelled.
@@ -58,7 +59,8 @@ pub async fn seed_year(conn: &mut AsyncPgConnection, participants: i64) -> diese
                     md5('bench-message:' || k || ':alert')::uuid AS alert_message,
                     md5('bench-message:' || k || ':closing')::uuid AS closing_message,
                     (k * 104729) % $2 + 1 AS centre,
-                    200 + (k * 7919) % 1000 AS size,
+                    -- A small population (a test's) gets small alerts: one in a hundred at most.
+                    least(200 + (k * 7919) % 1000, $2 / 100 + 1) AS size,
                     now() - interval '365 days' + (k - 0.5) * interval '365 days' / $1 AS sent_at
                FROM generate_series(1, $1) AS k",
         )
@@ -97,12 +99,12 @@ pub async fn seed_year(conn: &mut AsyncPgConnection, participants: i64) -> diese
         .await?;
         diesel::sql_query(
             "INSERT INTO alert_messages (id, alert_id, kind, wave, texts, created_by_subject, created_at)
-             SELECT alert_message, id, 'alert', 0, '{\"nl\": {\"title\": \"Gezocht\", \"message\": \"Let op.\"}}',
+             SELECT alert_message, id, 'alert', 0, '{\"nl\": {\"title\": \"Gezocht\", \"message\": \"Let op.\"}}'::jsonb,
                     $1, sent_at
                FROM bench_alerts
              UNION ALL
              SELECT closing_message, id, 'closing', NULL,
-                    '{\"nl\": {\"title\": \"Afgelopen\", \"message\": \"Bedankt voor het uitkijken.\"}}',
+                    '{\"nl\": {\"message\": \"De actie is afgelopen. Bedankt voor het uitkijken.\"}}'::jsonb,
                     $1, sent_at + interval '90 minutes'
                FROM bench_alerts",
         )
@@ -204,10 +206,10 @@ pub async fn seed_participation_history(conn: &mut AsyncPgConnection) -> diesel:
     conn.transaction(async |conn| {
         diesel::sql_query(
             "INSERT INTO participation_counts (day, municipality_cbs, active, app, sms_only, email_only, counted_at)
-             SELECT day, c.municipality_cbs,
-                    (c.active * growth)::integer, (c.app * growth)::integer,
-                    (c.sms_only * growth)::integer, (c.email_only * growth)::integer,
-                    day + interval '23 hours 55 minutes'
+             SELECT g.day, c.municipality_cbs,
+                    ceil(c.active * g.growth)::integer, floor(c.app * g.growth)::integer,
+                    floor(c.sms_only * g.growth)::integer, floor(c.email_only * g.growth)::integer,
+                    g.day + interval '23 hours 55 minutes'
                FROM (SELECT DISTINCT ON (municipality_cbs) * FROM participation_counts
                       ORDER BY municipality_cbs, day DESC) AS c,
                     generate_series(1, 365) AS back,
@@ -218,14 +220,14 @@ pub async fn seed_participation_history(conn: &mut AsyncPgConnection) -> diesel:
         .await?;
         diesel::sql_query(
             "INSERT INTO participation_changes (day, municipality_cbs, reason, participants)
-             SELECT day, c.municipality_cbs, r.reason,
-                    1 + abs(hashtext(c.municipality_cbs || day::text || r.reason)) % r.most
+             SELECT g.day, c.municipality_cbs, r.reason,
+                    1 + abs(hashtext(c.municipality_cbs || g.day::text || r.reason)) % r.most
                FROM (SELECT DISTINCT municipality_cbs FROM participation_counts WHERE active > 0) AS c,
                     generate_series(current_date - 365, current_date - 1, interval '1 day') AS d,
                     LATERAL (SELECT d::date AS day) AS g,
                     (VALUES ('signed_up', 12), ('signed_off', 5), ('moved_in', 3), ('moved_out', 3),
                             ('removed', 2), ('quarantined', 2)) AS r (reason, most)
-              WHERE abs(hashtext(r.reason || c.municipality_cbs || day::text)) % 3 > 0
+              WHERE abs(hashtext(r.reason || c.municipality_cbs || g.day::text)) % 3 > 0
              ON CONFLICT DO NOTHING",
         )
         .execute(conn)
