@@ -17,13 +17,15 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
 use burgernet_core::env::{Env, parse};
+use burgernet_core::secret::Secret;
 use burgernet_core::secret::write_secret_file;
 use burgernet_fakes::accepts::AcceptSpan;
 use burgernet_fakes::apns::{ApnsTestCredentials, FakeApns};
 use burgernet_fakes::fcm::{FakeFcm, FcmTestServiceAccount};
 use burgernet_fakes::sms::FakeSmsGateway;
 use burgernet_fakes::tls::LocalCertificateAuthority;
-use burgernet_local::db::synthetic::ExpectedTarget;
+use burgernet_local::db::synthetic::{self, ExpectedTarget};
+use burgernet_local::postgres::LocalPostgres;
 use clap::Subcommand;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
@@ -98,6 +100,48 @@ pub async fn run(command: BenchCommand, env: Env) -> anyhow::Result<()> {
         BenchCommand::Reports { participants } => reports::run(env, participants).await,
         BenchCommand::Fakes { latency, dir } => run_fakes(latency, &dir).await,
     }
+}
+
+/// The benchmarks' own PostgreSQL: the memory of a database server, not of a laptop's local
+/// mode (participants, their places and devices take 3–4 GB with their indexes at 3 M).
+const SERVER_SETTINGS: [(&str, &str); 2] = [("shared_buffers", "6GB"), ("max_wal_size", "4GB")];
+
+/// The benchmark directory and the database of the synthetic population of `participants`
+/// (`bench_<N>`, which the fan-out and reports benchmarks share): in the directory's own
+/// PostgreSQL, started here (stop it when done), unless `DATABASE_URL` names one.
+async fn population_database(
+    env: &Env,
+    participants: i64,
+) -> anyhow::Result<(PathBuf, Option<LocalPostgres>, Secret<String>)> {
+    let dir = PathBuf::from(env.or(BENCH_DIR_VARIABLE, ".burgernet-bench".to_string(), parse::text)?);
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let settings =
+        SERVER_SETTINGS.iter().map(|(name, value)| (name.to_string(), value.to_string())).collect();
+    let (postgres, database_url) =
+        crate::dev::database(env, &dir, &format!("bench_{participants}"), settings).await?;
+    Ok((dir, postgres, database_url))
+}
+
+/// Seeds the synthetic population of `participants` into a migrated database that has none;
+/// refuses a database that holds one of another size.
+async fn ensure_population(
+    conn: &mut burgernet_core::db::Connection,
+    participants: i64,
+) -> anyhow::Result<()> {
+    match synthetic::seeded_participants(conn).await? {
+        Some(seeded) if seeded == participants => {}
+        Some(seeded) => anyhow::bail!(
+            "the database holds a synthetic population of {seeded}, not {participants}: use another \
+             (or no) DATABASE_URL"
+        ),
+        None => {
+            eprintln!("Seeding {participants} synthetic participants (once for this size) ...");
+            let started = std::time::Instant::now();
+            synthetic::seed(conn, participants).await?;
+            eprintln!("Seeded in {:.1} s.", started.elapsed().as_secs_f64());
+        }
+    }
+    Ok(())
 }
 
 fn unix_ms(moment: SystemTime) -> i64 {

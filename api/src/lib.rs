@@ -6,6 +6,7 @@ pub mod alert_events;
 pub mod auth;
 pub mod console;
 pub mod error;
+mod html;
 pub mod json;
 pub mod metrics;
 pub mod openapi;

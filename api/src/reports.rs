@@ -10,6 +10,7 @@ use burgernet_core::vocabulary::regions::{CbsCode, RegionCode};
 use serde::{Deserialize, Serialize};
 
 use crate::error::ApiError;
+use crate::html::escape;
 
 /// Which figures, over what period, in what form. Without `region` or `municipality`, the
 /// caller's own scope (an administrator's is the country); without a period, the twelve months up
@@ -178,21 +179,6 @@ pub fn printable(title: &str, facts: &[(String, String)], sections: &[Section]) 
     }
     page.push_str("</main>\n</body>\n</html>\n");
     page
-}
-
-fn escape(text: &str) -> String {
-    let mut escaped = String::with_capacity(text.len());
-    for character in text.chars() {
-        match character {
-            '&' => escaped.push_str("&amp;"),
-            '<' => escaped.push_str("&lt;"),
-            '>' => escaped.push_str("&gt;"),
-            '"' => escaped.push_str("&quot;"),
-            '\'' => escaped.push_str("&#39;"),
-            other => escaped.push(other),
-        }
-    }
-    escaped
 }
 
 fn csv_line(fields: impl Iterator<Item = String>) -> String {

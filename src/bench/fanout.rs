@@ -30,7 +30,7 @@ use anyhow::{Context, bail};
 use burgernet_core::auth::staff::StaffRole;
 use burgernet_core::config::ApiConfig;
 use burgernet_core::db;
-use burgernet_core::env::{Env, parse};
+use burgernet_core::env::Env;
 use burgernet_core::ids::AlertId;
 use burgernet_core::outbox::LocalOutbox;
 use burgernet_core::secret::Secret;
@@ -40,7 +40,7 @@ use burgernet_local::identity::{
 };
 use serde_json::{Value, json};
 
-use super::{BENCH_DIR_VARIABLE, FakesProcess, peak_rss_mb, unix_ms};
+use super::{FakesProcess, ensure_population, peak_rss_mb, population_database, unix_ms};
 use crate::dev;
 
 /// The share of all participants the alert's area should reach: 60,000 of 3,000,000, a dense
@@ -56,18 +56,8 @@ const SMS_WAIT_NATIONAL: Duration = Duration::from_secs(30);
 const SMS_RATE: &str = "500/s";
 /// Push rates above what the fakes take, unless set.
 const PUSH_RATE_ABOVE_THE_FAKES: &str = "10000000/min";
-/// The benchmark's own PostgreSQL: the memory of a database server, not of a laptop's local
-/// mode (participants, their places and devices take 3–4 GB with their indexes at 3 M).
-const SERVER_SETTINGS: [(&str, &str); 2] = [("shared_buffers", "6GB"), ("max_wal_size", "4GB")];
-
 pub async fn run(env: Env, participants: i64, national: bool) -> anyhow::Result<()> {
-    let dir =
-        std::path::PathBuf::from(env.or(BENCH_DIR_VARIABLE, ".burgernet-bench".to_string(), parse::text)?);
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let settings =
-        SERVER_SETTINGS.iter().map(|(name, value)| (name.to_string(), value.to_string())).collect();
-    let (postgres, database_url) =
-        dev::database(&env, &dir, &format!("bench_{participants}"), settings).await?;
+    let (dir, postgres, database_url) = population_database(&env, participants).await?;
     let outcome = fanout_on(env, &dir, &database_url, participants, national).await;
     if let Some(server) = postgres {
         tokio::task::spawn_blocking(move || server.stop()).await?;
@@ -86,19 +76,7 @@ async fn fanout_on(
 ) -> anyhow::Result<String> {
     db::run_migrations(database_url.expose()).await?;
     let mut conn = db::connect(database_url.expose()).await?;
-    match synthetic::seeded_participants(&mut conn).await? {
-        Some(seeded) if seeded == participants => {}
-        Some(seeded) => bail!(
-            "the database holds a synthetic population of {seeded}, not {participants}: use another \
-             (or no) DATABASE_URL"
-        ),
-        None => {
-            eprintln!("Seeding {participants} synthetic participants (once for this size) ...");
-            let started = Instant::now();
-            synthetic::seed(&mut conn, participants).await?;
-            eprintln!("Seeded in {:.1} s.", started.elapsed().as_secs_f64());
-        }
-    }
+    ensure_population(&mut conn, participants).await?;
     synthetic::discard_pending_jobs(&mut conn).await?;
     if let Err(error) = synthetic::warm_up(&mut conn).await {
         eprintln!("Could not read the tables into memory first ({error}); the run starts cold.");

@@ -17,29 +17,19 @@ use anyhow::{Context, bail};
 use burgernet_core::auth::staff::{StaffMember, StaffRole};
 use burgernet_core::config::ReportSettings;
 use burgernet_core::db;
-use burgernet_core::env::{Env, parse};
+use burgernet_core::env::Env;
 use burgernet_core::reports::{
     self, ReportPeriod, ScopeRequest, alert_results, costs, participation, rollup,
 };
 use burgernet_local::db::{synthetic, synthetic_year};
 use chrono::Utc;
 
-use super::BENCH_DIR_VARIABLE;
-use crate::dev;
+use super::{ensure_population, population_database};
 
 /// Reads of each report measured.
 const RUNS: usize = 5;
-/// The memory of a database server, as for the fan-out benchmark.
-const SERVER_SETTINGS: [(&str, &str); 2] = [("shared_buffers", "6GB"), ("max_wal_size", "4GB")];
-
 pub async fn run(env: Env, participants: i64) -> anyhow::Result<()> {
-    let dir =
-        std::path::PathBuf::from(env.or(BENCH_DIR_VARIABLE, ".burgernet-bench".to_string(), parse::text)?);
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let settings =
-        SERVER_SETTINGS.iter().map(|(name, value)| (name.to_string(), value.to_string())).collect();
-    let (postgres, database_url) =
-        dev::database(&env, &dir, &format!("bench_{participants}"), settings).await?;
+    let (_dir, postgres, database_url) = population_database(&env, participants).await?;
     let outcome = async {
         db::run_migrations(database_url.expose()).await?;
         let mut conn = db::connect(database_url.expose()).await?;
@@ -62,19 +52,7 @@ pub async fn run(env: Env, participants: i64) -> anyhow::Result<()> {
 /// The population and the year of alerts, seeded when missing; returns the year's alerts and
 /// deliveries.
 async fn seed(conn: &mut db::Connection, participants: i64) -> anyhow::Result<(i64, i64)> {
-    match synthetic::seeded_participants(conn).await? {
-        Some(seeded) if seeded == participants => {}
-        Some(seeded) => bail!(
-            "the database holds a synthetic population of {seeded}, not {participants}: use another \
-             (or no) DATABASE_URL"
-        ),
-        None => {
-            eprintln!("Seeding {participants} synthetic participants (once for this size) ...");
-            let started = Instant::now();
-            synthetic::seed(conn, participants).await?;
-            eprintln!("Seeded in {:.1} s.", started.elapsed().as_secs_f64());
-        }
-    }
+    ensure_population(conn, participants).await?;
     synthetic::discard_pending_jobs(conn).await?;
     if let Some(year) = synthetic_year::seeded_year(conn).await? {
         return Ok(year);
