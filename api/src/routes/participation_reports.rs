@@ -29,7 +29,7 @@ use crate::state::AppState;
     security(("staff_token" = [])),
     params(ReportQuery),
     responses(
-        (status = 200, description = "The report as JSON, or as `text/csv` with `format=csv`.", body = ParticipationReport),
+        (status = 200, description = "The report as JSON, or as `text/csv` with `format=csv`.", content((ParticipationReport = "application/json"), (String = "text/csv"))),
         (status = 400, description = "A region or municipality that is not a code, or both (`invalid_scope`); a period that cannot be read (`invalid_period`); an unknown parameter or format (`invalid_query`).", body = Problem, content_type = "application/problem+json"),
         StaffAccessProblems,
         (status = 404, description = "No such region or municipality.", body = Problem, content_type = "application/problem+json"),
@@ -72,7 +72,7 @@ pub async fn participation_report(
     security(("staff_token" = [])),
     params(ReportQuery),
     responses(
-        (status = 200, description = "The report as JSON, or as `text/csv` with `format=csv`.", body = DistributionReport),
+        (status = 200, description = "The report as JSON, or as `text/csv` with `format=csv`.", content((DistributionReport = "application/json"), (String = "text/csv"))),
         (status = 400, description = "A region or municipality that is not a code, or both, or neither for an administrator (the country: `invalid_scope`); a period that cannot be read (`invalid_period`); an unknown parameter or format (`invalid_query`).", body = Problem, content_type = "application/problem+json"),
         StaffAccessProblems,
         (status = 404, description = "No such region or municipality.", body = Problem, content_type = "application/problem+json"),

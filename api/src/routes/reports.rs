@@ -63,7 +63,7 @@ impl From<ManagementReportError> for ApiError {
     security(("staff_token" = [])),
     params(ManagementReportQuery),
     responses(
-        (status = 200, description = "The report: JSON, or with `format=csv` a CSV download (`text/csv`), or with `format=html` a self-contained page to print (`text/html`, no scripts).", body = ManagementReport),
+        (status = 200, description = "The report: JSON, or with `format=csv` a CSV download (`text/csv`), or with `format=html` a self-contained page to print (`text/html`, no scripts).", content((ManagementReport = "application/json"), (String = "text/csv"), (String = "text/html"))),
         (status = 400, description = "`invalid_scope` (both region and municipality, a malformed code, or the country), `invalid_period` (no quarter, or not written like `2026-Q3`), or `invalid_query`.", body = Problem, content_type = "application/problem+json"),
         StaffAccessProblems,
         (status = 404, description = "No such region or municipality.", body = Problem, content_type = "application/problem+json"),
