@@ -18,7 +18,7 @@ use sha2::{Digest, Sha256};
 use crate::helpers::alerts::{AMSTERDAM, Profile, ROTTERDAM, alert_body, circle};
 use crate::helpers::browser::Browser;
 use crate::helpers::population::POPULATION_CENTRE;
-use crate::helpers::videos::made_by_ffmpeg;
+use crate::helpers::videos::two_second_video;
 use crate::helpers::{SignedIn, TestApp, TestAppOptions};
 
 const POPULATION: u32 = 40;
@@ -77,23 +77,7 @@ fn jpeg_photo() -> Vec<u8> {
 
 /// A 2-second 640x480 H.264 video with a position in its metadata, made by ffmpeg.
 fn phone_video() -> Vec<u8> {
-    made_by_ffmpeg(
-        "mp4",
-        &[
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc=size=640x480:rate=10",
-            "-t",
-            "2",
-            "-c:v",
-            "libx264",
-            "-pix_fmt",
-            "yuv420p",
-            "-metadata",
-            "location=+51.9225+004.4792/",
-        ],
-    )
+    two_second_video(&["location=+51.9225+004.4792/"])
 }
 
 /// A tip with files, sent through the participant API as the app sends it.

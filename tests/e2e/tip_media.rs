@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::helpers::alerts::{Profile, ROTTERDAM, alert_body, circle, read_events};
-use crate::helpers::videos::made_by_ffmpeg;
+use crate::helpers::videos::{made_by_ffmpeg, two_second_video};
 use crate::helpers::{SignedIn, TestApp, TestAppOptions, assert_problem};
 
 const DAM_SQUARE: (f64, f64) = (52.373, 4.8931);
@@ -708,21 +708,7 @@ async fn an_alert_on_legal_hold_keeps_its_tips_and_erasure_keeps_the_evidence_wi
 
 /// A 2-second 640x480 H.264 video made by ffmpeg (installed by `scripts/install-deps`).
 fn video() -> Vec<u8> {
-    made_by_ffmpeg(
-        "mp4",
-        &[
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc=size=640x480:rate=10",
-            "-t",
-            "2",
-            "-c:v",
-            "libx264",
-            "-pix_fmt",
-            "yuv420p",
-        ],
-    )
+    two_second_video(&[])
 }
 
 #[tokio::test]
