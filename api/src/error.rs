@@ -393,6 +393,23 @@ pub enum JsonBodyProblems {
     NotJson(Problem),
 }
 
+impl From<burgernet_core::messages::MessageError> for ApiError {
+    fn from(error: burgernet_core::messages::MessageError) -> Self {
+        use burgernet_core::messages::MessageError as E;
+        let detail = error.to_string();
+        match error {
+            E::Lookup(lookup) => lookup.into(),
+            E::NotFound => Self::not_found(detail),
+            E::ChannelNotAllowed { .. } => Self::unprocessable("channel_not_allowed", detail),
+            E::Invalid(invalid) => invalid.into(),
+            E::Area(area) => area.into(),
+            E::NotADraft(_) => Self::conflict("message_not_draft", detail),
+            E::AlreadySending(_) => Self::conflict("message_already_sending", detail),
+            E::Database(inner) => inner.into(),
+        }
+    }
+}
+
 impl From<burgernet_core::alerts::area::AreaError> for ApiError {
     fn from(error: burgernet_core::alerts::area::AreaError) -> Self {
         use burgernet_core::alerts::area::AreaError as E;

@@ -23,6 +23,7 @@ use utoipa_actix_web::AppExt;
         (name = "staff", description = "Control-room and municipal staff."),
         (name = "reference data", description = "Police regions and municipalities."),
         (name = "participants", description = "The app's own session."),
+        (name = "municipal messages", description = "Burgernetmail: a municipality's newsletters and preventive messages to its own participants, who opt in per kind; and the one-click unsubscribe link they carry."),
         (name = "reports", description = "Figures for steering the programme: participation, distribution, alert results, delivery, costs and the quarterly management report; as JSON, CSV or a printable page."),
     )
 )]
@@ -42,13 +43,21 @@ impl utoipa::Modify for SecuritySchemes {
         components.add_security_scheme(
             "staff_token",
             bearer(
-                "A token from the organisation's identity provider, with claim `role` (`dispatcher` with `region`, \
-                 `relations_officer` with `municipality`, or `admin`).",
+                "A token from the organisation's identity provider, with claim `role` (`dispatcher` or \
+                 `region_manager` with `region`, `relations_officer` with `municipality`, or `admin`).",
             ),
         );
         components.add_security_scheme(
             "participant_token",
             bearer("A participant access token issued by this API after phone verification."),
+        );
+        components.add_security_scheme(
+            "mail_provider_signature",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "X-Signature",
+                "`sha256=` and the hex HMAC-SHA256, keyed with the mail provider's webhook secret, of \
+                 `X-Signature-Timestamp`, a dot and the raw body.",
+            ))),
         );
         components.add_security_scheme(
             "sms_gateway_signature",

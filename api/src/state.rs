@@ -11,6 +11,7 @@ use burgernet_core::config::{ApiConfig, ReportSettings};
 use burgernet_core::db::{DbPool, PooledConnection};
 use burgernet_core::media::MediaSettings;
 use burgernet_core::media::store::MediaStore;
+use burgernet_core::messages::AllowedChannels;
 #[cfg(feature = "local")]
 use burgernet_core::outbox::LocalOutbox;
 use burgernet_core::participants::notices::Messaging;
@@ -54,11 +55,14 @@ pub struct AppState {
     stop_streams: Arc<watch::Sender<bool>>,
     /// The live event streams of alerts open in this process, and the pollers feeding them.
     pub event_streams: EventStreams,
-    /// The key SMS delivery receipts are signed with; without a gateway (local mode) there is none,
-    /// and every receipt is refused.
     /// What SMS delivery receipts may be signed with (none without a gateway: every receipt is
     /// refused).
     pub sms_webhook_secrets: Vec<Secret<String>>,
+    /// What the mail provider's bounce reports may be signed with (none without an SMTP server or
+    /// `BURGERNET_EMAIL_WEBHOOK_SECRET`: every report is refused).
+    pub email_webhook_secrets: Vec<Secret<String>>,
+    /// Which channels each kind of municipal message may use.
+    pub municipal_message_channels: AllowedChannels,
     /// Where photos and videos are kept; `/v1/media-store/...` serves a filesystem store's URLs.
     pub media_store: MediaStore,
     pub media: MediaSettings,
@@ -135,6 +139,13 @@ impl AppState {
                 .as_ref()
                 .map(SmsGatewayConfig::webhook_secrets)
                 .unwrap_or_default(),
+            email_webhook_secrets: config
+                .messaging
+                .smtp
+                .as_ref()
+                .map(|smtp| smtp.webhook_secrets.clone())
+                .unwrap_or_default(),
+            municipal_message_channels: config.municipal_message_channels.clone(),
             media_store,
             media: config.media,
             tips: config.tips,

@@ -8,11 +8,12 @@ use crate::jobs::BackgroundJob;
 use crate::media::processing::ProcessMedia;
 use crate::media::retention::RemoveMediaObjects;
 use crate::media::uploads::AbortUnclaimedUpload;
+use crate::messages::sending::SendMunicipalMessage;
 use crate::participants::notices::NotifyParticipant;
 
 /// The job types of the application: the queue metrics report every one (with 0 when idle), and
 /// the workers' runner (`burgernet_workers::application_runner`) registers exactly these.
-pub const JOB_TYPES: [&str; 10] = [
+pub const JOB_TYPES: [&str; 11] = [
     NotifyParticipant::JOB_TYPE,
     FanOutWave::JOB_TYPE,
     DeliverPush::JOB_TYPE,
@@ -23,4 +24,5 @@ pub const JOB_TYPES: [&str; 10] = [
     ProcessMedia::JOB_TYPE,
     RemoveMediaObjects::JOB_TYPE,
     AbortUnclaimedUpload::JOB_TYPE,
+    SendMunicipalMessage::JOB_TYPE,
 ];

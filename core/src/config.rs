@@ -60,6 +60,9 @@ pub struct ApiConfig {
     pub event_streams: EventStreamSettings,
     pub console: ConsoleConfig,
     pub reports: ReportSettings,
+    /// Which channels each kind of municipal message may use
+    /// (`BURGERNET_MUNICIPAL_MESSAGE_CHANNELS`).
+    pub municipal_message_channels: crate::messages::AllowedChannels,
 }
 
 impl ApiConfig {
@@ -83,6 +86,11 @@ impl ApiConfig {
             event_streams: EventStreamSettings::from_env(env)?,
             console: ConsoleConfig::from_env(env)?,
             reports: ReportSettings::from_env(env)?,
+            municipal_message_channels: env.or(
+                "BURGERNET_MUNICIPAL_MESSAGE_CHANNELS",
+                crate::messages::AllowedChannels::default(),
+                crate::messages::AllowedChannels::parse,
+            )?,
         })
     }
 }
@@ -438,6 +446,11 @@ fn delivery_settings(env: &Env) -> Result<DeliverySettings, ConfigError> {
         fcm_rate: rate("BURGERNET_FCM_RATE", defaults.fcm_rate)?,
         sms_rate: rate("BURGERNET_SMS_RATE", defaults.sms_rate)?,
         email_rate: rate("BURGERNET_EMAIL_RATE", defaults.email_rate)?,
+        municipal_email_rate: env.or(
+            "BURGERNET_MUNICIPAL_EMAIL_RATE",
+            defaults.municipal_email_rate,
+            Rate::parse,
+        )?,
         ..defaults
     })
 }

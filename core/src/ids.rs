@@ -71,6 +71,10 @@ uuid_id!(
     DeviceId
 );
 uuid_id!(
+    /// A message a municipality sends its own participants (Burgernetmail).
+    MunicipalMessageId
+);
+uuid_id!(
     /// An alert (Burgernetactie).
     AlertId
 );

@@ -22,6 +22,7 @@ pub mod idempotency;
 pub mod ids;
 pub mod jobs;
 pub mod media;
+pub mod messages;
 pub mod metrics;
 #[cfg(feature = "local")]
 pub mod outbox;

@@ -38,6 +38,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("alerts", 4),
     ("media", 4),
     ("reports", 4),
+    ("messages", 4),
     ("config", 5),
     ("application", 5),
 ];

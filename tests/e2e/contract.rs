@@ -102,10 +102,10 @@ fn every_operation_with_a_json_body_declares_how_the_body_may_be_refused() {
     let document: serde_json::Value = serde_json::from_str(COMMITTED).unwrap();
     for (path, item) in document["paths"].as_object().unwrap() {
         for (method, operation) in item.as_object().unwrap() {
-            // The SMS gateway's receipts are signed bytes, checked and refused as a whole
-            // (`invalid_receipt`).
-            if operation["requestBody"]["content"]["application/json"].is_null() || path == "/v1/sms/receipts"
-            {
+            // The SMS gateway's receipts and the mail provider's bounce reports are signed bytes,
+            // checked and refused as a whole (`invalid_receipt`, `invalid_bounce`).
+            let signed = ["/v1/sms/receipts", "/v1/email/bounces"].contains(&path.as_str());
+            if operation["requestBody"]["content"]["application/json"].is_null() || signed {
                 continue;
             }
             let responses = &operation["responses"];

@@ -24,6 +24,7 @@ mod local_identity;
 mod log_privacy;
 mod media_store;
 mod migrations;
+mod municipal_messages;
 mod observability;
 mod participant_management;
 mod providers;

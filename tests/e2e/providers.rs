@@ -283,6 +283,7 @@ fn verification_mail() -> EmailMessage {
             "Beste deelnemer,\n\nBevestig uw e-mailadres met deze link:\n{VERIFY_URL}\n\n\
              .Deze regel begint met een punt.\nDank u wel, één keer is genoeg.\n"
         ),
+        unsubscribe_url: None,
     }
 }
 

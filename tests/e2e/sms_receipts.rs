@@ -6,7 +6,8 @@
 
 use std::time::Duration;
 
-use burgernet_core::providers::sms::{SmsMessage, receipt_signature};
+use burgernet_core::providers::sms::SmsMessage;
+use burgernet_core::providers::webhook_signature;
 use burgernet_core::vocabulary::phone::PhoneNumber;
 use chrono::{DateTime, Utc};
 use diesel::QueryableByName;
@@ -153,7 +154,7 @@ async fn post_receipt(app: &TestApp, body: &str, headers: Option<(String, String
 
 /// The headers the gateway sends: signed with `secret` at `timestamp`.
 fn signed_with(secret: &str, timestamp: i64, body: &str) -> Option<(String, String)> {
-    Some((timestamp.to_string(), receipt_signature(secret.as_bytes(), timestamp, body.as_bytes())))
+    Some((timestamp.to_string(), webhook_signature::sign(secret.as_bytes(), timestamp, body.as_bytes())))
 }
 
 /// Posts `body` signed as the gateway would sign it now.

@@ -35,6 +35,7 @@ use burgernet_core::media::processing::{MediaContext, ProcessMedia};
 use burgernet_core::media::retention::{EvidenceUpkeep, RemoveMediaObjects};
 use burgernet_core::media::store::MediaStore;
 use burgernet_core::media::uploads::AbortUnclaimedUpload;
+use burgernet_core::messages::sending::{MessageSending, SendMunicipalMessage};
 use burgernet_core::metrics::DeliveryMetrics;
 use burgernet_core::participants::notices::{Messaging, NoticeContext, NotifyParticipant};
 
@@ -60,6 +61,12 @@ pub fn application_runner(
     let checkpoints = config.dossier_checkpoints.clone().map(|settings| (store.clone(), settings));
     let upkeep = EvidenceUpkeep { retention: config.tip_retention };
     let lane_jobs = config.lane_jobs;
+    let messages = MessageSending::new(
+        pool.clone(),
+        &messaging,
+        config.delivery.municipal_email_rate,
+        metrics.provider_errors.clone(),
+    );
     let runner = Runner::new(pool.clone(), config, uuid::Uuid::new_v4())
         .slot_group("push", lane_jobs.push)
         .slot_group("sms", lane_jobs.sms)
@@ -78,6 +85,7 @@ pub fn application_runner(
         .register::<ProcessMedia>(media.clone())
         .register::<RemoveMediaObjects>(media.clone())
         .register::<AbortUnclaimedUpload>(media)
+        .register::<SendMunicipalMessage>(messages)
         .with_evidence_upkeep(upkeep)
         .with_push_timing(metrics);
     let mut listed = burgernet_core::application::JOB_TYPES.to_vec();

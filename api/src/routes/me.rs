@@ -4,7 +4,9 @@
 use actix_web::{HttpResponse, delete, get, patch, web};
 use burgernet_core::participants::account::{self, ParticipantExport, Profile, ProfileChanges};
 use burgernet_core::vocabulary::email::EmailAddress;
-use burgernet_core::vocabulary::{Category, Channel, InvalidInput, Language, parse_display_name};
+use burgernet_core::vocabulary::{
+    Category, Channel, InvalidInput, Language, MunicipalMessageKind, parse_display_name,
+};
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::auth::Participant;
@@ -55,6 +57,9 @@ pub struct ProfilePatch {
     pub categories: Option<Vec<Category>>,
     /// "Alerts where I am". Switching it off deletes the stored position at once.
     pub alerts_where_i_am: Option<bool>,
+    /// The kinds of message from your municipality you want (`newsletter`, `prevention`), by
+    /// e-mail and in the app; empty: none.
+    pub municipal_messages: Option<Vec<MunicipalMessageKind>>,
 }
 
 impl ProfilePatch {
@@ -80,6 +85,7 @@ impl ProfilePatch {
             channels: self.channels,
             categories: self.categories,
             alerts_where_i_am: self.alerts_where_i_am,
+            municipal_messages: self.municipal_messages,
         })
     }
 }

@@ -8,10 +8,13 @@ pub mod dev;
 #[cfg(feature = "local")]
 pub mod dev_identity;
 pub mod devices;
+pub mod email_bounces;
 pub mod me;
 pub mod media_store;
+pub mod municipal_messages;
 pub mod municipalities;
 pub mod my_alerts;
+pub mod my_messages;
 pub mod operations;
 pub mod participant_management;
 pub mod participation_reports;
@@ -24,6 +27,7 @@ pub mod sign_in;
 pub mod sms_receipts;
 pub mod staff;
 pub mod tip_review;
+pub mod unsubscribe;
 
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -76,6 +80,14 @@ pub fn configure(config: &mut ServiceConfig) {
         .service(participant_management::get_participant)
         .service(participant_management::decide)
         .service(participant_management::set_approval_policy)
+        .service(municipal_messages::create_message)
+        .service(municipal_messages::list_messages)
+        .service(municipal_messages::get_message)
+        .service(municipal_messages::preview_message)
+        .service(municipal_messages::schedule_message)
+        .service(municipal_messages::cancel_message)
+        .service(unsubscribe::unsubscribe_page)
+        .service(unsubscribe::unsubscribe)
         .service(alerts::list_alerts)
         .service(alerts::preview_reach)
         .service(alerts::create_alert)
@@ -105,7 +117,11 @@ pub fn configure(config: &mut ServiceConfig) {
         .service(my_alerts::get_my_tip)
         .service(my_alerts::declare_media)
         .service(my_alerts::complete_media)
+        .service(my_messages::list_my_messages)
+        .service(my_messages::get_my_message)
+        .service(my_messages::report_opened)
         .service(sms_receipts::receive_sms_receipt)
+        .service(email_bounces::receive_bounce)
         .service(media_store::upload_object)
         .service(media_store::download_object);
 }

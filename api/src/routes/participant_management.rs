@@ -95,7 +95,7 @@ pub async fn list_participants(
 }
 
 /// A work queue of the municipality: `approval` (pending sign-ups), `verification` (e-mail
-/// unverified after a week) or `quarantine` (a channel proved undeliverable).
+/// bounced, or unverified after a week; `email_problem` says which) or `quarantine` (a channel proved undeliverable).
 ///
 /// Who may call: the municipality's relations officers, and administrators.
 #[utoipa::path(

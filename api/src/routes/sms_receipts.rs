@@ -2,7 +2,8 @@
 
 use actix_web::{HttpRequest, HttpResponse, post, web};
 use burgernet_core::alerts::sms_receipts::{ReceiptOutcome, record_sms_receipt};
-use burgernet_core::providers::sms::{SmsReceiptBody, parse_receipt, verify_receipt_signature};
+use burgernet_core::providers::sms::{SmsReceiptBody, parse_receipt};
+use burgernet_core::providers::webhook_signature;
 use burgernet_core::vocabulary::Channel;
 
 use crate::error::{ApiError, Problem};
@@ -38,7 +39,7 @@ pub async fn receive_sms_receipt(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let header = |name: &str| request.headers().get(name).and_then(|value| value.to_str().ok());
-    let verified = verify_receipt_signature(
+    let verified = webhook_signature::verify(
         &state.sms_webhook_secrets,
         header("x-signature-timestamp"),
         header("x-signature"),

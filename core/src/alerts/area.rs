@@ -10,7 +10,8 @@
 
 use diesel_async::AsyncPgConnection;
 
-use crate::db::alerts as queries;
+use crate::db::alerts::{self as queries, AreaGeometry};
+use crate::db::municipal_messages;
 use crate::ids::RegionId;
 use crate::vocabulary::InvalidInput;
 use crate::vocabulary::area::{AreaShape, DrawnArea, MIN_RADIUS_METERS};
@@ -56,6 +57,10 @@ pub enum AreaError {
     OutsideServiceArea,
     #[error("{}", outside_region_detail(.outside))]
     OutsideRegion { outside: PartOutside },
+    #[error(
+        "The area lies (partly) outside the municipality; a municipality's message concerns its own participants, so draw the area within it."
+    )]
+    OutsideMunicipality,
     #[error(transparent)]
     Database(#[from] diesel::result::Error),
 }
@@ -140,6 +145,7 @@ impl AreaError {
             Self::TooLarge { .. } => "area_too_large",
             Self::OutsideServiceArea => "area_outside_service_area",
             Self::OutsideRegion { .. } => "area_outside_region",
+            Self::OutsideMunicipality => "area_outside_municipality",
             Self::Database(_) => "internal_error",
         }
     }
@@ -172,6 +178,38 @@ pub async fn validate(
     region: RegionId,
     limits: AreaLimits,
 ) -> Result<ValidatedArea, AreaError> {
+    let geometry = build_checked(conn, drawn, limits).await?;
+    let placement = queries::place_area(conn, &geometry.wkb, region, limits.region_margin_meters).await?;
+    if !placement.inside_service_area {
+        return Err(AreaError::OutsideServiceArea);
+    }
+    if !placement.touches_region {
+        let outside = PartOutside::Entirely { surface_km2: geometry.surface_km2 };
+        return Err(AreaError::OutsideRegion { outside });
+    }
+    if placement.beyond_margin_km2 > BEYOND_MARGIN_TOLERANCE_KM2 {
+        let outside = PartOutside::BeyondMargin {
+            outside_km2: placement.beyond_margin_km2,
+            surface_km2: geometry.surface_km2,
+            margin_meters: limits.region_margin_meters,
+        };
+        return Err(AreaError::OutsideRegion { outside });
+    }
+    Ok(ValidatedArea {
+        shape: drawn.shape().clone(),
+        geometry_wkb: geometry.wkb,
+        surface_km2: geometry.surface_km2,
+    })
+}
+
+/// The checks every drawn area passes, whoever draws it: a valid geometry (the reason when not,
+/// e.g. a self-intersection and where), polygons no smaller than [`MIN_SURFACE_M2`], at most
+/// `limits.max_surface_km2`.
+async fn build_checked(
+    conn: &mut AsyncPgConnection,
+    drawn: &DrawnArea,
+    limits: AreaLimits,
+) -> Result<AreaGeometry, AreaError> {
     let geometry = queries::build_area(conn, drawn).await?;
     if let Some(reason) = geometry.invalid_reason {
         return Err(AreaError::Invalid(InvalidInput::new(
@@ -191,21 +229,35 @@ pub async fn validate(
             max_km2: limits.max_surface_km2,
         });
     }
-    let placement = queries::place_area(conn, &geometry.wkb, region, limits.region_margin_meters).await?;
-    if !placement.inside_service_area {
-        return Err(AreaError::OutsideServiceArea);
-    }
-    if !placement.touches_region {
-        let outside = PartOutside::Entirely { surface_km2: geometry.surface_km2 };
-        return Err(AreaError::OutsideRegion { outside });
-    }
-    if placement.beyond_margin_km2 > BEYOND_MARGIN_TOLERANCE_KM2 {
-        let outside = PartOutside::BeyondMargin {
-            outside_km2: placement.beyond_margin_km2,
-            surface_km2: geometry.surface_km2,
-            margin_meters: limits.region_margin_meters,
-        };
-        return Err(AreaError::OutsideRegion { outside });
+    Ok(geometry)
+}
+
+/// How far an area for a municipality's own message may reach across its border (drawing along
+/// a border is not precise).
+pub const MUNICIPALITY_MARGIN_METERS: f64 = 250.0;
+
+/// An area a municipality draws for a message to its own participants: the same checks as an
+/// alert's shape, and within the municipality (touching it, nothing of it further across its
+/// border than [`MUNICIPALITY_MARGIN_METERS`]).
+pub async fn validate_for_municipality(
+    conn: &mut AsyncPgConnection,
+    drawn: &DrawnArea,
+    municipality_cbs: &str,
+    limits: AreaLimits,
+) -> Result<ValidatedArea, AreaError> {
+    let geometry = build_checked(conn, drawn, limits).await?;
+    let placement = municipal_messages::place_in_municipality(
+        conn,
+        &geometry.wkb,
+        municipality_cbs,
+        MUNICIPALITY_MARGIN_METERS,
+    )
+    .await?;
+    let within = placement.is_some_and(|placement| {
+        placement.touches && placement.beyond_margin_km2 <= BEYOND_MARGIN_TOLERANCE_KM2
+    });
+    if !within {
+        return Err(AreaError::OutsideMunicipality);
     }
     Ok(ValidatedArea {
         shape: drawn.shape().clone(),

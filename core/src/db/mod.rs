@@ -10,6 +10,7 @@ pub mod dossier_checkpoints;
 pub mod idempotency;
 pub mod jobs;
 pub mod media;
+pub mod municipal_messages;
 pub mod participants;
 pub mod participation;
 pub mod participation_reports;

@@ -22,7 +22,7 @@ use crate::vocabulary::devices::{ApnsEnvironment, AppVersion, Locale, Platform, 
 use crate::vocabulary::email::EmailAddress;
 use crate::vocabulary::phone::PhoneNumber;
 use crate::vocabulary::places::{PlaceKind, PlaceName, PostalAddress};
-use crate::vocabulary::{Category, Channel, Language, ParticipantStatus};
+use crate::vocabulary::{Category, Channel, Language, MunicipalMessageKind, ParticipantStatus};
 
 /// The participant's row, as stored.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -42,6 +42,10 @@ pub struct ParticipantRow {
     pub municipality_cbs: Option<String>,
     pub status_changed_at: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
+    /// The kinds of municipal message the participant opted in to.
+    pub municipal_messages: Vec<MunicipalMessageKind>,
+    /// When a municipal message to the address bounced (the address is unverified since).
+    pub email_bounced_at: Option<DateTime<Utc>>,
 }
 
 /// The participant with this number, created (active, with default choices) if there is none.
@@ -106,6 +110,8 @@ pub struct ProfileUpdate {
     pub channels: Option<Vec<Channel>>,
     pub categories: Option<Vec<Category>>,
     pub live_location_enabled: Option<bool>,
+    pub municipal_messages: Option<Vec<MunicipalMessageKind>>,
+    pub email_bounced_at: Option<Option<DateTime<Utc>>>,
 }
 
 impl ProfileUpdate {
@@ -120,6 +126,8 @@ impl ProfileUpdate {
             channels,
             categories,
             live_location_enabled,
+            municipal_messages,
+            email_bounced_at,
         } = self;
         display_name.is_none()
             && email.is_none()
@@ -129,6 +137,8 @@ impl ProfileUpdate {
             && channels.is_none()
             && categories.is_none()
             && live_location_enabled.is_none()
+            && municipal_messages.is_none()
+            && email_bounced_at.is_none()
     }
 }
 
@@ -231,7 +241,7 @@ pub async fn confirm_email_verification(
             .filter(participants::email.eq(&email))
             .filter(participants::erased_at.is_null()),
     )
-    .set(participants::email_verified_at.eq(now))
+    .set((participants::email_verified_at.eq(now), participants::email_bounced_at.eq(None::<DateTime<Utc>>)))
     .returning(participants::language)
     .get_result(conn)
     .await
@@ -734,6 +744,7 @@ pub async fn erase(conn: &mut AsyncPgConnection, participant: ParticipantId) -> 
     diesel::delete(devices::table.filter(devices::participant_id.eq(id))).execute(conn).await?;
     diesel::delete(live_locations::table.find(id)).execute(conn).await?;
     super::tips::detach_participant(conn, id).await?;
+    super::municipal_messages::forget_participant(conn, participant).await?;
     diesel::delete(email_verifications::table.filter(email_verifications::participant_id.eq(id)))
         .execute(conn)
         .await?;
@@ -747,6 +758,8 @@ pub async fn erase(conn: &mut AsyncPgConnection, participant: ParticipantId) -> 
             participants::email.eq(None::<String>),
             participants::email_verified_at.eq(None::<DateTime<Utc>>),
             participants::email_set_at.eq(None::<DateTime<Utc>>),
+            participants::email_bounced_at.eq(None::<DateTime<Utc>>),
+            participants::municipal_messages.eq(Vec::<MunicipalMessageKind>::new()),
             participants::live_location_enabled.eq(false),
             participants::status.eq(ParticipantStatus::Removed),
             participants::status_changed_at.eq(now),
@@ -828,7 +841,8 @@ pub struct ParticipantFilter<'a> {
     pub statuses: Option<Vec<ParticipantStatus>>,
     pub phone_number: Option<&'a PhoneNumber>,
     pub postcode: Option<&'a str>,
-    /// Only those with an e-mail address set before this moment and still unverified.
+    /// Only those whose e-mail address bounced, or was set before this moment and is still
+    /// unverified.
     pub email_unverified_since: Option<DateTime<Utc>>,
     pub limit: i64,
     pub offset: i64,
@@ -839,30 +853,31 @@ pub async fn list_for_municipality(
     conn: &mut AsyncPgConnection,
     filter: &ParticipantFilter<'_>,
 ) -> QueryResult<(Vec<ParticipantRow>, i64)> {
-    let query = || {
-        let mut query = participants::table
-            .filter(participants::municipality_cbs.eq(filter.municipality_cbs))
-            .filter(participants::erased_at.is_null())
-            .into_boxed();
-        if let Some(statuses) = &filter.statuses {
-            query = query.filter(participants::status.eq_any(statuses.clone()));
-        }
-        if let Some(phone) = filter.phone_number {
-            query = query.filter(participants::phone_number.eq(phone));
-        }
-        if let Some(postcode) = filter.postcode {
-            query =
-                query.filter(participants::id.eq_any(
+    let query =
+        || {
+            let mut query = participants::table
+                .filter(participants::municipality_cbs.eq(filter.municipality_cbs))
+                .filter(participants::erased_at.is_null())
+                .into_boxed();
+            if let Some(statuses) = &filter.statuses {
+                query = query.filter(participants::status.eq_any(statuses.clone()));
+            }
+            if let Some(phone) = filter.phone_number {
+                query = query.filter(participants::phone_number.eq(phone));
+            }
+            if let Some(postcode) = filter.postcode {
+                query = query.filter(participants::id.eq_any(
                     places::table.filter(places::postcode.eq(postcode)).select(places::participant_id),
                 ));
-        }
-        if let Some(since) = filter.email_unverified_since {
-            query = query
-                .filter(participants::email_verified_at.is_null())
-                .filter(participants::email_set_at.le(since));
-        }
-        query
-    };
+            }
+            if let Some(since) = filter.email_unverified_since {
+                query =
+                    query.filter(participants::email_bounced_at.is_not_null().or(
+                        participants::email_verified_at.is_null().and(participants::email_set_at.le(since)),
+                    ));
+            }
+            query
+        };
     let total = query().count().get_result(conn).await?;
     let rows = query()
         .order((participants::created_at, participants::id))

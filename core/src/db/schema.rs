@@ -70,6 +70,8 @@ diesel::table! {
         erased_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        municipal_messages -> Array<Text>,
+        email_bounced_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -454,7 +456,51 @@ diesel::joinable!(alert_dossier -> alerts (alert_id));
 diesel::joinable!(reach_previews -> regions (region_id));
 diesel::joinable!(alert_rollups -> alerts (alert_id));
 diesel::joinable!(alert_rollups -> regions (region_id));
+diesel::table! {
+    use diesel::sql_types::*;
+    use super::sql_types::Geometry;
+
+    municipal_messages (id) {
+        id -> Uuid,
+        municipality_cbs -> Text,
+        kind -> Text,
+        channels -> Array<Text>,
+        texts -> Jsonb,
+        area -> Nullable<Geometry>,
+        status -> Text,
+        send_at -> Nullable<Timestamptz>,
+        created_by_subject -> Text,
+        created_by_name -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        sending_started_at -> Nullable<Timestamptz>,
+        sent_at -> Nullable<Timestamptz>,
+        cancelled_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    municipal_message_recipients (message_id, participant_id, channel) {
+        message_id -> Uuid,
+        participant_id -> Uuid,
+        channel -> Text,
+        state -> Text,
+        failure_code -> Nullable<Text>,
+        provider_message_id -> Nullable<Text>,
+        unsubscribe_token_hash -> Nullable<Bytea>,
+        sent_at -> Nullable<Timestamptz>,
+        bounced_at -> Nullable<Timestamptz>,
+        unsubscribed_at -> Nullable<Timestamptz>,
+        opened_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::joinable!(municipal_message_recipients -> municipal_messages (message_id));
+diesel::joinable!(municipal_message_recipients -> participants (participant_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
+    municipal_messages,
+    municipal_message_recipients,
     regions,
     municipalities,
     background_jobs,

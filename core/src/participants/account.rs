@@ -24,7 +24,9 @@ use crate::vocabulary::phone::PhoneNumber;
 use crate::vocabulary::places::{
     MAX_PLACES_PER_PARTICIPANT, PlaceKind, PlaceName, Position, PostalAddress, TimeWindow, Weekday,
 };
-use crate::vocabulary::{Category, Channel, InvalidInput, Language, ParticipantStatus, SessionEnd};
+use crate::vocabulary::{
+    Category, Channel, InvalidInput, Language, MunicipalMessageKind, ParticipantStatus, SessionEnd,
+};
 
 /// Push devices one participant may register (phones, tablets).
 pub const MAX_DEVICES_PER_PARTICIPANT: i64 = 10;
@@ -84,6 +86,9 @@ pub struct Profile {
     pub categories: Vec<Category>,
     /// "Alerts where I am": whether the app shares its latest position.
     pub alerts_where_i_am: bool,
+    /// The kinds of message from the municipality the participant wants (by e-mail and in the
+    /// app); none until they opt in.
+    pub municipal_messages: Vec<MunicipalMessageKind>,
     /// CBS code of the municipality that manages the participant (that of their home, else of
     /// their first place); none before the first place.
     pub municipality: Option<String>,
@@ -103,6 +108,7 @@ impl Profile {
             channels: row.channels,
             categories: row.categories,
             alerts_where_i_am: row.live_location_enabled,
+            municipal_messages: row.municipal_messages,
             municipality: row.municipality_cbs,
             created_at: row.created_at,
         }
@@ -118,6 +124,7 @@ pub struct ProfileChanges {
     pub channels: Option<Vec<Channel>>,
     pub categories: Option<Vec<Category>>,
     pub alerts_where_i_am: Option<bool>,
+    pub municipal_messages: Option<Vec<MunicipalMessageKind>>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -248,6 +255,7 @@ pub async fn update_profile(
             channels: changes.channels.map(|channels| crate::vocabulary::distinct(&channels)),
             categories: changes.categories.map(|categories| crate::vocabulary::distinct(&categories)),
             live_location_enabled: changes.alerts_where_i_am,
+            municipal_messages: changes.municipal_messages.map(|kinds| crate::vocabulary::distinct(&kinds)),
             ..Default::default()
         };
         let mut send_verification = false;
@@ -261,6 +269,8 @@ pub async fn update_profile(
             update.email_set_at = Some(email.as_ref().map(|_| Utc::now()));
             update.email = Some(email);
             update.email_verified_at = Some(None);
+            // A new address has not bounced.
+            update.email_bounced_at = Some(None);
         }
         queries::update_profile(conn, participant, &update).await?;
         if changes.alerts_where_i_am == Some(false) {

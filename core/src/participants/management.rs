@@ -37,9 +37,25 @@ pub struct ParticipantSummary {
     pub display_name: Option<String>,
     pub email: Option<EmailAddress>,
     pub email_verified: bool,
+    /// Why the e-mail address needs attention (and the participant is, after the week's grace for
+    /// a new address, in the verification queue); none when it is verified or there is none.
+    pub email_problem: Option<EmailProblem>,
+    /// When a municipal message to the address bounced.
+    pub email_bounced_at: Option<DateTime<Utc>>,
     pub municipality: Option<String>,
     pub signed_up_at: DateTime<Utc>,
     pub status_changed_at: DateTime<Utc>,
+}
+
+/// Why a participant's e-mail address needs attention.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EmailProblem {
+    /// "E-mail bounced": the mail provider reported a message to it undeliverable; it gets no
+    /// mail until the participant confirms it again or sets another.
+    EmailBounced,
+    /// The participant has not confirmed it through the link sent to it.
+    EmailUnverified,
 }
 
 impl ParticipantSummary {
@@ -49,6 +65,12 @@ impl ParticipantSummary {
             status: row.status,
             phone_number: row.phone_number.expect("not erased"),
             display_name: row.display_name,
+            email_problem: match (&row.email, row.email_verified_at, row.email_bounced_at) {
+                (Some(_), _, Some(_)) => Some(EmailProblem::EmailBounced),
+                (Some(_), None, None) => Some(EmailProblem::EmailUnverified),
+                _ => None,
+            },
+            email_bounced_at: row.email_bounced_at,
             email: row.email,
             email_verified: row.email_verified_at.is_some(),
             municipality: row.municipality_cbs,
@@ -74,7 +96,7 @@ pub struct ParticipantRecord {
 pub enum Queue {
     /// Pending sign-ups and moves into a municipality that requires approval.
     Approval,
-    /// Active participants whose e-mail address is still unverified after a week.
+    /// Active participants whose e-mail address bounced, or is still unverified after a week.
     Verification,
     /// Participants with a channel that proved undeliverable.
     Quarantine,
@@ -115,7 +137,7 @@ impl Page {
     }
 
     /// Items before this page: at most 99,999,900, so it cannot overflow.
-    fn offset(self) -> i64 {
+    pub fn offset(self) -> i64 {
         (self.number - 1) * self.size
     }
 }

@@ -193,8 +193,12 @@ impl Messaging {
     async fn send(&self, recipient: &Recipient, text: Text, reference: &str) -> Result<(), DeliveryError> {
         match recipient {
             Recipient::Email(address) => {
-                let message =
-                    EmailMessage { to: address.clone(), subject: text.subject.into(), text_body: text.body };
+                let message = EmailMessage {
+                    to: address.clone(),
+                    subject: text.subject.into(),
+                    text_body: text.body,
+                    unsubscribe_url: None,
+                };
                 self.email.send(&message).await?;
             }
             Recipient::Sms(phone) => {

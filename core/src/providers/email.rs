@@ -25,6 +25,7 @@ use lettre::transport::smtp::Error as SmtpError;
 use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
 use super::ProviderAnswer;
+use super::webhook_signature::parse_webhook_secret;
 use crate::env::{ConfigError, Env, parse};
 #[cfg(feature = "local")]
 use crate::outbox::{LocalOutbox, OutboxChannel, OutgoingMessage};
@@ -41,6 +42,10 @@ pub struct EmailMessage {
     pub subject: String,
     /// Plain text; may hold a verification link, so it never appears in errors or logs.
     pub text_body: String,
+    /// For mail the participant asked for (newsletters): the HTTPS URL that unsubscribes them
+    /// with one POST, sent as `List-Unsubscribe` with `List-Unsubscribe-Post` (RFC 8058). It
+    /// holds a token, so it never appears in logs.
+    pub unsubscribe_url: Option<String>,
 }
 
 impl fmt::Debug for EmailMessage {
@@ -49,6 +54,7 @@ impl fmt::Debug for EmailMessage {
             .field("to", &self.to)
             .field("subject", &self.subject)
             .field("text_body", &format_args!("[{} characters]", self.text_body.chars().count()))
+            .field("unsubscribe_url", &self.unsubscribe_url.as_ref().map(|_| "[a one-click link]"))
             .finish()
     }
 }
@@ -123,7 +129,11 @@ impl EmailSender {
                     recipient: message.to.as_str().to_string(),
                     subject: Some(message.subject.clone()),
                     body: message.text_body.clone(),
-                    metadata: serde_json::json!({ "from": DEFAULT_FROM, "message_id": message_id }),
+                    metadata: serde_json::json!({
+                        "from": DEFAULT_FROM,
+                        "message_id": message_id,
+                        "list_unsubscribe": message.unsubscribe_url,
+                    }),
                 });
                 Ok(SentEmail { message_id })
             }
@@ -139,12 +149,17 @@ pub struct SmtpConfig {
     pub from: Mailbox,
     /// The longest sending one message may take, from connecting to the server's acceptance.
     pub timeout: Duration,
+    /// What the mail provider signs its bounce reports with (`BURGERNET_EMAIL_WEBHOOK_SECRET`,
+    /// and during a rotation `BURGERNET_EMAIL_WEBHOOK_PREVIOUS_SECRET`); none: every report is
+    /// refused.
+    pub webhook_secrets: Vec<Secret<String>>,
 }
 
 impl SmtpConfig {
     /// Reads `BURGERNET_SMTP_URL` (unset: `Ok(None)`, no SMTP server configured),
     /// `BURGERNET_EMAIL_FROM` (default `Burgernet <noreply@burgernet.nl>`) and
-    /// `BURGERNET_SMTP_TIMEOUT` (default `10s`).
+    /// `BURGERNET_SMTP_TIMEOUT` (default `10s`), and the bounce webhook's secrets
+    /// (`BURGERNET_EMAIL_WEBHOOK_SECRET`, `BURGERNET_EMAIL_WEBHOOK_PREVIOUS_SECRET`).
     ///
     /// The URL takes lettre's forms: `smtps://user:pass@host:465` (implicit TLS),
     /// `smtp://user:pass@host:587?tls=required` (STARTTLS), or `smtp://host:25` (plain, for a
@@ -157,6 +172,11 @@ impl SmtpConfig {
             url,
             from: env.or("BURGERNET_EMAIL_FROM", default_from(), parse_mailbox)?,
             timeout: env.or("BURGERNET_SMTP_TIMEOUT", Duration::from_secs(10), parse::duration)?,
+            webhook_secrets: env
+                .optional("BURGERNET_EMAIL_WEBHOOK_SECRET", parse_webhook_secret)?
+                .into_iter()
+                .chain(env.optional("BURGERNET_EMAIL_WEBHOOK_PREVIOUS_SECRET", parse_webhook_secret)?)
+                .collect(),
         }))
     }
 }
@@ -263,7 +283,7 @@ impl SmtpMailer {
         })?;
         let this = &*self.inner;
         let message_id = format!("<{}@{}>", uuid::Uuid::new_v4(), this.from.email.domain());
-        let email = Message::builder()
+        let mut email = Message::builder()
             .from(this.from.clone())
             .to(Mailbox::new(None, to))
             // A line break in the subject would end the header; templates never mean one.
@@ -275,7 +295,23 @@ impl SmtpMailer {
                 HeaderName::new_from_ascii_str("Auto-Submitted"),
                 "auto-generated".into(),
             ))
-            .header(ContentType::TEXT_PLAIN)
+            .header(ContentType::TEXT_PLAIN);
+        if let Some(url) = &message.unsubscribe_url {
+            // RFC 8058: the link in angle brackets, and the body a one-click POST sends.
+            if !url.starts_with("https://") && !url.starts_with("http://") || url.contains(['<', '>', ' ']) {
+                return Err(EmailError::unsendable("the unsubscribe link is not an HTTP(S) URL"));
+            }
+            email = email
+                .raw_header(HeaderValue::new(
+                    HeaderName::new_from_ascii_str("List-Unsubscribe"),
+                    format!("<{url}>"),
+                ))
+                .raw_header(HeaderValue::new(
+                    HeaderName::new_from_ascii_str("List-Unsubscribe-Post"),
+                    "List-Unsubscribe=One-Click".into(),
+                ));
+        }
+        let email = email
             .body(message.text_body.clone())
             .map_err(|error| EmailError::unsendable(format!("the message cannot be built: {error}")))?;
 
@@ -445,6 +481,7 @@ mod tests {
             url: Secret::new("smtp://mailer:hunter2@127.0.0.1:2525".into()),
             from: default_from(),
             timeout: Duration::from_secs(1),
+            webhook_secrets: Vec::new(),
         };
         let sender = EmailSender::Smtp(SmtpMailer::new(config).unwrap());
         assert!(!format!("{sender:?}").contains("hunter2"), "{sender:?}");
@@ -460,6 +497,7 @@ mod tests {
                 url: Secret::new(url.into()),
                 from: default_from(),
                 timeout: Duration::from_secs(1),
+                webhook_secrets: Vec::new(),
             };
             SmtpMailer::new(config).unwrap_or_else(|error| panic!("{url}: {error}"));
         }
@@ -471,6 +509,7 @@ mod tests {
             to: EmailAddress::parse("jan.jansen@example.nl").unwrap(),
             subject: "Bevestig uw e-mailadres".into(),
             text_body: "https://burgernet.nl/verify?token=secret-token".into(),
+            unsubscribe_url: None,
         };
         let printed = format!("{message:?}");
         assert!(!printed.contains("secret-token") && !printed.contains("jan.jansen"), "{printed}");

@@ -27,6 +27,7 @@ pub mod push;
 pub mod sms;
 pub mod sms_text;
 mod tls;
+pub mod webhook_signature;
 
 use crate::vocabulary::devices::{ApnsEnvironment, Platform};
 pub use answer::ProviderAnswer;

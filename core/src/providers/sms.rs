@@ -53,13 +53,14 @@
 //! - `status` is `delivered`, `failed` or `expired` (the network gave up within the message's
 //!   validity); `error_code` says why a message failed. Codes in [`PERMANENT_FAILURE_CODES`] mean
 //!   the number will never receive SMS: the number is dead, not the network busy.
-//! - A timestamp more than [`RECEIPT_MAX_CLOCK_SKEW`] away from our clock is refused, so a
-//!   recorded receipt cannot be replayed later; the signature is compared in constant time.
+//! - The signature is that of all our webhooks (`super::webhook_signature`): a timestamp more
+//!   than 5 minutes away from our clock is refused, so a recorded receipt cannot be replayed
+//!   later; the signature is compared in constant time.
 //! - We answer `204` when the receipt was recorded and `202` when we know no such message (so the
 //!   gateway stops retrying), `401` for a bad signature and `422` for a body that is not a
 //!   receipt. Gateways retry anything else.
 //!
-//! [`verify_receipt_signature`] and [`parse_receipt`] do the checking; [`receipt_signature`]
+//! `webhook_signature::verify` and [`parse_receipt`] do the checking; `webhook_signature::sign`
 //! computes the header the way the gateway does.
 
 use std::fmt;
@@ -74,11 +75,10 @@ use hyper::{Method, Request, StatusCode, Uri};
 use serde::Deserialize;
 
 use chrono::{DateTime, Utc};
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
 
 use super::ProviderAnswer;
 use super::http1::Http1Client;
+use super::webhook_signature::parse_webhook_secret;
 use crate::env::{ConfigError, Env, parse};
 #[cfg(feature = "local")]
 use crate::outbox::{LocalOutbox, OutboxChannel, OutgoingMessage};
@@ -238,18 +238,6 @@ impl SmsGatewayConfig {
     /// The secrets a receipt may be signed with, current first.
     pub fn webhook_secrets(&self) -> Vec<Secret<String>> {
         std::iter::once(self.webhook_secret.clone()).chain(self.previous_webhook_secret.clone()).collect()
-    }
-}
-
-/// The shortest webhook secret we accept: enough that it cannot be guessed.
-pub const MIN_WEBHOOK_SECRET_CHARS: usize = 32;
-
-/// A webhook secret: at least [`MIN_WEBHOOK_SECRET_CHARS`] characters.
-pub fn parse_webhook_secret(raw: &str) -> Result<Secret<String>, String> {
-    if raw.chars().count() >= MIN_WEBHOOK_SECRET_CHARS {
-        Ok(Secret::new(raw.to_string()))
-    } else {
-        Err(format!("must be at least {MIN_WEBHOOK_SECRET_CHARS} characters long"))
     }
 }
 
@@ -453,9 +441,6 @@ pub(super) fn retry_after(headers: &header::HeaderMap) -> Option<Duration> {
 pub const PERMANENT_FAILURE_CODES: [&str; 3] =
     ["unknown_subscriber", "invalid_number", "absent_subscriber_permanent"];
 
-/// How far a receipt's `X-Signature-Timestamp` may be from our clock, either way.
-pub const RECEIPT_MAX_CLOCK_SKEW: Duration = Duration::from_secs(5 * 60);
-
 /// What the gateway reports about a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -516,22 +501,6 @@ impl SmsReceipt {
     }
 }
 
-/// Why a receipt's signature was not accepted. The texts hold neither the secret nor the
-/// signature.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum SignatureError {
-    #[error("the X-Signature-Timestamp or X-Signature header is missing")]
-    Missing,
-    #[error("X-Signature-Timestamp is not a number of seconds since 1970")]
-    MalformedTimestamp,
-    #[error("X-Signature-Timestamp is more than 5 minutes away from our clock")]
-    Stale,
-    #[error("X-Signature is not of the form sha256=<64 hex digits>")]
-    MalformedSignature,
-    #[error("X-Signature does not match the body")]
-    Mismatch,
-}
-
 /// A body that is not a delivery receipt. The text points at the problem without repeating the
 /// body.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -540,72 +509,13 @@ pub struct InvalidReceipt {
     pub detail: String,
 }
 
-type HmacSha256 = Hmac<Sha256>;
-
-fn receipt_mac(secret: &[u8], timestamp: &str, body: &[u8]) -> HmacSha256 {
-    let mut mac = HmacSha256::new_from_slice(secret).expect("HMAC takes any key length");
-    mac.update(timestamp.as_bytes());
-    mac.update(b".");
-    mac.update(body);
-    mac
-}
-
-/// The `X-Signature` value for `body` sent at `timestamp` (unix seconds): `sha256=<hex>`.
-pub fn receipt_signature(secret: &[u8], timestamp: i64, body: &[u8]) -> String {
-    let digest = receipt_mac(secret, &timestamp.to_string(), body).finalize().into_bytes();
-    let hex: String = digest.iter().map(|byte| format!("{byte:02x}")).collect();
-    format!("sha256={hex}")
-}
-
-/// Checks a receipt's `X-Signature-Timestamp` (`timestamp`) and `X-Signature` (`signature`)
-/// against the raw body, at `now`. `secrets` are the current one and, during a rotation, the one
-/// being replaced; the signature must match one of them.
-pub fn verify_receipt_signature(
-    secrets: &[Secret<String>],
-    timestamp: Option<&str>,
-    signature: Option<&str>,
-    body: &[u8],
-    now: DateTime<Utc>,
-) -> Result<(), SignatureError> {
-    let (Some(timestamp), Some(signature)) = (timestamp, signature) else {
-        return Err(SignatureError::Missing);
-    };
-    if timestamp.is_empty() || timestamp.len() > 12 || !timestamp.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(SignatureError::MalformedTimestamp);
-    }
-    let sent: i64 = timestamp.parse().map_err(|_| SignatureError::MalformedTimestamp)?;
-    let skew = now.timestamp().abs_diff(sent);
-    if skew > RECEIPT_MAX_CLOCK_SKEW.as_secs() {
-        return Err(SignatureError::Stale);
-    }
-    let expected = signature
-        .strip_prefix("sha256=")
-        .and_then(decode_hex)
-        .filter(|bytes| bytes.len() == 32)
-        .ok_or(SignatureError::MalformedSignature)?;
-    let signed_by_one = secrets.iter().any(|secret| {
-        receipt_mac(secret.expose().as_bytes(), timestamp, body).verify_slice(&expected).is_ok()
-    });
-    if signed_by_one { Ok(()) } else { Err(SignatureError::Mismatch) }
-}
-
-fn decode_hex(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) {
-        return None;
-    }
-    text.as_bytes()
-        .chunks(2)
-        .map(|pair| u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok())
-        .collect()
-}
-
 /// An id, reference or error code as the gateway sends it: 1 to 128 printable ASCII characters
 /// without spaces. Anything else is not what the protocol sends (and might be personal data).
 fn is_token(text: &str) -> bool {
     (1..=128).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_graphic())
 }
 
-/// Reads a receipt's body (after [`verify_receipt_signature`]).
+/// Reads a receipt's body (after its signature was verified).
 pub fn parse_receipt(body: &[u8]) -> Result<SmsReceipt, InvalidReceipt> {
     let wire: SmsReceiptBody = serde_json::from_slice(body).map_err(|error| {
         // serde's own text may quote the body; its category and position are enough.
@@ -639,8 +549,16 @@ pub fn parse_receipt(body: &[u8]) -> Result<SmsReceipt, InvalidReceipt> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::providers::webhook_signature::{SignatureError, sign, verify};
 
     const WEBHOOK_SECRET: &str = "a-webhook-secret-of-at-least-32-chars";
+
+    const RECEIPT: &str =
+        r#"{"id":"msg-1","reference":"delivery-42","status":"delivered","at":"2026-11-30T16:48:01Z"}"#;
+
+    fn now() -> DateTime<Utc> {
+        "2026-11-30T16:50:00Z".parse().unwrap()
+    }
 
     fn env(pairs: &[(&str, &str)]) -> Env {
         Env::from_pairs(pairs.iter().copied())
@@ -841,61 +759,6 @@ mod tests {
         );
     }
 
-    fn secret() -> Secret<String> {
-        Secret::new(WEBHOOK_SECRET.into())
-    }
-
-    const RECEIPT: &str =
-        r#"{"id":"msg-1","reference":"delivery-42","status":"delivered","at":"2026-11-30T16:48:01Z"}"#;
-
-    fn now() -> DateTime<Utc> {
-        "2026-11-30T16:50:00Z".parse().unwrap()
-    }
-
-    fn verify(timestamp: i64, signature: &str, body: &str) -> Result<(), SignatureError> {
-        verify_receipt_signature(
-            &[secret()],
-            Some(&timestamp.to_string()),
-            Some(signature),
-            body.as_bytes(),
-            now(),
-        )
-    }
-
-    #[test]
-    fn the_signature_is_the_hmac_of_timestamp_dot_body() {
-        // Computed independently: printf '1764521400.{}' | openssl dgst -sha256 -hmac <secret>
-        assert_eq!(
-            receipt_signature(WEBHOOK_SECRET.as_bytes(), 1764521400, b"{}"),
-            "sha256=45da73e1348fbcd431517814a94a212baeb6d409a0c1008f7d4d950e69589eae"
-        );
-    }
-
-    #[test]
-    fn a_fresh_correct_signature_is_accepted() {
-        let at = now().timestamp();
-        let signature = receipt_signature(WEBHOOK_SECRET.as_bytes(), at, RECEIPT.as_bytes());
-        assert_eq!(verify(at, &signature, RECEIPT), Ok(()));
-        assert_eq!(verify(at, &signature.to_uppercase().replace("SHA256=", "sha256="), RECEIPT), Ok(()));
-        let four_minutes = 4 * 60;
-        for sent in [at - four_minutes, at + four_minutes] {
-            let signature = receipt_signature(WEBHOOK_SECRET.as_bytes(), sent, RECEIPT.as_bytes());
-            assert_eq!(verify(sent, &signature, RECEIPT), Ok(()), "{sent}");
-        }
-    }
-
-    #[test]
-    fn a_wrong_key_body_or_timestamp_is_a_mismatch() {
-        let at = now().timestamp();
-        let signature = receipt_signature(WEBHOOK_SECRET.as_bytes(), at, RECEIPT.as_bytes());
-        let other_key =
-            receipt_signature(b"another-secret-of-at-least-32-characters", at, RECEIPT.as_bytes());
-        assert_eq!(verify(at, &other_key, RECEIPT), Err(SignatureError::Mismatch));
-        let tampered = RECEIPT.replace("delivered", "failed");
-        assert_eq!(verify(at, &signature, &tampered), Err(SignatureError::Mismatch));
-        assert_eq!(verify(at - 1, &signature, RECEIPT), Err(SignatureError::Mismatch));
-    }
-
     #[test]
     fn during_a_rotation_receipts_signed_with_either_secret_are_accepted() {
         const NEXT: &str = "the-next-webhook-secret-of-32-chars-or-more";
@@ -909,8 +772,8 @@ mod tests {
         .unwrap();
         let at = now().timestamp();
         let check = |key: &str| {
-            let signature = receipt_signature(key.as_bytes(), at, RECEIPT.as_bytes());
-            verify_receipt_signature(
+            let signature = sign(key.as_bytes(), at, RECEIPT.as_bytes());
+            verify(
                 &config.webhook_secrets(),
                 Some(&at.to_string()),
                 Some(&signature),
@@ -922,43 +785,6 @@ mod tests {
         assert_eq!(check(WEBHOOK_SECRET), Ok(()));
         assert_eq!(check("a-third-secret-that-was-never-configured"), Err(SignatureError::Mismatch));
         assert!(!format!("{config:?}").contains(WEBHOOK_SECRET));
-    }
-
-    #[test]
-    fn a_timestamp_more_than_five_minutes_off_is_stale() {
-        let at = now().timestamp();
-        for sent in [at - 301, at + 301, 0] {
-            let signature = receipt_signature(WEBHOOK_SECRET.as_bytes(), sent, RECEIPT.as_bytes());
-            assert_eq!(verify(sent, &signature, RECEIPT), Err(SignatureError::Stale), "{sent}");
-        }
-    }
-
-    #[test]
-    fn missing_and_malformed_headers_are_refused() {
-        let check = |timestamp: Option<&str>, signature: Option<&str>| {
-            verify_receipt_signature(&[secret()], timestamp, signature, RECEIPT.as_bytes(), now())
-        };
-        let at = now().timestamp().to_string();
-        let good = receipt_signature(WEBHOOK_SECRET.as_bytes(), now().timestamp(), RECEIPT.as_bytes());
-        assert_eq!(check(None, Some(&good)), Err(SignatureError::Missing));
-        assert_eq!(check(Some(&at), None), Err(SignatureError::Missing));
-        for timestamp in ["", "-1", "1.5", "soon", "99999999999999999999"] {
-            assert_eq!(
-                check(Some(timestamp), Some(&good)),
-                Err(SignatureError::MalformedTimestamp),
-                "{timestamp}"
-            );
-        }
-        let hex = good.trim_start_matches("sha256=");
-        for signature in
-            [hex.to_string(), format!("sha1={hex}"), "sha256=zz".into(), format!("sha256={hex}00")]
-        {
-            assert_eq!(
-                check(Some(&at), Some(&signature)),
-                Err(SignatureError::MalformedSignature),
-                "{signature}"
-            );
-        }
     }
 
     #[test]
@@ -1022,11 +848,5 @@ mod tests {
             let text = error.to_string();
             assert!(!text.contains("+31") && !text.contains("yesterday") && !text.contains("read"), "{text}");
         }
-    }
-
-    #[test]
-    fn webhook_secrets_must_be_long() {
-        assert!(parse_webhook_secret(&"x".repeat(31)).is_err());
-        assert_eq!(parse_webhook_secret(&"x".repeat(32)).unwrap().expose().len(), 32);
     }
 }

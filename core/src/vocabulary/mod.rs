@@ -209,6 +209,33 @@ text_enum!(
 );
 
 text_enum!(
+    /// A kind of message a municipality sends its own participants (Burgernetmail); participants
+    /// opt in to each kind on its own.
+    MunicipalMessageKind {
+        /// News about Burgernet and the municipality, a few times a year.
+        Newsletter => "newsletter",
+        /// A non-urgent call to watch out, e.g. after a series of burglaries in a neighbourhood.
+        Prevention => "prevention",
+    }
+);
+
+text_enum!(
+    /// Where a municipal message stands.
+    MunicipalMessageStatus {
+        /// Written, not yet scheduled; may still be changed by scheduling it.
+        Draft => "draft",
+        /// Waits for its time to be sent; may still be cancelled.
+        Scheduled => "scheduled",
+        /// Its recipients were taken and it is going out.
+        Sending => "sending",
+        /// Went to every recipient (or failed for some, for good).
+        Sent => "sent",
+        /// Cancelled before it was sent; nobody received it.
+        Cancelled => "cancelled",
+    }
+);
+
+text_enum!(
     /// The alert categories a participant wants (the four domains of the seeds).
     Category {
         /// Prevention, road closures, forest fire risk.

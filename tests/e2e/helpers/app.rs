@@ -26,6 +26,7 @@ use burgernet_core::ids::{ParticipantId, SessionId};
 use burgernet_core::media::MediaSettings;
 use burgernet_core::media::store::MediaStore;
 use burgernet_core::media::video::VideoTools;
+use burgernet_core::messages::AllowedChannels;
 use burgernet_core::metrics::{self, DeliveryMetrics};
 use burgernet_core::outbox::LocalOutbox;
 use burgernet_core::participants::notices::MessagingConfig;
@@ -87,6 +88,8 @@ pub struct TestAppOptions {
     /// Limits on event streams (the defaults of the environment).
     pub event_streams: EventStreamSettings,
     pub reports: ReportSettings,
+    /// Which channels each kind of municipal message may use (the default of the environment).
+    pub municipal_message_channels: AllowedChannels,
 }
 
 impl Default for TestAppOptions {
@@ -109,6 +112,7 @@ impl Default for TestAppOptions {
             media_store: None,
             event_streams: EventStreamSettings::from_env(&Env::default()).unwrap(),
             reports: ReportSettings::default(),
+            municipal_message_channels: AllowedChannels::default(),
         }
     }
 }
@@ -234,6 +238,7 @@ impl TestApp {
             media: options.media,
             event_streams: options.event_streams,
             reports: options.reports,
+            municipal_message_channels: options.municipal_message_channels.clone(),
             console: ConsoleConfig {
                 oidc_issuer: staff_token_issuer.clone(),
                 oidc_client_id: "burgernet-console".into(),

@@ -45,6 +45,9 @@ const IDLE_LIMIT: Duration = Duration::from_secs(60);
 const MAX_LINE: usize = 4096;
 /// Advertised with `SIZE`; larger messages get 552.
 const MAX_MESSAGE: usize = 10 * 1024 * 1024;
+/// What the mail provider signs its bounce reports with in `smtp_config()`.
+pub const BOUNCE_WEBHOOK_SECRET: &str = "test-mail-provider-bounce-webhook-secret";
+
 /// The sender address `smtp_config()` uses.
 pub const FROM: &str = "Burgernet <noreply@burgernet.nl>";
 
@@ -166,6 +169,7 @@ impl SmtpSink {
             url: Secret::new(self.url()),
             from: FROM.parse().expect("a valid sender"),
             timeout: Duration::from_secs(5),
+            webhook_secrets: vec![Secret::new(BOUNCE_WEBHOOK_SECRET.into())],
         }
     }
 

@@ -122,6 +122,7 @@ pub async fn email(ctx: &DeliveryContext, address: Option<&EmailAddress>, render
         to: address.clone(),
         subject: rendered.email_subject.clone(),
         text_body: rendered.email_body.clone(),
+        unsubscribe_url: None,
     };
     match ctx.email.send(&message).await {
         Ok(sent) => HandOver::Sent { provider_message_id: Some(sent.message_id) },

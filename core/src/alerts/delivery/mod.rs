@@ -67,6 +67,9 @@ pub struct DeliverySettings {
     pub fcm_rate: Option<Rate>,
     pub sms_rate: Option<Rate>,
     pub email_rate: Option<Rate>,
+    /// Municipal messages' e-mail (newsletters), shared by every worker process, so they never
+    /// crowd out alerts at the mail server.
+    pub municipal_email_rate: Rate,
     /// Connections that cut a wave's recipients into batches at the same time.
     pub cutters: usize,
 }
@@ -87,6 +90,7 @@ impl Default for DeliverySettings {
             fcm_rate: Some(Rate { per_second: 600_000.0 / 60.0 }),
             sms_rate: Some(Rate { per_second: 200.0 }),
             email_rate: Some(Rate { per_second: 20.0 }),
+            municipal_email_rate: Rate { per_second: 20.0 },
             cutters: 2,
         }
     }
