@@ -347,3 +347,29 @@ impl FromRequest for ClientAddress {
 pub fn ensure_scope(allowed: bool) -> Result<(), ApiError> {
     if allowed { Ok(()) } else { Err(burgernet_core::auth::staff::OutOfScope.into()) }
 }
+
+/// Checks a provider's signed webhook call (`X-Signature-Timestamp`, `X-Signature`, see
+/// `burgernet_core::providers::webhook_signature`) against `secrets`; `what` names the call in
+/// the log and the problem ("receipt", "report"). Bearer tokens play no part.
+pub fn verify_webhook_signature(
+    request: &HttpRequest,
+    body: &[u8],
+    secrets: &[burgernet_core::secret::Secret<String>],
+    what: &str,
+) -> Result<(), ApiError> {
+    let header = |name: &str| request.headers().get(name).and_then(|value| value.to_str().ok());
+    let verified = burgernet_core::providers::webhook_signature::verify(
+        secrets,
+        header("x-signature-timestamp"),
+        header("x-signature"),
+        body,
+        chrono::Utc::now(),
+    );
+    verified.map_err(|error| {
+        tracing::warn!(%error, "{what} refused: its signature does not hold");
+        ApiError::unauthenticated(
+            "invalid_signature",
+            format!("The {what}'s signature is missing, stale or wrong."),
+        )
+    })
+}

@@ -684,6 +684,33 @@ async fn a_signed_bounce_makes_the_address_unverified_queues_the_participant_and
     assert_eq!(after["total"], 0, "a new address gets its week: {after}");
 }
 
+/// One call of the matrix: the operation, the path with real ids, and what the caller gets: a
+/// refusal (status and problem code) or, with status 0 there, the operation's success status.
+struct Cell {
+    method: Method,
+    route: &'static str,
+    path: String,
+    body: Option<Value>,
+    refused: (u16, &'static str),
+    allowed: u16,
+}
+
+impl Cell {
+    fn new(
+        method: Method,
+        route: &'static str,
+        path: String,
+        refused: (u16, &'static str),
+        allowed: u16,
+    ) -> Self {
+        Self { method, route, path, body: None, refused, allowed }
+    }
+
+    fn with_body(self, body: Value) -> Self {
+        Self { body: Some(body), ..self }
+    }
+}
+
 /// Who calls, and what they get, for every operation about municipal messages.
 #[tokio::test]
 async fn every_municipal_message_endpoint_answers_each_caller_as_the_matrix_says() {
@@ -749,67 +776,71 @@ async fn every_municipal_message_endpoint_answers_each_caller_as_the_matrix_says
     for (index, (who, token)) in callers.iter().enumerate() {
         let schedule_draft = &drafts[2 * index];
         let cancel_draft = &drafts[2 * index + 1];
-        let rows: Vec<(Method, &str, String, Option<Value>, (u16, &str), u16)> = vec![
-            (
+        let in_an_hour = json!({"send_at": (Utc::now() + chrono::TimeDelta::hours(1)).to_rfc3339()});
+        let rows = [
+            Cell::new(
                 Method::POST,
                 "/v1/municipalities/{cbs_code}/messages",
                 MESSAGES.into(),
-                Some(newsletter()),
                 WRITE[index],
                 201,
-            ),
-            (Method::GET, "/v1/municipalities/{cbs_code}/messages", MESSAGES.into(), None, READ[index], 200),
-            (
+            )
+            .with_body(newsletter()),
+            Cell::new(
                 Method::GET,
-                "/v1/municipalities/{cbs_code}/messages/{message_id}",
-                format!("{MESSAGES}/{sent_id}"),
-                None,
+                "/v1/municipalities/{cbs_code}/messages",
+                MESSAGES.into(),
                 READ[index],
                 200,
             ),
-            (
+            Cell::new(
+                Method::GET,
+                "/v1/municipalities/{cbs_code}/messages/{message_id}",
+                format!("{MESSAGES}/{sent_id}"),
+                READ[index],
+                200,
+            ),
+            Cell::new(
                 Method::GET,
                 "/v1/municipalities/{cbs_code}/messages/{message_id}/preview",
                 format!("{MESSAGES}/{sent_id}/preview"),
-                None,
                 WRITE[index],
                 200,
             ),
-            (
+            Cell::new(
                 Method::POST,
                 "/v1/municipalities/{cbs_code}/messages/{message_id}/schedule",
                 format!("{MESSAGES}/{schedule_draft}/schedule"),
-                Some(json!({"send_at": (Utc::now() + chrono::TimeDelta::hours(1)).to_rfc3339()})),
                 WRITE[index],
                 200,
-            ),
-            (
+            )
+            .with_body(in_an_hour),
+            Cell::new(
                 Method::POST,
                 "/v1/municipalities/{cbs_code}/messages/{message_id}/cancel",
                 format!("{MESSAGES}/{cancel_draft}/cancel"),
-                Some(json!({})),
                 WRITE[index],
                 200,
-            ),
-            (Method::GET, "/v1/me/messages", "/v1/me/messages".into(), None, MINE[index], 200),
-            (
+            )
+            .with_body(json!({})),
+            Cell::new(Method::GET, "/v1/me/messages", "/v1/me/messages".into(), MINE[index], 200),
+            Cell::new(
                 Method::GET,
                 "/v1/me/messages/{message_id}",
                 format!("/v1/me/messages/{sent_id}"),
-                None,
                 MINE[index],
                 200,
             ),
-            (
+            Cell::new(
                 Method::POST,
                 "/v1/me/messages/{message_id}/opened",
                 format!("/v1/me/messages/{sent_id}/opened"),
-                Some(json!({})),
                 MINE[index],
                 204,
-            ),
+            )
+            .with_body(json!({})),
         ];
-        for (method, route, path, body, (refused, code), allowed) in rows {
+        for Cell { method, route, path, body, refused: (refused, code), allowed } in rows {
             covered.insert((method.to_string(), route.to_string()));
             let mut request = app.client.request(method.clone(), app.url(&path));
             if let Some(token) = token {

@@ -3,8 +3,8 @@
 
 use actix_web::{HttpRequest, HttpResponse, post, web};
 use burgernet_core::messages::responses::{self, BounceOutcome, BounceReportBody, parse_bounce};
-use burgernet_core::providers::webhook_signature;
 
+use crate::auth::verify_webhook_signature;
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
 
@@ -39,21 +39,7 @@ pub async fn receive_bounce(
     request: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let header = |name: &str| request.headers().get(name).and_then(|value| value.to_str().ok());
-    let verified = webhook_signature::verify(
-        &state.email_webhook_secrets,
-        header("x-signature-timestamp"),
-        header("x-signature"),
-        &body,
-        chrono::Utc::now(),
-    );
-    if let Err(error) = verified {
-        tracing::warn!(%error, "bounce report refused");
-        return Err(ApiError::unauthenticated(
-            "invalid_signature",
-            "The report's signature is missing, stale or wrong.",
-        ));
-    }
+    verify_webhook_signature(&request, &body, &state.email_webhook_secrets, "bounce report")?;
     let report =
         parse_bounce(&body).map_err(|error| ApiError::unprocessable("invalid_bounce", error.to_string()))?;
     let mut conn = state.db().await?;

@@ -11,6 +11,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::auth::Participant;
 use crate::error::{ApiError, JsonBodyProblems, ParticipantAccessProblems, Problem};
+use crate::html::{escape, notice_page};
 use crate::json::JsonBody;
 use crate::state::AppState;
 
@@ -188,10 +189,9 @@ pub async fn confirm_email(
 ) -> Result<HttpResponse, ApiError> {
     let mut conn = state.db().await?;
     let page = |status, title: &str, text: &str| {
-        HttpResponse::build(status).content_type("text/html; charset=utf-8").body(format!(
-            "<!doctype html><html><head><meta charset=\"utf-8\"><meta name=\"viewport\" \
-             content=\"width=device-width\"><title>Burgernet</title></head><body><h1>{title}</h1><p>{text}</p></body></html>"
-        ))
+        HttpResponse::build(status)
+            .content_type("text/html; charset=utf-8")
+            .body(notice_page(title, &format!("<p>{}</p>", escape(text))))
     };
     let confirmed = if token.len() <= 128 { account::confirm_email(&mut conn, &token).await? } else { None };
     Ok(match confirmed {

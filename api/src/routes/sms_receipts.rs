@@ -3,9 +3,9 @@
 use actix_web::{HttpRequest, HttpResponse, post, web};
 use burgernet_core::alerts::sms_receipts::{ReceiptOutcome, record_sms_receipt};
 use burgernet_core::providers::sms::{SmsReceiptBody, parse_receipt};
-use burgernet_core::providers::webhook_signature;
 use burgernet_core::vocabulary::Channel;
 
+use crate::auth::verify_webhook_signature;
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
 
@@ -38,21 +38,7 @@ pub async fn receive_sms_receipt(
     request: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let header = |name: &str| request.headers().get(name).and_then(|value| value.to_str().ok());
-    let verified = webhook_signature::verify(
-        &state.sms_webhook_secrets,
-        header("x-signature-timestamp"),
-        header("x-signature"),
-        &body,
-        chrono::Utc::now(),
-    );
-    if let Err(error) = verified {
-        tracing::warn!(%error, "sms receipt refused");
-        return Err(ApiError::unauthenticated(
-            "invalid_signature",
-            "The receipt's signature is missing, stale or wrong.",
-        ));
-    }
+    verify_webhook_signature(&request, &body, &state.sms_webhook_secrets, "delivery receipt")?;
     let receipt = parse_receipt(&body)
         .map_err(|error| ApiError::unprocessable("invalid_receipt", error.to_string()))?;
     let mut conn = state.db().await?;

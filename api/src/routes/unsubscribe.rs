@@ -12,7 +12,7 @@ use burgernet_core::messages::responses::{self, UnsubscribeLink};
 use burgernet_core::vocabulary::{Language, MunicipalMessageKind};
 
 use crate::error::ApiError;
-use crate::html::escape;
+use crate::html::{escape, notice_page};
 use crate::state::AppState;
 
 /// The page's policy: no scripts, nothing loaded, the form posts back here only.
@@ -144,9 +144,5 @@ fn page(status: StatusCode, title: &str, text: &str, extra: &str) -> HttpRespons
         // The URL holds the token: it must not travel on as a Referer, nor be kept by a cache.
         .insert_header(("Referrer-Policy", "no-referrer"))
         .insert_header(("Cache-Control", "no-store"))
-        .body(format!(
-            "<!doctype html><html><head><meta charset=\"utf-8\"><meta name=\"viewport\" \
-             content=\"width=device-width\"><title>Burgernet</title></head><body><h1>{}</h1><p>{text}</p>{extra}</body></html>",
-            escape(title)
-        ))
+        .body(notice_page(title, &format!("<p>{text}</p>{extra}")))
 }

@@ -11,6 +11,7 @@
 //!
 //! Every count of people staff see is a [`ReachCount`]: exact from 5 on.
 
+pub mod content;
 pub mod responses;
 pub mod sending;
 
@@ -18,7 +19,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::alerts::area::{AreaError, AreaLimits, validate_for_municipality};
 use crate::alerts::reach::ReachCount;
@@ -30,76 +31,15 @@ use crate::participants::management::Page;
 use crate::reference_data::{LookupError, municipality_for};
 use crate::vocabulary::area::{AreaShape, DrawnArea};
 use crate::vocabulary::regions::CbsCode;
-use crate::vocabulary::{Channel, InvalidInput, Language, MunicipalMessageKind, MunicipalMessageStatus};
+use crate::vocabulary::{Channel, InvalidInput, MunicipalMessageKind, MunicipalMessageStatus};
+use content::stored_texts;
+pub use content::{MessageText, MessageTexts};
 use sending::SendMunicipalMessage;
 
-/// The longest subject, in characters: what a mail client or a notification shows.
-pub const MAX_SUBJECT_CHARS: usize = 150;
-/// The longest text, in characters: a newsletter, not a book.
-pub const MAX_BODY_CHARS: usize = 20_000;
 /// How far ahead a message may be scheduled.
 pub const LONGEST_SCHEDULE: TimeDelta = TimeDelta::days(92);
 /// A time this little in the past still means "now" (clocks differ a little).
 const CLOCK_SLACK: TimeDelta = TimeDelta::minutes(5);
-
-/// A subject and a text in one language.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct MessageText {
-    /// 1 to 150 characters, on one line.
-    pub subject: String,
-    /// 1 to 20,000 characters; plain text, line breaks kept.
-    pub body: String,
-}
-
-/// The message in Dutch, and optionally in English for participants who chose English.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct MessageTexts {
-    pub nl: MessageText,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub en: Option<MessageText>,
-}
-
-impl MessageTexts {
-    /// Trimmed, and refused when a subject or text is empty or too long, or a subject spans lines.
-    pub fn parse(self) -> Result<Self, InvalidInput> {
-        let text = |text: MessageText, language: &str| {
-            let subject = text.subject.trim().to_string();
-            let body = text.body.trim().to_string();
-            let subject_chars = subject.chars().count();
-            if subject_chars == 0
-                || subject_chars > MAX_SUBJECT_CHARS
-                || subject.chars().any(char::is_control)
-            {
-                return Err(InvalidInput::new(
-                    "invalid_message_text",
-                    format!(
-                        "The {language} subject must be 1 to {MAX_SUBJECT_CHARS} characters on one line."
-                    ),
-                ));
-            }
-            let body_chars = body.chars().count();
-            let stray_control = body.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'));
-            if body_chars == 0 || body_chars > MAX_BODY_CHARS || stray_control {
-                return Err(InvalidInput::new(
-                    "invalid_message_text",
-                    format!("The {language} text must be 1 to {MAX_BODY_CHARS} characters of plain text."),
-                ));
-            }
-            Ok(MessageText { subject, body })
-        };
-        Ok(Self { nl: text(self.nl, "Dutch")?, en: self.en.map(|en| text(en, "English")).transpose()? })
-    }
-
-    /// The text for a participant who reads `language`: English when there is one, else Dutch.
-    pub fn in_language(&self, language: Language) -> &MessageText {
-        match (language, &self.en) {
-            (Language::English, Some(english)) => english,
-            _ => &self.nl,
-        }
-    }
-}
 
 /// Which channels each kind of message may use (`BURGERNET_MUNICIPAL_MESSAGE_CHANNELS`, e.g.
 /// `newsletter=email+push,prevention=email+push+sms`). By default both kinds go by e-mail and
@@ -459,14 +399,6 @@ pub async fn cancel(
     get(conn, staff, cbs_code, id).await
 }
 
-/// The stored texts; they were checked before they were stored.
-pub(crate) fn stored_texts(texts: &serde_json::Value) -> MessageTexts {
-    serde_json::from_value(texts.clone()).unwrap_or_else(|_| MessageTexts {
-        nl: MessageText { subject: String::new(), body: String::new() },
-        en: None,
-    })
-}
-
 fn without_figures(row: MessageRow) -> MunicipalMessage {
     MunicipalMessage {
         id: row.id,
@@ -537,40 +469,6 @@ async fn with_figures(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn text(subject: &str, body: &str) -> MessageText {
-        MessageText { subject: subject.into(), body: body.into() }
-    }
-
-    #[test]
-    fn texts_are_trimmed_and_bounded() {
-        let texts = MessageTexts { nl: text("  Inbraken in Noord ", " Let op.\nDank u. "), en: None }
-            .parse()
-            .unwrap();
-        assert_eq!(texts.nl, text("Inbraken in Noord", "Let op.\nDank u."));
-        for wrong in [
-            text("", "tekst"),
-            text("onderwerp", "  "),
-            text("twee\nregels", "tekst"),
-            text(&"x".repeat(MAX_SUBJECT_CHARS + 1), "tekst"),
-            text("onderwerp", &"x".repeat(MAX_BODY_CHARS + 1)),
-            text("onderwerp", "bel\u{7}"),
-        ] {
-            let error = MessageTexts { nl: wrong.clone(), en: None }.parse().unwrap_err();
-            assert_eq!(error.code, "invalid_message_text", "{wrong:?}");
-        }
-        let english = MessageTexts { nl: text("a", "b"), en: Some(text("", "c")) }.parse().unwrap_err();
-        assert!(english.detail.contains("English"), "{}", english.detail);
-    }
-
-    #[test]
-    fn english_readers_get_english_when_there_is_some() {
-        let both = MessageTexts { nl: text("Hallo", "Tekst"), en: Some(text("Hello", "Text")) };
-        assert_eq!(both.in_language(Language::English).subject, "Hello");
-        assert_eq!(both.in_language(Language::Dutch).subject, "Hallo");
-        let dutch = MessageTexts { nl: text("Hallo", "Tekst"), en: None };
-        assert_eq!(dutch.in_language(Language::English).subject, "Hallo");
-    }
 
     #[test]
     fn channels_per_kind_default_to_email_and_push_and_can_be_set() {

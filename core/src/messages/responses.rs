@@ -28,7 +28,7 @@ use chrono::{DateTime, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use serde::{Deserialize, Serialize};
 
-use super::stored_texts;
+use super::content::stored_texts;
 use crate::db::municipal_messages::{self as queries, UnsubscribeTarget};
 use crate::db::participants as participant_queries;
 use crate::ids::{MunicipalMessageId, ParticipantId};

@@ -21,7 +21,7 @@ use chrono::Utc;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use serde::{Deserialize, Serialize};
 
-use super::{MessageText, stored_texts};
+use super::content::{MessageText, MessageTexts, stored_texts};
 use crate::alerts::delivery::throttle::{ProviderGate, Rate};
 use crate::auth::participant::NewSecretToken;
 use crate::db::municipal_messages::{self as queries, PendingRecipient, SendOutcome};
@@ -89,7 +89,7 @@ struct Outgoing {
     id: MunicipalMessageId,
     kind: MunicipalMessageKind,
     municipality_name: String,
-    texts: super::MessageTexts,
+    texts: MessageTexts,
 }
 
 impl BackgroundJob for SendMunicipalMessage {
@@ -344,7 +344,6 @@ fn sms_body(text: &MessageText, municipality_name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::messages::MessageTexts;
 
     fn outgoing(kind: MunicipalMessageKind) -> Outgoing {
         let text = MessageText { subject: "Inbraken".into(), body: "Let op uw deuren.".into() };

@@ -56,6 +56,7 @@ number in values as a float, which would print 41943040 as 4.194304e+07.
   "BURGERNET_SMTP_TIMEOUT" $c.email.smtpTimeout
   "BURGERNET_EMAIL_CONCURRENCY" (int64 $c.email.concurrency | toString)
   "BURGERNET_EMAIL_RATE" $c.email.rate
+  "BURGERNET_MUNICIPAL_EMAIL_RATE" $c.email.municipalRate
   "BURGERNET_MEDIA_STORE" $c.media.store
   "BURGERNET_MEDIA_MAX_PHOTO_BYTES" (int64 $c.media.maxPhotoBytes | toString)
   "BURGERNET_MEDIA_MAX_VIDEO_BYTES" (int64 $c.media.maxVideoBytes | toString)
@@ -69,6 +70,7 @@ number in values as a float, which would print 41943040 as 4.194304e+07.
   "BURGERNET_TIPS_PER_HOUR" (int64 $c.tips.perHour | toString)
   "BURGERNET_TIP_RETENTION_DAYS" (int64 $c.tips.retentionDays | toString)
   "BURGERNET_PARTICIPATION_TARGET_PERCENT" ($c.reports.participationTargetPercent | toString)
+  "BURGERNET_MUNICIPAL_MESSAGE_CHANNELS" $c.municipalMessages.channels
   "BURGERNET_FFPROBE" $c.video.ffprobe
   "BURGERNET_FFMPEG" $c.video.ffmpeg
   "BURGERNET_VIDEO_TOOL_TIMEOUT" $c.video.toolTimeout
