@@ -381,7 +381,17 @@ async fn distribution_shows_squares_and_postcode_areas_of_5_or_more_and_the_thin
     let app = app().await;
     distribution_population(&app).await;
     let officer = app.relations_officer_token("GM0599");
+    // The figures are those of the workers' count: before it there are none.
+    let before = app.get_json("/v1/reports/distribution", &officer).await;
+    assert_eq!(
+        (&before["as_of"], &before["cells"], &before["postcode_areas"]),
+        (&Value::Null, &json!([]), &json!([]))
+    );
+    let counted_at = Utc::now();
+    count_participation(&mut app.database.connect().await, counted_at).await.unwrap();
     let report = app.get_json("/v1/reports/distribution", &officer).await;
+    let as_of: chrono::DateTime<Utc> = report["as_of"].as_str().unwrap().parse().unwrap();
+    assert!((as_of - counted_at).num_milliseconds().abs() < 1, "{as_of} {counted_at}");
     assert_eq!(report["scope"]["cbs_code"], "GM0599");
     assert_eq!(report["cell_metres"], 500);
     let cells = report["cells"].as_array().unwrap();

@@ -60,8 +60,9 @@ pub async fn participation_report(
 /// than 5 participants are left out (their participants together are `not_shown_in_…`); the
 /// thin-coverage squares show `{"fewer_than": 5}` for anything under 5, none included.
 ///
-/// The figures are the state now (`as_of`): `from`, `to` and `quarter` are read (and must be
-/// valid) but do not change them. `format=csv` gives the same figures as a download (without the
+/// The figures are the state at the workers' last count (`as_of`; every ten minutes at most, with
+/// the participation count; none before the first): `from`, `to` and `quarter` are read (and must
+/// be valid) but do not change them. `format=csv` gives the same figures as a download (without the
 /// outlines).
 ///
 /// Who may call: relations officers for their municipality, dispatchers and region managers for
@@ -88,6 +89,6 @@ pub async fn distribution_report(
     let period = query.period()?;
     let mut conn = state.db().await?;
     let scope = scope_for(&mut conn, &member, &request).await?;
-    let report = distribution::distribution_report(&mut conn, &scope, chrono::Utc::now()).await?;
+    let report = distribution::distribution_report(&mut conn, &scope).await?;
     Ok(reports::respond(query.format(), "distribution", &scope, &period, &report, || report.tables()))
 }

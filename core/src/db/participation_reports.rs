@@ -237,37 +237,50 @@ pub struct GridCellRow {
     pub participants: i64,
 }
 
-/// The participants' homes: one point per active participant of the municipalities (their
-/// home, else their first place: the place that makes the municipality theirs).
-const HOMES: &str = "
-    homes AS (
-        SELECT DISTINCT ON (p.id) p.id, p.municipality_cbs, pl.location, pl.postcode
-          FROM participants p
-          JOIN places pl ON pl.participant_id = p.id AND pl.municipality_cbs = p.municipality_cbs
-         WHERE p.status = 'active' AND p.municipality_cbs = ANY ($1)
-         ORDER BY p.id, pl.kind <> 'home', pl.created_at, pl.id)";
+/// Counts where every municipality's active participants live now and keeps that as the
+/// distribution (replacing the last count): one point per active participant (their home, else
+/// their first place: the place that makes the municipality theirs), per square of `cell_m` metres
+/// of the national grid and 4-digit postcode area. Call in the participation count's transaction.
+/// Returns the number of (municipality, square, postcode area) rows.
+pub async fn count_distribution(conn: &mut AsyncPgConnection, cell_m: f64) -> QueryResult<usize> {
+    diesel::sql_query("DELETE FROM distribution_counts").execute(conn).await?;
+    diesel::sql_query(
+        "WITH homes AS (
+             SELECT DISTINCT ON (p.id) p.municipality_cbs, pl.location, pl.postcode
+               FROM participants p
+               JOIN places pl ON pl.participant_id = p.id AND pl.municipality_cbs = p.municipality_cbs
+              WHERE p.status = 'active' AND p.municipality_cbs IS NOT NULL
+              ORDER BY p.id, pl.kind <> 'home', pl.created_at, pl.id)
+         INSERT INTO distribution_counts (municipality_cbs, cell_x, cell_y, postcode_area, participants)
+         SELECT municipality_cbs, floor(ST_X(rd.point) / $1)::bigint, floor(ST_Y(rd.point) / $1)::bigint,
+                coalesce(left(postcode, 4), ''), count(*)
+           FROM homes CROSS JOIN LATERAL (SELECT ST_Transform(homes.location, 28992) AS point) AS rd
+          GROUP BY 1, 2, 3, 4",
+    )
+    .bind::<Double, _>(cell_m)
+    .execute(conn)
+    .await
+}
 
-/// The squares of `cell_m` metres with at least one home of an active participant of
-/// `cbs_codes` in them, each with how many.
+/// The squares of `cell_m` metres (as counted) with at least one home of an active participant of
+/// `cbs_codes` in them at the last count, each with how many.
 pub async fn home_cells(
     conn: &mut AsyncPgConnection,
     cbs_codes: &[String],
     cell_m: f64,
 ) -> QueryResult<Vec<GridCellRow>> {
-    diesel::sql_query(format!(
-        "WITH {HOMES},
-         counted AS (
-             SELECT floor(ST_X(rd.point) / $2)::bigint AS cell_x, floor(ST_Y(rd.point) / $2)::bigint AS cell_y,
-                    count(*) AS participants
-               FROM homes CROSS JOIN LATERAL (SELECT ST_Transform(homes.location, 28992) AS point) AS rd
+    diesel::sql_query(
+        "WITH counted AS (
+             SELECT cell_x, cell_y, sum(participants)::bigint AS participants
+               FROM distribution_counts WHERE municipality_cbs = ANY ($1)
               GROUP BY 1, 2)
          SELECT (cell_x * $2 / 100)::bigint AS east_hm, (cell_y * $2 / 100)::bigint AS north_hm,
                 ST_AsGeoJSON(ST_Transform(ST_MakeEnvelope(cell_x * $2, cell_y * $2, (cell_x + 1) * $2,
                                                           (cell_y + 1) * $2, 28992), 4326), 6) AS polygon,
                 participants
            FROM counted
-          ORDER BY cell_y DESC, cell_x"
-    ))
+          ORDER BY cell_y DESC, cell_x",
+    )
     .bind::<Array<Text>, _>(cbs_codes)
     .bind::<Double, _>(cell_m)
     .load(conn)
@@ -289,27 +302,25 @@ pub struct MunicipalityCellRow {
     pub participants: i64,
 }
 
-/// For each municipality of `cbs_codes`, the squares of `cell_m` metres that intersect its
-/// boundary with the fewest homes of its active participants (then from north-west), at most
-/// `limit` each; by municipality.
+/// For each municipality of `cbs_codes`, the squares of `cell_m` metres (as counted) that
+/// intersect its boundary with the fewest homes of its active participants at the last count
+/// (then from north-west), at most `limit` each; by municipality.
 pub async fn thinnest_cells(
     conn: &mut AsyncPgConnection,
     cbs_codes: &[String],
     cell_m: f64,
     limit: i64,
 ) -> QueryResult<Vec<MunicipalityCellRow>> {
-    diesel::sql_query(format!(
-        "WITH {HOMES},
-         squares AS (
+    diesel::sql_query(
+        "WITH squares AS (
              SELECT m.cbs_code, s.i::bigint AS cell_x, s.j::bigint AS cell_y, s.geom
                FROM municipalities m
               CROSS JOIN LATERAL (SELECT ST_Transform(m.boundary, 28992) AS rd) AS b
               CROSS JOIN LATERAL ST_SquareGrid($2, b.rd) AS s
               WHERE m.cbs_code = ANY ($1) AND ST_Intersects(s.geom, b.rd)),
          occupied AS (
-             SELECT municipality_cbs AS cbs_code, floor(ST_X(rd.point) / $2)::bigint AS cell_x,
-                    floor(ST_Y(rd.point) / $2)::bigint AS cell_y, count(*) AS participants
-               FROM homes CROSS JOIN LATERAL (SELECT ST_Transform(homes.location, 28992) AS point) AS rd
+             SELECT municipality_cbs AS cbs_code, cell_x, cell_y, sum(participants)::bigint AS participants
+               FROM distribution_counts WHERE municipality_cbs = ANY ($1)
               GROUP BY 1, 2, 3),
          ranked AS (
              SELECT s.cbs_code, s.cell_x, s.cell_y, s.geom, coalesce(o.participants, 0) AS participants,
@@ -319,8 +330,8 @@ pub async fn thinnest_cells(
          SELECT cbs_code, (cell_x * $2 / 100)::bigint AS east_hm, (cell_y * $2 / 100)::bigint AS north_hm,
                 ST_AsGeoJSON(ST_Transform(geom, 4326), 6) AS polygon, participants
            FROM ranked WHERE rank <= $3
-          ORDER BY cbs_code, rank"
-    ))
+          ORDER BY cbs_code, rank",
+    )
     .bind::<Array<Text>, _>(cbs_codes)
     .bind::<Double, _>(cell_m)
     .bind::<BigInt, _>(limit)
@@ -338,17 +349,16 @@ pub struct PostcodeAreaRow {
 }
 
 /// The 4-digit postcode areas of the homes of active participants of `cbs_codes` that have a
-/// postcode, each with how many, in postcode order.
+/// postcode, at the last count, each with how many, in postcode order.
 pub async fn postcode_areas(
     conn: &mut AsyncPgConnection,
     cbs_codes: &[String],
 ) -> QueryResult<Vec<PostcodeAreaRow>> {
-    diesel::sql_query(format!(
-        "WITH {HOMES}
-         SELECT left(postcode, 4) AS postcode_area, count(*) AS participants
-           FROM homes WHERE postcode IS NOT NULL
-          GROUP BY 1 ORDER BY 1"
-    ))
+    diesel::sql_query(
+        "SELECT postcode_area, sum(participants)::bigint AS participants
+           FROM distribution_counts WHERE municipality_cbs = ANY ($1) AND postcode_area <> ''
+          GROUP BY 1 ORDER BY 1",
+    )
     .bind::<Array<Text>, _>(cbs_codes)
     .load(conn)
     .await

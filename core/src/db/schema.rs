@@ -435,6 +435,16 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    distribution_counts (municipality_cbs, cell_x, cell_y, postcode_area) {
+        municipality_cbs -> Text,
+        cell_x -> Int8,
+        cell_y -> Int8,
+        postcode_area -> Text,
+        participants -> Int4,
+    }
+}
+
 diesel::joinable!(municipalities -> regions (region_id));
 diesel::joinable!(participant_sessions -> participants (participant_id));
 diesel::joinable!(refresh_tokens -> participant_sessions (session_id));
@@ -530,4 +540,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     alert_channel_rollups,
     participation_changes,
     participation_counts,
+    distribution_counts,
 );

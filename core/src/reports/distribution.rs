@@ -16,8 +16,10 @@
 //! one. Their participants together are given as `not_shown`. The thin-coverage squares show
 //! `{"fewer_than": 5}` for anything under 5, an empty square included, so they tell nothing.
 //!
-//! The report is the state at the moment it is read, live from the participants' places (an
-//! index by municipality keeps that to the scope); the period of the query does not apply.
+//! The report is the state at the workers' last count (every ten minutes at most, with the
+//! participation count, `participation::count_participation`): finding every participant's home
+//! takes seconds for a large region, reading the counted squares milliseconds. The period of the
+//! query does not apply.
 
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncPgConnection;
@@ -36,8 +38,9 @@ pub const THINNEST_PER_MUNICIPALITY: i64 = 10;
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct DistributionReport {
     pub scope: ReportScope,
-    /// When the figures were read: they are the state at that moment.
-    pub as_of: DateTime<Utc>,
+    /// When the workers counted the figures: they are the state at that moment. None before the
+    /// first count (and then there are no figures).
+    pub as_of: Option<DateTime<Utc>>,
     /// The side of a square in metres (500).
     pub cell_metres: i64,
     /// The squares with at least 5 participants, from north-west to south-east.
@@ -90,13 +93,14 @@ pub enum DistributionError {
     Outline(#[from] serde_json::Error),
 }
 
-/// The distribution of `scope`'s active participants now. The scope was checked by `scope_for`.
+/// The distribution of `scope`'s active participants at the last count. The scope was checked by
+/// `scope_for`.
 pub async fn distribution_report(
     conn: &mut AsyncPgConnection,
     scope: &ReportScope,
-    now: DateTime<Utc>,
 ) -> Result<DistributionReport, DistributionError> {
     let codes = scope.municipality_codes().ok_or(DistributionError::NationalScope)?;
+    let as_of = queries::last_counted_at(conn).await?;
     let cell_m = CELL_METRES as f64;
     let (cells, not_shown_in_cells) =
         shown_or_counted(queries::home_cells(conn, &codes, cell_m).await?, |row| row.participants);
@@ -123,7 +127,7 @@ pub async fn distribution_report(
     }
     Ok(DistributionReport {
         scope: scope.clone(),
-        as_of: now,
+        as_of,
         cell_metres: CELL_METRES,
         cells,
         not_shown_in_cells,

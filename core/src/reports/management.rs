@@ -78,7 +78,7 @@ pub async fn management_report(
         period: *period,
         made_at: now,
         participation: participation_report(conn, scope, period, participation_target_percent).await?,
-        distribution: distribution_report(conn, scope, now).await?,
+        distribution: distribution_report(conn, scope).await?,
         alert_results: alert_results_report(conn, scope, period).await?,
         delivery: delivery_report(conn, scope, period).await?,
         costs: costs_report(conn, scope, period, tariffs).await?,

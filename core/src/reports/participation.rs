@@ -101,8 +101,9 @@ pub struct ReasonCount {
 }
 
 /// Counts every municipality's active participants now (one counter at a time: while another
-/// holds the lock this returns None) and keeps the count as that of today in Dutch time.
-/// Returns the number of municipalities counted.
+/// holds the lock this returns None) and keeps the count as that of today in Dutch time; and
+/// where they live, for the distribution report, in the same transaction. Returns the number of
+/// municipalities counted.
 pub async fn count_participation(
     conn: &mut AsyncPgConnection,
     now: DateTime<Utc>,
@@ -111,7 +112,9 @@ pub async fn count_participation(
         if !queries::try_lock_counting(conn).await? {
             return Ok(None);
         }
-        Ok(Some(queries::count_participation(conn, dutch_date(now), now).await?))
+        let counted = queries::count_participation(conn, dutch_date(now), now).await?;
+        queries::count_distribution(conn, super::distribution::CELL_METRES as f64).await?;
+        Ok(Some(counted))
     })
     .await
 }
