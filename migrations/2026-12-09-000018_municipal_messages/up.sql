@@ -61,3 +61,6 @@ CREATE UNIQUE INDEX municipal_message_recipients_by_unsubscribe_token
     ON municipal_message_recipients (unsubscribe_token_hash) WHERE unsubscribe_token_hash IS NOT NULL;
 CREATE INDEX municipal_message_recipients_by_participant
     ON municipal_message_recipients (participant_id);
+
+-- Bounce reports name an alert's e-mail by our Message-ID too.
+CREATE INDEX deliveries_email_message_id_idx ON deliveries (provider_message_id) WHERE channel = 'email';

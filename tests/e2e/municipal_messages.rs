@@ -12,6 +12,8 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+use burgernet_core::alerts::delivery::DeliverySettings;
+use burgernet_core::alerts::delivery::throttle::Rate;
 use burgernet_core::providers::webhook_signature;
 use chrono::Utc;
 use diesel::sql_types::{Array, Double, Nullable, Text};
@@ -19,7 +21,7 @@ use diesel_async::RunQueryDsl;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::alerts::circle;
+use crate::helpers::alerts::{alert_body, circle};
 use crate::helpers::app::PUBLIC_URL;
 use crate::helpers::smtp_sink::{BOUNCE_WEBHOOK_SECRET, ReceivedEmail};
 use crate::helpers::{TestApp, TestAppOptions, assert_problem};
@@ -498,6 +500,29 @@ async fn a_cancelled_message_sends_nothing_and_one_that_went_out_cannot_be_calle
     assert_problem(app.post_json_as(&unknown, &officer, &json!({})).await, 404, "not_found").await;
 }
 
+#[tokio::test]
+async fn newsletters_go_out_at_their_own_rate() {
+    // Two e-mails a second for newsletters: the five addresses take at least two seconds (the
+    // first goes at once, each next one half a second later), however fast the mail server is.
+    let delivery = DeliverySettings {
+        municipal_email_rate: Rate { per_second: 2.0 },
+        ..TestAppOptions::default().delivery
+    };
+    let app =
+        TestApp::spawn_with(TestAppOptions { workers: true, delivery, ..TestAppOptions::default() }).await;
+    app.load_reference_data().await;
+    seed(&app).await;
+    let officer = app.relations_officer_token("GM0599");
+    let mut body = newsletter();
+    body["channels"] = json!(["email"]);
+    let message = create(&app, &officer, body).await;
+    let started = std::time::Instant::now();
+    send_now(&app, &officer, message["id"].as_str().unwrap()).await;
+    let took = started.elapsed();
+    assert_eq!(app.smtp.messages().len(), 5);
+    assert!(took >= Duration::from_millis(1_900), "five e-mails at 2 a second took {took:?}");
+}
+
 async fn jobs_waiting(app: &TestApp) -> i64 {
     #[derive(diesel::QueryableByName)]
     struct Count {
@@ -682,6 +707,36 @@ async fn a_signed_bounce_makes_the_address_unverified_queues_the_participant_and
     );
     let after = app.get_json(queue, &officer).await;
     assert_eq!(after["total"], 0, "a new address gets its week: {after}");
+}
+
+#[tokio::test]
+async fn a_bounce_on_an_alert_e_mail_marks_the_address_too() {
+    let app = app_with_people().await;
+    let dispatcher = app.dispatcher_token("rotterdam");
+    let mut body = alert_body(circle(NEAR, 2_000.0));
+    body["urgent"] = json!(false);
+    body["category"] = json!("inform");
+    body["channels"] = json!(["email"]);
+    let alert = app.send_new_alert(&dispatcher, body).await;
+    app.wait_until_delivered(&dispatcher, &alert).await;
+    let mail =
+        app.smtp.messages().into_iter().find(|mail| mail.to == [address(7)]).expect("the alert by e-mail");
+    let message_id = mail.header("Message-ID").unwrap();
+    let now = Utc::now().timestamp();
+
+    // A complaint about an alert changes nothing: alerts are what they signed up for.
+    let complaint = post_bounce(&app, &bounce(&message_id, "complaint"), BOUNCE_WEBHOOK_SECRET, now).await;
+    assert_eq!(complaint.status(), 204);
+    assert_eq!(municipal_choices(&app, 7).await, ["prevention"]);
+    let queue = "/v1/municipalities/GM0599/queues/verification";
+    assert_eq!(app.get_json(queue, &app.relations_officer_token("GM0599")).await["total"], 0);
+
+    let bounced = post_bounce(&app, &bounce(&message_id, "permanent"), BOUNCE_WEBHOOK_SECRET, now).await;
+    assert_eq!(bounced.status(), 204);
+    let queued = app.get_json(queue, &app.relations_officer_token("GM0599")).await;
+    assert_eq!(queued["total"], 1, "{queued}");
+    assert_eq!(queued["items"][0]["phone_number"], phone(7));
+    assert_eq!(queued["items"][0]["email_problem"], "email_bounced");
 }
 
 /// One call of the matrix: the operation, the path with real ids, and what the caller gets: a

@@ -8,15 +8,15 @@ use crate::auth::verify_webhook_signature;
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
 
-/// Record that an e-mail of a municipal message could not be delivered.
+/// Record that an e-mail (of a municipal message or an alert) could not be delivered.
 ///
 /// Who may call: the mail provider, authenticated by the signature, as the SMS gateway's receipts
 /// are: `X-Signature` is `sha256=<hex HMAC-SHA256(secret, X-Signature-Timestamp + "." + body)>`
 /// with `BURGERNET_EMAIL_WEBHOOK_SECRET`, and the timestamp (unix seconds) may be at most 5
 /// minutes off. A `permanent` bounce makes the address unverified and puts the participant in the
 /// municipality's verification queue (`email_problem`: `email_bounced`); the next message skips
-/// the address. A `complaint` unsubscribes the participant from that kind of message. A
-/// `transient` one changes nothing.
+/// the address. A `complaint` about a municipal message unsubscribes the participant from that
+/// kind of message. A `transient` one changes nothing.
 #[utoipa::path(
     tag = "mail provider",
     security(("mail_provider_signature" = [])),
@@ -27,7 +27,7 @@ use crate::state::AppState;
     ),
     responses(
         (status = 204, description = "The report was recorded."),
-        (status = 202, description = "No municipal message of ours has this Message-ID; the report is acknowledged and ignored."),
+        (status = 202, description = "No e-mail of ours has this Message-ID; the report is acknowledged and ignored."),
         (status = 401, description = "`invalid_signature`: the signature or its timestamp is missing, stale or wrong.", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "`payload_too_large`: the body is too large.", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`invalid_bounce`: the body is not a bounce report.", body = Problem, content_type = "application/problem+json"),

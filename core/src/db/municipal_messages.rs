@@ -446,23 +446,28 @@ pub async fn find_by_unsubscribe_token(
     .optional()
 }
 
-/// The participant no longer wants messages of `kind`; the message that carried the link counts
-/// the first time.
-pub async fn unsubscribe(conn: &mut AsyncPgConnection, target: &UnsubscribeTarget) -> QueryResult<()> {
+/// The participant no longer wants messages of `kind`; `message`, which carried the link (or the
+/// complaint), counts it the first time.
+pub async fn unsubscribe(
+    conn: &mut AsyncPgConnection,
+    message: MunicipalMessageId,
+    participant: ParticipantId,
+    kind: MunicipalMessageKind,
+) -> QueryResult<()> {
     diesel::sql_query(
         "UPDATE participants SET municipal_messages = array_remove(municipal_messages, $2), updated_at = now()
           WHERE id = $1 AND $2 = ANY (municipal_messages)",
     )
-    .bind::<SqlUuid, _>(target.participant_id.0)
-    .bind::<Text, _>(target.kind)
+    .bind::<SqlUuid, _>(participant.0)
+    .bind::<Text, _>(kind)
     .execute(conn)
     .await?;
     diesel::sql_query(
         "UPDATE municipal_message_recipients SET unsubscribed_at = now()
           WHERE message_id = $1 AND participant_id = $2 AND unsubscribed_at IS NULL",
     )
-    .bind::<SqlUuid, _>(target.message_id.0)
-    .bind::<SqlUuid, _>(target.participant_id.0)
+    .bind::<SqlUuid, _>(message.0)
+    .bind::<SqlUuid, _>(participant.0)
     .execute(conn)
     .await?;
     Ok(())
@@ -477,6 +482,9 @@ pub struct BouncedRecipient {
     pub participant_id: ParticipantId,
     #[diesel(sql_type = Text)]
     pub kind: MunicipalMessageKind,
+    /// When the e-mail went out.
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    pub sent_at: Option<DateTime<Utc>>,
 }
 
 /// Finds the recipient of the e-mail with our `Message-ID` (none when no municipal message of
@@ -492,7 +500,7 @@ pub async fn record_bounce(
             SET bounced_at = CASE WHEN $3 THEN coalesce(r.bounced_at, $2) ELSE r.bounced_at END
            FROM municipal_messages m
           WHERE r.provider_message_id = $1 AND r.channel = 'email' AND m.id = r.message_id
-         RETURNING r.message_id, r.participant_id, m.kind",
+         RETURNING r.message_id, r.participant_id, m.kind, r.sent_at",
     )
     .bind::<Text, _>(provider_message_id)
     .bind::<Timestamptz, _>(at)
@@ -520,42 +528,48 @@ pub async fn is_our_email(conn: &mut AsyncPgConnection, provider_message_id: &st
     Ok(row.found)
 }
 
+/// The participant an alert's e-mail with this `Message-ID` went to, and when.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct AlertEmailRecipient {
+    #[diesel(sql_type = SqlUuid)]
+    pub participant_id: ParticipantId,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
+pub async fn alert_email_recipient(
+    conn: &mut AsyncPgConnection,
+    provider_message_id: &str,
+) -> QueryResult<Option<AlertEmailRecipient>> {
+    diesel::sql_query(
+        "SELECT participant_id, sent_at FROM deliveries
+          WHERE provider_message_id = $1 AND channel = 'email' LIMIT 1",
+    )
+    .bind::<Text, _>(provider_message_id)
+    .get_result(conn)
+    .await
+    .optional()
+}
+
 /// The participant's address bounced for good: it is unverified from now on and the participant
-/// waits in the verification queue, unless they set another address after the message went out.
-/// Returns whether the address was marked.
+/// waits in the verification queue, unless they set another address after the mail went out
+/// (`sent_at`). Returns whether the address was marked.
 pub async fn mark_address_bounced(
     conn: &mut AsyncPgConnection,
     participant: ParticipantId,
-    message: MunicipalMessageId,
+    sent_at: Option<DateTime<Utc>>,
 ) -> QueryResult<bool> {
     let marked = diesel::sql_query(
-        "UPDATE participants p SET email_verified_at = NULL, email_bounced_at = coalesce(p.email_bounced_at, now()),
-                                   updated_at = now()
-           FROM municipal_message_recipients r
-          WHERE p.id = $1 AND r.message_id = $2 AND r.participant_id = p.id AND r.channel = 'email'
-            AND p.email IS NOT NULL AND p.erased_at IS NULL
-            AND (p.email_set_at IS NULL OR p.email_set_at <= r.sent_at)",
+        "UPDATE participants SET email_verified_at = NULL, email_bounced_at = coalesce(email_bounced_at, now()),
+                                 updated_at = now()
+          WHERE id = $1 AND email IS NOT NULL AND erased_at IS NULL
+            AND (email_set_at IS NULL OR $2::timestamptz IS NULL OR email_set_at <= $2)",
     )
     .bind::<SqlUuid, _>(participant.0)
-    .bind::<SqlUuid, _>(message.0)
+    .bind::<Nullable<Timestamptz>, _>(sent_at)
     .execute(conn)
     .await?;
     Ok(marked > 0)
-}
-
-/// A complaint (the recipient marked the mail as spam) ends their wish for that kind.
-pub async fn unsubscribe_after_complaint(
-    conn: &mut AsyncPgConnection,
-    recipient: &BouncedRecipient,
-) -> QueryResult<()> {
-    let target = UnsubscribeTarget {
-        message_id: recipient.message_id,
-        participant_id: recipient.participant_id,
-        kind: recipient.kind,
-        language: Language::Dutch,
-        municipality_name: String::new(),
-    };
-    unsubscribe(conn, &target).await
 }
 
 /// A message the participant received in the app.

@@ -17,12 +17,15 @@
 //!  "diagnostic_code": "5.1.1"}
 //! ```
 //!
-//! `message_id` is the `Message-ID` we gave the e-mail. `type` is `permanent` (the address does not
-//! work: it becomes unverified, the participant waits in the municipality's verification queue
-//! with the reason `email_bounced`, and no further mail goes to it until they confirm it or set
-//! another), `transient` (a full mailbox, a server that was away: the provider retried and gave
-//! up on this one message; nothing changes) or `complaint` (the recipient marked it as spam: they
-//! no longer get that kind of message).
+//! `message_id` is the `Message-ID` we gave the e-mail: of a municipal message, or of an alert.
+//! `type` is one of:
+//! - `permanent`: the address does not work. It becomes unverified, the participant waits in the
+//!   municipality's verification queue with the reason `email_bounced`, and no further mail goes
+//!   to it until they confirm it or set another.
+//! - `transient`: a full mailbox, a server that was away; the provider retried and gave up on
+//!   this one message. Nothing changes.
+//! - `complaint`: the recipient marked it as spam. They no longer get that kind of municipal
+//!   message; a complaint about an alert changes nothing (alerts are what they signed up for).
 
 use chrono::{DateTime, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
@@ -78,7 +81,7 @@ pub async fn unsubscribe(
 ) -> Result<Option<UnsubscribeLink>, diesel::result::Error> {
     conn.transaction(async |conn| {
         let Some(target) = target_of(conn, token).await? else { return Ok(None) };
-        queries::unsubscribe(conn, &target).await?;
+        queries::unsubscribe(conn, target.message_id, target.participant_id, target.kind).await?;
         Ok(Some(target.into()))
     })
     .await
@@ -146,7 +149,7 @@ pub fn parse_bounce(body: &[u8]) -> Result<BounceReportBody, InvalidBounce> {
 /// What a bounce report changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BounceOutcome {
-    /// No municipal message of ours has this Message-ID.
+    /// No e-mail of ours (a municipal message's or an alert's) has this Message-ID.
     Unknown,
     Recorded {
         /// The address became unverified (a permanent bounce to an address not changed since).
@@ -154,7 +157,7 @@ pub enum BounceOutcome {
     },
 }
 
-/// Records what the mail provider reported.
+/// Records what the mail provider reported, about a municipal message's e-mail or an alert's.
 pub async fn record_bounce(
     conn: &mut AsyncPgConnection,
     report: &BounceReportBody,
@@ -162,32 +165,31 @@ pub async fn record_bounce(
     conn.transaction(async |conn| {
         if report.bounce_type == BounceType::Transient {
             // The provider gave up on one message, not on the address: nothing to change.
-            let known = queries::is_our_email(conn, &report.message_id).await?;
-            return Ok(if known {
+            let ours = queries::is_our_email(conn, &report.message_id).await?
+                || queries::alert_email_recipient(conn, &report.message_id).await?.is_some();
+            return Ok(if ours {
                 BounceOutcome::Recorded { address_marked: false }
             } else {
                 BounceOutcome::Unknown
             });
         }
-        let Some(recipient) = queries::record_bounce(
-            conn,
-            &report.message_id,
-            report.at,
-            report.bounce_type == BounceType::Permanent,
-        )
-        .await?
-        else {
-            return Ok(BounceOutcome::Unknown);
+        let bounced = report.bounce_type == BounceType::Permanent;
+        let newsletter = queries::record_bounce(conn, &report.message_id, report.at, bounced).await?;
+        let (participant, sent_at) = match &newsletter {
+            Some(recipient) => (recipient.participant_id, recipient.sent_at),
+            None => match queries::alert_email_recipient(conn, &report.message_id).await? {
+                Some(alert_email) => (alert_email.participant_id, alert_email.sent_at),
+                None => return Ok(BounceOutcome::Unknown),
+            },
         };
-        let address_marked = match report.bounce_type {
-            BounceType::Permanent => {
-                queries::mark_address_bounced(conn, recipient.participant_id, recipient.message_id).await?
-            }
-            BounceType::Complaint => {
-                queries::unsubscribe_after_complaint(conn, &recipient).await?;
+        let address_marked = match (report.bounce_type, &newsletter) {
+            (BounceType::Permanent, _) => queries::mark_address_bounced(conn, participant, sent_at).await?,
+            (BounceType::Complaint, Some(recipient)) => {
+                queries::unsubscribe(conn, recipient.message_id, recipient.participant_id, recipient.kind)
+                    .await?;
                 false
             }
-            BounceType::Transient => false,
+            _ => false,
         };
         Ok(BounceOutcome::Recorded { address_marked })
     })
