@@ -9,6 +9,7 @@
 use prometheus::{Encoder, Histogram, HistogramOpts, IntCounterVec, Opts, Registry, TextEncoder};
 
 use crate::vocabulary::Channel;
+use crate::vocabulary::devices::Platform;
 
 /// The media type of the text exposition.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -86,6 +87,14 @@ pub enum ErrorSource {
 }
 
 impl ErrorSource {
+    /// The push provider of a device's platform: APNs for iOS, FCM for Android.
+    pub fn push_provider(platform: Platform) -> Self {
+        match platform {
+            Platform::Ios => Self::Apns,
+            Platform::Android => Self::Fcm,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Apns => "apns",

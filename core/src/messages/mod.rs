@@ -297,6 +297,15 @@ pub async fn get(
     id: MunicipalMessageId,
 ) -> Result<MunicipalMessage, MessageError> {
     municipality_for(conn, staff, cbs_code).await?;
+    shown(conn, cbs_code, id).await
+}
+
+/// The message with its figures, for a caller already checked.
+async fn shown(
+    conn: &mut AsyncPgConnection,
+    cbs_code: &CbsCode,
+    id: MunicipalMessageId,
+) -> Result<MunicipalMessage, MessageError> {
     let row = queries::find(conn, id, Some(cbs_code.as_str()), false).await?.ok_or(MessageError::NotFound)?;
     Ok(with_figures(conn, vec![row]).await?.remove(0))
 }
@@ -369,7 +378,7 @@ pub async fn schedule(
         Ok(())
     })
     .await?;
-    get(conn, staff, cbs_code, id).await
+    shown(conn, cbs_code, id).await
 }
 
 /// Cancels a draft or scheduled message; cancelling a cancelled one again changes nothing. A
@@ -396,7 +405,7 @@ pub async fn cancel(
         }
     })
     .await?;
-    get(conn, staff, cbs_code, id).await
+    shown(conn, cbs_code, id).await
 }
 
 fn without_figures(row: MessageRow) -> MunicipalMessage {

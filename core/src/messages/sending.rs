@@ -22,6 +22,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 use serde::{Deserialize, Serialize};
 
 use super::content::{MessageText, MessageTexts, stored_texts};
+use crate::alerts::delivery::hand_over::{HandOver, classify_push};
 use crate::alerts::delivery::throttle::{ProviderGate, Rate};
 use crate::auth::participant::NewSecretToken;
 use crate::db::municipal_messages::{self as queries, PendingRecipient, SendOutcome};
@@ -32,7 +33,7 @@ use crate::metrics::{ErrorSource, ProviderErrorCounter};
 use crate::participants::notices::Messaging;
 use crate::providers::PushSender;
 use crate::providers::email::{EmailError, EmailMessage, EmailSender};
-use crate::providers::push::{PushError, PushNotification};
+use crate::providers::push::PushNotification;
 use crate::providers::sms::{SmsMessage, SmsSender};
 use crate::vocabulary::{Channel, Language, MunicipalMessageKind, MunicipalMessageStatus};
 
@@ -254,7 +255,8 @@ async fn push(
     let data = [("type", "municipal_message"), ("municipal_message_id", message_id.as_str())];
     let expires_at = Utc::now() + PUSH_LIFETIME;
     let mut accepted = None;
-    let mut passing: Option<PushError> = None;
+    // The code of a passing failure, when no provider took it.
+    let mut passing: Option<String> = None;
     for device in &devices {
         let notification = PushNotification {
             token: device.push_token.as_str(),
@@ -268,18 +270,15 @@ async fn push(
         match ctx.push.send(device.platform, device.apns_environment, &notification).await {
             Ok(answer) => accepted = Some(answer.provider_message_id.unwrap_or_default()),
             Err(error) => {
-                let source = match device.platform {
-                    crate::vocabulary::devices::Platform::Ios => ErrorSource::Apns,
-                    crate::vocabulary::devices::Platform::Android => ErrorSource::Fcm,
-                };
-                ctx.provider_errors.count(source, &error.provider_code());
-                match error {
-                    PushError::Unregistered { .. } => {
+                ctx.provider_errors
+                    .count(ErrorSource::push_provider(device.platform), &error.provider_code());
+                match classify_push(error) {
+                    HandOver::Failed { dead_token: Some(_), .. } => {
                         participant_queries::delete_device(conn, recipient.participant_id, device.id)
                             .await
                             .map_err(JobError::retryable)?;
                     }
-                    error if error.is_retryable() => passing = Some(error),
+                    HandOver::Retry { code, .. } => passing = Some(code),
                     _ => {}
                 }
             }
@@ -290,7 +289,9 @@ async fn push(
             provider_message_id: Some(provider_id.as_str()).filter(|id| !id.is_empty()),
             unsubscribe_token_hash: None,
         },
-        (None, Some(error)) => return Err(JobError::retryable(error)),
+        (None, Some(code)) => {
+            return Err(JobError::retryable(anyhow::anyhow!("the push provider failed for now ({code})")));
+        }
         (None, None) => {
             SendOutcome::Failed { code: if devices.is_empty() { "no_device" } else { "rejected" } }
         }

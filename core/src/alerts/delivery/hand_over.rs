@@ -57,9 +57,9 @@ pub async fn push(
     device: &DeviceTarget,
     expires_at: DateTime<Utc>,
 ) -> HandOver {
-    let (gate, source) = match device.platform {
-        Platform::Ios => (&ctx.lanes.apns, ErrorSource::Apns),
-        Platform::Android => (&ctx.lanes.fcm, ErrorSource::Fcm),
+    let gate = match device.platform {
+        Platform::Ios => &ctx.lanes.apns,
+        Platform::Android => &ctx.lanes.fcm,
     };
     let alert_id = message.alert_id.to_string();
     let message_id = message.message_id.to_string();
@@ -80,7 +80,9 @@ pub async fn push(
     match ctx.push.send(device.platform, device.apns_environment, &notification).await {
         Ok(accepted) => HandOver::Sent { provider_message_id: accepted.provider_message_id },
         Err(error) => {
-            ctx.metrics.provider_errors.count(source, &error.provider_code());
+            ctx.metrics
+                .provider_errors
+                .count(ErrorSource::push_provider(device.platform), &error.provider_code());
             let pause = throttle::push_pause(&error);
             if let Some(pause) = pause {
                 gate.pause(pause);
