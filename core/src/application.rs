@@ -2,7 +2,7 @@
 //! settings of each process (`config`).
 
 use crate::alerts::delivery::{
-    DeliverEmail, DeliverFallbackSms, DeliverPush, DeliverSms, FanOutWave, SmsFallbackCheck,
+    DeliverEmail, DeliverFallbackSms, DeliverPush, DeliverSms, FanOutWave, RecruitEntrants, SmsFallbackCheck,
 };
 use crate::jobs::BackgroundJob;
 use crate::media::processing::ProcessMedia;
@@ -13,9 +13,10 @@ use crate::participants::notices::NotifyParticipant;
 
 /// The job types of the application: the queue metrics report every one (with 0 when idle), and
 /// the workers' runner (`burgernet_workers::application_runner`) registers exactly these.
-pub const JOB_TYPES: [&str; 11] = [
+pub const JOB_TYPES: [&str; 12] = [
     NotifyParticipant::JOB_TYPE,
     FanOutWave::JOB_TYPE,
+    RecruitEntrants::JOB_TYPE,
     DeliverPush::JOB_TYPE,
     DeliverSms::JOB_TYPE,
     DeliverEmail::JOB_TYPE,

@@ -50,6 +50,9 @@ pub struct ApiConfig {
     pub sign_in: SignInPolicy,
     /// How long a participant's live position is used before it is deleted.
     pub live_location_ttl: Duration,
+    /// How long after its send an active alert keeps recruiting those who enter its area
+    /// (`BURGERNET_ALERT_RECRUITING_WINDOW`, 2 h unless set).
+    pub recruiting_window: Duration,
     /// How many reverse proxies in front of the API append to `X-Forwarded-For`; the client
     /// address is the entry that many places from the right. 0: the connection's peer address.
     pub trusted_proxy_hops: usize,
@@ -75,6 +78,11 @@ impl ApiConfig {
             sign_in: sign_in_policy(env)?,
             live_location_ttl: env.or(
                 "BURGERNET_LIVE_LOCATION_TTL",
+                Duration::from_secs(2 * 3600),
+                parse::duration,
+            )?,
+            recruiting_window: env.or(
+                "BURGERNET_ALERT_RECRUITING_WINDOW",
                 Duration::from_secs(2 * 3600),
                 parse::duration,
             )?,
@@ -450,6 +458,11 @@ fn delivery_settings(env: &Env) -> Result<DeliverySettings, ConfigError> {
             "BURGERNET_MUNICIPAL_EMAIL_RATE",
             defaults.municipal_email_rate,
             Rate::parse,
+        )?,
+        recruitment_check: env.or(
+            "BURGERNET_RECRUITMENT_CHECK_INTERVAL",
+            defaults.recruitment_check,
+            parse::duration,
         )?,
         ..defaults
     })

@@ -35,6 +35,15 @@ pub trait BackgroundJob: Serialize + DeserializeOwned + Send + Sync + 'static {
         JOB_BACKOFF.delay(u32::try_from(attempt).unwrap_or(0))
     }
 
+    /// The job type, for statements that queue jobs of it themselves.
+    fn kind() -> db::jobs::JobKind {
+        db::jobs::JobKind {
+            job_type: Self::JOB_TYPE,
+            priority: Self::PRIORITY,
+            max_attempts: Self::MAX_ATTEMPTS,
+        }
+    }
+
     /// Inserts the job; pass the connection of the transaction that causes it.
     fn enqueue(&self, conn: &mut AsyncPgConnection) -> impl Future<Output = QueryResult<JobId>> + Send {
         self.enqueue_after(conn, Duration::ZERO)

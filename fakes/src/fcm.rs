@@ -176,6 +176,9 @@ pub struct ReceivedFcm {
     /// `android.ttl`, e.g. `"3600s"`.
     pub ttl: Option<String>,
     pub collapse_key: Option<String>,
+    /// `android.notification.click_action`: the notification category the app opens (with its
+    /// actions).
+    pub click_action: Option<String>,
     /// Whether the request came over HTTP/2 (else HTTP/1.1).
     pub over_http2: bool,
     /// The connection it came over: 1 for the first connection the fake accepted, 2 for the next.
@@ -798,6 +801,13 @@ fn read_message(body: &[u8]) -> Result<ReceivedFcm, String> {
             "Invalid value at 'message.android.ttl' (type.googleapis.com/google.protobuf.Duration), \"{ttl}\""
         ));
     }
+    let android_notification = match android.and_then(|android| android.get("notification")) {
+        None => None,
+        Some(Value::Object(object)) => Some(object),
+        Some(other) => return Err(format!("Invalid value at 'message.android.notification', {other}")),
+    };
+    let click_action =
+        string_at(android_notification, "click_action", "message.android.notification.click_action")?;
     let payload_bytes = notification.map_or(0, |n| Value::Object(n.clone()).to_string().len())
         + data_object.map_or(0, |d| Value::Object(d.clone()).to_string().len());
     if payload_bytes > MAX_PAYLOAD_BYTES {
@@ -812,6 +822,7 @@ fn read_message(body: &[u8]) -> Result<ReceivedFcm, String> {
         priority,
         ttl,
         collapse_key: string_at(android, "collapse_key", "message.android.collapse_key")?,
+        click_action,
         over_http2: false,
         connection: 0,
     })

@@ -1,12 +1,22 @@
 //! `burgernet bench location`: live location updates (`PUT /v1/me/location`) against the real API.
 //!
 //! Signs in N participants directly in the database (each with "alerts where I am" on and a
-//! home in a demo municipality; not measured), starts `burgernet serve` as a child process on a
-//! free local port, and sends updates with random positions in the Netherlands over keep-alive
-//! HTTP/1.1 connections, each with one request in flight, like `wrk`. After a warm-up that is not
-//! measured it sends a fixed number of updates and prints one line:
+//! home; not measured), starts `burgernet serve` as a child process on a free local port, and
+//! sends updates with random positions in the Netherlands over keep-alive HTTP/1.1 connections,
+//! each with one request in flight, like `wrk`. After a warm-up that is not measured it sends a
+//! fixed number of updates and prints one line:
 //!
-//! `location participants=N requests=N per_s=X p50_ms=X p99_ms=X`
+//! `location participants=N population=N active_alerts=N inside_percent=X requests=N per_s=X
+//! p50_ms=X p99_ms=X entrants=N`
+//!
+//! By default it runs on a small database of its own, with homes in the demo municipalities and
+//! no alert. With `--population N` it runs on the fan-out benchmark's synthetic population of N
+//! (seeded once, shared with it) and first sends `--active-alerts` alerts (10 unless set) over
+//! the centres of the largest cities, which recruit those who enter their areas: then
+//! `--inside-percent` of the updates (10 unless set) land inside one of them, and every update
+//! makes the check that recruits (see `alerts::delivery::recruitment`). `entrants` counts the
+//! participants the updates noted as entering an area (no worker runs, so they stay noted); the
+//! alerts are closed at the end.
 //!
 //! The server runs in its own process and the load generator on one thread of this one, so the
 //! generator takes at most one core and the scheduler shares the machine between the two as it
@@ -20,13 +30,19 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use burgernet_core::alerts::area::AreaLimits;
+use burgernet_core::alerts::content::MessageTexts;
+use burgernet_core::alerts::lifecycle::{self, NewAlertRequest};
 use burgernet_core::auth::participant::{ParticipantTokenKey, ParticipantTokens};
+use burgernet_core::auth::staff::{StaffMember, StaffRole};
 use burgernet_core::db::{self, participants as participant_queries};
 use burgernet_core::env::{Env, parse};
+use burgernet_core::ids::AlertId;
 use burgernet_core::participants::account::{self, AccountError, PlaceInput, ProfileChanges};
 use burgernet_core::participants::rate_limits::CounterKey;
 use burgernet_core::reference_data;
 use burgernet_core::secret::Secret;
+use burgernet_core::vocabulary::alerts::Outcome;
 use burgernet_core::vocabulary::phone::PhoneNumber;
 use burgernet_core::vocabulary::places::{PlaceKind, PlaceName, Position};
 use burgernet_local::db::synthetic;
@@ -38,7 +54,7 @@ use hyper_util::rt::TokioIo;
 use rand::Rng;
 use serde_json::json;
 
-use super::BENCH_DIR_VARIABLE;
+use super::{BENCH_DIR_VARIABLE, ensure_population, population_database};
 use crate::dev;
 
 /// Updates sent before the measured ones (fewer when fewer are measured): they open the API's
@@ -50,6 +66,10 @@ const SERVER_START_LIMIT: Duration = Duration::from_secs(60);
 const REQUEST_LIMIT: Duration = Duration::from_secs(30);
 /// The demo municipalities (Rotterdam-Rijnmond) lie in this box: (south, west, north, east).
 const DEMO_AREA: (f64, f64, f64, f64) = (51.63, 3.85, 52.05, 4.70);
+/// The radius of each active alert's area, around a city centre.
+const ALERT_RADIUS_METERS: f64 = 1_500.0;
+/// How long the active alerts recruit: longer than any run.
+const RECRUITING_WINDOW: Duration = Duration::from_secs(6 * 3600);
 
 #[derive(Debug, clap::Args)]
 pub struct LocationOptions {
@@ -62,12 +82,33 @@ pub struct LocationOptions {
     /// Updates measured (a fixed count, not a duration), after a warm-up of up to 2,000.
     #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
     requests: u64,
+    /// Run on the fan-out benchmark's synthetic population of this many participants (seeded
+    /// once), with active alerts.
+    #[arg(long, value_parser = clap::value_parser!(i64).range(1..=20_000_000))]
+    population: Option<i64>,
+    /// Alerts recruiting while the updates are sent, over the largest cities (10 unless set; only
+    /// with `--population`).
+    #[arg(long, requires = "population", value_parser = clap::value_parser!(u64).range(0..=40))]
+    active_alerts: Option<u64>,
+    /// The share of updates that land inside an active alert's area.
+    #[arg(long, default_value_t = 10.0)]
+    inside_percent: f64,
 }
 
 pub async fn run(env: Env, options: LocationOptions) -> anyhow::Result<()> {
-    let dir = PathBuf::from(env.or(BENCH_DIR_VARIABLE, ".burgernet-bench".to_string(), parse::text)?);
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let (postgres, database_url) = dev::database(&env, &dir, "bench_location", Vec::new()).await?;
+    if !(0.0..=100.0).contains(&options.inside_percent) {
+        bail!("--inside-percent is a percentage, 0 to 100");
+    }
+    let (dir, postgres, database_url) = match options.population {
+        Some(population) => population_database(&env, population).await?,
+        None => {
+            let dir =
+                PathBuf::from(env.or(BENCH_DIR_VARIABLE, ".burgernet-bench".to_string(), parse::text)?);
+            std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+            let (postgres, database_url) = dev::database(&env, &dir, "bench_location", Vec::new()).await?;
+            (dir, postgres, database_url)
+        }
+    };
     let outcome = run_on(&env, &dir, &database_url, &options).await;
     if let Some(server) = postgres {
         tokio::task::spawn_blocking(move || server.stop()).await?;
@@ -85,7 +126,45 @@ async fn run_on(
 ) -> anyhow::Result<String> {
     db::run_migrations(database_url.expose()).await?;
     let mut conn = db::connect(database_url.expose()).await?;
-    reference_data::load_demo_reference_data(&mut conn).await?;
+    match options.population {
+        Some(population) => {
+            ensure_population(&mut conn, population).await?;
+            synthetic::discard_pending_jobs(&mut conn).await?;
+        }
+        None => reference_data::load_demo_reference_data(&mut conn).await?,
+    }
+    let active_alerts = options.active_alerts.unwrap_or(if options.population.is_some() { 10 } else { 0 });
+    let alerts = send_active_alerts(&mut conn, active_alerts).await?;
+    let mut signed_in = Vec::new();
+    let measured = measure(env, dir, database_url, options, &mut conn, &alerts, &mut signed_in).await;
+    let entrants = count_entrants(&mut conn, &alerts).await;
+    close_active_alerts(&mut conn, &alerts).await?;
+    if options.population.is_some() {
+        // The population is shared with the other benchmarks: it stays as seeded.
+        synthetic::remove_participants(&mut conn, &signed_in).await?;
+    }
+    let line = measured?.line(options, alerts.len(), entrants?);
+    Ok(line)
+}
+
+/// Where the signed-in participants live.
+#[derive(Debug, Clone, Copy)]
+enum Homes {
+    DemoMunicipalities,
+    /// Anywhere on land (the synthetic population's municipalities cover it).
+    Everywhere,
+}
+
+async fn measure(
+    env: &Env,
+    dir: &Path,
+    database_url: &Secret<String>,
+    options: &LocationOptions,
+    conn: &mut db::Connection,
+    alerts: &[ActiveAlert],
+    signed_in: &mut Vec<uuid::Uuid>,
+) -> anyhow::Result<Measured> {
+    let homes = if options.population.is_some() { Homes::Everywhere } else { Homes::DemoMunicipalities };
     eprintln!("Signing in {} participants ...", options.participants);
     let token_secret = match env.optional("BURGERNET_PARTICIPANT_TOKEN_SECRET", parse::text)? {
         Some(secret) => secret,
@@ -99,11 +178,11 @@ async fn run_on(
     let mut access_tokens = Vec::new();
     for _ in 0..options.participants {
         let (participant, session) =
-            sign_in_participant_with_live_location(&mut conn, tokens.key().counter_key()).await?;
+            sign_in_participant_with_live_location(conn, tokens.key().counter_key(), homes).await?;
+        signed_in.push(participant.0);
         let token = tokens.issue_access_token(participant, session, chrono::Utc::now()).token;
         access_tokens.push(format!("Bearer {}", token.expose()));
     }
-    drop(conn);
 
     let server = ServerProcess::start(env, dir, database_url, &token_secret).await?;
     eprintln!(
@@ -112,7 +191,9 @@ async fn run_on(
         options.connections,
         server.log.display()
     );
-    let plan = Arc::new(Plan { address: server.address, access_tokens });
+    let areas = alerts.iter().map(|alert| alert.centre).collect();
+    let inside_share = if alerts.is_empty() { 0.0 } else { options.inside_percent / 100.0 };
+    let plan = Arc::new(Plan { address: server.address, access_tokens, areas, inside_share });
     let connections = options.connections;
     let (warm_up, to_measure) = (options.requests.min(WARM_UP_REQUESTS), options.requests);
     // The generator's own single thread: it cannot take more than one core from the server.
@@ -125,27 +206,102 @@ async fn run_on(
         .join()
         .map_err(|_| anyhow::anyhow!("the load generator panicked"))??;
     drop(server);
-    Ok(measured.line(options.participants))
+    Ok(measured)
+}
+
+/// An alert the benchmark sent, recruiting over a circle around `centre` (latitude, longitude).
+struct ActiveAlert {
+    id: AlertId,
+    centre: (f64, f64),
+}
+
+/// The benchmark's dispatcher, of the synthetic population's region.
+fn bench_dispatcher() -> StaffMember {
+    StaffMember {
+        subject: "bench-dispatcher".into(),
+        name: Some("Benchmark".into()),
+        role: StaffRole::Dispatcher { region: synthetic::BENCH_REGION_CODE.into() },
+        token_expires_at: chrono::Utc::now() + chrono::TimeDelta::hours(6),
+    }
+}
+
+/// Creates and sends `count` urgent alerts over the centres of the largest cities. Their
+/// fan-outs stay queued (no worker runs): the updates meet alerts that recruit, as they would
+/// during the first seconds of a real alert and for hours after.
+async fn send_active_alerts(conn: &mut db::Connection, count: u64) -> anyhow::Result<Vec<ActiveAlert>> {
+    let dispatcher = bench_dispatcher();
+    let mut alerts = Vec::new();
+    for &(_, city, latitude, longitude, _) in synthetic::CITIES.iter().take(count as usize) {
+        let request: NewAlertRequest = serde_json::from_value(json!({
+            "category": "search",
+            "urgent": true,
+            "channels": ["push", "sms"],
+            "texts": {"nl": {"title": format!("Vermist in {city}"), "message": "Jongen van 8, blauwe jas.",
+                             "instruction": "Bel 112 als u hem ziet."}},
+            "call_back_number": "112",
+            "area": {"type": "circle", "center": {"latitude": latitude, "longitude": longitude},
+                     "radius_meters": ALERT_RADIUS_METERS},
+        }))?;
+        let draft = request.parse().map_err(|invalid| anyhow::anyhow!("{}", invalid.detail))?;
+        let id = lifecycle::create(conn, &dispatcher, draft, AreaLimits::default())
+            .await
+            .map_err(|error| anyhow::anyhow!("cannot create the alert over {city}: {error:?}"))?;
+        lifecycle::send(conn, &dispatcher, id, RECRUITING_WINDOW)
+            .await
+            .map_err(|error| anyhow::anyhow!("cannot send the alert over {city}: {error:?}"))?;
+        alerts.push(ActiveAlert { id, centre: (latitude, longitude) });
+    }
+    Ok(alerts)
+}
+
+/// How many participants the updates noted as entering the alerts' areas.
+async fn count_entrants(conn: &mut db::Connection, alerts: &[ActiveAlert]) -> anyhow::Result<usize> {
+    let mut entrants = 0;
+    for alert in alerts {
+        entrants += db::recruitment::count_entrants(conn, alert.id).await?;
+    }
+    Ok(entrants)
+}
+
+/// Closes the benchmark's alerts, forgets their entrants and drops the jobs nobody ran.
+async fn close_active_alerts(conn: &mut db::Connection, alerts: &[ActiveAlert]) -> anyhow::Result<()> {
+    let dispatcher = bench_dispatcher();
+    let texts: MessageTexts = serde_json::from_value(json!({"nl": {"message": "Einde van de benchmark."}}))?;
+    for alert in alerts {
+        lifecycle::close(conn, &dispatcher, alert.id, Outcome::Cancelled, texts.clone())
+            .await
+            .map_err(|error| anyhow::anyhow!("cannot close a benchmark alert: {error:?}"))?;
+        db::recruitment::discard_entrants(conn, alert.id).await?;
+    }
+    synthetic::discard_pending_jobs(conn).await?;
+    Ok(())
 }
 
 /// A new participant signed in on one session, with "alerts where I am" on and a home at a
-/// random point of the demo municipalities.
+/// random point of `homes`.
 async fn sign_in_participant_with_live_location(
     conn: &mut db::Connection,
     counters: &CounterKey,
+    homes: Homes,
 ) -> anyhow::Result<(burgernet_core::ids::ParticipantId, burgernet_core::ids::SessionId)> {
     let mut rng = rand::rng();
-    let phone = PhoneNumber::parse(&format!("+316{:08}", rng.random_range(0..100_000_000)))?;
+    // Never the number of someone of a synthetic population.
+    let number = rng.random_range(synthetic::ADDED_PHONE_NUMBERS_FROM..100_000_000);
+    let phone = PhoneNumber::parse(&format!("+316{number:08}"))?;
     let (participant, _) = participant_queries::find_or_create_by_phone(conn, &phone).await?;
     let session = db::sign_in::create_session(conn, participant).await?;
     let changes = ProfileChanges { alerts_where_i_am: Some(true), ..ProfileChanges::default() };
     account::update_profile(conn, counters, participant, changes).await?;
     let (south, west, north, east) = DEMO_AREA;
     for _ in 0..100 {
+        let (latitude, longitude) = match homes {
+            Homes::DemoMunicipalities => (rng.random_range(south..north), rng.random_range(west..east)),
+            Homes::Everywhere => random_point_in_the_netherlands(),
+        };
         let home = PlaceInput {
             kind: PlaceKind::Home,
             name: PlaceName::parse("Thuis")?,
-            position: Position::parse(rng.random_range(south..north), rng.random_range(west..east))?,
+            position: Position::parse(latitude, longitude)?,
             address: None,
             time_windows: Vec::new(),
         };
@@ -156,7 +312,7 @@ async fn sign_in_participant_with_live_location(
             Err(error) => return Err(error.into()),
         }
     }
-    bail!("found no point inside the demo municipalities for a home")
+    bail!("found no point inside a municipality for a home")
 }
 
 /// `burgernet serve` in a child process, killed when dropped.
@@ -247,6 +403,29 @@ struct Plan {
     address: SocketAddr,
     /// `Bearer ...` per participant.
     access_tokens: Vec<String>,
+    /// The centres of the active alerts' circles.
+    areas: Vec<(f64, f64)>,
+    /// The share of updates inside one of them (0 to 1).
+    inside_share: f64,
+}
+
+impl Plan {
+    /// Where the next update says the phone is.
+    fn next_position(&self) -> (f64, f64) {
+        let mut rng = rand::rng();
+        if self.areas.is_empty() || !rng.random_bool(self.inside_share) {
+            return random_point_in_the_netherlands();
+        }
+        let (latitude, longitude) = self.areas[rng.random_range(0..self.areas.len())];
+        // Uniform in the circle, a little inside its edge.
+        let distance = 0.95 * ALERT_RADIUS_METERS * rng.random::<f64>().sqrt();
+        let bearing = rng.random_range(0.0..std::f64::consts::TAU);
+        let metres_per_degree = 111_320.0;
+        (
+            latitude + distance * bearing.cos() / metres_per_degree,
+            longitude + distance * bearing.sin() / (metres_per_degree * latitude.to_radians().cos()),
+        )
+    }
 }
 
 type Connection = SendRequest<Full<Bytes>>;
@@ -295,7 +474,8 @@ async fn send_updates(
                     return anyhow::Ok((connection, latencies));
                 }
                 let token = &plan.access_tokens[(number % plan.access_tokens.len() as u64) as usize];
-                latencies.push(send_update(&mut connection, plan.address, token).await?);
+                latencies
+                    .push(send_update(&mut connection, plan.address, token, plan.next_position()).await?);
             }
         });
     }
@@ -313,8 +493,8 @@ async fn send_update(
     connection: &mut Connection,
     address: SocketAddr,
     token: &str,
+    (latitude, longitude): (f64, f64),
 ) -> anyhow::Result<Duration> {
-    let (latitude, longitude) = random_point_in_the_netherlands();
     let accuracy: f64 = rand::rng().random_range(3.0..100.0);
     let body = json!({"latitude": latitude, "longitude": longitude, "accuracy_meters": accuracy});
     let request = hyper::Request::put("/v1/me/location")
@@ -394,11 +574,15 @@ struct Measured {
 }
 
 impl Measured {
-    fn line(&self, participants: u64) -> String {
+    fn line(&self, options: &LocationOptions, active_alerts: usize, entrants: usize) -> String {
         let requests = self.latencies.len();
         format!(
-            "location participants={participants} requests={requests} per_s={per_s:.0} p50_ms={p50:.2} \
-             p99_ms={p99:.2}",
+            "location participants={participants} population={population} active_alerts={active_alerts} \
+             inside_percent={inside_percent} requests={requests} per_s={per_s:.0} p50_ms={p50:.2} \
+             p99_ms={p99:.2} entrants={entrants}",
+            participants = options.participants,
+            population = options.population.unwrap_or(0),
+            inside_percent = if active_alerts == 0 { 0.0 } else { options.inside_percent },
             per_s = requests as f64 / self.elapsed.as_secs_f64(),
             p50 = self.percentile_ms(50.0),
             p99 = self.percentile_ms(99.0),

@@ -38,6 +38,7 @@ fn notification(token: &str, urgent: bool) -> PushNotification<'_> {
         collapse_id: "alert-7",
         expires_at: expires_at(),
         data: DATA,
+        category: None,
     }
 }
 

@@ -541,6 +541,8 @@ async fn every_alert_endpoint_answers_each_caller_as_the_matrix_says() {
             only_the_participant(204)),
         row(M::POST, "/v1/me/alerts/{alert_id}/tips", &[&active], Some(json!({"text": "Gezien bij de Markthal."})),
             only_the_participant(201)),
+        row(M::PUT, "/v1/me/alerts/{alert_id}/answer", &[&active], Some(json!({"answer": "searching"})),
+            only_the_participant(200)),
         row(M::GET, "/v1/me/alerts/{alert_id}/tips/{tip_id}", &[&active, &tip], None, only_the_participant(200)),
         row(M::POST, "/v1/me/alerts/{alert_id}/tips/{tip_id}/media", &[&active, &tip], Some(declaration),
             only_the_participant(201)),

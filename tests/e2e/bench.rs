@@ -27,6 +27,12 @@ fn one_line_of_figures(output: &std::process::Output, name: &str) -> (String, Ve
     (line, figures)
 }
 
+/// The figure `wanted` of a benchmark's line, as a number.
+fn figure(figures: &[(String, String)], wanted: &str, line: &str) -> f64 {
+    let (_, value) = figures.iter().find(|(name, _)| name == wanted).unwrap();
+    value.parse().unwrap_or_else(|_| panic!("{wanted}={value} is not a number: {line}"))
+}
+
 /// Runs `burgernet bench ARGS` against a fresh database of the test cluster, with a benchmark
 /// directory of its own that is removed afterwards.
 async fn bench_on_a_fresh_database(args: &'static [&'static str]) -> std::process::Output {
@@ -139,10 +145,7 @@ async fn media_prints_one_line_of_figures_for_the_photos_processed() {
     let (line, figures) = one_line_of_figures(&output, "media");
     let names: Vec<&str> = figures.iter().map(|(name, _)| name.as_str()).collect();
     assert_eq!(names, ["photos", "per_s", "p95_ms", "rss_mb"], "{line}");
-    let value = |wanted: &str| -> f64 {
-        let (_, value) = figures.iter().find(|(name, _)| name == wanted).unwrap();
-        value.parse().unwrap_or_else(|_| panic!("{wanted}={value} is not a number: {line}"))
-    };
+    let value = |wanted: &str| figure(&figures, wanted, &line);
     assert_eq!(value("photos"), 2.0, "{line}");
     assert!(value("per_s") > 0.0, "{line}");
     assert!(value("p95_ms") > 0.0, "{line}");
@@ -155,15 +158,61 @@ async fn location_prints_one_line_of_figures_for_the_updates_asked() {
     let output = bench_on_a_fresh_database(&["location", "--requests", "300"]).await;
     let (line, figures) = one_line_of_figures(&output, "location");
     let names: Vec<&str> = figures.iter().map(|(name, _)| name.as_str()).collect();
-    assert_eq!(names, ["participants", "requests", "per_s", "p50_ms", "p99_ms"], "{line}");
-    let value = |wanted: &str| -> f64 {
-        let (_, value) = figures.iter().find(|(name, _)| name == wanted).unwrap();
-        value.parse().unwrap_or_else(|_| panic!("{wanted}={value} is not a number: {line}"))
-    };
+    assert_eq!(names, LOCATION_FIGURES, "{line}");
+    let value = |wanted: &str| figure(&figures, wanted, &line);
     assert_eq!(value("participants"), 64.0, "the default: {line}");
+    assert_eq!((value("population"), value("active_alerts"), value("entrants")), (0.0, 0.0, 0.0), "{line}");
     assert_eq!(value("requests"), 300.0, "{line}");
     assert!(value("per_s") > 0.0, "{line}");
     assert!(value("p50_ms") > 0.0, "{line}");
+    assert!(value("p50_ms") <= value("p99_ms"), "{line}");
+}
+
+const LOCATION_FIGURES: [&str; 9] = [
+    "participants",
+    "population",
+    "active_alerts",
+    "inside_percent",
+    "requests",
+    "per_s",
+    "p50_ms",
+    "p99_ms",
+    "entrants",
+];
+
+/// On a synthetic population, with alerts recruiting: half the updates land in their areas, and
+/// the updates note those who enter them (no worker runs here to recruit them).
+#[tokio::test]
+async fn location_on_a_population_with_active_alerts_notes_who_enters_their_areas() {
+    let output = bench_on_a_fresh_database(&[
+        "location",
+        "--population",
+        "2000",
+        "--active-alerts",
+        "3",
+        "--inside-percent",
+        "50",
+        "--participants",
+        "20",
+        "--connections",
+        "4",
+        "--requests",
+        "400",
+    ])
+    .await;
+    let (line, figures) = one_line_of_figures(&output, "location");
+    let names: Vec<&str> = figures.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(names, LOCATION_FIGURES, "{line}");
+    let value = |wanted: &str| figure(&figures, wanted, &line);
+    assert_eq!(
+        (value("population"), value("active_alerts"), value("inside_percent")),
+        (2000.0, 3.0, 50.0),
+        "{line}"
+    );
+    assert_eq!(value("requests"), 400.0, "{line}");
+    // 20 participants each send 20 updates (and up to 20 more to warm up), half of them inside:
+    // every one of them enters some area.
+    assert!(value("entrants") >= 20.0, "{line}");
     assert!(value("p50_ms") <= value("p99_ms"), "{line}");
 }
 
@@ -177,10 +226,7 @@ async fn reports_prints_one_line_of_figures_over_a_seeded_year() {
         ["participants", "alerts", "deliveries", "participation_ms", "results_ms", "costs_ms"],
         "{line}"
     );
-    let value = |wanted: &str| -> f64 {
-        let (_, value) = figures.iter().find(|(name, _)| name == wanted).unwrap();
-        value.parse().unwrap_or_else(|_| panic!("{wanted}={value} is not a number: {line}"))
-    };
+    let value = |wanted: &str| figure(&figures, wanted, &line);
     assert_eq!(value("participants"), 2000.0, "{line}");
     assert_eq!(value("alerts"), 8400.0, "700 a month: {line}");
     // 21 recipients each (one in a hundred, plus one), an alert and a closing message to each.

@@ -30,6 +30,7 @@ fn alert(token: &str) -> PushNotification<'_> {
         collapse_id: "alert-4f9c",
         expires_at: Utc::now() + chrono::Duration::hours(2),
         data: ALERT_DATA,
+        category: None,
     }
 }
 

@@ -4,6 +4,7 @@
 mod account;
 mod alert_delivery;
 mod alerts;
+mod answers;
 mod apns;
 mod auth;
 mod authorization;
@@ -20,6 +21,7 @@ mod event_streams;
 mod fcm;
 mod helpers;
 mod jobs;
+mod live_areas;
 mod local_identity;
 mod log_privacy;
 mod media_store;

@@ -17,6 +17,9 @@ use chrono::{TimeDelta, Utc};
 use crate::helpers::alerts::{ROTTERDAM, alert_body, circle};
 use crate::helpers::{TestApp, TestAppOptions};
 
+/// How long a sent alert recruits those who enter its area (the default).
+const RECRUITING: std::time::Duration = std::time::Duration::from_secs(2 * 3600);
+
 fn staff(role: StaffRole) -> StaffMember {
     StaffMember {
         subject: "staff-service-access".into(),
@@ -89,7 +92,7 @@ async fn alert_services_refuse_other_regions_and_let_administrators_look_but_not
     // Acting: the region's own dispatchers only; administrators and the region's manager read
     // every alert of theirs but act on none.
     for outsider in [&amsterdam, &admin, &rotterdam_manager, &officer] {
-        assert!(alert_out_of_scope(lifecycle::send(conn, outsider, alert).await), "{outsider:?}");
+        assert!(alert_out_of_scope(lifecycle::send(conn, outsider, alert, RECRUITING).await), "{outsider:?}");
         let assessed = tip_review::assess(
             conn,
             outsider,
@@ -105,7 +108,7 @@ async fn alert_services_refuse_other_regions_and_let_administrators_look_but_not
     }
     // The refusals changed nothing: the alert is still a draft, and its own dispatcher sends it.
     assert_eq!(progress::view(conn, &rotterdam, alert).await.unwrap().status, AlertStatus::Draft);
-    let sent = lifecycle::send(conn, &rotterdam, alert).await.unwrap();
+    let sent = lifecycle::send(conn, &rotterdam, alert, RECRUITING).await.unwrap();
     assert_eq!(sent.status, AlertStatus::Active);
     assert!(sent.sent_at.is_some());
 }

@@ -12,12 +12,15 @@
 //! - `housekeeping`: deletes expired personal data (live positions, codes, links) every minute,
 //!   expires abandoned uploads, removes tips past their retention and catches up on send-to-push
 //!   timing, and writes the dossier's signed checkpoints to the object store;
+//! - `recruitment`: every `BURGERNET_RECRUITMENT_CHECK_INTERVAL`, recruits into active alerts
+//!   those whose place's time window opened in the alert's area;
 //! - `health`: the worker's `/healthz`, `/readyz` and `/metrics`, and the heartbeat the slots beat.
 
 mod health;
 mod housekeeping;
 mod listener;
 mod poller;
+mod recruitment;
 mod registry;
 mod runner;
 mod slot;
@@ -26,7 +29,8 @@ pub use health::{HealthServer, Heartbeat, WorkerHealth, health_server, stall_thr
 pub use runner::{Runner, RunnerHandle};
 
 use burgernet_core::alerts::delivery::{
-    DeliverEmail, DeliverFallbackSms, DeliverPush, DeliverSms, DeliveryContext, FanOutWave, SmsFallbackCheck,
+    DeliverEmail, DeliverFallbackSms, DeliverPush, DeliverSms, DeliveryContext, FanOutWave, RecruitEntrants,
+    SmsFallbackCheck,
 };
 use burgernet_core::config::WorkerConfig;
 use burgernet_core::db::DbPool;
@@ -77,6 +81,7 @@ pub fn application_runner(
             provider_errors: metrics.provider_errors.clone(),
         })
         .register::<FanOutWave>(delivery.clone())
+        .register::<RecruitEntrants>(delivery.clone())
         .register_in::<DeliverPush>("push", delivery.clone())
         .register_in::<DeliverSms>("sms", delivery.clone())
         .register_in::<DeliverFallbackSms>("sms", delivery.clone())
@@ -87,7 +92,8 @@ pub fn application_runner(
         .register::<AbortUnclaimedUpload>(media)
         .register::<SendMunicipalMessage>(messages)
         .with_evidence_upkeep(upkeep)
-        .with_push_timing(metrics);
+        .with_push_timing(metrics)
+        .with_recruitment();
     let mut listed = burgernet_core::application::JOB_TYPES.to_vec();
     listed.sort_unstable();
     assert_eq!(

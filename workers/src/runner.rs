@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use crate::health::Heartbeat;
 use crate::registry::Registry;
-use crate::{housekeeping, listener, poller, slot};
+use crate::{housekeeping, listener, poller, recruitment, slot};
 use burgernet_core::alerts::dossier::checkpoints::CheckpointSettings;
 use burgernet_core::media::retention::EvidenceUpkeep;
 use burgernet_core::media::store::MediaStore;
@@ -55,6 +55,8 @@ pub(crate) struct RunnerState {
     pub(crate) push_timing: Option<DeliveryMetrics>,
     /// Writing the dossier's checkpoints to this store, when this runner does it.
     pub(crate) dossier_checkpoints: Option<(MediaStore, CheckpointSettings)>,
+    /// Whether this runner recruits those whose time window opens in an alert's area.
+    pub(crate) recruitment: bool,
     /// Beaten by the slots on every round of their loop: the worker's liveness.
     pub(crate) heartbeat: Heartbeat,
 }
@@ -69,6 +71,7 @@ pub struct Runner {
     evidence_upkeep: Option<EvidenceUpkeep>,
     push_timing: Option<DeliveryMetrics>,
     dossier_checkpoints: Option<(MediaStore, CheckpointSettings)>,
+    recruitment: bool,
 }
 
 impl Runner {
@@ -83,7 +86,15 @@ impl Runner {
             evidence_upkeep: None,
             push_timing: None,
             dossier_checkpoints: None,
+            recruitment: false,
         }
+    }
+
+    /// Also look, every `BURGERNET_RECRUITMENT_CHECK_INTERVAL`, for places whose time window
+    /// opened in a recruiting alert's area (see `alerts::delivery::recruitment`).
+    pub fn with_recruitment(mut self) -> Self {
+        self.recruitment = true;
+        self
     }
 
     /// Also observe, every housekeeping round, the send-to-push timing of alerts whose initial
@@ -160,6 +171,7 @@ impl Runner {
             evidence_upkeep: self.evidence_upkeep,
             push_timing: self.push_timing,
             dossier_checkpoints: self.dossier_checkpoints,
+            recruitment: self.recruitment,
             heartbeat: Heartbeat::new(),
         });
         for group in &state.groups {
@@ -176,6 +188,9 @@ impl Runner {
         helpers.spawn(listener::start(state.clone()).await);
         helpers.spawn(poller::run(state.clone()));
         helpers.spawn(housekeeping::run(state.clone()));
+        if state.recruitment {
+            helpers.spawn(recruitment::run(state.clone()));
+        }
         let mut slots = JoinSet::new();
         for (group, slot_group) in state.groups.iter().enumerate() {
             for _ in 0..slot_group.slots {

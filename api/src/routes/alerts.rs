@@ -12,7 +12,7 @@ use burgernet_core::alerts::progress::{self, Alert, AlertSummary};
 use burgernet_core::alerts::reach::{self, Reach, ReachRequest};
 use burgernet_core::auth::TokenError;
 use burgernet_core::ids::AlertId;
-use burgernet_core::vocabulary::alerts::{AlertStatus, Outcome};
+use burgernet_core::vocabulary::alerts::{AlertAnswer, AlertStatus, Outcome};
 use burgernet_core::vocabulary::area::{AreaShape, DrawnArea};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -191,7 +191,7 @@ pub async fn send_alert(
 ) -> Result<HttpResponse, ApiError> {
     let alert = AlertId(*alert_id);
     let mut conn = state.db().await?;
-    let sent = lifecycle::send(&mut conn, &dispatcher.member, alert).await?;
+    let sent = lifecycle::send(&mut conn, &dispatcher.member, alert, state.recruiting_window).await?;
     Ok(HttpResponse::Accepted().json(progress::view_of(&mut conn, sent).await?))
 }
 
@@ -270,9 +270,13 @@ pub async fn preview_expansion(
 #[serde(deny_unknown_fields)]
 pub struct Update {
     pub texts: MessageTexts,
+    /// Only to the recipients whose answer, when the update reaches their batch, is one of these
+    /// (e.g. `["searching"]`); leave it out for everyone reached.
+    pub to_answers: Option<Vec<AlertAnswer>>,
 }
 
-/// Send an update to everyone the alert reached, e.g. "last seen heading north".
+/// Send an update to everyone the alert reached, e.g. "last seen heading north", or only to those
+/// who gave certain answers.
 ///
 /// Who may call: dispatchers of the alert's region.
 #[utoipa::path(
@@ -286,7 +290,7 @@ pub struct Update {
         StaffAccessProblems,
         (status = 404, description = "No such alert.", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`alert_not_sent` or `alert_closed`.", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`invalid_text` or `invalid_body`.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_text`, `invalid_answers` (an empty `to_answers`) or `invalid_body`.", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/v1/alerts/{alert_id}/updates")]
@@ -297,9 +301,10 @@ pub async fn post_update(
     body: JsonBody<Update>,
 ) -> Result<HttpResponse, ApiError> {
     let alert = AlertId(*alert_id);
-    let texts = MessageTexts::parse(body.into_inner().texts)?;
+    let update = body.into_inner();
+    let texts = MessageTexts::parse(update.texts)?;
     let mut conn = state.db().await?;
-    lifecycle::post_update(&mut conn, &dispatcher.member, alert, texts).await?;
+    lifecycle::post_update(&mut conn, &dispatcher.member, alert, texts, update.to_answers).await?;
     Ok(HttpResponse::Accepted().json(progress::view(&mut conn, &dispatcher.member, alert).await?))
 }
 

@@ -114,6 +114,7 @@ pub fn configure(config: &mut ServiceConfig) {
         .service(my_alerts::get_my_alert)
         .service(my_alerts::report_receipt)
         .service(my_alerts::send_tip)
+        .service(my_alerts::answer_alert)
         .service(my_alerts::get_my_tip)
         .service(my_alerts::declare_media)
         .service(my_alerts::complete_media)

@@ -2,7 +2,8 @@
 //! closing message, the receipts their app reports, and their tips with photos and videos.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use actix_web::{HttpRequest, HttpResponse, get, post, put, web};
+use burgernet_core::alerts::answers::{self, AnswerRequest, MyAnswer};
 use burgernet_core::alerts::progress::{self, ReceiptKind, ReceivedAlert};
 use burgernet_core::alerts::tips::{self, NewTipRequest, SenderKey, TipReceipt};
 use burgernet_core::idempotency::{Answer, IdempotencyKey};
@@ -182,6 +183,45 @@ pub async fn send_tip(
     )
     .await?;
     Ok(replayed(StatusCode::CREATED, answer))
+}
+
+/// Answer an alert you received with one tap, or change your answer: `seen_now` (with your
+/// position when your phone knows it: the control room gets it at once as a tip of high
+/// priority), `searching`, `not_in_area` or `cannot_help`. The app offers these as actions on the
+/// alert's notification (category `BURGERNET_ALERT_ANSWERS`) and in the alert (`answers`); an
+/// `inform` alert takes none. The same answer again changes nothing, except that every `seen_now`
+/// is a new sighting.
+///
+/// Who may call: a participant who received the alert, while it is active.
+#[utoipa::path(
+    tag = "my alerts",
+    security(("participant_token" = [])),
+    params(("alert_id" = Uuid, Path, description = "The alert.")),
+    request_body = AnswerRequest,
+    responses(
+        (status = 200, description = "Your answer as it stands.", body = MyAnswer),
+        JsonBodyProblems,
+        ParticipantAccessProblems,
+        (status = 404, description = "You did not receive such an alert.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`alert_closed`: the alert is over and takes no more answers.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`answer_not_offered` (an `inform` alert), `invalid_answer` (a position with an answer other than `seen_now`), `invalid_coordinates`, `invalid_accuracy` or `invalid_body`.", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`rate_limited`: too many answers or tips this hour; see Retry-After.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[put("/v1/me/alerts/{alert_id}/answer")]
+pub async fn answer_alert(
+    state: web::Data<AppState>,
+    participant: Participant,
+    alert_id: web::Path<Uuid>,
+    body: JsonBody<AnswerRequest>,
+) -> Result<web::Json<MyAnswer>, ApiError> {
+    let mut conn = state.db().await?;
+    let counters = state.participant_tokens.key().counter_key();
+    let request = body.into_inner();
+    let answer =
+        answers::answer(&mut conn, &state.tips, counters, participant.id(), AlertId(*alert_id), request)
+            .await?;
+    Ok(web::Json(answer))
 }
 
 /// One of your tips with the state of each photo and video. For an anonymous tip, send its

@@ -183,7 +183,9 @@ impl PositionUpdate {
 /// ended. Phones report often, so the session is checked by the same statement that stores the
 /// position (one statement per report), not before it. Only this latest position is kept, never
 /// a history; it is deleted when it expires (2 hours by default) or when the participant switches
-/// the feature off.
+/// the feature off. A position inside the area of an active alert that the participant has not
+/// received yet, of a category they want, brings them that alert (and its updates so far) within
+/// seconds.
 #[utoipa::path(
     tag = "my account",
     security(("participant_token" = [])),

@@ -3,6 +3,8 @@
 //! the step fits its status, records itself in the dossier, and enqueues the jobs it causes, so a
 //! step that is saved is a step that will be carried out.
 
+use std::time::Duration;
+
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use serde::Deserialize;
 use serde_json::json;
@@ -20,7 +22,7 @@ use crate::db::jobs;
 use crate::db::recipients::{self, NewLaneBatch};
 use crate::ids::{AlertId, AlertMessageId};
 use crate::jobs::BackgroundJob;
-use crate::vocabulary::alerts::{AlertStatus, MessageKind, Outcome};
+use crate::vocabulary::alerts::{AlertAnswer, AlertStatus, MessageKind, Outcome};
 use crate::vocabulary::area::{AreaShape, DrawnArea};
 use crate::vocabulary::{InvalidInput, distinct};
 
@@ -176,17 +178,23 @@ async fn lock_in_status(
     Ok(alert)
 }
 
-/// Sends a draft: marks it active, records it, and enqueues the fan-out of wave 0. Returns the
-/// alert as it now is, read once (locked) for the whole request.
+/// Sends a draft: marks it active, records it, and enqueues the fan-out of wave 0. From then on
+/// it recruits those who enter its area for `recruiting_window` (see
+/// [`super::delivery::recruitment`]). Returns the alert as it now is, read once (locked) for the
+/// whole request.
 pub async fn send(
     conn: &mut AsyncPgConnection,
     staff: &StaffMember,
     id: AlertId,
+    recruiting_window: Duration,
 ) -> Result<AlertRow, AlertError> {
     let actor = &Actor::staff(staff);
     conn.transaction(async |conn| {
         let mut alert = lock_in_status(conn, staff, id, AlertStatus::Draft, "sent").await?;
-        alert.sent_at = Some(queries::mark_sent(conn, id).await?);
+        let channels = effective_channels(alert.urgent, &alert.channels);
+        let (sent_at, recruiting_until) = queries::mark_sent(conn, id, recruiting_window, &channels).await?;
+        alert.sent_at = Some(sent_at);
+        alert.recruiting_until = Some(recruiting_until);
         alert.status = AlertStatus::Active;
         let message = AlertMessageId::new();
         queries::insert_message(
@@ -283,18 +291,39 @@ async fn send_follow_up(
     Ok(message)
 }
 
-/// An extra message to everyone the alert reached, e.g. "last seen heading north".
+/// An extra message to everyone the alert reached, e.g. "last seen heading north", or with
+/// `to_answers` only to the recipients whose answer is one of them when it is delivered (e.g.
+/// those `searching`).
 pub async fn post_update(
     conn: &mut AsyncPgConnection,
     staff: &StaffMember,
     id: AlertId,
     texts: MessageTexts,
+    to_answers: Option<Vec<AlertAnswer>>,
 ) -> Result<AlertMessageId, AlertError> {
     let actor = &Actor::staff(staff);
+    let to_answers = to_answers.map(|answers| distinct(&answers));
+    if to_answers.as_ref().is_some_and(Vec::is_empty) {
+        return Err(InvalidInput::new(
+            "invalid_answers",
+            "Name at least one answer, or leave to_answers out.",
+        )
+        .into());
+    }
     conn.transaction(async |conn| {
         let alert = lock_in_status(conn, staff, id, AlertStatus::Active, "updated").await?;
         let message = send_follow_up(conn, &alert, actor, MessageKind::Update, &texts).await?;
-        dossier::record(conn, id, actor, "updated", json!({ "message_id": message, "texts": texts })).await?;
+        if let Some(answers) = &to_answers {
+            queries::address_to_answers(conn, message, answers).await?;
+        }
+        dossier::record(
+            conn,
+            id,
+            actor,
+            "updated",
+            json!({ "message_id": message, "texts": texts, "to_answers": to_answers }),
+        )
+        .await?;
         Ok(message)
     })
     .await

@@ -10,9 +10,11 @@
 //! - [`progress`]: counters and the participant's view (my alerts, receipts);
 //! - [`dossier`]: the append-only, hash-chained record of every event, its export and verifier;
 //! - [`sms_receipts`]: delivery receipts from the SMS gateway;
-//! - [`tips`]: what participants saw, sent to the control room, anonymously if they choose.
+//! - [`tips`]: what participants saw, sent to the control room, anonymously if they choose;
+//! - [`answers`]: one-tap answers to an alert, from its notification.
 
 pub mod access;
+pub mod answers;
 pub mod area;
 pub mod content;
 pub mod delivery;

@@ -11,14 +11,14 @@ use serde_json::json;
 
 use super::access::{self, AccessError, Regions};
 use super::content::{AlertText, AlertTexts, Description, MessageTexts};
-use super::{Actor, Category, Channel, dossier};
+use super::{Actor, Category, Channel, answers, dossier};
 use crate::auth::staff::StaffMember;
 use crate::db::alerts::{self as queries, AlertRow, MessageRow};
 use crate::db::deliveries as delivery_queries;
 use crate::db::participants as participant_queries;
 use crate::ids::{AlertId, AlertMessageId, DeviceId, ParticipantId};
 use crate::vocabulary::Language;
-use crate::vocabulary::alerts::{AlertStatus, MessageKind, Outcome};
+use crate::vocabulary::alerts::{AlertAnswer, AlertStatus, MessageKind, Outcome};
 
 /// Deliveries on one channel.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -37,6 +37,15 @@ pub struct ChannelCounters {
     pub opened: i64,
 }
 
+/// Recipients by their one-tap answer (each counts with their latest answer only).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct AnswerCounts {
+    pub seen_now: i64,
+    pub searching: i64,
+    pub not_in_area: i64,
+    pub cannot_help: i64,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Counters {
     pub recipients: i64,
@@ -45,6 +54,12 @@ pub struct Counters {
     pub tips: i64,
     /// Delivery batches still being worked on (0 once every message has been handed over).
     pub batches_pending: i64,
+    /// Of the recipients, those who came into the area while the alert was active: their live
+    /// position entered it, or the time window of a place of theirs in it opened.
+    pub entered_area: i64,
+    pub time_window: i64,
+    /// The recipients' one-tap answers, as they stand now.
+    pub answers: AnswerCounts,
     pub push: ChannelCounters,
     pub sms: ChannelCounters,
     pub email: ChannelCounters,
@@ -58,6 +73,14 @@ pub async fn counters(conn: &mut AsyncPgConnection, alert: AlertId) -> diesel::Q
         opened: totals.opened,
         tips: totals.tips,
         batches_pending: totals.batches_pending,
+        entered_area: totals.entered_area,
+        time_window: totals.time_window,
+        answers: AnswerCounts {
+            seen_now: totals.seen_now,
+            searching: totals.searching,
+            not_in_area: totals.not_in_area,
+            cannot_help: totals.cannot_help,
+        },
         ..Counters::default()
     };
     for row in delivery_queries::channel_counts(conn, alert).await? {
@@ -108,11 +131,20 @@ pub struct AlertMessage {
     #[schema(value_type = Object)]
     pub texts: serde_json::Value,
     pub created_at: DateTime<Utc>,
+    /// For updates sent to some recipients only: the answers of those they went to.
+    pub to_answers: Option<Vec<AlertAnswer>>,
 }
 
 impl From<MessageRow> for AlertMessage {
     fn from(row: MessageRow) -> Self {
-        Self { id: row.id, kind: row.kind, wave: row.wave, texts: row.texts, created_at: row.created_at }
+        Self {
+            id: row.id,
+            kind: row.kind,
+            wave: row.wave,
+            texts: row.texts,
+            created_at: row.created_at,
+            to_answers: row.to_answers,
+        }
     }
 }
 
@@ -139,6 +171,9 @@ pub struct Alert {
     pub created_at: DateTime<Utc>,
     pub sent_at: Option<DateTime<Utc>>,
     pub closed_at: Option<DateTime<Utc>>,
+    /// Until when those who come into the area (a live position that enters it, a place's time
+    /// window that opens) become recipients too; none before the send and after the close.
+    pub recruiting_until: Option<DateTime<Utc>>,
     pub messages: Vec<AlertMessage>,
     pub counters: Counters,
 }
@@ -240,6 +275,7 @@ pub async fn view_of(conn: &mut AsyncPgConnection, row: AlertRow) -> diesel::Que
         created_at: row.created_at,
         sent_at: row.sent_at,
         closed_at: row.closed_at,
+        recruiting_until: row.recruiting_until,
         messages: messages.into_iter().map(AlertMessage::from).collect(),
         counters,
     })
@@ -292,6 +328,10 @@ pub struct ReceivedAlert {
     /// When your app confirmed receipt and when you opened it.
     pub received_at: Option<DateTime<Utc>>,
     pub opened_at: Option<DateTime<Utc>>,
+    /// Your one-tap answer, if you gave one (`PUT /v1/me/alerts/{id}/answer`).
+    pub answer: Option<AlertAnswer>,
+    /// The answers this alert takes (none for `inform` alerts, which ask nothing).
+    pub answers: Vec<AlertAnswer>,
 }
 
 /// How many of their latest alerts a participant sees.
@@ -336,11 +376,23 @@ pub async fn received(
                 call_back_number: alert.call_back_number,
                 area: serde_json::from_str(&alert.area_geojson).expect("PostGIS writes GeoJSON"),
                 sent_at: alert.sent_at,
-                updates: follow_ups.iter().filter(|m| m.kind == MessageKind::Update).map(follow_up).collect(),
+                // An update addressed to some answers only is theirs alone.
+                updates: follow_ups
+                    .iter()
+                    .filter(|m| m.kind == MessageKind::Update)
+                    .filter(|m| {
+                        m.to_answers
+                            .as_ref()
+                            .is_none_or(|to| row.answer.is_some_and(|answer| to.contains(&answer)))
+                    })
+                    .map(follow_up)
+                    .collect(),
                 closing: follow_ups.iter().find(|m| m.kind == MessageKind::Closing).map(follow_up),
                 closed_at: alert.closed_at,
                 received_at: row.received_at,
                 opened_at: row.opened_at,
+                answer: row.answer,
+                answers: answers::offered(alert.category).to_vec(),
             }
         })
         .collect())

@@ -17,7 +17,7 @@ use crate::media::MediaSettings;
 use crate::media::review::{self, ReviewError, ReviewedMedia};
 use crate::media::store::MediaStore;
 use crate::vocabulary::InvalidInput;
-use crate::vocabulary::alerts::Assessment;
+use crate::vocabulary::alerts::{AlertAnswer, Assessment};
 
 /// The control room's assessment of a tip.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
@@ -41,6 +41,14 @@ pub struct LegalHold {
     pub placed_at: DateTime<Utc>,
 }
 
+/// How urgently the control room should look at a tip.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TipPriority {
+    High,
+    Normal,
+}
+
 /// A tip as the control room sees it.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Tip {
@@ -57,6 +65,11 @@ pub struct Tip {
     /// The number to call back, when the sender allowed it.
     pub call_back_phone_number: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// `high` for a `seen_now` answer given from the alert's notification (see `answer`): someone
+    /// sees what the alert describes, now. Those not assessed yet lead the list.
+    pub priority: TipPriority,
+    /// `seen_now` when the tip is a one-tap answer.
+    pub answer: Option<AlertAnswer>,
     pub assessment: Option<TipAssessment>,
     pub legal_hold: Option<LegalHold>,
     /// Photos and videos, oldest first, with their state and a thumbnail link when ready.
@@ -82,6 +95,12 @@ impl Tip {
             may_call_back: row.may_call_back,
             call_back_phone_number: row.call_back_phone,
             created_at: row.created_at,
+            priority: if row.answer == Some(AlertAnswer::SeenNow) {
+                TipPriority::High
+            } else {
+                TipPriority::Normal
+            },
+            answer: row.answer,
             assessment: row.assessment.map(|assessment| TipAssessment {
                 assessment,
                 forwarded_to: row.forwarded_to,
@@ -99,7 +118,7 @@ impl Tip {
     }
 }
 
-/// The alert's tips, newest first, with their media; the viewing is recorded in the dossier (once
+/// The alert's tips (`seen_now` answers not assessed yet first, then newest first), with their media; the viewing is recorded in the dossier (once
 /// per quarter of an hour per person, as views of the alert are).
 pub async fn list(
     conn: &mut AsyncPgConnection,

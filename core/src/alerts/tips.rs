@@ -22,7 +22,7 @@ use crate::idempotency::{self, Answer, Begun, IdempotencyError, IdempotencyKey, 
 use crate::ids::{AlertId, ParticipantId, TipId};
 use crate::participants::rate_limits::{self, CounterKey};
 use crate::vocabulary::InvalidInput;
-use crate::vocabulary::alerts::AlertStatus;
+use crate::vocabulary::alerts::{AlertAnswer, AlertStatus};
 use crate::vocabulary::places::Position;
 
 pub const MAX_TIP_CHARS: usize = 2_000;
@@ -54,7 +54,7 @@ pub struct NewTipRequest {
     pub anonymous: bool,
 }
 
-/// A parsed [`NewTipRequest`].
+/// A parsed [`NewTipRequest`], or a `seen_now` answer (see [`super::answers`]).
 #[derive(Debug, Clone)]
 pub struct TipDraft {
     text: String,
@@ -62,6 +62,34 @@ pub struct TipDraft {
     location: Option<(Position, f32)>,
     may_call_back: bool,
     anonymous: bool,
+    answer: Option<AlertAnswer>,
+}
+
+/// The text of a tip made by a `seen_now` answer, as the control room reads it.
+pub const SEEN_NOW_TEXT: &str = "Nu gezien (antwoord met één tik op de melding)";
+
+impl TipDraft {
+    /// The tip a `seen_now` answer makes: seen now, where the phone was when given.
+    pub(super) fn seen_now(location: Option<(Position, f32)>, now: DateTime<Utc>) -> Self {
+        Self {
+            text: SEEN_NOW_TEXT.to_string(),
+            seen_at: Some(now),
+            location,
+            may_call_back: false,
+            anonymous: false,
+            answer: Some(AlertAnswer::SeenNow),
+        }
+    }
+}
+
+impl TipLocation {
+    /// The position and its accuracy, checked.
+    pub fn parse(self) -> Result<(Position, f32), InvalidInput> {
+        if !(0.0..=100_000.0).contains(&self.accuracy_meters) {
+            return Err(InvalidInput::new("invalid_accuracy", "The accuracy is 0 to 100000 metres."));
+        }
+        Ok((Position::parse(self.latitude, self.longitude)?, self.accuracy_meters))
+    }
 }
 
 fn invalid(detail: impl Into<String>) -> InvalidInput {
@@ -83,21 +111,14 @@ impl NewTipRequest {
         if self.anonymous && self.may_call_back {
             return Err(invalid("An anonymous tip cannot be called back; choose one."));
         }
-        let location = self
-            .location
-            .map(|at| -> Result<(Position, f32), InvalidInput> {
-                if !(0.0..=100_000.0).contains(&at.accuracy_meters) {
-                    return Err(InvalidInput::new("invalid_accuracy", "The accuracy is 0 to 100000 metres."));
-                }
-                Ok((Position::parse(at.latitude, at.longitude)?, at.accuracy_meters))
-            })
-            .transpose()?;
+        let location = self.location.map(TipLocation::parse).transpose()?;
         Ok(TipDraft {
             text: text.to_string(),
             seen_at: self.seen_at,
             location,
             may_call_back: self.may_call_back,
             anonymous: self.anonymous,
+            answer: None,
         })
     }
 }
@@ -185,7 +206,9 @@ pub async fn submit(
     .await
 }
 
-async fn insert_tip(
+/// Saves the tip in the caller's transaction, if the participant received the alert, it is
+/// active, and they are within their hourly number of tips; records it in the dossier.
+pub(super) async fn insert_tip(
     conn: &mut AsyncPgConnection,
     settings: &TipSettings,
     counters: &CounterKey,
@@ -225,6 +248,7 @@ async fn insert_tip(
             seen_at: tip.seen_at,
             location: tip.location.map(|(at, accuracy)| (at.latitude(), at.longitude(), accuracy)),
             may_call_back: tip.may_call_back,
+            answer: tip.answer,
         },
     )
     .await?;
@@ -236,6 +260,7 @@ async fn insert_tip(
         "seen_at": tip.seen_at,
         "has_location": tip.location.is_some(),
         "may_call_back": tip.may_call_back,
+        "answer": tip.answer,
     });
     if !tip.anonymous {
         body["participant_id"] = json!(participant);

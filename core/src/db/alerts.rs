@@ -4,13 +4,15 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{Array, Bool, Bytea, Double, Integer, Nullable, SmallInt, Text, Uuid as SqlUuid};
+use diesel::sql_types::{
+    Array, Bool, Bytea, Double, Integer, Nullable, SmallInt, Text, Timestamptz, Uuid as SqlUuid,
+};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::schema::{alert_areas, alert_messages, alert_recipients, alerts, regions};
-use crate::ids::{AlertId, AlertMessageId, RegionId};
-use crate::vocabulary::alerts::{AlertStatus, MessageKind, Outcome};
+use crate::ids::{AlertId, AlertMessageId, ParticipantId, RegionId};
+use crate::vocabulary::alerts::{AlertAnswer, AlertStatus, MessageKind, Outcome};
 use crate::vocabulary::area::{AreaShape, DrawnArea};
 use crate::vocabulary::{Category, Channel};
 
@@ -166,6 +168,9 @@ pub struct AlertRow {
     pub created_at: DateTime<Utc>,
     pub sent_at: Option<DateTime<Utc>>,
     pub closed_at: Option<DateTime<Utc>>,
+    /// Until when the alert recruits those who enter its area (see `alerts::delivery::recruitment`);
+    /// `None` before the send and after the close.
+    pub recruiting_until: Option<DateTime<Utc>>,
 }
 
 type AlertColumns = (
@@ -186,6 +191,7 @@ type AlertColumns = (
     alerts::created_at,
     alerts::sent_at,
     alerts::closed_at,
+    alerts::recruiting_until,
 );
 
 fn alert_columns() -> AlertColumns {
@@ -207,6 +213,7 @@ fn alert_columns() -> AlertColumns {
         alerts::created_at,
         alerts::sent_at,
         alerts::closed_at,
+        alerts::recruiting_until,
     )
 }
 
@@ -289,10 +296,22 @@ pub async fn list_alerts(
 }
 
 /// Marks the alert sent; returns when (the database's clock).
-pub async fn mark_sent(conn: &mut AsyncPgConnection, id: AlertId) -> QueryResult<DateTime<Utc>> {
+/// Marks the alert sent; it recruits on `recruiting_channels` (see [`AlertRow::recruiting_until`])
+/// for `recruiting_window` from now. Returns when it was sent and until when it recruits.
+pub async fn mark_sent(
+    conn: &mut AsyncPgConnection,
+    id: AlertId,
+    recruiting_window: std::time::Duration,
+    recruiting_channels: &[Channel],
+) -> QueryResult<(DateTime<Utc>, DateTime<Utc>)> {
     diesel::update(alerts::table.find(id.0))
-        .set((alerts::status.eq(AlertStatus::Active), alerts::sent_at.eq(diesel::dsl::now)))
-        .returning(alerts::sent_at.assume_not_null())
+        .set((
+            alerts::status.eq(AlertStatus::Active),
+            alerts::sent_at.eq(diesel::dsl::now),
+            alerts::recruiting_until.eq(super::jobs::now_plus::<Nullable<Timestamptz>>(recruiting_window)),
+            alerts::recruiting_channels.eq(recruiting_channels),
+        ))
+        .returning((alerts::sent_at.assume_not_null(), alerts::recruiting_until.assume_not_null()))
         .get_result(conn)
         .await
 }
@@ -303,6 +322,8 @@ pub async fn mark_closed(conn: &mut AsyncPgConnection, id: AlertId, outcome: Out
             alerts::status.eq(AlertStatus::Closed),
             alerts::outcome.eq(outcome),
             alerts::closed_at.eq(diesel::dsl::now),
+            alerts::recruiting_until.eq(None::<DateTime<Utc>>),
+            alerts::recruiting_channels.eq(None::<Vec<Channel>>),
         ))
         .execute(conn)
         .await
@@ -388,18 +409,57 @@ pub struct AreaRow {
     pub created_at: DateTime<Utc>,
 }
 
+/// The drawn areas of the alert's waves (recruited waves have none), first wave first.
 pub async fn list_areas(conn: &mut AsyncPgConnection, alert: AlertId) -> QueryResult<Vec<AreaRow>> {
     alert_areas::table
         .filter(alert_areas::alert_id.eq(alert.0))
+        .filter(alert_areas::matched_by.is_null())
         .order_by(alert_areas::wave)
         .select((
             alert_areas::wave,
-            alert_areas::shape,
+            alert_areas::shape.assume_not_null(),
             alert_areas::created_by_subject,
             alert_areas::created_at,
         ))
         .load(conn)
         .await
+}
+
+/// What [`set_answer`] recorded.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct RecordedAnswer {
+    /// The answer before this one, if any.
+    #[diesel(sql_type = Nullable<Text>)]
+    pub previous: Option<AlertAnswer>,
+    /// When the answer was given (unchanged when it is the same as before).
+    #[diesel(sql_type = diesel::sql_types::Timestamptz)]
+    pub answered_at: DateTime<Utc>,
+}
+
+/// Sets the recipient's answer; `None` when they are not a recipient of the alert.
+pub async fn set_answer(
+    conn: &mut AsyncPgConnection,
+    alert: AlertId,
+    participant: ParticipantId,
+    answer: AlertAnswer,
+) -> QueryResult<Option<RecordedAnswer>> {
+    diesel::sql_query(
+        "WITH before AS (
+             SELECT participant_id, alert_id, answer FROM alert_recipients
+              WHERE participant_id = $2 AND alert_id = $1 FOR UPDATE)
+         UPDATE alert_recipients r
+            SET answer = $3,
+                answered_at = CASE WHEN r.answer IS DISTINCT FROM $3 THEN now() ELSE r.answered_at END
+           FROM before
+          WHERE r.participant_id = before.participant_id AND r.alert_id = before.alert_id
+         RETURNING before.answer AS previous, r.answered_at",
+    )
+    .bind::<SqlUuid, _>(alert.0)
+    .bind::<SqlUuid, _>(participant.0)
+    .bind::<Text, _>(answer)
+    .get_result(conn)
+    .await
+    .optional()
 }
 
 // --- messages ---
@@ -414,6 +474,21 @@ pub struct MessageRow {
     pub texts: serde_json::Value,
     pub created_by_subject: String,
     pub created_at: DateTime<Utc>,
+    /// An update for the recipients with one of these answers only (none: for everyone reached).
+    pub to_answers: Option<Vec<AlertAnswer>>,
+}
+
+/// Addresses the message to the recipients with one of `answers` only.
+pub async fn address_to_answers(
+    conn: &mut AsyncPgConnection,
+    message: AlertMessageId,
+    answers: &[AlertAnswer],
+) -> QueryResult<()> {
+    diesel::update(alert_messages::table.find(message.0))
+        .set(alert_messages::to_answers.eq(answers))
+        .execute(conn)
+        .await
+        .map(drop)
 }
 
 pub async fn insert_message(
@@ -492,6 +567,7 @@ pub struct ReceivedAlertRow {
     pub alert: AlertRow,
     pub received_at: Option<DateTime<Utc>>,
     pub opened_at: Option<DateTime<Utc>>,
+    pub answer: Option<AlertAnswer>,
 }
 
 /// The alerts a participant received, newest first; `only` limits it to one alert.
@@ -504,7 +580,12 @@ pub async fn received_alerts(
     let mut query = alert_recipients::table
         .inner_join(alerts::table.inner_join(regions::table))
         .filter(alert_recipients::participant_id.eq(participant))
-        .select((alert_columns(), alert_recipients::received_at, alert_recipients::opened_at))
+        .select((
+            alert_columns(),
+            alert_recipients::received_at,
+            alert_recipients::opened_at,
+            alert_recipients::answer,
+        ))
         .into_boxed();
     if let Some(alert) = only {
         query = query.filter(alert_recipients::alert_id.eq(alert.0));

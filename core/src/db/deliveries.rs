@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::schema::{alert_recipients, delivery_batches, devices};
 use crate::ids::{AlertId, AlertMessageId, DeviceId, ParticipantId};
-use crate::vocabulary::alerts::{DeliveryState, Lane, Reason};
+use crate::vocabulary::alerts::{AlertAnswer, DeliveryState, Lane, Reason};
 use crate::vocabulary::devices::{ApnsEnvironment, Platform};
 use crate::vocabulary::email::EmailAddress;
 use crate::vocabulary::phone::PhoneNumber;
@@ -106,12 +106,13 @@ pub struct ContactRow {
 }
 
 /// The recipients of a batch, or only those the selection found reachable by push or not
-/// (`push_expected`).
+/// (`push_expected`), or only those whose answer is one of `answers` (an update to some).
 pub async fn batch_contacts(
     conn: &mut AsyncPgConnection,
     alert: AlertId,
     batch_no: i32,
     push_expected: Option<bool>,
+    answers: Option<&[AlertAnswer]>,
 ) -> QueryResult<Vec<ContactRow>> {
     diesel::sql_query(
         "SELECT p.id AS participant_id, p.status, p.channels, p.language, p.phone_number,
@@ -119,11 +120,13 @@ pub async fn batch_contacts(
                 r.received_at IS NOT NULL AS acknowledged, r.push_expected
            FROM alert_recipients r JOIN participants p ON p.id = r.participant_id
           WHERE r.alert_id = $1 AND r.batch_no = $2 AND ($3::bool IS NULL OR r.push_expected = $3)
+            AND ($4::text[] IS NULL OR r.answer = ANY ($4))
           ORDER BY p.id",
     )
     .bind::<SqlUuid, _>(alert.0)
     .bind::<Integer, _>(batch_no)
     .bind::<Nullable<Bool>, _>(push_expected)
+    .bind::<Nullable<Array<Text>>, _>(answers)
     .load(conn)
     .await
 }
@@ -289,36 +292,45 @@ pub async fn reached_channels(
     .await
 }
 
-#[derive(QueryableByName)]
-struct Pending {
+/// Whether a follow-up may go to a batch yet (see [`earlier_lanes`]).
+#[derive(Debug, Clone, QueryableByName)]
+pub struct EarlierLanes {
+    /// Lanes of earlier messages that have not been through the batch.
     #[diesel(sql_type = BigInt)]
-    unfinished: i64,
+    pub unfinished: i64,
+    /// When the batch's recipients were added (a wave of those who came into the area later
+    /// gets its batches long after the updates it gets were written).
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    pub batch_cut_at: Option<DateTime<Utc>>,
 }
 
-/// Whether every message of the alert older than `message` has been through `lanes` for a batch:
-/// a follow-up waits for the alert itself and earlier updates on the lanes it depends on, so
-/// they arrive in order.
-pub async fn earlier_lanes_finished(
+/// Which messages of the alert come before `message` in a batch, on `lanes`, have not been
+/// through it yet: a follow-up waits for the alert itself and earlier follow-ups on the lanes it
+/// depends on, so they arrive in order. The alert comes first in every batch, also in one of
+/// those who came into the area after the follow-up was written (see
+/// `alerts::delivery::recruitment`).
+pub async fn earlier_lanes(
     conn: &mut AsyncPgConnection,
     message: AlertMessageId,
     batch_no: i32,
     lanes: &[Lane],
-) -> QueryResult<bool> {
-    let pending: Pending = diesel::sql_query(
-        "SELECT count(*) AS unfinished
-           FROM delivery_batches b
-           JOIN alert_messages m ON m.id = b.message_id
-           JOIN alert_messages this ON this.id = $1
-          WHERE m.alert_id = this.alert_id AND m.id <> this.id
-            AND (m.created_at, m.id) < (this.created_at, this.id)
-            AND b.batch_no = $2 AND b.lane = ANY ($3) AND b.finished_at IS NULL",
+) -> QueryResult<EarlierLanes> {
+    diesel::sql_query(
+        "SELECT (SELECT count(*)
+                   FROM delivery_batches b
+                   JOIN alert_messages m ON m.id = b.message_id
+                  WHERE m.alert_id = this.alert_id AND m.id <> this.id
+                    AND (m.kind = 'alert' OR (m.created_at, m.id) < (this.created_at, this.id))
+                    AND b.batch_no = $2 AND b.lane = ANY ($3) AND b.finished_at IS NULL) AS unfinished,
+                (SELECT r.created_at FROM alert_recipients r
+                  WHERE r.alert_id = this.alert_id AND r.batch_no = $2 LIMIT 1) AS batch_cut_at
+           FROM alert_messages this WHERE this.id = $1",
     )
     .bind::<SqlUuid, _>(message.0)
     .bind::<Integer, _>(batch_no)
     .bind::<Array<Text>, _>(lanes)
     .get_result(conn)
-    .await?;
-    Ok(pending.unfinished == 0)
+    .await
 }
 
 #[derive(QueryableByName)]
@@ -477,6 +489,20 @@ pub struct RecipientCounts {
     pub tips: i64,
     #[diesel(sql_type = BigInt)]
     pub batches_pending: i64,
+    /// Recipients of recruited waves (see `alerts::delivery::recruitment`), by how they matched.
+    #[diesel(sql_type = BigInt)]
+    pub entered_area: i64,
+    #[diesel(sql_type = BigInt)]
+    pub time_window: i64,
+    /// Recipients by their answer now (see `alerts::answers`).
+    #[diesel(sql_type = BigInt)]
+    pub seen_now: i64,
+    #[diesel(sql_type = BigInt)]
+    pub searching: i64,
+    #[diesel(sql_type = BigInt)]
+    pub not_in_area: i64,
+    #[diesel(sql_type = BigInt)]
+    pub cannot_help: i64,
 }
 
 pub async fn recipient_counts(conn: &mut AsyncPgConnection, alert: AlertId) -> QueryResult<RecipientCounts> {
@@ -485,7 +511,18 @@ pub async fn recipient_counts(conn: &mut AsyncPgConnection, alert: AlertId) -> Q
                 (SELECT count(*) FROM alert_recipients WHERE alert_id = $1 AND received_at IS NOT NULL) AS acknowledged,
                 (SELECT count(*) FROM alert_recipients WHERE alert_id = $1 AND opened_at IS NOT NULL) AS opened,
                 (SELECT count(*) FROM tips WHERE alert_id = $1) AS tips,
-                (SELECT count(*) FROM delivery_batches WHERE alert_id = $1 AND finished_at IS NULL) AS batches_pending",
+                (SELECT count(*) FROM delivery_batches WHERE alert_id = $1 AND finished_at IS NULL) AS batches_pending,
+                recruited.entered_area, recruited.time_window,
+                answers.seen_now, answers.searching, answers.not_in_area, answers.cannot_help
+           FROM (SELECT count(*) FILTER (WHERE answer = 'seen_now') AS seen_now,
+                        count(*) FILTER (WHERE answer = 'searching') AS searching,
+                        count(*) FILTER (WHERE answer = 'not_in_area') AS not_in_area,
+                        count(*) FILTER (WHERE answer = 'cannot_help') AS cannot_help
+                   FROM alert_recipients WHERE alert_id = $1 AND answer IS NOT NULL) AS answers,
+                (SELECT count(*) FILTER (WHERE w.matched_by = 'entered_area') AS entered_area,
+                        count(*) FILTER (WHERE w.matched_by = 'time_window') AS time_window
+                   FROM alert_areas w JOIN alert_recipients r ON r.alert_id = w.alert_id AND r.wave = w.wave
+                  WHERE w.alert_id = $1 AND w.matched_by IS NOT NULL) AS recruited",
     )
     .bind::<SqlUuid, _>(alert.0)
     .get_result(conn)

@@ -99,6 +99,15 @@ pub async fn listen(conn: &mut AsyncPgConnection) -> QueryResult<()> {
     diesel::sql_query(format!("LISTEN {NOTIFICATION_CHANNEL}")).execute(conn).await.map(drop)
 }
 
+/// A job type as a statement that queues jobs of it needs to know it (see
+/// [`crate::jobs::BackgroundJob::kind`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JobKind {
+    pub job_type: &'static str,
+    pub priority: i16,
+    pub max_attempts: i32,
+}
+
 pub async fn insert(conn: &mut AsyncPgConnection, job: NewJob<'_>) -> QueryResult<JobId> {
     diesel::insert_into(background_jobs::table)
         .values((
@@ -416,10 +425,10 @@ fn unlocked() -> Unlocked {
     (background_jobs::locked_by.eq(None), background_jobs::lease_expires_at.eq(None))
 }
 
-type NowPlus<ST> = UncheckedBind<SqlLiteral<ST>, AsExprOf<PgInterval, Interval>>;
+pub(crate) type NowPlus<ST> = UncheckedBind<SqlLiteral<ST>, AsExprOf<PgInterval, Interval>>;
 
 /// `now() + duration` by the database's clock.
-fn now_plus<ST>(duration: Duration) -> NowPlus<ST>
+pub(crate) fn now_plus<ST>(duration: Duration) -> NowPlus<ST>
 where
     ST: diesel::sql_types::SqlType + diesel::expression::TypedExpressionType,
 {

@@ -17,6 +17,7 @@ pub mod participation_reports;
 pub mod provider_quotas;
 pub mod reach_previews;
 pub mod recipients;
+pub mod recruitment;
 pub mod reference_data;
 pub mod schema;
 pub mod sign_in;

@@ -8,11 +8,12 @@ use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::sql_types::{
-    Array, Double, Float4, Interval, Nullable, Text, Timestamptz, Untyped, Uuid as SqlUuid,
+    Array, Double, Float4, Integer, Interval, Nullable, SmallInt, Text, Timestamptz, Untyped, Uuid as SqlUuid,
 };
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use super::jobs::JobKind;
 use super::schema::{
     devices, email_verifications, live_locations, participant_sessions, participant_staff_actions,
     participants, place_time_windows, places, sign_in_challenges,
@@ -461,15 +462,23 @@ pub struct LiveLocationRow {
 /// report: the session check other endpoints make in a query of their own is part of it.
 /// `FOR SHARE` waits for a concurrent opt-out or erasure and then sees it, so no position is
 /// written after one.
+///
+/// The same statement notes the participant as an entrant of every recruiting alert whose area
+/// the position lies in, whose category they want on one of its channels, and whose recipient
+/// they are not yet (`area_entrants`), and queues `recruit` for each such alert unless one is
+/// queued already: they are alerted within seconds, and the entrant and the job commit with the
+/// position. What this costs grows with the alerts recruiting now (an index of their areas), not
+/// with participants.
 pub async fn upsert_live_location_in_session(
     conn: &mut AsyncPgConnection,
     session: SessionId,
     participant: ParticipantId,
-    latitude: f64,
-    longitude: f64,
+    position: (f64, f64),
     accuracy_meters: f32,
     ttl: std::time::Duration,
+    recruit: JobKind,
 ) -> QueryResult<Option<LiveLocationRow>> {
+    let (latitude, longitude) = position;
     UpsertLiveLocationInSession {
         session: session.0,
         participant: participant.0,
@@ -477,6 +486,7 @@ pub async fn upsert_live_location_in_session(
         latitude,
         accuracy_meters,
         ttl: super::interval(ttl),
+        recruit,
     }
     .get_result(conn)
     .await
@@ -493,6 +503,7 @@ struct UpsertLiveLocationInSession {
     latitude: f64,
     accuracy_meters: f32,
     ttl: diesel::pg::data_types::PgInterval,
+    recruit: JobKind,
 }
 
 impl QueryFragment<Pg> for UpsertLiveLocationInSession {
@@ -532,8 +543,9 @@ impl QueryFragment<Pg> for UpsertLiveLocationInSession {
                         recorded_at = report.recorded_at, expires_at = report.expires_at
                    FROM report
                   WHERE live_locations.participant_id = report.participant_id
-              RETURNING live_locations.location, live_locations.accuracy_meters,
-                        live_locations.recorded_at, live_locations.expires_at),
+              RETURNING live_locations.participant_id, live_locations.location, live_locations.accuracy_meters,
+                        live_locations.recorded_at, live_locations.expires_at,
+                        live_locations.reach_categories, live_locations.reach_channels),
              placed AS (
                  INSERT INTO live_locations (participant_id, location, accuracy_meters, recorded_at, expires_at)
                  SELECT participant_id, location, accuracy_meters, recorded_at, expires_at FROM report
@@ -541,10 +553,42 @@ impl QueryFragment<Pg> for UpsertLiveLocationInSession {
                      ON CONFLICT (participant_id) DO UPDATE
                     SET location = excluded.location, accuracy_meters = excluded.accuracy_meters,
                         recorded_at = excluded.recorded_at, expires_at = excluded.expires_at
-              RETURNING location, accuracy_meters, recorded_at, expires_at)
+              RETURNING participant_id, location, accuracy_meters, recorded_at, expires_at,
+                        reach_categories, reach_channels),
+             stored AS (SELECT * FROM moved UNION ALL SELECT * FROM placed),
+             entered AS (
+                 INSERT INTO area_entrants (alert_id, participant_id)
+                 SELECT alerts.id, stored.participant_id
+                   FROM stored
+                   JOIN alerts ON alerts.recruiting_until > now() AND ST_Intersects(alerts.area, stored.location)
+                  WHERE alerts.category = ANY (stored.reach_categories)
+                    AND stored.reach_channels && alerts.recruiting_channels
+                    AND NOT EXISTS (SELECT 1 FROM alert_recipients r
+                                     WHERE r.participant_id = stored.participant_id AND r.alert_id = alerts.id)
+                     ON CONFLICT DO NOTHING
+              RETURNING alert_id),
+             recruit AS (
+                 INSERT INTO background_jobs (job_type, payload, priority, max_attempts)
+                 SELECT ",
+        );
+        out.push_bind_param::<Text, _>(&self.recruit.job_type)?;
+        out.push_sql(", jsonb_build_object('alert_id', alert_id), ");
+        out.push_bind_param::<SmallInt, _>(&self.recruit.priority)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Integer, _>(&self.recruit.max_attempts)?;
+        out.push_sql(
+            "
+                   FROM (SELECT DISTINCT alert_id FROM entered) AS entered
+                  WHERE NOT EXISTS (SELECT 1 FROM background_jobs queued
+                                     WHERE queued.job_type = ",
+        );
+        out.push_bind_param::<Text, _>(&self.recruit.job_type)?;
+        out.push_sql(
+            " AND queued.state = 'queued'
+                                       AND queued.payload = jsonb_build_object('alert_id', entered.alert_id)))
              SELECT ST_Y(location) AS latitude, ST_X(location) AS longitude, accuracy_meters,
                     recorded_at, expires_at
-               FROM (SELECT * FROM moved UNION ALL SELECT * FROM placed) AS stored",
+               FROM stored",
         );
         Ok(())
     }

@@ -221,6 +221,9 @@ diesel::table! {
         sent_at -> Nullable<Timestamptz>,
         closed_at -> Nullable<Timestamptz>,
         updated_at -> Timestamptz,
+        recruiting_until -> Nullable<Timestamptz>,
+        recruiting_channels -> Nullable<Array<Text>>,
+        windows_checked_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -231,11 +234,12 @@ diesel::table! {
     alert_areas (alert_id, wave) {
         alert_id -> Uuid,
         wave -> Int2,
-        shape -> Jsonb,
-        area -> Geometry,
+        shape -> Nullable<Jsonb>,
+        area -> Nullable<Geometry>,
         created_by_subject -> Text,
         created_at -> Timestamptz,
         recipients_selected_at -> Nullable<Timestamptz>,
+        matched_by -> Nullable<Text>,
     }
 }
 
@@ -248,6 +252,7 @@ diesel::table! {
         texts -> Jsonb,
         created_by_subject -> Text,
         created_at -> Timestamptz,
+        to_answers -> Nullable<Array<Text>>,
     }
 }
 
@@ -261,6 +266,8 @@ diesel::table! {
         opened_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
         push_expected -> Bool,
+        answer -> Nullable<Text>,
+        answered_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -316,6 +323,7 @@ diesel::table! {
         accuracy_meters -> Nullable<Float4>,
         may_call_back -> Bool,
         created_at -> Timestamptz,
+        answer -> Nullable<Text>,
     }
 }
 

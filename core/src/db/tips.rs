@@ -7,7 +7,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::ids::{AlertId, ParticipantId, TipId};
-use crate::vocabulary::alerts::{AlertStatus, Assessment};
+use crate::vocabulary::alerts::{AlertAnswer, AlertStatus, Assessment};
 
 pub struct NewTip<'a> {
     pub id: TipId,
@@ -21,6 +21,8 @@ pub struct NewTip<'a> {
     /// Latitude, longitude and accuracy in metres.
     pub location: Option<(f64, f64, f32)>,
     pub may_call_back: bool,
+    /// `seen_now` for the tip of a one-tap answer.
+    pub answer: Option<AlertAnswer>,
 }
 
 pub async fn insert(conn: &mut AsyncPgConnection, tip: &NewTip<'_>) -> QueryResult<DateTime<Utc>> {
@@ -33,10 +35,10 @@ pub async fn insert(conn: &mut AsyncPgConnection, tip: &NewTip<'_>) -> QueryResu
         tip.location.map_or((None, None, None), |(lat, lon, acc)| (Some(lat), Some(lon), Some(acc)));
     diesel::sql_query(
         "INSERT INTO tips (id, alert_id, participant_id, text, seen_at, location, accuracy_meters, may_call_back,
-                           sender_key_hash)
+                           sender_key_hash, answer)
          VALUES ($1, $2, $3, $4, $5,
                  CASE WHEN $6::float8 IS NULL THEN NULL ELSE ST_SetSRID(ST_MakePoint($7, $6), 4326) END,
-                 $8, $9, $10)
+                 $8, $9, $10, $11)
          RETURNING created_at",
     )
     .bind::<SqlUuid, _>(tip.id.0)
@@ -49,6 +51,7 @@ pub async fn insert(conn: &mut AsyncPgConnection, tip: &NewTip<'_>) -> QueryResu
     .bind::<Nullable<Float4>, _>(accuracy)
     .bind::<Bool, _>(tip.may_call_back)
     .bind::<Nullable<Bytea>, _>(tip.sender_key_hash.as_deref())
+    .bind::<Nullable<Text>, _>(tip.answer)
     .get_result::<Created>(conn)
     .await
     .map(|row| row.created_at)
@@ -93,13 +96,15 @@ pub struct TipRow {
     pub legal_hold_by: Option<String>,
     #[diesel(sql_type = Nullable<Timestamptz>)]
     pub legal_hold_at: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub answer: Option<AlertAnswer>,
 }
 
 const TIP_COLUMNS: &str = "t.id, t.participant_id, t.text, t.seen_at, ST_Y(t.location) AS latitude,
      ST_X(t.location) AS longitude, t.accuracy_meters, t.may_call_back,
      CASE WHEN t.may_call_back THEN p.phone_number END AS call_back_phone, t.created_at,
      t.assessment, t.assessment_note, t.forwarded_to, t.assessed_by_subject, t.assessed_at,
-     t.legal_hold_reason, t.legal_hold_by, t.legal_hold_at";
+     t.legal_hold_reason, t.legal_hold_by, t.legal_hold_at, t.answer";
 
 /// One tip of the alert.
 pub async fn find(conn: &mut AsyncPgConnection, alert: AlertId, tip: TipId) -> QueryResult<Option<TipRow>> {
@@ -114,12 +119,13 @@ pub async fn find(conn: &mut AsyncPgConnection, alert: AlertId, tip: TipId) -> Q
     .optional()
 }
 
-/// An alert's tips, newest first.
+/// An alert's tips: first the `seen_now` answers not assessed yet, then the rest, each newest
+/// first.
 pub async fn list(conn: &mut AsyncPgConnection, alert: AlertId, limit: i64) -> QueryResult<Vec<TipRow>> {
     diesel::sql_query(format!(
         "SELECT {TIP_COLUMNS} FROM tips t LEFT JOIN participants p ON p.id = t.participant_id
           WHERE t.alert_id = $1
-          ORDER BY t.created_at DESC, t.id
+          ORDER BY (t.answer IS NOT NULL AND t.assessment IS NULL) DESC, t.created_at DESC, t.id
           LIMIT $2"
     ))
     .bind::<SqlUuid, _>(alert.0)

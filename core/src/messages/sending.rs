@@ -266,6 +266,7 @@ async fn push(
             collapse_id: &message_id,
             expires_at,
             data: &data,
+            category: None,
         };
         match ctx.push.send(device.platform, device.apns_environment, &notification).await {
             Ok(answer) => accepted = Some(answer.provider_message_id.unwrap_or_default()),

@@ -11,6 +11,7 @@ use serde::Serialize;
 use super::membership::{self, Cause};
 use super::notices::{Notice, NotifyParticipant};
 use super::rate_limits::{self, CounterKey};
+use crate::alerts::delivery::RecruitEntrants;
 use crate::auth::participant::AuthenticatedParticipant;
 use crate::db::participants::{
     self as queries, DeviceRow, DeviceValues, ParticipantRow, PlaceRow, PlaceValues,
@@ -494,7 +495,9 @@ pub async fn remove_place(
 
 /// Stores the position the participant's phone reported. The statement that stores it also
 /// checks the access token's session (see [`queries::upsert_live_location_in_session`]), so
-/// callers need not check it first; only a refused report costs more queries, to say why.
+/// callers need not check it first; only a refused report costs more queries, to say why. A
+/// position inside a recruiting alert's area makes them its recipient within seconds (see
+/// [`RecruitEntrants`]).
 pub async fn update_live_location(
     conn: &mut AsyncPgConnection,
     caller: &AuthenticatedParticipant,
@@ -507,10 +510,10 @@ pub async fn update_live_location(
         conn,
         session,
         participant,
-        position.latitude(),
-        position.longitude(),
+        (position.latitude(), position.longitude()),
         accuracy_meters,
         ttl,
+        RecruitEntrants::kind(),
     )
     .await?;
     if let Some(row) = stored {

@@ -411,14 +411,15 @@ fn payload(notification: &PushNotification<'_>) -> Result<Vec<u8>, PushError> {
     let level = if notification.urgent { "time-sensitive" } else { "active" };
     let render = |body: &str| {
         let mut payload = data.clone();
-        payload.insert(
-            "aps".into(),
-            json!({
-                "alert": {"title": notification.title, "body": body},
-                "sound": "default",
-                "interruption-level": level,
-            }),
-        );
+        let mut aps = json!({
+            "alert": {"title": notification.title, "body": body},
+            "sound": "default",
+            "interruption-level": level,
+        });
+        if let Some(category) = notification.category {
+            aps["category"] = Value::from(category);
+        }
+        payload.insert("aps".into(), aps);
         Value::Object(payload).to_string().into_bytes()
     };
     let whole = render(notification.body);
@@ -603,6 +604,7 @@ mod tests {
             collapse_id: "alert-1",
             expires_at: DateTime::from_timestamp(1_900_000_000, 0).unwrap(),
             data,
+            category: None,
         }
     }
 

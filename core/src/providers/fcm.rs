@@ -663,7 +663,7 @@ fn message_body(notification: &PushNotification<'_>, now: DateTime<Utc>) -> Valu
         notification.data.iter().map(|(key, value)| ((*key).to_string(), Value::from(*value))).collect();
     let body = fitting_body(notification.title, notification.body, &data);
     let ttl_seconds = (notification.expires_at - now).num_seconds().max(0);
-    json!({
+    let mut message = json!({
         "message": {
             "token": notification.token,
             "notification": { "title": notification.title, "body": body },
@@ -674,7 +674,11 @@ fn message_body(notification: &PushNotification<'_>, now: DateTime<Utc>) -> Valu
                 "collapse_key": notification.collapse_id,
             },
         }
-    })
+    });
+    if let Some(category) = notification.category {
+        message["message"]["android"]["notification"] = json!({ "click_action": category });
+    }
+    message
 }
 
 /// `body`, shortened as far as needed for the notification and the data to stay within

@@ -43,6 +43,9 @@ pub struct PushNotification<'a> {
     /// Custom key/value data for the app (alert id, message id, kind); strings only, which both
     /// providers accept.
     pub data: &'a [(&'a str, &'a str)],
+    /// The notification category the app registered with actions (APNs `aps.category`, FCM
+    /// `android.notification.click_action`), e.g. the one-tap answers to an alert.
+    pub category: Option<&'a str>,
 }
 
 /// The provider accepted the notification.

@@ -39,6 +39,21 @@ text_enum!(
 );
 
 text_enum!(
+    /// A recipient's one-tap answer to an alert, given from its notification or in the app.
+    AlertAnswer {
+        /// I see what the alert describes, now (a tip of high priority, with my position when
+        /// given).
+        SeenNow => "seen_now",
+        /// I am looking.
+        Searching => "searching",
+        /// I am not in the area (any more).
+        NotInArea => "not_in_area",
+        /// I cannot help.
+        CannotHelp => "cannot_help",
+    }
+);
+
+text_enum!(
     /// What the control room made of a tip.
     Assessment {
         Relevant => "relevant",

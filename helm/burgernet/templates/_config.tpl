@@ -38,6 +38,8 @@ number in values as a float, which would print 41943040 as 4.194304e+07.
   "BURGERNET_ALERT_MAX_AREA_KM2" (int64 $c.alerts.maxAreaKm2 | toString)
   "BURGERNET_ALERT_REGION_MARGIN" $c.alerts.regionMargin
   "BURGERNET_FANOUT_BATCH_SIZE" (int64 $c.alerts.fanoutBatchSize | toString)
+  "BURGERNET_ALERT_RECRUITING_WINDOW" $c.alerts.recruitingWindow
+  "BURGERNET_RECRUITMENT_CHECK_INTERVAL" $c.alerts.recruitmentCheckInterval
   "BURGERNET_PUSH_WINDOW" (int64 $c.alerts.pushWindow | toString)
   "BURGERNET_SMS_FALLBACK_AFTER" $c.alerts.smsFallbackAfter
   "BURGERNET_PUSH_LIFETIME" $c.alerts.pushLifetime

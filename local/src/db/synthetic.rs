@@ -304,6 +304,19 @@ pub async fn discard_pending_jobs(conn: &mut AsyncPgConnection) -> QueryResult<u
     diesel::sql_query("DELETE FROM background_jobs").execute(conn).await
 }
 
+/// Removes participants a benchmark added to the population for its run (with their sessions,
+/// places, devices and positions), so the population is the seeded one again.
+pub async fn remove_participants(conn: &mut AsyncPgConnection, ids: &[uuid::Uuid]) -> QueryResult<usize> {
+    diesel::sql_query("DELETE FROM participants WHERE id = ANY ($1)")
+        .bind::<diesel::sql_types::Array<SqlUuid>, _>(ids)
+        .execute(conn)
+        .await
+}
+
+/// The first number of the phone numbers a benchmark may give participants it adds: above those
+/// of any synthetic population (`+316` and the participant's number, 8 digits).
+pub const ADDED_PHONE_NUMBERS_FROM: u32 = 50_000_000;
+
 /// How far an alert's first wave got: cheap enough to ask many times a second while it is
 /// delivered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, QueryableByName)]

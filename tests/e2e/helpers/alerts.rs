@@ -170,6 +170,17 @@ impl TestApp {
         .await
     }
 
+    /// The kinds (`alert`, `update`, `closing`) of the pushes the fake FCM accepted for `token`,
+    /// in order.
+    pub fn fcm_kinds_to(&self, token: &str) -> Vec<String> {
+        self.fcm
+            .received()
+            .into_iter()
+            .filter(|push| push.token == token)
+            .map(|push| push.data.get("kind").cloned().unwrap_or_default())
+            .collect()
+    }
+
     /// Runs a statement against the app's database.
     pub async fn database_exec(&self, sql: &str) {
         let mut conn = self.database.connect().await;

@@ -90,6 +90,8 @@ pub struct TestAppOptions {
     pub reports: ReportSettings,
     /// Which channels each kind of municipal message may use (the default of the environment).
     pub municipal_message_channels: AllowedChannels,
+    /// How long after its send an alert recruits those who enter its area (2 h, the default).
+    pub recruiting_window: Duration,
 }
 
 impl Default for TestAppOptions {
@@ -103,6 +105,8 @@ impl Default for TestAppOptions {
             workers: false,
             delivery: DeliverySettings {
                 retry_base: Duration::from_millis(20),
+                // Time windows that open are looked for often, so tests need not wait long.
+                recruitment_check: Duration::from_millis(500),
                 ..DeliverySettings::default()
             },
             media: MediaSettings::from_env(&Env::default()).unwrap(),
@@ -113,6 +117,7 @@ impl Default for TestAppOptions {
             event_streams: EventStreamSettings::from_env(&Env::default()).unwrap(),
             reports: ReportSettings::default(),
             municipal_message_channels: AllowedChannels::default(),
+            recruiting_window: Duration::from_secs(2 * 3600),
         }
     }
 }
@@ -230,6 +235,7 @@ impl TestApp {
             },
             sign_in: options.sign_in,
             live_location_ttl: Duration::from_secs(2 * 3600),
+            recruiting_window: options.recruiting_window,
             // Tests speak for different clients through X-Forwarded-For, as a proxy would.
             trusted_proxy_hops: 1,
             messaging,

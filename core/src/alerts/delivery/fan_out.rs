@@ -121,16 +121,16 @@ impl BackgroundJob for FanOutWave {
 }
 
 /// What every batch of the wave shares.
-struct WaveCut {
-    alert: AlertId,
-    message: AlertMessageId,
-    wave: i16,
-    routing: AlertRouting,
+pub(super) struct WaveCut {
+    pub(super) alert: AlertId,
+    pub(super) message: AlertMessageId,
+    pub(super) wave: i16,
+    pub(super) routing: AlertRouting,
 }
 
 /// One batch as the selection cuts it.
-struct BatchCut {
-    batch_no: i32,
+pub(super) struct BatchCut {
+    pub(super) batch_no: i32,
     recipients: Vec<NewRecipient>,
     lanes: Vec<Lane>,
     by_live_location: usize,
@@ -138,11 +138,11 @@ struct BatchCut {
 }
 
 impl BatchCut {
-    fn new(batch_no: i32, size: usize) -> Self {
+    pub(super) fn new(batch_no: i32, size: usize) -> Self {
         Self { batch_no, recipients: Vec::with_capacity(size), lanes: Vec::new(), by_live_location: 0, size }
     }
 
-    fn add(&mut self, candidate: Candidate, routing: AlertRouting) {
+    pub(super) fn add(&mut self, candidate: Candidate, routing: AlertRouting) {
         let reach = &candidate.reach_channels;
         for lane in plan::lanes_for_reach(routing, reach) {
             if !self.lanes.contains(&lane) {
@@ -159,7 +159,7 @@ impl BatchCut {
         });
     }
 
-    fn is_full(&self) -> bool {
+    pub(super) fn is_full(&self) -> bool {
         self.recipients.len() >= self.size
     }
 }
@@ -204,9 +204,9 @@ async fn select(
 
 /// What the writers added.
 #[derive(Debug, Clone, Copy, Default)]
-struct CutTotals {
-    recipients: i64,
-    batches: usize,
+pub(super) struct CutTotals {
+    pub(super) recipients: i64,
+    pub(super) batches: usize,
     by_live_location: usize,
 }
 
@@ -255,9 +255,8 @@ async fn cut_as_they_come(
     }
 }
 
-/// Writes some batches in one transaction: their recipients, their lanes (the wave's message
-/// and every update so far) and the lanes' jobs. `None` when the alert was closed meanwhile:
-/// nobody more is to be alerted.
+/// Writes some batches in one transaction (see [`write_batches`]). `None` when the alert was
+/// closed meanwhile: nobody more is to be alerted.
 async fn cut(
     conn: &mut AsyncPgConnection,
     wave: &WaveCut,
@@ -267,39 +266,48 @@ async fn cut(
         if !recipients::hold_open_alert(conn, wave.alert).await? {
             return Ok(None);
         }
-        let new: Vec<NewRecipient> =
-            batches.iter().flat_map(|batch| batch.recipients.iter().cloned()).collect();
-        let filled = recipients::insert_recipients(conn, wave.alert, wave.wave, &new).await?;
-        let updates = recipients::update_message_ids(conn, wave.alert).await?;
-        let mut lanes = Vec::new();
-        for filled in &filled {
-            let Some(batch) = batches.iter().find(|batch| batch.batch_no == filled.batch_no) else {
-                continue;
-            };
-            for lane in &batch.lanes {
-                lanes.push(NewLaneBatch { message_id: wave.message, batch_no: batch.batch_no, lane: *lane });
-            }
-            for update in &updates {
-                for lane in plan::follow_up_lanes(wave.routing) {
-                    lanes.push(NewLaneBatch {
-                        message_id: AlertMessageId(*update),
-                        batch_no: batch.batch_no,
-                        lane,
-                    });
-                }
-            }
-        }
-        let added = recipients::insert_lane_batches(conn, wave.alert, &lanes).await?;
-        let lane_jobs: Vec<_> = added
-            .iter()
-            .map(|(message, batch_no, lane)| lane_job(*lane, AlertMessageId(*message), *batch_no))
-            .collect();
-        jobs::insert_many(conn, &lane_jobs).await?;
-        Ok(Some(CutTotals {
-            recipients: filled.iter().map(|batch| batch.added).sum(),
-            batches: filled.len(),
-            by_live_location: batches.iter().map(|batch| batch.by_live_location).sum(),
-        }))
+        write_batches(conn, wave, batches).await.map(Some)
     })
     .await
+}
+
+/// Writes batches of recipients, their lanes (the wave's message and every update so far) and
+/// the lanes' jobs, in the caller's transaction, which holds the alert open.
+pub(super) async fn write_batches(
+    conn: &mut AsyncPgConnection,
+    wave: &WaveCut,
+    batches: &[BatchCut],
+) -> diesel::QueryResult<CutTotals> {
+    let new: Vec<NewRecipient> = batches.iter().flat_map(|batch| batch.recipients.iter().cloned()).collect();
+    let filled = recipients::insert_recipients(conn, wave.alert, wave.wave, &new).await?;
+    let updates = recipients::update_message_ids(conn, wave.alert).await?;
+    let mut lanes = Vec::new();
+    for filled in &filled {
+        let Some(batch) = batches.iter().find(|batch| batch.batch_no == filled.batch_no) else {
+            continue;
+        };
+        for lane in &batch.lanes {
+            lanes.push(NewLaneBatch { message_id: wave.message, batch_no: batch.batch_no, lane: *lane });
+        }
+        for update in &updates {
+            for lane in plan::follow_up_lanes(wave.routing) {
+                lanes.push(NewLaneBatch {
+                    message_id: AlertMessageId(*update),
+                    batch_no: batch.batch_no,
+                    lane,
+                });
+            }
+        }
+    }
+    let added = recipients::insert_lane_batches(conn, wave.alert, &lanes).await?;
+    let lane_jobs: Vec<_> = added
+        .iter()
+        .map(|(message, batch_no, lane)| lane_job(*lane, AlertMessageId(*message), *batch_no))
+        .collect();
+    jobs::insert_many(conn, &lane_jobs).await?;
+    Ok(CutTotals {
+        recipients: filled.iter().map(|batch| batch.added).sum(),
+        batches: filled.len(),
+        by_live_location: batches.iter().map(|batch| batch.by_live_location).sum(),
+    })
 }

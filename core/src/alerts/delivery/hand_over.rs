@@ -12,6 +12,7 @@ use super::DeliveryContext;
 use super::plan::DeviceTarget;
 use super::render::Rendered;
 use super::throttle;
+use crate::alerts::answers;
 use crate::metrics::ErrorSource;
 use crate::providers::email::{EmailError, EmailMessage};
 use crate::providers::push::{PushError, PushNotification};
@@ -47,6 +48,8 @@ pub struct MessageRef<'a> {
     pub kind: MessageKind,
     /// Pushes break through focus modes (not the closing message, which is news, not urgent).
     pub urgent: bool,
+    /// The one-tap answers the push offers as actions, comma-separated (empty: none).
+    pub answers: &'a str,
     pub rendered: &'a Rendered,
 }
 
@@ -63,11 +66,14 @@ pub async fn push(
     };
     let alert_id = message.alert_id.to_string();
     let message_id = message.message_id.to_string();
-    let data = [
+    let mut data = vec![
         ("alert_id", alert_id.as_str()),
         ("message_id", message_id.as_str()),
         ("kind", message.kind.as_str()),
     ];
+    if !message.answers.is_empty() {
+        data.push(("answers", message.answers));
+    }
     let notification = PushNotification {
         token: &device.token,
         title: &message.rendered.push_title,
@@ -76,6 +82,7 @@ pub async fn push(
         collapse_id: message.alert_id,
         expires_at,
         data: &data,
+        category: (!message.answers.is_empty()).then_some(answers::PUSH_CATEGORY),
     };
     match ctx.push.send(device.platform, device.apns_environment, &notification).await {
         Ok(accepted) => HandOver::Sent { provider_message_id: accepted.provider_message_id },

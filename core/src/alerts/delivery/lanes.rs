@@ -109,13 +109,14 @@ pub(super) async fn deliver(ctx: &DeliveryContext, lane: Lane, job: LaneBatch) -
         let conn = &mut *conn;
         let (alert, message) = rounds::load(conn, job.message_id).await?;
         let kind = message.kind;
-        if kind != MessageKind::Alert
-            && !queries::earlier_lanes_finished(conn, job.message_id, job.batch_no, lane.follows()).await?
-        {
-            return Err(JobError::not_yet(
-                follow_up_wait(&message),
-                anyhow::anyhow!("waiting for the earlier messages to reach this batch"),
-            ));
+        if kind != MessageKind::Alert {
+            let earlier = queries::earlier_lanes(conn, job.message_id, job.batch_no, lane.follows()).await?;
+            if earlier.unfinished > 0 {
+                return Err(JobError::not_yet(
+                    follow_up_wait(&message, earlier.batch_cut_at),
+                    anyhow::anyhow!("waiting for the earlier messages to reach this batch"),
+                ));
+            }
         }
         if kind == MessageKind::Alert && alert.status == AlertStatus::Closed {
             // Closed before this batch was alerted here: no alert, and so no closing either.
@@ -150,9 +151,11 @@ pub(super) async fn deliver(ctx: &DeliveryContext, lane: Lane, job: LaneBatch) -
 }
 
 /// How long a follow-up waits before looking again whether earlier messages reached its batch:
-/// longer the longer it has waited (a national alert's SMS take a while), 2 s to a minute.
-fn follow_up_wait(message: &MessageRow) -> Duration {
-    let waited = (chrono::Utc::now() - message.created_at).to_std().unwrap_or_default();
+/// longer the longer it has waited for this batch (a national alert's SMS take a while), 2 s to a
+/// minute. It has waited since it was written or since the batch was cut, whichever came later.
+fn follow_up_wait(message: &MessageRow, batch_cut_at: Option<chrono::DateTime<chrono::Utc>>) -> Duration {
+    let waiting_since = batch_cut_at.map_or(message.created_at, |cut| cut.max(message.created_at));
+    let waited = (chrono::Utc::now() - waiting_since).to_std().unwrap_or_default();
     Backoff::spread_with(
         0.5,
         (waited / 10).clamp(Duration::from_secs(2), Duration::from_secs(60)),

@@ -5,6 +5,8 @@
 //!    recipients out of the spatial index and cuts them into batches while the selection still
 //!    runs, in set-based statements on parallel connections; each batch gets a delivery job per
 //!    lane it needs, so the first batch is being delivered while the rest is still being cut.
+//!    While the alert is active, [`recruitment`] adds waves of those who enter its area (a live
+//!    position, a time window that opens) and cuts them the same way.
 //! 2. [`lanes`]: one job per message, batch and lane ([`DeliverPush`], [`DeliverSms`],
 //!    [`DeliverEmail`], [`DeliverFallbackSms`]). Lanes have job slots, windows and rates of their
 //!    own, so a slow or rate-limited channel never holds another: a batch's SMS never delays its
@@ -31,6 +33,7 @@ pub mod hand_over;
 pub mod lanes;
 pub mod plan;
 pub mod recording;
+pub mod recruitment;
 pub mod render;
 pub mod rounds;
 pub mod throttle;
@@ -42,6 +45,7 @@ pub use self::context::DeliveryContext;
 pub use self::fallback::SmsFallbackCheck;
 pub use self::fan_out::FanOutWave;
 pub use self::lanes::{DeliverEmail, DeliverFallbackSms, DeliverPush, DeliverSms, LaneBatch};
+pub use self::recruitment::RecruitEntrants;
 use self::throttle::Rate;
 
 #[derive(Debug, Clone)]
@@ -72,6 +76,9 @@ pub struct DeliverySettings {
     pub municipal_email_rate: Rate,
     /// Connections that cut a wave's recipients into batches at the same time.
     pub cutters: usize,
+    /// How often the workers look for places whose time window opened in a recruiting alert's
+    /// area (see [`recruitment`]).
+    pub recruitment_check: Duration,
 }
 
 impl Default for DeliverySettings {
@@ -92,6 +99,7 @@ impl Default for DeliverySettings {
             email_rate: Some(Rate { per_second: 20.0 }),
             municipal_email_rate: Rate { per_second: 20.0 },
             cutters: 2,
+            recruitment_check: Duration::from_secs(30),
         }
     }
 }

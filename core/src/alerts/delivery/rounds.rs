@@ -17,6 +17,7 @@ use super::plan::{self, AlertRouting, DeviceTarget, Made, Recipient, Route};
 use super::recording::{DeadDevice, Ledger, Outcome};
 use super::render::{self, Rendered};
 use super::throttle::{Deferred, LONGEST_WAIT_IN_A_RUN};
+use crate::alerts::answers;
 use crate::alerts::content::{AlertTexts, MessageTexts};
 use crate::backoff::Backoff;
 use crate::db::alerts::{self as alert_queries, AlertRow, MessageRow};
@@ -63,6 +64,9 @@ pub(super) struct Batch {
     pub(super) batch_no: i32,
     lane: Lane,
     pub(super) urgent: bool,
+    /// The one-tap answers the push offers (`answers::PUSH_CATEGORY`), comma-separated; empty for
+    /// follow-ups and alerts that ask nothing.
+    answers: String,
     pub(super) routing: AlertRouting,
     pub(super) contacts: Vec<Contact>,
     rendered: HashMap<Language, Rendered>,
@@ -93,7 +97,9 @@ impl Batch {
             (MessageKind::Alert, Lane::Sms) => Some(false),
             _ => None,
         };
-        let rows = queries::batch_contacts(conn, alert_id, batch_no, push_expected).await?;
+        let rows =
+            queries::batch_contacts(conn, alert_id, batch_no, push_expected, message.to_answers.as_deref())
+                .await?;
         let mut devices: HashMap<ParticipantId, Vec<DeviceTarget>> = HashMap::new();
         if matches!(lane, Lane::Push | Lane::FallbackSms) {
             let ids: Vec<ParticipantId> = rows.iter().map(|c| c.participant_id).collect();
@@ -168,6 +174,14 @@ impl Batch {
             batch_no,
             lane,
             urgent: alert.urgent,
+            answers: match kind {
+                MessageKind::Alert => answers::offered(alert.category)
+                    .iter()
+                    .map(|answer| answer.as_str())
+                    .collect::<Vec<_>>()
+                    .join(","),
+                _ => String::new(),
+            },
             routing: AlertRouting::new(alert.urgent, &channels),
             contacts,
             rendered,
@@ -216,6 +230,7 @@ impl Batch {
             message_id: &self.message_id_text,
             kind: self.kind,
             urgent: self.urgent,
+            answers: &self.answers,
             rendered: &self.rendered[&contact.language],
         }
     }
