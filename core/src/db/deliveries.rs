@@ -505,24 +505,24 @@ pub struct RecipientCounts {
     pub cannot_help: i64,
 }
 
+/// The alert's counts of recipients, in one pass over its recipients (the event streams ask every
+/// second, and a national alert has millions).
 pub async fn recipient_counts(conn: &mut AsyncPgConnection, alert: AlertId) -> QueryResult<RecipientCounts> {
     diesel::sql_query(
-        "SELECT (SELECT count(*) FROM alert_recipients WHERE alert_id = $1) AS recipients,
-                (SELECT count(*) FROM alert_recipients WHERE alert_id = $1 AND received_at IS NOT NULL) AS acknowledged,
-                (SELECT count(*) FROM alert_recipients WHERE alert_id = $1 AND opened_at IS NOT NULL) AS opened,
+        "SELECT count(*) AS recipients,
+                count(*) FILTER (WHERE r.received_at IS NOT NULL) AS acknowledged,
+                count(*) FILTER (WHERE r.opened_at IS NOT NULL) AS opened,
                 (SELECT count(*) FROM tips WHERE alert_id = $1) AS tips,
                 (SELECT count(*) FROM delivery_batches WHERE alert_id = $1 AND finished_at IS NULL) AS batches_pending,
-                recruited.entered_area, recruited.time_window,
-                answers.seen_now, answers.searching, answers.not_in_area, answers.cannot_help
-           FROM (SELECT count(*) FILTER (WHERE answer = 'seen_now') AS seen_now,
-                        count(*) FILTER (WHERE answer = 'searching') AS searching,
-                        count(*) FILTER (WHERE answer = 'not_in_area') AS not_in_area,
-                        count(*) FILTER (WHERE answer = 'cannot_help') AS cannot_help
-                   FROM alert_recipients WHERE alert_id = $1 AND answer IS NOT NULL) AS answers,
-                (SELECT count(*) FILTER (WHERE w.matched_by = 'entered_area') AS entered_area,
-                        count(*) FILTER (WHERE w.matched_by = 'time_window') AS time_window
-                   FROM alert_areas w JOIN alert_recipients r ON r.alert_id = w.alert_id AND r.wave = w.wave
-                  WHERE w.alert_id = $1 AND w.matched_by IS NOT NULL) AS recruited",
+                count(*) FILTER (WHERE w.matched_by = 'entered_area') AS entered_area,
+                count(*) FILTER (WHERE w.matched_by = 'time_window') AS time_window,
+                count(*) FILTER (WHERE r.answer = 'seen_now') AS seen_now,
+                count(*) FILTER (WHERE r.answer = 'searching') AS searching,
+                count(*) FILTER (WHERE r.answer = 'not_in_area') AS not_in_area,
+                count(*) FILTER (WHERE r.answer = 'cannot_help') AS cannot_help
+           FROM alert_recipients r
+           LEFT JOIN alert_areas w ON w.alert_id = r.alert_id AND w.wave = r.wave AND w.matched_by IS NOT NULL
+          WHERE r.alert_id = $1",
     )
     .bind::<SqlUuid, _>(alert.0)
     .get_result(conn)

@@ -59,9 +59,7 @@ impl BackgroundJob for RecruitEntrants {
                 if !drawn_waves_selected(conn, self.alert_id).await? {
                     return Ok(None);
                 }
-                let channels = effective_channels(alert.urgent, &alert.channels);
-                let entrants = queries::take_entrants(conn, self.alert_id, alert.category, &channels).await?;
-                recruit(conn, &ctx.settings, &alert, MatchedBy::EnteredArea, entrants).await.map(Some)
+                recruit_entrants(conn, &ctx.settings, &alert).await.map(Some)
             })
             .await?;
         match recruited {
@@ -96,8 +94,7 @@ pub async fn recruit_opened_windows(
                 let channels = effective_channels(alert.urgent, &alert.channels);
                 let opened = queries::take_opened_windows(conn, alert_id, alert.category, &channels).await?;
                 let by_window = recruit(conn, settings, &alert, MatchedBy::TimeWindow, opened).await?;
-                let left = queries::take_entrants(conn, alert_id, alert.category, &channels).await?;
-                Ok(by_window + recruit(conn, settings, &alert, MatchedBy::EnteredArea, left).await?)
+                Ok(by_window + recruit_entrants(conn, settings, &alert).await?)
             })
             .await?;
     }
@@ -123,6 +120,17 @@ async fn hold_recruiting_alert(
         row.status == AlertStatus::Active
             && row.recruiting_until.is_some_and(|until| until > chrono::Utc::now())
     }))
+}
+
+/// Makes the alert's entrants its recipients, in the caller's transaction; returns how many.
+async fn recruit_entrants(
+    conn: &mut AsyncPgConnection,
+    settings: &DeliverySettings,
+    alert: &AlertRow,
+) -> diesel::QueryResult<usize> {
+    let channels = effective_channels(alert.urgent, &alert.channels);
+    let entrants = queries::take_entrants(conn, alert.id, alert.category, &channels).await?;
+    recruit(conn, settings, alert, MatchedBy::EnteredArea, entrants).await
 }
 
 /// Whether every wave of the alert so far has all its recipients.
