@@ -452,8 +452,30 @@ impl From<burgernet_core::alerts::lifecycle::AlertError> for ApiError {
             E::Area(area) => area.into(),
             E::Invalid(invalid) => invalid.into(),
             E::Database(inner) => inner.into(),
-            E::WrongStatus { .. } => Self::conflict("alert_status", detail),
+            E::WrongStatus { .. } | E::ReachesGroupsOnly => Self::conflict("alert_status", detail),
         }
+    }
+}
+
+impl From<burgernet_core::target_groups::TargetGroupError> for ApiError {
+    fn from(error: burgernet_core::target_groups::TargetGroupError) -> Self {
+        use burgernet_core::target_groups::TargetGroupError as E;
+        let (code, detail) = (error.code(), error.to_string());
+        let status = match error {
+            E::Invalid(invalid) => return invalid.into(),
+            E::Database(inner) => return inner.into(),
+            E::TooManyAttempts { retry_after } => return Self::too_many_requests(code, detail, retry_after),
+            E::NotFound
+            | E::NoSuchRegion(_)
+            | E::MemberNotFound
+            | E::UnknownInvitationCode
+            | E::NotAMember => StatusCode::NOT_FOUND,
+            E::AdminsOnly | E::NotGroupOwner | E::OutOfScope(_) | E::ParticipantNotActive(_) => {
+                StatusCode::FORBIDDEN
+            }
+            E::NameTaken | E::Archived => StatusCode::CONFLICT,
+        };
+        Self::new(status, code, detail)
     }
 }
 

@@ -99,6 +99,14 @@ pub fn json_error(error: JsonPayloadError, request: &HttpRequest) -> actix_web::
     api_error.into()
 }
 
+/// For `#[serde(default, deserialize_with = "crate::json::present")]` on an `Option<Option<T>>`:
+/// tells a field sent as `null` (clear it, `Some(None)`) from a field left out (keep it, `None`).
+pub(crate) fn present<'de, D: serde::Deserializer<'de>, T: serde::Deserialize<'de>>(
+    deserializer: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    <Option<T> as serde::Deserialize>::deserialize(deserializer).map(Some)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

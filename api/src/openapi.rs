@@ -24,6 +24,7 @@ use utoipa_actix_web::AppExt;
         (name = "reference data", description = "Police regions and municipalities."),
         (name = "participants", description = "The app's own session."),
         (name = "municipal messages", description = "Burgernetmail: a municipality's newsletters and preventive messages to its own participants, who opt in per kind; and the one-click unsubscribe link they carry."),
+        (name = "target groups", description = "Target groups (doelgroepen): per region, named lists of participants, such as a municipality's enforcement officers or a shopping centre's security staff, that an alert can reach wherever they are. Participants join with the group's invitation code; its owner approves them."),
         (name = "reports", description = "Figures for steering the programme: participation, distribution, alert results, delivery, costs and the quarterly management report; as JSON, CSV or a printable page."),
     )
 )]

@@ -90,6 +90,10 @@ uuid_id!(
     /// A photo or video attached to a tip.
     MediaId
 );
+uuid_id!(
+    /// A region's target group: participants reached wherever they are when an alert names it.
+    TargetGroupId
+);
 
 /// The id of a row in `background_jobs`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

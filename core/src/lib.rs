@@ -7,7 +7,7 @@
 //! 2. the data layer [`db`] and the provider clients [`providers`];
 //! 3. the job mechanism [`jobs`] and the [`metrics`];
 //! 4. the domain services: [`auth`], [`participants`], [`alerts`], [`media`], [`reference_data`],
-//!    [`idempotency`];
+//!    [`idempotency`], [`target_groups`];
 //! 5. the settings of each process ([`config`]) and what the application is made of
 //!    ([`application`]).
 
@@ -32,6 +32,7 @@ pub mod reference_data;
 pub mod reports;
 pub mod sealing;
 pub mod secret;
+pub mod target_groups;
 pub mod vocabulary;
 
 /// Lower-case hexadecimal, as hashes are shown.

@@ -1,5 +1,5 @@
-//! The local stand-in for push, SMS and e-mail providers, used by `burgernet dev`: every message
-//! "sent" is printed and kept in memory, newest first, for `GET /dev/outbox`.
+//! The local stand-in for push, SMS, voice and e-mail providers, used by `burgernet dev`: every
+//! message "sent" is printed and kept in memory, newest first, for `GET /dev/outbox`.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -16,6 +16,8 @@ const CAPACITY: usize = 1000;
 pub enum OutboxChannel {
     Push,
     Sms,
+    /// A text-to-speech call: the body is the script that is read.
+    Voice,
     Email,
 }
 

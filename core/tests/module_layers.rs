@@ -39,6 +39,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("media", 4),
     ("reports", 4),
     ("messages", 4),
+    ("target_groups", 4),
     ("config", 5),
     ("application", 5),
 ];

@@ -5,6 +5,8 @@
 //! - [`apns`]: Apple Push Notification service, HTTP/2 over TLS, ES256 provider tokens;
 //! - [`fcm`]: Firebase Cloud Messaging HTTP v1 and Google's OAuth2 token endpoint;
 //! - [`sms`]: the SMS gateway of `burgernet_core::providers::sms`, with delivery receipts;
+//! - [`voice`]: the voice gateway of `burgernet_core::providers::voice`, with call statuses (both
+//!   gateways on the server of [`json_gateway`]);
 //! - [`identity`]: the organisation's identity provider, publishing its staff token keys (JWKS).
 //!
 //! The TLS servers present certificates from a throwaway certificate authority ([`tls`]); clients
@@ -18,5 +20,7 @@ pub mod faults;
 pub mod fcm;
 mod http1;
 pub mod identity;
+pub mod json_gateway;
 pub mod sms;
 pub mod tls;
+pub mod voice;

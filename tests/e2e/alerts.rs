@@ -237,7 +237,8 @@ async fn the_preview_counts_each_participant_once_with_their_channels_and_device
     assert_eq!(
         reach,
         json!({"participants": hidden, "push": {"participants": hidden, "ios_devices": hidden, "android_devices": hidden},
-               "sms": {"participants": hidden, "fallback_participants": hidden}, "email": {"participants": hidden}})
+               "sms": {"participants": hidden, "fallback_participants": hidden}, "email": {"participants": hidden},
+               "target_groups": hidden})
     );
     let reach = app.recorded_reach().await;
     // 1, 2 and 5. Number 3 chose only push and has no device: nothing would reach them.
@@ -266,6 +267,7 @@ async fn previews_show_counts_under_five_as_fewer_than_five_and_the_dossier_keep
         "push": {"participants": {"count": 12}, "ios_devices": {"count": 6}, "android_devices": {"count": 6}},
         "sms": {"participants": fewer_than_five(), "fallback_participants": {"count": 12}},
         "email": {"participants": fewer_than_five()},
+        "target_groups": fewer_than_five(),
     });
     let reach =
         app.expect_ok(Method::POST, "/v1/alerts/reach-preview", &dispatcher, preview_of(area.clone())).await;

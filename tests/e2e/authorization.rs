@@ -15,7 +15,12 @@
 //!   personal data at all), a participant 403 `staff_only`, no token 401 `unauthenticated`;
 //! - the SMS gateway's delivery receipts (`/v1/sms/receipts`): public but signed; a bearer token
 //!   counts for nothing, so every caller without the gateway's signature gets 401
-//!   `invalid_signature`.
+//!   `invalid_signature`;
+//! - target groups (`/v1/target-groups...`, `/v1/regions/{code}/target-groups`): administrators
+//!   keep them; staff of the group's region see them; only the owner and administrators see the
+//!   members and act on them; to staff of another region a group does not exist (404
+//!   `target_group_not_found`). The participant's side (`/v1/me/target-groups...`) is the
+//!   participant's own account.
 //!
 //! After the matrix come the same rules on data: officers see only the participants their
 //! municipality manages, a participant cannot reach another's places or devices, and an erased
@@ -138,6 +143,8 @@ struct Row {
     /// What the admin sends instead of `body`, for steps that cannot be repeated: the admin
     /// calls after the officer.
     admin_body: Option<Value>,
+    /// Where the admin sends it instead of `path`, for the same reason.
+    admin_path: Option<String>,
 }
 
 /// `route` with its `{placeholders}` replaced by `ids`, in order.
@@ -157,7 +164,16 @@ fn fill(route: &str, ids: &[&str]) -> String {
 }
 
 fn row(method: Method, route: &'static str, ids: &[&str], body: Option<Value>, expect: [Expect; 7]) -> Row {
-    Row { method, route, path: fill(route, ids), body, expect, participant_token: None, admin_body: None }
+    Row {
+        method,
+        route,
+        path: fill(route, ids),
+        body,
+        expect,
+        participant_token: None,
+        admin_body: None,
+        admin_path: None,
+    }
 }
 
 fn place_body(kind: &str, name: &str, (latitude, longitude): (f64, f64)) -> Value {
@@ -224,7 +240,11 @@ async fn check(
         (Some(body), Admin) => Some(body),
         _ => row.body.as_ref(),
     };
-    let mut request = app.client.request(row.method.clone(), app.url(&row.path));
+    let path = match (&row.admin_path, caller) {
+        (Some(path), Admin) => path,
+        _ => &row.path,
+    };
+    let mut request = app.client.request(row.method.clone(), app.url(path));
     if let Some(token) = token {
         request = request.bearer_auth(token);
     }
@@ -256,7 +276,7 @@ async fn check(
             _ => format!("{status} {content_type}: {}", text.chars().take(200).collect::<String>()),
         }
     };
-    Some(format!("{} {} as {caller:?}: expected {expect:?}, got {got}", row.method, row.path))
+    Some(format!("{} {path} as {caller:?}: expected {expect:?}, got {got}", row.method))
 }
 
 /// Runs one row for every caller: first everyone who should be refused, then whoever is allowed
@@ -280,6 +300,34 @@ async fn run_row(app: &TestApp, tokens: &Tokens, main_participant: &str, row: &R
         mismatches.extend(check(app, row, *caller, token(*caller), expect).await);
     }
     mismatches
+}
+
+/// Checks that `matrix` has one row per operation the contract tags with one of `tags` (besides
+/// those `covered_elsewhere`), then makes every row's call as every caller; fails naming each cell
+/// that differs from the matrix.
+async fn check_matrix(
+    app: &TestApp,
+    tokens: &Tokens,
+    participant_token: &str,
+    matrix: &[Row],
+    tags: &[&str],
+    covered_elsewhere: &[(&str, &str)],
+) {
+    let mut covered: BTreeSet<(String, String)> =
+        matrix.iter().map(|row| (row.method.to_string(), row.route.to_string())).collect();
+    assert_eq!(covered.len(), matrix.len(), "one row per operation");
+    covered.extend(covered_elsewhere.iter().map(|(method, route)| (method.to_string(), route.to_string())));
+    assert_eq!(covered, operations_tagged(app, tags).await, "the matrix and the contract differ");
+    let mut mismatches = Vec::new();
+    for row in matrix {
+        mismatches.extend(run_row(app, tokens, participant_token, row).await);
+    }
+    assert!(
+        mismatches.is_empty(),
+        "{} cells differ from the matrix:\n{}",
+        mismatches.len(),
+        mismatches.join("\n")
+    );
 }
 
 /// The tags of the operations participants brought, in the OpenAPI document.
@@ -329,6 +377,12 @@ async fn every_participant_and_participant_management_endpoint_answers_each_call
     let alice_on_another_phone = app.sign_up(ALICE_PHONE).await;
     assert_eq!(alice_on_another_phone.participant_id, alice.participant_id);
     let leaver = app.sign_up(LEAVER_PHONE).await;
+    // A target group of Rotterdam, for Alice to join and leave.
+    let taxis = json!({"name": "Taxichauffeurs"});
+    let group = app.post_json_as("/v1/regions/rotterdam/target-groups", &tokens.admin, &taxis).await;
+    let group: Value = group.json().await.unwrap();
+    let group_id = group["id"].as_str().unwrap().to_string();
+    let invitation = json!({"invitation_code": group["invitation_code"]});
 
     let alice_id = alice.participant_id.to_string();
     let quarantine = json!({"decision": "quarantine", "reason": "Sms-berichten komen niet aan."});
@@ -366,6 +420,9 @@ async fn every_participant_and_participant_management_endpoint_answers_each_call
         row(M::PUT, "/v1/me/devices/{device_id}", &[&device], Some(device_body(FCM_TOKEN_1, "2.5.0")),
             only_the_participant(200)),
         row(M::DELETE, "/v1/me/devices/{device_id}", &[&spare_device], None, only_the_participant(204)),
+        row(M::POST, "/v1/me/target-groups", &[], Some(invitation), only_the_participant(201)),
+        row(M::GET, "/v1/me/target-groups", &[], None, only_the_participant(200)),
+        row(M::DELETE, "/v1/me/target-groups/{group_id}", &[&group_id], None, only_the_participant(204)),
 
         // The municipality's side: Rotterdam manages the participant.
         row(M::GET, "/v1/municipalities/{cbs_code}/participants", &["GM0599"], None,
@@ -403,27 +460,10 @@ async fn every_participant_and_participant_management_endpoint_answers_each_call
         },
     ];
 
-    // The matrix covers every operation participants brought, and nothing else.
-    let mut covered: BTreeSet<(String, String)> =
-        matrix.iter().map(|row| (row.method.to_string(), row.route.to_string())).collect();
-    assert_eq!(covered.len(), matrix.len(), "one row per operation");
-    covered.insert(("GET".into(), "/v1/email-verifications/{token}".into())); // see its own test
-    assert_eq!(
-        covered,
-        operations_tagged(&app, &PARTICIPANT_TAGS).await,
-        "the matrix and the contract differ"
-    );
-
-    let mut mismatches = Vec::new();
-    for row in &matrix {
-        mismatches.extend(run_row(&app, &tokens, &alice.access_token, row).await);
-    }
-    assert!(
-        mismatches.is_empty(),
-        "{} cells differ from the matrix:\n{}",
-        mismatches.len(),
-        mismatches.join("\n")
-    );
+    // The matrix covers every operation participants brought, and nothing else (the e-mail
+    // verification link has its own test).
+    let elsewhere = [("GET", "/v1/email-verifications/{token}")];
+    check_matrix(&app, &tokens, &alice.access_token, &matrix, &PARTICIPANT_TAGS, &elsewhere).await;
 
     // The refused calls changed nothing; each allowed one did its one thing.
     let places = app.get_json("/v1/me/places", &alice.access_token).await;
@@ -437,6 +477,11 @@ async fn every_participant_and_participant_management_endpoint_answers_each_call
         .map(|d| (d["push_token"].as_str().unwrap(), d["app_version"].as_str().unwrap()))
         .collect();
     assert_eq!(devices, [(FCM_TOKEN_1, "2.5.0"), (FCM_TOKEN_3, "2.4.1")]);
+    assert_eq!(
+        app.get_json("/v1/me/target-groups", &alice.access_token).await,
+        json!([]),
+        "joined, then left"
+    );
     let record =
         app.get_json(&format!("/v1/municipalities/GM0599/participants/{alice_id}"), &tokens.officer).await;
     let actions: Vec<(&str, &str)> = record["staff_actions"]
@@ -453,6 +498,96 @@ async fn every_participant_and_participant_management_endpoint_answers_each_call
     assert_eq!(app.get_as("/v1/session", &alice.access_token).await.status(), 200);
     let (status, _) = problem(app.get_as("/v1/me", &leaver.access_token).await).await;
     assert_eq!(status, 401, "the erased participant's token");
+}
+
+/// Not the caller's region: to them the group does not exist.
+const NOT_THEIRS: Expect = Denied(404, "target_group_not_found");
+/// Staff of the group's region who do not own it.
+const NOT_OWNER: Expect = Denied(403, "not_group_owner");
+
+/// Keeping target groups: administrators only.
+fn only_admins(success: u16) -> [Expect; 7] {
+    [NO_TOKEN, STAFF_ONLY, ROLE_REQUIRED, ROLE_REQUIRED, ROLE_REQUIRED, ROLE_REQUIRED, Allowed(success)]
+}
+
+/// A group's code and members: its owner (the dispatcher) and administrators.
+fn the_owner_and_admins(success: u16) -> [Expect; 7] {
+    [NO_TOKEN, STAFF_ONLY, Allowed(success), NOT_THEIRS, NOT_OWNER, NOT_THEIRS, Allowed(success)]
+}
+
+/// The matrix of the target groups: administrators keep them, staff of the group's region see
+/// them, the owner and administrators hand out the code and decide about members, and staff of
+/// another region do not see the group at all. The group belongs to Rotterdam and its owner is
+/// the dispatcher; the officer of GM0599 (a municipality of Rotterdam) is another person here.
+/// Rows run in order: the code is renewed, Alice's request approved and then removed (Bob's, by
+/// the administrator), and last the group is archived.
+#[tokio::test]
+async fn every_target_group_endpoint_answers_each_caller_as_the_matrix_says() {
+    use burgernet_core::auth::staff::StaffRole;
+    let app = TestApp::spawn().await;
+    app.load_reference_data().await;
+    let officer = StaffRole::RelationsOfficer { municipality: "GM0599".into() };
+    let tokens = Tokens { officer: app.staff_member_token("officer-gm0599", officer), ..Tokens::new(&app) };
+    let dispatcher_subject = "staff-1";
+    let handhavers = json!({"name": "Handhavers", "owner": {"subject": dispatcher_subject}});
+    let group = app.post_json_as("/v1/regions/rotterdam/target-groups", &tokens.admin, &handhavers).await;
+    assert_eq!(group.status(), 201);
+    let group: Value = group.json().await.unwrap();
+    let group_id = group["id"].as_str().unwrap().to_string();
+    let code = json!({"invitation_code": group["invitation_code"]});
+    let alice = app.participant(ALICE_PHONE, crate::helpers::alerts::Profile::default()).await;
+    let bob = app.participant(BOB_PHONE, crate::helpers::alerts::Profile::default()).await;
+    for who in [&alice, &bob] {
+        let response = app.post_json_as("/v1/me/target-groups", &who.access_token, &code).await;
+        assert_eq!(response.status(), 201);
+    }
+    let (alice_id, bob_id) = (alice.participant_id.to_string(), bob.participant_id.to_string());
+
+    let seen_by_the_regions_staff =
+        [NO_TOKEN, STAFF_ONLY, Allowed(200), NOT_THEIRS, Allowed(200), NOT_THEIRS, Allowed(200)];
+    let member = "/v1/target-groups/{group_id}/members/{participant_id}";
+    use Method as M;
+    #[rustfmt::skip]
+    let matrix = vec![
+        row(M::POST, "/v1/regions/{region_code}/target-groups", &["rotterdam"],
+            Some(json!({"name": "Taxichauffeurs"})), only_admins(201)),
+        // Everyone on the staff lists the groups they may see (another region's: none).
+        row(M::GET, "/v1/target-groups", &[], None,
+            [NO_TOKEN, STAFF_ONLY, Allowed(200), Allowed(200), Allowed(200), Allowed(200), Allowed(200)]),
+        row(M::GET, "/v1/target-groups/{group_id}", &[&group_id], None, seen_by_the_regions_staff),
+        row(M::PATCH, "/v1/target-groups/{group_id}", &[&group_id], Some(json!({"description": "Boa's."})),
+            only_admins(200)),
+        row(M::POST, "/v1/target-groups/{group_id}/invitation-code", &[&group_id], None, the_owner_and_admins(200)),
+        row(M::GET, "/v1/target-groups/{group_id}/members", &[&group_id], None, the_owner_and_admins(200)),
+        // The owner approves; the administrator approves again, which changes nothing.
+        row(M::PUT, member, &[&group_id, &alice_id], None, the_owner_and_admins(200)),
+        // The owner removes Alice; the administrator rejects Bob.
+        Row {
+            admin_path: Some(fill(member, &[&group_id, &bob_id])),
+            ..row(M::DELETE, member, &[&group_id, &alice_id], None, the_owner_and_admins(204))
+        },
+        // Last: archiving ends the group.
+        row(M::DELETE, "/v1/target-groups/{group_id}", &[&group_id], None, only_admins(204)),
+    ];
+    check_matrix(&app, &tokens, &alice.access_token, &matrix, &["target groups"], &[]).await;
+
+    // The refused calls changed nothing; each allowed one did its one thing.
+    let archived = app.get_json(&format!("/v1/target-groups/{group_id}"), &tokens.admin).await;
+    assert!(archived["archived_at"].is_string(), "{archived}");
+    assert_eq!(archived["description"], "Boa's.");
+    assert_eq!(archived["owner"]["subject"], dispatcher_subject);
+    assert_ne!(archived["invitation_code"], group["invitation_code"], "renewed");
+    assert_eq!(archived["members"], json!({"approved": {"fewer_than": 5}, "pending": {"fewer_than": 5}}));
+    assert_eq!(app.database_count("SELECT count(*) FROM target_group_members").await, 0);
+    let names: Vec<String> = app
+        .get_json("/v1/target-groups?archived=true", &tokens.admin)
+        .await
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|group| group["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(names, ["Handhavers", "Taxichauffeurs"], "one group created");
 }
 
 /// The matrix of the alert endpoints: the control room's (dispatchers act in their own region,
@@ -556,21 +691,7 @@ async fn every_alert_endpoint_answers_each_caller_as_the_matrix_says() {
         // Last: closing ends the alert.
         row(M::POST, "/v1/alerts/{alert_id}/close", &[&active], Some(closing), only_the_regions_dispatchers(200)),
     ];
-    let covered: BTreeSet<(String, String)> =
-        matrix.iter().map(|row| (row.method.to_string(), row.route.to_string())).collect();
-    assert_eq!(covered.len(), matrix.len(), "one row per operation");
-    assert_eq!(covered, operations_tagged(&app, &ALERT_TAGS).await, "the matrix and the contract differ");
-
-    let mut mismatches = Vec::new();
-    for row in &matrix {
-        mismatches.extend(run_row(&app, &tokens, &alice.access_token, row).await);
-    }
-    assert!(
-        mismatches.is_empty(),
-        "{} cells differ from the matrix:\n{}",
-        mismatches.len(),
-        mismatches.join("\n")
-    );
+    check_matrix(&app, &tokens, &alice.access_token, &matrix, &ALERT_TAGS, &[]).await;
 
     // The refused calls changed nothing; each allowed one did its one thing.
     let alert = app.get_json(&format!("/v1/alerts/{active}"), &tokens.admin).await;
@@ -836,6 +957,9 @@ async fn an_erased_participants_old_tokens_open_nothing() {
         (Method::POST, "/v1/me/devices".into(), Some(device_body(FCM_TOKEN_2, "2.4.1"))),
         (Method::PUT, format!("/v1/me/devices/{device}"), Some(device_body(FCM_TOKEN_1, "2.4.1"))),
         (Method::DELETE, format!("/v1/me/devices/{device}"), None),
+        (Method::GET, "/v1/me/target-groups".into(), None),
+        (Method::POST, "/v1/me/target-groups".into(), Some(json!({"invitation_code": "ABCD-EFGH-JK"}))),
+        (Method::DELETE, format!("/v1/me/target-groups/{}", uuid::Uuid::new_v4()), None),
         (Method::DELETE, "/v1/session".into(), None),
     ] {
         let mut request = app.client.request(method.clone(), app.url(&path)).bearer_auth(access);

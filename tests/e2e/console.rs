@@ -9,7 +9,7 @@ use burgernet_core::alerts::content::AlertTexts;
 use burgernet_core::alerts::delivery::render::{MAX_SMS_SEGMENTS, render};
 use burgernet_core::providers::sms_text;
 use burgernet_core::vocabulary::Language;
-use burgernet_core::vocabulary::alerts::MessageKind;
+use burgernet_core::vocabulary::alerts::{AlertPurpose, MessageKind};
 use image::{ImageFormat, RgbImage};
 use reqwest::Method;
 use serde_json::json;
@@ -251,7 +251,8 @@ async fn a_dispatcher_draws_an_area_sees_the_reach_sends_and_follows_the_alert_t
         "message": "Jongen, 8 jaar, blauwe jas, rode pet. Laatst gezien bij het Centraal Station – richting Weena…",
         "instruction": "Zie je hem? Blijf bij hem en bel 112."}}))
     .unwrap();
-    let rendered = render(MessageKind::Alert, &texts, None, Some("0900-8844"), Language::Dutch);
+    let rendered =
+        render(MessageKind::Alert, AlertPurpose::Actual, &texts, None, Some("0900-8844"), Language::Dutch);
     let server_sms = sms_text::prepare(&rendered.sms);
     assert!(server_sms.segments <= MAX_SMS_SEGMENTS);
     let counted = browser
@@ -394,6 +395,38 @@ async fn another_regions_dispatcher_does_not_see_the_alert_and_an_area_outside_t
     let error = browser.wait_for_text(".error", |text| !text.is_empty()).await;
     assert!(error.contains("buiten jouw eenheid") && error.contains("out_of_scope"), "{error}");
     assert!(!browser.text_of("main").await.contains("Gezocht"), "nothing of the alert is shown");
+}
+
+#[tokio::test]
+async fn an_exercise_is_written_as_one_and_listed_apart_marked_oefening() {
+    let app = console_app().await;
+    let dispatcher = app.dispatcher_token("rotterdam");
+    let mut exercise = alert_body(circle(ROTTERDAM, 1_000.0));
+    exercise["purpose"] = json!("exercise");
+    let exercise = app.create_alert(&dispatcher, exercise).await["id"].as_str().unwrap().to_string();
+    let real = app.create_alert(&dispatcher, alert_body(circle(ROTTERDAM, 1_000.0))).await;
+    let real = real["id"].as_str().unwrap().to_string();
+    let browser = Browser::start().await;
+    sign_in(&browser, &app, Staff::Dispatcher("rotterdam")).await;
+
+    // Choosing an exercise says whom it reaches.
+    browser.find("#compose-heading").await;
+    assert!(browser.find_now("#purpose-hint").await.is_none(), "a real alert needs no warning");
+    browser.select("#purpose", "exercise").await;
+    let hint = browser.wait_for_text("#purpose-hint", |text| !text.is_empty()).await;
+    assert!(hint.contains("OEFENING") && hint.contains("meedoen aan oefeningen"), "{hint}");
+
+    // The list marks the exercise, and only it; so does its page.
+    browser.goto(&app.url("/console/#/alerts")).await;
+    sign_in_again_if_asked(&browser).await;
+    let badge = browser
+        .wait_for_text(&format!("[data-alert='{exercise}'] .badge.exercise"), |text| !text.is_empty())
+        .await;
+    assert_eq!(badge, "OEFENING");
+    assert!(browser.find_now(&format!("[data-alert='{real}'] .badge.exercise")).await.is_none());
+    browser.goto(&app.url(&format!("/console/#/alerts/{exercise}"))).await;
+    sign_in_again_if_asked(&browser).await;
+    assert_eq!(browser.wait_for_text("#alert-purpose", |text| !text.is_empty()).await, "OEFENING");
 }
 
 /// A new page load signs in again (the token lives in the page's memory only).

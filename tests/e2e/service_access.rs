@@ -77,10 +77,10 @@ async fn alert_services_refuse_other_regions_and_let_administrators_look_but_not
     assert_eq!(progress::view(conn, &admin, alert).await.unwrap().status, AlertStatus::Draft);
     assert_eq!(progress::view(conn, &rotterdam_manager, alert).await.unwrap().status, AlertStatus::Draft);
     assert!(dossier::export_for(conn, &rotterdam_manager, alert).await.is_ok());
-    assert_eq!(progress::list(conn, &rotterdam_manager, None, 50).await.unwrap().len(), 1);
-    assert!(progress::list(conn, &amsterdam_manager, None, 50).await.unwrap().is_empty());
-    assert!(progress::list(conn, &amsterdam, None, 50).await.unwrap().is_empty());
-    assert_eq!(progress::list(conn, &admin, None, 50).await.unwrap().len(), 1);
+    assert_eq!(progress::list(conn, &rotterdam_manager, None, None, 50).await.unwrap().len(), 1);
+    assert!(progress::list(conn, &amsterdam_manager, None, None, 50).await.unwrap().is_empty());
+    assert!(progress::list(conn, &amsterdam, None, None, 50).await.unwrap().is_empty());
+    assert_eq!(progress::list(conn, &admin, None, None, 50).await.unwrap().len(), 1);
     // An alert that does not exist is not found, for anyone who may look at all.
     assert!(matches!(progress::view(conn, &rotterdam, AlertId::new()).await, Err(AccessError::NotFound)));
 

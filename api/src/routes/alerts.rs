@@ -12,7 +12,7 @@ use burgernet_core::alerts::progress::{self, Alert, AlertSummary};
 use burgernet_core::alerts::reach::{self, Reach, ReachRequest};
 use burgernet_core::auth::TokenError;
 use burgernet_core::ids::AlertId;
-use burgernet_core::vocabulary::alerts::{AlertAnswer, AlertStatus, Outcome};
+use burgernet_core::vocabulary::alerts::{AlertAnswer, AlertPurpose, AlertStatus, Outcome};
 use burgernet_core::vocabulary::area::{AreaShape, DrawnArea};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -29,6 +29,8 @@ use crate::state::AppState;
 pub struct ListQuery {
     /// Only alerts with this status.
     pub status: Option<AlertStatus>,
+    /// Only real alerts (`actual`), or only exercises (`exercise`) or tests (`test`).
+    pub purpose: Option<AlertPurpose>,
     /// 1 to 200; default 50.
     pub limit: Option<i64>,
 }
@@ -58,7 +60,7 @@ pub async fn list_alerts(
         return Err(ApiError::bad_request("invalid_query", "limit is 1 to 200."));
     }
     let mut conn = state.db().await?;
-    Ok(web::Json(progress::list(&mut conn, &viewer.0, query.status, limit).await?))
+    Ok(web::Json(progress::list(&mut conn, &viewer.0, query.status, query.purpose, limit).await?))
 }
 
 /// How many participants and devices an area reaches now, per channel, before anything is sent.

@@ -7,7 +7,7 @@ use burgernet_core::vocabulary::email::EmailAddress;
 use burgernet_core::vocabulary::{
     Category, Channel, InvalidInput, Language, MunicipalMessageKind, parse_display_name,
 };
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 
 use crate::auth::Participant;
 use crate::error::{ApiError, JsonBodyProblems, ParticipantAccessProblems, Problem};
@@ -32,23 +32,16 @@ pub async fn get_profile(
     Ok(web::Json(account::profile(&mut conn, participant.id()).await?))
 }
 
-/// Tells a field sent as `null` (clear it) from a field left out (keep it).
-fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
-    deserializer: D,
-) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(deserializer).map(Some)
-}
-
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProfilePatch {
     /// 1 to 100 characters; `null` removes it.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::json::present")]
     #[schema(value_type = Option<String>)]
     pub display_name: Option<Option<String>>,
     /// A new address is verified through a link sent to it; until then it receives nothing
     /// else. `null` removes it.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::json::present")]
     #[schema(value_type = Option<String>)]
     pub email: Option<Option<String>>,
     pub language: Option<Language>,
@@ -58,6 +51,8 @@ pub struct ProfilePatch {
     pub categories: Option<Vec<Category>>,
     /// "Alerts where I am". Switching it off deletes the stored position at once.
     pub alerts_where_i_am: Option<bool>,
+    /// Take part in exercises and tests: alerts marked `OEFENING` in your area, to practise.
+    pub exercises: Option<bool>,
     /// The kinds of message from your municipality you want (`newsletter`, `prevention`), by
     /// e-mail and in the app; empty: none.
     pub municipal_messages: Option<Vec<MunicipalMessageKind>>,
@@ -86,6 +81,7 @@ impl ProfilePatch {
             channels: self.channels,
             categories: self.categories,
             alerts_where_i_am: self.alerts_where_i_am,
+            exercises: self.exercises,
             municipal_messages: self.municipal_messages,
         })
     }

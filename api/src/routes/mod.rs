@@ -26,6 +26,7 @@ pub mod session;
 pub mod sign_in;
 pub mod sms_receipts;
 pub mod staff;
+pub mod target_groups;
 pub mod tip_review;
 pub mod unsubscribe;
 
@@ -86,6 +87,18 @@ pub fn configure(config: &mut ServiceConfig) {
         .service(municipal_messages::preview_message)
         .service(municipal_messages::schedule_message)
         .service(municipal_messages::cancel_message)
+        .service(target_groups::create_target_group)
+        .service(target_groups::list_target_groups)
+        .service(target_groups::get_target_group)
+        .service(target_groups::update_target_group)
+        .service(target_groups::archive_target_group)
+        .service(target_groups::renew_invitation_code)
+        .service(target_groups::list_members)
+        .service(target_groups::approve_member)
+        .service(target_groups::remove_member)
+        .service(target_groups::join_target_group)
+        .service(target_groups::list_my_target_groups)
+        .service(target_groups::leave_target_group)
         .service(unsubscribe::unsubscribe_page)
         .service(unsubscribe::unsubscribe)
         .service(alerts::list_alerts)

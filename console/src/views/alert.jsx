@@ -83,6 +83,7 @@ export function AlertView({ alertId, member, tiles }) {
         <ErrorBox error={error} onDismiss={() => setError(null)} />
         {alert && (
           <p class="meta">
+            {alert.purpose !== "actual" && <span class="badge exercise" id="alert-purpose">{t(`purpose_${alert.purpose}`)}</span>}
             <span class={`status status-${alert.status}`}>{t(`status_${alert.status}`)}</span> · {t(`category_${alert.category}`)}
             {alert.sent_at && alert.status === "active" && (
               <span id="since-send"> · {t("since_send", { time: formatDuration(now - Date.parse(alert.sent_at)) })}</span>

@@ -51,6 +51,7 @@ export function AlertsList({ member }) {
                 <td>
                   <a href={`#/alerts/${alert.id}`}>{alert.title}</a>
                   {alert.urgent && <span class="badge">!</span>}
+                  {alert.purpose !== "actual" && <span class="badge exercise">{t(`purpose_${alert.purpose}`)}</span>}
                 </td>
                 <td>{t(`category_${alert.category}`)}</td>
                 <td>{t(`status_${alert.status}`)}</td>

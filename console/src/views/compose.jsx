@@ -13,6 +13,7 @@ import { ReachTable } from "./reach.jsx";
 
 const DRAFT = "new-alert";
 const CATEGORIES = ["search", "alarm", "engage", "inform"];
+const PURPOSES = ["actual", "exercise", "test"];
 const CHANNELS = ["push", "sms", "email"];
 const SEXES = ["male", "female", "unknown"];
 const VEHICLE_KINDS = ["car", "van", "truck", "motorcycle", "scooter", "bicycle", "other"];
@@ -23,6 +24,7 @@ const VEHICLE_TEXT = ["make", "model", "colour", "licence_plate", "direction"];
 function emptyDraft() {
   return {
     category: "search",
+    purpose: "actual",
     urgent: true,
     channels: ["push", "sms"],
     texts: { nl: { title: "", message: "", instruction: "" }, en: { title: "", message: "", instruction: "" } },
@@ -62,6 +64,7 @@ function describedVehicle(vehicle) {
 export function alertRequest(draft) {
   return {
     category: draft.category,
+    purpose: draft.purpose ?? "actual",
     urgent: draft.urgent,
     channels: draft.channels,
     area: draft.area,
@@ -76,7 +79,28 @@ export function alertRequest(draft) {
 }
 
 function reachRequest(draft) {
-  return { category: draft.category, urgent: draft.urgent, channels: draft.channels, area: draft.area };
+  return {
+    category: draft.category,
+    purpose: draft.purpose ?? "actual",
+    urgent: draft.urgent,
+    channels: draft.channels,
+    area: draft.area,
+  };
+}
+
+/** A labelled choice of `options`, each shown as its translation `${id}_${option}`. */
+function Choice({ id, options, value, onChange }) {
+  return (
+    <Field id={id} label={t(id)}>
+      <select id={id} value={value} onChange={onChange}>
+        {options.map((option) => (
+          <option key={option} value={option}>
+            {t(`${id}_${option}`)}
+          </option>
+        ))}
+      </select>
+    </Field>
+  );
 }
 
 export function ComposeAlert({ member, tiles }) {
@@ -315,15 +339,9 @@ function AlertFields({ draft, change }) {
   const input = (path) => (event) => change(path, event.currentTarget.value);
   return (
     <>
-      <Field id="category" label={t("category")}>
-        <select id="category" value={draft.category} onChange={input("category")}>
-          {CATEGORIES.map((category) => (
-            <option key={category} value={category}>
-              {t(`category_${category}`)}
-            </option>
-          ))}
-        </select>
-      </Field>
+      <Choice id="category" options={CATEGORIES} value={draft.category} onChange={input("category")} />
+      <Choice id="purpose" options={PURPOSES} value={draft.purpose ?? "actual"} onChange={input("purpose")} />
+      {(draft.purpose ?? "actual") !== "actual" && <p class="hint" id="purpose-hint">{t("purpose_hint")}</p>}
       <div class="check">
         <input type="checkbox" id="urgent" checked={draft.urgent} onChange={(event) => change("urgent", event.currentTarget.checked)} />
         <label for="urgent">{t("urgent")}</label>

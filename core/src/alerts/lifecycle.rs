@@ -15,14 +15,14 @@ use super::content::{AlertTexts, Description, MessageTexts, parse_call_back_numb
 use super::delivery::FanOutWave;
 use super::delivery::lanes::lane_job;
 use super::delivery::plan::{AlertRouting, effective_channels, follow_up_lanes};
-use super::{Actor, Category, Channel, dossier};
+use super::{Actor, Category, Channel, audience, dossier};
 use crate::auth::staff::StaffMember;
 use crate::db::alerts::{self as queries, AlertRow, NewAlert};
 use crate::db::jobs;
 use crate::db::recipients::{self, NewLaneBatch};
-use crate::ids::{AlertId, AlertMessageId};
+use crate::ids::{AlertId, AlertMessageId, TargetGroupId};
 use crate::jobs::BackgroundJob;
-use crate::vocabulary::alerts::{AlertAnswer, AlertStatus, MessageKind, Outcome};
+use crate::vocabulary::alerts::{AlertAnswer, AlertPurpose, AlertStatus, MessageKind, Outcome};
 use crate::vocabulary::area::{AreaShape, DrawnArea};
 use crate::vocabulary::{InvalidInput, distinct};
 
@@ -37,8 +37,20 @@ pub enum AlertError {
     Area(#[from] AreaError),
     #[error(transparent)]
     Invalid(#[from] InvalidInput),
+    /// The alert reaches its target groups only; its area is not for reaching anyone.
+    #[error("This alert reaches its target groups only; its area cannot be expanded.")]
+    ReachesGroupsOnly,
     #[error(transparent)]
     Database(#[from] diesel::result::Error),
+}
+
+impl From<audience::AudienceError> for AlertError {
+    fn from(error: audience::AudienceError) -> Self {
+        match error {
+            audience::AudienceError::Invalid(invalid) => Self::Invalid(invalid),
+            audience::AudienceError::Database(error) => Self::Database(error),
+        }
+    }
 }
 
 impl AlertError {
@@ -48,6 +60,7 @@ impl AlertError {
             Self::WrongStatus { status: AlertStatus::Closed, .. } => Some("alert_closed"),
             Self::WrongStatus { status: AlertStatus::Active, .. } => Some("alert_already_sent"),
             Self::WrongStatus { status: AlertStatus::Draft, .. } => Some("alert_not_sent"),
+            Self::ReachesGroupsOnly => Some("alert_reaches_groups_only"),
             _ => None,
         }
     }
@@ -58,6 +71,11 @@ impl AlertError {
 #[serde(deny_unknown_fields)]
 pub struct NewAlertRequest {
     pub category: Category,
+    /// `exercise` or `test` (CAP's status values) to practise or test: it then reaches only
+    /// participants who opted in to exercises, and every message and dossier entry says so.
+    /// Default `actual`.
+    #[serde(default)]
+    pub purpose: AlertPurpose,
     /// Time-critical: pushes break through focus modes, and SMS replaces an unacknowledged push.
     pub urgent: bool,
     /// The channels to use; each participant is reached on those of them they chose. E-mail is
@@ -68,19 +86,32 @@ pub struct NewAlertRequest {
     pub texts: AlertTexts,
     /// The number participants call with what they saw, e.g. `0900-8844` or `112`.
     pub call_back_number: Option<String>,
+    /// Where to look out. Unless `reach_area` is false, everyone it reaches (home, work, current
+    /// position) is alerted.
     pub area: AreaShape,
+    /// Target groups of the dispatcher's region whose approved members are alerted too, wherever
+    /// they are (once each, also when they are in the area); at most 20.
+    #[serde(default)]
+    #[schema(value_type = Vec<Uuid>)]
+    pub target_groups: Vec<TargetGroupId>,
+    /// False: alert the target groups only; the area then only shows where to look. Default true.
+    #[serde(default = "audience::reaches_area")]
+    pub reach_area: bool,
 }
 
 /// A parsed [`NewAlertRequest`].
 #[derive(Debug, Clone)]
 pub struct AlertDraft {
     pub category: Category,
+    pub purpose: AlertPurpose,
     pub urgent: bool,
     pub channels: Vec<Channel>,
     pub description: Description,
     pub texts: AlertTexts,
     pub call_back_number: Option<String>,
     pub area: DrawnArea,
+    pub target_groups: Vec<TargetGroupId>,
+    pub reach_area: bool,
 }
 
 impl NewAlertRequest {
@@ -97,12 +128,15 @@ impl NewAlertRequest {
         }
         Ok(AlertDraft {
             category: self.category,
+            purpose: self.purpose,
             urgent: self.urgent,
             channels,
             description: Description::parse(self.description)?,
             texts: AlertTexts::parse(self.texts)?,
             call_back_number: self.call_back_number.as_deref().map(parse_call_back_number).transpose()?,
             area: DrawnArea::parse(self.area)?,
+            target_groups: audience::parse_target_groups(self.reach_area, &self.target_groups)?,
+            reach_area: self.reach_area,
         })
     }
 }
@@ -127,6 +161,8 @@ pub async fn create(
                 id,
                 region,
                 category: draft.category,
+                purpose: draft.purpose,
+                reach_area: draft.reach_area,
                 urgent: draft.urgent,
                 channels: draft.channels.clone(),
                 description: serde_json::to_value(&draft.description).expect("a description serializes"),
@@ -139,6 +175,7 @@ pub async fn create(
         )
         .await?;
         queries::add_area(conn, id, &shape, &area.geometry_wkb, &subject).await?;
+        let target_groups = audience::name_target_groups(conn, id, region, &draft.target_groups).await?;
         dossier::record(
             conn,
             id,
@@ -146,6 +183,7 @@ pub async fn create(
             "created",
             json!({
                 "category": draft.category,
+                "purpose": draft.purpose,
                 "urgent": draft.urgent,
                 "channels": draft.channels,
                 "description": draft.description,
@@ -153,6 +191,8 @@ pub async fn create(
                 "call_back_number": draft.call_back_number,
                 "area": shape,
                 "surface_km2": area.surface_km2,
+                "reach_area": draft.reach_area,
+                "target_groups": target_groups,
             }),
         )
         .await?;
@@ -194,7 +234,7 @@ pub async fn send(
         let channels = effective_channels(alert.urgent, &alert.channels);
         let (sent_at, recruiting_until) = queries::mark_sent(conn, id, recruiting_window, &channels).await?;
         alert.sent_at = Some(sent_at);
-        alert.recruiting_until = Some(recruiting_until);
+        alert.recruiting_until = recruiting_until;
         alert.status = AlertStatus::Active;
         let message = AlertMessageId::new();
         queries::insert_message(
@@ -232,6 +272,9 @@ pub async fn expand(
     let shape = serde_json::to_value(&area.shape).expect("an area shape serializes");
     conn.transaction(async |conn| {
         let alert = lock_in_status(conn, staff, id, AlertStatus::Active, "expanded").await?;
+        if !alert.reach_area {
+            return Err(AlertError::ReachesGroupsOnly);
+        }
         let wave = queries::add_area(conn, id, &shape, &area.geometry_wkb, &actor.subject()).await?;
         let message = AlertMessageId::new();
         queries::insert_message(

@@ -2,6 +2,7 @@
 //! first draft to the closing message, with the dossier that records all of it.
 //!
 //! - [`area`]: the area as drawn (circle or GeoJSON polygon) and its validation;
+//! - [`audience`]: the target groups an alert reaches besides (or instead of) its area;
 //! - [`content`]: what an alert says: the structured description and the texts per language;
 //! - [`lifecycle`]: create, send, expand, update and close, each one transaction that records
 //!   itself in the dossier and enqueues the jobs it causes;
@@ -16,6 +17,7 @@
 pub mod access;
 pub mod answers;
 pub mod area;
+pub mod audience;
 pub mod content;
 pub mod delivery;
 pub mod dossier;

@@ -16,9 +16,10 @@ use crate::auth::staff::StaffMember;
 use crate::db::alerts::{self as queries, AlertRow, MessageRow};
 use crate::db::deliveries as delivery_queries;
 use crate::db::participants as participant_queries;
+use crate::db::target_groups::TargetGroupRef;
 use crate::ids::{AlertId, AlertMessageId, DeviceId, ParticipantId};
 use crate::vocabulary::Language;
-use crate::vocabulary::alerts::{AlertAnswer, AlertStatus, MessageKind, Outcome};
+use crate::vocabulary::alerts::{AlertAnswer, AlertPurpose, AlertStatus, MessageKind, Outcome};
 
 /// Deliveries on one channel.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -157,6 +158,9 @@ pub struct Alert {
     pub region: String,
     pub status: AlertStatus,
     pub category: Category,
+    /// `exercise` or `test` (CAP's status): reaches only those who opted in to exercises, and
+    /// every message says `OEFENING`; `actual` for a real alert.
+    pub purpose: AlertPurpose,
     pub urgent: bool,
     pub channels: Vec<Channel>,
     pub description: Description,
@@ -166,6 +170,10 @@ pub struct Alert {
     #[schema(value_type = Object)]
     pub area: serde_json::Value,
     pub areas: Vec<AreaWave>,
+    /// Whether it reaches those its area reaches; false: only its target groups.
+    pub reach_area: bool,
+    /// The target groups whose approved members it reaches wherever they are.
+    pub target_groups: Vec<TargetGroupRef>,
     pub outcome: Option<Outcome>,
     pub created_by: CreatedBy,
     pub created_at: DateTime<Utc>,
@@ -186,6 +194,9 @@ pub struct AlertSummary {
     pub region: String,
     pub status: AlertStatus,
     pub category: Category,
+    /// `exercise` or `test` (CAP's status): reaches only those who opted in to exercises, and
+    /// every message says `OEFENING`; `actual` for a real alert.
+    pub purpose: AlertPurpose,
     pub urgent: bool,
     /// The Dutch title.
     pub title: String,
@@ -207,6 +218,7 @@ impl From<AlertRow> for AlertSummary {
             region: row.region_code,
             status: row.status,
             category: row.category,
+            purpose: row.purpose,
             urgent: row.urgent,
             outcome: row.outcome,
             created_at: row.created_at,
@@ -255,6 +267,7 @@ pub async fn view_of(conn: &mut AsyncPgConnection, row: AlertRow) -> diesel::Que
     let areas = queries::list_areas(conn, id).await?;
     let messages = queries::list_messages(conn, id).await?;
     let counters = counters(conn, id).await?;
+    let target_groups = queries::target_groups_of(conn, id).await?;
     Ok(Alert {
         id,
         texts: texts_of(&row),
@@ -262,6 +275,7 @@ pub async fn view_of(conn: &mut AsyncPgConnection, row: AlertRow) -> diesel::Que
         region: row.region_code,
         status: row.status,
         category: row.category,
+        purpose: row.purpose,
         urgent: row.urgent,
         channels: row.channels.clone(),
         call_back_number: row.call_back_number,
@@ -270,6 +284,8 @@ pub async fn view_of(conn: &mut AsyncPgConnection, row: AlertRow) -> diesel::Que
             .into_iter()
             .map(|area| AreaWave { wave: area.wave, shape: area.shape, created_at: area.created_at })
             .collect(),
+        reach_area: row.reach_area,
+        target_groups,
         outcome: row.outcome,
         created_by: CreatedBy { subject: row.created_by_subject, name: row.created_by_name },
         created_at: row.created_at,
@@ -286,6 +302,7 @@ pub async fn list(
     conn: &mut AsyncPgConnection,
     staff: &StaffMember,
     status: Option<AlertStatus>,
+    purpose: Option<AlertPurpose>,
     limit: i64,
 ) -> Result<Vec<AlertSummary>, AccessError> {
     let region = match access::regions_seen_by(conn, staff).await? {
@@ -293,7 +310,7 @@ pub async fn list(
         Regions::One(region) => Some(region),
         Regions::None => return Ok(Vec::new()),
     };
-    let rows = queries::list_alerts(conn, region, status, limit).await?;
+    let rows = queries::list_alerts(conn, region, status, purpose, limit).await?;
     Ok(rows.into_iter().map(AlertSummary::from).collect())
 }
 
@@ -313,6 +330,8 @@ pub struct ReceivedAlert {
     pub id: AlertId,
     pub status: AlertStatus,
     pub category: Category,
+    /// `exercise` or `test`: not a real alert; the app shows it as an exercise (`OEFENING`).
+    pub purpose: AlertPurpose,
     pub urgent: bool,
     pub text: AlertText,
     pub description: Description,
@@ -369,6 +388,7 @@ pub async fn received(
                 id: alert.id,
                 status: alert.status,
                 category: alert.category,
+                purpose: alert.purpose,
                 urgent: alert.urgent,
                 text: texts_of(&alert).in_language(language).clone(),
                 description: serde_json::from_value(alert.description)

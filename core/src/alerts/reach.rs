@@ -20,13 +20,13 @@ use super::area::{AreaLimits, validate};
 use super::delivery::plan::effective_channels;
 use super::lifecycle::AlertError;
 use super::progress::CreatedBy;
-use super::{Actor, Category, Channel};
+use super::{Actor, Category, Channel, audience};
 use crate::auth::staff::StaffMember;
 use crate::db::alerts::{self as queries, AlertRow};
 use crate::db::reach_previews::{self, RecordedPreviewRow};
-use crate::db::recipients::{self, PreviewRecord, ReachRow};
-use crate::ids::{AlertId, RegionId};
-use crate::vocabulary::alerts::AlertStatus;
+use crate::db::recipients::{self, Audience, PreviewRecord, ReachRow};
+use crate::ids::{AlertId, RegionId, TargetGroupId};
+use crate::vocabulary::alerts::{AlertPurpose, AlertStatus};
 use crate::vocabulary::area::{AreaShape, DrawnArea};
 use crate::vocabulary::{InvalidInput, distinct};
 
@@ -69,6 +69,9 @@ pub struct Reach {
     pub push: PushReach,
     pub sms: SmsReach,
     pub email: EmailReach,
+    /// Participants reached as members of the target groups named (wherever they are; some may
+    /// be in the area too, and count once in `participants`).
+    pub target_groups: ReachCount,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -108,6 +111,7 @@ impl Reach {
                 fallback_participants: ReachCount::shown(row.sms_fallback_participants),
             },
             email: EmailReach { participants: ReachCount::shown(row.email_participants) },
+            target_groups: ReachCount::shown(row.target_group_participants),
         }
     }
 }
@@ -117,9 +121,20 @@ impl Reach {
 #[serde(deny_unknown_fields)]
 pub struct ReachRequest {
     pub category: Category,
+    /// As the alert will be sent: an `exercise` or `test` counts only those who opted in to
+    /// exercises. Default `actual`.
+    #[serde(default)]
+    pub purpose: AlertPurpose,
     pub urgent: bool,
     pub channels: Vec<Channel>,
     pub area: AreaShape,
+    /// As the alert will name them: their approved members count too (`target_groups`).
+    #[serde(default)]
+    #[schema(value_type = Vec<Uuid>)]
+    pub target_groups: Vec<TargetGroupId>,
+    /// False: count the target groups only. Default true.
+    #[serde(default = "audience::reaches_area")]
+    pub reach_area: bool,
 }
 
 fn channels_sent_on(urgent: bool, channels: &[Channel]) -> Result<Vec<Channel>, InvalidInput> {
@@ -142,7 +157,9 @@ pub async fn preview(
     let viewer = &Actor::staff(staff);
     let channels = channels_sent_on(request.urgent, &request.channels)?;
     let drawn = DrawnArea::parse(request.area)?;
+    let groups = audience::parse_target_groups(request.reach_area, &request.target_groups)?;
     let area = validate(conn, &drawn, region, limits).await?;
+    audience::usable_target_groups(conn, region, &groups).await?;
     let subject = viewer.subject();
     let record = PreviewRecord {
         staff_subject: &subject,
@@ -151,7 +168,15 @@ pub async fn preview(
         alert: None,
         only_new_recipients: false,
     };
-    let counted = recipients::reach(conn, &area.geometry_wkb, request.category, &channels, record).await?;
+    let counted = recipients::reach(
+        conn,
+        Audience { area_wkb: &area.geometry_wkb, reach_area: request.reach_area, target_groups: &groups },
+        request.category,
+        request.purpose,
+        &channels,
+        record,
+    )
+    .await?;
     Ok(Reach::shown(&counted))
 }
 
@@ -187,6 +212,9 @@ pub async fn of_expansion(
     if alert.status != AlertStatus::Active {
         return Err(AlertError::WrongStatus { status: alert.status, action: "expanded" });
     }
+    if !alert.reach_area {
+        return Err(AlertError::ReachesGroupsOnly);
+    }
     let wkb =
         queries::area_with_extra_wkb(conn, id, &extra.geometry_wkb).await?.ok_or(AccessError::NotFound)?;
     reach_for_alert(conn, staff, alert, &wkb, true).await
@@ -211,7 +239,10 @@ async fn reach_for_alert(
         alert: Some(alert.id),
         only_new_recipients,
     };
-    let counted = recipients::reach(conn, wkb, alert.category, &channels, record).await?;
+    let groups: Vec<TargetGroupId> =
+        queries::target_groups_of(conn, alert.id).await?.into_iter().map(|group| group.id).collect();
+    let audience = Audience { area_wkb: wkb, reach_area: alert.reach_area, target_groups: &groups };
+    let counted = recipients::reach(conn, audience, alert.category, alert.purpose, &channels, record).await?;
     Ok(Reach::shown(&counted))
 }
 

@@ -11,7 +11,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::ids::{AlertId, AlertMessageId, RegionId};
-use crate::vocabulary::alerts::Outcome;
+use crate::vocabulary::alerts::{AlertPurpose, Outcome};
 use crate::vocabulary::{Category, Channel, Language};
 
 /// The advisory lock that lets one worker roll up at a time (any fixed number; this one spells
@@ -80,7 +80,7 @@ pub async fn roll_up_alert(
     let alert_row = diesel::sql_query(
         "INSERT INTO alert_rollups
              (alert_id, region_id, send_day, category, urgent, outcome, recipients, acknowledged, opened,
-              tips, seconds_to_first_push, seconds_to_last_push, final, rolled_up_at)
+              tips, seconds_to_first_push, seconds_to_last_push, final, rolled_up_at, purpose)
          SELECT a.id, a.region_id, (a.sent_at AT TIME ZONE 'Europe/Amsterdam')::date, a.category, a.urgent,
                 a.outcome,
                 (SELECT count(*) FROM alert_recipients r WHERE r.alert_id = a.id),
@@ -89,7 +89,7 @@ pub async fn roll_up_alert(
                 (SELECT count(*) FROM tips t WHERE t.alert_id = a.id),
                 push.first, push.last,
                 a.closed_at IS NOT NULL AND a.closed_at < $3,
-                $2
+                $2, a.purpose
            FROM alerts a
            LEFT JOIN LATERAL (
                 SELECT extract(epoch FROM min(d.sent_at) - a.sent_at)::float8 AS first,
@@ -211,6 +211,9 @@ pub struct AlertGroupRow {
     pub urgent: bool,
     #[diesel(sql_type = Nullable<Text>)]
     pub outcome: Option<Outcome>,
+    /// Exercises and tests are grouped apart from real alerts.
+    #[diesel(sql_type = Text)]
+    pub purpose: AlertPurpose,
     #[diesel(sql_type = BigInt)]
     pub alerts: i64,
     #[diesel(sql_type = BigInt)]
@@ -226,7 +229,7 @@ pub struct AlertGroupRow {
 /// The alerts of the filter: for municipalities, those with recipients there; the alert's
 /// recipients then are theirs, its tips all of the alert's (a tip may be anonymous).
 const ALERTS_IN_FILTER: &str = "
-    SELECT a.alert_id, a.send_day, a.category, a.urgent, a.outcome, a.tips,
+    SELECT a.alert_id, a.send_day, a.category, a.urgent, a.outcome, a.purpose, a.tips,
            a.seconds_to_first_push, a.seconds_to_last_push,
            coalesce(m.recipients, a.recipients) AS recipients,
            coalesce(m.acknowledged, a.acknowledged) AS acknowledged,
@@ -247,13 +250,13 @@ pub async fn alert_groups(
     filter: RollupFilter<'_>,
 ) -> diesel::QueryResult<Vec<AlertGroupRow>> {
     diesel::sql_query(format!(
-        "SELECT date_trunc('month', f.send_day)::date AS month, f.category, f.urgent, f.outcome,
+        "SELECT date_trunc('month', f.send_day)::date AS month, f.category, f.urgent, f.outcome, f.purpose,
                 count(*) AS alerts, sum(f.recipients)::int8 AS recipients,
                 sum(f.acknowledged)::int8 AS acknowledged, sum(f.opened)::int8 AS opened,
                 sum(f.tips)::int8 AS tips
            FROM ({ALERTS_IN_FILTER}) f
-          GROUP BY 1, 2, 3, 4
-          ORDER BY 1, 2, 3, 4"
+          GROUP BY 1, 2, 3, 4, 5
+          ORDER BY 1, 2, 3, 4, 5"
     ))
     .bind::<Date, _>(filter.first)
     .bind::<Date, _>(filter.after)
@@ -263,8 +266,8 @@ pub async fn alert_groups(
     .await
 }
 
-/// Seconds from send to the first and last push of the initial wave, over the alerts that
-/// pushed: median and 95th percentile.
+/// Seconds from send to the first and last push of the initial wave, over the real alerts that
+/// pushed (exercises and tests left out): median and 95th percentile.
 #[derive(Debug, Clone, QueryableByName)]
 pub struct PushTimesRow {
     #[diesel(sql_type = BigInt)]
@@ -289,7 +292,8 @@ pub async fn push_times(
                 percentile_cont(0.95) WITHIN GROUP (ORDER BY f.seconds_to_first_push) AS first_p95,
                 percentile_cont(0.5) WITHIN GROUP (ORDER BY f.seconds_to_last_push) AS last_median,
                 percentile_cont(0.95) WITHIN GROUP (ORDER BY f.seconds_to_last_push) AS last_p95
-           FROM ({ALERTS_IN_FILTER}) f"
+           FROM ({ALERTS_IN_FILTER}) f
+          WHERE f.purpose = 'actual'"
     ))
     .bind::<Date, _>(filter.first)
     .bind::<Date, _>(filter.after)
@@ -299,8 +303,8 @@ pub async fn push_times(
     .await
 }
 
-/// Per recipients' municipality (of `municipalities`, or all with `None`): the alerts that
-/// reached its participants, and their recipients' figures.
+/// Per recipients' municipality (of `municipalities`, or all with `None`): the real alerts that
+/// reached its participants (exercises and tests left out), and their recipients' figures.
 #[derive(Debug, Clone, QueryableByName)]
 pub struct MunicipalityReachRow {
     #[diesel(sql_type = Nullable<Text>)]
@@ -328,6 +332,7 @@ pub async fn municipality_reach(
            FROM (SELECT r.municipality_cbs, count(*) AS alerts, sum(r.recipients) AS recipients,
                         sum(r.acknowledged) AS acknowledged, sum(r.opened) AS opened
                    FROM alert_municipality_rollups r
+                   JOIN alert_rollups a ON a.alert_id = r.alert_id AND a.purpose = 'actual'
                   WHERE r.send_day >= $1 AND r.send_day < $2
                     AND ($3::text[] IS NULL OR r.municipality_cbs = ANY($3))
                   GROUP BY r.municipality_cbs) g

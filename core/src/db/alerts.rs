@@ -11,8 +11,9 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::schema::{alert_areas, alert_messages, alert_recipients, alerts, regions};
-use crate::ids::{AlertId, AlertMessageId, ParticipantId, RegionId};
-use crate::vocabulary::alerts::{AlertAnswer, AlertStatus, MessageKind, Outcome};
+use super::target_groups::TargetGroupRef;
+use crate::ids::{AlertId, AlertMessageId, ParticipantId, RegionId, TargetGroupId};
+use crate::vocabulary::alerts::{AlertAnswer, AlertPurpose, AlertStatus, MessageKind, Outcome};
 use crate::vocabulary::area::{AreaShape, DrawnArea};
 use crate::vocabulary::{Category, Channel};
 
@@ -116,6 +117,8 @@ pub struct NewAlert<'a> {
     pub id: AlertId,
     pub region: RegionId,
     pub category: Category,
+    pub purpose: AlertPurpose,
+    pub reach_area: bool,
     pub urgent: bool,
     pub channels: Vec<Channel>,
     pub description: serde_json::Value,
@@ -129,8 +132,8 @@ pub struct NewAlert<'a> {
 pub async fn insert_alert(conn: &mut AsyncPgConnection, alert: &NewAlert<'_>) -> QueryResult<()> {
     diesel::sql_query(
         "INSERT INTO alerts (id, region_id, category, urgent, channels, description, texts, call_back_number,
-                             area, created_by_subject, created_by_name)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, ST_GeomFromWKB($9, 4326), $10, $11)",
+                             area, created_by_subject, created_by_name, purpose, reach_area)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, ST_GeomFromWKB($9, 4326), $10, $11, $12, $13)",
     )
     .bind::<SqlUuid, _>(alert.id.0)
     .bind::<SqlUuid, _>(alert.region.0)
@@ -143,6 +146,8 @@ pub async fn insert_alert(conn: &mut AsyncPgConnection, alert: &NewAlert<'_>) ->
     .bind::<Bytea, _>(alert.area_wkb)
     .bind::<Text, _>(alert.created_by_subject)
     .bind::<Nullable<Text>, _>(alert.created_by_name)
+    .bind::<Text, _>(alert.purpose)
+    .bind::<Bool, _>(alert.reach_area)
     .execute(conn)
     .await
     .map(drop)
@@ -171,6 +176,16 @@ pub struct AlertRow {
     /// Until when the alert recruits those who enter its area (see `alerts::delivery::recruitment`);
     /// `None` before the send and after the close.
     pub recruiting_until: Option<DateTime<Utc>>,
+    pub purpose: AlertPurpose,
+    /// Whether it reaches those its area reaches; false: its target groups only.
+    pub reach_area: bool,
+}
+
+impl AlertRow {
+    /// What the places and live positions it reaches carry (see [`AlertPurpose::reach_key`]).
+    pub fn reach_key(&self) -> &'static str {
+        self.purpose.reach_key(self.category)
+    }
 }
 
 type AlertColumns = (
@@ -192,6 +207,8 @@ type AlertColumns = (
     alerts::sent_at,
     alerts::closed_at,
     alerts::recruiting_until,
+    alerts::purpose,
+    alerts::reach_area,
 );
 
 fn alert_columns() -> AlertColumns {
@@ -214,6 +231,8 @@ fn alert_columns() -> AlertColumns {
         alerts::sent_at,
         alerts::closed_at,
         alerts::recruiting_until,
+        alerts::purpose,
+        alerts::reach_area,
     )
 }
 
@@ -278,11 +297,12 @@ pub async fn is_recipient(
         .await
 }
 
-/// Alerts newest first, of one region or all, optionally of one status.
+/// Alerts newest first, of one region or all, optionally of one status and one purpose.
 pub async fn list_alerts(
     conn: &mut AsyncPgConnection,
     region: Option<RegionId>,
     status: Option<AlertStatus>,
+    purpose: Option<AlertPurpose>,
     limit: i64,
 ) -> QueryResult<Vec<AlertRow>> {
     let mut query = alerts::table.inner_join(regions::table).select(alert_columns()).into_boxed();
@@ -292,26 +312,36 @@ pub async fn list_alerts(
     if let Some(status) = status {
         query = query.filter(alerts::status.eq(status));
     }
+    if let Some(purpose) = purpose {
+        query = query.filter(alerts::purpose.eq(purpose));
+    }
     query.order_by((alerts::created_at.desc(), alerts::id)).limit(limit).load(conn).await
 }
 
-/// Marks the alert sent; returns when (the database's clock).
-/// Marks the alert sent; it recruits on `recruiting_channels` (see [`AlertRow::recruiting_until`])
-/// for `recruiting_window` from now. Returns when it was sent and until when it recruits.
+/// Marks the alert sent; an alert that reaches its area recruits on `recruiting_channels` (see
+/// [`AlertRow::recruiting_until`]) for `recruiting_window` from now, one that reaches its target
+/// groups only recruits nobody. Returns when it was sent (the database's clock) and until when it
+/// recruits.
 pub async fn mark_sent(
     conn: &mut AsyncPgConnection,
     id: AlertId,
     recruiting_window: std::time::Duration,
     recruiting_channels: &[Channel],
-) -> QueryResult<(DateTime<Utc>, DateTime<Utc>)> {
+) -> QueryResult<(DateTime<Utc>, Option<DateTime<Utc>>)> {
+    let recruiting_until = diesel::dsl::sql::<Nullable<Timestamptz>>("CASE WHEN reach_area THEN now() + ")
+        .bind::<diesel::sql_types::Interval, _>(super::interval(recruiting_window))
+        .sql(" END");
+    let recruiting_channels = diesel::dsl::sql::<Nullable<Array<Text>>>("CASE WHEN reach_area THEN ")
+        .bind::<Array<Text>, _>(recruiting_channels)
+        .sql("::text[] END");
     diesel::update(alerts::table.find(id.0))
         .set((
             alerts::status.eq(AlertStatus::Active),
             alerts::sent_at.eq(diesel::dsl::now),
-            alerts::recruiting_until.eq(super::jobs::now_plus::<Nullable<Timestamptz>>(recruiting_window)),
+            alerts::recruiting_until.eq(recruiting_until),
             alerts::recruiting_channels.eq(recruiting_channels),
         ))
-        .returning((alerts::sent_at.assume_not_null(), alerts::recruiting_until.assume_not_null()))
+        .returning((alerts::sent_at.assume_not_null(), alerts::recruiting_until))
         .get_result(conn)
         .await
 }
@@ -362,6 +392,45 @@ pub async fn count_per_region(
         .load::<(Uuid, i64)>(conn)
         .await
         .map(|rows| rows.into_iter().map(|(region, count)| (RegionId(region), count)).collect())
+}
+
+// --- target groups ---
+
+/// Names the target groups `groups` as the alert's: those of `region` that are not archived.
+/// Returns the groups named, by name; groups not among them were left out.
+pub async fn add_target_groups(
+    conn: &mut AsyncPgConnection,
+    alert: AlertId,
+    region: RegionId,
+    groups: &[TargetGroupId],
+) -> QueryResult<Vec<TargetGroupRef>> {
+    diesel::sql_query(
+        "WITH added AS (
+             INSERT INTO alert_target_groups (alert_id, group_id)
+             SELECT $1, g.id FROM target_groups g
+              WHERE g.id = ANY ($2) AND g.region_id = $3 AND g.archived_at IS NULL
+             RETURNING group_id)
+         SELECT g.id, g.name FROM added JOIN target_groups g ON g.id = added.group_id ORDER BY g.name, g.id",
+    )
+    .bind::<SqlUuid, _>(alert.0)
+    .bind::<Array<SqlUuid>, _>(groups)
+    .bind::<SqlUuid, _>(region.0)
+    .load(conn)
+    .await
+}
+
+/// The target groups the alert reaches, by name.
+pub async fn target_groups_of(
+    conn: &mut AsyncPgConnection,
+    alert: AlertId,
+) -> QueryResult<Vec<TargetGroupRef>> {
+    diesel::sql_query(
+        "SELECT g.id, g.name FROM alert_target_groups a JOIN target_groups g ON g.id = a.group_id
+          WHERE a.alert_id = $1 ORDER BY g.name, g.id",
+    )
+    .bind::<SqlUuid, _>(alert.0)
+    .load(conn)
+    .await
 }
 
 /// Adds a wave's area to the alert's and returns the number of the wave.

@@ -22,6 +22,7 @@ pub mod reference_data;
 pub mod schema;
 pub mod sign_in;
 pub mod sms_receipts;
+pub mod target_groups;
 pub mod tips;
 pub mod tls;
 

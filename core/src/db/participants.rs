@@ -47,6 +47,8 @@ pub struct ParticipantRow {
     pub municipal_messages: Vec<MunicipalMessageKind>,
     /// When a municipal message to the address bounced (the address is unverified since).
     pub email_bounced_at: Option<DateTime<Utc>>,
+    /// Opted in to exercises and tests.
+    pub exercises: bool,
 }
 
 /// The participant with this number, created (active, with default choices) if there is none.
@@ -113,6 +115,7 @@ pub struct ProfileUpdate {
     pub live_location_enabled: Option<bool>,
     pub municipal_messages: Option<Vec<MunicipalMessageKind>>,
     pub email_bounced_at: Option<Option<DateTime<Utc>>>,
+    pub exercises: Option<bool>,
 }
 
 impl ProfileUpdate {
@@ -129,6 +132,7 @@ impl ProfileUpdate {
             live_location_enabled,
             municipal_messages,
             email_bounced_at,
+            exercises,
         } = self;
         display_name.is_none()
             && email.is_none()
@@ -140,6 +144,7 @@ impl ProfileUpdate {
             && live_location_enabled.is_none()
             && municipal_messages.is_none()
             && email_bounced_at.is_none()
+            && exercises.is_none()
     }
 }
 
@@ -561,7 +566,7 @@ impl QueryFragment<Pg> for UpsertLiveLocationInSession {
                  SELECT alerts.id, stored.participant_id
                    FROM stored
                    JOIN alerts ON alerts.recruiting_until > now() AND ST_Intersects(alerts.area, stored.location)
-                  WHERE alerts.category = ANY (stored.reach_categories)
+                  WHERE alerts.reach_key = ANY (stored.reach_categories)
                     AND stored.reach_channels && alerts.recruiting_channels
                     AND NOT EXISTS (SELECT 1 FROM alert_recipients r
                                      WHERE r.participant_id = stored.participant_id AND r.alert_id = alerts.id)
@@ -789,6 +794,7 @@ pub async fn erase(conn: &mut AsyncPgConnection, participant: ParticipantId) -> 
     diesel::delete(live_locations::table.find(id)).execute(conn).await?;
     super::tips::detach_participant(conn, id).await?;
     super::municipal_messages::forget_participant(conn, participant).await?;
+    super::target_groups::forget_participant(conn, participant).await?;
     diesel::delete(email_verifications::table.filter(email_verifications::participant_id.eq(id)))
         .execute(conn)
         .await?;

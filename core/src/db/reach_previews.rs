@@ -52,6 +52,7 @@ pub async fn list(
                 reach_previews::sms_participants,
                 reach_previews::sms_fallback_participants,
                 reach_previews::email_participants,
+                reach_previews::target_group_participants,
             ),
         ))
         .into_boxed();

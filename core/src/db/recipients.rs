@@ -14,12 +14,13 @@ use futures_util::Stream;
 use uuid::Uuid;
 
 use super::schema::{alert_areas, alert_messages, alert_recipients, alerts};
-use crate::ids::{AlertId, AlertMessageId, ParticipantId, RegionId};
-use crate::vocabulary::alerts::{AlertStatus, Lane, MessageKind};
+use crate::ids::{AlertId, AlertMessageId, ParticipantId, RegionId, TargetGroupId};
+use crate::vocabulary::alerts::{AlertPurpose, AlertStatus, Lane, MessageKind};
 use crate::vocabulary::{Category, Channel};
 
-/// Whether a place or live position (`{row}`) belongs to someone who wants `$2` (the category)
-/// and can be reached on one of `$3` (the channels).
+/// Whether a place or live position (`{row}`) belongs to someone who wants `$2` (the alert's
+/// reach key: its category, or `exercise` for exercises and tests, see
+/// `AlertPurpose::reach_key`) and can be reached on one of `$3` (the channels).
 fn wants(row: &str) -> String {
     format!("$2 = ANY ({row}.reach_categories) AND {row}.reach_channels && $3::text[]")
 }
@@ -35,7 +36,10 @@ fn place_matches(row: &str) -> String {
 
 /// Every point in `area.g` that reaches someone: the places that match, and the fresh live
 /// positions of participants none of whose places match (so one participant matched both ways
-/// counts as matched by place). A participant with two matching places has two points.
+/// counts as matched by place). A participant with two matching places has two points. Then the
+/// approved members of the target groups in `groups` (their reach read from their participant
+/// row: they are reached wherever they are, and whatever the category, having joined the group
+/// for its alerts). `area` is empty for an alert that reaches its groups only.
 fn reached_points() -> String {
     format!(
         "SELECT pl.participant_id, 'place' AS matched_by, pl.reach_channels, pl.ios_devices, pl.android_devices
@@ -46,7 +50,13 @@ fn reached_points() -> String {
            FROM live_locations ll, area, moment
           WHERE ST_Intersects(ll.location, area.g) AND ll.expires_at > now() AND {wants}
             AND NOT EXISTS (SELECT 1 FROM places other WHERE other.participant_id = ll.participant_id
-                                                         AND {other})",
+                                                         AND {other})
+         UNION ALL
+         SELECT m.participant_id, 'target_group', r.channels, r.ios_devices, r.android_devices
+           FROM groups
+           JOIN target_group_members m ON m.group_id = groups.id AND m.status = 'approved',
+                LATERAL participant_reach(m.participant_id) AS r
+          WHERE r.channels && $3::text[]",
         place = place_matches("pl"),
         wants = wants("ll"),
         other = place_matches("other"),
@@ -77,6 +87,9 @@ pub struct ReachRow {
     /// Participants who get an e-mail (non-urgent alerts, a verified address, e-mail chosen).
     #[diesel(sql_type = BigInt)]
     pub email_participants: i64,
+    /// Participants reached as members of the target groups (some may be in the area too).
+    #[diesel(sql_type = BigInt)]
+    pub target_group_participants: i64,
 }
 
 /// Who asked for a reach preview, and of what, as its audit record names them.
@@ -92,7 +105,17 @@ pub struct PreviewRecord<'a> {
     pub only_new_recipients: bool,
 }
 
-/// Counts who an area (WKB) would reach now, for `category`, over `channels` (the alert's
+/// What a reach preview counts: the area (WKB) unless the alert reaches its target groups only,
+/// and the members of `target_groups`.
+#[derive(Debug, Clone, Copy)]
+pub struct Audience<'a> {
+    pub area_wkb: &'a [u8],
+    pub reach_area: bool,
+    pub target_groups: &'a [TargetGroupId],
+}
+
+/// Counts whom an audience would reach now, for `category` (and `purpose`: an exercise counts
+/// those who opted in to exercises), over `channels` (the alert's
 /// channels, without e-mail for urgent alerts), and records the preview in the audit log
 /// (`reach_previews`, see [`super::reach_previews`]) in the same statement: who asked, a SHA-256
 /// of the WKB (never the area itself) and the exact counts. One participant counts once however
@@ -100,20 +123,23 @@ pub struct PreviewRecord<'a> {
 /// [`PreviewRecord::only_new_recipients`], the alert's recipients so far are left out.
 pub async fn reach(
     conn: &mut AsyncPgConnection,
-    area_wkb: &[u8],
+    audience: Audience<'_>,
     category: Category,
+    purpose: AlertPurpose,
     channels: &[Channel],
     record: PreviewRecord<'_>,
 ) -> QueryResult<ReachRow> {
     use diesel_async::AsyncConnection;
     let query = format!(
-        "WITH area AS MATERIALIZED (SELECT ST_GeomFromWKB($1, 4326) AS g), {MOMENT},
+        "WITH area AS MATERIALIZED (SELECT ST_GeomFromWKB($1, 4326) AS g WHERE $10), {MOMENT},
+         groups AS (SELECT unnest($11::uuid[]) AS id),
          per_participant AS (
              SELECT points.participant_id,
                     max(points.ios_devices) AS ios, max(points.android_devices) AS android,
                     bool_or('push' = ANY (points.reach_channels) AND 'push' = ANY ($3)) AS gets_push,
                     bool_or('email' = ANY (points.reach_channels) AND 'email' = ANY ($3)) AS gets_email,
-                    bool_or('sms' = ANY (points.reach_channels) AND 'sms' = ANY ($3)) AS takes_sms
+                    bool_or('sms' = ANY (points.reach_channels) AND 'sms' = ANY ($3)) AS takes_sms,
+                    bool_or(points.matched_by = 'target_group') AS in_group
                FROM ({points}) AS points
               WHERE NOT $8 OR NOT EXISTS (SELECT 1 FROM alert_recipients r
                                            WHERE r.alert_id = $7 AND r.participant_id = points.participant_id)
@@ -125,15 +151,17 @@ pub async fn reach(
                     coalesce(sum(android) FILTER (WHERE gets_push), 0)::bigint AS android_devices,
                     count(*) FILTER (WHERE NOT gets_push AND NOT gets_email AND takes_sms) AS sms_participants,
                     count(*) FILTER (WHERE gets_push AND takes_sms) AS sms_fallback_participants,
-                    count(*) FILTER (WHERE gets_email) AS email_participants
+                    count(*) FILTER (WHERE gets_email) AS email_participants,
+                    count(*) FILTER (WHERE in_group) AS target_group_participants
                FROM per_participant),
          recorded AS (
              INSERT INTO reach_previews (staff_subject, staff_name, region_id, alert_id, area_sha256, category,
                                          channels, participants, push_participants, ios_devices,
                                          android_devices, sms_participants, sms_fallback_participants,
-                                         email_participants)
-             SELECT $4, $5, $6, $7, sha256($1), $2, $3, participants, push_participants, ios_devices,
-                    android_devices, sms_participants, sms_fallback_participants, email_participants
+                                         email_participants, target_group_participants)
+             SELECT $4, $5, $6, $7, sha256($1), $9, $3, participants, push_participants, ios_devices,
+                    android_devices, sms_participants, sms_fallback_participants, email_participants,
+                    target_group_participants
                FROM counted)
          SELECT * FROM counted",
         points = reached_points()
@@ -142,14 +170,17 @@ pub async fn reach(
         // A national area groups millions of points: in memory, not in temporary files.
         diesel::sql_query("SET LOCAL work_mem = '256MB'").execute(conn).await?;
         diesel::sql_query(&query)
-            .bind::<Bytea, _>(area_wkb)
-            .bind::<Text, _>(category)
+            .bind::<Bytea, _>(audience.area_wkb)
+            .bind::<Text, _>(purpose.reach_key(category))
             .bind::<Array<Text>, _>(channels)
             .bind::<Text, _>(record.staff_subject)
             .bind::<Nullable<Text>, _>(record.staff_name)
             .bind::<SqlUuid, _>(record.region.0)
             .bind::<Nullable<SqlUuid>, _>(record.alert.map(|alert| alert.0))
             .bind::<diesel::sql_types::Bool, _>(record.only_new_recipients)
+            .bind::<Text, _>(category)
+            .bind::<diesel::sql_types::Bool, _>(audience.reach_area)
+            .bind::<Array<SqlUuid>, _>(audience.target_groups)
             .get_result(conn)
             .await
     })
@@ -170,8 +201,9 @@ pub struct Candidate {
     pub reach_channels: Vec<Channel>,
 }
 
-/// Everyone the alert's current area reaches, as a stream in the order the spatial index yields
-/// them: the first rows arrive before the whole area is matched. A participant with two matching
+/// Everyone the alert's current area reaches (unless it reaches its target groups only), as a
+/// stream in the order the spatial index yields them: the first rows arrive before the whole area
+/// is matched; then the members of its target groups. A participant with two matching
 /// points comes twice, and those who are recipients already (of an earlier wave) come too:
 /// recipients are unique in their table, which keeps the first (see [`insert_recipients`]).
 /// Leaving them out here would need statistics of `alert_recipients` that are current while a
@@ -179,17 +211,18 @@ pub struct Candidate {
 pub async fn stream_candidates<'conn>(
     conn: &'conn mut AsyncPgConnection,
     alert: AlertId,
-    category: Category,
+    reach_key: &'conn str,
     channels: &'conn [Channel],
 ) -> QueryResult<impl Stream<Item = QueryResult<Candidate>> + Send + 'conn> {
     let query = format!(
-        "WITH area AS MATERIALIZED (SELECT area AS g FROM alerts WHERE id = $1), {MOMENT}
+        "WITH area AS MATERIALIZED (SELECT area AS g FROM alerts WHERE id = $1 AND reach_area), {MOMENT},
+         groups AS (SELECT group_id AS id FROM alert_target_groups WHERE alert_id = $1)
          SELECT points.participant_id, points.matched_by, points.reach_channels FROM ({points}) AS points",
         points = reached_points()
     );
     diesel::sql_query(query)
         .bind::<SqlUuid, _>(alert.0)
-        .bind::<Text, _>(category)
+        .bind::<Text, _>(reach_key)
         .bind::<Array<Text>, _>(channels)
         .load_stream::<Candidate>(conn)
         .await

@@ -14,8 +14,8 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use super::recipients::Candidate;
 use super::schema::{alert_areas, alert_messages, alerts};
 use crate::ids::{AlertId, AlertMessageId};
+use crate::vocabulary::Channel;
 use crate::vocabulary::alerts::MessageKind;
-use crate::vocabulary::{Category, Channel};
 
 /// How a recruited wave's recipients matched (`alert_areas.matched_by`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -46,13 +46,13 @@ pub async fn recruiting_alerts(conn: &mut AsyncPgConnection) -> QueryResult<Vec<
         .await
 }
 
-/// The entrants of the alert who still want its category on one of its channels and are not
+/// The entrants of the alert who still want it (`reach_key`, see `AlertPurpose::reach_key`) on one of its channels and are not
 /// recipients yet, taken off the list (all of it: those left out are not to be alerted). One row
 /// per participant.
 pub async fn take_entrants(
     conn: &mut AsyncPgConnection,
     alert: AlertId,
-    category: Category,
+    reach_key: &str,
     channels: &[Channel],
 ) -> QueryResult<Vec<Candidate>> {
     diesel::sql_query(
@@ -64,7 +64,7 @@ pub async fn take_entrants(
                              WHERE r.participant_id = ll.participant_id AND r.alert_id = $1)",
     )
     .bind::<SqlUuid, _>(alert.0)
-    .bind::<Text, _>(category)
+    .bind::<Text, _>(reach_key)
     .bind::<Array<Text>, _>(channels)
     .load(conn)
     .await
@@ -80,13 +80,13 @@ pub async fn discard_entrants(conn: &mut AsyncPgConnection, alert: AlertId) -> Q
 
 /// The participants with a place in the alert's area whose time window opened since the last
 /// check (at most an hour back; the first check looks back to the send), that is open now, who
-/// want its category on one of its channels and are not recipients yet; one row per participant.
+/// want it (`reach_key`) on one of its channels and are not recipients yet; one row per participant.
 /// Notes the check, so the next one starts where this one ended. The places are found through
 /// the index of the minutes windows open at (`places.window_starts`), not by reading the area.
 pub async fn take_opened_windows(
     conn: &mut AsyncPgConnection,
     alert: AlertId,
-    category: Category,
+    reach_key: &str,
     channels: &[Channel],
 ) -> QueryResult<Vec<Candidate>> {
     diesel::sql_query(
@@ -109,7 +109,7 @@ pub async fn take_opened_windows(
           ORDER BY pl.participant_id",
     )
     .bind::<SqlUuid, _>(alert.0)
-    .bind::<Text, _>(category)
+    .bind::<Text, _>(reach_key)
     .bind::<Array<Text>, _>(channels)
     .load(conn)
     .await

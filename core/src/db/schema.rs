@@ -72,6 +72,7 @@ diesel::table! {
         updated_at -> Timestamptz,
         municipal_messages -> Array<Text>,
         email_bounced_at -> Nullable<Timestamptz>,
+        exercises -> Bool,
     }
 }
 
@@ -224,6 +225,9 @@ diesel::table! {
         recruiting_until -> Nullable<Timestamptz>,
         recruiting_channels -> Nullable<Array<Text>>,
         windows_checked_at -> Nullable<Timestamptz>,
+        purpose -> Text,
+        reach_key -> Text,
+        reach_area -> Bool,
     }
 }
 
@@ -366,6 +370,7 @@ diesel::table! {
         sms_participants -> Int8,
         sms_fallback_participants -> Int8,
         email_participants -> Int8,
+        target_group_participants -> Int8,
     }
 }
 
@@ -386,6 +391,7 @@ diesel::table! {
         #[sql_name = "final"]
         is_final -> Bool,
         rolled_up_at -> Timestamptz,
+        purpose -> Text,
     }
 }
 
@@ -452,6 +458,46 @@ diesel::table! {
         participants -> Int4,
     }
 }
+
+diesel::table! {
+    target_groups (id) {
+        id -> Uuid,
+        region_id -> Uuid,
+        name -> Text,
+        description -> Nullable<Text>,
+        owner_subject -> Text,
+        owner_name -> Nullable<Text>,
+        invitation_code -> Text,
+        created_by_subject -> Text,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        archived_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    target_group_members (group_id, participant_id) {
+        group_id -> Uuid,
+        participant_id -> Uuid,
+        status -> Text,
+        requested_at -> Timestamptz,
+        decided_at -> Nullable<Timestamptz>,
+        decided_by_subject -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    alert_target_groups (alert_id, group_id) {
+        alert_id -> Uuid,
+        group_id -> Uuid,
+    }
+}
+
+diesel::joinable!(target_groups -> regions (region_id));
+diesel::joinable!(target_group_members -> target_groups (group_id));
+diesel::joinable!(target_group_members -> participants (participant_id));
+diesel::joinable!(alert_target_groups -> alerts (alert_id));
+diesel::joinable!(alert_target_groups -> target_groups (group_id));
 
 diesel::joinable!(municipalities -> regions (region_id));
 diesel::joinable!(participant_sessions -> participants (participant_id));
@@ -549,4 +595,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     participation_changes,
     participation_counts,
     distribution_counts,
+    target_groups,
+    target_group_members,
+    alert_target_groups,
 );

@@ -87,6 +87,9 @@ pub struct Profile {
     pub categories: Vec<Category>,
     /// "Alerts where I am": whether the app shares its latest position.
     pub alerts_where_i_am: bool,
+    /// Whether they take part in exercises and tests (alerts marked `OEFENING`); only those who
+    /// do are reached by them.
+    pub exercises: bool,
     /// The kinds of message from the municipality the participant wants (by e-mail and in the
     /// app); none until they opt in.
     pub municipal_messages: Vec<MunicipalMessageKind>,
@@ -109,6 +112,7 @@ impl Profile {
             channels: row.channels,
             categories: row.categories,
             alerts_where_i_am: row.live_location_enabled,
+            exercises: row.exercises,
             municipal_messages: row.municipal_messages,
             municipality: row.municipality_cbs,
             created_at: row.created_at,
@@ -125,6 +129,7 @@ pub struct ProfileChanges {
     pub channels: Option<Vec<Channel>>,
     pub categories: Option<Vec<Category>>,
     pub alerts_where_i_am: Option<bool>,
+    pub exercises: Option<bool>,
     pub municipal_messages: Option<Vec<MunicipalMessageKind>>,
 }
 
@@ -256,6 +261,7 @@ pub async fn update_profile(
             channels: changes.channels.map(|channels| crate::vocabulary::distinct(&channels)),
             categories: changes.categories.map(|categories| crate::vocabulary::distinct(&categories)),
             live_location_enabled: changes.alerts_where_i_am,
+            exercises: changes.exercises,
             municipal_messages: changes.municipal_messages.map(|kinds| crate::vocabulary::distinct(&kinds)),
             ..Default::default()
         };

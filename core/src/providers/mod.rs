@@ -1,9 +1,12 @@
 //! Clients for the providers that carry messages to participants: an SMS gateway over HTTP(S)
-//! ([`sms`], on the pooled HTTP/1.1 client of [`http1`]) and e-mail over SMTP ([`email`]). Each is an enum of the real client and, with the
-//! `local` feature only (local mode and the tests), the stand-in that puts messages in the local
-//! outbox (`crate::outbox::LocalOutbox`), so callers hold one concrete type and never a trait
-//! object. Push goes to APNs ([`apns`]) and FCM ([`fcm`])
-//! (both behind [`PushSender`]) over HTTP/2 connections of our own (`http2.rs`).
+//! ([`sms`]), a voice gateway of the same shape that places text-to-speech calls ([`voice`],
+//! reading the script of [`voice_script`]), both on the JSON gateway client they share
+//! (`json_gateway.rs`, on the pooled HTTP/1.1 client of [`http1`]), and e-mail over SMTP
+//! ([`email`]). Each is an enum of the real client and, with the `local` feature only (local
+//! mode and the tests), the stand-in that puts messages in the local outbox
+//! (`crate::outbox::LocalOutbox`), so callers hold one concrete type and never a trait object.
+//! Push goes to APNs ([`apns`]) and FCM ([`fcm`]) (both behind [`PushSender`]) over HTTP/2
+//! connections of our own (`http2.rs`).
 //!
 //! Errors from these clients follow the providers' rules, say whether a retry can help
 //! (`is_retryable`) and carry what the provider answered ([`ProviderAnswer`]), which metrics
@@ -23,10 +26,13 @@ pub mod email;
 pub mod fcm;
 pub mod http1;
 mod http2;
+mod json_gateway;
 pub mod push;
 pub mod sms;
 pub mod sms_text;
 mod tls;
+pub mod voice;
+pub mod voice_script;
 pub mod webhook_signature;
 
 use crate::vocabulary::devices::{ApnsEnvironment, Platform};

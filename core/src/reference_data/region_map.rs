@@ -141,7 +141,7 @@ pub async fn region_map_for(
             })
             .collect();
     let active_alerts =
-        alert_queries::list_alerts(conn, Some(id), Some(AlertStatus::Active), MAX_ALERTS_SHOWN)
+        alert_queries::list_alerts(conn, Some(id), Some(AlertStatus::Active), None, MAX_ALERTS_SHOWN)
             .await?
             .into_iter()
             .map(|row| {

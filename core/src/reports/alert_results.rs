@@ -6,6 +6,9 @@
 //! municipality the alerts that reached its participants, with the recipients, receipts and
 //! opens of its participants only (tips and push times are the alert's own). An alert counts in
 //! the month of the day it was sent (Dutch time).
+//!
+//! Exercises and tests are not results: they are left out of every figure and shown apart, in
+//! `exercises`.
 
 use chrono::NaiveDate;
 use diesel_async::AsyncPgConnection;
@@ -31,6 +34,9 @@ pub struct AlertResultsReport {
     pub push_times: PushTimes,
     /// Per recipients' municipality in the scope: the alerts that reached its participants.
     pub municipalities: Vec<MunicipalityReach>,
+    /// Exercises and tests of the period (alerts whose `purpose` is not `actual`), apart: they
+    /// count in none of the figures above.
+    pub exercises: AlertResults,
 }
 
 /// The figures of a set of alerts.
@@ -128,7 +134,8 @@ pub async fn alert_results_report(
             _ => None,
         },
     };
-    let groups = queries::alert_groups(conn, filter).await?;
+    let (groups, exercises): (Vec<AlertGroupRow>, Vec<AlertGroupRow>) =
+        queries::alert_groups(conn, filter).await?.into_iter().partition(|group| group.purpose.is_actual());
     let times = queries::push_times(conn, filter).await?;
     let reach = queries::municipality_reach(conn, period.first, period.after(), codes.as_deref()).await?;
     let months = period
@@ -179,6 +186,7 @@ pub async fn alert_results_report(
                 opened: ReachCount::shown(row.opened),
             })
             .collect(),
+        exercises: AlertResults::of(exercises.iter()),
     })
 }
 
@@ -259,7 +267,8 @@ impl AlertResultsReport {
             ],
         );
         let rows = self.months.iter().map(|m| (m.month.format("%Y-%m").to_string(), &m.results));
-        for (label, r) in rows.chain(std::iter::once(("totaal".to_string(), &self.total))) {
+        let apart = ("oefeningen en tests (niet in het totaal)".to_string(), &self.exercises);
+        for (label, r) in rows.chain([("totaal".to_string(), &self.total), apart]) {
             results.push(vec![
                 Cell::Text(label),
                 Cell::Number(r.alerts),

@@ -98,6 +98,7 @@ async fn sms_segments(conn: &mut AsyncPgConnection, alert: AlertId) -> Result<Ve
         for language in Language::ALL {
             let rendered = render::render(
                 message.kind,
+                row.purpose,
                 &alert_texts,
                 message_texts.as_ref(),
                 row.call_back_number.as_deref(),

@@ -1,6 +1,6 @@
 //! The closed sets of alerts and their delivery, as the alert and delivery tables store them.
 
-use super::{Channel, text_enum};
+use super::{Category, Channel, text_enum};
 
 text_enum!(
     /// Where an alert is in its life.
@@ -13,6 +13,48 @@ text_enum!(
         Closed => "closed",
     }
 );
+
+text_enum!(
+    /// Why an alert is sent: for real, or to practise or test (CAP 1.2 `status` `Actual`,
+    /// `Exercise`, `Test`). An exercise or test reaches only participants who opted in to
+    /// exercises (and the members of the target groups named), says so in every message and
+    /// dossier entry, and is kept out of the alert results.
+    AlertPurpose {
+        /// A real alert.
+        Actual => "actual",
+        /// A "heterdaad" exercise with participants who signed up for them (seed 003).
+        Exercise => "exercise",
+        /// A technical test of the chain, to be disregarded by whoever receives it.
+        Test => "test",
+    }
+);
+
+// `text_enum!` derives no `Default` (most of its enums have none), so it cannot be derived here.
+#[allow(clippy::derivable_impls)]
+impl Default for AlertPurpose {
+    fn default() -> Self {
+        Self::Actual
+    }
+}
+
+impl AlertPurpose {
+    /// What a place or live position must carry in `reach_categories` for an alert of this
+    /// purpose and `category` to reach it: the category, or `exercise`, the opt-in to exercises
+    /// (the database computes the same as `alerts.reach_key`).
+    pub fn reach_key(self, category: Category) -> &'static str {
+        match self {
+            Self::Actual => category.as_str(),
+            Self::Exercise | Self::Test => EXERCISE_REACH_KEY,
+        }
+    }
+
+    pub fn is_actual(self) -> bool {
+        self == Self::Actual
+    }
+}
+
+/// The `reach_categories` entry of a participant who opted in to exercises.
+pub const EXERCISE_REACH_KEY: &str = "exercise";
 
 text_enum!(
     /// How an alert ended; success rates steer the programme (design.md section 1).

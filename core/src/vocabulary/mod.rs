@@ -249,6 +249,16 @@ text_enum!(
     }
 );
 
+text_enum!(
+    /// Where a participant stands with a target group.
+    MembershipStatus {
+        /// Asked to join with the invitation code; the owner has not approved yet.
+        Pending => "pending",
+        /// Approved by the owner (or an administrator): alerts naming the group reach them.
+        Approved => "approved",
+    }
+);
+
 /// A display name as the participant chose it: trimmed, 1 to 100 characters, no control
 /// characters.
 pub fn parse_display_name(raw: &str) -> Result<String, InvalidInput> {

@@ -30,6 +30,8 @@ pub struct Profile {
     pub devices: Vec<Value>,
     /// "Alerts where I am" on, with this position.
     pub live_location: Option<(f64, f64)>,
+    /// Takes part in exercises and tests.
+    pub exercises: bool,
 }
 
 impl Default for Profile {
@@ -41,6 +43,7 @@ impl Default for Profile {
             places: vec![ROTTERDAM],
             devices: Vec::new(),
             live_location: None,
+            exercises: false,
         }
     }
 }
@@ -101,6 +104,9 @@ impl TestApp {
         }
         if profile.live_location.is_some() {
             changes["alerts_where_i_am"] = json!(true);
+        }
+        if profile.exercises {
+            changes["exercises"] = json!(true);
         }
         self.expect_ok(Method::PATCH, "/v1/me", token, changes).await;
         for (latitude, longitude) in &profile.places {

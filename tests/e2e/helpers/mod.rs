@@ -12,6 +12,7 @@ pub mod s3;
 pub mod sms;
 pub mod smtp_sink;
 pub mod videos;
+pub mod voice;
 
 pub use app::{SignedIn, TestApp, TestAppOptions, assert_problem, participant_ids, problem};
 pub use database::TestDatabase;

@@ -30,8 +30,8 @@ use crate::db::jobs;
 use crate::db::recipients::{self, Candidate, NewLaneBatch, NewRecipient};
 use crate::ids::{AlertId, AlertMessageId};
 use crate::jobs::{BackgroundJob, JobError};
+use crate::vocabulary::Channel;
 use crate::vocabulary::alerts::{AlertStatus, Lane};
-use crate::vocabulary::{Category, Channel};
 
 /// Snapshots the recipients of one wave of an alert, in batches with their delivery jobs.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -78,7 +78,7 @@ impl BackgroundJob for FanOutWave {
         let (batches, cut_queue) = mpsc::channel(BATCHES_QUEUED);
         let wave = WaveCut { alert: self.alert_id, message: self.message_id, wave: self.wave, routing };
         let (selected, cut) = tokio::join!(
-            select(&ctx, &wave, alert.category, &channels, first_batch_no, batches),
+            select(&ctx, &wave, alert.reach_key(), &channels, first_batch_no, batches),
             cut_all(&ctx, &wave, cut_queue),
         );
         let (selected, cut) = (selected?, cut?);
@@ -97,6 +97,7 @@ impl BackgroundJob for FanOutWave {
                     "recipients": cut.recipients,
                     "batches": cut.batches,
                     "matched_by_live_location": cut.by_live_location,
+                    "matched_by_target_group": cut.by_target_group,
                     "select_ms": selected.select_ms,
                 }),
             )
@@ -134,12 +135,20 @@ pub(super) struct BatchCut {
     recipients: Vec<NewRecipient>,
     lanes: Vec<Lane>,
     by_live_location: usize,
+    by_target_group: usize,
     size: usize,
 }
 
 impl BatchCut {
     pub(super) fn new(batch_no: i32, size: usize) -> Self {
-        Self { batch_no, recipients: Vec::with_capacity(size), lanes: Vec::new(), by_live_location: 0, size }
+        Self {
+            batch_no,
+            recipients: Vec::with_capacity(size),
+            lanes: Vec::new(),
+            by_live_location: 0,
+            by_target_group: 0,
+            size,
+        }
     }
 
     pub(super) fn add(&mut self, candidate: Candidate, routing: AlertRouting) {
@@ -149,8 +158,10 @@ impl BatchCut {
                 self.lanes.push(lane);
             }
         }
-        if candidate.matched_by == "live_location" {
-            self.by_live_location += 1;
+        match candidate.matched_by.as_str() {
+            "live_location" => self.by_live_location += 1,
+            "target_group" => self.by_target_group += 1,
+            _ => {}
         }
         self.recipients.push(NewRecipient {
             participant_id: candidate.participant_id,
@@ -175,7 +186,7 @@ struct Selected {
 async fn select(
     ctx: &DeliveryContext,
     wave: &WaveCut,
-    category: Category,
+    reach_key: &str,
     channels: &[Channel],
     first_batch_no: i32,
     batches: mpsc::Sender<BatchCut>,
@@ -184,7 +195,7 @@ async fn select(
     let batch_size = settings.batch_size.max(1);
     let mut conn = ctx.pool.get().await.map_err(JobError::retryable)?;
     let started = Instant::now();
-    let candidates = recipients::stream_candidates(&mut conn, wave.alert, category, channels).await?;
+    let candidates = recipients::stream_candidates(&mut conn, wave.alert, reach_key, channels).await?;
     let mut candidates = std::pin::pin!(candidates);
     let mut batch = BatchCut::new(first_batch_no, settings.first_batch_size.clamp(1, batch_size));
     while let Some(candidate) = candidates.next().await {
@@ -208,6 +219,16 @@ pub(super) struct CutTotals {
     pub(super) recipients: i64,
     pub(super) batches: usize,
     by_live_location: usize,
+    by_target_group: usize,
+}
+
+impl CutTotals {
+    fn add(&mut self, written: CutTotals) {
+        self.recipients += written.recipients;
+        self.batches += written.batches;
+        self.by_live_location += written.by_live_location;
+        self.by_target_group += written.by_target_group;
+    }
 }
 
 /// Writes the batches as they come, on several connections at once.
@@ -220,10 +241,7 @@ async fn cut_all(
     let writers = (0..ctx.settings.cutters.max(1)).map(|_| cut_as_they_come(ctx, wave, &queue));
     let mut totals = CutTotals::default();
     for written in futures_util::future::join_all(writers).await {
-        let written = written?;
-        totals.recipients += written.recipients;
-        totals.batches += written.batches;
-        totals.by_live_location += written.by_live_location;
+        totals.add(written?);
     }
     Ok(totals)
 }
@@ -241,11 +259,7 @@ async fn cut_as_they_come(
             return Ok(totals);
         }
         match cut(&mut conn, wave, &batches).await {
-            Ok(Some(written)) => {
-                totals.recipients += written.recipients;
-                totals.batches += written.batches;
-                totals.by_live_location += written.by_live_location;
-            }
+            Ok(Some(written)) => totals.add(written),
             outcome => {
                 // Closed, or a write failed: nothing more is cut, and the selection stops.
                 queue.lock().await.close();
@@ -309,5 +323,6 @@ pub(super) async fn write_batches(
         recipients: filled.iter().map(|batch| batch.added).sum(),
         batches: filled.len(),
         by_live_location: batches.iter().map(|batch| batch.by_live_location).sum(),
+        by_target_group: batches.iter().map(|batch| batch.by_target_group).sum(),
     })
 }

@@ -92,7 +92,8 @@ pub async fn recruit_opened_windows(
                     return Ok(0);
                 }
                 let channels = effective_channels(alert.urgent, &alert.channels);
-                let opened = queries::take_opened_windows(conn, alert_id, alert.category, &channels).await?;
+                let opened =
+                    queries::take_opened_windows(conn, alert_id, alert.reach_key(), &channels).await?;
                 let by_window = recruit(conn, settings, &alert, MatchedBy::TimeWindow, opened).await?;
                 Ok(by_window + recruit_entrants(conn, settings, &alert).await?)
             })
@@ -129,7 +130,7 @@ async fn recruit_entrants(
     alert: &AlertRow,
 ) -> diesel::QueryResult<usize> {
     let channels = effective_channels(alert.urgent, &alert.channels);
-    let entrants = queries::take_entrants(conn, alert.id, alert.category, &channels).await?;
+    let entrants = queries::take_entrants(conn, alert.id, alert.reach_key(), &channels).await?;
     recruit(conn, settings, alert, MatchedBy::EnteredArea, entrants).await
 }
 

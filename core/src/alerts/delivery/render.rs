@@ -1,10 +1,12 @@
 //! A message as each medium carries it, in the recipient's language: a push (title and text), an
 //! SMS (built for the medium: at most three segments, the call-back line always kept), an e-mail.
+//! An exercise or test says so in every one: `OEFENING` after the sender's name, and a first line
+//! saying it is not a real alert.
 
 use crate::alerts::content::{AlertTexts, MessageTexts};
 use crate::providers::sms_text;
 use crate::vocabulary::Language;
-use crate::vocabulary::alerts::MessageKind;
+use crate::vocabulary::alerts::{AlertPurpose, MessageKind};
 
 /// The longest SMS an alert message may become, in segments.
 pub const MAX_SMS_SEGMENTS: usize = 3;
@@ -24,6 +26,26 @@ struct Words {
     call: &'static str,
 }
 
+/// How an exercise or test is marked in `language`: the word after "Burgernet" and the first line
+/// of the text. Every marker holds `OEFENING`, the word participants know from the exercises.
+fn exercise_marker(purpose: AlertPurpose, language: Language) -> Option<(&'static str, &'static str)> {
+    match (purpose, language) {
+        (AlertPurpose::Actual, _) => None,
+        (AlertPurpose::Exercise, Language::Dutch) => {
+            Some(("OEFENING", "Dit is een oefening, geen echte melding."))
+        }
+        (AlertPurpose::Exercise, Language::English) => {
+            Some(("EXERCISE (OEFENING)", "This is an exercise, not a real alert."))
+        }
+        (AlertPurpose::Test, Language::Dutch) => {
+            Some(("OEFENING (TEST)", "Dit is een test, geen echte melding."))
+        }
+        (AlertPurpose::Test, Language::English) => {
+            Some(("TEST (OEFENING)", "This is a test, not a real alert."))
+        }
+    }
+}
+
 fn words(language: Language) -> Words {
     match language {
         Language::Dutch => Words { update: "Update", ended: "Afgelopen", call: "Gezien? Bel" },
@@ -34,6 +56,7 @@ fn words(language: Language) -> Words {
 /// Renders one message of an alert in `language` (Dutch when the control room wrote no English).
 pub fn render(
     kind: MessageKind,
+    purpose: AlertPurpose,
     alert: &AlertTexts,
     message: Option<&MessageTexts>,
     call_back_number: Option<&str>,
@@ -65,12 +88,16 @@ pub fn render(
         (Some(line), MessageKind::Alert | MessageKind::Update) => format!(" {line}"),
         _ => String::new(),
     };
-    let sms_head = format!("Burgernet: {title}. {}", body.replace('\n', " "));
+    let (sender, body) = match exercise_marker(purpose, language) {
+        Some((marker, notice)) => (format!("Burgernet {marker}"), format!("{notice}\n{body}")),
+        None => ("Burgernet".to_string(), body),
+    };
+    let sms_head = format!("{sender}: {title}. {}", body.replace('\n', " "));
     Rendered {
-        push_title: format!("Burgernet: {title}"),
+        push_title: format!("{sender}: {title}"),
         push_body: with_call(&body),
         sms: sms_text::fit_with_tail(&sms_head, &sms_tail, MAX_SMS_SEGMENTS).body,
-        email_subject: format!("Burgernet: {title}"),
+        email_subject: format!("{sender}: {title}"),
         email_body: with_call(&body),
     }
 }
@@ -97,12 +124,20 @@ mod tests {
 
     #[test]
     fn the_alert_in_each_language_with_the_call_back_line() {
-        let nl = render(MessageKind::Alert, &alert(), None, Some("0900-8844"), Language::Dutch);
+        let nl = render(
+            MessageKind::Alert,
+            AlertPurpose::Actual,
+            &alert(),
+            None,
+            Some("0900-8844"),
+            Language::Dutch,
+        );
         assert_eq!(nl.push_title, "Burgernet: Vermist: jongen van 8");
         assert_eq!(nl.push_body, "Rode jas, blauwe pet.\nBenader hem rustig.\nGezien? Bel 0900-8844.");
         assert!(nl.sms.starts_with("Burgernet: Vermist: jongen van 8. Rode jas"), "{}", nl.sms);
         assert!(nl.sms.ends_with("Gezien? Bel 0900-8844."), "{}", nl.sms);
-        let en = render(MessageKind::Alert, &alert(), None, Some("112"), Language::English);
+        let en =
+            render(MessageKind::Alert, AlertPurpose::Actual, &alert(), None, Some("112"), Language::English);
         assert_eq!(en.push_body, "Red coat, blue cap.\nSeen anything? Call 112.");
     }
 
@@ -111,7 +146,14 @@ mod tests {
         let mut texts = alert();
         texts.nl.message = "Signalement: man met een lange donkere jas en een rode sjaal. ".repeat(16);
         texts.nl.title = "Gezocht “de scooterrover”".into();
-        let rendered = render(MessageKind::Alert, &texts, None, Some("0900-8844"), Language::Dutch);
+        let rendered = render(
+            MessageKind::Alert,
+            AlertPurpose::Actual,
+            &texts,
+            None,
+            Some("0900-8844"),
+            Language::Dutch,
+        );
         let sms = sms_text::prepare(&rendered.sms);
         assert!(sms.segments <= MAX_SMS_SEGMENTS, "{} segments: {}", sms.segments, rendered.sms);
         assert_eq!(
@@ -126,9 +168,39 @@ mod tests {
     }
 
     #[test]
+    fn an_exercise_says_so_in_every_medium_and_language() {
+        let update = MessageTexts { nl: MessageText { message: "Hij draagt nu een pet.".into() }, en: None };
+        for (kind, message) in [(MessageKind::Alert, None), (MessageKind::Update, Some(&update))] {
+            let nl = render(kind, AlertPurpose::Exercise, &alert(), message, Some("112"), Language::Dutch);
+            assert!(nl.push_title.starts_with("Burgernet OEFENING: "), "{}", nl.push_title);
+            assert!(
+                nl.push_body.starts_with("Dit is een oefening, geen echte melding.\n"),
+                "{}",
+                nl.push_body
+            );
+            assert!(nl.sms.starts_with("Burgernet OEFENING: "), "{}", nl.sms);
+            assert!(nl.email_subject.starts_with("Burgernet OEFENING: "), "{}", nl.email_subject);
+            assert!(nl.email_body.starts_with("Dit is een oefening"), "{}", nl.email_body);
+            let en = render(kind, AlertPurpose::Exercise, &alert(), message, Some("112"), Language::English);
+            assert!(en.push_title.starts_with("Burgernet EXERCISE (OEFENING): "), "{}", en.push_title);
+            assert!(en.sms.contains("This is an exercise, not a real alert."), "{}", en.sms);
+        }
+        let test = render(MessageKind::Alert, AlertPurpose::Test, &alert(), None, None, Language::Dutch);
+        assert_eq!(test.push_title, "Burgernet OEFENING (TEST): Vermist: jongen van 8");
+        assert!(test.push_body.starts_with("Dit is een test, geen echte melding.\n"), "{}", test.push_body);
+    }
+
+    #[test]
     fn follow_ups_name_the_alert() {
         let closing = MessageTexts { nl: MessageText { message: "Hij is gevonden. Dank!".into() }, en: None };
-        let rendered = render(MessageKind::Closing, &alert(), Some(&closing), Some("112"), Language::English);
+        let rendered = render(
+            MessageKind::Closing,
+            AlertPurpose::Actual,
+            &alert(),
+            Some(&closing),
+            Some("112"),
+            Language::English,
+        );
         assert_eq!(rendered.push_title, "Burgernet: Ended: Missing: boy aged 8");
         // No English closing text: the Dutch one, and no call to action once it is over.
         assert_eq!(rendered.push_body, "Hij is gevonden. Dank!");

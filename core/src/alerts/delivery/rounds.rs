@@ -155,6 +155,7 @@ impl Batch {
             .map(|language| {
                 let texts = render::render(
                     kind,
+                    alert.purpose,
                     &alert_texts,
                     message_texts.as_ref(),
                     alert.call_back_number.as_deref(),
