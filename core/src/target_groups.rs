@@ -699,7 +699,7 @@ pub async fn join(
     let request = queries::request_membership(conn, code.as_stored(), participant)
         .await?
         .ok_or(TargetGroupError::UnknownInvitationCode)?;
-    let row = queries::memberships(conn, participant, Some(request.group_id))
+    let row = queries::memberships(conn, participant, Some(request.group_id), false)
         .await?
         .into_iter()
         .next()
@@ -712,7 +712,7 @@ pub async fn memberships(
     conn: &mut AsyncPgConnection,
     participant: ParticipantId,
 ) -> Result<Vec<Membership>, TargetGroupError> {
-    Ok(queries::memberships(conn, participant, None).await?.into_iter().map(membership).collect())
+    Ok(queries::memberships(conn, participant, None, false).await?.into_iter().map(membership).collect())
 }
 
 /// The participant leaves the group, or withdraws their request.

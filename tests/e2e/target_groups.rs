@@ -117,6 +117,11 @@ async fn the_owner_approves_a_participant_who_joined_with_the_code() {
     assert_eq!(mine.as_array().unwrap().len(), 1, "{mine}");
     assert_eq!(mine[0]["status"], "approved");
     assert_eq!(mine[0]["decided_at"], approved["decided_at"]);
+    // The participant's data export lists it.
+    let export = app.get_json("/v1/me/export", &alice.access_token).await;
+    assert_eq!(export["target_groups"].as_array().map(Vec::len), Some(1), "{}", export["target_groups"]);
+    assert_eq!(export["target_groups"][0]["status"], "approved");
+    assert_eq!(export["target_groups"][0]["region"], "rotterdam");
 
     // Staff of the region see the group and its counts, never under 5 exactly, and not the code.
     let expected_members = json!({"approved": {"fewer_than": 5}, "pending": {"fewer_than": 5}});

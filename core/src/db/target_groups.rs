@@ -279,12 +279,13 @@ pub struct MembershipRow {
     pub decided_at: Option<DateTime<Utc>>,
 }
 
-/// The participant's requests and memberships of groups that are not archived, oldest first;
-/// with `group`, only that group's.
+/// The participant's requests and memberships, oldest first: of groups that are not archived, or
+/// (`with_archived`, for their data export) of every group; with `group`, only that group's.
 pub async fn memberships(
     conn: &mut AsyncPgConnection,
     participant: ParticipantId,
     group: Option<TargetGroupId>,
+    with_archived: bool,
 ) -> QueryResult<Vec<MembershipRow>> {
     diesel::sql_query(
         "SELECT g.id AS group_id, g.name AS group_name, r.code AS region_code, m.status,
@@ -292,11 +293,12 @@ pub async fn memberships(
            FROM target_group_members m
            JOIN target_groups g ON g.id = m.group_id
            JOIN regions r ON r.id = g.region_id
-          WHERE m.participant_id = $1 AND g.archived_at IS NULL AND ($2::uuid IS NULL OR g.id = $2)
+          WHERE m.participant_id = $1 AND ($3 OR g.archived_at IS NULL) AND ($2::uuid IS NULL OR g.id = $2)
           ORDER BY m.requested_at, g.id",
     )
     .bind::<SqlUuid, _>(participant.0)
     .bind::<Nullable<SqlUuid>, _>(group.map(|group| group.0))
+    .bind::<Bool, _>(with_archived)
     .load(conn)
     .await
 }

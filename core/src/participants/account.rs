@@ -17,6 +17,7 @@ use crate::db::participants::{
     self as queries, DeviceRow, DeviceValues, ParticipantRow, PlaceRow, PlaceValues,
 };
 use crate::db::sign_in::{self as sign_in_queries, SessionStanding};
+use crate::db::target_groups as target_group_queries;
 use crate::ids::{DeviceId, ParticipantId, PlaceId};
 use crate::jobs::BackgroundJob;
 use crate::vocabulary::devices::{ApnsEnvironment, AppVersion, Locale, Platform, PushToken};
@@ -26,7 +27,8 @@ use crate::vocabulary::places::{
     MAX_PLACES_PER_PARTICIPANT, PlaceKind, PlaceName, Position, PostalAddress, TimeWindow, Weekday,
 };
 use crate::vocabulary::{
-    Category, Channel, InvalidInput, Language, MunicipalMessageKind, ParticipantStatus, SessionEnd,
+    Category, Channel, InvalidInput, Language, MembershipStatus, MunicipalMessageKind, ParticipantStatus,
+    SessionEnd,
 };
 
 /// Push devices one participant may register (phones, tablets).
@@ -230,6 +232,20 @@ pub struct ParticipantExport {
     pub staff_actions: Vec<StaffAction>,
     /// Signed-in sessions are listed by count only: their tokens are secrets.
     pub active_sessions: i64,
+    /// The target groups they asked to join or belong to (archived groups too).
+    pub target_groups: Vec<ExportedMembership>,
+}
+
+/// A target group membership as the export lists it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ExportedMembership {
+    pub group: String,
+    /// The code of the group's region.
+    pub region: String,
+    pub status: MembershipStatus,
+    pub requested_at: DateTime<Utc>,
+    /// When the owner approved it.
+    pub decided_at: Option<DateTime<Utc>>,
 }
 
 pub(crate) async fn require(
@@ -644,6 +660,17 @@ pub async fn export(
         devices: queries::list_devices(conn, participant).await?.into_iter().map(device_from_row).collect(),
         staff_actions: staff_actions(conn, participant).await?,
         active_sessions: queries::count_active_sessions(conn, participant).await?,
+        target_groups: target_group_queries::memberships(conn, participant, None, true)
+            .await?
+            .into_iter()
+            .map(|row| ExportedMembership {
+                group: row.group_name,
+                region: row.region_code.as_str().to_string(),
+                status: row.status,
+                requested_at: row.requested_at,
+                decided_at: row.decided_at,
+            })
+            .collect(),
     })
 }
 
