@@ -429,6 +429,71 @@ async fn an_exercise_is_written_as_one_and_listed_apart_marked_oefening() {
     assert_eq!(browser.wait_for_text("#alert-purpose", |text| !text.is_empty()).await, "OEFENING");
 }
 
+#[tokio::test]
+async fn a_dispatcher_alerts_a_target_group_only_and_sees_it_named_on_the_alert() {
+    let app = console_app().await;
+    let admin = app.admin_token();
+    let group = app
+        .expect_ok(
+            Method::POST,
+            "/v1/regions/rotterdam/target-groups",
+            &admin,
+            json!({"name": "Taxichauffeurs"}),
+        )
+        .await;
+    let (group_id, code) = (group["id"].as_str().unwrap(), group["invitation_code"].as_str().unwrap());
+    let driver_phone = crate::helpers::alerts::android_device("driver");
+    let driver_token = driver_phone["push_token"].as_str().unwrap().to_string();
+    let driver = app
+        .participant(
+            "+31650800001",
+            Profile { places: vec![AMSTERDAM], devices: vec![driver_phone], ..Profile::default() },
+        )
+        .await;
+    app.expect_ok(
+        Method::POST,
+        "/v1/me/target-groups",
+        &driver.access_token,
+        json!({"invitation_code": code}),
+    )
+    .await;
+    let approval = format!("/v1/target-groups/{group_id}/members/{}", driver.participant_id);
+    app.expect_ok(Method::PUT, &approval, &admin, json!({})).await;
+    app.participant("+31650800002", Profile::default()).await; // at home in the area
+
+    let browser = Browser::start().await;
+    sign_in(&browser, &app, Staff::Dispatcher("rotterdam")).await;
+    browser.find("#compose-heading").await;
+    browser.click_on("details summary").await;
+    browser.fill("#circle-latitude", &ROTTERDAM.0.to_string()).await;
+    browser.fill("#circle-longitude", &ROTTERDAM.1.to_string()).await;
+    browser.fill("#circle-radius", "1000").await;
+    browser.click_on(".area-panel form button[type='submit']").await;
+    browser.fill("#nl-title", "Gezocht: witte bestelbus").await;
+    browser.fill("#nl-message", "Witte bestelbus, kenteken begint met VX.").await;
+    // The region's group, with its members shown only as "< 5"; alerting it only.
+    let label =
+        browser.wait_for_text(&format!("label[for='group-{group_id}']"), |text| !text.is_empty()).await;
+    assert_eq!(label, "Taxichauffeurs (< 5)");
+    browser.click_on(&format!("#group-{group_id}")).await;
+    browser.wait_for_text("#reach tr[data-reach='target-groups'] td", |text| text == "< 5").await;
+    browser.click_on("#groups-only").await;
+
+    browser.click_on("#send-alert").await;
+    browser.find("#confirm-send tr[data-reach='target-groups']").await;
+    browser.click_on("#confirm-send-button").await;
+    browser
+        .wait_until("the live view of the alert", "return location.hash.startsWith('#/alerts/');", vec![])
+        .await;
+    let named = browser.wait_for_text("#alert-target-groups", |text| !text.is_empty()).await;
+    assert_eq!(named, "Alleen de doelgroepen: Taxichauffeurs");
+    let alert =
+        browser.eval("return location.hash.split('/')[2];", vec![]).await.as_str().unwrap().to_string();
+    let counters = app.wait_until_delivered(&app.dispatcher_token("rotterdam"), &alert).await;
+    assert_eq!(counters["recipients"], 1, "the driver only, not the resident: {counters}");
+    assert_eq!(app.fcm_kinds_to(&driver_token), ["alert"]);
+}
+
 /// A new page load signs in again (the token lives in the page's memory only).
 async fn sign_in_again_if_asked(browser: &Browser) {
     if browser.find_now("form[action='authorize']").await.is_some() {

@@ -97,6 +97,11 @@ export function AlertView({ alertId, member, tiles }) {
             )}
           </p>
         )}
+        {alert && alert.target_groups.length > 0 && (
+          <p class="meta" id="alert-target-groups">
+            {t(alert.reach_area ? "alert_groups_too" : "alert_groups_only")}: {alert.target_groups.map((group) => group.name).join(", ")}
+          </p>
+        )}
         <p>
           <a href={`#/alerts/${alertId}/dossier`}>{t("dossier")}</a>
         </p>

@@ -7,7 +7,7 @@ import { t } from "../i18n.js";
 import { areaSummary } from "../map.js";
 import { alertPush, alertSms, MAX_SMS_SEGMENTS } from "../sms.js";
 import { loadDraft, saveDraft, dropDraft } from "../drafts.js";
-import { Dialog, ErrorBox, Field, Notice, getIn, setIn } from "../components.jsx";
+import { Count, Dialog, ErrorBox, Field, Notice, getIn, setIn } from "../components.jsx";
 import { RegionMap } from "./region-map.jsx";
 import { ReachTable } from "./reach.jsx";
 
@@ -25,6 +25,8 @@ function emptyDraft() {
   return {
     category: "search",
     purpose: "actual",
+    target_groups: [],
+    reach_area: true,
     urgent: true,
     channels: ["push", "sms"],
     texts: { nl: { title: "", message: "", instruction: "" }, en: { title: "", message: "", instruction: "" } },
@@ -63,8 +65,7 @@ function describedVehicle(vehicle) {
 /** The draft as `POST /v1/alerts` takes it. */
 export function alertRequest(draft) {
   return {
-    category: draft.category,
-    purpose: draft.purpose ?? "actual",
+    ...audienceOf(draft),
     urgent: draft.urgent,
     channels: draft.channels,
     area: draft.area,
@@ -78,14 +79,19 @@ export function alertRequest(draft) {
   };
 }
 
-function reachRequest(draft) {
+/** Whom the alert is for, as the draft and the preview both take it (drafts saved before these
+ * fields existed are real alerts to the area). */
+function audienceOf(draft) {
   return {
     category: draft.category,
     purpose: draft.purpose ?? "actual",
-    urgent: draft.urgent,
-    channels: draft.channels,
-    area: draft.area,
+    target_groups: draft.target_groups ?? [],
+    reach_area: draft.reach_area ?? true,
   };
+}
+
+function reachRequest(draft) {
+  return { ...audienceOf(draft), urgent: draft.urgent, channels: draft.channels, area: draft.area };
 }
 
 /** A labelled choice of `options`, each shown as its translation `${id}_${option}`. */
@@ -356,6 +362,7 @@ function AlertFields({ draft, change }) {
         ))}
         {draft.urgent && draft.channels.includes("email") && <p class="hint">{t("email_only_not_urgent")}</p>}
       </fieldset>
+      <TargetGroups draft={draft} change={change} />
       <TextFields language="nl" draft={draft} change={change} required />
       <details id="english-texts">
         <summary>{t("texts_en")}</summary>
@@ -368,6 +375,48 @@ function AlertFields({ draft, change }) {
       <SmsCounter draft={draft} />
       <PushPreview draft={draft} />
     </>
+  );
+}
+
+/** The region's target groups to alert too, wherever their members are, and whether the area
+ * reaches anyone (without it, only the groups are alerted). Hidden when the region has none. */
+function TargetGroups({ draft, change }) {
+  const [groups, setGroups] = useState(null);
+  const [error, setError] = useState(null);
+  useEffect(() => {
+    get("/v1/target-groups").then(setGroups, setError);
+  }, []);
+  const chosen = draft.target_groups ?? [];
+  if (error) return <ErrorBox error={error} />;
+  if (!groups || groups.length === 0) return null;
+  const toggle = (id) => {
+    const next = chosen.includes(id) ? chosen.filter((each) => each !== id) : [...chosen, id];
+    change("target_groups", next);
+    if (next.length === 0) change("reach_area", true);
+  };
+  return (
+    <fieldset id="target-groups">
+      <legend>{t("target_groups")}</legend>
+      {groups.map((group) => (
+        <div class="check" key={group.id}>
+          <input type="checkbox" id={`group-${group.id}`} checked={chosen.includes(group.id)} onChange={() => toggle(group.id)} />
+          <label for={`group-${group.id}`}>
+            {group.name} (<Count value={group.members.approved} />)
+          </label>
+        </div>
+      ))}
+      {chosen.length > 0 && (
+        <div class="check">
+          <input
+            type="checkbox"
+            id="groups-only"
+            checked={!(draft.reach_area ?? true)}
+            onChange={(event) => change("reach_area", !event.currentTarget.checked)}
+          />
+          <label for="groups-only">{t("groups_only")}</label>
+        </div>
+      )}
+    </fieldset>
   );
 }
 

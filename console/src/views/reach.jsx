@@ -11,6 +11,7 @@ export function ReachTable({ reach, newOnly }) {
     [t("reach_sms"), reach.sms.participants, "sms"],
     [t("reach_sms_fallback"), reach.sms.fallback_participants, "sms-fallback"],
     [t("reach_email"), reach.email.participants, "email"],
+    [t("reach_target_groups"), reach.target_groups, "target-groups"],
   ];
   return (
     <table class="reach-table">
