@@ -118,6 +118,15 @@ async fn send_tip(app: &TestApp, witness: &SignedIn, alert: &str, text: &str, fi
     }
 }
 
+/// Types a circle into the area panel, as a dispatcher without a mouse would, and submits it.
+async fn type_circle(browser: &Browser, (latitude, longitude): (f64, f64), radius_meters: &str) {
+    browser.click_on("details summary").await;
+    browser.fill("#circle-latitude", &latitude.to_string()).await;
+    browser.fill("#circle-longitude", &longitude.to_string()).await;
+    browser.fill("#circle-radius", radius_meters).await;
+    browser.click_on(".area-panel form button[type='submit']").await;
+}
+
 /// The number in a counters cell.
 async fn counter(browser: &Browser, channel: &str, row: &str) -> i64 {
     let text =
@@ -158,11 +167,7 @@ async fn a_dispatcher_draws_an_area_sees_the_reach_sends_and_follows_the_alert_t
 
     // A circle entered with the keyboard brings the map to the neighbourhood; a polygon drawn with
     // the mouse around the population then replaces it.
-    browser.click_on("details summary").await;
-    browser.fill("#circle-latitude", &POPULATION_CENTRE.0.to_string()).await;
-    browser.fill("#circle-longitude", &POPULATION_CENTRE.1.to_string()).await;
-    browser.fill("#circle-radius", "1800").await;
-    browser.click_on(".area-panel form button[type='submit']").await;
+    type_circle(&browser, POPULATION_CENTRE, "1800").await;
     browser.wait_for_text("#area-summary", |text| text.contains("1800")).await;
     browser.click_on("#draw-polygon").await;
     let size = browser
@@ -371,11 +376,7 @@ async fn another_regions_dispatcher_does_not_see_the_alert_and_an_area_outside_t
     browser.find("#compose-heading").await;
 
     // An area in Rotterdam is outside Amsterdam's region: the server's refusal, in words, with its code.
-    browser.click_on("details summary").await;
-    browser.fill("#circle-latitude", &ROTTERDAM.0.to_string()).await;
-    browser.fill("#circle-longitude", &ROTTERDAM.1.to_string()).await;
-    browser.fill("#circle-radius", "1000").await;
-    browser.click_on(".area-panel form button[type='submit']").await;
+    type_circle(&browser, ROTTERDAM, "1000").await;
     let refusal = browser.wait_for_text("#reach .error", |text| !text.is_empty()).await;
     assert!(refusal.contains("buiten jouw eenheid"), "{refusal}");
     assert!(refusal.contains("area_outside_region"), "the code for support: {refusal}");
@@ -464,11 +465,7 @@ async fn a_dispatcher_alerts_a_target_group_only_and_sees_it_named_on_the_alert(
     let browser = Browser::start().await;
     sign_in(&browser, &app, Staff::Dispatcher("rotterdam")).await;
     browser.find("#compose-heading").await;
-    browser.click_on("details summary").await;
-    browser.fill("#circle-latitude", &ROTTERDAM.0.to_string()).await;
-    browser.fill("#circle-longitude", &ROTTERDAM.1.to_string()).await;
-    browser.fill("#circle-radius", "1000").await;
-    browser.click_on(".area-panel form button[type='submit']").await;
+    type_circle(&browser, ROTTERDAM, "1000").await;
     browser.fill("#nl-title", "Gezocht: witte bestelbus").await;
     browser.fill("#nl-message", "Witte bestelbus, kenteken begint met VX.").await;
     // The region's group, with its members shown only as "< 5"; alerting it only.
