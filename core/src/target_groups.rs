@@ -41,7 +41,7 @@ use crate::participants::management::Page;
 use crate::participants::rate_limits::{self, CounterKey};
 pub use crate::vocabulary::MembershipStatus;
 use crate::vocabulary::regions::{CbsCode, RegionCode};
-use crate::vocabulary::{InvalidInput, ParticipantStatus};
+use crate::vocabulary::{InvalidInput, ParticipantStatus, form_text};
 
 /// Invitation codes one participant may try per hour, right or wrong.
 pub const JOIN_ATTEMPTS_PER_HOUR: i32 = 10;
@@ -111,14 +111,7 @@ fn parse_text(
     line_breaks: bool,
     invalid: impl FnOnce() -> InvalidInput,
 ) -> Result<String, InvalidInput> {
-    let text = raw.trim();
-    let length = text.chars().count();
-    let allowed = |c: char| !c.is_control() || (line_breaks && c == '\n');
-    if (1..=max).contains(&length) && text.chars().all(allowed) {
-        Ok(text.to_string())
-    } else {
-        Err(invalid())
-    }
+    form_text(raw, max, line_breaks).ok().flatten().ok_or_else(invalid)
 }
 
 /// A group's name: 1 to 100 characters, no control characters.

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::vocabulary::{InvalidInput, Language, text_enum};
+use crate::vocabulary::{InvalidInput, Language, form_text, text_enum};
 
 const MAX_FIELD: usize = 200;
 const MAX_FREE_TEXT: usize = 2_000;
@@ -74,17 +74,12 @@ pub struct Description {
 
 fn clean(field: &str, raw: &Option<String>, max: usize) -> Result<Option<String>, InvalidInput> {
     let Some(raw) = raw else { return Ok(None) };
-    let text = raw.trim();
-    if text.is_empty() {
-        return Ok(None);
-    }
-    if text.chars().count() > max || text.chars().any(|c| c.is_control() && c != '\n') {
-        return Err(InvalidInput::new(
+    form_text(raw, max, true).map_err(|_| {
+        InvalidInput::new(
             "invalid_description",
             format!("{field} has at most {max} characters and no control characters."),
-        ));
-    }
-    Ok(Some(text.to_string()))
+        )
+    })
 }
 
 impl Description {

@@ -16,8 +16,8 @@ use crate::ids::{AlertId, ParticipantId, TipId};
 use crate::media::MediaSettings;
 use crate::media::review::{self, ReviewError, ReviewedMedia};
 use crate::media::store::MediaStore;
-use crate::vocabulary::InvalidInput;
 use crate::vocabulary::alerts::{AlertAnswer, Assessment};
+use crate::vocabulary::{InvalidInput, form_text};
 
 /// The control room's assessment of a tip.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
@@ -157,14 +157,10 @@ pub enum TipReviewError {
 }
 
 fn short_text(field: &'static str, raw: Option<&str>, max: usize) -> Result<Option<String>, InvalidInput> {
-    let Some(text) = raw.map(str::trim).filter(|text| !text.is_empty()) else { return Ok(None) };
-    if text.chars().count() > max || text.chars().any(|c| c.is_control() && c != '\n') {
-        return Err(InvalidInput::new(
-            "invalid_assessment",
-            format!("{field} has at most {max} characters."),
-        ));
-    }
-    Ok(Some(text.to_string()))
+    let Some(raw) = raw else { return Ok(None) };
+    form_text(raw, max, true).map_err(|_| {
+        InvalidInput::new("invalid_assessment", format!("{field} has at most {max} characters."))
+    })
 }
 
 /// Records what the control room made of the tip (replacing an earlier assessment).

@@ -259,18 +259,35 @@ text_enum!(
     }
 );
 
+/// Text typed into a form field that breaks the rule of [`form_text`]; the caller says how.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TextRuleBroken;
+
+/// Text typed into a form field, as every field of ours takes it: trimmed, at most `max`
+/// characters, no control characters (line breaks allowed where `line_breaks`). `Ok(None)` when
+/// nothing is left once trimmed.
+pub fn form_text(raw: &str, max: usize, line_breaks: bool) -> Result<Option<String>, TextRuleBroken> {
+    let text = raw.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    let allowed = |c: char| !c.is_control() || (line_breaks && c == '\n');
+    if text.chars().count() > max || !text.chars().all(allowed) {
+        return Err(TextRuleBroken);
+    }
+    Ok(Some(text.to_string()))
+}
+
 /// A display name as the participant chose it: trimmed, 1 to 100 characters, no control
 /// characters.
 pub fn parse_display_name(raw: &str) -> Result<String, InvalidInput> {
-    let name = raw.trim();
-    let length = name.chars().count();
-    if !(1..=100).contains(&length) || name.chars().any(char::is_control) {
-        return Err(InvalidInput::new(
+    match form_text(raw, 100, false) {
+        Ok(Some(name)) => Ok(name),
+        _ => Err(InvalidInput::new(
             "invalid_display_name",
             "A display name has 1 to 100 characters and no control characters.",
-        ));
+        )),
     }
-    Ok(name.to_string())
 }
 
 /// A set of choices without duplicates, in a stable order.
