@@ -213,6 +213,9 @@ impl FakesProcess {
             .with_default("BURGERNET_SMS_GATEWAY_URL", self.field("sms_url"))
             .with_default("BURGERNET_SMS_GATEWAY_API_KEY", read("sms_api_key_file"))
             .with_default("BURGERNET_SMS_WEBHOOK_SECRET", read("sms_webhook_secret_file"))
+            // The benchmarks measure push and SMS: their alerts do not call.
+            .with_default("BURGERNET_CHANNEL_ORDER_SEARCH", "push,sms".to_string())
+            .with_default("BURGERNET_CHANNEL_ORDER_ALARM", "push,sms".to_string())
     }
 
     /// The JSON answer of the fakes' stats server to `request`.

@@ -53,6 +53,14 @@ impl utoipa::Modify for SecuritySchemes {
             bearer("A participant access token issued by this API after phone verification."),
         );
         components.add_security_scheme(
+            "voice_gateway_signature",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "X-Signature",
+                "`sha256=` and the hex HMAC-SHA256, keyed with the voice gateway's webhook secret, of \
+                 `X-Signature-Timestamp`, a dot and the raw body.",
+            ))),
+        );
+        components.add_security_scheme(
             "mail_provider_signature",
             SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
                 "X-Signature",

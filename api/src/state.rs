@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use burgernet_core::alerts::area::AreaLimits;
+use burgernet_core::alerts::delivery::plan::ChannelOrders;
 use burgernet_core::alerts::tips::TipSettings;
 use burgernet_core::auth::participant::ParticipantTokens;
 use burgernet_core::auth::staff::StaffTokenVerifier;
@@ -17,6 +18,7 @@ use burgernet_core::outbox::LocalOutbox;
 use burgernet_core::participants::notices::Messaging;
 use burgernet_core::participants::sign_in::{SignIn, SignInPolicy};
 use burgernet_core::providers::sms::SmsGatewayConfig;
+use burgernet_core::providers::voice::VoiceGatewayConfig;
 use burgernet_core::secret::Secret;
 #[cfg(feature = "local")]
 use burgernet_local::identity::openid::LocalOpenIdProvider;
@@ -59,6 +61,11 @@ pub struct AppState {
     /// What SMS delivery receipts may be signed with (none without a gateway: every receipt is
     /// refused).
     pub sms_webhook_secrets: Vec<Secret<String>>,
+    /// What the voice gateway's call statuses may be signed with (none without a voice gateway:
+    /// every status is refused).
+    pub voice_webhook_secrets: Vec<Secret<String>>,
+    /// Where each category's alerts put SMS and calls (`BURGERNET_CHANNEL_ORDER_<CATEGORY>`).
+    pub channel_orders: ChannelOrders,
     /// What the mail provider's bounce reports may be signed with (none without an SMTP server or
     /// `BURGERNET_EMAIL_WEBHOOK_SECRET`: every report is refused).
     pub email_webhook_secrets: Vec<Secret<String>>,
@@ -141,6 +148,13 @@ impl AppState {
                 .as_ref()
                 .map(SmsGatewayConfig::webhook_secrets)
                 .unwrap_or_default(),
+            voice_webhook_secrets: config
+                .messaging
+                .voice
+                .as_ref()
+                .map(VoiceGatewayConfig::webhook_secrets)
+                .unwrap_or_default(),
+            channel_orders: config.messaging.channel_orders,
             email_webhook_secrets: config
                 .messaging
                 .smtp

@@ -2,7 +2,8 @@
 //! settings of each process (`config`).
 
 use crate::alerts::delivery::{
-    DeliverEmail, DeliverFallbackSms, DeliverPush, DeliverSms, FanOutWave, RecruitEntrants, SmsFallbackCheck,
+    DeliverEmail, DeliverFallbackSms, DeliverFallbackVoice, DeliverPush, DeliverSms, DeliverVoice,
+    FanOutWave, RecruitEntrants, SmsFallbackCheck,
 };
 use crate::jobs::BackgroundJob;
 use crate::media::processing::ProcessMedia;
@@ -13,7 +14,7 @@ use crate::participants::notices::NotifyParticipant;
 
 /// The job types of the application: the queue metrics report every one (with 0 when idle), and
 /// the workers' runner (`burgernet_workers::application_runner`) registers exactly these.
-pub const JOB_TYPES: [&str; 12] = [
+pub const JOB_TYPES: [&str; 14] = [
     NotifyParticipant::JOB_TYPE,
     FanOutWave::JOB_TYPE,
     RecruitEntrants::JOB_TYPE,
@@ -21,6 +22,8 @@ pub const JOB_TYPES: [&str; 12] = [
     DeliverSms::JOB_TYPE,
     DeliverEmail::JOB_TYPE,
     DeliverFallbackSms::JOB_TYPE,
+    DeliverVoice::JOB_TYPE,
+    DeliverFallbackVoice::JOB_TYPE,
     SmsFallbackCheck::JOB_TYPE,
     ProcessMedia::JOB_TYPE,
     RemoveMediaObjects::JOB_TYPE,

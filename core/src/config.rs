@@ -396,6 +396,11 @@ impl WorkerConfig {
                     LaneJobs::default().email,
                     parse::positive_number,
                 )?,
+                voice: env.or(
+                    "BURGERNET_VOICE_LANE_JOBS",
+                    LaneJobs::default().voice,
+                    parse::positive_number,
+                )?,
             },
             lease: env.or("BURGERNET_JOB_LEASE", Duration::from_secs(60), parse::duration)?,
             poll_interval: env.or("BURGERNET_JOB_POLL_INTERVAL", Duration::from_secs(5), parse::duration)?,
@@ -417,17 +422,18 @@ impl WorkerConfig {
 
 /// Delivery jobs per lane that one worker process runs at once. A push job keeps many pushes in
 /// flight (the lane's window is shared by its jobs), so a few jobs fill it; SMS and e-mail are
-/// held to their providers' rates.
+/// held to their providers' rates, and calls to the voice gateway's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LaneJobs {
     pub push: usize,
     pub sms: usize,
     pub email: usize,
+    pub voice: usize,
 }
 
 impl Default for LaneJobs {
     fn default() -> Self {
-        Self { push: 8, sms: 4, email: 2 }
+        Self { push: 8, sms: 4, email: 2, voice: 2 }
     }
 }
 
@@ -450,10 +456,12 @@ fn delivery_settings(env: &Env) -> Result<DeliverySettings, ConfigError> {
         push_window: env.or("BURGERNET_PUSH_WINDOW", defaults.push_window, parse::positive_number)?,
         sms_window: env.or("BURGERNET_SMS_CONCURRENCY", defaults.sms_window, parse::positive_number)?,
         email_window: env.or("BURGERNET_EMAIL_CONCURRENCY", defaults.email_window, parse::positive_number)?,
+        voice_window: env.or("BURGERNET_VOICE_CONCURRENCY", defaults.voice_window, parse::positive_number)?,
         apns_rate: rate("BURGERNET_APNS_RATE", defaults.apns_rate)?,
         fcm_rate: rate("BURGERNET_FCM_RATE", defaults.fcm_rate)?,
         sms_rate: rate("BURGERNET_SMS_RATE", defaults.sms_rate)?,
         email_rate: rate("BURGERNET_EMAIL_RATE", defaults.email_rate)?,
+        voice_rate: rate("BURGERNET_VOICE_RATE", defaults.voice_rate)?,
         municipal_email_rate: env.or(
             "BURGERNET_MUNICIPAL_EMAIL_RATE",
             defaults.municipal_email_rate,

@@ -84,6 +84,7 @@ pub enum ErrorSource {
     Fcm,
     Sms,
     Smtp,
+    Voice,
 }
 
 impl ErrorSource {
@@ -101,6 +102,7 @@ impl ErrorSource {
             Self::Fcm => "fcm",
             Self::Sms => "sms",
             Self::Smtp => "smtp",
+            Self::Voice => "voice",
         }
     }
 }

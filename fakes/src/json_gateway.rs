@@ -464,7 +464,12 @@ async fn read_request<P: Protocol>(
     Ok(GatewayRequest { from, to, fields: own, reference })
 }
 
-/// Posts one webhook after the target's delay and records it with the answer.
+/// Posts of one webhook at most: like the providers, a webhook that got a server error or no
+/// answer is posted again, after the receiver's `Retry-After` (at most 5 s) or a second.
+const WEBHOOK_POSTS: u32 = 4;
+
+/// Posts one webhook after the target's delay, again after a server error or no answer, and
+/// records it with the last answer.
 async fn post_webhook<P: Protocol>(
     shared: Arc<Shared<P>>,
     target: Arc<WebhookTarget>,
@@ -473,20 +478,33 @@ async fn post_webhook<P: Protocol>(
 ) {
     tokio::time::sleep(target.delay).await;
     let body = webhook.to_string();
-    let timestamp = Utc::now().timestamp();
-    let request = Request::builder()
-        .method(Method::POST)
-        .uri(target.url.clone())
-        .header(header::CONTENT_TYPE, "application/json")
-        .header("X-Signature-Timestamp", timestamp.to_string())
-        .header("X-Signature", sign(&target.secret, timestamp, body.as_bytes()))
-        .body(Full::new(Bytes::from(body.clone())))
-        .expect("a webhook request");
-    let answer = tokio::time::timeout(WEBHOOK_TIMEOUT, shared.webhook_client.request(request))
-        .await
-        .ok()
-        .and_then(Result::ok)
-        .map(|response| response.status().as_u16());
+    let mut answer = None;
+    for post in 1..=WEBHOOK_POSTS {
+        let timestamp = Utc::now().timestamp();
+        let request = Request::builder()
+            .method(Method::POST)
+            .uri(target.url.clone())
+            .header(header::CONTENT_TYPE, "application/json")
+            .header("X-Signature-Timestamp", timestamp.to_string())
+            .header("X-Signature", sign(&target.secret, timestamp, body.as_bytes()))
+            .body(Full::new(Bytes::from(body.clone())))
+            .expect("a webhook request");
+        let response = tokio::time::timeout(WEBHOOK_TIMEOUT, shared.webhook_client.request(request))
+            .await
+            .ok()
+            .and_then(Result::ok);
+        answer = response.as_ref().map(|response| response.status().as_u16());
+        let again = answer.is_none_or(|status| status >= 500);
+        if !again || post == WEBHOOK_POSTS {
+            break;
+        }
+        let wait = response
+            .as_ref()
+            .and_then(|response| response.headers().get(header::RETRY_AFTER))
+            .and_then(|value| value.to_str().ok()?.parse::<u64>().ok())
+            .map_or(Duration::from_secs(1), |seconds| Duration::from_secs(seconds.min(5)));
+        tokio::time::sleep(wait).await;
+    }
     let posted = PostedWebhook { request_id, body, json: webhook, answer };
     shared.state().posted.push(P::Posted::from(posted));
     shared.changed.notify_waiters();

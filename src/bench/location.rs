@@ -32,6 +32,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use burgernet_core::alerts::area::AreaLimits;
 use burgernet_core::alerts::content::MessageTexts;
+use burgernet_core::alerts::delivery::plan::ChannelOrders;
 use burgernet_core::alerts::lifecycle::{self, NewAlertRequest};
 use burgernet_core::auth::participant::{ParticipantTokenKey, ParticipantTokens};
 use burgernet_core::auth::staff::{StaffMember, StaffRole};
@@ -242,7 +243,9 @@ async fn send_active_alerts(conn: &mut db::Connection, count: u64) -> anyhow::Re
             "area": {"type": "circle", "center": {"latitude": latitude, "longitude": longitude},
                      "radius_meters": ALERT_RADIUS_METERS},
         }))?;
-        let draft = request.parse().map_err(|invalid| anyhow::anyhow!("{}", invalid.detail))?;
+        let draft = request
+            .parse(&ChannelOrders::default())
+            .map_err(|invalid| anyhow::anyhow!("{}", invalid.detail))?;
         let id = lifecycle::create(conn, &dispatcher, draft, AreaLimits::default())
             .await
             .map_err(|error| anyhow::anyhow!("cannot create the alert over {city}: {error:?}"))?;
@@ -352,6 +355,9 @@ impl ServerProcess {
             ("BURGERNET_SMS_GATEWAY_API_KEY", "unused".to_string()),
             ("BURGERNET_SMS_WEBHOOK_SECRET", dev::local_secret(&dir.join("sms-webhook-secret"))?),
             ("BURGERNET_SMTP_URL", "smtp://127.0.0.1:25".to_string()),
+            // The benchmark's alerts do not call.
+            ("BURGERNET_CHANNEL_ORDER_SEARCH", "push,sms".to_string()),
+            ("BURGERNET_CHANNEL_ORDER_ALARM", "push,sms".to_string()),
             ("BURGERNET_MEDIA_DIR", dir.join("media").to_string_lossy().into_owned()),
             ("BURGERNET_MEDIA_SIGNING_KEY", dev::local_secret(&dir.join("media-signing-key"))?),
         ];

@@ -203,6 +203,7 @@ def test_defaults_alone_are_refused_naming_every_required_setting(chart):
         "/config/staffToken/issuer",
         "/config/staffToken/audience",
         "/config/sms/gatewayUrl",
+        "/config/voice/gatewayUrl",
         "/config/apns/keyId",
         "/config/apns/teamId",
         "/config/apns/topic",
@@ -591,6 +592,11 @@ def test_both_processes_get_what_each_requires_at_start(chart):
         "BURGERNET_SMS_GATEWAY_URL",
         "BURGERNET_SMS_GATEWAY_API_KEY",
         "BURGERNET_SMS_WEBHOOK_SECRET",
+        "BURGERNET_VOICE_GATEWAY_URL",
+        "BURGERNET_VOICE_GATEWAY_API_KEY",
+        "BURGERNET_VOICE_WEBHOOK_SECRET",
+        "BURGERNET_VOICE_CALLER_ID",
+        "BURGERNET_CHANNEL_ORDER_ALARM",
         "BURGERNET_SMTP_URL",
         "BURGERNET_MEDIA_STORE",
         "BURGERNET_S3_BUCKET",
@@ -611,6 +617,8 @@ def test_both_processes_get_what_each_requires_at_start(chart):
         ("BURGERNET_PARTICIPANT_TOKEN_SECRET", "BURGERNET_PARTICIPANT_TOKEN_PREVIOUS_SECRET",
          "participant-token-previous-secret"),
         ("BURGERNET_SMS_WEBHOOK_SECRET", "BURGERNET_SMS_WEBHOOK_PREVIOUS_SECRET", "sms-webhook-previous-secret"),
+        ("BURGERNET_VOICE_WEBHOOK_SECRET", "BURGERNET_VOICE_WEBHOOK_PREVIOUS_SECRET",
+         "voice-webhook-previous-secret"),
     ],
 )
 def test_previous_secrets_are_optional_for_rotation_without_downtime(chart, current, previous, key):
@@ -621,6 +629,59 @@ def test_previous_secrets_are_optional_for_rotation_without_downtime(chart, curr
     assert "optional" not in env_of(api)[current]["valueFrom"]["secretKeyRef"]
     # Only the API checks what they signed.
     assert previous not in env_of(find(documents, "Deployment", "burgernet-worker"))
+
+
+NO_CALLS = {"alerts": {"channelOrder": {"alarm": "push,sms", "search": "push,sms"}}}
+VOICE_GATEWAY = [
+    "BURGERNET_VOICE_GATEWAY_URL",
+    "BURGERNET_VOICE_CALLER_ID",
+    "BURGERNET_VOICE_GATEWAY_API_KEY",
+    "BURGERNET_VOICE_WEBHOOK_SECRET",
+    "BURGERNET_VOICE_WEBHOOK_PREVIOUS_SECRET",
+]
+
+
+def test_the_channel_orders_reach_both_processes_with_the_applications_defaults(chart):
+    documents = render(chart, minimal())
+    orders = {
+        "BURGERNET_CHANNEL_ORDER_INFORM": "push,sms",
+        "BURGERNET_CHANNEL_ORDER_ENGAGE": "push,sms",
+        "BURGERNET_CHANNEL_ORDER_ALARM": "push,sms,voice",
+        "BURGERNET_CHANNEL_ORDER_SEARCH": "push,sms,voice",
+    }
+    for name in ["burgernet-api", "burgernet-worker"]:
+        deployment = find(documents, "Deployment", name)
+        assert {variable: config_value(documents, deployment, variable) for variable in orders} == orders
+    data = find(documents, "ConfigMap", "burgernet-config")["data"]
+    assert data["BURGERNET_VOICE_CALLER_ID"] == "+31880000000"
+    assert (data["BURGERNET_VOICE_RATE"], data["BURGERNET_VOICE_CONCURRENCY"]) == ("10/s", "16")
+    assert (data["BURGERNET_VOICE_LANE_JOBS"], data["BURGERNET_TARIFF_VOICE_MINUTE_EUR"]) == ("2", "0.10")
+
+
+def test_an_order_that_calls_needs_the_voice_gateway_and_the_gateway_its_caller_id(chart):
+    without_gateway = minimal()
+    del without_gateway["config"]["voice"]
+    assert "/config/voice/gatewayUrl" in refusal(chart, without_gateway)
+    calls_inform = with_overrides(without_gateway, {"config": NO_CALLS})
+    calls_inform["config"]["alerts"]["channelOrder"]["inform"] = "push,voice,sms"
+    assert "/config/voice/gatewayUrl" in refusal(chart, calls_inform)
+    assert "/config/voice/callerId" in refusal(chart, minimal(config={"voice": {"callerId": ""}}))
+    assert "/config/voice/callerId" in refusal(chart, minimal(config={"voice": {"callerId": "0880000000"}}))
+    refused = minimal(config={"alerts": {"channelOrder": {"search": "voice,push,sms"}}})
+    assert "/config/alerts/channelOrder/search" in refusal(chart, refused)
+
+
+def test_without_calls_no_pod_gets_the_voice_gateway_nor_its_secrets(chart):
+    # The application refuses the gateway's key, secrets and caller id without its URL.
+    values = minimal(config=NO_CALLS)
+    del values["config"]["voice"]
+    documents = render(chart, values)
+    for name in ["burgernet-api", "burgernet-worker"]:
+        deployment = find(documents, "Deployment", name)
+        assert not set(VOICE_GATEWAY) & environment_names(documents, deployment), name
+        assert config_value(documents, deployment, "BURGERNET_CHANNEL_ORDER_SEARCH") == "push,sms"
+    for component in ["api", "worker"]:
+        assert egress_ports(policy_of(documents, component))[1][:3] == [5432, 587, 443]
 
 
 def test_secret_key_names_can_be_mapped_to_an_existing_secret_layout(chart):
@@ -1063,13 +1124,14 @@ def test_egress_allows_dns_the_database_smtp_and_the_ports_of_the_configured_url
     for component in ["api", "worker"]:
         dns, ports = egress_ports(policy_of(documents, component))
         assert dns == {(53, "UDP"), (53, "TCP")}
-        # PostgreSQL, SMTP submission, then HTTPS: the SMS gateway, S3, APNs, FCM, Google's tokens.
+        # PostgreSQL, SMTP submission, then HTTPS: the SMS and voice gateways, S3, APNs, FCM, Google's tokens.
         assert ports == [5432, 587, 443], component
         assert len(policy_of(documents, component)["spec"]["egress"]) == 2
 
     moved = minimal(
         config={
             "sms": {"gatewayUrl": "https://sms.gateway.example:8443/api"},
+            "voice": {"gatewayUrl": "https://voice.gateway.example:8445/api"},
             "media": {"s3": {"endpoint": "http://minio.storage:9000"}},
             "staffToken": {"jwksUrl": "https://login.politie.example:9443/jwks"},
             "apns": {"url": "https://apns-proxy.example:2197"},
@@ -1078,8 +1140,8 @@ def test_egress_allows_dns_the_database_smtp_and_the_ports_of_the_configured_url
         networkPolicy={"egress": {"databasePort": 6432, "smtpPort": 25}},
     )
     documents = render(chart, moved)
-    assert egress_ports(policy_of(documents, "api"))[1] == [6432, 25, 8443, 9000, 9443]
-    assert egress_ports(policy_of(documents, "worker"))[1] == [6432, 25, 8443, 9000, 2197, 443, 8444]
+    assert egress_ports(policy_of(documents, "api"))[1] == [6432, 25, 8443, 8445, 9000, 9443]
+    assert egress_ports(policy_of(documents, "worker"))[1] == [6432, 25, 8443, 8445, 9000, 2197, 443, 8444]
 
     filesystem = minimal(config={"media": {"store": "filesystem", "filesystem": {"existingClaim": "media"}}})
     assert egress_ports(policy_of(render(chart, filesystem), "api"))[1] == [5432, 587, 443]

@@ -238,6 +238,7 @@ async fn the_preview_counts_each_participant_once_with_their_channels_and_device
         reach,
         json!({"participants": hidden, "push": {"participants": hidden, "ios_devices": hidden, "android_devices": hidden},
                "sms": {"participants": hidden, "fallback_participants": hidden}, "email": {"participants": hidden},
+               "voice": {"participants": hidden, "fallback_participants": hidden},
                "target_groups": hidden})
     );
     let reach = app.recorded_reach().await;
@@ -267,6 +268,7 @@ async fn previews_show_counts_under_five_as_fewer_than_five_and_the_dossier_keep
         "push": {"participants": {"count": 12}, "ios_devices": {"count": 6}, "android_devices": {"count": 6}},
         "sms": {"participants": fewer_than_five(), "fallback_participants": {"count": 12}},
         "email": {"participants": fewer_than_five()},
+        "voice": {"participants": fewer_than_five(), "fallback_participants": fewer_than_five()},
         "target_groups": fewer_than_five(),
     });
     let reach =

@@ -13,7 +13,8 @@
 //!   `/decisions`, `/approval-policy`): the officer of GM0599 and the admin; the officer of GM0363
 //!   gets 403 `out_of_scope`, the dispatcher 403 `role_required` (dispatchers see no participant's
 //!   personal data at all), a participant 403 `staff_only`, no token 401 `unauthenticated`;
-//! - the SMS gateway's delivery receipts (`/v1/sms/receipts`): public but signed; a bearer token
+//! - the SMS gateway's delivery receipts (`/v1/sms/receipts`) and the voice gateway's call statuses
+//!   (`/v1/voice/status`): public but signed; a bearer token
 //!   counts for nothing, so every caller without the gateway's signature gets 401
 //!   `invalid_signature`;
 //! - target groups (`/v1/target-groups...`, `/v1/regions/{code}/target-groups`): administrators
@@ -331,8 +332,8 @@ async fn check_matrix(
 }
 
 /// The tags of the operations participants brought, in the OpenAPI document.
-const PARTICIPANT_TAGS: [&str; 5] =
-    ["sign-in", "participants", "my account", "participant management", "sms gateway"];
+const PARTICIPANT_TAGS: [&str; 6] =
+    ["sign-in", "participants", "my account", "participant management", "sms gateway", "voice gateway"];
 
 /// The tags of the alert operations.
 const ALERT_TAGS: [&str; 2] = ["alerts", "my alerts"];
@@ -447,6 +448,11 @@ async fn every_participant_and_participant_management_endpoint_answers_each_call
         row(M::POST, "/v1/sms/receipts", &[],
             Some(json!({"id": "msg-1", "reference": "r-1", "status": "failed",
                         "error_code": "unknown_subscriber", "at": "2026-11-30T16:48:01Z"})),
+            the_same_for_everyone(Denied(401, "invalid_signature"))),
+        // The voice gateway reports how a call went; only its signature counts.
+        row(M::POST, "/v1/voice/status", &[],
+            Some(json!({"id": "call-1", "reference": "r-1", "status": "answered", "duration_seconds": 30,
+                        "at": "2026-12-07T03:12:09Z"})),
             the_same_for_everyone(Denied(401, "invalid_signature"))),
 
         // Ending a session, and the account: another session, and another participant.

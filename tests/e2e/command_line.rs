@@ -115,6 +115,19 @@ fn a_missing_or_malformed_setting_stops_start_up_and_names_the_variable() {
         .env("BURGERNET_SMS_WEBHOOK_SECRET", "a-webhook-secret-that-is-long-enough-0123")
         .env("BURGERNET_SMTP_URL", "smtp://127.0.0.1:9"));
     assert!(!ok);
+    // Search and alarm alerts call by default: without a voice gateway neither starts.
+    assert!(stderr.contains("BURGERNET_VOICE_GATEWAY_URL"), "{stderr}");
+    let (ok, _, stderr) = run(burgernet()
+        .arg("work")
+        .env("DATABASE_URL", "postgres://localhost/x")
+        .env("BURGERNET_PUBLIC_URL", "https://api.burgernet.test")
+        .env("BURGERNET_SMS_GATEWAY_URL", "https://sms.example.test")
+        .env("BURGERNET_SMS_GATEWAY_API_KEY", api_key)
+        .env("BURGERNET_SMS_WEBHOOK_SECRET", "a-webhook-secret-that-is-long-enough-0123")
+        .env("BURGERNET_SMTP_URL", "smtp://127.0.0.1:9")
+        .env("BURGERNET_CHANNEL_ORDER_SEARCH", "push,sms")
+        .env("BURGERNET_CHANNEL_ORDER_ALARM", "push,sms"));
+    assert!(!ok);
     assert!(stderr.contains("BURGERNET_APNS_KEY_FILE") && stderr.contains("APNs"), "{stderr}");
 }
 
@@ -424,6 +437,10 @@ async fn serve_logs_json_with_request_ids_and_never_personal_data() {
         .env("BURGERNET_SMS_GATEWAY_API_KEY", "unused-key")
         .env("BURGERNET_SMS_WEBHOOK_SECRET", "an-unused-webhook-secret-0123456789abcdef")
         .env("BURGERNET_SMTP_URL", "smtp://127.0.0.1:9")
+        .env("BURGERNET_VOICE_GATEWAY_URL", "http://127.0.0.1:9")
+        .env("BURGERNET_VOICE_GATEWAY_API_KEY", "unused-key")
+        .env("BURGERNET_VOICE_WEBHOOK_SECRET", "an-unused-voice-webhook-secret-0123456789")
+        .env("BURGERNET_VOICE_CALLER_ID", "+31880000000")
         .env("BURGERNET_LOG", "debug")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())

@@ -117,7 +117,12 @@ fn burgernet(database: &TestDatabase, sms: &FakeSmsGateway, smtp: &SmtpSink) -> 
         .env("BURGERNET_SMS_GATEWAY_URL", sms.base_url())
         .env("BURGERNET_SMS_GATEWAY_API_KEY", sms.api_key())
         .env("BURGERNET_SMS_WEBHOOK_SECRET", sms.webhook_secret())
-        .env("BURGERNET_SMTP_URL", smtp.url());
+        .env("BURGERNET_SMTP_URL", smtp.url())
+        // Nothing here calls; the gateway only needs to be configured.
+        .env("BURGERNET_VOICE_GATEWAY_URL", "http://127.0.0.1:9")
+        .env("BURGERNET_VOICE_GATEWAY_API_KEY", "unused-key")
+        .env("BURGERNET_VOICE_WEBHOOK_SECRET", "an-unused-voice-webhook-secret-0123456789")
+        .env("BURGERNET_VOICE_CALLER_ID", "+31880000000");
     command
 }
 

@@ -44,4 +44,5 @@ mod sms_receipts;
 mod target_group_alerts;
 mod target_groups;
 mod tip_media;
+mod voice_delivery;
 mod voice_gateway;

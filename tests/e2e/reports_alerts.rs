@@ -318,16 +318,16 @@ async fn alert_results_delivery_and_costs_count_every_message_of_a_known_scene()
     let total = &delivery["total"];
     // Push: A to 5 + 5 devices (5 dead), its closing to the 10 that work; B and C 5 each and
     // their closings; D 5. Receipts with the device mark 6 pushes delivered.
-    assert_eq!(per_channel(total, "channel"), [json!("push"), json!("sms"), json!("email")]);
-    assert_eq!(per_channel(total, "sent"), [json!(45), json!(44), json!(0)]);
-    assert_eq!(per_channel(total, "delivered"), [json!(6), json!(43), json!(0)]);
+    assert_eq!(per_channel(total, "channel"), [json!("push"), json!("sms"), json!("email"), json!("voice")]);
+    assert_eq!(per_channel(total, "sent"), [json!(45), json!(44), json!(0), json!(0)]);
+    assert_eq!(per_channel(total, "delivered"), [json!(6), json!(43), json!(0), json!(0)]);
     assert_eq!(
         per_channel(total, "failed"),
-        [json!(5), json!(1), json!(0)],
+        [json!(5), json!(1), json!(0), json!(0)],
         "dead tokens; the undeliverable SMS"
     );
-    assert_eq!(per_channel(total, "acknowledged"), [exact(6), hidden(), hidden()]);
-    assert_eq!(per_channel(total, "opened"), [exact(5), hidden(), hidden()]);
+    assert_eq!(per_channel(total, "acknowledged"), [exact(6), hidden(), hidden(), hidden()]);
+    assert_eq!(per_channel(total, "opened"), [exact(5), hidden(), hidden(), hidden()]);
     // SMS: A to the 5 dead, the one without a device and the 4 in Schiedam who did not
     // acknowledge, and its closing to those it reached (not the one whose SMS failed); B, C, D 5
     // each, and the closings of B and C.
@@ -341,17 +341,17 @@ async fn alert_results_delivery_and_costs_count_every_message_of_a_known_scene()
     assert_eq!(&in_month, total);
     let delivery_rotterdam = report(&app, &format!("/v1/reports/delivery?{period}"), &officer).await;
     let total = &delivery_rotterdam["total"];
-    assert_eq!(per_channel(total, "sent"), [json!(10), json!(11), json!(0)]);
-    assert_eq!(per_channel(total, "delivered"), [json!(5), json!(10), json!(0)]);
-    assert_eq!(per_channel(total, "failed"), [json!(5), json!(1), json!(0)]);
+    assert_eq!(per_channel(total, "sent"), [json!(10), json!(11), json!(0), json!(0)]);
+    assert_eq!(per_channel(total, "delivered"), [json!(5), json!(10), json!(0), json!(0)]);
+    assert_eq!(per_channel(total, "failed"), [json!(5), json!(1), json!(0), json!(0)]);
     assert_eq!(total["sms_fallbacks"], json!({"no_push_device": 1, "push_failed": 5, "not_acknowledged": 0}));
     assert_eq!(total["devices_removed"], exact(5));
     let region_manager = app.region_manager_token("rotterdam");
     let delivery_schiedam =
         report(&app, &format!("/v1/reports/delivery?{period}&municipality=GM0606"), &region_manager).await;
     let total = &delivery_schiedam["total"];
-    assert_eq!(per_channel(total, "sent"), [json!(35), json!(33), json!(0)]);
-    assert_eq!(per_channel(total, "delivered"), [json!(1), json!(33), json!(0)]);
+    assert_eq!(per_channel(total, "sent"), [json!(35), json!(33), json!(0), json!(0)]);
+    assert_eq!(per_channel(total, "delivered"), [json!(1), json!(33), json!(0), json!(0)]);
     assert_eq!(
         total["sms_fallbacks"],
         json!({"no_push_device": 0, "push_failed": 0, "not_acknowledged": 19})
@@ -501,9 +501,13 @@ async fn e_mails_count_in_the_funnel_and_cost_their_tariff() {
     let officer = app.relations_officer_token("GM0599");
     let delivery = report(&app, &format!("/v1/reports/delivery?from={today}&to={today}"), &officer).await;
     let total = &delivery["total"];
-    assert_eq!(per_channel(total, "sent"), [json!(0), json!(0), json!(10)]);
-    assert_eq!(per_channel(total, "delivered"), [json!(0), json!(0), json!(0)], "SMTP confirms no arrival");
-    assert_eq!(per_channel(total, "failed"), [json!(0), json!(0), json!(0)]);
+    assert_eq!(per_channel(total, "sent"), [json!(0), json!(0), json!(10), json!(0)]);
+    assert_eq!(
+        per_channel(total, "delivered"),
+        [json!(0), json!(0), json!(0), json!(0)],
+        "SMTP confirms no arrival"
+    );
+    assert_eq!(per_channel(total, "failed"), [json!(0), json!(0), json!(0), json!(0)]);
     assert_eq!(total["sms_fallbacks"], json!({"no_push_device": 0, "push_failed": 0, "not_acknowledged": 0}));
     let costs = report(&app, &format!("/v1/reports/costs?from={today}&to={today}"), &officer).await;
     assert_eq!(costs["total"]["email_messages"], 10);

@@ -446,6 +446,10 @@ impl WorkerFiles {
             ("BURGERNET_SMS_GATEWAY_API_KEY", app.sms.api_key().into()),
             ("BURGERNET_SMS_WEBHOOK_SECRET", app.sms.webhook_secret().into()),
             ("BURGERNET_SMTP_URL", app.smtp.url()),
+            ("BURGERNET_VOICE_GATEWAY_URL", app.voice.base_url().into()),
+            ("BURGERNET_VOICE_GATEWAY_API_KEY", app.voice.api_key().into()),
+            ("BURGERNET_VOICE_WEBHOOK_SECRET", app.voice.webhook_secret().into()),
+            ("BURGERNET_VOICE_CALLER_ID", app.voice.caller_id().into()),
         ]
     }
 }

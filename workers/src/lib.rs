@@ -29,8 +29,8 @@ pub use health::{HealthServer, Heartbeat, WorkerHealth, health_server, stall_thr
 pub use runner::{Runner, RunnerHandle};
 
 use burgernet_core::alerts::delivery::{
-    DeliverEmail, DeliverFallbackSms, DeliverPush, DeliverSms, DeliveryContext, FanOutWave, RecruitEntrants,
-    SmsFallbackCheck,
+    DeliverEmail, DeliverFallbackSms, DeliverFallbackVoice, DeliverPush, DeliverSms, DeliverVoice,
+    DeliveryContext, FanOutWave, RecruitEntrants, SmsFallbackCheck,
 };
 use burgernet_core::config::WorkerConfig;
 use burgernet_core::db::DbPool;
@@ -53,14 +53,8 @@ pub fn application_runner(
     store: MediaStore,
     metrics: DeliveryMetrics,
 ) -> Runner {
-    let delivery = DeliveryContext::new(
-        pool.clone(),
-        messaging.push.clone(),
-        messaging.sms.clone(),
-        messaging.email.clone(),
-        config.delivery.clone(),
-        metrics.clone(),
-    );
+    let delivery =
+        DeliveryContext::new(pool.clone(), messaging.providers(), config.delivery.clone(), metrics.clone());
     let media = MediaContext::new(pool.clone(), store.clone(), config.video.clone(), PhotoLimits::default());
     let checkpoints = config.dossier_checkpoints.clone().map(|settings| (store.clone(), settings));
     let upkeep = EvidenceUpkeep { retention: config.tip_retention };
@@ -75,6 +69,7 @@ pub fn application_runner(
         .slot_group("push", lane_jobs.push)
         .slot_group("sms", lane_jobs.sms)
         .slot_group("email", lane_jobs.email)
+        .slot_group("voice", lane_jobs.voice)
         .register::<NotifyParticipant>(NoticeContext {
             pool,
             messaging,
@@ -86,7 +81,9 @@ pub fn application_runner(
         .register_in::<DeliverSms>("sms", delivery.clone())
         .register_in::<DeliverFallbackSms>("sms", delivery.clone())
         .register_in::<SmsFallbackCheck>("sms", delivery.clone())
-        .register_in::<DeliverEmail>("email", delivery)
+        .register_in::<DeliverEmail>("email", delivery.clone())
+        .register_in::<DeliverVoice>("voice", delivery.clone())
+        .register_in::<DeliverFallbackVoice>("voice", delivery)
         .register::<ProcessMedia>(media.clone())
         .register::<RemoveMediaObjects>(media.clone())
         .register::<AbortUnclaimedUpload>(media)

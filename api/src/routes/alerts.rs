@@ -87,7 +87,16 @@ pub async fn preview_reach(
     body: JsonBody<ReachRequest>,
 ) -> Result<web::Json<Reach>, ApiError> {
     let mut conn = state.db().await?;
-    Ok(web::Json(reach::preview(&mut conn, &dispatcher.member, body.into_inner(), state.alert_areas).await?))
+    Ok(web::Json(
+        reach::preview(
+            &mut conn,
+            &dispatcher.member,
+            body.into_inner(),
+            state.alert_areas,
+            &state.channel_orders,
+        )
+        .await?,
+    ))
 }
 
 /// Create an alert as a draft: nothing is sent until it is sent.
@@ -111,7 +120,7 @@ pub async fn create_alert(
     dispatcher: Dispatcher,
     body: JsonBody<NewAlertRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let draft = body.into_inner().parse()?;
+    let draft = body.into_inner().parse(&state.channel_orders)?;
     let mut conn = state.db().await?;
     let id = lifecycle::create(&mut conn, &dispatcher.member, draft, state.alert_areas).await?;
     Ok(HttpResponse::Created().json(progress::view(&mut conn, &dispatcher.member, id).await?))

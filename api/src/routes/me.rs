@@ -45,7 +45,9 @@ pub struct ProfilePatch {
     #[schema(value_type = Option<String>)]
     pub email: Option<Option<String>>,
     pub language: Option<Language>,
-    /// At least one.
+    /// At least one. `sms` and `voice` (a call that reads the alert aloud, for a phone without the
+    /// app) need the phone number; push reaches the app. When push cannot reach the participant,
+    /// an alert uses the first of SMS and call, in its category's order, that they chose.
     pub channels: Option<Vec<Channel>>,
     /// At least one.
     pub categories: Option<Vec<Category>>,
@@ -69,7 +71,10 @@ impl ProfilePatch {
             other => other.map(|_| None),
         };
         if self.channels.as_ref().is_some_and(Vec::is_empty) {
-            return Err(InvalidInput::new("no_channels", "Choose at least one channel: push, sms or email."));
+            return Err(InvalidInput::new(
+                "no_channels",
+                "Choose at least one channel: push, sms, voice or email.",
+            ));
         }
         if self.categories.as_ref().is_some_and(Vec::is_empty) {
             return Err(InvalidInput::new("no_categories", "Choose at least one category of alerts."));

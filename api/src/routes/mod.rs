@@ -29,6 +29,7 @@ pub mod staff;
 pub mod target_groups;
 pub mod tip_review;
 pub mod unsubscribe;
+pub mod voice_statuses;
 
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -135,6 +136,7 @@ pub fn configure(config: &mut ServiceConfig) {
         .service(my_messages::get_my_message)
         .service(my_messages::report_opened)
         .service(sms_receipts::receive_sms_receipt)
+        .service(voice_statuses::receive_call_status)
         .service(email_bounces::receive_bounce)
         .service(media_store::upload_object)
         .service(media_store::download_object);

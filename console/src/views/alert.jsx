@@ -13,7 +13,7 @@ import { Tips } from "./tips.jsx";
 import { AlertActions } from "./alert-actions.jsx";
 
 const COUNTER_ROWS = ["retrying", "sent", "delivered", "failed", "acknowledged", "opened"];
-const CHANNELS = ["push", "sms", "email"];
+const CHANNELS = ["push", "sms", "voice", "email"];
 const TIP_CHANGES = ["tip", "tip_media", "media_ready", "media_rejected", "tip_assessed"];
 
 export function AlertView({ alertId, member, tiles }) {

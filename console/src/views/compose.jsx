@@ -14,7 +14,7 @@ import { ReachTable } from "./reach.jsx";
 const DRAFT = "new-alert";
 const CATEGORIES = ["search", "alarm", "engage", "inform"];
 const PURPOSES = ["actual", "exercise", "test"];
-const CHANNELS = ["push", "sms", "email"];
+const CHANNELS = ["push", "sms", "voice", "email"];
 const SEXES = ["male", "female", "unknown"];
 const VEHICLE_KINDS = ["car", "van", "truck", "motorcycle", "scooter", "bicycle", "other"];
 const PERSON_TEXT = ["build", "hair", "skin_colour", "clothing", "particulars"];

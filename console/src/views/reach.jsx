@@ -10,6 +10,8 @@ export function ReachTable({ reach, newOnly }) {
     [t("reach_android"), reach.push.android_devices, "android"],
     [t("reach_sms"), reach.sms.participants, "sms"],
     [t("reach_sms_fallback"), reach.sms.fallback_participants, "sms-fallback"],
+    [t("reach_voice"), reach.voice.participants, "voice"],
+    [t("reach_voice_fallback"), reach.voice.fallback_participants, "voice-fallback"],
     [t("reach_email"), reach.email.participants, "email"],
     [t("reach_target_groups"), reach.target_groups, "target-groups"],
   ];

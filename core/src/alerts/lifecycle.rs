@@ -14,7 +14,7 @@ use super::area::{AreaError, AreaLimits, validate};
 use super::content::{AlertTexts, Description, MessageTexts, parse_call_back_number};
 use super::delivery::FanOutWave;
 use super::delivery::lanes::lane_job;
-use super::delivery::plan::{AlertRouting, effective_channels, follow_up_lanes};
+use super::delivery::plan::{AlertRouting, ChannelOrders, effective_channels, follow_up_lanes};
 use super::{Actor, Category, Channel, audience, dossier};
 use crate::auth::staff::StaffMember;
 use crate::db::alerts::{self as queries, AlertRow, NewAlert};
@@ -79,7 +79,10 @@ pub struct NewAlertRequest {
     /// Time-critical: pushes break through focus modes, and SMS replaces an unacknowledged push.
     pub urgent: bool,
     /// The channels to use; each participant is reached on those of them they chose. E-mail is
-    /// used only for non-urgent alerts.
+    /// used only for non-urgent alerts. `voice` (a call that reads the alert) only where the
+    /// category's channel order has calls (by default `search` and `alarm`). The alert keeps them
+    /// in that order: push first, then SMS and calls as the order puts them (a participant gets
+    /// the first of these they chose), then e-mail.
     pub channels: Vec<Channel>,
     #[serde(default)]
     pub description: Description,
@@ -115,17 +118,9 @@ pub struct AlertDraft {
 }
 
 impl NewAlertRequest {
-    pub fn parse(self) -> Result<AlertDraft, InvalidInput> {
-        let channels = distinct(&self.channels);
-        if channels.is_empty() {
-            return Err(InvalidInput::new("invalid_channels", "Name at least one channel."));
-        }
-        if self.urgent && channels == [Channel::Email] {
-            return Err(InvalidInput::new(
-                "invalid_channels",
-                "Urgent alerts are not sent by e-mail; add push or SMS.",
-            ));
-        }
+    /// Checks the request; `orders` says where each category puts SMS and calls.
+    pub fn parse(self, orders: &ChannelOrders) -> Result<AlertDraft, InvalidInput> {
+        let channels = orders.alert_channels(self.category, self.urgent, &self.channels)?;
         Ok(AlertDraft {
             category: self.category,
             purpose: self.purpose,

@@ -18,6 +18,7 @@ pub mod access;
 pub mod answers;
 pub mod area;
 pub mod audience;
+pub mod call_statuses;
 pub mod content;
 pub mod delivery;
 pub mod dossier;

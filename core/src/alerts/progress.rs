@@ -64,6 +64,8 @@ pub struct Counters {
     pub push: ChannelCounters,
     pub sms: ChannelCounters,
     pub email: ChannelCounters,
+    /// Calls: `sent` placed with the gateway, `delivered` heard (answered, or by voicemail).
+    pub voice: ChannelCounters,
 }
 
 pub async fn counters(conn: &mut AsyncPgConnection, alert: AlertId) -> diesel::QueryResult<Counters> {
@@ -97,6 +99,7 @@ pub async fn counters(conn: &mut AsyncPgConnection, alert: AlertId) -> diesel::Q
             Channel::Push => counters.push = channel,
             Channel::Sms => counters.sms = channel,
             Channel::Email => counters.email = channel,
+            Channel::Voice => counters.voice = channel,
         }
     }
     Ok(counters)

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use super::access::{self, AccessError};
 use super::area::{AreaLimits, validate};
-use super::delivery::plan::effective_channels;
+use super::delivery::plan::{ChannelOrders, effective_channels};
 use super::lifecycle::AlertError;
 use super::progress::CreatedBy;
 use super::{Actor, Category, Channel, audience};
@@ -28,7 +28,6 @@ use crate::db::recipients::{self, Audience, PreviewRecord, ReachRow};
 use crate::ids::{AlertId, RegionId, TargetGroupId};
 use crate::vocabulary::alerts::{AlertPurpose, AlertStatus};
 use crate::vocabulary::area::{AreaShape, DrawnArea};
-use crate::vocabulary::{InvalidInput, distinct};
 
 /// Counts under this are shown only as "fewer than" it.
 pub const SMALLEST_COUNT_SHOWN: i64 = 5;
@@ -69,6 +68,7 @@ pub struct Reach {
     pub push: PushReach,
     pub sms: SmsReach,
     pub email: EmailReach,
+    pub voice: VoiceReach,
     /// Participants reached as members of the target groups named (wherever they are; some may
     /// be in the area too, and count once in `participants`).
     pub target_groups: ReachCount,
@@ -84,9 +84,20 @@ pub struct PushReach {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct SmsReach {
-    /// Participants who get an SMS straight away (no push for them).
+    /// Participants who get an SMS straight away (no push for them, and SMS is the first of the
+    /// alert's phone channels they chose).
     pub participants: ReachCount,
-    /// Push recipients who also chose SMS, whom the SMS fallback can still reach.
+    /// Push recipients whose first phone channel is SMS, whom the SMS fallback can still reach.
+    pub fallback_participants: ReachCount,
+}
+
+/// Calls, where the alert's channels include `voice`: to those whose first phone channel, in the
+/// alert's order, is a call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct VoiceReach {
+    /// Participants who get a call straight away (no push for them).
+    pub participants: ReachCount,
+    /// Push recipients a call can still reach when their pushes fail.
     pub fallback_participants: ReachCount,
 }
 
@@ -111,6 +122,10 @@ impl Reach {
                 fallback_participants: ReachCount::shown(row.sms_fallback_participants),
             },
             email: EmailReach { participants: ReachCount::shown(row.email_participants) },
+            voice: VoiceReach {
+                participants: ReachCount::shown(row.voice_participants),
+                fallback_participants: ReachCount::shown(row.voice_fallback_participants),
+            },
             target_groups: ReachCount::shown(row.target_group_participants),
         }
     }
@@ -137,14 +152,6 @@ pub struct ReachRequest {
     pub reach_area: bool,
 }
 
-fn channels_sent_on(urgent: bool, channels: &[Channel]) -> Result<Vec<Channel>, InvalidInput> {
-    let channels = distinct(channels);
-    if channels.is_empty() {
-        return Err(InvalidInput::new("invalid_channels", "Name at least one channel."));
-    }
-    Ok(effective_channels(urgent, &channels))
-}
-
 /// The reach of an area a dispatcher drew for their region, checked as an alert's area would be,
 /// and recorded as theirs.
 pub async fn preview(
@@ -152,10 +159,14 @@ pub async fn preview(
     staff: &StaffMember,
     request: ReachRequest,
     limits: AreaLimits,
+    orders: &ChannelOrders,
 ) -> Result<Reach, AlertError> {
     let region = access::dispatcher_region(conn, staff).await?;
     let viewer = &Actor::staff(staff);
-    let channels = channels_sent_on(request.urgent, &request.channels)?;
+    let channels = effective_channels(
+        request.urgent,
+        &orders.alert_channels(request.category, request.urgent, &request.channels)?,
+    );
     let drawn = DrawnArea::parse(request.area)?;
     let groups = audience::parse_target_groups(request.reach_area, &request.target_groups)?;
     let area = validate(conn, &drawn, region, limits).await?;

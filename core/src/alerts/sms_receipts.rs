@@ -12,7 +12,7 @@ use serde_json::json;
 
 use crate::db::dossier::{self, NewDossierEntry};
 use crate::db::participants::{self as participant_queries, NewStaffAction};
-use crate::db::sms_receipts as queries;
+use crate::db::receipts as queries;
 use crate::ids::ParticipantId;
 use crate::metrics::DeliveryResult;
 use crate::participants::management::Decision;
@@ -65,7 +65,8 @@ pub async fn record_sms_receipt(
         let settled_before = matches!(delivery.state, DeliveryState::Delivered | DeliveryState::Failed);
         let quarantined = match receipt.permanent_failure_code() {
             Some(code) if !settled_before => {
-                quarantine_if_active(conn, participant, code).await?.then_some(participant)
+                let reason = format!("SMS to this number proved undeliverable ({code})");
+                quarantine_if_active(conn, participant, &reason).await?.then_some(participant)
             }
             _ => None,
         };
@@ -101,19 +102,18 @@ pub async fn record_sms_receipt(
     .await
 }
 
-/// Quarantines the participant if they are active, on record as the system's decision. Returns
-/// whether it did.
-async fn quarantine_if_active(
+/// Quarantines the participant if they are active, on record as the system's decision for
+/// `reason`. Returns whether it did.
+pub(super) async fn quarantine_if_active(
     conn: &mut AsyncPgConnection,
     participant: ParticipantId,
-    error_code: &str,
+    reason: &str,
 ) -> Result<bool, diesel::result::Error> {
     let Some(row) = participant_queries::find(conn, participant, true).await? else { return Ok(false) };
     let from = row.status;
     let Some(to) = Decision::Quarantine.transition(from) else { return Ok(false) };
     let municipality = row.municipality_cbs.as_deref();
     membership::change_status(conn, &row, to, municipality, Decision::Quarantine.cause()).await?;
-    let reason = format!("SMS to this number proved undeliverable ({error_code})");
     participant_queries::insert_staff_action(
         conn,
         &NewStaffAction {
@@ -125,7 +125,7 @@ async fn quarantine_if_active(
             action: Decision::Quarantine.as_str(),
             from_status: Some(from),
             to_status: Some(to),
-            reason: &reason,
+            reason,
         },
     )
     .await?;

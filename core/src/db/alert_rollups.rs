@@ -154,7 +154,8 @@ pub async fn roll_up_alert(
                     count(*) FILTER (WHERE d.channel = 'sms' AND d.reason = 'push_failed') AS push_failed,
                     count(*) FILTER (WHERE d.channel = 'sms' AND d.reason = 'not_acknowledged') AS not_acknowledged,
                     coalesce(sum(s.segments) FILTER (WHERE d.channel = 'sms' AND d.sent_at IS NOT NULL), 0)
-                        AS segments
+                        AS segments,
+                    coalesce(sum(d.billable_minutes), 0) AS voice_minutes
                FROM deliveries d
                JOIN participants p ON p.id = d.participant_id
                LEFT JOIN alert_recipients r ON r.alert_id = d.alert_id AND r.participant_id = d.participant_id
@@ -170,10 +171,11 @@ pub async fn roll_up_alert(
          )
          INSERT INTO alert_channel_rollups
              (alert_id, send_day, municipality_cbs, channel, sent, delivered, failed, acknowledged, opened,
-              sms_no_push_device, sms_push_failed, sms_not_acknowledged, sms_segments, devices_removed)
+              sms_no_push_device, sms_push_failed, sms_not_acknowledged, sms_segments, devices_removed,
+              voice_minutes)
          SELECT $1, ro.send_day, c.municipality_cbs, c.channel, c.sent, c.delivered, c.failed, c.acknowledged,
                 c.opened, c.no_push_device, c.push_failed, c.not_acknowledged, c.segments,
-                CASE WHEN c.channel = 'push' THEN coalesce(removed.devices, 0) ELSE 0 END
+                CASE WHEN c.channel = 'push' THEN coalesce(removed.devices, 0) ELSE 0 END, c.voice_minutes
            FROM per_channel c
            JOIN alert_rollups ro ON ro.alert_id = $1
            LEFT JOIN removed ON removed.municipality_cbs IS NOT DISTINCT FROM c.municipality_cbs",
@@ -379,6 +381,9 @@ pub struct ChannelMonthRow {
     pub sms_segments: i64,
     #[diesel(sql_type = BigInt)]
     pub devices_removed: i64,
+    /// Started minutes of calls, as billed.
+    #[diesel(sql_type = BigInt)]
+    pub voice_minutes: i64,
 }
 
 /// Messages to the participants of `municipalities` (all, also those in none, with `None`) of
@@ -397,7 +402,8 @@ pub async fn channel_months(
                         sum(r.sms_no_push_device) AS sms_no_push_device,
                         sum(r.sms_push_failed) AS sms_push_failed,
                         sum(r.sms_not_acknowledged) AS sms_not_acknowledged,
-                        sum(r.sms_segments) AS sms_segments, sum(r.devices_removed) AS devices_removed
+                        sum(r.sms_segments) AS sms_segments, sum(r.devices_removed) AS devices_removed,
+                        sum(r.voice_minutes) AS voice_minutes
                    FROM alert_channel_rollups r
                   WHERE r.send_day >= $1 AND r.send_day < $2
                     AND ($3::text[] IS NULL OR r.municipality_cbs = ANY($3))

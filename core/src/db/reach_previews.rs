@@ -51,6 +51,8 @@ pub async fn list(
                 reach_previews::android_devices,
                 reach_previews::sms_participants,
                 reach_previews::sms_fallback_participants,
+                reach_previews::voice_participants,
+                reach_previews::voice_fallback_participants,
                 reach_previews::email_participants,
                 reach_previews::target_group_participants,
             ),

@@ -78,12 +78,18 @@ pub struct ReachRow {
     pub ios_devices: i64,
     #[diesel(sql_type = BigInt)]
     pub android_devices: i64,
-    /// Participants who get an SMS straight away: they chose SMS and get no push.
+    /// Participants who get an SMS straight away: SMS is their phone channel (the first of the
+    /// alert's they chose) and they get no push.
     #[diesel(sql_type = BigInt)]
     pub sms_participants: i64,
-    /// Push recipients who also chose SMS: the SMS fallback can reach them.
+    /// Push recipients whose phone channel is SMS: the SMS fallback can reach them.
     #[diesel(sql_type = BigInt)]
     pub sms_fallback_participants: i64,
+    /// The same for calls.
+    #[diesel(sql_type = BigInt)]
+    pub voice_participants: i64,
+    #[diesel(sql_type = BigInt)]
+    pub voice_fallback_participants: i64,
     /// Participants who get an e-mail (non-urgent alerts, a verified address, e-mail chosen).
     #[diesel(sql_type = BigInt)]
     pub email_participants: i64,
@@ -139,29 +145,41 @@ pub async fn reach(
                     bool_or('push' = ANY (points.reach_channels) AND 'push' = ANY ($3)) AS gets_push,
                     bool_or('email' = ANY (points.reach_channels) AND 'email' = ANY ($3)) AS gets_email,
                     bool_or('sms' = ANY (points.reach_channels) AND 'sms' = ANY ($3)) AS takes_sms,
+                    bool_or('voice' = ANY (points.reach_channels) AND 'voice' = ANY ($3)) AS takes_voice,
                     bool_or(points.matched_by = 'target_group') AS in_group
                FROM ({points}) AS points
               WHERE NOT $8 OR NOT EXISTS (SELECT 1 FROM alert_recipients r
                                            WHERE r.alert_id = $7 AND r.participant_id = points.participant_id)
               GROUP BY points.participant_id),
+         -- The phone channel of each: the first of the alert's (in its order) they take.
+         phoned AS (
+             SELECT *, CASE WHEN coalesce(array_position($3, 'voice') < array_position($3, 'sms'), false)
+                            THEN CASE WHEN takes_voice THEN 'voice' WHEN takes_sms THEN 'sms' END
+                            ELSE CASE WHEN takes_sms THEN 'sms' WHEN takes_voice THEN 'voice' END
+                       END AS phone
+               FROM per_participant),
          counted AS (
              SELECT count(*) AS participants,
                     count(*) FILTER (WHERE gets_push) AS push_participants,
                     coalesce(sum(ios) FILTER (WHERE gets_push), 0)::bigint AS ios_devices,
                     coalesce(sum(android) FILTER (WHERE gets_push), 0)::bigint AS android_devices,
-                    count(*) FILTER (WHERE NOT gets_push AND NOT gets_email AND takes_sms) AS sms_participants,
-                    count(*) FILTER (WHERE gets_push AND takes_sms) AS sms_fallback_participants,
+                    count(*) FILTER (WHERE NOT gets_push AND NOT gets_email AND phone = 'sms') AS sms_participants,
+                    count(*) FILTER (WHERE gets_push AND phone = 'sms') AS sms_fallback_participants,
                     count(*) FILTER (WHERE gets_email) AS email_participants,
-                    count(*) FILTER (WHERE in_group) AS target_group_participants
-               FROM per_participant),
+                    count(*) FILTER (WHERE in_group) AS target_group_participants,
+                    count(*) FILTER (WHERE NOT gets_push AND NOT gets_email AND phone = 'voice')
+                        AS voice_participants,
+                    count(*) FILTER (WHERE gets_push AND phone = 'voice') AS voice_fallback_participants
+               FROM phoned),
          recorded AS (
              INSERT INTO reach_previews (staff_subject, staff_name, region_id, alert_id, area_sha256, category,
                                          channels, participants, push_participants, ios_devices,
                                          android_devices, sms_participants, sms_fallback_participants,
-                                         email_participants, target_group_participants)
+                                         email_participants, target_group_participants, voice_participants,
+                                         voice_fallback_participants)
              SELECT $4, $5, $6, $7, sha256($1), $9, $3, participants, push_participants, ios_devices,
                     android_devices, sms_participants, sms_fallback_participants, email_participants,
-                    target_group_participants
+                    target_group_participants, voice_participants, voice_fallback_participants
                FROM counted)
          SELECT * FROM counted",
         points = reached_points()

@@ -310,6 +310,8 @@ diesel::table! {
         failed_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        billable_minutes -> Nullable<Int4>,
+        called_again -> Bool,
     }
 }
 
@@ -371,6 +373,8 @@ diesel::table! {
         sms_fallback_participants -> Int8,
         email_participants -> Int8,
         target_group_participants -> Int8,
+        voice_participants -> Int8,
+        voice_fallback_participants -> Int8,
     }
 }
 
@@ -434,6 +438,7 @@ diesel::table! {
         sms_not_acknowledged -> Int4,
         sms_segments -> Int4,
         devices_removed -> Int4,
+        voice_minutes -> Int4,
     }
 }
 

@@ -70,9 +70,12 @@ impl AllowedChannels {
         for part in raw.split(',').map(str::trim).filter(|part| !part.is_empty()) {
             let (kind, channels) = part.split_once('=').ok_or_else(expected)?;
             let kind = MunicipalMessageKind::from_name(kind.trim()).ok_or_else(expected)?;
+            // Municipal messages are news, never a phone call.
             let channels = channels
                 .split('+')
-                .map(|channel| Channel::from_name(channel.trim()).ok_or_else(expected))
+                .map(|channel| {
+                    Channel::from_name(channel.trim()).filter(|c| *c != Channel::Voice).ok_or_else(expected)
+                })
                 .collect::<Result<Vec<_>, _>>()?;
             if channels.is_empty() {
                 return Err(expected());
@@ -335,6 +338,8 @@ fn reach(channels: &[Channel], counts: AudienceCounts) -> MessageReach {
                     Channel::Push => counts.push,
                     Channel::Sms => counts.sms,
                     Channel::Email => counts.email,
+                    // Never allowed for municipal messages (`AllowedChannels`).
+                    Channel::Voice => 0,
                 }),
             })
             .collect(),
@@ -490,7 +495,8 @@ mod tests {
             [Channel::Push, Channel::Sms, Channel::Email]
         );
         assert_eq!(AllowedChannels::parse("").unwrap(), default);
-        for wrong in ["newsletter", "newsletter=fax", "flyer=email", "newsletter="] {
+        for wrong in ["newsletter", "newsletter=fax", "flyer=email", "newsletter=", "prevention=email+voice"]
+        {
             assert!(AllowedChannels::parse(wrong).is_err(), "{wrong}");
         }
     }

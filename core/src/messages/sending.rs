@@ -236,6 +236,8 @@ async fn hand_over(
                 }
             }
         }
+        // Never allowed for municipal messages (`AllowedChannels`): settled, not tried.
+        Channel::Voice => settle(conn, SendOutcome::Failed { code: "channel_not_supported" }).await,
     }
 }
 

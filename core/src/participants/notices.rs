@@ -9,6 +9,7 @@ use std::time::Duration;
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
+use crate::alerts::delivery::plan::ChannelOrders;
 use crate::auth::participant::NewSecretToken;
 use crate::db::DbPool;
 use crate::db::participants::{self as queries, ParticipantRow};
@@ -18,11 +19,12 @@ use crate::jobs::{BackgroundJob, JobError};
 use crate::metrics::{ErrorSource, ProviderErrorCounter};
 #[cfg(feature = "local")]
 use crate::outbox::LocalOutbox;
-use crate::providers::PushSender;
 use crate::providers::apns::{ApnsClient, ApnsConfig};
 use crate::providers::email::{EmailMessage, EmailSender, SmtpConfig, SmtpMailer};
 use crate::providers::fcm::{FcmClient, FcmConfig};
 use crate::providers::sms::{HttpSmsGateway, SmsGatewayConfig, SmsMessage, SmsSender};
+use crate::providers::voice::{HttpVoiceGateway, VoiceGatewayConfig, VoiceSender};
+use crate::providers::{Providers, PushSender};
 use crate::vocabulary::email::EmailAddress;
 use crate::vocabulary::phone::PhoneNumber;
 use crate::vocabulary::{Channel, Language};
@@ -49,6 +51,8 @@ pub struct Messaging {
     pub push: PushSender,
     pub sms: SmsSender,
     pub email: EmailSender,
+    /// Only alerts place calls.
+    pub voice: VoiceSender,
     /// The API's public base URL, for links in messages, e.g. `https://api.burgernet.nl`.
     pub public_url: String,
 }
@@ -164,7 +168,11 @@ impl Messaging {
             Some(smtp) => EmailSender::Smtp(SmtpMailer::new(smtp.clone())?),
             None => anyhow::bail!("no SMTP server is configured (BURGERNET_SMTP_URL)"),
         };
-        Self::with_senders(config, sms, email)
+        let voice = match &config.voice {
+            Some(gateway) => VoiceSender::Gateway(HttpVoiceGateway::new(gateway.clone())?),
+            None => VoiceSender::Unconfigured,
+        };
+        Self::with_senders(config, sms, email, voice)
     }
 
     /// The configured providers; where SMS or e-mail has none, the local outbox stands in (local
@@ -179,15 +187,34 @@ impl Messaging {
             Some(smtp) => EmailSender::Smtp(SmtpMailer::new(smtp.clone())?),
             None => EmailSender::Local(outbox.clone()),
         };
-        Self::with_senders(config, sms, email)
+        let voice = match &config.voice {
+            Some(gateway) => VoiceSender::Gateway(HttpVoiceGateway::new(gateway.clone())?),
+            None => VoiceSender::Local(outbox.clone()),
+        };
+        Self::with_senders(config, sms, email, voice)
     }
 
-    fn with_senders(config: &MessagingConfig, sms: SmsSender, email: EmailSender) -> anyhow::Result<Self> {
+    fn with_senders(
+        config: &MessagingConfig,
+        sms: SmsSender,
+        email: EmailSender,
+        voice: VoiceSender,
+    ) -> anyhow::Result<Self> {
         let push = PushSender {
             apns: config.apns.clone().map(ApnsClient::new).transpose()?,
             fcm: config.fcm.clone().map(FcmClient::new).transpose()?,
         };
-        Ok(Self { push, sms, email, public_url: config.public_url.clone() })
+        Ok(Self { push, sms, email, voice, public_url: config.public_url.clone() })
+    }
+
+    /// The senders, as the delivery of alerts uses them.
+    pub fn providers(&self) -> Providers {
+        Providers {
+            push: self.push.clone(),
+            sms: self.sms.clone(),
+            email: self.email.clone(),
+            voice: self.voice.clone(),
+        }
     }
 
     async fn send(&self, recipient: &Recipient, text: Text, reference: &str) -> Result<(), DeliveryError> {
@@ -287,6 +314,9 @@ pub struct MessagingConfig {
     pub fcm: Option<FcmConfig>,
     pub sms: Option<SmsGatewayConfig>,
     pub smtp: Option<SmtpConfig>,
+    pub voice: Option<VoiceGatewayConfig>,
+    /// Where each category's alerts put SMS and calls after push.
+    pub channel_orders: ChannelOrders,
     /// The API's public base URL, used in links sent to participants.
     pub public_url: String,
 }
@@ -298,6 +328,8 @@ impl MessagingConfig {
             fcm: FcmConfig::from_env(env)?,
             sms: SmsGatewayConfig::from_env(env)?,
             smtp: SmtpConfig::from_env(env)?,
+            voice: VoiceGatewayConfig::from_env(env)?,
+            channel_orders: ChannelOrders::from_env(env)?,
             public_url: env.required("BURGERNET_PUBLIC_URL", parse::http_url)?,
         })
     }
@@ -314,6 +346,15 @@ impl MessagingConfig {
             return Err(ConfigError {
                 variable: "BURGERNET_SMTP_URL",
                 problem: "is required: e-mail verification and notices go out by e-mail".into(),
+            });
+        }
+        if self.voice.is_none() && self.channel_orders.any_calls() {
+            return Err(ConfigError {
+                variable: "BURGERNET_VOICE_GATEWAY_URL",
+                problem:
+                    "is required: a category's channel order calls (BURGERNET_CHANNEL_ORDER_<CATEGORY>, \
+                          by default search and alarm); set the gateway, or every order to push,sms"
+                        .into(),
             });
         }
         Ok(())

@@ -101,6 +101,23 @@ macro_rules! gateway_error {
                 }
             }
 
+            /// Our name for the outcome, as a failed delivery records it: `unauthorized`,
+            /// `rejected`, `rate_limited` or `unavailable`.
+            pub fn outcome_code(&self) -> &'static str {
+                match self {
+                    Self::Unauthorized => "unauthorized",
+                    Self::Rejected { .. } => "rejected",
+                    Self::RateLimited { .. } => "rate_limited",
+                    Self::Unavailable { .. } => "unavailable",
+                }
+            }
+
+            /// Whether a delivery should try again: when the gateway may take it later, and when
+            /// it refused our key (an operator problem that a fix ends).
+            pub fn worth_retrying(&self) -> bool {
+                self.is_retryable() || matches!(self, Self::Unauthorized)
+            }
+
             /// The gateway's own name for the error, for metrics: its error code where it gave one
             /// (`invalid_recipient`), else the HTTP status, or `timeout` / `connect` when no answer
             /// came ([`ProviderAnswer::code`](crate::providers::ProviderAnswer::code)). A refused
@@ -508,6 +525,22 @@ mod tests {
     /// Reads the gateway's settings, and its own one as `BURGERNET_TEST_OWN` requires.
     fn read(pairs: &[(&str, &str)]) -> Result<Option<(GatewaySettings, String)>, ConfigError> {
         VARIABLES.read(&env(pairs), |env| env.required("BURGERNET_TEST_OWN", |raw| Ok(raw.to_string())))
+    }
+
+    #[test]
+    fn a_delivery_retries_what_the_gateway_may_take_later_and_a_refused_key() {
+        let unavailable =
+            TestError::Unavailable { detail: "HTTP 503".into(), answer: ProviderAnswer::status(503) };
+        let rejected = TestError::Rejected { detail: "HTTP 422".into(), answer: ProviderAnswer::status(422) };
+        let limited = TestError::RateLimited { retry_after: None };
+        let outcomes: Vec<(&str, bool)> = [TestError::Unauthorized, rejected, limited, unavailable]
+            .iter()
+            .map(|error| (error.outcome_code(), error.worth_retrying()))
+            .collect();
+        assert_eq!(
+            outcomes,
+            [("unauthorized", true), ("rejected", false), ("rate_limited", true), ("unavailable", true)]
+        );
     }
 
     #[test]

@@ -43,6 +43,15 @@ use fcm::FcmClient;
 use push::{PushAccepted, PushError, PushNotification};
 pub use tls::{tls_client_config, tls_client_config_trusting};
 
+/// The providers a message to participants is handed to, one of each.
+#[derive(Clone)]
+pub struct Providers {
+    pub push: PushSender,
+    pub sms: sms::SmsSender,
+    pub email: email::EmailSender,
+    pub voice: voice::VoiceSender,
+}
+
 /// Push to a device of either platform: APNs for iOS, FCM for Android.
 #[derive(Clone, Debug, Default)]
 pub struct PushSender {

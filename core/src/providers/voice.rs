@@ -81,6 +81,7 @@ use super::sms::PERMANENT_FAILURE_CODES;
 use crate::env::{ConfigError, Env};
 #[cfg(feature = "local")]
 use crate::outbox::{LocalOutbox, OutboxChannel};
+use crate::providers::ProviderAnswer;
 use crate::secret::Secret;
 use crate::vocabulary::Language;
 use crate::vocabulary::phone::PhoneNumber;
@@ -130,6 +131,9 @@ gateway_error! {
 #[derive(Clone, Debug)]
 pub enum VoiceSender {
     Gateway(HttpVoiceGateway),
+    /// No gateway: no category's alerts call (`BURGERNET_CHANNEL_ORDER_<CATEGORY>`), so only an
+    /// alert sent while one did can still ask for a call, and it fails.
+    Unconfigured,
     #[cfg(feature = "local")]
     Local(LocalOutbox),
 }
@@ -138,6 +142,10 @@ impl VoiceSender {
     pub async fn place(&self, call: &VoiceCall<'_>) -> Result<PlacedCall, VoiceError> {
         match self {
             Self::Gateway(gateway) => gateway.place(call).await,
+            Self::Unconfigured => Err(VoiceError::Rejected {
+                detail: "no voice gateway is configured (BURGERNET_VOICE_GATEWAY_URL)".into(),
+                answer: ProviderAnswer::Connect,
+            }),
             #[cfg(feature = "local")]
             Self::Local(outbox) => {
                 let language = language_tag(call.language);

@@ -23,13 +23,13 @@ pub struct Tariffs {
     pub push_micros: i64,
     /// One e-mail (default € 0.001).
     pub email_micros: i64,
-    /// One started minute of a voice call (default € 0: there is no voice channel yet).
+    /// One started minute of a voice call (default € 0.10).
     pub voice_minute_micros: i64,
 }
 
 impl Default for Tariffs {
     fn default() -> Self {
-        Self { sms_segment_micros: 70_000, push_micros: 0, email_micros: 1_000, voice_minute_micros: 0 }
+        Self { sms_segment_micros: 70_000, push_micros: 0, email_micros: 1_000, voice_minute_micros: 100_000 }
     }
 }
 
@@ -57,7 +57,7 @@ pub struct Costs {
     pub sms_messages: i64,
     pub sms_segments: i64,
     pub email_messages: i64,
-    /// Started minutes of voice calls (no voice channel yet: always 0).
+    /// Started minutes of voice calls, as the gateway bills them (its call statuses).
     pub voice_minutes: i64,
     pub push_eur: f64,
     pub sms_eur: f64,
@@ -158,6 +158,7 @@ impl Costs {
                     costs.sms_segments += row.sms_segments;
                 }
                 Channel::Email => costs.email_messages += row.sent,
+                Channel::Voice => costs.voice_minutes += row.voice_minutes,
             }
         }
         let push = costs.push_messages * tariffs.push_micros;

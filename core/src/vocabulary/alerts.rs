@@ -114,6 +114,10 @@ text_enum!(
         /// The SMS to recipients the push lane was meant to reach: after their pushes failed for
         /// good (or their device went before it was tried). Queued when the push lane ends.
         FallbackSms => "fallback_sms",
+        Voice => "voice",
+        /// The call to recipients the push lane was meant to reach, as `fallback_sms` for SMS,
+        /// where the alert's channel order puts a call in their way.
+        FallbackVoice => "fallback_voice",
     }
 );
 
@@ -123,23 +127,35 @@ impl Lane {
             Self::Push => Channel::Push,
             Self::Sms | Self::FallbackSms => Channel::Sms,
             Self::Email => Channel::Email,
+            Self::Voice | Self::FallbackVoice => Channel::Voice,
         }
     }
 
     /// The lanes of earlier messages that a follow-up in this lane waits for, batch by batch, so
-    /// that it arrives after them: its own channel's, and for SMS also the push lane's (whose end
-    /// queues the SMS after failed pushes).
+    /// that it arrives after them: its own channel's, and for SMS and calls also the push lane's
+    /// (whose end queues the SMS or call after failed pushes).
     pub fn follows(self) -> &'static [Lane] {
         match self {
             Self::Push => &[Lane::Push],
             Self::Sms | Self::FallbackSms => &[Lane::Push, Lane::Sms, Lane::FallbackSms],
             Self::Email => &[Lane::Email],
+            Self::Voice | Self::FallbackVoice => &[Lane::Push, Lane::Voice, Lane::FallbackVoice],
+        }
+    }
+
+    /// The lane that follows up the push lane for those it did not reach, on `channel`.
+    pub fn fallback(channel: Channel) -> Option<Lane> {
+        match channel {
+            Channel::Sms => Some(Self::FallbackSms),
+            Channel::Voice => Some(Self::FallbackVoice),
+            Channel::Push | Channel::Email => None,
         }
     }
 }
 
 text_enum!(
-    /// Why a channel is used: the primary route, or which SMS fallback rule applied.
+    /// Why a channel is used: the primary route, or which fallback rule applied (for SMS and
+    /// calls).
     Reason {
         Primary => "primary",
         NoPushDevice => "no_push_device",

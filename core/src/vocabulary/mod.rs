@@ -205,6 +205,8 @@ text_enum!(
         Push => "push",
         Sms => "sms",
         Email => "email",
+        /// A phone call that reads the message aloud (text-to-speech); needs a phone number.
+        Voice => "voice",
     }
 );
 

@@ -43,10 +43,15 @@ number in values as a float, which would print 41943040 as 4.194304e+07.
   "BURGERNET_PUSH_WINDOW" (int64 $c.alerts.pushWindow | toString)
   "BURGERNET_SMS_FALLBACK_AFTER" $c.alerts.smsFallbackAfter
   "BURGERNET_PUSH_LIFETIME" $c.alerts.pushLifetime
+  "BURGERNET_CHANNEL_ORDER_INFORM" $c.alerts.channelOrder.inform
+  "BURGERNET_CHANNEL_ORDER_ENGAGE" $c.alerts.channelOrder.engage
+  "BURGERNET_CHANNEL_ORDER_ALARM" $c.alerts.channelOrder.alarm
+  "BURGERNET_CHANNEL_ORDER_SEARCH" $c.alerts.channelOrder.search
   "BURGERNET_WORKER_CONCURRENCY" (int64 $c.jobs.concurrency | toString)
   "BURGERNET_PUSH_LANE_JOBS" (int64 $c.jobs.pushLaneJobs | toString)
   "BURGERNET_SMS_LANE_JOBS" (int64 $c.jobs.smsLaneJobs | toString)
   "BURGERNET_EMAIL_LANE_JOBS" (int64 $c.jobs.emailLaneJobs | toString)
+  "BURGERNET_VOICE_LANE_JOBS" (int64 $c.jobs.voiceLaneJobs | toString)
   "BURGERNET_JOB_LEASE" $c.jobs.lease
   "BURGERNET_JOB_POLL_INTERVAL" $c.jobs.pollInterval
   "BURGERNET_SMS_GATEWAY_URL" $c.sms.gatewayUrl
@@ -54,6 +59,9 @@ number in values as a float, which would print 41943040 as 4.194304e+07.
   "BURGERNET_SMS_TIMEOUT" $c.sms.timeout
   "BURGERNET_SMS_CONCURRENCY" (int64 $c.sms.concurrency | toString)
   "BURGERNET_SMS_RATE" $c.sms.rate
+  "BURGERNET_VOICE_TIMEOUT" $c.voice.timeout
+  "BURGERNET_VOICE_CONCURRENCY" (int64 $c.voice.concurrency | toString)
+  "BURGERNET_VOICE_RATE" $c.voice.rate
   "BURGERNET_EMAIL_FROM" $c.email.from
   "BURGERNET_SMTP_TIMEOUT" $c.email.smtpTimeout
   "BURGERNET_EMAIL_CONCURRENCY" (int64 $c.email.concurrency | toString)
@@ -94,6 +102,11 @@ number in values as a float, which would print 41943040 as 4.194304e+07.
 {{- end }}
 {{- with $c.staffToken.jwksUrl }}
 {{- $_ := set $env "BURGERNET_STAFF_TOKEN_JWKS_URL" . }}
+{{- end }}
+{{- /* Without a gateway its companions must be unset too: the application refuses them alone. */}}
+{{- with $c.voice.gatewayUrl }}
+{{- $_ := set $env "BURGERNET_VOICE_GATEWAY_URL" . }}
+{{- $_ := set $env "BURGERNET_VOICE_CALLER_ID" $c.voice.callerId }}
 {{- end }}
 {{- if eq $c.media.store "s3" }}
 {{- $_ := set $env "BURGERNET_S3_BUCKET" $c.media.s3.bucket }}

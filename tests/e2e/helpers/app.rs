@@ -11,6 +11,7 @@ use std::time::Duration;
 use burgernet_api::state::AppState;
 use burgernet_core::alerts::area::AreaLimits;
 use burgernet_core::alerts::delivery::DeliverySettings;
+use burgernet_core::alerts::delivery::plan::ChannelOrders;
 use burgernet_core::alerts::dossier::checkpoints::{CheckpointKey, CheckpointSettings};
 use burgernet_core::alerts::tips::TipSettings;
 use burgernet_core::auth::jwks::{JwksRefresh, JwksUrl};
@@ -43,6 +44,7 @@ use super::fcm::{FakeFcmExt, start_fake_fcm};
 use super::s3::ScratchDir;
 use super::sms::{FakeSmsGateway, SmsGatewayExt};
 use super::smtp_sink::SmtpSink;
+use super::voice::{FakeVoiceGateway, VoiceGatewayExt};
 
 /// The issuer of staff tokens, unless the app serves the local identity provider (then
 /// [`TestApp::identity_issuer`]).
@@ -92,6 +94,9 @@ pub struct TestAppOptions {
     pub municipal_message_channels: AllowedChannels,
     /// How long after its send an alert recruits those who enter its area (2 h, the default).
     pub recruiting_window: Duration,
+    /// Where each category's alerts put SMS and calls (the default: calls for search and alarm,
+    /// after SMS).
+    pub channel_orders: ChannelOrders,
 }
 
 impl Default for TestAppOptions {
@@ -118,6 +123,7 @@ impl Default for TestAppOptions {
             reports: ReportSettings::default(),
             municipal_message_channels: AllowedChannels::default(),
             recruiting_window: Duration::from_secs(2 * 3600),
+            channel_orders: ChannelOrders::default(),
         }
     }
 }
@@ -137,6 +143,9 @@ pub struct TestApp {
     pub sms: FakeSmsGateway,
     /// The SMTP server the app sends through (unused in dev mode).
     pub smtp: SmtpSink,
+    /// The voice gateway the workers place calls through (unused in dev mode); its call statuses
+    /// go nowhere until a test points them at the app (`set_status_webhook`).
+    pub voice: FakeVoiceGateway,
     /// APNs and FCM, which the workers push through.
     pub apns: ApnsHarness,
     pub fcm: FakeFcm,
@@ -156,7 +165,7 @@ pub struct TestApp {
 pub const WORKER_CONCURRENCY: usize = 2;
 
 /// Delivery jobs per lane the in-process workers run at once.
-pub const LANE_JOBS: LaneJobs = LaneJobs { push: 2, sms: 2, email: 1 };
+pub const LANE_JOBS: LaneJobs = LaneJobs { push: 2, sms: 2, email: 1, voice: 1 };
 
 /// The key the app's filesystem media store signs its URLs with.
 pub const MEDIA_SIGNING_KEY: &str = "test-media-signing-key-0123456789abcdef";
@@ -210,6 +219,7 @@ impl TestApp {
         };
         let sms = FakeSmsGateway::start().await;
         let smtp = SmtpSink::start().await;
+        let voice = FakeVoiceGateway::start().await;
         let apns = ApnsHarness::start().await;
         let fcm = start_fake_fcm();
         let messaging = MessagingConfig {
@@ -217,6 +227,8 @@ impl TestApp {
             fcm: Some(fcm.fcm_config()),
             sms: (!options.dev_mode).then(|| sms.sms_gateway_config()),
             smtp: (!options.dev_mode).then(|| smtp.smtp_config()),
+            voice: (!options.dev_mode).then(|| voice.voice_gateway_config()),
+            channel_orders: options.channel_orders,
             public_url: PUBLIC_URL.into(),
         };
         let config = ApiConfig {
@@ -331,6 +343,7 @@ impl TestApp {
             outbox,
             sms,
             smtp,
+            voice,
             apns,
             fcm,
             media_store,

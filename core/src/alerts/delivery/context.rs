@@ -11,9 +11,10 @@ use super::recording::Recorder;
 use super::throttle::ProviderGate;
 use crate::db::DbPool;
 use crate::metrics::DeliveryMetrics;
-use crate::providers::PushSender;
 use crate::providers::email::EmailSender;
 use crate::providers::sms::SmsSender;
+use crate::providers::voice::VoiceSender;
+use crate::providers::{Providers, PushSender};
 use crate::vocabulary::Channel;
 use crate::vocabulary::devices::Platform;
 
@@ -25,6 +26,7 @@ pub struct DeliveryContext {
     pub push: PushSender,
     pub sms: SmsSender,
     pub email: EmailSender,
+    pub voice: VoiceSender,
     pub settings: DeliverySettings,
     /// Where hand-overs, provider errors and the time to the first and last push are counted.
     pub metrics: DeliveryMetrics,
@@ -36,15 +38,14 @@ impl DeliveryContext {
     /// Starts the process's recorder; call from within the runtime that runs the jobs.
     pub fn new(
         pool: DbPool,
-        push: PushSender,
-        sms: SmsSender,
-        email: EmailSender,
+        providers: Providers,
         settings: DeliverySettings,
         metrics: DeliveryMetrics,
     ) -> Self {
         let lanes = Arc::new(Lanes::new(&settings, &pool));
         let recorder = Recorder::start(pool.clone(), metrics.clone());
-        Self { pool, push, sms, email, settings, metrics, lanes, recorder }
+        let Providers { push, sms, email, voice } = providers;
+        Self { pool, push, sms, email, voice, settings, metrics, lanes, recorder }
     }
 }
 
@@ -68,10 +69,12 @@ pub(super) struct Lanes {
     push: LaneWindow,
     sms: LaneWindow,
     email: LaneWindow,
+    voice: LaneWindow,
     pub(super) apns: ProviderGate,
     pub(super) fcm: ProviderGate,
     pub(super) sms_gateway: ProviderGate,
     pub(super) smtp: ProviderGate,
+    pub(super) voice_gateway: ProviderGate,
 }
 
 impl Lanes {
@@ -80,10 +83,12 @@ impl Lanes {
             push: LaneWindow::new(settings.push_window),
             sms: LaneWindow::new(settings.sms_window),
             email: LaneWindow::new(settings.email_window),
+            voice: LaneWindow::new(settings.voice_window),
             apns: ProviderGate::new("apns", settings.apns_rate, pool.clone()),
             fcm: ProviderGate::new("fcm", settings.fcm_rate, pool.clone()),
             sms_gateway: ProviderGate::new("sms", settings.sms_rate, pool.clone()),
             smtp: ProviderGate::new("smtp", settings.email_rate, pool.clone()),
+            voice_gateway: ProviderGate::new("voice", settings.voice_rate, pool.clone()),
         }
     }
 
@@ -92,6 +97,7 @@ impl Lanes {
             Channel::Push => &self.push,
             Channel::Sms => &self.sms,
             Channel::Email => &self.email,
+            Channel::Voice => &self.voice,
         }
     }
 
@@ -103,6 +109,7 @@ impl Lanes {
             },
             Route::Sms(_) => &self.sms_gateway,
             Route::Email => &self.smtp,
+            Route::Voice(_) => &self.voice_gateway,
         }
     }
 }

@@ -13,10 +13,13 @@ use super::plan::DeviceTarget;
 use super::render::Rendered;
 use super::throttle;
 use crate::alerts::answers;
+use crate::ids::{AlertMessageId, ParticipantId};
 use crate::metrics::ErrorSource;
 use crate::providers::email::{EmailError, EmailMessage};
 use crate::providers::push::{PushError, PushNotification};
 use crate::providers::sms::{SmsError, SmsMessage};
+use crate::providers::voice::{VoiceCall, VoiceError};
+use crate::vocabulary::Language;
 use crate::vocabulary::alerts::MessageKind;
 use crate::vocabulary::devices::Platform;
 use crate::vocabulary::email::EmailAddress;
@@ -122,6 +125,49 @@ pub async fn sms(
     }
 }
 
+/// The reference an SMS or call of `message` to `participant` carries, which the gateway echoes
+/// in its receipts and statuses.
+pub fn reference(message: AlertMessageId, participant: ParticipantId) -> String {
+    format!("{message}:{participant}")
+}
+
+/// The message a [`reference`] names, if it is one.
+pub fn message_of_reference(reference: &str) -> Option<AlertMessageId> {
+    let (message, _) = reference.split_once(':')?;
+    message.parse::<uuid::Uuid>().ok().map(AlertMessageId)
+}
+
+/// One call to place, to whom and what it reads.
+pub struct Call<'a> {
+    pub phone: Option<&'a PhoneNumber>,
+    pub language: Language,
+    pub script: &'a str,
+    /// Ties the gateway's call statuses to the delivery.
+    pub reference: &'a str,
+}
+
+/// Asks the voice gateway to place a call. `Sent` means queued: the call's status, later, says
+/// whether anyone heard it (`alerts::call_statuses`).
+pub async fn voice(ctx: &DeliveryContext, call: Call<'_>) -> HandOver {
+    let Some(phone) = call.phone else {
+        return HandOver::Failed { code: "no_phone_number".into(), dead_token: None };
+    };
+    let placing =
+        VoiceCall { to: phone, language: call.language, text: call.script, reference: call.reference };
+    match ctx.voice.place(&placing).await {
+        Ok(placed) => HandOver::Sent { provider_message_id: Some(placed.provider_call_id) },
+        Err(error) => {
+            ctx.metrics.provider_errors.count(ErrorSource::Voice, &error.provider_code());
+            // As for SMS: how long the gateway asked to be left alone.
+            let pause = error.retry_after();
+            if let Some(pause) = pause {
+                ctx.lanes.voice_gateway.pause(pause);
+            }
+            waiting_at_least(classify_voice(&error), pause)
+        }
+    }
+}
+
 /// Hands an e-mail to the mail server.
 pub async fn email(ctx: &DeliveryContext, address: Option<&EmailAddress>, rendered: &Rendered) -> HandOver {
     let Some(address) = address else {
@@ -162,20 +208,22 @@ pub fn classify_push(error: PushError) -> HandOver {
     }
 }
 
-/// An SMS the gateway did not take. Our key being refused is an operator problem that a fix can
-/// end: retried.
-pub fn classify_sms(error: &SmsError) -> HandOver {
-    let code = match error {
-        SmsError::Unauthorized => "unauthorized",
-        SmsError::Rejected { .. } => "rejected",
-        SmsError::RateLimited { .. } => "rate_limited",
-        SmsError::Unavailable { .. } => "unavailable",
-    };
-    if error.is_retryable() || matches!(error, SmsError::Unauthorized) {
-        HandOver::Retry { code: code.into(), after: error.retry_after() }
+/// An SMS the gateway did not take, or a call the voice gateway did not queue. Our key being
+/// refused is an operator problem that a fix can end: retried.
+fn classify_gateway(code: &str, worth_retrying: bool, retry_after: Option<Duration>) -> HandOver {
+    if worth_retrying {
+        HandOver::Retry { code: code.into(), after: retry_after }
     } else {
         HandOver::Failed { code: code.into(), dead_token: None }
     }
+}
+
+pub fn classify_sms(error: &SmsError) -> HandOver {
+    classify_gateway(error.outcome_code(), error.worth_retrying(), error.retry_after())
+}
+
+pub fn classify_voice(error: &VoiceError) -> HandOver {
+    classify_gateway(error.outcome_code(), error.worth_retrying(), error.retry_after())
 }
 
 /// An e-mail the server did not take.
@@ -240,6 +288,15 @@ mod tests {
             answer: None,
         });
         assert_eq!(outcome, HandOver::Failed { code: "PayloadTooLarge".into(), dead_token: None });
+    }
+
+    #[test]
+    fn a_reference_names_the_message() {
+        let message = AlertMessageId(uuid::Uuid::from_u128(7));
+        let participant = ParticipantId(uuid::Uuid::from_u128(9));
+        assert_eq!(message_of_reference(&reference(message, participant)), Some(message));
+        assert_eq!(message_of_reference("mm-1-2"), None);
+        assert_eq!(message_of_reference("not-a-uuid:x"), None);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The lanes: one message to one batch is delivered by one job per lane, and each lane has its
 //! own job slots (see `burgernet_workers`), its own window of hand-overs in flight, and its
 //! providers' rates. A batch's SMS, held to the gateway's rate, never delays its own pushes nor
-//! the next batch's.
+//! the next batch's; nor do its calls.
 //!
 //! A lane job streams its hand-overs: each waits for its provider's rate and pause, then for a
 //! place in the lane's window, and its outcome goes to the process's recorder as soon as it comes
@@ -29,12 +29,25 @@ use crate::vocabulary::alerts::{AlertStatus, Lane, MessageKind};
 
 /// The job that delivers `message` to `batch_no` in `lane`, ready to be inserted.
 pub fn lane_job(lane: Lane, message_id: AlertMessageId, batch_no: i32) -> NewJob<'static> {
+    lane_job_after(lane, message_id, batch_no, Duration::ZERO)
+}
+
+/// The same, to run `delay` from now: a lane run again for what is being retried in it (a call
+/// nobody answered).
+pub fn lane_job_after(
+    lane: Lane,
+    message_id: AlertMessageId,
+    batch_no: i32,
+    delay: Duration,
+) -> NewJob<'static> {
     let batch = LaneBatch { message_id, batch_no };
     match lane {
-        Lane::Push => DeliverPush(batch).new_job(Duration::ZERO),
-        Lane::Sms => DeliverSms(batch).new_job(Duration::ZERO),
-        Lane::Email => DeliverEmail(batch).new_job(Duration::ZERO),
-        Lane::FallbackSms => DeliverFallbackSms(batch).new_job(Duration::ZERO),
+        Lane::Push => DeliverPush(batch).new_job(delay),
+        Lane::Sms => DeliverSms(batch).new_job(delay),
+        Lane::Email => DeliverEmail(batch).new_job(delay),
+        Lane::FallbackSms => DeliverFallbackSms(batch).new_job(delay),
+        Lane::Voice => DeliverVoice(batch).new_job(delay),
+        Lane::FallbackVoice => DeliverFallbackVoice(batch).new_job(delay),
     }
 }
 
@@ -54,6 +67,9 @@ const LANE_JOB_ATTEMPTS: i32 = 1_000;
 
 macro_rules! lane_job {
     ($(#[$doc:meta])* $name:ident, $lane:expr, $job_type:literal) => {
+        lane_job!($(#[$doc])* $name, $lane, $job_type, LANE_JOB_ATTEMPTS);
+    };
+    ($(#[$doc:meta])* $name:ident, $lane:expr, $job_type:literal, $attempts:expr) => {
         $(#[$doc])*
         #[derive(Debug, Clone, Serialize, Deserialize)]
         #[serde(transparent)]
@@ -62,7 +78,7 @@ macro_rules! lane_job {
         impl BackgroundJob for $name {
             const JOB_TYPE: &'static str = $job_type;
             const PRIORITY: i16 = 90;
-            const MAX_ATTEMPTS: i32 = LANE_JOB_ATTEMPTS;
+            const MAX_ATTEMPTS: i32 = $attempts;
             type Context = DeliveryContext;
 
             async fn run(&self, ctx: Self::Context) -> Result<(), JobError> {
@@ -85,21 +101,25 @@ lane_job!(
     DeliverEmail, Lane::Email, "deliver_email"
 );
 
-/// Delivers the alert by SMS to the push lane's recipients of one batch whom push did not reach.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct DeliverFallbackSms(pub LaneBatch);
+lane_job!(
+    /// Delivers one message to one batch by a call (to those with no push to wait for, whose
+    /// phone channel is a call).
+    DeliverVoice, Lane::Voice, "deliver_voice"
+);
 
-impl BackgroundJob for DeliverFallbackSms {
-    const JOB_TYPE: &'static str = "deliver_fallback_sms";
-    const PRIORITY: i16 = 90;
-    const MAX_ATTEMPTS: i32 = 20;
-    type Context = DeliveryContext;
+/// Runs of a fallback lane's job: it follows a push lane that has ended, and only the alert.
+const FALLBACK_JOB_ATTEMPTS: i32 = 20;
 
-    async fn run(&self, ctx: Self::Context) -> Result<(), JobError> {
-        deliver(&ctx, Lane::FallbackSms, self.0).await
-    }
-}
+lane_job!(
+    /// Delivers the alert by SMS to the push lane's recipients of one batch whom push did not
+    /// reach.
+    DeliverFallbackSms, Lane::FallbackSms, "deliver_fallback_sms", FALLBACK_JOB_ATTEMPTS
+);
+lane_job!(
+    /// Calls the push lane's recipients of one batch whom push did not reach and whose phone
+    /// channel is a call.
+    DeliverFallbackVoice, Lane::FallbackVoice, "deliver_fallback_voice", FALLBACK_JOB_ATTEMPTS
+);
 
 /// Delivers one message to one batch in `lane`: one run of a lane job.
 pub(super) async fn deliver(ctx: &DeliveryContext, lane: Lane, job: LaneBatch) -> Result<(), JobError> {
@@ -164,29 +184,28 @@ fn follow_up_wait(message: &MessageRow, batch_cut_at: Option<chrono::DateTime<ch
 }
 
 /// What the push lane of an alert's batch leaves behind when it ends (in its final transaction):
-/// the fallback lane, when someone it was meant to reach needs an SMS now, and for urgent alerts
-/// the check for unacknowledged pushes.
+/// a fallback lane per phone channel, when someone it was meant to reach needs an SMS or a call
+/// now, and for urgent alerts the check for unacknowledged pushes.
 pub(super) async fn after_push_lane(
     conn: &mut AsyncPgConnection,
     batch: &Batch,
     made: &Made,
     settings: &DeliverySettings,
 ) -> diesel::QueryResult<()> {
-    if !batch.routing.sms {
-        return Ok(());
-    }
-    let needs_fallback = batch.contacts.iter().any(|contact| {
-        batch.after_push(contact)
-            && batch.all_routes(contact, made).iter().any(|route| route.lane(true) == Lane::FallbackSms)
-    });
-    if needs_fallback {
-        let lane =
-            NewLaneBatch { message_id: batch.message_id, batch_no: batch.batch_no, lane: Lane::FallbackSms };
+    for fallback in batch.routing.phone_channels().filter_map(Lane::fallback) {
+        let needed = batch.contacts.iter().any(|contact| {
+            batch.after_push(contact)
+                && batch.all_routes(contact, made).iter().any(|route| route.lane(true) == fallback)
+        });
+        if !needed {
+            continue;
+        }
+        let lane = NewLaneBatch { message_id: batch.message_id, batch_no: batch.batch_no, lane: fallback };
         if !recipients::insert_lane_batches(conn, batch.alert_id, &[lane]).await?.is_empty() {
-            jobs::insert_many(conn, &[lane_job(Lane::FallbackSms, batch.message_id, batch.batch_no)]).await?;
+            jobs::insert_many(conn, &[lane_job(fallback, batch.message_id, batch.batch_no)]).await?;
         }
     }
-    if batch.urgent {
+    if batch.urgent && batch.routing.sms {
         SmsFallbackCheck { message_id: batch.message_id, batch_no: batch.batch_no }
             .enqueue_after(conn, settings.sms_fallback_after)
             .await?;
@@ -206,5 +225,7 @@ mod tests {
         assert_eq!(DeliverSms::JOB_TYPE, format!("deliver_{}", Lane::Sms.as_str()));
         assert_eq!(DeliverEmail::JOB_TYPE, format!("deliver_{}", Lane::Email.as_str()));
         assert_eq!(DeliverFallbackSms::JOB_TYPE, format!("deliver_{}", Lane::FallbackSms.as_str()));
+        assert_eq!(DeliverVoice::JOB_TYPE, format!("deliver_{}", Lane::Voice.as_str()));
+        assert_eq!(DeliverFallbackVoice::JOB_TYPE, format!("deliver_{}", Lane::FallbackVoice.as_str()));
     }
 }

@@ -8,12 +8,13 @@
 //!    While the alert is active, [`recruitment`] adds waves of those who enter its area (a live
 //!    position, a time window that opens) and cuts them the same way.
 //! 2. [`lanes`]: one job per message, batch and lane ([`DeliverPush`], [`DeliverSms`],
-//!    [`DeliverEmail`], [`DeliverFallbackSms`]). Lanes have job slots, windows and rates of their
+//!    [`DeliverEmail`], [`DeliverVoice`], and after the push lane [`DeliverFallbackSms`] and
+//!    [`DeliverFallbackVoice`]). Lanes have job slots, windows and rates of their
 //!    own, so a slow or rate-limited channel never holds another: a batch's SMS never delays its
 //!    own pushes, nor the next batch's.
 //! 3. [`plan`]: which deliveries a recipient gets, and in which lane (pure rules).
-//! 4. [`fallback`]: the SMS after failed pushes (queued by the push lane when it ends) and the SMS
-//!    for an urgent push nobody acknowledged ([`SmsFallbackCheck`]).
+//! 4. [`fallback`]: the SMS or call after failed pushes (queued by the push lane when it ends) and
+//!    the SMS for an urgent push nobody acknowledged ([`SmsFallbackCheck`]).
 //! 5. [`hand_over`]: one message to one provider, and how its answer is classified.
 //! 6. [`throttle`]: each provider's rate, shared by every worker process, and the pauses
 //!    providers ask for.
@@ -44,7 +45,9 @@ use std::time::Duration;
 pub use self::context::DeliveryContext;
 pub use self::fallback::SmsFallbackCheck;
 pub use self::fan_out::FanOutWave;
-pub use self::lanes::{DeliverEmail, DeliverFallbackSms, DeliverPush, DeliverSms, LaneBatch};
+pub use self::lanes::{
+    DeliverEmail, DeliverFallbackSms, DeliverFallbackVoice, DeliverPush, DeliverSms, DeliverVoice, LaneBatch,
+};
 pub use self::recruitment::RecruitEntrants;
 use self::throttle::Rate;
 
@@ -66,11 +69,14 @@ pub struct DeliverySettings {
     pub sms_window: usize,
     /// E-mails at the mail server at once, per worker process.
     pub email_window: usize,
+    /// Calls being placed at the voice gateway at once, per worker process.
+    pub voice_window: usize,
     /// Rates per provider, shared by every worker process (none: as fast as the window allows).
     pub apns_rate: Option<Rate>,
     pub fcm_rate: Option<Rate>,
     pub sms_rate: Option<Rate>,
     pub email_rate: Option<Rate>,
+    pub voice_rate: Option<Rate>,
     /// Municipal messages' e-mail (newsletters), shared by every worker process, so they never
     /// crowd out alerts at the mail server.
     pub municipal_email_rate: Rate,
@@ -92,11 +98,14 @@ impl Default for DeliverySettings {
             push_window: 1_000,
             sms_window: 32,
             email_window: 8,
+            voice_window: 16,
             apns_rate: None,
             // Firebase's default project quota.
             fcm_rate: Some(Rate { per_second: 600_000.0 / 60.0 }),
             sms_rate: Some(Rate { per_second: 200.0 }),
             email_rate: Some(Rate { per_second: 20.0 }),
+            // Calls last a minute or more: a gateway takes a few new ones a second, not hundreds.
+            voice_rate: Some(Rate { per_second: 10.0 }),
             municipal_email_rate: Rate { per_second: 20.0 },
             cutters: 2,
             recruitment_check: Duration::from_secs(30),
@@ -108,6 +117,6 @@ impl DeliverySettings {
     /// The most hand-overs a worker process can have made without their outcomes being recorded:
     /// what may arrive twice when it dies (twice each lane's window, see the module docs).
     pub fn max_unrecorded_hand_overs(&self) -> usize {
-        2 * (self.push_window + self.sms_window + self.email_window)
+        2 * (self.push_window + self.sms_window + self.email_window + self.voice_window)
     }
 }

@@ -4,9 +4,11 @@
 //!
 //! The alert itself (per wave):
 //! - push to every device, when the alert uses push and the participant chose it;
-//! - SMS, when the alert uses SMS and the participant chose it, and either they get no push (no
-//!   device, or push not chosen: `no_push_device`) or every push to them failed for good
-//!   (`push_failed`). A non-urgent alert that reaches them by e-mail sends no SMS;
+//! - one phone route (an SMS or a call), when they have a phone number, and either they get no
+//!   push (no device, or push not chosen: `no_push_device`) or every push to them failed for good
+//!   (`push_failed`): the first of the alert's phone channels, in the alert's order, that the
+//!   participant chose (the order comes from the category's setting, see [`ChannelOrder`]). A
+//!   non-urgent alert that reaches them by e-mail makes no phone route;
 //! - e-mail, for non-urgent alerts, to a verified address, when both chose e-mail.
 //!
 //! Updates and the closing message go to everyone reached, by the channels that reached them.
@@ -14,16 +16,155 @@
 //! `SmsFallbackCheck` job, which runs after the wait.
 //!
 //! Each route belongs to one lane ([`Route::lane`]), and the lanes of a batch run apart: a lane
-//! job hands over only its own routes. The SMS rules split the recipients so that no two lanes
-//! can plan the same SMS: the SMS lane only for recipients no push was made to, the fallback
-//! lane only for those whose every push was made and failed.
+//! job hands over only its own routes. The phone rules split the recipients so that no two lanes
+//! can plan the same SMS or call: the SMS and voice lanes only for recipients no push was made
+//! to, the fallback lanes only for those whose every push was made and failed.
 
 use std::collections::HashMap;
 
+use crate::env::{ConfigError, Env};
 use crate::ids::{DeviceId, ParticipantId};
 
-use crate::vocabulary::Channel;
 use crate::vocabulary::alerts::{DeliveryState, Lane, Reason};
+use crate::vocabulary::{Category, Channel, InvalidInput, distinct};
+
+/// Where a category's alerts put the channels that reach a phone without the app: after push,
+/// an SMS only, or also a call, before or after the SMS. Set per category
+/// (`BURGERNET_CHANNEL_ORDER_<CATEGORY>`, e.g. `push,sms,voice`); an alert's `channels` are kept
+/// in this order, and a category whose order has no call refuses `voice`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChannelOrder {
+    /// `push,sms`: never a call.
+    PushSms,
+    /// `push,sms,voice`: a call for those whom neither push nor SMS can reach.
+    PushSmsVoice,
+    /// `push,voice,sms`: a call before an SMS.
+    PushVoiceSms,
+}
+
+impl ChannelOrder {
+    const SPELLINGS: [(Self, &'static str); 3] = [
+        (Self::PushSms, "push,sms"),
+        (Self::PushSmsVoice, "push,sms,voice"),
+        (Self::PushVoiceSms, "push,voice,sms"),
+    ];
+
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let spelled: String = raw.split(',').map(str::trim).collect::<Vec<_>>().join(",");
+        Self::SPELLINGS.iter().find(|(_, spelling)| *spelling == spelled).map(|(order, _)| *order).ok_or_else(
+            || {
+                "expected push,sms (no calls), push,sms,voice (a call after SMS) or push,voice,sms"
+                    .to_string()
+            },
+        )
+    }
+
+    pub fn as_str(self) -> &'static str {
+        Self::SPELLINGS.iter().find(|(order, _)| *order == self).map_or("", |(_, spelling)| spelling)
+    }
+
+    /// Whether alerts of the category may call.
+    pub fn calls(self) -> bool {
+        self != Self::PushSms
+    }
+
+    /// `channels` (without repeats) in this order: push, the phone channels as ordered, e-mail.
+    pub fn arrange(self, channels: &[Channel]) -> Vec<Channel> {
+        let rank = |channel: &Channel| match (channel, self) {
+            (Channel::Push, _) => 0,
+            (Channel::Voice, Self::PushVoiceSms) => 1,
+            (Channel::Sms, _) => 2,
+            (Channel::Voice, _) => 3,
+            (Channel::Email, _) => 4,
+        };
+        let mut arranged = channels.to_vec();
+        arranged.sort_by_key(rank);
+        arranged
+    }
+}
+
+/// The channel order of each category.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChannelOrders {
+    pub inform: ChannelOrder,
+    pub engage: ChannelOrder,
+    pub alarm: ChannelOrder,
+    pub search: ChannelOrder,
+}
+
+impl Default for ChannelOrders {
+    /// A call where a life may be at stake (a search, a disaster), after the SMS; never for news.
+    fn default() -> Self {
+        Self {
+            inform: ChannelOrder::PushSms,
+            engage: ChannelOrder::PushSms,
+            alarm: ChannelOrder::PushSmsVoice,
+            search: ChannelOrder::PushSmsVoice,
+        }
+    }
+}
+
+impl ChannelOrders {
+    pub fn of(&self, category: Category) -> ChannelOrder {
+        match category {
+            Category::Inform => self.inform,
+            Category::Engage => self.engage,
+            Category::Alarm => self.alarm,
+            Category::Search => self.search,
+        }
+    }
+
+    /// `BURGERNET_CHANNEL_ORDER_INFORM`, `_ENGAGE`, `_ALARM` and `_SEARCH`, each `push,sms`,
+    /// `push,sms,voice` or `push,voice,sms` (defaults: [`ChannelOrders::default`]).
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let defaults = Self::default();
+        let order = |variable, default| env.or(variable, default, ChannelOrder::parse);
+        Ok(Self {
+            inform: order("BURGERNET_CHANNEL_ORDER_INFORM", defaults.inform)?,
+            engage: order("BURGERNET_CHANNEL_ORDER_ENGAGE", defaults.engage)?,
+            alarm: order("BURGERNET_CHANNEL_ORDER_ALARM", defaults.alarm)?,
+            search: order("BURGERNET_CHANNEL_ORDER_SEARCH", defaults.search)?,
+        })
+    }
+
+    /// The channels a dispatcher asked for, checked and in the category's order (as the alert
+    /// keeps them): at least one, `voice` only where the category calls, and not e-mail alone
+    /// for an urgent alert.
+    pub fn alert_channels(
+        &self,
+        category: Category,
+        urgent: bool,
+        requested: &[Channel],
+    ) -> Result<Vec<Channel>, InvalidInput> {
+        let order = self.of(category);
+        let channels = order.arrange(&distinct(requested));
+        if channels.is_empty() {
+            return Err(InvalidInput::new("invalid_channels", "Name at least one channel."));
+        }
+        if channels.contains(&Channel::Voice) && !order.calls() {
+            return Err(InvalidInput::new(
+                "invalid_channels",
+                format!(
+                    "{} alerts do not call (their channel order is {}); leave out voice.",
+                    category.as_str(),
+                    order.as_str()
+                ),
+            ));
+        }
+        if urgent && channels == [Channel::Email] {
+            return Err(InvalidInput::new(
+                "invalid_channels",
+                "Urgent alerts are not sent by e-mail; add push, SMS or a call.",
+            ));
+        }
+        Ok(channels)
+    }
+
+    /// Whether any category calls: then a voice gateway must be configured.
+    pub fn any_calls(&self) -> bool {
+        [self.inform, self.engage, self.alarm, self.search].iter().any(|order| order.calls())
+    }
+}
 
 /// The channels an alert is actually sent on: e-mail only when it is not urgent.
 pub fn effective_channels(urgent: bool, channels: &[Channel]) -> Vec<Channel> {
@@ -60,14 +201,24 @@ pub enum Route {
     Push(DeviceTarget),
     Sms(Reason),
     Email,
+    Voice(Reason),
 }
 
 impl Route {
+    /// The route of a phone channel (SMS or call).
+    fn phone(channel: Channel, reason: Reason) -> Self {
+        match channel {
+            Channel::Voice => Self::Voice(reason),
+            _ => Self::Sms(reason),
+        }
+    }
+
     pub fn channel(&self) -> Channel {
         match self {
             Self::Push(_) => Channel::Push,
             Self::Sms(_) => Channel::Sms,
             Self::Email => Channel::Email,
+            Self::Voice(_) => Channel::Voice,
         }
     }
 
@@ -80,15 +231,15 @@ impl Route {
 
     pub fn reason(&self) -> Reason {
         match self {
-            Self::Sms(reason) => *reason,
+            Self::Sms(reason) | Self::Voice(reason) => *reason,
             _ => Reason::Primary,
         }
     }
 
-    /// The lane that hands it over to a recipient. An SMS to someone the push lane was meant to
-    /// reach (`push_expected`) waits for that lane to end, in the fallback lane: after their pushes
-    /// failed, or when their device went before it was tried. Everyone else's SMS goes by the SMS
-    /// lane at once. So no two lanes ever plan the same SMS.
+    /// The lane that hands it over to a recipient. An SMS or call to someone the push lane was
+    /// meant to reach (`push_expected`) waits for that lane to end, in a fallback lane: after their
+    /// pushes failed, or when their device went before it was tried. Everyone else's goes by the
+    /// SMS or voice lane at once. So no two lanes ever plan the same SMS or call.
     pub fn lane(&self, push_expected: bool) -> Lane {
         match self {
             Self::Push(_) => Lane::Push,
@@ -96,6 +247,9 @@ impl Route {
             Self::Sms(_) if push_expected => Lane::FallbackSms,
             Self::Sms(_) => Lane::Sms,
             Self::Email => Lane::Email,
+            Self::Voice(Reason::PushFailed) => Lane::FallbackVoice,
+            Self::Voice(_) if push_expected => Lane::FallbackVoice,
+            Self::Voice(_) => Lane::Voice,
         }
     }
 }
@@ -110,16 +264,39 @@ pub struct AlertRouting {
     pub push: bool,
     pub sms: bool,
     pub email: bool,
+    pub voice: bool,
+    /// A call comes before an SMS (the alert's channels list `voice` before `sms`).
+    pub voice_first: bool,
 }
 
 impl AlertRouting {
+    /// From the alert's channels, in the alert's order (see [`ChannelOrder::arrange`]).
     pub fn new(urgent: bool, channels: &[Channel]) -> Self {
+        let at = |channel| channels.iter().position(|c| *c == channel);
         Self {
             urgent,
             push: channels.contains(&Channel::Push),
             sms: channels.contains(&Channel::Sms),
             email: !urgent && channels.contains(&Channel::Email),
+            voice: channels.contains(&Channel::Voice),
+            voice_first: matches!((at(Channel::Voice), at(Channel::Sms)), (Some(voice), Some(sms)) if voice < sms),
         }
+    }
+
+    /// The phone channels the alert uses, in the order it tries them.
+    pub fn phone_channels(self) -> impl Iterator<Item = Channel> {
+        let order =
+            if self.voice_first { [Channel::Voice, Channel::Sms] } else { [Channel::Sms, Channel::Voice] };
+        order.into_iter().filter(move |channel| match channel {
+            Channel::Sms => self.sms,
+            _ => self.voice,
+        })
+    }
+
+    /// The phone channel that reaches a recipient who can be reached on `reachable`: the first
+    /// of the alert's the recipient chose.
+    pub fn phone_channel(self, reachable: impl Fn(Channel) -> bool) -> Option<Channel> {
+        self.phone_channels().find(|channel| reachable(*channel))
     }
 }
 
@@ -157,7 +334,8 @@ pub fn alert_routes(routing: AlertRouting, recipient: &Recipient, made: &Made) -
     let push_devices: &[DeviceTarget] =
         if routing.push && wants(Channel::Push) { &recipient.devices } else { &[] };
     routes.extend(push_devices.iter().cloned().map(Route::Push));
-    if routing.sms && wants(Channel::Sms) && recipient.has_phone {
+    let phone = routing.phone_channel(wants).filter(|_| recipient.has_phone);
+    if let Some(phone) = phone {
         // Also covers devices removed meanwhile: their failed pushes still count.
         let push_states: Vec<DeliveryState> = made
             .iter()
@@ -166,7 +344,7 @@ pub fn alert_routes(routing: AlertRouting, recipient: &Recipient, made: &Made) -
             .collect();
         if push_devices.is_empty() && push_states.is_empty() {
             if !gets_email {
-                routes.push(Route::Sms(Reason::NoPushDevice));
+                routes.push(Route::phone(phone, Reason::NoPushDevice));
             }
         } else {
             let all_failed = push_devices.iter().all(|device| {
@@ -174,7 +352,7 @@ pub fn alert_routes(routing: AlertRouting, recipient: &Recipient, made: &Made) -
             }) && !push_states.is_empty()
                 && push_states.iter().all(|state| *state == DeliveryState::Failed);
             if all_failed {
-                routes.push(Route::Sms(Reason::PushFailed));
+                routes.push(Route::phone(phone, Reason::PushFailed));
             }
         }
     }
@@ -191,26 +369,38 @@ pub fn push_expected(routing: AlertRouting, reach_channels: &[Channel]) -> bool 
 }
 
 /// The lanes a new recipient of the alert may need, from what the selection knows of them: push
-/// when both sides have it; SMS when they have SMS and get neither push nor e-mail; e-mail when
-/// both sides have it. The fallback lane is queued by the push lane when it ends. Which routes
-/// each lane hands over is [`alert_routes`]'s to say; this only says which lanes a batch gets.
+/// when both sides have it; their phone channel (SMS or call, see [`AlertRouting::phone_channel`])
+/// when they get neither push nor e-mail; e-mail when both sides have it. The fallback lanes are
+/// queued by the push lane when it ends. Which routes each lane hands over is [`alert_routes`]'s
+/// to say; this only says which lanes a batch gets.
 pub fn lanes_for_reach(routing: AlertRouting, reach_channels: &[Channel]) -> Vec<Lane> {
     let push = push_expected(routing, reach_channels);
     let email = routing.email && reach_channels.contains(&Channel::Email);
-    let sms = routing.sms && reach_channels.contains(&Channel::Sms) && !push && !email;
-    [(push, Lane::Push), (sms, Lane::Sms), (email, Lane::Email)]
-        .into_iter()
-        .filter_map(|(needed, lane)| needed.then_some(lane))
-        .collect()
+    let phone =
+        routing.phone_channel(|channel| reach_channels.contains(&channel)).filter(|_| !push && !email);
+    [
+        (push, Lane::Push),
+        (phone == Some(Channel::Sms), Lane::Sms),
+        (email, Lane::Email),
+        (phone == Some(Channel::Voice), Lane::Voice),
+    ]
+    .into_iter()
+    .filter_map(|(needed, lane)| needed.then_some(lane))
+    .collect()
 }
 
 /// The lanes a follow-up (an update, the closing message) takes for every batch: one per channel
 /// the alert uses, as any of them may have reached someone in the batch.
 pub fn follow_up_lanes(routing: AlertRouting) -> Vec<Lane> {
-    [(routing.push, Lane::Push), (routing.sms, Lane::Sms), (routing.email, Lane::Email)]
-        .into_iter()
-        .filter_map(|(used, lane)| used.then_some(lane))
-        .collect()
+    [
+        (routing.push, Lane::Push),
+        (routing.sms, Lane::Sms),
+        (routing.email, Lane::Email),
+        (routing.voice, Lane::Voice),
+    ]
+    .into_iter()
+    .filter_map(|(used, lane)| used.then_some(lane))
+    .collect()
 }
 
 /// The deliveries of an update or the closing message that `recipient` still needs: by each
@@ -228,6 +418,9 @@ pub fn follow_up_routes(recipient: &Recipient, reached: &[Channel], made: &Made)
     }
     if reached.contains(&Channel::Email) && recipient.has_verified_email {
         routes.push(Route::Email);
+    }
+    if reached.contains(&Channel::Voice) && recipient.has_phone {
+        routes.push(Route::Voice(Reason::Primary));
     }
     still_needed(made, recipient.participant_id, routes)
 }
@@ -261,7 +454,8 @@ mod tests {
     }
 
     const ALL: [Channel; 3] = [Channel::Push, Channel::Sms, Channel::Email];
-    const URGENT: AlertRouting = AlertRouting { urgent: true, push: true, sms: true, email: false };
+    const URGENT: AlertRouting =
+        AlertRouting { urgent: true, push: true, sms: true, email: false, voice: false, voice_first: false };
 
     #[test]
     fn push_to_every_device_and_no_sms_while_push_works() {
@@ -369,6 +563,65 @@ mod tests {
     }
 
     #[test]
+    fn the_channel_order_of_a_category_is_spelled_out_and_decides_sms_or_call() {
+        assert_eq!(ChannelOrder::parse("push, sms ,voice"), Ok(ChannelOrder::PushSmsVoice));
+        assert_eq!(ChannelOrder::parse("push,voice,sms").map(ChannelOrder::as_str), Ok("push,voice,sms"));
+        for wrong in ["sms,push", "push", "push,voice", "push,sms,voice,email", ""] {
+            assert!(ChannelOrder::parse(wrong).is_err(), "{wrong}");
+        }
+        let chosen = [Channel::Email, Channel::Voice, Channel::Sms, Channel::Push];
+        assert_eq!(
+            ChannelOrder::PushVoiceSms.arrange(&chosen),
+            [Channel::Push, Channel::Voice, Channel::Sms, Channel::Email]
+        );
+        let after_sms = ChannelOrder::PushSmsVoice.arrange(&chosen);
+        assert_eq!(after_sms, [Channel::Push, Channel::Sms, Channel::Voice, Channel::Email]);
+        assert!(!ChannelOrder::PushSms.calls() && ChannelOrders::default().any_calls());
+        assert_eq!(ChannelOrders::default().of(Category::Inform), ChannelOrder::PushSms);
+
+        // Push, then SMS, then a call: SMS for whoever chose it, a call for who chose only that.
+        let sms_first = AlertRouting::new(true, &after_sms);
+        let both =
+            Recipient { has_verified_email: false, ..recipient(&[Channel::Sms, Channel::Voice], vec![]) };
+        assert_eq!(alert_routes(sms_first, &both, &Made::new()), [Route::Sms(Reason::NoPushDevice)]);
+        let caller = recipient(&[Channel::Voice], vec![]);
+        assert_eq!(alert_routes(sms_first, &caller, &Made::new()), [Route::Voice(Reason::NoPushDevice)]);
+        assert_eq!(lanes_for_reach(sms_first, &[Channel::Voice]), [Lane::Voice]);
+        assert_eq!(lanes_for_reach(sms_first, &[Channel::Sms, Channel::Voice]), [Lane::Sms]);
+        // A call first: who chose both is called.
+        let voice_first = AlertRouting::new(true, &ChannelOrder::PushVoiceSms.arrange(&chosen));
+        assert_eq!(alert_routes(voice_first, &both, &Made::new()), [Route::Voice(Reason::NoPushDevice)]);
+        assert_eq!(lanes_for_reach(voice_first, &[Channel::Sms, Channel::Voice]), [Lane::Voice]);
+        // An alert without calls never calls, even who chose only calls.
+        let no_calls = AlertRouting::new(true, &[Channel::Push, Channel::Sms]);
+        assert!(alert_routes(no_calls, &caller, &Made::new()).is_empty());
+        assert!(lanes_for_reach(no_calls, &[Channel::Voice]).is_empty());
+        // No number, no call.
+        let numberless = Recipient { has_phone: false, ..caller.clone() };
+        assert!(alert_routes(sms_first, &numberless, &Made::new()).is_empty());
+    }
+
+    #[test]
+    fn a_call_follows_failed_pushes_in_its_own_fallback_lane_and_follow_ups_call_who_was_called() {
+        let routing = AlertRouting::new(true, &[Channel::Push, Channel::Sms, Channel::Voice]);
+        let r = recipient(&[Channel::Push, Channel::Voice], vec![device(1)]);
+        assert_eq!(alert_routes(routing, &r, &Made::new()), [Route::Push(device(1))]);
+        let mut made = Made::new();
+        made.insert((r.participant_id, Channel::Push, Some(device(1).id)), (DeliveryState::Failed, 1));
+        assert_eq!(alert_routes(routing, &r, &made), [Route::Voice(Reason::PushFailed)]);
+        assert_eq!(Route::Voice(Reason::PushFailed).lane(true), Lane::FallbackVoice);
+        assert_eq!(Route::Voice(Reason::NoPushDevice).lane(true), Lane::FallbackVoice);
+        assert_eq!(Route::Voice(Reason::NoPushDevice).lane(false), Lane::Voice);
+        // A call nobody answered is tried again (the status made it `retrying`); an answered one not.
+        made.insert((r.participant_id, Channel::Voice, None), (DeliveryState::Retrying, 1));
+        assert_eq!(alert_routes(routing, &r, &made), [Route::Voice(Reason::PushFailed)]);
+        made.insert((r.participant_id, Channel::Voice, None), (DeliveryState::Delivered, 2));
+        assert!(alert_routes(routing, &r, &made).is_empty());
+        assert_eq!(follow_up_routes(&r, &[Channel::Voice], &Made::new()), [Route::Voice(Reason::Primary)]);
+        assert_eq!(follow_up_lanes(routing), [Lane::Push, Lane::Sms, Lane::Voice]);
+    }
+
+    #[test]
     fn whatever_the_recipient_the_alert_routes_fall_in_the_lanes_their_batch_gets() {
         // The lanes a batch is given must cover every route `alert_routes` plans for its
         // recipients before any push was made (the fallback lane comes after the push lane).
@@ -383,16 +636,31 @@ mod tests {
             if r.channels.contains(&Channel::Email) && r.has_verified_email {
                 reach.push(Channel::Email);
             }
+            if r.channels.contains(&Channel::Voice) && r.has_phone {
+                reach.push(Channel::Voice);
+            }
             reach
         };
-        let choices: [&[Channel]; 5] = [
+        let choices: [&[Channel]; 8] = [
             &ALL,
             &[Channel::Push, Channel::Sms],
             &[Channel::Sms],
             &[Channel::Push],
             &[Channel::Email, Channel::Sms],
+            &[Channel::Voice],
+            &[Channel::Push, Channel::Voice],
+            &[Channel::Sms, Channel::Voice, Channel::Email],
         ];
-        for routing in [URGENT, AlertRouting::new(false, &ALL), AlertRouting::new(true, &[Channel::Sms])] {
+        let every = [Channel::Push, Channel::Sms, Channel::Voice, Channel::Email];
+        let routings = [
+            URGENT,
+            AlertRouting::new(false, &ALL),
+            AlertRouting::new(true, &[Channel::Sms]),
+            AlertRouting::new(true, &ChannelOrder::PushSmsVoice.arrange(&every)),
+            AlertRouting::new(false, &ChannelOrder::PushVoiceSms.arrange(&every)),
+            AlertRouting::new(true, &[Channel::Voice]),
+        ];
+        for routing in routings {
             for channels in choices {
                 for devices in [vec![], vec![device(1)]] {
                     for has_verified_email in [false, true] {

@@ -1,10 +1,11 @@
 //! A message as each medium carries it, in the recipient's language: a push (title and text), an
-//! SMS (built for the medium: at most three segments, the call-back line always kept), an e-mail.
+//! SMS (built for the medium: at most three segments, the call-back line always kept), an e-mail,
+//! a call's script.
 //! An exercise or test says so in every one: `OEFENING` after the sender's name, and a first line
 //! saying it is not a real alert.
 
 use crate::alerts::content::{AlertTexts, MessageTexts};
-use crate::providers::sms_text;
+use crate::providers::{sms_text, voice_script};
 use crate::vocabulary::Language;
 use crate::vocabulary::alerts::{AlertPurpose, MessageKind};
 
@@ -18,6 +19,8 @@ pub struct Rendered {
     pub sms: String,
     pub email_subject: String,
     pub email_body: String,
+    /// What a call reads aloud: the call script, with the call-back number digit by digit.
+    pub voice: String,
 }
 
 struct Words {
@@ -88,6 +91,15 @@ pub fn render(
         (Some(line), MessageKind::Alert | MessageKind::Update) => format!(" {line}"),
         _ => String::new(),
     };
+    // A call says the exercise before anything else: who picks up mid-sentence hears it twice.
+    let spoken = match exercise_marker(purpose, language) {
+        Some((marker, notice)) => format!("{marker}. {notice} {title}. {body}"),
+        None => format!("{title}. {body}"),
+    };
+    let spoken_call_back = match kind {
+        MessageKind::Alert | MessageKind::Update => call_back_number.unwrap_or_default(),
+        MessageKind::Closing => "",
+    };
     let (sender, body) = match exercise_marker(purpose, language) {
         Some((marker, notice)) => (format!("Burgernet {marker}"), format!("{notice}\n{body}")),
         None => ("Burgernet".to_string(), body),
@@ -99,6 +111,7 @@ pub fn render(
         sms: sms_text::fit_with_tail(&sms_head, &sms_tail, MAX_SMS_SEGMENTS).body,
         email_subject: format!("{sender}: {title}"),
         email_body: with_call(&body),
+        voice: voice_script::call_script(language, &spoken, spoken_call_back),
     }
 }
 
@@ -184,10 +197,52 @@ mod tests {
             let en = render(kind, AlertPurpose::Exercise, &alert(), message, Some("112"), Language::English);
             assert!(en.push_title.starts_with("Burgernet EXERCISE (OEFENING): "), "{}", en.push_title);
             assert!(en.sms.contains("This is an exercise, not a real alert."), "{}", en.sms);
+            assert!(
+                nl.voice.starts_with(
+                    "Dit is een oproep van Burgernet. OEFENING. Dit is een oefening, geen echte melding."
+                ),
+                "{}",
+                nl.voice
+            );
+            assert!(en.voice.contains("EXERCISE (OEFENING). This is an exercise"), "{}", en.voice);
         }
         let test = render(MessageKind::Alert, AlertPurpose::Test, &alert(), None, None, Language::Dutch);
         assert_eq!(test.push_title, "Burgernet OEFENING (TEST): Vermist: jongen van 8");
         assert!(test.push_body.starts_with("Dit is een test, geen echte melding.\n"), "{}", test.push_body);
+    }
+
+    #[test]
+    fn a_call_reads_the_alert_and_the_call_back_number_digit_by_digit_twice() {
+        let nl = render(
+            MessageKind::Alert,
+            AlertPurpose::Actual,
+            &alert(),
+            None,
+            Some("0900-8844"),
+            Language::Dutch,
+        );
+        assert_eq!(
+            nl.voice,
+            "Dit is een oproep van Burgernet. Vermist: jongen van 8. Rode jas, blauwe pet. Benader hem \
+             rustig. Heeft u iets gezien? Bel dan 0, 9, 0, 0, 8, 8, 4, 4. Ik herhaal. Vermist: jongen \
+             van 8. Rode jas, blauwe pet. Benader hem rustig. Heeft u iets gezien? Bel dan 0, 9, 0, 0, \
+             8, 8, 4, 4. Einde van het bericht."
+        );
+        let closing = MessageTexts { nl: MessageText { message: "Hij is gevonden.".into() }, en: None };
+        let ended = render(
+            MessageKind::Closing,
+            AlertPurpose::Actual,
+            &alert(),
+            Some(&closing),
+            Some("112"),
+            Language::English,
+        );
+        assert!(
+            ended.voice.starts_with("This is a call from Burgernet. Ended: Missing: boy aged 8."),
+            "{}",
+            ended.voice
+        );
+        assert!(!ended.voice.contains("Call"), "a closing message asks for no calls: {}", ended.voice);
     }
 
     #[test]

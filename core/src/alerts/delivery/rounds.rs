@@ -93,15 +93,15 @@ impl Batch {
         // the fallback after it those the selection found reachable by push, the SMS lane the
         // others. Only the lanes that may push need their devices.
         let push_expected = match (kind, lane) {
-            (MessageKind::Alert, Lane::Push | Lane::FallbackSms) => Some(true),
-            (MessageKind::Alert, Lane::Sms) => Some(false),
+            (MessageKind::Alert, Lane::Push | Lane::FallbackSms | Lane::FallbackVoice) => Some(true),
+            (MessageKind::Alert, Lane::Sms | Lane::Voice) => Some(false),
             _ => None,
         };
         let rows =
             queries::batch_contacts(conn, alert_id, batch_no, push_expected, message.to_answers.as_deref())
                 .await?;
         let mut devices: HashMap<ParticipantId, Vec<DeviceTarget>> = HashMap::new();
-        if matches!(lane, Lane::Push | Lane::FallbackSms) {
+        if matches!(lane, Lane::Push | Lane::FallbackSms | Lane::FallbackVoice) {
             let ids: Vec<ParticipantId> = rows.iter().map(|c| c.participant_id).collect();
             for device in queries::devices_of(conn, &ids).await? {
                 devices.entry(device.participant_id).or_default().push(DeviceTarget {
@@ -218,7 +218,7 @@ impl Batch {
         }
     }
 
-    /// Whether an SMS of this message to `contact` waits for their push lane (see
+    /// Whether an SMS or call of this message to `contact` waits for their push lane (see
     /// [`Route::lane`]): only the alert's, and only for the push lane's recipients.
     pub(super) fn after_push(&self, contact: &Contact) -> bool {
         self.kind == MessageKind::Alert && contact.recipient.push_expected
@@ -406,10 +406,19 @@ async fn hand_over_one(
     let outcome = match route {
         Route::Push(device) => Box::pin(hand_over::push(ctx, &message, device, expires_at)).await,
         Route::Sms(_) => {
-            let reference = format!("{}:{}", batch.message_id, contact.recipient.participant_id);
+            let reference = hand_over::reference(batch.message_id, contact.recipient.participant_id);
             Box::pin(hand_over::sms(ctx, contact.phone.as_ref(), &message.rendered.sms, &reference)).await
         }
         Route::Email => Box::pin(hand_over::email(ctx, contact.email.as_ref(), message.rendered)).await,
+        Route::Voice(_) => {
+            let call = hand_over::Call {
+                phone: contact.phone.as_ref(),
+                language: contact.language,
+                script: &message.rendered.voice,
+                reference: &hand_over::reference(batch.message_id, contact.recipient.participant_id),
+            };
+            Box::pin(hand_over::voice(ctx, call)).await
+        }
     };
     Ok((outcome, place))
 }
