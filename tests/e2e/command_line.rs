@@ -105,26 +105,24 @@ fn a_missing_or_malformed_setting_stops_start_up_and_names_the_variable() {
         assert!(!stderr.contains(api_key), "{stderr}");
     }
 
-    // Alerts go out by push: work also refuses to start without APNs and FCM.
-    let (ok, _, stderr) = run(burgernet()
-        .arg("work")
-        .env("DATABASE_URL", "postgres://localhost/x")
-        .env("BURGERNET_PUBLIC_URL", "https://api.burgernet.test")
-        .env("BURGERNET_SMS_GATEWAY_URL", "https://sms.example.test")
-        .env("BURGERNET_SMS_GATEWAY_API_KEY", api_key)
-        .env("BURGERNET_SMS_WEBHOOK_SECRET", "a-webhook-secret-that-is-long-enough-0123")
-        .env("BURGERNET_SMTP_URL", "smtp://127.0.0.1:9"));
+    // With SMS and e-mail, work still needs the voice gateway (search and alarm alerts call by
+    // default) unless no category calls, and APNs and FCM: alerts go out by push.
+    let with_sms_and_email = || {
+        let mut command = burgernet();
+        command
+            .arg("work")
+            .env("DATABASE_URL", "postgres://localhost/x")
+            .env("BURGERNET_PUBLIC_URL", "https://api.burgernet.test")
+            .env("BURGERNET_SMS_GATEWAY_URL", "https://sms.example.test")
+            .env("BURGERNET_SMS_GATEWAY_API_KEY", api_key)
+            .env("BURGERNET_SMS_WEBHOOK_SECRET", "a-webhook-secret-that-is-long-enough-0123")
+            .env("BURGERNET_SMTP_URL", "smtp://127.0.0.1:9");
+        command
+    };
+    let (ok, _, stderr) = run(&mut with_sms_and_email());
     assert!(!ok);
-    // Search and alarm alerts call by default: without a voice gateway neither starts.
     assert!(stderr.contains("BURGERNET_VOICE_GATEWAY_URL"), "{stderr}");
-    let (ok, _, stderr) = run(burgernet()
-        .arg("work")
-        .env("DATABASE_URL", "postgres://localhost/x")
-        .env("BURGERNET_PUBLIC_URL", "https://api.burgernet.test")
-        .env("BURGERNET_SMS_GATEWAY_URL", "https://sms.example.test")
-        .env("BURGERNET_SMS_GATEWAY_API_KEY", api_key)
-        .env("BURGERNET_SMS_WEBHOOK_SECRET", "a-webhook-secret-that-is-long-enough-0123")
-        .env("BURGERNET_SMTP_URL", "smtp://127.0.0.1:9")
+    let (ok, _, stderr) = run(with_sms_and_email()
         .env("BURGERNET_CHANNEL_ORDER_SEARCH", "push,sms")
         .env("BURGERNET_CHANNEL_ORDER_ALARM", "push,sms"));
     assert!(!ok);

@@ -215,6 +215,30 @@ async fn a_call_nobody_answers_is_placed_once_more_and_a_dead_number_quarantines
 }
 
 #[tokio::test]
+async fn an_alert_closed_before_the_second_call_places_none_and_calls_nobody_it_did_not_reach() {
+    let app = app().await;
+    let dispatcher = app.dispatcher_token("rotterdam");
+    phone_only(&app, CALLER, vec!["voice"]).await;
+    app.voice.set_outcome(CALLER, CallOutcomeFake::Busy);
+    let id = app.send_new_alert(&dispatcher, calling_alert()).await;
+    app.wait_for_counters(&dispatcher, &id, |c| c["voice"]["retrying"] == 1).await;
+
+    let closing = json!({"outcome": "no_result", "texts": {"nl": {"message": "De actie is gestopt."}}});
+    app.expect_ok(Method::POST, &format!("/v1/alerts/{id}/close"), &dispatcher, closing).await;
+    call_again_now(&app).await;
+    let counters = app.wait_for_counters(&dispatcher, &id, |c| c["voice"]["failed"] == 1).await;
+    assert_eq!(counters["voice"]["retrying"], 0, "{counters}");
+    assert_eq!(counters["batches_pending"], 0, "{counters}");
+    let failed = app
+        .database_count("SELECT count(*) AS count FROM deliveries WHERE channel = 'voice' AND error_code = 'alert_closed'")
+        .await;
+    assert_eq!(failed, 1);
+    // The busy line was never reached: no second call, and no call for the closing message.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(calls_to(&app, CALLER).len(), 1);
+}
+
+#[tokio::test]
 async fn where_the_order_puts_a_call_first_it_comes_before_an_sms_and_after_a_failed_push() {
     let orders = ChannelOrders { search: ChannelOrder::PushVoiceSms, ..ChannelOrders::default() };
     let app = app_with(orders).await;

@@ -10,7 +10,7 @@ use diesel::sql_types::{
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use super::schema::{alert_recipients, delivery_batches, devices};
+use super::schema::{alert_recipients, deliveries, delivery_batches, devices};
 use crate::ids::{AlertId, AlertMessageId, DeviceId, ParticipantId};
 use crate::vocabulary::alerts::{AlertAnswer, DeliveryState, Lane, Reason};
 use crate::vocabulary::devices::{ApnsEnvironment, Platform};
@@ -72,13 +72,28 @@ pub async fn end_lane_run(conn: &mut AsyncPgConnection, key: LaneKey, finished: 
     }
 }
 
-/// Ends a lane that has nothing to send (its alert was closed before it ran).
+/// Ends a lane that has nothing to send (its alert was closed before it ran), and fails what it
+/// was to try again on its channel (a call nobody answered): `alert_closed`.
 pub async fn finish_lane_unsent(conn: &mut AsyncPgConnection, key: LaneKey) -> QueryResult<()> {
     diesel::update(delivery_batches::table.find((key.message.0, key.batch_no, key.lane)))
         .set(delivery_batches::finished_at.eq(diesel::dsl::now))
         .execute(conn)
-        .await
-        .map(drop)
+        .await?;
+    diesel::update(
+        deliveries::table
+            .filter(deliveries::message_id.eq(key.message.0))
+            .filter(deliveries::batch_no.eq(key.batch_no))
+            .filter(deliveries::channel.eq(key.lane.channel()))
+            .filter(deliveries::state.eq(DeliveryState::Retrying)),
+    )
+    .set((
+        deliveries::state.eq(DeliveryState::Failed),
+        deliveries::error_code.eq("alert_closed"),
+        deliveries::failed_at.eq(diesel::dsl::now),
+    ))
+    .execute(conn)
+    .await
+    .map(drop)
 }
 
 /// A recipient of a batch with the means to reach them, read when the batch is delivered (so a

@@ -139,7 +139,8 @@ pub(super) async fn deliver(ctx: &DeliveryContext, lane: Lane, job: LaneBatch) -
             }
         }
         if kind == MessageKind::Alert && alert.status == AlertStatus::Closed {
-            // Closed before this batch was alerted here: no alert, and so no closing either.
+            // Closed before this batch was alerted here: no alert, and so no closing either; a
+            // call to be placed again is not.
             queries::finish_lane_unsent(conn, key).await?;
             return Ok(());
         }
