@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use burgernet_core::alerts::area::AreaLimits;
+use burgernet_core::alerts::cap::CapSender;
 use burgernet_core::alerts::delivery::plan::ChannelOrders;
 use burgernet_core::alerts::tips::TipSettings;
 use burgernet_core::auth::participant::ParticipantTokens;
@@ -66,6 +67,8 @@ pub struct AppState {
     pub voice_webhook_secrets: Vec<Secret<String>>,
     /// Where each category's alerts put SMS and calls (`BURGERNET_CHANNEL_ORDER_<CATEGORY>`).
     pub channel_orders: ChannelOrders,
+    /// Who we are in CAP messages (`BURGERNET_CAP_SENDER`).
+    pub cap_sender: CapSender,
     /// What the mail provider's bounce reports may be signed with (none without an SMTP server or
     /// `BURGERNET_EMAIL_WEBHOOK_SECRET`: every report is refused).
     pub email_webhook_secrets: Vec<Secret<String>>,
@@ -155,6 +158,7 @@ impl AppState {
                 .map(VoiceGatewayConfig::webhook_secrets)
                 .unwrap_or_default(),
             channel_orders: config.messaging.channel_orders,
+            cap_sender: config.cap_sender.clone(),
             email_webhook_secrets: config
                 .messaging
                 .smtp

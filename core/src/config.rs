@@ -66,6 +66,8 @@ pub struct ApiConfig {
     /// Which channels each kind of municipal message may use
     /// (`BURGERNET_MUNICIPAL_MESSAGE_CHANNELS`).
     pub municipal_message_channels: crate::messages::AllowedChannels,
+    /// Who we are in CAP messages (`BURGERNET_CAP_SENDER`, default `burgernet.nl`).
+    pub cap_sender: crate::alerts::cap::CapSender,
 }
 
 impl ApiConfig {
@@ -98,6 +100,11 @@ impl ApiConfig {
                 "BURGERNET_MUNICIPAL_MESSAGE_CHANNELS",
                 crate::messages::AllowedChannels::default(),
                 crate::messages::AllowedChannels::parse,
+            )?,
+            cap_sender: env.or(
+                "BURGERNET_CAP_SENDER",
+                crate::alerts::cap::CapSender::default(),
+                crate::alerts::cap::CapSender::parse,
             )?,
         })
     }

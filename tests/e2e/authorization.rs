@@ -612,6 +612,8 @@ async fn every_alert_endpoint_answers_each_caller_as_the_matrix_says() {
     app.wait_until_delivered(&tokens.dispatcher, &active).await;
     let draft = app.create_alert(&tokens.dispatcher, alert_body(circle(ROTTERDAM, 1_000.0))).await;
     let draft = draft["id"].as_str().unwrap().to_string();
+    let sent = app.get_json(&format!("/v1/alerts/{active}"), &tokens.dispatcher).await;
+    let first_message = sent["messages"][0]["id"].as_str().unwrap().to_string();
 
     let tip = app
         .post_json_as(
@@ -645,6 +647,10 @@ async fn every_alert_endpoint_answers_each_caller_as_the_matrix_says() {
             [NO_TOKEN, STAFF_ONLY, Allowed(201), other_region, ROLE_REQUIRED, ROLE_REQUIRED, ROLE_REQUIRED]),
         row(M::GET, "/v1/alerts/{alert_id}", &[&active], None, the_regions_dispatchers_and_admins(200)),
         row(M::GET, "/v1/alerts/{alert_id}/reach", &[&active], None, the_regions_dispatchers_and_admins(200)),
+        // CAP 1.2: whoever sees the alert.
+        row(M::GET, "/v1/alerts/{alert_id}/cap", &[&active], None, the_regions_dispatchers_and_admins(200)),
+        row(M::GET, "/v1/alerts/{alert_id}/messages/{message_id}/cap", &[&active, &first_message], None,
+            the_regions_dispatchers_and_admins(200)),
         // The audit log of reach previews: administrators only.
         row(M::GET, "/v1/reach-previews", &[], None,
             [NO_TOKEN, STAFF_ONLY, ROLE_REQUIRED, ROLE_REQUIRED, ROLE_REQUIRED, ROLE_REQUIRED, Allowed(200)]),

@@ -9,6 +9,7 @@ mod apns;
 mod auth;
 mod authorization;
 mod bench;
+mod cap;
 mod command_line;
 mod console;
 mod console_api;

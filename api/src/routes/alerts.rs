@@ -4,14 +4,14 @@
 //! read every alert but act on none.
 
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
-use burgernet_core::alerts::access;
 use burgernet_core::alerts::content::MessageTexts;
 use burgernet_core::alerts::dossier::{self, DossierEntry, DossierVerification};
 use burgernet_core::alerts::lifecycle::{self, NewAlertRequest};
 use burgernet_core::alerts::progress::{self, Alert, AlertSummary};
 use burgernet_core::alerts::reach::{self, Reach, ReachRequest};
+use burgernet_core::alerts::{access, cap};
 use burgernet_core::auth::TokenError;
-use burgernet_core::ids::AlertId;
+use burgernet_core::ids::{AlertId, AlertMessageId};
 use burgernet_core::vocabulary::alerts::{AlertAnswer, AlertPurpose, AlertStatus, Outcome};
 use burgernet_core::vocabulary::area::{AreaShape, DrawnArea};
 use serde::{Deserialize, Serialize};
@@ -490,4 +490,64 @@ pub async fn alert_event_stream(
     };
     drop(conn);
     alert_events::stream(&state.event_streams, state.stopping.clone(), &viewer.0, alert, resume_after)
+}
+
+/// The alert's latest message as CAP 1.2 (OASIS Common Alerting Protocol): the alert, an
+/// expansion, an update or the closing, with `references` to every earlier one. Recorded in the
+/// dossier as an export (once per quarter of an hour per staff member).
+///
+/// Who may call: dispatchers and region managers of the alert's region, and administrators.
+#[utoipa::path(
+    tag = "alerts",
+    security(("staff_token" = [])),
+    params(("alert_id" = Uuid, Path, description = "The alert.")),
+    responses(
+        (status = 200, description = "The CAP 1.2 message.", body = String, content_type = "application/cap+xml"),
+        (status = 400, description = "The id is not a UUID.", body = Problem, content_type = "application/problem+json"),
+        StaffAccessProblems,
+        (status = 404, description = "No such alert.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`alert_not_sent`: a draft has no CAP message yet.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/v1/alerts/{alert_id}/cap")]
+pub async fn latest_cap(
+    state: web::Data<AppState>,
+    viewer: AlertViewer,
+    alert_id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let mut conn = state.db().await?;
+    let xml = cap::for_staff(&mut conn, &viewer.0, AlertId(*alert_id), None, &state.cap_sender).await?;
+    Ok(HttpResponse::Ok().content_type(cap::MEDIA_TYPE).body(xml))
+}
+
+/// One message of the alert as CAP 1.2 (see `GET /v1/alerts/{alert_id}/cap`); its id is that of
+/// the alert's `messages`. The waves of those who came into the area have none of their own.
+///
+/// Who may call: dispatchers and region managers of the alert's region, and administrators.
+#[utoipa::path(
+    tag = "alerts",
+    security(("staff_token" = [])),
+    params(
+        ("alert_id" = Uuid, Path, description = "The alert."),
+        ("message_id" = Uuid, Path, description = "The message."),
+    ),
+    responses(
+        (status = 200, description = "The CAP 1.2 message.", body = String, content_type = "application/cap+xml"),
+        (status = 400, description = "An id is not a UUID.", body = Problem, content_type = "application/problem+json"),
+        StaffAccessProblems,
+        (status = 404, description = "No such alert, or no such message of it.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`alert_not_sent`: a draft has no CAP message yet.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/v1/alerts/{alert_id}/messages/{message_id}/cap")]
+pub async fn message_cap(
+    state: web::Data<AppState>,
+    viewer: AlertViewer,
+    path: web::Path<(Uuid, Uuid)>,
+) -> Result<HttpResponse, ApiError> {
+    let (alert, message) = path.into_inner();
+    let mut conn = state.db().await?;
+    let message = Some(AlertMessageId(message));
+    let xml = cap::for_staff(&mut conn, &viewer.0, AlertId(alert), message, &state.cap_sender).await?;
+    Ok(HttpResponse::Ok().content_type(cap::MEDIA_TYPE).body(xml))
 }

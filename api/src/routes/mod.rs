@@ -106,6 +106,8 @@ pub fn configure(config: &mut ServiceConfig) {
         .service(alerts::preview_reach)
         .service(alerts::create_alert)
         .service(alerts::get_alert)
+        .service(alerts::latest_cap)
+        .service(alerts::message_cap)
         .service(alerts::alert_reach)
         .service(alerts::send_alert)
         .service(alerts::expand_area)

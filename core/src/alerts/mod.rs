@@ -19,6 +19,7 @@ pub mod answers;
 pub mod area;
 pub mod audience;
 pub mod call_statuses;
+pub mod cap;
 pub mod content;
 pub mod delivery;
 pub mod dossier;

@@ -257,6 +257,7 @@ impl TestApp {
             event_streams: options.event_streams,
             reports: options.reports,
             municipal_message_channels: options.municipal_message_channels.clone(),
+            cap_sender: burgernet_core::alerts::cap::CapSender("burgernet.test".into()),
             console: ConsoleConfig {
                 oidc_issuer: staff_token_issuer.clone(),
                 oidc_client_id: "burgernet-console".into(),

@@ -4,6 +4,7 @@ pub mod alerts;
 pub mod apns;
 pub mod app;
 pub mod browser;
+pub mod cap;
 pub mod database;
 pub mod fcm;
 pub mod jobs;
