@@ -205,6 +205,23 @@ impl FromRequest for AlertViewer {
     }
 }
 
+/// Whoever keeps a region's scenarios: a region manager (held to their own region by the
+/// service) or an administrator.
+#[derive(Debug, Clone)]
+pub struct ScenarioKeeper(pub StaffMember);
+
+impl FromRequest for ScenarioKeeper {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
+        staff_in_role(request, "region managers and administrators", |member| match &member.role {
+            StaffRole::RegionManager { .. } | StaffRole::Admin => Ok(ScenarioKeeper(member)),
+            _ => Err(member),
+        })
+    }
+}
+
 /// Whoever may keep an alert's evidence past its retention (legal holds): a dispatcher (held to
 /// their own region by the service) or an administrator. Region managers read, and keep nothing.
 #[derive(Debug, Clone)]
@@ -217,6 +234,23 @@ impl FromRequest for EvidenceKeeper {
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
         staff_in_role(request, "dispatchers and administrators", |member| match &member.role {
             StaffRole::Dispatcher { .. } | StaffRole::Admin => Ok(EvidenceKeeper(member)),
+            _ => Err(member),
+        })
+    }
+}
+
+/// Whoever writes the public closing report of a region's alerts: a dispatcher or region manager
+/// (held to their own region by the service), under whom communication staff work.
+#[derive(Debug, Clone)]
+pub struct ReportWriter(pub StaffMember);
+
+impl FromRequest for ReportWriter {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
+        staff_in_role(request, "dispatchers and region managers", |member| match &member.role {
+            StaffRole::Dispatcher { .. } | StaffRole::RegionManager { .. } => Ok(ReportWriter(member)),
             _ => Err(member),
         })
     }
@@ -372,4 +406,28 @@ pub fn verify_webhook_signature(
             format!("The {what}'s signature is missing, stale or wrong."),
         )
     })
+}
+
+/// A partner system (signage, AMBER Alert, a broadcaster) with an unrevoked key in
+/// `X-Partner-Key`, held to what its key lets it read. Bearer tokens play no part.
+#[derive(Debug, Clone)]
+pub struct Partner(pub burgernet_core::partners::AuthenticatedPartner);
+
+impl FromRequest for Partner {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
+        use burgernet_core::partners::{self, KEY_HEADER, PartnerKeySecret};
+        let presented = request
+            .headers()
+            .get(KEY_HEADER)
+            .and_then(|value| value.to_str().ok())
+            .map(|value| PartnerKeySecret::presented(value.trim()));
+        let state = state(request).clone();
+        Box::pin(async move {
+            let mut conn = state.db().await?;
+            Ok(Partner(partners::authenticate(&mut conn, presented.as_ref()).await?))
+        })
+    }
 }

@@ -479,6 +479,41 @@ impl From<burgernet_core::target_groups::TargetGroupError> for ApiError {
     }
 }
 
+impl From<burgernet_core::partners::PartnerError> for ApiError {
+    fn from(error: burgernet_core::partners::PartnerError) -> Self {
+        use burgernet_core::partners::PartnerError as E;
+        let (code, detail) = (error.code(), error.to_string());
+        let status = match error {
+            E::Invalid(invalid) => return invalid.into(),
+            E::Database(inner) => return inner.into(),
+            E::InvalidKey => StatusCode::UNAUTHORIZED,
+            E::AdminsOnly => StatusCode::FORBIDDEN,
+            E::KeyNotFound | E::MessageNotFound => StatusCode::NOT_FOUND,
+            E::UnknownRegion(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        };
+        Self::new(status, code, detail)
+    }
+}
+
+impl From<burgernet_core::scenarios::ScenarioError> for ApiError {
+    fn from(error: burgernet_core::scenarios::ScenarioError) -> Self {
+        use burgernet_core::scenarios::ScenarioError as E;
+        let detail = error.to_string();
+        match error {
+            E::NotFound => Self::new(StatusCode::NOT_FOUND, "scenario_not_found", detail),
+            E::NoSuchRegion(_) => Self::not_found(detail),
+            E::RoleRequired(_) => Self::forbidden("role_required", detail),
+            E::OutOfScope(out_of_scope) => out_of_scope.into(),
+            E::NameTaken => Self::conflict("scenario_name_taken", detail),
+            E::Archived => Self::conflict("scenario_archived", detail),
+            E::Invalid(invalid) => invalid.into(),
+            E::Alert(alert) => alert.into(),
+            E::Unreadable(..) => Self::internal(error),
+            E::Database(inner) => inner.into(),
+        }
+    }
+}
+
 impl From<burgernet_core::alerts::progress::ReceiptError> for ApiError {
     fn from(error: burgernet_core::alerts::progress::ReceiptError) -> Self {
         use burgernet_core::alerts::progress::ReceiptError as E;

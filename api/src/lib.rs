@@ -10,6 +10,7 @@ mod html;
 pub mod json;
 pub mod metrics;
 pub mod openapi;
+mod public_page;
 mod reference_page;
 pub mod reports;
 pub mod routes;

@@ -25,6 +25,10 @@ use utoipa_actix_web::AppExt;
         (name = "participants", description = "The app's own session."),
         (name = "municipal messages", description = "Burgernetmail: a municipality's newsletters and preventive messages to its own participants, who opt in per kind; and the one-click unsubscribe link they carry."),
         (name = "target groups", description = "Target groups (doelgroepen): per region, named lists of participants, such as a municipality's enforcement officers or a shopping centre's security staff, that an alert can reach wherever they are. Participants join with the group's invitation code; its owner approves them."),
+        (name = "partners", description = "Partner systems (road-side displays, AMBER Alert, broadcasters) and their keys to the CAP feed: administrators make and revoke them."),
+        (name = "partner feed", description = "What partners read with their key (`X-Partner-Key`): the CAP 1.2 messages of the sent alerts in its regions and categories, as an Atom feed and one by one."),
+        (name = "public", description = "Open to anyone, without a token, and cacheable: the public page of a sent real alert (HTML with Open Graph tags, no scripts), the text the app offers to share, and a region's Atom feed of closed alerts with their closing reports. Never anything about participants or tips, no counts, not the drawn area."),
+        (name = "scenarios", description = "Scenarios (inzetscenario's): per region, the alerts its control room sends again and again, kept by its region managers as templates with placeholders for the description (`{person.clothing}`, `{vehicle.licence_plate}`, ...). A dispatcher of the region fills in the description and the center to create a draft alert from one."),
         (name = "reports", description = "Figures for steering the programme: participation, distribution, alert results, delivery, costs and the quarterly management report; as JSON, CSV or a printable page."),
     )
 )]
@@ -74,6 +78,14 @@ impl utoipa::Modify for SecuritySchemes {
                 "X-Signature",
                 "`sha256=` and the hex HMAC-SHA256, keyed with the shared webhook secret, of \
                  `X-Signature-Timestamp`, a dot and the raw body.",
+            ))),
+        );
+        components.add_security_scheme(
+            "partner_key",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "X-Partner-Key",
+                "A partner's key to the CAP feed (`bnp_...`), given by an administrator \
+                 (`POST /v1/partner-keys`).",
             ))),
         );
     }

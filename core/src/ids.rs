@@ -94,6 +94,14 @@ uuid_id!(
     /// A region's target group: participants reached wherever they are when an alert names it.
     TargetGroupId
 );
+uuid_id!(
+    /// A region's scenario: the template of an alert its control room sends again and again.
+    ScenarioId
+);
+uuid_id!(
+    /// A partner's key to the CAP feed (signage, AMBER Alert, a broadcaster).
+    PartnerKeyId
+);
 
 /// The id of a row in `background_jobs`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

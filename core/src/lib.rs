@@ -7,7 +7,8 @@
 //! 2. the data layer [`db`] and the provider clients [`providers`];
 //! 3. the job mechanism [`jobs`] and the [`metrics`];
 //! 4. the domain services: [`auth`], [`participants`], [`alerts`], [`media`], [`reference_data`],
-//!    [`idempotency`], [`target_groups`];
+//!    [`idempotency`], [`target_groups`], [`partners`],
+//!    [`scenarios`];
 //! 5. the settings of each process ([`config`]) and what the application is made of
 //!    ([`application`]).
 
@@ -21,15 +22,18 @@ pub mod env;
 pub mod idempotency;
 pub mod ids;
 pub mod jobs;
+pub mod markup;
 pub mod media;
 pub mod messages;
 pub mod metrics;
 #[cfg(feature = "local")]
 pub mod outbox;
 pub mod participants;
+pub mod partners;
 pub mod providers;
 pub mod reference_data;
 pub mod reports;
+pub mod scenarios;
 pub mod sealing;
 pub mod secret;
 pub mod target_groups;

@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 const LAYERS: &[(&str, u8)] = &[
     ("crate", 1),
     ("ids", 1),
+    ("markup", 1),
     ("secret", 1),
     ("env", 1),
     ("vocabulary", 1),
@@ -40,6 +41,8 @@ const LAYERS: &[(&str, u8)] = &[
     ("reports", 4),
     ("messages", 4),
     ("target_groups", 4),
+    ("scenarios", 4),
+    ("partners", 4),
     ("config", 5),
     ("application", 5),
 ];

@@ -600,7 +600,7 @@ async fn every_target_group_endpoint_answers_each_caller_as_the_matrix_says() {
 /// administrators only read, municipal officers and participants see no alerts) and the
 /// participant's own alerts. Rows run in order: the draft is sent, the active alert expanded and
 /// updated, its tips and dossier read, the participant's receipt and tip taken, and then it is
-/// closed.
+/// closed and its closing report written.
 #[tokio::test]
 async fn every_alert_endpoint_answers_each_caller_as_the_matrix_says() {
     use crate::helpers::alerts::{Profile, ROTTERDAM, alert_body, circle};
@@ -702,13 +702,19 @@ async fn every_alert_endpoint_answers_each_caller_as_the_matrix_says() {
 
         // Last: closing ends the alert.
         row(M::POST, "/v1/alerts/{alert_id}/close", &[&active], Some(closing), only_the_regions_dispatchers(200)),
+        // Once closed, its public report (region managers write it too: `public_pages`).
+        row(M::PUT, "/v1/alerts/{alert_id}/closing-report", &[&active], Some(json!({"text": "Zonder resultaat beëindigd."})),
+            only_the_regions_dispatchers(200)),
     ];
-    check_matrix(&app, &tokens, &alice.access_token, &matrix, &ALERT_TAGS, &[]).await;
+    // A CAP message is not JSON: `cap::only_dispatchers_make_drafts_from_cap` checks its callers.
+    let elsewhere = [("POST", "/v1/alerts/cap")];
+    check_matrix(&app, &tokens, &alice.access_token, &matrix, &ALERT_TAGS, &elsewhere).await;
 
     // The refused calls changed nothing; each allowed one did its one thing.
     let alert = app.get_json(&format!("/v1/alerts/{active}"), &tokens.admin).await;
     assert_eq!(alert["status"], "closed");
     assert_eq!(alert["outcome"], "no_result");
+    assert_eq!(alert["closing_report"]["text"], "Zonder resultaat beëindigd.");
     assert_eq!(alert["areas"].as_array().unwrap().len(), 2, "expanded once");
     let kinds: Vec<&str> =
         alert["messages"].as_array().unwrap().iter().map(|m| m["kind"].as_str().unwrap()).collect();
@@ -998,4 +1004,147 @@ async fn an_erased_participants_old_tokens_open_nothing() {
     let page = app.get_json("/v1/municipalities/GM0599/participants", &officer).await;
     assert_eq!(page["total"], 0, "{page}");
     assert_eq!(app.get_as(&record, &officer).await.status(), 404);
+}
+
+/// The matrix of the partners' keys and their CAP feed: administrators make, list and revoke
+/// keys; the feed and its messages open with a partner key (`X-Partner-Key`) only, so every
+/// caller with a bearer token, or none, gets 401 `invalid_partner_key`. Rows run in order: last,
+/// the key made before the matrix is revoked.
+#[tokio::test]
+async fn every_partner_key_and_partner_feed_endpoint_answers_each_caller_as_the_matrix_says() {
+    use crate::helpers::alerts::{ROTTERDAM, alert_body, circle};
+    let app = TestApp::spawn().await;
+    app.load_reference_data().await;
+    let tokens = Tokens::new(&app);
+    let participant = app.unchecked_participant_token(burgernet_core::ids::ParticipantId::new());
+    let key_body = json!({"name": "Matrixborden", "regions": ["rotterdam"], "categories": ["search"]});
+    let key = app.post_json_as("/v1/partner-keys", &tokens.admin, &key_body).await;
+    assert_eq!(key.status(), 201);
+    let key: Value = key.json().await.unwrap();
+    let key_id = key["id"].as_str().unwrap().to_string();
+    let alert = app.send_new_alert(&tokens.dispatcher, alert_body(circle(ROTTERDAM, 1_000.0))).await;
+    let sent = app.get_json(&format!("/v1/alerts/{alert}"), &tokens.admin).await;
+    let message = sent["messages"][0]["id"].as_str().unwrap().to_string();
+
+    let partner_key_only = the_same_for_everyone(Denied(401, "invalid_partner_key"));
+    use Method as M;
+    #[rustfmt::skip]
+    let matrix = vec![
+        row(M::POST, "/v1/partner-keys", &[], Some(json!({"name": "Omroep", "regions": ["amsterdam"], "categories": ["alarm"]})),
+            only_admins(201)),
+        row(M::GET, "/v1/partner-keys", &[], None, only_admins(200)),
+        row(M::GET, "/v1/cap/feed", &[], None, partner_key_only),
+        row(M::GET, "/v1/cap/messages/{message_id}", &[&message], None, partner_key_only),
+        // Last: revoking ends the key.
+        row(M::DELETE, "/v1/partner-keys/{key_id}", &[&key_id], None, only_admins(204)),
+    ];
+    check_matrix(&app, &tokens, &participant, &matrix, &["partners", "partner feed"], &[]).await;
+
+    // The refused calls changed nothing; each allowed one did its one thing.
+    let keys = app.get_json("/v1/partner-keys", &tokens.admin).await;
+    let names: Vec<&str> = keys.as_array().unwrap().iter().map(|key| key["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["Matrixborden", "Omroep"], "one key made: {keys}");
+    assert!(keys[0]["revoked_at"].is_string() && keys[1]["revoked_at"].is_null(), "{keys}");
+    assert!(keys[0]["last_used_at"].is_null(), "no call had a partner key");
+}
+
+/// The matrix of the scenarios: the region managers of its region and administrators keep a
+/// scenario, its dispatchers list it and make alerts of it, and to staff of another region it does
+/// not exist (404 `scenario_not_found`; their list of Rotterdam's is `out_of_scope`). Scenarios are
+/// the region managers' work, so here the two officer columns hold the region managers of
+/// Rotterdam and of Amsterdam; the relations officers, who have no part in scenarios, are refused
+/// on every row after the matrix. Rows run in order: last, the scenario is archived.
+#[tokio::test]
+async fn every_scenario_endpoint_answers_each_caller_as_the_matrix_says() {
+    use crate::scenarios::{filled_in, overval_juwelier};
+    let app = TestApp::spawn().await;
+    app.load_reference_data().await;
+    let relations_officers = Tokens::new(&app);
+    let tokens = Tokens {
+        officer: app.region_manager_token("rotterdam"),
+        other_officer: app.region_manager_token("amsterdam"),
+        ..Tokens::new(&app)
+    };
+    let alice = app.sign_up(ALICE_PHONE).await;
+    let scenario =
+        app.post_json_as("/v1/regions/rotterdam/scenarios", &tokens.officer, &overval_juwelier()).await;
+    assert_eq!(scenario.status(), 201);
+    let scenario: Value = scenario.json().await.unwrap();
+    let scenario_id = scenario["id"].as_str().unwrap().to_string();
+    let named = |name: &str| {
+        let mut body = overval_juwelier();
+        body["name"] = json!(name);
+        body
+    };
+
+    // To staff of another region the scenario does not exist.
+    const UNSEEN: Expect = Denied(404, "scenario_not_found");
+    let keepers = |success| {
+        [NO_TOKEN, STAFF_ONLY, ROLE_REQUIRED, ROLE_REQUIRED, Allowed(success), UNSEEN, Allowed(success)]
+    };
+    use Method as M;
+    #[rustfmt::skip]
+    let matrix = vec![
+        row(M::GET, "/v1/regions/{region_code}/scenarios", &["rotterdam"], None,
+            [NO_TOKEN, STAFF_ONLY, Allowed(200), OUT_OF_SCOPE, Allowed(200), OUT_OF_SCOPE, Allowed(200)]),
+        // The region manager makes one scenario, the administrator (who calls after) another.
+        Row {
+            admin_body: Some(named("Gestolen auto")),
+            ..row(M::POST, "/v1/regions/{region_code}/scenarios", &["rotterdam"], Some(named("Vermist kind")),
+                [NO_TOKEN, STAFF_ONLY, ROLE_REQUIRED, ROLE_REQUIRED, Allowed(201), OUT_OF_SCOPE, Allowed(201)])
+        },
+        row(M::PUT, "/v1/scenarios/{scenario_id}", &[&scenario_id], Some(named("Overval juwelier (centrum)")),
+            keepers(200)),
+        row(M::POST, "/v1/scenarios/{scenario_id}/alerts", &[&scenario_id], Some(filled_in()),
+            [NO_TOKEN, STAFF_ONLY, Allowed(201), UNSEEN, ROLE_REQUIRED, ROLE_REQUIRED, ROLE_REQUIRED]),
+        // Last: archiving ends the scenario.
+        row(M::DELETE, "/v1/scenarios/{scenario_id}", &[&scenario_id], None, keepers(204)),
+    ];
+    check_matrix(&app, &tokens, &alice.access_token, &matrix, &["scenarios"], &[]).await;
+
+    let mut mismatches = Vec::new();
+    let officers =
+        [(Officer, &relations_officers.officer), (OtherOfficer, &relations_officers.other_officer)];
+    for row in &matrix {
+        for (caller, token) in officers {
+            mismatches.extend(check(&app, row, caller, Some(token.as_str()), ROLE_REQUIRED).await);
+        }
+    }
+    assert!(mismatches.is_empty(), "relations officers:\n{}", mismatches.join("\n"));
+
+    // The refused calls changed nothing; each allowed one did its one thing.
+    let listed = app.get_json("/v1/regions/rotterdam/scenarios", &tokens.admin).await;
+    let names: Vec<&str> = listed.as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["Gestolen auto", "Vermist kind"], "two made, the replaced one archived");
+    assert_eq!(app.database_count("SELECT count(*) FROM scenarios").await, 3);
+    assert_eq!(
+        app.database_count("SELECT count(*) FROM scenarios WHERE name = 'Overval juwelier (centrum)'").await,
+        1
+    );
+    assert_eq!(app.database_count("SELECT count(*) FROM alerts").await, 1, "one alert made of it");
+}
+
+/// The matrix of the public endpoints (a real alert's page, its share text, a region's feed of
+/// closed alerts, the pages' icon): open to everyone, so every caller, with any token or none, gets the same 200.
+#[tokio::test]
+async fn every_public_endpoint_answers_every_caller_alike() {
+    use crate::helpers::alerts::{ROTTERDAM, alert_body, circle};
+    let app = TestApp::spawn().await;
+    app.load_reference_data().await;
+    let tokens = Tokens::new(&app);
+    let participant = app.unchecked_participant_token(burgernet_core::ids::ParticipantId::new());
+    let alert = app.send_new_alert(&tokens.dispatcher, alert_body(circle(ROTTERDAM, 1_000.0))).await;
+    let sent = app.get_json(&format!("/v1/alerts/{alert}"), &tokens.dispatcher).await;
+    let public_id = sent["public_id"].as_str().unwrap().to_string();
+
+    let everyone = the_same_for_everyone(Allowed(200));
+    use Method as M;
+    #[rustfmt::skip]
+    let matrix = vec![
+        row(M::GET, "/public/alerts/{public_id}", &[&public_id], None, everyone),
+        row(M::GET, "/public/alerts/{public_id}/share-text", &[&public_id], None, everyone),
+        row(M::GET, "/public/regions/{region_code}/closed-alerts.atom", &["rotterdam"], None, everyone),
+        row(M::GET, "/public/icon.svg", &[], None, everyone),
+    ];
+    check_matrix(&app, &tokens, &participant, &matrix, &["public"], &[]).await;
 }

@@ -142,3 +142,95 @@ async fn an_exercise_says_so_and_a_cancelled_alert_is_a_cap_cancel() {
     assert_eq!(one(&cancel, "msgType"), "Cancel");
     assert_eq!(one(&cancel, "status"), "Exercise");
 }
+
+/// Posts `xml` as a CAP message to make a draft.
+async fn post_cap(app: &TestApp, token: Option<&str>, xml: &str) -> reqwest::Response {
+    let mut request = app
+        .client
+        .post(app.url("/v1/alerts/cap"))
+        .header("Content-Type", "application/cap+xml")
+        .body(xml.to_string());
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    request.send().await.unwrap()
+}
+
+#[tokio::test]
+async fn a_cap_message_of_ours_read_back_makes_the_same_alert_as_a_draft() {
+    let app = app().await;
+    let dispatcher = app.dispatcher_token("rotterdam");
+    let mut body = alert_body(circle(ROTTERDAM, 1_500.0));
+    body["incident_reference"] = json!("GMS-2026-004711");
+    body["channels"] = json!(["push", "sms", "voice"]);
+    let id = app.send_new_alert(&dispatcher, body).await;
+    let original = app.get_json(&format!("/v1/alerts/{id}"), &dispatcher).await;
+    assert_eq!(original["incident_reference"], "GMS-2026-004711");
+    let xml = cap(&app, &format!("/v1/alerts/{id}/cap"), &dispatcher).await;
+    assert_eq!(one(&xml, "incidents"), "GMS-2026-004711");
+
+    let response = post_cap(&app, Some(&dispatcher), &xml).await;
+    assert_eq!(response.status(), 201);
+    let draft: Value = response.json().await.unwrap();
+    assert_eq!(draft["status"], "draft", "never sent without a dispatcher");
+    assert_ne!(draft["id"], original["id"]);
+    for field in
+        ["category", "purpose", "urgent", "channels", "texts", "call_back_number", "incident_reference"]
+    {
+        assert_eq!(draft[field], original[field], "{field}");
+    }
+    assert_eq!(draft["areas"][0]["shape"], original["areas"][0]["shape"], "the same circle");
+    // The dossier keeps the incident reference from the start.
+    let draft_id = draft["id"].as_str().unwrap();
+    let dossier = app.get_json(&format!("/v1/alerts/{draft_id}/dossier"), &dispatcher).await;
+    assert_eq!(dossier["entries"][0]["kind"], "created");
+    assert_eq!(dossier["entries"][0]["body"]["incident_reference"], "GMS-2026-004711");
+}
+
+#[tokio::test]
+async fn what_a_cap_message_says_that_we_cannot_map_is_refused_naming_the_element() {
+    let app = app().await;
+    let dispatcher = app.dispatcher_token("rotterdam");
+    let id = app.send_new_alert(&dispatcher, alert_body(circle(ROTTERDAM, 1_500.0))).await;
+    let ours = cap(&app, &format!("/v1/alerts/{id}/cap"), &dispatcher).await;
+    // A message from another system: CAP's own categories, no parameter of ours.
+    let theirs = ours
+        .replace("<valueName>burgernet:category</valueName>", "<valueName>gms:code</valueName>")
+        .replace("<category>Security</category>", "<category>Met</category>");
+    let problem = assert_problem(post_cap(&app, Some(&dispatcher), &theirs).await, 422, "invalid_cap").await;
+    assert!(problem["detail"].as_str().unwrap().starts_with("alert/info/category:"), "{problem}");
+    let update = ours.replace("<msgType>Alert</msgType>", "<msgType>Update</msgType>");
+    let problem = assert_problem(post_cap(&app, Some(&dispatcher), &update).await, 422, "invalid_cap").await;
+    assert!(problem["detail"].as_str().unwrap().starts_with("alert/msgType:"), "{problem}");
+    let bomb = format!(
+        "<!DOCTYPE alert [<!ENTITY a \"aaaaaaaaaa\">]>{}",
+        ours.replace("<?xml version=\"1.0\" encoding=\"UTF-8\"?>", "")
+    );
+    assert_problem(post_cap(&app, Some(&dispatcher), &bomb).await, 422, "invalid_cap").await;
+    assert_problem(post_cap(&app, Some(&dispatcher), "not xml at all").await, 422, "invalid_cap").await;
+    let as_json = app.post_json_as("/v1/alerts/cap", &dispatcher, &json!({"alert": "x"})).await;
+    assert_problem(as_json, 415, "unsupported_media_type").await;
+    // Mapped, but against our own rules: the circle is outside Amsterdam's region.
+    let amsterdam = app.dispatcher_token("amsterdam");
+    assert_problem(post_cap(&app, Some(&amsterdam), &ours).await, 422, "area_outside_region").await;
+    // Nothing of it was kept.
+    let drafts = app.get_json("/v1/alerts?status=draft", &dispatcher).await;
+    assert_eq!(drafts, json!([]));
+}
+
+#[tokio::test]
+async fn only_dispatchers_make_drafts_from_cap() {
+    let app = app().await;
+    let dispatcher = app.dispatcher_token("rotterdam");
+    let id = app.send_new_alert(&dispatcher, alert_body(circle(ROTTERDAM, 1_500.0))).await;
+    let xml = cap(&app, &format!("/v1/alerts/{id}/cap"), &dispatcher).await;
+    let participant = app.sign_up("+31612340001").await;
+    assert_problem(post_cap(&app, None, &xml).await, 401, "unauthenticated").await;
+    assert_problem(post_cap(&app, Some(&participant.access_token), &xml).await, 403, "staff_only").await;
+    for other in
+        [app.relations_officer_token("GM0599"), app.admin_token(), app.region_manager_token("rotterdam")]
+    {
+        assert_problem(post_cap(&app, Some(&other), &xml).await, 403, "role_required").await;
+    }
+    assert_eq!(post_cap(&app, Some(&dispatcher), &xml).await.status(), 201);
+}

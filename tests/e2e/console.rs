@@ -68,7 +68,7 @@ async fn sign_in_on_the_page(browser: &Browser, staff: Staff<'_>, session: Optio
     browser.find("header.top .who").await;
 }
 
-fn jpeg_photo() -> Vec<u8> {
+pub(crate) fn jpeg_photo() -> Vec<u8> {
     let image = RgbImage::from_fn(800, 600, |x, y| image::Rgb([(x % 251) as u8, (y % 241) as u8, 120]));
     let mut bytes = Cursor::new(Vec::new());
     image.write_to(&mut bytes, ImageFormat::Jpeg).unwrap();
@@ -81,7 +81,13 @@ fn phone_video() -> Vec<u8> {
 }
 
 /// A tip with files, sent through the participant API as the app sends it.
-async fn send_tip(app: &TestApp, witness: &SignedIn, alert: &str, text: &str, files: &[(&str, Vec<u8>)]) {
+pub(crate) async fn send_tip(
+    app: &TestApp,
+    witness: &SignedIn,
+    alert: &str,
+    text: &str,
+    files: &[(&str, Vec<u8>)],
+) {
     let tip = app
         .expect_ok(
             Method::POST,

@@ -102,9 +102,11 @@ fn every_operation_with_a_json_body_declares_how_the_body_may_be_refused() {
     let document: serde_json::Value = serde_json::from_str(COMMITTED).unwrap();
     for (path, item) in document["paths"].as_object().unwrap() {
         for (method, operation) in item.as_object().unwrap() {
-            // The SMS gateway's receipts and the mail provider's bounce reports are signed bytes,
-            // checked and refused as a whole (`invalid_receipt`, `invalid_bounce`).
-            let signed = ["/v1/sms/receipts", "/v1/email/bounces"].contains(&path.as_str());
+            // The SMS gateway's receipts, the voice gateway's call statuses and the mail
+            // provider's bounce reports are signed bytes, checked and refused as a whole
+            // (`invalid_receipt`, `invalid_call_status`, `invalid_bounce`).
+            let signed =
+                ["/v1/sms/receipts", "/v1/voice/status", "/v1/email/bounces"].contains(&path.as_str());
             if operation["requestBody"]["content"]["application/json"].is_null() || signed {
                 continue;
             }

@@ -9,7 +9,7 @@ use burgernet_core::alerts::dossier::{self, DossierEntry, DossierVerification};
 use burgernet_core::alerts::lifecycle::{self, NewAlertRequest};
 use burgernet_core::alerts::progress::{self, Alert, AlertSummary};
 use burgernet_core::alerts::reach::{self, Reach, ReachRequest};
-use burgernet_core::alerts::{access, cap};
+use burgernet_core::alerts::{access, cap, cap_import};
 use burgernet_core::auth::TokenError;
 use burgernet_core::ids::{AlertId, AlertMessageId};
 use burgernet_core::vocabulary::alerts::{AlertAnswer, AlertPurpose, AlertStatus, Outcome};
@@ -550,4 +550,48 @@ pub async fn message_cap(
     let message = Some(AlertMessageId(message));
     let xml = cap::for_staff(&mut conn, &viewer.0, AlertId(alert), message, &state.cap_sender).await?;
     Ok(HttpResponse::Ok().content_type(cap::MEDIA_TYPE).body(xml))
+}
+
+/// A draft alert from a CAP 1.2 `Alert` message, as the control room's incident system (GMS)
+/// sends it: status, incident reference, the Dutch (and English) texts, the call-back number, the
+/// category (ours when the message carries `burgernet:category`, else CAP's mapped), urgency and
+/// the area (one circle, or polygons) become the draft, which a dispatcher checks and sends; it is
+/// never sent by this call. Whatever cannot be mapped is refused with the element named.
+///
+/// Who may call: dispatchers; the area must lie within their region, as for `POST /v1/alerts`.
+#[utoipa::path(
+    tag = "alerts",
+    security(("staff_token" = [])),
+    request_body(content = String, content_type = "application/cap+xml", description = "A CAP 1.2 alert message (`application/cap+xml`, `application/xml` or `text/xml`)."),
+    responses(
+        (status = 201, description = "The draft.", body = Alert),
+        (status = 413, description = "`payload_too_large`: the body is too large.", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "`unsupported_media_type`: the body is not XML.", body = Problem, content_type = "application/problem+json"),
+        StaffAccessProblems,
+        (status = 422, description = "`invalid_cap`: not CAP 1.2, or an element that cannot be mapped (the detail names it); or any code of `POST /v1/alerts` (`area_outside_region`, `invalid_text`, ...).", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/v1/alerts/cap")]
+pub async fn create_alert_from_cap(
+    state: web::Data<AppState>,
+    dispatcher: Dispatcher,
+    request: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let content_type =
+        request.headers().get("content-type").and_then(|value| value.to_str().ok()).unwrap_or("");
+    let media_type = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    if !matches!(media_type.as_str(), "application/cap+xml" | "application/xml" | "text/xml") {
+        return Err(ApiError::new(
+            actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "Send the CAP message as application/cap+xml.",
+        ));
+    }
+    let xml = std::str::from_utf8(&body)
+        .map_err(|_| ApiError::unprocessable("invalid_cap", "alert: the message is not UTF-8"))?;
+    let draft = cap_import::draft_request(xml, &state.channel_orders)?.parse(&state.channel_orders)?;
+    let mut conn = state.db().await?;
+    let id = lifecycle::create(&mut conn, &dispatcher.member, draft, state.alert_areas).await?;
+    Ok(HttpResponse::Created().json(progress::view(&mut conn, &dispatcher.member, id).await?))
 }

@@ -3,6 +3,7 @@
 
 pub mod alert_reports;
 pub mod alerts;
+pub mod closing_reports;
 #[cfg(feature = "local")]
 pub mod dev;
 #[cfg(feature = "local")]
@@ -18,10 +19,13 @@ pub mod my_messages;
 pub mod operations;
 pub mod participant_management;
 pub mod participation_reports;
+pub mod partners;
 pub mod places;
+pub mod public_alerts;
 pub mod reach_previews;
 pub mod regions;
 pub mod reports;
+pub mod scenarios;
 pub mod session;
 pub mod sign_in;
 pub mod sms_receipts;
@@ -100,20 +104,36 @@ pub fn configure(config: &mut ServiceConfig) {
         .service(target_groups::join_target_group)
         .service(target_groups::list_my_target_groups)
         .service(target_groups::leave_target_group)
+        .service(scenarios::list_scenarios)
+        .service(scenarios::create_scenario)
+        .service(scenarios::replace_scenario)
+        .service(scenarios::archive_scenario)
+        .service(scenarios::create_alert_from_scenario)
         .service(unsubscribe::unsubscribe_page)
         .service(unsubscribe::unsubscribe)
+        .service(public_alerts::public_alert_page)
+        .service(public_alerts::share_text)
+        .service(public_alerts::closed_alerts_feed)
+        .service(public_alerts::public_icon)
         .service(alerts::list_alerts)
         .service(alerts::preview_reach)
+        .service(alerts::create_alert_from_cap)
         .service(alerts::create_alert)
         .service(alerts::get_alert)
         .service(alerts::latest_cap)
         .service(alerts::message_cap)
+        .service(partners::create_partner_key)
+        .service(partners::list_partner_keys)
+        .service(partners::revoke_partner_key)
+        .service(partners::cap_feed)
+        .service(partners::partner_cap_message)
         .service(alerts::alert_reach)
         .service(alerts::send_alert)
         .service(alerts::expand_area)
         .service(alerts::preview_expansion)
         .service(alerts::post_update)
         .service(alerts::close_alert)
+        .service(closing_reports::write_closing_report)
         .service(reach_previews::list_reach_previews)
         .service(tip_review::list_tips)
         .service(tip_review::assess_tip)

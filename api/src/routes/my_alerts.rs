@@ -35,7 +35,8 @@ pub async fn list_my_alerts(
     participant: Participant,
 ) -> Result<web::Json<Vec<ReceivedAlert>>, ApiError> {
     let mut conn = state.db().await?;
-    Ok(web::Json(progress::received(&mut conn, participant.id(), None).await?))
+    let public_url = &state.messaging.public_url;
+    Ok(web::Json(progress::received(&mut conn, participant.id(), None, public_url).await?))
 }
 
 /// One alert you received, with its updates and closing message.
@@ -59,7 +60,9 @@ pub async fn get_my_alert(
     alert_id: web::Path<Uuid>,
 ) -> Result<web::Json<ReceivedAlert>, ApiError> {
     let mut conn = state.db().await?;
-    let mut found = progress::received(&mut conn, participant.id(), Some(AlertId(*alert_id))).await?;
+    let public_url = &state.messaging.public_url;
+    let mut found =
+        progress::received(&mut conn, participant.id(), Some(AlertId(*alert_id)), public_url).await?;
     found.pop().map(web::Json).ok_or_else(|| ApiError::not_found("You did not receive such an alert."))
 }
 

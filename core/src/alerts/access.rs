@@ -37,6 +37,18 @@ pub fn may_act(staff: &StaffMember, region_code: &str) -> Result<(), AccessError
     Ok(staff.ensure_dispatcher_of(region_code)?)
 }
 
+/// Whether `staff` may write the public closing report of the alert of `region_code`: its own
+/// dispatchers and region managers, under whom the control room's communication staff work. The
+/// report is for the public, not an act on the alert, so region managers write it too.
+pub fn may_write_closing_report(staff: &StaffMember, region_code: &str) -> Result<(), AccessError> {
+    match &staff.role {
+        StaffRole::Dispatcher { region } | StaffRole::RegionManager { region } if region == region_code => {
+            Ok(())
+        }
+        _ => Err(OutOfScope.into()),
+    }
+}
+
 /// Whether `staff` may keep the evidence of the alert of `region_code` past its retention (legal
 /// holds): its own dispatchers, and administrators; not region managers, who read and keep nothing.
 pub fn may_keep_evidence(staff: &StaffMember, region_code: &str) -> Result<(), AccessError> {

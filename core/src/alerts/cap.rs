@@ -31,12 +31,16 @@ use super::{Actor, dossier};
 use crate::auth::staff::StaffMember;
 use crate::db::alerts::{self as queries, AlertRow, AreaRow, MessageRow};
 use crate::ids::{AlertId, AlertMessageId};
+use crate::markup::escape;
 use crate::vocabulary::alerts::{AlertPurpose, AlertStatus, MessageKind, Outcome};
 use crate::vocabulary::area::AreaShape;
 use crate::vocabulary::{Category, Language};
 
 /// CAP 1.2's XML namespace.
 pub const NAMESPACE: &str = "urn:oasis:names:tc:emergency:cap:1.2";
+
+/// The `parameter` that carries our own category (`search`, `alarm`, ...).
+pub const CATEGORY_PARAMETER: &str = "burgernet:category";
 
 /// The media type of a CAP message.
 pub const MEDIA_TYPE: &str = "application/cap+xml";
@@ -107,6 +111,21 @@ pub fn message(
     messages: &[MessageRow],
     index: usize,
 ) -> String {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{}",
+        alert_element(sender, alert, areas, messages, index)
+    )
+}
+
+/// The `<alert>` element of [`message`], without the XML declaration: to carry inside another
+/// document (a partner's Atom feed).
+pub fn alert_element(
+    sender: &CapSender,
+    alert: &AlertRow,
+    areas: &[AreaRow],
+    messages: &[MessageRow],
+    index: usize,
+) -> String {
     let message = &messages[index];
     let alert_texts: AlertTexts =
         serde_json::from_value(alert.texts.clone()).expect("stored alert texts are AlertTexts");
@@ -124,7 +143,6 @@ pub fn message(
         _ => "Update",
     };
     let mut xml = Xml::default();
-    xml.raw("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     xml.raw(&format!("<alert xmlns=\"{NAMESPACE}\">\n"));
     xml.element(1, "identifier", &message.id.to_string());
     xml.element(1, "sender", &sender.0);
@@ -138,6 +156,9 @@ pub fn message(
             .map(|earlier| format!("{},{},{}", sender.0, earlier.id, cap_time(sent_at(alert, earlier))))
             .collect();
         xml.element(1, "references", &references.join(" "));
+    }
+    if let Some(incident) = &alert.incident_reference {
+        xml.element(1, "incidents", incident);
     }
     let languages: &[Language] =
         if alert_texts.en.is_some() { &[Language::Dutch, Language::English] } else { &[Language::Dutch] };
@@ -158,23 +179,23 @@ pub fn message(
         xml.element(2, "severity", severity);
         xml.element(2, "certainty", certainty);
         xml.element(2, "senderName", &format!("Burgernet, {} {}", words.region, alert.region_code));
-        let (headline, description) = match (&message_texts, message.kind) {
-            (Some(texts), MessageKind::Update) => {
-                (format!("{}: {}", words.update, text.title), texts.in_language(*language).message.clone())
-            }
-            (Some(texts), MessageKind::Closing) => {
-                (format!("{}: {}", words.ended, text.title), texts.in_language(*language).message.clone())
-            }
-            _ => (text.title.clone(), text.message.clone()),
+        let description = match &message_texts {
+            Some(texts) => &texts.in_language(*language).message,
+            None => &text.message,
         };
-        xml.element(2, "headline", &headline);
-        xml.element(2, "description", &description);
+        xml.element(2, "headline", &headline_of(&text.title, message.kind, *language));
+        xml.element(2, "description", description);
         if let (false, Some(instruction)) = (closing, &text.instruction) {
             xml.element(2, "instruction", instruction);
         }
         if let Some(number) = &alert.call_back_number {
             xml.element(2, "contact", number);
         }
+        // Our own category, so that a system of ours reading this back needs no mapping.
+        xml.open(2, "parameter");
+        xml.element(3, "valueName", CATEGORY_PARAMETER);
+        xml.element(3, "value", alert.category.as_str());
+        xml.close(2, "parameter");
         xml.open(2, "area");
         xml.element(3, "areaDesc", &format!("{} {}", words.area, alert.region_code));
         let shapes: Vec<AreaShape> =
@@ -193,6 +214,23 @@ pub fn message(
     }
     xml.raw("</alert>\n");
     xml.0
+}
+
+/// The headline of `message` in `language`, as its CAP message has it.
+pub fn headline(alert: &AlertRow, message: &MessageRow, language: Language) -> String {
+    let alert_texts: AlertTexts =
+        serde_json::from_value(alert.texts.clone()).expect("stored alert texts are AlertTexts");
+    headline_of(&alert_texts.in_language(language).title, message.kind, language)
+}
+
+/// The alert's title, behind `Update:` or `Afgelopen:` (`Ended:`) for an update or the closing.
+fn headline_of(title: &str, kind: MessageKind, language: Language) -> String {
+    let words = words(language);
+    match kind {
+        MessageKind::Alert => title.to_string(),
+        MessageKind::Update => format!("{}: {title}", words.update),
+        MessageKind::Closing => format!("{}: {title}", words.ended),
+    }
 }
 
 /// When a message went out: the alert when it was sent, the others when they were written.
@@ -232,7 +270,7 @@ fn cap_category(category: Category) -> &'static str {
     }
 }
 
-fn event(category: Category, language: Language) -> &'static str {
+pub(crate) fn event(category: Category, language: Language) -> &'static str {
     match (category, language) {
         (Category::Search, Language::Dutch) => "Burgernet zoekactie",
         (Category::Engage, Language::Dutch) => "Burgernet oproep",
@@ -308,12 +346,13 @@ fn outer_rings(shape: &AreaShape) -> Vec<String> {
         .collect()
 }
 
-/// A small XML writer: elements with escaped text, two spaces per level.
+/// A small XML writer: elements with escaped text and attributes (`markup::escape`), two spaces
+/// per level. The partners' Atom feed is written with it too.
 #[derive(Default)]
-struct Xml(String);
+pub(crate) struct Xml(String);
 
 impl Xml {
-    fn raw(&mut self, text: &str) {
+    pub(crate) fn raw(&mut self, text: &str) {
         self.0.push_str(text);
     }
 
@@ -321,37 +360,41 @@ impl Xml {
         self.0.push_str(&"  ".repeat(level));
     }
 
-    fn open(&mut self, level: usize, name: &str) {
+    pub(crate) fn open(&mut self, level: usize, name: &str) {
         self.indent(level);
         let _ = writeln!(self.0, "<{name}>");
     }
 
-    fn close(&mut self, level: usize, name: &str) {
+    pub(crate) fn close(&mut self, level: usize, name: &str) {
         self.indent(level);
         let _ = writeln!(self.0, "</{name}>");
     }
 
-    fn element(&mut self, level: usize, name: &str, text: &str) {
+    pub(crate) fn element(&mut self, level: usize, name: &str, text: &str) {
         self.indent(level);
         let _ = writeln!(self.0, "<{name}>{}</{name}>", escape(text));
     }
+
+    /// `<name a="v"/>`.
+    pub(crate) fn empty(&mut self, level: usize, name: &str, attributes: &[(&str, &str)]) {
+        self.indent(level);
+        let _ = writeln!(self.0, "<{name}{}/>", attribute_list(attributes));
+    }
+
+    /// `<name a="v">inner</name>`, with `inner` XML as it is (an element written elsewhere).
+    pub(crate) fn wrap(&mut self, level: usize, name: &str, attributes: &[(&str, &str)], inner: &str) {
+        self.indent(level);
+        let _ = writeln!(self.0, "<{name}{}>{inner}</{name}>", attribute_list(attributes));
+    }
+
+    pub(crate) fn finish(self) -> String {
+        self.0
+    }
 }
 
-/// Text as XML character data: `&`, `<`, `>` escaped, and characters XML 1.0 cannot carry
-/// (control characters other than tab and newline) dropped.
-fn escape(text: &str) -> String {
-    let mut escaped = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => escaped.push_str("&amp;"),
-            '<' => escaped.push_str("&lt;"),
-            '>' => escaped.push_str("&gt;"),
-            '\t' | '\n' | '\r' => escaped.push(c),
-            c if c.is_control() => {}
-            c => escaped.push(c),
-        }
-    }
-    escaped
+/// ` a="v" b="w"`, the values escaped.
+fn attribute_list(attributes: &[(&str, &str)]) -> String {
+    attributes.iter().map(|(name, value)| format!(" {name}=\"{}\"", escape(value))).collect()
 }
 
 #[cfg(test)]
@@ -365,8 +408,10 @@ mod tests {
     }
 
     #[test]
-    fn text_is_escaped_and_what_xml_cannot_carry_is_dropped() {
-        assert_eq!(escape("Tom & Jerry <3 \u{7}>"), "Tom &amp; Jerry &lt;3 &gt;");
+    fn attribute_values_are_escaped_for_double_quotes() {
+        let mut xml = Xml::default();
+        xml.empty(0, "link", &[("rel", "self"), ("href", "https://x.test/?a=1&b=\"2\"")]);
+        assert_eq!(xml.finish(), "<link rel=\"self\" href=\"https://x.test/?a=1&amp;b=&quot;2&quot;\"/>\n");
     }
 
     #[test]

@@ -178,9 +178,9 @@ pub struct MessageTexts {
 }
 
 fn required(field: &str, raw: &str, max: usize) -> Result<String, InvalidInput> {
-    clean(field, &Some(raw.to_string()), max)?
+    clean(field, &Some(raw.to_string()), max)
+        .map_err(|error| InvalidInput::new("invalid_text", error.detail))?
         .ok_or_else(|| InvalidInput::new("invalid_text", format!("{field} may not be empty.")))
-        .map_err(|error| InvalidInput::new("invalid_text", error.detail))
 }
 
 impl AlertText {
@@ -227,6 +227,9 @@ impl MessageTexts {
     }
 }
 
+/// The longest call-back number, in characters.
+pub const MAX_CALL_BACK_NUMBER_CHARS: usize = 20;
+
 /// The number participants call with what they saw: the control room's line, 112, or the
 /// police's 0900-8844. Digits with an optional leading `+`, spaces and hyphens; 3 to 20 characters.
 pub fn parse_call_back_number(raw: &str) -> Result<String, InvalidInput> {
@@ -236,7 +239,7 @@ pub fn parse_call_back_number(raw: &str) -> Result<String, InvalidInput> {
         .chars()
         .enumerate()
         .all(|(i, c)| c.is_ascii_digit() || c == ' ' || c == '-' || (c == '+' && i == 0));
-    if !(3..=20).contains(&number.len()) || digits < 3 || !shape_ok {
+    if !(3..=MAX_CALL_BACK_NUMBER_CHARS).contains(&number.len()) || digits < 3 || !shape_ok {
         return Err(InvalidInput::new(
             "invalid_call_back_number",
             "A call-back number has digits, an optional leading +, spaces and hyphens (e.g. 0900-8844).",
@@ -263,7 +266,8 @@ mod tests {
         assert_eq!(error.code, "invalid_text");
         assert!(error.detail.contains("texts.nl.title"), "{error}");
         let long = "x".repeat(101);
-        assert!(AlertTexts::parse(AlertTexts { nl: text(&long, "x"), en: None }).is_err());
+        let error = AlertTexts::parse(AlertTexts { nl: text(&long, "x"), en: None }).unwrap_err();
+        assert_eq!(error.code, "invalid_text", "{error}");
         let with_bell = AlertTexts { nl: text("a\u{7}", "x"), en: None };
         assert!(AlertTexts::parse(with_bell).is_err());
     }

@@ -15,16 +15,17 @@ use super::content::{AlertTexts, Description, MessageTexts, parse_call_back_numb
 use super::delivery::FanOutWave;
 use super::delivery::lanes::lane_job;
 use super::delivery::plan::{AlertRouting, ChannelOrders, effective_channels, follow_up_lanes};
-use super::{Actor, Category, Channel, audience, dossier};
+use super::{Actor, Category, Channel, audience, dossier, public_id};
 use crate::auth::staff::StaffMember;
 use crate::db::alerts::{self as queries, AlertRow, NewAlert};
 use crate::db::jobs;
 use crate::db::recipients::{self, NewLaneBatch};
+use crate::db::scenarios::ScenarioRef;
 use crate::ids::{AlertId, AlertMessageId, TargetGroupId};
 use crate::jobs::BackgroundJob;
 use crate::vocabulary::alerts::{AlertAnswer, AlertPurpose, AlertStatus, MessageKind, Outcome};
 use crate::vocabulary::area::{AreaShape, DrawnArea};
-use crate::vocabulary::{InvalidInput, distinct};
+use crate::vocabulary::{InvalidInput, distinct, form_text};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AlertError {
@@ -100,6 +101,10 @@ pub struct NewAlertRequest {
     /// False: alert the target groups only; the area then only shows where to look. Default true.
     #[serde(default = "audience::reaches_area")]
     pub reach_area: bool,
+    /// The control room's reference for the incident, e.g. its incident system's number (at most
+    /// 100 characters). It goes out in the alert's CAP messages (`incidents`).
+    #[serde(default)]
+    pub incident_reference: Option<String>,
 }
 
 /// A parsed [`NewAlertRequest`].
@@ -115,6 +120,9 @@ pub struct AlertDraft {
     pub area: DrawnArea,
     pub target_groups: Vec<TargetGroupId>,
     pub reach_area: bool,
+    pub incident_reference: Option<String>,
+    /// The scenario it was made from, named in the dossier.
+    pub scenario: Option<ScenarioRef>,
 }
 
 impl NewAlertRequest {
@@ -132,8 +140,24 @@ impl NewAlertRequest {
             area: DrawnArea::parse(self.area)?,
             target_groups: audience::parse_target_groups(self.reach_area, &self.target_groups)?,
             reach_area: self.reach_area,
+            incident_reference: self
+                .incident_reference
+                .as_deref()
+                .map(parse_incident_reference)
+                .transpose()?,
+            scenario: None,
         })
     }
+}
+
+/// An incident reference: trimmed, 1 to 100 characters, no control characters.
+fn parse_incident_reference(raw: &str) -> Result<String, InvalidInput> {
+    form_text(raw, 100, false).ok().flatten().ok_or_else(|| {
+        InvalidInput::new(
+            "invalid_incident_reference",
+            "The incident reference has 1 to 100 characters, without control characters.",
+        )
+    })
 }
 
 /// Saves a draft for the dispatcher's region; nothing is sent yet.
@@ -166,6 +190,7 @@ pub async fn create(
                 area_wkb: &area.geometry_wkb,
                 created_by_subject: &subject,
                 created_by_name: actor.name(),
+                incident_reference: draft.incident_reference.as_deref(),
             },
         )
         .await?;
@@ -188,6 +213,8 @@ pub async fn create(
                 "surface_km2": area.surface_km2,
                 "reach_area": draft.reach_area,
                 "target_groups": target_groups,
+                "incident_reference": draft.incident_reference,
+                "scenario": draft.scenario,
             }),
         )
         .await?;
@@ -231,6 +258,7 @@ pub async fn send(
         alert.sent_at = Some(sent_at);
         alert.recruiting_until = recruiting_until;
         alert.status = AlertStatus::Active;
+        public_id::assign_public_id(conn, &mut alert).await?;
         let message = AlertMessageId::new();
         queries::insert_message(
             conn,

@@ -9,6 +9,8 @@
 //! - [`reach`]: who an area reaches (the preview, and the recipients a wave is sent to);
 //! - [`delivery`]: the jobs that fan a message out to its recipients by push, SMS and e-mail;
 //! - [`progress`]: counters and the participant's view (my alerts, receipts);
+//! - [`public_page`]: the public page of a real alert, its share text, the region's feed of
+//!   closed alerts and their closing reports; [`public_id`]: the page's unguessable id;
 //! - [`dossier`]: the append-only, hash-chained record of every event, its export and verifier;
 //! - [`sms_receipts`]: delivery receipts from the SMS gateway;
 //! - [`tips`]: what participants saw, sent to the control room, anonymously if they choose;
@@ -20,11 +22,14 @@ pub mod area;
 pub mod audience;
 pub mod call_statuses;
 pub mod cap;
+pub mod cap_import;
 pub mod content;
 pub mod delivery;
 pub mod dossier;
 pub mod lifecycle;
 pub mod progress;
+pub mod public_id;
+pub mod public_page;
 pub mod reach;
 pub mod sms_receipts;
 pub mod tip_review;

@@ -11,6 +11,8 @@ use serde_json::json;
 
 use super::access::{self, AccessError, Regions};
 use super::content::{AlertText, AlertTexts, Description, MessageTexts};
+use super::public_id::page_url;
+use super::public_page::{self, ClosingReport};
 use super::{Actor, Category, Channel, answers, dossier};
 use crate::auth::staff::StaffMember;
 use crate::db::alerts::{self as queries, AlertRow, MessageRow};
@@ -175,6 +177,8 @@ pub struct Alert {
     pub areas: Vec<AreaWave>,
     /// Whether it reaches those its area reaches; false: only its target groups.
     pub reach_area: bool,
+    /// The control room's reference for the incident (its incident system's number).
+    pub incident_reference: Option<String>,
     /// The target groups whose approved members it reaches wherever they are.
     pub target_groups: Vec<TargetGroupRef>,
     pub outcome: Option<Outcome>,
@@ -187,6 +191,11 @@ pub struct Alert {
     pub recruiting_until: Option<DateTime<Utc>>,
     pub messages: Vec<AlertMessage>,
     pub counters: Counters,
+    /// The id of its public page, `/public/alerts/{public_id}`: real alerts get one when sent;
+    /// drafts, exercises and tests have none.
+    pub public_id: Option<String>,
+    /// The public report written once it is closed (`PUT /v1/alerts/{id}/closing-report`).
+    pub closing_report: Option<ClosingReport>,
 }
 
 /// An alert in a list.
@@ -271,6 +280,7 @@ pub async fn view_of(conn: &mut AsyncPgConnection, row: AlertRow) -> diesel::Que
     let messages = queries::list_messages(conn, id).await?;
     let counters = counters(conn, id).await?;
     let target_groups = queries::target_groups_of(conn, id).await?;
+    let closing_report = public_page::closing_report(conn, id).await?;
     Ok(Alert {
         id,
         texts: texts_of(&row),
@@ -288,6 +298,7 @@ pub async fn view_of(conn: &mut AsyncPgConnection, row: AlertRow) -> diesel::Que
             .map(|area| AreaWave { wave: area.wave, shape: area.shape, created_at: area.created_at })
             .collect(),
         reach_area: row.reach_area,
+        incident_reference: row.incident_reference,
         target_groups,
         outcome: row.outcome,
         created_by: CreatedBy { subject: row.created_by_subject, name: row.created_by_name },
@@ -297,6 +308,8 @@ pub async fn view_of(conn: &mut AsyncPgConnection, row: AlertRow) -> diesel::Que
         recruiting_until: row.recruiting_until,
         messages: messages.into_iter().map(AlertMessage::from).collect(),
         counters,
+        public_id: row.public_id,
+        closing_report,
     })
 }
 
@@ -354,16 +367,20 @@ pub struct ReceivedAlert {
     pub answer: Option<AlertAnswer>,
     /// The answers this alert takes (none for `inform` alerts, which ask nothing).
     pub answers: Vec<AlertAnswer>,
+    /// The address of its public page, for the app to offer to share; none for exercises and tests.
+    pub share_url: Option<String>,
 }
 
 /// How many of their latest alerts a participant sees.
 pub const RECENT_ALERTS: i64 = 50;
 
-/// The participant's alerts, newest first (`only`: just that one).
+/// The participant's alerts, newest first (`only`: just that one); `public_url` is the API's public
+/// address (`BURGERNET_PUBLIC_URL`), under which their public pages are.
 pub async fn received(
     conn: &mut AsyncPgConnection,
     participant: ParticipantId,
     only: Option<AlertId>,
+    public_url: &str,
 ) -> diesel::QueryResult<Vec<ReceivedAlert>> {
     let language = participant_queries::find(conn, participant, false)
         .await?
@@ -416,6 +433,7 @@ pub async fn received(
                 opened_at: row.opened_at,
                 answer: row.answer,
                 answers: answers::offered(alert.category).to_vec(),
+                share_url: alert.public_id.as_deref().map(|id| page_url(public_url, id)),
             }
         })
         .collect())

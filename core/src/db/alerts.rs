@@ -127,13 +127,14 @@ pub struct NewAlert<'a> {
     pub area_wkb: &'a [u8],
     pub created_by_subject: &'a str,
     pub created_by_name: Option<&'a str>,
+    pub incident_reference: Option<&'a str>,
 }
 
 pub async fn insert_alert(conn: &mut AsyncPgConnection, alert: &NewAlert<'_>) -> QueryResult<()> {
     diesel::sql_query(
         "INSERT INTO alerts (id, region_id, category, urgent, channels, description, texts, call_back_number,
-                             area, created_by_subject, created_by_name, purpose, reach_area)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, ST_GeomFromWKB($9, 4326), $10, $11, $12, $13)",
+                             area, created_by_subject, created_by_name, purpose, reach_area, incident_reference)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, ST_GeomFromWKB($9, 4326), $10, $11, $12, $13, $14)",
     )
     .bind::<SqlUuid, _>(alert.id.0)
     .bind::<SqlUuid, _>(alert.region.0)
@@ -148,6 +149,7 @@ pub async fn insert_alert(conn: &mut AsyncPgConnection, alert: &NewAlert<'_>) ->
     .bind::<Nullable<Text>, _>(alert.created_by_name)
     .bind::<Text, _>(alert.purpose)
     .bind::<Bool, _>(alert.reach_area)
+    .bind::<Nullable<Text>, _>(alert.incident_reference)
     .execute(conn)
     .await
     .map(drop)
@@ -179,6 +181,10 @@ pub struct AlertRow {
     pub purpose: AlertPurpose,
     /// Whether it reaches those its area reaches; false: its target groups only.
     pub reach_area: bool,
+    /// The control room's reference for the incident (its incident system's number).
+    pub incident_reference: Option<String>,
+    /// The id of its public page (see `alerts::public_page`); real alerts get one when sent.
+    pub public_id: Option<String>,
 }
 
 impl AlertRow {
@@ -209,6 +215,8 @@ type AlertColumns = (
     alerts::recruiting_until,
     alerts::purpose,
     alerts::reach_area,
+    alerts::incident_reference,
+    alerts::public_id,
 );
 
 fn alert_columns() -> AlertColumns {
@@ -233,6 +241,8 @@ fn alert_columns() -> AlertColumns {
         alerts::recruiting_until,
         alerts::purpose,
         alerts::reach_area,
+        alerts::incident_reference,
+        alerts::public_id,
     )
 }
 
@@ -480,18 +490,7 @@ pub struct AreaRow {
 
 /// The drawn areas of the alert's waves (recruited waves have none), first wave first.
 pub async fn list_areas(conn: &mut AsyncPgConnection, alert: AlertId) -> QueryResult<Vec<AreaRow>> {
-    alert_areas::table
-        .filter(alert_areas::alert_id.eq(alert.0))
-        .filter(alert_areas::matched_by.is_null())
-        .order_by(alert_areas::wave)
-        .select((
-            alert_areas::wave,
-            alert_areas::shape.assume_not_null(),
-            alert_areas::created_by_subject,
-            alert_areas::created_at,
-        ))
-        .load(conn)
-        .await
+    Ok(areas_of(conn, &[alert]).await?.into_iter().map(|(_, area)| area).collect())
 }
 
 /// What [`set_answer`] recorded.
@@ -626,6 +625,36 @@ pub async fn messages_of(
         .filter(alert_messages::alert_id.eq_any(alert_ids))
         .order_by((alert_messages::created_at, alert_messages::id))
         .select(MessageRow::as_select())
+        .load(conn)
+        .await
+}
+
+/// Those of these alerts that exist, in no particular order.
+pub async fn find_alerts(conn: &mut AsyncPgConnection, ids: &[AlertId]) -> QueryResult<Vec<AlertRow>> {
+    alerts::table
+        .inner_join(regions::table)
+        .filter(alerts::id.eq_any(ids))
+        .select(alert_columns())
+        .load(conn)
+        .await
+}
+
+/// The drawn areas of these alerts' waves (recruited waves have none), each with its alert, first
+/// wave first.
+pub async fn areas_of(conn: &mut AsyncPgConnection, ids: &[AlertId]) -> QueryResult<Vec<(AlertId, AreaRow)>> {
+    alert_areas::table
+        .filter(alert_areas::alert_id.eq_any(ids))
+        .filter(alert_areas::matched_by.is_null())
+        .order_by((alert_areas::alert_id, alert_areas::wave))
+        .select((
+            alert_areas::alert_id,
+            (
+                alert_areas::wave,
+                alert_areas::shape.assume_not_null(),
+                alert_areas::created_by_subject,
+                alert_areas::created_at,
+            ),
+        ))
         .load(conn)
         .await
 }

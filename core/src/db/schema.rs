@@ -228,6 +228,8 @@ diesel::table! {
         purpose -> Text,
         reach_key -> Text,
         reach_area -> Bool,
+        incident_reference -> Nullable<Text>,
+        public_id -> Nullable<Text>,
     }
 }
 
@@ -502,7 +504,38 @@ diesel::joinable!(target_groups -> regions (region_id));
 diesel::joinable!(target_group_members -> target_groups (group_id));
 diesel::joinable!(target_group_members -> participants (participant_id));
 diesel::joinable!(alert_target_groups -> alerts (alert_id));
+
+diesel::table! {
+    closing_reports (alert_id) {
+        alert_id -> Uuid,
+        text -> Text,
+        written_by_subject -> Text,
+        written_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(closing_reports -> alerts (alert_id));
 diesel::joinable!(alert_target_groups -> target_groups (group_id));
+
+diesel::table! {
+    scenarios (id) {
+        id -> Uuid,
+        region_id -> Uuid,
+        name -> Text,
+        category -> Text,
+        urgent -> Bool,
+        channels -> Array<Text>,
+        radius_meters -> Float8,
+        texts -> Jsonb,
+        created_by_subject -> Text,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        archived_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::joinable!(scenarios -> regions (region_id));
 
 diesel::joinable!(municipalities -> regions (region_id));
 diesel::joinable!(participant_sessions -> participants (participant_id));
@@ -564,6 +597,22 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    partner_keys (id) {
+        id -> Uuid,
+        name -> Text,
+        key_hash -> Bytea,
+        key_prefix -> Text,
+        regions -> Array<Text>,
+        categories -> Array<Text>,
+        include_exercises -> Bool,
+        created_by_subject -> Text,
+        created_at -> Timestamptz,
+        revoked_at -> Nullable<Timestamptz>,
+        last_used_at -> Nullable<Timestamptz>,
+    }
+}
+
 diesel::joinable!(municipal_message_recipients -> municipal_messages (message_id));
 diesel::joinable!(municipal_message_recipients -> participants (participant_id));
 
@@ -603,4 +652,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     target_groups,
     target_group_members,
     alert_target_groups,
+    scenarios,
+    partner_keys,
+    closing_reports,
 );

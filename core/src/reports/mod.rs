@@ -21,6 +21,6 @@ pub mod rollup;
 mod scope;
 mod table;
 
-pub use period::{InvalidPeriod, ReportPeriod, dutch_date};
+pub use period::{InvalidPeriod, ReportPeriod, dutch_date, dutch_time};
 pub use scope::{ReportScope, ScopeRequest, scope_for};
 pub use table::{Cell, Section, Table};

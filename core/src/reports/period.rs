@@ -1,7 +1,7 @@
 //! The period a report covers: whole days in Dutch time (Europe/Amsterdam), as the rollups count
 //! them.
 
-use chrono::{DateTime, Datelike, Months, NaiveDate, NaiveTime, TimeDelta, Utc, Weekday};
+use chrono::{DateTime, Datelike, Months, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta, Utc, Weekday};
 use serde::Serialize;
 
 /// The longest period one report covers: enough for three years side by side, little enough that
@@ -104,9 +104,14 @@ impl ReportPeriod {
     }
 }
 
-/// The date in the Netherlands at `moment`: UTC+1, and UTC+2 from the last Sunday of March to the
-/// last Sunday of October (at 01:00 UTC both), as the rollups' `AT TIME ZONE 'Europe/Amsterdam'`.
+/// The date in the Netherlands at `moment` (see [`dutch_time`]).
 pub fn dutch_date(moment: DateTime<Utc>) -> NaiveDate {
+    dutch_time(moment).date()
+}
+
+/// The time on Dutch clocks at `moment`: UTC+1, and UTC+2 from the last Sunday of March to the
+/// last Sunday of October (at 01:00 UTC both), as the rollups' `AT TIME ZONE 'Europe/Amsterdam'`.
+pub fn dutch_time(moment: DateTime<Utc>) -> NaiveDateTime {
     let year = moment.year();
     let last_sunday = |month: u32| {
         let first_of_next = NaiveDate::from_ymd_opt(year, month + 1, 1).expect("March or October");
@@ -118,7 +123,7 @@ pub fn dutch_date(moment: DateTime<Utc>) -> NaiveDate {
     };
     debug_assert_eq!(last_sunday(3).weekday(), Weekday::Sun);
     let summer = moment >= last_sunday(3) && moment < last_sunday(10);
-    (moment + TimeDelta::hours(if summer { 2 } else { 1 })).date_naive()
+    (moment + TimeDelta::hours(if summer { 2 } else { 1 })).naive_utc()
 }
 
 fn date(text: &str, field: &str) -> Result<NaiveDate, InvalidPeriod> {

@@ -53,14 +53,7 @@ impl DrawnArea {
         match &shape {
             AreaShape::Circle { center, radius_meters } => {
                 check_coordinates(center.longitude, center.latitude, "The circle's center")?;
-                if !(MIN_RADIUS_METERS..=MAX_RADIUS_METERS).contains(radius_meters) {
-                    return Err(InvalidInput::new(
-                        "invalid_radius",
-                        format!(
-                            "A circle's radius is {MIN_RADIUS_METERS:.0} to {MAX_RADIUS_METERS:.0} meters."
-                        ),
-                    ));
-                }
+                check_radius(*radius_meters)?;
             }
             AreaShape::Polygon { coordinates } => {
                 let vertices = check_polygon(coordinates, "The polygon")?;
@@ -96,6 +89,18 @@ impl DrawnArea {
             }
         }
     }
+}
+
+/// A circle's radius: 100 m to 50 km.
+pub fn check_radius(radius_meters: f64) -> Result<(), InvalidInput> {
+    // NaN is in no range.
+    if !(MIN_RADIUS_METERS..=MAX_RADIUS_METERS).contains(&radius_meters) {
+        return Err(InvalidInput::new(
+            "invalid_radius",
+            format!("A circle's radius is {MIN_RADIUS_METERS:.0} to {MAX_RADIUS_METERS:.0} meters."),
+        ));
+    }
+    Ok(())
 }
 
 fn check_vertex_count(vertices: usize) -> Result<(), InvalidInput> {

@@ -81,6 +81,7 @@ number in values as a float, which would print 41943040 as 4.194304e+07.
   "BURGERNET_TIP_RETENTION_DAYS" (int64 $c.tips.retentionDays | toString)
   "BURGERNET_PARTICIPATION_TARGET_PERCENT" ($c.reports.participationTargetPercent | toString)
   "BURGERNET_MUNICIPAL_MESSAGE_CHANNELS" $c.municipalMessages.channels
+  "BURGERNET_CAP_SENDER" $c.cap.sender
   "BURGERNET_FFPROBE" $c.video.ffprobe
   "BURGERNET_FFMPEG" $c.video.ffmpeg
   "BURGERNET_VIDEO_TOOL_TIMEOUT" $c.video.toolTimeout

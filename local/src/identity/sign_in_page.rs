@@ -25,21 +25,7 @@ button:hover { background: #0f2f52; }
 :focus-visible { outline: 3px solid #ffb612; outline-offset: 2px; }
 ";
 
-/// `text` safe inside HTML text and double-quoted attributes.
-pub fn escape(text: &str) -> String {
-    let mut escaped = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => escaped.push_str("&amp;"),
-            '<' => escaped.push_str("&lt;"),
-            '>' => escaped.push_str("&gt;"),
-            '"' => escaped.push_str("&quot;"),
-            '\'' => escaped.push_str("&#39;"),
-            c => escaped.push(c),
-        }
-    }
-    escaped
-}
+pub use burgernet_core::markup::escape;
 
 fn page(title: &str, body: &str) -> String {
     format!(

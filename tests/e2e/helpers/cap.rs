@@ -7,8 +7,19 @@ use std::process::{Command, Stdio};
 /// Validates `xml` against the OASIS CAP 1.2 schema; fails the test with xmllint's complaint.
 pub fn assert_valid_cap(xml: &str) {
     let schema = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/cap/CAP-v1.2.xsd");
+    assert_xmllint_accepts(&["--schema", schema], xml);
+}
+
+/// Fails the test, with xmllint's complaint, unless `xml` is well-formed XML (an Atom feed, say).
+pub fn assert_well_formed(xml: &str) {
+    assert_xmllint_accepts(&[], xml);
+}
+
+fn assert_xmllint_accepts(checks: &[&str], xml: &str) {
     let mut xmllint = Command::new("xmllint")
-        .args(["--noout", "--nonet", "--schema", schema, "-"])
+        .args(["--noout", "--nonet"])
+        .args(checks)
+        .arg("-")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

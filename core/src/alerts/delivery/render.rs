@@ -17,6 +17,8 @@ pub struct Rendered {
     pub push_title: String,
     pub push_body: String,
     pub sms: String,
+    /// How many segments the SMS takes unshortened: above [`MAX_SMS_SEGMENTS`], `sms` was cut.
+    pub sms_segments_unshortened: usize,
     pub email_subject: String,
     pub email_body: String,
     /// What a call reads aloud: the call script, with the call-back number digit by digit.
@@ -109,6 +111,7 @@ pub fn render(
         push_title: format!("{sender}: {title}"),
         push_body: with_call(&body),
         sms: sms_text::fit_with_tail(&sms_head, &sms_tail, MAX_SMS_SEGMENTS).body,
+        sms_segments_unshortened: sms_text::prepare(&format!("{sms_head}{sms_tail}")).segments,
         email_subject: format!("{sender}: {title}"),
         email_body: with_call(&body),
         voice: voice_script::call_script(language, &spoken, spoken_call_back),
@@ -149,6 +152,7 @@ mod tests {
         assert_eq!(nl.push_body, "Rode jas, blauwe pet.\nBenader hem rustig.\nGezien? Bel 0900-8844.");
         assert!(nl.sms.starts_with("Burgernet: Vermist: jongen van 8. Rode jas"), "{}", nl.sms);
         assert!(nl.sms.ends_with("Gezien? Bel 0900-8844."), "{}", nl.sms);
+        assert_eq!(nl.sms_segments_unshortened, 1);
         let en =
             render(MessageKind::Alert, AlertPurpose::Actual, &alert(), None, Some("112"), Language::English);
         assert_eq!(en.push_body, "Red coat, blue cap.\nSeen anything? Call 112.");
@@ -176,6 +180,7 @@ mod tests {
             rendered.sms
         );
         assert!(rendered.sms.ends_with("... Gezien? Bel 0900-8844."), "{}", rendered.sms);
+        assert!(rendered.sms_segments_unshortened > MAX_SMS_SEGMENTS, "it says it was cut");
         // The push keeps the whole text; the provider client shortens it only to its own limit.
         assert!(rendered.push_body.len() > 900);
     }

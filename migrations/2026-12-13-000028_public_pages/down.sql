@@ -1,0 +1,2 @@
+DROP TABLE closing_reports;
+ALTER TABLE alerts DROP COLUMN public_id;
