@@ -324,7 +324,7 @@ async fn a_closed_alert_shows_its_public_side_and_nothing_of_tips_participants_s
         "<category term=\"search\" label=\"Burgernet zoekactie\"/>",
         "<summary>Burgernet zoekactie in Rotterdam en Schiedam. Opgelost dankzij de tips van deelnemers.</summary>",
         "<content>Dankzij tips van deelnemers werd de man binnen het uur aangehouden.",
-        "&lt;script&gt;alert('x')&lt;/script&gt; &amp; tot een volgende keer.</content>",
+        "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; tot een volgende keer.</content>",
     ] {
         assert!(feed.contains(shown), "the feed lacks {shown:?}:\n{feed}");
     }

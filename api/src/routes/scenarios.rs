@@ -86,7 +86,7 @@ pub async fn create_scenario(
         StaffAccessProblems,
         (status = 404, description = "`scenario_not_found`: no such scenario of your region.", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`scenario_name_taken`, or `scenario_archived`: an archived scenario changes no more.", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "As when creating one.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "As when creating one: `invalid_body`, `invalid_scenario_name`, `invalid_channels`, `invalid_radius` or `invalid_template`.", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[put("/v1/scenarios/{scenario_id}")]
